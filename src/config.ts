@@ -1,0 +1,115 @@
+// Configuration from environment variables, validated at start with messages naming the variable.
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import type { DatabaseTarget } from './db/client.ts';
+
+const boolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const port = z.coerce.number().int().min(0).max(65535);
+
+/** Every variable tagraph reads, with its default. The README's configuration table mirrors it. */
+const variables = z.object({
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  TAGRAPH_DATA_DIR: z.string().min(1).default('.tagraph'),
+  TAGRAPH_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  TAGRAPH_HOST: z.string().min(1).default('127.0.0.1'),
+  TAGRAPH_PORT: port.default(4000),
+  TAGRAPH_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info'),
+  TAGRAPH_REGISTRY_HOST: z
+    .string()
+    .regex(/^[a-zA-Z0-9.-]+(:\d+)?$/, 'must be a host name with an optional :port')
+    .default('image-registry.local:5000'),
+  TAGRAPH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
+  TAGRAPH_GRAPHIQL: boolean.default(true),
+  TAGRAPH_EVENT_RETENTION_HOURS: z.coerce.number().positive().default(168),
+  TAGRAPH_EVENT_TRIM_INTERVAL_SECONDS: z.coerce.number().positive().default(3600),
+  TAGRAPH_SECRET_KEY: z
+    .string()
+    .refine((v) => decodeKey(v) !== null, 'must be 32 bytes, as 64 hex digits or base64')
+    .optional(),
+  TAGRAPH_IMPORT_MAX_TAGS: z.coerce.number().int().min(1).max(1000).default(50),
+  TAGRAPH_SUBSCRIBER_QUEUE: z.coerce.number().int().min(10).max(1_000_000).default(1000),
+});
+
+export interface Config {
+  database: DatabaseTarget;
+  host: string;
+  port: number;
+  logLevel: z.infer<typeof variables>['TAGRAPH_LOG_LEVEL'];
+  /** The host part of every stream's pull spec: `<registryHost>/<ns>/<name>`. */
+  registryHost: string;
+  /** In-flight requests get this long after SIGTERM before connections are cut. */
+  shutdownTimeoutMs: number;
+  graphiql: boolean;
+  /** Events older than this are trimmed; a cursor older than the trim is expired. */
+  eventRetentionMs: number;
+  eventTrimIntervalMs: number;
+  /** Live events a subscriber may have waiting before it is cut off as too slow. */
+  subscriberQueue: number;
+  /**
+   * Encrypts pull secrets at rest (AES-256-GCM). Required with Postgres; the embedded mode
+   * makes one in its data directory when unset (see secretKeyFor).
+   */
+  secretKey: Buffer | null;
+  /** `importImage` with `all` imports at most this many tags (rule 10). */
+  importMaxTags: number;
+}
+
+/** A 32-byte key from 64 hex digits or base64, or null. */
+export function decodeKey(value: string): Buffer | null {
+  const trimmed = value.trim();
+  const key = /^[0-9a-fA-F]{64}$/.test(trimmed)
+    ? Buffer.from(trimmed, 'hex')
+    : Buffer.from(trimmed, 'base64');
+  return key.length === 32 ? key : null;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads configuration from `env`; throws a ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key in variables.shape && value !== ''),
+  );
+  const parsed = variables.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map(
+      (issue) =>
+        `  ${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(present[String(issue.path[0])])})`,
+    );
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const v = parsed.data;
+  if (v.DATABASE_URL && !v.TAGRAPH_SECRET_KEY) {
+    throw new ConfigError(
+      'invalid configuration:\n  TAGRAPH_SECRET_KEY: required with DATABASE_URL (it encrypts pull secrets); make one with `openssl rand -hex 32`',
+    );
+  }
+  return {
+    database: v.DATABASE_URL
+      ? { kind: 'postgres', url: v.DATABASE_URL, poolSize: v.TAGRAPH_DB_POOL_SIZE }
+      : {
+          kind: 'pglite',
+          dataDir: v.TAGRAPH_DATA_DIR === 'memory' ? 'memory' : resolve(v.TAGRAPH_DATA_DIR),
+        },
+    host: v.TAGRAPH_HOST,
+    port: v.TAGRAPH_PORT,
+    logLevel: v.TAGRAPH_LOG_LEVEL,
+    registryHost: v.TAGRAPH_REGISTRY_HOST,
+    shutdownTimeoutMs: v.TAGRAPH_SHUTDOWN_TIMEOUT_MS,
+    graphiql: v.TAGRAPH_GRAPHIQL,
+    eventRetentionMs: v.TAGRAPH_EVENT_RETENTION_HOURS * 3_600_000,
+    eventTrimIntervalMs: v.TAGRAPH_EVENT_TRIM_INTERVAL_SECONDS * 1000,
+    subscriberQueue: v.TAGRAPH_SUBSCRIBER_QUEUE,
+    secretKey: v.TAGRAPH_SECRET_KEY ? decodeKey(v.TAGRAPH_SECRET_KEY) : null,
+    importMaxTags: v.TAGRAPH_IMPORT_MAX_TAGS,
+  };
+}

@@ -1,0 +1,17 @@
+// What every resolver receives: the database, configuration, and a request-scoped logger.
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { Database } from './db/client.ts';
+import type { EventHub } from './events/hub.ts';
+
+export interface AppContext {
+  database: Database;
+  config: Config;
+  log: Logger;
+  requestId: string;
+  events: EventHub;
+  /** Seals and opens pull secrets. */
+  secretKey: Buffer;
+  /** On a graphql-ws connection: closes the socket (used to cut off a too-slow subscriber). */
+  closeConnection?: (code: number, reason: string) => void;
+}

@@ -1,0 +1,56 @@
+// Relations between the tables, for drizzle's relational queries and the Pothos drizzle plugin.
+import { defineRelations } from 'drizzle-orm';
+import * as schema from './schema.ts';
+
+export const relations = defineRelations(schema, (r) => ({
+  namespaces: {
+    imageStreams: r.many.imageStreams(),
+    pullSecrets: r.many.pullSecrets(),
+  },
+  imageStreams: {
+    namespaceRow: r.one.namespaces({
+      from: r.imageStreams.namespace,
+      to: r.namespaces.name,
+      optional: false,
+    }),
+    tags: r.many.tags(),
+  },
+  tags: {
+    stream: r.one.imageStreams({ from: r.tags.streamId, to: r.imageStreams.id, optional: false }),
+    history: r.many.tagHistory(),
+    conditions: r.many.tagConditions(),
+  },
+  tagHistory: {
+    tag: r.one.tags({ from: r.tagHistory.tagId, to: r.tags.id, optional: false }),
+    image: r.one.images({ from: r.tagHistory.imageDigest, to: r.images.digest }),
+  },
+  tagConditions: {
+    tag: r.one.tags({ from: r.tagConditions.tagId, to: r.tags.id, optional: false }),
+  },
+  images: {
+    layers: r.many.imageLayers(),
+    manifests: r.many.imageManifests(),
+    history: r.many.tagHistory(),
+  },
+  imageLayers: {
+    image: r.one.images({
+      from: r.imageLayers.imageDigest,
+      to: r.images.digest,
+      optional: false,
+    }),
+  },
+  imageManifests: {
+    parent: r.one.images({
+      from: r.imageManifests.parentDigest,
+      to: r.images.digest,
+      optional: false,
+    }),
+  },
+  pullSecrets: {
+    namespaceRow: r.one.namespaces({
+      from: r.pullSecrets.namespace,
+      to: r.namespaces.name,
+      optional: false,
+    }),
+  },
+}));

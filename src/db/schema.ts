@@ -1,0 +1,320 @@
+// The tables of the whole image-stream model (DESIGN.md §1), with the constraints that protect it.
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  unique,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+
+export const tagSourceKind = pgEnum('tag_source_kind', [
+  'DockerImage',
+  'ImageStreamTag',
+  'ImageStreamImage',
+]);
+export const referencePolicyType = pgEnum('reference_policy_type', ['Source', 'Local']);
+export const importMode = pgEnum('import_mode', ['Legacy', 'PreserveOriginal']);
+export const conditionStatus = pgEnum('condition_status', ['True', 'False', 'Unknown']);
+export const importJobStatus = pgEnum('import_job_status', [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+]);
+
+/** A project: the unit of access control. Created with its first stream or pull secret. */
+export const namespaces = pgTable(
+  'namespaces',
+  {
+    name: text('name').primaryKey(),
+    createdAt: createdAt(),
+  },
+  (t) => [check('namespaces_name_length', sql`char_length(${t.name}) between 1 and 63`)],
+);
+
+export const imageStreams = pgTable(
+  'image_streams',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    namespace: text('namespace')
+      .notNull()
+      .references(() => namespaces.name, { onDelete: 'restrict' }),
+    name: text('name').notNull(),
+    labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
+    annotations: jsonb('annotations').$type<Record<string, string>>().notNull().default({}),
+    lookupLocal: boolean('lookup_local').notNull().default(false),
+    /** Optional repository to import from (`spec.dockerImageRepository`). */
+    dockerImageRepository: text('docker_image_repository'),
+    /** 1 at create, +1 on every spec change. */
+    generation: integer('generation').notNull().default(1),
+    /** Bumped on every write to the stream or anything under it; exposed as an opaque string. */
+    resourceVersion: bigint('resource_version', { mode: 'number' }).notNull().default(1),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('image_streams_namespace_name_unique').on(t.namespace, t.name),
+    check(
+      'image_streams_full_name_length',
+      sql`char_length(${t.namespace}) + 1 + char_length(${t.name}) <= 255`,
+    ),
+  ],
+);
+
+/**
+ * One row per tag of a stream: the spec tag (TagReference) and the status tag share it, so a
+ * name is unique per stream. A tag created by a push has status only: `specGeneration` is null.
+ */
+export const tags = pgTable(
+  'tags',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    streamId: bigint('stream_id', { mode: 'number' })
+      .notNull()
+      .references(() => imageStreams.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    annotations: jsonb('annotations').$type<Record<string, string>>().notNull().default({}),
+    fromKind: tagSourceKind('from_kind'),
+    fromName: text('from_name'),
+    fromNamespace: text('from_namespace'),
+    reference: boolean('reference').notNull().default(false),
+    referencePolicy: referencePolicyType('reference_policy').notNull().default('Source'),
+    importInsecure: boolean('import_insecure').notNull().default(false),
+    importScheduled: boolean('import_scheduled').notNull().default(false),
+    importMode: importMode('import_mode').notNull().default('Legacy'),
+    /** The stream generation at which the spec last changed; null for a status-only tag. */
+    specGeneration: integer('spec_generation'),
+    /** When a scheduled tag is next due for re-import. */
+    nextImportAt: timestamp('next_import_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('tags_stream_name_unique').on(t.streamId, t.name),
+    check('tags_from_complete', sql`(${t.fromKind} is null) = (${t.fromName} is null)`),
+    index('tags_scheduled_due_idx')
+      .on(t.nextImportAt)
+      .where(sql`${t.importScheduled} and ${t.nextImportAt} is not null`),
+    index('tags_from_idx').on(t.streamId, t.fromKind, t.fromName),
+  ],
+);
+
+/** Global, immutable, keyed by digest. */
+export const images = pgTable(
+  'images',
+  {
+    digest: text('digest').primaryKey(),
+    mediaType: text('media_type').notNull(),
+    /** Where the image was first seen (`registry/repo@digest`). */
+    dockerImageReference: text('docker_image_reference'),
+    architecture: text('architecture'),
+    os: text('os'),
+    variant: text('variant'),
+    created: timestamp('created', { withTimezone: true }),
+    author: text('author'),
+    /** Config blob + unique layers, in bytes. */
+    size: bigint('size', { mode: 'number' }).notNull().default(0),
+    config: jsonb('config').$type<ImageConfig>(),
+    /** The manifest bytes exactly as the registry served them (digest-verified). */
+    manifest: text('manifest'),
+    createdAt: createdAt(),
+  },
+  (t) => [check('images_digest_format', sql`${t.digest} ~ '^sha256:[0-9a-f]{64}$'`)],
+);
+
+export interface ImageConfig {
+  cmd?: string[];
+  entrypoint?: string[];
+  env?: string[];
+  labels?: Record<string, string>;
+  exposedPorts?: string[];
+  user?: string;
+  workingDir?: string;
+  volumes?: string[];
+}
+
+export const imageLayers = pgTable(
+  'image_layers',
+  {
+    imageDigest: text('image_digest')
+      .notNull()
+      .references(() => images.digest, { onDelete: 'cascade' }),
+    /** 0 is the base layer. */
+    position: integer('position').notNull(),
+    digest: text('digest').notNull(),
+    size: bigint('size', { mode: 'number' }).notNull(),
+    mediaType: text('media_type').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.imageDigest, t.position] })],
+);
+
+/** Children of a manifest list / OCI index. A child need not be imported (Legacy mode). */
+export const imageManifests = pgTable(
+  'image_manifests',
+  {
+    parentDigest: text('parent_digest')
+      .notNull()
+      .references(() => images.digest, { onDelete: 'cascade' }),
+    position: integer('position').notNull(),
+    digest: text('digest').notNull(),
+    mediaType: text('media_type').notNull(),
+    size: bigint('size', { mode: 'number' }).notNull(),
+    os: text('os'),
+    architecture: text('architecture'),
+    variant: text('variant'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.parentDigest, t.position] }),
+    index('image_manifests_digest_idx').on(t.digest),
+  ],
+);
+
+/**
+ * The status history of a tag: a stack ordered by `seq` per tag; the highest seq is item 0,
+ * what the tag points at now. Rows are replaced in place or pushed, never reordered.
+ */
+export const tagHistory = pgTable(
+  'tag_history',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    tagId: bigint('tag_id', { mode: 'number' })
+      .notNull()
+      .references(() => tags.id, { onDelete: 'cascade' }),
+    seq: integer('seq').notNull(),
+    created: timestamp('created', { withTimezone: true }).notNull().defaultNow(),
+    dockerImageReference: text('docker_image_reference').notNull(),
+    /** Null for a reference tag (rule 4): it points at a pull spec, never at an imported image. */
+    imageDigest: text('image_digest').references(() => images.digest, { onDelete: 'restrict' }),
+    generation: integer('generation').notNull(),
+  },
+  (t) => [
+    unique('tag_history_tag_seq_unique').on(t.tagId, t.seq),
+    index('tag_history_image_idx').on(t.imageDigest),
+  ],
+);
+
+/** Only type `ImportSuccess` exists today; keyed by type so more can come. */
+export const tagConditions = pgTable(
+  'tag_conditions',
+  {
+    tagId: bigint('tag_id', { mode: 'number' })
+      .notNull()
+      .references(() => tags.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    status: conditionStatus('status').notNull(),
+    reason: text('reason').notNull().default(''),
+    message: text('message').notNull().default(''),
+    generation: integer('generation').notNull(),
+    lastTransitionTime: timestamp('last_transition_time', { withTimezone: true })
+      .notNull()
+      .defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tagId, t.type] })],
+);
+
+/** A namespace's registry credentials, encrypted at rest; only name and keys are readable. */
+export const pullSecrets = pgTable(
+  'pull_secrets',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    namespace: text('namespace')
+      .notNull()
+      .references(() => namespaces.name, { onDelete: 'restrict' }),
+    name: text('name').notNull(),
+    /** The registry keys of the `auths` map, for matching and display. */
+    registryKeys: text('registry_keys').array().notNull(),
+    /** AES-256-GCM of the document: iv, tag and ciphertext, base64. */
+    encrypted: text('encrypted').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [unique('pull_secrets_namespace_name_unique').on(t.namespace, t.name)],
+);
+
+/**
+ * The events log: written in the same transaction as the change it describes. `id` is
+ * monotonic; `txId` (the writer's transaction id) lets readers deliver only committed ranges,
+ * because ids can commit out of order.
+ */
+export const events = pgTable(
+  'events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    txId: bigint('tx_id', { mode: 'number' })
+      .notNull()
+      .default(sql`(pg_current_xact_id()::text::bigint)`),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+    namespace: text('namespace').notNull(),
+    stream: text('stream').notNull(),
+    /** Null for stream-level events. */
+    tag: text('tag'),
+    type: text('type').notNull(),
+    cause: text('cause').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index('events_namespace_id_idx').on(t.namespace, t.id), index('events_at_idx').on(t.at)],
+);
+
+/** How far the retention job has trimmed the events log: cursors at or below are expired. */
+export const eventLogState = pgTable('event_log_state', {
+  id: integer('id').primaryKey().default(1),
+  trimmedThrough: bigint('trimmed_through', { mode: 'number' }).notNull().default(0),
+});
+
+/** Import work, claimed with FOR UPDATE SKIP LOCKED; a lease lets another worker take over. */
+export const importJobs = pgTable(
+  'import_jobs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    namespace: text('namespace').notNull(),
+    stream: text('stream').notNull(),
+    /** What to import: tags, sources, mode, all, cause. */
+    request: jsonb('request').$type<Record<string, unknown>>().notNull(),
+    status: importJobStatus('status').notNull().default('queued'),
+    attempts: integer('attempts').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull().default(5),
+    runAt: timestamp('run_at', { withTimezone: true }).notNull().defaultNow(),
+    lockedBy: text('locked_by'),
+    lockedUntil: timestamp('locked_until', { withTimezone: true }),
+    lastError: text('last_error'),
+    result: jsonb('result').$type<Record<string, unknown>>(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('import_jobs_runnable_idx').on(t.runAt).where(sql`${t.status} in ('queued', 'running')`),
+    index('import_jobs_namespace_idx').on(t.namespace, t.id),
+  ],
+);
+
+/** Registry push notifications, persisted before they are acknowledged; deduped by event id. */
+export const registryNotifications = pgTable(
+  'registry_notifications',
+  {
+    eventId: text('event_id').primaryKey(),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+    registryHost: text('registry_host').notNull(),
+    action: text('action').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    processedAt: timestamp('processed_at', { withTimezone: true }),
+    error: text('error'),
+  },
+  (t) => [
+    index('registry_notifications_pending_idx')
+      .on(t.receivedAt)
+      .where(sql`${t.processedAt} is null`),
+  ],
+);

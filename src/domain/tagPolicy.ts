@@ -1,0 +1,81 @@
+// Spec-tag policies: pull specs per reference policy (rule 15), generations and pending imports
+// (rule 19), and when a scheduled import keeps running (rule 6).
+import type { ImportMode } from './platforms.ts';
+import type { TagSource } from './tracking.ts';
+
+export type ReferencePolicy = 'Source' | 'Local';
+
+/**
+ * What consumers pull for a history item. `Source`: the reference as imported. `Local`: the
+ * stream's own pull spec pinned by digest, so pulls go through the integrated registry; an item
+ * with no digest (a reference tag, rule 4) has nothing to pin, so it falls back to its source.
+ */
+export function pullSpecFor(
+  policy: ReferencePolicy,
+  item: { dockerImageReference: string; image: string | null },
+  streamPullSpec: string,
+): string {
+  if (policy === 'Local' && item.image) return `${streamPullSpec}@${item.image}`;
+  return item.dockerImageReference;
+}
+
+/**
+ * Rule 19: an import is pending while the spec tag's generation is newer than both what the
+ * history last recorded (item 0) and the last condition (a failed import records its
+ * generation there). A tag with status but no spec (null generation) never waits on an import.
+ */
+export function isImportPending(
+  specGeneration: number | null | undefined,
+  item0Generation?: number | null,
+  conditionGeneration?: number | null,
+): boolean {
+  if (specGeneration === null || specGeneration === undefined) return false;
+  return (
+    specGeneration > (item0Generation ?? Number.NEGATIVE_INFINITY) &&
+    specGeneration > (conditionGeneration ?? Number.NEGATIVE_INFINITY)
+  );
+}
+
+/** The parts of a spec tag that decide what it points at. */
+export interface SpecTagIdentity {
+  from: TagSource | null;
+  reference: boolean;
+  importMode: ImportMode;
+}
+
+function sameSource(a: TagSource | null, b: TagSource | null): boolean {
+  if (a === null || b === null) return a === b;
+  // An absent namespace and an empty one both mean "this namespace".
+  return a.kind === b.kind && a.name === b.name && (a.namespace || '') === (b.namespace || '');
+}
+
+/**
+ * Rule 19: a spec tag takes the stream's new generation when it is created or when `from`,
+ * `reference` or `importMode` changes — the changes that can make it point elsewhere. Edits to
+ * annotations, reference policy or the insecure/scheduled flags keep its generation, so they do
+ * not make an import pending.
+ */
+export function needsNewGeneration(
+  previous: SpecTagIdentity | null | undefined,
+  next: SpecTagIdentity,
+): boolean {
+  if (!previous) return true;
+  return (
+    !sameSource(previous.from, next.from) ||
+    previous.reference !== next.reference ||
+    previous.importMode !== next.importMode
+  );
+}
+
+/**
+ * Rule 6: whether a tag stays on the import schedule. Only a scheduled DockerImage source that
+ * is not a reference tag is re-imported; one pinned by digest cannot change, so it leaves the
+ * schedule once it has been imported successfully.
+ */
+export function staysScheduled(
+  tag: { from: TagSource | null; reference: boolean; scheduled: boolean },
+  importedOnce: boolean,
+): boolean {
+  if (!tag.scheduled || tag.reference || tag.from?.kind !== 'DockerImage') return false;
+  return !(importedOnce && tag.from.name.includes('@'));
+}

@@ -1,0 +1,79 @@
+// Expected failures: returned by services, surfaced by the schema as typed errors in payloads.
+
+export interface FieldProblem {
+  /** The offending input field, as a path from the mutation input (e.g. `name`, `labels.0.key`). */
+  field: string;
+  message: string;
+}
+
+abstract class UserError extends Error {
+  abstract readonly code: string;
+  constructor(
+    message: string,
+    /** The input field at fault, when one is. */
+    readonly field: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+export class ValidationError extends UserError {
+  readonly code = 'VALIDATION';
+  constructor(readonly problems: FieldProblem[]) {
+    super(problems.map((p) => p.message).join('; '), problems[0]?.field ?? null);
+  }
+}
+
+export class NotFoundError extends UserError {
+  readonly code = 'NOT_FOUND';
+}
+
+export class ConflictError extends UserError {
+  readonly code = 'CONFLICT';
+  constructor(
+    message: string,
+    field: string | null = null,
+    /** For ambiguous short ids: the digests that matched. */
+    readonly candidates: string[] = [],
+  ) {
+    super(message, field);
+  }
+}
+
+export class ForbiddenError extends UserError {
+  readonly code = 'FORBIDDEN';
+}
+
+export type ExpectedError = ValidationError | NotFoundError | ConflictError | ForbiddenError;
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ExpectedError };
+
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+export const fail = <T = never>(error: ExpectedError): Result<T> => ({ ok: false, error });
+
+/** For resolvers: the value, or the typed error thrown for the errors plugin to return. */
+export function unwrap<T>(result: Result<T>): T {
+  if (!result.ok) throw result.error;
+  return result.value;
+}
+
+/** The typed error for a pure rule's failure (src/domain results carry a code and a field). */
+export function fromDomain(error: {
+  code: 'VALIDATION' | 'NOT_FOUND' | 'CONFLICT';
+  message: string;
+  field?: string | undefined;
+  problems?: FieldProblem[];
+  candidates?: string[];
+}): ExpectedError {
+  const field = error.field ?? null;
+  switch (error.code) {
+    case 'VALIDATION':
+      return new ValidationError(
+        error.problems?.length ? error.problems : [{ field: field ?? '', message: error.message }],
+      );
+    case 'NOT_FOUND':
+      return new NotFoundError(error.message, field);
+    case 'CONFLICT':
+      return new ConflictError(error.message, field, error.candidates ?? []);
+  }
+}

@@ -1,0 +1,243 @@
+// One reader of the events table per process, fanning committed events out to subscribers.
+import { asc, gt, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import { type Coalesced, coalesce } from '../coalesce.ts';
+import type { Database } from '../db/client.ts';
+import { events } from '../db/schema.ts';
+import { EVENTS_CHANNEL } from './append.ts';
+
+export type StoredEvent = typeof events.$inferSelect;
+
+/** What a subscriber wants: a namespace, optionally one stream, one tag, or stream-level only. */
+export interface EventFilter {
+  namespace: string;
+  stream?: string | null;
+  tag?: string | null;
+  /** Only events about streams themselves (tag null); otherwise only tag events. */
+  streamLevel?: boolean;
+}
+
+export function matches(filter: EventFilter, event: StoredEvent): boolean {
+  if (event.namespace !== filter.namespace) return false;
+  if (filter.stream && event.stream !== filter.stream) return false;
+  if (filter.streamLevel) return event.tag === null;
+  if (event.tag === null) return false;
+  return !filter.tag || event.tag === filter.tag;
+}
+
+export interface HubOptions {
+  /** Recent events kept in memory, so resuming subscribers rarely need the database. */
+  ringSize?: number;
+  /** Live events a subscriber may have waiting before it counts as too slow. */
+  subscriberQueue?: number;
+  /** Poll as a fallback for a lost NOTIFY (e.g. while the listen connection reconnects). */
+  pollIntervalMs?: number;
+}
+
+/** Thrown to a subscriber whose queue overflowed; it resumes from `cursor`. */
+export class SlowConsumerError extends Error {
+  constructor(readonly cursor: number) {
+    super(`subscriber too far behind; resume with since: the cursor of the last event received`);
+  }
+}
+
+interface Subscriber {
+  filter: EventFilter;
+  queue: StoredEvent[];
+  wake: (() => void) | null;
+  overflowed: boolean;
+  onOverflow?: () => void;
+  /** Ends the subscription (server shutdown). */
+  end: () => void;
+}
+
+const PAGE = 500;
+
+export class EventHub {
+  private readonly ring: StoredEvent[] = [];
+  private readonly subscribers = new Set<Subscriber>();
+  private head = 0;
+  private readonly reader: Coalesced;
+  private unlisten: (() => Promise<void>) | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly ringSize: number;
+  private readonly queueLimit: number;
+  private readonly pollIntervalMs: number;
+
+  constructor(
+    private readonly database: Database,
+    private readonly log: Logger,
+    options: HubOptions = {},
+  ) {
+    this.ringSize = options.ringSize ?? 10_000;
+    this.queueLimit = options.subscriberQueue ?? 1_000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.reader = coalesce(
+      () => this.readNew(),
+      (error) => this.log.error({ err: error }, 'reading events failed'),
+    );
+  }
+
+  async start(): Promise<void> {
+    const [row] = await this.database.db
+      .select({ max: sql<number>`coalesce(max(${events.id}), 0)`.mapWith(Number) })
+      .from(events);
+    this.head = row?.max ?? 0;
+    this.unlisten = await this.database.listen(EVENTS_CHANNEL, () => this.poke());
+    this.timer = setInterval(() => this.poke(), this.pollIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.unlisten?.().catch(() => {});
+    await this.reader.idle();
+    // End every stream so SSE responses complete and the HTTP server can close.
+    for (const subscriber of [...this.subscribers]) subscriber.end();
+  }
+
+  /** The id of the newest event this process has read. */
+  get position(): number {
+    return this.head;
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  /** Reads what committed since `head`; concurrent pokes coalesce into one more read. */
+  poke(): void {
+    this.reader.poke();
+  }
+
+  private async readNew(): Promise<void> {
+    for (;;) {
+      const page = await this.database.db
+        .select()
+        .from(events)
+        .where(gt(events.id, this.head))
+        .orderBy(asc(events.id))
+        .limit(PAGE);
+      for (const event of page) this.publish(event);
+      if (page.length < PAGE) return;
+    }
+  }
+
+  private publish(event: StoredEvent): void {
+    this.head = event.id;
+    this.ring.push(event);
+    if (this.ring.length > this.ringSize) this.ring.splice(0, this.ring.length - this.ringSize);
+    for (const subscriber of this.subscribers) {
+      if (subscriber.overflowed || !matches(subscriber.filter, event)) continue;
+      if (subscriber.queue.length >= this.queueLimit) {
+        subscriber.overflowed = true;
+        subscriber.queue.length = 0;
+        subscriber.onOverflow?.();
+      } else {
+        subscriber.queue.push(event);
+      }
+      subscriber.wake?.();
+    }
+  }
+
+  /**
+   * Events matching `filter`: with `since`, every one after that id (replayed from memory or the
+   * database), then live ones, with no gap and no repeat at the seam; without, live ones only.
+   * Event ids are allocated in commit order (see append.ts), so "after id N" is well defined.
+   *
+   * An explicit iterator rather than an async generator: a generator parked on "wait for the
+   * next event" cannot run `return()` until an event arrives, so a client that disconnects from
+   * a quiet stream would stay registered; here `return()` unregisters at once.
+   */
+  subscribe(
+    filter: EventFilter,
+    since: number | null,
+    options: { onOverflow?: () => void } = {},
+  ): AsyncIterableIterator<StoredEvent> {
+    const subscriber: Subscriber = {
+      filter,
+      queue: [],
+      wake: null,
+      overflowed: false,
+      onOverflow: options.onOverflow,
+      end: () => finish(),
+    };
+    // Register first: live events after `seam` queue up while the replay runs.
+    const seam = this.head;
+    this.subscribers.add(subscriber);
+    let replayedThrough = since ?? seam;
+    let delivered = since ?? seam;
+    let replayed: StoredEvent[] = [];
+    let finished = false;
+    const finish = (): IteratorResult<StoredEvent> => {
+      finished = true;
+      this.subscribers.delete(subscriber);
+      subscriber.wake?.();
+      return { done: true, value: undefined };
+    };
+    const deliver = (event: StoredEvent): IteratorResult<StoredEvent> => {
+      delivered = event.id;
+      return { done: false, value: event };
+    };
+    const iterator: AsyncIterableIterator<StoredEvent> = {
+      next: async () => {
+        for (;;) {
+          if (finished) return { done: true, value: undefined };
+          const fromReplay = replayed.shift();
+          if (fromReplay) return deliver(fromReplay);
+          if (replayedThrough < seam) {
+            const page = await this.replayPage(filter, replayedThrough, seam);
+            replayed = page.events;
+            replayedThrough = page.through;
+            continue;
+          }
+          if (subscriber.overflowed) {
+            finish();
+            throw new SlowConsumerError(delivered);
+          }
+          const live = subscriber.queue.shift();
+          if (live) {
+            if (live.id > delivered) return deliver(live);
+            continue;
+          }
+          await new Promise<void>((resolveWait) => {
+            subscriber.wake = resolveWait;
+          });
+          subscriber.wake = null;
+        }
+      },
+      return: async () => finish(),
+      throw: async (error) => {
+        finish();
+        throw error;
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+
+  /** Matching events in (after, until], from the ring when it reaches back far enough. */
+  private async replayPage(
+    filter: EventFilter,
+    after: number,
+    until: number,
+  ): Promise<{ events: StoredEvent[]; through: number }> {
+    const first = this.ring[0];
+    if (first && first.id <= after + 1) {
+      const found = this.ring.filter((e) => e.id > after && e.id <= until && matches(filter, e));
+      return { events: found, through: until };
+    }
+    const rows = await this.database.db
+      .select()
+      .from(events)
+      .where(
+        sql`${events.id} > ${after} and ${events.id} <= ${until} and ${events.namespace} = ${filter.namespace}`,
+      )
+      .orderBy(asc(events.id))
+      .limit(PAGE);
+    const through = rows.length < PAGE ? until : rows[rows.length - 1]!.id;
+    return { events: rows.filter((e) => matches(filter, e)), through };
+  }
+}

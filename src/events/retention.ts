@@ -1,0 +1,31 @@
+// Trims the events log to the retention window and remembers how far, to expire old cursors.
+import { sql } from 'drizzle-orm';
+import { type Database, rowsOf } from '../db/client.ts';
+
+/** Deletes events older than `retentionMs`; returns how many went. Safe to run concurrently. */
+export async function trimEvents(database: Database, retentionMs: number): Promise<number> {
+  const rows = rowsOf<{ n: number }>(
+    await database.db.execute(sql`
+      with gone as (
+        delete from events where at < now() - ${retentionMs} * interval '1 millisecond'
+        returning id
+      ), mark as (
+        insert into event_log_state (id, trimmed_through)
+        select 1, max(id) from gone having count(*) > 0
+        on conflict (id) do update
+          set trimmed_through = greatest(event_log_state.trimmed_through, excluded.trimmed_through)
+      )
+      select count(*)::int as n from gone`),
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** The newest event id that has been trimmed away (0 when none). */
+export async function trimmedThrough(database: Database): Promise<number> {
+  const rows = rowsOf<{ v: number | string }>(
+    await database.db.execute(
+      sql`select coalesce(max(trimmed_through), 0) as v from event_log_state`,
+    ),
+  );
+  return Number(rows[0]?.v ?? 0);
+}

@@ -1,0 +1,144 @@
+// The import job queue on Postgres: claim with SKIP LOCKED, leases, retries with backoff.
+//
+// graphile-worker and pg-boss do this well, but their current majors need Node 22 and bring the
+// `pg` driver beside postgres.js (RECIPES.md); the queue here is the few statements they run,
+// after graphile-worker's getJobs.ts.
+import { sql } from 'drizzle-orm';
+import { type Db, rowsOf } from '../db/client.ts';
+import type { importJobs } from '../db/schema.ts';
+
+export type ImportJobRow = typeof importJobs.$inferSelect;
+
+interface RawJob {
+  id: number | string;
+  namespace: string;
+  stream: string;
+  request: Record<string, unknown>;
+  status: ImportJobRow['status'];
+  attempts: number;
+  max_attempts: number;
+  run_at: Date | string;
+  locked_by: string | null;
+  locked_until: Date | string | null;
+  last_error: string | null;
+  result: Record<string, unknown> | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+  finished_at: Date | string | null;
+}
+
+function toJob(raw: RawJob): ImportJobRow {
+  const date = (v: Date | string | null) => (v === null ? null : new Date(v));
+  return {
+    id: Number(raw.id),
+    namespace: raw.namespace,
+    stream: raw.stream,
+    request: raw.request,
+    status: raw.status,
+    attempts: Number(raw.attempts),
+    maxAttempts: Number(raw.max_attempts),
+    runAt: new Date(raw.run_at),
+    lockedBy: raw.locked_by,
+    lockedUntil: date(raw.locked_until),
+    lastError: raw.last_error,
+    result: raw.result,
+    createdAt: new Date(raw.created_at),
+    updatedAt: new Date(raw.updated_at),
+    finishedAt: date(raw.finished_at),
+  };
+}
+
+/**
+ * Claims up to `limit` runnable jobs for `workerId`: queued ones that are due, and running ones
+ * whose lease ran out (their worker died). One statement, so two workers never get one job.
+ */
+export async function claimJobs(
+  db: Db,
+  workerId: string,
+  limit: number,
+  leaseMs: number,
+): Promise<ImportJobRow[]> {
+  if (limit <= 0) return [];
+  const rows = rowsOf<RawJob>(
+    await db.execute(sql`
+      with due as (
+        select id from import_jobs
+        where (status = 'queued' and run_at <= now())
+           or (status = 'running' and locked_until < now())
+        order by run_at, id
+        limit ${limit}
+        for update skip locked
+      )
+      update import_jobs j
+      set status = 'running', attempts = j.attempts + 1, locked_by = ${workerId},
+          locked_until = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
+      from due where j.id = due.id
+      returning j.*`),
+  );
+  return rows.map(toJob);
+}
+
+/** Extends the lease of a job this worker still holds; false when it lost the job. */
+export async function extendLease(
+  db: Db,
+  jobId: number,
+  workerId: string,
+  leaseMs: number,
+): Promise<boolean> {
+  const rows = rowsOf<{ id: number }>(
+    await db.execute(sql`
+      update import_jobs set locked_until = now() + ${leaseMs} * interval '1 millisecond'
+      where id = ${jobId} and locked_by = ${workerId} and status = 'running'
+      returning id`),
+  );
+  return rows.length > 0;
+}
+
+/** Seconds before retry n (1-based): e^min(n, 10), as graphile-worker backs off (2.7 s … 6 h). */
+export function backoffSeconds(attempts: number): number {
+  return Math.exp(Math.min(attempts, 10));
+}
+
+export async function completeJob(
+  db: Db,
+  jobId: number,
+  workerId: string,
+  result: Record<string, unknown>,
+): Promise<void> {
+  await db.execute(sql`
+    update import_jobs
+    set status = 'succeeded', result = ${JSON.stringify(result)}::text::jsonb, last_error = null,
+        locked_by = null, locked_until = null, finished_at = now(), updated_at = now()
+    where id = ${jobId} and locked_by = ${workerId}`);
+}
+
+/**
+ * Records a failed attempt: back to the queue after a backoff while attempts remain, otherwise
+ * failed for good. `result` keeps what was learnt (per-image reasons) either way.
+ */
+export async function failJob(
+  db: Db,
+  job: ImportJobRow,
+  workerId: string,
+  error: string,
+  result: Record<string, unknown> | null,
+  backoffScale = 1,
+): Promise<'retry' | 'failed'> {
+  const final = job.attempts >= job.maxAttempts;
+  const delayMs = Math.round(backoffSeconds(job.attempts) * 1000 * backoffScale);
+  await db.execute(sql`
+    update import_jobs
+    set status = ${final ? 'failed' : 'queued'}::import_job_status,
+        last_error = ${error},
+        result = ${result === null ? null : JSON.stringify(result)}::text::jsonb,
+        run_at = now() + ${delayMs} * interval '1 millisecond',
+        locked_by = null, locked_until = null, updated_at = now(),
+        finished_at = ${final ? sql`now()` : sql`null`}
+    where id = ${job.id} and locked_by = ${workerId}`);
+  return final ? 'failed' : 'retry';
+}
+
+export async function getJob(db: Db, jobId: number): Promise<ImportJobRow | null> {
+  const rows = rowsOf<RawJob>(await db.execute(sql`select * from import_jobs where id = ${jobId}`));
+  return rows[0] ? toJob(rows[0]) : null;
+}

@@ -1,0 +1,131 @@
+// The import worker: claims jobs with bounded concurrency, keeps their leases, records outcomes.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { type Coalesced, coalesce } from '../coalesce.ts';
+import type { Database } from '../db/client.ts';
+import { IMPORT_JOBS_CHANNEL } from '../services/importJobs.ts';
+import { claimJobs, completeJob, extendLease, failJob, type ImportJobRow } from './queue.ts';
+
+export type JobOutcome =
+  | { ok: true; result: Record<string, unknown> }
+  /** `retry: false` for failures another attempt cannot fix (bad input, not found). */
+  | { ok: false; error: string; result: Record<string, unknown> | null; retry: boolean };
+
+export type JobExecutor = (job: ImportJobRow) => Promise<JobOutcome>;
+
+export interface WorkerOptions {
+  /** Jobs run at once by this process. @default 4 */
+  concurrency?: number;
+  /** A job whose worker stops renewing this lease is taken over by another. @default 60000 */
+  leaseMs?: number;
+  /** Poll for jobs as a fallback to NOTIFY. @default 1000 */
+  pollMs?: number;
+  /** Multiplies retry backoff (tests shrink it). @default 1 */
+  backoffScale?: number;
+  workerId?: string;
+}
+
+export class ImportWorker {
+  readonly workerId: string;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly backoffScale: number;
+  private readonly active = new Set<Promise<void>>();
+  private readonly claimer: Coalesced;
+  private stopped = true;
+  private timer: NodeJS.Timeout | null = null;
+  private unlisten: (() => Promise<void>) | null = null;
+
+  constructor(
+    private readonly database: Database,
+    private readonly log: Logger,
+    private readonly execute: JobExecutor,
+    options: WorkerOptions = {},
+  ) {
+    this.workerId = options.workerId ?? `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.concurrency = options.concurrency ?? 4;
+    this.leaseMs = options.leaseMs ?? 60_000;
+    this.pollMs = options.pollMs ?? 1000;
+    this.backoffScale = options.backoffScale ?? 1;
+    this.claimer = coalesce(
+      () => this.claim(),
+      (error) => this.log.error({ err: error }, 'claiming import jobs failed'),
+    );
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.unlisten = await this.database.listen(IMPORT_JOBS_CHANNEL, () => this.poke());
+    this.timer = setInterval(() => this.poke(), this.pollMs);
+    this.timer.unref();
+    this.poke();
+  }
+
+  /** Stops claiming and waits for the jobs in hand to finish. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.unlisten?.().catch(() => {});
+    await this.claimer.idle();
+    await Promise.allSettled([...this.active]);
+  }
+
+  /** Claims what is due now and runs it to the end (tests drain the queue with this). */
+  async runOnce(): Promise<number> {
+    const jobs = await claimJobs(this.database.db, this.workerId, this.concurrency, this.leaseMs);
+    await Promise.all(jobs.map((job) => this.run(job)));
+    return jobs.length;
+  }
+
+  private poke(): void {
+    if (!this.stopped) this.claimer.poke();
+  }
+
+  private async claim(): Promise<void> {
+    const free = this.concurrency - this.active.size;
+    if (free <= 0) return;
+    const jobs = await claimJobs(this.database.db, this.workerId, free, this.leaseMs);
+    for (const job of jobs) {
+      const running: Promise<void> = this.run(job).finally(() => {
+        this.active.delete(running);
+        this.poke();
+      });
+      this.active.add(running);
+    }
+  }
+
+  private async run(job: ImportJobRow): Promise<void> {
+    const log = this.log.child({ jobId: job.id, attempt: job.attempts });
+    // Renew the lease at a third of its length, so one missed beat does not lose the job.
+    const heartbeat = setInterval(() => {
+      void extendLease(this.database.db, job.id, this.workerId, this.leaseMs).catch(() => {});
+    }, this.leaseMs / 3);
+    heartbeat.unref();
+    try {
+      let outcome: JobOutcome;
+      try {
+        outcome = await this.execute(job);
+      } catch (error) {
+        outcome = { ok: false, error: (error as Error).message, result: null, retry: true };
+      }
+      if (outcome.ok) {
+        await completeJob(this.database.db, job.id, this.workerId, outcome.result);
+        log.info('import job succeeded');
+      } else {
+        const exhausted = outcome.retry ? job : { ...job, attempts: job.maxAttempts };
+        const next = await failJob(
+          this.database.db,
+          exhausted,
+          this.workerId,
+          outcome.error,
+          outcome.result,
+          this.backoffScale,
+        );
+        log.warn({ error: outcome.error, next }, 'import job failed');
+      }
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+}

@@ -1,0 +1,263 @@
+// Change events: tagChanged / imageStreamChanged subscriptions and the tagEvents polling query.
+import { GraphQLError } from 'graphql';
+import { builder, MAX_PAGE_SIZE } from '../builder.ts';
+import type { AppContext } from '../context.ts';
+import { decodeCursor, encodeCursor } from '../events/cursor.ts';
+import { type EventFilter, SlowConsumerError, type StoredEvent } from '../events/hub.ts';
+import { trimmedThrough } from '../events/retention.ts';
+import { listEvents } from '../services/events.ts';
+
+/** graphql-ws close code for a subscriber that fell too far behind; it resumes from its cursor. */
+export const CLOSE_TOO_SLOW = 4429;
+
+const ChangeType = builder.enumType('ChangeType', {
+  values: ['ADDED', 'UPDATED', 'DELETED'] as const,
+});
+
+const CAUSES = {
+  tag: 'TAG',
+  import: 'IMPORT',
+  'scheduled-import': 'SCHEDULED_IMPORT',
+  push: 'PUSH',
+  rollback: 'ROLLBACK',
+  tracking: 'TRACKING',
+  delete: 'DELETE',
+  create: 'CREATE',
+  update: 'UPDATE',
+} as const;
+
+const ChangeCause = builder.enumType('ChangeCause', {
+  description: 'What made the change.',
+  values: Object.values(CAUSES),
+});
+
+interface Head {
+  digest: string | null;
+  reference: string;
+}
+
+const TagHead = builder.objectRef<Head>('TagHead').implement({
+  description: 'What a tag pointed at: item 0 of its history.',
+  fields: (t) => ({
+    digest: t.exposeString('digest', { nullable: true }),
+    dockerImageReference: t.exposeString('reference'),
+  }),
+});
+
+const eventFields = {
+  cursor: (e: StoredEvent) => encodeCursor(e.id),
+  type: (e: StoredEvent) => e.type as 'ADDED' | 'UPDATED' | 'DELETED',
+  cause: (e: StoredEvent) => CAUSES[e.cause as keyof typeof CAUSES] ?? 'UPDATE',
+};
+
+export const TagChangeEvent = builder.objectRef<StoredEvent>('TagChangeEvent').implement({
+  description: 'One change of one tag, in commit order.',
+  fields: (t) => ({
+    cursor: t.string({
+      description: 'Pass as `since` (or `after`) to resume right after this event.',
+      resolve: eventFields.cursor,
+    }),
+    type: t.field({ type: ChangeType, resolve: eventFields.type }),
+    cause: t.field({ type: ChangeCause, resolve: eventFields.cause }),
+    time: t.expose('at', { type: 'DateTime' }),
+    namespace: t.exposeString('namespace'),
+    stream: t.exposeString('stream'),
+    tag: t.string({ resolve: (e) => e.tag ?? '' }),
+    previous: t.field({
+      type: TagHead,
+      nullable: true,
+      resolve: (e) => (e.payload.previous as Head | null | undefined) ?? null,
+    }),
+    current: t.field({
+      type: TagHead,
+      nullable: true,
+      description: 'Null when only the spec changed, or the tag was deleted.',
+      resolve: (e) => (e.payload.current as Head | null | undefined) ?? null,
+    }),
+    imageStreamTag: t.drizzleField({
+      type: 'tags',
+      nullable: true,
+      description: 'The tag as it is now (null once deleted).',
+      resolve: (query, e, _args, ctx) =>
+        ctx.database.db.query.tags.findFirst(
+          query({
+            where: { name: e.tag ?? '', stream: { namespace: e.namespace, name: e.stream } },
+          }),
+        ),
+    }),
+  }),
+});
+
+const ImageStreamChangeEvent = builder.objectRef<StoredEvent>('ImageStreamChangeEvent').implement({
+  description: 'A change of a stream itself: created, deleted, labels, lookup policy.',
+  fields: (t) => ({
+    cursor: t.string({ resolve: eventFields.cursor }),
+    type: t.field({ type: ChangeType, resolve: eventFields.type }),
+    cause: t.field({ type: ChangeCause, resolve: eventFields.cause }),
+    time: t.expose('at', { type: 'DateTime' }),
+    namespace: t.exposeString('namespace'),
+    name: t.exposeString('stream'),
+    imageStream: t.drizzleField({
+      type: 'imageStreams',
+      nullable: true,
+      resolve: (query, e, _args, ctx) =>
+        ctx.database.db.query.imageStreams.findFirst(
+          query({ where: { namespace: e.namespace, name: e.stream } }),
+        ),
+    }),
+  }),
+});
+
+/** The event id in a client's cursor; an unknown or trimmed one is a typed error. */
+async function cursorId(ctx: AppContext, cursor: string | null | undefined, arg: string) {
+  if (cursor == null) return null;
+  const id = decodeCursor(cursor);
+  if (id === null) {
+    throw new GraphQLError(`"${arg}" is not a cursor this server issued`, {
+      extensions: { code: 'BAD_CURSOR', field: arg },
+    });
+  }
+  const trimmed = await trimmedThrough(ctx.database);
+  if (id < trimmed) {
+    const hours = Math.round(ctx.config.eventRetentionMs / 3_600_000);
+    throw new GraphQLError(
+      `cursor is older than the event retention window (${hours} h): re-list with queries, then subscribe without "${arg}"`,
+      { extensions: { code: 'CURSOR_EXPIRED', field: arg } },
+    );
+  }
+  return id;
+}
+
+const TOO_SLOW = Symbol('too slow');
+type Delivery = StoredEvent | { [TOO_SLOW]: number };
+
+/**
+ * Events from the hub; a subscriber cut off as too slow gets one last result carrying the
+ * SLOW_CONSUMER error and its resume cursor (a graphql-ws socket is also closed with 4429).
+ * Not an async generator: `return()` must reach the hub at once when a client goes away, even
+ * while waiting for the next event.
+ */
+function deliveries(
+  ctx: AppContext,
+  filter: EventFilter,
+  since: number | null,
+): AsyncIterableIterator<Delivery> {
+  const source = ctx.events.subscribe(filter, since, {
+    onOverflow: () =>
+      ctx.closeConnection?.(CLOSE_TOO_SLOW, 'subscriber too slow: resume from your last cursor'),
+  });
+  let ended = false;
+  const iterator: AsyncIterableIterator<Delivery> = {
+    next: async () => {
+      if (ended) return { done: true, value: undefined };
+      try {
+        return await source.next();
+      } catch (error) {
+        if (!(error instanceof SlowConsumerError)) throw error;
+        ended = true;
+        return { done: false, value: { [TOO_SLOW]: error.cursor } };
+      }
+    },
+    return: async () => {
+      ended = true;
+      await source.return?.();
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}
+
+function delivered(value: Delivery): StoredEvent {
+  if (TOO_SLOW in value) {
+    throw new GraphQLError('subscriber too far behind: resume with since set to the cursor given', {
+      extensions: { code: 'SLOW_CONSUMER', cursor: encodeCursor(value[TOO_SLOW]) },
+    });
+  }
+  return value;
+}
+
+builder.subscriptionType({
+  fields: (t) => ({
+    tagChanged: t.field({
+      type: TagChangeEvent,
+      description:
+        'Tag changes in a namespace (narrowed to a stream and tag). With `since`, replays every change after that cursor first, then goes live with no gap.',
+      args: {
+        namespace: t.arg.string({ required: true }),
+        stream: t.arg.string(),
+        tag: t.arg.string(),
+        since: t.arg.string(),
+      },
+      subscribe: async (_root, args, ctx) =>
+        deliveries(
+          ctx,
+          { namespace: args.namespace, stream: args.stream, tag: args.tag },
+          await cursorId(ctx, args.since, 'since'),
+        ),
+      resolve: (value: Delivery) => delivered(value),
+    }),
+    imageStreamChanged: t.field({
+      type: ImageStreamChangeEvent,
+      description: 'Stream-level changes: created, deleted, labels, annotations, lookup policy.',
+      args: {
+        namespace: t.arg.string({ required: true }),
+        name: t.arg.string(),
+        since: t.arg.string(),
+      },
+      subscribe: async (_root, args, ctx) =>
+        deliveries(
+          ctx,
+          { namespace: args.namespace, stream: args.name, streamLevel: true },
+          await cursorId(ctx, args.since, 'since'),
+        ),
+      resolve: (value: Delivery) => delivered(value),
+    }),
+  }),
+});
+
+const TagEventPage = builder
+  .objectRef<{ events: StoredEvent[]; hasNextPage: boolean; endCursor: string | null }>(
+    'TagEventPage',
+  )
+  .implement({
+    description: 'A page of the tag change log, oldest first.',
+    fields: (t) => ({
+      events: t.field({ type: [TagChangeEvent], resolve: (p) => p.events }),
+      hasNextPage: t.exposeBoolean('hasNextPage'),
+      endCursor: t.exposeString('endCursor', {
+        nullable: true,
+        description: 'Pass as `after` for the next page (or as `since` to subscribe).',
+      }),
+    }),
+  });
+
+builder.queryFields((t) => ({
+  tagEvents: t.field({
+    type: TagEventPage,
+    description: 'The tag change log for polling clients: the same events tagChanged delivers.',
+    args: {
+      namespace: t.arg.string({ required: true }),
+      stream: t.arg.string(),
+      tag: t.arg.string(),
+      after: t.arg.string(),
+      first: t.arg.int({ defaultValue: 50 }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const first = Math.max(1, Math.min(args.first ?? 50, MAX_PAGE_SIZE));
+      const after = (await cursorId(ctx, args.after, 'after')) ?? 0;
+      const page = await listEvents(
+        ctx.database.db,
+        { namespace: args.namespace, stream: args.stream, tag: args.tag },
+        after,
+        first,
+      );
+      const last = page.events[page.events.length - 1];
+      return {
+        events: page.events,
+        hasNextPage: page.hasNextPage,
+        endCursor: last ? encodeCursor(last.id) : (args.after ?? null),
+      };
+    },
+  }),
+}));

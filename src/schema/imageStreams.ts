@@ -1,0 +1,196 @@
+// ImageStream: the type, its queries and the create / delete mutations.
+import { and, eq, like, sql } from 'drizzle-orm';
+import { builder } from '../builder.ts';
+import { ConflictError, NotFoundError, unwrap, ValidationError } from '../errors.ts';
+import {
+  createImageStream,
+  deleteImageStream,
+  updateImageStream,
+} from '../services/imageStreams.ts';
+import { entriesOf, KeyValueInput, KeyValueRef } from './common.ts';
+
+const LookupPolicy = builder.objectRef<{ local: boolean }>('ImageLookupPolicy').implement({
+  description: 'Whether workloads in the namespace may refer to this stream by name alone.',
+  fields: (t) => ({ local: t.exposeBoolean('local') }),
+});
+
+export const ImageStream = builder.drizzleNode('imageStreams', {
+  name: 'ImageStream',
+  id: { column: (s) => s.id },
+  fields: (t) => ({
+    namespace: t.exposeString('namespace'),
+    name: t.exposeString('name'),
+    labels: t.field({ type: [KeyValueRef], resolve: (s) => entriesOf(s.labels) }),
+    annotations: t.field({ type: [KeyValueRef], resolve: (s) => entriesOf(s.annotations) }),
+    lookupPolicy: t.field({ type: LookupPolicy, resolve: (s) => ({ local: s.lookupLocal }) }),
+    dockerImageRepository: t.exposeString('dockerImageRepository', { nullable: true }),
+    generation: t.exposeInt('generation'),
+    resourceVersion: t.string({
+      description: 'Changes on every write; pass it back as expectedResourceVersion.',
+      resolve: (s) => String(s.resourceVersion),
+    }),
+    pullSpec: t.string({
+      description: 'Where clients pull this stream from: <registry host>/<namespace>/<name>.',
+      resolve: (s, _args, ctx) => `${ctx.config.registryHost}/${s.namespace}/${s.name}`,
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+const ImageStreamFilter = builder.inputType('ImageStreamFilter', {
+  fields: (t) => ({
+    namePrefix: t.string(),
+    labels: t.field({
+      type: [KeyValueInput],
+      description: 'Every pair must be among the stream labels.',
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  imageStream: t.drizzleField({
+    type: 'imageStreams',
+    nullable: true,
+    args: {
+      namespace: t.arg.string({ required: true }),
+      name: t.arg.string({ required: true }),
+    },
+    resolve: (query, _root, args, ctx) =>
+      ctx.database.db.query.imageStreams.findFirst(
+        query({ where: { namespace: args.namespace, name: args.name } }),
+      ),
+  }),
+  imageStreams: t.drizzleConnection({
+    type: 'imageStreams',
+    args: {
+      namespace: t.arg.string({ required: true }),
+      filter: t.arg({ type: ImageStreamFilter }),
+    },
+    resolve: (query, _root, args, ctx) => {
+      const labels = Object.fromEntries((args.filter?.labels ?? []).map((l) => [l.key, l.value]));
+      const prefix = args.filter?.namePrefix;
+      return ctx.database.db.query.imageStreams.findMany(
+        query({
+          where: {
+            RAW: (s) =>
+              and(
+                eq(s.namespace, args.namespace),
+                prefix ? like(s.name, `${escapeLike(prefix)}%`) : undefined,
+                Object.keys(labels).length > 0
+                  ? sql`${s.labels} @> ${JSON.stringify(labels)}::text::jsonb`
+                  : undefined,
+              ) ?? sql`true`,
+          },
+          orderBy: { name: 'asc' },
+        }),
+      );
+    },
+  }),
+}));
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+const LookupPolicyInput = builder.inputType('ImageLookupPolicyInput', {
+  fields: (f) => ({ local: f.boolean({ required: true }) }),
+});
+
+const CreateImageStreamInput = builder.inputType('CreateImageStreamInput', {
+  fields: (t) => ({
+    namespace: t.string({ required: true }),
+    name: t.string({ required: true }),
+    labels: t.field({ type: [KeyValueInput] }),
+    annotations: t.field({ type: [KeyValueInput] }),
+    lookupPolicy: t.field({ type: LookupPolicyInput }),
+    dockerImageRepository: t.string(),
+  }),
+});
+
+const ImageStreamPayload = builder.objectRef<{ imageStreamId: number }>('ImageStreamPayload');
+ImageStreamPayload.implement({
+  fields: (t) => ({
+    imageStream: t.drizzleField({
+      type: 'imageStreams',
+      nullable: true,
+      resolve: (query, payload, _args, ctx) =>
+        ctx.database.db.query.imageStreams.findFirst(
+          query({ where: { id: payload.imageStreamId } }),
+        ),
+    }),
+  }),
+});
+
+const DeleteImageStreamPayload = builder
+  .objectRef<{ id: number; namespace: string; name: string }>('DeleteImageStreamPayload')
+  .implement({
+    fields: (t) => ({
+      deletedId: t.globalID({ resolve: (p) => ({ type: 'ImageStream', id: String(p.id) }) }),
+      namespace: t.exposeString('namespace'),
+      name: t.exposeString('name'),
+    }),
+  });
+
+const UpdateImageStreamInput = builder.inputType('UpdateImageStreamInput', {
+  description: 'Labels and annotations replace the whole set when given.',
+  fields: (t) => ({
+    namespace: t.string({ required: true }),
+    name: t.string({ required: true }),
+    labels: t.field({ type: [KeyValueInput] }),
+    annotations: t.field({ type: [KeyValueInput] }),
+    lookupPolicy: t.field({
+      type: LookupPolicyInput,
+      description: 'As `oc set image-lookup` sets it; a spec change (the generation moves on).',
+    }),
+    expectedResourceVersion: t.string(),
+  }),
+});
+
+const DeleteImageStreamInput = builder.inputType('DeleteImageStreamInput', {
+  fields: (t) => ({
+    namespace: t.string({ required: true }),
+    name: t.string({ required: true }),
+    expectedResourceVersion: t.string(),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createImageStream: t.field({
+    type: ImageStreamPayload,
+    args: { input: t.arg({ type: CreateImageStreamInput, required: true }) },
+    errors: { types: [ValidationError, ConflictError] },
+    resolve: async (_root, { input }, ctx) => {
+      const row = unwrap(
+        await createImageStream(ctx.database.db, {
+          ...input,
+          lookupLocal: input.lookupPolicy?.local ?? false,
+        }),
+      );
+      return { imageStreamId: row.id };
+    },
+  }),
+  updateImageStream: t.field({
+    type: ImageStreamPayload,
+    args: { input: t.arg({ type: UpdateImageStreamInput, required: true }) },
+    errors: { types: [ValidationError, NotFoundError, ConflictError] },
+    resolve: async (_root, { input }, ctx) => {
+      const row = unwrap(
+        await updateImageStream(ctx.database.db, {
+          ...input,
+          lookupLocal: input.lookupPolicy?.local ?? null,
+        }),
+      );
+      return { imageStreamId: row.id };
+    },
+  }),
+  deleteImageStream: t.field({
+    type: DeleteImageStreamPayload,
+    args: { input: t.arg({ type: DeleteImageStreamInput, required: true }) },
+    errors: { types: [NotFoundError, ConflictError] },
+    resolve: async (_root, { input }, ctx) => {
+      const row = unwrap(await deleteImageStream(ctx.database.db, input));
+      return { id: row.id, namespace: row.namespace, name: row.name };
+    },
+  }),
+}));

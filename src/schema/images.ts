@@ -1,0 +1,158 @@
+// Image (global, by digest) with layers and manifest-list children; `image` and `imageStreamImage`.
+import { sql } from 'drizzle-orm';
+import { builder } from '../builder.ts';
+import type { ImageConfig, imageManifests } from '../db/schema.ts';
+import { ConflictError, unwrap, ValidationError } from '../errors.ts';
+import { findStreamImage, type StreamImage } from '../services/queries.ts';
+import { entriesOf, KeyValueRef } from './common.ts';
+
+const ImageConfigRef = builder.objectRef<ImageConfig>('ImageConfig').implement({
+  description: "The runtime parts of the image's config blob; absent lists were not set.",
+  fields: (t) => ({
+    cmd: t.exposeStringList('cmd', { nullable: true }),
+    entrypoint: t.exposeStringList('entrypoint', { nullable: true }),
+    env: t.exposeStringList('env', { nullable: true }),
+    labels: t.field({ type: [KeyValueRef], resolve: (c) => entriesOf(c.labels ?? {}) }),
+    exposedPorts: t.exposeStringList('exposedPorts', { nullable: true }),
+    user: t.exposeString('user', { nullable: true }),
+    workingDir: t.exposeString('workingDir', { nullable: true }),
+    volumes: t.exposeStringList('volumes', { nullable: true }),
+  }),
+});
+
+builder.drizzleObject('imageLayers', {
+  name: 'ImageLayer',
+  select: {},
+  fields: (t) => ({
+    digest: t.exposeString('digest'),
+    size: t.exposeFloat('size', { description: 'Bytes (a Float: layers can exceed 2³¹).' }),
+    mediaType: t.exposeString('mediaType'),
+  }),
+});
+
+/**
+ * Whether a list's child was imported as an Image of its own (PreserveOriginal does; Legacy
+ * imports one child and keeps only its descriptor here). A constant, so equal selections merge.
+ */
+const childImported = {
+  imported: (m: typeof imageManifests) =>
+    sql<boolean>`exists (select 1 from images i where i.digest = ${m.digest})`,
+};
+
+const ImageManifest = builder.drizzleObject('imageManifests', {
+  name: 'ImageManifest',
+  description: 'One entry of a manifest list / OCI index.',
+  select: {},
+  fields: (t) => ({
+    digest: t.exposeString('digest'),
+    mediaType: t.exposeString('mediaType'),
+    size: t.exposeFloat('size'),
+    os: t.exposeString('os', { nullable: true }),
+    architecture: t.exposeString('architecture', { nullable: true }),
+    variant: t.exposeString('variant', { nullable: true }),
+  }),
+});
+
+export const Image = builder.drizzleNode('images', {
+  name: 'Image',
+  description: 'An image or manifest list, immutable and global, keyed by digest.',
+  id: { column: (i) => i.digest },
+  // Nothing by default: the stored manifest bytes are only read when a field needs them.
+  select: {},
+  fields: (t) => ({
+    digest: t.exposeString('digest'),
+    mediaType: t.exposeString('mediaType'),
+    dockerImageReference: t.exposeString('dockerImageReference', {
+      nullable: true,
+      description: 'Where the image was first seen (`registry/repo@digest`).',
+    }),
+    architecture: t.exposeString('architecture', { nullable: true }),
+    os: t.exposeString('os', { nullable: true }),
+    variant: t.exposeString('variant', { nullable: true }),
+    created: t.expose('created', { type: 'DateTime', nullable: true }),
+    author: t.exposeString('author', { nullable: true }),
+    size: t.exposeFloat('size', {
+      description:
+        'Config blob plus each distinct layer once, in bytes (a Float: it can pass 2³¹).',
+    }),
+    config: t.field({
+      type: ImageConfigRef,
+      nullable: true,
+      select: { columns: { config: true } },
+      resolve: (image) => image.config,
+    }),
+    layers: t.relation('layers', {
+      description: 'Base layer first.',
+      query: { orderBy: { position: 'asc' } },
+    }),
+    manifests: t.relation('manifests', {
+      description: 'The children of a manifest list; empty for a single image.',
+      query: { orderBy: { position: 'asc' } },
+    }),
+  }),
+});
+
+builder.drizzleObjectField(ImageManifest, 'image', (t) =>
+  t.field({
+    type: Image,
+    nullable: true,
+    description: 'The child as an Image, when it was imported.',
+    select: { columns: { digest: true }, extras: childImported },
+    // Only the key: Image's fields are loaded for every child of the page in one batched query.
+    resolve: (m) => (m.imported ? ({ digest: m.digest } as never) : null),
+  }),
+);
+
+const StreamImageRef = builder.objectRef<StreamImage>('ImageStreamImage').implement({
+  description: '`<stream>@<id>`: an image as found through the tag histories of one stream.',
+  fields: (t) => ({
+    name: t.string({
+      description: '`<stream>@<digest>`.',
+      resolve: (s) => `${s.stream}@${s.digest}`,
+    }),
+    namespace: t.exposeString('namespace'),
+    digest: t.exposeString('digest'),
+    dockerImageReference: t.exposeString('dockerImageReference', {
+      description:
+        "The history item's reference, or `<repo>@<digest>` for a manifest list's child.",
+    }),
+    stream: t.drizzleField({
+      type: 'imageStreams',
+      resolve: (query, s, _args, ctx) =>
+        ctx.database.db.query.imageStreams
+          .findFirst(query({ where: { id: s.streamId } }))
+          .then((row) => row!),
+    }),
+    image: t.drizzleField({
+      type: 'images',
+      nullable: true,
+      description: 'Null for a manifest-list child that was not imported.',
+      resolve: (query, s, _args, ctx) =>
+        ctx.database.db.query.images.findFirst(query({ where: { digest: s.digest } })),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  image: t.drizzleField({
+    type: 'images',
+    nullable: true,
+    args: { digest: t.arg.string({ required: true, description: '`sha256:<64 hex>`' }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.database.db.query.images.findFirst(query({ where: { digest: args.digest } })),
+  }),
+  imageStreamImage: t.field({
+    type: StreamImageRef,
+    nullable: true,
+    description:
+      '`<stream>@<id>` (rule 9): id is a digest or a prefix of its hex. Null when nothing ' +
+      'matches; ConflictError with the candidates when several images do.',
+    args: {
+      namespace: t.arg.string({ required: true }),
+      ref: t.arg.string({ required: true, description: '`[ns/]stream@id`' }),
+    },
+    errors: { types: [ConflictError, ValidationError] },
+    resolve: async (_root, args, ctx) =>
+      unwrap(await findStreamImage(ctx.database.db, args.namespace, args.ref)),
+  }),
+}));

@@ -1,0 +1,143 @@
+// Imports: the importImage mutation (`oc import-image`) and the import job queries.
+import { and, desc, eq, lt } from 'drizzle-orm';
+import { builder, MAX_PAGE_SIZE } from '../builder.ts';
+import { importJobs } from '../db/schema.ts';
+import { NotFoundError, unwrap, ValidationError } from '../errors.ts';
+import { getJob, type ImportJobRow } from '../importer/queue.ts';
+import { importImage, waitForJob } from '../services/importImage.ts';
+import { ReferencePolicyTypeEnum } from './enums.ts';
+
+const ImportJobStatus = builder.enumType('ImportJobStatus', {
+  values: ['queued', 'running', 'succeeded', 'failed'] as const,
+});
+
+interface ImageResult {
+  tag: string;
+  status: 'Success' | 'Failure';
+  digest?: string | null;
+  dockerImageReference?: string | null;
+  reason?: string | null;
+  message?: string | null;
+}
+
+const ImportImageResult = builder.objectRef<ImageResult>('ImportImageResult').implement({
+  description: 'The outcome for one tag of an import.',
+  fields: (t) => ({
+    tag: t.exposeString('tag'),
+    status: t.exposeString('status', { description: '`Success` or `Failure`.' }),
+    digest: t.exposeString('digest', { nullable: true }),
+    dockerImageReference: t.exposeString('dockerImageReference', { nullable: true }),
+    reason: t.exposeString('reason', { nullable: true }),
+    message: t.exposeString('message', { nullable: true }),
+  }),
+});
+
+export const ImportJob = builder.objectRef<ImportJobRow>('ImportJob').implement({
+  description: 'One queued import: its status, attempts, errors and a result per image.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    namespace: t.exposeString('namespace'),
+    stream: t.exposeString('stream'),
+    tags: t.stringList({ resolve: (j) => (j.request.tags as string[] | undefined) ?? [] }),
+    cause: t.string({ resolve: (j) => String(j.request.cause ?? 'import') }),
+    status: t.field({ type: ImportJobStatus, resolve: (j) => j.status }),
+    attempts: t.exposeInt('attempts'),
+    maxAttempts: t.exposeInt('maxAttempts'),
+    lastError: t.exposeString('lastError', { nullable: true }),
+    images: t.field({
+      type: [ImportImageResult],
+      resolve: (j) => (j.result?.images as ImageResult[] | undefined) ?? [],
+    }),
+    additionalTags: t.stringList({
+      description: 'With `all`: tags of the repository beyond the cap, not imported (rule 10).',
+      resolve: (j) => (j.result?.additionalTags as string[] | undefined) ?? [],
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+const ImportImageInput = builder.inputType('ImportImageInput', {
+  description: 'What `oc import-image <stream>[:<tag>] --from=<image> [--all] [--confirm]` takes.',
+  fields: (t) => ({
+    namespace: t.string({ required: true }),
+    image: t.string({
+      required: true,
+      description: '`stream` or `stream:tag` (default tag latest).',
+    }),
+    from: t.string({ description: 'The pull spec to import; else the existing spec source.' }),
+    all: t.boolean({ description: 'Import every tag of the repository (at most the cap).' }),
+    confirm: t.boolean({ description: 'Create the image stream if it does not exist.' }),
+    scheduled: t.boolean(),
+    insecure: t.boolean(),
+    importMode: t.string({ description: '`Legacy` (default) or `PreserveOriginal`.' }),
+    referencePolicy: t.field({ type: ReferencePolicyTypeEnum }),
+    wait: t.boolean({ description: 'Return when the import has finished (or timed out).' }),
+    timeoutSeconds: t.int({ description: 'How long `wait` waits, at most 300.', defaultValue: 60 }),
+  }),
+});
+
+const ImportImagePayload = builder
+  .objectRef<{ job: ImportJobRow; timedOut: boolean }>('ImportImagePayload')
+  .implement({
+    fields: (t) => ({
+      job: t.field({ type: ImportJob, resolve: (p) => p.job }),
+      timedOut: t.exposeBoolean('timedOut', {
+        description: 'With `wait`: the job had not finished when the timeout came.',
+      }),
+    }),
+  });
+
+builder.mutationFields((t) => ({
+  importImage: t.field({
+    type: ImportImagePayload,
+    description: '`oc import-image`: set the spec tags and queue an import.',
+    args: { input: t.arg({ type: ImportImageInput, required: true }) },
+    errors: { types: [ValidationError, NotFoundError] },
+    resolve: async (_root, { input }, ctx) => {
+      const jobId = unwrap(await importImage(ctx.database.db, input, ctx.config.importMaxTags));
+      if (!input.wait) return { job: (await getJob(ctx.database.db, jobId))!, timedOut: false };
+      const seconds = Math.min(Math.max(input.timeoutSeconds ?? 60, 1), 300);
+      const job = (await waitForJob(ctx.database.db, jobId, seconds * 1000))!;
+      return { job, timedOut: job.status === 'queued' || job.status === 'running' };
+    },
+  }),
+}));
+
+builder.queryFields((t) => ({
+  importJob: t.field({
+    type: ImportJob,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, args, ctx) => {
+      const id = Number(args.id);
+      return Number.isSafeInteger(id) ? getJob(ctx.database.db, id) : null;
+    },
+  }),
+  importJobs: t.field({
+    type: [ImportJob],
+    description: 'Import jobs of a namespace, newest first.',
+    args: {
+      namespace: t.arg.string({ required: true }),
+      stream: t.arg.string(),
+      first: t.arg.int({ defaultValue: 20 }),
+      before: t.arg.id({ description: 'Only jobs older than this job id (paging).' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const rows = await ctx.database.db
+        .select({ id: importJobs.id })
+        .from(importJobs)
+        .where(
+          and(
+            eq(importJobs.namespace, args.namespace),
+            args.stream ? eq(importJobs.stream, args.stream) : undefined,
+            args.before ? lt(importJobs.id, Number(args.before)) : undefined,
+          ),
+        )
+        .orderBy(desc(importJobs.id))
+        .limit(Math.max(1, Math.min(args.first ?? 20, MAX_PAGE_SIZE)));
+      const jobs = await Promise.all(rows.map((r) => getJob(ctx.database.db, r.id)));
+      return jobs.filter((j): j is ImportJobRow => j !== null);
+    },
+  }),
+}));

@@ -1,0 +1,15 @@
+// The whole GraphQL schema: each area file registers its types on the builder when imported.
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from '../builder.ts';
+import './errors.ts';
+import './enums.ts';
+import './imageStreams.ts';
+import './images.ts';
+import './namespaces.ts';
+import './tags.ts';
+import './tagging.ts';
+import './events.ts';
+import './pullSecrets.ts';
+import './imports.ts';
+
+export const schema = lexicographicSortSchema(builder.toSchema());

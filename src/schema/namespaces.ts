@@ -1,0 +1,43 @@
+// Namespace (a project): the `namespaces` listing and one namespace's streams.
+import { sql } from 'drizzle-orm';
+import { builder } from '../builder.ts';
+import type { namespaces } from '../db/schema.ts';
+
+/**
+ * A correlated count. Not `t.relatedCount('imageStreams')`: with drizzle-orm 1.0.0-rc.5 the
+ * plugin renders that relation's filter as a broken SQL fragment (`where (, "d0", ., "name", …`).
+ */
+const streamCount = {
+  imageStreamCount: (ns: typeof namespaces) =>
+    sql<number>`(select count(*)::int from image_streams s where s.namespace = ${ns.name})`,
+};
+
+builder.drizzleObject('namespaces', {
+  name: 'Namespace',
+  description: 'A project: the unit of access control. Created with its first stream or secret.',
+  select: {},
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    imageStreamCount: t.int({
+      select: { extras: streamCount },
+      resolve: (ns) => ns.imageStreamCount,
+    }),
+    imageStreams: t.relatedConnection('imageStreams', { query: { orderBy: { name: 'asc' } } }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  namespaces: t.drizzleConnection({
+    type: 'namespaces',
+    description: 'Every namespace, sorted by name.',
+    resolve: (query, _root, _args, ctx) =>
+      ctx.database.db.query.namespaces.findMany(query({ orderBy: { name: 'asc' } })),
+  }),
+  namespace: t.drizzleField({
+    type: 'namespaces',
+    nullable: true,
+    args: { name: t.arg.string({ required: true }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.database.db.query.namespaces.findFirst(query({ where: { name: args.name } })),
+  }),
+}));

@@ -1,0 +1,84 @@
+// Pull secrets: create, replace and delete; only names, registries and times are readable.
+import { builder } from '../builder.ts';
+import { ConflictError, NotFoundError, unwrap, ValidationError } from '../errors.ts';
+import {
+  deletePullSecret,
+  listPullSecrets,
+  type PullSecretInfo,
+  savePullSecret,
+} from '../services/pullSecrets.ts';
+
+const PullSecret = builder.objectRef<PullSecretInfo>('PullSecret').implement({
+  description:
+    'Registry credentials of a namespace, used when importing. The credentials themselves are never readable.',
+  fields: (t) => ({
+    namespace: t.exposeString('namespace'),
+    name: t.exposeString('name'),
+    registries: t.exposeStringList('registries', {
+      description:
+        'The keys of the `auths` document, e.g. `quay.io` or `registry.example.com/team`.',
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+const PullSecretInput = builder.inputType('PullSecretInput', {
+  fields: (t) => ({
+    namespace: t.string({ required: true }),
+    name: t.string({ required: true }),
+    document: t.string({
+      required: true,
+      description:
+        'A docker config.json or podman auth.json: {"auths": {"quay.io": {"auth": "…"}}}',
+    }),
+  }),
+});
+
+const DeletePullSecretInput = builder.inputType('DeletePullSecretInput', {
+  fields: (t) => ({
+    namespace: t.string({ required: true }),
+    name: t.string({ required: true }),
+  }),
+});
+
+const PullSecretPayload = builder
+  .objectRef<{ pullSecret: PullSecretInfo }>('PullSecretPayload')
+  .implement({
+    fields: (t) => ({ pullSecret: t.field({ type: PullSecret, resolve: (p) => p.pullSecret }) }),
+  });
+
+builder.queryFields((t) => ({
+  pullSecrets: t.field({
+    type: [PullSecret],
+    args: { namespace: t.arg.string({ required: true }) },
+    resolve: (_root, args, ctx) => listPullSecrets(ctx.database.db, args.namespace),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createPullSecret: t.field({
+    type: PullSecretPayload,
+    args: { input: t.arg({ type: PullSecretInput, required: true }) },
+    errors: { types: [ValidationError, ConflictError] },
+    resolve: async (_root, { input }, ctx) => ({
+      pullSecret: unwrap(await savePullSecret(ctx.database.db, ctx.secretKey, input, false)),
+    }),
+  }),
+  replacePullSecret: t.field({
+    type: PullSecretPayload,
+    args: { input: t.arg({ type: PullSecretInput, required: true }) },
+    errors: { types: [ValidationError, NotFoundError] },
+    resolve: async (_root, { input }, ctx) => ({
+      pullSecret: unwrap(await savePullSecret(ctx.database.db, ctx.secretKey, input, true)),
+    }),
+  }),
+  deletePullSecret: t.field({
+    type: PullSecretPayload,
+    args: { input: t.arg({ type: DeletePullSecretInput, required: true }) },
+    errors: { types: [NotFoundError] },
+    resolve: async (_root, { input }, ctx) => ({
+      pullSecret: unwrap(await deletePullSecret(ctx.database.db, input.namespace, input.name)),
+    }),
+  }),
+}));

@@ -1,0 +1,308 @@
+// Tag mutations: tag (`oc tag`), deleteTag, rollbackTag, createImageStreamMapping, pruneImages.
+import { builder } from '../builder.ts';
+import type { RollbackBy } from '../domain/history.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  unwrap,
+  ValidationError,
+} from '../errors.ts';
+import { ANONYMOUS } from '../services/access.ts';
+import { createImageStreamMapping } from '../services/mapping.ts';
+import {
+  type PrunedHistoryItem as PrunedHistoryItemShape,
+  type PruneResult,
+  pruneImages,
+} from '../services/prune.ts';
+import { type TagOutcome, tag } from '../services/tagging.ts';
+import { type DeletedTag, deleteTag, rollbackTag } from '../services/tagOperations.ts';
+import { KeyValueInput } from './common.ts';
+import { ReferencePolicyTypeEnum, TagSourceKindEnum } from './enums.ts';
+
+const TagInput = builder.inputType('TagInput', {
+  description: 'What `oc tag SOURCE DEST...` takes.',
+  fields: (t) => ({
+    namespace: t.string({
+      required: true,
+      description: 'The namespace that sources and destinations without `ns/` are in.',
+    }),
+    source: t.string({
+      required: true,
+      description: '`[ns/]stream:tag`, `[ns/]stream@id` or a pull spec such as `quay.io/x/y:1`.',
+    }),
+    sourceKind: t.field({
+      type: TagSourceKindEnum,
+      description: 'Overrides the kind inferred from the source, as `oc tag --source` does.',
+    }),
+    destinations: t.stringList({ required: true, description: '`[ns/]stream:tag` each.' }),
+    alias: t.boolean({ description: 'Track the source tag instead of pinning its image.' }),
+    reference: t.boolean({ description: 'Point at the source as is; never import it.' }),
+    scheduled: t.boolean({ description: 'Re-import the DockerImage source periodically.' }),
+    insecure: t.boolean({ description: 'Allow plain HTTP or unverified TLS for the import.' }),
+    importMode: t.string({ description: '`Legacy` (default) or `PreserveOriginal`.' }),
+    referencePolicy: t.field({ type: ReferencePolicyTypeEnum }),
+    expectedResourceVersion: t.string(),
+  }),
+});
+
+const TagResult = builder.objectRef<TagOutcome>('TagResult').implement({
+  fields: (t) => ({
+    message: t.exposeString('message', { description: 'What `oc tag` prints.' }),
+    namespace: t.exposeString('namespace'),
+    stream: t.exposeString('stream'),
+    tag: t.exposeString('tag'),
+    importJobId: t.exposeID('importJobId', {
+      nullable: true,
+      description: 'The queued import, for a DockerImage source that is not a reference.',
+    }),
+    imageStreamTag: t.drizzleField({
+      type: 'tags',
+      nullable: true,
+      resolve: (query, result, _args, ctx) =>
+        ctx.database.db.query.tags.findFirst(query({ where: { id: result.tagId } })),
+    }),
+  }),
+});
+
+const TagPayload = builder.objectRef<{ results: TagOutcome[] }>('TagPayload').implement({
+  fields: (t) => ({ results: t.field({ type: [TagResult], resolve: (p) => p.results }) }),
+});
+
+const TagLocatorFields = (
+  t: PothosSchemaTypes.InputFieldBuilder<
+    typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never,
+    'InputObject'
+  >,
+) => ({
+  namespace: t.string({ required: true }),
+  ref: t.string({ required: true, description: '`[ns/]stream:tag`' }),
+  expectedResourceVersion: t.string(),
+});
+
+const DeleteTagInput = builder.inputType('DeleteTagInput', { fields: TagLocatorFields });
+
+const DeleteTagPayload = builder.objectRef<DeletedTag>('DeleteTagPayload').implement({
+  fields: (t) => ({
+    deletedId: t.globalID({ resolve: (p) => ({ type: 'ImageStreamTag', id: String(p.tagId) }) }),
+    namespace: t.exposeString('namespace'),
+    stream: t.exposeString('stream'),
+    tag: t.exposeString('tag'),
+    danglingFollowers: t.exposeStringList('danglingFollowers', {
+      description: 'Tags that tracked the deleted tag; they keep their history (rule 7).',
+    }),
+    message: t.exposeString('message'),
+  }),
+});
+
+const RollbackTarget = builder.inputType('RollbackTarget', {
+  description: 'Exactly one: a history index (0 = newest), a generation, or an image digest.',
+  fields: (t) => ({
+    index: t.int(),
+    generation: t.int(),
+    digest: t.string({ description: 'A digest or a unique prefix of one.' }),
+  }),
+});
+
+const RollbackTagInput = builder.inputType('RollbackTagInput', {
+  fields: (t) => ({
+    ...TagLocatorFields(t),
+    to: t.field({ type: RollbackTarget, required: true }),
+  }),
+});
+
+const RollbackTagPayload = builder
+  .objectRef<{ tagId: number; historyIndex: number; message: string }>('RollbackTagPayload')
+  .implement({
+    fields: (t) => ({
+      message: t.exposeString('message'),
+      historyIndex: t.exposeInt('historyIndex', {
+        description: 'The index the chosen item had before the rollback pushed a new one.',
+      }),
+      imageStreamTag: t.drizzleField({
+        type: 'tags',
+        nullable: true,
+        resolve: (query, p, _args, ctx) =>
+          ctx.database.db.query.tags.findFirst(query({ where: { id: p.tagId } })),
+      }),
+    }),
+  });
+
+const LayerInput = builder.inputType('ImageLayerInput', {
+  fields: (t) => ({
+    digest: t.string({ required: true }),
+    size: t.float({ required: true }),
+    mediaType: t.string({ required: true }),
+  }),
+});
+
+const ManifestChildInput = builder.inputType('ImageManifestInput', {
+  fields: (t) => ({
+    digest: t.string({ required: true }),
+    mediaType: t.string({ required: true }),
+    size: t.float({ required: true }),
+    os: t.string(),
+    architecture: t.string(),
+    variant: t.string(),
+  }),
+});
+
+const ImageConfigInput = builder.inputType('ImageConfigInput', {
+  fields: (t) => ({
+    cmd: t.stringList(),
+    entrypoint: t.stringList(),
+    env: t.stringList(),
+    labels: t.field({ type: [KeyValueInput] }),
+    exposedPorts: t.stringList(),
+    user: t.string(),
+    workingDir: t.string(),
+    volumes: t.stringList(),
+  }),
+});
+
+const ImageInput = builder.inputType('ImageInput', {
+  fields: (t) => ({
+    digest: t.string({ required: true }),
+    mediaType: t.string({ required: true }),
+    dockerImageReference: t.string({ required: true, description: '`registry/repo@digest`' }),
+    architecture: t.string(),
+    os: t.string(),
+    variant: t.string(),
+    created: t.field({ type: 'DateTime' }),
+    author: t.string(),
+    size: t.float(),
+    config: t.field({ type: ImageConfigInput }),
+    layers: t.field({ type: [LayerInput] }),
+    manifests: t.field({ type: [ManifestChildInput] }),
+  }),
+});
+
+const CreateImageStreamMappingInput = builder.inputType('CreateImageStreamMappingInput', {
+  description: 'What a registry reports on push (rule 16).',
+  fields: (t) => ({
+    namespace: t.string({ required: true }),
+    stream: t.string({ required: true }),
+    tag: t.string({ required: true }),
+    image: t.field({ type: ImageInput, required: true }),
+    expectedResourceVersion: t.string(),
+  }),
+});
+
+const MappingPayload = builder
+  .objectRef<{ streamId: number; changed: string[]; imageCreated: boolean; digest: string }>(
+    'CreateImageStreamMappingPayload',
+  )
+  .implement({
+    fields: (t) => ({
+      changedTags: t.exposeStringList('changed', {
+        description: 'Tags whose image moved: the mapped tag, then tags tracking it.',
+      }),
+      imageCreated: t.exposeBoolean('imageCreated'),
+      imageStream: t.drizzleField({
+        type: 'imageStreams',
+        nullable: true,
+        resolve: (query, p, _args, ctx) =>
+          ctx.database.db.query.imageStreams.findFirst(query({ where: { id: p.streamId } })),
+      }),
+      image: t.drizzleField({
+        type: 'images',
+        nullable: true,
+        resolve: (query, p, _args, ctx) =>
+          ctx.database.db.query.images.findFirst(query({ where: { digest: p.digest } })),
+      }),
+    }),
+  });
+
+const PruneImagesInput = builder.inputType('PruneImagesInput', {
+  fields: (t) => ({
+    keepTagRevisions: t.int({ defaultValue: 3 }),
+    keepYoungerThanMinutes: t.int({ defaultValue: 60 }),
+    dryRun: t.boolean({ defaultValue: true }),
+  }),
+});
+
+const PrunedHistoryItem = builder.objectRef<PrunedHistoryItemShape>('PrunedHistoryItem').implement({
+  fields: (t) => ({
+    namespace: t.exposeString('namespace'),
+    stream: t.exposeString('stream'),
+    tag: t.exposeString('tag'),
+    index: t.exposeInt('index'),
+    dockerImageReference: t.exposeString('dockerImageReference'),
+    image: t.exposeString('image', { nullable: true }),
+    created: t.expose('created', { type: 'DateTime' }),
+  }),
+});
+
+const PruneImagesPayload = builder.objectRef<PruneResult>('PruneImagesPayload').implement({
+  fields: (t) => ({
+    dryRun: t.exposeBoolean('dryRun', { description: 'True: nothing was removed.' }),
+    historyItems: t.field({ type: [PrunedHistoryItem], resolve: (p) => p.historyItems }),
+    images: t.exposeStringList('images', { description: 'Digests of the images removed.' }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  tag: t.field({
+    type: TagPayload,
+    description: '`oc tag`: point one or more tags at a source.',
+    args: { input: t.arg({ type: TagInput, required: true }) },
+    errors: { types: [ValidationError, NotFoundError, ConflictError, ForbiddenError] },
+    resolve: async (_root, { input }, ctx) => ({
+      results: unwrap(await tag(ctx.database.db, ANONYMOUS, input)),
+    }),
+  }),
+  deleteTag: t.field({
+    type: DeleteTagPayload,
+    description: '`oc tag -d`: remove a tag and its history.',
+    args: { input: t.arg({ type: DeleteTagInput, required: true }) },
+    errors: { types: [ValidationError, NotFoundError, ConflictError] },
+    resolve: async (_root, { input }, ctx) => unwrap(await deleteTag(ctx.database.db, input)),
+  }),
+  rollbackTag: t.field({
+    type: RollbackTagPayload,
+    description: 'Point a tag at one of its own history items; pushes a new item.',
+    args: { input: t.arg({ type: RollbackTagInput, required: true }) },
+    errors: { types: [ValidationError, NotFoundError, ConflictError] },
+    resolve: async (_root, { input }, ctx) => {
+      // Only the keys given: the service refuses none or several.
+      const by = Object.fromEntries(
+        Object.entries(input.to).filter(([, value]) => value != null),
+      ) as RollbackBy;
+      return unwrap(await rollbackTag(ctx.database.db, { ...input, by }));
+    },
+  }),
+  createImageStreamMapping: t.field({
+    type: MappingPayload,
+    description: 'Record a pushed image: creates the image and stream if new, moves the tag.',
+    args: { input: t.arg({ type: CreateImageStreamMappingInput, required: true }) },
+    errors: { types: [ValidationError, ConflictError] },
+    resolve: async (_root, { input }, ctx) => {
+      const { config, ...image } = input.image;
+      const result = unwrap(
+        await createImageStreamMapping(ctx.database.db, {
+          ...input,
+          image: {
+            ...image,
+            config: config
+              ? {
+                  ...config,
+                  labels: config.labels
+                    ? Object.fromEntries(config.labels.map((l) => [l.key, l.value]))
+                    : undefined,
+                }
+              : null,
+          } as Parameters<typeof createImageStreamMapping>[1]['image'],
+        }),
+      );
+      return { ...result, digest: input.image.digest };
+    },
+  }),
+  pruneImages: t.field({
+    type: PruneImagesPayload,
+    description: 'Remove old history items and unreferenced images (dry run by default).',
+    args: { input: t.arg({ type: PruneImagesInput }) },
+    errors: { types: [ValidationError] },
+    resolve: async (_root, { input }, ctx) =>
+      unwrap(await pruneImages(ctx.database.db, input ?? {})),
+  }),
+}));

@@ -1,0 +1,388 @@
+// ImageStreamTag: spec, history, conditions and tracking of one tag; ImageStream's tag fields.
+import { sql } from 'drizzle-orm';
+import { builder } from '../builder.ts';
+import type { imageStreams, tagHistory, tags } from '../db/schema.ts';
+import { isImportPending, pullSpecFor } from '../domain/tagPolicy.ts';
+import { followers, follows, isDangling } from '../domain/tracking.ts';
+import { unwrap, ValidationError } from '../errors.ts';
+import { parseStreamTagLookup, type TrackingRow, trackingView } from '../services/queries.ts';
+import { entriesOf, KeyValueRef } from './common.ts';
+import {
+  ConditionStatusEnum,
+  ImportModeEnum,
+  ReferencePolicyTypeEnum,
+  TagSourceKindEnum,
+} from './enums.ts';
+import { ImageStream } from './imageStreams.ts';
+import { Image } from './images.ts';
+
+type TagRow = typeof tags.$inferSelect;
+
+/** The condition type import results are recorded under (the only one today). */
+const IMPORT_SUCCESS = 'ImportSuccess';
+
+// No `totalCount` on the related connections: plugin-drizzle 0.20 builds relation counts with
+// drizzle's relationToSQL, which in 1.0.0-rc.5 returns raw chunks, and the SQL comes out broken.
+
+// Selections of one relation merge into one subquery only when their arguments are equal, so the
+// fields reading item 0 all use HEAD, and the fields reading conditions all use CONDITIONS. The
+// `history` connection pages with other arguments, so a query that selects it beside item 0's
+// fields loads it in one more statement, batched over every tag: 2 statements whether a stream
+// has 5 tags or 10 (tagGraph.test.ts), instead of one per tag.
+const HEAD = { orderBy: { seq: 'desc' }, limit: 1 } as const;
+const CONDITIONS = { orderBy: { type: 'asc' } } as const;
+const HEAD_COLUMNS = { dockerImageReference: true, imageDigest: true, generation: true } as const;
+const STREAM_NAME = { namespace: true, name: true } as const;
+const TRACKING_COLUMNS = {
+  name: true,
+  fromKind: true,
+  fromName: true,
+  fromNamespace: true,
+} as const;
+
+/** Every tag of the tag's own stream, with what each follows (tracking is per stream, rule 3). */
+const siblingTags = {
+  columns: STREAM_NAME,
+  with: { tags: { columns: TRACKING_COLUMNS } },
+} as const;
+
+function trackingOf(tag: TagRow, stream: { namespace: string; name: string; tags: TrackingRow[] }) {
+  return { name: tag.name, view: trackingView(stream.namespace, stream.name, stream.tags) };
+}
+
+const TagSourceRef = builder
+  .objectRef<{ kind: NonNullable<TagRow['fromKind']>; name: string; namespace: string | null }>(
+    'TagSource',
+  )
+  .implement({
+    description: "What a spec tag points at (OpenShift's `from`).",
+    fields: (t) => ({
+      kind: t.expose('kind', { type: TagSourceKindEnum }),
+      name: t.exposeString('name', {
+        description: 'A pull spec, `[stream:]tag` or `[stream@]id`, by kind.',
+      }),
+      namespace: t.exposeString('namespace', {
+        nullable: true,
+        description: "Null: the tag's own namespace.",
+      }),
+    }),
+  });
+
+const ReferencePolicyRef = builder
+  .objectRef<{ type: TagRow['referencePolicy'] }>('TagReferencePolicy')
+  .implement({ fields: (t) => ({ type: t.expose('type', { type: ReferencePolicyTypeEnum }) }) });
+
+const ImportPolicyRef = builder
+  .objectRef<{ insecure: boolean; scheduled: boolean; importMode: TagRow['importMode'] }>(
+    'TagImportPolicy',
+  )
+  .implement({
+    fields: (t) => ({
+      insecure: t.exposeBoolean('insecure'),
+      scheduled: t.exposeBoolean('scheduled'),
+      importMode: t.expose('importMode', { type: ImportModeEnum }),
+    }),
+  });
+
+const TagSpecRef = builder.objectRef<TagRow & { specGeneration: number }>('TagSpec').implement({
+  description: 'The spec tag (TagReference): what the tag should point at and how.',
+  fields: (t) => ({
+    from: t.field({
+      type: TagSourceRef,
+      nullable: true,
+      resolve: (tag) =>
+        tag.fromKind && tag.fromName
+          ? { kind: tag.fromKind, name: tag.fromName, namespace: tag.fromNamespace }
+          : null,
+    }),
+    reference: t.exposeBoolean('reference', {
+      description: 'Never imported: consumers use the source as is.',
+    }),
+    referencePolicy: t.field({
+      type: ReferencePolicyRef,
+      resolve: (tag) => ({ type: tag.referencePolicy }),
+    }),
+    importPolicy: t.field({
+      type: ImportPolicyRef,
+      resolve: (tag) => ({
+        insecure: tag.importInsecure,
+        scheduled: tag.importScheduled,
+        importMode: tag.importMode,
+      }),
+    }),
+    generation: t.exposeInt('specGeneration', {
+      description: "The stream's generation when from, reference or importMode last changed.",
+    }),
+    annotations: t.field({ type: [KeyValueRef], resolve: (tag) => entriesOf(tag.annotations) }),
+  }),
+});
+
+builder.drizzleObject('tagHistory', {
+  name: 'TagEvent',
+  description: 'One item of a tag history: what the tag pointed at from `created` on.',
+  fields: (t) => ({
+    created: t.expose('created', { type: 'DateTime' }),
+    dockerImageReference: t.exposeString('dockerImageReference'),
+    image: t.relation('image', {
+      nullable: true,
+      description: 'Null for a reference tag (rule 4): it never points at an imported image.',
+    }),
+    generation: t.exposeInt('generation'),
+  }),
+});
+
+builder.drizzleObject('tagConditions', {
+  name: 'TagCondition',
+  fields: (t) => ({
+    type: t.exposeString('type', { description: 'Only `ImportSuccess` exists today.' }),
+    status: t.expose('status', { type: ConditionStatusEnum }),
+    reason: t.exposeString('reason'),
+    message: t.exposeString('message'),
+    generation: t.exposeInt('generation'),
+    lastTransitionTime: t.expose('lastTransitionTime', { type: 'DateTime' }),
+  }),
+});
+
+export const ImageStreamTag = builder.drizzleNode('tags', {
+  name: 'ImageStreamTag',
+  description: '`<stream>:<tag>`: the spec tag and status tag of one name, as one view.',
+  id: { column: (tag) => tag.id },
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    stream: t.relation('stream'),
+    spec: t.field({
+      type: TagSpecRef,
+      nullable: true,
+      description: 'Null for a tag that has status only (created by a push).',
+      resolve: (tag) =>
+        tag.specGeneration === null ? null : { ...tag, specGeneration: tag.specGeneration },
+    }),
+    image: t.field({
+      type: Image,
+      nullable: true,
+      description: 'What the tag points at now (history item 0); null before the first import.',
+      select: (_args, _ctx, nested) => ({
+        with: { history: { ...HEAD, columns: HEAD_COLUMNS, with: { image: nested() } } },
+      }),
+      resolve: (tag) => tag.history[0]?.image ?? null,
+    }),
+    dockerImageReference: t.string({
+      nullable: true,
+      description: "History item 0's reference.",
+      select: { with: { history: { ...HEAD, columns: HEAD_COLUMNS } } },
+      resolve: (tag) => tag.history[0]?.dockerImageReference ?? null,
+    }),
+    pullSpec: t.string({
+      nullable: true,
+      description:
+        'What consumers pull now (rule 15): Source → the reference as imported; Local → ' +
+        "`<stream pull spec>@<digest>`. Null before the tag's first history item.",
+      select: {
+        columns: { referencePolicy: true },
+        with: { history: { ...HEAD, columns: HEAD_COLUMNS }, stream: { columns: STREAM_NAME } },
+      },
+      resolve: (tag, _args, ctx) => {
+        const head = tag.history[0];
+        if (!head) return null;
+        const streamPullSpec = `${ctx.config.registryHost}/${tag.stream.namespace}/${tag.stream.name}`;
+        return pullSpecFor(
+          tag.referencePolicy,
+          { dockerImageReference: head.dockerImageReference, image: head.imageDigest },
+          streamPullSpec,
+        );
+      },
+    }),
+    importPending: t.boolean({
+      description:
+        "Rule 19: the spec's generation is newer than both item 0's and the ImportSuccess " +
+        "condition's. Always false for a status-only tag.",
+      select: {
+        columns: { specGeneration: true },
+        with: {
+          history: { ...HEAD, columns: HEAD_COLUMNS },
+          conditions: { ...CONDITIONS, columns: { type: true, generation: true } },
+        },
+      },
+      resolve: (tag) =>
+        isImportPending(
+          tag.specGeneration,
+          tag.history[0]?.generation,
+          tag.conditions.find((c) => c.type === IMPORT_SUCCESS)?.generation,
+        ),
+    }),
+    history: t.relatedConnection(
+      'history',
+      {
+        description: 'Newest first: the first node is item 0, what the tag points at now.',
+        query: { orderBy: { seq: 'desc' } },
+      },
+      { name: 'TagHistoryConnection' },
+      { name: 'TagHistoryEdge' },
+    ),
+    conditions: t.relation('conditions', { query: CONDITIONS }),
+    dangling: t.boolean({
+      description: 'It tracks a tag that no longer exists (rule 7): its history is kept as is.',
+      select: { with: { stream: siblingTags } },
+      resolve: (tag) => {
+        const { name, view } = trackingOf(tag, tag.stream);
+        return isDangling(view, name);
+      },
+    }),
+  }),
+});
+
+// Fields returning ImageStreamTag itself are added once the ref exists.
+builder.drizzleObjectFields(ImageStreamTag, (t) => ({
+  follows: t.field({
+    type: ImageStreamTag,
+    nullable: true,
+    description: 'The tag of this stream it tracks (`oc tag --alias`); null if none or dangling.',
+    select: (_args, _ctx, nested) => ({
+      with: { stream: { ...siblingTags, with: { tags: nested({ columns: TRACKING_COLUMNS }) } } },
+    }),
+    resolve: (tag) => {
+      const { name, view } = trackingOf(tag, tag.stream);
+      const source = follows(view, name);
+      // The sibling rows carry the nested selection too; their static type shows only columns.
+      return (tag.stream.tags.find((s) => s.name === source) ?? null) as TagRow | null;
+    },
+  }),
+  followers: t.field({
+    type: [ImageStreamTag],
+    description:
+      'The tags of this stream that track this one; with transitive, whole chains, breadth ' +
+      'first and sorted by name within a level (the order a change propagates in).',
+    args: { transitive: t.arg.boolean({ defaultValue: false }) },
+    select: (_args, _ctx, nested) => ({
+      with: { stream: { ...siblingTags, with: { tags: nested({ columns: TRACKING_COLUMNS }) } } },
+    }),
+    resolve: (tag, args) => {
+      const { name, view } = trackingOf(tag, tag.stream);
+      const names = followers(view, name, { transitive: args.transitive ?? false });
+      const byName = new Map(tag.stream.tags.map((s) => [s.name, s]));
+      return names.flatMap((n) => byName.get(n) ?? []) as TagRow[];
+    },
+  }),
+}));
+
+/** Distinct images of the stream's histories: a correlated count, one constant so it merges. */
+const uniqueImageCount = {
+  uniqueImageCount: (stream: typeof imageStreams) =>
+    sql<number>`(select count(distinct h.image_digest)::int from tag_history h
+      join tags t on t.id = h.tag_id where t.stream_id = ${stream.id})`,
+};
+
+builder.drizzleObjectFields(ImageStream, (t) => ({
+  tags: t.relatedConnection(
+    'tags',
+    { description: 'Sorted by name.', query: { orderBy: { name: 'asc' } } },
+    { name: 'ImageStreamTagConnection' },
+    { name: 'ImageStreamTagEdge' },
+  ),
+  tag: t.field({
+    type: ImageStreamTag,
+    nullable: true,
+    args: { name: t.arg.string({ required: true }) },
+    select: (args, _ctx, nested) => ({
+      with: { tags: nested({ where: { name: args.name }, limit: 1 }) },
+    }),
+    resolve: (stream) => stream.tags[0] ?? null,
+  }),
+  uniqueImageCount: t.int({
+    description: 'Distinct image digests across all tag histories of the stream.',
+    select: { extras: uniqueImageCount },
+    resolve: (stream) => stream.uniqueImageCount,
+  }),
+}));
+
+/** Position from the top of a history (0 = item 0), for Image.streamTags. */
+const historyPosition = {
+  historyIndex: (h: typeof tagHistory) =>
+    sql<number>`(select count(*)::int from tag_history h2
+      where h2.tag_id = ${h.tagId} and h2.seq > ${h.seq})`,
+};
+
+interface StreamTagUse<Tag> {
+  tag: Tag;
+  historyIndex: number;
+}
+
+const ImageStreamTagUse = builder.objectRef<StreamTagUse<TagRow>>('ImageStreamTagUse').implement({
+  description: 'A tag whose history names the image.',
+  fields: (t) => ({
+    tag: t.field({ type: ImageStreamTag, resolve: (use) => use.tag }),
+    current: t.boolean({
+      description: 'The tag points at the image now (it is history item 0).',
+      resolve: (use) => use.historyIndex === 0,
+    }),
+    historyIndex: t.exposeInt('historyIndex', {
+      description: 'The newest item of the tag that names the image (0 = item 0).',
+    }),
+  }),
+});
+
+builder.drizzleObjectField(Image, 'streamTags', (t) =>
+  t.field({
+    type: [ImageStreamTagUse],
+    description:
+      'Tags that point at the image now or did before, once per tag (its newest such item), ' +
+      'sorted by namespace, stream and tag name.',
+    select: (_args, _ctx, nested) => ({
+      with: {
+        history: {
+          columns: { tagId: true },
+          extras: historyPosition,
+          with: {
+            tag: nested({ with: { stream: { columns: STREAM_NAME } } }, ['tag']),
+          },
+        },
+      },
+    }),
+    resolve: (image) => {
+      const newest = new Map<number, StreamTagUse<TagRow & { stream: StreamName }>>();
+      for (const item of image.history) {
+        const seen = newest.get(item.tagId);
+        if (!seen || item.historyIndex < seen.historyIndex) {
+          newest.set(item.tagId, { tag: item.tag, historyIndex: item.historyIndex });
+        }
+      }
+      const key = (u: StreamTagUse<{ name: string; stream: StreamName }>) =>
+        [u.tag.stream.namespace, u.tag.stream.name, u.tag.name] as const;
+      return [...newest.values()].sort((a, b) => compareTuples(key(a), key(b)));
+    },
+  }),
+);
+
+type StreamName = { namespace: string; name: string };
+
+function compareTuples(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+builder.queryFields((t) => ({
+  imageStreamTag: t.drizzleField({
+    type: 'tags',
+    nullable: true,
+    description:
+      '`<stream>:<tag>` in a namespace; null when the stream or tag does not exist, a ' +
+      'ValidationError when ref is malformed.',
+    args: {
+      namespace: t.arg.string({ required: true }),
+      ref: t.arg.string({ required: true, description: '`[ns/]stream:tag`' }),
+    },
+    errors: { types: [ValidationError] },
+    resolve: (query, _root, args, ctx) => {
+      const ref = unwrap(parseStreamTagLookup(args.namespace, args.ref));
+      return ctx.database.db.query.tags.findFirst(
+        query({
+          where: { name: ref.tag, stream: { namespace: ref.namespace, name: ref.stream } },
+        }),
+      );
+    },
+  }),
+}));

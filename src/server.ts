@@ -1,0 +1,271 @@
+// Builds the gateway: yoga over Node's http, graphql-ws and SSE on /graphql, health and metrics.
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import type { ExecutionArgs, execute, subscribe } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { type WebSocket, WebSocketServer } from 'ws';
+import type { Config } from './config.ts';
+import type { AppContext } from './context.ts';
+import { type Database, openDatabase } from './db/client.ts';
+import { migrationsApplied, runMigrations } from './db/migrate.ts';
+import { EventHub } from './events/hub.ts';
+import { trimEvents } from './events/retention.ts';
+import { pageSizeLimit } from './limits.ts';
+import { schema } from './schema/index.ts';
+import { secretKeyFor } from './secrets.ts';
+
+export const GRAPHQL_PATH = '/graphql';
+
+/** WebSocket close code sent to clients when the server shuts down (RFC 6455: going away). */
+export const CLOSE_GOING_AWAY = 1001;
+
+export interface AppOptions {
+  log: Logger;
+  /** Use this database instead of opening one from the configuration (tests). */
+  database?: Database;
+  /** Called with every SQL statement (tests count statements per request). */
+  onQuery?: (query: string) => void;
+}
+
+export interface App {
+  yoga: YogaServerInstance<Record<string, never>, AppContext>;
+  database: Database;
+  events: EventHub;
+  metrics: Registry;
+  /** Listens on the port (0 picks a free one) and resolves with the address. */
+  start(port?: number, host?: string): Promise<{ port: number; url: string }>;
+  /** Stops accepting, lets in-flight requests finish, closes websockets and the database. */
+  stop(): Promise<void>;
+}
+
+export async function buildApp(config: Config, options: AppOptions): Promise<App> {
+  const { log } = options;
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics, prefix: 'tagraph_' });
+  const statements = new Counter({
+    name: 'tagraph_db_statements_total',
+    help: 'SQL statements sent to the database.',
+    registers: [metrics],
+  });
+
+  const ownsDatabase = !options.database;
+  const database =
+    options.database ??
+    (await openDatabase(config.database, {
+      onQuery: (query) => {
+        statements.inc();
+        options.onQuery?.(query);
+      },
+    }));
+  if (ownsDatabase) await runMigrations(database, config.database);
+
+  new Gauge({
+    name: 'tagraph_db_pool_size',
+    help: 'Connections the database pool may open (1 for embedded PGlite).',
+    registers: [metrics],
+    collect() {
+      this.set(database.poolSize);
+    },
+  });
+
+  const secretKey = secretKeyFor(config);
+  const hub = new EventHub(database, log.child({ component: 'events' }), {
+    subscriberQueue: config.subscriberQueue,
+  });
+  await hub.start();
+  const trim = () =>
+    trimEvents(database, config.eventRetentionMs).catch((error) =>
+      log.error({ err: error }, 'trimming the events log failed'),
+    );
+  void trim();
+  const trimTimer = setInterval(trim, config.eventTrimIntervalMs);
+  trimTimer.unref();
+  new Gauge({
+    name: 'tagraph_subscribers',
+    help: 'Open tag and stream change subscriptions.',
+    registers: [metrics],
+    collect() {
+      this.set(hub.subscriberCount);
+    },
+  });
+
+  const requestIds = new WeakMap<Request, string>();
+  const yoga = createYoga<Record<string, never>, AppContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    graphiql: config.graphiql,
+    landingPage: false,
+    maskedErrors: true,
+    logging: log.child({ component: 'yoga' }),
+    context: (initial) => {
+      const { request } = initial;
+      const socket = (initial as { socket?: WebSocket }).socket;
+      const requestId = (request && requestIds.get(request)) ?? randomUUID();
+      return {
+        database,
+        config,
+        requestId,
+        events: hub,
+        secretKey,
+        log: log.child({ requestId }),
+        closeConnection: socket ? (code, reason) => socket.close(code, reason) : undefined,
+      };
+    },
+    plugins: [
+      pageSizeLimit(),
+      healthPlugin(database),
+      requestIdPlugin(requestIds, log),
+      usePrometheus({
+        registry: metrics,
+        endpoint: '/metrics',
+        metrics: {
+          graphql_yoga_http_duration: true,
+          graphql_envelop_request: true,
+          graphql_envelop_request_duration: true,
+          graphql_envelop_error_result: true,
+        },
+      }),
+    ],
+  });
+
+  const httpServer: Server = createServer(yoga);
+  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+  new Gauge({
+    name: 'tagraph_websocket_connections',
+    help: 'Open graphql-ws connections.',
+    registers: [metrics],
+    collect() {
+      this.set(wsServer.clients.size);
+    },
+  });
+  const wsLog = log.child({ component: 'graphql-ws' });
+  const graphqlWs = useServer<Record<string, unknown>, { request: Request; socket: WebSocket }>(
+    {
+      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
+      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        const enveloped = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+        });
+        const document = enveloped.parse(params.query);
+        const args: ExecutionArgs = {
+          schema: enveloped.schema,
+          operationName: params.operationName ?? null,
+          document,
+          variableValues: params.variables ?? null,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+        const errors = enveloped.validate(args.schema, args.document);
+        return errors.length > 0 ? errors : args;
+      },
+      onError: (_ctx, _id, _payload, errors) => {
+        wsLog.warn({ errors: errors.map((e) => e.message) }, 'graphql-ws operation failed');
+      },
+    },
+    wsServer,
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    yoga,
+    database,
+    events: hub,
+    metrics,
+    start: (port = config.port, host = config.host) =>
+      new Promise((resolvePromise, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          const address = httpServer.address() as AddressInfo;
+          const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+          log.info({ url, database: database.kind }, 'tagraph listening');
+          resolvePromise({ port: address.port, url });
+        });
+      }),
+    stop: () => {
+      stopping ??= (async () => {
+        const wasListening = httpServer.listening;
+        const closed = new Promise<void>((done) => httpServer.close(() => done()));
+        httpServer.closeIdleConnections();
+        // graphql-ws closes each socket with 1001 "Going away" and completes its operations.
+        await graphqlWs.dispose();
+        await new Promise<void>((done) => wsServer.close(() => done()));
+        const deadline = setTimeout(
+          () => httpServer.closeAllConnections(),
+          config.shutdownTimeoutMs,
+        );
+        if (wasListening) await closed;
+        clearTimeout(deadline);
+        clearInterval(trimTimer);
+        await hub.stop();
+        await yoga.dispose();
+        if (ownsDatabase) await database.close();
+        log.info('tagraph stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** yoga's enveloped execute/subscribe, carried to graphql-ws through rootValue (yoga's recipe). */
+interface EnvelopedRoot {
+  execute: typeof execute;
+  subscribe: typeof subscribe;
+}
+
+/** `/healthz`: the process is alive. `/readyz`: the database answers and is fully migrated. */
+function healthPlugin(database: Database): Plugin {
+  return {
+    async onRequest({ url, endResponse }) {
+      if (url.pathname === '/healthz') {
+        endResponse(Response.json({ status: 'ok' }));
+      } else if (url.pathname === '/readyz') {
+        const ready = await database
+          .ping()
+          .then(() => migrationsApplied(database))
+          .catch(() => false);
+        endResponse(
+          Response.json({ status: ready ? 'ready' : 'not ready' }, { status: ready ? 200 : 503 }),
+        );
+      }
+    },
+  };
+}
+
+/** Gives every request an id (the caller's `x-request-id` when sane), echoes it, logs the result. */
+function requestIdPlugin(requestIds: WeakMap<Request, string>, log: Logger): Plugin {
+  const started = new WeakMap<Request, number>();
+  return {
+    onRequest({ request }) {
+      const given = request.headers.get('x-request-id');
+      requestIds.set(request, given && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID());
+      started.set(request, performance.now());
+    },
+    onResponse({ request, response, serverContext }) {
+      const requestId = requestIds.get(request);
+      if (requestId) response.headers.set('x-request-id', requestId);
+      const start = started.get(request);
+      const url = new URL(request.url);
+      if (url.pathname === '/healthz' || url.pathname === '/metrics') return;
+      void serverContext;
+      log.info(
+        {
+          requestId,
+          method: request.method,
+          path: url.pathname,
+          status: response.status,
+          ms: start === undefined ? undefined : Math.round(performance.now() - start),
+        },
+        'request',
+      );
+    },
+  };
+}

@@ -1,0 +1,258 @@
+// Creating, updating and deleting image streams: validation, persistence, events.
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db, Tx } from '../db/client.ts';
+import { imageStreams, namespaces } from '../db/schema.ts';
+import {
+  validateAnnotations,
+  validateLabels,
+  validateNamespace,
+  validateStreamName,
+} from '../domain/names.ts';
+import {
+  ConflictError,
+  type FieldProblem,
+  fail,
+  NotFoundError,
+  ok,
+  type Result,
+  ValidationError,
+} from '../errors.ts';
+import { appendEvents, type EventCause, writeTransaction } from '../events/append.ts';
+
+export type ImageStreamRow = typeof imageStreams.$inferSelect & {
+  /** Set by lockOrCreateStream when this very transaction created the stream. */
+  createdNow?: boolean;
+};
+
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+
+export interface CreateImageStreamInput {
+  namespace: string;
+  name: string;
+  labels?: KeyValue[] | null;
+  annotations?: KeyValue[] | null;
+  lookupLocal?: boolean | null;
+  dockerImageRepository?: string | null;
+}
+
+export interface StreamLocator {
+  namespace: string;
+  name: string;
+  /** When given, the write happens only if the stream is still at this version. */
+  expectedResourceVersion?: string | null;
+}
+
+/** Turns `[{key, value}]` into a record, reporting duplicate keys against their input path. */
+export function toRecord(
+  entries: KeyValue[] | null | undefined,
+  field: string,
+  problems: FieldProblem[],
+): Record<string, string> {
+  const record: Record<string, string> = {};
+  (entries ?? []).forEach(({ key, value }, index) => {
+    if (key in record)
+      problems.push({ field: `${field}.${index}.key`, message: `duplicate key "${key}"` });
+    record[key] = value;
+  });
+  return record;
+}
+
+export async function createImageStream(
+  db: Db,
+  input: CreateImageStreamInput,
+): Promise<Result<ImageStreamRow>> {
+  const problems: FieldProblem[] = [];
+  const labels = toRecord(input.labels, 'labels', problems);
+  const annotations = toRecord(input.annotations, 'annotations', problems);
+  problems.push(
+    ...(validateNamespace(input.namespace) ?? []),
+    ...(validateStreamName(input.namespace, input.name) ?? []),
+    ...(validateLabels(labels) ?? []),
+    ...(validateAnnotations(annotations) ?? []),
+  );
+  if (problems.length > 0) return fail(new ValidationError(problems));
+
+  return writeTransaction(db, async (tx) => {
+    await ensureNamespace(tx, input.namespace);
+    const [row] = await tx
+      .insert(imageStreams)
+      .values({
+        namespace: input.namespace,
+        name: input.name,
+        labels,
+        annotations,
+        lookupLocal: input.lookupLocal ?? false,
+        dockerImageRepository: input.dockerImageRepository ?? null,
+      })
+      .onConflictDoNothing()
+      .returning();
+    if (!row) {
+      return fail(
+        new ConflictError(`image stream ${input.namespace}/${input.name} already exists`, 'name'),
+      );
+    }
+    appendEvents(tx, [
+      { namespace: row.namespace, stream: row.name, tag: null, type: 'ADDED', cause: 'create' },
+    ]);
+    return ok(row);
+  });
+}
+
+export async function deleteImageStream(
+  db: Db,
+  locator: StreamLocator,
+): Promise<Result<ImageStreamRow>> {
+  return writeTransaction(db, async (tx) => {
+    const found = await lockStream(tx, locator);
+    if (!found.ok) return found;
+    await tx.delete(imageStreams).where(eq(imageStreams.id, found.value.id));
+    appendEvents(tx, [
+      {
+        namespace: locator.namespace,
+        stream: locator.name,
+        tag: null,
+        type: 'DELETED',
+        cause: 'delete',
+      },
+    ]);
+    return found;
+  });
+}
+
+/**
+ * Reads and row-locks a stream for a write, checking the caller's expected resource version.
+ * Every write path goes through here, so concurrent writers to one stream serialize.
+ */
+export async function lockStream(tx: Tx, locator: StreamLocator): Promise<Result<ImageStreamRow>> {
+  const [row] = await tx
+    .select()
+    .from(imageStreams)
+    .where(and(eq(imageStreams.namespace, locator.namespace), eq(imageStreams.name, locator.name)))
+    .for('update');
+  if (!row) {
+    return fail(
+      new NotFoundError(`image stream ${locator.namespace}/${locator.name} not found`, 'name'),
+    );
+  }
+  const expected = locator.expectedResourceVersion;
+  if (expected != null && expected !== String(row.resourceVersion)) {
+    return fail(
+      new ConflictError(
+        `image stream ${locator.namespace}/${locator.name} has changed: resourceVersion is ${row.resourceVersion}, expected ${expected}`,
+        'expectedResourceVersion',
+      ),
+    );
+  }
+  return ok(row);
+}
+
+export async function ensureNamespace(tx: Tx, name: string): Promise<void> {
+  await tx.insert(namespaces).values({ name }).onConflictDoNothing();
+}
+
+/** Marks a stream as written: a new resource version and update time. */
+export async function touchStream(tx: Tx, streamId: number): Promise<void> {
+  await tx
+    .update(imageStreams)
+    .set({ resourceVersion: sql`${imageStreams.resourceVersion} + 1`, updatedAt: sql`now()` })
+    .where(eq(imageStreams.id, streamId));
+}
+
+/**
+ * Locks a stream for a write, creating it first when missing — `oc tag` and a registry push
+ * both create the destination stream. An expected resource version applies only to a stream
+ * that already existed.
+ */
+export async function lockOrCreateStream(
+  tx: Tx,
+  namespace: string,
+  name: string,
+  options: { expectedResourceVersion?: string | null; cause?: EventCause } = {},
+): Promise<Result<ImageStreamRow>> {
+  const found = await lockStream(tx, {
+    namespace,
+    name,
+    expectedResourceVersion: options.expectedResourceVersion,
+  });
+  if (found.ok || found.error.code !== 'NOT_FOUND') return found;
+  await ensureNamespace(tx, namespace);
+  const [row] = await tx
+    .insert(imageStreams)
+    .values({ namespace, name })
+    .onConflictDoNothing()
+    .returning();
+  if (row) {
+    appendEvents(tx, [
+      { namespace, stream: name, tag: null, type: 'ADDED', cause: options.cause ?? 'tag' },
+    ]);
+  }
+  const created = await lockStream(tx, { namespace, name });
+  // A stream created by this write takes its first spec tags at generation 1, as a stream
+  // created with those tags in one go would.
+  return created.ok ? ok({ ...created.value, createdNow: Boolean(row) }) : created;
+}
+
+export interface UpdateImageStreamInput extends StreamLocator {
+  /** Replaces all labels when given. */
+  labels?: KeyValue[] | null;
+  /** Replaces all annotations when given. */
+  annotations?: KeyValue[] | null;
+  /** `oc set image-lookup`: a spec change, so the generation moves on. */
+  lookupLocal?: boolean | null;
+}
+
+export async function updateImageStream(
+  db: Db,
+  input: UpdateImageStreamInput,
+): Promise<Result<ImageStreamRow>> {
+  const problems: FieldProblem[] = [];
+  const labels = input.labels ? toRecord(input.labels, 'labels', problems) : undefined;
+  const annotations = input.annotations
+    ? toRecord(input.annotations, 'annotations', problems)
+    : undefined;
+  if (labels) problems.push(...(validateLabels(labels) ?? []));
+  if (annotations) problems.push(...(validateAnnotations(annotations) ?? []));
+  if (problems.length > 0) return fail(new ValidationError(problems));
+
+  return writeTransaction(db, async (tx) => {
+    const locked = await lockStream(tx, input);
+    if (!locked.ok) return locked;
+    const stream = locked.value;
+    const lookupChanged = input.lookupLocal != null && input.lookupLocal !== stream.lookupLocal;
+    const labelsChanged = labels && JSON.stringify(labels) !== JSON.stringify(stream.labels);
+    const annotationsChanged =
+      annotations && JSON.stringify(annotations) !== JSON.stringify(stream.annotations);
+    if (!lookupChanged && !labelsChanged && !annotationsChanged) return ok(stream);
+    const [row] = await tx
+      .update(imageStreams)
+      .set({
+        ...(labelsChanged ? { labels } : {}),
+        ...(annotationsChanged ? { annotations } : {}),
+        ...(lookupChanged
+          ? { lookupLocal: input.lookupLocal!, generation: sql`${imageStreams.generation} + 1` }
+          : {}),
+        resourceVersion: sql`${imageStreams.resourceVersion} + 1`,
+        updatedAt: sql`now()`,
+      })
+      .where(eq(imageStreams.id, stream.id))
+      .returning();
+    appendEvents(tx, [
+      {
+        namespace: stream.namespace,
+        stream: stream.name,
+        tag: null,
+        type: 'UPDATED',
+        cause: 'update',
+        payload: {
+          labels: Boolean(labelsChanged),
+          annotations: Boolean(annotationsChanged),
+          lookupPolicy: lookupChanged,
+        },
+      },
+    ]);
+    return ok(row!);
+  });
+}

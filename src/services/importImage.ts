@@ -1,0 +1,174 @@
+// `oc import-image` as a service: set the spec tags, queue the import, optionally wait for it.
+import type { Db } from '../db/client.ts';
+import { type Problem, validateTagName } from '../domain/names.ts';
+import { type ImportMode, parseImportMode } from '../domain/platforms.ts';
+import { parseDockerReference, parseImageStreamTagRef } from '../domain/references.ts';
+import type { ReferencePolicy } from '../domain/tagPolicy.ts';
+import { fail, fromDomain, NotFoundError, ok, type Result, ValidationError } from '../errors.ts';
+import { writeTransaction } from '../events/append.ts';
+import { getJob, type ImportJobRow } from '../importer/queue.ts';
+import { lockOrCreateStream, lockStream } from './imageStreams.ts';
+import { enqueueImport } from './importJobs.ts';
+import { writeSpecTag } from './specTags.ts';
+import { Rollback } from './tagging.ts';
+import { loadTags, sourceOf } from './tagHistory.ts';
+
+export interface ImportImageInput {
+  namespace: string;
+  /** `stream` or `stream:tag`. */
+  image: string;
+  /** The pull spec to import from; without it, the tag's (or stream's) existing source. */
+  from?: string | null;
+  /** Import every tag of the repository (rule 10), up to the configured cap. */
+  all?: boolean | null;
+  /** Create the stream if it does not exist. */
+  confirm?: boolean | null;
+  scheduled?: boolean | null;
+  insecure?: boolean | null;
+  importMode?: string | null;
+  referencePolicy?: ReferencePolicy | null;
+}
+
+/** What the worker reads from a job's request. */
+export interface ImportJobRequest {
+  tags: string[];
+  cause: 'tag' | 'import' | 'scheduled-import';
+  /** For --all: the repository to list, and settings for the spec tags it will create. */
+  all?: {
+    from: string;
+    max: number;
+    scheduled: boolean;
+    insecure: boolean;
+    importMode: ImportMode;
+    referencePolicy: ReferencePolicy;
+  };
+}
+
+export async function importImage(
+  db: Db,
+  input: ImportImageInput,
+  maxTags: number,
+): Promise<Result<number>> {
+  const problems: Problem[] = [];
+  const ref = parseImageStreamTagRef(
+    input.image.includes(':') ? input.image : `${input.image}:latest`,
+    input.namespace,
+    undefined,
+    'image',
+  );
+  if (!ref.ok) return fail(fromDomain(ref.error));
+  const explicitTag = input.image.includes(':');
+  const importMode = parseImportMode(input.importMode ?? 'Legacy');
+  if (!importMode.ok) problems.push({ field: 'importMode', message: importMode.error.message });
+  if (input.from) {
+    const parsed = parseDockerReference(input.from, 'from');
+    if (!parsed.ok) problems.push({ field: 'from', message: parsed.error.message });
+    else if (input.all && (parsed.value.digest || input.from.includes('@'))) {
+      problems.push({
+        field: 'from',
+        message: 'all imports a repository: give it without a digest',
+      });
+    }
+  }
+  if (input.all && explicitTag) {
+    problems.push({ field: 'image', message: 'all imports every tag: name the stream, not a tag' });
+  }
+  if (problems.length > 0) return fail(new ValidationError(problems));
+  const { namespace, stream, tag } = ref.value;
+  const mode = importMode.ok ? importMode.value : 'Legacy';
+  const settings = {
+    importInsecure: Boolean(input.insecure),
+    importScheduled: Boolean(input.scheduled),
+    importMode: mode,
+    referencePolicy: input.referencePolicy ?? ('Source' as const),
+  };
+
+  return writeTransaction(db, async (tx) => {
+    const locked = input.confirm
+      ? await lockOrCreateStream(tx, namespace, stream, { cause: 'import' })
+      : await lockStream(tx, { namespace, name: stream });
+    if (!locked.ok) {
+      throw new Rollback(
+        new NotFoundError(
+          `image stream ${namespace}/${stream} does not exist: pass confirm to create it`,
+          'image',
+        ),
+      );
+    }
+    const row = locked.value;
+
+    if (input.all) {
+      const from = input.from ?? row.dockerImageRepository;
+      if (!from) {
+        throw new Rollback(
+          new ValidationError([
+            { field: 'from', message: `give from: ${stream} has no repository to import from` },
+          ]),
+        );
+      }
+      const request: ImportJobRequest = {
+        tags: [],
+        cause: 'import',
+        all: {
+          from,
+          max: maxTags,
+          scheduled: settings.importScheduled,
+          insecure: settings.importInsecure,
+          importMode: mode,
+          referencePolicy: settings.referencePolicy,
+        },
+      };
+      return ok(await enqueueImport(tx, { namespace, stream, ...request }));
+    }
+
+    let tags: string[];
+    if (input.from) {
+      const tagProblems = validateTagName(tag, 'image');
+      if (tagProblems) throw new Rollback(new ValidationError(tagProblems));
+      await writeSpecTag(tx, row, tag, {
+        from: { kind: 'DockerImage', name: input.from },
+        reference: false,
+        ...settings,
+      });
+      tags = [tag];
+    } else {
+      // Re-import what the spec already says: one tag, or every DockerImage tag of the stream.
+      const external = (await loadTags(tx, row.id)).filter(
+        (t) => sourceOf(t)?.kind === 'DockerImage' && !t.reference,
+      );
+      tags = explicitTag
+        ? external.filter((t) => t.name === tag).map((t) => t.name)
+        : external.map((t) => t.name);
+      if (tags.length === 0) {
+        throw new Rollback(
+          new NotFoundError(
+            explicitTag
+              ? `tag ${stream}:${tag} has no DockerImage source to import: give from`
+              : `image stream ${stream} has no tags to import: give from`,
+            'from',
+          ),
+        );
+      }
+    }
+    return ok(await enqueueImport(tx, { namespace, stream, tags, cause: 'import' }));
+  }).catch((error: unknown) => {
+    if (error instanceof Rollback) return fail<number>(error.error);
+    throw error;
+  });
+}
+
+/** Waits until the job has finished (succeeded, or failed for good) or the timeout passes. */
+export async function waitForJob(
+  db: Db,
+  jobId: number,
+  timeoutMs: number,
+): Promise<ImportJobRow | null> {
+  const deadline = Date.now() + timeoutMs;
+  let job = await getJob(db, jobId);
+  // A 50 ms poll of one row by key: cheap, and no wake-up channel to keep per waiting request.
+  while (job && job.status !== 'succeeded' && job.status !== 'failed' && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - Date.now()))));
+    job = await getJob(db, jobId);
+  }
+  return job;
+}

@@ -1,0 +1,83 @@
+// Image stream mapping (rule 16): what a registry reports on push becomes an image and a tag event.
+import type { Db } from '../db/client.ts';
+import {
+  type Problem,
+  validateNamespace,
+  validateStreamName,
+  validateTagName,
+} from '../domain/names.ts';
+import { fail, ok, type Result, ValidationError } from '../errors.ts';
+import { type EventCause, writeTransaction } from '../events/append.ts';
+import { lockOrCreateStream } from './imageStreams.ts';
+import { type ImageInput, saveImage } from './images.ts';
+import { recordTagEvent } from './tagHistory.ts';
+
+export interface MappingInput {
+  namespace: string;
+  stream: string;
+  tag: string;
+  image: ImageInput & { dockerImageReference: string };
+  /** Checked only when the stream exists already. */
+  expectedResourceVersion?: string | null;
+}
+
+export interface MappingResult {
+  streamId: number;
+  /** Tags whose item 0 moved: the mapped tag, then its tracking tags. */
+  changed: string[];
+  imageCreated: boolean;
+}
+
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+export async function createImageStreamMapping(
+  db: Db,
+  input: MappingInput,
+  cause: EventCause = 'push',
+): Promise<Result<MappingResult>> {
+  const problems: Problem[] = [
+    ...(validateNamespace(input.namespace) ?? []),
+    ...(validateStreamName(input.namespace, input.stream, 'stream') ?? []),
+    ...(validateTagName(input.tag) ?? []),
+  ];
+  const { image } = input;
+  if (!DIGEST.test(image.digest)) {
+    problems.push({ field: 'image.digest', message: `"${image.digest}" is not a sha256 digest` });
+  }
+  for (const [i, layer] of (image.layers ?? []).entries()) {
+    if (!DIGEST.test(layer.digest)) {
+      problems.push({ field: `image.layers.${i}.digest`, message: 'not a sha256 digest' });
+    }
+  }
+  for (const [i, child] of (image.manifests ?? []).entries()) {
+    if (!DIGEST.test(child.digest)) {
+      problems.push({ field: `image.manifests.${i}.digest`, message: 'not a sha256 digest' });
+    }
+  }
+  if (!image.dockerImageReference.trim()) {
+    problems.push({ field: 'image.dockerImageReference', message: 'must not be empty' });
+  }
+  if (problems.length > 0) return fail(new ValidationError(problems));
+
+  return writeTransaction(db, async (tx) => {
+    const locked = await lockOrCreateStream(tx, input.namespace, input.stream, {
+      cause,
+      expectedResourceVersion: input.expectedResourceVersion,
+    });
+    if (!locked.ok) return locked;
+    const stream = locked.value;
+    const imageCreated = await saveImage(tx, image);
+    const { changed } = await recordTagEvent(
+      tx,
+      stream,
+      input.tag,
+      {
+        dockerImageReference: image.dockerImageReference,
+        image: image.digest,
+        generation: stream.generation,
+      },
+      { cause, createMissing: true },
+    );
+    return ok({ streamId: stream.id, changed, imageCreated });
+  });
+}

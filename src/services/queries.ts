@@ -1,0 +1,115 @@
+// Read helpers for the query side: `<stream>@<id>` resolution (rule 9) and tracking inputs.
+import { and, desc, eq, isNotNull } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { imageManifests, imageStreams, tagHistory, tags } from '../db/schema.ts';
+import { validateNamespace } from '../domain/names.ts';
+import {
+  parseDockerReference,
+  parseImageStreamImageRef,
+  parseImageStreamTagRef,
+  pinnedReference,
+  type StreamTagRef,
+} from '../domain/references.ts';
+import { resolveImageId } from '../domain/shortIds.ts';
+import type { StreamTags, TagSource } from '../domain/tracking.ts';
+import { fromDomain, ok, type Result, ValidationError } from '../errors.ts';
+
+/** The `<stream>@<id>` view: one image of a stream, as found through its tag histories. */
+export interface StreamImage {
+  streamId: number;
+  namespace: string;
+  stream: string;
+  digest: string;
+  /** The newest history item's reference for it, or `<repo>@<digest>` for a list's child. */
+  dockerImageReference: string;
+}
+
+/** A stream-tag lookup's arguments, checked: `ref` is `[ns/]stream:tag`. */
+export function parseStreamTagLookup(namespace: string, ref: string): Result<StreamTagRef> {
+  const problems = validateNamespace(namespace, 'namespace');
+  if (problems) return { ok: false, error: new ValidationError(problems) };
+  const parsed = parseImageStreamTagRef(ref, namespace, undefined, 'ref');
+  return parsed.ok ? ok(parsed.value) : { ok: false, error: fromDomain(parsed.error) };
+}
+
+/**
+ * Rule 9: resolves `ref` (`[ns/]stream@id`, id a digest or a prefix of one) against every image
+ * of the stream's tag histories and the children of manifest lists among them. Null when the
+ * stream does not exist or nothing matches; a ConflictError listing the candidates when more than
+ * one image does.
+ */
+export async function findStreamImage(
+  db: Db,
+  namespace: string,
+  ref: string,
+): Promise<Result<StreamImage | null>> {
+  const problems = validateNamespace(namespace, 'namespace');
+  if (problems) return { ok: false, error: new ValidationError(problems) };
+  const parsed = parseImageStreamImageRef(ref, namespace, undefined, 'ref');
+  if (!parsed.ok) return { ok: false, error: fromDomain(parsed.error) };
+  const { stream, id } = parsed.value;
+  const [row] = await db
+    .select({ id: imageStreams.id })
+    .from(imageStreams)
+    .where(and(eq(imageStreams.namespace, parsed.value.namespace), eq(imageStreams.name, stream)));
+  if (!row) return ok(null);
+
+  // Newest first, so the first item naming a digest is the reference it was last tagged with.
+  const direct = await db
+    .select({ digest: tagHistory.imageDigest, reference: tagHistory.dockerImageReference })
+    .from(tagHistory)
+    .innerJoin(tags, eq(tags.id, tagHistory.tagId))
+    .where(and(eq(tags.streamId, row.id), isNotNull(tagHistory.imageDigest)))
+    .orderBy(desc(tagHistory.created), desc(tagHistory.id));
+  const children = await db
+    .select({ digest: imageManifests.digest, parentReference: tagHistory.dockerImageReference })
+    .from(imageManifests)
+    .innerJoin(tagHistory, eq(tagHistory.imageDigest, imageManifests.parentDigest))
+    .innerJoin(tags, eq(tags.id, tagHistory.tagId))
+    .where(eq(tags.streamId, row.id))
+    .orderBy(desc(tagHistory.created), desc(tagHistory.id), imageManifests.position);
+
+  const candidates = [...direct.map((d) => d.digest!), ...children.map((c) => c.digest)];
+  const resolved = resolveImageId(id, candidates);
+  if (!resolved.ok) {
+    if (resolved.error.code === 'NOT_FOUND') return ok(null);
+    return { ok: false, error: fromDomain({ ...resolved.error, field: 'ref' }) };
+  }
+  const digest = resolved.value;
+  const item = direct.find((d) => d.digest === digest);
+  const child = children.find((c) => c.digest === digest);
+  return ok({
+    streamId: row.id,
+    namespace: parsed.value.namespace,
+    stream,
+    digest,
+    dockerImageReference: item ? item.reference : childReference(child!.parentReference, digest),
+  });
+}
+
+/** `<repository of the list's reference>@<child digest>`: how a child of a list is pulled. */
+export function childReference(parentReference: string, digest: string): string {
+  const parsed = parseDockerReference(parentReference);
+  if (parsed.ok) return pinnedReference(parsed.value, digest);
+  return `${parentReference.replace(/[@].*$/, '')}@${digest}`;
+}
+
+/** The columns of a tag row that tracking reads. */
+export type TrackingRow = Pick<
+  typeof tags.$inferSelect,
+  'name' | 'fromKind' | 'fromName' | 'fromNamespace'
+>;
+
+/** A stream's tags in the shape src/domain/tracking.ts reads; status-only tags have no source. */
+export function trackingView(namespace: string, stream: string, rows: TrackingRow[]): StreamTags {
+  return {
+    namespace,
+    stream,
+    tags: new Map(rows.map((row) => [row.name, sourceOf(row)])),
+  };
+}
+
+function sourceOf(row: TrackingRow): TagSource | null {
+  if (!row.fromKind || !row.fromName) return null;
+  return { kind: row.fromKind, name: row.fromName, namespace: row.fromNamespace };
+}

@@ -1,0 +1,97 @@
+// Writing a spec tag (TagReference) and the generation rule that comes with it (rule 19).
+import { eq, sql } from 'drizzle-orm';
+import type { Tx } from '../db/client.ts';
+import { imageStreams, tags } from '../db/schema.ts';
+import type { ImportMode } from '../domain/platforms.ts';
+import { needsNewGeneration, type ReferencePolicy } from '../domain/tagPolicy.ts';
+import type { TagSource } from '../domain/tracking.ts';
+import { type ImageStreamRow, touchStream } from './imageStreams.ts';
+import { sourceOf } from './tagHistory.ts';
+
+export interface SpecTagInput {
+  from: TagSource;
+  reference: boolean;
+  referencePolicy: ReferencePolicy;
+  importInsecure: boolean;
+  importScheduled: boolean;
+  importMode: ImportMode;
+  annotations?: Record<string, string>;
+}
+
+export interface SpecTagWrite {
+  tagId: number;
+  /** The spec tag's generation after the write. */
+  generation: number;
+  created: boolean;
+  /** Whether anything in the spec changed (a re-run of the same `oc tag` changes nothing). */
+  changed: boolean;
+}
+
+/**
+ * Creates or updates the spec of `tagName`. A new spec tag, or a new `from`, `reference` or
+ * `importMode`, bumps the stream's generation and gives it to the tag; other edits keep it.
+ * The caller holds the stream lock; `stream.generation` is kept current in memory.
+ */
+export async function writeSpecTag(
+  tx: Tx,
+  stream: ImageStreamRow,
+  tagName: string,
+  spec: SpecTagInput,
+): Promise<SpecTagWrite> {
+  const [existing] = await tx
+    .select()
+    .from(tags)
+    .where(sql`${tags.streamId} = ${stream.id} and ${tags.name} = ${tagName}`);
+  const previous =
+    existing && existing.specGeneration !== null
+      ? { from: sourceOf(existing), reference: existing.reference, importMode: existing.importMode }
+      : null;
+  const bump = needsNewGeneration(previous, spec);
+  const changed =
+    bump ||
+    existing!.referencePolicy !== spec.referencePolicy ||
+    existing!.importInsecure !== spec.importInsecure ||
+    existing!.importScheduled !== spec.importScheduled ||
+    (spec.annotations !== undefined &&
+      JSON.stringify(existing!.annotations) !== JSON.stringify(spec.annotations));
+  if (!changed) {
+    return { tagId: existing!.id, generation: existing!.specGeneration!, created: false, changed };
+  }
+  let generation = existing?.specGeneration ?? stream.generation;
+  if (bump && !stream.createdNow) {
+    const [updated] = await tx
+      .update(imageStreams)
+      .set({ generation: sql`${imageStreams.generation} + 1` })
+      .where(eq(imageStreams.id, stream.id))
+      .returning({ generation: imageStreams.generation });
+    stream.generation = updated!.generation;
+    generation = stream.generation;
+  }
+  const values = {
+    fromKind: spec.from.kind,
+    fromName: spec.from.name,
+    fromNamespace: spec.from.namespace ?? null,
+    reference: spec.reference,
+    referencePolicy: spec.referencePolicy,
+    importInsecure: spec.importInsecure,
+    importScheduled: spec.importScheduled,
+    importMode: spec.importMode,
+    specGeneration: generation,
+    nextImportAt: spec.importScheduled ? new Date() : null,
+    updatedAt: new Date(),
+    ...(spec.annotations ? { annotations: spec.annotations } : {}),
+  };
+  let tagId: number;
+  if (existing) {
+    await tx.update(tags).set(values).where(eq(tags.id, existing.id));
+    tagId = existing.id;
+  } else {
+    const [row] = await tx
+      .insert(tags)
+      .values({ streamId: stream.id, name: tagName, ...values })
+      .returning({ id: tags.id });
+    tagId = row!.id;
+  }
+  await touchStream(tx, stream.id);
+  return { tagId, generation, created: !existing, changed };
+}

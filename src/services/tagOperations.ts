@@ -1,0 +1,175 @@
+// Deleting a tag (`oc tag -d`, rule 7) and rolling a tag back to its own history (rule 8).
+import { eq, sql } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { tags } from '../db/schema.ts';
+import { type RollbackBy, rollbackTarget } from '../domain/history.ts';
+import { parseImageStreamTagRef } from '../domain/references.ts';
+import { followers } from '../domain/tracking.ts';
+import { fail, fromDomain, NotFoundError, ok, type Result, ValidationError } from '../errors.ts';
+import { appendEvents, writeTransaction } from '../events/append.ts';
+import { lockStream, touchStream } from './imageStreams.ts';
+import { writeSpecTag } from './specTags.ts';
+import { Rollback } from './tagging.ts';
+import { historyOf, loadTags, recordTagEvent, streamTagsOf } from './tagHistory.ts';
+
+export interface TagLocator {
+  namespace: string;
+  /** `[ns/]stream:tag` */
+  ref: string;
+  expectedResourceVersion?: string | null;
+}
+
+export interface DeletedTag {
+  namespace: string;
+  stream: string;
+  tag: string;
+  tagId: number;
+  /** Tags that tracked it and now dangle (rule 7: reported, not removed). */
+  danglingFollowers: string[];
+  message: string;
+}
+
+export async function deleteTag(db: Db, locator: TagLocator): Promise<Result<DeletedTag>> {
+  const ref = parseImageStreamTagRef(locator.ref, locator.namespace, undefined, 'ref');
+  if (!ref.ok) return fail(fromDomain(ref.error));
+  const { namespace, stream, tag } = ref.value;
+  return writeTransaction(db, async (tx) => {
+    const locked = await lockStream(tx, {
+      namespace,
+      name: stream,
+      expectedResourceVersion: locator.expectedResourceVersion,
+    });
+    if (!locked.ok) return fail(new NotFoundError(locked.error.message, 'ref'));
+    const rows = await loadTags(tx, locked.value.id);
+    const row = rows.find((r) => r.name === tag);
+    if (!row)
+      return fail(
+        new NotFoundError(`image stream tag ${namespace}/${stream}:${tag} not found`, 'ref'),
+      );
+    const dangling = followers(streamTagsOf(locked.value, rows), tag);
+    // Removing a spec tag is a spec change: the stream's generation moves on.
+    await tx.delete(tags).where(eq(tags.id, row.id));
+    if (row.specGeneration !== null) {
+      await tx.execute(
+        sql`update image_streams set generation = generation + 1 where id = ${locked.value.id}`,
+      );
+    }
+    await touchStream(tx, locked.value.id);
+    appendEvents(tx, [
+      {
+        namespace,
+        stream,
+        tag,
+        type: 'DELETED',
+        cause: 'delete',
+        payload: { danglingFollowers: dangling },
+      },
+    ]);
+    return ok({
+      namespace,
+      stream,
+      tag,
+      tagId: row.id,
+      danglingFollowers: dangling,
+      message: `Deleted tag ${namespace}/${stream}:${tag}.`,
+    });
+  });
+}
+
+export interface RollbackInput extends TagLocator {
+  by: RollbackBy;
+}
+
+export interface RolledBack {
+  namespace: string;
+  stream: string;
+  tag: string;
+  tagId: number;
+  /** The history item rolled back to (its index before the rollback). */
+  historyIndex: number;
+  image: string | null;
+  dockerImageReference: string;
+  message: string;
+}
+
+/**
+ * Rule 8, as `oc tag stream@<digest> stream:tag` would do it: the spec is pinned to the chosen
+ * historical image (so a scheduled import no longer moves it) and the event is pushed by rule 1,
+ * never rewriting history; tracking tags follow.
+ */
+export async function rollbackTag(db: Db, input: RollbackInput): Promise<Result<RolledBack>> {
+  const ref = parseImageStreamTagRef(input.ref, input.namespace, undefined, 'ref');
+  if (!ref.ok) return fail(fromDomain(ref.error));
+  const by = input.by;
+  const given = ['index', 'generation', 'digest'].filter((k) => k in by);
+  if (given.length !== 1) {
+    return fail(
+      new ValidationError([
+        { field: 'to', message: 'give exactly one of index, generation or digest' },
+      ]),
+    );
+  }
+  const { namespace, stream, tag } = ref.value;
+  return writeTransaction(db, async (tx) => {
+    const locked = await lockStream(tx, {
+      namespace,
+      name: stream,
+      expectedResourceVersion: input.expectedResourceVersion,
+    });
+    if (!locked.ok) return locked;
+    const rows = await loadTags(tx, locked.value.id);
+    const row = rows.find((r) => r.name === tag);
+    if (!row) {
+      return fail(
+        new NotFoundError(`image stream tag ${namespace}/${stream}:${tag} not found`, 'ref'),
+      );
+    }
+    const history = await historyOf(tx, row.id);
+    const target = rollbackTarget(
+      history.map((h) => ({
+        created: h.created,
+        dockerImageReference: h.dockerImageReference,
+        image: h.imageDigest,
+        generation: h.generation,
+      })),
+      by,
+    );
+    if (!target.ok)
+      return fail(fromDomain({ ...target.error, field: `to.${target.error.field ?? ''}` }));
+    const { event, index } = target.value;
+    const spec = await writeSpecTag(tx, locked.value, tag, {
+      from: event.image
+        ? { kind: 'ImageStreamImage', name: `${stream}@${event.image}`, namespace: null }
+        : { kind: 'DockerImage', name: event.dockerImageReference },
+      reference: event.image === null,
+      referencePolicy: row.referencePolicy,
+      importInsecure: row.importInsecure,
+      importScheduled: false,
+      importMode: row.importMode,
+    });
+    await recordTagEvent(
+      tx,
+      locked.value,
+      tag,
+      {
+        dockerImageReference: event.dockerImageReference,
+        image: event.image,
+        generation: spec.generation,
+      },
+      { cause: 'rollback', payload: { historyIndex: index } },
+    );
+    return ok({
+      namespace,
+      stream,
+      tag,
+      tagId: row.id,
+      historyIndex: index,
+      image: event.image,
+      dockerImageReference: event.dockerImageReference,
+      message: `Tag ${stream}:${tag} rolled back to ${event.image ?? event.dockerImageReference}.`,
+    });
+  }).catch((error: unknown) => {
+    if (error instanceof Rollback) return fail<RolledBack>(error.error);
+    throw error;
+  });
+}

@@ -1,0 +1,433 @@
+// `oc tag` as a service: permanent, tracking, reference and external tags (DESIGN.md rules 2–5).
+import { and, eq } from 'drizzle-orm';
+import type { Db, Tx } from '../db/client.ts';
+import { imageStreams, tagHistory, tags } from '../db/schema.ts';
+import type { DomainResult, Problem } from '../domain/names.ts';
+import { type ImportMode, parseImportMode } from '../domain/platforms.ts';
+import {
+  inferTagSourceKind,
+  parseDockerReference,
+  parseImageStreamImageRef,
+  parseImageStreamTagRef,
+  pinnedReference,
+  type StreamTagRef,
+  type TagSourceKind,
+} from '../domain/references.ts';
+import { resolveImageId } from '../domain/shortIds.ts';
+import type { ReferencePolicy } from '../domain/tagPolicy.ts';
+import { type TagSource, validateTrackingSource } from '../domain/tracking.ts';
+import {
+  type ExpectedError,
+  ForbiddenError,
+  fail,
+  fromDomain,
+  NotFoundError,
+  ok,
+  type Result,
+  ValidationError,
+} from '../errors.ts';
+import { appendEvents, writeTransaction } from '../events/append.ts';
+import { type Caller, canPullFrom } from './access.ts';
+import { type ImageStreamRow, lockOrCreateStream } from './imageStreams.ts';
+import { enqueueImport } from './importJobs.ts';
+import { writeSpecTag } from './specTags.ts';
+import {
+  headOf,
+  loadTags,
+  type NewTagEvent,
+  recordTagEvent,
+  streamImageDigests,
+  streamTagsOf,
+} from './tagHistory.ts';
+
+export interface TagInput {
+  /** The namespace that `stream:tag` without `ns/` means. */
+  namespace: string;
+  source: string;
+  /** Overrides the kind `oc tag` would infer from the source's shape. */
+  sourceKind?: TagSourceKind | null;
+  destinations: string[];
+  alias?: boolean | null;
+  reference?: boolean | null;
+  scheduled?: boolean | null;
+  insecure?: boolean | null;
+  importMode?: string | null;
+  referencePolicy?: ReferencePolicy | null;
+  /** Checked against every destination stream that exists already. */
+  expectedResourceVersion?: string | null;
+}
+
+export interface TagOutcome {
+  namespace: string;
+  stream: string;
+  tag: string;
+  tagId: number;
+  /** What `oc tag` prints for this destination. */
+  message: string;
+  /** Set when the destination waits for an import (an external DockerImage tag). */
+  importJobId: number | null;
+}
+
+/** The source resolved into what a destination's spec and history get. */
+interface ResolvedSource {
+  from: TagSource;
+  /** The history event to record now; null when an import must fetch it first. */
+  event: Omit<NewTagEvent, 'generation'> | null;
+  display: string;
+  reference: boolean;
+}
+
+export async function tag(db: Db, caller: Caller, input: TagInput): Promise<Result<TagOutcome[]>> {
+  const checked = checkTagInput(input);
+  if (!checked.ok) return checked;
+  const { kind, destinations, importMode } = checked.value;
+  const sourceNamespace = sourceNamespaceOf(input, kind);
+  if (sourceNamespace && !destinations.every((d) => d.namespace === sourceNamespace)) {
+    if (!(await canPullFrom(caller, sourceNamespace))) {
+      return fail(
+        new ForbiddenError(
+          `not allowed to pull images from namespace ${sourceNamespace}`,
+          'source',
+        ),
+      );
+    }
+  }
+
+  return writeTransaction(db, async (tx) => {
+    const outcomes: TagOutcome[] = [];
+    // Lock destination streams in one order so two concurrent tags cannot deadlock.
+    const ordered = [...destinations].sort((a, b) =>
+      `${a.namespace}/${a.stream}:${a.tag}`.localeCompare(`${b.namespace}/${b.stream}:${b.tag}`),
+    );
+    for (const dest of ordered) {
+      const locked = await lockOrCreateStream(tx, dest.namespace, dest.stream, {
+        expectedResourceVersion: input.expectedResourceVersion,
+      });
+      if (!locked.ok) throw new Rollback(locked.error);
+      const resolved = await resolveSource(tx, input, kind, dest, locked.value);
+      if (!resolved.ok) throw new Rollback(resolved.error);
+      outcomes.push(
+        await applyToDestination(tx, locked.value, dest, resolved.value, input, importMode),
+      );
+    }
+    return ok(
+      destinations.map(
+        (d) =>
+          outcomes.find(
+            (o) => o.namespace === d.namespace && o.stream === d.stream && o.tag === d.tag,
+          )!,
+      ),
+    );
+  }).catch((error: unknown) => {
+    if (error instanceof Rollback) return fail<TagOutcome[]>(error.error);
+    throw error;
+  });
+}
+
+/** Thrown inside a transaction to roll it back with an expected error. */
+export class Rollback extends Error {
+  constructor(readonly error: ExpectedError) {
+    super(error.message);
+  }
+}
+
+function checkTagInput(
+  input: TagInput,
+): Result<{ kind: TagSourceKind; destinations: StreamTagRef[]; importMode: ImportMode }> {
+  const problems: Problem[] = [];
+  const kind = input.sourceKind ?? inferTagSourceKind(input.source.trim());
+  if (input.destinations.length === 0) {
+    problems.push({ field: 'destinations', message: 'at least one destination is required' });
+  }
+  const destinations: StreamTagRef[] = [];
+  input.destinations.forEach((raw, index) => {
+    const parsed = parseImageStreamTagRef(raw, input.namespace, undefined, `destinations.${index}`);
+    if (parsed.ok) destinations.push(parsed.value);
+    else problems.push(problemOf(parsed, `destinations.${index}`));
+  });
+  const importMode = parseImportMode(input.importMode ?? 'Legacy');
+  if (!importMode.ok) problems.push(problemOf(importMode, 'importMode'));
+  if (input.alias && input.reference) {
+    problems.push({ field: 'reference', message: 'alias and reference cannot be used together' });
+  }
+  if (input.alias && kind !== 'ImageStreamTag') {
+    problems.push({
+      field: 'alias',
+      message: `a tracking tag (alias) needs an ImageStreamTag source like stream:tag, not a ${kind}`,
+    });
+  }
+  if (input.scheduled && kind !== 'DockerImage') {
+    problems.push({ field: 'scheduled', message: 'only DockerImage sources can be scheduled' });
+  }
+  if (input.scheduled && input.reference) {
+    problems.push({ field: 'scheduled', message: 'a reference tag is never imported' });
+  }
+  if (input.insecure && kind !== 'DockerImage') {
+    problems.push({ field: 'insecure', message: 'only DockerImage sources can be insecure' });
+  }
+  const sourceCheck = checkSourceShape(input, kind);
+  if (sourceCheck) problems.push(sourceCheck);
+  const seen = new Set<string>();
+  for (const d of destinations) {
+    const key = `${d.namespace}/${d.stream}:${d.tag}`;
+    if (seen.has(key)) problems.push({ field: 'destinations', message: `${key} given twice` });
+    seen.add(key);
+  }
+  if (problems.length > 0) return fail(new ValidationError(problems));
+  return ok({ kind, destinations, importMode: importMode.ok ? importMode.value : 'Legacy' });
+}
+
+function checkSourceShape(input: TagInput, kind: TagSourceKind): Problem | null {
+  const source = input.source.trim();
+  const parsed =
+    kind === 'ImageStreamTag'
+      ? parseImageStreamTagRef(source, input.namespace, undefined, 'source')
+      : kind === 'ImageStreamImage'
+        ? parseImageStreamImageRef(source, input.namespace, undefined, 'source')
+        : parseDockerReference(source, 'source');
+  return parsed.ok ? null : problemOf(parsed, 'source');
+}
+
+function problemOf(result: DomainResult<unknown>, field: string): Problem {
+  if (result.ok) throw new Error('not a failure');
+  return { field: result.error.field ?? field, message: result.error.message };
+}
+
+function sourceNamespaceOf(input: TagInput, kind: TagSourceKind): string | null {
+  const source = input.source.trim();
+  if (kind === 'ImageStreamTag') {
+    const parsed = parseImageStreamTagRef(source, input.namespace);
+    return parsed.ok ? parsed.value.namespace : null;
+  }
+  if (kind === 'ImageStreamImage') {
+    const parsed = parseImageStreamImageRef(source, input.namespace);
+    return parsed.ok ? parsed.value.namespace : null;
+  }
+  return null;
+}
+
+async function resolveSource(
+  tx: Tx,
+  input: TagInput,
+  kind: TagSourceKind,
+  dest: StreamTagRef,
+  destStream: ImageStreamRow,
+): Promise<Result<ResolvedSource>> {
+  const source = input.source.trim();
+  if (kind === 'DockerImage') {
+    const parsed = parseDockerReference(source, 'source');
+    if (!parsed.ok) return fail(fromDomain(parsed.error));
+    return ok({
+      from: { kind, name: source },
+      event: input.reference ? { dockerImageReference: source, image: null } : null,
+      display: source,
+      reference: Boolean(input.reference),
+    });
+  }
+  if (kind === 'ImageStreamImage') {
+    return resolveStreamImage(tx, source, dest);
+  }
+  return resolveStreamTag(tx, input, source, dest, destStream);
+}
+
+async function findStream(tx: Tx, namespace: string, name: string) {
+  const [row] = await tx
+    .select()
+    .from(imageStreams)
+    .where(and(eq(imageStreams.namespace, namespace), eq(imageStreams.name, name)));
+  return row;
+}
+
+/** `oc tag ns/stream:tag dest` (rule 2) or, with alias, tracking (rule 3). */
+async function resolveStreamTag(
+  tx: Tx,
+  input: TagInput,
+  source: string,
+  dest: StreamTagRef,
+  destStream: ImageStreamRow,
+): Promise<Result<ResolvedSource>> {
+  const ref = parseImageStreamTagRef(source, input.namespace, undefined, 'source');
+  if (!ref.ok) return fail(fromDomain(ref.error));
+  const { namespace, stream, tag: sourceTag } = ref.value;
+  const display = `${namespace === dest.namespace ? '' : `${namespace}/`}${stream}:${sourceTag}`;
+
+  if (input.alias) {
+    const tagRows = await loadTags(tx, destStream.id);
+    const checked = validateTrackingSource(
+      streamTagsOf(destStream, tagRows),
+      dest.tag,
+      { kind: 'ImageStreamTag', name: `${stream}:${sourceTag}`, namespace },
+      'source',
+    );
+    if (!checked.ok) return fail(fromDomain(checked.error));
+    const sourceRow = tagRows.find((row) => row.name === sourceTag);
+    const head = sourceRow ? await headOf(tx, sourceRow.id) : undefined;
+    return ok({
+      from: { kind: 'ImageStreamTag', name: sourceTag, namespace: null },
+      event: head
+        ? { dockerImageReference: head.dockerImageReference, image: head.imageDigest }
+        : null,
+      display,
+      reference: false,
+    });
+  }
+
+  const sourceStream = await findStream(tx, namespace, stream);
+  const [sourceRow] = sourceStream
+    ? await tx
+        .select()
+        .from(tags)
+        .where(and(eq(tags.streamId, sourceStream.id), eq(tags.name, sourceTag)))
+    : [];
+  if (!sourceStream || !sourceRow) {
+    return fail(
+      new NotFoundError(`image stream tag ${namespace}/${stream}:${sourceTag} not found`, 'source'),
+    );
+  }
+  const head = await headOf(tx, sourceRow.id);
+  const crossNamespace = namespace === dest.namespace ? null : namespace;
+  if (head?.imageDigest) {
+    // Rule 2: a permanent tag pins the image the source points at now.
+    return ok({
+      from: {
+        kind: 'ImageStreamImage',
+        name: `${stream}@${head.imageDigest}`,
+        namespace: crossNamespace,
+      },
+      event: { dockerImageReference: head.dockerImageReference, image: head.imageDigest },
+      display: `${crossNamespace ? `${crossNamespace}/` : ''}${stream}@${head.imageDigest}`,
+      reference: false,
+    });
+  }
+  // No image yet: keep the source's pull spec instead, to be imported (rule 2, last sentence).
+  const pullSpec =
+    head?.dockerImageReference ??
+    (sourceRow.fromKind === 'DockerImage' ? sourceRow.fromName : null);
+  if (!pullSpec) {
+    return fail(
+      new NotFoundError(
+        `image stream tag ${namespace}/${stream}:${sourceTag} has no image yet and no pull spec to import`,
+        'source',
+      ),
+    );
+  }
+  return ok({
+    from: { kind: 'DockerImage', name: pullSpec },
+    event: input.reference ? { dockerImageReference: pullSpec, image: null } : null,
+    display: pullSpec,
+    reference: Boolean(input.reference),
+  });
+}
+
+/** `oc tag stream@id dest`: the id may be a short prefix (rule 9). */
+async function resolveStreamImage(
+  tx: Tx,
+  source: string,
+  dest: StreamTagRef,
+): Promise<Result<ResolvedSource>> {
+  const ref = parseImageStreamImageRef(source, dest.namespace, undefined, 'source');
+  if (!ref.ok) return fail(fromDomain(ref.error));
+  const { namespace, stream, id } = ref.value;
+  const sourceStream = await findStream(tx, namespace, stream);
+  if (!sourceStream) {
+    return fail(new NotFoundError(`image stream ${namespace}/${stream} not found`, 'source'));
+  }
+  const resolved = resolveImageId(id, await streamImageDigests(tx, sourceStream.id));
+  if (!resolved.ok) {
+    return fail(fromDomain({ ...resolved.error, field: 'source' }));
+  }
+  const digest = resolved.value;
+  const crossNamespace = namespace === dest.namespace ? null : namespace;
+  return ok({
+    from: { kind: 'ImageStreamImage', name: `${stream}@${digest}`, namespace: crossNamespace },
+    event: { dockerImageReference: await referenceFor(tx, sourceStream.id, digest), image: digest },
+    display: `${crossNamespace ? `${crossNamespace}/` : ''}${stream}@${digest}`,
+    reference: false,
+  });
+}
+
+/** The pull spec of an image as this stream knows it; a list child takes its parent's repository. */
+async function referenceFor(tx: Tx, streamId: number, digest: string): Promise<string> {
+  const [direct] = await tx
+    .select({ reference: tagHistory.dockerImageReference })
+    .from(tagHistory)
+    .innerJoin(tags, eq(tags.id, tagHistory.tagId))
+    .where(and(eq(tags.streamId, streamId), eq(tagHistory.imageDigest, digest)))
+    .limit(1);
+  if (direct) return direct.reference;
+  const rows = await tx
+    .select({ reference: tagHistory.dockerImageReference })
+    .from(tagHistory)
+    .innerJoin(tags, eq(tags.id, tagHistory.tagId))
+    .where(eq(tags.streamId, streamId));
+  for (const row of rows) {
+    const parsed = parseDockerReference(row.reference);
+    if (parsed.ok) return pinnedReference(parsed.value, digest);
+  }
+  return digest;
+}
+
+async function applyToDestination(
+  tx: Tx,
+  stream: ImageStreamRow,
+  dest: StreamTagRef,
+  resolved: ResolvedSource,
+  input: TagInput,
+  importMode: ImportMode,
+): Promise<TagOutcome> {
+  const external = resolved.from.kind === 'DockerImage' && !resolved.reference;
+  const spec = await writeSpecTag(tx, stream, dest.tag, {
+    from: resolved.from,
+    reference: resolved.reference,
+    referencePolicy: input.referencePolicy ?? 'Source',
+    importInsecure: Boolean(input.insecure),
+    importScheduled: Boolean(input.scheduled) && external,
+    importMode,
+  });
+  let historyChanged = false;
+  if (resolved.event) {
+    const recorded = await recordTagEvent(
+      tx,
+      stream,
+      dest.tag,
+      { ...resolved.event, generation: spec.generation },
+      { cause: 'tag' },
+    );
+    historyChanged = recorded.changed.length > 0;
+  }
+  if (!historyChanged && spec.changed) {
+    appendEvents(tx, [
+      {
+        namespace: dest.namespace,
+        stream: dest.stream,
+        tag: dest.tag,
+        type: spec.created ? 'ADDED' : 'UPDATED',
+        cause: 'tag',
+        payload: { spec: true },
+      },
+    ]);
+  }
+  const importJobId =
+    external && spec.changed
+      ? await enqueueImport(tx, {
+          namespace: dest.namespace,
+          stream: dest.stream,
+          tags: [dest.tag],
+          cause: 'tag',
+        })
+      : null;
+  const name = `${dest.stream}:${dest.tag}`;
+  const message = input.alias
+    ? `Tag ${name} set up to track ${resolved.display}.`
+    : input.scheduled
+      ? `Tag ${name} set to import ${resolved.display} periodically.`
+      : `Tag ${name} set to ${resolved.display}.`;
+  return {
+    namespace: dest.namespace,
+    stream: dest.stream,
+    tag: dest.tag,
+    tagId: spec.tagId,
+    message,
+    importJobId,
+  };
+}

@@ -1,0 +1,139 @@
+// The import job queue on the real database: claiming, leases, retries, wake-up by NOTIFY.
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeTransaction } from '../../src/events/append.ts';
+import { claimJobs, getJob, type ImportJobRow } from '../../src/importer/queue.ts';
+import { ImportWorker, type JobOutcome } from '../../src/importer/worker.ts';
+import { enqueueImport } from '../../src/services/importJobs.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(async () => {
+  await app.stop();
+});
+
+const silent = pino({ level: 'silent' });
+
+async function enqueue(stream: string): Promise<number> {
+  return writeTransaction(app.database.db, (tx) =>
+    enqueueImport(tx, { namespace: 'q', stream, tags: ['latest'], cause: 'import' }),
+  );
+}
+
+describe('import job queue', () => {
+  it('never gives one job to two workers', async () => {
+    const ids = [await enqueue('a1'), await enqueue('a2'), await enqueue('a3')];
+    const [first, second] = await Promise.all([
+      claimJobs(app.database.db, 'w1', 2, 60_000),
+      claimJobs(app.database.db, 'w2', 2, 60_000),
+    ]);
+    const claimed = [...first!, ...second!].map((j) => j.id).filter((id) => ids.includes(id));
+    expect(new Set(claimed).size).toBe(claimed.length);
+    expect(claimed.sort()).toEqual(ids.sort());
+    for (const job of [...first!, ...second!]) expect(job.status).toBe('running');
+  });
+
+  it('hands a job whose lease ran out to another worker', async () => {
+    const id = await enqueue('lease');
+    const dead = await claimJobs(app.database.db, 'dead-worker', 10, 50);
+    expect(dead.map((j) => j.id)).toContain(id);
+    expect(await claimJobs(app.database.db, 'other', 10, 60_000)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 120));
+    const taken = await claimJobs(app.database.db, 'other', 10, 60_000);
+    const job = taken.find((j) => j.id === id)!;
+    expect(job).toMatchObject({ lockedBy: 'other', attempts: 2, status: 'running' });
+  });
+
+  it('retries a failed job with backoff, then gives up after its attempts', async () => {
+    const id = await enqueue('flaky');
+    const calls: number[] = [];
+    const worker = new ImportWorker(
+      app.database,
+      silent,
+      async (job): Promise<JobOutcome> => {
+        calls.push(job.attempts);
+        return {
+          ok: false,
+          error: `boom ${job.attempts}`,
+          result: { attempt: job.attempts },
+          retry: true,
+        };
+      },
+      { backoffScale: 0.001, concurrency: 10 },
+    );
+    await worker.runOnce();
+    let job = (await getJob(app.database.db, id))!;
+    expect(job).toMatchObject({ status: 'queued', attempts: 1, lastError: 'boom 1' });
+    expect(job.runAt.getTime()).toBeGreaterThan(Date.now() - 1000);
+    for (let i = 0; i < 10 && job.status !== 'failed'; i++) {
+      await new Promise((r) => setTimeout(r, 30));
+      await worker.runOnce();
+      job = (await getJob(app.database.db, id))!;
+    }
+    expect(job).toMatchObject({
+      status: 'failed',
+      attempts: 5,
+      lastError: 'boom 5',
+      result: { attempt: 5 },
+    });
+    expect(job.finishedAt).not.toBeNull();
+    expect(calls.filter((a) => a > 0)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('fails a job at once when another attempt cannot help', async () => {
+    const id = await enqueue('hopeless');
+    const worker = new ImportWorker(
+      app.database,
+      silent,
+      async () => ({
+        ok: false,
+        error: 'not found',
+        result: null,
+        retry: false,
+      }),
+      { concurrency: 10 },
+    );
+    await worker.runOnce();
+    expect(await getJob(app.database.db, id)).toMatchObject({ status: 'failed', attempts: 1 });
+  });
+
+  it('wakes on NOTIFY, runs jobs with bounded concurrency, and records the result', async () => {
+    let running = 0;
+    let peak = 0;
+    const done: number[] = [];
+    const worker = new ImportWorker(
+      app.database,
+      silent,
+      async (job: ImportJobRow) => {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setTimeout(r, 30));
+        running--;
+        done.push(job.id);
+        return { ok: true, result: { imported: job.stream } };
+      },
+      // A poll far longer than the test: only NOTIFY can wake it.
+      { concurrency: 2, pollMs: 600_000 },
+    );
+    // Drain anything earlier tests left queued, so only this test's jobs count.
+    await worker.start();
+    await new Promise((r) => setTimeout(r, 100));
+    done.length = 0;
+    peak = 0;
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await enqueue(`n${i}`));
+    for (let i = 0; i < 100 && ids.some((id) => !done.includes(id)); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await worker.stop();
+    expect(ids.every((id) => done.includes(id))).toBe(true);
+    expect(peak).toBeLessThanOrEqual(2);
+    expect(await getJob(app.database.db, ids[0]!)).toMatchObject({
+      status: 'succeeded',
+      result: { imported: 'n0' },
+    });
+  });
+});

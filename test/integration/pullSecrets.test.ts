@@ -1,0 +1,156 @@
+// Pull secrets: sealed at rest, never readable back, matched to images by rule 13.
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rowsOf } from '../../src/db/client.ts';
+import { credentialFor } from '../../src/services/pullSecrets.ts';
+import { startTestApp, TEST_SECRET_KEY, type TestApp } from '../support/app.ts';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(async () => {
+  await app.stop();
+});
+
+const auth = (user: string, pass: string) => Buffer.from(`${user}:${pass}`).toString('base64');
+const document = (auths: Record<string, [string, string]>) =>
+  JSON.stringify({
+    auths: Object.fromEntries(
+      Object.entries(auths).map(([key, [u, p]]) => [key, { auth: auth(u, p) }]),
+    ),
+  });
+
+const SAVE = (verb: string) => `mutation($input: PullSecretInput!) {
+  ${verb}(input: $input) {
+    __typename
+    ... on PullSecretPayload { pullSecret { namespace name registries } }
+    ... on Error { code field message }
+  }
+}`;
+
+describe('pull secrets', () => {
+  it('stores a docker config.json sealed, and shows only name and registries', async () => {
+    const secret = document({ 'quay.io': ['quser', 'SuperSecretPassw0rd'] });
+    const created = await app.graphql<{ createPullSecret: Record<string, unknown> }>(
+      SAVE('createPullSecret'),
+      { input: { namespace: 'sec', name: 'quay', document: secret } },
+    );
+    expect(created.data!.createPullSecret).toEqual({
+      __typename: 'PullSecretPayload',
+      pullSecret: { namespace: 'sec', name: 'quay', registries: ['quay.io'] },
+    });
+    const raw = rowsOf<Record<string, unknown>>(
+      await app.database.db.execute(sql`select * from pull_secrets`),
+    );
+    const dump = JSON.stringify(raw);
+    expect(dump).not.toContain('SuperSecretPassw0rd');
+    expect(dump).not.toContain(auth('quser', 'SuperSecretPassw0rd'));
+    const listed = await app.graphql('{ pullSecrets(namespace: "sec") { name registries } }');
+    expect(JSON.stringify(listed)).not.toContain('SuperSecret');
+    expect(listed.data).toEqual({ pullSecrets: [{ name: 'quay', registries: ['quay.io'] }] });
+  });
+
+  it('refuses a duplicate, a malformed document and a bad name, naming the field', async () => {
+    const ok = document({ 'r.example.com': ['a', 'b'] });
+    await app.graphql(SAVE('createPullSecret'), {
+      input: { namespace: 'sec2', name: 'one', document: ok },
+    });
+    const dup = await app.graphql<{ createPullSecret: Record<string, unknown> }>(
+      SAVE('createPullSecret'),
+      {
+        input: { namespace: 'sec2', name: 'one', document: ok },
+      },
+    );
+    expect(dup.data!.createPullSecret).toMatchObject({
+      __typename: 'ConflictError',
+      field: 'name',
+    });
+    const bad = await app.graphql<{ createPullSecret: Record<string, unknown> }>(
+      SAVE('createPullSecret'),
+      {
+        input: { namespace: 'sec2', name: 'two', document: '{"auths": 5}' },
+      },
+    );
+    expect(bad.data!.createPullSecret).toMatchObject({
+      __typename: 'ValidationError',
+      field: 'document',
+    });
+    const badName = await app.graphql<{ createPullSecret: Record<string, unknown> }>(
+      SAVE('createPullSecret'),
+      {
+        input: { namespace: 'sec2', name: 'Bad_Name', document: ok },
+      },
+    );
+    expect(badName.data!.createPullSecret).toMatchObject({
+      __typename: 'ValidationError',
+      field: 'name',
+    });
+  });
+
+  it('replaces and deletes', async () => {
+    await app.graphql(SAVE('createPullSecret'), {
+      input: { namespace: 'sec3', name: 's', document: document({ 'a.example.com': ['u', 'p'] }) },
+    });
+    const replaced = await app.graphql<{ replacePullSecret: Record<string, unknown> }>(
+      SAVE('replacePullSecret'),
+      {
+        input: {
+          namespace: 'sec3',
+          name: 's',
+          document: document({ 'b.example.com': ['u', 'p2'] }),
+        },
+      },
+    );
+    expect(replaced.data!.replacePullSecret).toMatchObject({
+      pullSecret: { registries: ['b.example.com'] },
+    });
+    const missing = await app.graphql<{ replacePullSecret: Record<string, unknown> }>(
+      SAVE('replacePullSecret'),
+      {
+        input: {
+          namespace: 'sec3',
+          name: 'nope',
+          document: document({ 'b.example.com': ['u', 'p'] }),
+        },
+      },
+    );
+    expect(missing.data!.replacePullSecret).toMatchObject({ __typename: 'NotFoundError' });
+    const deleted = await app.graphql<{ deletePullSecret: Record<string, unknown> }>(
+      `mutation { deletePullSecret(input: { namespace: "sec3", name: "s" }) { __typename } }`,
+    );
+    expect(deleted.data!.deletePullSecret).toEqual({ __typename: 'PullSecretPayload' });
+    expect((await app.graphql('{ pullSecrets(namespace: "sec3") { name } }')).data).toEqual({
+      pullSecrets: [],
+    });
+  });
+
+  it('picks the longest matching key across the namespace secrets (rule 13)', async () => {
+    await app.graphql(SAVE('createPullSecret'), {
+      input: {
+        namespace: 'match',
+        name: 'broad',
+        document: document({ 'quay.io': ['broad', 'x'] }),
+      },
+    });
+    await app.graphql(SAVE('createPullSecret'), {
+      input: {
+        namespace: 'match',
+        name: 'narrow',
+        document: document({
+          'quay.io/repository-main': ['narrow', 'y'],
+          '*.example.com': ['glob', 'z'],
+        }),
+      },
+    });
+    const pick = (registry: string, repository: string) =>
+      credentialFor(app.database.db, TEST_SECRET_KEY, 'match', registry, repository);
+    expect((await pick('quay.io', 'repository-main/app'))?.username).toBe('narrow');
+    expect((await pick('quay.io', 'other/app'))?.username).toBe('broad');
+    expect((await pick('registry.example.com', 'x/y'))?.username).toBe('glob');
+    expect(await pick('docker.io', 'library/ruby')).toBeNull();
+    expect(
+      await credentialFor(app.database.db, TEST_SECRET_KEY, 'elsewhere', 'quay.io', 'a/b'),
+    ).toBeNull();
+  });
+});

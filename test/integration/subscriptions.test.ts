@@ -1,0 +1,337 @@
+// tagChanged / imageStreamChanged / tagEvents with real clients: graphql-ws and SSE.
+import { sql } from 'drizzle-orm';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { trimEvents } from '../../src/events/retention.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { pushMapping } from '../support/mapping.ts';
+import { subscribeSse, subscribeWs, wsUrl } from '../support/subscriptions.ts';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(async () => {
+  await app.stop();
+});
+// A stopped client's subscription is torn down asynchronously on the server; start each test
+// from zero so `subscribers(n)` counts only the test's own.
+afterEach(async () => {
+  await subscribers(0);
+});
+
+/**
+ * Waits until the hub has exactly `count` subscribers, so a live-only subscription misses
+ * nothing. Exactly: a subscription a test stopped must be gone too (no leaks).
+ */
+async function subscribers(count: number): Promise<void> {
+  for (let i = 0; i < 300 && app.events.subscriberCount !== count; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  expect(app.events.subscriberCount).toBe(count);
+}
+
+async function push(namespace: string, stream: string, tag: string, seed: string) {
+  return (await pushMapping(app, namespace, stream, tag, seed)).digest;
+}
+
+const TAG_CHANGED = `subscription($namespace: String!, $stream: String, $tag: String, $since: String) {
+  tagChanged(namespace: $namespace, stream: $stream, tag: $tag, since: $since) {
+    cursor type cause namespace stream tag
+    previous { digest } current { digest dockerImageReference }
+    imageStreamTag { name }
+  }
+}`;
+
+type TagChanged = {
+  cursor: string;
+  type: string;
+  cause: string;
+  stream: string;
+  tag: string;
+  previous: { digest: string } | null;
+  current: { digest: string; dockerImageReference: string } | null;
+  imageStreamTag: { name: string } | null;
+};
+type Next = {
+  data?: { tagChanged: TagChanged };
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+};
+
+describe('tagChanged over graphql-ws', () => {
+  it('delivers a push as an event with cause, heads and the tag itself', async () => {
+    const sub = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'live' });
+    await subscribers(1);
+    const first = await push('live', 'app', 'v1', 'live-1');
+    const second = await push('live', 'app', 'v1', 'live-2');
+    const [a, b] = (await sub.waitFor(2)).map((r) => r.data!.tagChanged);
+    expect(a).toMatchObject({
+      type: 'ADDED',
+      cause: 'PUSH',
+      stream: 'app',
+      tag: 'v1',
+      previous: null,
+      current: { digest: first },
+      imageStreamTag: { name: 'v1' },
+    });
+    expect(b).toMatchObject({
+      type: 'UPDATED',
+      previous: { digest: first },
+      current: { digest: second },
+    });
+    await sub.stop();
+  });
+
+  it('filters by stream and tag, and carries tracking and delete causes', async () => {
+    const onlyWeb = subscribeWs<Next>(app.url, TAG_CHANGED, {
+      namespace: 'filt',
+      stream: 'web',
+      tag: 'latest',
+    });
+    await subscribers(1);
+    await push('filt', 'db', 'latest', 'filt-db');
+    await push('filt', 'web', 'v1', 'filt-web-1');
+    await app.graphql(
+      `mutation { tag(input: { namespace: "filt", source: "web:v1", destinations: ["web:latest"], alias: true }) { __typename } }`,
+    );
+    const moved = await push('filt', 'web', 'v1', 'filt-web-2');
+    await app.graphql(
+      `mutation { deleteTag(input: { namespace: "filt", ref: "web:latest" }) { __typename } }`,
+    );
+    const events = (await onlyWeb.waitFor(3)).map((r) => r.data!.tagChanged);
+    expect(events.map((e) => [e.stream, e.tag, e.type, e.cause])).toEqual([
+      ['web', 'latest', 'ADDED', 'TAG'],
+      ['web', 'latest', 'UPDATED', 'TRACKING'],
+      ['web', 'latest', 'DELETED', 'DELETE'],
+    ]);
+    expect(events[1]!.current!.digest).toBe(moved);
+    await onlyWeb.stop();
+  });
+
+  it('resumes after a disconnect with since, missing nothing written meanwhile', async () => {
+    const first = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'resume' });
+    await subscribers(1);
+    await push('resume', 'app', 'a', 'resume-1');
+    const [seen] = await first.waitFor(1);
+    await first.stop();
+    const offline = [
+      await push('resume', 'app', 'a', 'resume-2'),
+      await push('resume', 'app', 'b', 'resume-3'),
+    ];
+    const again = subscribeWs<Next>(app.url, TAG_CHANGED, {
+      namespace: 'resume',
+      since: seen!.data!.tagChanged.cursor,
+    });
+    const replayed = await again.waitFor(2);
+    const live = await push('resume', 'app', 'a', 'resume-4');
+    const all = (await again.waitFor(3)).map((r) => r.data!.tagChanged.current!.digest);
+    expect(all).toEqual([...offline, live]);
+    expect(replayed).toHaveLength(2);
+    // Nothing twice at the seam.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(again.results).toHaveLength(3);
+    await again.stop();
+  });
+
+  it('refuses a cursor from before the retention window with CURSOR_EXPIRED', async () => {
+    await push('trim', 'app', 'a', 'trim-0');
+    const page = await app.graphql<{ tagEvents: { endCursor: string } }>(
+      '{ tagEvents(namespace: "trim") { endCursor } }',
+    );
+    const cursor = page.data!.tagEvents.endCursor;
+    // One more event, so the trim removes something after the cursor: that is what expires it.
+    await push('trim', 'app', 'a', 'trim-1');
+    await app.database.db.execute(sql`update events set at = now() - interval '30 days'`);
+    expect(await trimEvents(app.database, 7 * 24 * 3_600_000)).toBeGreaterThan(0);
+    await push('trim', 'app', 'a', 'trim-2');
+    await push('trim', 'app', 'a', 'trim-3');
+    const sub = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'trim', since: cursor });
+    expect(await sub.ended).toEqual({ kind: 'complete' });
+    const error = sub.results[0]!.errors![0]!;
+    expect(error.extensions?.code).toBe('CURSOR_EXPIRED');
+    expect(error.message).toMatch(/retention/);
+    await sub.stop();
+    const polled = await app.graphql(
+      'query($after: String) { tagEvents(namespace: "trim", after: $after) { endCursor } }',
+      { after: cursor },
+    );
+    const pollError = polled.errors?.[0] as { extensions?: { code: string } } | undefined;
+    expect(pollError?.extensions?.code).toBe('CURSOR_EXPIRED');
+  });
+
+  it('refuses a cursor it did not issue', async () => {
+    const sub = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'x', since: 'bogus' });
+    await sub.ended;
+    expect(sub.results[0]!.errors![0]!.extensions?.code).toBe('BAD_CURSOR');
+  });
+});
+
+describe('tagChanged over SSE', () => {
+  it('delivers events on text/event-stream', async () => {
+    const sub = subscribeSse<Next>(app.url, TAG_CHANGED, { namespace: 'sse' });
+    await sub.opened;
+    await subscribers(1);
+    const digest = await push('sse', 'app', 'v1', 'sse-1');
+    const [event] = await sub.waitFor(1);
+    expect(event!.data!.tagChanged).toMatchObject({
+      type: 'ADDED',
+      cause: 'PUSH',
+      current: { digest },
+    });
+    await sub.stop();
+  });
+});
+
+describe('imageStreamChanged', () => {
+  it('delivers stream-level changes only', async () => {
+    const sub = subscribeWs<{ data: { imageStreamChanged: Record<string, unknown> } }>(
+      app.url,
+      `subscription { imageStreamChanged(namespace: "streams") { type cause name imageStream { name } } }`,
+    );
+    await subscribers(1);
+    await app.graphql(
+      `mutation { createImageStream(input: { namespace: "streams", name: "web" }) { __typename } }`,
+    );
+    await push('streams', 'web', 'v1', 'streams-1');
+    await app.graphql(
+      `mutation { updateImageStream(input: { namespace: "streams", name: "web", lookupPolicy: { local: true } }) { __typename } }`,
+    );
+    await app.graphql(
+      `mutation { deleteImageStream(input: { namespace: "streams", name: "web" }) { __typename } }`,
+    );
+    const events = (await sub.waitFor(3)).map((r) => r.data.imageStreamChanged);
+    expect(events).toEqual([
+      { type: 'ADDED', cause: 'CREATE', name: 'web', imageStream: { name: 'web' } },
+      { type: 'UPDATED', cause: 'UPDATE', name: 'web', imageStream: { name: 'web' } },
+      { type: 'DELETED', cause: 'DELETE', name: 'web', imageStream: null },
+    ]);
+    await sub.stop();
+  });
+});
+
+describe('tagEvents (polling)', () => {
+  it('pages through the same log in commit order', async () => {
+    const digests = [];
+    for (let i = 0; i < 5; i++) digests.push(await push('poll', 'app', `t${i}`, `poll-${i}`));
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 5; page++) {
+      const result: {
+        data?: {
+          tagEvents: {
+            events: { current: { digest: string } }[];
+            hasNextPage: boolean;
+            endCursor: string;
+          };
+        };
+      } = await app.graphql(
+        `query($after: String) { tagEvents(namespace: "poll", first: 2, after: $after) {
+            events { current { digest } } hasNextPage endCursor } }`,
+        { after },
+      );
+      const p = result.data!.tagEvents;
+      seen.push(...p.events.map((e) => e.current.digest));
+      after = p.endCursor;
+      if (!p.hasNextPage) break;
+    }
+    expect(seen).toEqual(digests);
+  });
+});
+
+describe('ordering under concurrency', () => {
+  it('delivers every event of concurrent writers exactly once, in commit (id) order', async () => {
+    const sub = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'race' });
+    await subscribers(1);
+    const writes = Array.from({ length: 30 }, (_, i) =>
+      push('race', `s${i % 5}`, `t${i}`, `race-${i}`),
+    );
+    const digests = await Promise.all(writes);
+    const received = await sub.waitFor(30, 20_000);
+    const ids = received.map((r) => Buffer.from(r.data!.tagChanged.cursor, 'base64url').toString());
+    const numbers = ids.map((s) => Number(s.split(':')[1]));
+    expect([...numbers].sort((a, b) => a - b)).toEqual(numbers);
+    expect(new Set(received.map((r) => r.data!.tagChanged.current!.digest))).toEqual(
+      new Set(digests),
+    );
+    await sub.stop();
+  });
+
+  it('gives a later-committing transaction the later id, whatever order they started in', async () => {
+    // T1 starts first and holds its stream lock; T2 starts later, commits first.
+    const { writeTransaction, appendEvents } = await import('../../src/events/append.ts');
+    let releaseT1: () => void = () => {};
+    const t1Gate = new Promise<void>((r) => {
+      releaseT1 = r;
+    });
+    if (app.database.kind === 'pglite') return; // one connection: transactions cannot interleave
+    const t1 = writeTransaction(app.database.db, async (tx) => {
+      appendEvents(tx, [
+        { namespace: 'order', stream: 's', tag: 't1', type: 'ADDED', cause: 'tag' },
+      ]);
+      await t1Gate;
+    });
+    await writeTransaction(app.database.db, async (tx) => {
+      appendEvents(tx, [
+        { namespace: 'order', stream: 's', tag: 't2', type: 'ADDED', cause: 'tag' },
+      ]);
+    });
+    releaseT1();
+    await t1;
+    const rows = (await app.database.db.execute(
+      sql`select tag from events where namespace = 'order' order by id`,
+    )) as unknown as { tag: string }[];
+    expect(rows.map((r) => r.tag)).toEqual(['t2', 't1']);
+  });
+});
+
+describe('slow consumers', () => {
+  it('cuts off a subscriber that stops reading, without hurting one that keeps up', async () => {
+    // A small queue keeps the test short; the default is 1,000 events.
+    const main = app;
+    app = await startTestApp({ subscriberQueue: 20 });
+    try {
+      // A large annotation makes each event message big, so an unread socket backs up quickly.
+      await app.graphql(
+        `mutation($a: String!) { createImageStream(input: { namespace: "slow", name: "big",
+        annotations: [{ key: "blob", value: $a }] }) { __typename } }`,
+        { a: 'x'.repeat(200_000) },
+      );
+      const fast = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'slow' });
+      const raw = new WebSocket(wsUrl(app.url), 'graphql-transport-ws');
+      const closed = new Promise<{ code: number; reason: string }>((done) =>
+        raw.on('close', (code, reason) => done({ code, reason: reason.toString() })),
+      );
+      const rawMessages: string[] = [];
+      raw.on('message', (m) => rawMessages.push(m.toString()));
+      await new Promise((r) => raw.once('open', r));
+      raw.send(JSON.stringify({ type: 'connection_init' }));
+      await new Promise((r) => raw.once('message', r));
+      raw.send(
+        JSON.stringify({
+          id: '1',
+          type: 'subscribe',
+          payload: {
+            query: `subscription { tagChanged(namespace: "slow") { cursor imageStreamTag { stream { annotations { value } } } } }`,
+          },
+        }),
+      );
+      await subscribers(2);
+      // Stop reading: the kernel buffers fill, the server's sends stall, its queue overflows.
+      (raw as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+      const total = 80;
+      for (let i = 0; i < total; i++) await push('slow', 'big', `t${i}`, `slow-${i}`);
+      const fastResults = await fast.waitFor(total, 30_000);
+      expect(fastResults).toHaveLength(total);
+      (raw as unknown as { _socket: { resume(): void } })._socket.resume();
+      const close = await closed;
+      expect(close.code).toBe(4429);
+      expect(close.reason).toMatch(/too slow/);
+      const received = rawMessages.filter((m) => m.includes('"next"')).length;
+      expect(received).toBeLessThan(total);
+      await fast.stop();
+    } finally {
+      await app.stop();
+      app = main;
+    }
+  }, 60_000);
+});

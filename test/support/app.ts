@@ -1,0 +1,135 @@
+// Starts the app (in process, or as a child process) for tests, and checks none is left running.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { type Config, loadConfig } from '../../src/config.ts';
+import { type App, buildApp } from '../../src/server.ts';
+import { fileDatabase } from './database.ts';
+
+/** The key tests seal pull secrets with (Postgres mode requires one). */
+export const TEST_SECRET_KEY = Buffer.alloc(32, 7);
+
+const running = new Set<{ name: string; stop: () => Promise<void> }>();
+
+export interface TestApp extends App {
+  url: string;
+  /** Every SQL statement the app ran, in order (reset it between measurements). */
+  statements: string[];
+  /** POSTs a GraphQL operation through yoga in process; returns the parsed body. */
+  graphql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<{ data?: T; errors?: { message: string; path?: string[] }[] }>;
+}
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    ...loadConfig({ TAGRAPH_LOG_LEVEL: 'silent', TAGRAPH_REGISTRY_HOST: 'registry.test:5000' }),
+    secretKey: TEST_SECRET_KEY,
+    database: fileDatabase(),
+    ...overrides,
+  };
+}
+
+/** Builds the app on this file's database and listens on a free port of 127.0.0.1. */
+export async function startTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
+  const statements: string[] = [];
+  const app = await buildApp(testConfig(overrides), {
+    log: pino({ level: 'silent' }),
+    // The event hub and the retention job poll the events table in the background; leave them
+    // out so a test can count the statements its own request ran.
+    onQuery: (query) => {
+      if (!/\b(from|delete from) "?events"?\b/.test(query)) statements.push(query);
+    },
+  });
+  const { url } = await app.start(0, '127.0.0.1');
+  const entry = { name: `app ${url}`, stop: () => app.stop() };
+  running.add(entry);
+  return {
+    ...app,
+    url,
+    statements,
+    stop: async () => {
+      running.delete(entry);
+      await app.stop();
+    },
+    graphql: async (query, variables) => {
+      const response = await app.yoga.fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables }),
+      });
+      return response.json();
+    },
+  };
+}
+
+const mainScript = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+
+export interface SpawnedServer {
+  process: ChildProcess;
+  url: string;
+  logs: () => string;
+  /** Resolves with the exit code (or signal) once the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Runs `src/main.ts` as a child process on a free port and waits until it listens. */
+export async function spawnServer(env: Record<string, string> = {}): Promise<SpawnedServer> {
+  const target = fileDatabase();
+  const child = spawn(process.execPath, ['--import', 'tsx', mainScript], {
+    env: {
+      ...process.env,
+      ...(target.kind === 'postgres'
+        ? { DATABASE_URL: target.url }
+        : { DATABASE_URL: '', TAGRAPH_DATA_DIR: target.dataDir }),
+      TAGRAPH_PORT: '0',
+      TAGRAPH_HOST: '127.0.0.1',
+      TAGRAPH_LOG_LEVEL: 'info',
+      TAGRAPH_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.once('exit', (code, signal) => done({ code, signal })),
+  );
+  const entry = {
+    name: `server pid ${child.pid}`,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  running.add(entry);
+  void exited.then(() => running.delete(entry));
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = output.match(/"url":"(http:\/\/[^"]+)"/);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolveUrl(match[1]);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`server exited before listening:\n${output}`));
+    });
+  });
+  return { process: child, url, logs: () => output, exited };
+}
+
+/** Fails the file if a test left an app or a server process running (and stops them). */
+export async function assertNothingRunning(): Promise<void> {
+  const left = [...running];
+  running.clear();
+  await Promise.all(left.map((entry) => entry.stop()));
+  if (left.length > 0) {
+    throw new Error(`test left servers running: ${left.map((e) => e.name).join(', ')}`);
+  }
+}

@@ -1,0 +1,38 @@
+// The database target of the current test file, made from the project's migrated template.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import type { DatabaseTarget } from '../../src/db/client.ts';
+import { copyTemplate, withDatabase } from '../setup/global.ts';
+
+let current: DatabaseTarget | undefined;
+
+/** The database this test file owns (set up by test/setup/per-file.ts). */
+export function fileDatabase(): DatabaseTarget {
+  if (!current) throw new Error('no test database: is test/setup/per-file.ts in setupFiles?');
+  return current;
+}
+
+export async function createFileDatabase(
+  kind: 'postgres' | 'pglite',
+  serverUrl: string,
+  template: string,
+): Promise<() => Promise<void>> {
+  const suffix = `${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  if (kind === 'postgres') {
+    const name = `${template}_f_${suffix}`;
+    const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name} template ${template}`);
+    current = { kind, url: withDatabase(serverUrl, name), poolSize: 5 };
+    return async () => {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    };
+  }
+  const root = mkdtempSync(join(tmpdir(), 'tagraph-file-'));
+  const dataDir = join(root, 'data');
+  copyTemplate(template, dataDir);
+  current = { kind, dataDir };
+  return async () => rmSync(root, { recursive: true, force: true });
+}

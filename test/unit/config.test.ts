@@ -1,0 +1,65 @@
+// Configuration: defaults, the two database modes, and errors that name the bad variable.
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+describe('loadConfig', () => {
+  it('defaults to embedded PGlite under ./.tagraph', () => {
+    const config = loadConfig({});
+    expect(config.database).toEqual({ kind: 'pglite', dataDir: resolve('.tagraph') });
+    expect(config.port).toBe(4000);
+    expect(config.host).toBe('127.0.0.1');
+  });
+
+  it('keeps PGlite in memory for TAGRAPH_DATA_DIR=memory', () => {
+    expect(loadConfig({ TAGRAPH_DATA_DIR: 'memory' }).database).toEqual({
+      kind: 'pglite',
+      dataDir: 'memory',
+    });
+  });
+
+  it('uses Postgres when DATABASE_URL is set', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u@h:5432/db',
+      TAGRAPH_DB_POOL_SIZE: '4',
+      TAGRAPH_SECRET_KEY: 'ab'.repeat(32),
+    });
+    expect(config.database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://u@h:5432/db',
+      poolSize: 4,
+    });
+  });
+
+  it('refuses Postgres without a secret key, naming TAGRAPH_SECRET_KEY', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://u@h:5432/db' })).toThrow(
+      /TAGRAPH_SECRET_KEY: required with DATABASE_URL/,
+    );
+  });
+
+  it('reads a secret key as hex or base64, and refuses a short one', () => {
+    const hex = loadConfig({ TAGRAPH_SECRET_KEY: 'ab'.repeat(32) }).secretKey;
+    expect(hex).toEqual(Buffer.alloc(32, 0xab));
+    const b64 = loadConfig({
+      TAGRAPH_SECRET_KEY: Buffer.alloc(32, 1).toString('base64'),
+    }).secretKey;
+    expect(b64).toEqual(Buffer.alloc(32, 1));
+    expect(() => loadConfig({ TAGRAPH_SECRET_KEY: 'abcd' })).toThrow(/TAGRAPH_SECRET_KEY/);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ DATABASE_URL: '' }).database.kind).toBe('pglite');
+  });
+
+  it.each([
+    ['TAGRAPH_PORT', 'eighty'],
+    ['TAGRAPH_PORT', '70000'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['TAGRAPH_LOG_LEVEL', 'loud'],
+    ['TAGRAPH_GRAPHIQL', 'maybe'],
+    ['TAGRAPH_REGISTRY_HOST', 'http://x/y'],
+  ])('names %s when it is %s', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(variable));
+  });
+});

@@ -1,0 +1,153 @@
+// Unit tests for import modes and Legacy manifest-list child selection (rule 11).
+import { describe, expect, it } from 'vitest';
+import {
+  chooseManifestListChild,
+  IMPORT_MODE_ERROR,
+  type ManifestChild,
+  parseImportMode,
+  platformPreference,
+} from '../../src/domain/platforms.ts';
+
+const child = (
+  digest: string,
+  os: string,
+  architecture: string,
+  variant?: string,
+): ManifestChild =>
+  variant === undefined ? { digest, os, architecture } : { digest, os, architecture, variant };
+
+const list = [
+  child('ppc', 'linux', 'ppc64le'),
+  child('arm6', 'linux', 'arm', 'v6'),
+  child('arm7', 'linux', 'arm', 'v7'),
+  child('arm64', 'linux', 'arm64', 'v8'),
+  child('amd64', 'linux', 'amd64'),
+  child('win', 'windows', 'amd64'),
+];
+const serverArm64 = { os: 'linux', architecture: 'arm64' };
+const serverS390x = { os: 'linux', architecture: 's390x' };
+
+describe('parseImportMode', () => {
+  it.each(['Legacy', 'PreserveOriginal'] as const)('accepts %s', (mode) => {
+    expect(parseImportMode(mode)).toEqual({ ok: true, value: mode });
+  });
+
+  it.each([undefined, null, ''])('defaults %j to Legacy', (value) => {
+    expect(parseImportMode(value)).toEqual({ ok: true, value: 'Legacy' });
+  });
+
+  it.each(['legacy', 'preserveoriginal', 'Preserve', ' Legacy', 'All'])('rejects %j', (value) => {
+    expect(parseImportMode(value)).toEqual({
+      ok: false,
+      error: {
+        code: 'VALIDATION',
+        field: 'importMode',
+        message: 'valid ImportMode values are Legacy or PreserveOriginal',
+      },
+    });
+  });
+
+  it('uses the exact message from OpenShift and a given field', () => {
+    expect(IMPORT_MODE_ERROR).toBe('valid ImportMode values are Legacy or PreserveOriginal');
+    expect(parseImportMode('x', 'input.importMode')).toMatchObject({
+      ok: false,
+      error: { field: 'input.importMode' },
+    });
+  });
+});
+
+describe('platformPreference', () => {
+  it('reads the prefer-* annotations, blank as absent', () => {
+    expect(
+      platformPreference({
+        'importer.image.openshift.io/prefer-arch': ' arm64 ',
+        'importer.image.openshift.io/prefer-os': '',
+        other: 'x',
+      }),
+    ).toEqual({ preferArch: 'arm64', preferOs: null });
+    expect(platformPreference({})).toEqual({ preferArch: null, preferOs: null });
+  });
+});
+
+describe('chooseManifestListChild (Legacy)', () => {
+  it('prefers the annotations over everything else', () => {
+    expect(
+      chooseManifestListChild(list, { preferArch: 'ppc64le', preferOs: 'linux' }, serverArm64),
+    ).toEqual({ child: list[0], matchedBy: 'annotations' });
+    expect(
+      chooseManifestListChild(list, { preferArch: 'amd64', preferOs: 'windows' }, serverArm64),
+    ).toEqual({ child: list[5], matchedBy: 'annotations' });
+  });
+
+  it('fills a missing annotation from the server platform', () => {
+    // Only the OS is given: the architecture is the server's (arm64).
+    expect(chooseManifestListChild(list, { preferOs: 'linux' }, serverArm64)).toEqual({
+      child: list[3],
+      matchedBy: 'annotations',
+    });
+    // Only the architecture is given: the OS is the server's (linux), so not windows/amd64.
+    expect(chooseManifestListChild(list, { preferArch: 'amd64' }, serverArm64)).toEqual({
+      child: list[4],
+      matchedBy: 'annotations',
+    });
+  });
+
+  it('falls back to the server platform when the annotations match nothing', () => {
+    expect(chooseManifestListChild(list, { preferArch: 'riscv64' }, serverArm64)).toEqual({
+      child: list[3],
+      matchedBy: 'server',
+    });
+  });
+
+  it('uses the server platform without annotations', () => {
+    expect(chooseManifestListChild(list, {}, serverArm64)).toEqual({
+      child: list[3],
+      matchedBy: 'server',
+    });
+  });
+
+  it('honours the server variant, else the first of that os/arch', () => {
+    expect(
+      chooseManifestListChild(list, {}, { os: 'linux', architecture: 'arm', variant: 'v7' }),
+    ).toEqual({ child: list[2], matchedBy: 'server' });
+    expect(
+      chooseManifestListChild(list, {}, { os: 'linux', architecture: 'arm', variant: 'v5' }),
+    ).toEqual({ child: list[1], matchedBy: 'server' });
+    expect(chooseManifestListChild(list, {}, { os: 'linux', architecture: 'arm' })).toEqual({
+      child: list[1],
+      matchedBy: 'server',
+    });
+  });
+
+  it('then linux/amd64', () => {
+    expect(chooseManifestListChild(list, {}, serverS390x)).toEqual({
+      child: list[4],
+      matchedBy: 'linux/amd64',
+    });
+  });
+
+  it('then the first entry, skipping attestation manifests', () => {
+    const noAmd = [child('att', 'unknown', 'unknown'), child('ppc', 'linux', 'ppc64le')];
+    expect(chooseManifestListChild(noAmd, {}, serverS390x)).toEqual({
+      child: noAmd[1],
+      matchedBy: 'first',
+    });
+    const onlyAtt = [child('att', 'unknown', 'unknown')];
+    expect(chooseManifestListChild(onlyAtt, {}, serverS390x)).toEqual({
+      child: onlyAtt[0],
+      matchedBy: 'first',
+    });
+  });
+
+  it('handles children without platform data', () => {
+    const bare: ManifestChild[] = [{ digest: 'x' }, { digest: 'y', os: null, architecture: null }];
+    expect(chooseManifestListChild(bare, { preferArch: 'amd64' }, serverArm64)).toEqual({
+      child: bare[0],
+      matchedBy: 'first',
+    });
+  });
+
+  it('returns null for an empty list', () => {
+    expect(chooseManifestListChild([], { preferArch: 'amd64' }, serverArm64)).toBeNull();
+  });
+});

@@ -1,0 +1,38 @@
+// The committed SDL and the committed migrations must match the code.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { printedSchema, schemaFile } from '../../src/schema/print.ts';
+
+describe('drift', () => {
+  it('schema/schema.graphql is the printed Pothos schema (run npm run schema:print)', () => {
+    expect(readFileSync(schemaFile, 'utf8')).toBe(printedSchema());
+  });
+
+  it('drizzle/ holds a migration for every change to src/db/schema.ts (run npm run db:generate)', () => {
+    const out = mkdtempSync(join(tmpdir(), 'tagraph-drift-'));
+    try {
+      cpSync('drizzle', out, { recursive: true });
+      const before = readdirSync(out).sort();
+      const log = execFileSync(
+        'npx',
+        [
+          'drizzle-kit',
+          'generate',
+          '--dialect',
+          'postgresql',
+          '--schema',
+          'src/db/schema.ts',
+          '--out',
+          out,
+        ],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      expect(readdirSync(out).sort(), log).toEqual(before);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

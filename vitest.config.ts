@@ -1,0 +1,42 @@
+import { defineConfig } from 'vitest/config';
+
+// Three projects: pure unit tests (no database), and the integration suite run twice — once on
+// the Postgres server (TAGRAPH_TEST_DATABASE_URL, default the local server) and once on PGlite.
+export default defineConfig({
+  resolve: {
+    // graphql 16 ships CJS (main) and ESM (module) builds. Node, and so Pothos and yoga, load the CJS
+    // one; vite would hand our files the ESM one, and graphql refuses types from "another realm".
+    alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
+  },
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'postgres',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/setup/global.ts'],
+          setupFiles: ['test/setup/per-file.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'pglite',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/setup/global.ts'],
+          setupFiles: ['test/setup/per-file.ts'],
+        },
+      },
+    ],
+  },
+});
