@@ -98,6 +98,11 @@ export const tags = pgTable(
     specGeneration: integer('spec_generation'),
     /** When a scheduled tag is next due for re-import. */
     nextImportAt: timestamp('next_import_at', { withTimezone: true }),
+    /**
+     * The manifest digest the source resolved to at the last successful import (the list's
+     * digest for a manifest list), so a scheduled check can compare a HEAD against it.
+     */
+    importedSourceDigest: text('imported_source_digest'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -1,0 +1,1 @@
+ALTER TABLE "tags" ADD COLUMN "imported_source_digest" text;
