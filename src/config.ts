@@ -1,7 +1,9 @@
 // Configuration from environment variables, validated at start with messages naming the variable.
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { DatabaseTarget } from './db/client.ts';
+import type { Platform } from './domain/platforms.ts';
 
 const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -34,6 +36,16 @@ const variables = z.object({
     .refine((v) => decodeKey(v) !== null, 'must be 32 bytes, as 64 hex digits or base64')
     .optional(),
   TAGRAPH_IMPORT_MAX_TAGS: z.coerce.number().int().min(1).max(1000).default(50),
+  TAGRAPH_IMPORT_WORKER: boolean.default(true),
+  TAGRAPH_IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  TAGRAPH_IMPORT_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(900),
+  TAGRAPH_IMPORT_BACKOFF_SCALE: z.coerce.number().min(0.001).max(100).default(1),
+  TAGRAPH_REGISTRY_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(30),
+  TAGRAPH_REGISTRY_CA_FILE: z.string().min(1).optional(),
+  TAGRAPH_SERVER_PLATFORM: z
+    .string()
+    .regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/, 'must be os/architecture[/variant]')
+    .optional(),
   TAGRAPH_SUBSCRIBER_QUEUE: z.coerce.number().int().min(10).max(1_000_000).default(1000),
 });
 
@@ -59,6 +71,37 @@ export interface Config {
   secretKey: Buffer | null;
   /** `importImage` with `all` imports at most this many tags (rule 10). */
   importMaxTags: number;
+  /** Run the import worker (and the scheduler) inside this process. */
+  importWorker: boolean;
+  /** Import jobs one worker process runs at once. */
+  importConcurrency: number;
+  /** How often a scheduled tag is re-checked (rule 6). */
+  importIntervalMs: number;
+  /** Multiplies the retry backoff of failed import jobs (tests shrink it). */
+  importBackoffScale: number;
+  /** Per-request timeout towards registries. */
+  registryTimeoutMs: number;
+  /** Extra CA certificates (PEM) trusted for registries, besides the system's. */
+  registryCa: string | null;
+  /** The platform a Legacy import of a manifest list prefers after the tag's annotations. */
+  serverPlatform: Platform;
+}
+
+/** Go's GOOS/GOARCH names for Node's process.platform/arch. */
+function ownPlatform(): Platform {
+  const arch: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm' };
+  const os = process.platform === 'win32' ? 'windows' : process.platform;
+  return { os, architecture: arch[process.arch] ?? process.arch };
+}
+
+function readCa(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      `invalid configuration:\n  TAGRAPH_REGISTRY_CA_FILE: cannot read ${path} (${(error as Error).message})`,
+    );
+  }
 }
 
 /** A 32-byte key from 64 hex digits or base64, or null. */
@@ -68,6 +111,11 @@ export function decodeKey(value: string): Buffer | null {
     ? Buffer.from(trimmed, 'hex')
     : Buffer.from(trimmed, 'base64');
   return key.length === 32 ? key : null;
+}
+
+function parsePlatform(value: string): Platform {
+  const [os, architecture, variant] = value.split('/') as [string, string, string?];
+  return { os, architecture, variant: variant ?? null };
 }
 
 export class ConfigError extends Error {
@@ -111,5 +159,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     subscriberQueue: v.TAGRAPH_SUBSCRIBER_QUEUE,
     secretKey: v.TAGRAPH_SECRET_KEY ? decodeKey(v.TAGRAPH_SECRET_KEY) : null,
     importMaxTags: v.TAGRAPH_IMPORT_MAX_TAGS,
+    importWorker: v.TAGRAPH_IMPORT_WORKER,
+    importConcurrency: v.TAGRAPH_IMPORT_CONCURRENCY,
+    importIntervalMs: v.TAGRAPH_IMPORT_INTERVAL_SECONDS * 1000,
+    importBackoffScale: v.TAGRAPH_IMPORT_BACKOFF_SCALE,
+    registryTimeoutMs: v.TAGRAPH_REGISTRY_TIMEOUT_SECONDS * 1000,
+    registryCa: v.TAGRAPH_REGISTRY_CA_FILE ? readCa(v.TAGRAPH_REGISTRY_CA_FILE) : null,
+    serverPlatform: v.TAGRAPH_SERVER_PLATFORM
+      ? parsePlatform(v.TAGRAPH_SERVER_PLATFORM)
+      : ownPlatform(),
   };
 }

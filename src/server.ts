@@ -15,6 +15,7 @@ import { type Database, openDatabase } from './db/client.ts';
 import { migrationsApplied, runMigrations } from './db/migrate.ts';
 import { EventHub } from './events/hub.ts';
 import { trimEvents } from './events/retention.ts';
+import { createImporter, type Importer } from './importer/importer.ts';
 import { pageSizeLimit } from './limits.ts';
 import { schema } from './schema/index.ts';
 import { secretKeyFor } from './secrets.ts';
@@ -36,6 +37,7 @@ export interface App {
   yoga: YogaServerInstance<Record<string, never>, AppContext>;
   database: Database;
   events: EventHub;
+  importer: Importer;
   metrics: Registry;
   /** Listens on the port (0 picks a free one) and resolves with the address. */
   start(port?: number, host?: string): Promise<{ port: number; url: string }>;
@@ -78,6 +80,14 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     subscriberQueue: config.subscriberQueue,
   });
   await hub.start();
+  // Always built so tests can drive it; it claims work only when started.
+  const importer = createImporter(
+    config,
+    database,
+    log.child({ component: 'importer' }),
+    secretKey,
+  );
+  if (config.importWorker) await importer.start();
   const trim = () =>
     trimEvents(database, config.eventRetentionMs).catch((error) =>
       log.error({ err: error }, 'trimming the events log failed'),
@@ -179,6 +189,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     yoga,
     database,
     events: hub,
+    importer,
     metrics,
     start: (port = config.port, host = config.host) =>
       new Promise((resolvePromise, reject) => {
@@ -193,6 +204,8 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     stop: () => {
       stopping ??= (async () => {
         const wasListening = httpServer.listening;
+        // In parallel with the requests draining: imports in hand get the same grace period.
+        const importerStopped = importer.stop(config.shutdownTimeoutMs);
         const closed = new Promise<void>((done) => httpServer.close(() => done()));
         httpServer.closeIdleConnections();
         // graphql-ws closes each socket with 1001 "Going away" and completes its operations.
@@ -205,6 +218,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         if (wasListening) await closed;
         clearTimeout(deadline);
         clearInterval(trimTimer);
+        await importerStopped;
         await hub.stop();
         await yoga.dispose();
         if (ownsDatabase) await database.close();

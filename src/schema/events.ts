@@ -44,6 +44,16 @@ const TagHead = builder.objectRef<Head>('TagHead').implement({
   }),
 });
 
+interface Failure {
+  reason: string;
+  message: string;
+}
+
+const ImportFailure = builder.objectRef<Failure>('ImportFailure').implement({
+  description: 'Why an import failed, as the ImportSuccess=False condition says.',
+  fields: (t) => ({ reason: t.exposeString('reason'), message: t.exposeString('message') }),
+});
+
 const eventFields = {
   cursor: (e: StoredEvent) => encodeCursor(e.id),
   type: (e: StoredEvent) => e.type as 'ADDED' | 'UPDATED' | 'DELETED',
@@ -73,6 +83,12 @@ export const TagChangeEvent = builder.objectRef<StoredEvent>('TagChangeEvent').i
       nullable: true,
       description: 'Null when only the spec changed, or the tag was deleted.',
       resolve: (e) => (e.payload.current as Head | null | undefined) ?? null,
+    }),
+    importFailure: t.field({
+      type: ImportFailure,
+      nullable: true,
+      description: 'Set when an import of the tag failed (its history did not change).',
+      resolve: (e) => (e.payload.importFailure as Failure | null | undefined) ?? null,
     }),
     imageStreamTag: t.drizzleField({
       type: 'tags',

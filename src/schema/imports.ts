@@ -13,7 +13,7 @@ const ImportJobStatus = builder.enumType('ImportJobStatus', {
 
 interface ImageResult {
   tag: string;
-  status: 'Success' | 'Failure';
+  status: 'Success' | 'Failure' | 'Skipped';
   digest?: string | null;
   dockerImageReference?: string | null;
   reason?: string | null;
@@ -24,7 +24,10 @@ const ImportImageResult = builder.objectRef<ImageResult>('ImportImageResult').im
   description: 'The outcome for one tag of an import.',
   fields: (t) => ({
     tag: t.exposeString('tag'),
-    status: t.exposeString('status', { description: '`Success` or `Failure`.' }),
+    status: t.exposeString('status', {
+      description:
+        '`Success`; `Failure` (see reason and message); or `Skipped` when the tag was deleted or its spec changed meanwhile.',
+    }),
     digest: t.exposeString('digest', { nullable: true }),
     dockerImageReference: t.exposeString('dockerImageReference', { nullable: true }),
     reason: t.exposeString('reason', { nullable: true }),
@@ -38,7 +41,11 @@ export const ImportJob = builder.objectRef<ImportJobRow>('ImportJob').implement(
     id: t.exposeID('id'),
     namespace: t.exposeString('namespace'),
     stream: t.exposeString('stream'),
-    tags: t.stringList({ resolve: (j) => (j.request.tags as string[] | undefined) ?? [] }),
+    tags: t.stringList({
+      description: 'The tags to import; with `all`, known once the repository has been listed.',
+      resolve: (j) =>
+        (j.result?.tags as string[] | undefined) ?? (j.request.tags as string[] | undefined) ?? [],
+    }),
     cause: t.string({ resolve: (j) => String(j.request.cause ?? 'import') }),
     status: t.field({ type: ImportJobStatus, resolve: (j) => j.status }),
     attempts: t.exposeInt('attempts'),

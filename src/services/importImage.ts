@@ -1,14 +1,14 @@
 // `oc import-image` as a service: set the spec tags, queue the import, optionally wait for it.
 import type { Db } from '../db/client.ts';
 import { type Problem, validateTagName } from '../domain/names.ts';
-import { type ImportMode, parseImportMode } from '../domain/platforms.ts';
+import { parseImportMode } from '../domain/platforms.ts';
 import { parseDockerReference, parseImageStreamTagRef } from '../domain/references.ts';
 import type { ReferencePolicy } from '../domain/tagPolicy.ts';
 import { fail, fromDomain, NotFoundError, ok, type Result, ValidationError } from '../errors.ts';
-import { writeTransaction } from '../events/append.ts';
+import { appendEvents, writeTransaction } from '../events/append.ts';
 import { getJob, type ImportJobRow } from '../importer/queue.ts';
 import { lockOrCreateStream, lockStream } from './imageStreams.ts';
-import { enqueueImport } from './importJobs.ts';
+import { enqueueImport, type ImportJobRequest } from './importJobs.ts';
 import { writeSpecTag } from './specTags.ts';
 import { Rollback } from './tagging.ts';
 import { loadTags, sourceOf } from './tagHistory.ts';
@@ -27,21 +27,6 @@ export interface ImportImageInput {
   insecure?: boolean | null;
   importMode?: string | null;
   referencePolicy?: ReferencePolicy | null;
-}
-
-/** What the worker reads from a job's request. */
-export interface ImportJobRequest {
-  tags: string[];
-  cause: 'tag' | 'import' | 'scheduled-import';
-  /** For --all: the repository to list, and settings for the spec tags it will create. */
-  all?: {
-    from: string;
-    max: number;
-    scheduled: boolean;
-    insecure: boolean;
-    importMode: ImportMode;
-    referencePolicy: ReferencePolicy;
-  };
 }
 
 export async function importImage(
@@ -125,11 +110,23 @@ export async function importImage(
     if (input.from) {
       const tagProblems = validateTagName(tag, 'image');
       if (tagProblems) throw new Rollback(new ValidationError(tagProblems));
-      await writeSpecTag(tx, row, tag, {
+      const spec = await writeSpecTag(tx, row, tag, {
         from: { kind: 'DockerImage', name: input.from },
         reference: false,
         ...settings,
       });
+      if (spec.changed) {
+        appendEvents(tx, [
+          {
+            namespace,
+            stream,
+            tag,
+            type: spec.created ? 'ADDED' : 'UPDATED',
+            cause: 'import',
+            payload: { spec: true },
+          },
+        ]);
+      }
       tags = [tag];
     } else {
       // Re-import what the spec already says: one tag, or every DockerImage tag of the stream.

@@ -2,8 +2,20 @@
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../db/client.ts';
 import { importJobs } from '../db/schema.ts';
+import type { ImportMode } from '../domain/platforms.ts';
+import type { ReferencePolicy } from '../domain/tagPolicy.ts';
 
 export const IMPORT_JOBS_CHANNEL = 'tagraph_import_jobs';
+
+/** `import-image --all`: the repository to list, and the settings of the spec tags it makes. */
+export interface AllTagsRequest {
+  from: string;
+  max: number;
+  scheduled: boolean;
+  insecure: boolean;
+  importMode: ImportMode;
+  referencePolicy: ReferencePolicy;
+}
 
 export interface ImportRequest {
   namespace: string;
@@ -11,7 +23,11 @@ export interface ImportRequest {
   /** The spec tags to import; their spec says from where and how. */
   tags: string[];
   cause: 'tag' | 'import' | 'scheduled-import';
+  all?: AllTagsRequest;
 }
+
+/** What a job row's `request` holds; the worker reads it back. */
+export type ImportJobRequest = Omit<ImportRequest, 'namespace' | 'stream'>;
 
 /** Enqueues an import in the caller's transaction; returns the job id. */
 export async function enqueueImport(tx: Tx, request: ImportRequest): Promise<number> {
@@ -20,7 +36,11 @@ export async function enqueueImport(tx: Tx, request: ImportRequest): Promise<num
     .values({
       namespace: request.namespace,
       stream: request.stream,
-      request: { tags: request.tags, cause: request.cause },
+      request: {
+        tags: request.tags,
+        cause: request.cause,
+        ...(request.all ? { all: request.all } : {}),
+      },
     })
     .returning({ id: importJobs.id });
   await tx.execute(sql`select pg_notify(${IMPORT_JOBS_CHANNEL}, ${String(job!.id)})`);

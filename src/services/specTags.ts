@@ -78,6 +78,8 @@ export async function writeSpecTag(
     importMode: spec.importMode,
     specGeneration: generation,
     nextImportAt: spec.importScheduled ? new Date() : null,
+    // A new source has not been imported yet: a scheduled check must not compare against the old.
+    ...(bump ? { importedSourceDigest: null } : {}),
     updatedAt: new Date(),
     ...(spec.annotations ? { annotations: spec.annotations } : {}),
   };

@@ -27,6 +27,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     ...loadConfig({ TAGRAPH_LOG_LEVEL: 'silent', TAGRAPH_REGISTRY_HOST: 'registry.test:5000' }),
     secretKey: TEST_SECRET_KEY,
     database: fileDatabase(),
+    // Tests drive the importer themselves (app.importer) unless they ask for the background one.
+    importWorker: false,
     ...overrides,
   };
 }

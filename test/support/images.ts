@@ -86,7 +86,26 @@ export interface Platform {
 
 export interface PushOptions {
   auth?: { user: string; password: string };
+  /** Trust this CA (PEM) for an HTTPS registry with a self-signed certificate. */
+  ca?: string;
   mediaType?: ManifestFlavour;
+}
+
+/** Global fetch, or undici's with an Agent that trusts `options.ca`. */
+async function send(options: Pick<PushOptions, 'ca'>, url: string, init: RequestInit) {
+  if (!options.ca) return fetch(url, init);
+  const undici = await import('undici');
+  const dispatcher = new undici.Agent({ connect: { ca: options.ca } });
+  try {
+    const response = await undici.fetch(url, { ...(init as object), dispatcher });
+    const body = await response.arrayBuffer();
+    return new Response(response.status === 204 ? null : body, {
+      status: response.status,
+      headers: Object.fromEntries(response.headers),
+    });
+  } finally {
+    await dispatcher.close();
+  }
 }
 
 export function sha256(bytes: Uint8Array): string {
@@ -233,7 +252,7 @@ async function uploadBlob(
   options: PushOptions,
 ): Promise<void> {
   const headers = authHeaders(options);
-  const start = await fetch(`${registryUrl}/v2/${repository}/blobs/uploads/`, {
+  const start = await send(options, `${registryUrl}/v2/${repository}/blobs/uploads/`, {
     method: 'POST',
     headers,
   });
@@ -244,7 +263,7 @@ async function uploadBlob(
   // Location may be relative and already carries the upload state in its query.
   const target = new URL(location, registryUrl).href;
   const separator = target.includes('?') ? '&' : '?';
-  const put = await fetch(`${target}${separator}digest=${encodeURIComponent(digest)}`, {
+  const put = await send(options, `${target}${separator}digest=${encodeURIComponent(digest)}`, {
     method: 'PUT',
     headers: { ...headers, 'content-type': 'application/octet-stream' },
     body: asBody(bytes),
@@ -259,7 +278,7 @@ async function putManifest(
   built: { digest: string; manifest: Buffer; mediaType: string },
   options: PushOptions,
 ): Promise<void> {
-  const response = await fetch(`${registryUrl}/v2/${repository}/manifests/${reference}`, {
+  const response = await send(options, `${registryUrl}/v2/${repository}/manifests/${reference}`, {
     method: 'PUT',
     headers: { ...authHeaders(options), 'content-type': built.mediaType },
     body: asBody(built.manifest),

@@ -33,6 +33,10 @@ export interface RunningRegistry {
   dir: string;
   /** The last lines the registry logged, for failure messages. */
   logTail(): string;
+  /** Stops the process but keeps its storage, so `resume` brings the same registry back. */
+  pause(): Promise<void>;
+  /** Starts it again on the same port with the same storage. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -115,6 +119,38 @@ async function launch(dir: string, options: RegistryOptions): Promise<RunningReg
   const configPath = join(dir, 'config.yml');
   await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
 
+  let proc = spawnRegistry(configPath);
+  const port = await waitForPort(proc.child, proc.lines, proc.exited);
+  const host = `127.0.0.1:${port}`;
+  const stopProcess = async () => {
+    if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGTERM');
+    await proc.exited;
+  };
+  const registry: RunningRegistry = {
+    url: `${options.tls ? 'https' : 'http'}://${host}`,
+    host,
+    caCert,
+    dir,
+    logTail: () => proc.lines.join('\n'),
+    pause: stopProcess,
+    resume: async () => {
+      await stopProcess();
+      http.addr = host;
+      await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
+      proc = spawnRegistry(configPath);
+      await waitForPort(proc.child, proc.lines, proc.exited);
+    },
+    stop: async () => {
+      running.delete(registry);
+      await stopProcess();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  running.add(registry);
+  return registry;
+}
+
+function spawnRegistry(configPath: string) {
   const child = spawn(REGISTRY_BINARY, ['serve', configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -125,24 +161,7 @@ async function launch(dir: string, options: RegistryOptions): Promise<RunningReg
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   void exited.then(() => process.off('exit', killOnExit));
-
-  const port = await waitForPort(child, lines, exited);
-  const host = `127.0.0.1:${port}`;
-  const registry: RunningRegistry = {
-    url: `${options.tls ? 'https' : 'http'}://${host}`,
-    host,
-    caCert,
-    dir,
-    logTail: () => lines.join('\n'),
-    stop: async () => {
-      running.delete(registry);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-  running.add(registry);
-  return registry;
+  return { child, lines, exited };
 }
 
 /** Resolves with the port from `listening on 127.0.0.1:PORT` (logged on stderr by 2.8). */

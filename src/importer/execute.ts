@@ -1,0 +1,168 @@
+// Running one import job: expand `all`, fetch each tag's source, record success or failure.
+import { and, eq } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { Database } from '../db/client.ts';
+import { imageStreams, tags } from '../db/schema.ts';
+import { type Platform, platformPreference } from '../domain/platforms.ts';
+import { type DockerReference, parseDockerReference } from '../domain/references.ts';
+import { RegistryError } from '../registry/errors.ts';
+import type { ImportJobRequest } from '../services/importJobs.ts';
+import { expandAll } from './expandAll.ts';
+import { describeFailure } from './failure.ts';
+import { type FetchedSource, fetchSource } from './fetchImage.ts';
+import type { ImportJobRow } from './queue.ts';
+import { recordImportFailure, recordImportSuccess, type TagSnapshot } from './record.ts';
+import { isInsecure, openRegistry, type RegistrySettings } from './registries.ts';
+import type { JobOutcome } from './worker.ts';
+
+export interface ImporterOptions {
+  database: Database;
+  log: Logger;
+  registry: RegistrySettings;
+  serverPlatform: Platform;
+  /** Re-check interval of scheduled tags (rule 6). */
+  intervalMs: number;
+}
+
+/** The outcome for one tag, as the job's result and the importImage payload report it. */
+export interface TagImportResult {
+  tag: string;
+  status: 'Success' | 'Failure' | 'Skipped';
+  digest?: string;
+  dockerImageReference?: string;
+  reason?: string;
+  message?: string;
+  /** Whether another attempt may succeed (registry down, rate limited). */
+  retryable?: boolean;
+}
+
+export function createImportExecutor(options: ImporterOptions) {
+  return async (job: ImportJobRow): Promise<JobOutcome> => {
+    const request = job.request as unknown as ImportJobRequest;
+    let tagNames = request.tags ?? [];
+    let additionalTags: string[] = [];
+    if (request.all) {
+      try {
+        ({ tagNames, additionalTags } = await expandAll(options, job, request.all));
+      } catch (error) {
+        const failure = describeFailure(error);
+        return { ok: false, error: failure.message, result: null, retry: failure.retryable };
+      }
+    }
+    const images: TagImportResult[] = [];
+    for (const name of tagNames) {
+      images.push(await importTag(options, job, name, request.cause ?? 'import'));
+    }
+    const result = { tags: tagNames, images, additionalTags };
+    const failures = images.filter((image) => image.status === 'Failure');
+    if (failures.length === 0) return { ok: true, result };
+    return {
+      ok: false,
+      error: failures.map((f) => `${f.tag}: ${f.message}`).join('; '),
+      result,
+      retry: failures.some((f) => f.retryable),
+    };
+  };
+}
+
+async function importTag(
+  options: ImporterOptions,
+  job: ImportJobRow,
+  tagName: string,
+  cause: ImportJobRequest['cause'],
+): Promise<TagImportResult> {
+  const snapshot = await readTag(options.database, job.namespace, job.stream, tagName);
+  if (!snapshot) {
+    return skipped(tagName, 'NotFound', `tag ${job.stream}:${tagName} no longer exists`);
+  }
+  if (snapshot.tag.fromKind !== 'DockerImage' || snapshot.tag.reference) {
+    return skipped(
+      tagName,
+      'NotImportable',
+      `tag ${job.stream}:${tagName} has no source to import`,
+    );
+  }
+  const parsed = parseDockerReference(snapshot.tag.fromName ?? '', 'from');
+  if (!parsed.ok) {
+    const failure = { reason: 'InvalidReference', message: parsed.error.message, retryable: false };
+    await recordImportFailure(options, snapshot, failure);
+    return { tag: tagName, status: 'Failure', ...failure };
+  }
+  let fetched: FetchedSource;
+  try {
+    fetched = await fetchTag(options, snapshot, parsed.value);
+  } catch (error) {
+    const failure = describeFailure(error);
+    if (!(error instanceof RegistryError)) {
+      options.log.error({ err: error, tag: tagName }, 'import failed unexpectedly');
+    }
+    await recordImportFailure(options, snapshot, failure);
+    return { tag: tagName, status: 'Failure', ...failure };
+  }
+  const written = await recordImportSuccess(options, snapshot, fetched, parsed.value, {
+    cause,
+    jobId: job.id,
+  });
+  if (!written) {
+    return skipped(
+      tagName,
+      'Superseded',
+      `the spec of ${job.stream}:${tagName} changed during the import; its own import is queued`,
+    );
+  }
+  return {
+    tag: tagName,
+    status: 'Success',
+    digest: fetched.image.digest,
+    dockerImageReference: fetched.image.dockerImageReference ?? undefined,
+  };
+}
+
+async function fetchTag(
+  options: ImporterOptions,
+  snapshot: TagSnapshot,
+  source: DockerReference,
+): Promise<FetchedSource> {
+  const insecure = isInsecure(snapshot.tag.importInsecure, snapshot.stream.annotations);
+  const client = await openRegistry(
+    options.database.db,
+    options.registry,
+    snapshot.stream.namespace,
+    source,
+    insecure,
+  );
+  try {
+    return await fetchSource(client, source, {
+      mode: snapshot.tag.importMode,
+      preference: platformPreference(snapshot.tag.annotations),
+      serverPlatform: options.serverPlatform,
+    });
+  } finally {
+    await client.close();
+  }
+}
+
+/** The stream and spec tag as they are now, read without locks (the write re-checks them). */
+export async function readTag(
+  database: Database,
+  namespace: string,
+  stream: string,
+  tagName: string,
+): Promise<TagSnapshot | null> {
+  const [row] = await database.db
+    .select({ stream: imageStreams, tag: tags })
+    .from(tags)
+    .innerJoin(imageStreams, eq(tags.streamId, imageStreams.id))
+    .where(
+      and(
+        eq(imageStreams.namespace, namespace),
+        eq(imageStreams.name, stream),
+        eq(tags.name, tagName),
+      ),
+    );
+  return row ?? null;
+}
+
+function skipped(tag: string, reason: string, message: string): TagImportResult {
+  return { tag, status: 'Skipped', reason, message };
+}

@@ -1,0 +1,69 @@
+// `import-image --all` (rule 10): list the repository's tags, keep the cap in order, write specs.
+
+import { orderTagsForImport } from '../domain/importOrder.ts';
+import { formatReference, parseDockerReference } from '../domain/references.ts';
+import { appendEvents, writeTransaction } from '../events/append.ts';
+import { lockStream } from '../services/imageStreams.ts';
+import type { ImportJobRequest } from '../services/importJobs.ts';
+import { writeSpecTag } from '../services/specTags.ts';
+import type { ImporterOptions } from './execute.ts';
+import { ImportFailure } from './failure.ts';
+import type { ImportJobRow } from './queue.ts';
+import { isInsecure, openRegistry } from './registries.ts';
+
+type AllRequest = NonNullable<ImportJobRequest['all']>;
+
+/**
+ * Lists the repository, orders its tags and sets a spec tag for each one kept (an unchanged spec
+ * is left alone, so a retried job writes nothing twice). Returns the tags to import and the rest.
+ */
+export async function expandAll(
+  options: Pick<ImporterOptions, 'database' | 'registry'>,
+  job: ImportJobRow,
+  all: AllRequest,
+): Promise<{ tagNames: string[]; additionalTags: string[] }> {
+  const parsed = parseDockerReference(all.from, 'from');
+  if (!parsed.ok) throw new ImportFailure('InvalidReference', parsed.error.message);
+  const repository = { ...parsed.value, tag: undefined, digest: undefined };
+  const db = options.database.db;
+  const [stream] = await db.query.imageStreams.findMany({
+    where: { namespace: job.namespace, name: job.stream },
+    limit: 1,
+  });
+  const insecure = isInsecure(all.insecure, stream?.annotations ?? {});
+  const client = await openRegistry(db, options.registry, job.namespace, repository, insecure);
+  let listed: string[];
+  try {
+    listed = await client.listTags(repository.repository);
+  } finally {
+    await client.close();
+  }
+  const { selected, additional } = orderTagsForImport(listed, all.max);
+
+  await writeTransaction(db, async (tx) => {
+    const locked = await lockStream(tx, { namespace: job.namespace, name: job.stream });
+    if (!locked.ok) throw new ImportFailure('NotFound', `image stream ${job.stream} was deleted`);
+    for (const tag of selected) {
+      const write = await writeSpecTag(tx, locked.value, tag, {
+        from: { kind: 'DockerImage', name: formatReference({ ...repository, tag }) },
+        reference: false,
+        referencePolicy: all.referencePolicy,
+        importInsecure: all.insecure,
+        importScheduled: all.scheduled,
+        importMode: all.importMode,
+      });
+      if (!write.changed) continue;
+      appendEvents(tx, [
+        {
+          namespace: job.namespace,
+          stream: job.stream,
+          tag,
+          type: write.created ? 'ADDED' : 'UPDATED',
+          cause: 'import',
+          payload: { spec: true },
+        },
+      ]);
+    }
+  });
+  return { tagNames: selected, additionalTags: additional };
+}

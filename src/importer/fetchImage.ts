@@ -1,0 +1,119 @@
+// Reading one tag's source from its registry: manifest (or list), config blob, into ImageInputs.
+import {
+  chooseManifestListChild,
+  type ImportMode,
+  type Platform,
+  type PlatformPreference,
+} from '../domain/platforms.ts';
+import { type DockerReference, pinnedReference } from '../domain/references.ts';
+import type { RegistryClient } from '../registry/client.ts';
+import { RegistryError } from '../registry/errors.ts';
+import { type ParsedManifest, parseImageConfig } from '../registry/manifests.ts';
+import { type ImageInput, imageSize } from '../services/images.ts';
+
+export interface FetchedSource {
+  /** What the source reference resolved to at the registry (the list itself for a list). */
+  sourceDigest: string;
+  /** The image history records: the chosen child (Legacy) or the list (PreserveOriginal). */
+  image: ImageInput;
+  /** Further images to store first: the children of a preserved list. */
+  children: ImageInput[];
+}
+
+export interface FetchOptions {
+  mode: ImportMode;
+  preference: PlatformPreference;
+  serverPlatform: Platform;
+}
+
+/** Fetches the source of a tag and everything needed to store it (rules 10 and 11). */
+export async function fetchSource(
+  client: RegistryClient,
+  source: DockerReference,
+  options: FetchOptions,
+): Promise<FetchedSource> {
+  const reference = source.digest ?? source.tag ?? 'latest';
+  const top = await client.getManifest(source.repository, reference);
+  if (top.manifest.kind === 'image') {
+    const image = await readImage(client, source, top.digest, top.bytes, top.manifest);
+    return { sourceDigest: top.digest, image, children: [] };
+  }
+
+  const entries = top.manifest.manifests;
+  if (options.mode === 'Legacy') {
+    const choice = chooseManifestListChild(entries, options.preference, options.serverPlatform);
+    if (!choice) {
+      throw new RegistryError(
+        'BadManifest',
+        `manifest list ${source.repository}@${top.digest} has no manifests`,
+      );
+    }
+    const image = await readChild(client, source, choice.child.digest);
+    return { sourceDigest: top.digest, image, children: [] };
+  }
+
+  const children: ImageInput[] = [];
+  for (const entry of entries) children.push(await readChild(client, source, entry.digest));
+  const list: ImageInput = {
+    digest: top.digest,
+    mediaType: top.mediaType,
+    dockerImageReference: pinnedReference(source, top.digest),
+    manifest: new TextDecoder().decode(top.bytes),
+    size: entries.reduce((sum, entry) => sum + entry.size, 0),
+    manifests: entries.map((entry) => ({
+      digest: entry.digest,
+      mediaType: entry.mediaType,
+      size: entry.size,
+      os: entry.os,
+      architecture: entry.architecture,
+      variant: entry.variant,
+    })),
+  };
+  return { sourceDigest: top.digest, image: list, children };
+}
+
+/** A child of a manifest list, fetched by digest; nested lists are not images and fail. */
+async function readChild(
+  client: RegistryClient,
+  source: DockerReference,
+  digest: string,
+): Promise<ImageInput> {
+  const child = await client.getManifest(source.repository, digest);
+  if (child.manifest.kind !== 'image') {
+    throw new RegistryError(
+      'BadManifest',
+      `manifest ${source.repository}@${digest} is a nested manifest list, which is not supported`,
+    );
+  }
+  return readImage(client, source, child.digest, child.bytes, child.manifest);
+}
+
+async function readImage(
+  client: RegistryClient,
+  source: DockerReference,
+  digest: string,
+  bytes: Uint8Array,
+  manifest: Extract<ParsedManifest, { kind: 'image' }>,
+): Promise<ImageInput> {
+  const configBytes = await client.getBlob(source.repository, manifest.config.digest);
+  const metadata = parseImageConfig(configBytes);
+  const layers = manifest.layers.map((layer) => ({
+    digest: layer.digest,
+    size: layer.size,
+    mediaType: layer.mediaType,
+  }));
+  return {
+    digest,
+    mediaType: manifest.mediaType,
+    dockerImageReference: pinnedReference(source, digest),
+    architecture: metadata.architecture,
+    os: metadata.os,
+    variant: metadata.variant,
+    created: metadata.created,
+    author: metadata.author,
+    size: imageSize(layers, manifest.config.size),
+    config: metadata.config,
+    manifest: new TextDecoder().decode(bytes),
+    layers,
+  };
+}

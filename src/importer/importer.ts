@@ -1,0 +1,58 @@
+// The background importer of one process: the job worker and the scheduled re-import checker.
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import { createImportExecutor, type ImporterOptions } from './execute.ts';
+import { ImportScheduler } from './scheduler.ts';
+import { ImportWorker } from './worker.ts';
+
+export interface Importer {
+  worker: ImportWorker;
+  scheduler: ImportScheduler;
+  start(): Promise<void>;
+  /**
+   * Stops claiming work and waits for the imports in hand, at most `graceMs`; an import still
+   * running then is abandoned and its lease lets another worker take it over.
+   */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export function createImporter(
+  config: Config,
+  database: Database,
+  log: Logger,
+  secretKey: Buffer,
+): Importer {
+  const options: ImporterOptions = {
+    database,
+    log,
+    registry: { secretKey, ca: config.registryCa, timeoutMs: config.registryTimeoutMs },
+    serverPlatform: config.serverPlatform,
+    intervalMs: config.importIntervalMs,
+  };
+  const worker = new ImportWorker(database, log, createImportExecutor(options), {
+    concurrency: config.importConcurrency,
+    backoffScale: config.importBackoffScale,
+  });
+  const scheduler = new ImportScheduler(options);
+  return {
+    worker,
+    scheduler,
+    async start() {
+      await worker.start();
+      scheduler.start();
+      log.info(
+        { workerId: worker.workerId, concurrency: config.importConcurrency },
+        'importer started',
+      );
+    },
+    async stop(graceMs = 8000) {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((done) => {
+        timer = setTimeout(done, graceMs);
+      });
+      await Promise.race([Promise.all([scheduler.stop(), worker.stop()]), grace]);
+      clearTimeout(timer);
+    },
+  };
+}

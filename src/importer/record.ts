@@ -1,0 +1,150 @@
+// Writing an import's outcome: images and history on success (rule 10), a condition on failure
+// (rule 12). Both re-check under the stream lock that the spec is still the one imported.
+import { and, eq } from 'drizzle-orm';
+import type { Tx } from '../db/client.ts';
+import { type imageStreams, tagConditions, tags } from '../db/schema.ts';
+import type { DockerReference } from '../domain/references.ts';
+import { appendEvents, type EventCause, writeTransaction } from '../events/append.ts';
+import type { ImageStreamRow } from '../services/imageStreams.ts';
+import { lockStream } from '../services/imageStreams.ts';
+import { saveImage } from '../services/images.ts';
+import { recordTagEvent, type TagRow } from '../services/tagHistory.ts';
+import type { ImporterOptions } from './execute.ts';
+import type { FetchedSource } from './fetchImage.ts';
+
+export const IMPORT_SUCCESS_CONDITION = 'ImportSuccess';
+
+export interface TagSnapshot {
+  stream: typeof imageStreams.$inferSelect;
+  tag: TagRow;
+}
+
+type Options = Pick<ImporterOptions, 'database' | 'intervalMs'>;
+
+/**
+ * Stores the fetched images and applies the import to the tag's history (rule 1), then to the
+ * tags tracking it. Returns false, writing nothing, when the spec changed meanwhile.
+ */
+export async function recordImportSuccess(
+  options: Options,
+  snapshot: TagSnapshot,
+  fetched: FetchedSource,
+  source: DockerReference,
+  context: { cause: EventCause; jobId: number },
+): Promise<boolean> {
+  return writeTransaction(options.database.db, async (tx) => {
+    const current = await relock(tx, snapshot);
+    if (!current) return false;
+    const { stream, tag } = current;
+    for (const child of fetched.children) await saveImage(tx, child);
+    await saveImage(tx, fetched.image);
+    await recordTagEvent(
+      tx,
+      stream,
+      tag.name,
+      {
+        dockerImageReference: fetched.image.dockerImageReference ?? '',
+        image: fetched.image.digest,
+        generation: tag.specGeneration ?? stream.generation,
+      },
+      { cause: context.cause, payload: { importJob: context.jobId } },
+    );
+    // A success ends an earlier failure even when the image itself did not change.
+    await tx
+      .delete(tagConditions)
+      .where(
+        and(eq(tagConditions.tagId, tag.id), eq(tagConditions.type, IMPORT_SUCCESS_CONDITION)),
+      );
+    const pinned = source.digest !== undefined;
+    await tx
+      .update(tags)
+      .set({
+        importedSourceDigest: fetched.sourceDigest,
+        // Rule 6: a digest-pinned source cannot change, so it is not checked again.
+        nextImportAt: tag.importScheduled && !pinned ? nextCheck(options) : null,
+      })
+      .where(eq(tags.id, tag.id));
+    return true;
+  });
+}
+
+/**
+ * Rule 12: history untouched; `ImportSuccess=False` with reason and message, not rewritten when
+ * an identical one is already there. A scheduled tag is checked again an interval later.
+ */
+export async function recordImportFailure(
+  options: Options,
+  snapshot: TagSnapshot,
+  failure: { reason: string; message: string },
+): Promise<void> {
+  await writeTransaction(options.database.db, async (tx) => {
+    const current = await relock(tx, snapshot);
+    if (!current) return;
+    const { stream, tag } = current;
+    if (tag.importScheduled) {
+      await tx
+        .update(tags)
+        .set({ nextImportAt: nextCheck(options) })
+        .where(eq(tags.id, tag.id));
+    }
+    const generation = tag.specGeneration ?? stream.generation;
+    const [existing] = await tx
+      .select()
+      .from(tagConditions)
+      .where(
+        and(eq(tagConditions.tagId, tag.id), eq(tagConditions.type, IMPORT_SUCCESS_CONDITION)),
+      );
+    const identical =
+      existing?.status === 'False' &&
+      existing.reason === failure.reason &&
+      existing.message === failure.message &&
+      existing.generation === generation;
+    if (identical) return;
+    const condition = {
+      status: 'False' as const,
+      reason: failure.reason,
+      message: failure.message,
+      generation,
+      // The time of the transition to False; a new message while still False keeps it.
+      lastTransitionTime: existing?.status === 'False' ? existing.lastTransitionTime : new Date(),
+    };
+    await tx
+      .insert(tagConditions)
+      .values({ tagId: tag.id, type: IMPORT_SUCCESS_CONDITION, ...condition })
+      .onConflictDoUpdate({ target: [tagConditions.tagId, tagConditions.type], set: condition });
+    appendEvents(tx, [
+      {
+        namespace: stream.namespace,
+        stream: stream.name,
+        tag: tag.name,
+        type: 'UPDATED',
+        cause: 'import',
+        payload: { importFailure: { reason: failure.reason, message: failure.message } },
+      },
+    ]);
+  });
+}
+
+/** Locks the stream and re-reads the tag; null when it is gone or its spec moved on. */
+async function relock(
+  tx: Tx,
+  snapshot: TagSnapshot,
+): Promise<{ stream: ImageStreamRow; tag: TagRow } | null> {
+  const locked = await lockStream(tx, {
+    namespace: snapshot.stream.namespace,
+    name: snapshot.stream.name,
+  });
+  if (!locked.ok || locked.value.id !== snapshot.stream.id) return null;
+  const [tag] = await tx.select().from(tags).where(eq(tags.id, snapshot.tag.id));
+  if (!tag) return null;
+  const same =
+    tag.fromKind === snapshot.tag.fromKind &&
+    tag.fromName === snapshot.tag.fromName &&
+    tag.reference === snapshot.tag.reference &&
+    tag.specGeneration === snapshot.tag.specGeneration;
+  return same ? { stream: locked.value, tag } : null;
+}
+
+function nextCheck(options: Options): Date {
+  return new Date(Date.now() + options.intervalMs);
+}

@@ -1,0 +1,150 @@
+// Scheduled re-import (rule 6): due tags are HEAD-checked; only a changed digest queues an import.
+import { sql } from 'drizzle-orm';
+import { type Coalesced, coalesce } from '../coalesce.ts';
+import { rowsOf } from '../db/client.ts';
+import { parseDockerReference } from '../domain/references.ts';
+import { enqueueImport } from '../services/importJobs.ts';
+import type { ImporterOptions } from './execute.ts';
+import { isInsecure, openRegistry } from './registries.ts';
+
+/** Due tags one pass claims at a time. */
+const BATCH = 50;
+
+interface DueTag {
+  namespace: string;
+  stream: string;
+  streamAnnotations: Record<string, string>;
+  tag: string;
+  fromName: string;
+  importInsecure: boolean;
+  importedSourceDigest: string | null;
+}
+
+export interface SchedulerPass {
+  /** Due tags looked at. */
+  checked: number;
+  /** Of those, tags whose source changed (or could not be checked): an import was queued. */
+  queued: number;
+}
+
+export class ImportScheduler {
+  private readonly pass: Coalesced;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: ImporterOptions) {
+    this.pass = coalesce(
+      async () => {
+        await this.runOnce();
+      },
+      (error) => options.log.error({ err: error }, 'scheduled import check failed'),
+    );
+  }
+
+  start(): void {
+    // A quarter of the interval, between 250 ms and 5 s: due tags are picked up promptly and an
+    // idle database sees one indexed query per tick.
+    const tick = Math.min(5000, Math.max(250, this.options.intervalMs / 4));
+    this.timer = setInterval(() => this.pass.poke(), tick);
+    this.timer.unref();
+    this.pass.poke();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.pass.idle();
+  }
+
+  /** Checks every tag that is due now; any number of schedulers may run against one database. */
+  async runOnce(): Promise<SchedulerPass> {
+    const total: SchedulerPass = { checked: 0, queued: 0 };
+    for (;;) {
+      const due = await this.claimDue();
+      if (due.length === 0) return total;
+      for (const tag of due) {
+        total.checked += 1;
+        if (await this.changed(tag)) {
+          total.queued += 1;
+          await this.enqueue(tag);
+        }
+      }
+    }
+  }
+
+  /**
+   * Moves each due tag's next check an interval ahead and returns it, in one statement, so two
+   * schedulers never check one tag twice. Tags with an import already queued or running wait.
+   */
+  private async claimDue(): Promise<DueTag[]> {
+    const seconds = this.options.intervalMs / 1000;
+    const result = await this.options.database.db.execute(sql`
+      update tags set next_import_at = now() + make_interval(secs => ${seconds})
+      from image_streams s
+      where tags.stream_id = s.id and tags.id in (
+        select t.id from tags t join image_streams st on st.id = t.stream_id
+        where t.import_scheduled and t.next_import_at <= now()
+          and t.from_kind = 'DockerImage' and not t.reference
+          and not exists (
+            select 1 from import_jobs j
+            where j.namespace = st.namespace and j.stream = st.name
+              and j.status in ('queued', 'running')
+              and jsonb_exists(j.request -> 'tags', t.name))
+        order by t.next_import_at
+        limit ${BATCH}
+        for update of t skip locked)
+      returning s.namespace, s.name as stream, s.annotations as stream_annotations,
+        tags.name as tag, tags.from_name, tags.import_insecure, tags.imported_source_digest`);
+    return rowsOf<Record<string, unknown>>(result).map((row) => ({
+      namespace: row.namespace as string,
+      stream: row.stream as string,
+      streamAnnotations: (row.stream_annotations ?? {}) as Record<string, string>,
+      tag: row.tag as string,
+      fromName: row.from_name as string,
+      importInsecure: Boolean(row.import_insecure),
+      importedSourceDigest: (row.imported_source_digest as string | null) ?? null,
+    }));
+  }
+
+  /**
+   * HEAD first: an unchanged digest needs no import. Anything the check cannot settle (never
+   * imported, an error, the manifest gone) queues an import, which records the outcome.
+   */
+  private async changed(tag: DueTag): Promise<boolean> {
+    if (!tag.importedSourceDigest) return true;
+    const parsed = parseDockerReference(tag.fromName, 'from');
+    if (!parsed.ok) return true;
+    const source = parsed.value;
+    try {
+      const client = await openRegistry(
+        this.options.database.db,
+        this.options.registry,
+        tag.namespace,
+        source,
+        isInsecure(tag.importInsecure, tag.streamAnnotations),
+      );
+      try {
+        const head = await client.headManifest(
+          source.repository,
+          source.digest ?? source.tag ?? 'latest',
+        );
+        return head?.digest !== tag.importedSourceDigest;
+      } finally {
+        await client.close();
+      }
+    } catch (error) {
+      this.options.log.info({ err: error, tag: `${tag.stream}:${tag.tag}` }, 'HEAD check failed');
+      return true;
+    }
+  }
+
+  private async enqueue(tag: DueTag): Promise<void> {
+    await this.options.database.db.transaction((tx) =>
+      enqueueImport(tx, {
+        namespace: tag.namespace,
+        stream: tag.stream,
+        tags: [tag.tag],
+        cause: 'scheduled-import',
+      }),
+    );
+  }
+}

@@ -1,0 +1,330 @@
+// importImage end to end against the real docker-registry: rules 1, 3, 10, 11, 12 and 14.
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { tags } from '../../src/db/schema.ts';
+import { PREFER_ARCH_ANNOTATION } from '../../src/domain/platforms.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { pushImage, pushIndex } from '../support/images.ts';
+import {
+  callImportImage,
+  drainImports,
+  getJob,
+  getTag,
+  importNow,
+  tagEvents,
+} from '../support/imports.ts';
+import { startRegistry } from '../support/registry.ts';
+
+const registryUrl = inject('registryUrl');
+const registryHost = new URL(registryUrl).host;
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp({
+    serverPlatform: { os: 'linux', architecture: 'amd64' },
+    importBackoffScale: 0.001,
+  });
+});
+afterAll(async () => {
+  await app.stop();
+});
+
+/** A repository name unique to this test file run, so runs in both projects never collide. */
+const repo = (name: string) =>
+  `imp-${process.pid}-${Math.random().toString(36).slice(2, 8)}/${name}`;
+
+describe('importImage from a registry', () => {
+  it('imports a tag: image metadata, layers, history item, pull spec and one event', async () => {
+    const repository = repo('app');
+    const pushed = await pushImage(registryUrl, repository, 'v1', {
+      content: 'app v1',
+      config: { Cmd: ['/hello'], Env: ['FOO=bar'], Labels: { team: 'a' } },
+    });
+    const job = await importNow(app, {
+      namespace: 'imp',
+      image: 'app:v1',
+      from: `${registryHost}/${repository}:v1`,
+      confirm: true,
+      insecure: true,
+    });
+    expect(job).toMatchObject({ status: 'succeeded', attempts: 1, tags: ['v1'] });
+    expect(job.images).toEqual([
+      {
+        tag: 'v1',
+        status: 'Success',
+        digest: pushed.digest,
+        dockerImageReference: `${registryHost}/${repository}@${pushed.digest}`,
+        reason: null,
+        message: null,
+      },
+    ]);
+    const tag = await getTag(app, 'imp', 'app:v1');
+    expect(tag.image).toMatchObject({
+      digest: pushed.digest,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      architecture: 'amd64',
+      os: 'linux',
+      config: { cmd: ['/hello'], env: ['FOO=bar'], labels: [{ key: 'team', value: 'a' }] },
+    });
+    expect(tag.image!.layers.map((l) => l.digest)).toEqual(pushed.layers.map((l) => l.digest));
+    expect(tag.history.nodes).toHaveLength(1);
+    expect(tag.pullSpec).toBe(`${registryHost}/${repository}@${pushed.digest}`);
+    expect(tag.importPending).toBe(false);
+    const events = (await tagEvents(app, 'imp')).filter((e) => e.tag === 'v1');
+    expect(events.map((e) => [e.cause, e.current?.digest ?? null])).toEqual([
+      ['IMPORT', null], // the spec tag written by importImage
+      ['IMPORT', pushed.digest],
+    ]);
+  });
+
+  it('a repeated import of an unchanged image adds no history item and no event', async () => {
+    const repository = repo('same');
+    await pushImage(registryUrl, repository, 'v1', { content: 'same' });
+    const input = {
+      namespace: 'imp-same',
+      image: 'same:v1',
+      from: `${registryHost}/${repository}:v1`,
+      confirm: true,
+      insecure: true,
+    };
+    await importNow(app, input);
+    const before = await tagEvents(app, 'imp-same');
+    const again = await importNow(app, { namespace: 'imp-same', image: 'same:v1' });
+    expect(again.status).toBe('succeeded');
+    expect((await getTag(app, 'imp-same', 'same:v1')).history.nodes).toHaveLength(1);
+    expect(await tagEvents(app, 'imp-same')).toEqual(before);
+  });
+
+  it('a changed image pushes history, and a tracking tag follows it (rule 3)', async () => {
+    const repository = repo('moving');
+    const first = await pushImage(registryUrl, repository, 'stable', { content: 'one' });
+    await importNow(app, {
+      namespace: 'imp-move',
+      image: 'moving:stable',
+      from: `${registryHost}/${repository}:stable`,
+      confirm: true,
+      insecure: true,
+    });
+    const tagged = await app.graphql(
+      `mutation { tag(input: { namespace: "imp-move", source: "moving:stable",
+        destinations: ["moving:latest"], alias: true }) { __typename } }`,
+    );
+    expect(tagged.errors).toBeUndefined();
+    const second = await pushImage(registryUrl, repository, 'stable', { content: 'two' });
+    const job = await importNow(app, { namespace: 'imp-move', image: 'moving:stable' });
+    expect(job.images[0]).toMatchObject({ status: 'Success', digest: second.digest });
+    const stable = await getTag(app, 'imp-move', 'moving:stable');
+    expect(stable.history.nodes.map((n) => n.image?.digest)).toEqual([second.digest, first.digest]);
+    const latest = await getTag(app, 'imp-move', 'moving:latest');
+    expect(latest.image?.digest).toBe(second.digest);
+    const events = await tagEvents(app, 'imp-move');
+    expect(events.at(-1)).toMatchObject({ cause: 'TRACKING', tag: 'latest' });
+  });
+
+  it('a missing tag fails with ImportSuccess=False, history untouched, and is not rewritten', async () => {
+    const repository = repo('missing');
+    await pushImage(registryUrl, repository, 'v1', { content: 'present' });
+    const ok = await importNow(app, {
+      namespace: 'imp-fail',
+      image: 'missing:v1',
+      from: `${registryHost}/${repository}:v1`,
+      confirm: true,
+      insecure: true,
+    });
+    expect(ok.status).toBe('succeeded');
+    // Point the tag at a tag the repository lacks: the import fails for good (not found).
+    const job = await importNow(app, {
+      namespace: 'imp-fail',
+      image: 'missing:v1',
+      from: `${registryHost}/${repository}:nope`,
+      insecure: true,
+    });
+    expect(job.status).toBe('failed');
+    expect(job.images[0]).toMatchObject({ tag: 'v1', status: 'Failure', reason: 'NotFound' });
+    expect(job.lastError).toContain('nope');
+    const tag = await getTag(app, 'imp-fail', 'missing:v1');
+    expect(tag.history.nodes).toHaveLength(1);
+    expect(tag.conditions).toHaveLength(1);
+    const condition = tag.conditions[0]!;
+    expect(condition).toMatchObject({ type: 'ImportSuccess', status: 'False', reason: 'NotFound' });
+    expect(condition.generation).toBe(tag.spec!.generation);
+    expect(tag.importPending).toBe(false);
+
+    const failuresBefore = (await tagEvents(app, 'imp-fail')).filter((e) => e.importFailure);
+    expect(failuresBefore).toHaveLength(1);
+    const retried = await importNow(app, { namespace: 'imp-fail', image: 'missing:v1' });
+    expect(retried.status).toBe('failed');
+    const after = await getTag(app, 'imp-fail', 'missing:v1');
+    expect(after.conditions).toEqual(tag.conditions);
+    const failuresAfter = (await tagEvents(app, 'imp-fail')).filter((e) => e.importFailure);
+    expect(failuresAfter).toHaveLength(1);
+  });
+
+  it('an unreachable registry is retried with backoff, then succeeds without duplicates', async () => {
+    const flaky = await startRegistry();
+    const repository = repo('flaky');
+    const pushed = await pushImage(flaky.url, repository, 'v1', { content: 'flaky' });
+    const from = `${flaky.host}/${repository}:v1`;
+    await flaky.pause();
+    const payload = await callImportImage(app, {
+      namespace: 'imp-retry',
+      image: 'flaky:v1',
+      from,
+      confirm: true,
+      insecure: true,
+    });
+    await app.importer.worker.runOnce();
+    const failed = await getJob(app, payload.job!.id);
+    expect(failed).toMatchObject({ status: 'queued', attempts: 1 });
+    expect(failed.images[0]).toMatchObject({ status: 'Failure', reason: 'Unavailable' });
+    const condition = (await getTag(app, 'imp-retry', 'flaky:v1')).conditions[0];
+    expect(condition).toMatchObject({ status: 'False', reason: 'Unavailable' });
+
+    await flaky.resume();
+    try {
+      await new Promise((r) => setTimeout(r, 50)); // past the scaled-down backoff
+      await drainImports(app);
+      const done = await getJob(app, payload.job!.id);
+      expect(done).toMatchObject({ status: 'succeeded', attempts: 2 });
+      const tag = await getTag(app, 'imp-retry', 'flaky:v1');
+      expect(tag.history.nodes.map((n) => n.image?.digest)).toEqual([pushed.digest]);
+      expect(tag.conditions).toEqual([]);
+    } finally {
+      await flaky.stop();
+    }
+  });
+});
+
+describe('manifest lists (rule 11)', () => {
+  const platforms = [
+    { platform: { os: 'linux', architecture: 'arm64' }, spec: { content: 'arm' } },
+    { platform: { os: 'linux', architecture: 'amd64' }, spec: { content: 'amd' } },
+  ];
+
+  it('Legacy imports the server platform child; prefer-arch on the tag overrides it', async () => {
+    const repository = repo('multi');
+    const index = await pushIndex(registryUrl, repository, 'v1', platforms);
+    const [arm, amd] = index.children;
+    const from = `${registryHost}/${repository}:v1`;
+    const job = await importNow(app, {
+      namespace: 'imp-list',
+      image: 'multi:v1',
+      from,
+      confirm: true,
+      insecure: true,
+    });
+    expect(job.images[0]).toMatchObject({
+      status: 'Success',
+      digest: amd!.digest,
+      dockerImageReference: `${registryHost}/${repository}@${amd!.digest}`,
+    });
+
+    await app.database.db
+      .update(tags)
+      .set({ annotations: { [PREFER_ARCH_ANNOTATION]: 'arm64' } })
+      .where(sql`${tags.name} = 'v1' and ${tags.fromName} = ${from}`);
+    await importNow(app, { namespace: 'imp-list', image: 'multi:v1' });
+    const tag = await getTag(app, 'imp-list', 'multi:v1');
+    expect(tag.image).toMatchObject({ digest: arm!.digest, architecture: 'arm64' });
+    expect(tag.history.nodes.map((n) => n.image?.digest)).toEqual([arm!.digest, amd!.digest]);
+  });
+
+  it('PreserveOriginal stores the list with its children; history records the list', async () => {
+    const repository = repo('keep');
+    const index = await pushIndex(registryUrl, repository, 'v1', platforms, {
+      mediaType: 'docker',
+    });
+    const job = await importNow(app, {
+      namespace: 'imp-list',
+      image: 'keep:v1',
+      from: `${registryHost}/${repository}:v1`,
+      confirm: true,
+      insecure: true,
+      importMode: 'PreserveOriginal',
+    });
+    expect(job.images[0]).toMatchObject({ status: 'Success', digest: index.digest });
+    const tag = await getTag(app, 'imp-list', 'keep:v1');
+    expect(tag.image).toMatchObject({
+      digest: index.digest,
+      mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+    });
+    expect(tag.image!.manifests).toEqual(
+      index.children.map((c, i) => ({
+        digest: c.digest,
+        architecture: platforms[i]!.platform.architecture,
+        os: 'linux',
+      })),
+    );
+    for (const child of index.children) {
+      const found = await app.graphql<{ image: { digest: string; os: string } | null }>(
+        `query($d: String!) { image(digest: $d) { digest os } }`,
+        { d: child.digest },
+      );
+      expect(found.data!.image).toEqual({ digest: child.digest, os: 'linux' });
+    }
+  });
+
+  it('an invalid import mode is a validation error naming the field', async () => {
+    const payload = await callImportImage(app, {
+      namespace: 'imp-list',
+      image: 'bad:v1',
+      from: `${registryHost}/x/y:v1`,
+      confirm: true,
+      importMode: 'Everything',
+    });
+    expect(payload).toMatchObject({ __typename: 'ValidationError', field: 'importMode' });
+    expect(payload.message).toContain('valid ImportMode values are Legacy or PreserveOriginal');
+  });
+});
+
+describe('import --all (rule 10)', () => {
+  it('imports at most the cap, in order, and reports the rest as additional tags', async () => {
+    const capped = await startTestApp({ importMaxTags: 3, importWorker: false });
+    try {
+      const repository = repo('all');
+      for (const tag of ['foo', 'v1.0', '1.2.3', 'latest', 'v1.1', 'bar']) {
+        await pushImage(registryUrl, repository, tag, { content: `all ${tag}` });
+      }
+      const job = await importNow(capped, {
+        namespace: 'imp-all',
+        image: 'all',
+        from: `${registryHost}/${repository}`,
+        all: true,
+        confirm: true,
+        insecure: true,
+      });
+      expect(job.status).toBe('succeeded');
+      expect(job.tags, JSON.stringify(job)).toEqual(['latest', 'v1.1', 'v1.0']);
+      expect(job.additionalTags).toEqual(['1.2.3', 'bar', 'foo']);
+      expect(job.images.map((i) => [i.tag, i.status])).toEqual([
+        ['latest', 'Success'],
+        ['v1.1', 'Success'],
+        ['v1.0', 'Success'],
+      ]);
+      const stream = await capped.graphql<{
+        imageStream: { tags: { nodes: { name: string; image: { digest: string } | null }[] } };
+      }>(
+        `{ imageStream(namespace: "imp-all", name: "all") { tags { nodes { name image { digest } } } } }`,
+      );
+      expect(stream.data!.imageStream.tags.nodes.map((t) => t.name)).toEqual([
+        'latest',
+        'v1.0',
+        'v1.1',
+      ]);
+      expect(stream.data!.imageStream.tags.nodes.every((t) => t.image)).toBe(true);
+    } finally {
+      await capped.stop();
+    }
+  });
+
+  it('refuses a tag or a digest with all', async () => {
+    const withTag = await callImportImage(app, {
+      namespace: 'imp-all',
+      image: 'all:v1',
+      from: `${registryHost}/x/y`,
+      all: true,
+      confirm: true,
+    });
+    expect(withTag).toMatchObject({ __typename: 'ValidationError', field: 'image' });
+  });
+});

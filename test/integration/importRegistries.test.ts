@@ -1,0 +1,164 @@
+// Imports from private and TLS registries (rules 13, 14), with real docker-registry processes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { pushImage } from '../support/images.ts';
+import { getTag, importNow } from '../support/imports.ts';
+import { type RunningRegistry, startRegistry } from '../support/registry.ts';
+
+const USER = 'puller';
+const PASSWORD = 'correct horse battery staple';
+
+let app: TestApp;
+let basic: RunningRegistry;
+let tls: RunningRegistry;
+beforeAll(async () => {
+  [basic, tls] = await Promise.all([
+    startRegistry({ htpasswd: { user: USER, password: PASSWORD } }),
+    startRegistry({ tls: true }),
+  ]);
+  app = await startTestApp();
+});
+afterAll(async () => {
+  await app.stop();
+  await Promise.all([basic.stop(), tls.stop()]);
+});
+
+const authDocument = (key: string, user: string, password: string) =>
+  JSON.stringify({
+    auths: { [key]: { auth: Buffer.from(`${user}:${password}`).toString('base64') } },
+  });
+
+async function createSecret(target: TestApp, namespace: string, name: string, document: string) {
+  const result = await target.graphql<{ createPullSecret: { __typename: string } }>(
+    `mutation($input: PullSecretInput!) { createPullSecret(input: $input) { __typename } }`,
+    { input: { namespace, name, document } },
+  );
+  expect(result.data?.createPullSecret.__typename).toBe('PullSecretPayload');
+}
+
+describe('a registry with Basic auth (rule 13)', () => {
+  it('without a pull secret the import fails as Unauthorized; with one it succeeds', async () => {
+    const pushed = await pushImage(
+      basic.url,
+      'team/private',
+      'v1',
+      { content: 'secret app' },
+      {
+        auth: { user: USER, password: PASSWORD },
+      },
+    );
+    const input = {
+      namespace: 'priv',
+      image: 'private:v1',
+      from: `${basic.host}/team/private:v1`,
+      confirm: true,
+      insecure: true,
+    };
+    const denied = await importNow(app, input);
+    expect(denied.status).toBe('failed');
+    expect(denied.images[0]).toMatchObject({ status: 'Failure', reason: 'Unauthorized' });
+    expect(denied.images[0]!.message).not.toContain(PASSWORD);
+
+    await createSecret(app, 'priv', 'registry', authDocument(basic.host, USER, PASSWORD));
+    const allowed = await importNow(app, { namespace: 'priv', image: 'private:v1' });
+    expect(allowed.status).toBe('succeeded');
+    const tag = await getTag(app, 'priv', 'private:v1');
+    expect(tag.image?.digest).toBe(pushed.digest);
+    expect(tag.conditions).toEqual([]);
+  });
+
+  it('the longest matching key wins: a wrong broad key loses to a right narrower one', async () => {
+    await pushImage(
+      basic.url,
+      'team/narrow',
+      'v1',
+      { content: 'narrow' },
+      {
+        auth: { user: USER, password: PASSWORD },
+      },
+    );
+    await createSecret(app, 'priv-keys', 'broad', authDocument(basic.host, USER, 'wrong'));
+    await createSecret(
+      app,
+      'priv-keys',
+      'narrow',
+      authDocument(`${basic.host}/team/narrow`, USER, PASSWORD),
+    );
+    const job = await importNow(app, {
+      namespace: 'priv-keys',
+      image: 'narrow:v1',
+      from: `${basic.host}/team/narrow:v1`,
+      confirm: true,
+      insecure: true,
+    });
+    expect(job.status).toBe('succeeded');
+    // A secret of another namespace is never used.
+    const other = await importNow(app, {
+      namespace: 'priv-other',
+      image: 'narrow:v1',
+      from: `${basic.host}/team/narrow:v1`,
+      confirm: true,
+      insecure: true,
+    });
+    expect(other.images[0]).toMatchObject({ status: 'Failure', reason: 'Unauthorized' });
+  });
+});
+
+describe('a TLS registry (rule 14)', () => {
+  it('verifies certificates: an unknown CA fails, insecure or a trusted CA succeeds', async () => {
+    const pushed = await pushImageTls(tls, 'tls/app', 'v1');
+    const from = `${tls.host}/tls/app:v1`;
+    const refused = await importNow(app, {
+      namespace: 'tls',
+      image: 'app:v1',
+      from,
+      confirm: true,
+    });
+    expect(refused.status).toBe('failed');
+    expect(refused.images[0]).toMatchObject({ status: 'Failure', reason: 'TLS' });
+
+    const insecure = await importNow(app, {
+      namespace: 'tls',
+      image: 'insecure:v1',
+      from,
+      confirm: true,
+      insecure: true,
+    });
+    expect(insecure.images[0]).toMatchObject({ status: 'Success', digest: pushed });
+
+    const trusting = await startTestApp({ registryCa: tls.caCert!, importWorker: false });
+    try {
+      const trusted = await importNow(trusting, {
+        namespace: 'tls-ca',
+        image: 'app:v1',
+        from,
+        confirm: true,
+      });
+      expect(trusted.images[0]).toMatchObject({ status: 'Success', digest: pushed });
+    } finally {
+      await trusting.stop();
+    }
+  });
+
+  it('the stream annotation openshift.io/image.insecureRepository=true makes its tags insecure', async () => {
+    const pushed = await pushImageTls(tls, 'tls/annotated', 'v1');
+    const created = await app.graphql<{ createImageStream: { __typename: string } }>(
+      `mutation { createImageStream(input: { namespace: "tls-annotated", name: "app",
+        annotations: [{ key: "openshift.io/image.insecureRepository", value: "true" }] }) { __typename } }`,
+    );
+    expect(created.data?.createImageStream.__typename).toBe('ImageStreamPayload');
+    const job = await importNow(app, {
+      namespace: 'tls-annotated',
+      image: 'app:v1',
+      from: `${tls.host}/tls/annotated:v1`,
+    });
+    expect(job.images[0]).toMatchObject({ status: 'Success', digest: pushed });
+  });
+});
+
+/** Pushes over HTTPS trusting the registry's own certificate; returns the digest. */
+async function pushImageTls(registry: RunningRegistry, repository: string, tag: string) {
+  const content = `${repository} ${tag}`;
+  return (await pushImage(registry.url, repository, tag, { content }, { ca: registry.caCert }))
+    .digest;
+}

@@ -1,0 +1,216 @@
+// Scheduled re-import (rule 6), and the worker running inside `npm start` and as `npm run worker`.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { rowsOf } from '../../src/db/client.ts';
+import { spawnServer, startTestApp, TEST_SECRET_KEY, type TestApp } from '../support/app.ts';
+import { fileDatabase } from '../support/database.ts';
+import { pushImage } from '../support/images.ts';
+import { callImportImage, drainImports, getTag, importNow, tagEvents } from '../support/imports.ts';
+
+const registryUrl = inject('registryUrl');
+const registryHost = new URL(registryUrl).host;
+const repo = (name: string) =>
+  `sched-${process.pid}-${Math.random().toString(36).slice(2, 8)}/${name}`;
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp({ importIntervalMs: 60_000 });
+});
+afterAll(async () => {
+  await app.stop();
+});
+
+/** Makes every scheduled tag of the namespace due now, as if the interval had passed. */
+async function makeDue(namespace: string) {
+  await app.database.db.execute(sql`
+    update tags set next_import_at = now() - interval '1 second'
+    from image_streams s where s.id = tags.stream_id and s.namespace = ${namespace}
+      and tags.next_import_at is not null`);
+}
+
+async function nextImportAt(namespace: string, tag: string): Promise<Date | null> {
+  const [row] = rowsOf<{ at: string | Date | null }>(
+    await app.database.db.execute(sql`
+      select t.next_import_at as at from tags t join image_streams s on s.id = t.stream_id
+      where s.namespace = ${namespace} and t.name = ${tag}`),
+  );
+  return row?.at ? new Date(row.at) : null;
+}
+
+describe('scheduled re-import', () => {
+  it('HEAD-checks due tags: unchanged writes nothing; changed imports with cause SCHEDULED_IMPORT', async () => {
+    const repository = repo('watched');
+    const first = await pushImage(registryUrl, repository, 'v1', { content: 'w1' });
+    await importNow(app, {
+      namespace: 'sched',
+      image: 'watched:v1',
+      from: `${registryHost}/${repository}:v1`,
+      confirm: true,
+      insecure: true,
+      scheduled: true,
+    });
+    const next = await nextImportAt('sched', 'v1');
+    expect(next!.getTime()).toBeGreaterThan(Date.now() + 50_000);
+    expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 0, queued: 0 });
+
+    await makeDue('sched');
+    const eventsBefore = await tagEvents(app, 'sched');
+    expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 1, queued: 0 });
+    expect(await drainImports(app)).toBe(0);
+    expect(await tagEvents(app, 'sched')).toEqual(eventsBefore);
+    expect((await nextImportAt('sched', 'v1'))!.getTime()).toBeGreaterThan(Date.now() + 50_000);
+
+    const second = await pushImage(registryUrl, repository, 'v1', { content: 'w2' });
+    await makeDue('sched');
+    expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 1, queued: 1 });
+    // A tag whose import is queued is not checked again meanwhile.
+    await makeDue('sched');
+    expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 0, queued: 0 });
+    expect(await drainImports(app)).toBe(1);
+    const tag = await getTag(app, 'sched', 'watched:v1');
+    expect(tag.history.nodes.map((n) => n.image?.digest)).toEqual([second.digest, first.digest]);
+    const last = (await tagEvents(app, 'sched')).at(-1);
+    expect(last).toMatchObject({ cause: 'SCHEDULED_IMPORT', tag: 'v1' });
+    expect(last?.current?.digest).toBe(second.digest);
+  });
+
+  it('a digest-pinned source stops being scheduled after its first successful import', async () => {
+    const repository = repo('pinned');
+    const image = await pushImage(registryUrl, repository, 'v1', { content: 'pinned' });
+    const job = await importNow(app, {
+      namespace: 'sched-pin',
+      image: 'pinned:v1',
+      from: `${registryHost}/${repository}@${image.digest}`,
+      confirm: true,
+      insecure: true,
+      scheduled: true,
+    });
+    expect(job.status).toBe('succeeded');
+    expect(await nextImportAt('sched-pin', 'v1')).toBeNull();
+  });
+
+  it('a failing scheduled tag is retried an interval later, keeping one condition', async () => {
+    const repository = repo('gone');
+    await pushImage(registryUrl, repository, 'v1', { content: 'gone' });
+    await importNow(app, {
+      namespace: 'sched-fail',
+      image: 'gone:v1',
+      from: `${registryHost}/${repository}:v2`,
+      confirm: true,
+      insecure: true,
+      scheduled: true,
+    });
+    const tag = await getTag(app, 'sched-fail', 'gone:v1');
+    expect(tag.conditions).toMatchObject([{ status: 'False', reason: 'NotFound' }]);
+    expect((await nextImportAt('sched-fail', 'v1'))!.getTime()).toBeGreaterThan(Date.now());
+    await makeDue('sched-fail');
+    expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 1, queued: 1 });
+    await drainImports(app);
+    expect((await getTag(app, 'sched-fail', 'gone:v1')).conditions).toEqual(tag.conditions);
+  });
+});
+
+describe('where the worker runs', () => {
+  it('`npm start` runs the worker in process: importImage with wait returns the result', async () => {
+    const repository = repo('served');
+    const image = await pushImage(registryUrl, repository, 'v1', { content: 'served' });
+    // On PGlite the file's data directory is this process's; the child gets its own, in memory.
+    const server = await spawnServer({ TAGRAPH_IMPORT_WORKER: 'true', TAGRAPH_DATA_DIR: 'memory' });
+    try {
+      const response = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query: `mutation($input: ImportImageInput!) { importImage(input: $input) {
+            ... on ImportImagePayload { timedOut job { status images { status digest } } } } }`,
+          variables: {
+            input: {
+              namespace: 'served',
+              image: 'app:v1',
+              from: `${registryHost}/${repository}:v1`,
+              confirm: true,
+              insecure: true,
+              wait: true,
+              timeoutSeconds: 30,
+            },
+          },
+        }),
+      });
+      const body = (await response.json()) as { data: { importImage: Record<string, unknown> } };
+      expect(body.data.importImage).toEqual({
+        timedOut: false,
+        job: { status: 'succeeded', images: [{ status: 'Success', digest: image.digest }] },
+      });
+    } finally {
+      server.process.kill('SIGTERM');
+      expect((await server.exited).code).toBe(0);
+    }
+  });
+
+  it.runIf(inject('dbKind') === 'postgres')(
+    '`npm run worker` imports jobs queued through a gateway that runs no worker',
+    async () => {
+      const repository = repo('remote');
+      const image = await pushImage(registryUrl, repository, 'v1', { content: 'remote' });
+      const target = fileDatabase();
+      if (target.kind !== 'postgres') throw new Error('postgres only');
+      const worker = spawn(
+        process.execPath,
+        ['--import', 'tsx', fileURLToPath(new URL('../../src/worker.ts', import.meta.url))],
+        {
+          env: {
+            ...process.env,
+            DATABASE_URL: target.url,
+            TAGRAPH_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
+            TAGRAPH_LOG_LEVEL: 'info',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let output = '';
+      worker.stdout.on('data', (chunk) => {
+        output += chunk;
+      });
+      worker.stderr.on('data', (chunk) => {
+        output += chunk;
+      });
+      const exited = new Promise<number | null>((done) => worker.once('exit', (c) => done(c)));
+      try {
+        const payload = await callImportImage(app, {
+          namespace: 'remote',
+          image: 'app:v1',
+          from: `${registryHost}/${repository}:v1`,
+          confirm: true,
+          insecure: true,
+          wait: true,
+          timeoutSeconds: 30,
+        });
+        expect(payload.timedOut, output).toBe(false);
+        expect(payload.job).toMatchObject({
+          status: 'succeeded',
+          images: [{ status: 'Success', digest: image.digest }],
+        });
+      } finally {
+        worker.kill('SIGTERM');
+        expect(await exited, output).toBe(0);
+      }
+    },
+  );
+
+  it('`npm run worker` refuses the embedded database with a clear message', async () => {
+    const worker = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('../../src/worker.ts', import.meta.url))],
+      { env: { ...process.env, DATABASE_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    worker.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const code = await new Promise<number | null>((done) => worker.once('exit', (c) => done(c)));
+    expect(code).toBe(2);
+    expect(stderr).toContain('DATABASE_URL is required');
+  });
+});

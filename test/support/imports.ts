@@ -1,0 +1,150 @@
+// Driving imports through the public API: importImage, the app's own worker, and the tag after.
+import { expect } from 'vitest';
+import type { TestApp } from './app.ts';
+
+export interface JobView {
+  id: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  attempts: number;
+  lastError: string | null;
+  tags: string[];
+  cause: string;
+  additionalTags: string[];
+  images: {
+    tag: string;
+    status: string;
+    digest: string | null;
+    dockerImageReference: string | null;
+    reason: string | null;
+    message: string | null;
+  }[];
+}
+
+const JOB_FIELDS = `id status attempts lastError tags cause additionalTags
+  images { tag status digest dockerImageReference reason message }`;
+
+const IMPORT = `mutation($input: ImportImageInput!) {
+  importImage(input: $input) {
+    __typename
+    ... on ImportImagePayload { timedOut job { ${JOB_FIELDS} } }
+    ... on Error { code field message }
+  }
+}`;
+
+/** Calls importImage; returns the payload or the typed error as the API gives it. */
+export async function callImportImage(app: TestApp, input: Record<string, unknown>) {
+  const result = await app.graphql<{ importImage: Record<string, unknown> }>(IMPORT, { input });
+  expect(result.errors).toBeUndefined();
+  return result.data!.importImage as {
+    __typename: string;
+    job?: JobView;
+    timedOut?: boolean;
+    code?: string;
+    message?: string;
+    field?: string;
+  };
+}
+
+/** Runs queued imports with the app's worker until none is due; returns how many ran. */
+export async function drainImports(app: TestApp): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const ran = await app.importer.worker.runOnce();
+    if (ran === 0) return total;
+    total += ran;
+  }
+}
+
+export async function getJob(app: TestApp, id: string): Promise<JobView> {
+  const result = await app.graphql<{ importJob: JobView }>(
+    `query($id: ID!) { importJob(id: $id) { ${JOB_FIELDS} } }`,
+    { id },
+  );
+  expect(result.errors).toBeUndefined();
+  return result.data!.importJob;
+}
+
+/** importImage, then the worker, then the job as it ended (or stands, if it is to be retried). */
+export async function importNow(app: TestApp, input: Record<string, unknown>): Promise<JobView> {
+  const payload = await callImportImage(app, input);
+  expect(payload.__typename, JSON.stringify(payload)).toBe('ImportImagePayload');
+  await drainImports(app);
+  return getJob(app, payload.job!.id);
+}
+
+export interface TagView {
+  name: string;
+  importPending: boolean;
+  pullSpec: string | null;
+  spec: { generation: number } | null;
+  image: {
+    digest: string;
+    mediaType: string;
+    architecture: string | null;
+    os: string | null;
+    dockerImageReference: string | null;
+    config: {
+      cmd: string[] | null;
+      env: string[] | null;
+      labels: { key: string; value: string }[];
+    } | null;
+    layers: { digest: string; size: number }[];
+    manifests: { digest: string; architecture: string | null; os: string | null }[];
+  } | null;
+  history: {
+    nodes: { dockerImageReference: string; generation: number; image: { digest: string } | null }[];
+  };
+  conditions: {
+    type: string;
+    status: string;
+    reason: string;
+    message: string;
+    generation: number;
+    lastTransitionTime: string;
+  }[];
+}
+
+export async function getTag(app: TestApp, namespace: string, ref: string): Promise<TagView> {
+  const result = await app.graphql<{ imageStreamTag: TagView & { __typename: string } }>(
+    `query($ns: String!, $ref: String!) {
+      imageStreamTag(namespace: $ns, ref: $ref) {
+        __typename
+        ... on ImageStreamTag {
+          name importPending pullSpec spec { generation }
+          image {
+            digest mediaType architecture os dockerImageReference
+            config { cmd env labels { key value } }
+            layers { digest size }
+            manifests { digest architecture os }
+          }
+          history { nodes { dockerImageReference generation image { digest } } }
+          conditions { type status reason message generation lastTransitionTime }
+        }
+      }
+    }`,
+    { ns: namespace, ref },
+  );
+  expect(result.errors).toBeUndefined();
+  expect(result.data!.imageStreamTag?.__typename).toBe('ImageStreamTag');
+  return result.data!.imageStreamTag;
+}
+
+/** Change events of a namespace, oldest first: cause, tag and digest after. */
+export async function tagEvents(app: TestApp, namespace: string) {
+  const result = await app.graphql<{
+    tagEvents: {
+      events: {
+        cause: string;
+        tag: string;
+        current: { digest: string | null } | null;
+        importFailure: { reason: string } | null;
+      }[];
+    };
+  }>(
+    `query($ns: String!) { tagEvents(namespace: $ns, first: 100) {
+      events { cause tag current { digest } importFailure { reason } } } }`,
+    { ns: namespace },
+  );
+  expect(result.errors).toBeUndefined();
+  return result.data!.tagEvents.events;
+}
