@@ -195,6 +195,26 @@ describe('importImage from a registry', () => {
   });
 });
 
+describe('oc tag with a DockerImage source (rule 5)', () => {
+  it('queues an import; history changes only when it succeeds', async () => {
+    const repository = repo('tagged');
+    const pushed = await pushImage(registryUrl, repository, 'v1', { content: 'tagged' });
+    const result = await app.graphql<{ tag: { results: { importJobId: string | null }[] } }>(
+      `mutation($source: String!) { tag(input: { namespace: "imp-tag", source: $source,
+        destinations: ["app:v1"], insecure: true }) {
+        ... on TagPayload { results { importJobId } } } }`,
+      { source: `${registryHost}/${repository}:v1` },
+    );
+    expect(result.errors).toBeUndefined();
+    const jobId = result.data!.tag.results[0]!.importJobId!;
+    expect((await getTag(app, 'imp-tag', 'app:v1')).history.nodes).toEqual([]);
+    await drainImports(app);
+    expect(await getJob(app, jobId)).toMatchObject({ status: 'succeeded', cause: 'tag' });
+    const tag = await getTag(app, 'imp-tag', 'app:v1');
+    expect(tag.history.nodes.map((n) => n.image?.digest)).toEqual([pushed.digest]);
+  });
+});
+
 describe('manifest lists (rule 11)', () => {
   const platforms = [
     { platform: { os: 'linux', architecture: 'arm64' }, spec: { content: 'arm' } },
