@@ -215,6 +215,44 @@ describe('oc tag with a DockerImage source (rule 5)', () => {
   });
 });
 
+describe('import jobs', () => {
+  it('wait returns timedOut when no worker finishes the job in time; importJobs lists it', async () => {
+    const repository = repo('waiting');
+    await pushImage(registryUrl, repository, 'v1', { content: 'waiting' });
+    const started = Date.now();
+    const payload = await callImportImage(app, {
+      namespace: 'imp-jobs',
+      image: 'waiting:v1',
+      from: `${registryHost}/${repository}:v1`,
+      confirm: true,
+      insecure: true,
+      wait: true,
+      timeoutSeconds: 1,
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(payload).toMatchObject({ timedOut: true, job: { status: 'queued', attempts: 0 } });
+    const listed = await app.graphql<{ importJobs: { id: string; status: string }[] }>(
+      `{ importJobs(namespace: "imp-jobs") { id status } }`,
+    );
+    expect(listed.data!.importJobs).toEqual([{ id: payload.job!.id, status: 'queued' }]);
+    await drainImports(app);
+    const after = await app.graphql<{ importJobs: { id: string; status: string }[] }>(
+      `{ importJobs(namespace: "imp-jobs", stream: "waiting") { id status } }`,
+    );
+    expect(after.data!.importJobs).toEqual([{ id: payload.job!.id, status: 'succeeded' }]);
+  });
+
+  it('importing into a missing stream without confirm is a not-found error', async () => {
+    const payload = await callImportImage(app, {
+      namespace: 'imp-jobs',
+      image: 'absent:v1',
+      from: `${registryHost}/x/absent:v1`,
+    });
+    expect(payload).toMatchObject({ __typename: 'NotFoundError' });
+    expect(payload.message).toContain('pass confirm');
+  });
+});
+
 describe('manifest lists (rule 11)', () => {
   const platforms = [
     { platform: { os: 'linux', architecture: 'arm64' }, spec: { content: 'arm' } },

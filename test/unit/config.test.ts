@@ -62,4 +62,38 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(variable));
   });
+
+  it('reads the importer settings, with the server platform from this machine by default', () => {
+    const defaults = loadConfig({});
+    expect(defaults).toMatchObject({
+      importWorker: true,
+      importConcurrency: 4,
+      importIntervalMs: 900_000,
+      registryTimeoutMs: 30_000,
+      registryCa: null,
+    });
+    expect(defaults.serverPlatform.os).toBe(process.platform);
+    const set = loadConfig({
+      TAGRAPH_IMPORT_WORKER: 'false',
+      TAGRAPH_IMPORT_INTERVAL_SECONDS: '5',
+      TAGRAPH_SERVER_PLATFORM: 'linux/arm/v7',
+    });
+    expect(set).toMatchObject({
+      importWorker: false,
+      importIntervalMs: 5000,
+      serverPlatform: { os: 'linux', architecture: 'arm', variant: 'v7' },
+    });
+  });
+
+  it('names bad importer settings: platform, interval, unreadable CA file', () => {
+    expect(() => loadConfig({ TAGRAPH_SERVER_PLATFORM: 'amd64' })).toThrow(
+      /TAGRAPH_SERVER_PLATFORM: must be os\/architecture/,
+    );
+    expect(() => loadConfig({ TAGRAPH_IMPORT_INTERVAL_SECONDS: '0' })).toThrow(
+      /TAGRAPH_IMPORT_INTERVAL_SECONDS/,
+    );
+    expect(() => loadConfig({ TAGRAPH_REGISTRY_CA_FILE: '/nonexistent/ca.pem' })).toThrow(
+      /TAGRAPH_REGISTRY_CA_FILE: cannot read \/nonexistent\/ca.pem/,
+    );
+  });
 });
