@@ -42,6 +42,28 @@ const variables = z.object({
   TAGRAPH_IMPORT_BACKOFF_SCALE: z.coerce.number().min(0.001).max(100).default(1),
   TAGRAPH_REGISTRY_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(30),
   TAGRAPH_REGISTRY_CA_FILE: z.string().min(1).optional(),
+  TAGRAPH_PUSH_REGISTRIES: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON array' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.array(
+        z.object({
+          host: z
+            .string()
+            .regex(/^[a-zA-Z0-9.-]+(:\d+)?$/, 'host must be a host name with an optional :port'),
+          token: z.string().min(16, 'token must be at least 16 characters'),
+          insecure: z.boolean().default(false),
+        }),
+      ),
+    )
+    .optional(),
   TAGRAPH_SERVER_PLATFORM: z
     .string()
     .regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/, 'must be os/architecture[/variant]')
@@ -85,6 +107,17 @@ export interface Config {
   registryCa: string | null;
   /** The platform a Legacy import of a manifest list prefers after the tag's annotations. */
   serverPlatform: Platform;
+  /** Registries whose push notifications `POST /registry/events` accepts, each with its token. */
+  pushRegistries: PushRegistry[];
+}
+
+export interface PushRegistry {
+  /** The host[:port] images are pulled from, as in `<host>/<namespace>/<stream>:<tag>`. */
+  host: string;
+  /** The bearer token the registry sends with its notifications. */
+  token: string;
+  /** Plain HTTP or unverified TLS when reading the pushed manifests. */
+  insecure: boolean;
 }
 
 /** Go's GOOS/GOARCH names for Node's process.platform/arch. */
@@ -165,6 +198,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     importBackoffScale: v.TAGRAPH_IMPORT_BACKOFF_SCALE,
     registryTimeoutMs: v.TAGRAPH_REGISTRY_TIMEOUT_SECONDS * 1000,
     registryCa: v.TAGRAPH_REGISTRY_CA_FILE ? readCa(v.TAGRAPH_REGISTRY_CA_FILE) : null,
+    pushRegistries: v.TAGRAPH_PUSH_REGISTRIES ?? [],
     serverPlatform: v.TAGRAPH_SERVER_PLATFORM
       ? parsePlatform(v.TAGRAPH_SERVER_PLATFORM)
       : ownPlatform(),

@@ -17,6 +17,7 @@ import { EventHub } from './events/hub.ts';
 import { trimEvents } from './events/retention.ts';
 import { createImporter, type Importer } from './importer/importer.ts';
 import { pageSizeLimit } from './limits.ts';
+import { registryEventsPlugin } from './push/endpoint.ts';
 import { schema } from './schema/index.ts';
 import { secretKeyFor } from './secrets.ts';
 
@@ -129,6 +130,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     plugins: [
       pageSizeLimit(),
       healthPlugin(database),
+      registryEventsPlugin(database.db, config.pushRegistries, log.child({ component: 'push' })),
       requestIdPlugin(requestIds, log),
       usePrometheus({
         registry: metrics,

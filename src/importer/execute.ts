@@ -1,6 +1,7 @@
 // Running one import job: expand `all`, fetch each tag's source, record success or failure.
 import { and, eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
+import type { PushRegistry } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { imageStreams, tags } from '../db/schema.ts';
 import { type Platform, platformPreference } from '../domain/platforms.ts';
@@ -10,6 +11,7 @@ import type { ImportJobRequest } from '../services/importJobs.ts';
 import { expandAll } from './expandAll.ts';
 import { describeFailure } from './failure.ts';
 import { type FetchedSource, fetchSource } from './fetchImage.ts';
+import { importPush } from './push.ts';
 import type { ImportJobRow } from './queue.ts';
 import { recordImportFailure, recordImportSuccess, type TagSnapshot } from './record.ts';
 import { isInsecure, openRegistry, type RegistrySettings } from './registries.ts';
@@ -22,6 +24,8 @@ export interface ImporterOptions {
   serverPlatform: Platform;
   /** Re-check interval of scheduled tags (rule 6). */
   intervalMs: number;
+  /** Registries that report pushes, for their TLS setting. */
+  pushRegistries: PushRegistry[];
 }
 
 /** The outcome for one tag, as the job's result and the importImage payload report it. */
@@ -51,7 +55,11 @@ export function createImportExecutor(options: ImporterOptions) {
     }
     const images: TagImportResult[] = [];
     for (const name of tagNames) {
-      images.push(await importTag(options, job, name, request.cause ?? 'import'));
+      images.push(
+        request.push
+          ? await importPush(options, job, name, request.push)
+          : await importTag(options, job, name, request.cause ?? 'import'),
+      );
     }
     const result = { tags: tagNames, images, additionalTags };
     const failures = images.filter((image) => image.status === 'Failure');

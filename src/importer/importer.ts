@@ -29,6 +29,7 @@ export function createImporter(
     registry: { secretKey, ca: config.registryCa, timeoutMs: config.registryTimeoutMs },
     serverPlatform: config.serverPlatform,
     intervalMs: config.importIntervalMs,
+    pushRegistries: config.pushRegistries,
   };
   const worker = new ImportWorker(database, log, createImportExecutor(options), {
     concurrency: config.importConcurrency,

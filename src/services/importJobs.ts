@@ -22,8 +22,17 @@ export interface ImportRequest {
   stream: string;
   /** The spec tags to import; their spec says from where and how. */
   tags: string[];
-  cause: 'tag' | 'import' | 'scheduled-import';
+  cause: 'tag' | 'import' | 'scheduled-import' | 'push';
   all?: AllTagsRequest;
+  /** A registry reported this push (rule 16): map the manifest to the tag, creating both. */
+  push?: PushRequest;
+}
+
+export interface PushRequest {
+  /** A configured push registry's host. */
+  registry: string;
+  repository: string;
+  digest: string;
 }
 
 /** What a job row's `request` holds; the worker reads it back. */
@@ -40,6 +49,7 @@ export async function enqueueImport(tx: Tx, request: ImportRequest): Promise<num
         tags: request.tags,
         cause: request.cause,
         ...(request.all ? { all: request.all } : {}),
+        ...(request.push ? { push: request.push } : {}),
       },
     })
     .returning({ id: importJobs.id });

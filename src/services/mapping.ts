@@ -17,6 +17,8 @@ export interface MappingInput {
   stream: string;
   tag: string;
   image: ImageInput & { dockerImageReference: string };
+  /** The images of a manifest list's entries, stored before the list (a pushed index). */
+  children?: ImageInput[];
   /** Checked only when the stream exists already. */
   expectedResourceVersion?: string | null;
 }
@@ -66,6 +68,7 @@ export async function createImageStreamMapping(
     });
     if (!locked.ok) return locked;
     const stream = locked.value;
+    for (const child of input.children ?? []) await saveImage(tx, child);
     const imageCreated = await saveImage(tx, image);
     const { changed } = await recordTagEvent(
       tx,

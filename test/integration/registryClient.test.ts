@@ -254,6 +254,7 @@ describe('a plain-HTTP registry', () => {
     // a relative `Link: <…>; rel="next"`.
     const pager = await front(async (req, res) => {
       const url = new URL(req.url ?? '/', 'http://front');
+      if (!url.pathname.endsWith('/tags/list')) return forward(req, res, seed.url);
       const upstream = await fetch(`${seed.url}${url.pathname}`);
       const { name, tags } = (await upstream.json()) as { name: string; tags: string[] };
       const n = Number(url.searchParams.get('n') ?? tags.length);
@@ -478,6 +479,36 @@ describe('redirects and origins', () => {
     });
   }
 
+  it('computes the scope itself, and treats a 401 with a fresh token as final', async () => {
+    const stubborn = await front((req, res, self) => {
+      if (req.url?.startsWith('/token')) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ access_token: 'useless' }));
+        return;
+      }
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="${self.url}/token",service="s"` });
+      res.end();
+    });
+    const dave = client({
+      registry: stubborn.host,
+      insecure: true,
+      credential: { username: 'dave', password: 'pw' },
+    });
+    const [first, second] = await Promise.all([
+      rejection(dave.getManifest('ns/app', 'oci'), 'Unauthorized'),
+      rejection(dave.getManifest('ns/app', 'docker'), 'Unauthorized'),
+    ]);
+    expect(first.message).toMatch(/denied access to manifest ns\/app:oci \(HTTP 401\)/);
+    expect(second.status).toBe(401);
+    const tokenRequests = stubborn.requests.filter((r) => r.path.startsWith('/token'));
+    // One token for both parallel requests, asked for the scope the client worked out.
+    expect(tokenRequests.map((r) => r.path)).toEqual([
+      '/token?service=s&scope=repository%3Ans%2Fapp%3Apull&account=dave',
+    ]);
+    const withToken = stubborn.requests.filter((r) => r.headers.authorization === 'Bearer useless');
+    expect(withToken).toHaveLength(2);
+  });
+
   it('refuses a tag page link that points at another origin', async () => {
     const elsewhere = await front((_req, res) => {
       res.writeHead(200, {
@@ -543,8 +574,8 @@ describe('verification, limits and retries', () => {
   });
 
   it('gives up with a retryable Unavailable when the registry stays down', async () => {
-    const down = await front((_req, res) => {
-      res.writeHead(503, { 'retry-after': '0' });
+    const down = await front((req, res) => {
+      res.writeHead(req.url === '/v2/' ? 200 : 503, { 'retry-after': '0' });
       res.end();
     });
     const once = client({ registry: down.host, insecure: true, retries: 1 });

@@ -33,7 +33,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   };
 }
 
-/** Builds the app on this file's database and listens on a free port of 127.0.0.1. */
+/** Builds the app on this file's database and listens on 127.0.0.1 (a free port unless given). */
 export async function startTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
   const statements: string[] = [];
   const app = await buildApp(testConfig(overrides), {
@@ -44,7 +44,7 @@ export async function startTestApp(overrides: Partial<Config> = {}): Promise<Tes
       if (!/\b(from|delete from) "?events"?\b/.test(query)) statements.push(query);
     },
   });
-  const { url } = await app.start(0, '127.0.0.1');
+  const { url } = await app.start(overrides.port ?? 0, '127.0.0.1');
   const entry = { name: `app ${url}`, stop: () => app.stop() };
   running.add(entry);
   return {
@@ -64,6 +64,16 @@ export async function startTestApp(overrides: Partial<Config> = {}): Promise<Tes
       return response.json();
     },
   };
+}
+
+/** A port that was free a moment ago, for a server that must be known before it starts. */
+export async function reservePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
 }
 
 const mainScript = fileURLToPath(new URL('../../src/main.ts', import.meta.url));

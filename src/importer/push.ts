@@ -1,0 +1,93 @@
+// A push reported by a registry (rule 16): read the pushed manifest, map it to its stream tag.
+import { and, eq, gt, sql } from 'drizzle-orm';
+import { importJobs } from '../db/schema.ts';
+import type { DockerReference } from '../domain/references.ts';
+import type { PushRequest } from '../services/importJobs.ts';
+import { createImageStreamMapping } from '../services/mapping.ts';
+import type { ImporterOptions, TagImportResult } from './execute.ts';
+import { describeFailure } from './failure.ts';
+import { fetchSource } from './fetchImage.ts';
+import type { ImportJobRow } from './queue.ts';
+import { openRegistry } from './registries.ts';
+
+export async function importPush(
+  options: ImporterOptions,
+  job: ImportJobRow,
+  tag: string,
+  push: PushRequest,
+): Promise<TagImportResult> {
+  // Pushes to one tag may be handled in parallel; the older never overwrites the newer.
+  if (await newerPushExists(options, job, tag)) {
+    return {
+      tag,
+      status: 'Skipped',
+      reason: 'Superseded',
+      message: `a newer push of ${job.stream}:${tag} was reported`,
+    };
+  }
+  const registry = options.pushRegistries.find((r) => r.host === push.registry);
+  const source: DockerReference = {
+    registry: push.registry,
+    repository: push.repository,
+    digest: push.digest,
+  };
+  try {
+    const client = await openRegistry(
+      options.database.db,
+      options.registry,
+      job.namespace,
+      source,
+      registry?.insecure ?? false,
+    );
+    let fetched: Awaited<ReturnType<typeof fetchSource>>;
+    try {
+      // A pushed index is kept whole, as the registry holds it; its children become images.
+      fetched = await fetchSource(client, source, {
+        mode: 'PreserveOriginal',
+        preference: {},
+        serverPlatform: options.serverPlatform,
+      });
+    } finally {
+      await client.close();
+    }
+    const mapped = await createImageStreamMapping(
+      options.database.db,
+      {
+        namespace: job.namespace,
+        stream: job.stream,
+        tag,
+        image: { ...fetched.image, dockerImageReference: fetched.image.dockerImageReference ?? '' },
+        children: fetched.children,
+      },
+      'push',
+    );
+    if (!mapped.ok) {
+      return { tag, status: 'Failure', reason: 'Invalid', message: mapped.error.message };
+    }
+    return {
+      tag,
+      status: 'Success',
+      digest: fetched.image.digest,
+      dockerImageReference: fetched.image.dockerImageReference ?? undefined,
+    };
+  } catch (error) {
+    return { tag, status: 'Failure', ...describeFailure(error) };
+  }
+}
+
+async function newerPushExists(options: ImporterOptions, job: ImportJobRow, tag: string) {
+  const [newer] = await options.database.db
+    .select({ id: importJobs.id })
+    .from(importJobs)
+    .where(
+      and(
+        eq(importJobs.namespace, job.namespace),
+        eq(importJobs.stream, job.stream),
+        gt(importJobs.id, job.id),
+        sql`${importJobs.request} ->> 'cause' = 'push'`,
+        sql`jsonb_exists(${importJobs.request} -> 'tags', ${tag})`,
+      ),
+    )
+    .limit(1);
+  return newer !== undefined;
+}

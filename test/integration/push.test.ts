@@ -1,0 +1,161 @@
+// Registry push notifications (rule 16): a real docker-registry reports pushes to the gateway.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reservePort, startTestApp, type TestApp } from '../support/app.ts';
+import { deleteManifest, pushImage, pushIndex } from '../support/images.ts';
+import { getTag, tagEvents } from '../support/imports.ts';
+import { type RunningRegistry, startRegistry } from '../support/registry.ts';
+import { subscribeWs } from '../support/subscriptions.ts';
+
+const TOKEN = 'push-token-0123456789abcdef';
+
+let port: number;
+let registry: RunningRegistry;
+let app: TestApp;
+
+async function startGateway(): Promise<TestApp> {
+  return startTestApp({
+    port,
+    importWorker: true,
+    pushRegistries: [{ host: registry.host, token: TOKEN, insecure: true }],
+  });
+}
+
+beforeAll(async () => {
+  // The registry must know the gateway's URL and the gateway the registry's host: fix the port.
+  port = await reservePort();
+  registry = await startRegistry({
+    notifications: { url: `http://127.0.0.1:${port}/registry/events`, token: TOKEN },
+  });
+  app = await startGateway();
+});
+afterAll(async () => {
+  await app.stop();
+  await registry.stop();
+});
+
+/** Polls until `check` passes (pushes are delivered and mapped asynchronously). */
+async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function postEvents(body: string, authorization?: string) {
+  return fetch(`${app.url}/registry/events`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/vnd.docker.distribution.events.v1+json',
+      ...(authorization ? { authorization } : {}),
+    },
+    body,
+  });
+}
+
+describe('push notifications', () => {
+  it('a push creates the stream and tag at once, and a subscriber sees it with cause PUSH', async () => {
+    const subscription = subscribeWs<{
+      data: { tagChanged: { cause: string; tag: string; current: { digest: string } | null } };
+    }>(
+      app.url,
+      `subscription { tagChanged(namespace: "pushed") { cause tag current { digest } } }`,
+    );
+    await subscription.connected;
+    await new Promise((r) => setTimeout(r, 200)); // the subscription is live on the server
+    try {
+      const image = await pushImage(registry.url, 'pushed/app', 'v1', { content: 'pushed v1' });
+      const [event] = await subscription.waitFor(1, 15_000);
+      expect(event!.data.tagChanged).toEqual({
+        cause: 'PUSH',
+        tag: 'v1',
+        current: { digest: image.digest },
+      });
+      const tag = await getTag(app, 'pushed', 'app:v1');
+      expect(tag.image).toMatchObject({ digest: image.digest, architecture: 'amd64' });
+      expect(tag.image!.dockerImageReference).toBe(`${registry.host}/pushed/app@${image.digest}`);
+      expect(tag.spec).toBeNull();
+    } finally {
+      await subscription.stop();
+    }
+  });
+
+  it('a multi-arch index push maps the index; its untagged children create no tags', async () => {
+    const index = await pushIndex(registry.url, 'pushed/multi', 'v1', [
+      { platform: { os: 'linux', architecture: 'amd64' }, spec: { content: 'm amd' } },
+      { platform: { os: 'linux', architecture: 'arm64' }, spec: { content: 'm arm' } },
+    ]);
+    const tag = await eventually(async () => {
+      const found = await getTag(app, 'pushed', 'multi:v1');
+      expect(found.image?.digest).toBe(index.digest);
+      return found;
+    });
+    expect(tag.image!.manifests.map((m) => m.digest)).toEqual(index.children.map((c) => c.digest));
+    const stream = await app.graphql<{ imageStream: { tags: { nodes: { name: string }[] } } }>(
+      `{ imageStream(namespace: "pushed", name: "multi") { tags { nodes { name } } } }`,
+    );
+    expect(stream.data!.imageStream.tags.nodes).toEqual([{ name: 'v1' }]);
+  });
+
+  it('a repeated delivery changes nothing twice; a delete in the registry keeps the tag', async () => {
+    const image = await pushImage(registry.url, 'pushed/again', 'v1', { content: 'again' });
+    await eventually(async () => {
+      expect((await getTag(app, 'pushed', 'again:v1')).image?.digest).toBe(image.digest);
+    });
+    const envelope = JSON.stringify({
+      events: [
+        {
+          id: 'replayed-event-1',
+          action: 'push',
+          target: {
+            mediaType: image.mediaType,
+            digest: image.digest,
+            repository: 'pushed/again',
+            tag: 'v2',
+          },
+        },
+      ],
+    });
+    const first = await postEvents(envelope, `Bearer ${TOKEN}`);
+    expect(await first.json()).toEqual({ queued: 1, ignored: 0, duplicates: 0 });
+    const second = await postEvents(envelope, `Bearer ${TOKEN}`);
+    expect(await second.json()).toEqual({ queued: 0, ignored: 0, duplicates: 1 });
+    await eventually(async () => {
+      expect((await getTag(app, 'pushed', 'again:v2')).history.nodes).toHaveLength(1);
+    });
+    const events = (await tagEvents(app, 'pushed')).filter((e) => e.tag === 'v2');
+    expect(events).toHaveLength(1);
+
+    await deleteManifest(registry.url, 'pushed/again', image.digest);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await getTag(app, 'pushed', 'again:v1')).image?.digest).toBe(image.digest);
+  });
+
+  it('refuses a wrong or missing token with 401, bad bodies with 400 and 413', async () => {
+    const body = JSON.stringify({ events: [] });
+    expect((await postEvents(body, 'Bearer wrong-token-wrong-token')).status).toBe(401);
+    expect((await postEvents(body)).status).toBe(401);
+    expect((await postEvents('{not json', `Bearer ${TOKEN}`)).status).toBe(400);
+    const notEnvelope = await postEvents('{"events": "x"}', `Bearer ${TOKEN}`);
+    expect(notEnvelope.status).toBe(400);
+    expect((await notEnvelope.json()).error).toContain('events');
+    const huge = JSON.stringify({ events: [], padding: 'x'.repeat(2 * 1024 * 1024) });
+    expect((await postEvents(huge, `Bearer ${TOKEN}`)).status).toBe(413);
+    const get = await fetch(`${app.url}/registry/events`);
+    expect(get.status).toBe(405);
+  });
+
+  it('pushes made while the gateway is down arrive when it is back (the registry retries)', async () => {
+    await app.stop();
+    const image = await pushImage(registry.url, 'pushed/late', 'v1', { content: 'late' });
+    await new Promise((r) => setTimeout(r, 300)); // the registry has tried and failed
+    app = await startGateway();
+    await eventually(async () => {
+      expect((await getTag(app, 'pushed', 'late:v1')).image?.digest).toBe(image.digest);
+    }, 20_000);
+  });
+});
