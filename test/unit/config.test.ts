@@ -96,4 +96,20 @@ describe('loadConfig', () => {
       /TAGRAPH_REGISTRY_CA_FILE: cannot read \/nonexistent\/ca.pem/,
     );
   });
+
+  it('reads push registries as JSON and names a bad entry', () => {
+    const config = loadConfig({
+      TAGRAPH_PUSH_REGISTRIES: '[{"host":"registry.example.com:5000","token":"0123456789abcdef0"}]',
+    });
+    expect(config.pushRegistries).toEqual([
+      { host: 'registry.example.com:5000', token: '0123456789abcdef0', insecure: false },
+    ]);
+    expect(loadConfig({}).pushRegistries).toEqual([]);
+    expect(() => loadConfig({ TAGRAPH_PUSH_REGISTRIES: 'nope' })).toThrow(
+      /TAGRAPH_PUSH_REGISTRIES: must be a JSON array/,
+    );
+    expect(() =>
+      loadConfig({ TAGRAPH_PUSH_REGISTRIES: '[{"host":"r.example.com","token":"short"}]' }),
+    ).toThrow(/TAGRAPH_PUSH_REGISTRIES\.0\.token: token must be at least 16 characters/);
+  });
 });

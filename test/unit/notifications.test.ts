@@ -1,0 +1,102 @@
+// Which registry notification events become image stream mappings (rule 16).
+import { describe, expect, it } from 'vitest';
+import { notificationEnvelope, planNotification } from '../../src/push/notifications.ts';
+
+const DIGEST = `sha256:${'a'.repeat(64)}`;
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+
+const push = (target: Record<string, unknown>, action = 'push') => ({ id: 'e1', action, target });
+
+describe('planNotification', () => {
+  it('maps a tagged manifest push to <namespace>/<stream>:<tag>', () => {
+    expect(
+      planNotification(
+        push({ mediaType: OCI_MANIFEST, digest: DIGEST, repository: 'team/app', tag: 'v1' }),
+      ),
+    ).toEqual({
+      kind: 'map',
+      namespace: 'team',
+      stream: 'app',
+      tag: 'v1',
+      repository: 'team/app',
+      digest: DIGEST,
+    });
+  });
+
+  it('maps index and docker manifest-list pushes too', () => {
+    for (const mediaType of [
+      'application/vnd.oci.image.index.v1+json',
+      'application/vnd.docker.distribution.manifest.list.v2+json',
+      'application/vnd.docker.distribution.manifest.v2+json',
+    ]) {
+      const plan = planNotification(
+        push({ mediaType, digest: DIGEST, repository: 'team/app', tag: 'v1' }),
+      );
+      expect(plan.kind).toBe('map');
+    }
+  });
+
+  it.each([
+    [
+      'a pull',
+      push({ mediaType: OCI_MANIFEST, digest: DIGEST, repository: 'a/b', tag: 't' }, 'pull'),
+      'pull events',
+    ],
+    [
+      'a delete',
+      push({ mediaType: OCI_MANIFEST, digest: DIGEST, repository: 'a/b' }, 'delete'),
+      'delete events',
+    ],
+    [
+      'a blob push',
+      push({ mediaType: 'application/octet-stream', digest: DIGEST, repository: 'a/b' }),
+      'not a manifest',
+    ],
+    [
+      'an untagged child',
+      push({ mediaType: OCI_MANIFEST, digest: DIGEST, repository: 'a/b' }),
+      'untagged',
+    ],
+    [
+      'a deeper path',
+      push({ mediaType: OCI_MANIFEST, digest: DIGEST, repository: 'a/b/c', tag: 't' }),
+      'is not <namespace>/<stream>',
+    ],
+    [
+      'a single name',
+      push({ mediaType: OCI_MANIFEST, digest: DIGEST, repository: 'solo', tag: 't' }),
+      'is not <namespace>/<stream>',
+    ],
+    [
+      'a bad namespace',
+      push({ mediaType: OCI_MANIFEST, digest: DIGEST, repository: 'Team_X/b', tag: 't' }),
+      'DNS-1123',
+    ],
+    [
+      'a bad digest',
+      push({ mediaType: OCI_MANIFEST, digest: 'md5:x', repository: 'a/b', tag: 't' }),
+      'sha256',
+    ],
+  ])('ignores %s, saying why', (_name, event, reason) => {
+    const plan = planNotification(event);
+    expect(plan.kind).toBe('ignore');
+    expect(plan.kind === 'ignore' && plan.reason).toContain(reason);
+  });
+});
+
+describe('notificationEnvelope', () => {
+  it('accepts the registry envelope with extra fields, refuses other shapes', () => {
+    const envelope = {
+      events: [
+        {
+          ...push({ repository: 'a/b', url: 'http://x', size: 3 }),
+          timestamp: 'now',
+          request: { host: 'r' },
+        },
+      ],
+    };
+    expect(notificationEnvelope.safeParse(envelope).success).toBe(true);
+    expect(notificationEnvelope.safeParse({ events: 'x' }).success).toBe(false);
+    expect(notificationEnvelope.safeParse({ events: [{ action: 'push' }] }).success).toBe(false);
+  });
+});
