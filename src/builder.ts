@@ -3,8 +3,11 @@ import SchemaBuilder from '@pothos/core';
 import DrizzlePlugin from '@pothos/plugin-drizzle';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { getTableConfig } from 'drizzle-orm/pg-core';
+import { GraphQLError } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
+import { canReadNode, type NodeKey } from './auth/nodes.ts';
 import type { AppContext } from './context.ts';
 import { relations } from './db/relations.ts';
 
@@ -12,6 +15,19 @@ export interface BuilderTypes {
   DefaultFieldNullability: false;
   Context: AppContext;
   DrizzleRelations: typeof relations;
+  AuthScopes: {
+    /** image-puller (or more) in the namespace. */
+    read: string;
+    /** editor (or more) in the namespace. */
+    edit: string;
+    /** editor in every one of these namespaces (`tag` writes to several). */
+    editAll: string[];
+    /** admin of the namespace. */
+    admin: string;
+    clusterAdmin: boolean;
+    /** Every object behind these global ids is readable (`node`, `nodes`). */
+    nodes: NodeKey[];
+  };
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
   };
@@ -24,11 +40,38 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const builder = new SchemaBuilder<BuilderTypes>({
   // Output fields are non-null unless a field says otherwise.
   defaultFieldNullability: false,
-  plugins: [ErrorsPlugin, RelayPlugin, DrizzlePlugin],
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, DrizzlePlugin],
+  scopeAuth: {
+    // Subscriptions are checked when they start (and again as they deliver, see events.ts).
+    authorizeOnSubscribe: true,
+    cacheKey: (value) => JSON.stringify(value),
+    authScopes: (ctx) => ({
+      read: (namespace) => ctx.access.can('image-puller', namespace),
+      edit: (namespace) => ctx.access.can('editor', namespace),
+      editAll: async (namespaces) => {
+        for (const namespace of namespaces)
+          if (!(await ctx.access.can('editor', namespace))) return false;
+        return true;
+      },
+      admin: (namespace) => ctx.access.can('admin', namespace),
+      clusterAdmin: ctx.access.caller.clusterAdmin,
+      nodes: async (keys) => {
+        for (const key of keys) if (!(await canReadNode(ctx.access, key))) return false;
+        return true;
+      },
+    }),
+    unauthorizedError: (_parent, ctx, info) =>
+      new GraphQLError(
+        `forbidden: ${ctx.access.caller.subject} may not use ${info.parentType.name}.${info.fieldName} here`,
+        { extensions: { code: 'FORBIDDEN' } },
+      ),
+  },
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
     nodesOnConnection: true,
+    nodeQueryOptions: { authScopes: (_root, args) => ({ nodes: [args.id] }) },
+    nodesQueryOptions: { authScopes: (_root, args) => ({ nodes: args.ids }) },
   },
   drizzle: {
     client: (ctx) => ctx.database.db,

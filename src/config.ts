@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { hashToken } from './auth/tokens.ts';
 import type { DatabaseTarget } from './db/client.ts';
 import type { Platform } from './domain/platforms.ts';
 
@@ -28,19 +29,26 @@ const variables = z.object({
     .regex(/^[a-zA-Z0-9.-]+(:\d+)?$/, 'must be a host name with an optional :port')
     .default('image-registry.local:5000'),
   TAGRAPH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
-  TAGRAPH_GRAPHIQL: boolean.default(true),
+  TAGRAPH_GRAPHIQL: boolean.optional(),
+  TAGRAPH_INTROSPECTION: boolean.optional(),
+  TAGRAPH_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100_000_000).default(1_000_000),
   TAGRAPH_EVENT_RETENTION_HOURS: z.coerce.number().positive().default(168),
   TAGRAPH_EVENT_TRIM_INTERVAL_SECONDS: z.coerce.number().positive().default(3600),
   TAGRAPH_SECRET_KEY: z
     .string()
     .refine((v) => decodeKey(v) !== null, 'must be 32 bytes, as 64 hex digits or base64')
     .optional(),
+  TAGRAPH_AUTH: z.enum(['open', 'token']).optional(),
+  TAGRAPH_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   TAGRAPH_IMPORT_MAX_TAGS: z.coerce.number().int().min(1).max(1000).default(50),
   TAGRAPH_IMPORT_WORKER: boolean.default(true),
   TAGRAPH_IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   TAGRAPH_IMPORT_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(900),
   TAGRAPH_IMPORT_BACKOFF_SCALE: z.coerce.number().min(0.001).max(100).default(1),
   TAGRAPH_REGISTRY_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(30),
+  TAGRAPH_EGRESS_ALLOW: z.string().optional(),
+  TAGRAPH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
+  TAGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).default(100),
   TAGRAPH_REGISTRY_CA_FILE: z.string().min(1).optional(),
   TAGRAPH_PUSH_REGISTRIES: z
     .string()
@@ -81,6 +89,10 @@ export interface Config {
   /** In-flight requests get this long after SIGTERM before connections are cut. */
   shutdownTimeoutMs: number;
   graphiql: boolean;
+  /** Schema introspection (on in the open development mode by default). */
+  introspection: boolean;
+  /** Largest request body accepted on /graphql. */
+  maxBodyBytes: number;
   /** Events older than this are trimmed; a cursor older than the trim is expired. */
   eventRetentionMs: number;
   eventTrimIntervalMs: number;
@@ -105,8 +117,22 @@ export interface Config {
   registryTimeoutMs: number;
   /** Extra CA certificates (PEM) trusted for registries, besides the system's. */
   registryCa: string | null;
+  /**
+   * Private or special addresses that outbound fetches (imports, push reads, token endpoints)
+   * may reach anyway: IPs, CIDR ranges or host names. Everything else private is refused.
+   */
+  egressAllow: string[];
+  /** HTTP requests a token may make a minute, per process (0: no limit). */
+  rateLimitPerMinute: number;
+  /** Subscriptions one graphql-ws connection may hold at once. */
+  maxSubscriptionsPerConnection: number;
   /** The platform a Legacy import of a manifest list prefers after the tag's annotations. */
   serverPlatform: Platform;
+  /**
+   * `open`: no authentication, every caller a cluster admin (embedded development only).
+   * `token`: every request needs a bearer token.
+   */
+  auth: { mode: 'open' | 'token'; adminTokenHash: string | null };
   /** Registries whose push notifications `POST /registry/events` accepts, each with its token. */
   pushRegistries: PushRegistry[];
 }
@@ -132,7 +158,10 @@ function readCa(path: string): string {
     return readFileSync(path, 'utf8');
   } catch (error) {
     throw new ConfigError(
-      `invalid configuration:\n  TAGRAPH_REGISTRY_CA_FILE: cannot read ${path} (${(error as Error).message})`,
+      `invalid configuration:\n  TAGRAPH_EGRESS_ALLOW: z.string().optional(),
+  TAGRAPH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
+  TAGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).default(100),
+  TAGRAPH_REGISTRY_CA_FILE: cannot read ${path} (${(error as Error).message})`,
     );
   }
 }
@@ -174,7 +203,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'invalid configuration:\n  TAGRAPH_SECRET_KEY: required with DATABASE_URL (it encrypts pull secrets); make one with `openssl rand -hex 32`',
     );
   }
+  const authMode = v.TAGRAPH_AUTH ?? (v.DATABASE_URL ? 'token' : 'open');
+  if (authMode === 'open' && v.DATABASE_URL) {
+    throw new ConfigError(
+      'invalid configuration:\n  TAGRAPH_AUTH: open is only for the embedded database; with DATABASE_URL every request needs a token',
+    );
+  }
   return {
+    auth: {
+      mode: authMode,
+      adminTokenHash: v.TAGRAPH_ADMIN_TOKEN ? hashToken(v.TAGRAPH_ADMIN_TOKEN) : null,
+    },
     database: v.DATABASE_URL
       ? { kind: 'postgres', url: v.DATABASE_URL, poolSize: v.TAGRAPH_DB_POOL_SIZE }
       : {
@@ -186,7 +225,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: v.TAGRAPH_LOG_LEVEL,
     registryHost: v.TAGRAPH_REGISTRY_HOST,
     shutdownTimeoutMs: v.TAGRAPH_SHUTDOWN_TIMEOUT_MS,
-    graphiql: v.TAGRAPH_GRAPHIQL,
+    graphiql: v.TAGRAPH_GRAPHIQL ?? authMode === 'open',
+    introspection: v.TAGRAPH_INTROSPECTION ?? authMode === 'open',
+    maxBodyBytes: v.TAGRAPH_MAX_BODY_BYTES,
     eventRetentionMs: v.TAGRAPH_EVENT_RETENTION_HOURS * 3_600_000,
     eventTrimIntervalMs: v.TAGRAPH_EVENT_TRIM_INTERVAL_SECONDS * 1000,
     subscriberQueue: v.TAGRAPH_SUBSCRIBER_QUEUE,
@@ -197,6 +238,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     importIntervalMs: v.TAGRAPH_IMPORT_INTERVAL_SECONDS * 1000,
     importBackoffScale: v.TAGRAPH_IMPORT_BACKOFF_SCALE,
     registryTimeoutMs: v.TAGRAPH_REGISTRY_TIMEOUT_SECONDS * 1000,
+    rateLimitPerMinute: v.TAGRAPH_RATE_LIMIT_PER_MINUTE,
+    maxSubscriptionsPerConnection: v.TAGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    egressAllow: (v.TAGRAPH_EGRESS_ALLOW ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
     registryCa: v.TAGRAPH_REGISTRY_CA_FILE ? readCa(v.TAGRAPH_REGISTRY_CA_FILE) : null,
     pushRegistries: v.TAGRAPH_PUSH_REGISTRIES ?? [],
     serverPlatform: v.TAGRAPH_SERVER_PLATFORM

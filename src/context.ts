@@ -1,5 +1,6 @@
 // What every resolver receives: the database, configuration, and a request-scoped logger.
 import type { Logger } from 'pino';
+import type { AccessChecker } from './auth/roles.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 import type { EventHub } from './events/hub.ts';
@@ -9,6 +10,8 @@ export interface AppContext {
   config: Config;
   log: Logger;
   requestId: string;
+  /** Who is asking, and their roles (cached for the request). */
+  access: AccessChecker;
   events: EventHub;
   /** Seals and opens pull secrets. */
   secretKey: Buffer;

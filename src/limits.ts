@@ -1,5 +1,7 @@
-// Request limits enforced before execution: connection page sizes (DESIGN.md §4: at most 100).
-import { GraphQLError, Kind, visit } from 'graphql';
+// Request limits enforced before execution: page sizes (DESIGN.md §4: at most 100), query shape
+// (depth, cost, aliases, tokens, directives) and, when switched off, introspection.
+import { EnvelopArmor } from '@escape.tech/graphql-armor';
+import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, visit } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { MAX_PAGE_SIZE } from './builder.ts';
 
@@ -32,6 +34,44 @@ export function pageSizeLimit(): Plugin {
         },
       });
       if (errors.length > 0) setResultAndStopExecution({ errors });
+    },
+  };
+}
+
+/**
+ * Query shape limits (graphql-armor), chosen so the deepest real query (streams → tags →
+ * history → image → layers, with connections' edges/node) passes with room, and a hostile one
+ * does not: depth 15; cost 5 000 where an object costs 2 and a scalar 1, times 1.1 per level
+ * (graphql-armor's default 1.5 per level prices a 12-level tag-graph query at 30 000 while it
+ * selects 40 fields; page sizes are capped at 100 separately); 30 aliases; 3 000 tokens; 20
+ * directives. Introspection is exempt from depth and cost (GraphiQL's is deep but bounded).
+ */
+export const QUERY_LIMITS = {
+  maxDepth: { n: 15, ignoreIntrospection: true, flattenFragments: true },
+  costLimit: {
+    maxCost: 5000,
+    objectCost: 2,
+    scalarCost: 1,
+    depthCostFactor: 1.1,
+    ignoreIntrospection: true,
+  },
+  maxAliases: { n: 30 },
+  maxTokens: { n: 3000 },
+  maxDirectives: { n: 20 },
+} as const;
+
+export function queryShapeLimits(hideSuggestions: boolean): Plugin[] {
+  return new EnvelopArmor({
+    ...QUERY_LIMITS,
+    blockFieldSuggestion: { enabled: hideSuggestions },
+  }).protect().plugins as Plugin[];
+}
+
+/** Turns schema introspection off (production: the schema is published as schema.graphql). */
+export function noIntrospection(): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
     },
   };
 }

@@ -1,14 +1,21 @@
 // Builds the gateway: yoga over Node's http, graphql-ws and SSE on /graphql, health and metrics.
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
-import type { ExecutionArgs, execute, subscribe } from 'graphql';
+import { type ExecutionArgs, type execute, GraphQLError, type subscribe } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { type WebSocket, WebSocketServer } from 'ws';
+import {
+  authenticateHeader,
+  authenticationPlugin,
+  CLOSE_UNAUTHENTICATED,
+  warnIfOpen,
+} from './auth/http.ts';
+import { AccessChecker, type Caller, OPEN_CALLER } from './auth/roles.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
 import { type Database, openDatabase } from './db/client.ts';
@@ -16,7 +23,7 @@ import { migrationsApplied, runMigrations } from './db/migrate.ts';
 import { EventHub } from './events/hub.ts';
 import { trimEvents } from './events/retention.ts';
 import { createImporter, type Importer } from './importer/importer.ts';
-import { pageSizeLimit } from './limits.ts';
+import { noIntrospection, pageSizeLimit, queryShapeLimits } from './limits.ts';
 import { registryEventsPlugin } from './push/endpoint.ts';
 import { schema } from './schema/index.ts';
 import { secretKeyFor } from './secrets.ts';
@@ -106,10 +113,13 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
   });
 
   const requestIds = new WeakMap<Request, string>();
+  const callers = new WeakMap<Request, Caller>();
+  warnIfOpen(config, log);
   const yoga = createYoga<Record<string, never>, AppContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: config.graphiql,
+    maxRequestBodySize: config.maxBodyBytes,
     landingPage: false,
     maskedErrors: true,
     logging: log.child({ component: 'yoga' }),
@@ -117,10 +127,20 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
       const { request } = initial;
       const socket = (initial as { socket?: WebSocket }).socket;
       const requestId = (request && requestIds.get(request)) ?? randomUUID();
+      // HTTP and SSE: set by the authentication plugin; graphql-ws: by onConnect.
+      const caller =
+        (request && callers.get(request)) ??
+        (initial as { caller?: Caller }).caller ??
+        (config.auth.mode === 'open' ? OPEN_CALLER : null);
+      if (!caller)
+        throw new GraphQLError('authentication required', {
+          extensions: { code: 'UNAUTHENTICATED' },
+        });
       return {
         database,
         config,
         requestId,
+        access: new AccessChecker(database.db, caller),
         events: hub,
         secretKey,
         log: log.child({ requestId }),
@@ -129,9 +149,12 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     },
     plugins: [
       pageSizeLimit(),
+      ...queryShapeLimits(!config.introspection),
+      ...(config.introspection ? [] : [noIntrospection()]),
       healthPlugin(database),
       registryEventsPlugin(database.db, config.pushRegistries, log.child({ component: 'push' })),
       requestIdPlugin(requestIds, log),
+      authenticationPlugin(database.db, config, GRAPHQL_PATH, callers),
       usePrometheus({
         registry: metrics,
         endpoint: '/metrics',
@@ -156,15 +179,43 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     },
   });
   const wsLog = log.child({ component: 'graphql-ws' });
-  const graphqlWs = useServer<Record<string, unknown>, { request: Request; socket: WebSocket }>(
+  const graphqlWs = useServer<
+    Record<string, unknown>,
+    { request: IncomingMessage; socket: WebSocket; caller?: Caller }
+  >(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      onConnect: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        const header =
+          (typeof params.authorization === 'string' ? params.authorization : null) ??
+          (typeof params.Authorization === 'string' ? params.Authorization : null) ??
+          ctx.extra.request.headers.authorization;
+        const result = await authenticateHeader(database.db, config, header);
+        if (result.ok) {
+          ctx.extra.caller = result.caller;
+          return true;
+        }
+        if (result.reason === 'missing') {
+          ctx.extra.socket.close(CLOSE_UNAUTHENTICATED, 'Unauthorized: send a bearer token');
+        }
+        return false; // graphql-ws closes with 4403 Forbidden
+      },
       onSubscribe: async (ctx, _id, params) => {
+        if (Object.keys(ctx.subscriptions).length >= config.maxSubscriptionsPerConnection) {
+          return [
+            new GraphQLError(
+              `at most ${config.maxSubscriptionsPerConnection} subscriptions per connection: open another connection`,
+              { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } },
+            ),
+          ];
+        }
         const enveloped = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
+          caller: ctx.extra.caller,
           params,
         });
         const document = enveloped.parse(params.query);

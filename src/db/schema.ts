@@ -323,3 +323,39 @@ export const registryNotifications = pgTable(
       .where(sql`${t.processedAt} is null`),
   ],
 );
+
+/** API bearer tokens: only a SHA-256 of each is kept; the token itself is shown once. */
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    tokenHash: text('token_hash').notNull(),
+    /** The user the token acts as, e.g. `alice` or `system:serviceaccount:project-a:default`. */
+    subject: text('subject').notNull(),
+    groups: jsonb('groups').$type<string[]>().notNull().default([]),
+    clusterAdmin: boolean('cluster_admin').notNull().default(false),
+    description: text('description').notNull().default(''),
+    createdAt: createdAt(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true }),
+  },
+  (t) => [unique('api_tokens_hash_unique').on(t.tokenHash)],
+);
+
+export const roleName = pgEnum('role_name', ['image-puller', 'editor', 'admin']);
+export const subjectKind = pgEnum('subject_kind', ['User', 'Group']);
+
+/** `oc policy add-role-to-user|group <role> <name> -n <namespace>`. */
+export const roleBindings = pgTable(
+  'role_bindings',
+  {
+    namespace: text('namespace').notNull(),
+    role: roleName('role').notNull(),
+    subjectKind: subjectKind('subject_kind').notNull(),
+    subjectName: text('subject_name').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.namespace, t.role, t.subjectKind, t.subjectName] }),
+    index('role_bindings_subject_idx').on(t.subjectKind, t.subjectName),
+  ],
+);

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
+import { EgressPolicy } from '../registry/egress.ts';
 import { createImportExecutor, type ImporterOptions } from './execute.ts';
 import { ImportScheduler } from './scheduler.ts';
 import { ImportWorker } from './worker.ts';
@@ -26,7 +27,12 @@ export function createImporter(
   const options: ImporterOptions = {
     database,
     log,
-    registry: { secretKey, ca: config.registryCa, timeoutMs: config.registryTimeoutMs },
+    registry: {
+      secretKey,
+      ca: config.registryCa,
+      timeoutMs: config.registryTimeoutMs,
+      egress: new EgressPolicy(config.egressAllow),
+    },
     serverPlatform: config.serverPlatform,
     intervalMs: config.importIntervalMs,
     pushRegistries: config.pushRegistries,

@@ -2,6 +2,7 @@
 import type { Db } from '../db/client.ts';
 import type { DockerReference } from '../domain/references.ts';
 import { RegistryClient } from '../registry/client.ts';
+import type { EgressPolicy } from '../registry/egress.ts';
 import { credentialFor } from '../services/pullSecrets.ts';
 
 /** The stream annotation that marks every tag of a stream insecure (rule 14). */
@@ -12,6 +13,7 @@ export interface RegistrySettings {
   /** Extra CA certificates (PEM) trusted besides the system's. */
   ca: string | null;
   timeoutMs: number;
+  egress: EgressPolicy;
 }
 
 /** Insecure when the tag's import policy or the stream's annotation says so. */
@@ -40,5 +42,6 @@ export async function openRegistry(
     insecure,
     ca: settings.ca ?? undefined,
     timeoutMs: settings.timeoutMs,
+    egress: settings.egress,
   });
 }

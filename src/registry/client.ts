@@ -1,6 +1,7 @@
 // Client for one registry's OCI distribution API: manifests, blobs and tags, all digest-verified.
 import { createHash } from 'node:crypto';
 import { Authorizer, pullScope, type RegistryCredential } from './auth.ts';
+import type { EgressPolicy } from './egress.ts';
 import { RegistryError } from './errors.ts';
 import {
   bareMediaType,
@@ -30,6 +31,8 @@ export interface RegistryClientOptions {
   insecure?: boolean;
   /** An extra PEM CA certificate to trust besides Node's bundled roots. */
   ca?: string;
+  /** The SSRF guard; without one, any address may be reached. */
+  egress?: EgressPolicy;
   /** Per request attempt: connecting, waiting for headers, and between body chunks. @default 30_000 */
   timeoutMs?: number;
   /** Retries on 429, 5xx and network errors, honouring Retry-After up to 30 s. @default 3 */
@@ -95,6 +98,7 @@ export class RegistryClient {
     this.maxManifestBytes = options.maxManifestBytes ?? 4 * MiB;
     this.maxConfigBytes = options.maxConfigBytes ?? 8 * MiB;
     this.transport = new Transport({
+      ...(options.egress ? { egress: options.egress } : {}),
       ...(options.ca ? { ca: options.ca } : {}),
       insecure: this.insecure,
       timeoutMs: options.timeoutMs ?? 30_000,

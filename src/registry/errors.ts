@@ -8,6 +8,8 @@ export type RegistryErrorReason =
   | 'TooLarge'
   | 'Unavailable'
   | 'TLS'
+  /** Refused by the SSRF guard: the host resolves to a private or special address. */
+  | 'Blocked'
   | 'InternalError';
 
 export interface RegistryErrorOptions {

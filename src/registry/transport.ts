@@ -3,11 +3,14 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher, RetryAgent, request } from 'undici';
+import { EgressBlockedError, type EgressPolicy } from './egress.ts';
 import { RegistryError } from './errors.ts';
 
 type Body = Dispatcher.ResponseData['body'];
 
 export interface TransportOptions {
+  /** Refuses private and special-purpose addresses unless allow-listed (SSRF guard). */
+  egress?: EgressPolicy;
   ca?: string;
   insecure: boolean;
   timeoutMs: number;
@@ -76,6 +79,7 @@ export class Transport {
         ...(options.ca ? { ca: [...rootCertificates, options.ca] } : {}),
         rejectUnauthorized: !options.insecure,
         timeout: options.timeoutMs,
+        ...(options.egress ? { lookup: options.egress.lookup } : {}),
       },
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
@@ -105,6 +109,8 @@ export class Transport {
     const signal = AbortSignal.timeout(this.deadlineMs);
     let target = url;
     for (let hop = 0; ; hop++) {
+      // Names are checked by the lookup as they connect; a literal address never is, so here.
+      this.options.egress?.checkLiteral(target.hostname);
       const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...outgoing.headers };
       if (outgoing.authorization && target.origin === outgoing.trustedOrigin) {
         headers.authorization = outgoing.authorization;
@@ -153,6 +159,7 @@ export class Transport {
    * the same way every time, and retrying it would only add the backoff to every new client).
    */
   async probe(url: URL, retry: boolean): Promise<void> {
+    this.options.egress?.checkLiteral(url.hostname);
     const response = await request(url, {
       dispatcher: retry ? this.retrying : this.agent,
       method: 'GET',
@@ -217,6 +224,10 @@ export function isConnectionFailure(error: unknown): boolean {
  */
 export function networkError(error: unknown, registry: string, subject: string): RegistryError {
   if (error instanceof RegistryError) return error;
+  const blocked = findCause(error, (e) => e instanceof EgressBlockedError);
+  if (blocked) {
+    return new RegistryError('Blocked', `${subject}: ${blocked.message}`, { cause: error });
+  }
   const codes = errorCodes(error);
   const tls = codes.find((code) =>
     /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|EPROTO)/.test(code),
@@ -271,4 +282,12 @@ function errorCodes(error: unknown, depth = 0): string[] {
   const own = typeof code === 'string' && code !== 'UND_ERR_ABORTED' ? [code] : [];
   const nested = Array.isArray(errors) ? errors.flatMap((e) => errorCodes(e, depth + 1)) : [];
   return [...own, ...errorCodes(cause, depth + 1), ...nested];
+}
+
+/** The first error in `error`'s cause chain that matches. */
+function findCause(error: unknown, match: (e: unknown) => boolean): Error | undefined {
+  for (let e = error, depth = 0; e && depth < 10; e = (e as Error).cause, depth++) {
+    if (match(e)) return e as Error;
+  }
+  return undefined;
 }

@@ -1,4 +1,5 @@
 // Change events: tagChanged / imageStreamChanged subscriptions and the tagEvents polling query.
+
 import { GraphQLError } from 'graphql';
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
 import type { AppContext } from '../context.ts';
@@ -6,6 +7,7 @@ import { decodeCursor, encodeCursor } from '../events/cursor.ts';
 import { type EventFilter, SlowConsumerError, type StoredEvent } from '../events/hub.ts';
 import { trimmedThrough } from '../events/retention.ts';
 import { listEvents } from '../services/events.ts';
+import { readArgs } from './access.ts';
 
 /** graphql-ws close code for a subscriber that fell too far behind; it resumes from its cursor. */
 export const CLOSE_TOO_SLOW = 4429;
@@ -61,6 +63,7 @@ const eventFields = {
 };
 
 export const TagChangeEvent = builder.objectRef<StoredEvent>('TagChangeEvent').implement({
+  authScopes: (event) => ({ read: event.namespace }),
   description: 'One change of one tag, in commit order.',
   fields: (t) => ({
     cursor: t.string({
@@ -105,6 +108,7 @@ export const TagChangeEvent = builder.objectRef<StoredEvent>('TagChangeEvent').i
 });
 
 const ImageStreamChangeEvent = builder.objectRef<StoredEvent>('ImageStreamChangeEvent').implement({
+  authScopes: (event) => ({ read: event.namespace }),
   description: 'A change of a stream itself: created, deleted, labels, lookup policy.',
   fields: (t) => ({
     cursor: t.string({ resolve: eventFields.cursor }),
@@ -145,7 +149,11 @@ async function cursorId(ctx: AppContext, cursor: string | null | undefined, arg:
 }
 
 const TOO_SLOW = Symbol('too slow');
-type Delivery = StoredEvent | { [TOO_SLOW]: number };
+const REVOKED = Symbol('access revoked');
+type Delivery = StoredEvent | { [TOO_SLOW]: number } | { [REVOKED]: string };
+
+/** How often a live subscription re-checks that its caller may still read the namespace. */
+const ACCESS_RECHECK_MS = 2000;
 
 /**
  * Events from the hub; a subscriber cut off as too slow gets one last result carrying the
@@ -163,11 +171,22 @@ function deliveries(
       ctx.closeConnection?.(CLOSE_TOO_SLOW, 'subscriber too slow: resume from your last cursor'),
   });
   let ended = false;
+  let checkedAt = Date.now();
   const iterator: AsyncIterableIterator<Delivery> = {
     next: async () => {
       if (ended) return { done: true, value: undefined };
       try {
-        return await source.next();
+        const result = await source.next();
+        // A revoked grant stops the stream: re-checked at delivery, at most every few seconds.
+        if (!result.done && Date.now() - checkedAt > ACCESS_RECHECK_MS) {
+          checkedAt = Date.now();
+          if (!(await ctx.access.canNow('image-puller', filter.namespace))) {
+            ended = true;
+            await source.return?.();
+            return { done: false, value: { [REVOKED]: filter.namespace } };
+          }
+        }
+        return result;
       } catch (error) {
         if (!(error instanceof SlowConsumerError)) throw error;
         ended = true;
@@ -185,6 +204,11 @@ function deliveries(
 }
 
 function delivered(value: Delivery): StoredEvent {
+  if (REVOKED in value) {
+    throw new GraphQLError(`forbidden: access to namespace ${value[REVOKED]} was revoked`, {
+      extensions: { code: 'FORBIDDEN' },
+    });
+  }
   if (TOO_SLOW in value) {
     throw new GraphQLError('subscriber too far behind: resume with since set to the cursor given', {
       extensions: { code: 'SLOW_CONSUMER', cursor: encodeCursor(value[TOO_SLOW]) },
@@ -196,6 +220,7 @@ function delivered(value: Delivery): StoredEvent {
 builder.subscriptionType({
   fields: (t) => ({
     tagChanged: t.field({
+      authScopes: readArgs,
       type: TagChangeEvent,
       description:
         'Tag changes in a namespace (narrowed to a stream and tag). With `since`, replays every change after that cursor first, then goes live with no gap.',
@@ -214,6 +239,7 @@ builder.subscriptionType({
       resolve: (value: Delivery) => delivered(value),
     }),
     imageStreamChanged: t.field({
+      authScopes: readArgs,
       type: ImageStreamChangeEvent,
       description: 'Stream-level changes: created, deleted, labels, annotations, lookup policy.',
       args: {
@@ -250,6 +276,7 @@ const TagEventPage = builder
 
 builder.queryFields((t) => ({
   tagEvents: t.field({
+    authScopes: readArgs,
     type: TagEventPage,
     description: 'The tag change log for polling clients: the same events tagChanged delivers.',
     args: {

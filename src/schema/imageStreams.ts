@@ -1,4 +1,5 @@
 // ImageStream: the type, its queries and the create / delete mutations.
+
 import { and, eq, like, sql } from 'drizzle-orm';
 import { builder } from '../builder.ts';
 import { ConflictError, NotFoundError, unwrap, ValidationError } from '../errors.ts';
@@ -7,6 +8,7 @@ import {
   deleteImageStream,
   updateImageStream,
 } from '../services/imageStreams.ts';
+import { adminInput, editInput, readArgs } from './access.ts';
 import { entriesOf, KeyValueInput, KeyValueRef } from './common.ts';
 
 const LookupPolicy = builder.objectRef<{ local: boolean }>('ImageLookupPolicy').implement({
@@ -16,6 +18,7 @@ const LookupPolicy = builder.objectRef<{ local: boolean }>('ImageLookupPolicy').
 
 export const ImageStream = builder.drizzleNode('imageStreams', {
   name: 'ImageStream',
+  authScopes: (stream) => ({ read: stream.namespace }),
   id: { column: (s) => s.id },
   fields: (t) => ({
     namespace: t.exposeString('namespace'),
@@ -50,6 +53,7 @@ const ImageStreamFilter = builder.inputType('ImageStreamFilter', {
 
 builder.queryFields((t) => ({
   imageStream: t.drizzleField({
+    authScopes: readArgs,
     type: 'imageStreams',
     nullable: true,
     args: {
@@ -62,6 +66,7 @@ builder.queryFields((t) => ({
       ),
   }),
   imageStreams: t.drizzleConnection({
+    authScopes: readArgs,
     type: 'imageStreams',
     args: {
       namespace: t.arg.string({ required: true }),
@@ -157,6 +162,7 @@ const DeleteImageStreamInput = builder.inputType('DeleteImageStreamInput', {
 
 builder.mutationFields((t) => ({
   createImageStream: t.field({
+    authScopes: editInput,
     type: ImageStreamPayload,
     args: { input: t.arg({ type: CreateImageStreamInput, required: true }) },
     errors: { types: [ValidationError, ConflictError] },
@@ -171,6 +177,7 @@ builder.mutationFields((t) => ({
     },
   }),
   updateImageStream: t.field({
+    authScopes: editInput,
     type: ImageStreamPayload,
     args: { input: t.arg({ type: UpdateImageStreamInput, required: true }) },
     errors: { types: [ValidationError, NotFoundError, ConflictError] },
@@ -185,6 +192,7 @@ builder.mutationFields((t) => ({
     },
   }),
   deleteImageStream: t.field({
+    authScopes: adminInput,
     type: DeleteImageStreamPayload,
     args: { input: t.arg({ type: DeleteImageStreamInput, required: true }) },
     errors: { types: [NotFoundError, ConflictError] },

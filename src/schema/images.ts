@@ -1,9 +1,12 @@
 // Image (global, by digest) with layers and manifest-list children; `image` and `imageStreamImage`.
+
 import { sql } from 'drizzle-orm';
+import { canSeeImage } from '../auth/images.ts';
 import { builder } from '../builder.ts';
 import type { ImageConfig, imageManifests } from '../db/schema.ts';
 import { ConflictError, unwrap, ValidationError } from '../errors.ts';
 import { findStreamImage, type StreamImage } from '../services/queries.ts';
+import { readArgs } from './access.ts';
 import { entriesOf, KeyValueRef } from './common.ts';
 
 const ImageConfigRef = builder.objectRef<ImageConfig>('ImageConfig').implement({
@@ -137,11 +140,15 @@ builder.queryFields((t) => ({
   image: t.drizzleField({
     type: 'images',
     nullable: true,
+    description: 'Null when no tag of a namespace the caller may read names the image.',
     args: { digest: t.arg.string({ required: true, description: '`sha256:<64 hex>`' }) },
-    resolve: (query, _root, args, ctx) =>
-      ctx.database.db.query.images.findFirst(query({ where: { digest: args.digest } })),
+    resolve: async (query, _root, args, ctx) =>
+      (await canSeeImage(ctx.access, args.digest))
+        ? ctx.database.db.query.images.findFirst(query({ where: { digest: args.digest } }))
+        : null,
   }),
   imageStreamImage: t.field({
+    authScopes: readArgs,
     type: StreamImageRef,
     nullable: true,
     description:

@@ -1,10 +1,12 @@
 // Imports: the importImage mutation (`oc import-image`) and the import job queries.
+
 import { and, desc, eq, lt } from 'drizzle-orm';
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
 import { importJobs } from '../db/schema.ts';
 import { NotFoundError, unwrap, ValidationError } from '../errors.ts';
 import { getJob, type ImportJobRow } from '../importer/queue.ts';
 import { importImage, waitForJob } from '../services/importImage.ts';
+import { editInput, readArgs } from './access.ts';
 import { ReferencePolicyTypeEnum } from './enums.ts';
 
 const ImportJobStatus = builder.enumType('ImportJobStatus', {
@@ -37,6 +39,7 @@ const ImportImageResult = builder.objectRef<ImageResult>('ImportImageResult').im
 
 export const ImportJob = builder.objectRef<ImportJobRow>('ImportJob').implement({
   description: 'One queued import: its status, attempts, errors and a result per image.',
+  authScopes: (job) => ({ read: job.namespace }),
   fields: (t) => ({
     id: t.exposeID('id'),
     namespace: t.exposeString('namespace'),
@@ -97,6 +100,7 @@ const ImportImagePayload = builder
 
 builder.mutationFields((t) => ({
   importImage: t.field({
+    authScopes: editInput,
     type: ImportImagePayload,
     description: '`oc import-image`: set the spec tags and queue an import.',
     args: { input: t.arg({ type: ImportImageInput, required: true }) },
@@ -122,6 +126,7 @@ builder.queryFields((t) => ({
     },
   }),
   importJobs: t.field({
+    authScopes: readArgs,
     type: [ImportJob],
     description: 'Import jobs of a namespace, newest first.',
     args: {

@@ -11,5 +11,7 @@ import './tagging.ts';
 import './events.ts';
 import './pullSecrets.ts';
 import './imports.ts';
+import './apply.ts';
+import './accessControl.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -1,5 +1,6 @@
 // Namespace (a project): the `namespaces` listing and one namespace's streams.
 import { sql } from 'drizzle-orm';
+import { readableNamespaces } from '../auth/roles.ts';
 import { builder } from '../builder.ts';
 import type { namespaces } from '../db/schema.ts';
 
@@ -29,11 +30,19 @@ builder.drizzleObject('namespaces', {
 builder.queryFields((t) => ({
   namespaces: t.drizzleConnection({
     type: 'namespaces',
-    description: 'Every namespace, sorted by name.',
-    resolve: (query, _root, _args, ctx) =>
-      ctx.database.db.query.namespaces.findMany(query({ orderBy: { name: 'asc' } })),
+    description: 'The namespaces the caller may read, sorted by name.',
+    resolve: async (query, _root, _args, ctx) => {
+      const readable = await readableNamespaces(ctx.database.db, ctx.access.caller);
+      return ctx.database.db.query.namespaces.findMany(
+        query({
+          where: readable === null ? {} : { name: { in: readable } },
+          orderBy: { name: 'asc' },
+        }),
+      );
+    },
   }),
   namespace: t.drizzleField({
+    authScopes: (_root, args) => ({ read: args.name }),
     type: 'namespaces',
     nullable: true,
     args: { name: t.arg.string({ required: true }) },

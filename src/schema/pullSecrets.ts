@@ -1,4 +1,5 @@
 // Pull secrets: create, replace and delete; only names, registries and times are readable.
+
 import { builder } from '../builder.ts';
 import { ConflictError, NotFoundError, unwrap, ValidationError } from '../errors.ts';
 import {
@@ -7,8 +8,10 @@ import {
   type PullSecretInfo,
   savePullSecret,
 } from '../services/pullSecrets.ts';
+import { editInput, readArgs } from './access.ts';
 
 const PullSecret = builder.objectRef<PullSecretInfo>('PullSecret').implement({
+  authScopes: (secret) => ({ read: secret.namespace }),
   description:
     'Registry credentials of a namespace, used when importing. The credentials themselves are never readable.',
   fields: (t) => ({
@@ -50,6 +53,7 @@ const PullSecretPayload = builder
 
 builder.queryFields((t) => ({
   pullSecrets: t.field({
+    authScopes: readArgs,
     type: [PullSecret],
     args: { namespace: t.arg.string({ required: true }) },
     resolve: (_root, args, ctx) => listPullSecrets(ctx.database.db, args.namespace),
@@ -58,6 +62,7 @@ builder.queryFields((t) => ({
 
 builder.mutationFields((t) => ({
   createPullSecret: t.field({
+    authScopes: editInput,
     type: PullSecretPayload,
     args: { input: t.arg({ type: PullSecretInput, required: true }) },
     errors: { types: [ValidationError, ConflictError] },
@@ -66,6 +71,7 @@ builder.mutationFields((t) => ({
     }),
   }),
   replacePullSecret: t.field({
+    authScopes: editInput,
     type: PullSecretPayload,
     args: { input: t.arg({ type: PullSecretInput, required: true }) },
     errors: { types: [ValidationError, NotFoundError] },
@@ -74,6 +80,7 @@ builder.mutationFields((t) => ({
     }),
   }),
   deletePullSecret: t.field({
+    authScopes: editInput,
     type: PullSecretPayload,
     args: { input: t.arg({ type: DeletePullSecretInput, required: true }) },
     errors: { types: [NotFoundError] },

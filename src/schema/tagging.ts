@@ -1,4 +1,5 @@
 // Tag mutations: tag (`oc tag`), deleteTag, rollbackTag, createImageStreamMapping, pruneImages.
+
 import { builder } from '../builder.ts';
 import type { RollbackBy } from '../domain/history.ts';
 import {
@@ -8,7 +9,6 @@ import {
   unwrap,
   ValidationError,
 } from '../errors.ts';
-import { ANONYMOUS } from '../services/access.ts';
 import { createImageStreamMapping } from '../services/mapping.ts';
 import {
   type PrunedHistoryItem as PrunedHistoryItemShape,
@@ -17,6 +17,7 @@ import {
 } from '../services/prune.ts';
 import { type TagOutcome, tag } from '../services/tagging.ts';
 import { type DeletedTag, deleteTag, rollbackTag } from '../services/tagOperations.ts';
+import { editInput, editRef, namespaceOfRef } from './access.ts';
 import { KeyValueInput } from './common.ts';
 import { ReferencePolicyTypeEnum, TagSourceKindEnum } from './enums.ts';
 
@@ -243,15 +244,19 @@ const PruneImagesPayload = builder.objectRef<PruneResult>('PruneImagesPayload').
 
 builder.mutationFields((t) => ({
   tag: t.field({
+    authScopes: (_root, { input }) => ({
+      editAll: input.destinations.map((d) => namespaceOfRef(d, input.namespace)),
+    }),
     type: TagPayload,
     description: '`oc tag`: point one or more tags at a source.',
     args: { input: t.arg({ type: TagInput, required: true }) },
     errors: { types: [ValidationError, NotFoundError, ConflictError, ForbiddenError] },
     resolve: async (_root, { input }, ctx) => ({
-      results: unwrap(await tag(ctx.database.db, ANONYMOUS, input)),
+      results: unwrap(await tag(ctx.database.db, ctx.access, input)),
     }),
   }),
   deleteTag: t.field({
+    authScopes: editRef,
     type: DeleteTagPayload,
     description: '`oc tag -d`: remove a tag and its history.',
     args: { input: t.arg({ type: DeleteTagInput, required: true }) },
@@ -259,6 +264,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => unwrap(await deleteTag(ctx.database.db, input)),
   }),
   rollbackTag: t.field({
+    authScopes: editRef,
     type: RollbackTagPayload,
     description: 'Point a tag at one of its own history items; pushes a new item.',
     args: { input: t.arg({ type: RollbackTagInput, required: true }) },
@@ -272,6 +278,7 @@ builder.mutationFields((t) => ({
     },
   }),
   createImageStreamMapping: t.field({
+    authScopes: editInput,
     type: MappingPayload,
     description: 'Record a pushed image: creates the image and stream if new, moves the tag.',
     args: { input: t.arg({ type: CreateImageStreamMappingInput, required: true }) },
@@ -298,6 +305,7 @@ builder.mutationFields((t) => ({
     },
   }),
   pruneImages: t.field({
+    authScopes: { clusterAdmin: true },
     type: PruneImagesPayload,
     description: 'Remove old history items and unreferenced images (dry run by default).',
     args: { input: t.arg({ type: PruneImagesInput }) },

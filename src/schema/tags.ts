@@ -1,4 +1,5 @@
 // ImageStreamTag: spec, history, conditions and tracking of one tag; ImageStream's tag fields.
+
 import { sql } from 'drizzle-orm';
 import { builder } from '../builder.ts';
 import type { imageStreams, tagHistory, tags } from '../db/schema.ts';
@@ -6,6 +7,7 @@ import { isImportPending, pullSpecFor } from '../domain/tagPolicy.ts';
 import { followers, follows, isDangling } from '../domain/tracking.ts';
 import { unwrap, ValidationError } from '../errors.ts';
 import { parseStreamTagLookup, type TrackingRow, trackingView } from '../services/queries.ts';
+import { readArgs } from './access.ts';
 import { entriesOf, KeyValueRef } from './common.ts';
 import {
   ConditionStatusEnum,
@@ -338,9 +340,11 @@ builder.drizzleObjectField(Image, 'streamTags', (t) =>
         },
       },
     }),
-    resolve: (image) => {
+    resolve: async (image, _args, ctx) => {
       const newest = new Map<number, StreamTagUse<TagRow & { stream: StreamName }>>();
       for (const item of image.history) {
+        // Only tags of namespaces the caller may read.
+        if (!(await ctx.access.can('image-puller', item.tag.stream.namespace))) continue;
         const seen = newest.get(item.tagId);
         if (!seen || item.historyIndex < seen.historyIndex) {
           newest.set(item.tagId, { tag: item.tag, historyIndex: item.historyIndex });
@@ -366,6 +370,7 @@ function compareTuples(a: readonly string[], b: readonly string[]): number {
 
 builder.queryFields((t) => ({
   imageStreamTag: t.drizzleField({
+    authScopes: readArgs,
     type: 'tags',
     nullable: true,
     description:

@@ -1,5 +1,6 @@
 // `oc tag` as a service: permanent, tracking, reference and external tags (DESIGN.md rules 2–5).
 import { and, eq } from 'drizzle-orm';
+import type { AccessChecker } from '../auth/roles.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { imageStreams, tagHistory, tags } from '../db/schema.ts';
 import type { DomainResult, Problem } from '../domain/names.ts';
@@ -27,7 +28,7 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { appendEvents, writeTransaction } from '../events/append.ts';
-import { type Caller, canPullFrom } from './access.ts';
+import { canPullFrom } from './access.ts';
 import { type ImageStreamRow, lockOrCreateStream } from './imageStreams.ts';
 import { enqueueImport } from './importJobs.ts';
 import { writeSpecTag } from './specTags.ts';
@@ -77,13 +78,17 @@ interface ResolvedSource {
   reference: boolean;
 }
 
-export async function tag(db: Db, caller: Caller, input: TagInput): Promise<Result<TagOutcome[]>> {
+export async function tag(
+  db: Db,
+  access: AccessChecker,
+  input: TagInput,
+): Promise<Result<TagOutcome[]>> {
   const checked = checkTagInput(input);
   if (!checked.ok) return checked;
   const { kind, destinations, importMode } = checked.value;
   const sourceNamespace = sourceNamespaceOf(input, kind);
   if (sourceNamespace && !destinations.every((d) => d.namespace === sourceNamespace)) {
-    if (!(await canPullFrom(caller, sourceNamespace))) {
+    if (!(await canPullFrom(access, sourceNamespace))) {
       return fail(
         new ForbiddenError(
           `not allowed to pull images from namespace ${sourceNamespace}`,

@@ -162,3 +162,34 @@ async function pushImageTls(registry: RunningRegistry, repository: string, tag: 
   return (await pushImage(registry.url, repository, tag, { content }, { ca: registry.caCert }))
     .digest;
 }
+
+describe('the SSRF guard', () => {
+  it('refuses loopback registries unless allow-listed, by address and by name', async () => {
+    const guarded = await startTestApp({ egressAllow: [], importWorker: false });
+    try {
+      await pushImage(
+        basic.url,
+        'team/guarded',
+        'v1',
+        { content: 'guarded' },
+        {
+          auth: { user: USER, password: PASSWORD },
+        },
+      );
+      const port = basic.host.split(':')[1];
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) {
+        const job = await importNow(guarded, {
+          namespace: 'ssrf',
+          image: `guarded:${host.startsWith('localhost') ? 'name' : 'ip'}`,
+          from: `${host}/team/guarded:v1`,
+          confirm: true,
+          insecure: true,
+        });
+        expect(job.images[0]).toMatchObject({ status: 'Failure', reason: 'Blocked' });
+        expect(job.images[0]!.message).toContain('TAGRAPH_EGRESS_ALLOW');
+      }
+    } finally {
+      await guarded.stop();
+    }
+  });
+});

@@ -4,7 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
-import { spawnServer, startTestApp, TEST_SECRET_KEY, type TestApp } from '../support/app.ts';
+import {
+  ADMIN_HEADERS,
+  spawnServer,
+  startTestApp,
+  TEST_SECRET_KEY,
+  type TestApp,
+} from '../support/app.ts';
 import { fileDatabase } from '../support/database.ts';
 import { pushImage } from '../support/images.ts';
 import { callImportImage, drainImports, getTag, importNow, tagEvents } from '../support/imports.ts';
@@ -121,7 +127,7 @@ describe('where the worker runs', () => {
     try {
       const response = await fetch(`${server.url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
         body: JSON.stringify({
           query: `mutation($input: ImportImageInput!) { importImage(input: $input) {
             ... on ImportImagePayload { timedOut job { status images { status digest } } } } }`,
@@ -165,6 +171,7 @@ describe('where the worker runs', () => {
             DATABASE_URL: target.url,
             TAGRAPH_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
             TAGRAPH_LOG_LEVEL: 'info',
+            TAGRAPH_EGRESS_ALLOW: '127.0.0.1',
           },
           stdio: ['ignore', 'pipe', 'pipe'],
         },

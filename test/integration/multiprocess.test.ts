@@ -1,6 +1,11 @@
 // Subscriptions across processes: gateways on one database, and a gateway killed with SIGKILL.
 import { describe, expect, inject, it } from 'vitest';
-import { type SpawnedServer, spawnServer } from '../support/app.ts';
+import {
+  ADMIN_HEADERS,
+  type SpawnedServer,
+  spawnServer,
+  TEST_ADMIN_TOKEN,
+} from '../support/app.ts';
 import { subscribeWs } from '../support/subscriptions.ts';
 
 const SUB = `subscription($since: String) {
@@ -14,7 +19,7 @@ async function push(server: SpawnedServer, tag: string): Promise<string> {
   const digest = `sha256:${seq.toString(16).padStart(64, '0')}`;
   const response = await fetch(`${server.url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
     body: JSON.stringify({
       query: `mutation($input: CreateImageStreamMappingInput!) {
         createImageStreamMapping(input: $input) { __typename } }`,
@@ -39,7 +44,7 @@ async function push(server: SpawnedServer, tag: string): Promise<string> {
 async function currentCursor(server: SpawnedServer): Promise<string | null> {
   const response = await fetch(`${server.url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
     body: JSON.stringify({ query: '{ tagEvents(namespace: "multi", first: 100) { endCursor } }' }),
   });
   const body = (await response.json()) as { data: { tagEvents: { endCursor: string | null } } };
@@ -53,7 +58,7 @@ describe('across processes', () => {
       const [a, b] = await Promise.all([spawnServer(), spawnServer()]);
       try {
         const since = await currentCursor(b);
-        const sub = subscribeWs<Next>(b.url, SUB, { since });
+        const sub = subscribeWs<Next>(b.url, SUB, { since }, { token: TEST_ADMIN_TOKEN });
         await sub.connected;
         const digest = await push(a, 'from-a');
         const [event] = await sub.waitFor(1);
@@ -73,7 +78,12 @@ describe('across processes', () => {
     // On Postgres another gateway keeps writing while the first is dead.
     const other = postgres ? await spawnServer() : null;
     try {
-      const sub = subscribeWs<Next>(gateway.url, SUB, { since: await currentCursor(gateway) });
+      const sub = subscribeWs<Next>(
+        gateway.url,
+        SUB,
+        { since: await currentCursor(gateway) },
+        { token: TEST_ADMIN_TOKEN },
+      );
       await sub.connected;
       await push(gateway, 'before');
       const [seen] = await sub.waitFor(1);
@@ -85,7 +95,12 @@ describe('across processes', () => {
         : [];
       gateway = await spawnServer();
       const after = other ? [] : [await push(gateway, 'after-restart')];
-      const resumed = subscribeWs<Next>(gateway.url, SUB, { since: seen!.data.tagChanged.cursor });
+      const resumed = subscribeWs<Next>(
+        gateway.url,
+        SUB,
+        { since: seen!.data.tagChanged.cursor },
+        { token: TEST_ADMIN_TOKEN },
+      );
       const expected = [...meanwhile, ...after];
       const replayed = await resumed.waitFor(expected.length);
       const live = await push(gateway, 'live');

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { createClient } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { spawnServer } from '../support/app.ts';
+import { ADMIN_HEADERS, spawnServer } from '../support/app.ts';
 
 describe('graceful shutdown', () => {
   it('closes an open websocket with 1001 and exits 0 on SIGTERM', async () => {
@@ -12,6 +12,7 @@ describe('graceful shutdown', () => {
       const client = createClient({
         url: `${server.url.replace('http', 'ws')}/graphql`,
         webSocketImpl: WebSocket,
+        connectionParams: ADMIN_HEADERS,
         lazy: false,
         retryAttempts: 0,
         on: {
@@ -45,7 +46,11 @@ describe('graceful shutdown', () => {
         `${server.url}/graphql`,
         {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': body.length },
+          headers: {
+            'content-type': 'application/json',
+            'content-length': body.length,
+            ...ADMIN_HEADERS,
+          },
         },
         (res) => {
           let text = '';

@@ -6,6 +6,10 @@ import { type Config, loadConfig } from '../../src/config.ts';
 import { type App, buildApp } from '../../src/server.ts';
 import { fileDatabase } from './database.ts';
 
+/** The bootstrap cluster-admin token of servers that tests spawn (token mode on Postgres). */
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123456789';
+export const ADMIN_HEADERS = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+
 /** The key tests seal pull secrets with (Postgres mode requires one). */
 export const TEST_SECRET_KEY = Buffer.alloc(32, 7);
 
@@ -19,7 +23,11 @@ export interface TestApp extends App {
   graphql<T = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
-  ): Promise<{ data?: T; errors?: { message: string; path?: string[] }[] }>;
+    headers?: Record<string, string>,
+  ): Promise<{
+    data?: T;
+    errors?: { message: string; path?: string[]; extensions?: { code?: string } }[];
+  }>;
 }
 
 export function testConfig(overrides: Partial<Config> = {}): Config {
@@ -29,6 +37,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     database: fileDatabase(),
     // Tests drive the importer themselves (app.importer) unless they ask for the background one.
     importWorker: false,
+    // The test registries listen on loopback, which the SSRF guard otherwise refuses.
+    egressAllow: ['127.0.0.1'],
     ...overrides,
   };
 }
@@ -55,10 +65,10 @@ export async function startTestApp(overrides: Partial<Config> = {}): Promise<Tes
       running.delete(entry);
       await app.stop();
     },
-    graphql: async (query, variables) => {
+    graphql: async (query, variables, headers) => {
       const response = await app.yoga.fetch(`${url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify({ query, variables }),
       });
       return response.json();
@@ -99,6 +109,8 @@ export async function spawnServer(env: Record<string, string> = {}): Promise<Spa
       TAGRAPH_HOST: '127.0.0.1',
       TAGRAPH_LOG_LEVEL: 'info',
       TAGRAPH_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
+      TAGRAPH_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+      TAGRAPH_EGRESS_ALLOW: '127.0.0.1',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

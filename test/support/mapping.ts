@@ -26,29 +26,34 @@ export async function pushMapping(
   tag: string,
   seed: string,
   ref?: string,
+  headers?: Record<string, string>,
 ): Promise<{ digest: string; payload: Record<string, unknown> }> {
   const digest = digestOf(seed);
-  const result = await app.graphql<{ createImageStreamMapping: Record<string, unknown> }>(MAP, {
-    input: {
-      namespace,
-      stream,
-      tag,
-      image: {
-        digest,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        dockerImageReference: ref ?? `registry.test:5000/${namespace}/${stream}@${digest}`,
-        architecture: 'amd64',
-        os: 'linux',
-        layers: [
-          {
-            digest: digestOf(`${seed}-layer`),
-            size: 100,
-            mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-          },
-        ],
+  const result = await app.graphql<{ createImageStreamMapping: Record<string, unknown> }>(
+    MAP,
+    {
+      input: {
+        namespace,
+        stream,
+        tag,
+        image: {
+          digest,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          dockerImageReference: ref ?? `registry.test:5000/${namespace}/${stream}@${digest}`,
+          architecture: 'amd64',
+          os: 'linux',
+          layers: [
+            {
+              digest: digestOf(`${seed}-layer`),
+              size: 100,
+              mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+            },
+          ],
+        },
       },
     },
-  });
+    headers,
+  );
   expect(result.errors).toBeUndefined();
   return { digest, payload: result.data!.createImageStreamMapping };
 }

@@ -54,7 +54,7 @@ export function subscribeWs<T = { data?: Record<string, unknown>; errors?: unkno
   httpUrl: string,
   query: string,
   variables: Record<string, unknown> = {},
-  clientOptions: { onClose?: (code: number, reason: string) => void } = {},
+  clientOptions: { onClose?: (code: number, reason: string) => void; token?: string } = {},
 ): Received<T> & { client: Client; connected: Promise<void> } {
   const { results, push, waitFor } = collector<T>();
   let markConnected: () => void = () => {};
@@ -64,6 +64,9 @@ export function subscribeWs<T = { data?: Record<string, unknown>; errors?: unkno
   const client = createClient({
     url: wsUrl(httpUrl),
     webSocketImpl: WebSocket,
+    connectionParams: clientOptions.token
+      ? { authorization: `Bearer ${clientOptions.token}` }
+      : undefined,
     retryAttempts: 0,
     lazy: false,
     onNonLazyError: () => {},

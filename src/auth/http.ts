@@ -1,0 +1,100 @@
+// Authentication at the edge: HTTP and SSE requests to /graphql, and graphql-ws connections.
+import type { Plugin } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import { type Caller, OPEN_CALLER } from './roles.ts';
+import { authenticate, bearerToken } from './tokens.ts';
+
+/** graphql-ws close codes: no credentials, and credentials that are not accepted. */
+export const CLOSE_UNAUTHENTICATED = 4401;
+export const CLOSE_FORBIDDEN = 4403;
+
+export type Authentication =
+  | { ok: true; caller: Caller }
+  | { ok: false; reason: 'missing' | 'invalid' };
+
+/** Who an `Authorization` header value stands for, by the configured mode. */
+export async function authenticateHeader(
+  db: Db,
+  config: Config,
+  header: string | null | undefined,
+): Promise<Authentication> {
+  if (config.auth.mode === 'open') return { ok: true, caller: OPEN_CALLER };
+  const token = bearerToken(header);
+  if (!token) return { ok: false, reason: 'missing' };
+  const caller = await authenticate(db, token, config.auth.adminTokenHash);
+  return caller ? { ok: true, caller } : { ok: false, reason: 'invalid' };
+}
+
+/**
+ * Refuses GraphQL requests without a valid token with 401 (GraphiQL's page itself is served, so
+ * a browser can paste a token into its headers). The caller is kept for the context.
+ */
+export function authenticationPlugin(
+  db: Db,
+  config: Config,
+  graphqlPath: string,
+  callers: WeakMap<Request, Caller>,
+): Plugin {
+  // Per process: with N gateways behind a balancer a token gets up to N times the rate.
+  const limiter =
+    config.auth.mode === 'token' && config.rateLimitPerMinute > 0
+      ? new RateLimiterMemory({ points: config.rateLimitPerMinute, duration: 60 })
+      : null;
+  return {
+    async onRequest({ request, url, endResponse }) {
+      if (url.pathname !== graphqlPath) return;
+      const wantsPage =
+        request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html');
+      const result = await authenticateHeader(db, config, request.headers.get('authorization'));
+      if (result.ok) {
+        callers.set(request, result.caller);
+        const refused = limiter && (await overLimit(limiter, result.caller));
+        if (refused) endResponse(refused);
+      } else if (!wantsPage) {
+        const message =
+          result.reason === 'missing'
+            ? 'authentication required: send Authorization: Bearer <token>'
+            : 'the token is not valid (unknown or revoked)';
+        endResponse(
+          Response.json(
+            { errors: [{ message, extensions: { code: 'UNAUTHENTICATED' } }] },
+            { status: 401, headers: { 'www-authenticate': 'Bearer realm="tagraph"' } },
+          ),
+        );
+      }
+    },
+  };
+}
+
+/** Says loudly that nothing is protected when the server runs open. */
+export function warnIfOpen(config: Config, log: Logger): void {
+  if (config.auth.mode !== 'open') return;
+  log.warn(
+    'AUTHENTICATION IS OFF (TAGRAPH_AUTH=open, embedded development mode): every caller is a cluster admin. Set TAGRAPH_AUTH=token before exposing this server.',
+  );
+}
+
+/** A 429 when the caller's token has used its requests for this minute, else null. */
+async function overLimit(limiter: RateLimiterMemory, caller: Caller): Promise<Response | null> {
+  try {
+    await limiter.consume(caller.tokenId === null ? caller.subject : `token:${caller.tokenId}`);
+    return null;
+  } catch (error) {
+    if (!(error instanceof RateLimiterRes)) throw error;
+    const seconds = Math.max(1, Math.ceil(error.msBeforeNext / 1000));
+    return Response.json(
+      {
+        errors: [
+          {
+            message: `rate limit of ${limiter.points} requests a minute reached; retry in ${seconds} s`,
+            extensions: { code: 'RATE_LIMITED' },
+          },
+        ],
+      },
+      { status: 429, headers: { 'retry-after': String(seconds) } },
+    );
+  }
+}

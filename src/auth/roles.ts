@@ -1,0 +1,115 @@
+// Roles per namespace, mirroring OpenShift's: image-puller ⊂ editor ⊂ admin; cluster admins hold
+// admin everywhere. A caller's groups include the ones OpenShift implies for its subject.
+import { and, eq, inArray, or } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { roleBindings } from '../db/schema.ts';
+
+export type Role = 'image-puller' | 'editor' | 'admin';
+
+export const ROLES: readonly Role[] = ['image-puller', 'editor', 'admin'];
+
+export interface Caller {
+  /** A user name, or `system:serviceaccount:<namespace>:<name>`. */
+  subject: string;
+  groups: string[];
+  clusterAdmin: boolean;
+  /** The API token that authenticated the caller (null in open mode). */
+  tokenId: number | null;
+}
+
+/** Open mode (embedded development only): everyone is a cluster admin. */
+export const OPEN_CALLER: Caller = {
+  subject: 'system:anonymous',
+  groups: [],
+  clusterAdmin: true,
+  tokenId: null,
+};
+
+/** Whether `held` includes everything `needed` allows. */
+export function roleAllows(held: Role | null, needed: Role): boolean {
+  return held !== null && ROLES.indexOf(held) >= ROLES.indexOf(needed);
+}
+
+/**
+ * The groups OpenShift puts a subject in besides its own: every caller is
+ * `system:authenticated`; a service account is also in `system:serviceaccounts` and
+ * `system:serviceaccounts:<its namespace>`.
+ */
+export function effectiveGroups(caller: Pick<Caller, 'subject' | 'groups'>): string[] {
+  const groups = new Set([...caller.groups, 'system:authenticated']);
+  const account = /^system:serviceaccount:([^:]+):[^:]+$/.exec(caller.subject);
+  if (account) {
+    groups.add('system:serviceaccounts');
+    groups.add(`system:serviceaccounts:${account[1]}`);
+  }
+  return [...groups];
+}
+
+/** The strongest role the caller holds in `namespace`, or null. */
+export async function roleIn(db: Db, caller: Caller, namespace: string): Promise<Role | null> {
+  if (caller.clusterAdmin) return 'admin';
+  const rows = await db
+    .select({ role: roleBindings.role })
+    .from(roleBindings)
+    .where(
+      and(
+        eq(roleBindings.namespace, namespace),
+        or(
+          and(eq(roleBindings.subjectKind, 'User'), eq(roleBindings.subjectName, caller.subject)),
+          and(
+            eq(roleBindings.subjectKind, 'Group'),
+            inArray(roleBindings.subjectName, effectiveGroups(caller)),
+          ),
+        ),
+      ),
+    );
+  let best: Role | null = null;
+  for (const { role } of rows) if (!roleAllows(best, role)) best = role;
+  return best;
+}
+
+/** Every namespace where the caller holds at least image-puller (null: all, a cluster admin). */
+export async function readableNamespaces(db: Db, caller: Caller): Promise<string[] | null> {
+  if (caller.clusterAdmin) return null;
+  const rows = await db
+    .selectDistinct({ namespace: roleBindings.namespace })
+    .from(roleBindings)
+    .where(
+      or(
+        and(eq(roleBindings.subjectKind, 'User'), eq(roleBindings.subjectName, caller.subject)),
+        and(
+          eq(roleBindings.subjectKind, 'Group'),
+          inArray(roleBindings.subjectName, effectiveGroups(caller)),
+        ),
+      ),
+    );
+  return rows.map((row) => row.namespace);
+}
+
+/** Answers role questions for one request, asking the database once per namespace. */
+export class AccessChecker {
+  private readonly roles = new Map<string, Promise<Role | null>>();
+
+  constructor(
+    readonly db: Db,
+    readonly caller: Caller,
+  ) {}
+
+  role(namespace: string): Promise<Role | null> {
+    let role = this.roles.get(namespace);
+    if (!role) {
+      role = roleIn(this.db, this.caller, namespace);
+      this.roles.set(namespace, role);
+    }
+    return role;
+  }
+
+  async can(needed: Role, namespace: string): Promise<boolean> {
+    return roleAllows(await this.role(namespace), needed);
+  }
+
+  /** A fresh answer, bypassing this request's cache (subscriptions re-check at delivery). */
+  async canNow(needed: Role, namespace: string): Promise<boolean> {
+    return roleAllows(await roleIn(this.db, this.caller, namespace), needed);
+  }
+}
