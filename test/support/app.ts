@@ -1,7 +1,7 @@
 // Starts the app (in process, or as a child process) for tests, and checks none is left running.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { type App, buildApp } from '../../src/server.ts';
 import { fileDatabase } from './database.ts';
@@ -44,10 +44,13 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
 }
 
 /** Builds the app on this file's database and listens on 127.0.0.1 (a free port unless given). */
-export async function startTestApp(overrides: Partial<Config> = {}): Promise<TestApp> {
+export async function startTestApp(
+  overrides: Partial<Config> = {},
+  options: { log?: Logger } = {},
+): Promise<TestApp> {
   const statements: string[] = [];
   const app = await buildApp(testConfig(overrides), {
-    log: pino({ level: 'silent' }),
+    log: options.log ?? pino({ level: 'silent' }),
     // The event hub and the retention job poll the events table in the background; leave them
     // out so a test can count the statements its own request ran.
     onQuery: (query) => {

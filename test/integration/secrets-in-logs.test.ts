@@ -1,0 +1,111 @@
+// No secret reaches a log line, a field or an error: a full run's logs are grepped for them.
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToken } from '../../src/auth/tokens.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { pushImage } from '../support/images.ts';
+import { importNow } from '../support/imports.ts';
+import { type RunningRegistry, startRegistry } from '../support/registry.ts';
+
+const ADMIN = 'secrets-test-admin-token-0123456789abcdef';
+const USER = 'logger';
+const PASSWORD = 'never-in-a-log-Passw0rd!';
+
+let app: TestApp;
+let registry: RunningRegistry;
+let logs = '';
+
+beforeAll(async () => {
+  registry = await startRegistry({ htpasswd: { user: USER, password: PASSWORD } });
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs += chunk.toString();
+      done();
+    },
+  });
+  app = await startTestApp(
+    { auth: { mode: 'token', adminTokenHash: hashToken(ADMIN) }, logLevel: 'trace' },
+    { log: pino({ level: 'trace' }, sink) },
+  );
+});
+afterAll(async () => {
+  await app.stop();
+  await registry.stop();
+});
+
+describe('secrets', () => {
+  it('appear in no log line, no field and no error of a run that uses them', async () => {
+    const headers = { authorization: `Bearer ${ADMIN}` };
+    const issued = await app.graphql<{ createToken: { token: string } }>(
+      `mutation { createToken(input: { subject: "ci" }) { ... on CreateTokenPayload { token } } }`,
+      {},
+      headers,
+    );
+    const userToken = issued.data!.createToken.token;
+    const basic = Buffer.from(`${USER}:${PASSWORD}`).toString('base64');
+    const document = JSON.stringify({ auths: { [registry.host]: { auth: basic } } });
+    const outputs: string[] = [];
+    const run = async (query: string, variables = {}, as = headers) => {
+      const result = await app.graphql(query, variables, as);
+      outputs.push(JSON.stringify(result));
+      return result;
+    };
+    await run(
+      `mutation($input: PullSecretInput!) { createPullSecret(input: $input) { __typename } }`,
+      { input: { namespace: 'sec', name: 'reg', document } },
+    );
+    await run(`{ pullSecrets(namespace: "sec") { name registries } }`);
+    await run(
+      `{ apiTokens { id subject } me { subject } }`,
+      {},
+      { authorization: `Bearer ${userToken}` },
+    );
+    await run('{ me { subject } }', {}, { authorization: 'Bearer tgr_wrong-token-value' });
+    await pushImage(
+      registry.url,
+      'sec/app',
+      'v1',
+      { content: 's' },
+      { auth: { user: USER, password: PASSWORD } },
+    );
+    const job = await importNow(
+      { ...app, graphql: (q, v) => app.graphql(q, v, headers) },
+      {
+        namespace: 'sec',
+        image: 'app:v1',
+        from: `${registry.host}/sec/app:v1`,
+        confirm: true,
+        insecure: true,
+      },
+    );
+    expect(job.status).toBe('succeeded');
+    // A wrong password stored too: the failure message must not echo it.
+    await run(
+      `mutation($input: PullSecretInput!) { replacePullSecret(input: $input) { __typename } }`,
+      {
+        input: {
+          namespace: 'sec',
+          name: 'reg',
+          document: JSON.stringify({
+            auths: {
+              [registry.host]: { auth: Buffer.from(`${USER}:${PASSWORD}x`).toString('base64') },
+            },
+          }),
+        },
+      },
+    );
+    const failed = await importNow(
+      { ...app, graphql: (q, v) => app.graphql(q, v, headers) },
+      { namespace: 'sec', image: 'app:v1' },
+    );
+    outputs.push(JSON.stringify(failed));
+    expect(failed.images[0]?.reason).toBe('Unauthorized');
+
+    expect(logs.length).toBeGreaterThan(1000); // the run did log
+    const everything = `${logs}\n${outputs.join('\n')}`;
+    for (const secret of [ADMIN, userToken, PASSWORD, basic, `${PASSWORD}x`]) {
+      expect(everything.includes(secret), `found ${secret.slice(0, 6)}…`).toBe(false);
+    }
+  });
+});
