@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import type { JwtSettings } from './auth/jwt.ts';
 import { hashToken } from './auth/tokens.ts';
 import type { DatabaseTarget } from './db/client.ts';
 import type { Platform } from './domain/platforms.ts';
@@ -47,6 +48,13 @@ const variables = z.object({
   TAGRAPH_IMPORT_BACKOFF_SCALE: z.coerce.number().min(0.001).max(100).default(1),
   TAGRAPH_REGISTRY_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(30),
   TAGRAPH_EGRESS_ALLOW: z.string().optional(),
+  TAGRAPH_JWT_JWKS_URL: z.string().url().optional(),
+  TAGRAPH_JWT_PUBLIC_KEY_FILE: z.string().min(1).optional(),
+  TAGRAPH_JWT_ALGORITHM: z.string().min(2).default('RS256'),
+  TAGRAPH_JWT_ISSUER: z.string().min(1).optional(),
+  TAGRAPH_JWT_AUDIENCE: z.string().min(1).optional(),
+  TAGRAPH_JWT_GROUPS_CLAIM: z.string().min(1).default('groups'),
+  TAGRAPH_JWT_ADMIN_GROUP: z.string().min(1).optional(),
   TAGRAPH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
   TAGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).default(100),
   TAGRAPH_REGISTRY_CA_FILE: z.string().min(1).optional(),
@@ -132,7 +140,7 @@ export interface Config {
    * `open`: no authentication, every caller a cluster admin (embedded development only).
    * `token`: every request needs a bearer token.
    */
-  auth: { mode: 'open' | 'token'; adminTokenHash: string | null };
+  auth: { mode: 'open' | 'token'; adminTokenHash: string | null; jwt: JwtSettings | null };
   /** Registries whose push notifications `POST /registry/events` accepts, each with its token. */
   pushRegistries: PushRegistry[];
 }
@@ -153,15 +161,12 @@ function ownPlatform(): Platform {
   return { os, architecture: arch[process.arch] ?? process.arch };
 }
 
-function readCa(path: string): string {
+function readFile(variable: string, path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
     throw new ConfigError(
-      `invalid configuration:\n  TAGRAPH_EGRESS_ALLOW: z.string().optional(),
-  TAGRAPH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
-  TAGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).default(100),
-  TAGRAPH_REGISTRY_CA_FILE: cannot read ${path} (${(error as Error).message})`,
+      `invalid configuration:\n  ${variable}: cannot read ${path} (${(error as Error).message})`,
     );
   }
 }
@@ -213,6 +218,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auth: {
       mode: authMode,
       adminTokenHash: v.TAGRAPH_ADMIN_TOKEN ? hashToken(v.TAGRAPH_ADMIN_TOKEN) : null,
+      jwt:
+        v.TAGRAPH_JWT_JWKS_URL || v.TAGRAPH_JWT_PUBLIC_KEY_FILE
+          ? {
+              jwksUrl: v.TAGRAPH_JWT_JWKS_URL ?? null,
+              publicKey: v.TAGRAPH_JWT_PUBLIC_KEY_FILE
+                ? readFile('TAGRAPH_JWT_PUBLIC_KEY_FILE', v.TAGRAPH_JWT_PUBLIC_KEY_FILE)
+                : null,
+              algorithm: v.TAGRAPH_JWT_ALGORITHM,
+              issuer: v.TAGRAPH_JWT_ISSUER ?? null,
+              audience: v.TAGRAPH_JWT_AUDIENCE ?? null,
+              groupsClaim: v.TAGRAPH_JWT_GROUPS_CLAIM,
+              adminGroup: v.TAGRAPH_JWT_ADMIN_GROUP ?? null,
+            }
+          : null,
     },
     database: v.DATABASE_URL
       ? { kind: 'postgres', url: v.DATABASE_URL, poolSize: v.TAGRAPH_DB_POOL_SIZE }
@@ -244,7 +263,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       .split(',')
       .map((entry) => entry.trim())
       .filter(Boolean),
-    registryCa: v.TAGRAPH_REGISTRY_CA_FILE ? readCa(v.TAGRAPH_REGISTRY_CA_FILE) : null,
+    registryCa: v.TAGRAPH_REGISTRY_CA_FILE
+      ? readFile('TAGRAPH_REGISTRY_CA_FILE', v.TAGRAPH_REGISTRY_CA_FILE)
+      : null,
     pushRegistries: v.TAGRAPH_PUSH_REGISTRIES ?? [],
     serverPlatform: v.TAGRAPH_SERVER_PLATFORM
       ? parsePlatform(v.TAGRAPH_SERVER_PLATFORM)

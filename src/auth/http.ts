@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
+import { createJwtVerifier, type JwtVerifier, looksLikeJwt } from './jwt.ts';
 import { type Caller, OPEN_CALLER } from './roles.ts';
 import { authenticate, bearerToken } from './tokens.ts';
 
@@ -24,8 +25,21 @@ export async function authenticateHeader(
   if (config.auth.mode === 'open') return { ok: true, caller: OPEN_CALLER };
   const token = bearerToken(header);
   if (!token) return { ok: false, reason: 'missing' };
-  const caller = await authenticate(db, token, config.auth.adminTokenHash);
+  const verifyJwt = jwtVerifierFor(config);
+  const caller =
+    verifyJwt && looksLikeJwt(token)
+      ? await verifyJwt(token)
+      : await authenticate(db, token, config.auth.adminTokenHash);
   return caller ? { ok: true, caller } : { ok: false, reason: 'invalid' };
+}
+
+/** One verifier per configuration (it caches the JWKS it fetched). */
+const verifiers = new WeakMap<Config, JwtVerifier | null>();
+function jwtVerifierFor(config: Config): JwtVerifier | null {
+  if (!verifiers.has(config)) {
+    verifiers.set(config, config.auth.jwt ? createJwtVerifier(config.auth.jwt) : null);
+  }
+  return verifiers.get(config)!;
 }
 
 /**

@@ -1,6 +1,9 @@
 // Access control end to end: tokens, roles per namespace, rule 17, subscriptions, limits.
+
+import { createServer } from 'node:http';
 import { sql } from 'drizzle-orm';
 import { createClient } from 'graphql-ws';
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { hashToken } from '../../src/auth/tokens.ts';
@@ -40,7 +43,7 @@ async function grant(namespace: string, role: string, subjectKind: string, subje
 
 beforeAll(async () => {
   app = await startTestApp({
-    auth: { mode: 'token', adminTokenHash: hashToken(ADMIN) },
+    auth: { mode: 'token', adminTokenHash: hashToken(ADMIN), jwt: null },
     introspection: false,
   });
   for (const namespace of ['project-a', 'project-b']) {
@@ -308,7 +311,7 @@ describe('limits', () => {
 describe('rate and subscription limits', () => {
   it('answers 429 with Retry-After once a token has used its requests for the minute', async () => {
     const limited = await startTestApp({
-      auth: { mode: 'token', adminTokenHash: hashToken(ADMIN) },
+      auth: { mode: 'token', adminTokenHash: hashToken(ADMIN), jwt: null },
       rateLimitPerMinute: 5,
     });
     try {
@@ -358,6 +361,72 @@ describe('rate and subscription limits', () => {
     } finally {
       await client.dispose();
       await capped.stop();
+    }
+  });
+});
+
+describe('JWT bearer tokens', () => {
+  it('accepts an identity provider JWT by static key or JWKS: sub, groups, admin group', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' };
+    const jwks = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((done) => jwks.listen(0, '127.0.0.1', done));
+    const sign = (claims: Record<string, unknown>, issuer = 'test-idp', expires = '5m') =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setSubject(String(claims.sub ?? 'jwt-user'))
+        .setIssuer(issuer)
+        .setAudience('tagraph')
+        .setExpirationTime(expires)
+        .sign(privateKey);
+    const settings = {
+      algorithm: 'ES256',
+      issuer: 'test-idp',
+      audience: 'tagraph',
+      groupsClaim: 'groups',
+      adminGroup: 'platform-admins',
+    };
+    const port = (jwks.address() as { port: number }).port;
+    const byKey = { ...settings, publicKey: await exportSPKI(publicKey), jwksUrl: null };
+    const byJwks = { ...settings, publicKey: null, jwksUrl: `http://127.0.0.1:${port}/jwks.json` };
+    try {
+      for (const jwt of [byKey, byJwks]) {
+        const withJwt = await startTestApp({
+          auth: { mode: 'token', adminTokenHash: hashToken(ADMIN), jwt },
+        });
+        try {
+          const ask = (token: string) =>
+            withJwt.graphql<{ me: { subject: string; clusterAdmin: boolean } }>(
+              '{ me { subject clusterAdmin } }',
+              {},
+              as(token),
+            );
+          const member = await ask(await sign({ sub: 'jwt-user', groups: ['team-b'] }));
+          expect(member.data?.me).toEqual({ subject: 'jwt-user', clusterAdmin: false });
+          const admin = await ask(await sign({ sub: 'root', groups: ['platform-admins'] }));
+          expect(admin.data?.me).toEqual({ subject: 'root', clusterAdmin: true });
+          for (const bad of [
+            await sign({ sub: 'x' }, 'another-idp'),
+            await sign({ sub: 'x' }, 'test-idp', '-1m'),
+          ]) {
+            const response = await fetch(`${withJwt.url}/graphql`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', ...as(bad) },
+              body: JSON.stringify({ query: '{ me { subject } }' }),
+            });
+            expect(response.status).toBe(401);
+          }
+          // Opaque tokens keep working beside JWTs.
+          expect((await ask(ADMIN)).data?.me.clusterAdmin).toBe(true);
+        } finally {
+          await withJwt.stop();
+        }
+      }
+    } finally {
+      await new Promise((done) => jwks.close(done));
     }
   });
 });

@@ -25,7 +25,7 @@ beforeAll(async () => {
     },
   });
   app = await startTestApp(
-    { auth: { mode: 'token', adminTokenHash: hashToken(ADMIN) }, logLevel: 'trace' },
+    { auth: { mode: 'token', adminTokenHash: hashToken(ADMIN), jwt: null }, logLevel: 'trace' },
     { log: pino({ level: 'trace' }, sink) },
   );
 });
