@@ -79,6 +79,15 @@ describe('authentication', () => {
     }
   });
 
+  it('refuses an SSE subscription without a token (401)', async () => {
+    const query = encodeURIComponent('subscription { tagChanged(namespace: "project-b") { tag } }');
+    const response = await fetch(`${app.url}/graphql?query=${query}`, {
+      headers: { accept: 'text/event-stream' },
+    });
+    expect(response.status).toBe(401);
+    await response.body?.cancel();
+  });
+
   it('keeps only a hash of each token', async () => {
     const rows = rowsOf<{ token_hash: string }>(
       await app.database.db.execute(sql`select token_hash from api_tokens`),
