@@ -303,6 +303,13 @@ describe('limits', () => {
     const aliases = Array.from({ length: 40 }, (_, i) => `a${i}: me { subject }`).join(' ');
     const flood = await app.graphql(`{ ${aliases} }`, {}, as(ADMIN));
     expect(flood.errors?.[0]?.message).toMatch(/aliases/i);
+    const costly = await app.graphql(
+      `{ imageStreams(namespace: "project-a", first: 100) { nodes { tags(first: 100) { nodes {
+        history(first: 100) { nodes { created generation dockerImageReference } } } } } } }`,
+      {},
+      as(ADMIN),
+    );
+    expect(costly.errors?.[0]?.message).toMatch(/cost limit/i);
     const introspection = await app.graphql('{ __schema { types { name } } }', {}, as(ADMIN));
     expect(introspection.errors?.[0]?.message).toMatch(/introspection/i);
   });
