@@ -139,15 +139,11 @@ async function fetchTag(
     source,
     insecure,
   );
-  try {
-    return await fetchSource(client, source, {
-      mode: snapshot.tag.importMode,
-      preference: platformPreference(snapshot.tag.annotations),
-      serverPlatform: options.serverPlatform,
-    });
-  } finally {
-    await client.close();
-  }
+  return fetchSource(client, source, {
+    mode: snapshot.tag.importMode,
+    preference: platformPreference(snapshot.tag.annotations),
+    serverPlatform: options.serverPlatform,
+  });
 }
 
 /** The stream and spec tag as they are now, read without locks (the write re-checks them). */

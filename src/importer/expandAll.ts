@@ -32,12 +32,7 @@ export async function expandAll(
   });
   const insecure = isInsecure(all.insecure, stream?.annotations ?? {});
   const client = await openRegistry(db, options.registry, job.namespace, repository, insecure);
-  let listed: string[];
-  try {
-    listed = await client.listTags(repository.repository);
-  } finally {
-    await client.close();
-  }
+  const listed = await client.listTags(repository.repository);
   const { selected, additional } = orderTagsForImport(listed, all.max);
 
   await writeTransaction(db, async (tx) => {

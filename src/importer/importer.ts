@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { EgressPolicy } from '../registry/egress.ts';
 import { createImportExecutor, type ImporterOptions } from './execute.ts';
+import { RegistryClients } from './registries.ts';
 import { ImportScheduler } from './scheduler.ts';
 import { ImportWorker } from './worker.ts';
 
@@ -24,6 +25,7 @@ export function createImporter(
   log: Logger,
   secretKey: Buffer,
 ): Importer {
+  const clients = new RegistryClients();
   const options: ImporterOptions = {
     database,
     log,
@@ -32,6 +34,7 @@ export function createImporter(
       ca: config.registryCa,
       timeoutMs: config.registryTimeoutMs,
       egress: new EgressPolicy(config.egressAllow),
+      clients,
     },
     serverPlatform: config.serverPlatform,
     intervalMs: config.importIntervalMs,
@@ -60,6 +63,7 @@ export function createImporter(
       });
       await Promise.race([Promise.all([scheduler.stop(), worker.stop()]), grace]);
       clearTimeout(timer);
+      clients.clear();
     },
   };
 }

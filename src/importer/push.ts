@@ -39,17 +39,12 @@ export async function importPush(
       source,
       registry?.insecure ?? false,
     );
-    let fetched: Awaited<ReturnType<typeof fetchSource>>;
-    try {
-      // A pushed index is kept whole, as the registry holds it; its children become images.
-      fetched = await fetchSource(client, source, {
-        mode: 'PreserveOriginal',
-        preference: {},
-        serverPlatform: options.serverPlatform,
-      });
-    } finally {
-      await client.close();
-    }
+    // A pushed index is kept whole, as the registry holds it; its children become images.
+    const fetched = await fetchSource(client, source, {
+      mode: 'PreserveOriginal',
+      preference: {},
+      serverPlatform: options.serverPlatform,
+    });
     const mapped = await createImageStreamMapping(
       options.database.db,
       {

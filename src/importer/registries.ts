@@ -1,4 +1,8 @@
 // Opening a registry client for an image: the namespace's pull secret, TLS policy (rules 13, 14).
+// Clients are kept for a while and shared by jobs and scheduled checks, so a token, the detected
+// scheme and pooled connections serve many requests instead of one.
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Db } from '../db/client.ts';
 import type { DockerReference } from '../domain/references.ts';
 import { RegistryClient } from '../registry/client.ts';
@@ -8,17 +12,49 @@ import { credentialFor } from '../services/pullSecrets.ts';
 /** The stream annotation that marks every tag of a stream insecure (rule 14). */
 export const INSECURE_REPOSITORY_ANNOTATION = 'openshift.io/image.insecureRepository';
 
+/** Clients kept per process, and how long an unused one lives. */
+const MAX_CLIENTS = 200;
+const IDLE_MS = 5 * 60_000;
+
 export interface RegistrySettings {
   secretKey: Buffer;
   /** Extra CA certificates (PEM) trusted besides the system's. */
   ca: string | null;
   timeoutMs: number;
   egress: EgressPolicy;
+  clients: RegistryClients;
 }
 
 /** Insecure when the tag's import policy or the stream's annotation says so. */
 export function isInsecure(tagInsecure: boolean, streamAnnotations: Record<string, string>) {
   return tagInsecure || streamAnnotations[INSECURE_REPOSITORY_ANNOTATION] === 'true';
+}
+
+/**
+ * Registry clients by registry, TLS mode and credential (a fingerprint: a changed pull secret
+ * gets a new client). Evicted clients are closed.
+ */
+export class RegistryClients {
+  private readonly cache = new LRUCache<string, RegistryClient>({
+    max: MAX_CLIENTS,
+    ttl: IDLE_MS,
+    updateAgeOnGet: true,
+    dispose: (client) => void client.close().catch(() => {}),
+  });
+
+  get(key: string, create: () => RegistryClient): RegistryClient {
+    let client = this.cache.get(key);
+    if (!client) {
+      client = create();
+      this.cache.set(key, client);
+    }
+    return client;
+  }
+
+  /** Closes every client (at shutdown). */
+  clear(): void {
+    this.cache.clear();
+  }
 }
 
 /** A client for `image`'s registry, with the namespace credential that matches it best. */
@@ -36,12 +72,22 @@ export async function openRegistry(
     image.registry,
     image.repository,
   );
-  return new RegistryClient({
-    registry: image.registry,
-    credential,
-    insecure,
-    ca: settings.ca ?? undefined,
-    timeoutMs: settings.timeoutMs,
-    egress: settings.egress,
-  });
+  const fingerprint = credential
+    ? createHash('sha256')
+        .update(`${credential.username}\0${credential.password}\0${credential.identityToken ?? ''}`)
+        .digest('hex')
+    : 'anonymous';
+  const key = `${image.registry}|${insecure}|${fingerprint}`;
+  return settings.clients.get(
+    key,
+    () =>
+      new RegistryClient({
+        registry: image.registry,
+        credential,
+        insecure,
+        ca: settings.ca ?? undefined,
+        timeoutMs: settings.timeoutMs,
+        egress: settings.egress,
+      }),
+  );
 }

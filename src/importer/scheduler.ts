@@ -1,5 +1,6 @@
 // Scheduled re-import (rule 6): due tags are HEAD-checked; only a changed digest queues an import.
 import { sql } from 'drizzle-orm';
+import pLimit from 'p-limit';
 import { type Coalesced, coalesce } from '../coalesce.ts';
 import { rowsOf } from '../db/client.ts';
 import { parseDockerReference } from '../domain/references.ts';
@@ -9,6 +10,7 @@ import { isInsecure, openRegistry } from './registries.ts';
 
 /** Due tags one pass claims at a time. */
 const BATCH = 50;
+const CHECKS_IN_FLIGHT = 8;
 
 interface DueTag {
   namespace: string;
@@ -29,6 +31,8 @@ export interface SchedulerPass {
 
 export class ImportScheduler {
   private readonly pass: Coalesced;
+  /** HEAD checks in flight at once (registries answer several faster than one by one). */
+  private readonly limit = pLimit(CHECKS_IN_FLIGHT);
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: ImporterOptions) {
@@ -61,13 +65,17 @@ export class ImportScheduler {
     for (;;) {
       const due = await this.claimDue();
       if (due.length === 0) return total;
-      for (const tag of due) {
-        total.checked += 1;
-        if (await this.changed(tag)) {
-          total.queued += 1;
-          await this.enqueue(tag);
-        }
-      }
+      await Promise.all(
+        due.map((tag) =>
+          this.limit(async () => {
+            total.checked += 1;
+            if (await this.changed(tag)) {
+              total.queued += 1;
+              await this.enqueue(tag);
+            }
+          }),
+        ),
+      );
     }
   }
 
@@ -122,15 +130,11 @@ export class ImportScheduler {
         source,
         isInsecure(tag.importInsecure, tag.streamAnnotations),
       );
-      try {
-        const head = await client.headManifest(
-          source.repository,
-          source.digest ?? source.tag ?? 'latest',
-        );
-        return head?.digest !== tag.importedSourceDigest;
-      } finally {
-        await client.close();
-      }
+      const head = await client.headManifest(
+        source.repository,
+        source.digest ?? source.tag ?? 'latest',
+      );
+      return head?.digest !== tag.importedSourceDigest;
     } catch (error) {
       this.options.log.info({ err: error, tag: `${tag.stream}:${tag.tag}` }, 'HEAD check failed');
       return true;
