@@ -1,0 +1,128 @@
+// Child processes of a benchmark: spawned with tsx, stopped by pid, never left behind.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+// Ctrl-C: stop the children (a leftover tagraph_bench_* database is dropped by the next run).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const child of children) child.kill('SIGTERM');
+    setTimeout(() => process.exit(130), 500);
+  });
+}
+
+export interface Spawned {
+  child: ChildProcess;
+  /** Resolves with the exit code once the process is gone. */
+  exited: Promise<number | null>;
+  /** Everything it printed to stderr so far (for failure messages). */
+  stderr(): string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when it is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Runs `node [nodeArgs] --import tsx <script> [args]` from the repository root. */
+export function spawnNode(
+  script: string,
+  options: { args?: string[]; env?: Record<string, string>; nodeArgs?: string[] } = {},
+): Spawned {
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), '--import', 'tsx', script, ...(options.args ?? [])],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    },
+  );
+  children.add(child);
+  let err = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    err = (err + chunk.toString()).slice(-8000);
+  });
+  const exited = new Promise<number | null>((done) =>
+    child.once('exit', (code) => {
+      children.delete(child);
+      done(code);
+    }),
+  );
+  return {
+    child,
+    exited,
+    stderr: () => err,
+    stop: async (graceMs = 15_000) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The first IPC message the child sends (its "ready" report), or its stderr if it dies first. */
+export function firstMessage<T>(spawned: Spawned, timeoutMs = 60_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no message in ${timeoutMs} ms`)), timeoutMs);
+    spawned.child.once('message', (message) => {
+      clearTimeout(timer);
+      resolve(message as T);
+    });
+    void spawned.exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`child exited (${code}) before reporting:\n${spawned.stderr()}`));
+    });
+  });
+}
+
+/** Runs a child to completion and returns the last IPC message it sent. */
+export async function runToResult<T>(spawned: Spawned): Promise<T> {
+  let last: T | undefined;
+  spawned.child.on('message', (message) => {
+    last = message as T;
+  });
+  const code = await spawned.exited;
+  if (code !== 0 || last === undefined) {
+    throw new Error(`child failed (exit ${code}):\n${spawned.stderr()}`);
+  }
+  return last;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+/** Polls `url` until it answers 200. */
+export async function waitForOk(url: string, spawned: Spawned, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (spawned.child.exitCode !== null) {
+      throw new Error(`process exited before ${url} answered:\n${spawned.stderr()}`);
+    }
+    const ok = await fetch(url)
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${url} not ready in ${timeoutMs} ms`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
+/** Resident set size of a process in bytes (Linux /proc). */
+export async function rssOf(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  return Number(kb) * 1024;
+}

@@ -1,0 +1,97 @@
+// Child process: many subscribers, either graphql-ws `tagChanged` or bare `ws` sockets, recording
+// when each message arrives. Commands arrive over IPC; answers go back the same way.
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+
+export type SubscriberCommand =
+  | {
+      cmd: 'open';
+      mode: 'graphql-ws' | 'raw';
+      url: string;
+      count: number;
+      headers: Record<string, string>;
+      namespace: string;
+    }
+  /** Start collecting: latencies against `sentAt` (one change) or each event's own time. */
+  | { cmd: 'arm'; sentAt: number | null }
+  | { cmd: 'collect' }
+  | { cmd: 'close' };
+
+const now = () => performance.timeOrigin + performance.now();
+const closers: (() => void)[] = [];
+let sentAt: number | null = null;
+/** Latency samples (ms) since the last `arm`. */
+let samples: number[] = [];
+let received = 0;
+
+function record(eventTime: number) {
+  received += 1;
+  samples.push(now() - (sentAt ?? eventTime));
+}
+
+async function open(command: Extract<SubscriberCommand, { cmd: 'open' }>) {
+  const { mode, url, count, headers, namespace } = command;
+  // Authorization and other headers on the upgrade request, as a browser-less client sends them.
+  class HeaderSocket extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols, { headers });
+    }
+  }
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      if (mode === 'raw') {
+        const socket = new WebSocket(url);
+        socket.on('open', () => resolve());
+        socket.on('error', reject);
+        socket.on('message', (data) => record((JSON.parse(String(data)) as { time: number }).time));
+        closers.push(() => socket.terminate());
+        return;
+      }
+      const client = createClient({
+        url,
+        webSocketImpl: HeaderSocket,
+        lazy: false,
+        retryAttempts: 0,
+        connectionParams: { authorization: headers.authorization },
+        on: { connected: () => resolve(), error: reject },
+      });
+      client.subscribe<{ tagChanged: { time: string } }>(
+        {
+          query: `subscription($ns: String!) { tagChanged(namespace: $ns) { cursor type tag time current { digest } } }`,
+          variables: { ns: namespace },
+        },
+        {
+          next: (result) => record(Date.parse(result.data!.tagChanged.time)),
+          error: (error) => console.error('subscription error', error),
+          complete: () => {},
+        },
+      );
+      closers.push(() => void client.dispose());
+    });
+  for (let i = 0; i < count; i += 100) {
+    await Promise.all(Array.from({ length: Math.min(100, count - i) }, one));
+  }
+}
+
+process.on('message', async (message) => {
+  const command = message as SubscriberCommand;
+  try {
+    if (command.cmd === 'open') {
+      await open(command);
+      process.send?.({ ok: true });
+    } else if (command.cmd === 'arm') {
+      sentAt = command.sentAt;
+      samples = [];
+      received = 0;
+      process.send?.({ ok: true });
+    } else if (command.cmd === 'collect') {
+      process.send?.({ received, samples });
+    } else {
+      for (const close of closers) close();
+      process.send?.({ ok: true }, () => process.exit(0));
+    }
+  } catch (error) {
+    console.error(error);
+    process.exit(1);
+  }
+});

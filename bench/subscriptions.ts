@@ -1,0 +1,269 @@
+// Scenario 2: graphql-ws fan-out of `tagChanged` to 1,000 and 10,000 subscribers on one gateway,
+// against a bare `ws` broadcast server (lib/broadcast.ts) with the same clients, in the same run.
+import { join } from 'node:path';
+import { createBenchDatabase } from './lib/db.ts';
+import { firstMessage, ROOT, rssOf, type Spawned, spawnNode } from './lib/processes.ts';
+import { seedGraph } from './lib/seed.ts';
+import { median, printTable, quantile, type Row, round, sleep, writeResults } from './lib/stats.ts';
+import type { SubscriberCommand } from './lib/subscribers.ts';
+import { startTagraph } from './lib/tagraph.ts';
+
+const SIZES = (process.env.BENCH_SUBSCRIBERS ?? '1000,10000').split(',').map(Number);
+const CLIENT_PROCESSES = 4;
+const TRIALS = Number(process.env.BENCH_ROUNDS ?? 3) + 2;
+const SUSTAINED_RATE = 500;
+const SUSTAINED_SECONDS = Number(process.env.BENCH_SUSTAINED_SECONDS ?? 5);
+const NS = 'subs';
+
+type Reply = { ok?: boolean; received?: number; samples?: number[] };
+
+/** Subscriber processes sharing `total` connections. */
+async function fleet(
+  mode: 'graphql-ws' | 'raw',
+  url: string,
+  total: number,
+  headers: Record<string, string>,
+) {
+  const children: Spawned[] = [];
+  for (let i = 0; i < CLIENT_PROCESSES; i++) {
+    const child = spawnNode(join(ROOT, 'bench/lib/subscribers.ts'));
+    child.child.stdout?.resume();
+    children.push(child);
+  }
+  const ask = (command: SubscriberCommand) =>
+    Promise.all(
+      children.map((child) => {
+        const reply = firstMessage<Reply>(child, 300_000);
+        child.child.send(command);
+        return reply;
+      }),
+    );
+  await Promise.all(
+    children.map((child, i) => {
+      const reply = firstMessage<Reply>(child, 300_000);
+      const count = Math.floor(total / CLIENT_PROCESSES) + (i < total % CLIENT_PROCESSES ? 1 : 0);
+      child.child.send({
+        cmd: 'open',
+        mode,
+        url,
+        count,
+        headers,
+        namespace: NS,
+      } satisfies SubscriberCommand);
+      return reply;
+    }),
+  );
+  return {
+    ask,
+    /** Waits until `expected` messages arrived (or the timeout); returns every sample. */
+    async gather(expected: number, timeoutMs: number) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const replies = await ask({ cmd: 'collect' });
+        const received = replies.reduce((n, r) => n + (r.received ?? 0), 0);
+        if (received >= expected || Date.now() > deadline) {
+          return { received, samples: replies.flatMap((r) => r.samples ?? []) };
+        }
+        await sleep(50);
+      }
+    },
+    async close() {
+      await ask({ cmd: 'close' }).catch(() => {});
+      await Promise.all(children.map((c) => c.stop(2000)));
+    },
+  };
+}
+
+const now = () => performance.timeOrigin + performance.now();
+
+export async function main() {
+  const database = await createBenchDatabase('subscriptions');
+  const tagraph = await startTagraph({
+    databaseUrl: database.url,
+    cpuProfDir: process.env.BENCH_PROFILE_DIR,
+  });
+  const broadcast = spawnNode(join(ROOT, 'bench/lib/broadcast.ts'));
+  try {
+    await seedGraph(database.sql, {
+      namespace: NS,
+      streams: 2,
+      tagsPerStream: 1,
+      historyPerTag: 1,
+      images: 1,
+    });
+    const { port } = await firstMessage<{ port: number }>(broadcast);
+    let change = 0;
+    const tagChange = () =>
+      tagraph.graphql(
+        `mutation($source: String!) { tag(input: { namespace: "${NS}", source: $source, destinations: ["s0000:t00"], reference: true }) { __typename } }`,
+        { source: `quay.io/bench/app:${++change}` },
+      );
+    await tagChange();
+    const servers = {
+      tagraph: {
+        mode: 'graphql-ws' as const,
+        url: tagraph.wsUrl,
+        pid: tagraph.pid,
+        fire: tagChange,
+      },
+      'bare ws': {
+        mode: 'raw' as const,
+        url: `ws://127.0.0.1:${port}`,
+        pid: broadcast.child.pid!,
+        fire: () =>
+          fetch(`http://127.0.0.1:${port}/broadcast`, { method: 'POST' }).then((r) => r.text()),
+      },
+    };
+
+    const results: Record<string, Record<string, number>> = {};
+    for (const size of SIZES) {
+      for (const [name, server] of Object.entries(servers)) {
+        await sleep(1000);
+        const rssBefore = await rssOf(server.pid);
+        const opened = now();
+        const clients = await fleet(server.mode, server.url, size, tagraph.headers);
+        const connectSeconds = (now() - opened) / 1000;
+        await sleep(3000);
+        const rssAfter = await rssOf(server.pid);
+        const trials: { p50: number; p99: number; max: number; delivered: number }[] = [];
+        for (let t = 0; t < TRIALS; t++) {
+          await clients.ask({ cmd: 'arm', sentAt: 0 });
+          const sent = now();
+          await server.fire();
+          const { received, samples } = await clients.gather(size, 30_000);
+          const latencies = samples.map((at) => at - sent);
+          trials.push({
+            p50: quantile(latencies, 0.5),
+            p99: quantile(latencies, 0.99),
+            max: latencies.reduce((a, b) => Math.max(a, b), 0),
+            delivered: received / size,
+          });
+          await sleep(200);
+        }
+        const measured = trials.slice(1); // the first trial warms up
+        results[`${name}_${size}`] = {
+          subscribers: size,
+          connectSeconds,
+          rssPerSubscriberKB: (rssAfter - rssBefore) / size / 1024,
+          p50: median(measured.map((t) => t.p50)),
+          p99: median(measured.map((t) => t.p99)),
+          max: median(measured.map((t) => t.max)),
+          delivered: Math.min(...measured.map((t) => t.delivered)),
+        };
+        console.log(
+          `  ${name} ${size}:`,
+          JSON.stringify(results[`${name}_${size}`], (_, v) =>
+            typeof v === 'number' ? round(v, 2) : v,
+          ),
+        );
+        await clients.close();
+      }
+    }
+
+    // Sustained: 500 changes/s, each written as a write transaction writes its event (events
+    // lock, insert, NOTIFY), straight in SQL — the `tag` mutation itself tops out lower
+    // (scenario 4), and this measures the fan-out.
+    const sustained: Record<string, number>[] = [];
+    // BENCH_SUSTAINED_SECONDS=0 skips it (for a quick profile of the one-change fan-out).
+    if (SUSTAINED_SECONDS > 0) {
+      const clients = await fleet('graphql-ws', tagraph.wsUrl, 1000, tagraph.headers);
+      await sleep(2000);
+      for (let r0 = 0; r0 < 3; r0++) {
+        await clients.ask({ cmd: 'arm', sentAt: null });
+        const total = SUSTAINED_RATE * SUSTAINED_SECONDS;
+        const started = now();
+        const inflight = new Set<Promise<unknown>>();
+        for (let i = 0; i < total; i++) {
+          const due = started + (i * 1000) / SUSTAINED_RATE;
+          const wait = due - now();
+          if (wait > 1) await sleep(wait);
+          const p = database.sql.begin(async (tx) => {
+            await tx`select pg_advisory_xact_lock(7242002)`;
+            await tx`insert into events (namespace, stream, tag, type, cause, payload)
+              values (${NS}, 's0000', 't00', 'UPDATED', 'tag',
+                ${tx.json({ previous: null, current: { digest: null, dockerImageReference: `quay.io/bench/app:s${i}` } })})`;
+            await tx`select pg_notify('tagraph_events', '')`;
+          });
+          inflight.add(p);
+          void p.finally(() => inflight.delete(p));
+          if (inflight.size >= 4) await Promise.race(inflight);
+        }
+        await Promise.all(inflight);
+        const writeSeconds = (now() - started) / 1000;
+        const { received, samples } = await clients.gather(total * 1000, 60_000);
+        const row = {
+          changesPerSecond: total / writeSeconds,
+          delivered: received / (total * 1000),
+          p50: quantile(samples, 0.5),
+          p99: quantile(samples, 0.99),
+          max: samples.reduce((a, b) => Math.max(a, b), 0),
+        };
+        sustained.push(row);
+        console.log(
+          '  sustained:',
+          JSON.stringify(row, (_, v) => (typeof v === 'number' ? round(v, 3) : v)),
+        );
+        await sleep(1000);
+      }
+      await clients.close();
+    }
+
+    const rows: Row[] = [];
+    for (const size of SIZES) {
+      const t = results[`tagraph_${size}`]!;
+      const b = results[`bare ws_${size}`]!;
+      const met =
+        size >= 10_000 ? (t.p99! < 250 && t.rssPerSubscriberKB! < 40 ? 'met' : 'MISSED') : '';
+      for (const [name, r] of [
+        ['tagraph', t],
+        ['bare ws', b],
+      ] as const) {
+        rows.push({
+          subscribers: size,
+          server: name,
+          'p50 ms': round(r.p50!, 1),
+          'p99 ms': round(r.p99!, 1),
+          'max ms': round(r.max!, 1),
+          delivered: `${round(r.delivered! * 100, 1)}%`,
+          'KB/idle sub': round(r.rssPerSubscriberKB!, 1),
+          'p99 vs bare ws': name === 'tagraph' ? `${round(t.p99! / b.p99!, 1)}×` : '1×',
+          'target (10k: p99<250, <40KB)': name === 'tagraph' ? met : '',
+        });
+      }
+    }
+    const s = {
+      changesPerSecond: median(sustained.map((r) => r.changesPerSecond!)),
+      delivered: median(sustained.map((r) => r.delivered!)),
+      p50: median(sustained.map((r) => r.p50!)),
+      p99: median(sustained.map((r) => r.p99!)),
+      max: median(sustained.map((r) => r.max!)),
+    };
+    if (sustained.length > 0)
+      rows.push({
+        subscribers: 1000,
+        server: `tagraph, ${round(s.changesPerSecond, 0)} changes/s sustained`,
+        'p50 ms': round(s.p50, 1),
+        'p99 ms': round(s.p99, 1),
+        'max ms': round(s.max, 1),
+        delivered: `${round(s.delivered * 100, 1)}%`,
+      });
+    printTable(
+      `Scenario 2 — subscription fan-out (one change; median of ${TRIALS - 1} trials)`,
+      rows,
+    );
+    await writeResults('subscriptions', {
+      sizes: SIZES,
+      clientProcesses: CLIENT_PROCESSES,
+      results,
+      sustained,
+      sustainedMedian: s,
+      rows,
+    });
+  } finally {
+    await broadcast.stop();
+    await tagraph.stop();
+    await database.drop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
