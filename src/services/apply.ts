@@ -56,7 +56,8 @@ export async function setTagAnnotations(
   if (!ref.ok) return fail(fromDomain(ref.error));
   const problems: FieldProblem[] = [];
   const annotations = toRecord(input.annotations, 'annotations', problems);
-  problems.push(...(validateAnnotations(annotations) ?? []));
+  // The list, not the record: a problem then names its entry (`annotations.2.key`).
+  problems.push(...(validateAnnotations(input.annotations) ?? []));
   if (problems.length > 0) return fail(new ValidationError(problems));
   const { namespace, stream, tag } = ref.value;
 

@@ -1,0 +1,284 @@
+// `tagraph apply -f <file|->`: make ImageStreams what OpenShift manifests say. A missing stream is
+// created; labels, annotations and lookupPolicy are replaced; each spec tag is set with `tag`
+// (the server imports DockerImage sources) and its annotations with setTagAnnotations. Tags the
+// manifest does not name are left alone.
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { type BatchCall, runBatch } from '../batch.ts';
+import { tagAnnotationsCall, tagCall } from '../calls.ts';
+import { ERROR_FIELDS, errorFields, errorLines, isTypedError, unwrap } from '../client.ts';
+import { type Context, contextOf, type Io, printStructured } from '../context.ts';
+import { CliError, UsageError } from '../errors.ts';
+import { collect, type OutputFormat, parseOutput } from '../flags.ts';
+import {
+  type ImageStreamManifest,
+  orderForApply,
+  parseManifests,
+  type TagInputVars,
+  tagInputFor,
+} from '../manifest.ts';
+import { imageStreamObject, listObject } from '../objects.ts';
+import { fetchStream, type KeyValue } from '../queries.ts';
+
+export const CURRENT = `query($namespace: String!, $name: String!, $after: String) {
+  imageStream(namespace: $namespace, name: $name) {
+    resourceVersion dockerImageRepository
+    labels { key value } annotations { key value } lookupPolicy { local }
+    tags(first: 100, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { name spec { annotations { key value } } }
+    }
+  }
+}`;
+
+export const CREATE = `mutation($input: CreateImageStreamInput!) {
+  createImageStream(input: $input) { ${ERROR_FIELDS} ... on ImageStreamPayload { imageStream { name } } }
+}`;
+
+export const UPDATE = `mutation($input: UpdateImageStreamInput!) {
+  updateImageStream(input: $input) { ${ERROR_FIELDS} ... on ImageStreamPayload { imageStream { name } } }
+}`;
+
+export const IMPORT_ALL = `mutation($input: ImportImageInput!) {
+  importImage(input: $input) { ${errorFields({ validation: true })} ... on ImportImagePayload { job { id } } }
+}`;
+
+interface Current {
+  resourceVersion: string;
+  dockerImageRepository: string | null;
+  labels: KeyValue[];
+  annotations: KeyValue[];
+  lookupPolicy: { local: boolean };
+  /** Spec tag annotations by tag name (null: a pushed tag without spec). */
+  tagAnnotations: Map<string, Record<string, string> | null>;
+}
+
+interface CurrentPage {
+  imageStream:
+    | (Omit<Current, 'tagAnnotations'> & {
+        tags: {
+          pageInfo: { hasNextPage: boolean; endCursor: string | null };
+          nodes: { name: string; spec: { annotations: KeyValue[] } | null }[];
+        };
+      })
+    | null;
+}
+
+async function current(ctx: Context, namespace: string, name: string): Promise<Current | null> {
+  let after: string | null = null;
+  let result: Current | null = null;
+  for (;;) {
+    const data: CurrentPage = await ctx.client.request(CURRENT, { namespace, name, after });
+    const stream = data.imageStream;
+    if (!stream) return result;
+    result ??= { ...stream, tagAnnotations: new Map() };
+    for (const tag of stream.tags.nodes) {
+      result.tagAnnotations.set(tag.name, tag.spec ? record(tag.spec.annotations) : null);
+    }
+    if (!stream.tags.pageInfo.hasNextPage) return result;
+    after = stream.tags.pageInfo.endCursor;
+  }
+}
+
+function record(entries: KeyValue[]): Record<string, string> {
+  return Object.fromEntries(entries.map((e) => [e.key, e.value]));
+}
+
+function entries(map: Record<string, string>): KeyValue[] {
+  return Object.keys(map)
+    .sort()
+    .map((key) => ({ key, value: map[key]! }));
+}
+
+function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
+}
+
+async function readSource(ctx: Context, file: string): Promise<{ text: string; origin: string }> {
+  if (file === '-') return { text: await ctx.io.readStdin(), origin: 'stdin' };
+  try {
+    return { text: await readFile(file, 'utf8'), origin: file };
+  } catch (error) {
+    throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+}
+
+function namespaceFor(ctx: Context, manifest: ImageStreamManifest): string {
+  if (manifest.namespace && ctx.config.namespaceFromFlag && manifest.namespace !== ctx.namespace) {
+    throw new CliError(
+      `the namespace from the provided object "${manifest.namespace}" does not match the namespace "${ctx.namespace}". You must pass '--namespace=${manifest.namespace}' to perform this operation.`,
+    );
+  }
+  return manifest.namespace ?? ctx.namespace;
+}
+
+type Status = 'created' | 'configured' | 'unchanged';
+
+/** Applies one ImageStream; returns its status and the errors of tags that failed. */
+async function applyOne(
+  ctx: Context,
+  manifest: ImageStreamManifest,
+  namespace: string,
+  createOnly: boolean,
+): Promise<{ status: Status; errors: string[] }> {
+  const { name } = manifest;
+  const before = await current(ctx, namespace, name);
+  const errors: string[] = [];
+  if (before && createOnly) {
+    throw new CliError(`imagestreams.image.openshift.io "${name}" already exists`);
+  }
+  if (!before) {
+    const data = await ctx.client.request<{ createImageStream: { __typename: string } }>(CREATE, {
+      input: {
+        namespace,
+        name,
+        labels: entries(manifest.labels),
+        annotations: entries(manifest.annotations),
+        lookupPolicy: { local: manifest.lookupLocal },
+        dockerImageRepository: manifest.dockerImageRepository,
+      },
+    });
+    unwrap(data.createImageStream, `ImageStream ${name}: `);
+  } else {
+    const changes: Record<string, unknown> = {};
+    if (!sameMap(record(before.labels), manifest.labels)) changes.labels = entries(manifest.labels);
+    if (!sameMap(record(before.annotations), manifest.annotations)) {
+      changes.annotations = entries(manifest.annotations);
+    }
+    if (before.lookupPolicy.local !== manifest.lookupLocal) {
+      changes.lookupPolicy = { local: manifest.lookupLocal };
+    }
+    if (Object.keys(changes).length > 0) {
+      const data = await ctx.client.request<{ updateImageStream: { __typename: string } }>(UPDATE, {
+        input: { namespace, name, ...changes },
+      });
+      unwrap(data.updateImageStream, `ImageStream ${name}: `);
+    }
+    if ((before.dockerImageRepository ?? null) !== manifest.dockerImageRepository) {
+      ctx.warn(
+        `ImageStream ${name}: spec.dockerImageRepository of an existing stream cannot be changed; it stays ${before.dockerImageRepository ?? 'unset'}`,
+      );
+    }
+  }
+
+  const warnings: string[] = [];
+  const inputs = orderForApply(
+    manifest.tags.map((tag) => tagInputFor({ name, namespace }, tag, warnings)),
+  );
+  for (const warning of warnings) ctx.warn(warning);
+  const tagged = await runBatch<object>(
+    ctx.client,
+    inputs.map((input) => tagCall(input as unknown as Record<string, unknown>)),
+  );
+  const annotationCalls: BatchCall[] = [];
+  tagged.forEach((outcome, i) => {
+    const input = inputs[i] as TagInputVars;
+    const tagName = input.destinations[0]!.slice(name.length + 1);
+    if (isTypedError(outcome)) {
+      errors.push(...errorLines(outcome).map((l) => `ImageStream ${name} tag ${tagName}: ${l}`));
+      return;
+    }
+    const wanted = manifest.tags.find((t) => t.name === tagName)!.annotations;
+    const had = before?.tagAnnotations.get(tagName) ?? {};
+    if (!sameMap(had, wanted)) {
+      annotationCalls.push(tagAnnotationsCall(namespace, `${name}:${tagName}`, entries(wanted)));
+    }
+  });
+  const annotated = await runBatch<object>(ctx.client, annotationCalls);
+  annotated.forEach((outcome, i) => {
+    if (isTypedError(outcome)) {
+      const ref = (annotationCalls[i]!.input as { ref: string }).ref;
+      errors.push(...errorLines(outcome).map((l) => `ImageStream ${name} tag ${ref}: ${l}`));
+    }
+  });
+
+  if (!before && manifest.dockerImageRepository && manifest.tags.length === 0) {
+    // OpenShift imports a new stream's repository by itself; here apply asks for it.
+    const data = await ctx.client.request<{
+      importImage: { __typename: string; job: { id: string } };
+    }>(IMPORT_ALL, { input: { namespace, image: name, all: true } });
+    const outcome = data.importImage;
+    if (isTypedError(outcome)) {
+      errors.push(...errorLines(outcome).map((l) => `ImageStream ${name}: import: ${l}`));
+    } else {
+      ctx.io.err(
+        `imagestream.image.openshift.io/${name}: importing the tags of ${manifest.dockerImageRepository} (job ${outcome.job.id})\n`,
+      );
+    }
+  }
+
+  if (!before) return { status: 'created', errors };
+  const after = await current(ctx, namespace, name);
+  const status = after?.resourceVersion === before.resourceVersion ? 'unchanged' : 'configured';
+  return { status, errors };
+}
+
+/** Applies (or, with createOnly, creates) every ImageStream in the files. */
+export async function applyFiles(
+  ctx: Context,
+  files: string[],
+  options: { createOnly: boolean; format: OutputFormat },
+): Promise<void> {
+  const manifests: ImageStreamManifest[] = [];
+  for (const file of files) {
+    const { text, origin } = await readSource(ctx, file);
+    manifests.push(...(await parseManifests(text, origin)));
+  }
+  if (manifests.length === 0) throw new CliError(`no ImageStream objects in ${files.join(', ')}`);
+  for (const manifest of manifests) for (const warning of manifest.warnings) ctx.warn(warning);
+  const errors: string[] = [];
+  const applied: { namespace: string; name: string }[] = [];
+  for (const manifest of manifests) {
+    try {
+      const namespace = namespaceFor(ctx, manifest);
+      const { status, errors: tagErrors } = await applyOne(
+        ctx,
+        manifest,
+        namespace,
+        options.createOnly,
+      );
+      applied.push({ namespace, name: manifest.name });
+      if (options.format.kind === 'table') {
+        ctx.io.out(`imagestream.image.openshift.io/${manifest.name} ${status}\n`);
+      }
+      errors.push(...tagErrors);
+    } catch (error) {
+      if (!(error instanceof CliError)) throw error;
+      errors.push(error.message, ...error.details);
+    }
+  }
+  if (options.format.kind !== 'table') {
+    const objects = [];
+    for (const { namespace, name } of applied) {
+      const stream = await fetchStream(ctx.client, namespace, name);
+      if (stream) objects.push(imageStreamObject(stream));
+    }
+    printStructured(
+      ctx.io,
+      options.format,
+      objects.length === 1 ? objects[0] : listObject(objects),
+    );
+  }
+  if (errors.length > 0) throw new CliError(errors[0]!, errors.slice(1));
+}
+
+export function registerApply(program: Command, io: Io): void {
+  program
+    .command('apply')
+    .summary('create or update image streams from OpenShift manifests (oc apply)')
+    .description(
+      'Make the ImageStreams of the files (YAML or JSON; several documents or a List; - for\n' +
+        'stdin) exist as written: a missing stream is created; labels, annotations and\n' +
+        'spec.lookupPolicy are replaced; every spec tag is set as oc tag would (DockerImage\n' +
+        'sources are imported by the server, an ImageStreamTag of the same stream is tracked,\n' +
+        'one of another stream is pinned). Tags a manifest leaves out are kept; status is ignored.',
+    )
+    .option('-f, --filename <file>', 'ImageStream YAML or JSON, - for stdin; repeatable', collect)
+    .option('-o, --output <format>', 'json or yaml: print the streams as they are after')
+    .action(async (options: { filename?: string[]; output?: string }, self: Command) => {
+      if (!options.filename?.length) throw new UsageError('apply needs -f <file|->');
+      const format = parseOutput(options.output, ['json', 'yaml']);
+      await applyFiles(contextOf(self, io), options.filename, { createOnly: false, format });
+    });
+}

@@ -1,0 +1,114 @@
+// `tagraph create secret …` (a pull secret) and `tagraph create -f <file>` (new streams only).
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { ERROR_FIELDS, unwrap } from '../client.ts';
+import { contextOf, type Io, toJson } from '../context.ts';
+import { CliError, UsageError } from '../errors.ts';
+import { collect, parseOutput } from '../flags.ts';
+import { documentFromFile, documentFromLogin, parseFromFile, SECRET_TYPES } from '../secrets.ts';
+import { applyFiles } from './apply.ts';
+
+export const CREATE_SECRET = `mutation($input: PullSecretInput!) {
+  createPullSecret(input: $input) {
+    ${ERROR_FIELDS}
+    ... on PullSecretPayload { pullSecret { namespace name registries createdAt } }
+  }
+}`;
+
+interface SecretOptions {
+  fromFile?: string;
+  type?: string;
+  dockerServer?: string;
+  dockerUsername?: string;
+  dockerPassword?: string;
+  dockerEmail?: string;
+  output?: string;
+}
+
+async function readSecretFile(value: string): Promise<string> {
+  const { key, path } = parseFromFile(value);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CliError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  return documentFromFile(text, path, key);
+}
+
+function registerSecret(create: Command, io: Io): void {
+  create
+    .command('secret')
+    .summary('store registry credentials for imports (oc create secret)')
+    .description(
+      'Store a pull secret the importer uses for private registries, from a docker config.json\n' +
+        'or podman auth.json (--from-file), or from --docker-server/--docker-username/\n' +
+        "--docker-password. oc's spellings work: create secret generic <name>\n" +
+        '--from-file=.dockerconfigjson=<path> --type=kubernetes.io/dockerconfigjson, and\n' +
+        'create secret docker-registry <name> --docker-server=… .',
+    )
+    .usage('[generic|docker-registry] <name> [options]')
+    .argument('<args...>', '[generic|docker-registry] <name>')
+    .option('--from-file <[key=]path>', 'a docker config.json or podman auth.json')
+    .option('--type <type>', `the secret type: ${SECRET_TYPES.join(', ')}`)
+    .option('--docker-server <server>', 'registry host (docker-registry)')
+    .option('--docker-username <user>', 'user name (docker-registry)')
+    .option('--docker-password <password>', 'password (docker-registry)')
+    .option('--docker-email <email>', 'email (docker-registry)')
+    .option('-o, --output <format>', 'json')
+    .action(async (args: string[], options: SecretOptions, self: Command) => {
+      const format = parseOutput(options.output, ['json']);
+      const [first, ...rest] = args;
+      const kind = first === 'generic' || first === 'docker-registry' ? first : null;
+      const names = kind ? rest : args;
+      if (names.length !== 1) throw new UsageError('create secret needs exactly one name');
+      const name = names[0]!;
+      if (options.type && !SECRET_TYPES.includes(options.type)) {
+        throw new CliError(
+          `tagraph stores registry credentials only: --type must be ${SECRET_TYPES.join(', ')}`,
+        );
+      }
+      let document: string;
+      if (kind === 'docker-registry' || (!options.fromFile && options.dockerServer)) {
+        if (!options.dockerUsername || !options.dockerPassword) {
+          throw new CliError('docker-registry needs --docker-username and --docker-password');
+        }
+        document = documentFromLogin({
+          server: options.dockerServer ?? 'https://index.docker.io/v1/',
+          username: options.dockerUsername,
+          password: options.dockerPassword,
+          email: options.dockerEmail,
+        });
+      } else if (options.fromFile) {
+        document = await readSecretFile(options.fromFile);
+      } else {
+        throw new CliError('give --from-file=<config.json> (or docker-registry --docker-server=…)');
+      }
+      const ctx = contextOf(self, io);
+      const data = await ctx.client.request<{
+        createPullSecret: { __typename: string; pullSecret: { name: string } };
+      }>(CREATE_SECRET, { input: { namespace: ctx.namespace, name, document } });
+      const { pullSecret } = unwrap(data.createPullSecret);
+      io.out(format.kind === 'json' ? toJson(pullSecret) : `secret/${pullSecret.name} created\n`);
+    });
+}
+
+export function registerCreate(program: Command, io: Io): void {
+  const create = program
+    .command('create')
+    .summary('create image streams from a file, or a pull secret')
+    .description(
+      'create -f <file|->: create the ImageStreams of a manifest (an error if one exists; see\n' +
+        'apply). create secret: store registry credentials.',
+    )
+    .option('-f, --filename <file>', 'ImageStream YAML or JSON (- for stdin); repeatable', collect)
+    .option('-o, --output <format>', 'json')
+    .action(async (options: { filename?: string[]; output?: string }, self: Command) => {
+      if (!options.filename?.length) {
+        throw new UsageError('create needs -f <file> or a subcommand (secret)');
+      }
+      const format = parseOutput(options.output, ['json']);
+      await applyFiles(contextOf(self, io), options.filename, { createOnly: true, format });
+    });
+  registerSecret(create, io);
+}

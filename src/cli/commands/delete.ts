@@ -1,0 +1,39 @@
+// `tagraph delete is/<name>` and `tagraph delete istag/<stream>:<tag>` (oc delete).
+import type { Command } from 'commander';
+import { runBatch } from '../batch.ts';
+import { deleteStreamCall, deleteTagCall } from '../calls.ts';
+import { errorLines, isTypedError } from '../client.ts';
+import { contextOf, type Io } from '../context.ts';
+import { CliError, UsageError } from '../errors.ts';
+import { KIND_NAMES, parseResourceArgs } from '../resources.ts';
+
+export function registerDelete(program: Command, io: Io): void {
+  program
+    .command('delete')
+    .summary('delete image streams or tags (oc delete)')
+    .description(
+      'Delete is/<name> (the stream, its tags and their history) or istag/<stream>:<tag> (the\n' +
+        'same as tag -d).',
+    )
+    .argument('<resource...>', 'is/<name> or istag/<stream>:<tag>')
+    .action(async (args: string[], _options: object, self: Command) => {
+      const { type, names } = parseResourceArgs(args);
+      if (names.length === 0) throw new UsageError(`delete ${type} needs a name`);
+      if (type === 'isimage') throw new CliError('images are removed by prune images, not deleted');
+      const ctx = contextOf(self, io);
+      const outcomes = await runBatch<object>(
+        ctx.client,
+        names.map((name) =>
+          type === 'is'
+            ? deleteStreamCall(ctx.namespace, name)
+            : deleteTagCall(ctx.namespace, name.includes(':') ? name : `${name}:latest`),
+        ),
+      );
+      const failures: string[] = [];
+      outcomes.forEach((outcome, i) => {
+        if (isTypedError(outcome)) failures.push(...errorLines(outcome));
+        else io.out(`${KIND_NAMES[type]} "${names[i]}" deleted\n`);
+      });
+      if (failures.length > 0) throw new CliError(failures[0]!, failures.slice(1));
+    });
+}

@@ -1,0 +1,51 @@
+// `tagraph describe is/<name>`, `istag/<stream>:<tag>` and `isimage/<stream>@<id>`.
+import type { Command } from 'commander';
+import { contextOf, type Io } from '../context.ts';
+import {
+  describeImageStream,
+  describeImageStreamImage,
+  describeImageStreamTag,
+} from '../describe.ts';
+import { CliError } from '../errors.ts';
+import { fetchStreamImage, fetchStreamTag, listStreams, requireStream } from '../queries.ts';
+import { parseResourceArgs } from '../resources.ts';
+
+export function registerDescribe(program: Command, io: Io): void {
+  program
+    .command('describe')
+    .summary('show a stream, tag or image in detail (oc describe)')
+    .description(
+      'Describe is/<name> (every stream without a name), istag/<stream>:<tag> or\n' +
+        'isimage/<stream>@<id>, as oc describe does.',
+    )
+    .argument('<resource...>', 'is/<name>, istag/<stream>:<tag>, isimage/<stream>@<id>')
+    .action(async (args: string[], _options: object, self: Command) => {
+      const { type, names } = parseResourceArgs(args);
+      const ctx = contextOf(self, io);
+      const blocks: string[] = [];
+      if (type === 'is') {
+        const streams =
+          names.length === 0
+            ? await listStreams(ctx.client, ctx.namespace)
+            : await Promise.all(names.map((n) => requireStream(ctx.client, ctx.namespace, n)));
+        if (streams.length === 0) ctx.warn(`no image streams in namespace ${ctx.namespace}`);
+        for (const stream of streams) blocks.push(describeImageStream(stream));
+      } else if (names.length === 0) {
+        throw new CliError(`describe ${type} needs a name`);
+      } else if (type === 'istag') {
+        for (const name of names) {
+          const ref = name.includes(':') ? name : `${name}:latest`;
+          const tag = await fetchStreamTag(ctx.client, ctx.namespace, ref);
+          if (!tag) throw new CliError(`image stream tag ${ctx.namespace}/${ref} not found`);
+          blocks.push(describeImageStreamTag(tag));
+        }
+      } else {
+        for (const name of names) {
+          const image = await fetchStreamImage(ctx.client, ctx.namespace, name);
+          if (!image) throw new CliError(`image stream image ${ctx.namespace}/${name} not found`);
+          blocks.push(describeImageStreamImage(image));
+        }
+      }
+      io.out(blocks.join('\n\n'));
+    });
+}

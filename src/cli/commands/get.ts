@@ -1,0 +1,166 @@
+// `tagraph get is|istag|isimage [name...]`: a table, or the OpenShift objects as JSON or YAML.
+import type { Command } from 'commander';
+import { type Context, contextOf, type Io, printStructured } from '../context.ts';
+import { CliError } from '../errors.ts';
+import { type OutputFormat, parseOutput } from '../flags.ts';
+import { ago } from '../humanize.ts';
+import {
+  imageStreamImageObject,
+  imageStreamObject,
+  imageStreamTagObject,
+  listObject,
+} from '../objects.ts';
+import {
+  fetchStreamImage,
+  fetchStreamTag,
+  listStreams,
+  requireStream,
+  type StreamView,
+} from '../queries.ts';
+import { KIND_NAMES, parseResourceArgs, type ResourceType } from '../resources.ts';
+import { table } from '../tabwriter.ts';
+
+/** How many tags `get is` names before "+ N more...", as oc does. */
+const TAGS_SHOWN = 3;
+
+interface Item {
+  name: string;
+  row: string[];
+  object: () => Promise<Record<string, unknown>>;
+}
+
+const HEADERS: Record<ResourceType, string[]> = {
+  is: ['NAME', 'DOCKER REPO', 'TAGS', 'UPDATED'],
+  istag: ['NAME', 'IMAGE REFERENCE', 'UPDATED'],
+  isimage: ['NAME', 'IMAGE REFERENCE', 'CREATED'],
+};
+
+function streamItem(stream: StreamView, now: number): Item {
+  // Tags whose newest item is newest come first.
+  const withHistory = stream.tags
+    .filter((t) => t.history.length > 0)
+    .sort((a, b) => Date.parse(b.history[0]!.created) - Date.parse(a.history[0]!.created));
+  const names = withHistory.slice(0, TAGS_SHOWN).map((t) => t.name);
+  const more = withHistory.length - names.length;
+  const updated = withHistory[0] ? ago(withHistory[0].history[0]!.created, now) : '';
+  return {
+    name: stream.name,
+    row: [
+      stream.name,
+      stream.pullSpec,
+      `${names.join(',')}${more > 0 ? ` + ${more} more...` : ''}`,
+      updated,
+    ],
+    object: async () => imageStreamObject(stream),
+  };
+}
+
+async function streamItems(ctx: Context, names: string[], now: number): Promise<Item[]> {
+  const streams =
+    names.length === 0
+      ? await listStreams(ctx.client, ctx.namespace)
+      : await Promise.all(names.map((n) => requireStream(ctx.client, ctx.namespace, n)));
+  return streams.map((s) => streamItem(s, now));
+}
+
+async function tagItems(ctx: Context, names: string[], now: number): Promise<Item[]> {
+  const refs =
+    names.length > 0
+      ? names.map((n) => (n.includes(':') ? n : `${n}:latest`))
+      : (await listStreams(ctx.client, ctx.namespace)).flatMap((s) =>
+          s.tags.filter((t) => t.history.length > 0).map((t) => `${s.name}:${t.name}`),
+        );
+  const items: Item[] = [];
+  for (const ref of refs) {
+    const tag = await fetchStreamTag(ctx.client, ctx.namespace, ref);
+    if (!tag) throw new CliError(`image stream tag ${ctx.namespace}/${ref} not found`);
+    const head = tag.history[0];
+    items.push({
+      name: ref,
+      row: [ref, head?.dockerImageReference ?? '<none>', head ? ago(head.created, now) : '<none>'],
+      object: async () => imageStreamTagObject(tag),
+    });
+  }
+  return items;
+}
+
+async function imageItems(ctx: Context, names: string[], now: number): Promise<Item[]> {
+  const refs =
+    names.length > 0
+      ? names
+      : (await listStreams(ctx.client, ctx.namespace)).flatMap((s) =>
+          [...new Set(s.tags.flatMap((t) => t.history.flatMap((h) => h.image?.digest ?? [])))].map(
+            (digest) => `${s.name}@${digest}`,
+          ),
+        );
+  const items: Item[] = [];
+  for (const ref of refs) {
+    const image = await fetchStreamImage(ctx.client, ctx.namespace, ref);
+    if (!image) throw new CliError(`image stream image ${ctx.namespace}/${ref} not found`);
+    items.push({
+      name: image.name,
+      row: [
+        image.name,
+        image.dockerImageReference,
+        image.image?.created ? ago(image.image.created, now) : '<unknown>',
+      ],
+      object: async () => imageStreamImageObject(image, ref),
+    });
+  }
+  return items;
+}
+
+async function print(
+  io: Io,
+  ctx: Context,
+  type: ResourceType,
+  items: Item[],
+  single: boolean,
+  format: OutputFormat,
+): Promise<void> {
+  if (format.kind === 'name') {
+    for (const item of items) io.out(`${KIND_NAMES[type]}/${item.name}\n`);
+    return;
+  }
+  if (format.kind !== 'table') {
+    const objects = await Promise.all(items.map((i) => i.object()));
+    await printStructured(io, format, single ? objects[0] : listObject(objects));
+    return;
+  }
+  if (items.length === 0) {
+    io.err(`No resources found in ${ctx.namespace} namespace.\n`);
+    return;
+  }
+  io.out(
+    table(
+      HEADERS[type],
+      items.map((i) => i.row),
+    ),
+  );
+}
+
+export function registerGet(program: Command, io: Io): void {
+  program
+    .command('get')
+    .summary('list streams, tags or images (oc get)')
+    .description(
+      'List is, istag or isimage in the namespace, or the ones named. -o json|yaml prints the\n' +
+        'OpenShift objects (ImageStream YAML that tagraph apply reads back), -o name their names,\n' +
+        '-o jsonpath=TEMPLATE fields picked out as kubectl does.',
+    )
+    .argument('<resource...>', 'is [name...], istag [stream:tag...] or isimage [stream@id...]')
+    .option('-o, --output <format>', 'json, yaml, name or jsonpath=TEMPLATE')
+    .action(async (args: string[], options: { output?: string }, self: Command) => {
+      const { type, names } = parseResourceArgs(args);
+      const format = parseOutput(options.output, ['json', 'yaml', 'name', 'jsonpath']);
+      const ctx = contextOf(self, io);
+      const now = Date.now();
+      const items =
+        type === 'is'
+          ? await streamItems(ctx, names, now)
+          : type === 'istag'
+            ? await tagItems(ctx, names, now)
+            : await imageItems(ctx, names, now);
+      await print(io, ctx, type, items, names.length === 1, format);
+    });
+}

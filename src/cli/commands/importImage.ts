@@ -1,0 +1,155 @@
+// `tagraph import-image <stream>[:<tag>] --from=<image>`: import, wait, print each image.
+import type { Command } from 'commander';
+import { errorFields, unwrap } from '../client.ts';
+import { contextOf, type Io, toJson } from '../context.ts';
+import { describeImageStream, describeImageStreamTag } from '../describe.ts';
+import { CliError } from '../errors.ts';
+import {
+  booleanOption,
+  parseDuration,
+  parseImportMode,
+  parseOutput,
+  parseReferencePolicy,
+} from '../flags.ts';
+import { fetchStreamTag, requireStream } from '../queries.ts';
+
+export const IMPORT = `mutation($input: ImportImageInput!) {
+  importImage(input: $input) {
+    ${errorFields({ validation: true })}
+    ... on ImportImagePayload {
+      timedOut
+      job {
+        id namespace stream status attempts lastError tags additionalTags
+        images { tag status digest dockerImageReference reason message }
+      }
+    }
+  }
+}`;
+
+interface ImportJob {
+  id: string;
+  namespace: string;
+  stream: string;
+  status: string;
+  attempts: number;
+  lastError: string | null;
+  tags: string[];
+  additionalTags: string[];
+  images: {
+    tag: string;
+    status: string;
+    digest: string | null;
+    dockerImageReference: string | null;
+    reason: string | null;
+    message: string | null;
+  }[];
+}
+
+interface ImportOptions {
+  from?: string;
+  confirm?: boolean;
+  all?: boolean;
+  scheduled?: boolean;
+  insecure?: boolean;
+  importMode?: string;
+  referencePolicy?: string;
+  timeout: string;
+  output?: string;
+}
+
+export function registerImportImage(program: Command, io: Io): void {
+  const command = program
+    .command('import-image')
+    .summary('import images from a registry into a stream (oc import-image)')
+    .description(
+      'Import <stream>[:<tag>] (tag latest by default) from --from, wait for the import and\n' +
+        'print each imported image. Without --from, re-import what the spec tags say.',
+    )
+    .argument('<image>', '<stream>[:<tag>]')
+    .option('--from <image>', 'the pull spec to import, e.g. quay.io/team/ruby:3.3');
+  booleanOption(command, 'confirm', 'create the image stream if it does not exist');
+  booleanOption(command, 'all', 'import every tag of the repository (up to the server limit)');
+  booleanOption(command, 'scheduled', 're-import periodically');
+  booleanOption(command, 'insecure', 'allow plain HTTP or unverified TLS');
+  command
+    .option('--import-mode <mode>', 'Legacy (one image of a manifest list) or PreserveOriginal')
+    .option('--reference-policy <policy>', 'source or local')
+    .option('--timeout <duration>', 'how long to wait for the import (at most 5m)', '60s')
+    .option('-o, --output <format>', 'json: print the import job as JSON')
+    .action(async (image: string, options: ImportOptions, self: Command) => {
+      const output = parseOutput(options.output, ['json']);
+      const importMode = parseImportMode(options.importMode);
+      const referencePolicy = parseReferencePolicy(options.referencePolicy);
+      const timeoutSeconds = Math.min(
+        300,
+        Math.max(1, Math.ceil(parseDuration(options.timeout) / 1000)),
+      );
+      const ctx = contextOf(self, io);
+      const data = await ctx.client.request<{
+        importImage: { __typename: string; timedOut: boolean; job: ImportJob };
+      }>(IMPORT, {
+        input: {
+          namespace: ctx.namespace,
+          image,
+          from: options.from,
+          all: options.all ?? false,
+          confirm: options.confirm ?? false,
+          scheduled: options.scheduled ?? false,
+          insecure: options.insecure ?? false,
+          importMode,
+          referencePolicy,
+          wait: true,
+          timeoutSeconds,
+        },
+      });
+      const { job, timedOut } = unwrap(data.importImage);
+      if (output.kind === 'json') io.out(toJson({ ...job, timedOut }));
+      if (timedOut) {
+        throw new CliError(
+          `the import of ${job.stream} (job ${job.id}) had not finished after ${timeoutSeconds}s`,
+          [`it goes on in the server: see tagraph describe is/${job.stream} later`],
+        );
+      }
+      const succeeded = job.images.filter((i) => i.status === 'Success');
+      if (output.kind !== 'json') {
+        if (succeeded.length > 0) {
+          io.out(`imagestream.image.openshift.io/${job.stream} imported\n`);
+          if (options.all) {
+            io.out(
+              `\n${describeImageStream(await requireStream(ctx.client, job.namespace, job.stream))}`,
+            );
+          } else {
+            for (const result of succeeded) {
+              const tag = await fetchStreamTag(
+                ctx.client,
+                job.namespace,
+                `${job.stream}:${result.tag}`,
+              );
+              if (tag) io.out(`\n${describeImageStreamTag(tag)}`);
+            }
+          }
+        }
+        if (job.additionalTags.length > 0) {
+          ctx.warn(
+            `${job.additionalTags.length} more tags of the repository were not imported (the server's limit): ${job.additionalTags.join(', ')}`,
+          );
+        }
+      }
+      for (const skipped of job.images.filter((i) => i.status === 'Skipped')) {
+        ctx.warn(`tag ${skipped.tag} skipped: ${skipped.message ?? 'its spec changed meanwhile'}`);
+      }
+      const failed = job.images.filter((i) => i.status === 'Failure');
+      if (failed.length > 0) {
+        const lines = failed.map(
+          (f) =>
+            `tag ${f.tag} failed: Import failed (${f.reason ?? 'Unknown'}): ${f.message ?? ''}`,
+        );
+        throw new CliError(lines[0]!, lines.slice(1));
+      }
+      if (job.status === 'failed' && succeeded.length === 0) {
+        throw new CliError(
+          `the import of ${job.stream} failed: ${job.lastError ?? 'no reason given'}`,
+        );
+      }
+    });
+}

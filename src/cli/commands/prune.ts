@@ -1,0 +1,106 @@
+// `tagraph prune images`: old history items and unreferenced images (rule 18), dry run by default.
+import type { Command } from 'commander';
+import { errorFields, unwrap } from '../client.ts';
+import { contextOf, type Io, toJson } from '../context.ts';
+import { booleanOption, parseCount, parseDuration, parseOutput } from '../flags.ts';
+import { table } from '../tabwriter.ts';
+
+export const PRUNE = `mutation($input: PruneImagesInput!) {
+  pruneImages(input: $input) {
+    ${errorFields({ validation: true })}
+    ... on PruneImagesPayload {
+      dryRun images
+      historyItems { namespace stream tag index dockerImageReference image created }
+    }
+  }
+}`;
+
+interface PruneResult {
+  dryRun: boolean;
+  images: string[];
+  historyItems: {
+    namespace: string;
+    stream: string;
+    tag: string;
+    index: number;
+    dockerImageReference: string;
+    image: string | null;
+    created: string;
+  }[];
+}
+
+interface PruneOptions {
+  keepTagRevisions: string;
+  keepYoungerThan: string;
+  confirm?: boolean;
+  output?: string;
+}
+
+/** What `prune images` prints: oc adm prune images' sections. */
+export function formatPrune(result: PruneResult): string {
+  let out = '';
+  if (result.dryRun) {
+    out += 'Dry run enabled - no modifications will be made. Add --confirm to remove images\n';
+  }
+  if (result.historyItems.length === 0 && result.images.length === 0) {
+    return `${out}${out ? '\n' : ''}Nothing to prune.\n`;
+  }
+  if (result.historyItems.length > 0) {
+    out += '\nDeleting references from image streams to images ...\n';
+    out += table(
+      ['STREAM', 'TAG', 'REVISION', 'IMAGE'],
+      result.historyItems.map((h) => [
+        `${h.namespace}/${h.stream}`,
+        h.tag,
+        String(h.index),
+        h.image ?? h.dockerImageReference,
+      ]),
+    );
+  }
+  if (result.images.length > 0) {
+    out += '\nDeleting images from server ...\n';
+    out += table(
+      ['IMAGE'],
+      result.images.map((i) => [i]),
+    );
+  }
+  return out;
+}
+
+export function registerPrune(program: Command, io: Io): void {
+  const prune = program
+    .command('prune')
+    .summary('remove old history and unused images (oc adm prune)')
+    .description('Remove what is no longer needed: images.');
+  const images = prune
+    .command('images')
+    .summary('remove old tag history items and the images nothing references')
+    .description(
+      'Keep the newest --keep-tag-revisions items of every tag and anything younger than\n' +
+        '--keep-younger-than; remove the other history items and every image no history names\n' +
+        'any more. A dry run unless --confirm. Needs a cluster admin.',
+    )
+    .option('--keep-tag-revisions <n>', 'history items kept per tag', '3')
+    .option('--keep-younger-than <duration>', 'keep items younger than this (Go duration)', '60m');
+  booleanOption(images, 'confirm', 'remove for real (default: only report)');
+  images
+    .option('-o, --output <format>', 'json')
+    .action(async (options: PruneOptions, self: Command) => {
+      const format = parseOutput(options.output, ['json']);
+      const keepTagRevisions = parseCount('keep-tag-revisions', options.keepTagRevisions, 1);
+      const minutes = Math.ceil(parseDuration(options.keepYoungerThan) / 60_000);
+      const ctx = contextOf(self, io);
+      const data = await ctx.client.request<{ pruneImages: { __typename: string } & PruneResult }>(
+        PRUNE,
+        {
+          input: {
+            keepTagRevisions,
+            keepYoungerThanMinutes: minutes,
+            dryRun: !(options.confirm ?? false),
+          },
+        },
+      );
+      const result = unwrap(data.pruneImages);
+      io.out(format.kind === 'json' ? toJson(result) : formatPrune(result));
+    });
+}

@@ -1,0 +1,130 @@
+// `tagraph tag SOURCE DEST...` and `tagraph tag -d TAG...`, printing what oc tag prints.
+import type { Command } from 'commander';
+import { runBatch } from '../batch.ts';
+import { deleteTagCall } from '../calls.ts';
+import { ERROR_FIELDS, errorLines, isTypedError, unwrap } from '../client.ts';
+import { contextOf, type Io, toJson } from '../context.ts';
+import { CliError, UsageError } from '../errors.ts';
+import {
+  booleanOption,
+  parseImportMode,
+  parseOutput,
+  parseReferencePolicy,
+  parseSourceKind,
+} from '../flags.ts';
+
+export const TAG = `mutation($input: TagInput!) {
+  tag(input: $input) {
+    ${ERROR_FIELDS}
+    ... on TagPayload { results { message namespace stream tag importJobId } }
+  }
+}`;
+
+interface TagResult {
+  message: string;
+  namespace: string;
+  stream: string;
+  tag: string;
+  importJobId: string | null;
+}
+
+interface DeletedTag {
+  namespace: string;
+  stream: string;
+  tag: string;
+  danglingFollowers: string[];
+}
+
+interface TagOptions {
+  alias?: boolean;
+  reference?: boolean;
+  scheduled?: boolean;
+  insecure?: boolean;
+  delete?: boolean;
+  importMode?: string;
+  referencePolicy?: string;
+  source?: string;
+  output?: string;
+}
+
+export function registerTag(program: Command, io: Io): void {
+  const command = program
+    .command('tag')
+    .summary('point image stream tags at a source (oc tag)')
+    .description(
+      'Set each DEST (<stream>:<tag>) to SOURCE: another tag (<stream>:<tag>, pinned to its\n' +
+        'current image unless --alias), an image of a stream (<stream>@<id>) or a pull spec\n' +
+        '(quay.io/x/y:1, imported by the server). With -d, delete the tags given.',
+    )
+    .usage('[options] <source> <dest>...\n       tagraph tag -d <stream:tag>...')
+    .argument('<refs...>', 'the source then one or more destinations (with -d: tags to delete)');
+  booleanOption(command, 'alias', 'track the source tag instead of pinning its image');
+  booleanOption(command, 'reference', 'point at the source as is; never import it');
+  booleanOption(command, 'scheduled', 're-import a pull spec source periodically');
+  booleanOption(command, 'insecure', 'allow plain HTTP or unverified TLS when importing');
+  booleanOption(command, 'delete', 'delete the tags given', '-d');
+  command
+    .option('--import-mode <mode>', 'Legacy (one image of a manifest list) or PreserveOriginal')
+    .option('--reference-policy <policy>', 'source or local: where consumers pull from')
+    .option('--source <kind>', 'how to read SOURCE: docker, istag or isimage')
+    .option('-o, --output <format>', 'json: print the results as JSON')
+    .action(async (refs: string[], options: TagOptions, self: Command) => {
+      const output = parseOutput(options.output, ['json']);
+      const ctx = contextOf(self, io);
+      if (options.delete) {
+        await deleteTags(ctx, refs, output.kind === 'json');
+        return;
+      }
+      if (refs.length < 2) {
+        throw new UsageError('tag needs a source and at least one destination');
+      }
+      const [source, ...destinations] = refs as [string, ...string[]];
+      const input = {
+        namespace: ctx.namespace,
+        source,
+        destinations,
+        alias: options.alias ?? false,
+        reference: options.reference ?? false,
+        scheduled: options.scheduled ?? false,
+        insecure: options.insecure ?? false,
+        importMode: parseImportMode(options.importMode),
+        referencePolicy: parseReferencePolicy(options.referencePolicy),
+        sourceKind: parseSourceKind(options.source),
+      };
+      const data = await ctx.client.request<{
+        tag: { __typename: string; results: TagResult[] };
+      }>(TAG, { input });
+      const { results } = unwrap(data.tag);
+      if (output.kind === 'json') io.out(toJson(results));
+      else for (const result of results) io.out(`${result.message}\n`);
+    });
+}
+
+async function deleteTags(
+  ctx: ReturnType<typeof contextOf>,
+  refs: string[],
+  json: boolean,
+): Promise<void> {
+  const outcomes = await runBatch<DeletedTag>(
+    ctx.client,
+    refs.map((ref) => deleteTagCall(ctx.namespace, ref)),
+  );
+  const deleted: DeletedTag[] = [];
+  const failures: string[] = [];
+  outcomes.forEach((outcome, i) => {
+    if (isTypedError(outcome)) {
+      failures.push(...errorLines(outcome).map((line) => `${refs[i]}: ${line}`));
+      return;
+    }
+    deleted.push(outcome);
+    if (!json) ctx.io.out(`Deleted tag ${outcome.namespace}/${outcome.stream}:${outcome.tag}\n`);
+    if (outcome.danglingFollowers.length > 0) {
+      const followers = outcome.danglingFollowers.map((t) => `${outcome.stream}:${t}`).join(', ');
+      ctx.warn(
+        `${followers} tracked ${outcome.stream}:${outcome.tag}; they keep their history but follow nothing now`,
+      );
+    }
+  });
+  if (json) ctx.io.out(toJson(deleted));
+  if (failures.length > 0) throw new CliError(failures[0]!, failures.slice(1));
+}

@@ -1,0 +1,402 @@
+// `tagraph import-image` and `tagraph create secret` against a real server with its import worker
+// and real registries: the seeds' oc import-image examples (§6.8), manifest lists included.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { humanSize } from '../../src/cli/humanize.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { type CliOptions, normalizeAges, runCli, stopClis } from '../support/cli.ts';
+import { type BuiltImage, pushImage, pushIndex } from '../support/images.ts';
+import { type RunningRegistry, startRegistry } from '../support/registry.ts';
+
+const registryUrl = inject('registryUrl');
+const registry = new URL(registryUrl).host;
+const repo = `cli-import-${process.pid}-${Date.now().toString(36)}`;
+const PLATFORMS = ['amd64', 'arm64', 'ppc64le'].map((architecture) => ({
+  platform: { os: 'linux', architecture },
+  spec: { content: `busybox for ${architecture}` },
+}));
+
+let app: TestApp;
+let privateRegistry: RunningRegistry;
+const scratch = mkdtempSync(join(tmpdir(), 'tagraph-cli-import-'));
+
+beforeAll(async () => {
+  [app, privateRegistry] = await Promise.all([
+    startTestApp({ importWorker: true }),
+    startRegistry({ htpasswd: { user: 'developer', password: 'p4ssw0rd' } }),
+  ]);
+});
+
+afterAll(async () => {
+  const left = await stopClis();
+  await Promise.all([app.stop(), privateRegistry.stop()]);
+  rmSync(scratch, { recursive: true, force: true });
+  expect(left, 'CLI processes left running').toBe(0);
+});
+
+const cli = (namespace: string, args: string[], options: CliOptions = {}) =>
+  runCli(['-n', namespace, ...args], { url: app.url, ...options });
+
+const ok = (stdout: string) => ({ code: 0, stdout, stderr: '' });
+
+const sizeOf = (image: BuiltImage) =>
+  image.config.length + image.layers.reduce((sum, layer) => sum + layer.size, 0);
+
+/** The describe block import-image prints for a single image pushed with an empty config. */
+function imageBlock(image: BuiltImage, reference: string): string {
+  const layer = humanSize(image.layers[0]!.size);
+  return [
+    `Image Name:\t${image.digest}`,
+    `Docker Image:\t${reference}@${image.digest}`,
+    `Name:\t\t${image.digest}`,
+    'Created:\t<age> ago',
+    `Image Size:\t${humanSize(sizeOf(image))} (first layer ${layer}, last binary layer ${layer})`,
+    'Image Created:\t<age> ago',
+    'Author:\t\t<none>',
+    'Arch:\t\tamd64',
+    'Command:\t<none>',
+    'Working Dir:\t<none>',
+    'User:\t\t<none>',
+    'Exposes Ports:\t<none>',
+    'Docker Labels:\t<none>',
+    '',
+  ].join('\n');
+}
+
+async function imageSize(digest: string): Promise<number> {
+  const result = await app.graphql<{ image: { size: number } }>(
+    'query($d: String!) { image(digest: $d) { size } }',
+    { d: digest },
+  );
+  return result.data!.image.size;
+}
+
+describe.concurrent('oc import-image', () => {
+  it('<stream>[:<tag>] --from=<image> --confirm, and what goes wrong', async ({ expect }) => {
+    const ns = 'imports';
+    const ruby = await pushImage(registryUrl, `${repo}/openshift/ruby-20-centos7`, 'latest', {
+      content: 'ruby 2.0',
+    });
+    const from = `${registry}/${repo}/openshift/ruby-20-centos7`;
+    // `oc import-image my-ruby --from=docker.io/openshift/ruby-20-centos7 --confirm`
+    const imported = await cli(ns, [
+      'import-image',
+      'my-ruby',
+      `--from=${from}`,
+      '--confirm',
+      '--insecure',
+    ]);
+    expect(imported.code).toBe(0);
+    expect(imported.stderr).toBe('');
+    expect(normalizeAges(imported.stdout)).toBe(
+      `imagestream.image.openshift.io/my-ruby imported\n\n${imageBlock(ruby, from)}`,
+    );
+
+    const [missing, notFound, badMode, json] = await Promise.all([
+      cli(ns, ['import-image', 'nope', `--from=${from}`, '--insecure']),
+      cli(ns, ['import-image', 'my-ruby:gone', `--from=${from}:gone`, '--insecure']),
+      cli(ns, ['import-image', 'my-ruby', `--from=${from}`, '--import-mode=Preserve']),
+      cli(ns, ['import-image', 'my-ruby:json', `--from=${from}`, '--insecure', '-o', 'json']),
+    ]);
+    expect(missing).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `error: image stream ${ns}/nope does not exist: pass --confirm to create it\n`,
+    });
+    expect(notFound.code).toBe(1);
+    expect(notFound.stdout).toBe('');
+    expect(notFound.stderr).toMatch(/^error: tag gone failed: Import failed \(NotFound\): .+\n$/);
+    expect(badMode).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'error: valid ImportMode values are Legacy or PreserveOriginal\n',
+    });
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      namespace: ns,
+      stream: 'my-ruby',
+      status: 'succeeded',
+      timedOut: false,
+      tags: ['json'],
+      images: [
+        {
+          tag: 'json',
+          status: 'Success',
+          digest: ruby.digest,
+          dockerImageReference: `${from}@${ruby.digest}`,
+        },
+      ],
+    });
+  });
+
+  it('manifest lists: PreserveOriginal, Legacy, scheduled, insecure (§6.8.2–6.8.3)', async ({
+    expect,
+  }) => {
+    const ns = 'multiarch';
+    const index = await pushIndex(registryUrl, `${repo}/busybox`, 'latest', PLATFORMS);
+    const from = `${registry}/${repo}/busybox`;
+    const platforms = [
+      'get',
+      'istag',
+      'busybox:latest',
+      "-ojsonpath={range .image.dockerImageManifests[*]}{.os}/{.architecture}{'\\n'}{end}",
+    ];
+    const preserved = await cli(ns, [
+      'import-image',
+      'busybox:latest',
+      `--from=${from}`,
+      '--import-mode=PreserveOriginal',
+      '--reference-policy=local',
+      '--confirm',
+      '--insecure',
+    ]);
+    expect(preserved.code).toBe(0);
+    expect(normalizeAges(preserved.stdout)).toBe(
+      [
+        'imagestream.image.openshift.io/busybox imported',
+        '',
+        `Image Name:\t${index.digest}`,
+        `Docker Image:\t${from}@${index.digest}`,
+        `Name:\t\t${index.digest}`,
+        'Created:\t<age> ago',
+        `Image Size:\t${humanSize(await imageSize(index.digest))}`,
+        'Image Created:\t<none>',
+        'Author:\t\t<none>',
+        'Arch:\t\t<none>',
+        `Manifests:\tlinux/amd64\t${index.children[0]!.digest}`,
+        `\t\tlinux/arm64\t${index.children[1]!.digest}`,
+        `\t\tlinux/ppc64le\t${index.children[2]!.digest}`,
+        '',
+      ].join('\n'),
+    );
+    expect(await cli(ns, platforms)).toEqual({
+      code: 0,
+      stdout: 'linux/amd64\nlinux/arm64\nlinux/ppc64le\n',
+      stderr: '',
+    });
+
+    // --scheduled=true and --insecure=true as the seeds write them.
+    const policy = ['get', 'istag', 'busybox:latest', '-o', 'jsonpath={.tag.importPolicy}'];
+    for (const flag of ['--scheduled=true', '--insecure=true']) {
+      const again = await cli(ns, [
+        'import-image',
+        'busybox:latest',
+        `--from=${from}`,
+        '--import-mode=PreserveOriginal',
+        flag,
+        ...(flag === '--scheduled=true' ? ['--insecure'] : []),
+      ]);
+      expect(again.code, again.stderr).toBe(0);
+    }
+    expect(JSON.parse((await cli(ns, policy)).stdout)).toEqual({
+      importMode: 'PreserveOriginal',
+      insecure: true,
+    });
+
+    // Without --import-mode the stream goes back to a single image (Legacy, the default).
+    const single = await cli(ns, [
+      'import-image',
+      'busybox:latest',
+      `--from=${from}`,
+      '--insecure',
+    ]);
+    expect(single.code).toBe(0);
+    expect(single.stdout).not.toContain('Manifests:');
+    expect(await cli(ns, platforms)).toEqual({ code: 0, stdout: '', stderr: '' });
+    const legacy = await cli(ns, [
+      'import-image',
+      'legacy:latest',
+      `--from=${from}`,
+      '--import-mode=Legacy',
+      '--confirm',
+      '--insecure',
+    ]);
+    expect(legacy.code).toBe(0);
+    expect(legacy.stdout).toMatch(/\nArch:\t\t(amd64|arm64|ppc64le)\n/);
+  });
+
+  it('--all imports the repository, latest and versions first', async ({ expect }) => {
+    const ns = 'all-tags';
+    const images = await Promise.all(
+      ['1.0', '2.0', 'latest'].map((tag) =>
+        pushImage(registryUrl, `${repo}/allrepo`, tag, { content: `all ${tag}` }),
+      ),
+    );
+    const from = `${registry}/${repo}/allrepo`;
+    const result = await cli(ns, [
+      'import-image',
+      'allrepo',
+      `--from=${from}`,
+      '--all',
+      '--confirm',
+      '--insecure',
+    ]);
+    expect(result.code).toBe(0);
+    const block = (tag: string, image: BuiltImage) =>
+      [
+        '',
+        tag,
+        `  tagged from ${from}:${tag}`,
+        '    will use insecure HTTPS or HTTP connections',
+        '',
+        `  * ${from}@${image.digest}`,
+        '      <age> ago',
+      ].join('\n');
+    expect(normalizeAges(result.stdout)).toBe(
+      [
+        'imagestream.image.openshift.io/allrepo imported',
+        '',
+        'Name:\t\t\tallrepo',
+        `Namespace:\t\t${ns}`,
+        'Created:\t\t<age> ago',
+        'Labels:\t\t\t<none>',
+        'Annotations:\t\t<none>',
+        `Docker Pull Spec:\tregistry.test:5000/${ns}/allrepo`,
+        'Image Lookup:\t\tlocal=false',
+        'Unique Images:\t\t3',
+        'Tags:\t\t\t3',
+        block('latest', images[2]!),
+        block('2.0', images[1]!),
+        block('1.0', images[0]!),
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('oc create secret (§6.8.1)', () => {
+  it('oc create secret: generic, podman, docker-registry (§6.8.1)', async () => {
+    const ns = 'secrets';
+    // The seed's config.json as printed: its "b3Blb=" is not base64, which the server says.
+    const seed = join(scratch, 'seed-config.json');
+    writeFileSync(
+      seed,
+      '{ "auths":{ "cloud.openshift.com":{ "auth":"b3Blb=", "email":"you@example.com" }, "quay.io":{ "auth":"b3Blb=", "email":"you@example.com" }, "quay.io/repository-main":{ "auth":"b3Blb=", "email":"you@example.com" } } }',
+    );
+    const refused = await cli(ns, [
+      'create',
+      'secret',
+      'generic',
+      'pull-secret',
+      `--from-file=.dockerconfigjson=${seed}`,
+      '--type=kubernetes.io/dockerconfigjson',
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: auths\["[^"]+"\]\.auth is not valid base64 text\n/);
+
+    const docker = join(scratch, 'config.json');
+    writeFileSync(
+      docker,
+      JSON.stringify({
+        auths: {
+          'cloud.openshift.com': { auth: 'dXNlcjpwYXNz', email: 'you@example.com' },
+          'quay.io': { auth: 'dXNlcjpwYXNz', email: 'you@example.com' },
+          'quay.io/repository-main': { auth: 'dXNlcjpwYXNz', email: 'you@example.com' },
+        },
+      }),
+    );
+    const podman = join(scratch, 'auth.json');
+    writeFileSync(
+      podman,
+      JSON.stringify({ auths: { 'registry.example.com': { auth: 'dXNlcjpwYXNz' } } }),
+    );
+    const results = await Promise.all([
+      cli(ns, [
+        'create',
+        'secret',
+        'generic',
+        'pull-secret',
+        `--from-file=.dockerconfigjson=${docker}`,
+        '--type=kubernetes.io/dockerconfigjson',
+      ]),
+      cli(ns, [
+        'create',
+        'secret',
+        'generic',
+        'podman-secret',
+        `--from-file=${podman}`,
+        '--type=kubernetes.io/podmanconfigjson',
+      ]),
+      cli(ns, [
+        'create',
+        'secret',
+        'docker-registry',
+        '--docker-server=sso.redhat.com',
+        '--docker-username=developer@example.com',
+        '--docker-password=********',
+        '--docker-email=unused',
+        'redhat-connect-sso',
+      ]),
+    ]);
+    expect(results).toEqual([
+      ok('secret/pull-secret created\n'),
+      ok('secret/podman-secret created\n'),
+      ok('secret/redhat-connect-sso created\n'),
+    ]);
+    const again = await cli(ns, ['create', 'secret', 'pull-secret', `--from-file=${docker}`]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^error: .*already exists/);
+    const stored = await app.graphql<{ pullSecrets: { name: string; registries: string[] }[] }>(
+      'query($ns: String!) { pullSecrets(namespace: $ns) { name registries } }',
+      { ns },
+    );
+    expect(stored.data?.pullSecrets).toEqual([
+      { name: 'podman-secret', registries: ['registry.example.com'] },
+      {
+        name: 'pull-secret',
+        registries: ['cloud.openshift.com', 'quay.io', 'quay.io/repository-main'],
+      },
+      { name: 'redhat-connect-sso', registries: ['sso.redhat.com'] },
+    ]);
+    const wrongType = await cli(ns, [
+      'create',
+      'secret',
+      'x',
+      `--from-file=${docker}`,
+      '--type=Opaque',
+    ]);
+    expect(wrongType.code).toBe(1);
+  });
+
+  it('an import that needs the secret gets it', async () => {
+    const ns = 'private';
+    const image = await pushImage(
+      privateRegistry.url,
+      'team/app',
+      'v1',
+      { content: 'private' },
+      { auth: { user: 'developer', password: 'p4ssw0rd' } },
+    );
+    const from = `${privateRegistry.host}/team/app:v1`;
+    const refused = await cli(ns, [
+      'import-image',
+      'app:v1',
+      `--from=${from}`,
+      '--confirm',
+      '--insecure',
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^error: tag v1 failed: Import failed \(Unauthorized\)/);
+
+    const config = join(scratch, 'config.json');
+    const auth = Buffer.from('developer:p4ssw0rd').toString('base64');
+    writeFileSync(config, JSON.stringify({ auths: { [privateRegistry.host]: { auth } } }));
+    expect(
+      await cli(ns, [
+        'create',
+        'secret',
+        'generic',
+        'registry-creds',
+        `--from-file=.dockerconfigjson=${config}`,
+        '--type=kubernetes.io/dockerconfigjson',
+      ]),
+    ).toEqual({ code: 0, stdout: 'secret/registry-creds created\n', stderr: '' });
+    const imported = await cli(ns, ['import-image', 'app:v1', `--from=${from}`, '--insecure']);
+    expect(imported.stderr).toBe('');
+    expect(imported.stdout).toContain(
+      `Docker Image:\t${privateRegistry.host}/team/app@${image.digest}\n`,
+    );
+  });
+});

@@ -1,0 +1,285 @@
+// The tagraph CLI as a user runs it (a subprocess) against a real server and registry: the seeds'
+// oc tag, describe, get, delete, set image-lookup and create secret examples, and exit codes.
+
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { humanSize } from '../../src/cli/humanize.ts';
+import { reservePort, startTestApp, type TestApp } from '../support/app.ts';
+import { CLI_BIN, type CliOptions, normalizeAges, runCli, stopClis } from '../support/cli.ts';
+import { type BuiltImage, pushImage } from '../support/images.ts';
+import { drainImports } from '../support/imports.ts';
+
+const registryUrl = inject('registryUrl');
+const registry = new URL(registryUrl).host;
+/** Repositories of this run, so reruns against one registry do not meet old images. */
+const repo = `cli-${process.pid}-${Date.now().toString(36)}`;
+
+let app: TestApp;
+const scratch = mkdtempSync(join(tmpdir(), 'tagraph-cli-test-'));
+
+beforeAll(async () => {
+  app = await startTestApp();
+});
+
+afterAll(async () => {
+  const left = await stopClis();
+  await app.stop();
+  rmSync(scratch, { recursive: true, force: true });
+  expect(left, 'CLI processes left running').toBe(0);
+});
+
+/** `tagraph -n <namespace> <args>` against the test server. */
+const cli = (namespace: string, args: string[], options: CliOptions = {}) =>
+  runCli(['-n', namespace, ...args], { url: app.url, ...options });
+
+const ok = (stdout: string) => ({ code: 0, stdout, stderr: '' });
+
+/** The seeds' centos/python-35-centos7, with the config the `describe istag` example shows. */
+const PYTHON_CONFIG = {
+  Entrypoint: ['container-entrypoint'],
+  Cmd: ['/bin/sh', '-c', '$STI_SCRIPTS_PATH/usage'],
+  WorkingDir: '/opt/app-root/src',
+  User: '1001',
+  ExposedPorts: { '8080/tcp': {} },
+  Labels: { 'build-date': '20170801' },
+};
+
+/** Image size as the server counts it: config blob plus each layer once. */
+const sizeOf = (image: BuiltImage) =>
+  image.config.length + image.layers.reduce((sum, layer) => sum + layer.size, 0);
+
+describe.concurrent('seed examples', () => {
+  it('oc tag and oc describe (§6.7.1–6.7.5)', async ({ expect }) => {
+    const py35 = await pushImage(registryUrl, `${repo}/centos/python-35-centos7`, 'latest', {
+      content: 'python 3.5',
+      config: PYTHON_CONFIG,
+    });
+    const py36 = await pushImage(registryUrl, `${repo}/library/python`, '3.6.0', {
+      content: 'python 3.6',
+    });
+    const source35 = `${registry}/${repo}/centos/python-35-centos7`;
+    const source36 = `${registry}/${repo}/library/python:3.6.0`;
+    const pinned35 = `${source35}@${py35.digest}`;
+
+    expect(await cli('default', ['tag', source35, 'python:3.5', '--insecure'])).toEqual(
+      ok(`Tag python:3.5 set to ${source35}.\n`),
+    );
+    await drainImports(app);
+    expect(await cli('default', ['tag', 'python:3.5', 'python:latest'])).toEqual(
+      ok(`Tag python:latest set to python@${py35.digest}.\n`),
+    );
+
+    const [is, istag] = await Promise.all([
+      cli('default', ['describe', 'is/python']),
+      cli('default', ['describe', 'istag/python:latest']),
+    ]);
+    expect(is.code).toBe(0);
+    expect(normalizeAges(is.stdout)).toBe(
+      [
+        'Name:\t\t\tpython',
+        'Namespace:\t\tdefault',
+        'Created:\t\t<age> ago',
+        'Labels:\t\t\t<none>',
+        'Annotations:\t\t<none>',
+        'Docker Pull Spec:\tregistry.test:5000/default/python',
+        'Image Lookup:\t\tlocal=false',
+        'Unique Images:\t\t1',
+        'Tags:\t\t\t2',
+        '',
+        'latest',
+        `  tagged from python@${py35.digest}`,
+        '',
+        `  * ${pinned35}`,
+        '      <age> ago',
+        '',
+        '3.5',
+        `  tagged from ${source35}`,
+        '    will use insecure HTTPS or HTTP connections',
+        '',
+        `  * ${pinned35}`,
+        '      <age> ago',
+        '',
+      ].join('\n'),
+    );
+    const layer = humanSize(py35.layers[0]!.size);
+    expect(normalizeAges(istag.stdout)).toBe(
+      [
+        `Image Name:\t${py35.digest}`,
+        `Docker Image:\t${pinned35}`,
+        `Name:\t\t${py35.digest}`,
+        'Created:\t<age> ago',
+        `Image Size:\t${humanSize(sizeOf(py35))} (first layer ${layer}, last binary layer ${layer})`,
+        'Image Created:\t<age> ago',
+        'Author:\t\t<none>',
+        'Arch:\t\tamd64',
+        'Entrypoint:\tcontainer-entrypoint',
+        'Command:\t/bin/sh -c $STI_SCRIPTS_PATH/usage',
+        'Working Dir:\t/opt/app-root/src',
+        'User:\t\t1001',
+        'Exposes Ports:\t8080/tcp',
+        'Docker Labels:\tbuild-date=20170801',
+        '',
+      ].join('\n'),
+    );
+    expect(istag.stderr).toBe('');
+
+    // §6.7.3–6.7.5: an external image, a tag updated to follow it, and the old tag removed.
+    expect(await cli('default', ['tag', source36, 'python:3.6', '--insecure'])).toEqual(
+      ok(`Tag python:3.6 set to ${source36}.\n`),
+    );
+    await drainImports(app);
+    expect(await cli('default', ['tag', 'python:3.6', 'python:latest'])).toEqual(
+      ok(`Tag python:latest set to python@${py36.digest}.\n`),
+    );
+    expect(await cli('default', ['tag', '-d', 'python:3.6'])).toEqual(
+      ok('Deleted tag default/python:3.6\n'),
+    );
+    const list = await cli('default', ['get', 'is']);
+    expect(normalizeAges(list.stdout)).toBe(
+      'NAME      DOCKER REPO                         TAGS         UPDATED\n' +
+        'python    registry.test:5000/default/python   latest,3.5   <age> ago\n',
+    );
+    const tags = await cli('default', ['get', 'istag']);
+    const ref36 = `${registry}/${repo}/library/python@${py36.digest}`;
+    const width = Math.max(pinned35.length, ref36.length) + 3;
+    expect(normalizeAges(tags.stdout)).toBe(
+      `NAME            ${'IMAGE REFERENCE'.padEnd(width)}UPDATED\n` +
+        `python:3.5      ${pinned35.padEnd(width)}<age> ago\n` +
+        `python:latest   ${ref36.padEnd(width)}<age> ago\n`,
+    );
+  });
+
+  it('docker.io sources, scheduled and back (§6.7.3, §6.7.6)', async ({ expect }) => {
+    // Nothing drains this namespace's imports while the tag exists: docker.io is never asked.
+    const ns = 'seed-external';
+    const scheduled = ['get', 'istag', 'python:3.6', '-o', 'jsonpath={.tag.importPolicy}'];
+    expect(await cli(ns, ['tag', 'docker.io/python:3.6.0', 'python:3.6'])).toEqual(
+      ok('Tag python:3.6 set to docker.io/python:3.6.0.\n'),
+    );
+    expect(await cli(ns, ['tag', 'docker.io/python:3.6.0', 'python:3.6', '--scheduled'])).toEqual(
+      ok('Tag python:3.6 set to import docker.io/python:3.6.0 periodically.\n'),
+    );
+    expect(await cli(ns, scheduled)).toEqual(ok('{"importMode":"Legacy","scheduled":true}'));
+    expect(await cli(ns, ['tag', 'docker.io/python:3.6.0', 'python:3.6'])).toEqual(
+      ok('Tag python:3.6 set to docker.io/python:3.6.0.\n'),
+    );
+    expect(await cli(ns, scheduled)).toEqual(ok('{"importMode":"Legacy"}'));
+    expect(await cli(ns, ['tag', '-d', 'python:3.6'])).toEqual(
+      ok(`Deleted tag ${ns}/python:3.6\n`),
+    );
+  });
+});
+
+describe('the command line', () => {
+  it('runs as an installed bin: a node_modules/.bin symlink, by its shebang', async () => {
+    // What npm makes of package.json's "bin" in a project that depends on tagraph.
+    const project = join(scratch, 'project');
+    mkdirSync(join(project, 'node_modules', '.bin'), { recursive: true });
+    const bin = join(project, 'node_modules', '.bin', 'tagraph');
+    symlinkSync(CLI_BIN, bin);
+    const run = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      execFile(bin, ['--help'], { cwd: project }, (error, stdout) =>
+        resolve({ code: error ? (error.code as number) : 0, stdout }),
+      );
+    });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: tagraph \[options\] \[command\]\n/);
+  });
+
+  it('exit codes pass through the executable: 0, 2 for usage, 1 for errors', async () => {
+    // Every command's help and each kind of mistake: test/unit/cli-usage.test.ts, in process.
+    const unreachable = `http://127.0.0.1:${await reservePort()}`;
+    const [help, unknown, down] = await Promise.all([
+      runCli(['tag', '--help']),
+      runCli(['frobnicate']),
+      runCli(['get', 'is'], { url: unreachable }),
+    ]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: tagraph tag \[options\] <source> <dest>\.\.\.\n/);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^error: unknown command 'frobnicate'/);
+    expect(down).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        `error: cannot reach the tagraph server at ${unreachable}/graphql: ECONNREFUSED\n` +
+        'error: set the address with --server, TAGRAPH_SERVER or "server" in the config file\n',
+    });
+  });
+
+  it('server, token and namespace come from flags, the environment or the config file', async () => {
+    // A stand-in server that records what it is sent and answers 401 without the right token.
+    const seen: { headers: IncomingHttpHeaders; body: { variables: Record<string, unknown> } }[] =
+      [];
+    const fake = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => {
+        body += chunk;
+      });
+      request.on('end', () => {
+        seen.push({ headers: request.headers, body: JSON.parse(body) });
+        response.setHeader('content-type', 'application/json');
+        if (request.headers.authorization !== 'Bearer good') {
+          response.statusCode = 401;
+          response.end(JSON.stringify({ errors: [{ message: 'the token is not valid' }] }));
+          return;
+        }
+        response.end(
+          JSON.stringify({
+            data: {
+              imageStreams: { pageInfo: { hasNextPage: false, endCursor: null }, nodes: [] },
+            },
+          }),
+        );
+      });
+    });
+    await new Promise<void>((done) => fake.listen(0, '127.0.0.1', done));
+    const address = `http://127.0.0.1:${(fake.address() as { port: number }).port}`;
+    try {
+      const home = join(scratch, 'home');
+      mkdirSync(join(home, '.config', 'tagraph'), { recursive: true });
+      writeFileSync(
+        join(home, '.config', 'tagraph', 'config.json'),
+        JSON.stringify({ server: address, token: 'good', namespace: 'from-file' }),
+      );
+      const [fromFile, fromEnv, fromFlags, refused] = await Promise.all([
+        runCli(['get', 'is'], { env: { HOME: home } }),
+        runCli(['get', 'is'], { env: { HOME: home, TAGRAPH_TOKEN: 'bad' } }),
+        runCli(['--token', 'good', '-n', 'flagged', 'get', 'is'], {
+          env: { HOME: home, TAGRAPH_TOKEN: 'bad' },
+        }),
+        runCli(['--server', address, 'get', 'is']),
+      ]);
+      expect(fromFile).toEqual({
+        code: 0,
+        stdout: '',
+        stderr: 'No resources found in from-file namespace.\n',
+      });
+      expect(fromEnv).toEqual({
+        code: 1,
+        stdout: '',
+        stderr:
+          'error: unauthorized: the token is not valid\n' +
+          'error: the token was refused: check --token, TAGRAPH_TOKEN or "token" in the config file\n',
+      });
+      expect(fromFlags.stderr).toBe('No resources found in flagged namespace.\n');
+      expect(refused.stderr).toBe(
+        'error: unauthorized: the token is not valid\n' +
+          'error: pass a token with --token, TAGRAPH_TOKEN or "token" in the config file\n',
+      );
+      const sent = seen.map((s) => [s.body.variables.namespace, s.headers.authorization ?? null]);
+      expect(sent.sort()).toEqual([
+        ['default', null],
+        ['flagged', 'Bearer good'],
+        ['from-file', 'Bearer bad'],
+        ['from-file', 'Bearer good'],
+      ]);
+    } finally {
+      await new Promise((done) => fake.close(done));
+    }
+  });
+});
