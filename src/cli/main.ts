@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   rollback: async () => (await import('./commands/rollback.ts')).registerRollback,
   prune: async () => (await import('./commands/prune.ts')).registerPrune,
   watch: async () => (await import('./commands/watch.ts')).registerWatch,
+  policy: async () => (await import('./commands/policy.ts')).registerPolicy,
 };
 
 /** Program options that take a value, so the command name is found after them. */

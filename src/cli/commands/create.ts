@@ -111,4 +111,54 @@ export function registerCreate(program: Command, io: Io): void {
       await applyFiles(contextOf(self, io), options.filename, { createOnly: true, format });
     });
   registerSecret(create, io);
+  registerToken(create, io);
+}
+
+const CREATE_TOKEN = `mutation($input: CreateTokenInput!) { createToken(input: $input) {
+  __typename
+  ... on CreateTokenPayload { token apiToken { id subject groups clusterAdmin } }
+  ... on Error { message }
+  ... on ValidationError { problems { field message } }
+} }`;
+
+function registerToken(create: Command, io: Io): void {
+  create
+    .command('token')
+    .summary('issue an API token (cluster admins)')
+    .description('Issue a bearer token for a user or service account; it is printed once.')
+    .argument('<subject>', 'a user, or system:serviceaccount:<namespace>:<name>')
+    .option('--group <group>', 'a group the subject is in; repeatable', collect)
+    .option('--cluster-admin', 'make the token a cluster admin')
+    .option('--description <text>', 'what the token is for')
+    .option('-o, --output <format>', 'json')
+    .action(
+      async (
+        subject: string,
+        options: {
+          group?: string[];
+          clusterAdmin?: boolean;
+          description?: string;
+          output?: string;
+        },
+        self: Command,
+      ) => {
+        const format = parseOutput(options.output, ['json']);
+        const ctx = contextOf(self, io);
+        const data = await ctx.client.request<{
+          createToken: Parameters<typeof unwrap>[0];
+        }>(CREATE_TOKEN, {
+          input: {
+            subject,
+            groups: options.group ?? [],
+            clusterAdmin: Boolean(options.clusterAdmin),
+            description: options.description ?? '',
+          },
+        });
+        const created = unwrap(data.createToken) as unknown as {
+          token: string;
+          apiToken: { id: string };
+        };
+        io.out(format.kind === 'json' ? toJson(created) : `${created.token}\n`);
+      },
+    );
 }

@@ -1,0 +1,80 @@
+// `tagraph create token` and `tagraph policy …` against a server that requires tokens.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToken } from '../../src/auth/tokens.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { runCli } from '../support/cli.ts';
+
+const ADMIN = 'cli-policy-admin-token-0123456789abcdef0123';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp({
+    auth: { mode: 'token', adminTokenHash: hashToken(ADMIN), jwt: null },
+  });
+});
+afterAll(async () => {
+  await app.stop();
+});
+
+describe('tagraph policy and tokens', () => {
+  it("grants the seeds' cross-project puller role, and the grantee's token works", async () => {
+    const asAdmin = { url: app.url, env: { TAGRAPH_TOKEN: ADMIN } };
+    const token = await runCli(
+      ['create', 'token', 'system:serviceaccount:project-a:default'],
+      asAdmin,
+    );
+    expect(token.code, token.stderr).toBe(0);
+    const robot = token.stdout.trim();
+    expect(robot).toMatch(/^tgr_/);
+
+    const granted = await runCli(
+      [
+        'policy',
+        'add-role-to-user',
+        'system:image-puller',
+        'system:serviceaccount:project-a:default',
+        '--namespace=project-b',
+      ],
+      asAdmin,
+    );
+    expect(granted.code, granted.stderr).toBe(0);
+    expect(granted.stdout).toBe(
+      'clusterrole.rbac.authorization.k8s.io/system:image-puller added: "system:serviceaccount:project-a:default"\n',
+    );
+    const bindings = await app.graphql<{ roleBindings: { role: string; subjectName: string }[] }>(
+      '{ roleBindings(namespace: "project-b") { role subjectName } }',
+      {},
+      { authorization: `Bearer ${ADMIN}` },
+    );
+    expect(bindings.data!.roleBindings).toEqual([
+      { role: 'IMAGE_PULLER', subjectName: 'system:serviceaccount:project-a:default' },
+    ]);
+
+    // The robot may read project-b but not grant roles there: exit 1 with a forbidden message.
+    const asRobot = { url: app.url, env: { TAGRAPH_TOKEN: robot } };
+    const denied = await runCli(
+      ['policy', 'add-role-to-group', 'admin', 'everyone', '-n', 'project-b'],
+      asRobot,
+    );
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain('forbidden');
+
+    const removed = await runCli(
+      [
+        'policy',
+        'remove-role-from-user',
+        'system:image-puller',
+        'system:serviceaccount:project-a:default',
+        '-n',
+        'project-b',
+      ],
+      asAdmin,
+    );
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toContain('removed');
+
+    const unknownRole = await runCli(['policy', 'add-role-to-user', 'superuser', 'x'], asAdmin);
+    expect(unknownRole.code).toBe(2);
+    expect(unknownRole.stderr).toContain('unknown role superuser');
+  });
+});
