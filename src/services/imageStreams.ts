@@ -154,7 +154,17 @@ export async function ensureNamespace(tx: Tx, name: string): Promise<void> {
 }
 
 /** Marks a stream as written: a new resource version and update time. */
+/** Streams already given a new resource version in a transaction: one bump per write. */
+const touched = new WeakMap<Tx, Set<number>>();
+
 export async function touchStream(tx: Tx, streamId: number): Promise<void> {
+  let streams = touched.get(tx);
+  if (!streams) {
+    streams = new Set();
+    touched.set(tx, streams);
+  }
+  if (streams.has(streamId)) return;
+  streams.add(streamId);
   await tx
     .update(imageStreams)
     .set({ resourceVersion: sql`${imageStreams.resourceVersion} + 1`, updatedAt: sql`now()` })
