@@ -1,5 +1,5 @@
 // Recording what a tag points at: rule 1 on the stored history, tracking propagation, events.
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import { rowsOf, type Tx } from '../db/client.ts';
 import { tagConditions, tagHistory, tags } from '../db/schema.ts';
 import { applyTagEvent, type TagEvent } from '../domain/history.ts';
@@ -37,6 +37,26 @@ export function sourceOf(row: TagRow): TagSource | null {
 
 export async function loadTags(tx: Tx, streamId: number): Promise<TagRow[]> {
   return tx.select().from(tags).where(eq(tags.streamId, streamId));
+}
+
+/**
+ * The tag itself and the stream's tracking tags: all that propagation (rule 3) reads. A stream
+ * with hundreds of imported tags costs one short read per event, not all its tags.
+ */
+async function loadTrackingCandidates(
+  tx: Tx,
+  streamId: number,
+  tagName: string,
+): Promise<TagRow[]> {
+  return tx
+    .select()
+    .from(tags)
+    .where(
+      and(
+        eq(tags.streamId, streamId),
+        or(eq(tags.name, tagName), eq(tags.fromKind, 'ImageStreamTag')),
+      ),
+    );
 }
 
 export async function headOf(tx: Tx, tagId: number): Promise<HistoryRow | undefined> {
@@ -80,7 +100,7 @@ export async function recordTagEvent(
   event: NewTagEvent,
   options: RecordOptions,
 ): Promise<RecordResult> {
-  let rows = await loadTags(tx, stream.id);
+  let rows = await loadTrackingCandidates(tx, stream.id, tagName);
   let target = rows.find((row) => row.name === tagName);
   if (!target) {
     if (!options.createMissing) throw new Error(`tag ${tagName} does not exist`);
