@@ -44,7 +44,7 @@ export async function buildProgram(io: Io, argv: string[] = []): Promise<Command
   const program = new Command('tagraph')
     .description(
       'Manage image streams on a tagraph server the way oc does: tag, import-image, describe,\n' +
-        'get, apply, set image-lookup, rollback, prune images, create secret, watch.',
+        'get, apply, set image-lookup, rollback, prune images, create secret|token, policy, watch.',
     )
     .option(
       '--server <url>',

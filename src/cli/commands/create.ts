@@ -96,10 +96,10 @@ function registerSecret(create: Command, io: Io): void {
 export function registerCreate(program: Command, io: Io): void {
   const create = program
     .command('create')
-    .summary('create image streams from a file, or a pull secret')
+    .summary('create image streams from a file, a pull secret, or an API token')
     .description(
       'create -f <file|->: create the ImageStreams of a manifest (an error if one exists; see\n' +
-        'apply). create secret: store registry credentials.',
+        'apply). create secret: store registry credentials. create token: issue an API token.',
     )
     .option('-f, --filename <file>', 'ImageStream YAML or JSON (- for stdin); repeatable', collect)
     .option('-o, --output <format>', 'json')
