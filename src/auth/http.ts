@@ -8,9 +8,11 @@ import { createJwtVerifier, type JwtVerifier, looksLikeJwt } from './jwt.ts';
 import { type Caller, OPEN_CALLER } from './roles.ts';
 import { authenticate, bearerToken } from './tokens.ts';
 
-/** graphql-ws close codes: no credentials, and credentials that are not accepted. */
+/**
+ * graphql-ws close code for a connection without credentials; one with credentials that are not
+ * accepted is closed by graphql-ws itself with 4403 when onConnect returns false.
+ */
 export const CLOSE_UNAUTHENTICATED = 4401;
-export const CLOSE_FORBIDDEN = 4403;
 
 export type Authentication =
   | { ok: true; caller: Caller }

@@ -45,24 +45,24 @@ export function effectiveGroups(caller: Pick<Caller, 'subject' | 'groups'>): str
   return [...groups];
 }
 
+/** Role bindings that name the caller: as a user, or through one of its groups. */
+function boundToCaller(caller: Caller) {
+  return or(
+    and(eq(roleBindings.subjectKind, 'User'), eq(roleBindings.subjectName, caller.subject)),
+    and(
+      eq(roleBindings.subjectKind, 'Group'),
+      inArray(roleBindings.subjectName, effectiveGroups(caller)),
+    ),
+  );
+}
+
 /** The strongest role the caller holds in `namespace`, or null. */
 export async function roleIn(db: Db, caller: Caller, namespace: string): Promise<Role | null> {
   if (caller.clusterAdmin) return 'admin';
   const rows = await db
     .select({ role: roleBindings.role })
     .from(roleBindings)
-    .where(
-      and(
-        eq(roleBindings.namespace, namespace),
-        or(
-          and(eq(roleBindings.subjectKind, 'User'), eq(roleBindings.subjectName, caller.subject)),
-          and(
-            eq(roleBindings.subjectKind, 'Group'),
-            inArray(roleBindings.subjectName, effectiveGroups(caller)),
-          ),
-        ),
-      ),
-    );
+    .where(and(eq(roleBindings.namespace, namespace), boundToCaller(caller)));
   let best: Role | null = null;
   for (const { role } of rows) if (!roleAllows(best, role)) best = role;
   return best;
@@ -74,15 +74,7 @@ export async function readableNamespaces(db: Db, caller: Caller): Promise<string
   const rows = await db
     .selectDistinct({ namespace: roleBindings.namespace })
     .from(roleBindings)
-    .where(
-      or(
-        and(eq(roleBindings.subjectKind, 'User'), eq(roleBindings.subjectName, caller.subject)),
-        and(
-          eq(roleBindings.subjectKind, 'Group'),
-          inArray(roleBindings.subjectName, effectiveGroups(caller)),
-        ),
-      ),
-    );
+    .where(boundToCaller(caller));
   return rows.map((row) => row.namespace);
 }
 

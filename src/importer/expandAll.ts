@@ -26,9 +26,8 @@ export async function expandAll(
   if (!parsed.ok) throw new ImportFailure('InvalidReference', parsed.error.message);
   const repository = { ...parsed.value, tag: undefined, digest: undefined };
   const db = options.database.db;
-  const [stream] = await db.query.imageStreams.findMany({
+  const stream = await db.query.imageStreams.findFirst({
     where: { namespace: job.namespace, name: job.stream },
-    limit: 1,
   });
   const insecure = isInsecure(all.insecure, stream?.annotations ?? {});
   const client = await openRegistry(db, options.registry, job.namespace, repository, insecure);

@@ -2,8 +2,8 @@
 // loopback, private, link-local (cloud metadata), CGNAT, multicast or reserved ranges are refused
 // unless allow-listed. Checked on the addresses DNS returns, as the connection is made, so a
 // name that resolves differently later (DNS rebinding) is caught too.
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { BlockList, isIP } from 'node:net';
+import { lookup as dnsLookup } from 'node:dns';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 /** Private and special-purpose ranges (RFC 6890 and friends). */
 const BLOCKED_V4 = [
@@ -79,15 +79,14 @@ export class EgressPolicy {
   }
 
   /** A `lookup` for net/tls connect options that refuses blocked addresses. */
-  readonly lookup = (
-    hostname: string,
-    options: { family?: number; all?: boolean },
-    callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void,
-  ): void => {
+  readonly lookup: LookupFunction = (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, '');
       const refused = addresses.find((a) => !this.permits(hostname, a.address));
-      if (refused) return callback(new EgressBlockedError(hostname, refused.address), '');
+      if (refused) {
+        const blocked = new EgressBlockedError(hostname, refused.address);
+        return callback(blocked as NodeJS.ErrnoException, '');
+      }
       if (options.all) return callback(null, addresses);
       const first = addresses[0]!;
       callback(null, first.address, first.family);

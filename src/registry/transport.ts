@@ -2,7 +2,7 @@
 // stay on their origin, bounded body reads, and network failures turned into RegistryErrors.
 import type { IncomingHttpHeaders } from 'node:http';
 import { rootCertificates } from 'node:tls';
-import { Agent, type Dispatcher, RetryAgent, request } from 'undici';
+import { Agent, buildConnector, type Dispatcher, RetryAgent, request } from 'undici';
 import { EgressBlockedError, type EgressPolicy } from './egress.ts';
 import { RegistryError } from './errors.ts';
 
@@ -73,14 +73,27 @@ export class Transport {
   private readonly deadlineMs: number;
 
   constructor(private readonly options: TransportOptions) {
+    const connect = buildConnector({
+      // `ca` replaces Node's bundled roots, so the extra CA is added to them.
+      ...(options.ca ? { ca: [...rootCertificates, options.ca] } : {}),
+      rejectUnauthorized: !options.insecure,
+      timeout: options.timeoutMs,
+      ...(options.egress ? { lookup: options.egress.lookup } : {}),
+    });
+    const { egress } = options;
     this.agent = new Agent({
-      connect: {
-        // `ca` replaces Node's bundled roots, so the extra CA is added to them.
-        ...(options.ca ? { ca: [...rootCertificates, options.ca] } : {}),
-        rejectUnauthorized: !options.insecure,
-        timeout: options.timeoutMs,
-        ...(options.egress ? { lookup: options.egress.lookup } : {}),
-      },
+      // Every connection passes the SSRF guard: names in its lookup, literal addresses (which
+      // net.connect never looks up) here.
+      connect: egress
+        ? (opts, callback) => {
+            try {
+              egress.checkLiteral(opts.hostname);
+            } catch (error) {
+              return callback(error as Error, null);
+            }
+            return connect(opts, callback);
+          }
+        : connect,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
     });
@@ -109,8 +122,6 @@ export class Transport {
     const signal = AbortSignal.timeout(this.deadlineMs);
     let target = url;
     for (let hop = 0; ; hop++) {
-      // Names are checked by the lookup as they connect; a literal address never is, so here.
-      this.options.egress?.checkLiteral(target.hostname);
       const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...outgoing.headers };
       if (outgoing.authorization && target.origin === outgoing.trustedOrigin) {
         headers.authorization = outgoing.authorization;
@@ -159,7 +170,6 @@ export class Transport {
    * the same way every time, and retrying it would only add the backoff to every new client).
    */
   async probe(url: URL, retry: boolean): Promise<void> {
-    this.options.egress?.checkLiteral(url.hostname);
     const response = await request(url, {
       dispatcher: retry ? this.retrying : this.agent,
       method: 'GET',
