@@ -17,4 +17,6 @@ export interface AppContext {
   secretKey: Buffer;
   /** On a graphql-ws connection: closes the socket (used to cut off a too-slow subscriber). */
   closeConnection?: (code: number, reason: string) => void;
+  /** Set on a shared subscription's context (events/groups.ts): the id of each event delivered. */
+  onDelivered?: (eventId: number) => void;
 }

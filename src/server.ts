@@ -20,6 +20,7 @@ import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
 import { type Database, openDatabase } from './db/client.ts';
 import { migrationsApplied, runMigrations } from './db/migrate.ts';
+import { SubscriptionGroups, groupKey as subscriptionGroupKey } from './events/groups.ts';
 import { EventHub } from './events/hub.ts';
 import { trimEvents } from './events/retention.ts';
 import { createImporter, type Importer } from './importer/importer.ts';
@@ -179,13 +180,27 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     },
   });
   const wsLog = log.child({ component: 'graphql-ws' });
+  const subscriptionGroups = new SubscriptionGroups();
   const graphqlWs = useServer<
     Record<string, unknown>,
     { request: IncomingMessage; socket: WebSocket; caller?: Caller }
   >(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
-      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      subscribe: (args) => {
+        const root = args.rootValue as EnvelopedRoot;
+        if (!root.groupKey) return root.subscribe(args);
+        const context = args.contextValue as AppContext;
+        const member = {
+          position: hub.position,
+          queueLimit: config.subscriberQueue,
+          closeConnection: context.closeConnection,
+        };
+        // The first member's context serves the group: its hooks reach every member.
+        return subscriptionGroups.join(root.groupKey, member, async (hooks) =>
+          root.subscribe({ ...args, contextValue: Object.assign(context, hooks) }),
+        );
+      },
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const header =
@@ -225,10 +240,21 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
           document,
           variableValues: params.variables ?? null,
           contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
         };
         const errors = enveloped.validate(args.schema, args.document);
-        return errors.length > 0 ? errors : args;
+        if (errors.length > 0) return errors;
+        const caller = ctx.extra.caller ?? (config.auth.mode === 'open' ? OPEN_CALLER : null);
+        const groupKey = caller
+          ? subscriptionGroupKey(
+              document,
+              params.query,
+              params.operationName,
+              params.variables,
+              caller,
+            )
+          : null;
+        args.rootValue = { execute: enveloped.execute, subscribe: enveloped.subscribe, groupKey };
+        return args;
       },
       onError: (_ctx, _id, _payload, errors) => {
         wsLog.warn({ errors: errors.map((e) => e.message) }, 'graphql-ws operation failed');
@@ -286,6 +312,8 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
 interface EnvelopedRoot {
   execute: typeof execute;
   subscribe: typeof subscribe;
+  /** Set when identical live subscriptions may share one execution (events/groups.ts). */
+  groupKey?: string | null;
 }
 
 /** `/healthz`: the process is alive. `/readyz`: the database answers and is fully migrated. */

@@ -1,10 +1,12 @@
 // One reader of the events table per process, fanning committed events out to subscribers.
 import { asc, gt, sql } from 'drizzle-orm';
+import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { type Coalesced, coalesce } from '../coalesce.ts';
 import type { Database } from '../db/client.ts';
 import { events } from '../db/schema.ts';
 import { EVENTS_CHANNEL } from './append.ts';
+import { encodeCursor } from './cursor.ts';
 
 export type StoredEvent = typeof events.$inferSelect;
 
@@ -32,6 +34,17 @@ export interface HubOptions {
   subscriberQueue?: number;
   /** Poll as a fallback for a lost NOTIFY (e.g. while the listen connection reconnects). */
   pollIntervalMs?: number;
+}
+
+/** graphql-ws close code for a subscriber that fell too far behind; it resumes from its cursor. */
+export const CLOSE_TOO_SLOW = 4429;
+export const TOO_SLOW_REASON = 'subscriber too slow: resume from your last cursor';
+
+/** What a too-slow subscriber gets last: the SLOW_CONSUMER error with its resume cursor. */
+export function slowConsumerError(cursor: number): GraphQLError {
+  return new GraphQLError('subscriber too far behind: resume with since set to the cursor given', {
+    extensions: { code: 'SLOW_CONSUMER', cursor: encodeCursor(cursor) },
+  });
 }
 
 /** Thrown to a subscriber whose queue overflowed; it resumes from `cursor`. */

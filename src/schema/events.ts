@@ -4,13 +4,17 @@ import { GraphQLError } from 'graphql';
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
 import type { AppContext } from '../context.ts';
 import { decodeCursor, encodeCursor } from '../events/cursor.ts';
-import { type EventFilter, SlowConsumerError, type StoredEvent } from '../events/hub.ts';
+import {
+  CLOSE_TOO_SLOW,
+  type EventFilter,
+  SlowConsumerError,
+  type StoredEvent,
+  slowConsumerError,
+  TOO_SLOW_REASON,
+} from '../events/hub.ts';
 import { trimmedThrough } from '../events/retention.ts';
 import { listEvents } from '../services/events.ts';
 import { readArgs } from './access.ts';
-
-/** graphql-ws close code for a subscriber that fell too far behind; it resumes from its cursor. */
-export const CLOSE_TOO_SLOW = 4429;
 
 const ChangeType = builder.enumType('ChangeType', {
   values: ['ADDED', 'UPDATED', 'DELETED'] as const,
@@ -167,8 +171,7 @@ function deliveries(
   since: number | null,
 ): AsyncIterableIterator<Delivery> {
   const source = ctx.events.subscribe(filter, since, {
-    onOverflow: () =>
-      ctx.closeConnection?.(CLOSE_TOO_SLOW, 'subscriber too slow: resume from your last cursor'),
+    onOverflow: () => ctx.closeConnection?.(CLOSE_TOO_SLOW, TOO_SLOW_REASON),
   });
   let ended = false;
   let checkedAt = Date.now();
@@ -177,6 +180,7 @@ function deliveries(
       if (ended) return { done: true, value: undefined };
       try {
         const result = await source.next();
+        if (!result.done) ctx.onDelivered?.(result.value.id);
         // A revoked grant stops the stream: re-checked at delivery, at most every few seconds.
         if (!result.done && Date.now() - checkedAt > ACCESS_RECHECK_MS) {
           checkedAt = Date.now();
@@ -209,11 +213,7 @@ function delivered(value: Delivery): StoredEvent {
       extensions: { code: 'FORBIDDEN' },
     });
   }
-  if (TOO_SLOW in value) {
-    throw new GraphQLError('subscriber too far behind: resume with since set to the cursor given', {
-      extensions: { code: 'SLOW_CONSUMER', cursor: encodeCursor(value[TOO_SLOW]) },
-    });
-  }
+  if (TOO_SLOW in value) throw slowConsumerError(value[TOO_SLOW]);
   return value;
 }
 

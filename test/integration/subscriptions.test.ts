@@ -166,6 +166,37 @@ describe('tagChanged over graphql-ws', () => {
   });
 });
 
+describe('identical live subscriptions', () => {
+  it('share one source, each gets every event, and one leaving does not end the others', async () => {
+    const subs = [1, 2, 3].map(() => subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'grp' }));
+    await Promise.all(subs.map((s) => s.connected));
+    // One hub subscriber for three identical subscriptions: the event runs once for all.
+    await subscribers(1);
+    const first = await push('grp', 'app', 'v1', 'grp-1');
+    for (const sub of subs) {
+      const [result] = await sub.waitFor(1);
+      expect(result!.data!.tagChanged.current!.digest).toBe(first);
+    }
+    await subs[0]!.stop();
+    const second = await push('grp', 'app', 'v1', 'grp-2');
+    for (const sub of subs.slice(1)) {
+      const results = await sub.waitFor(2);
+      expect(results.map((r) => r.data!.tagChanged.current!.digest)).toEqual([first, second]);
+    }
+    expect(subs[0]!.results).toHaveLength(1);
+    await subscribers(1);
+    // Different variables, or a replay from a cursor, run on their own.
+    const other = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'grp', tag: 'v1' });
+    await subscribers(2);
+    const cursor = subs[1]!.results[0]!.data!.tagChanged.cursor;
+    const replay = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'grp', since: cursor });
+    const [replayed] = await replay.waitFor(1);
+    expect(replayed!.data!.tagChanged.current!.digest).toBe(second);
+    await subscribers(3);
+    await Promise.all([...subs.slice(1), other, replay].map((s) => s.stop()));
+  });
+});
+
 describe('tagChanged over SSE', () => {
   it('delivers events on text/event-stream', async () => {
     const sub = subscribeSse<Next>(app.url, TAG_CHANGED, { namespace: 'sse' });
@@ -328,6 +359,55 @@ describe('slow consumers', () => {
       expect(close.reason).toMatch(/too slow/);
       const received = rawMessages.filter((m) => m.includes('"next"')).length;
       expect(received).toBeLessThan(total);
+      await fast.stop();
+    } finally {
+      await app.stop();
+      app = main;
+    }
+  }, 60_000);
+
+  it('cuts off a too-slow member of a shared subscription with its resume cursor', async () => {
+    const main = app;
+    app = await startTestApp({ subscriberQueue: 20 });
+    try {
+      await app.graphql(
+        `mutation($a: String!) { createImageStream(input: { namespace: "slowgrp", name: "big",
+        annotations: [{ key: "blob", value: $a }] }) { __typename } }`,
+        { a: 'x'.repeat(200_000) },
+      );
+      // Both ask the same big query, so they share one execution; only the reader keeps up.
+      const query = `subscription { tagChanged(namespace: "slowgrp") { cursor imageStreamTag { stream { annotations { value } } } } }`;
+      const fast = subscribeWs<Next>(app.url, query);
+      const raw = new WebSocket(wsUrl(app.url), 'graphql-transport-ws');
+      const closed = new Promise<{ code: number; reason: string }>((done) =>
+        raw.on('close', (code, reason) => done({ code, reason: reason.toString() })),
+      );
+      const rawMessages: string[] = [];
+      raw.on('message', (m) => rawMessages.push(m.toString()));
+      await new Promise((r) => raw.once('open', r));
+      raw.send(JSON.stringify({ type: 'connection_init' }));
+      await new Promise((r) => raw.once('message', r));
+      raw.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+      await fast.connected;
+      await subscribers(1);
+      // One event both receive proves the raw client joined before it stops reading.
+      await push('slowgrp', 'big', 'warm', 'slowgrp-warm');
+      await fast.waitFor(1);
+      for (let i = 0; i < 500 && !rawMessages.some((m) => m.includes('"next"')); i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await subscribers(1);
+      (raw as unknown as { _socket: { pause(): void } })._socket.pause();
+      const total = 80;
+      for (let i = 0; i < total; i++) await push('slowgrp', 'big', `t${i}`, `slowgrp-${i}`);
+      expect(await fast.waitFor(total + 1, 30_000)).toHaveLength(total + 1);
+      (raw as unknown as { _socket: { resume(): void } })._socket.resume();
+      const close = await closed;
+      expect(close.code).toBe(4429);
+      expect(close.reason).toMatch(/too slow/);
+      const next = rawMessages.filter((m) => m.includes('"next"'));
+      expect(next.length).toBeGreaterThan(0);
+      expect(next.length).toBeLessThan(total);
       await fast.stop();
     } finally {
       await app.stop();

@@ -1,0 +1,225 @@
+// Identical live subscriptions share one execution: each event is executed once per group, not
+// once per subscriber (bench/RESULTS.md, scenario 2).
+import { type DocumentNode, type ExecutionResult, getOperationAST, Kind } from 'graphql';
+import type { Caller } from '../auth/roles.ts';
+import { CLOSE_TOO_SLOW, slowConsumerError, TOO_SLOW_REASON } from './hub.ts';
+
+/** What a source stream yields: one execution result per event. */
+type Results = AsyncIterator<ExecutionResult>;
+type Started = AsyncIterable<ExecutionResult> | ExecutionResult;
+
+/** The hooks a group gives its source: where deliveries are, and how to cut off everyone. */
+export interface GroupHooks {
+  /** Called by the source with each event id just before it yields that event's result. */
+  onDelivered: (eventId: number) => void;
+  /** The source (or a member) is too slow: close these connections with `code`. */
+  closeConnection: (code: number, reason: string) => void;
+}
+
+export interface Member {
+  /** Where a subscriber that joins now starts (the hub's position), for its resume cursor. */
+  position: number;
+  /** A limit on results waiting to be sent; past it the member is cut off as too slow. */
+  queueLimit: number;
+  closeConnection?: (code: number, reason: string) => void;
+}
+
+interface Queued {
+  result: ExecutionResult;
+  position: number;
+}
+
+interface GroupMember extends Member {
+  queue: Queued[];
+  wake: (() => void) | null;
+  done: boolean;
+  /** The source's error, thrown to the member after what was queued before it. */
+  failure?: unknown;
+}
+
+interface Group {
+  members: Set<GroupMember>;
+  /** Resolves once the source started: to its iterator, or to the error result it returned. */
+  ready: Promise<Results | ExecutionResult>;
+  source: Results | null;
+  position: number;
+}
+
+export class SubscriptionGroups {
+  private readonly groups = new Map<string, Group>();
+
+  /** Live groups (one source each), for metrics and tests. */
+  get size(): number {
+    return this.groups.size;
+  }
+
+  /**
+   * Joins the group of `key`, starting its source with `start` when there is none. `start` gets
+   * the hooks to put into its context; the first subscriber's context serves the whole group,
+   * which is sound because a key names one principal, one document and one set of variables.
+   */
+  async join(
+    key: string,
+    member: Member,
+    start: (hooks: GroupHooks) => Promise<Started>,
+  ): Promise<Started> {
+    let group = this.groups.get(key);
+    if (!group) {
+      const created: Group = {
+        members: new Set(),
+        ready: Promise.resolve({}),
+        source: null,
+        position: member.position,
+      };
+      created.ready = this.open(key, created, start);
+      this.groups.set(key, created);
+      group = created;
+    }
+    const joined: GroupMember = { ...member, queue: [], wake: null, done: false };
+    group.members.add(joined);
+    const ready = await group.ready;
+    if (!('next' in ready)) {
+      group.members.delete(joined);
+      return ready;
+    }
+    return this.iterate(key, group, joined);
+  }
+
+  private async open(
+    key: string,
+    group: Group,
+    start: (hooks: GroupHooks) => Promise<Started>,
+  ): Promise<Results | ExecutionResult> {
+    const started = await start({
+      onDelivered: (eventId) => {
+        group.position = eventId;
+      },
+      closeConnection: (code, reason) => {
+        for (const member of group.members) member.closeConnection?.(code, reason);
+      },
+    }).catch((error: unknown) => {
+      this.groups.delete(key);
+      throw error;
+    });
+    if (!(Symbol.asyncIterator in started)) {
+      this.groups.delete(key);
+      return started;
+    }
+    const source = started[Symbol.asyncIterator]();
+    group.source = source;
+    void this.pump(key, group, source);
+    return source;
+  }
+
+  /** Reads the source and hands every result to every member; ends them when it ends. */
+  private async pump(key: string, group: Group, source: Results): Promise<void> {
+    let failure: unknown = null;
+    try {
+      for (;;) {
+        const next = await source.next();
+        if (next.done) break;
+        for (const member of group.members) this.offer(member, next.value, group.position);
+      }
+    } catch (error) {
+      failure = error;
+    }
+    if (this.groups.get(key) === group) this.groups.delete(key);
+    for (const member of group.members) {
+      if (failure && !member.done) member.failure = failure;
+      member.done = true;
+      member.wake?.();
+    }
+  }
+
+  private offer(member: GroupMember, result: ExecutionResult, position: number): void {
+    if (member.done) return;
+    if (member.queue.length >= member.queueLimit) {
+      // Cut off: one last result tells the client where to resume, then the socket closes.
+      member.queue.length = 0;
+      const cutOff = { errors: [slowConsumerError(member.position)] };
+      member.queue.push({ result: cutOff, position: member.position });
+      member.done = true;
+      member.closeConnection?.(CLOSE_TOO_SLOW, TOO_SLOW_REASON);
+    } else {
+      member.queue.push({ result, position });
+    }
+    member.wake?.();
+  }
+
+  /** The member's own iterator; `return()` leaves the group at once, even while waiting. */
+  private iterate(
+    key: string,
+    group: Group,
+    member: GroupMember,
+  ): AsyncIterableIterator<ExecutionResult> {
+    const leave = async (): Promise<IteratorResult<ExecutionResult>> => {
+      member.done = true;
+      member.queue.length = 0;
+      member.wake?.();
+      if (group.members.delete(member) && group.members.size === 0) {
+        if (this.groups.get(key) === group) this.groups.delete(key);
+        await group.source?.return?.();
+      }
+      return { done: true, value: undefined };
+    };
+    const iterator: AsyncIterableIterator<ExecutionResult> = {
+      next: async () => {
+        for (;;) {
+          const queued = member.queue.shift();
+          if (queued) {
+            member.position = queued.position;
+            return { done: false, value: queued.result };
+          }
+          if (member.done) {
+            const failure = member.failure;
+            await leave();
+            if (failure) throw failure;
+            return { done: true, value: undefined };
+          }
+          await new Promise<void>((resolve) => {
+            member.wake = resolve;
+          });
+          member.wake = null;
+        }
+      },
+      return: leave,
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+}
+
+/**
+ * The group key of a subscription, or null when it must run alone: a subscription that replays
+ * (`since` set) starts from its own point in the log. Everything that can change a result is in
+ * the key: the document, the operation, the variables and who is asking.
+ */
+export function groupKey(
+  document: DocumentNode,
+  query: string,
+  operationName: string | null | undefined,
+  variables: Record<string, unknown> | null | undefined,
+  caller: Caller,
+): string | null {
+  const operation = getOperationAST(document, operationName);
+  if (operation?.operation !== 'subscription') return null;
+  for (const selection of operation.selectionSet.selections) {
+    if (selection.kind !== Kind.FIELD) return null;
+    for (const argument of selection.arguments ?? []) {
+      if (argument.name.value !== 'since') continue;
+      const value = argument.value;
+      if (value.kind === Kind.NULL) continue;
+      if (value.kind === Kind.VARIABLE && variables?.[value.name.value] == null) continue;
+      return null;
+    }
+  }
+  const hasVariables = variables != null && Object.keys(variables).length > 0;
+  return JSON.stringify([
+    query,
+    operationName ?? null,
+    hasVariables ? variables : null,
+    caller.subject,
+    [...caller.groups].sort(),
+    caller.clusterAdmin,
+  ]);
+}
