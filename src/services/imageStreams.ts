@@ -153,22 +153,40 @@ export async function ensureNamespace(tx: Tx, name: string): Promise<void> {
   await tx.insert(namespaces).values({ name }).onConflictDoNothing();
 }
 
-/** Marks a stream as written: a new resource version and update time. */
 /** Streams already given a new resource version in a transaction: one bump per write. */
 const touched = new WeakMap<Tx, Set<number>>();
 
-export async function touchStream(tx: Tx, streamId: number): Promise<void> {
+function firstTouch(tx: Tx, streamId: number): boolean {
   let streams = touched.get(tx);
   if (!streams) {
     streams = new Set();
     touched.set(tx, streams);
   }
-  if (streams.has(streamId)) return;
+  if (streams.has(streamId)) return false;
   streams.add(streamId);
+  return true;
+}
+
+/** Marks a stream as written: a new resource version and update time, once per transaction. */
+export async function touchStream(tx: Tx, streamId: number): Promise<void> {
+  if (!firstTouch(tx, streamId)) return;
   await tx
     .update(imageStreams)
     .set({ resourceVersion: sql`${imageStreams.resourceVersion} + 1`, updatedAt: sql`now()` })
     .where(eq(imageStreams.id, streamId));
+}
+
+/** A spec change: the stream's next generation, and (in the same statement) a touch. */
+export async function bumpGeneration(tx: Tx, streamId: number): Promise<number> {
+  const touch = firstTouch(tx, streamId)
+    ? { resourceVersion: sql`${imageStreams.resourceVersion} + 1`, updatedAt: sql`now()` }
+    : {};
+  const [updated] = await tx
+    .update(imageStreams)
+    .set({ generation: sql`${imageStreams.generation} + 1`, ...touch })
+    .where(eq(imageStreams.id, streamId))
+    .returning({ generation: imageStreams.generation });
+  return updated!.generation;
 }
 
 /**

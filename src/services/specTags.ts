@@ -5,7 +5,7 @@ import { imageStreams, tags } from '../db/schema.ts';
 import type { ImportMode } from '../domain/platforms.ts';
 import { needsNewGeneration, type ReferencePolicy } from '../domain/tagPolicy.ts';
 import type { TagSource } from '../domain/tracking.ts';
-import { type ImageStreamRow, touchStream } from './imageStreams.ts';
+import { bumpGeneration, type ImageStreamRow, touchStream } from './imageStreams.ts';
 import { sourceOf } from './tagHistory.ts';
 
 export interface SpecTagInput {
@@ -59,12 +59,7 @@ export async function writeSpecTag(
   }
   let generation = existing?.specGeneration ?? stream.generation;
   if (bump && !stream.createdNow) {
-    const [updated] = await tx
-      .update(imageStreams)
-      .set({ generation: sql`${imageStreams.generation} + 1` })
-      .where(eq(imageStreams.id, stream.id))
-      .returning({ generation: imageStreams.generation });
-    stream.generation = updated!.generation;
+    stream.generation = await bumpGeneration(tx, stream.id);
     generation = stream.generation;
   }
   const values = {

@@ -39,24 +39,26 @@ export async function loadTags(tx: Tx, streamId: number): Promise<TagRow[]> {
   return tx.select().from(tags).where(eq(tags.streamId, streamId));
 }
 
+/** A tag with its item 0 (the newest history item) and whether it has conditions. */
+type TagWithHead = TagRow & { history: HistoryRow[]; conditions: unknown[] };
+
 /**
- * The tag itself and the stream's tracking tags: all that propagation (rule 3) reads. A stream
- * with hundreds of imported tags costs one short read per event, not all its tags.
+ * The tag itself and the stream's tracking tags, each with its item 0, in one statement: all
+ * that propagation (rule 3) reads. A stream with hundreds of imported tags costs one short read
+ * per event, not all its tags.
  */
 async function loadTrackingCandidates(
   tx: Tx,
   streamId: number,
   tagName: string,
-): Promise<TagRow[]> {
-  return tx
-    .select()
-    .from(tags)
-    .where(
-      and(
-        eq(tags.streamId, streamId),
-        or(eq(tags.name, tagName), eq(tags.fromKind, 'ImageStreamTag')),
-      ),
-    );
+): Promise<TagWithHead[]> {
+  return tx.query.tags.findMany({
+    where: { streamId, OR: [{ name: tagName }, { fromKind: 'ImageStreamTag' }] },
+    with: {
+      history: { orderBy: { seq: 'desc' }, limit: 1 },
+      conditions: { columns: { tagId: true }, limit: 1 },
+    },
+  });
 }
 
 export async function headOf(tx: Tx, tagId: number): Promise<HistoryRow | undefined> {
@@ -104,7 +106,7 @@ export async function recordTagEvent(
   let target = rows.find((row) => row.name === tagName);
   if (!target) {
     if (!options.createMissing) throw new Error(`tag ${tagName} does not exist`);
-    target = await createStatusTag(tx, stream.id, tagName);
+    target = { ...(await createStatusTag(tx, stream.id, tagName)), history: [], conditions: [] };
     rows = [...rows, target];
   }
   const changed: string[] = [];
@@ -142,12 +144,12 @@ export async function recordTagEvent(
 async function writeEvent(
   tx: Tx,
   stream: ImageStreamRow,
-  tag: TagRow,
+  tag: TagWithHead,
   event: NewTagEvent,
   cause: EventCause,
   payload: Record<string, unknown> | undefined,
 ): Promise<NewEvent | null> {
-  const head = await headOf(tx, tag.id);
+  const head = tag.history[0];
   const now = new Date();
   const current: TagEvent[] = head
     ? [
@@ -185,7 +187,7 @@ async function writeEvent(
       })
       .where(eq(tagHistory.id, head!.id));
   }
-  if (change.clearConditions) {
+  if (change.clearConditions && tag.conditions.length > 0) {
     await tx.delete(tagConditions).where(eq(tagConditions.tagId, tag.id));
   }
   const previous = head ? { digest: head.imageDigest, reference: head.dockerImageReference } : null;

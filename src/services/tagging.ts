@@ -1,7 +1,7 @@
 // `oc tag` as a service: permanent, tracking, reference and external tags (DESIGN.md rules 2–5).
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { AccessChecker } from '../auth/roles.ts';
-import type { Db, Tx } from '../db/client.ts';
+import { type Db, rowsOf, type Tx } from '../db/client.ts';
 import { imageStreams, tagHistory, tags } from '../db/schema.ts';
 import type { DomainResult, Problem } from '../domain/names.ts';
 import { type ImportMode, parseImportMode } from '../domain/platforms.ts';
@@ -333,7 +333,19 @@ async function resolveStreamImage(
   const ref = parseImageStreamImageRef(source, dest.namespace, undefined, 'source');
   if (!ref.ok) return fail(fromDomain(ref.error));
   const { namespace, stream, id } = ref.value;
-  const sourceStream = await findStream(tx, namespace, stream);
+  const crossNamespace = namespace === dest.namespace ? null : namespace;
+  const pinned = (digest: string, reference: string): Result<ResolvedSource> =>
+    ok({
+      from: { kind: 'ImageStreamImage', name: `${stream}@${digest}`, namespace: crossNamespace },
+      event: { dockerImageReference: reference, image: digest },
+      display: `${crossNamespace ? `${crossNamespace}/` : ''}${stream}@${digest}`,
+      reference: false,
+    });
+  // The common case, a full digest the stream's history holds: one statement.
+  const full = fullDigestOf(id);
+  const direct = full ? await directReference(tx, namespace, stream, full) : undefined;
+  if (direct?.reference) return pinned(full!, direct.reference);
+  const sourceStream = direct ?? (await findStream(tx, namespace, stream));
   if (!sourceStream) {
     return fail(new NotFoundError(`image stream ${namespace}/${stream} not found`, 'source'));
   }
@@ -342,13 +354,28 @@ async function resolveStreamImage(
     return fail(fromDomain({ ...resolved.error, field: 'source' }));
   }
   const digest = resolved.value;
-  const crossNamespace = namespace === dest.namespace ? null : namespace;
-  return ok({
-    from: { kind: 'ImageStreamImage', name: `${stream}@${digest}`, namespace: crossNamespace },
-    event: { dockerImageReference: await referenceFor(tx, sourceStream.id, digest), image: digest },
-    display: `${crossNamespace ? `${crossNamespace}/` : ''}${stream}@${digest}`,
-    reference: false,
-  });
+  return pinned(digest, await referenceFor(tx, sourceStream.id, digest));
+}
+
+/** The digest an id names when it is complete (ids arrive as normalized lowercase hex). */
+function fullDigestOf(id: string): string | null {
+  return id.length === 64 ? `sha256:${id}` : null;
+}
+
+/** The stream, and the pull spec its history gives `digest` (null when no item has it). */
+async function directReference(
+  tx: Tx,
+  namespace: string,
+  name: string,
+  digest: string,
+): Promise<{ id: number; reference: string | null } | undefined> {
+  const rows = await tx.execute(sql`
+    select s.id, (
+      select h.docker_image_reference from ${tagHistory} h join ${tags} t on t.id = h.tag_id
+      where t.stream_id = s.id and h.image_digest = ${digest} limit 1
+    ) as reference
+    from ${imageStreams} s where s.namespace = ${namespace} and s.name = ${name}`);
+  return rowsOf<{ id: number; reference: string | null }>(rows)[0];
 }
 
 /** The pull spec of an image as this stream knows it; a list child takes its parent's repository. */

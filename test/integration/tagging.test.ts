@@ -199,6 +199,34 @@ describe('tag (oc tag)', () => {
     ]);
   });
 
+  it('pins a full digest in a handful of statements, each switch pushing one item', async () => {
+    const a = await push('stmts', 'src', 'a', 'stmts-a');
+    const b = await push('stmts', 'src', 'b', 'stmts-b');
+    // First write creates the destination stream; the switches after it are the steady state.
+    await tag({ namespace: 'stmts', source: `src@${a.digest}`, destinations: ['dest:x'] });
+    const counts: number[] = [];
+    for (const digest of [b.digest, a.digest, b.digest]) {
+      app.statements.length = 0;
+      const result = await tag({
+        namespace: 'stmts',
+        source: `src@${digest}`,
+        destinations: ['dest:x'],
+      });
+      expect(result.results![0]!.message).toBe(`Tag dest:x set to src@${digest}.`);
+      counts.push(app.statements.length);
+    }
+    expect((await history('stmts', 'dest', 'x')).map((h) => h.image)).toEqual([
+      b.digest,
+      a.digest,
+      b.digest,
+      a.digest,
+    ]);
+    // Lock the stream, resolve the source, read and write the spec (with the generation and
+    // resource version in one update), read the tag with its item 0, push the item, events.
+    expect(new Set(counts).size).toBe(1);
+    expect(counts[0]).toBeLessThanOrEqual(8);
+  });
+
   it('makes a tracking tag that follows every change of its source, transitively (rule 3)', async () => {
     const a = await push('track', 'py', '3.6', 'py-a');
     expect(
