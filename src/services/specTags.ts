@@ -1,7 +1,7 @@
 // Writing a spec tag (TagReference) and the generation rule that comes with it (rule 19).
 import { eq, sql } from 'drizzle-orm';
 import type { Tx } from '../db/client.ts';
-import { imageStreams, tags } from '../db/schema.ts';
+import { tags } from '../db/schema.ts';
 import type { ImportMode } from '../domain/platforms.ts';
 import { needsNewGeneration, type ReferencePolicy } from '../domain/tagPolicy.ts';
 import type { TagSource } from '../domain/tracking.ts';

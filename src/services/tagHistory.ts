@@ -1,5 +1,5 @@
 // Recording what a tag points at: rule 1 on the stored history, tracking propagation, events.
-import { and, desc, eq, inArray, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { rowsOf, type Tx } from '../db/client.ts';
 import { tagConditions, tagHistory, tags } from '../db/schema.ts';
 import { applyTagEvent, type TagEvent } from '../domain/history.ts';
