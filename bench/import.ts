@@ -15,6 +15,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SCHEDULED = Number(process.env.BENCH_SCHEDULED_TAGS ?? 10_000);
 const NEW_IMAGES = Number(process.env.BENCH_NEW_IMAGES ?? 1000);
 const REPOS = 20;
+/** Streams (and repositories) the new images are spread over; 1 puts them all behind one lock. */
+const NEW_STREAMS = Number(process.env.BENCH_NEW_STREAMS ?? 20);
+const newStream = (i: number) => `new${i % NEW_STREAMS}`;
 const NS = 'imp';
 const SECRET = 'be'.repeat(32);
 
@@ -77,7 +80,7 @@ export async function main() {
     const freshDigests: string[] = [];
     await pool(fresh, 8, async (i) => {
       freshDigests[i] = (
-        await pushImage(registry.url, `${NS}/new`, `n${i}`, {
+        await pushImage(registry.url, `${NS}/${newStream(i)}`, `n${i}`, {
           content: `new-${i}`,
           config: { Env: [`N=${i}`] },
         })
@@ -91,7 +94,8 @@ export async function main() {
       insert into image_streams (namespace, name, annotations)
       select '${NS}', 'r' || r, '{"openshift.io/image.insecureRepository":"true"}'
       from generate_series(0, ${REPOS - 1}) r`);
-    await sql.unsafe(`insert into image_streams (namespace, name) values ('${NS}', 'new')`);
+    await sql.unsafe(`insert into image_streams (namespace, name)
+      select '${NS}', 'new' || k from generate_series(0, ${NEW_STREAMS - 1}) k`);
     const baseByRepo = base.map((d, r) => `('r${r}', '${d}')`).join(', ');
     await sql.unsafe(`
       insert into tags (stream_id, name, from_kind, from_name, import_insecure, import_scheduled,
@@ -104,9 +108,10 @@ export async function main() {
     await sql.unsafe(`
       insert into tags (stream_id, name, from_kind, from_name, import_insecure, import_scheduled,
                         spec_generation)
-      select st.id, 'n' || i, 'DockerImage', '${registry.host}/${NS}/new:n' || i, true, false, 1
-      from image_streams st, generate_series(0, ${NEW_IMAGES - 1}) i
-      where st.namespace = '${NS}' and st.name = 'new'`);
+      select st.id, 'n' || i, 'DockerImage', '${registry.host}/${NS}/' || st.name || ':n' || i,
+             true, false, 1
+      from generate_series(0, ${NEW_IMAGES - 1}) i
+      join image_streams st on st.namespace = '${NS}' and st.name = 'new' || (i % ${NEW_STREAMS})`);
     await sql`analyze`;
 
     const refs = await sql<{ repo: string; tag: string }[]>`
@@ -123,11 +128,13 @@ export async function main() {
       await response.arrayBuffer();
     };
     const fetchImage = async (i: number) => {
-      const m = await fetch(`${registry.url}/v2/${NS}/new/manifests/n${i}`, {
+      const m = await fetch(`${registry.url}/v2/${NS}/${newStream(i)}/manifests/n${i}`, {
         headers: { accept: MANIFEST_ACCEPT },
       });
       const manifest = (await m.json()) as { config: { digest: string } };
-      const c = await fetch(`${registry.url}/v2/${NS}/new/blobs/${manifest.config.digest}`);
+      const c = await fetch(
+        `${registry.url}/v2/${NS}/${newStream(i)}/blobs/${manifest.config.digest}`,
+      );
       await c.arrayBuffer();
     };
 
@@ -158,14 +165,15 @@ export async function main() {
 
       // New images: queue one import job per tag, then drain the queue with the worker.
       await sql`delete from import_jobs`;
-      await sql`delete from tag_history where tag_id in (select t.id from tags t join image_streams s on s.id = t.stream_id where s.name = 'new')`;
+      await sql`delete from tag_history where tag_id in (select t.id from tags t join image_streams s on s.id = t.stream_id where s.name like 'new%')`;
       await sql`delete from image_layers where image_digest in ${sql(freshDigests)}`;
       await sql`delete from images where digest in ${sql(freshDigests)}`;
       await sql`update tags set imported_source_digest = null from image_streams s
-                where s.id = tags.stream_id and s.name = 'new'`;
+                where s.id = tags.stream_id and s.name like 'new%'`;
       await sql`insert into import_jobs (namespace, stream, request)
-        select ${NS}, 'new', jsonb_build_object('tags', jsonb_build_array(t.name), 'cause', 'import')
-        from tags t join image_streams s on s.id = t.stream_id where s.name = 'new'`;
+        select ${NS}, s.name, jsonb_build_object('tags', jsonb_build_array(t.name), 'cause', 'import')
+        from tags t join image_streams s on s.id = t.stream_id where s.name like 'new%'
+        order by t.id`;
       // The worker's own loop, as `npm run worker` runs it: it claims a job as soon as one of
       // its `concurrency` slots frees, so fetching and writing overlap across jobs.
       const importSeconds = await timed(async () => {
@@ -213,7 +221,7 @@ export async function main() {
         met: '',
       },
       {
-        measure: `imports, ${NEW_IMAGES} new images (worker concurrency ${concurrency})`,
+        measure: `imports, ${NEW_IMAGES} new images in ${NEW_STREAMS} streams (worker concurrency ${concurrency})`,
         'tagraph /s': round(m.importsPerSecond!, 1),
         'baseline /s': round(m.rawFetchConcurrent!, 1),
         baseline: `GET manifest + config blob, ${concurrency} concurrent`,
@@ -226,6 +234,7 @@ export async function main() {
     await writeResults('import', {
       scheduled: SCHEDULED,
       newImages: NEW_IMAGES,
+      newStreams: NEW_STREAMS,
       concurrency,
       runs,
       medians: m,
