@@ -292,6 +292,41 @@ describe('subscriptions', () => {
       await sub.stop();
     }
   });
+  it('shares a live subscription only between connections of the same caller', async () => {
+    const frank = await createToken('frank');
+    await grant('project-b', 'IMAGE_PULLER', 'User', 'frank');
+    type Next = {
+      data?: { tagChanged: { tag: string } };
+      errors?: { extensions?: { code?: string } }[];
+    };
+    const first = subscribeWs<Next>(app.url, SUB, {}, { token: frank });
+    await first.connected;
+    for (let i = 0; i < 200 && app.events.subscriberCount === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const sources = app.events.subscriberCount;
+    expect(sources).toBeGreaterThan(0);
+    // The same document from someone without access is refused, not added to frank's group.
+    const denied = subscribeWs<Next>(app.url, SUB, {}, { token: tokens.alice });
+    await denied.ended;
+    expect(denied.results[0]?.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(denied.results[0]?.data?.tagChanged ?? null).toBeNull();
+    // Another token of frank's joins the running source: no second reader of the hub.
+    const second = subscribeWs<Next>(app.url, SUB, {}, { token: await createToken('frank') });
+    await second.connected;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(app.events.subscriberCount).toBe(sources);
+    try {
+      await pushMapping(app, 'project-b', 'ruby', 'shared', 'shared-1', undefined, as(ADMIN));
+      for (const sub of [first, second]) {
+        const [event] = await sub.waitFor(1);
+        expect(event!.data?.tagChanged.tag).toBe('shared');
+      }
+      expect(denied.results).toHaveLength(1);
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
+    }
+  });
 });
 
 describe('limits', () => {
