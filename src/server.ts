@@ -46,6 +46,8 @@ export interface App {
   yoga: YogaServerInstance<Record<string, never>, AppContext>;
   database: Database;
   events: EventHub;
+  /** Identical live graphql-ws subscriptions sharing one source (events/groups.ts). */
+  subscriptionGroups: SubscriptionGroups;
   importer: Importer;
   metrics: Registry;
   /** Listens on the port (0 picks a free one) and resolves with the address. */
@@ -106,10 +108,19 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
   trimTimer.unref();
   new Gauge({
     name: 'tagraph_subscribers',
-    help: 'Open tag and stream change subscriptions.',
+    help: 'Readers of the event hub: SSE subscriptions and graphql-ws sources (shared or not).',
     registers: [metrics],
     collect() {
       this.set(hub.subscriberCount);
+    },
+  });
+  const subscriptionGroups = new SubscriptionGroups();
+  new Gauge({
+    name: 'tagraph_shared_subscriptions',
+    help: 'graphql-ws subscriptions served by a source shared with identical ones.',
+    registers: [metrics],
+    collect() {
+      this.set(subscriptionGroups.memberCount);
     },
   });
 
@@ -180,7 +191,6 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     },
   });
   const wsLog = log.child({ component: 'graphql-ws' });
-  const subscriptionGroups = new SubscriptionGroups();
   const graphqlWs = useServer<
     Record<string, unknown>,
     { request: IncomingMessage; socket: WebSocket; caller?: Caller }
@@ -268,6 +278,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     yoga,
     database,
     events: hub,
+    subscriptionGroups,
     importer,
     metrics,
     start: (port = config.port, host = config.host) =>

@@ -48,9 +48,16 @@ interface Group {
 export class SubscriptionGroups {
   private readonly groups = new Map<string, Group>();
 
-  /** Live groups (one source each), for metrics and tests. */
+  /** Live groups (one source each). */
   get size(): number {
     return this.groups.size;
+  }
+
+  /** Subscriptions served by the groups, for metrics and tests. */
+  get memberCount(): number {
+    let count = 0;
+    for (const group of this.groups.values()) count += group.members.size;
+    return count;
   }
 
   /**

@@ -313,8 +313,10 @@ describe('subscriptions', () => {
     expect(denied.results[0]?.data?.tagChanged ?? null).toBeNull();
     // Another token of frank's joins the running source: no second reader of the hub.
     const second = subscribeWs<Next>(app.url, SUB, {}, { token: await createToken('frank') });
-    await second.connected;
-    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 300 && app.subscriptionGroups.memberCount < 2; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(app.subscriptionGroups.memberCount).toBe(2);
     expect(app.events.subscriberCount).toBe(sources);
     try {
       await pushMapping(app, 'project-b', 'ruby', 'shared', 'shared-1', undefined, as(ADMIN));
