@@ -50,11 +50,13 @@ export async function recordImportSuccess(
       { cause: context.cause, payload: { importJob: context.jobId } },
     );
     // A success ends an earlier failure even when the image itself did not change.
-    await tx
-      .delete(tagConditions)
-      .where(
-        and(eq(tagConditions.tagId, tag.id), eq(tagConditions.type, IMPORT_SUCCESS_CONDITION)),
-      );
+    if (tag.conditions.length > 0) {
+      await tx
+        .delete(tagConditions)
+        .where(
+          and(eq(tagConditions.tagId, tag.id), eq(tagConditions.type, IMPORT_SUCCESS_CONDITION)),
+        );
+    }
     const pinned = source.digest !== undefined;
     await tx
       .update(tags)
@@ -88,12 +90,7 @@ export async function recordImportFailure(
         .where(eq(tags.id, tag.id));
     }
     const generation = tag.specGeneration ?? stream.generation;
-    const [existing] = await tx
-      .select()
-      .from(tagConditions)
-      .where(
-        and(eq(tagConditions.tagId, tag.id), eq(tagConditions.type, IMPORT_SUCCESS_CONDITION)),
-      );
+    const [existing] = tag.conditions;
     const identical =
       existing?.status === 'False' &&
       existing.reason === failure.reason &&
@@ -125,17 +122,25 @@ export async function recordImportFailure(
   });
 }
 
-/** Locks the stream and re-reads the tag; null when it is gone or its spec moved on. */
+type ConditionRow = typeof tagConditions.$inferSelect;
+
+/**
+ * Locks the stream and re-reads the tag with its ImportSuccess condition (if any); null when the
+ * tag is gone or its spec moved on.
+ */
 async function relock(
   tx: Tx,
   snapshot: TagSnapshot,
-): Promise<{ stream: ImageStreamRow; tag: TagRow } | null> {
+): Promise<{ stream: ImageStreamRow; tag: TagRow & { conditions: ConditionRow[] } } | null> {
   const locked = await lockStream(tx, {
     namespace: snapshot.stream.namespace,
     name: snapshot.stream.name,
   });
   if (!locked.ok || locked.value.id !== snapshot.stream.id) return null;
-  const [tag] = await tx.select().from(tags).where(eq(tags.id, snapshot.tag.id));
+  const tag = await tx.query.tags.findFirst({
+    where: { id: snapshot.tag.id },
+    with: { conditions: { where: { type: IMPORT_SUCCESS_CONDITION } } },
+  });
   if (!tag) return null;
   const same =
     tag.fromKind === snapshot.tag.fromKind &&
