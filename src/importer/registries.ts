@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../db/client.ts';
+import type { RegistryCredential } from '../domain/pullSecrets.ts';
 import type { DockerReference } from '../domain/references.ts';
 import { RegistryClient } from '../registry/client.ts';
 import type { EgressPolicy } from '../registry/egress.ts';
@@ -57,6 +58,32 @@ export class RegistryClients {
   }
 }
 
+/** Finds the pull-secret credential for a repository (decrypted), or null. */
+export type CredentialLookup = (
+  namespace: string,
+  registry: string,
+  repository: string,
+) => Promise<RegistryCredential | null>;
+
+/**
+ * A lookup that reads each namespace's secrets once per (registry, repository) for its lifetime:
+ * a scheduler pass makes one per pass, so 10,000 checks of 20 repositories cost 20 lookups, and a
+ * secret changed meanwhile applies from the next pass.
+ */
+export function memoizedCredentials(db: Db, secretKey: Buffer): CredentialLookup {
+  const found = new Map<string, Promise<RegistryCredential | null>>();
+  return (namespace, registry, repository) => {
+    const key = `${namespace}\0${registry}\0${repository}`;
+    let credential = found.get(key);
+    if (!credential) {
+      credential = credentialFor(db, secretKey, namespace, registry, repository);
+      credential.catch(() => found.delete(key));
+      found.set(key, credential);
+    }
+    return credential;
+  };
+}
+
 /** A client for `image`'s registry, with the namespace credential that matches it best. */
 export async function openRegistry(
   db: Db,
@@ -64,14 +91,10 @@ export async function openRegistry(
   namespace: string,
   image: DockerReference,
   insecure: boolean,
+  lookup: CredentialLookup = (ns, registry, repository) =>
+    credentialFor(db, settings.secretKey, ns, registry, repository),
 ): Promise<RegistryClient> {
-  const credential = await credentialFor(
-    db,
-    settings.secretKey,
-    namespace,
-    image.registry,
-    image.repository,
-  );
+  const credential = await lookup(namespace, image.registry, image.repository);
   const fingerprint = credential
     ? createHash('sha256')
         .update(`${credential.username}\0${credential.password}\0${credential.identityToken ?? ''}`)

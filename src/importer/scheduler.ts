@@ -6,7 +6,12 @@ import { rowsOf } from '../db/client.ts';
 import { parseDockerReference } from '../domain/references.ts';
 import { enqueueImport } from '../services/importJobs.ts';
 import type { ImporterOptions } from './execute.ts';
-import { isInsecure, openRegistry } from './registries.ts';
+import {
+  type CredentialLookup,
+  isInsecure,
+  memoizedCredentials,
+  openRegistry,
+} from './registries.ts';
 
 /** Due tags one pass claims at a time. */
 const BATCH = 50;
@@ -62,6 +67,10 @@ export class ImportScheduler {
   /** Checks every tag that is due now; any number of schedulers may run against one database. */
   async runOnce(): Promise<SchedulerPass> {
     const total: SchedulerPass = { checked: 0, queued: 0 };
+    const credentials = memoizedCredentials(
+      this.options.database.db,
+      this.options.registry.secretKey,
+    );
     for (;;) {
       const due = await this.claimDue();
       if (due.length === 0) return total;
@@ -69,7 +78,7 @@ export class ImportScheduler {
         due.map((tag) =>
           this.limit(async () => {
             total.checked += 1;
-            if (await this.changed(tag)) {
+            if (await this.changed(tag, credentials)) {
               total.queued += 1;
               await this.enqueue(tag);
             }
@@ -117,7 +126,7 @@ export class ImportScheduler {
    * HEAD first: an unchanged digest needs no import. Anything the check cannot settle (never
    * imported, an error, the manifest gone) queues an import, which records the outcome.
    */
-  private async changed(tag: DueTag): Promise<boolean> {
+  private async changed(tag: DueTag, credentials: CredentialLookup): Promise<boolean> {
     if (!tag.importedSourceDigest) return true;
     const parsed = parseDockerReference(tag.fromName, 'from');
     if (!parsed.ok) return true;
@@ -129,6 +138,7 @@ export class ImportScheduler {
         tag.namespace,
         source,
         isInsecure(tag.importInsecure, tag.streamAnnotations),
+        credentials,
       );
       const head = await client.headManifest(
         source.repository,

@@ -1,4 +1,5 @@
 // Imports from private and TLS registries (rules 13, 14), with real docker-registry processes.
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
@@ -65,6 +66,32 @@ describe('a registry with Basic auth (rule 13)', () => {
     const tag = await getTag(app, 'priv', 'private:v1');
     expect(tag.image?.digest).toBe(pushed.digest);
     expect(tag.conditions).toEqual([]);
+  });
+
+  it('scheduled checks HEAD a private registry with the secret, read once per pass', async () => {
+    const auth = { auth: { user: USER, password: PASSWORD } };
+    for (const tag of ['a', 'b', 'c']) {
+      await pushImage(basic.url, 'team/watched', tag, { content: `watched ${tag}` }, auth);
+    }
+    await createSecret(app, 'priv-sched', 'registry', authDocument(basic.host, USER, PASSWORD));
+    for (const tag of ['a', 'b', 'c']) {
+      const job = await importNow(app, {
+        namespace: 'priv-sched',
+        image: `watched:${tag}`,
+        from: `${basic.host}/team/watched:${tag}`,
+        confirm: true,
+        insecure: true,
+        scheduled: true,
+      });
+      expect(job.status).toBe('succeeded');
+    }
+    await app.database.db.execute(sql`
+      update tags set next_import_at = now() - interval '1 second'
+      from image_streams s where s.id = tags.stream_id and s.namespace = 'priv-sched'`);
+    app.statements.length = 0;
+    // Unchanged: each HEAD got through with the secret (a refused one would queue an import).
+    expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 3, queued: 0 });
+    expect(app.statements.filter((q) => /from "pull_secrets"/.test(q))).toHaveLength(1);
   });
 
   it('the longest matching key wins: a wrong broad key loses to a right narrower one', async () => {
