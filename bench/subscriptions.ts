@@ -11,7 +11,8 @@ import { startTagraph } from './lib/tagraph.ts';
 const SIZES = (process.env.BENCH_SUBSCRIBERS ?? '1000,10000').split(',').map(Number);
 const CLIENT_PROCESSES = 4;
 const TRIALS = Number(process.env.BENCH_ROUNDS ?? 3) + 2;
-const SUSTAINED_RATE = 500;
+/** Changes per second offered in the sustained run (BENCH_SUSTAINED_RATE). */
+const SUSTAINED_RATE = Number(process.env.BENCH_SUSTAINED_RATE ?? 500);
 const SUSTAINED_SECONDS = Number(process.env.BENCH_SUSTAINED_SECONDS ?? 5);
 const NS = 'subs';
 
@@ -75,6 +76,38 @@ async function fleet(
 }
 
 const now = () => performance.timeOrigin + performance.now();
+
+/**
+ * One sustained round: `fire(i)` at SUSTAINED_RATE for SUSTAINED_SECONDS (at most 4 in flight),
+ * then what arrived within 60 s; latency is measured against each message's own time.
+ */
+async function sustainedRound(
+  clients: Awaited<ReturnType<typeof fleet>>,
+  fire: (i: number) => Promise<unknown>,
+): Promise<Record<string, number>> {
+  await clients.ask({ cmd: 'arm', sentAt: null });
+  const total = SUSTAINED_RATE * SUSTAINED_SECONDS;
+  const started = now();
+  const inflight = new Set<Promise<unknown>>();
+  for (let i = 0; i < total; i++) {
+    const wait = started + (i * 1000) / SUSTAINED_RATE - now();
+    if (wait > 1) await sleep(wait);
+    const p = fire(i);
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+    if (inflight.size >= 4) await Promise.race(inflight);
+  }
+  await Promise.all(inflight);
+  const writeSeconds = (now() - started) / 1000;
+  const { received, samples } = await clients.gather(total * 1000, 60_000);
+  return {
+    changesPerSecond: total / writeSeconds,
+    delivered: received / (total * 1000),
+    p50: quantile(samples, 0.5),
+    p99: quantile(samples, 0.99),
+    max: samples.reduce((a, b) => Math.max(a, b), 0),
+  };
+}
 
 export async function main() {
   const database = await createBenchDatabase('subscriptions');
@@ -160,52 +193,40 @@ export async function main() {
       }
     }
 
-    // Sustained: 500 changes/s, each written as a write transaction writes its event (events
-    // lock, insert, NOTIFY), straight in SQL — the `tag` mutation itself tops out lower
-    // (scenario 4), and this measures the fan-out.
-    const sustained: Record<string, number>[] = [];
+    // Sustained: 500 changes/s to 1,000 subscribers. tagraph's changes are written as a write
+    // transaction writes its event (events lock, insert, NOTIFY), straight in SQL — the `tag`
+    // mutation itself tops out lower (scenario 4), and this measures the fan-out. The bare ws
+    // server gets a POST /broadcast per change at the same pace: the floor for this machine.
+    const sustained: Record<string, Record<string, number>[]> = { tagraph: [], 'bare ws': [] };
     // BENCH_SUSTAINED_SECONDS=0 skips it (for a quick profile of the one-change fan-out).
     if (SUSTAINED_SECONDS > 0) {
-      const clients = await fleet('graphql-ws', tagraph.wsUrl, 1000, tagraph.headers);
-      await sleep(2000);
-      for (let r0 = 0; r0 < 3; r0++) {
-        await clients.ask({ cmd: 'arm', sentAt: null });
-        const total = SUSTAINED_RATE * SUSTAINED_SECONDS;
-        const started = now();
-        const inflight = new Set<Promise<unknown>>();
-        for (let i = 0; i < total; i++) {
-          const due = started + (i * 1000) / SUSTAINED_RATE;
-          const wait = due - now();
-          if (wait > 1) await sleep(wait);
-          const p = database.sql.begin(async (tx) => {
-            await tx`select pg_advisory_xact_lock(7242002)`;
-            await tx`insert into events (namespace, stream, tag, type, cause, payload)
-              values (${NS}, 's0000', 't00', 'UPDATED', 'tag',
-                ${tx.json({ previous: null, current: { digest: null, dockerImageReference: `quay.io/bench/app:s${i}` } })})`;
-            await tx`select pg_notify('tagraph_events', '')`;
-          });
-          inflight.add(p);
-          void p.finally(() => inflight.delete(p));
-          if (inflight.size >= 4) await Promise.race(inflight);
+      const writeEvent = (i: number) =>
+        database.sql.begin(async (tx) => {
+          await tx`select pg_advisory_xact_lock(7242002)`;
+          await tx`insert into events (namespace, stream, tag, type, cause, payload)
+            values (${NS}, 's0000', 't00', 'UPDATED', 'tag',
+              ${tx.json({ previous: null, current: { digest: null, dockerImageReference: `quay.io/bench/app:s${i}` } })})`;
+          await tx`select pg_notify('tagraph_events', '')`;
+        });
+      const post = () =>
+        fetch(`http://127.0.0.1:${port}/broadcast`, { method: 'POST' }).then((r) => r.text());
+      for (const [name, server, fire] of [
+        ['tagraph', servers.tagraph, writeEvent],
+        ['bare ws', servers['bare ws'], post],
+      ] as const) {
+        const clients = await fleet(server.mode, server.url, 1000, tagraph.headers);
+        await sleep(2000);
+        for (let r0 = 0; r0 < 3; r0++) {
+          const row = await sustainedRound(clients, fire);
+          sustained[name]!.push(row);
+          console.log(
+            `  sustained ${name}:`,
+            JSON.stringify(row, (_, v) => (typeof v === 'number' ? round(v, 3) : v)),
+          );
+          await sleep(1000);
         }
-        await Promise.all(inflight);
-        const writeSeconds = (now() - started) / 1000;
-        const { received, samples } = await clients.gather(total * 1000, 60_000);
-        const row = {
-          changesPerSecond: total / writeSeconds,
-          delivered: received / (total * 1000),
-          p50: quantile(samples, 0.5),
-          p99: quantile(samples, 0.99),
-          max: samples.reduce((a, b) => Math.max(a, b), 0),
-        };
-        sustained.push(row);
-        console.log(
-          '  sustained:',
-          JSON.stringify(row, (_, v) => (typeof v === 'number' ? round(v, 3) : v)),
-        );
-        await sleep(1000);
+        await clients.close();
       }
-      await clients.close();
     }
 
     const rows: Row[] = [];
@@ -231,22 +252,21 @@ export async function main() {
         });
       }
     }
-    const s = {
-      changesPerSecond: median(sustained.map((r) => r.changesPerSecond!)),
-      delivered: median(sustained.map((r) => r.delivered!)),
-      p50: median(sustained.map((r) => r.p50!)),
-      p99: median(sustained.map((r) => r.p99!)),
-      max: median(sustained.map((r) => r.max!)),
-    };
-    if (sustained.length > 0)
+    const sustainedMedian: Record<string, Record<string, number>> = {};
+    for (const [name, runs] of Object.entries(sustained)) {
+      if (runs.length === 0) continue;
+      const m = (key: string) => median(runs.map((r) => r[key]!));
+      const s = { changesPerSecond: m('changesPerSecond'), delivered: m('delivered') };
+      sustainedMedian[name] = { ...s, p50: m('p50'), p99: m('p99'), max: m('max') };
       rows.push({
         subscribers: 1000,
-        server: `tagraph, ${round(s.changesPerSecond, 0)} changes/s sustained`,
-        'p50 ms': round(s.p50, 1),
-        'p99 ms': round(s.p99, 1),
-        'max ms': round(s.max, 1),
+        server: `${name}, ${round(s.changesPerSecond, 0)} changes/s sustained`,
+        'p50 ms': round(sustainedMedian[name]!.p50!, 1),
+        'p99 ms': round(sustainedMedian[name]!.p99!, 1),
+        'max ms': round(sustainedMedian[name]!.max!, 1),
         delivered: `${round(s.delivered * 100, 1)}%`,
       });
+    }
     printTable(
       `Scenario 2 — subscription fan-out (one change; median of ${TRIALS - 1} trials)`,
       rows,
@@ -256,7 +276,7 @@ export async function main() {
       clientProcesses: CLIENT_PROCESSES,
       results,
       sustained,
-      sustainedMedian: s,
+      sustainedMedian,
       rows,
     });
   } finally {
