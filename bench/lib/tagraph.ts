@@ -37,7 +37,10 @@ export interface RunningTagraph {
 export async function startTagraph(options: TagraphOptions): Promise<RunningTagraph> {
   const port = await freePort();
   const spawned = spawnNode(join(ROOT, 'src/main.ts'), {
-    nodeArgs: options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [],
+    nodeArgs: [
+      ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : []),
+      ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ],
     env: {
       DATABASE_URL: options.databaseUrl,
       TAGRAPH_SECRET_KEY: BENCH_SECRET_KEY,
