@@ -48,11 +48,6 @@ interface Group {
 export class SubscriptionGroups {
   private readonly groups = new Map<string, Group>();
 
-  /** Live groups (one source each). */
-  get size(): number {
-    return this.groups.size;
-  }
-
   /** Subscriptions served by the groups, for metrics and tests. */
   get memberCount(): number {
     let count = 0;
