@@ -354,7 +354,10 @@ async function resolveStreamImage(
     return fail(fromDomain({ ...resolved.error, field: 'source' }));
   }
   const digest = resolved.value;
-  return pinned(digest, await referenceFor(tx, sourceStream.id, digest));
+  // A full digest was looked up above; a short id's digest is looked up now.
+  const reference =
+    digest === full ? null : (await directReference(tx, namespace, stream, digest))?.reference;
+  return pinned(digest, reference ?? (await parentReference(tx, sourceStream.id, digest)));
 }
 
 /** The digest an id names when it is complete (ids arrive as normalized lowercase hex). */
@@ -378,15 +381,11 @@ async function directReference(
   return rowsOf<{ id: number; reference: string | null }>(rows)[0];
 }
 
-/** The pull spec of an image as this stream knows it; a list child takes its parent's repository. */
-async function referenceFor(tx: Tx, streamId: number, digest: string): Promise<string> {
-  const [direct] = await tx
-    .select({ reference: tagHistory.dockerImageReference })
-    .from(tagHistory)
-    .innerJoin(tags, eq(tags.id, tagHistory.tagId))
-    .where(and(eq(tags.streamId, streamId), eq(tagHistory.imageDigest, digest)))
-    .limit(1);
-  if (direct) return direct.reference;
+/**
+ * The pull spec of an image no history item of the stream names directly (a manifest list's
+ * child): the repository of the stream's items, pinned to the digest.
+ */
+async function parentReference(tx: Tx, streamId: number, digest: string): Promise<string> {
   const rows = await tx
     .select({ reference: tagHistory.dockerImageReference })
     .from(tagHistory)

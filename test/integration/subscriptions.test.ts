@@ -325,6 +325,30 @@ describe('ordering under concurrency', () => {
   });
 });
 
+/**
+ * A graphql-ws subscription on a bare socket whose reading can be paused, so the kernel buffers
+ * fill and the server's sends stall: what a client that stops reading looks like.
+ */
+async function rawSubscription(query: string) {
+  const socket = new WebSocket(wsUrl(app.url), 'graphql-transport-ws');
+  const closed = new Promise<{ code: number; reason: string }>((done) =>
+    socket.on('close', (code, reason) => done({ code, reason: reason.toString() })),
+  );
+  const messages: string[] = [];
+  socket.on('message', (m) => messages.push(m.toString()));
+  await new Promise((r) => socket.once('open', r));
+  socket.send(JSON.stringify({ type: 'connection_init' }));
+  await new Promise((r) => socket.once('message', r));
+  socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+  const stream = (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  return {
+    closed,
+    messages,
+    pause: () => stream.pause(),
+    resume: () => stream.resume(),
+  };
+}
+
 describe('slow consumers', () => {
   it('cuts off a subscriber that stops reading, without hurting one that keeps up', async () => {
     // A small queue keeps the test short; the default is 1,000 events.
@@ -338,36 +362,21 @@ describe('slow consumers', () => {
         { a: 'x'.repeat(200_000) },
       );
       const fast = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'slow' });
-      const raw = new WebSocket(wsUrl(app.url), 'graphql-transport-ws');
-      const closed = new Promise<{ code: number; reason: string }>((done) =>
-        raw.on('close', (code, reason) => done({ code, reason: reason.toString() })),
-      );
-      const rawMessages: string[] = [];
-      raw.on('message', (m) => rawMessages.push(m.toString()));
-      await new Promise((r) => raw.once('open', r));
-      raw.send(JSON.stringify({ type: 'connection_init' }));
-      await new Promise((r) => raw.once('message', r));
-      raw.send(
-        JSON.stringify({
-          id: '1',
-          type: 'subscribe',
-          payload: {
-            query: `subscription { tagChanged(namespace: "slow") { cursor imageStreamTag { stream { annotations { value } } } } }`,
-          },
-        }),
+      const raw = await rawSubscription(
+        `subscription { tagChanged(namespace: "slow") { cursor imageStreamTag { stream { annotations { value } } } } }`,
       );
       await subscribers(2);
       // Stop reading: the kernel buffers fill, the server's sends stall, its queue overflows.
-      (raw as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+      raw.pause();
       const total = 80;
       for (let i = 0; i < total; i++) await push('slow', 'big', `t${i}`, `slow-${i}`);
       const fastResults = await fast.waitFor(total, 30_000);
       expect(fastResults).toHaveLength(total);
-      (raw as unknown as { _socket: { resume(): void } })._socket.resume();
-      const close = await closed;
+      raw.resume();
+      const close = await raw.closed;
       expect(close.code).toBe(4429);
       expect(close.reason).toMatch(/too slow/);
-      const received = rawMessages.filter((m) => m.includes('"next"')).length;
+      const received = raw.messages.filter((m) => m.includes('"next"')).length;
       expect(received).toBeLessThan(total);
       await fast.stop();
     } finally {
@@ -388,19 +397,10 @@ describe('slow consumers', () => {
       // Both ask the same big query, so they share one execution; only the reader keeps up.
       const query = `subscription { tagChanged(namespace: "slowgrp") { cursor imageStreamTag { stream { annotations { value } } } } }`;
       const fast = subscribeWs<Next>(app.url, query);
-      const raw = new WebSocket(wsUrl(app.url), 'graphql-transport-ws');
-      const closed = new Promise<{ code: number; reason: string }>((done) =>
-        raw.on('close', (code, reason) => done({ code, reason: reason.toString() })),
-      );
-      const rawMessages: string[] = [];
-      raw.on('message', (m) => rawMessages.push(m.toString()));
-      await new Promise((r) => raw.once('open', r));
-      raw.send(JSON.stringify({ type: 'connection_init' }));
-      await new Promise((r) => raw.once('message', r));
-      raw.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+      const raw = await rawSubscription(query);
       await members(2);
       await subscribers(1);
-      (raw as unknown as { _socket: { pause(): void } })._socket.pause();
+      raw.pause();
       // Paced by the reader, so the shared source never falls behind: only the member's own
       // queue can overflow.
       const total = 80;
@@ -408,11 +408,11 @@ describe('slow consumers', () => {
         await push('slowgrp', 'big', `t${i}`, `slowgrp-${i}`);
         await fast.waitFor(i + 1, 30_000);
       }
-      (raw as unknown as { _socket: { resume(): void } })._socket.resume();
-      const close = await closed;
+      raw.resume();
+      const close = await raw.closed;
       expect(close.code).toBe(4429);
       expect(close.reason).toMatch(/too slow/);
-      expect(rawMessages.filter((m) => m.includes('"next"')).length).toBeLessThan(total);
+      expect(raw.messages.filter((m) => m.includes('"next"')).length).toBeLessThan(total);
       await fast.stop();
     } finally {
       await app.stop();
