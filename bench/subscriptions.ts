@@ -5,7 +5,7 @@ import { createBenchDatabase } from './lib/db.ts';
 import { firstMessage, ROOT, rssOf, type Spawned, spawnNode } from './lib/processes.ts';
 import { seedGraph } from './lib/seed.ts';
 import { median, printTable, quantile, type Row, round, sleep, writeResults } from './lib/stats.ts';
-import type { SubscriberCommand } from './lib/subscribers.ts';
+import type { SubscriberCommand, SubscriberMode } from './lib/subscribers.ts';
 import { startTagraph } from './lib/tagraph.ts';
 
 const SIZES = (process.env.BENCH_SUBSCRIBERS ?? '1000,10000').split(',').map(Number);
@@ -15,12 +15,14 @@ const TRIALS = Number(process.env.BENCH_ROUNDS ?? 3) + 2;
 const SUSTAINED_RATE = Number(process.env.BENCH_SUSTAINED_RATE ?? 500);
 const SUSTAINED_SECONDS = Number(process.env.BENCH_SUSTAINED_SECONDS ?? 5);
 const NS = 'subs';
+/** tagraph's subscribers: the graphql-ws client library, or the bare protocol (BENCH_SUBSCRIBER_CLIENT). */
+const CLIENT_MODE = (process.env.BENCH_SUBSCRIBER_CLIENT ?? 'protocol') as SubscriberMode;
 
 type Reply = { ok?: boolean; received?: number; samples?: number[] };
 
 /** Subscriber processes sharing `total` connections. */
 async function fleet(
-  mode: 'graphql-ws' | 'raw',
+  mode: SubscriberMode,
   url: string,
   total: number,
   headers: Record<string, string>,
@@ -134,7 +136,7 @@ export async function main() {
     await tagChange();
     const servers = {
       tagraph: {
-        mode: 'graphql-ws' as const,
+        mode: CLIENT_MODE,
         url: tagraph.wsUrl,
         pid: tagraph.pid,
         fire: tagChange,

@@ -46,6 +46,7 @@ export function spawnNode(
   let err = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     err = (err + chunk.toString()).slice(-8000);
+    if (process.env.BENCH_DEBUG) process.stderr.write(chunk);
   });
   const exited = new Promise<number | null>((done) =>
     child.once('exit', (code) => {

@@ -3,10 +3,17 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 
+/**
+ * `graphql-ws`: the graphql-ws client library; `protocol`: the same graphql-transport-ws protocol
+ * spoken over a bare socket (one JSON.parse per message, like the `raw` clients of the bare ws
+ * baseline), so the clients' own cost is equal on both sides; `raw`: the baseline's plain sockets.
+ */
+export type SubscriberMode = 'graphql-ws' | 'protocol' | 'raw';
+
 export type SubscriberCommand =
   | {
       cmd: 'open';
-      mode: 'graphql-ws' | 'raw';
+      mode: SubscriberMode;
       url: string;
       count: number;
       headers: Record<string, string>;
@@ -16,6 +23,11 @@ export type SubscriberCommand =
   | { cmd: 'arm'; sentAt: number | null }
   | { cmd: 'collect' }
   | { cmd: 'close' };
+
+const SUBSCRIPTION = (namespace: string) => ({
+  query: `subscription($ns: String!) { tagChanged(namespace: $ns) { cursor type tag time current { digest } } }`,
+  variables: { ns: namespace },
+});
 
 const now = () => performance.timeOrigin + performance.now();
 const closers: (() => void)[] = [];
@@ -47,6 +59,38 @@ async function open(command: Extract<SubscriberCommand, { cmd: 'open' }>) {
         closers.push(() => socket.terminate());
         return;
       }
+      if (mode === 'protocol') {
+        const socket = new WebSocket(url, 'graphql-transport-ws');
+        socket.on('open', () =>
+          socket.send(
+            JSON.stringify({
+              type: 'connection_init',
+              payload: { authorization: headers.authorization },
+            }),
+          ),
+        );
+        socket.on('error', reject);
+        socket.on('message', (data) => {
+          const message = JSON.parse(String(data)) as {
+            type: string;
+            payload?: { data?: { tagChanged: { time: string } }; errors?: unknown };
+          };
+          if (message.type === 'next') {
+            const changed = message.payload?.data?.tagChanged;
+            if (changed) record(Date.parse(changed.time));
+            else console.error('subscription error', message.payload?.errors);
+          } else if (message.type === 'connection_ack') {
+            socket.send(
+              JSON.stringify({ id: '1', type: 'subscribe', payload: SUBSCRIPTION(namespace) }),
+            );
+            resolve();
+          } else if (message.type === 'error') {
+            console.error('subscription error', message.payload);
+          }
+        });
+        closers.push(() => socket.terminate());
+        return;
+      }
       const client = createClient({
         url,
         webSocketImpl: HeaderSocket,
@@ -55,17 +99,11 @@ async function open(command: Extract<SubscriberCommand, { cmd: 'open' }>) {
         connectionParams: { authorization: headers.authorization },
         on: { connected: () => resolve(), error: reject },
       });
-      client.subscribe<{ tagChanged: { time: string } }>(
-        {
-          query: `subscription($ns: String!) { tagChanged(namespace: $ns) { cursor type tag time current { digest } } }`,
-          variables: { ns: namespace },
-        },
-        {
-          next: (result) => record(Date.parse(result.data!.tagChanged.time)),
-          error: (error) => console.error('subscription error', error),
-          complete: () => {},
-        },
-      );
+      client.subscribe<{ tagChanged: { time: string } }>(SUBSCRIPTION(namespace), {
+        next: (result) => record(Date.parse(result.data!.tagChanged.time)),
+        error: (error) => console.error('subscription error', error),
+        complete: () => {},
+      });
       closers.push(() => void client.dispose());
     });
   for (let i = 0; i < count; i += 100) {

@@ -1,5 +1,6 @@
-// Identical live subscriptions share one execution: each event is executed once per group, not
-// once per subscriber (bench/RESULTS.md, scenario 2).
+// Identical live subscriptions share one execution: each event is executed and serialized once
+// per group, not once per subscriber, and written straight to every member's socket
+// (bench/RESULTS.md, scenario 2).
 import { type DocumentNode, type ExecutionResult, getOperationAST, Kind } from 'graphql';
 import type { Caller } from '../auth/roles.ts';
 import { CLOSE_TOO_SLOW, slowConsumerError, TOO_SLOW_REASON } from './hub.ts';
@@ -19,21 +20,23 @@ export interface GroupHooks {
 export interface Member {
   /** Where a subscriber that joins now starts (the hub's position), for its resume cursor. */
   position: number;
-  /** A limit on results waiting to be sent; past it the member is cut off as too slow. */
+  /**
+   * How far behind a member may fall, in results: it is cut off once its socket holds more than
+   * this many results' worth of unsent bytes.
+   */
   queueLimit: number;
+  /** Sends one serialized execution result to this member's client (serialized once per group). */
+  write: (payload: string) => void;
+  /** Bytes written to this member's socket that the kernel has not taken yet. */
+  backlog: () => number;
   closeConnection?: (code: number, reason: string) => void;
 }
 
-interface Queued {
-  result: ExecutionResult;
-  position: number;
-}
-
 interface GroupMember extends Member {
-  queue: Queued[];
+  /** Ends the member's iterator (the group ended, or the member was cut off). */
   wake: (() => void) | null;
   done: boolean;
-  /** The source's error, thrown to the member after what was queued before it. */
+  /** The source's error, thrown to the member once its iterator ends. */
   failure?: unknown;
 }
 
@@ -77,7 +80,7 @@ export class SubscriptionGroups {
       this.groups.set(key, created);
       group = created;
     }
-    const joined: GroupMember = { ...member, queue: [], wake: null, done: false };
+    const joined: GroupMember = { ...member, wake: null, done: false };
     group.members.add(joined);
     const ready = await group.ready;
     if (!('next' in ready)) {
@@ -113,14 +116,15 @@ export class SubscriptionGroups {
     return source;
   }
 
-  /** Reads the source and hands every result to every member; ends them when it ends. */
+  /** Reads the source and writes every result to every member; ends them when it ends. */
   private async pump(key: string, group: Group, source: Results): Promise<void> {
     let failure: unknown = null;
     try {
       for (;;) {
         const next = await source.next();
         if (next.done) break;
-        for (const member of group.members) this.offer(member, next.value, group.position);
+        const payload = JSON.stringify(next.value);
+        for (const member of group.members) this.offer(member, payload, group.position);
       }
     } catch (error) {
       failure = error;
@@ -133,22 +137,25 @@ export class SubscriptionGroups {
     }
   }
 
-  private offer(member: GroupMember, result: ExecutionResult, position: number): void {
+  private offer(member: GroupMember, payload: string, position: number): void {
     if (member.done) return;
-    if (member.queue.length >= member.queueLimit) {
-      // Cut off: one last result tells the client where to resume, then the socket closes.
-      member.queue.length = 0;
-      const cutOff = { errors: [slowConsumerError(member.position)] };
-      member.queue.push({ result: cutOff, position: member.position });
+    if (member.backlog() > member.queueLimit * payload.length) {
+      // Cut off: what was written still reaches the client, then one last result tells it
+      // where to resume (the last event written), then the socket closes.
+      member.write(JSON.stringify({ errors: [slowConsumerError(member.position)] }));
       member.done = true;
       member.closeConnection?.(CLOSE_TOO_SLOW, TOO_SLOW_REASON);
-    } else {
-      member.queue.push({ result, position });
+      member.wake?.();
+      return;
     }
-    member.wake?.();
+    member.position = position;
+    member.write(payload);
   }
 
-  /** The member's own iterator; `return()` leaves the group at once, even while waiting. */
+  /**
+   * The member's iterator, for graphql-ws: it yields nothing (the group writes results to the
+   * socket itself) and ends when the group does; `return()` leaves the group at once.
+   */
   private iterate(
     key: string,
     group: Group,
@@ -156,7 +163,6 @@ export class SubscriptionGroups {
   ): AsyncIterableIterator<ExecutionResult> {
     const leave = async (): Promise<IteratorResult<ExecutionResult>> => {
       member.done = true;
-      member.queue.length = 0;
       member.wake?.();
       if (group.members.delete(member) && group.members.size === 0) {
         if (this.groups.get(key) === group) this.groups.delete(key);
@@ -166,23 +172,16 @@ export class SubscriptionGroups {
     };
     const iterator: AsyncIterableIterator<ExecutionResult> = {
       next: async () => {
-        for (;;) {
-          const queued = member.queue.shift();
-          if (queued) {
-            member.position = queued.position;
-            return { done: false, value: queued.result };
-          }
-          if (member.done) {
-            const failure = member.failure;
-            await leave();
-            if (failure) throw failure;
-            return { done: true, value: undefined };
-          }
+        while (!member.done) {
           await new Promise<void>((resolve) => {
             member.wake = resolve;
           });
           member.wake = null;
         }
+        const failure = member.failure;
+        await leave();
+        if (failure) throw failure;
+        return { done: true, value: undefined };
       },
       return: leave,
       [Symbol.asyncIterator]: () => iterator,
