@@ -322,6 +322,44 @@ describe('manifest lists (rule 11)', () => {
     }
   });
 
+  it('tags a child of a stored list by digest or short id: pinned to the list repository', async () => {
+    const repository = repo('kids');
+    const index = await pushIndex(registryUrl, repository, 'v1', platforms);
+    await importNow(app, {
+      namespace: 'imp-list',
+      image: 'kids:v1',
+      from: `${registryHost}/${repository}:v1`,
+      confirm: true,
+      insecure: true,
+      importMode: 'PreserveOriginal',
+    });
+    const [arm, amd] = index.children;
+    // No history item names a child: its pull spec comes from the list's repository.
+    const tagged = async (source: string, destination: string) => {
+      const result = await app.graphql<{
+        tag: { __typename: string; message?: string; results?: { message: string }[] };
+      }>(
+        `mutation($s: String!, $d: String!) { tag(input: { namespace: "imp-list", source: $s,
+          destinations: [$d] }) { __typename ... on TagPayload { results { message } }
+          ... on Error { message } } }`,
+        { s: source, d: destination },
+      );
+      expect(result.data!.tag.__typename, result.data!.tag.message).toBe('TagPayload');
+      return getTag(app, 'imp-list', destination);
+    };
+    const byDigest = await tagged(`kids@${arm!.digest}`, 'picked:arm');
+    expect(byDigest.image).toMatchObject({ digest: arm!.digest, architecture: 'arm64' });
+    expect(byDigest.history.nodes[0]).toMatchObject({
+      dockerImageReference: `${registryHost}/${repository}@${arm!.digest}`,
+    });
+    const shortId = amd!.digest.slice('sha256:'.length, 'sha256:'.length + 12);
+    const byShortId = await tagged(`kids@${shortId}`, 'picked:amd');
+    expect(byShortId.image).toMatchObject({ digest: amd!.digest, architecture: 'amd64' });
+    expect(byShortId.history.nodes[0]).toMatchObject({
+      dockerImageReference: `${registryHost}/${repository}@${amd!.digest}`,
+    });
+  });
+
   it('an invalid import mode is a validation error naming the field', async () => {
     const payload = await callImportImage(app, {
       namespace: 'imp-list',
