@@ -17,6 +17,9 @@ export type SubscriberCommand =
       url: string;
       count: number;
       headers: Record<string, string>;
+      /** Authorization headers handed out round-robin, starting at index `first`. */
+      authorizations: string[];
+      first: number;
       namespace: string;
     }
   /** Start collecting: latencies against `sentAt` (one change) or each event's own time. */
@@ -42,15 +45,17 @@ function record(eventTime: number) {
 }
 
 async function open(command: Extract<SubscriberCommand, { cmd: 'open' }>) {
-  const { mode, url, count, headers, namespace } = command;
-  // Authorization and other headers on the upgrade request, as a browser-less client sends them.
-  class HeaderSocket extends WebSocket {
-    constructor(address: string, protocols?: string | string[]) {
-      super(address, protocols, { headers });
+  const { mode, url, count, namespace, authorizations, first } = command;
+  const one = (index: number) => {
+    const authorization = authorizations[(first + index) % authorizations.length]!;
+    const headers = { ...command.headers, authorization };
+    // Authorization and other headers on the upgrade request, as a browser-less client sends them.
+    class HeaderSocket extends WebSocket {
+      constructor(address: string, protocols?: string | string[]) {
+        super(address, protocols, { headers });
+      }
     }
-  }
-  const one = () =>
-    new Promise<void>((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       if (mode === 'raw') {
         const socket = new WebSocket(url);
         socket.on('open', () => resolve());
@@ -62,12 +67,7 @@ async function open(command: Extract<SubscriberCommand, { cmd: 'open' }>) {
       if (mode === 'protocol') {
         const socket = new WebSocket(url, 'graphql-transport-ws');
         socket.on('open', () =>
-          socket.send(
-            JSON.stringify({
-              type: 'connection_init',
-              payload: { authorization: headers.authorization },
-            }),
-          ),
+          socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization } })),
         );
         socket.on('error', reject);
         socket.on('message', (data) => {
@@ -96,7 +96,7 @@ async function open(command: Extract<SubscriberCommand, { cmd: 'open' }>) {
         webSocketImpl: HeaderSocket,
         lazy: false,
         retryAttempts: 0,
-        connectionParams: { authorization: headers.authorization },
+        connectionParams: { authorization },
         on: { connected: () => resolve(), error: reject },
       });
       client.subscribe<{ tagChanged: { time: string } }>(SUBSCRIPTION(namespace), {
@@ -106,8 +106,9 @@ async function open(command: Extract<SubscriberCommand, { cmd: 'open' }>) {
       });
       closers.push(() => void client.dispose());
     });
+  };
   for (let i = 0; i < count; i += 100) {
-    await Promise.all(Array.from({ length: Math.min(100, count - i) }, one));
+    await Promise.all(Array.from({ length: Math.min(100, count - i) }, (_, j) => one(i + j)));
   }
 }
 
