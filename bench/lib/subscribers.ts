@@ -38,6 +38,9 @@ let sentAt: number | null = null;
 /** Latency samples (ms) since the last `arm`. */
 let samples: number[] = [];
 let received = 0;
+/** Subscribers the server closed as too slow (4429) since the last `arm`. */
+let cutOff = 0;
+const CLOSE_TOO_SLOW = 4429;
 
 function record(eventTime: number) {
   received += 1;
@@ -66,6 +69,9 @@ async function open(command: Extract<SubscriberCommand, { cmd: 'open' }>) {
       }
       if (mode === 'protocol') {
         const socket = new WebSocket(url, 'graphql-transport-ws');
+        socket.on('close', (code) => {
+          if (code === CLOSE_TOO_SLOW) cutOff += 1;
+        });
         socket.on('open', () =>
           socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization } })),
         );
@@ -97,7 +103,13 @@ async function open(command: Extract<SubscriberCommand, { cmd: 'open' }>) {
         lazy: false,
         retryAttempts: 0,
         connectionParams: { authorization },
-        on: { connected: () => resolve(), error: reject },
+        on: {
+          connected: () => resolve(),
+          error: reject,
+          closed: (event) => {
+            if ((event as { code?: number }).code === CLOSE_TOO_SLOW) cutOff += 1;
+          },
+        },
       });
       client.subscribe<{ tagChanged: { time: string } }>(SUBSCRIPTION(namespace), {
         next: (result) => record(Date.parse(result.data!.tagChanged.time)),
@@ -122,9 +134,10 @@ process.on('message', async (message) => {
       sentAt = command.sentAt;
       samples = [];
       received = 0;
+      cutOff = 0;
       process.send?.({ ok: true });
     } else if (command.cmd === 'collect') {
-      process.send?.({ received, samples });
+      process.send?.({ received, samples, cutOff });
     } else {
       for (const close of closers) close();
       process.send?.({ ok: true }, () => process.exit(0));
