@@ -1,8 +1,10 @@
-// Which graphql-ws subscriptions may share one execution (src/events/groups.ts): pure key logic.
-import { parse } from 'graphql';
+// Which graphql-ws subscriptions may share one execution (src/events/groups.ts), and how a group
+// delivers to its members and cuts off a backed-up one.
+import { type ExecutionResult, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import type { Caller } from '../../src/auth/roles.ts';
-import { groupKey } from '../../src/events/groups.ts';
+import { decodeCursor } from '../../src/events/cursor.ts';
+import { type GroupHooks, groupKey, SubscriptionGroups } from '../../src/events/groups.ts';
 
 const alice: Caller = { subject: 'alice', groups: ['b', 'a'], clusterAdmin: false, tokenId: 1 };
 const key = (query: string, variables?: Record<string, unknown> | null, caller = alice) =>
@@ -42,5 +44,82 @@ describe('groupKey', () => {
 
   it('only subscriptions are grouped', () => {
     expect(key('query { __typename }')).toBeNull();
+  });
+});
+
+describe('SubscriptionGroups delivery', () => {
+  /** A source the test pushes results into, reporting each event id as the hub's wrapper does. */
+  function manualSource() {
+    const pending: ((r: IteratorResult<ExecutionResult>) => void)[] = [];
+    let hooks: GroupHooks | null = null;
+    const iterator: AsyncIterableIterator<ExecutionResult> = {
+      next: () => new Promise((resolve) => pending.push(resolve)),
+      return: async () => ({ done: true, value: undefined }),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return {
+      start: async (given: GroupHooks) => {
+        hooks = given;
+        return iterator;
+      },
+      emit: async (eventId: number) => {
+        while (pending.length === 0) await new Promise((r) => setTimeout(r, 1));
+        hooks!.onDelivered(eventId);
+        pending.shift()!({ done: false, value: { data: { event: eventId } } });
+        await new Promise((r) => setTimeout(r, 1));
+      },
+    };
+  }
+
+  function member(position: number, backlog: () => number) {
+    const written: string[] = [];
+    const closed: number[] = [];
+    return {
+      written,
+      closed,
+      spec: {
+        position,
+        queueLimit: 2,
+        write: (payload: string) => written.push(payload),
+        backlog,
+        closeConnection: (code: number) => closed.push(code),
+      },
+    };
+  }
+
+  it('writes each result once serialized to every member; cuts off a backed-up one alone', async () => {
+    const groups = new SubscriptionGroups();
+    const source = manualSource();
+    let stalled = 0;
+    const reader = member(10, () => 0);
+    const slow = member(10, () => stalled);
+    await groups.join('k', reader.spec, source.start);
+    const slowIterator = (await groups.join(
+      'k',
+      slow.spec,
+      source.start,
+    )) as AsyncIterator<unknown>;
+    const slowEnded = slowIterator.next();
+    expect(groups.memberCount).toBe(2);
+
+    await source.emit(11);
+    await source.emit(12);
+    // The slow member's socket now holds more than 2 results' worth of bytes.
+    stalled = 10_000;
+    await source.emit(13);
+    await source.emit(14);
+
+    expect(reader.written.map((w) => JSON.parse(w).data.event)).toEqual([11, 12, 13, 14]);
+    const slowMessages = slow.written.map((w) => JSON.parse(w));
+    expect(slowMessages.slice(0, 2).map((m) => m.data.event)).toEqual([11, 12]);
+    // Its last message: SLOW_CONSUMER with the cursor of the last event written to it (12).
+    const cutOff = slowMessages[2].errors[0].extensions;
+    expect(cutOff.code).toBe('SLOW_CONSUMER');
+    expect(decodeCursor(cutOff.cursor)).toBe(12);
+    expect(slowMessages).toHaveLength(3);
+    expect(slow.closed).toEqual([4429]);
+    expect(reader.closed).toEqual([]);
+    expect(await slowEnded).toEqual({ done: true, value: undefined });
+    expect(groups.memberCount).toBe(1);
   });
 });
