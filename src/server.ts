@@ -128,6 +128,15 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
       this.set(subscriptionGroups.memberCount);
     },
   });
+  new Counter({
+    name: 'tagraph_slow_consumer_cutoffs_total',
+    help: 'Subscribers cut off as too slow (4429 / SLOW_CONSUMER; they resume from their cursor): readers of the event log that fell behind it, and graphql-ws members whose socket backed up.',
+    registers: [metrics],
+    collect() {
+      this.reset();
+      this.inc(hub.overflowCount + subscriptionGroups.cutOffCount);
+    },
+  });
 
   const requestIds = new WeakMap<Request, string>();
   const callers = new WeakMap<Request, Caller>();

@@ -50,6 +50,12 @@ interface Group {
 
 export class SubscriptionGroups {
   private readonly groups = new Map<string, Group>();
+  private cutOffs = 0;
+
+  /** Members cut off since start because their socket backed up (for metrics). */
+  get cutOffCount(): number {
+    return this.cutOffs;
+  }
 
   /** Subscriptions served by the groups, for metrics and tests. */
   get memberCount(): number {
@@ -144,6 +150,7 @@ export class SubscriptionGroups {
       // where to resume (the last event written), then the socket closes.
       member.write(JSON.stringify({ errors: [slowConsumerError(member.position)] }));
       member.done = true;
+      this.cutOffs += 1;
       member.closeConnection?.(CLOSE_TOO_SLOW, TOO_SLOW_REASON);
       member.wake?.();
       return;

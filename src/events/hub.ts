@@ -70,6 +70,7 @@ export class EventHub {
   private readonly ring: StoredEvent[] = [];
   private readonly subscribers = new Set<Subscriber>();
   private head = 0;
+  private overflows = 0;
   private readonly reader: Coalesced;
   private unlisten: (() => Promise<void>) | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -118,6 +119,11 @@ export class EventHub {
     return this.subscribers.size;
   }
 
+  /** Readers cut off since start because their queue overflowed (for metrics). */
+  get overflowCount(): number {
+    return this.overflows;
+  }
+
   /** Reads what committed since `head`; concurrent pokes coalesce into one more read. */
   poke(): void {
     this.reader.poke();
@@ -144,6 +150,7 @@ export class EventHub {
       if (subscriber.overflowed || !matches(subscriber.filter, event)) continue;
       if (subscriber.queue.length >= this.queueLimit) {
         subscriber.overflowed = true;
+        this.overflows += 1;
         subscriber.queue.length = 0;
         subscriber.onOverflow?.();
       } else {

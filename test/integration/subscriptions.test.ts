@@ -349,6 +349,13 @@ async function rawSubscription(query: string) {
   };
 }
 
+/** tagraph_slow_consumer_cutoffs_total as /metrics reports it. */
+async function cutOffsCounted(): Promise<number> {
+  const text = await (await fetch(`${app.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('tagraph_slow_consumer_cutoffs_total '));
+  return Number(line?.split(' ')[1]);
+}
+
 interface SlowPayload {
   data?: { tagChanged: { cursor: string } };
   errors?: { extensions: { code: string; cursor?: string } }[];
@@ -383,7 +390,42 @@ describe('slow consumers', () => {
       expect(close.reason).toMatch(/too slow/);
       const received = raw.messages.filter((m) => m.includes('"next"')).length;
       expect(received).toBeLessThan(total);
+      expect(await cutOffsCounted()).toBe(1);
       await fast.stop();
+    } finally {
+      await app.stop();
+      app = main;
+    }
+  }, 60_000);
+
+  it('cuts off a replaying subscriber (it reads the event log alone) that stops reading', async () => {
+    const main = app;
+    app = await startTestApp({ subscriberQueue: 20 });
+    try {
+      await app.graphql(
+        `mutation($a: String!) { createImageStream(input: { namespace: "slowlog", name: "big",
+        annotations: [{ key: "blob", value: $a }] }) { __typename } }`,
+        { a: 'x'.repeat(200_000) },
+      );
+      await push('slowlog', 'big', 'first', 'slowlog-first');
+      const page = await app.graphql<{ tagEvents: { endCursor: string } }>(
+        `{ tagEvents(namespace: "slowlog") { endCursor } }`,
+      );
+      // With \`since\` it replays from the log and never joins a shared group: the hub's own
+      // per-reader queue is what overflows.
+      const raw = await rawSubscription(
+        `subscription { tagChanged(namespace: "slowlog", since: "${page.data!.tagEvents.endCursor}") { cursor imageStreamTag { stream { annotations { value } } } } }`,
+      );
+      await subscribers(1);
+      expect(app.subscriptionGroups.memberCount).toBe(0);
+      raw.pause();
+      const total = 80;
+      for (let i = 0; i < total; i++) await push('slowlog', 'big', `t${i}`, `slowlog-${i}`);
+      raw.resume();
+      const close = await raw.closed;
+      expect(close.code).toBe(4429);
+      expect(raw.messages.filter((m) => m.includes('"next"')).length).toBeLessThan(total);
+      expect(await cutOffsCounted()).toBe(1);
     } finally {
       await app.stop();
       app = main;
@@ -429,6 +471,7 @@ describe('slow consumers', () => {
       const last = nexts.at(-1)!;
       expect(last.errors?.[0]?.extensions.code).toBe('SLOW_CONSUMER');
       expect(last.errors?.[0]?.extensions.cursor).toBe(events.at(-1)!.data!.tagChanged.cursor);
+      expect(await cutOffsCounted()).toBe(1);
       await fast.stop();
     } finally {
       await app.stop();
