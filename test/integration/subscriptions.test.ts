@@ -361,121 +361,119 @@ interface SlowPayload {
   errors?: { extensions: { code: string; cursor?: string } }[];
 }
 
+/**
+ * Runs `body` against an app whose subscriber queue is 20 (the default is 1,000), with a stream
+ * `<namespace>/big` whose 200 KB annotation makes each event message big, so an unread socket
+ * backs up quickly. The suite's app is restored afterwards.
+ */
+async function withSmallQueue(namespace: string, body: () => Promise<void>): Promise<void> {
+  const main = app;
+  app = await startTestApp({ subscriberQueue: 20 });
+  try {
+    await app.graphql(
+      `mutation($ns: String!, $a: String!) { createImageStream(input: { namespace: $ns,
+      name: "big", annotations: [{ key: "blob", value: $a }] }) { __typename } }`,
+      { ns: namespace, a: 'x'.repeat(200_000) },
+    );
+    await body();
+  } finally {
+    await app.stop();
+    app = main;
+  }
+}
+
+/** A subscription whose every message carries the big annotation. */
+const bigEvents = (namespace: string, since?: string) =>
+  `subscription { tagChanged(namespace: "${namespace}"${since ? `, since: "${since}"` : ''}) { cursor imageStreamTag { stream { annotations { value } } } } }`;
+
 describe('slow consumers', () => {
-  it('cuts off a subscriber that stops reading, without hurting one that keeps up', async () => {
-    // A small queue keeps the test short; the default is 1,000 events.
-    const main = app;
-    app = await startTestApp({ subscriberQueue: 20 });
-    try {
-      // A large annotation makes each event message big, so an unread socket backs up quickly.
-      await app.graphql(
-        `mutation($a: String!) { createImageStream(input: { namespace: "slow", name: "big",
-        annotations: [{ key: "blob", value: $a }] }) { __typename } }`,
-        { a: 'x'.repeat(200_000) },
-      );
-      const fast = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'slow' });
-      const raw = await rawSubscription(
-        `subscription { tagChanged(namespace: "slow") { cursor imageStreamTag { stream { annotations { value } } } } }`,
-      );
-      await subscribers(2);
-      // Stop reading: the kernel buffers fill, the server's sends stall, its queue overflows.
-      raw.pause();
-      const total = 80;
-      for (let i = 0; i < total; i++) await push('slow', 'big', `t${i}`, `slow-${i}`);
-      const fastResults = await fast.waitFor(total, 30_000);
-      expect(fastResults).toHaveLength(total);
-      raw.resume();
-      const close = await raw.closed;
-      expect(close.code).toBe(4429);
-      expect(close.reason).toMatch(/too slow/);
-      const received = raw.messages.filter((m) => m.includes('"next"')).length;
-      expect(received).toBeLessThan(total);
-      expect(await cutOffsCounted()).toBe(1);
-      await fast.stop();
-    } finally {
-      await app.stop();
-      app = main;
-    }
-  }, 60_000);
+  it(
+    'cuts off a subscriber that stops reading, without hurting one that keeps up',
+    () =>
+      withSmallQueue('slow', async () => {
+        const fast = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'slow' });
+        const raw = await rawSubscription(bigEvents('slow'));
+        await subscribers(2);
+        // Stop reading: the kernel buffers fill, the server's sends stall, its queue overflows.
+        raw.pause();
+        const total = 80;
+        for (let i = 0; i < total; i++) await push('slow', 'big', `t${i}`, `slow-${i}`);
+        const fastResults = await fast.waitFor(total, 30_000);
+        expect(fastResults).toHaveLength(total);
+        raw.resume();
+        const close = await raw.closed;
+        expect(close.code).toBe(4429);
+        expect(close.reason).toMatch(/too slow/);
+        const received = raw.messages.filter((m) => m.includes('"next"')).length;
+        expect(received).toBeLessThan(total);
+        expect(await cutOffsCounted()).toBe(1);
+        await fast.stop();
+      }),
+    60_000,
+  );
 
-  it('cuts off a replaying subscriber (it reads the event log alone) that stops reading', async () => {
-    const main = app;
-    app = await startTestApp({ subscriberQueue: 20 });
-    try {
-      await app.graphql(
-        `mutation($a: String!) { createImageStream(input: { namespace: "slowlog", name: "big",
-        annotations: [{ key: "blob", value: $a }] }) { __typename } }`,
-        { a: 'x'.repeat(200_000) },
-      );
-      await push('slowlog', 'big', 'first', 'slowlog-first');
-      const page = await app.graphql<{ tagEvents: { endCursor: string } }>(
-        `{ tagEvents(namespace: "slowlog") { endCursor } }`,
-      );
-      // With \`since\` it replays from the log and never joins a shared group: the hub's own
-      // per-reader queue is what overflows.
-      const raw = await rawSubscription(
-        `subscription { tagChanged(namespace: "slowlog", since: "${page.data!.tagEvents.endCursor}") { cursor imageStreamTag { stream { annotations { value } } } } }`,
-      );
-      await subscribers(1);
-      expect(app.subscriptionGroups.memberCount).toBe(0);
-      raw.pause();
-      const total = 80;
-      for (let i = 0; i < total; i++) await push('slowlog', 'big', `t${i}`, `slowlog-${i}`);
-      raw.resume();
-      const close = await raw.closed;
-      expect(close.code).toBe(4429);
-      expect(raw.messages.filter((m) => m.includes('"next"')).length).toBeLessThan(total);
-      expect(await cutOffsCounted()).toBe(1);
-    } finally {
-      await app.stop();
-      app = main;
-    }
-  }, 60_000);
+  it(
+    'cuts off a replaying subscriber (it reads the event log alone) that stops reading',
+    () =>
+      withSmallQueue('slowlog', async () => {
+        await push('slowlog', 'big', 'first', 'slowlog-first');
+        const page = await app.graphql<{ tagEvents: { endCursor: string } }>(
+          `{ tagEvents(namespace: "slowlog") { endCursor } }`,
+        );
+        // With \`since\` it replays from the log and never joins a shared group: the hub's own
+        // per-reader queue is what overflows.
+        const raw = await rawSubscription(bigEvents('slowlog', page.data!.tagEvents.endCursor));
+        await subscribers(1);
+        expect(app.subscriptionGroups.memberCount).toBe(0);
+        raw.pause();
+        const total = 80;
+        for (let i = 0; i < total; i++) await push('slowlog', 'big', `t${i}`, `slowlog-${i}`);
+        raw.resume();
+        const close = await raw.closed;
+        expect(close.code).toBe(4429);
+        expect(raw.messages.filter((m) => m.includes('"next"')).length).toBeLessThan(total);
+        expect(await cutOffsCounted()).toBe(1);
+      }),
+    60_000,
+  );
 
-  it('cuts off a too-slow member of a shared subscription with its resume cursor', async () => {
-    const main = app;
-    app = await startTestApp({ subscriberQueue: 20 });
-    try {
-      await app.graphql(
-        `mutation($a: String!) { createImageStream(input: { namespace: "slowgrp", name: "big",
-        annotations: [{ key: "blob", value: $a }] }) { __typename } }`,
-        { a: 'x'.repeat(200_000) },
-      );
-      // Both ask the same big query, so they share one execution; only the reader keeps up.
-      const query = `subscription { tagChanged(namespace: "slowgrp") { cursor imageStreamTag { stream { annotations { value } } } } }`;
-      const fast = subscribeWs<Next>(app.url, query);
-      const raw = await rawSubscription(query);
-      await members(2);
-      await subscribers(1);
-      raw.pause();
-      // Paced by the reader, so the shared source never falls behind: only the member's own
-      // queue can overflow.
-      const total = 80;
-      for (let i = 0; i < total; i++) {
-        await push('slowgrp', 'big', `t${i}`, `slowgrp-${i}`);
-        await fast.waitFor(i + 1, 30_000);
-      }
-      raw.resume();
-      const close = await raw.closed;
-      expect(close.code).toBe(4429);
-      expect(close.reason).toMatch(/too slow/);
-      const nexts = raw.messages
-        .map((m) => JSON.parse(m) as { type: string; payload?: SlowPayload })
-        .filter((m) => m.type === 'next')
-        .map((m) => m.payload!);
-      const events = nexts.filter((p) => p.data);
-      expect(events.length).toBeGreaterThan(0);
-      expect(events.length).toBeLessThan(total);
-      // Last comes the SLOW_CONSUMER error, whose cursor is that of the last event it received:
-      // resuming from it loses nothing and repeats nothing.
-      const last = nexts.at(-1)!;
-      expect(last.errors?.[0]?.extensions.code).toBe('SLOW_CONSUMER');
-      expect(last.errors?.[0]?.extensions.cursor).toBe(events.at(-1)!.data!.tagChanged.cursor);
-      expect(await cutOffsCounted()).toBe(1);
-      await fast.stop();
-    } finally {
-      await app.stop();
-      app = main;
-    }
-  }, 60_000);
+  it(
+    'cuts off a too-slow member of a shared subscription with its resume cursor',
+    () =>
+      withSmallQueue('slowgrp', async () => {
+        // Both ask the same big query, so they share one execution; only the reader keeps up.
+        const query = bigEvents('slowgrp');
+        const fast = subscribeWs<Next>(app.url, query);
+        const raw = await rawSubscription(query);
+        await members(2);
+        await subscribers(1);
+        raw.pause();
+        // Paced by the reader, so the shared source never falls behind: only the member's own
+        // queue can overflow.
+        const total = 80;
+        for (let i = 0; i < total; i++) {
+          await push('slowgrp', 'big', `t${i}`, `slowgrp-${i}`);
+          await fast.waitFor(i + 1, 30_000);
+        }
+        raw.resume();
+        const close = await raw.closed;
+        expect(close.code).toBe(4429);
+        expect(close.reason).toMatch(/too slow/);
+        const nexts = raw.messages
+          .map((m) => JSON.parse(m) as { type: string; payload?: SlowPayload })
+          .filter((m) => m.type === 'next')
+          .map((m) => m.payload!);
+        const events = nexts.filter((p) => p.data);
+        expect(events.length).toBeGreaterThan(0);
+        expect(events.length).toBeLessThan(total);
+        // Last comes the SLOW_CONSUMER error, whose cursor is that of the last event it received:
+        // resuming from it loses nothing and repeats nothing.
+        const last = nexts.at(-1)!;
+        expect(last.errors?.[0]?.extensions.code).toBe('SLOW_CONSUMER');
+        expect(last.errors?.[0]?.extensions.cursor).toBe(events.at(-1)!.data!.tagChanged.cursor);
+        expect(await cutOffsCounted()).toBe(1);
+        await fast.stop();
+      }),
+    60_000,
+  );
 });
