@@ -1,7 +1,7 @@
-// Scenario 1: the tag-graph query against PostGraphile v4 on the same tables, in the same run.
+// Scenario 1: the tag-graph query against PostGraphile v4 and v5 on the same tables, in the same run.
 import { createBenchDatabase } from './lib/db.ts';
 import { type LoadResult, runLoad } from './lib/load.ts';
-import { startPostgraphile } from './lib/peers.ts';
+import { type RunningPeer, startPostgraphile, startPostgraphile5 } from './lib/peers.ts';
 import { seedGraph } from './lib/seed.ts';
 import { collect, medianOf, printTable, type Row, round, writeResults } from './lib/stats.ts';
 import { startTagraph } from './lib/tagraph.ts';
@@ -48,7 +48,18 @@ const QUERIES = {
   },
 } as const;
 
-type Server = 'tagraph' | 'postgraphile';
+/** The peers, each started only when `BENCH_PEERS` (default `v4,v5`) names it. */
+const PEERS = {
+  v4: { server: 'postgraphile4', label: 'PostGraphile v4', start: startPostgraphile },
+  v5: { server: 'postgraphile5', label: 'PostGraphile v5', start: startPostgraphile5 },
+} as const;
+type PeerServer = (typeof PEERS)[keyof typeof PEERS]['server'];
+type Server = 'tagraph' | PeerServer;
+const SELECTED_PEERS = (process.env.BENCH_PEERS ?? 'v4,v5').split(',').map((key) => {
+  const peer = PEERS[key as keyof typeof PEERS];
+  if (!peer) throw new Error(`BENCH_PEERS: unknown peer ${key} (v4, v5)`);
+  return peer;
+});
 type QueryName = keyof typeof QUERIES;
 /** `BENCH_QUERIES=small` runs a subset (e.g. to profile one query). */
 const SELECTED = (process.env.BENCH_QUERIES ?? Object.keys(QUERIES).join(',')).split(
@@ -87,76 +98,75 @@ export async function main() {
       `seeded ${SHAPE.streams}×${SHAPE.tagsPerStream}×${SHAPE.historyPerTag} in ${Date.now() - started} ms`,
     );
     const tagraph = await startTagraph({ databaseUrl: database.url, cpuProfDir: profileDir });
-    const peer = await startPostgraphile(database.url);
+    const peers: { server: PeerServer; label: string; running: RunningPeer }[] = [];
     try {
-      const servers = {
-        tagraph: { url: tagraph.graphqlUrl, headers: tagraph.headers },
-        postgraphile: { url: peer.graphqlUrl, headers: { 'content-type': 'application/json' } },
-      };
+      for (const peer of SELECTED_PEERS) {
+        peers.push({ ...peer, running: await peer.start(database.url) });
+      }
+      const jsonHeaders = { 'content-type': 'application/json' };
+      const servers: { server: Server; url: string; headers: Record<string, string> }[] = [
+        { server: 'tagraph', url: tagraph.graphqlUrl, headers: tagraph.headers },
+        ...peers.map((p) => ({
+          server: p.server,
+          url: p.running.graphqlUrl,
+          headers: jsonHeaders,
+        })),
+      ];
+      const queryOf = (server: Server, name: QueryName) =>
+        server === 'tagraph' ? QUERIES[name].tagraph : QUERIES[name].postgraphile;
       // Same answers, or the comparison means nothing.
       const sizes: Record<string, number> = {};
       for (const name of SELECTED) {
-        const a = digests(
-          await post(servers.tagraph.url, servers.tagraph.headers, QUERIES[name].tagraph),
-        );
-        const b = digests(
-          await post(
-            servers.postgraphile.url,
-            servers.postgraphile.headers,
-            QUERIES[name].postgraphile,
-          ),
-        );
-        if (a.join() !== b.join()) throw new Error(`${name}: tagraph and PostGraphile disagree`);
-        sizes[name] = a.length;
+        const answers = [];
+        for (const s of servers)
+          answers.push(digests(await post(s.url, s.headers, queryOf(s.server, name))));
+        for (const [i, answer] of answers.entries()) {
+          if (answer.join() !== answers[0]!.join())
+            throw new Error(`${name}: tagraph and ${servers[i]!.server} disagree`);
+        }
+        sizes[name] = answers[0]!.length;
       }
       console.log(`answers agree (digests per response: ${JSON.stringify(sizes)})`);
 
       // Statements per request over 20 sequential requests: tagraph's drizzle counter on /metrics,
-      // PostGraphile's pg client calls (pg_stat_statements is not preloaded on this server).
+      // the peers' pg client calls (pg_stat_statements is not preloaded on this server).
+      const counters: Record<Server, () => Promise<number>> = {
+        tagraph: () => tagraph.metric('tagraph_db_statements_total'),
+        ...Object.fromEntries(peers.map((p) => [p.server, () => p.running.statements()])),
+      } as Record<Server, () => Promise<number>>;
       const statements: Record<string, number> = {};
       for (const name of SELECTED) {
-        const before = await tagraph.metric('tagraph_db_statements_total');
-        for (let i = 0; i < 20; i++)
-          await post(servers.tagraph.url, servers.tagraph.headers, QUERIES[name].tagraph);
-        const after = await tagraph.metric('tagraph_db_statements_total');
-        statements[`tagraph_${name}`] = (after - before) / 20;
-        const p0 = await peer.statements();
-        for (let i = 0; i < 20; i++)
-          await post(
-            servers.postgraphile.url,
-            servers.postgraphile.headers,
-            QUERIES[name].postgraphile,
-          );
-        statements[`postgraphile_${name}`] = ((await peer.statements()) - p0) / 20;
+        for (const s of servers) {
+          const before = await counters[s.server]();
+          for (let i = 0; i < 20; i++) await post(s.url, s.headers, queryOf(s.server, name));
+          statements[`${s.server}_${name}`] = ((await counters[s.server]()) - before) / 20;
+        }
       }
       console.log('statements per request:', statements);
 
-      const load = (server: Server, name: QueryName, duration: number) =>
+      const load = (s: (typeof servers)[number], name: QueryName, duration: number) =>
         runLoad({
-          url: servers[server].url,
+          url: s.url,
           connections: CONNECTIONS,
           duration,
-          headers: servers[server].headers,
+          headers: s.headers,
           bodies: [
-            JSON.stringify({ query: QUERIES[name][server], variables: { ns: SHAPE.namespace } }),
+            JSON.stringify({ query: queryOf(s.server, name), variables: { ns: SHAPE.namespace } }),
           ],
           expect: '{"data":',
         });
 
       const runs: Record<string, LoadResult[]> = {};
       for (const name of SELECTED) {
-        for (const server of ['tagraph', 'postgraphile'] as Server[]) {
-          await load(server, name, WARMUP);
-        }
+        for (const s of servers) await load(s, name, WARMUP);
         for (let r0 = 0; r0 < ROUNDS; r0++) {
-          // Alternate who goes first so drift (caches, vacuum, thermal) hits both alike.
-          const order: Server[] =
-            r0 % 2 ? ['postgraphile', 'tagraph'] : ['tagraph', 'postgraphile'];
-          for (const server of order) {
-            const result = await load(server, name, DURATION);
-            collect(runs, `${server}_${name}`, result);
+          // Rotate who goes first so drift (caches, vacuum, thermal) hits all alike.
+          const order = servers.map((_, i) => servers[(i + r0) % servers.length]!);
+          for (const s of order) {
+            const result = await load(s, name, DURATION);
+            collect(runs, `${s.server}_${name}`, result);
             console.log(
-              `  ${name} ${server} round ${r0 + 1}: ${round2(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms`,
+              `  ${name} ${s.server} round ${r0 + 1}: ${round2(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms`,
             );
           }
         }
@@ -166,23 +176,40 @@ export async function main() {
       const summary: Record<string, unknown> = {};
       for (const name of SELECTED) {
         const t = medianOf(runs[`tagraph_${name}`]!.map(pick));
-        const p = medianOf(runs[`postgraphile_${name}`]!.map(pick));
-        const ratio = t.rps / p.rps;
-        const met = ratio >= 1.5 && t.p99 <= p.p99;
-        summary[name] = { tagraph: t, postgraphile: p, rpsRatio: ratio, met };
-        for (const [server, m] of [
-          ['tagraph', t],
-          ['PostGraphile v4', p],
-        ] as const) {
+        const against = peers.map((p) => {
+          const m = medianOf(runs[`${p.server}_${name}`]!.map(pick));
+          return { ...p, m, ratio: t.rps / m.rps, met: t.rps / m.rps >= 1.5 && t.p99 <= m.p99 };
+        });
+        summary[name] = {
+          tagraph: t,
+          ...Object.fromEntries(
+            against.map((a) => [a.server, { ...a.m, rpsRatio: a.ratio, met: a.met }]),
+          ),
+          met: against.every((a) => a.met),
+        };
+        const ratios = against.map(
+          (a) => `${round(a.ratio)}× ${a.label.replace('PostGraphile ', '')}`,
+        );
+        rows.push({
+          query: name,
+          server: 'tagraph',
+          'req/s': round(t.rps, 1),
+          'p50 ms': t.p50,
+          'p99 ms': t.p99,
+          'SQL/req': statements[`tagraph_${name}`]!,
+          'vs PostGraphile': ratios.join(', '),
+          'target ≥1.5× & p99 ≤': against.every((a) => a.met) ? 'met' : 'MISSED',
+        });
+        for (const a of against) {
           rows.push({
             query: name,
-            server,
-            'req/s': round(m.rps, 1),
-            'p50 ms': m.p50,
-            'p99 ms': m.p99,
-            'SQL/req': statements[`${server === 'tagraph' ? 'tagraph' : 'postgraphile'}_${name}`]!,
-            'vs PostGraphile': server === 'tagraph' ? `${round(ratio)}×` : '1×',
-            'target ≥1.5× & p99 ≤': server === 'tagraph' ? (met ? 'met' : 'MISSED') : '',
+            server: a.label,
+            'req/s': round(a.m.rps, 1),
+            'p50 ms': a.m.p50,
+            'p99 ms': a.m.p99,
+            'SQL/req': statements[`${a.server}_${name}`]!,
+            'vs PostGraphile': '',
+            'target ≥1.5× & p99 ≤': '',
           });
         }
       }
@@ -195,6 +222,7 @@ export async function main() {
         connections: CONNECTIONS,
         rounds: ROUNDS,
         durationSeconds: DURATION,
+        peers: peers.map((p) => p.label),
         statements,
         digestsPerResponse: sizes,
         runs,
@@ -202,7 +230,7 @@ export async function main() {
         rows,
       });
     } finally {
-      await peer.stop();
+      for (const peer of peers) await peer.running.stop();
       await tagraph.stop();
     }
   } finally {

@@ -28,14 +28,23 @@ export interface Spawned {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Runs `node [nodeArgs] --import tsx <script> [args]` from the repository root. */
+/**
+ * Runs `node [nodeArgs] --import tsx <script> [args]` from the repository root (a `.mjs`/`.js`
+ * script without tsx). `node` picks another Node executable (a peer that needs Node 22).
+ */
 export function spawnNode(
   script: string,
-  options: { args?: string[]; env?: Record<string, string>; nodeArgs?: string[] } = {},
+  options: {
+    args?: string[];
+    env?: Record<string, string>;
+    nodeArgs?: string[];
+    node?: string;
+  } = {},
 ): Spawned {
+  const loader = /\.m?js$/.test(script) ? [] : ['--import', 'tsx'];
   const child = spawn(
-    process.execPath,
-    [...(options.nodeArgs ?? []), '--import', 'tsx', script, ...(options.args ?? [])],
+    options.node ?? process.execPath,
+    [...(options.nodeArgs ?? []), ...loader, script, ...(options.args ?? [])],
     {
       cwd: ROOT,
       env: { ...process.env, ...options.env },

@@ -37,6 +37,8 @@ export interface RunningTagraph {
 export async function startTagraph(options: TagraphOptions): Promise<RunningTagraph> {
   const port = await freePort();
   const spawned = spawnNode(join(ROOT, 'src/main.ts'), {
+    // e.g. bench/peers/postgraphile5/node_modules/.bin/node: tagraph on the Node 22 v5 runs on.
+    node: process.env.BENCH_TAGRAPH_NODE || undefined,
     nodeArgs: [
       ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : []),
       ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
