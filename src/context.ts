@@ -18,5 +18,5 @@ export interface AppContext {
   /** On a graphql-ws connection: closes the socket (used to cut off a too-slow subscriber). */
   closeConnection?: (code: number, reason: string) => void;
   /** Set on a shared subscription's context (events/groups.ts): the id of each event delivered. */
-  onDelivered?: (eventId: number) => void;
+  onDelivered?: (position: number) => void;
 }

@@ -1,6 +1,6 @@
 // Child process: the writes baseline. The same rows a `tag` mutation writes (tag spec, a pushed
-// history item, the stream's resource version, an event under the events lock, a NOTIFY), as
-// hand-written SQL over postgres.js with no GraphQL, validation or ORM in the way.
+// history item, the stream's resource version, an event, a NOTIFY), as hand-written SQL over
+// postgres.js with no GraphQL, validation or ORM in the way.
 import postgres from 'postgres';
 import { quantile } from './stats.ts';
 
@@ -12,7 +12,10 @@ export interface RawWriteSpec {
   /** Destinations `<stream>:<tag>` and the two image digests they alternate between. */
   destinations: [string, string][];
   images: [string, string];
-  /** Take the events advisory lock as tagraph does (false shows what the lock costs). */
+  /**
+   * Take the advisory lock tagraph's writers took before the events sequencer (until 2026-12-02):
+   * shows what that design would cost on this machine. tagraph takes no lock now.
+   */
   eventsLock: boolean;
 }
 

@@ -14,6 +14,7 @@ import {
   text,
   timestamp,
   unique,
+  uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -249,14 +250,16 @@ export const pullSecrets = pgTable(
 );
 
 /**
- * The events log: written in the same transaction as the change it describes. `id` is
- * monotonic; `txId` (the writer's transaction id) lets readers deliver only committed ranges,
- * because ids can commit out of order.
+ * The events log: written in the same transaction as the change it describes. `id` follows
+ * insert order, which is not commit order; `seq`, the position readers and cursors use, is given
+ * after commit by the sequencer (events/sequencer.ts), so positions never appear out of order.
  */
 export const events = pgTable(
   'events',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** Null until the sequencer numbers the committed event. */
+    seq: bigint('seq', { mode: 'number' }),
     txId: bigint('tx_id', { mode: 'number' })
       .notNull()
       .default(sql`(pg_current_xact_id()::text::bigint)`),
@@ -269,7 +272,12 @@ export const events = pgTable(
     cause: text('cause').notNull(),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull().default({}),
   },
-  (t) => [index('events_namespace_id_idx').on(t.namespace, t.id), index('events_at_idx').on(t.at)],
+  (t) => [
+    uniqueIndex('events_seq_idx').on(t.seq),
+    index('events_namespace_seq_idx').on(t.namespace, t.seq),
+    index('events_unsequenced_idx').on(t.id).where(sql`${t.seq} is null`),
+    index('events_at_idx').on(t.at),
+  ],
 );
 
 /** How far the retention job has trimmed the events log: cursors at or below are expired. */

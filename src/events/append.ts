@@ -1,18 +1,10 @@
-// Change events: buffered per write transaction, inserted at its end in commit order.
+// Change events: buffered per write transaction, inserted at its end; numbered after commit.
 import { sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.ts';
 import { events } from '../db/schema.ts';
 
 /** NOTIFY channel that tells every gateway "new events committed"; the table holds the truth. */
 export const EVENTS_CHANNEL = 'tagraph_events';
-
-/**
- * Transaction-level advisory lock taken just before events are inserted. Event ids are then
- * allocated in commit order: a transaction that took id 41 has committed before another can take
- * 42, so a reader that has seen 42 can never later find 41 (DESIGN.md §3). The cost: event-writing
- * transactions serialize from their flush to their commit (one insert and the commit).
- */
-const EVENTS_LOCK_KEY = 7_242_002;
 
 export type EventType = 'ADDED' | 'UPDATED' | 'DELETED';
 export type EventCause =
@@ -46,8 +38,10 @@ export function appendEvents(tx: Tx, rows: NewEvent[]): void {
 }
 
 /**
- * A transaction whose change events are inserted last, under the events lock, with a NOTIFY
- * that Postgres delivers only if the transaction commits.
+ * A transaction whose change events are inserted last, after every row lock it takes (the
+ * sequencer's per-tag order rests on that, see sequencer.ts), with a NOTIFY that Postgres
+ * delivers only if the transaction commits. No lock is held for the events themselves: they get
+ * their position after the commit.
  */
 export async function writeTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
@@ -59,12 +53,7 @@ export async function writeTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): P
   });
 }
 
-/**
- * Lock, insert and NOTIFY in one statement: the lock is held from here to the commit, so every
- * round trip inside it caps event throughput (three statements made it four round trips under
- * the lock; now two: this one and the commit). The insert reads from the lock's CTE, so the lock
- * is taken first; data-modifying CTEs always run.
- */
+/** Insert and NOTIFY in one statement (data-modifying CTEs always run). */
 async function flushEvents(tx: Tx, rows: NewEvent[]): Promise<void> {
   const values = sql.join(
     rows.map(
@@ -74,11 +63,10 @@ async function flushEvents(tx: Tx, rows: NewEvent[]): Promise<void> {
     sql`, `,
   );
   await tx.execute(sql`
-    with locked as (select pg_advisory_xact_lock(${EVENTS_LOCK_KEY})),
-    inserted as (
+    with inserted as (
       insert into ${events} (namespace, stream, tag, type, cause, payload)
       select v.namespace, v.stream, v.tag, v.type, v.cause, v.payload
-      from locked, (values ${values}) as v(namespace, stream, tag, type, cause, payload)
+      from (values ${values}) as v(namespace, stream, tag, type, cause, payload)
       returning 1)
     select pg_notify(${EVENTS_CHANNEL}, '') from (select count(*) from inserted) as done`);
 }

@@ -12,7 +12,7 @@ type Started = AsyncIterable<ExecutionResult> | ExecutionResult;
 /** The hooks a group gives its source: where deliveries are, and how to cut off everyone. */
 export interface GroupHooks {
   /** Called by the source with each event id just before it yields that event's result. */
-  onDelivered: (eventId: number) => void;
+  onDelivered: (position: number) => void;
   /** The source (or a member) is too slow: close these connections with `code`. */
   closeConnection: (code: number, reason: string) => void;
 }
@@ -102,8 +102,8 @@ export class SubscriptionGroups {
     start: (hooks: GroupHooks) => Promise<Started>,
   ): Promise<Results | ExecutionResult> {
     const started = await start({
-      onDelivered: (eventId) => {
-        group.position = eventId;
+      onDelivered: (position) => {
+        group.position = position;
       },
       closeConnection: (code, reason) => {
         for (const member of group.members) member.closeConnection?.(code, reason);

@@ -7,8 +7,10 @@ import type { Database } from '../db/client.ts';
 import { events } from '../db/schema.ts';
 import { EVENTS_CHANNEL } from './append.ts';
 import { encodeCursor } from './cursor.ts';
+import { sequenceEvents } from './sequencer.ts';
 
-export type StoredEvent = typeof events.$inferSelect;
+/** An event with its place in the log: every event a reader sees has been sequenced. */
+export type StoredEvent = typeof events.$inferSelect & { seq: number };
 
 /** What a subscriber wants: a namespace, optionally one stream, one tag, or stream-level only. */
 export interface EventFilter {
@@ -93,8 +95,10 @@ export class EventHub {
   }
 
   async start(): Promise<void> {
+    // What committed while no gateway ran is past, as it was before the sequencer existed.
+    await sequenceEvents(this.database.db);
     const [row] = await this.database.db
-      .select({ max: sql<number>`coalesce(max(${events.id}), 0)`.mapWith(Number) })
+      .select({ max: sql<number>`coalesce(max(${events.seq}), 0)`.mapWith(Number) })
       .from(events);
     this.head = row?.max ?? 0;
     this.unlisten = await this.database.listen(EVENTS_CHANNEL, () => this.poke());
@@ -110,7 +114,7 @@ export class EventHub {
     for (const subscriber of [...this.subscribers]) subscriber.end();
   }
 
-  /** The id of the newest event this process has read. */
+  /** The position of the newest event this process has read. */
   get position(): number {
     return this.head;
   }
@@ -129,21 +133,23 @@ export class EventHub {
     this.reader.poke();
   }
 
+  /** Sequences what committed (sequencer.ts), then reads everything after `head`. */
   private async readNew(): Promise<void> {
+    await sequenceEvents(this.database.db);
     for (;;) {
-      const page = await this.database.db
+      const page = (await this.database.db
         .select()
         .from(events)
-        .where(gt(events.id, this.head))
-        .orderBy(asc(events.id))
-        .limit(PAGE);
+        .where(gt(events.seq, this.head))
+        .orderBy(asc(events.seq))
+        .limit(PAGE)) as StoredEvent[];
       for (const event of page) this.publish(event);
       if (page.length < PAGE) return;
     }
   }
 
   private publish(event: StoredEvent): void {
-    this.head = event.id;
+    this.head = event.seq;
     this.ring.push(event);
     if (this.ring.length > this.ringSize) this.ring.splice(0, this.ring.length - this.ringSize);
     for (const subscriber of this.subscribers) {
@@ -161,9 +167,9 @@ export class EventHub {
   }
 
   /**
-   * Events matching `filter`: with `since`, every one after that id (replayed from memory or the
-   * database), then live ones, with no gap and no repeat at the seam; without, live ones only.
-   * Event ids are allocated in commit order (see append.ts), so "after id N" is well defined.
+   * Events matching `filter`: with `since`, every one after that position (replayed from memory or
+   * the database), then live ones, with no gap and no repeat at the seam; without, live ones only.
+   * Positions never appear out of order (see sequencer.ts), so "after N" is well defined.
    *
    * An explicit iterator rather than an async generator: a generator parked on "wait for the
    * next event" cannot run `return()` until an event arrives, so a client that disconnects from
@@ -196,7 +202,7 @@ export class EventHub {
       return { done: true, value: undefined };
     };
     const deliver = (event: StoredEvent): IteratorResult<StoredEvent> => {
-      delivered = event.id;
+      delivered = event.seq;
       return { done: false, value: event };
     };
     const iterator: AsyncIterableIterator<StoredEvent> = {
@@ -217,7 +223,7 @@ export class EventHub {
           }
           const live = subscriber.queue.shift();
           if (live) {
-            if (live.id > delivered) return deliver(live);
+            if (live.seq > delivered) return deliver(live);
             continue;
           }
           await new Promise<void>((resolveWait) => {
@@ -245,19 +251,19 @@ export class EventHub {
     until: number,
   ): Promise<{ events: StoredEvent[]; through: number }> {
     const first = this.ring[0];
-    if (first && first.id <= after + 1) {
-      const found = this.ring.filter((e) => e.id > after && e.id <= until && matches(filter, e));
+    if (first && first.seq <= after + 1) {
+      const found = this.ring.filter((e) => e.seq > after && e.seq <= until && matches(filter, e));
       return { events: found, through: until };
     }
-    const rows = await this.database.db
+    const rows = (await this.database.db
       .select()
       .from(events)
       .where(
-        sql`${events.id} > ${after} and ${events.id} <= ${until} and ${events.namespace} = ${filter.namespace}`,
+        sql`${events.seq} > ${after} and ${events.seq} <= ${until} and ${events.namespace} = ${filter.namespace}`,
       )
-      .orderBy(asc(events.id))
-      .limit(PAGE);
-    const through = rows.length < PAGE ? until : rows[rows.length - 1]!.id;
+      .orderBy(asc(events.seq))
+      .limit(PAGE)) as StoredEvent[];
+    const through = rows.length < PAGE ? until : rows[rows.length - 1]!.seq;
     return { events: rows.filter((e) => matches(filter, e)), through };
   }
 }

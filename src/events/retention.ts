@@ -1,17 +1,24 @@
 // Trims the events log to the retention window and remembers how far, to expire old cursors.
 import { sql } from 'drizzle-orm';
 import { type Database, rowsOf } from '../db/client.ts';
+import { sequenceEvents } from './sequencer.ts';
 
-/** Deletes events older than `retentionMs`; returns how many went. Safe to run concurrently. */
+/**
+ * Deletes events older than `retentionMs`; returns how many went. Safe to run concurrently. Only
+ * events with a position go (it sequences first): one deleted before the sequencer numbered it
+ * would vanish without expiring the cursors that now skip it.
+ */
 export async function trimEvents(database: Database, retentionMs: number): Promise<number> {
+  await sequenceEvents(database.db);
   const rows = rowsOf<{ n: number }>(
     await database.db.execute(sql`
       with gone as (
-        delete from events where at < now() - ${retentionMs} * interval '1 millisecond'
-        returning id
+        delete from events
+        where at < now() - ${retentionMs} * interval '1 millisecond' and seq is not null
+        returning seq
       ), mark as (
         insert into event_log_state (id, trimmed_through)
-        select 1, max(id) from gone having count(*) > 0
+        select 1, max(seq) from gone having max(seq) is not null
         on conflict (id) do update
           set trimmed_through = greatest(event_log_state.trimmed_through, excluded.trimmed_through)
       )
@@ -20,7 +27,7 @@ export async function trimEvents(database: Database, retentionMs: number): Promi
   return Number(rows[0]?.n ?? 0);
 }
 
-/** The newest event id that has been trimmed away (0 when none). */
+/** The newest event position that has been trimmed away (0 when none). */
 export async function trimmedThrough(database: Database): Promise<number> {
   const rows = rowsOf<{ v: number | string }>(
     await database.db.execute(

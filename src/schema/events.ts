@@ -61,7 +61,7 @@ const ImportFailure = builder.objectRef<Failure>('ImportFailure').implement({
 });
 
 const eventFields = {
-  cursor: (e: StoredEvent) => encodeCursor(e.id),
+  cursor: (e: StoredEvent) => encodeCursor(e.seq),
   type: (e: StoredEvent) => e.type as 'ADDED' | 'UPDATED' | 'DELETED',
   cause: (e: StoredEvent) => CAUSES[e.cause as keyof typeof CAUSES] ?? 'UPDATE',
 };
@@ -180,7 +180,7 @@ function deliveries(
       if (ended) return { done: true, value: undefined };
       try {
         const result = await source.next();
-        if (!result.done) ctx.onDelivered?.(result.value.id);
+        if (!result.done) ctx.onDelivered?.(result.value.seq);
         // A revoked grant stops the stream: re-checked at delivery, at most every few seconds.
         if (!result.done && Date.now() - checkedAt > ACCESS_RECHECK_MS) {
           checkedAt = Date.now();
@@ -299,7 +299,7 @@ builder.queryFields((t) => ({
       return {
         events: page.events,
         hasNextPage: page.hasNextPage,
-        endCursor: last ? encodeCursor(last.id) : (args.after ?? null),
+        endCursor: last ? encodeCursor(last.seq) : (args.after ?? null),
       };
     },
   }),

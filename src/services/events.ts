@@ -3,6 +3,7 @@ import { and, asc, eq, gt, isNotNull } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { events } from '../db/schema.ts';
 import type { StoredEvent } from '../events/hub.ts';
+import { sequenceEvents } from '../events/sequencer.ts';
 
 export interface EventQuery {
   namespace: string;
@@ -11,8 +12,9 @@ export interface EventQuery {
 }
 
 /**
- * Tag events after `after`, oldest first. Ids are allocated in commit order (events/append.ts),
- * so every id below the newest visible one is visible too: paging by id never skips an event.
+ * Tag events after position `after`, oldest first. Positions never appear out of order
+ * (events/sequencer.ts), so paging by position never skips an event. It sequences first, so a
+ * client reads its own writes even before the hub's next pass.
  */
 export async function listEvents(
   db: Db,
@@ -20,7 +22,8 @@ export async function listEvents(
   after: number,
   first: number,
 ): Promise<{ events: StoredEvent[]; hasNextPage: boolean }> {
-  const rows = await db
+  await sequenceEvents(db);
+  const rows = (await db
     .select()
     .from(events)
     .where(
@@ -29,10 +32,10 @@ export async function listEvents(
         isNotNull(events.tag),
         query.stream ? eq(events.stream, query.stream) : undefined,
         query.tag ? eq(events.tag, query.tag) : undefined,
-        gt(events.id, after),
+        gt(events.seq, after),
       ),
     )
-    .orderBy(asc(events.id))
-    .limit(first + 1);
+    .orderBy(asc(events.seq))
+    .limit(first + 1)) as StoredEvent[];
   return { events: rows.slice(0, first), hasNextPage: rows.length > first };
 }

@@ -237,6 +237,8 @@ describe('imageStreamChanged', () => {
     await app.graphql(
       `mutation { updateImageStream(input: { namespace: "streams", name: "web", lookupPolicy: { local: true } }) { __typename } }`,
     );
+    // Fields resolve when an event is delivered: let the update arrive while the stream exists.
+    await sub.waitFor(2);
     await app.graphql(
       `mutation { deleteImageStream(input: { namespace: "streams", name: "web" }) { __typename } }`,
     );
@@ -280,7 +282,7 @@ describe('tagEvents (polling)', () => {
 });
 
 describe('ordering under concurrency', () => {
-  it('delivers every event of concurrent writers exactly once, in commit (id) order', async () => {
+  it('delivers every event of concurrent writers exactly once, in position order', async () => {
     const sub = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'race' });
     await subscribers(1);
     const writes = Array.from({ length: 30 }, (_, i) =>
@@ -297,31 +299,56 @@ describe('ordering under concurrency', () => {
     await sub.stop();
   });
 
-  it('gives a later-committing transaction the later id, whatever order they started in', async () => {
-    // T1 starts first and holds its stream lock; T2 starts later, commits first.
+  it('delivers an event that took its id first but committed last, after the other (DESIGN §3)', async () => {
+    if (app.database.kind === 'pglite') return; // one connection: transactions cannot interleave
     const { writeTransaction, appendEvents } = await import('../../src/events/append.ts');
+    const sub = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'late' });
+    await subscribers(1);
+    // T1 inserts its event (the lower id) and stays open; T2 inserts a later id and commits.
     let releaseT1: () => void = () => {};
-    const t1Gate = new Promise<void>((r) => {
+    const gate = new Promise<void>((r) => {
       releaseT1 = r;
     });
-    if (app.database.kind === 'pglite') return; // one connection: transactions cannot interleave
-    const t1 = writeTransaction(app.database.db, async (tx) => {
-      appendEvents(tx, [
-        { namespace: 'order', stream: 's', tag: 't1', type: 'ADDED', cause: 'tag' },
-      ]);
-      await t1Gate;
+    let t1Inserted: () => void = () => {};
+    const inserted = new Promise<void>((r) => {
+      t1Inserted = r;
     });
+    const t1 = app.database.db.transaction(async (tx) => {
+      await tx.execute(
+        sql`insert into events (namespace, stream, tag, type, cause) values ('late', 's', 't1', 'ADDED', 'tag')`,
+      );
+      t1Inserted();
+      await gate;
+    });
+    await inserted;
     await writeTransaction(app.database.db, async (tx) => {
       appendEvents(tx, [
-        { namespace: 'order', stream: 's', tag: 't2', type: 'ADDED', cause: 'tag' },
+        { namespace: 'late', stream: 's', tag: 't2', type: 'ADDED', cause: 'tag' },
       ]);
     });
+    // The reader has passed T2's event before T1 commits: with positions = ids it would now be
+    // past T1's id for good.
+    expect((await sub.waitFor(1, 10_000)).map((r) => r.data!.tagChanged.tag)).toEqual(['t2']);
     releaseT1();
     await t1;
+    app.events.poke(); // T1's plain insert sent no NOTIFY
+    const both = await sub.waitFor(2, 10_000);
+    expect(both.map((r) => r.data!.tagChanged.tag)).toEqual(['t2', 't1']);
     const rows = (await app.database.db.execute(
-      sql`select tag from events where namespace = 'order' order by id`,
-    )) as unknown as { tag: string }[];
+      sql`select tag, id, seq from events where namespace = 'late' order by seq`,
+    )) as unknown as { tag: string; id: string; seq: string }[];
     expect(rows.map((r) => r.tag)).toEqual(['t2', 't1']);
+    expect(Number(rows[1]!.id)).toBeLessThan(Number(rows[0]!.id));
+    const positions = both.map((r) =>
+      Number(Buffer.from(r.data!.tagChanged.cursor, 'base64url').toString().split(':')[1]),
+    );
+    expect(positions).toEqual(rows.map((r) => Number(r.seq)));
+    // The polling log pages in the same order.
+    const page = await app.graphql<{ tagEvents: { events: { tag: string }[] } }>(
+      `{ tagEvents(namespace: "late") { events { tag } } }`,
+    );
+    expect(page.data!.tagEvents.events.map((e) => e.tag)).toEqual(['t2', 't1']);
+    await sub.stop();
   });
 });
 

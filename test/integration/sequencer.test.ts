@@ -1,0 +1,113 @@
+// The events sequencer on the real database: positions only for committed events, each once,
+// with no gap, continuing above whatever the retention job trimmed.
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Database, openDatabase, rowsOf } from '../../src/db/client.ts';
+import { appendEvents, writeTransaction } from '../../src/events/append.ts';
+import { trimEvents } from '../../src/events/retention.ts';
+import { sequenceEvents } from '../../src/events/sequencer.ts';
+import { fileDatabase } from '../support/database.ts';
+
+let database: Database;
+beforeAll(async () => {
+  database = await openDatabase(fileDatabase());
+});
+afterAll(async () => {
+  await database.close();
+});
+beforeEach(async () => {
+  await sequenceEvents(database.db);
+});
+
+async function write(namespace: string, tags: string[]): Promise<void> {
+  await writeTransaction(database.db, async (tx) => {
+    appendEvents(
+      tx,
+      tags.map((tag) => ({
+        namespace,
+        stream: 's',
+        tag,
+        type: 'ADDED' as const,
+        cause: 'tag' as const,
+      })),
+    );
+  });
+}
+
+async function eventsOf(namespace: string) {
+  return rowsOf<{ id: string; seq: string | null; tag: string }>(
+    await database.db.execute(
+      sql`select id, seq, tag from events where namespace = ${namespace} order by id`,
+    ),
+  ).map((r) => ({ id: Number(r.id), seq: r.seq === null ? null : Number(r.seq), tag: r.tag }));
+}
+
+async function highestPosition(): Promise<number> {
+  const rows = rowsOf<{ n: string | null }>(
+    await database.db.execute(sql`select max(seq) as n from events`),
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+describe('sequenceEvents', () => {
+  it('numbers the events of concurrent writers once each, without gaps, while passes race', async () => {
+    const before = await highestPosition();
+    const work: Promise<unknown>[] = [];
+    for (let i = 0; i < 40; i++) {
+      work.push(
+        write(
+          'race',
+          Array.from({ length: 1 + (i % 3) }, (_, k) => `t${i}-${k}`),
+        ),
+      );
+      if (i % 10 === 0) work.push(sequenceEvents(database.db));
+    }
+    await Promise.all(work);
+    await sequenceEvents(database.db);
+    const rows = await eventsOf('race');
+    expect(rows).toHaveLength(79); // 14×1 + 13×2 + 13×3
+    const positions = rows.map((r) => r.seq!).sort((a, b) => a - b);
+    expect(positions).toEqual(positions.map((_, i) => before + 1 + i));
+    expect(await sequenceEvents(database.db)).toBe(0);
+  });
+
+  it('continues above the trimmed position when retention emptied the log', async () => {
+    await write('trimmed', ['a', 'b']);
+    await sequenceEvents(database.db);
+    const last = await highestPosition();
+    await database.db.execute(sql`update events set at = now() - interval '30 days'`);
+    expect(await trimEvents(database, 7 * 24 * 3_600_000)).toBeGreaterThan(0);
+    expect(await highestPosition()).toBe(0);
+    await write('trimmed', ['c']);
+    expect(await sequenceEvents(database.db)).toBe(1);
+    expect((await eventsOf('trimmed')).map((r) => r.seq)).toEqual([last + 1]);
+  });
+
+  it('leaves an open transaction’s event unnumbered, then numbers it after later ones', async () => {
+    if (database.kind === 'pglite') return; // one connection: transactions cannot interleave
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let inserted: () => void = () => {};
+    const insertedYet = new Promise<void>((r) => {
+      inserted = r;
+    });
+    const open = database.db.transaction(async (tx) => {
+      await tx.execute(
+        sql`insert into events (namespace, stream, tag, type, cause) values ('open', 's', 'first', 'ADDED', 'tag')`,
+      );
+      inserted();
+      await gate;
+    });
+    await insertedYet;
+    await write('open', ['second']);
+    expect(await sequenceEvents(database.db)).toBe(1);
+    release();
+    await open;
+    expect(await sequenceEvents(database.db)).toBe(1);
+    const rows = await eventsOf('open');
+    expect(rows.map((r) => r.tag)).toEqual(['first', 'second']); // id order
+    expect(rows[0]!.seq).toBe(rows[1]!.seq! + 1); // position order: commit order
+  });
+});
