@@ -6,8 +6,9 @@ import { type Db, rowsOf } from '../db/client.ts';
  * Why a sequencer (DESIGN.md §3, "event order is commit order"): readers page by position, so a
  * position must never appear below one a reader has already passed. Writers insert events with
  * no position and take no lock; a sequencer pass numbers the committed ones, in id order,
- * continuing from the highest position given so far (the log's, or the trimmed one's). Passes serialize on this lock and each
- * commits before the next starts, so a reader that sees position N sees every position below it.
+ * continuing from the highest position given so far (the log's, or the trimmed one's). Passes
+ * serialize on this lock and each commits before the next starts, so a reader that sees
+ * position N sees every position below it.
  *
  * Per-tag order holds too: two transactions that change one tag both lock its stream first and
  * insert their events last (append.ts), so the one that commits later inserts later and has the
@@ -31,10 +32,10 @@ export async function sequenceEvents(db: Db): Promise<number> {
   let numbered = 0;
   for (;;) {
     // The common case, nothing waiting, costs one indexed read instead of a transaction.
-    const waiting = rowsOf<{ any: boolean }>(
-      await db.execute(sql`select exists (select 1 from events where seq is null) as any`),
+    const pending = rowsOf<{ waiting: boolean }>(
+      await db.execute(sql`select exists (select 1 from events where seq is null) as waiting`),
     );
-    if (!waiting[0]?.any) return numbered;
+    if (!pending[0]?.waiting) return numbered;
     const count = await db.transaction(async (tx) => {
       // A statement of its own: the update after it must see what the previous pass committed
       // (a statement's snapshot is taken when it starts, before it could wait for a lock).
