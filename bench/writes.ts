@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { createBenchDatabase } from './lib/db.ts';
 import { runLoad } from './lib/load.ts';
-import { ROOT, runToResult, spawnNode } from './lib/processes.ts';
+import { cpuMsOf, postgresCpuMs, ROOT, runToResult, spawnNode } from './lib/processes.ts';
 import type { RawWriteSpec } from './lib/rawwrites.ts';
 import { digestSql, seedGraph } from './lib/seed.ts';
 import { collect, medianOf, printTable, type Row, round, writeResults } from './lib/stats.ts';
@@ -101,7 +101,7 @@ export async function main() {
           expect: '"__typename":"TagPayload"',
         });
       const raw = (clients: number, duration: number, eventsLock = false) =>
-        runToResult<Figures>(
+        runToResult<Figures & { total: number }>(
           spawnNode(join(ROOT, 'bench/lib/rawwrites.ts'), {
             args: [
               JSON.stringify({
@@ -122,15 +122,34 @@ export async function main() {
         await gateway(clients, WARMUP);
         await raw(clients, WARMUP);
         for (let r0 = 0; r0 < ROUNDS; r0++) {
+          // CPU per request: the gateway's own process, and every Postgres process (the
+          // machine runs nothing else), read from /proc around each run.
+          const gatewayBefore = await cpuMsOf(tagraph.pid);
+          let postgresBefore = await postgresCpuMs();
           const t = await gateway(clients, DURATION);
+          const gatewayCpu = ((await cpuMsOf(tagraph.pid)) - gatewayBefore) / t.total;
+          const postgresCpu = ((await postgresCpuMs()) - postgresBefore) / t.total;
           tagraphRequests += t.total;
+          postgresBefore = await postgresCpuMs();
           const r = await raw(clients, DURATION);
+          const rawPostgresCpu = ((await postgresCpuMs()) - postgresBefore) / r.total;
           const u = await raw(clients, DURATION, true);
-          collect(runs, `tagraph_${clients}`, { rps: t.rps, p50: t.p50, p99: t.p99 });
-          collect(runs, `raw_${clients}`, { rps: r.rps, p50: r.p50, p99: r.p99 });
+          collect(runs, `tagraph_${clients}`, {
+            rps: t.rps,
+            p50: t.p50,
+            p99: t.p99,
+            gatewayCpuMs: gatewayCpu,
+            postgresCpuMs: postgresCpu,
+          });
+          collect(runs, `raw_${clients}`, {
+            rps: r.rps,
+            p50: r.p50,
+            p99: r.p99,
+            postgresCpuMs: rawPostgresCpu,
+          });
           collect(runs, `rawOldLock_${clients}`, { rps: u.rps, p50: u.p50, p99: u.p99 });
           console.log(
-            `  ${clients} clients round ${r0 + 1}: tagraph ${round(t.rps, 1)}/s p99 ${t.p99} ms; raw SQL ${round(r.rps, 1)}/s p99 ${round(r.p99, 1)} ms; raw with the old events lock ${round(u.rps, 1)}/s p99 ${round(u.p99, 1)} ms`,
+            `  ${clients} clients round ${r0 + 1}: tagraph ${round(t.rps, 1)}/s p99 ${t.p99} ms; raw SQL ${round(r.rps, 1)}/s p99 ${round(r.p99, 1)} ms; raw with the old events lock ${round(u.rps, 1)}/s p99 ${round(u.p99, 1)} ms; CPU per request: gateway ${round(gatewayCpu)} ms, Postgres ${round(postgresCpu)} ms (raw SQL: Postgres ${round(rawPostgresCpu)} ms)`,
           );
         }
       }
@@ -165,6 +184,7 @@ export async function main() {
           'raw p99 ms': round(r.p99, 1),
           'vs raw SQL': `${round(t.rps / r.rps)}×`,
           'raw + old events lock tx/s': round(u.rps, 1),
+          'CPU ms/req gateway + Postgres (raw: Postgres)': `${round(t.gatewayCpuMs!)} + ${round(t.postgresCpuMs!)} (${round(r.postgresCpuMs!)})`,
           [`vs ${CLIENTS[0]} client(s)`]: `${round(t.rps / oneClient.rps)}×`,
           'target ≥2000/s, p99<20ms': met ? 'met' : 'MISSED',
         });

@@ -1,6 +1,6 @@
 // Gives committed events their place in the log (`seq`), after their writers have committed.
 import { sql } from 'drizzle-orm';
-import { type Db, rowsOf } from '../db/client.ts';
+import { type Database, rowsOf } from '../db/client.ts';
 
 /**
  * Why a sequencer (DESIGN.md §3, "event order is commit order"): readers page by position, so a
@@ -24,41 +24,46 @@ const SEQUENCER_LOCK_KEY = 7_242_003;
 const BATCH = 5_000;
 
 /**
+ * One pass over at most BATCH events: lock, then number, sent as one message. Several statements
+ * in one simple-protocol message run as one implicit transaction (the lock is held to its end),
+ * and each statement takes its own snapshot, so the update sees what the previous pass committed
+ * even if it waited for the lock. One round trip instead of five (begin, lock, update, commit):
+ * with sparse writes every change costs a pass (bench/RESULTS.md, scenario 4).
+ */
+const PASS = `
+  select pg_advisory_xact_lock(${SEQUENCER_LOCK_KEY});
+  with pending as (
+    select id, row_number() over (order by id) as n
+    from events where seq is null order by id limit ${BATCH}
+  ), numbered as (
+    update events e
+    set seq = greatest(
+      (select coalesce(max(seq), 0) from events),
+      -- the retention job may have trimmed the whole log: never count from below it
+      (select coalesce(max(trimmed_through), 0) from event_log_state)
+    ) + pending.n
+    from pending where e.id = pending.id
+    returning 1
+  )
+  select count(*)::int as n from numbered`;
+
+/**
  * Numbers every committed event that has no position yet. Any process may call it at any time
  * (the hub does before each read, the polling query before it pages); concurrent calls wait for
  * each other. Returns how many events it numbered.
  */
-export async function sequenceEvents(db: Db): Promise<number> {
+export async function sequenceEvents(database: Database): Promise<number> {
   let numbered = 0;
   for (;;) {
-    // The common case, nothing waiting, costs one indexed read instead of a transaction.
+    // The common case, nothing waiting, costs one indexed read and no lock.
     const pending = rowsOf<{ waiting: boolean }>(
-      await db.execute(sql`select exists (select 1 from events where seq is null) as waiting`),
+      await database.db.execute(
+        sql`select exists (select 1 from events where seq is null) as waiting`,
+      ),
     );
     if (!pending[0]?.waiting) return numbered;
-    const count = await db.transaction(async (tx) => {
-      // A statement of its own: the update after it must see what the previous pass committed
-      // (a statement's snapshot is taken when it starts, before it could wait for a lock).
-      await tx.execute(sql`select pg_advisory_xact_lock(${SEQUENCER_LOCK_KEY})`);
-      const rows = rowsOf<{ n: number }>(
-        await tx.execute(sql`
-          with pending as (
-            select id, row_number() over (order by id) as n
-            from events where seq is null order by id limit ${BATCH}
-          ), numbered as (
-            update events e
-            set seq = greatest(
-              (select coalesce(max(seq), 0) from events),
-              -- the retention job may have trimmed the whole log: never count from below it
-              (select coalesce(max(trimmed_through), 0) from event_log_state)
-            ) + pending.n
-            from pending where e.id = pending.id
-            returning 1
-          )
-          select count(*)::int as n from numbered`),
-      );
-      return Number(rows[0]?.n ?? 0);
-    });
+    const [row] = await database.exec(PASS);
+    const count = Number(row?.n ?? 0);
     numbered += count;
     if (count < BATCH) return numbered;
   }

@@ -16,7 +16,7 @@ afterAll(async () => {
   await database.close();
 });
 beforeEach(async () => {
-  await sequenceEvents(database.db);
+  await sequenceEvents(database);
 });
 
 async function write(namespace: string, tags: string[]): Promise<void> {
@@ -60,26 +60,26 @@ describe('sequenceEvents', () => {
           Array.from({ length: 1 + (i % 3) }, (_, k) => `t${i}-${k}`),
         ),
       );
-      if (i % 10 === 0) work.push(sequenceEvents(database.db));
+      if (i % 10 === 0) work.push(sequenceEvents(database));
     }
     await Promise.all(work);
-    await sequenceEvents(database.db);
+    await sequenceEvents(database);
     const rows = await eventsOf('race');
     expect(rows).toHaveLength(79); // 14×1 + 13×2 + 13×3
     const positions = rows.map((r) => r.seq!).sort((a, b) => a - b);
     expect(positions).toEqual(positions.map((_, i) => before + 1 + i));
-    expect(await sequenceEvents(database.db)).toBe(0);
+    expect(await sequenceEvents(database)).toBe(0);
   });
 
   it('continues above the trimmed position when retention emptied the log', async () => {
     await write('trimmed', ['a', 'b']);
-    await sequenceEvents(database.db);
+    await sequenceEvents(database);
     const last = await highestPosition();
     await database.db.execute(sql`update events set at = now() - interval '30 days'`);
     expect(await trimEvents(database, 7 * 24 * 3_600_000)).toBeGreaterThan(0);
     expect(await highestPosition()).toBe(0);
     await write('trimmed', ['c']);
-    expect(await sequenceEvents(database.db)).toBe(1);
+    expect(await sequenceEvents(database)).toBe(1);
     expect((await eventsOf('trimmed')).map((r) => r.seq)).toEqual([last + 1]);
   });
 
@@ -102,10 +102,10 @@ describe('sequenceEvents', () => {
     });
     await insertedYet;
     await write('open', ['second']);
-    expect(await sequenceEvents(database.db)).toBe(1);
+    expect(await sequenceEvents(database)).toBe(1);
     release();
     await open;
-    expect(await sequenceEvents(database.db)).toBe(1);
+    expect(await sequenceEvents(database)).toBe(1);
     const rows = await eventsOf('open');
     expect(rows.map((r) => r.tag)).toEqual(['first', 'second']); // id order
     expect(rows[0]!.seq).toBe(rows[1]!.seq! + 1); // position order: commit order
