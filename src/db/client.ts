@@ -25,11 +25,8 @@ export interface DatabaseOptions {
 export interface Database {
   kind: DatabaseTarget['kind'];
   db: Db;
-  /**
-   * Runs several statements separated by `;` (drizzle's `execute` takes only one) in one round
-   * trip, as one implicit transaction, and returns the last statement's rows.
-   */
-  exec(text: string): Promise<Record<string, unknown>[]>;
+  /** Runs several statements separated by `;` (drizzle's `execute` takes only one). */
+  exec(text: string): Promise<void>;
   /** Subscribes to a NOTIFY channel; the returned function unsubscribes. */
   listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
   ping(): Promise<void>;
@@ -64,10 +61,7 @@ function openPostgres(url: string, poolSize: number, logger: Logger): Database {
     db,
     poolSize,
     exec: async (text) => {
-      // One statement gives its rows; several give one array of rows per statement.
-      const result = (await client.unsafe(text)) as unknown as unknown[];
-      const last = Array.isArray(result[0]) ? result[result.length - 1] : result;
-      return last as Record<string, unknown>[];
+      await client.unsafe(text);
     },
     listen: async (channel, onMessage) => {
       const { unlisten } = await client.listen(channel, onMessage);
@@ -121,8 +115,7 @@ async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
     db,
     poolSize: 1,
     exec: async (text) => {
-      const results = await client.exec(text);
-      return (results[results.length - 1]?.rows ?? []) as Record<string, unknown>[];
+      await client.exec(text);
     },
     listen: (channel, onMessage) => client.listen(channel, onMessage),
     ping: async () => {
