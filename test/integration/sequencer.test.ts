@@ -7,6 +7,7 @@ import { appendEvents, writeTransaction } from '../../src/events/append.ts';
 import { trimEvents } from '../../src/events/retention.ts';
 import { sequenceEvents } from '../../src/events/sequencer.ts';
 import { fileDatabase } from '../support/database.ts';
+import { insertEventAndHold } from '../support/events.ts';
 
 let database: Database;
 beforeAll(async () => {
@@ -85,26 +86,10 @@ describe('sequenceEvents', () => {
 
   it('leaves an open transaction’s event unnumbered, then numbers it after later ones', async () => {
     if (database.kind === 'pglite') return; // one connection: transactions cannot interleave
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    let inserted: () => void = () => {};
-    const insertedYet = new Promise<void>((r) => {
-      inserted = r;
-    });
-    const open = database.db.transaction(async (tx) => {
-      await tx.execute(
-        sql`insert into events (namespace, stream, tag, type, cause) values ('open', 's', 'first', 'ADDED', 'tag')`,
-      );
-      inserted();
-      await gate;
-    });
-    await insertedYet;
+    const open = await insertEventAndHold(database, 'open', 'first');
     await write('open', ['second']);
     expect(await sequenceEvents(database)).toBe(1);
-    release();
-    await open;
+    await open.commit();
     expect(await sequenceEvents(database)).toBe(1);
     const rows = await eventsOf('open');
     expect(rows.map((r) => r.tag)).toEqual(['first', 'second']); // id order

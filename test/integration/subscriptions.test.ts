@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { trimEvents } from '../../src/events/retention.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { insertEventAndHold } from '../support/events.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { subscribeSse, subscribeWs, wsUrl } from '../support/subscriptions.ts';
 
@@ -305,22 +306,7 @@ describe('ordering under concurrency', () => {
     const sub = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'late' });
     await subscribers(1);
     // T1 inserts its event (the lower id) and stays open; T2 inserts a later id and commits.
-    let releaseT1: () => void = () => {};
-    const gate = new Promise<void>((r) => {
-      releaseT1 = r;
-    });
-    let t1Inserted: () => void = () => {};
-    const inserted = new Promise<void>((r) => {
-      t1Inserted = r;
-    });
-    const t1 = app.database.db.transaction(async (tx) => {
-      await tx.execute(
-        sql`insert into events (namespace, stream, tag, type, cause) values ('late', 's', 't1', 'ADDED', 'tag')`,
-      );
-      t1Inserted();
-      await gate;
-    });
-    await inserted;
+    const t1 = await insertEventAndHold(app.database, 'late', 't1');
     await writeTransaction(app.database.db, async (tx) => {
       appendEvents(tx, [
         { namespace: 'late', stream: 's', tag: 't2', type: 'ADDED', cause: 'tag' },
@@ -329,8 +315,7 @@ describe('ordering under concurrency', () => {
     // The reader has passed T2's event before T1 commits: with positions = ids it would now be
     // past T1's id for good.
     expect((await sub.waitFor(1, 10_000)).map((r) => r.data!.tagChanged.tag)).toEqual(['t2']);
-    releaseT1();
-    await t1;
+    await t1.commit();
     app.events.poke(); // T1's plain insert sent no NOTIFY
     const both = await sub.waitFor(2, 10_000);
     expect(both.map((r) => r.data!.tagChanged.tag)).toEqual(['t2', 't1']);
