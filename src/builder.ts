@@ -10,6 +10,7 @@ import { DateTimeResolver } from 'graphql-scalars';
 import { canReadNode, type NodeKey } from './auth/nodes.ts';
 import type { AppContext } from './context.ts';
 import { relations } from './db/relations.ts';
+import LoadedColumnsPlugin from './schema/loadedColumns.ts';
 
 export interface BuilderTypes {
   DefaultFieldNullability: false;
@@ -40,7 +41,8 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const builder = new SchemaBuilder<BuilderTypes>({
   // Output fields are non-null unless a field says otherwise.
   defaultFieldNullability: false,
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, DrizzlePlugin],
+  // LoadedColumnsPlugin wraps just outside DrizzlePlugin (Pothos applies them right to left).
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, LoadedColumnsPlugin, DrizzlePlugin],
   scopeAuth: {
     // Subscriptions are checked when they start (and again as they deliver, see events.ts).
     authorizeOnSubscribe: true,

@@ -625,6 +625,27 @@ describe('image', () => {
     ]);
   });
 
+  it("loads a child image's columns that its list row does not carry", async () => {
+    // ImageManifest.image resolves with the child's digest alone: every other column of the
+    // child must be loaded, not read off the row (schema/loadedColumns.ts takes only columns
+    // the row has).
+    const fields = 'digest mediaType dockerImageReference architecture os size created';
+    const { image } = await query(
+      `query($digest: String!) { image(digest: $digest) { manifests { image { ${fields} } } } }`,
+      { digest: LIST },
+    );
+    const { image: child } = await query(
+      `query($digest: String!) { image(digest: $digest) { ${fields} } }`,
+      { digest: AMD64 },
+    );
+    expect(child).toMatchObject({
+      digest: AMD64,
+      mediaType: MEDIA.manifest,
+      architecture: 'amd64',
+    });
+    expect(image.manifests[0].image).toEqual(child);
+  });
+
   it('answers null for an unknown digest', async () => {
     expect((await query(IMAGE, { digest: digestOf('never') })).image).toBeNull();
   });
