@@ -27,23 +27,18 @@ const BATCH = 5_000;
  * (the hub does before each read, the polling query before it pages); concurrent calls wait for
  * each other. Returns how many events it numbered.
  *
- * The pass itself is the SQL function `tagraph_sequence_events` (migration
- * 20261202142816_sequence_events_function): it takes the lock (key 7242003), then numbers up to
- * BATCH events, in one round trip with a plan PL/pgSQL keeps per connection. Being VOLATILE, its
- * update takes a fresh snapshot after the lock is granted, so it sees the previous pass. As
- * separate statements from here it cost five round trips (begin, lock, update, commit), and as one
- * multi-statement message ~1.5 ms of planning per pass (bench/RESULTS.md, scenario 4).
+ * The pass itself is the SQL function `tagraph_sequence_events` (migrations
+ * 20261202142816_sequence_events_function and 20261202160249_sequence_events_idle_check): when
+ * no event waits it returns at once, with one indexed read and no lock; otherwise it takes the
+ * lock (key 7242003) and numbers up to BATCH events. One round trip either way, with plans
+ * PL/pgSQL keeps per connection. Being VOLATILE, its update takes a fresh snapshot after the lock
+ * is granted, so it sees the previous pass. As separate statements from here it cost five round
+ * trips (begin, lock, update, commit), and as one multi-statement message ~1.5 ms of planning per
+ * pass (bench/RESULTS.md, scenario 4).
  */
 export async function sequenceEvents(database: Database): Promise<number> {
   let numbered = 0;
   for (;;) {
-    // The common case, nothing waiting, costs one indexed read and no lock.
-    const pending = rowsOf<{ waiting: boolean }>(
-      await database.db.execute(
-        sql`select exists (select 1 from events where seq is null) as waiting`,
-      ),
-    );
-    if (!pending[0]?.waiting) return numbered;
     const [row] = rowsOf<{ n: number }>(
       await database.db.execute(sql`select tagraph_sequence_events(${BATCH}) as n`),
     );
