@@ -1,7 +1,9 @@
 // Scenario 3: the importer against a local docker-registry. 10,000 unchanged scheduled tags
 // (HEAD checks/s) and 1,000 new images (imports/s), each against a plain HTTP loop doing the same
 // registry requests in the same run. The scheduler and worker run in this process, as `npm run
-// worker` would run them; the registry and Postgres are separate processes.
+// worker` would run them; the registry and Postgres are separate processes. A second table gives
+// the CPU each of the three spends per operation, from /proc: on two cores their sum bounds the
+// rate.
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/client.ts';
@@ -9,6 +11,7 @@ import { createImporter } from '../src/importer/importer.ts';
 import { MANIFEST_ACCEPT, pushImage } from '../test/support/images.ts';
 import { startRegistry } from '../test/support/registry.ts';
 import { createBenchDatabase } from './lib/db.ts';
+import { cpuMsOf, postgresCpuMs } from './lib/processes.ts';
 import { collect, median, printTable, type Row, round, sleep, writeResults } from './lib/stats.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -35,6 +38,43 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await fn();
   return (performance.now() - started) / 1000;
+}
+
+/** CPU ms used so far by the registry, by Postgres, and by this process (scheduler or worker). */
+interface CpuSample {
+  registry: number;
+  postgres: number;
+  self: number;
+}
+
+async function cpuSample(registryPid: number): Promise<CpuSample> {
+  const own = process.cpuUsage();
+  return {
+    registry: await cpuMsOf(registryPid),
+    postgres: await postgresCpuMs(),
+    self: (own.user + own.system) / 1000,
+  };
+}
+
+/** CPU ms per operation of each party between two samples. */
+function cpuPer(before: CpuSample, after: CpuSample, operations: number): CpuSample {
+  const per = (key: keyof CpuSample) => (after[key] - before[key]) / operations;
+  return { registry: per('registry'), postgres: per('postgres'), self: per('self') };
+}
+
+/**
+ * Times `fn` and the CPU every party spent on it, per operation: the registry, Postgres and this
+ * process. The machine has two cores, so the sum bounds the rate (bench/RESULTS.md, scenario 3).
+ */
+async function measured(
+  registryPid: number,
+  operations: number,
+  fn: () => Promise<unknown>,
+): Promise<{ perSecond: number; cpu: CpuSample }> {
+  const before = await cpuSample(registryPid);
+  const seconds = await timed(fn);
+  const after = await cpuSample(registryPid);
+  return { perSecond: operations / seconds, cpu: cpuPer(before, after, operations) };
 }
 
 export async function main() {
@@ -144,6 +184,9 @@ export async function main() {
       return row?.n ?? 0;
     };
     const runs: Record<string, number[]> = {};
+    const cpuRuns: Record<string, CpuSample[]> = {};
+    const registryPid = registry.pid();
+    if (!registryPid) throw new Error('the registry process has no pid');
     const push = (key: string, value: number) => collect(runs, key, value);
     const concurrency = config.importConcurrency;
     await pool(refs.slice(0, 500), 1, head); // warm-up
@@ -151,7 +194,7 @@ export async function main() {
       // HEAD checks: every scheduled tag due now, digest unchanged.
       await sql`update tags set next_import_at = now() where import_scheduled`;
       let pass = { checked: 0, queued: 0 };
-      const checkSeconds = await timed(async () => {
+      const checks = await measured(registryPid, SCHEDULED, async () => {
         pass = await importer.scheduler.runOnce();
       });
       if (pass.checked !== SCHEDULED || pass.queued !== 0) {
@@ -159,9 +202,12 @@ export async function main() {
           `scheduler pass: ${JSON.stringify(pass)} (expected ${SCHEDULED} checked, 0 queued)`,
         );
       }
-      push('checksPerSecond', SCHEDULED / checkSeconds);
+      push('checksPerSecond', checks.perSecond);
+      collect(cpuRuns, 'checks', checks.cpu);
       push('rawHeadSequential', refs.length / (await timed(() => pool(refs, 1, head))));
-      push('rawHeadConcurrent8', refs.length / (await timed(() => pool(refs, 8, head))));
+      const rawHeads = await measured(registryPid, refs.length, () => pool(refs, 8, head));
+      push('rawHeadConcurrent8', rawHeads.perSecond);
+      collect(cpuRuns, 'rawHeadConcurrent8', rawHeads.cpu);
 
       // New images: queue one import job per tag, then drain the queue with the worker.
       await sql`delete from import_jobs`;
@@ -176,7 +222,7 @@ export async function main() {
         order by t.id`;
       // The worker's own loop, as `npm run worker` runs it: it claims a job as soon as one of
       // its `concurrency` slots frees, so fetching and writing overlap across jobs.
-      const importSeconds = await timed(async () => {
+      const imports = await measured(registryPid, NEW_IMAGES, async () => {
         await importer.worker.start();
         while ((await pendingJobs()) > 0) await sleep(20);
         await importer.worker.stop();
@@ -190,13 +236,15 @@ export async function main() {
           await sql`select last_error, result from import_jobs where status <> 'succeeded' limit 1`;
         throw new Error(`imported ${imported} jobs, ${images} images: ${JSON.stringify(failed)}`);
       }
-      push('importsPerSecond', NEW_IMAGES / importSeconds);
-      push(
-        'rawFetchConcurrent',
-        NEW_IMAGES / (await timed(() => pool(fresh, concurrency, fetchImage))),
+      push('importsPerSecond', imports.perSecond);
+      collect(cpuRuns, 'imports', imports.cpu);
+      const rawFetches = await measured(registryPid, NEW_IMAGES, () =>
+        pool(fresh, concurrency, fetchImage),
       );
+      push('rawFetchConcurrent', rawFetches.perSecond);
+      collect(cpuRuns, 'rawFetchConcurrent', rawFetches.cpu);
       console.log(
-        `  round ${r0 + 1}: ${round(SCHEDULED / checkSeconds)} checks/s (raw HEAD ${round(runs.rawHeadSequential!.at(-1)!)}/s sequential), ${round(NEW_IMAGES / importSeconds)} imports/s (raw GETs ${round(runs.rawFetchConcurrent!.at(-1)!)}/s)`,
+        `  round ${r0 + 1}: ${round(checks.perSecond)} checks/s (raw HEAD ${round(runs.rawHeadSequential!.at(-1)!)}/s sequential), ${round(imports.perSecond)} imports/s (raw GETs ${round(runs.rawFetchConcurrent!.at(-1)!)}/s)`,
       );
     }
 
@@ -231,13 +279,44 @@ export async function main() {
       },
     ];
     printTable(`Scenario 3 — import, median of ${ROUNDS} rounds`, rows);
+    const cpu = Object.fromEntries(
+      Object.entries(cpuRuns).map(([key, samples]) => [
+        key,
+        {
+          registry: median(samples.map((c) => c.registry)),
+          postgres: median(samples.map((c) => c.postgres)),
+          self: median(samples.map((c) => c.self)),
+        },
+      ]),
+    ) as Record<string, CpuSample>;
+    const cpuRow = (label: string, key: string): Row => {
+      const c = cpu[key]!;
+      const total = c.registry + c.postgres + c.self;
+      return {
+        'per operation': label,
+        'registry ms': round(c.registry, 2),
+        'Postgres ms': round(c.postgres, 2),
+        'bench process ms': round(c.self, 2),
+        'total ms': round(total, 2),
+        // Two cores: no rate above this, however the work were scheduled.
+        'CPU ceiling /s': Math.round((2 * 1000) / total),
+      };
+    };
+    printTable('CPU per operation (median; registry, Postgres and the bench process)', [
+      cpuRow('check (scheduler)', 'checks'),
+      cpuRow('raw HEAD, 8 in flight', 'rawHeadConcurrent8'),
+      cpuRow(`import (worker, concurrency ${concurrency})`, 'imports'),
+      cpuRow(`raw GET manifest + config, ${concurrency} in flight`, 'rawFetchConcurrent'),
+    ]);
     await writeResults('import', {
       scheduled: SCHEDULED,
       newImages: NEW_IMAGES,
       newStreams: NEW_STREAMS,
       concurrency,
       runs,
+      cpuRuns,
       medians: m,
+      cpuMedians: cpu,
       rows,
     });
   } finally {

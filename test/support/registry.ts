@@ -33,6 +33,8 @@ export interface RunningRegistry {
   dir: string;
   /** The last lines the registry logged, for failure messages. */
   logTail(): string;
+  /** The registry process's id (a benchmark reads its CPU time from /proc). */
+  pid(): number | undefined;
   /** Stops the process but keeps its storage, so `resume` brings the same registry back. */
   pause(): Promise<void>;
   /** Starts it again on the same port with the same storage. */
@@ -132,6 +134,7 @@ async function launch(dir: string, options: RegistryOptions): Promise<RunningReg
     caCert,
     dir,
     logTail: () => proc.lines.join('\n'),
+    pid: () => proc.child.pid,
     pause: stopProcess,
     resume: async () => {
       await stopProcess();
