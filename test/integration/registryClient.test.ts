@@ -1,5 +1,6 @@
 // RegistryClient against the real docker-registry: manifests, blobs and tags; Basic, Bearer and
 // TLS; redirects that must not carry credentials; digest checks, size limits and retries.
+import diagnostics_channel from 'node:diagnostics_channel';
 import { cp } from 'node:fs/promises';
 import {
   createServer,
@@ -46,6 +47,21 @@ function client(options: RegistryClientOptions): RegistryClient {
   const created = new RegistryClient(options);
   clients.add(created);
   return created;
+}
+
+/** How many connections undici opened while `fn` ran (its diagnostics channel). */
+async function connectionsDuring(fn: () => Promise<void>): Promise<number> {
+  let opened = 0;
+  const count = () => {
+    opened += 1;
+  };
+  diagnostics_channel.subscribe('undici:client:connected', count);
+  try {
+    await fn();
+  } finally {
+    diagnostics_channel.unsubscribe('undici:client:connected', count);
+  }
+  return opened;
 }
 
 async function rejection(promise: Promise<unknown>, reason: RegistryErrorReason) {
@@ -218,6 +234,16 @@ describe('a plain-HTTP registry', () => {
     });
     expect(await plain.headManifest('ns/app', 'missing')).toBeNull();
     expect(await plain.headManifest('ns/nothing-here', 'v1')).toBeNull();
+  });
+
+  it('keeps its connection across HEAD checks (the scheduler sends thousands)', async () => {
+    const reused = client({ registry: seed.host, insecure: true });
+    await reused.headManifest('ns/app', 'oci'); // finds the scheme and opens the connection
+    const connected = await connectionsDuring(async () => {
+      for (let i = 0; i < 10; i++) await reused.headManifest('ns/app', 'oci');
+      for (let i = 0; i < 5; i++) await reused.getManifest('ns/app', 'oci');
+    });
+    expect(connected).toBe(0);
   });
 
   it('fetches blobs checked against their digest, and parses the config', async () => {
