@@ -133,9 +133,9 @@ export class Transport {
         body: outgoing.body ?? null,
         signal,
         // undici closes the connection after every HEAD unless told otherwise (against servers
-        // that wrongly send a body), so each scheduled check opened a new connection: ~40 % of
-        // the checks' registry CPU (bench/RESULTS.md, scenario 3). Registries answer HEAD
-        // without a body; the connection is kept, as for GET.
+        // that wrongly send a body), so each scheduled check opened a new connection: a third
+        // of a check's CPU, client and registry together (bench/RESULTS.md, scenario 3). The
+        // connection only ever serves this origin, and what it returns is digest-checked.
         reset: false,
       });
       const location = firstHeader(response.headers.location);
