@@ -96,7 +96,7 @@ export class EventHub {
 
   async start(): Promise<void> {
     // What committed while no gateway ran is past, as it was before the sequencer existed.
-    await sequenceEvents(this.database);
+    await sequenceEvents(this.database.db);
     const [row] = await this.database.db
       .select({ max: sql<number>`coalesce(max(${events.seq}), 0)`.mapWith(Number) })
       .from(events);
@@ -135,7 +135,7 @@ export class EventHub {
 
   /** Sequences what committed (sequencer.ts), then reads everything after `head`. */
   private async readNew(): Promise<void> {
-    await sequenceEvents(this.database);
+    await sequenceEvents(this.database.db);
     for (;;) {
       const page = (await this.database.db
         .select()

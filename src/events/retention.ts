@@ -9,7 +9,7 @@ import { sequenceEvents } from './sequencer.ts';
  * would vanish without expiring the cursors that now skip it.
  */
 export async function trimEvents(database: Database, retentionMs: number): Promise<number> {
-  await sequenceEvents(database);
+  await sequenceEvents(database.db);
   const rows = rowsOf<{ n: number }>(
     await database.db.execute(sql`
       with gone as (

@@ -1,6 +1,6 @@
 // Gives committed events their place in the log (`seq`), after their writers have committed.
 import { sql } from 'drizzle-orm';
-import { type Database, rowsOf } from '../db/client.ts';
+import { type Db, rowsOf } from '../db/client.ts';
 
 /**
  * Why a sequencer (DESIGN.md §3, "event order is commit order"): readers page by position, so a
@@ -36,11 +36,11 @@ const BATCH = 5_000;
  * trips (begin, lock, update, commit), and as one multi-statement message ~1.5 ms of planning per
  * pass (bench/RESULTS.md, scenario 4).
  */
-export async function sequenceEvents(database: Database): Promise<number> {
+export async function sequenceEvents(db: Db): Promise<number> {
   let numbered = 0;
   for (;;) {
     const [row] = rowsOf<{ n: number }>(
-      await database.db.execute(sql`select tagraph_sequence_events(${BATCH}) as n`),
+      await db.execute(sql`select tagraph_sequence_events(${BATCH}) as n`),
     );
     const count = Number(row?.n ?? 0);
     numbered += count;

@@ -290,7 +290,7 @@ builder.queryFields((t) => ({
       const first = Math.max(1, Math.min(args.first ?? 50, MAX_PAGE_SIZE));
       const after = (await cursorId(ctx, args.after, 'after')) ?? 0;
       const page = await listEvents(
-        ctx.database,
+        ctx.database.db,
         { namespace: args.namespace, stream: args.stream, tag: args.tag },
         after,
         first,

@@ -1,6 +1,6 @@
 // Reading the events log for polling clients.
 import { and, asc, eq, gt, isNotNull } from 'drizzle-orm';
-import type { Database } from '../db/client.ts';
+import type { Db } from '../db/client.ts';
 import { events } from '../db/schema.ts';
 import type { StoredEvent } from '../events/hub.ts';
 import { sequenceEvents } from '../events/sequencer.ts';
@@ -17,13 +17,13 @@ export interface EventQuery {
  * client reads its own writes even before the hub's next pass.
  */
 export async function listEvents(
-  database: Database,
+  db: Db,
   query: EventQuery,
   after: number,
   first: number,
 ): Promise<{ events: StoredEvent[]; hasNextPage: boolean }> {
-  await sequenceEvents(database);
-  const rows = (await database.db
+  await sequenceEvents(db);
+  const rows = (await db
     .select()
     .from(events)
     .where(

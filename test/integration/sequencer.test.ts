@@ -17,7 +17,7 @@ afterAll(async () => {
   await database.close();
 });
 beforeEach(async () => {
-  await sequenceEvents(database);
+  await sequenceEvents(database.db);
 });
 
 async function write(namespace: string, tags: string[]): Promise<void> {
@@ -61,26 +61,26 @@ describe('sequenceEvents', () => {
           Array.from({ length: 1 + (i % 3) }, (_, k) => `t${i}-${k}`),
         ),
       );
-      if (i % 10 === 0) work.push(sequenceEvents(database));
+      if (i % 10 === 0) work.push(sequenceEvents(database.db));
     }
     await Promise.all(work);
-    await sequenceEvents(database);
+    await sequenceEvents(database.db);
     const rows = await eventsOf('race');
     expect(rows).toHaveLength(79); // 14×1 + 13×2 + 13×3
     const positions = rows.map((r) => r.seq!).sort((a, b) => a - b);
     expect(positions).toEqual(positions.map((_, i) => before + 1 + i));
-    expect(await sequenceEvents(database)).toBe(0);
+    expect(await sequenceEvents(database.db)).toBe(0);
   });
 
   it('continues above the trimmed position when retention emptied the log', async () => {
     await write('trimmed', ['a', 'b']);
-    await sequenceEvents(database);
+    await sequenceEvents(database.db);
     const last = await highestPosition();
     await database.db.execute(sql`update events set at = now() - interval '30 days'`);
     expect(await trimEvents(database, 7 * 24 * 3_600_000)).toBeGreaterThan(0);
     expect(await highestPosition()).toBe(0);
     await write('trimmed', ['c']);
-    expect(await sequenceEvents(database)).toBe(1);
+    expect(await sequenceEvents(database.db)).toBe(1);
     expect((await eventsOf('trimmed')).map((r) => r.seq)).toEqual([last + 1]);
   });
 
@@ -88,9 +88,9 @@ describe('sequenceEvents', () => {
     if (database.kind === 'pglite') return; // one connection: transactions cannot interleave
     const open = await insertEventAndHold(database, 'open', 'first');
     await write('open', ['second']);
-    expect(await sequenceEvents(database)).toBe(1);
+    expect(await sequenceEvents(database.db)).toBe(1);
     await open.commit();
-    expect(await sequenceEvents(database)).toBe(1);
+    expect(await sequenceEvents(database.db)).toBe(1);
     const rows = await eventsOf('open');
     expect(rows.map((r) => r.tag)).toEqual(['first', 'second']); // id order
     expect(rows[0]!.seq).toBe(rows[1]!.seq! + 1); // position order: commit order
