@@ -1,38 +1,66 @@
 // Request limits enforced before execution: page sizes (DESIGN.md §4: at most 100), query shape
 // (depth, cost, aliases, tokens, directives) and, when switched off, introspection.
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
-import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, visit } from 'graphql';
+import {
+  type ArgumentNode,
+  type DocumentNode,
+  GraphQLError,
+  Kind,
+  NoSchemaIntrospectionCustomRule,
+  visit,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { MAX_PAGE_SIZE } from './builder.ts';
 
+/** A `first`/`last` argument of a document: its literal value, or the variable that gives it. */
+interface PageSizeArgument {
+  node: ArgumentNode;
+  literal?: number;
+  variable?: string;
+}
+
 /**
  * Rejects `first`/`last` above MAX_PAGE_SIZE with a clear error instead of silently clamping
- * (Pothos clamps), so a script that asks for 500 learns it must page.
+ * (Pothos clamps), so a script that asks for 500 learns it must page. The document is walked
+ * once (yoga hands the same parsed document to every request of one query text); each request
+ * only checks the arguments found, against its own variables.
  */
 export function pageSizeLimit(): Plugin {
+  const argumentsByDocument = new WeakMap<DocumentNode, PageSizeArgument[]>();
+  const pageSizeArguments = (document: DocumentNode): PageSizeArgument[] => {
+    let found = argumentsByDocument.get(document);
+    if (!found) {
+      const collected: PageSizeArgument[] = [];
+      visit(document, {
+        Argument(node) {
+          if (node.name.value !== 'first' && node.name.value !== 'last') return;
+          if (node.value.kind === Kind.INT) {
+            collected.push({ node, literal: Number(node.value.value) });
+          } else if (node.value.kind === Kind.VARIABLE) {
+            collected.push({ node, variable: node.value.name.value });
+          }
+        },
+      });
+      found = collected;
+      argumentsByDocument.set(document, found);
+    }
+    return found;
+  };
   return {
     onExecute({ args, setResultAndStopExecution }) {
       const variables = (args.variableValues ?? {}) as Record<string, unknown>;
       const errors: GraphQLError[] = [];
-      visit(args.document, {
-        Argument(node) {
-          if (node.name.value !== 'first' && node.name.value !== 'last') return;
-          const value =
-            node.value.kind === Kind.INT
-              ? Number(node.value.value)
-              : node.value.kind === Kind.VARIABLE
-                ? variables[node.value.name.value]
-                : undefined;
-          if (typeof value === 'number' && value > MAX_PAGE_SIZE) {
-            errors.push(
-              new GraphQLError(
-                `Argument "${node.name.value}" is ${value}: a page holds at most ${MAX_PAGE_SIZE} items; use the cursor to fetch more`,
-                { nodes: [node], extensions: { code: 'PAGE_SIZE_LIMIT' } },
-              ),
-            );
-          }
-        },
-      });
+      for (const { node, literal, variable } of pageSizeArguments(args.document)) {
+        const value = variable === undefined ? literal : variables[variable];
+        if (typeof value === 'number' && value > MAX_PAGE_SIZE) {
+          errors.push(
+            new GraphQLError(
+              `Argument "${node.name.value}" is ${value}: a page holds at most ${MAX_PAGE_SIZE} items; use the cursor to fetch more`,
+              { nodes: [node], extensions: { code: 'PAGE_SIZE_LIMIT' } },
+            ),
+          );
+        }
+      }
       if (errors.length > 0) setResultAndStopExecution({ errors });
     },
   };

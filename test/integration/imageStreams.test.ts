@@ -181,6 +181,17 @@ describe('queries', () => {
     expect(result.errors?.[0]?.message).toMatch(/100/);
   });
 
+  it('checks a page size given by a variable on every request of the same query', async () => {
+    const query = `query($n: Int) { imageStreams(namespace: "listing", first: $n) { nodes { name } } }`;
+    const small = await app.graphql<{ imageStreams: { nodes: unknown[] } }>(query, { n: 2 });
+    const large = await app.graphql(query, { n: 101 });
+    const smallAgain = await app.graphql<{ imageStreams: { nodes: unknown[] } }>(query, { n: 1 });
+    expect(small.data?.imageStreams.nodes).toHaveLength(2);
+    expect(large.errors?.[0]?.extensions?.code).toBe('PAGE_SIZE_LIMIT');
+    expect(large.errors?.[0]?.message).toMatch(/"first" is 101/);
+    expect(smallAgain.data?.imageStreams.nodes).toHaveLength(1);
+  });
+
   it('refetches a stream through node(id)', async () => {
     const found = await app.graphql<{ imageStream: { id: string } }>(
       `{ imageStream(namespace: "other", name: "nginx") { id } }`,
