@@ -57,11 +57,13 @@ export async function writeSpecTag(
   if (!changed) {
     return { tagId: existing!.id, generation: existing!.specGeneration!, created: false, changed };
   }
-  let generation = existing?.specGeneration ?? stream.generation;
-  if (bump && !stream.createdNow) {
-    stream.generation = await bumpGeneration(tx, stream.id);
-    generation = stream.generation;
-  }
+  // A bump gives the tag the stream's next generation. The caller holds the stream lock, so that
+  // is the generation in memory plus one: the tag's write is sent in the same round trip as the
+  // bump (Postgres runs the two in order on this connection) and checked against it after.
+  const bumped = bump && !stream.createdNow;
+  const generation = bumped
+    ? stream.generation + 1
+    : (existing?.specGeneration ?? stream.generation);
   const values = {
     fromKind: spec.from.kind,
     fromName: spec.from.name,
@@ -78,16 +80,28 @@ export async function writeSpecTag(
     updatedAt: new Date(),
     ...(spec.annotations ? { annotations: spec.annotations } : {}),
   };
-  let tagId: number;
-  if (existing) {
-    await tx.update(tags).set(values).where(eq(tags.id, existing.id));
-    tagId = existing.id;
-  } else {
+  const writeTag = async (): Promise<number> => {
+    if (existing) {
+      await tx.update(tags).set(values).where(eq(tags.id, existing.id));
+      return existing.id;
+    }
     const [row] = await tx
       .insert(tags)
       .values({ streamId: stream.id, name: tagName, ...values })
       .returning({ id: tags.id });
-    tagId = row!.id;
+    return row!.id;
+  };
+  const [streamGeneration, tagId] = await Promise.all([
+    bumped ? bumpGeneration(tx, stream.id) : null,
+    writeTag(),
+  ]);
+  if (streamGeneration !== null) {
+    if (streamGeneration !== generation) {
+      throw new Error(
+        `stream ${stream.id} moved to generation ${streamGeneration}, expected ${generation}: its row was not locked or not current`,
+      );
+    }
+    stream.generation = streamGeneration;
   }
   await touchStream(tx, stream.id);
   return { tagId, generation, created: !existing, changed };

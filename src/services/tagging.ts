@@ -105,11 +105,17 @@ export async function tag(
       `${a.namespace}/${a.stream}:${a.tag}`.localeCompare(`${b.namespace}/${b.stream}:${b.tag}`),
     );
     for (const dest of ordered) {
-      const locked = await lockOrCreateStream(tx, dest.namespace, dest.stream, {
-        expectedResourceVersion: input.expectedResourceVersion,
-      });
+      // Only a tracking tag's source depends on the destination's row, so any other source is
+      // read in the same round trip as the lock. Postgres runs statements in the order they
+      // arrive on this connection, so the read still happens once the lock is held.
+      const [locked, early] = await Promise.all([
+        lockOrCreateStream(tx, dest.namespace, dest.stream, {
+          expectedResourceVersion: input.expectedResourceVersion,
+        }),
+        input.alias ? null : resolveSource(tx, input, kind, dest, null),
+      ]);
       if (!locked.ok) throw new Rollback(locked.error);
-      const resolved = await resolveSource(tx, input, kind, dest, locked.value);
+      const resolved = early ?? (await resolveSource(tx, input, kind, dest, locked.value));
       if (!resolved.ok) throw new Rollback(resolved.error);
       outcomes.push(
         await applyToDestination(tx, locked.value, dest, resolved.value, input, importMode),
@@ -216,7 +222,8 @@ async function resolveSource(
   input: TagInput,
   kind: TagSourceKind,
   dest: StreamTagRef,
-  destStream: ImageStreamRow,
+  /** The locked destination stream: needed (and given) only for a tracking tag. */
+  destStream: ImageStreamRow | null,
 ): Promise<Result<ResolvedSource>> {
   const source = input.source.trim();
   if (kind === 'DockerImage') {
@@ -249,7 +256,7 @@ async function resolveStreamTag(
   input: TagInput,
   source: string,
   dest: StreamTagRef,
-  destStream: ImageStreamRow,
+  destStream: ImageStreamRow | null,
 ): Promise<Result<ResolvedSource>> {
   const ref = parseImageStreamTagRef(source, input.namespace, undefined, 'source');
   if (!ref.ok) return fail(fromDomain(ref.error));
@@ -257,6 +264,7 @@ async function resolveStreamTag(
   const display = `${namespace === dest.namespace ? '' : `${namespace}/`}${stream}:${sourceTag}`;
 
   if (input.alias) {
+    if (!destStream) throw new Error('a tracking tag is resolved against its locked stream');
     const tagRows = await loadTags(tx, destStream.id);
     const checked = validateTrackingSource(
       streamTagsOf(destStream, tagRows),

@@ -223,6 +223,7 @@ describe('tag (oc tag)', () => {
     ]);
     // Lock the stream, resolve the source, read and write the spec (with the generation and
     // resource version in one update), read the tag with its item 0, push the item, events.
+    // (The lock and the source's read share a round trip, as do the generation and the spec.)
     expect(new Set(counts).size).toBe(1);
     expect(counts[0]).toBeLessThanOrEqual(8);
   });
@@ -350,6 +351,37 @@ describe('tag (oc tag)', () => {
       reference: true,
     });
     expect(Number((await spec('gen', 's', 't'))!.spec_generation)).toBe(g1 + 1);
+  });
+
+  it('gives each spec tag one tag writes into an existing stream its own next generation', async () => {
+    await tag({
+      namespace: 'gens',
+      source: 'quay.io/a/b:1',
+      destinations: ['s:a'],
+      reference: true,
+    });
+    const streamGeneration = async () => {
+      const [row] = rowsOf<{ generation: number }>(
+        await app.database.db.execute(
+          sql`select generation from image_streams where namespace = 'gens' and name = 's'`,
+        ),
+      );
+      return Number(row!.generation);
+    };
+    const before = await streamGeneration();
+    await tag({
+      namespace: 'gens',
+      source: 'quay.io/a/b:2',
+      destinations: ['s:c', 'other:x', 's:a', 's:b'],
+      reference: true,
+    });
+    // In lock order (gens/other:x, gens/s:a, gens/s:b, gens/s:c): each spec change of stream s
+    // takes the generation after the one before it.
+    const generations = await Promise.all(
+      ['a', 'b', 'c'].map(async (t) => Number((await spec('gens', 's', t))!.spec_generation)),
+    );
+    expect(generations).toEqual([before + 1, before + 2, before + 3]);
+    expect(await streamGeneration()).toBe(before + 3);
   });
 
   it('resolves a short image id and reports an ambiguous one with its candidates (rule 9)', async () => {
