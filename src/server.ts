@@ -29,7 +29,7 @@ import {
 import { EventHub } from './events/hub.ts';
 import { trimEvents } from './events/retention.ts';
 import { createImporter, type Importer } from './importer/importer.ts';
-import { noIntrospection, pageSizeLimit, queryShapeLimits } from './limits.ts';
+import { noIntrospection, pageSizeLimit, queryShapeLimits, requestBodyLimit } from './limits.ts';
 import { registryEventsPlugin } from './push/endpoint.ts';
 import { schema } from './schema/index.ts';
 import { secretKeyFor } from './secrets.ts';
@@ -145,7 +145,9 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: config.graphiql,
-    maxRequestBodySize: config.maxBodyBytes,
+    // Enforced by requestBodyLimit below, which skips yoga's per-request stream for bodies whose
+    // Content-Length already answers.
+    maxRequestBodySize: false,
     landingPage: false,
     maskedErrors: true,
     logging: log.child({ component: 'yoga' }),
@@ -174,6 +176,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
       };
     },
     plugins: [
+      requestBodyLimit(config.maxBodyBytes),
       pageSizeLimit(),
       ...queryShapeLimits(!config.introspection),
       ...(config.introspection ? [] : [noIntrospection()]),

@@ -359,6 +359,26 @@ describe('limits', () => {
     });
     expect(response.status).toBe(413);
   });
+
+  it('counts a chunked body, which declares no length, against the same limit', async () => {
+    // fetch sends a stream body chunked, without Content-Length.
+    const chunked = (text: string) =>
+      fetch(`${app.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...as(ADMIN) },
+        body: new Blob([text]).stream(),
+        duplex: 'half',
+      } as RequestInit);
+    const small = await chunked(JSON.stringify({ query: '{ me { subject } }' }));
+    expect(small.status).toBe(200);
+    expect(((await small.json()) as { data?: { me?: unknown } }).data?.me).toBeTruthy();
+    const large = await chunked(
+      JSON.stringify({ query: '{ me { subject } }', pad: 'x'.repeat(2_000_000) }),
+    );
+    expect(large.status).toBe(413);
+    const body = (await large.json()) as { errors?: { extensions?: { code?: string } }[] };
+    expect(body.errors?.[0]?.extensions?.code).toBe('REQUEST_ENTITY_TOO_LARGE');
+  });
 });
 
 describe('rate and subscription limits', () => {
