@@ -16,7 +16,7 @@ import {
   CLOSE_UNAUTHENTICATED,
   warnIfOpen,
 } from './auth/http.ts';
-import { AccessChecker, type Caller, OPEN_CALLER } from './auth/roles.ts';
+import { AccessChecker, type Caller, freshRoleLoader, OPEN_CALLER } from './auth/roles.ts';
 import type { Config } from './config.ts';
 import type { AppContext } from './context.ts';
 import { type Database, openDatabase } from './db/client.ts';
@@ -139,6 +139,8 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
   });
 
   const requestIds = new WeakMap<Request, string>();
+  // Live subscriptions' access re-checks, batched across all of them.
+  const freshRoles = freshRoleLoader(database.db);
   const callers = new WeakMap<Request, Caller>();
   warnIfOpen(config, log);
   const yoga = createYoga<Record<string, never>, AppContext>({
@@ -168,7 +170,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         database,
         config,
         requestId,
-        access: new AccessChecker(database.db, caller),
+        access: new AccessChecker(database.db, caller, freshRoles),
         events: hub,
         secretKey,
         log: log.child({ requestId }),

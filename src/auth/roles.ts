@@ -1,5 +1,6 @@
 // Roles per namespace, mirroring OpenShift's: image-puller ⊂ editor ⊂ admin; cluster admins hold
 // admin everywhere. A caller's groups include the ones OpenShift implies for its subject.
+import DataLoader from 'dataloader';
 import { and, eq, inArray, or } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { roleBindings } from '../db/schema.ts';
@@ -58,14 +59,84 @@ function boundToCaller(caller: Caller) {
 
 /** The strongest role the caller holds in `namespace`, or null. */
 export async function roleIn(db: Db, caller: Caller, namespace: string): Promise<Role | null> {
-  if (caller.clusterAdmin) return 'admin';
-  const rows = await db
-    .select({ role: roleBindings.role })
-    .from(roleBindings)
-    .where(and(eq(roleBindings.namespace, namespace), boundToCaller(caller)));
+  return (await rolesIn(db, [{ caller, namespace }]))[0]!;
+}
+
+/** A role question: the caller asking, about one namespace. */
+export interface RoleQuestion {
+  caller: Caller;
+  namespace: string;
+}
+
+/**
+ * Answers several role questions with one statement per namespace: the namespace's bindings
+ * that name any of the callers (as a user or through a group), then each caller's own strongest.
+ */
+export async function rolesIn(
+  db: Db,
+  questions: readonly RoleQuestion[],
+): Promise<(Role | null)[]> {
+  const callersByNamespace = new Map<string, Caller[]>();
+  for (const { caller, namespace } of questions) {
+    if (caller.clusterAdmin) continue;
+    const callers = callersByNamespace.get(namespace) ?? [];
+    callers.push(caller);
+    callersByNamespace.set(namespace, callers);
+  }
+  const bindingsByNamespace = new Map<string, NamingBinding[]>();
+  await Promise.all(
+    [...callersByNamespace].map(async ([namespace, callers]) => {
+      const users = [...new Set(callers.map((caller) => caller.subject))];
+      const groups = [...new Set(callers.flatMap(effectiveGroups))];
+      const rows = await db
+        .select({
+          subjectKind: roleBindings.subjectKind,
+          subjectName: roleBindings.subjectName,
+          role: roleBindings.role,
+        })
+        .from(roleBindings)
+        .where(
+          and(
+            eq(roleBindings.namespace, namespace),
+            or(
+              and(eq(roleBindings.subjectKind, 'User'), inArray(roleBindings.subjectName, users)),
+              and(eq(roleBindings.subjectKind, 'Group'), inArray(roleBindings.subjectName, groups)),
+            ),
+          ),
+        );
+      bindingsByNamespace.set(namespace, rows);
+    }),
+  );
+  return questions.map(({ caller, namespace }) =>
+    caller.clusterAdmin ? 'admin' : strongestRole(bindingsByNamespace.get(namespace)!, caller),
+  );
+}
+
+interface NamingBinding {
+  subjectKind: 'User' | 'Group';
+  subjectName: string;
+  role: Role;
+}
+
+function strongestRole(bindings: NamingBinding[], caller: Caller): Role | null {
+  const groups = new Set(effectiveGroups(caller));
   let best: Role | null = null;
-  for (const { role } of rows) if (!roleAllows(best, role)) best = role;
+  for (const { subjectKind, subjectName, role } of bindings) {
+    const names = subjectKind === 'User' ? subjectName === caller.subject : groups.has(subjectName);
+    if (names && !roleAllows(best, role)) best = role;
+  }
   return best;
+}
+
+/**
+ * Fresh role answers for live subscriptions, shared by all of them: the re-checks that deliveries
+ * of one event ask for in the same tick go to the database together (DataLoader's batch), one
+ * statement per namespace instead of one per subscription, so a change fanned out to many
+ * callers does not queue a hundred reads on the pool before it is sent. Nothing is cached
+ * between batches: every answer is read after it was asked for.
+ */
+export function freshRoleLoader(db: Db): DataLoader<RoleQuestion, Role | null> {
+  return new DataLoader((questions) => rolesIn(db, questions), { cache: false });
 }
 
 /** Every namespace where the caller holds at least image-puller (null: all, a cluster admin). */
@@ -85,6 +156,8 @@ export class AccessChecker {
   constructor(
     readonly db: Db,
     readonly caller: Caller,
+    /** Where fresh answers come from; shared across requests to batch them (freshRoleLoader). */
+    private readonly fresh?: DataLoader<RoleQuestion, Role | null>,
   ) {}
 
   role(namespace: string): Promise<Role | null> {
@@ -102,6 +175,10 @@ export class AccessChecker {
 
   /** A fresh answer, bypassing this request's cache (subscriptions re-check at delivery). */
   async canNow(needed: Role, namespace: string): Promise<boolean> {
-    return roleAllows(await roleIn(this.db, this.caller, namespace), needed);
+    const question = { caller: this.caller, namespace };
+    const role = this.fresh
+      ? await this.fresh.load(question)
+      : await roleIn(this.db, this.caller, namespace);
+    return roleAllows(role, needed);
   }
 }

@@ -6,6 +6,7 @@ import { createClient } from 'graphql-ws';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { type Caller, freshRoleLoader, roleIn } from '../../src/auth/roles.ts';
 import { hashToken } from '../../src/auth/tokens.ts';
 import { rowsOf } from '../../src/db/client.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -147,6 +148,32 @@ describe('roles per namespace', () => {
     expect(await allowed(token, READ, ns)).toBe(read);
     expect(await allowed(token, WRITE, ns)).toBe(write);
     expect(await allowed(token, ADMINISTER, ns)).toBe(administer);
+  });
+
+  it('answers fresh role questions of many callers together, one statement per namespace', async () => {
+    const caller = (subject: string, groups: string[] = []): Caller => ({
+      subject,
+      groups,
+      clusterAdmin: false,
+      tokenId: null,
+    });
+    const questions = [
+      { caller: caller('alice'), namespace: 'project-a' },
+      { caller: caller('bob', ['team-b']), namespace: 'project-b' },
+      { caller: caller('carol'), namespace: 'project-b' },
+      { caller: caller('nobody', ['team-a']), namespace: 'project-b' },
+      { caller: caller('alice'), namespace: 'project-b' },
+      { caller: { ...caller('root'), clusterAdmin: true }, namespace: 'project-a' },
+    ];
+    const loader = freshRoleLoader(app.database.db);
+    app.statements.length = 0;
+    const roles = await Promise.all(questions.map((question) => loader.load(question)));
+    expect(roles).toEqual(['editor', 'image-puller', 'admin', null, null, 'admin']);
+    expect(app.statements.filter((s) => s.includes('"role_bindings"'))).toHaveLength(2);
+    // One caller at a time gives the same answers.
+    for (const [i, { caller: who, namespace }] of questions.entries()) {
+      expect(await roleIn(app.database.db, who, namespace)).toBe(roles[i]);
+    }
   });
 
   it('a namespace admin grants roles there; namespaces lists only readable ones', async () => {
