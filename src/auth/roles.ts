@@ -46,15 +46,17 @@ export function effectiveGroups(caller: Pick<Caller, 'subject' | 'groups'>): str
   return [...groups];
 }
 
+/** Role bindings that name one of `users`, or one of `groups`. */
+function boundTo(users: string[], groups: string[]) {
+  return or(
+    and(eq(roleBindings.subjectKind, 'User'), inArray(roleBindings.subjectName, users)),
+    and(eq(roleBindings.subjectKind, 'Group'), inArray(roleBindings.subjectName, groups)),
+  );
+}
+
 /** Role bindings that name the caller: as a user, or through one of its groups. */
 function boundToCaller(caller: Caller) {
-  return or(
-    and(eq(roleBindings.subjectKind, 'User'), eq(roleBindings.subjectName, caller.subject)),
-    and(
-      eq(roleBindings.subjectKind, 'Group'),
-      inArray(roleBindings.subjectName, effectiveGroups(caller)),
-    ),
-  );
+  return boundTo([caller.subject], effectiveGroups(caller));
 }
 
 /** The strongest role the caller holds in `namespace`, or null. */
@@ -95,15 +97,7 @@ export async function rolesIn(
           role: roleBindings.role,
         })
         .from(roleBindings)
-        .where(
-          and(
-            eq(roleBindings.namespace, namespace),
-            or(
-              and(eq(roleBindings.subjectKind, 'User'), inArray(roleBindings.subjectName, users)),
-              and(eq(roleBindings.subjectKind, 'Group'), inArray(roleBindings.subjectName, groups)),
-            ),
-          ),
-        );
+        .where(and(eq(roleBindings.namespace, namespace), boundTo(users, groups)));
       bindingsByNamespace.set(namespace, rows);
     }),
   );
@@ -175,9 +169,8 @@ export class AccessChecker {
 
   /** A fresh answer, bypassing this request's cache (subscriptions re-check at delivery). */
   async canNow(needed: Role, namespace: string): Promise<boolean> {
-    const question = { caller: this.caller, namespace };
     const role = this.fresh
-      ? await this.fresh.load(question)
+      ? await this.fresh.load({ caller: this.caller, namespace })
       : await roleIn(this.db, this.caller, namespace);
     return roleAllows(role, needed);
   }
