@@ -2,6 +2,7 @@
 import { createBenchDatabase } from './lib/db.ts';
 import { type LoadResult, runLoad } from './lib/load.ts';
 import { type RunningPeer, startPostgraphile, startPostgraphile5 } from './lib/peers.ts';
+import { cpuMsOf, postgresCpuMs } from './lib/processes.ts';
 import { seedGraph } from './lib/seed.ts';
 import { collect, medianOf, printTable, type Row, round, writeResults } from './lib/stats.ts';
 import { startTagraph } from './lib/tagraph.ts';
@@ -104,12 +105,18 @@ export async function main() {
         peers.push({ ...peer, running: await peer.start(database.url) });
       }
       const jsonHeaders = { 'content-type': 'application/json' };
-      const servers: { server: Server; url: string; headers: Record<string, string> }[] = [
-        { server: 'tagraph', url: tagraph.graphqlUrl, headers: tagraph.headers },
+      const servers: {
+        server: Server;
+        url: string;
+        headers: Record<string, string>;
+        pid: number;
+      }[] = [
+        { server: 'tagraph', url: tagraph.graphqlUrl, headers: tagraph.headers, pid: tagraph.pid },
         ...peers.map((p) => ({
           server: p.server,
           url: p.running.graphqlUrl,
           headers: jsonHeaders,
+          pid: p.running.pid,
         })),
       ];
       const queryOf = (server: Server, name: QueryName) =>
@@ -156,17 +163,30 @@ export async function main() {
           expect: '{"data":',
         });
 
-      const runs: Record<string, LoadResult[]> = {};
+      // CPU per request from /proc: the server's own process and every Postgres process. The load
+      // generator's share is left out; on two cores the sum of the two bounds the rate.
+      const measured = async (s: (typeof servers)[number], name: QueryName) => {
+        const serverBefore = await cpuMsOf(s.pid);
+        const postgresBefore = await postgresCpuMs();
+        const result = await load(s, name, DURATION);
+        return {
+          ...result,
+          serverCpuMs: ((await cpuMsOf(s.pid)) - serverBefore) / result.total,
+          postgresCpuMs: ((await postgresCpuMs()) - postgresBefore) / result.total,
+        };
+      };
+
+      const runs: Record<string, Measured[]> = {};
       for (const name of SELECTED) {
         for (const s of servers) await load(s, name, WARMUP);
         for (let r0 = 0; r0 < ROUNDS; r0++) {
           // Rotate who goes first so drift (caches, vacuum, thermal) hits all alike.
           const order = servers.map((_, i) => servers[(i + r0) % servers.length]!);
           for (const s of order) {
-            const result = await load(s, name, DURATION);
+            const result = await measured(s, name);
             collect(runs, `${s.server}_${name}`, result);
             console.log(
-              `  ${name} ${s.server} round ${r0 + 1}: ${round2(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms`,
+              `  ${name} ${s.server} round ${r0 + 1}: ${round2(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms; CPU per request: server ${round(result.serverCpuMs)} ms, Postgres ${round(result.postgresCpuMs)} ms`,
             );
           }
         }
@@ -197,6 +217,7 @@ export async function main() {
           'p50 ms': t.p50,
           'p99 ms': t.p99,
           'SQL/req': statements[`tagraph_${name}`]!,
+          'CPU ms/req server + PG': `${round(t.serverCpuMs)} + ${round(t.postgresCpuMs)}`,
           'vs PostGraphile': ratios.join(', '),
           'target ≥1.5× & p99 ≤': against.every((a) => a.met) ? 'met' : 'MISSED',
         });
@@ -208,6 +229,7 @@ export async function main() {
             'p50 ms': a.m.p50,
             'p99 ms': a.m.p99,
             'SQL/req': statements[`${a.server}_${name}`]!,
+            'CPU ms/req server + PG': `${round(a.m.serverCpuMs)} + ${round(a.m.postgresCpuMs)}`,
             'vs PostGraphile': '',
             'target ≥1.5× & p99 ≤': '',
           });
@@ -238,7 +260,14 @@ export async function main() {
   }
 }
 
-const pick = (r: LoadResult) => ({ rps: r.rps, p50: r.p50, p99: r.p99 });
+type Measured = LoadResult & { serverCpuMs: number; postgresCpuMs: number };
+const pick = (r: Measured) => ({
+  rps: r.rps,
+  p50: r.p50,
+  p99: r.p99,
+  serverCpuMs: r.serverCpuMs,
+  postgresCpuMs: r.postgresCpuMs,
+});
 const round2 = (v: number) => round(v, 1);
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

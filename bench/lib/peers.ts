@@ -6,6 +6,8 @@ import { firstMessage, ROOT, type Spawned, spawnNode } from './processes.ts';
 
 export interface RunningPeer {
   graphqlUrl: string;
+  /** The server's process, for its CPU time. */
+  pid: number;
   /** Statements its database clients have sent so far. */
   statements(): Promise<number>;
   stop(): Promise<void>;
@@ -47,6 +49,7 @@ async function peerOn(spawned: Spawned): Promise<RunningPeer> {
   const base = `http://127.0.0.1:${port}`;
   return {
     graphqlUrl: `${base}/graphql`,
+    pid: spawned.child.pid!,
     statements: async () =>
       ((await (await fetch(`${base}/__statements`)).json()) as { statements: number }).statements,
     stop: () => spawned.stop(),

@@ -146,15 +146,24 @@ export async function cpuMsOf(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-/** CPU time used so far by every `postgres` process on this machine (server and backends), ms. */
+/** The CPU time each `postgres` process was last seen with, exited ones included. */
+const postgresLastSeen = new Map<number, number>();
+
+/**
+ * CPU time used so far by every `postgres` process on this machine (server and backends), ms. A
+ * backend that exits between two calls keeps the time it was last seen with, so the total never
+ * goes down (a plain sum over live processes did, when a pool closed a connection mid-run).
+ */
 export async function postgresCpuMs(): Promise<number> {
   const { readdir, readFile } = await import('node:fs/promises');
-  let total = 0;
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const comm = await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '');
     if (comm.trim() !== 'postgres') continue;
-    total += await cpuMsOf(Number(entry)).catch(() => 0);
+    const ms = await cpuMsOf(Number(entry)).catch(() => undefined);
+    if (ms !== undefined) postgresLastSeen.set(Number(entry), ms);
   }
+  let total = 0;
+  for (const ms of postgresLastSeen.values()) total += ms;
   return total;
 }
