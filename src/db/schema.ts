@@ -260,9 +260,6 @@ export const events = pgTable(
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     /** Null until the sequencer numbers the committed event. */
     seq: bigint('seq', { mode: 'number' }),
-    txId: bigint('tx_id', { mode: 'number' })
-      .notNull()
-      .default(sql`(pg_current_xact_id()::text::bigint)`),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
     namespace: text('namespace').notNull(),
     stream: text('stream').notNull(),
