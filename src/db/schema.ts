@@ -305,7 +305,10 @@ export const importJobs = pgTable(
     finishedAt: timestamp('finished_at', { withTimezone: true }),
   },
   (t) => [
-    index('import_jobs_runnable_idx').on(t.runAt).where(sql`${t.status} in ('queued', 'running')`),
+    // The claim's order (importer/queue.ts): a claim reads from the front and stops.
+    index('import_jobs_runnable_idx')
+      .on(t.runAt, t.id)
+      .where(sql`${t.status} in ('queued', 'running')`),
     index('import_jobs_namespace_idx').on(t.namespace, t.id),
   ],
 );

@@ -3,7 +3,7 @@
 // graphile-worker and pg-boss do this well, but their current majors need Node 22 and bring the
 // `pg` driver beside postgres.js (RECIPES.md); the queue here is the few statements they run,
 // after graphile-worker's getJobs.ts.
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { type Db, rowsOf } from '../db/client.ts';
 import type { importJobs } from '../db/schema.ts';
 
@@ -59,23 +59,29 @@ export async function claimJobs(
   leaseMs: number,
 ): Promise<ImportJobRow[]> {
   if (limit <= 0) return [];
-  const rows = rowsOf<RawJob>(
-    await db.execute(sql`
-      with due as (
-        select id from import_jobs
-        where (status = 'queued' and run_at <= now())
-           or (status = 'running' and locked_until < now())
-        order by run_at, id
-        limit ${limit}
-        for update skip locked
-      )
-      update import_jobs j
-      set status = 'running', attempts = j.attempts + 1, locked_by = ${workerId},
-          locked_until = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
-      from due where j.id = due.id
-      returning j.*`),
-  );
-  return rows.map(toJob);
+  return rowsOf<RawJob>(await db.execute(claimStatement(workerId, limit, leaseMs))).map(toJob);
+}
+
+/**
+ * The claim. `import_jobs_runnable_idx` is (run_at, id) over queued and running jobs, the claim
+ * order, so Postgres reads the index from the front and stops at the first rows it can lock:
+ * a claim costs the same with ten queued jobs or a hundred thousand (it sorted them all before).
+ */
+export function claimStatement(workerId: string, limit: number, leaseMs: number): SQL {
+  return sql`
+    with due as (
+      select id from import_jobs
+      where (status = 'queued' and run_at <= now())
+         or (status = 'running' and locked_until < now())
+      order by run_at, id
+      limit ${limit}
+      for update skip locked
+    )
+    update import_jobs j
+    set status = 'running', attempts = j.attempts + 1, locked_by = ${workerId},
+        locked_until = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
+    from due where j.id = due.id
+    returning j.*`;
 }
 
 /** Extends the lease of a job this worker still holds; false when it lost the job. */

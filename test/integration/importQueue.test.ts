@@ -1,8 +1,10 @@
 // The import job queue on the real database: claiming, leases, retries, wake-up by NOTIFY.
+import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rowsOf } from '../../src/db/client.ts';
 import { writeTransaction } from '../../src/events/append.ts';
-import { claimJobs, getJob, type ImportJobRow } from '../../src/importer/queue.ts';
+import { claimJobs, claimStatement, getJob, type ImportJobRow } from '../../src/importer/queue.ts';
 import { ImportWorker, type JobOutcome } from '../../src/importer/worker.ts';
 import { enqueueImport } from '../../src/services/importJobs.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -16,6 +18,9 @@ afterAll(async () => {
 });
 
 const silent = pino({ level: 'silent' });
+
+/** Carries a result out of a transaction that must not commit. */
+class RolledBack extends Error {}
 
 async function enqueue(stream: string): Promise<number> {
   return writeTransaction(app.database.db, (tx) =>
@@ -98,6 +103,32 @@ describe('import job queue', () => {
     );
     await worker.runOnce();
     expect(await getJob(app.database.db, id)).toMatchObject({ status: 'failed', attempts: 1 });
+  });
+
+  it('claims from the front of the runnable index, not by sorting the whole queue', async () => {
+    // A backlog of due jobs, analyzed as autovacuum would, inside a transaction rolled back at
+    // the end, so no other test or worker ever sees it.
+    const plan = await app.database.db
+      .transaction(async (tx) => {
+        await tx.execute(sql`
+          insert into import_jobs (namespace, stream, request, run_at)
+          select 'q', 'backlog' || g, '{}'::jsonb, now() - interval '1 minute'
+          from generate_series(1, 3000) g`);
+        await tx.execute(sql`analyze import_jobs`);
+        const [row] = rowsOf<{ 'QUERY PLAN': unknown }>(
+          await tx.execute(sql`explain (format json) ${claimStatement('w', 4, 60_000)}`),
+        );
+        throw new RolledBack(JSON.stringify(row!['QUERY PLAN']));
+      })
+      .catch((error: unknown) => {
+        if (error instanceof RolledBack) return error.message;
+        throw error;
+      });
+    expect(plan).toContain('"Index Name":"import_jobs_runnable_idx"');
+    // Neither a sort nor an incremental one: jobs enqueued together share a run_at, and sorting
+    // that group by id read all of it.
+    expect(plan).not.toMatch(/"Node Type":"(Incremental )?Sort"/);
+    expect(plan).not.toContain('"Node Type":"Seq Scan"');
   });
 
   it('wakes on NOTIFY, runs jobs with bounded concurrency, and records the result', async () => {
