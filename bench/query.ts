@@ -2,7 +2,7 @@
 import { createBenchDatabase } from './lib/db.ts';
 import { type LoadResult, runLoad } from './lib/load.ts';
 import { type RunningPeer, startPostgraphile, startPostgraphile5 } from './lib/peers.ts';
-import { cpuMsOf, postgresCpuMs } from './lib/processes.ts';
+import { withCpuPerOperation } from './lib/processes.ts';
 import { seedGraph } from './lib/seed.ts';
 import { collect, medianOf, printTable, type Row, round, writeResults } from './lib/stats.ts';
 import { startTagraph } from './lib/tagraph.ts';
@@ -163,18 +163,10 @@ export async function main() {
           expect: '{"data":',
         });
 
-      // CPU per request from /proc: the server's own process and every Postgres process. The load
+      // CPU per request: the server's own process and every Postgres process. The load
       // generator's share is left out; on two cores the sum of the two bounds the rate.
-      const measured = async (s: (typeof servers)[number], name: QueryName) => {
-        const serverBefore = await cpuMsOf(s.pid);
-        const postgresBefore = await postgresCpuMs();
-        const result = await load(s, name, DURATION);
-        return {
-          ...result,
-          serverCpuMs: ((await cpuMsOf(s.pid)) - serverBefore) / result.total,
-          postgresCpuMs: ((await postgresCpuMs()) - postgresBefore) / result.total,
-        };
-      };
+      const measured = (s: (typeof servers)[number], name: QueryName) =>
+        withCpuPerOperation(s.pid, () => load(s, name, DURATION));
 
       const runs: Record<string, Measured[]> = {};
       for (const name of SELECTED) {

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { createBenchDatabase } from './lib/db.ts';
 import { runLoad } from './lib/load.ts';
-import { cpuMsOf, postgresCpuMs, ROOT, runToResult, spawnNode } from './lib/processes.ts';
+import { ROOT, runToResult, spawnNode, withCpuPerOperation } from './lib/processes.ts';
 import type { RawWriteSpec } from './lib/rawwrites.ts';
 import { digestSql, seedGraph } from './lib/seed.ts';
 import { collect, medianOf, printTable, type Row, round, writeResults } from './lib/stats.ts';
@@ -128,15 +128,12 @@ export async function main() {
         for (let r0 = 0; r0 < ROUNDS; r0++) {
           // CPU per request: the gateway's own process, and every Postgres process (the
           // machine runs nothing else), read from /proc around each run.
-          const gatewayBefore = await cpuMsOf(tagraph.pid);
-          let postgresBefore = await postgresCpuMs();
-          const t = await gateway(clients, DURATION);
-          const gatewayCpu = ((await cpuMsOf(tagraph.pid)) - gatewayBefore) / t.total;
-          const postgresCpu = ((await postgresCpuMs()) - postgresBefore) / t.total;
+          const t = await withCpuPerOperation(tagraph.pid, () => gateway(clients, DURATION));
+          const gatewayCpu = t.serverCpuMs;
+          const postgresCpu = t.postgresCpuMs;
           tagraphRequests += t.total;
-          postgresBefore = await postgresCpuMs();
-          const r = await raw(clients, DURATION);
-          const rawPostgresCpu = ((await postgresCpuMs()) - postgresBefore) / r.total;
+          const r = await withCpuPerOperation(null, () => raw(clients, DURATION));
+          const rawPostgresCpu = r.postgresCpuMs;
           const u = await raw(clients, DURATION, true);
           collect(runs, `tagraph_${clients}`, {
             rps: t.rps,

@@ -167,3 +167,22 @@ export async function postgresCpuMs(): Promise<number> {
   for (const ms of postgresLastSeen.values()) total += ms;
   return total;
 }
+
+/**
+ * Runs a load and adds what it cost per operation, from /proc: the server process's CPU (0 when
+ * no pid is given) and every Postgres process's (the machine runs nothing else).
+ */
+export async function withCpuPerOperation<T extends { total: number }>(
+  serverPid: number | null,
+  run: () => Promise<T>,
+): Promise<T & { serverCpuMs: number; postgresCpuMs: number }> {
+  const server = () => (serverPid === null ? Promise.resolve(0) : cpuMsOf(serverPid));
+  const serverBefore = await server();
+  const postgresBefore = await postgresCpuMs();
+  const result = await run();
+  return {
+    ...result,
+    serverCpuMs: ((await server()) - serverBefore) / result.total,
+    postgresCpuMs: ((await postgresCpuMs()) - postgresBefore) / result.total,
+  };
+}
