@@ -26,7 +26,10 @@ export interface TenantApp extends TestApp {
     variables?: Record<string, unknown>,
   ): Promise<GraphqlResponse<T>>;
   /** Runs an operation as the bootstrap admin and fails the test on any GraphQL error. */
-  admin<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<T>;
+  admin<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<T>;
   /** Issues an API token for `subject` (with `groups`); returns the token and its id. */
   user(subject: string, groups?: string[]): Promise<{ token: string; id: string }>;
   /** Binds `role` in `namespace` to a user (or a group, with `kind: 'Group'`). */
