@@ -8,6 +8,7 @@ import { getTableConfig } from 'drizzle-orm/pg-core';
 import { GraphQLError } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { canReadNode, type NodeKey } from './auth/nodes.ts';
+import { isRegistry } from './auth/roles.ts';
 import type { AppContext } from './context.ts';
 import { relations } from './db/relations.ts';
 import LoadedColumnsPlugin from './schema/loadedColumns.ts';
@@ -26,6 +27,8 @@ export interface BuilderTypes {
     /** admin of the namespace. */
     admin: string;
     clusterAdmin: boolean;
+    /** An image registry (cluster admin, or in the `system:registries` group): may map images. */
+    registry: boolean;
     /** Every object behind these global ids is readable (`node`, `nodes`). */
     nodes: NodeKey[];
   };
@@ -57,6 +60,7 @@ export const builder = new SchemaBuilder<BuilderTypes>({
       },
       admin: (namespace) => ctx.access.can('admin', namespace),
       clusterAdmin: ctx.access.caller.clusterAdmin,
+      registry: isRegistry(ctx.access.caller),
       nodes: async (keys) => {
         for (const key of keys) if (!(await canReadNode(ctx.access, key))) return false;
         return true;

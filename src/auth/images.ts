@@ -1,11 +1,17 @@
 // Images are global, keyed by digest: a caller sees one when a tag in a namespace it may read
-// names it (directly, or as a child of a manifest list), as OpenShift shows images through
-// image stream images rather than to everyone.
+// names it (directly, or as a child of a verified manifest list), as OpenShift shows images
+// through image stream images rather than to everyone.
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../db/client.ts';
 import type { AccessChecker } from './roles.ts';
 import { readableNamespaces } from './roles.ts';
 
+/**
+ * Whether a history item of a tag in a namespace the caller may read names `digest`, or names a
+ * manifest list that has `digest` among its entries. Only a list whose metadata a registry served
+ * and its digest verified counts: a declared list's entries are claims that could name anyone's
+ * image.
+ */
 export async function canSeeImage(access: AccessChecker, digest: string): Promise<boolean> {
   if (access.caller.clusterAdmin) return true;
   const namespaces = await readableNamespaces(access.db, access.caller);
@@ -13,9 +19,11 @@ export async function canSeeImage(access: AccessChecker, digest: string): Promis
   const rows = await access.db.execute(sql`
     select 1 from tag_history h
       join tags t on t.id = h.tag_id join image_streams s on s.id = t.stream_id
-      left join image_manifests m on m.parent_digest = h.image_digest
-    where (h.image_digest = ${digest} or m.digest = ${digest})
-      and s.namespace in ${namespaces}
+    where s.namespace in ${namespaces}
+      and (h.image_digest = ${digest} or h.image_digest in (
+        select m.parent_digest from image_manifests m
+          join images list on list.digest = m.parent_digest
+        where m.digest = ${digest} and list.metadata_source = 'registry-verified'))
     limit 1`);
   return rowsOf(rows).length > 0;
 }

@@ -26,6 +26,19 @@ export const OPEN_CALLER: Caller = {
   tokenId: null,
 };
 
+/**
+ * The group of image registries, as OpenShift's `system:registry` role is held by the integrated
+ * registry's service account. Only a registry may record image stream mappings, in any namespace.
+ * A caller is in it only through its token's groups (issued by a cluster admin) or its identity
+ * provider's groups claim; no role binding can put anyone in a group.
+ */
+export const REGISTRY_GROUP = 'system:registries';
+
+/** Whether the caller acts as an image registry: a cluster admin, or in REGISTRY_GROUP. */
+export function isRegistry(caller: Caller): boolean {
+  return caller.clusterAdmin || caller.groups.includes(REGISTRY_GROUP);
+}
+
 /** Whether `held` includes everything `needed` allows. */
 export function roleAllows(held: Role | null, needed: Role): boolean {
   return held !== null && ROLES.indexOf(held) >= ROLES.indexOf(needed);

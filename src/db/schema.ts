@@ -118,6 +118,17 @@ export const tags = pgTable(
 );
 
 /** Global, immutable, keyed by digest. */
+/**
+ * Where an image's metadata came from: `registry-verified` was read from a registry, the manifest
+ * and config blob checked against their digests; `declared` was reported by a caller (an image
+ * stream mapping) and never checked.
+ */
+export const imageMetadataSource = pgEnum('image_metadata_source', [
+  'registry-verified',
+  'declared',
+]);
+export type ImageMetadataSource = (typeof imageMetadataSource.enumValues)[number];
+
 export const images = pgTable(
   'images',
   {
@@ -135,6 +146,8 @@ export const images = pgTable(
     config: jsonb('config').$type<ImageConfig>(),
     /** The manifest bytes exactly as the registry served them (digest-verified). */
     manifest: text('manifest'),
+    /** Rows from before this column existed were not known to be verified: `declared`. */
+    metadataSource: imageMetadataSource('metadata_source').notNull().default('declared'),
     createdAt: createdAt(),
   },
   (t) => [check('images_digest_format', sql`${t.digest} ~ '^sha256:[0-9a-f]{64}$'`)],

@@ -54,6 +54,8 @@ export async function importPush(
         image: { ...fetched.image, dockerImageReference: fetched.image.dockerImageReference ?? '' },
         children: fetched.children,
       },
+      // fetchSource checked the manifests and config blobs against their digests.
+      'registry-verified',
       'push',
     );
     if (!mapped.ok) {

@@ -36,8 +36,9 @@ export async function recordImportSuccess(
     const current = await relock(tx, snapshot);
     if (!current) return false;
     const { stream, tag } = current;
-    for (const child of fetched.children) await saveImage(tx, child);
-    await saveImage(tx, fetched.image);
+    // fetchSource checked every manifest and config blob against its digest.
+    for (const child of fetched.children) await saveImage(tx, child, 'registry-verified');
+    await saveImage(tx, fetched.image, 'registry-verified');
     await recordTagEvent(
       tx,
       stream,

@@ -14,7 +14,7 @@ import {
 
 const RoleEnum = builder.enumType('Role', {
   description:
-    'OpenShift roles in a namespace: IMAGE_PULLER (system:image-puller) reads streams, tags, images and events and may use them as a tag source; EDITOR adds tag, import, mapping and pull secrets; ADMIN adds role bindings and deleting streams.',
+    'OpenShift roles in a namespace: IMAGE_PULLER (system:image-puller) reads streams, tags, images and events and may use them as a tag source; EDITOR adds tag, import and pull secrets; ADMIN adds role bindings and deleting streams.',
   values: {
     IMAGE_PULLER: { value: 'image-puller' },
     EDITOR: { value: 'editor' },

@@ -6,7 +6,7 @@ import { builder } from '../builder.ts';
 import type { ImageConfig, imageManifests } from '../db/schema.ts';
 import { ConflictError, unwrap, ValidationError } from '../errors.ts';
 import { findStreamImage, type StreamImage } from '../services/queries.ts';
-import { readArgs } from './access.ts';
+import { namespaceOfRef } from './access.ts';
 import { entriesOf, KeyValueRef } from './common.ts';
 
 const ImageConfigRef = builder.objectRef<ImageConfig>('ImageConfig').implement({
@@ -42,6 +42,13 @@ const childImported = {
     sql<boolean>`exists (select 1 from images i where i.digest = ${m.digest})`,
 };
 
+/** Whether the list holding the entry has verified metadata, so its entries are authentic. */
+const listVerified = {
+  listVerified: (m: typeof imageManifests) =>
+    sql<boolean>`exists (select 1 from images list where list.digest = ${m.parentDigest}
+      and list.metadata_source = 'registry-verified')`,
+};
+
 const ImageManifest = builder.drizzleObject('imageManifests', {
   name: 'ImageManifest',
   description: 'One entry of a manifest list / OCI index.',
@@ -54,6 +61,24 @@ const ImageManifest = builder.drizzleObject('imageManifests', {
     architecture: t.exposeString('architecture', { nullable: true }),
     variant: t.exposeString('variant', { nullable: true }),
   }),
+});
+
+const ImageMetadataSourceEnum = builder.enumType('ImageMetadataSource', {
+  description: "Where an image's metadata (config, layers, entries, reference) came from.",
+  values: {
+    REGISTRY_VERIFIED: {
+      value: 'registry-verified',
+      description:
+        'Read from a registry by an import or a reported push; the manifest and config blob ' +
+        'matched their digests. Nothing replaces it.',
+    },
+    DECLARED: {
+      value: 'declared',
+      description:
+        'Given by a registry through createImageStreamMapping and not checked; a verified ' +
+        'import of the digest replaces it.',
+    },
+  } as const,
 });
 
 export const Image = builder.drizzleNode('images', {
@@ -74,6 +99,7 @@ export const Image = builder.drizzleNode('images', {
     variant: t.exposeString('variant', { nullable: true }),
     created: t.expose('created', { type: 'DateTime', nullable: true }),
     author: t.exposeString('author', { nullable: true }),
+    metadataSource: t.expose('metadataSource', { type: ImageMetadataSourceEnum }),
     size: t.exposeFloat('size', {
       description:
         'Config blob plus each distinct layer once, in bytes (a Float: it can pass 2³¹).',
@@ -99,10 +125,17 @@ builder.drizzleObjectField(ImageManifest, 'image', (t) =>
   t.field({
     type: Image,
     nullable: true,
-    description: 'The child as an Image, when it was imported.',
-    select: { columns: { digest: true }, extras: childImported },
+    description:
+      'The child as an Image, when it was imported. The entries of a list whose metadata was ' +
+      'only declared are claims: through one, the child is shown only to callers who may see it ' +
+      'by itself.',
+    select: { columns: { digest: true }, extras: { ...childImported, ...listVerified } },
     // Only the key: Image's fields are loaded for every child of the page in one batched query.
-    resolve: (m) => (m.imported ? ({ digest: m.digest } as never) : null),
+    resolve: async (m, _args, ctx) => {
+      if (!m.imported) return null;
+      if (!m.listVerified && !(await canSeeImage(ctx.access, m.digest))) return null;
+      return { digest: m.digest } as never;
+    },
   }),
 );
 
@@ -148,7 +181,8 @@ builder.queryFields((t) => ({
         : null,
   }),
   imageStreamImage: t.field({
-    authScopes: readArgs,
+    // The stream is where the ref points, which may be another namespace than the default.
+    authScopes: (_root, args) => ({ read: namespaceOfRef(args.ref, args.namespace) }),
     type: StreamImageRef,
     nullable: true,
     description:

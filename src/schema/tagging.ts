@@ -17,7 +17,7 @@ import {
 } from '../services/prune.ts';
 import { type TagOutcome, tag } from '../services/tagging.ts';
 import { type DeletedTag, deleteTag, rollbackTag } from '../services/tagOperations.ts';
-import { editInput, editRef, namespaceOfRef } from './access.ts';
+import { editRef, namespaceOfRef } from './access.ts';
 import { KeyValueInput } from './common.ts';
 import { ReferencePolicyTypeEnum, TagSourceKindEnum } from './enums.ts';
 
@@ -278,28 +278,38 @@ builder.mutationFields((t) => ({
     },
   }),
   createImageStreamMapping: t.field({
-    authScopes: editInput,
+    // Like OpenShift's imagestreammappings (system:registry), only a registry may report a push:
+    // the metadata given is trusted as declared, so a tenant could otherwise forge it.
+    authScopes: { registry: true },
     type: MappingPayload,
-    description: 'Record a pushed image: creates the image and stream if new, moves the tag.',
+    description:
+      'Record a pushed image: creates the image and stream if new, moves the tag. Only an image ' +
+      'registry may call it (a cluster admin, or a caller in the `system:registries` group), in ' +
+      'any namespace. The metadata given is stored as DECLARED: it never replaces verified ' +
+      'metadata of the digest, and a verified import of the digest replaces it.',
     args: { input: t.arg({ type: CreateImageStreamMappingInput, required: true }) },
     errors: { types: [ValidationError, ConflictError] },
     resolve: async (_root, { input }, ctx) => {
       const { config, ...image } = input.image;
       const result = unwrap(
-        await createImageStreamMapping(ctx.database.db, {
-          ...input,
-          image: {
-            ...image,
-            config: config
-              ? {
-                  ...config,
-                  labels: config.labels
-                    ? Object.fromEntries(config.labels.map((l) => [l.key, l.value]))
-                    : undefined,
-                }
-              : null,
-          } as Parameters<typeof createImageStreamMapping>[1]['image'],
-        }),
+        await createImageStreamMapping(
+          ctx.database.db,
+          {
+            ...input,
+            image: {
+              ...image,
+              config: config
+                ? {
+                    ...config,
+                    labels: config.labels
+                      ? Object.fromEntries(config.labels.map((l) => [l.key, l.value]))
+                      : undefined,
+                  }
+                : null,
+            } as Parameters<typeof createImageStreamMapping>[1]['image'],
+          },
+          'declared',
+        ),
       );
       return { ...result, digest: input.image.digest };
     },

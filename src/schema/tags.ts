@@ -7,7 +7,7 @@ import { isImportPending, pullSpecFor } from '../domain/tagPolicy.ts';
 import { followers, follows, isDangling } from '../domain/tracking.ts';
 import { unwrap, ValidationError } from '../errors.ts';
 import { parseStreamTagLookup, type TrackingRow, trackingView } from '../services/queries.ts';
-import { readArgs } from './access.ts';
+import { namespaceOfRef } from './access.ts';
 import { entriesOf, KeyValueRef } from './common.ts';
 import {
   ConditionStatusEnum,
@@ -370,7 +370,8 @@ function compareTuples(a: readonly string[], b: readonly string[]): number {
 
 builder.queryFields((t) => ({
   imageStreamTag: t.drizzleField({
-    authScopes: readArgs,
+    // The tag is where the ref points, which may be another namespace than the default.
+    authScopes: (_root, args) => ({ read: namespaceOfRef(args.ref, args.namespace) }),
     type: 'tags',
     nullable: true,
     description:

@@ -1,6 +1,13 @@
-// Storing images: immutable rows keyed by digest, with their layers and manifest-list children.
+// Storing images: rows keyed by digest, with their layers, manifest-list children and provenance.
+import { and, eq } from 'drizzle-orm';
 import type { Tx } from '../db/client.ts';
-import { type ImageConfig, imageLayers, imageManifests, images } from '../db/schema.ts';
+import {
+  type ImageConfig,
+  type ImageMetadataSource,
+  imageLayers,
+  imageManifests,
+  images,
+} from '../db/schema.ts';
 
 export interface LayerInput {
   digest: string;
@@ -44,29 +51,63 @@ export function imageSize(layers: LayerInput[], configSize = 0): number {
 }
 
 /**
- * Inserts the image if it is new. Images are immutable: a digest already stored keeps what it
- * has, so a second import or push of the same image writes nothing. Returns whether it was new.
+ * Stores an image's metadata, recording where it came from (`source`). A digest names one image,
+ * so metadata a registry served and the digests verified is the truth about it, and what a
+ * mapping declared is only a claim:
+ * - a new digest is inserted as given;
+ * - a stored digest with verified metadata keeps what it has (a second import or push writes
+ *   nothing, and a declared mapping can never overwrite it);
+ * - a stored digest with only declared metadata keeps it against another declaration, and is
+ *   replaced whole (row, layers, manifest-list entries) by verified metadata.
+ * Returns whether the digest was new.
  */
-export async function saveImage(tx: Tx, image: ImageInput): Promise<boolean> {
+export async function saveImage(
+  tx: Tx,
+  image: ImageInput,
+  source: ImageMetadataSource,
+): Promise<boolean> {
   const layers = image.layers ?? [];
+  const metadata = {
+    mediaType: image.mediaType,
+    dockerImageReference: image.dockerImageReference ?? null,
+    architecture: image.architecture ?? null,
+    os: image.os ?? null,
+    variant: image.variant ?? null,
+    created: image.created ?? null,
+    author: image.author ?? null,
+    size: image.size ?? imageSize(layers),
+    config: image.config ?? null,
+    manifest: image.manifest ?? null,
+    metadataSource: source,
+  };
   const [inserted] = await tx
     .insert(images)
-    .values({
-      digest: image.digest,
-      mediaType: image.mediaType,
-      dockerImageReference: image.dockerImageReference ?? null,
-      architecture: image.architecture ?? null,
-      os: image.os ?? null,
-      variant: image.variant ?? null,
-      created: image.created ?? null,
-      author: image.author ?? null,
-      size: image.size ?? imageSize(layers),
-      config: image.config ?? null,
-      manifest: image.manifest ?? null,
-    })
+    .values({ digest: image.digest, ...metadata })
     .onConflictDoNothing()
     .returning({ digest: images.digest });
-  if (!inserted) return false;
+  if (inserted) {
+    await insertParts(tx, image);
+    return true;
+  }
+  if (source !== 'registry-verified') return false;
+  // The row lock taken here orders concurrent upgrades: the second re-reads the row once the
+  // first commits, finds it verified, and updates nothing.
+  const [replaced] = await tx
+    .update(images)
+    .set(metadata)
+    .where(and(eq(images.digest, image.digest), eq(images.metadataSource, 'declared')))
+    .returning({ digest: images.digest });
+  if (replaced) {
+    await tx.delete(imageLayers).where(eq(imageLayers.imageDigest, image.digest));
+    await tx.delete(imageManifests).where(eq(imageManifests.parentDigest, image.digest));
+    await insertParts(tx, image);
+  }
+  return false;
+}
+
+/** The layers and manifest-list entries of an image whose row was just written. */
+async function insertParts(tx: Tx, image: ImageInput): Promise<void> {
+  const layers = image.layers ?? [];
   if (layers.length > 0) {
     await tx
       .insert(imageLayers)
@@ -87,5 +128,4 @@ export async function saveImage(tx: Tx, image: ImageInput): Promise<boolean> {
       })),
     );
   }
-  return true;
 }

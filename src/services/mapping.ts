@@ -1,5 +1,6 @@
 // Image stream mapping (rule 16): what a registry reports on push becomes an image and a tag event.
 import type { Db } from '../db/client.ts';
+import type { ImageMetadataSource } from '../db/schema.ts';
 import {
   type Problem,
   validateNamespace,
@@ -32,9 +33,15 @@ export interface MappingResult {
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
+/**
+ * Records `input.image` under the tag. `source` says whether its metadata was read from the
+ * registry and verified (a push the importer fetched) or only declared by the caller (the
+ * createImageStreamMapping mutation); saveImage decides what a stored digest keeps.
+ */
 export async function createImageStreamMapping(
   db: Db,
   input: MappingInput,
+  source: ImageMetadataSource,
   cause: EventCause = 'push',
 ): Promise<Result<MappingResult>> {
   const problems: Problem[] = [
@@ -68,8 +75,8 @@ export async function createImageStreamMapping(
     });
     if (!locked.ok) return locked;
     const stream = locked.value;
-    for (const child of input.children ?? []) await saveImage(tx, child);
-    const imageCreated = await saveImage(tx, image);
+    for (const child of input.children ?? []) await saveImage(tx, child, source);
+    const imageCreated = await saveImage(tx, image, source);
     const { changed } = await recordTagEvent(
       tx,
       stream,
