@@ -57,6 +57,15 @@ async function postEvents(body: string, authorization?: string) {
   });
 }
 
+async function metadataSourceOf(digest: string): Promise<string | undefined> {
+  const result = await app.graphql<{ image: { metadataSource: string } | null }>(
+    'query($d: String!) { image(digest: $d) { metadataSource } }',
+    { d: digest },
+  );
+  expect(result.errors).toBeUndefined();
+  return result.data!.image?.metadataSource;
+}
+
 describe('push notifications', () => {
   it('a push creates the stream and tag at once, and a subscriber sees it with cause PUSH', async () => {
     const subscription = subscribeWs<{
@@ -79,6 +88,8 @@ describe('push notifications', () => {
       expect(tag.image).toMatchObject({ digest: image.digest, architecture: 'amd64' });
       expect(tag.image!.dockerImageReference).toBe(`${registry.host}/pushed/app@${image.digest}`);
       expect(tag.spec).toBeNull();
+      // The importer read the pushed image from the registry: its metadata is verified.
+      expect(await metadataSourceOf(image.digest)).toBe('REGISTRY_VERIFIED');
     } finally {
       await subscription.stop();
     }
@@ -95,6 +106,9 @@ describe('push notifications', () => {
       return found;
     });
     expect(tag.image!.manifests.map((m) => m.digest)).toEqual(index.children.map((c) => c.digest));
+    for (const digest of [index.digest, ...index.children.map((c) => c.digest)]) {
+      expect(await metadataSourceOf(digest)).toBe('REGISTRY_VERIFIED');
+    }
     const stream = await app.graphql<{ imageStream: { tags: { nodes: { name: string }[] } } }>(
       `{ imageStream(namespace: "pushed", name: "multi") { tags { nodes { name } } } }`,
     );
