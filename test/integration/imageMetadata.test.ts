@@ -4,13 +4,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { sql } from 'drizzle-orm';
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToken } from '../../src/auth/tokens.ts';
 import { rowsOf } from '../../src/db/client.ts';
 import { buildImage, pushImage, pushIndex } from '../support/images.ts';
 import { drainImports, type JobView } from '../support/imports.ts';
 import { digestOf } from '../support/mapping.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
+import { startTenantApp, TENANT_ADMIN_TOKEN, type TenantApp } from '../support/tenants.ts';
 
 const USER = 'puller';
 const PASSWORD = 'correct horse battery staple';
@@ -168,6 +170,47 @@ describe('createImageStreamMapping is for registries only', () => {
     });
     const stored = await imageAs(app.adminToken, digest);
     expect(stored).toMatchObject({ metadataSource: 'DECLARED', config: { env: ['FORGED=1'] } });
+  });
+  it("an identity provider's groups claim can make a caller a registry", async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const withJwt = await startTenantApp({
+      auth: {
+        mode: 'token',
+        adminTokenHash: hashToken(TENANT_ADMIN_TOKEN),
+        jwt: {
+          algorithm: 'ES256',
+          issuer: 'test-idp',
+          audience: 'tagraph',
+          groupsClaim: 'groups',
+          adminGroup: null,
+          publicKey: await exportSPKI(publicKey),
+          jwksUrl: null,
+        },
+      },
+    });
+    try {
+      const sign = (subject: string, groups: string[]) =>
+        new SignJWT({ groups })
+          .setProtectedHeader({ alg: 'ES256' })
+          .setSubject(subject)
+          .setIssuer('test-idp')
+          .setAudience('tagraph')
+          .setExpirationTime('5m')
+          .sign(privateKey);
+      const map = (token: string, tag: string) =>
+        withJwt.call<{ createImageStreamMapping: { __typename: string } }>(token, MAP, {
+          input: forgedMapping('jwt-target', 'app', tag, digestOf(`jwt ${tag}`)),
+        });
+      const user = await map(await sign('someone', ['developers']), 'v1');
+      expect(user.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      const registry = await map(await sign('registry', [REGISTRY_GROUP]), 'v2');
+      expect(registry.errors, JSON.stringify(registry.errors)).toBeUndefined();
+      expect(registry.data!.createImageStreamMapping.__typename).toBe(
+        'CreateImageStreamMappingPayload',
+      );
+    } finally {
+      await withJwt.stop();
+    }
   });
 });
 
