@@ -1,7 +1,7 @@
 // Read helpers for the query side: `<stream>@<id>` resolution (rule 9) and tracking inputs.
 import { and, desc, eq, isNotNull } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { imageManifests, imageStreams, tagHistory, tags } from '../db/schema.ts';
+import { imageManifests, imageStreams, images, tagHistory, tags } from '../db/schema.ts';
 import { validateNamespace } from '../domain/names.ts';
 import {
   parseDockerReference,
@@ -34,7 +34,7 @@ export function parseStreamTagLookup(namespace: string, ref: string): Result<Str
 
 /**
  * Rule 9: resolves `ref` (`[ns/]stream@id`, id a digest or a prefix of one) against every image
- * of the stream's tag histories and the children of manifest lists among them. Null when the
+ * of the stream's tag histories and the children of verified manifest lists among them. Null when the
  * stream does not exist or nothing matches; a ConflictError listing the candidates when more than
  * one image does.
  */
@@ -64,6 +64,14 @@ export async function findStreamImage(
   const children = await db
     .select({ digest: imageManifests.digest, parentReference: tagHistory.dockerImageReference })
     .from(imageManifests)
+    // Only a verified list's entries: a declared list's could name any digest.
+    .innerJoin(
+      images,
+      and(
+        eq(images.digest, imageManifests.parentDigest),
+        eq(images.metadataSource, 'registry-verified'),
+      ),
+    )
     .innerJoin(tagHistory, eq(tagHistory.imageDigest, imageManifests.parentDigest))
     .innerJoin(tags, eq(tags.id, tagHistory.tagId))
     .where(eq(tags.streamId, row.id))

@@ -213,13 +213,18 @@ async function writeEvent(
   };
 }
 
-/** Every image digest in the stream's histories, including children of manifest lists. */
+/**
+ * Every image digest in the stream's histories, including the entries of verified manifest
+ * lists (a declared list's entries are claims that could name any digest).
+ */
 export async function streamImageDigests(tx: Tx, streamId: number): Promise<string[]> {
   const rows = await tx.execute(sql`
     select distinct h.image_digest as digest from tag_history h join tags t on t.id = h.tag_id
       where t.stream_id = ${streamId} and h.image_digest is not null
     union
     select distinct m.digest from image_manifests m
+      join images list on list.digest = m.parent_digest
+        and list.metadata_source = 'registry-verified'
       join tag_history h on h.image_digest = m.parent_digest
       join tags t on t.id = h.tag_id
       where t.stream_id = ${streamId}`);

@@ -556,6 +556,23 @@ describe("another tenant's image", () => {
     expect(result.errors).toBeUndefined();
     expect(result.data!.image).toEqual({ manifests: [{ digest: secret.child, image: null }] });
     expect(await imageAs(attacker, secret.child)).toBeNull();
+
+    // Nor as `stream@id` of the stream holding the declared list: not looked up, not tagged.
+    const lookup = await app.call<{ imageStreamImage: unknown }>(
+      attacker,
+      `query($ref: String!) { imageStreamImage(namespace: "attacker", ref: $ref) {
+        ... on ImageStreamImage { image { config { env } } } } }`,
+      { ref: `lists@${secret.child}` },
+    );
+    expect(lookup).toEqual({ data: { imageStreamImage: null } });
+    const tagged = await app.call<{ tag: { __typename: string } }>(
+      attacker,
+      `mutation($source: String!) { tag(input: { namespace: "attacker", source: $source,
+        destinations: ["stolen:from-list"] }) { __typename } }`,
+      { source: `lists@${secret.child}` },
+    );
+    expect(tagged.data?.tag.__typename).toBe('NotFoundError');
+    expect(await imageAs(attacker, secret.child)).toBeNull();
   });
 
   it('streamTags of a shared image lists only tags the caller may read', async () => {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Db } from '../../src/db/client.ts';
 import {
   type ImageConfig,
+  type ImageMetadataSource,
   imageLayers,
   imageManifests,
   imageStreams,
@@ -52,6 +53,8 @@ export interface SeedImage {
   author?: string | null;
   size?: number;
   config?: ImageConfig | null;
+  /** Seeded images stand for imported ones: verified unless a test says otherwise. */
+  metadataSource?: ImageMetadataSource;
   /** Base first. */
   layers?: { digest: string; size: number; mediaType?: string }[];
   /** Children of a manifest list, in list order. */
@@ -70,6 +73,7 @@ export async function seedImage(db: Db, image: SeedImage): Promise<string> {
   const { layers = [], manifests = [], ...row } = image;
   await db.insert(images).values({
     mediaType: manifests.length > 0 ? MEDIA.index : MEDIA.manifest,
+    metadataSource: 'registry-verified',
     ...row,
     size: row.size ?? layers.reduce((sum, layer) => sum + layer.size, 0),
   });
