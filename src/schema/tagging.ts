@@ -279,7 +279,7 @@ builder.mutationFields((t) => ({
   }),
   createImageStreamMapping: t.field({
     // Like OpenShift's imagestreammappings (system:registry), only a registry may report a push:
-    // the metadata given is trusted as declared, so a tenant could otherwise forge it.
+    // the metadata it gives is stored unchecked, so anyone else could forge an image's metadata.
     authScopes: { registry: true },
     type: MappingPayload,
     description:
