@@ -132,6 +132,14 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
       this.set(hub.subscriberCount);
     },
   });
+  new Gauge({
+    name: 'tagraph_replays',
+    help: 'Subscriptions with since replaying the events log (capped by TAGRAPH_MAX_REPLAYS).',
+    registers: [metrics],
+    collect() {
+      this.set(hub.replayCount);
+    },
+  });
   const subscriptionGroups = new SubscriptionGroups();
   new Gauge({
     name: 'tagraph_shared_subscriptions',

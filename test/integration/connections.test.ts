@@ -392,6 +392,8 @@ describe('bounds on graphql-ws', () => {
       const refused = await annWs.run(TAG_CHANGED, since);
       expect(refused.errors?.[0]?.extensions?.code).toBe('TOO_MANY_REPLAYS');
       expect(app.events.replayCount).toBe(1);
+      const metrics = await (await fetch(`${app.url}/metrics`)).text();
+      expect(metrics).toMatch(/^tagraph_replays 1$/m);
       const refusedSse = subscribeSse<Outcome>(app.url, TAG_CHANGED, since, { token: ann.token });
       expect((await within(refusedSse.ended, 5000, 'SSE refusal')).kind).toBe('complete');
       expect(refusedSse.results[0]?.errors?.[0]?.extensions?.code).toBe('TOO_MANY_REPLAYS');
