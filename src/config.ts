@@ -57,6 +57,10 @@ const variables = z.object({
   TAGRAPH_JWT_ADMIN_GROUP: z.string().min(1).optional(),
   TAGRAPH_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(1200),
   TAGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).default(100),
+  TAGRAPH_MAX_CONNECTIONS_PER_TOKEN: z.coerce.number().int().min(0).default(100),
+  TAGRAPH_CREDENTIAL_CHECK_SECONDS: z.coerce.number().min(0.05).max(3600).default(10),
+  TAGRAPH_MAX_REPLAYS: z.coerce.number().int().min(1).max(10_000).default(64),
+  TAGRAPH_MAX_REPLAYS_PER_TOKEN: z.coerce.number().int().min(1).max(10_000).default(4),
   TAGRAPH_REGISTRY_CA_FILE: z.string().min(1).optional(),
   TAGRAPH_PUSH_REGISTRIES: z
     .string()
@@ -132,8 +136,19 @@ export interface Config {
   egressAllow: string[];
   /** HTTP requests a token may make a minute, per process (0: no limit). */
   rateLimitPerMinute: number;
-  /** Subscriptions one graphql-ws connection may hold at once. */
+  /** Operations one graphql-ws connection may have running at once (subscriptions included). */
   maxSubscriptionsPerConnection: number;
+  /** graphql-ws connections one token may hold open at once, per process (0: no limit). */
+  maxConnectionsPerToken: number;
+  /**
+   * How often open graphql-ws connections and SSE streams re-read whether their API token was
+   * revoked (a JWT's expiry ends them on time by a timer).
+   */
+  credentialCheckIntervalMs: number;
+  /** Subscriptions with `since` replaying the log at once, per process. */
+  maxReplays: number;
+  /** Subscriptions with `since` replaying the log at once, per token (per subject for JWTs). */
+  maxReplaysPerToken: number;
   /** The platform a Legacy import of a manifest list prefers after the tag's annotations. */
   serverPlatform: Platform;
   /**
@@ -259,6 +274,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     registryTimeoutMs: v.TAGRAPH_REGISTRY_TIMEOUT_SECONDS * 1000,
     rateLimitPerMinute: v.TAGRAPH_RATE_LIMIT_PER_MINUTE,
     maxSubscriptionsPerConnection: v.TAGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    maxConnectionsPerToken: v.TAGRAPH_MAX_CONNECTIONS_PER_TOKEN,
+    credentialCheckIntervalMs: Math.round(v.TAGRAPH_CREDENTIAL_CHECK_SECONDS * 1000),
+    maxReplays: v.TAGRAPH_MAX_REPLAYS,
+    maxReplaysPerToken: v.TAGRAPH_MAX_REPLAYS_PER_TOKEN,
     egressAllow: (v.TAGRAPH_EGRESS_ALLOW ?? '')
       .split(',')
       .map((entry) => entry.trim())

@@ -1,5 +1,6 @@
 // What every resolver receives: the database, configuration, and a request-scoped logger.
 import type { Logger } from 'pino';
+import type { Credentials } from './auth/credentials.ts';
 import type { AccessChecker } from './auth/roles.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
@@ -13,6 +14,8 @@ export interface AppContext {
   /** Who is asking, and their roles (cached for the request). */
   access: AccessChecker;
   events: EventHub;
+  /** Whether the caller's token still holds; live streams watch it and end when it does not. */
+  credentials: Credentials;
   /** Seals and opens pull secrets. */
   secretKey: Buffer;
   /** On a graphql-ws connection: closes the socket (used to cut off a too-slow subscriber). */

@@ -11,9 +11,18 @@ import type { Logger } from 'pino';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { WebSocket, WebSocketServer } from 'ws';
 import {
+  CLOSE_FORBIDDEN,
+  CREDENTIAL_ENDED_MESSAGE,
+  CREDENTIAL_ENDED_REASON,
+  Credentials,
+  limitKey,
+} from './auth/credentials.ts';
+import {
   authenticateHeader,
   authenticationPlugin,
   CLOSE_UNAUTHENTICATED,
+  RateLimit,
+  rateLimitedError,
   warnIfOpen,
 } from './auth/http.ts';
 import { AccessChecker, type Caller, freshRoleLoader, OPEN_CALLER } from './auth/roles.ts';
@@ -38,6 +47,8 @@ export const GRAPHQL_PATH = '/graphql';
 
 /** WebSocket close code sent to clients when the server shuts down (RFC 6455: going away). */
 export const CLOSE_GOING_AWAY = 1001;
+/** graphql-ws close code for a connection over its token's connection cap. */
+export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
 
 export interface AppOptions {
   log: Logger;
@@ -94,6 +105,8 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
   const secretKey = secretKeyFor(config);
   const hub = new EventHub(database, log.child({ component: 'events' }), {
     subscriberQueue: config.subscriberQueue,
+    maxReplays: config.maxReplays,
+    maxReplaysPerReplayer: config.maxReplaysPerToken,
   });
   await hub.start();
   // Always built so tests can drive it; it claims work only when started.
@@ -119,6 +132,14 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
       this.set(hub.subscriberCount);
     },
   });
+  new Gauge({
+    name: 'tagraph_replays',
+    help: 'Subscriptions with since replaying the events log (capped by TAGRAPH_MAX_REPLAYS).',
+    registers: [metrics],
+    collect() {
+      this.set(hub.replayCount);
+    },
+  });
   const subscriptionGroups = new SubscriptionGroups();
   new Gauge({
     name: 'tagraph_shared_subscriptions',
@@ -141,6 +162,10 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
   const requestIds = new WeakMap<Request, string>();
   // Live subscriptions' access re-checks, batched across all of them.
   const freshRoles = freshRoleLoader(database.db);
+  // Open connections' and streams' credentials, re-checked together (auth/credentials.ts).
+  const credentials = new Credentials(database.db, config.credentialCheckIntervalMs);
+  // One per-token budget for HTTP requests and graphql-ws operations alike.
+  const rateLimit = new RateLimit(config);
   const callers = new WeakMap<Request, Caller>();
   warnIfOpen(config, log);
   const yoga = createYoga<Record<string, never>, AppContext>({
@@ -172,6 +197,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         requestId,
         access: new AccessChecker(database.db, caller, freshRoles),
         events: hub,
+        credentials,
         secretKey,
         log: log.child({ requestId }),
         closeConnection: socket ? (code, reason) => socket.close(code, reason) : undefined,
@@ -185,7 +211,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
       healthPlugin(database),
       registryEventsPlugin(database.db, config.pushRegistries, log.child({ component: 'push' })),
       requestIdPlugin(requestIds, log),
-      authenticationPlugin(database.db, config, GRAPHQL_PATH, callers),
+      authenticationPlugin(database.db, config, GRAPHQL_PATH, callers, rateLimit),
       usePrometheus({
         registry: metrics,
         endpoint: '/metrics',
@@ -221,9 +247,19 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     },
   });
   const wsLog = log.child({ component: 'graphql-ws' });
+  // Open graphql-ws connections per token (limitKey), for the per-token cap.
+  const connectionsOf = new Map<string, number>();
   const graphqlWs = useServer<
     Record<string, unknown>,
-    { request: IncomingMessage; socket: WebSocket; caller?: Caller }
+    {
+      request: IncomingMessage;
+      socket: WebSocket;
+      caller?: Caller;
+      /** Set while the connection counts against its token's cap. */
+      countedAs?: string;
+      /** Stops watching the caller's credential (the connection closed). */
+      unwatch?: () => void;
+    }
   >(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
@@ -249,8 +285,29 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
           (typeof params.Authorization === 'string' ? params.Authorization : null) ??
           ctx.extra.request.headers.authorization;
         const result = await authenticateHeader(database.db, config, header);
+        const { socket } = ctx.extra;
         if (result.ok) {
+          if (socket.readyState !== WebSocket.OPEN) return false;
+          const key = limitKey(result.caller);
+          const open = connectionsOf.get(key) ?? 0;
+          if (
+            config.auth.mode === 'token' &&
+            config.maxConnectionsPerToken > 0 &&
+            open >= config.maxConnectionsPerToken
+          ) {
+            socket.close(
+              CLOSE_TOO_MANY_CONNECTIONS,
+              `Too many connections: at most ${config.maxConnectionsPerToken} per token`,
+            );
+            return false;
+          }
+          connectionsOf.set(key, open + 1);
+          ctx.extra.countedAs = key;
           ctx.extra.caller = result.caller;
+          // The connection ends with its credential, even while no operation runs.
+          ctx.extra.unwatch = credentials.watch(result.caller, () =>
+            socket.close(CLOSE_FORBIDDEN, CREDENTIAL_ENDED_REASON),
+          );
           return true;
         }
         if (result.reason === 'missing') {
@@ -258,8 +315,38 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         }
         return false; // graphql-ws closes with 4403 Forbidden
       },
+      onClose: (ctx) => {
+        ctx.extra.unwatch?.();
+        const key = ctx.extra.countedAs;
+        if (key === undefined) return;
+        ctx.extra.countedAs = undefined;
+        const left = (connectionsOf.get(key) ?? 1) - 1;
+        if (left > 0) connectionsOf.set(key, left);
+        else connectionsOf.delete(key);
+      },
       onSubscribe: async (ctx, id, params) => {
-        if (Object.keys(ctx.subscriptions).length >= config.maxSubscriptionsPerConnection) {
+        const caller = ctx.extra.caller ?? (config.auth.mode === 'open' ? OPEN_CALLER : null);
+        if (caller) {
+          // Every operation spends the token's budget and re-checks its credential, as an HTTP
+          // request does: a revoked or expired one closes the connection.
+          const refused = await rateLimit.consume(caller);
+          if (refused) return [rateLimitedError(refused)];
+          if (!(await credentials.valid(caller))) {
+            const error = new GraphQLError(CREDENTIAL_ENDED_MESSAGE, {
+              extensions: { code: 'UNAUTHENTICATED' },
+            });
+            const { socket } = ctx.extra;
+            if (socket.readyState === WebSocket.OPEN) {
+              socket.send(
+                JSON.stringify({ id, type: MessageType.Error, payload: [error.toJSON()] }),
+              );
+              socket.close(CLOSE_FORBIDDEN, CREDENTIAL_ENDED_REASON);
+            }
+            return [error];
+          }
+        }
+        // graphql-ws has registered this operation already: it is one of the count.
+        if (Object.keys(ctx.subscriptions).length > config.maxSubscriptionsPerConnection) {
           return [
             new GraphQLError(
               `at most ${config.maxSubscriptionsPerConnection} subscriptions per connection: open another connection`,
@@ -284,7 +371,6 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         };
         const errors = enveloped.validate(args.schema, args.document);
         if (errors.length > 0) return errors;
-        const caller = ctx.extra.caller ?? (config.auth.mode === 'open' ? OPEN_CALLER : null);
         const groupKey = caller
           ? subscriptionGroupKey(
               document,
@@ -336,6 +422,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         httpServer.closeIdleConnections();
         // graphql-ws closes each socket with 1001 "Going away" and completes its operations.
         await graphqlWs.dispose();
+        credentials.stop();
         await new Promise<void>((done) => wsServer.close(() => done()));
         const deadline = setTimeout(
           () => httpServer.closeAllConnections(),

@@ -55,6 +55,8 @@ export async function startTagraph(options: TagraphOptions): Promise<RunningTagr
       TAGRAPH_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
       // The per-caller limit (1200 a minute by default) would turn a load test into 429s.
       TAGRAPH_RATE_LIMIT_PER_MINUTE: '0',
+      // The subscription scenarios open up to 10,000 connections with one token.
+      TAGRAPH_MAX_CONNECTIONS_PER_TOKEN: '0',
       ...options.env,
     },
   });

@@ -1,9 +1,11 @@
 // Authentication at the edge: HTTP and SSE requests to /graphql, and graphql-ws connections.
+import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
+import { limitKey } from './credentials.ts';
 import { createJwtVerifier, type JwtVerifier, looksLikeJwt } from './jwt.ts';
 import { type Caller, OPEN_CALLER } from './roles.ts';
 import { authenticate, bearerToken } from './tokens.ts';
@@ -45,20 +47,60 @@ function jwtVerifierFor(config: Config): JwtVerifier | null {
 }
 
 /**
+ * The per-token operation budget of one process, shared by HTTP requests (SSE included) and
+ * graphql-ws operations: with N gateways behind a balancer a token gets up to N times the rate.
+ */
+export class RateLimit {
+  private readonly limiter: RateLimiterMemory | null;
+
+  constructor(config: Config) {
+    this.limiter =
+      config.auth.mode === 'token' && config.rateLimitPerMinute > 0
+        ? new RateLimiterMemory({ points: config.rateLimitPerMinute, duration: 60 })
+        : null;
+  }
+
+  /** Spends one operation of the caller's minute: null when allowed, else the refusal. */
+  async consume(caller: Caller): Promise<RateLimited | null> {
+    if (!this.limiter) return null;
+    try {
+      await this.limiter.consume(limitKey(caller));
+      return null;
+    } catch (error) {
+      if (!(error instanceof RateLimiterRes)) throw error;
+      const retryAfterSeconds = Math.max(1, Math.ceil(error.msBeforeNext / 1000));
+      return {
+        retryAfterSeconds,
+        message: `rate limit of ${this.limiter.points} requests a minute reached; retry in ${retryAfterSeconds} s`,
+      };
+    }
+  }
+}
+
+export interface RateLimited {
+  retryAfterSeconds: number;
+  message: string;
+}
+
+/** The RATE_LIMITED error of an operation refused by the rate limit. */
+export function rateLimitedError(refused: RateLimited): GraphQLError {
+  return new GraphQLError(refused.message, {
+    extensions: { code: 'RATE_LIMITED', retryAfterSeconds: refused.retryAfterSeconds },
+  });
+}
+
+/**
  * Refuses GraphQL requests without a valid token with 401 (GraphiQL's page itself is served, so
- * a browser can paste a token into its headers). The caller is kept for the context.
+ * a browser can paste a token into its headers), and over the rate limit with 429. The caller
+ * is kept for the context.
  */
 export function authenticationPlugin(
   db: Db,
   config: Config,
   graphqlPath: string,
   callers: WeakMap<Request, Caller>,
+  rateLimit: RateLimit,
 ): Plugin {
-  // Per process: with N gateways behind a balancer a token gets up to N times the rate.
-  const limiter =
-    config.auth.mode === 'token' && config.rateLimitPerMinute > 0
-      ? new RateLimiterMemory({ points: config.rateLimitPerMinute, duration: 60 })
-      : null;
   return {
     async onRequest({ request, url, endResponse }) {
       if (url.pathname !== graphqlPath) return;
@@ -67,8 +109,15 @@ export function authenticationPlugin(
       const result = await authenticateHeader(db, config, request.headers.get('authorization'));
       if (result.ok) {
         callers.set(request, result.caller);
-        const refused = limiter && (await overLimit(limiter, result.caller));
-        if (refused) endResponse(refused);
+        const refused = await rateLimit.consume(result.caller);
+        if (refused) {
+          endResponse(
+            Response.json(
+              { errors: [{ message: refused.message, extensions: { code: 'RATE_LIMITED' } }] },
+              { status: 429, headers: { 'retry-after': String(refused.retryAfterSeconds) } },
+            ),
+          );
+        }
       } else if (!wantsPage) {
         const message =
           result.reason === 'missing'
@@ -91,26 +140,4 @@ export function warnIfOpen(config: Config, log: Logger): void {
   log.warn(
     'AUTHENTICATION IS OFF (TAGRAPH_AUTH=open, embedded development mode): every caller is a cluster admin. Set TAGRAPH_AUTH=token before exposing this server.',
   );
-}
-
-/** A 429 when the caller's token has used its requests for this minute, else null. */
-async function overLimit(limiter: RateLimiterMemory, caller: Caller): Promise<Response | null> {
-  try {
-    await limiter.consume(caller.tokenId === null ? caller.subject : `token:${caller.tokenId}`);
-    return null;
-  } catch (error) {
-    if (!(error instanceof RateLimiterRes)) throw error;
-    const seconds = Math.max(1, Math.ceil(error.msBeforeNext / 1000));
-    return Response.json(
-      {
-        errors: [
-          {
-            message: `rate limit of ${limiter.points} requests a minute reached; retry in ${seconds} s`,
-            extensions: { code: 'RATE_LIMITED' },
-          },
-        ],
-      },
-      { status: 429, headers: { 'retry-after': String(seconds) } },
-    );
-  }
 }

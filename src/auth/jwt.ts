@@ -54,6 +54,8 @@ export function createJwtVerifier(settings: JwtSettings): JwtVerifier | null {
         groups,
         clusterAdmin: settings.adminGroup !== null && groups.includes(settings.adminGroup),
         tokenId: null,
+        // Connections and streams opened with this JWT end when it expires (credentials.ts).
+        expiresAt: Number(verified.payload.exp) * 1000,
       };
     } catch {
       return null;

@@ -14,8 +14,10 @@ export interface Caller {
   subject: string;
   groups: string[];
   clusterAdmin: boolean;
-  /** The API token that authenticated the caller (null in open mode). */
+  /** The API token that authenticated the caller (null in open mode, for a JWT, the admin token). */
   tokenId: number | null;
+  /** When the caller's JWT expires (ms since the epoch); unset for credentials without expiry. */
+  expiresAt?: number | null;
 }
 
 /** Open mode (embedded development only): everyone is a cluster admin. */

@@ -67,7 +67,7 @@ export class SubscriptionGroups {
   /**
    * Joins the group of `key`, starting its source with `start` when there is none. `start` gets
    * the hooks to put into its context; the first subscriber's context serves the whole group,
-   * which is sound because a key names one principal, one document and one set of variables.
+   * which is sound because a key names one credential, one document and one set of variables.
    */
   async join(
     key: string,
@@ -200,7 +200,9 @@ export class SubscriptionGroups {
 /**
  * The group key of a subscription, or null when it must run alone: a subscription that replays
  * (`since` set) starts from its own point in the log. Everything that can change a result is in
- * the key: the document, the operation, the variables and who is asking.
+ * the key: the document, the operation, the variables and who is asking; and so is the credential
+ * (the API token, a JWT's expiry), so that the group's one credential check speaks for every
+ * member and a revoked or expired credential ends the whole group.
  */
 export function groupKey(
   document: DocumentNode,
@@ -229,5 +231,7 @@ export function groupKey(
     caller.subject,
     [...caller.groups].sort(),
     caller.clusterAdmin,
+    caller.tokenId,
+    caller.expiresAt ?? null,
   ]);
 }

@@ -36,6 +36,10 @@ export interface HubOptions {
   subscriberQueue?: number;
   /** Poll as a fallback for a lost NOTIFY (e.g. while the listen connection reconnects). */
   pollIntervalMs?: number;
+  /** Subscriptions replaying the log (`since` behind the head) at once, in all. */
+  maxReplays?: number;
+  /** Subscriptions replaying the log at once for one replayer (a token). */
+  maxReplaysPerReplayer?: number;
 }
 
 /** graphql-ws close code for a subscriber that fell too far behind; it resumes from its cursor. */
@@ -56,6 +60,20 @@ export class SlowConsumerError extends Error {
   }
 }
 
+/** Thrown by `subscribe` when a replay would go over the process's or the replayer's cap. */
+export class TooManyReplaysError extends Error {
+  constructor(
+    readonly limit: number,
+    readonly scope: 'process' | 'token',
+  ) {
+    super(
+      scope === 'token'
+        ? `at most ${limit} subscriptions with since may replay at once per token: retry once one has caught up`
+        : `the server is replaying ${limit} subscriptions with since already: retry shortly`,
+    );
+  }
+}
+
 interface Subscriber {
   filter: EventFilter;
   queue: StoredEvent[];
@@ -67,6 +85,11 @@ interface Subscriber {
 }
 
 const PAGE = 500;
+/**
+ * Rows one replay reads from the database at a time: what a replay holds in memory beyond
+ * the shared ring is one page of these (and its live queue, capped by subscriberQueue).
+ */
+const REPLAY_PAGE = 200;
 
 export class EventHub {
   private readonly ring: StoredEvent[] = [];
@@ -79,6 +102,11 @@ export class EventHub {
   private readonly ringSize: number;
   private readonly queueLimit: number;
   private readonly pollIntervalMs: number;
+  private readonly maxReplays: number;
+  private readonly maxReplaysPerReplayer: number;
+  /** Replays running, in all and per replayer. */
+  private replays = 0;
+  private readonly replaysOf = new Map<string, number>();
 
   constructor(
     private readonly database: Database,
@@ -88,6 +116,8 @@ export class EventHub {
     this.ringSize = options.ringSize ?? 10_000;
     this.queueLimit = options.subscriberQueue ?? 1_000;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
+    this.maxReplays = options.maxReplays ?? 64;
+    this.maxReplaysPerReplayer = options.maxReplaysPerReplayer ?? 4;
     this.reader = coalesce(
       () => this.readNew(),
       (error) => this.log.error({ err: error }, 'reading events failed'),
@@ -121,6 +151,11 @@ export class EventHub {
 
   get subscriberCount(): number {
     return this.subscribers.size;
+  }
+
+  /** Subscriptions replaying the log right now (for metrics and tests). */
+  get replayCount(): number {
+    return this.replays;
   }
 
   /** Readers cut off since start because their queue overflowed (for metrics). */
@@ -174,12 +209,18 @@ export class EventHub {
    * An explicit iterator rather than an async generator: a generator parked on "wait for the
    * next event" cannot run `return()` until an event arrives, so a client that disconnects from
    * a quiet stream would stay registered; here `return()` unregisters at once.
+   *
+   * A replay (`since` behind the head) takes one of the process's replay slots and one of its
+   * `replayer`'s until it has caught up or ends; over either cap it throws TooManyReplaysError.
    */
   subscribe(
     filter: EventFilter,
     since: number | null,
-    options: { onOverflow?: () => void } = {},
+    options: { onOverflow?: () => void; replayer?: string } = {},
   ): AsyncIterableIterator<StoredEvent> {
+    const seam = this.head;
+    const releaseReplay =
+      since !== null && since < seam ? this.takeReplaySlot(options.replayer ?? '') : () => {};
     const subscriber: Subscriber = {
       filter,
       queue: [],
@@ -189,7 +230,6 @@ export class EventHub {
       end: () => finish(),
     };
     // Register first: live events after `seam` queue up while the replay runs.
-    const seam = this.head;
     this.subscribers.add(subscriber);
     let replayedThrough = since ?? seam;
     let delivered = since ?? seam;
@@ -197,6 +237,7 @@ export class EventHub {
     let finished = false;
     const finish = (): IteratorResult<StoredEvent> => {
       finished = true;
+      releaseReplay();
       this.subscribers.delete(subscriber);
       subscriber.wake?.();
       return { done: true, value: undefined };
@@ -217,6 +258,7 @@ export class EventHub {
             replayedThrough = page.through;
             continue;
           }
+          releaseReplay();
           if (subscriber.overflowed) {
             finish();
             throw new SlowConsumerError(delivered);
@@ -244,6 +286,26 @@ export class EventHub {
     return iterator;
   }
 
+  /** Takes a replay slot for `replayer`; returns its release (idempotent). */
+  private takeReplaySlot(replayer: string): () => void {
+    const held = this.replaysOf.get(replayer) ?? 0;
+    if (held >= this.maxReplaysPerReplayer) {
+      throw new TooManyReplaysError(this.maxReplaysPerReplayer, 'token');
+    }
+    if (this.replays >= this.maxReplays) throw new TooManyReplaysError(this.maxReplays, 'process');
+    this.replays += 1;
+    this.replaysOf.set(replayer, held + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.replays -= 1;
+      const left = (this.replaysOf.get(replayer) ?? 1) - 1;
+      if (left > 0) this.replaysOf.set(replayer, left);
+      else this.replaysOf.delete(replayer);
+    };
+  }
+
   /** Matching events in (after, until], from the ring when it reaches back far enough. */
   private async replayPage(
     filter: EventFilter,
@@ -262,8 +324,8 @@ export class EventHub {
         sql`${events.seq} > ${after} and ${events.seq} <= ${until} and ${events.namespace} = ${filter.namespace}`,
       )
       .orderBy(asc(events.seq))
-      .limit(PAGE)) as StoredEvent[];
-    const through = rows.length < PAGE ? until : rows[rows.length - 1]!.seq;
+      .limit(REPLAY_PAGE)) as StoredEvent[];
+    const through = rows.length < REPLAY_PAGE ? until : rows[rows.length - 1]!.seq;
     return { events: rows.filter((e) => matches(filter, e)), through };
   }
 }

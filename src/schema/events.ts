@@ -1,6 +1,12 @@
 // Change events: tagChanged / imageStreamChanged subscriptions and the tagEvents polling query.
 
 import { GraphQLError } from 'graphql';
+import {
+  CLOSE_FORBIDDEN,
+  CREDENTIAL_ENDED_MESSAGE,
+  CREDENTIAL_ENDED_REASON,
+  limitKey,
+} from '../auth/credentials.ts';
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
 import type { AppContext } from '../context.ts';
 import { decodeCursor, encodeCursor } from '../events/cursor.ts';
@@ -11,6 +17,7 @@ import {
   type StoredEvent,
   slowConsumerError,
   TOO_SLOW_REASON,
+  TooManyReplaysError,
 } from '../events/hub.ts';
 import { trimmedThrough } from '../events/retention.ts';
 import { listEvents } from '../services/events.ts';
@@ -154,14 +161,25 @@ async function cursorId(ctx: AppContext, cursor: string | null | undefined, arg:
 
 const TOO_SLOW = Symbol('too slow');
 const REVOKED = Symbol('access revoked');
-type Delivery = StoredEvent | { [TOO_SLOW]: number } | { [REVOKED]: string };
+const CREDENTIAL_ENDED = Symbol('credential ended');
+type Delivery =
+  | StoredEvent
+  | { [TOO_SLOW]: number }
+  | { [REVOKED]: string }
+  | { [CREDENTIAL_ENDED]: true };
 
-/** How often a live subscription re-checks that its caller may still read the namespace. */
+/**
+ * How often a live subscription re-reads, at delivery, that its caller may still read the
+ * namespace and that its API token was not revoked (a JWT's expiry is compared at every one).
+ */
 const ACCESS_RECHECK_MS = 2000;
 
 /**
  * Events from the hub; a subscriber cut off as too slow gets one last result carrying the
  * SLOW_CONSUMER error and its resume cursor (a graphql-ws socket is also closed with 4429).
+ * When the caller's credential ends (token revoked, JWT expired) — seen at a delivery, or by the
+ * credential watch while the stream is idle — a graphql-ws connection is closed with 4403 and
+ * an SSE stream gets one last UNAUTHENTICATED result, then ends.
  * Not an async generator: `return()` must reach the hub at once when a client goes away, even
  * while waiting for the next event.
  */
@@ -170,36 +188,83 @@ function deliveries(
   filter: EventFilter,
   since: number | null,
 ): AsyncIterableIterator<Delivery> {
-  const source = ctx.events.subscribe(filter, since, {
-    onOverflow: () => ctx.closeConnection?.(CLOSE_TOO_SLOW, TOO_SLOW_REASON),
-  });
+  const caller = ctx.access.caller;
+  let source: AsyncIterableIterator<StoredEvent>;
+  try {
+    source = ctx.events.subscribe(filter, since, {
+      onOverflow: () => ctx.closeConnection?.(CLOSE_TOO_SLOW, TOO_SLOW_REASON),
+      replayer: limitKey(caller),
+    });
+  } catch (error) {
+    if (!(error instanceof TooManyReplaysError)) throw error;
+    throw new GraphQLError(error.message, {
+      extensions: { code: 'TOO_MANY_REPLAYS', limit: error.limit, scope: error.scope },
+    });
+  }
   let ended = false;
+  let credentialEnded = false;
   let checkedAt = Date.now();
+  const endCredential = () => {
+    if (ended || credentialEnded) return;
+    credentialEnded = true;
+    unwatch();
+    ctx.closeConnection?.(CLOSE_FORBIDDEN, CREDENTIAL_ENDED_REASON);
+    // Wakes a next() waiting for an event; it then yields the last result.
+    void source.return?.();
+  };
+  const unwatch = ctx.credentials.watch(caller, endCredential);
+  const stop = async () => {
+    ended = true;
+    unwatch();
+    await source.return?.();
+  };
+  const lastResult = async (): Promise<IteratorResult<Delivery>> => {
+    await stop();
+    return { done: false, value: { [CREDENTIAL_ENDED]: true } };
+  };
   const iterator: AsyncIterableIterator<Delivery> = {
     next: async () => {
       if (ended) return { done: true, value: undefined };
+      if (credentialEnded) return lastResult();
       try {
         const result = await source.next();
-        if (!result.done) ctx.onDelivered?.(result.value.seq);
-        // A revoked grant stops the stream: re-checked at delivery, at most every few seconds.
-        if (!result.done && Date.now() - checkedAt > ACCESS_RECHECK_MS) {
+        if (credentialEnded) return lastResult();
+        if (result.done) {
+          await stop();
+          return result;
+        }
+        if (ctx.credentials.expired(caller)) {
+          endCredential();
+          return lastResult();
+        }
+        // A revoked grant or token stops the stream: re-read at delivery, at most every few
+        // seconds; the reads of one event's deliveries go to the database together.
+        if (Date.now() - checkedAt > ACCESS_RECHECK_MS) {
           checkedAt = Date.now();
-          if (!(await ctx.access.canNow('image-puller', filter.namespace))) {
-            ended = true;
-            await source.return?.();
+          const [valid, readable] = await Promise.all([
+            ctx.credentials.valid(caller),
+            ctx.access.canNow('image-puller', filter.namespace),
+          ]);
+          if (!valid) {
+            endCredential();
+            return lastResult();
+          }
+          if (!readable) {
+            await stop();
             return { done: false, value: { [REVOKED]: filter.namespace } };
           }
         }
+        ctx.onDelivered?.(result.value.seq);
         return result;
       } catch (error) {
         if (!(error instanceof SlowConsumerError)) throw error;
         ended = true;
+        unwatch();
         return { done: false, value: { [TOO_SLOW]: error.cursor } };
       }
     },
     return: async () => {
-      ended = true;
-      await source.return?.();
+      await stop();
       return { done: true, value: undefined };
     },
     [Symbol.asyncIterator]: () => iterator,
@@ -208,6 +273,9 @@ function deliveries(
 }
 
 function delivered(value: Delivery): StoredEvent {
+  if (CREDENTIAL_ENDED in value) {
+    throw new GraphQLError(CREDENTIAL_ENDED_MESSAGE, { extensions: { code: 'UNAUTHENTICATED' } });
+  }
   if (REVOKED in value) {
     throw new GraphQLError(`forbidden: access to namespace ${value[REVOKED]} was revoked`, {
       extensions: { code: 'FORBIDDEN' },

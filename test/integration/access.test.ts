@@ -319,7 +319,7 @@ describe('subscriptions', () => {
       await sub.stop();
     }
   });
-  it('shares a live subscription only between connections of the same caller', async () => {
+  it('shares a live subscription only between connections of the same credential', async () => {
     const frank = await createToken('frank');
     await grant('project-b', 'IMAGE_PULLER', 'User', 'frank');
     type Next = {
@@ -338,22 +338,29 @@ describe('subscriptions', () => {
     await denied.ended;
     expect(denied.results[0]?.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(denied.results[0]?.data?.tagChanged ?? null).toBeNull();
-    // Another token of frank's joins the running source: no second reader of the hub.
-    const second = subscribeWs<Next>(app.url, SUB, {}, { token: await createToken('frank') });
+    // Another connection with frank's token joins the running source: no second reader of the hub.
+    const second = subscribeWs<Next>(app.url, SUB, {}, { token: frank });
     for (let i = 0; i < 300 && app.subscriptionGroups.memberCount < 2; i++) {
       await new Promise((r) => setTimeout(r, 10));
     }
     expect(app.subscriptionGroups.memberCount).toBe(2);
     expect(app.events.subscriberCount).toBe(sources);
+    // Another token of frank's has a source of its own: it is revoked on its own.
+    const otherToken = subscribeWs<Next>(app.url, SUB, {}, { token: await createToken('frank') });
+    for (let i = 0; i < 300 && app.subscriptionGroups.memberCount < 3; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(app.subscriptionGroups.memberCount).toBe(3);
+    expect(app.events.subscriberCount).toBe(sources + 1);
     try {
       await pushMapping(app, 'project-b', 'ruby', 'shared', 'shared-1', undefined, as(ADMIN));
-      for (const sub of [first, second]) {
+      for (const sub of [first, second, otherToken]) {
         const [event] = await sub.waitFor(1);
         expect(event!.data?.tagChanged.tag).toBe('shared');
       }
       expect(denied.results).toHaveLength(1);
     } finally {
-      await Promise.all([first.stop(), second.stop()]);
+      await Promise.all([first.stop(), second.stop(), otherToken.stop()]);
     }
   });
 });

@@ -98,11 +98,15 @@ export function subscribeWs<T = { data?: Record<string, unknown>; errors?: unkno
   };
 }
 
-/** Subscribes over SSE (POST with Accept: text/event-stream); each `next` payload is collected. */
+/**
+ * Subscribes over SSE (POST with Accept: text/event-stream); each `next` payload is collected.
+ * `ended` is `complete` when the server ends the stream (a complete event, or the body ends).
+ */
 export function subscribeSse<T = { data?: Record<string, unknown>; errors?: unknown[] }>(
   httpUrl: string,
   query: string,
   variables: Record<string, unknown> = {},
+  options: { token?: string } = {},
 ): Received<T> & { opened: Promise<void> } {
   const { results, push, waitFor } = collector<T>();
   const abort = new AbortController();
@@ -114,7 +118,11 @@ export function subscribeSse<T = { data?: Record<string, unknown>; errors?: unkn
     try {
       const response = await fetch(`${httpUrl}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'text/event-stream',
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        },
         body: JSON.stringify({ query, variables }),
         signal: abort.signal,
       });

@@ -97,6 +97,38 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the connection bounds, and names a bad one', () => {
+    expect(loadConfig({})).toMatchObject({
+      maxSubscriptionsPerConnection: 100,
+      maxConnectionsPerToken: 100,
+      credentialCheckIntervalMs: 10_000,
+      maxReplays: 64,
+      maxReplaysPerToken: 4,
+    });
+    expect(
+      loadConfig({
+        TAGRAPH_MAX_CONNECTIONS_PER_TOKEN: '0',
+        TAGRAPH_CREDENTIAL_CHECK_SECONDS: '2.5',
+        TAGRAPH_MAX_REPLAYS: '8',
+        TAGRAPH_MAX_REPLAYS_PER_TOKEN: '2',
+      }),
+    ).toMatchObject({
+      maxConnectionsPerToken: 0,
+      credentialCheckIntervalMs: 2500,
+      maxReplays: 8,
+      maxReplaysPerToken: 2,
+    });
+    for (const [variable, value] of [
+      ['TAGRAPH_MAX_CONNECTIONS_PER_TOKEN', '-1'],
+      ['TAGRAPH_CREDENTIAL_CHECK_SECONDS', '0'],
+      ['TAGRAPH_CREDENTIAL_CHECK_SECONDS', 'often'],
+      ['TAGRAPH_MAX_REPLAYS', '0'],
+      ['TAGRAPH_MAX_REPLAYS_PER_TOKEN', '1.5'],
+    ]) {
+      expect(() => loadConfig({ [variable!]: value })).toThrow(new RegExp(`${variable}:`));
+    }
+  });
+
   it('reads push registries as JSON and names a bad entry', () => {
     const config = loadConfig({
       TAGRAPH_PUSH_REGISTRIES: '[{"host":"registry.example.com:5000","token":"0123456789abcdef0"}]',

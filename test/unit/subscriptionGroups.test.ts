@@ -34,12 +34,22 @@ describe('groupKey', () => {
   it('separates callers, variables and documents; group order does not matter', () => {
     const bob: Caller = { ...alice, subject: 'bob' };
     const admin: Caller = { ...alice, clusterAdmin: true };
-    const sameGroupsOtherOrder: Caller = { ...alice, groups: ['a', 'b'], tokenId: 2 };
+    const sameGroupsOtherOrder: Caller = { ...alice, groups: ['a', 'b'] };
     expect(key(LIVE, null, bob)).not.toBe(key(LIVE));
     expect(key(LIVE, null, admin)).not.toBe(key(LIVE));
     expect(key(LIVE, null, sameGroupsOtherOrder)).toBe(key(LIVE));
     expect(key(WITH_SINCE, { s: null, x: 1 })).not.toBe(key(WITH_SINCE, { s: null }));
     expect(key('subscription { tagChanged(namespace: "other") { cursor } }')).not.toBe(key(LIVE));
+  });
+
+  it('separates credentials of one subject: another API token, a JWT with another expiry', () => {
+    const otherToken: Caller = { ...alice, tokenId: 2 };
+    const jwt: Caller = { ...alice, tokenId: null, expiresAt: 1_000_000 };
+    const laterJwt: Caller = { ...jwt, expiresAt: 2_000_000 };
+    expect(key(LIVE, null, otherToken)).not.toBe(key(LIVE));
+    expect(key(LIVE, null, jwt)).not.toBe(key(LIVE));
+    expect(key(LIVE, null, laterJwt)).not.toBe(key(LIVE, null, jwt));
+    expect(key(LIVE, null, { ...jwt })).toBe(key(LIVE, null, jwt));
   });
 
   it('only subscriptions are grouped', () => {
