@@ -297,13 +297,16 @@ describe('a plain-HTTP registry', () => {
       res.end(JSON.stringify({ name, tags: page }));
     });
     const paged = client({ registry: pager.host, insecure: true });
-    expect(await paged.listTags('ns/paged', { pageSize: 2 })).toEqual(PAGED_TAGS);
+    expect(await paged.listTags('ns/paged', { pageSize: 2 })).toEqual({
+      tags: PAGED_TAGS,
+      truncated: false,
+    });
     expect(pager.requests.map((r) => r.path).filter((p) => p.includes('/tags/'))).toEqual([
       '/v2/ns/paged/tags/list?n=2',
       '/v2/ns/paged/tags/list?n=2&last=t2',
       '/v2/ns/paged/tags/list?n=2&last=t4',
     ]);
-    expect((await plain.listTags('ns/paged')).sort()).toEqual(PAGED_TAGS);
+    expect((await plain.listTags('ns/paged')).tags.sort()).toEqual(PAGED_TAGS);
   });
 
   it('fails with TLS, suggesting insecure, when the registry speaks only HTTP', async () => {
@@ -340,7 +343,7 @@ describe('Basic auth', () => {
     });
     await alice.ping();
     expect((await alice.getManifest('ns/app', 'oci')).digest).toBe(pushed.digest);
-    expect(await alice.listTags('ns/app')).toEqual(['oci']);
+    expect((await alice.listTags('ns/app')).tags).toEqual(['oci']);
   });
 
   it('fails with Unauthorized for wrong credentials or none, never echoing them', async () => {
@@ -416,7 +419,7 @@ describe('Bearer token auth', () => {
     expect((await bob.getBlob('ns/app', oci.configDigest)).length).toBe(oci.config.length);
     expect(tokens.requests.length).toBe(before + 1);
 
-    expect((await bob.listTags('ns/paged')).sort()).toEqual(PAGED_TAGS);
+    expect((await bob.listTags('ns/paged')).tags.sort()).toEqual(PAGED_TAGS);
     expect(tokens.requests.length).toBe(before + 2);
     expect(tokens.requests.at(-1)!.scopes).toEqual(['repository:ns/paged:pull']);
   });
