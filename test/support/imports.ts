@@ -21,7 +21,7 @@ export interface JobView {
   }[];
 }
 
-const JOB_FIELDS = `id status attempts lastError tags cause additionalTags tagListTruncated
+export const JOB_FIELDS = `id status attempts lastError tags cause additionalTags tagListTruncated
   images { tag status digest dockerImageReference reason message }`;
 
 const IMPORT = `mutation($input: ImportImageInput!) {
