@@ -1,9 +1,10 @@
 // Import jobs against hostile registries: the byte budget, the children cap, the deadline and
-// the tag-listing caps hold, and the gateway keeps answering while they are hit.
-import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// the tag-listing caps hold, the gateway keeps answering while they are hit, and one namespace's
+// hanging imports leave the other slots to other namespaces.
+import { request, type ServerResponse } from 'node:http';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type HostileRegistry, startHostileRegistry } from '../support/hostileRegistry.ts';
-import { type BuiltIndex, buildImage, buildIndex } from '../support/images.ts';
+import { type BuiltIndex, buildImage, buildIndex, pushImage } from '../support/images.ts';
 import { JOB_FIELDS, type JobView, type TagView } from '../support/imports.ts';
 import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
@@ -41,23 +42,47 @@ const IMPORT = `mutation($input: ImportImageInput!) {
   }
 }`;
 
-/** importImage as an editor of `namespace`, then the app's worker until nothing is due. */
-async function importAs(namespace: string, input: Record<string, unknown>): Promise<JobView> {
-  const editor = await app.member(namespace, 'EDITOR');
-  const result = await app.call<{ importImage: { __typename: string; job: JobView } }>(
+/** importImage as an editor of `namespace`; returns the queued job's id and a reader of it. */
+async function enqueueAs(
+  target: TenantApp,
+  namespace: string,
+  input: Record<string, unknown>,
+): Promise<() => Promise<JobView>> {
+  const editor = await target.member(namespace, 'EDITOR');
+  const result = await target.call<{ importImage: { __typename: string; job: JobView } }>(
     editor,
     IMPORT,
     { input: { namespace, confirm: true, insecure: true, ...input } },
   );
   expect(result.errors).toBeUndefined();
   expect(result.data!.importImage.__typename).toBe('ImportImagePayload');
+  const id = result.data!.importImage.job.id;
+  return async () => {
+    const job = await target.call<{ importJob: JobView }>(
+      editor,
+      `query($id: ID!) { importJob(id: $id) { ${JOB_FIELDS} } }`,
+      { id },
+    );
+    return job.data!.importJob;
+  };
+}
+
+/** importImage as an editor of `namespace`, then the app's worker until nothing is due. */
+async function importAs(namespace: string, input: Record<string, unknown>): Promise<JobView> {
+  const read = await enqueueAs(app, namespace, input);
   while ((await app.importer.worker.runOnce()) > 0) {}
-  const job = await app.call<{ importJob: JobView }>(
-    editor,
-    `query($id: ID!) { importJob(id: $id) { ${JOB_FIELDS} } }`,
-    { id: result.data!.importImage.job.id },
-  );
-  return job.data!.importJob;
+  return read();
+}
+
+/** Polls `read` every 25 ms until `done` holds or `ms` pass; returns the last value read. */
+async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, ms: number) {
+  const deadline = Date.now() + ms;
+  let value = await read();
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 25));
+    value = await read();
+  }
+  return value;
 }
 
 async function readTag(namespace: string, ref: string) {
@@ -333,6 +358,73 @@ describe('the tag listing of importImage(all)', () => {
       expect(job.additionalTags).toEqual(['b']);
     } finally {
       registry.override = null;
+    }
+  });
+});
+
+describe('fairness between namespaces', () => {
+  it('runs another namespace while a hanging registry holds one namespace, until the deadline frees it', async () => {
+    const fairDeadlineMs = 5000;
+    const fair = await startTenantApp({
+      importConcurrency: 2,
+      importNamespaceConcurrency: 1,
+      importBudget: {
+        maxChildren: 40,
+        maxBytes: 1 * MiB,
+        deadlineMs: fairDeadlineMs,
+        maxListedTags: 5000,
+        maxTagListBytes: 256 * KiB,
+      },
+    });
+    const hanging: ServerResponse[] = [];
+    registry.override = (_req, res, request) => {
+      if (!request.path.startsWith('/v2/attack/hang/')) return false;
+      hanging.push(res); // never answered
+      return true;
+    };
+    try {
+      const slowFirst = await enqueueAs(fair, 'fair-slow', {
+        image: 'one:v1',
+        from: `${registry.host}/attack/hang:v1`,
+      });
+      const slowSecond = await enqueueAs(fair, 'fair-slow', {
+        image: 'two:v1',
+        from: `${registry.host}/attack/hang:v2`,
+      });
+      const registryUrl = inject('registryUrl');
+      const repository = `fair-${process.pid}-${Math.random().toString(36).slice(2, 8)}/app`;
+      const pushed = await pushImage(registryUrl, repository, 'v1', { content: 'fair' });
+      const fast = await enqueueAs(fair, 'fair-fast', {
+        image: 'app:v1',
+        from: `${new URL(registryUrl).host}/${repository}:v1`,
+      });
+
+      const started = performance.now();
+      await fair.importer.worker.start();
+      const fastJob = await pollUntil(fast, (job) => job.status === 'succeeded', 4000);
+      const fastMs = performance.now() - started;
+      expect(fastJob.images[0]).toMatchObject({ status: 'Success', digest: pushed.digest });
+      // The slow namespace's first job still holds its one slot; its second waits behind it.
+      expect((await slowFirst()).status).toBe('running');
+      expect((await slowSecond()).status).toBe('queued');
+      console.info(
+        `fairness: the other namespace's import finished after ${Math.round(fastMs)} ms`,
+      );
+
+      const timedOut = await pollUntil(
+        slowFirst,
+        (job) => job.status !== 'running',
+        fairDeadlineMs + 5000,
+      );
+      const slowMs = performance.now() - started;
+      console.info(`fairness: the hanging import was ended after ${Math.round(slowMs)} ms`);
+      expect(timedOut.images[0]).toMatchObject({ status: 'Failure', reason: 'Timeout' });
+      expect(slowMs).toBeGreaterThanOrEqual(fairDeadlineMs - 100);
+    } finally {
+      registry.override = null;
+      for (const res of hanging) res.destroy();
+      await fair.importer.worker.stop();
+      await fair.stop();
     }
   });
 });
