@@ -266,7 +266,7 @@ export class RegistryClient {
     return this.guard(
       subject,
       async () => {
-        const origin = await this.resolveOrigin();
+        const origin = await untilAborted(this.resolveOrigin(), budget?.signal);
         let url = new URL(`/v2/${repository}/tags/list`, origin);
         if (options.pageSize) url.searchParams.set('n', String(options.pageSize));
         const tags: string[] = [];
@@ -293,9 +293,7 @@ export class RegistryClient {
             budget,
           );
           bytesLeft -= body.bytes.length;
-          const names = body.cut
-            ? parseTagsPrefix(body.bytes, subject)
-            : parseTags(body.bytes, subject);
+          const names = body.cut ? parseTagsPrefix(body.bytes) : parseTags(body.bytes, subject);
           // One by one: spreading a page of 100,000 names into push() overflows the stack.
           for (const name of names) {
             if (tags.length >= maxTags) return { tags, truncated: true };
@@ -342,7 +340,9 @@ export class RegistryClient {
     budget?: RequestBudget,
   ): Promise<Exchange> {
     budget?.checkDeadline();
-    const origin = await this.resolveOrigin();
+    // The scheme probe and a token fetch are shared by concurrent requests, so neither is
+    // aborted for one job; the job stops waiting for them at its deadline all the same.
+    const origin = await untilAborted(this.resolveOrigin(), budget?.signal);
     const url = typeof path === 'string' ? new URL(path, origin) : path;
     const send = (authorization: string | null) =>
       this.transport.send(url, {
@@ -357,8 +357,6 @@ export class RegistryClient {
     const first = await send(sent);
     if (first.status !== 401) return first;
     await first.body.dump();
-    // A token fetch is shared by concurrent requests, so it is not aborted for one job; the
-    // job stops waiting for it at its deadline all the same.
     const retryWith = await untilAborted(
       this.authorizer.answer(first.headers['www-authenticate'], scope, sent, subject),
       budget?.signal,
@@ -514,14 +512,13 @@ function parseTags(bytes: Buffer, subject: string): string[] {
 
 /**
  * The complete names at the start of a page cut off mid-way: `{"name":"a","tags":["x","y","z`
- * gives x and y (the last may be unfinished). Tag names never hold quotes or backslashes.
+ * gives x and y (the last may be unfinished), and a page cut before its list gives none. Tag
+ * names never hold quotes or backslashes.
  */
-function parseTagsPrefix(bytes: Buffer, subject: string): string[] {
+function parseTagsPrefix(bytes: Buffer): string[] {
   const text = bytes.toString('utf8');
   const start = /"tags"\s*:\s*\[/.exec(text);
-  if (!start) {
-    throw new RegistryError('TooLarge', `a page of ${subject} is too long to read`);
-  }
+  if (!start) return [];
   const item = /\s*"([^"\\]*)"\s*([,\]])/y;
   item.lastIndex = start.index + start[0].length;
   const tags: string[] = [];

@@ -259,6 +259,32 @@ describe('the job deadline', () => {
   });
 });
 
+describe('the job deadline before the first request', () => {
+  it('ends an import from a registry whose /v2/ never answers, with a Timeout reason', async () => {
+    const silent = await startHostileRegistry();
+    const held: ServerResponse[] = [];
+    silent.override = (_req, res, request) => {
+      if (request.kind !== 'ping') return false;
+      held.push(res); // the scheme probe waits forever
+      return true;
+    };
+    try {
+      const started = performance.now();
+      const job = await importAs('silent', {
+        image: 'mute:v1',
+        from: `${silent.host}/attack/mute:v1`,
+      });
+      const elapsed = performance.now() - started;
+      console.info(`silent /v2/: the import ended after ${Math.round(elapsed)} ms`);
+      expect(elapsed).toBeLessThan(DEADLINE_MS + 3000);
+      expect(job.images[0]).toMatchObject({ status: 'Failure', reason: 'Timeout' });
+    } finally {
+      for (const res of held) res.destroy();
+      await silent.stop();
+    }
+  });
+});
+
 describe('the tag listing of importImage(all)', () => {
   it('stops an endless series of tag pages at the cap while /healthz keeps answering', async () => {
     let pages = 0;

@@ -307,6 +307,23 @@ describe('a plain-HTTP registry', () => {
       '/v2/ns/paged/tags/list?n=2&last=t4',
     ]);
     expect((await plain.listTags('ns/paged')).tags.sort()).toEqual(PAGED_TAGS);
+    // The caps hold across pages: no page after the one that reached them is asked for.
+    const before = pager.requests.length;
+    expect(await paged.listTags('ns/paged', { pageSize: 2, maxTags: 3 })).toEqual({
+      tags: ['t1', 't2', 't3'],
+      truncated: true,
+    });
+    expect(await paged.listTags('ns/paged', { pageSize: 2, maxTags: 4 })).toEqual({
+      tags: ['t1', 't2', 't3', 't4'],
+      truncated: true,
+    });
+    // 40 bytes: the first page (`{"name":"ns/paged","tags":["t1","t2"]}`, 38 bytes) whole, and of
+    // the second only what fits, which holds no complete name.
+    expect(await paged.listTags('ns/paged', { pageSize: 2, maxBytes: 40 })).toEqual({
+      tags: ['t1', 't2'],
+      truncated: true,
+    });
+    expect(pager.requests.slice(before).filter((r) => r.path.includes('/tags/'))).toHaveLength(6);
   });
 
   it('fails with TLS, suggesting insecure, when the registry speaks only HTTP', async () => {
