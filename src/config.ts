@@ -46,6 +46,23 @@ const variables = z.object({
   TAGRAPH_IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   TAGRAPH_IMPORT_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(900),
   TAGRAPH_IMPORT_BACKOFF_SCALE: z.coerce.number().min(0.001).max(100).default(1),
+  // What one import job may spend, and how many jobs of one namespace a process runs at once.
+  TAGRAPH_IMPORT_MAX_CHILDREN: z.coerce.number().int().min(1).max(10_000).default(256),
+  TAGRAPH_IMPORT_MAX_JOB_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(4 * 1024 ** 3)
+    .default(64 * 1024 ** 2),
+  TAGRAPH_IMPORT_JOB_DEADLINE_SECONDS: z.coerce.number().positive().max(3600).default(300),
+  TAGRAPH_IMPORT_MAX_LISTED_TAGS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  TAGRAPH_IMPORT_MAX_TAG_LIST_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(256 * 1024 ** 2)
+    .default(4 * 1024 ** 2),
+  TAGRAPH_IMPORT_NAMESPACE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   TAGRAPH_REGISTRY_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(30),
   TAGRAPH_EGRESS_ALLOW: z.string().optional(),
   TAGRAPH_JWT_JWKS_URL: z.string().url().optional(),
@@ -125,6 +142,10 @@ export interface Config {
   importIntervalMs: number;
   /** Multiplies the retry backoff of failed import jobs (tests shrink it). */
   importBackoffScale: number;
+  /** What one attempt of an import job may spend on registries. */
+  importBudget: ImportBudgetSettings;
+  /** Import jobs of one namespace a worker process runs at once (at most `importConcurrency`). */
+  importNamespaceConcurrency: number;
   /** Per-request timeout towards registries. */
   registryTimeoutMs: number;
   /** Extra CA certificates (PEM) trusted for registries, besides the system's. */
@@ -158,6 +179,19 @@ export interface Config {
   auth: { mode: 'open' | 'token'; adminTokenHash: string | null; jwt: JwtSettings | null };
   /** Registries whose push notifications `POST /registry/events` accepts, each with its token. */
   pushRegistries: PushRegistry[];
+}
+
+export interface ImportBudgetSettings {
+  /** Children a preserved manifest list may have. */
+  maxChildren: number;
+  /** Bytes of registry responses one job may read, across all its requests. */
+  maxBytes: number;
+  /** Wall-clock time of one job, across all its requests and their retries. */
+  deadlineMs: number;
+  /** `importImage` with `all` lists at most this many of the repository's tags. */
+  maxListedTags: number;
+  /** ...and reads at most this many bytes of tag-list pages. */
+  maxTagListBytes: number;
 }
 
 export interface PushRegistry {
@@ -271,6 +305,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     importConcurrency: v.TAGRAPH_IMPORT_CONCURRENCY,
     importIntervalMs: v.TAGRAPH_IMPORT_INTERVAL_SECONDS * 1000,
     importBackoffScale: v.TAGRAPH_IMPORT_BACKOFF_SCALE,
+    importBudget: {
+      maxChildren: v.TAGRAPH_IMPORT_MAX_CHILDREN,
+      maxBytes: v.TAGRAPH_IMPORT_MAX_JOB_BYTES,
+      deadlineMs: Math.round(v.TAGRAPH_IMPORT_JOB_DEADLINE_SECONDS * 1000),
+      maxListedTags: v.TAGRAPH_IMPORT_MAX_LISTED_TAGS,
+      maxTagListBytes: v.TAGRAPH_IMPORT_MAX_TAG_LIST_BYTES,
+    },
+    importNamespaceConcurrency: Math.min(
+      v.TAGRAPH_IMPORT_NAMESPACE_CONCURRENCY,
+      v.TAGRAPH_IMPORT_CONCURRENCY,
+    ),
     registryTimeoutMs: v.TAGRAPH_REGISTRY_TIMEOUT_SECONDS * 1000,
     rateLimitPerMinute: v.TAGRAPH_RATE_LIMIT_PER_MINUTE,
     maxSubscriptionsPerConnection: v.TAGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION,

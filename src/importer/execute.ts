@@ -1,12 +1,15 @@
 // Running one import job: expand `all`, fetch each tag's source, record success or failure.
 import { and, eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import type { PushRegistry } from '../config.ts';
+import type { ImportBudgetSettings, PushRegistry } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { imageStreams, tags } from '../db/schema.ts';
 import { type Platform, platformPreference } from '../domain/platforms.ts';
 import { type DockerReference, parseDockerReference } from '../domain/references.ts';
+import { writeTransaction } from '../events/append.ts';
+import { RequestBudget } from '../registry/budget.ts';
 import { RegistryError } from '../registry/errors.ts';
+import { type ImageInput, saveImage } from '../services/images.ts';
 import type { ImportJobRequest } from '../services/importJobs.ts';
 import { expandAll } from './expandAll.ts';
 import { describeFailure } from './failure.ts';
@@ -26,6 +29,8 @@ export interface ImporterOptions {
   intervalMs: number;
   /** Registries that report pushes, for their TLS setting. */
   pushRegistries: PushRegistry[];
+  /** What one attempt of a job may spend on registries. */
+  budget: ImportBudgetSettings;
 }
 
 /** The outcome for one tag, as the job's result and the importImage payload report it. */
@@ -42,34 +47,55 @@ export interface TagImportResult {
 
 export function createImportExecutor(options: ImporterOptions) {
   return async (job: ImportJobRow): Promise<JobOutcome> => {
-    const request = job.request as unknown as ImportJobRequest;
-    let tagNames = request.tags ?? [];
-    let additionalTags: string[] = [];
-    if (request.all) {
-      try {
-        ({ tagNames, additionalTags } = await expandAll(options, job, request.all));
-      } catch (error) {
-        const failure = describeFailure(error);
-        return { ok: false, error: failure.message, result: null, retry: failure.retryable };
-      }
+    // One budget for the whole attempt: the listing and every tag draw on the same deadline
+    // and the same bytes, so a job's cost does not grow with the tags it names.
+    const budget = new RequestBudget(options.budget.maxBytes, options.budget.deadlineMs);
+    try {
+      return await executeJob(options, job, budget);
+    } finally {
+      budget.dispose();
     }
-    const images: TagImportResult[] = [];
-    for (const name of tagNames) {
-      images.push(
-        request.push
-          ? await importPush(options, job, name, request.push)
-          : await importTag(options, job, name, request.cause ?? 'import'),
-      );
+  };
+}
+
+async function executeJob(
+  options: ImporterOptions,
+  job: ImportJobRow,
+  budget: RequestBudget,
+): Promise<JobOutcome> {
+  const request = job.request as unknown as ImportJobRequest;
+  let tagNames = request.tags ?? [];
+  let additionalTags: string[] = [];
+  let tagListTruncated = false;
+  if (request.all) {
+    try {
+      ({ tagNames, additionalTags, tagListTruncated } = await expandAll(
+        options,
+        job,
+        request.all,
+        budget,
+      ));
+    } catch (error) {
+      const failure = describeFailure(error);
+      return { ok: false, error: failure.message, result: null, retry: failure.retryable };
     }
-    const result = { tags: tagNames, images, additionalTags };
-    const failures = images.filter((image) => image.status === 'Failure');
-    if (failures.length === 0) return { ok: true, result };
-    return {
-      ok: false,
-      error: failures.map((f) => `${f.tag}: ${f.message}`).join('; '),
-      result,
-      retry: failures.some((f) => f.retryable),
-    };
+  }
+  const images: TagImportResult[] = [];
+  for (const name of tagNames) {
+    images.push(
+      request.push
+        ? await importPush(options, job, name, request.push, budget)
+        : await importTag(options, job, name, request.cause ?? 'import', budget),
+    );
+  }
+  const result = { tags: tagNames, images, additionalTags, tagListTruncated };
+  const failures = images.filter((image) => image.status === 'Failure');
+  if (failures.length === 0) return { ok: true, result };
+  return {
+    ok: false,
+    error: failures.map((f) => `${f.tag}: ${f.message}`).join('; '),
+    result,
+    retry: failures.some((f) => f.retryable),
   };
 }
 
@@ -78,6 +104,7 @@ async function importTag(
   job: ImportJobRow,
   tagName: string,
   cause: ImportJobRequest['cause'],
+  budget: RequestBudget,
 ): Promise<TagImportResult> {
   const snapshot = await readTag(options.database, job.namespace, job.stream, tagName);
   if (!snapshot) {
@@ -98,7 +125,7 @@ async function importTag(
   }
   let fetched: FetchedSource;
   try {
-    fetched = await fetchTag(options, snapshot, parsed.value);
+    fetched = await fetchTag(options, snapshot, parsed.value, budget);
   } catch (error) {
     const failure = describeFailure(error);
     if (!(error instanceof RegistryError)) {
@@ -130,6 +157,7 @@ async function fetchTag(
   options: ImporterOptions,
   snapshot: TagSnapshot,
   source: DockerReference,
+  budget: RequestBudget,
 ): Promise<FetchedSource> {
   const insecure = isInsecure(snapshot.tag.importInsecure, snapshot.stream.annotations);
   const client = await openRegistry(
@@ -143,7 +171,22 @@ async function fetchTag(
     mode: snapshot.tag.importMode,
     preference: platformPreference(snapshot.tag.annotations),
     serverPlatform: options.serverPlatform,
+    budget,
+    maxChildren: options.budget.maxChildren,
+    saveChild: (child) => saveChildImage(options, child),
   });
+}
+
+/**
+ * Stores one child of a preserved list on its own, as soon as it is read. A list that fails
+ * later leaves only these content-addressed image rows behind: no tag, history item or list
+ * refers to them until the list itself is stored.
+ */
+export async function saveChildImage(
+  options: Pick<ImporterOptions, 'database'>,
+  child: ImageInput,
+): Promise<void> {
+  await writeTransaction(options.database.db, (tx) => saveImage(tx, child));
 }
 
 /** The stream and spec tag as they are now, read without locks (the write re-checks them). */

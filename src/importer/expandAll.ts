@@ -3,6 +3,7 @@
 import { orderTagsForImport } from '../domain/importOrder.ts';
 import { formatReference, parseDockerReference } from '../domain/references.ts';
 import { appendEvents, writeTransaction } from '../events/append.ts';
+import type { RequestBudget } from '../registry/budget.ts';
 import { lockStream } from '../services/imageStreams.ts';
 import type { ImportJobRequest } from '../services/importJobs.ts';
 import { writeSpecTag } from '../services/specTags.ts';
@@ -14,14 +15,17 @@ import { isInsecure, openRegistry } from './registries.ts';
 type AllRequest = NonNullable<ImportJobRequest['all']>;
 
 /**
- * Lists the repository, orders its tags and sets a spec tag for each one kept (an unchanged spec
- * is left alone, so a retried job writes nothing twice). Returns the tags to import and the rest.
+ * Lists the repository (at most `budget.maxListedTags` tags and `maxTagListBytes` bytes of
+ * pages), orders its tags and sets a spec tag for each one kept (an unchanged spec is left
+ * alone, so a retried job writes nothing twice). Returns the tags to import, the rest, and
+ * whether the listing stopped at its cap with more tags unread.
  */
 export async function expandAll(
-  options: Pick<ImporterOptions, 'database' | 'registry'>,
+  options: Pick<ImporterOptions, 'database' | 'registry' | 'budget'>,
   job: ImportJobRow,
   all: AllRequest,
-): Promise<{ tagNames: string[]; additionalTags: string[] }> {
+  budget?: RequestBudget,
+): Promise<{ tagNames: string[]; additionalTags: string[]; tagListTruncated: boolean }> {
   const parsed = parseDockerReference(all.from, 'from');
   if (!parsed.ok) throw new ImportFailure('InvalidReference', parsed.error.message);
   const repository = { ...parsed.value, tag: undefined, digest: undefined };
@@ -31,8 +35,12 @@ export async function expandAll(
   });
   const insecure = isInsecure(all.insecure, stream?.annotations ?? {});
   const client = await openRegistry(db, options.registry, job.namespace, repository, insecure);
-  const listed = await client.listTags(repository.repository);
-  const { selected, additional } = orderTagsForImport(listed, all.max);
+  const listed = await client.listTags(repository.repository, {
+    maxTags: options.budget.maxListedTags,
+    maxBytes: options.budget.maxTagListBytes,
+    ...(budget ? { budget } : {}),
+  });
+  const { selected, additional } = orderTagsForImport(listed.tags, all.max);
 
   await writeTransaction(db, async (tx) => {
     const locked = await lockStream(tx, { namespace: job.namespace, name: job.stream });
@@ -59,5 +67,5 @@ export async function expandAll(
       ]);
     }
   });
-  return { tagNames: selected, additionalTags: additional };
+  return { tagNames: selected, additionalTags: additional, tagListTruncated: listed.truncated };
 }

@@ -6,6 +6,7 @@ import {
   type PlatformPreference,
 } from '../domain/platforms.ts';
 import { type DockerReference, pinnedReference } from '../domain/references.ts';
+import type { RequestBudget } from '../registry/budget.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { RegistryError } from '../registry/errors.ts';
 import { type ParsedManifest, parseImageConfig } from '../registry/manifests.ts';
@@ -16,7 +17,10 @@ export interface FetchedSource {
   sourceDigest: string;
   /** The image history records: the chosen child (Legacy) or the list (PreserveOriginal). */
   image: ImageInput;
-  /** Further images to store first: the children of a preserved list. */
+  /**
+   * Further images to store first: the children of a preserved list. Empty when `saveChild`
+   * was given, which has stored each of them already.
+   */
   children: ImageInput[];
 }
 
@@ -24,6 +28,15 @@ export interface FetchOptions {
   mode: ImportMode;
   preference: PlatformPreference;
   serverPlatform: Platform;
+  /** The job's deadline and byte allowance, shared by every request. */
+  budget?: RequestBudget;
+  /** A preserved list with more children than this fails as `TooLarge` before any is read. */
+  maxChildren?: number;
+  /**
+   * Stores one child of a preserved list as soon as it is read, so a list's children are never
+   * all in memory at once. Without it they are collected into `children`.
+   */
+  saveChild?: (child: ImageInput) => Promise<void>;
 }
 
 /** Fetches the source of a tag and everything needed to store it (rules 10 and 11). */
@@ -33,9 +46,10 @@ export async function fetchSource(
   options: FetchOptions,
 ): Promise<FetchedSource> {
   const reference = source.digest ?? source.tag ?? 'latest';
-  const top = await client.getManifest(source.repository, reference);
+  const { budget } = options;
+  const top = await client.getManifest(source.repository, reference, budget);
   if (top.manifest.kind === 'image') {
-    const image = await readImage(client, source, top.digest, top.bytes, top.manifest);
+    const image = await readImage(client, source, top.digest, top.bytes, top.manifest, budget);
     return { sourceDigest: top.digest, image, children: [] };
   }
 
@@ -48,12 +62,30 @@ export async function fetchSource(
         `manifest list ${source.repository}@${top.digest} has no manifests`,
       );
     }
-    const image = await readChild(client, source, choice.child.digest);
+    const image = await readChild(client, source, choice.child.digest, budget);
     return { sourceDigest: top.digest, image, children: [] };
   }
 
+  if (options.maxChildren !== undefined && entries.length > options.maxChildren) {
+    throw new RegistryError(
+      'TooLarge',
+      `manifest list ${source.repository}@${top.digest} has ${entries.length} manifests, over the limit of ${options.maxChildren} per list`,
+    );
+  }
+  // Fails before reading any child when the manifests alone, as the list declares their sizes,
+  // cannot fit in what the job has left to read.
+  const declared = entries.reduce((sum, entry) => sum + Math.max(0, entry.size), 0);
+  if (budget && declared > budget.bytesLeft) {
+    throw budget.exceeded(
+      `the ${entries.length} manifests of ${source.repository}@${top.digest} (${declared} bytes declared)`,
+    );
+  }
   const children: ImageInput[] = [];
-  for (const entry of entries) children.push(await readChild(client, source, entry.digest));
+  for (const entry of entries) {
+    const child = await readChild(client, source, entry.digest, budget);
+    if (options.saveChild) await options.saveChild(child);
+    else children.push(child);
+  }
   const list: ImageInput = {
     digest: top.digest,
     mediaType: top.mediaType,
@@ -77,15 +109,16 @@ async function readChild(
   client: RegistryClient,
   source: DockerReference,
   digest: string,
+  budget: RequestBudget | undefined,
 ): Promise<ImageInput> {
-  const child = await client.getManifest(source.repository, digest);
+  const child = await client.getManifest(source.repository, digest, budget);
   if (child.manifest.kind !== 'image') {
     throw new RegistryError(
       'BadManifest',
       `manifest ${source.repository}@${digest} is a nested manifest list, which is not supported`,
     );
   }
-  return readImage(client, source, child.digest, child.bytes, child.manifest);
+  return readImage(client, source, child.digest, child.bytes, child.manifest, budget);
 }
 
 async function readImage(
@@ -94,8 +127,14 @@ async function readImage(
   digest: string,
   bytes: Uint8Array,
   manifest: Extract<ParsedManifest, { kind: 'image' }>,
+  budget: RequestBudget | undefined,
 ): Promise<ImageInput> {
-  const configBytes = await client.getBlob(source.repository, manifest.config.digest);
+  const configBytes = await client.getBlob(
+    source.repository,
+    manifest.config.digest,
+    undefined,
+    budget,
+  );
   const metadata = parseImageConfig(configBytes);
   const layers = manifest.layers.map((layer) => ({
     digest: layer.digest,

@@ -39,9 +39,11 @@ export function createImporter(
     serverPlatform: config.serverPlatform,
     intervalMs: config.importIntervalMs,
     pushRegistries: config.pushRegistries,
+    budget: config.importBudget,
   };
   const worker = new ImportWorker(database, log, createImportExecutor(options), {
     concurrency: config.importConcurrency,
+    namespaceConcurrency: config.importNamespaceConcurrency,
     backoffScale: config.importBackoffScale,
   });
   const scheduler = new ImportScheduler(options);

@@ -2,9 +2,10 @@
 import { and, eq, gt, sql } from 'drizzle-orm';
 import { importJobs } from '../db/schema.ts';
 import type { DockerReference } from '../domain/references.ts';
+import type { RequestBudget } from '../registry/budget.ts';
 import type { PushRequest } from '../services/importJobs.ts';
 import { createImageStreamMapping } from '../services/mapping.ts';
-import type { ImporterOptions, TagImportResult } from './execute.ts';
+import { type ImporterOptions, saveChildImage, type TagImportResult } from './execute.ts';
 import { describeFailure } from './failure.ts';
 import { fetchSource } from './fetchImage.ts';
 import type { ImportJobRow } from './queue.ts';
@@ -15,6 +16,7 @@ export async function importPush(
   job: ImportJobRow,
   tag: string,
   push: PushRequest,
+  budget?: RequestBudget,
 ): Promise<TagImportResult> {
   // Pushes to one tag may be handled in parallel; the older never overwrites the newer.
   if (await newerPushExists(options, job, tag)) {
@@ -44,6 +46,9 @@ export async function importPush(
       mode: 'PreserveOriginal',
       preference: {},
       serverPlatform: options.serverPlatform,
+      ...(budget ? { budget } : {}),
+      maxChildren: options.budget.maxChildren,
+      saveChild: (child) => saveChildImage(options, child),
     });
     const mapped = await createImageStreamMapping(
       options.database.db,

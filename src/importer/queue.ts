@@ -48,39 +48,68 @@ function toJob(raw: RawJob): ImportJobRow {
   };
 }
 
+/** The last_error of a job whose final attempt ended without reporting an outcome. */
+export const ATTEMPTS_SPENT_ERROR =
+  'its last attempt ended without an outcome (the worker stopped or lost its lease) and no attempts are left';
+
 /**
  * Claims up to `limit` runnable jobs for `workerId`: queued ones that are due, and running ones
- * whose lease ran out (their worker died). One statement, so two workers never get one job.
+ * whose lease ran out (their worker died), leaving out `skipNamespaces`. A job among them that
+ * has used all its attempts is marked failed instead, so a job that kills its worker is tried at
+ * most `max_attempts` times, never again after. One statement, so two workers never get one job.
  */
 export async function claimJobs(
   db: Db,
   workerId: string,
   limit: number,
   leaseMs: number,
+  skipNamespaces: readonly string[] = [],
 ): Promise<ImportJobRow[]> {
   if (limit <= 0) return [];
-  return rowsOf<RawJob>(await db.execute(claimStatement(workerId, limit, leaseMs))).map(toJob);
+  const statement = claimStatement(workerId, limit, leaseMs, skipNamespaces);
+  return rowsOf<RawJob>(await db.execute(statement)).map(toJob);
 }
 
 /**
  * The claim. `import_jobs_runnable_idx` is (run_at, id) over queued and running jobs, the claim
  * order, so Postgres reads the index from the front and stops at the first rows it can lock:
  * a claim costs the same with ten queued jobs or a hundred thousand (it sorted them all before).
+ * Skipped namespaces are a filter on that scan: their due jobs are read past, not sorted.
  */
-export function claimStatement(workerId: string, limit: number, leaseMs: number): SQL {
+export function claimStatement(
+  workerId: string,
+  limit: number,
+  leaseMs: number,
+  skipNamespaces: readonly string[] = [],
+): SQL {
+  const skip =
+    skipNamespaces.length === 0
+      ? sql``
+      : sql`and namespace not in (${sql.join(
+          skipNamespaces.map((namespace) => sql`${namespace}`),
+          sql`, `,
+        )})`;
   return sql`
     with due as (
-      select id from import_jobs
-      where (status = 'queued' and run_at <= now())
-         or (status = 'running' and locked_until < now())
+      select id, attempts >= max_attempts as spent from import_jobs
+      where ((status = 'queued' and run_at <= now())
+          or (status = 'running' and locked_until < now()))
+        ${skip}
       order by run_at, id
       limit ${limit}
       for update skip locked
+    ),
+    spent as (
+      update import_jobs j
+      set status = 'failed', last_error = ${ATTEMPTS_SPENT_ERROR}, locked_by = null,
+          locked_until = null, finished_at = now(), updated_at = now()
+      from due where j.id = due.id and due.spent
+      returning j.id
     )
     update import_jobs j
     set status = 'running', attempts = j.attempts + 1, locked_by = ${workerId},
         locked_until = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
-    from due where j.id = due.id
+    from due where j.id = due.id and not due.spent
     returning j.*`;
 }
 

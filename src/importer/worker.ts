@@ -1,4 +1,5 @@
-// The import worker: claims jobs with bounded concurrency, keeps their leases, records outcomes.
+// The import worker: claims jobs with bounded concurrency (in all, and per namespace), keeps
+// their leases, records outcomes.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { type Coalesced, coalesce } from '../coalesce.ts';
@@ -16,6 +17,11 @@ export type JobExecutor = (job: ImportJobRow) => Promise<JobOutcome>;
 export interface WorkerOptions {
   /** Jobs run at once by this process. @default 4 */
   concurrency?: number;
+  /**
+   * Jobs of one namespace run at once by this process, so one namespace's slow jobs cannot
+   * hold every slot. @default concurrency (no separate limit)
+   */
+  namespaceConcurrency?: number;
   /** A job whose worker stops renewing this lease is taken over by another. @default 60000 */
   leaseMs?: number;
   /** Poll for jobs as a fallback to NOTIFY. @default 1000 */
@@ -28,10 +34,13 @@ export interface WorkerOptions {
 export class ImportWorker {
   readonly workerId: string;
   private readonly concurrency: number;
+  private readonly namespaceConcurrency: number;
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly backoffScale: number;
   private readonly active = new Set<Promise<void>>();
+  /** Running jobs by namespace (namespaces with none are absent). */
+  private readonly perNamespace = new Map<string, number>();
   private readonly claimer: Coalesced;
   private stopped = true;
   private timer: NodeJS.Timeout | null = null;
@@ -45,6 +54,10 @@ export class ImportWorker {
   ) {
     this.workerId = options.workerId ?? `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
     this.concurrency = options.concurrency ?? 4;
+    this.namespaceConcurrency = Math.min(
+      options.namespaceConcurrency ?? this.concurrency,
+      this.concurrency,
+    );
     this.leaseMs = options.leaseMs ?? 60_000;
     this.pollMs = options.pollMs ?? 1000;
     this.backoffScale = options.backoffScale ?? 1;
@@ -73,9 +86,9 @@ export class ImportWorker {
 
   /** Claims what is due now and runs it to the end (tests drain the queue with this). */
   async runOnce(): Promise<number> {
-    const jobs = await claimJobs(this.database.db, this.workerId, this.concurrency, this.leaseMs);
-    await Promise.all(jobs.map((job) => this.run(job)));
-    return jobs.length;
+    const started = await this.claimAvailable(() => true);
+    await Promise.all(started);
+    return started.length;
   }
 
   private poke(): void {
@@ -83,16 +96,45 @@ export class ImportWorker {
   }
 
   private async claim(): Promise<void> {
-    const free = this.concurrency - this.active.size;
-    if (free <= 0) return;
-    const jobs = await claimJobs(this.database.db, this.workerId, free, this.leaseMs);
-    for (const job of jobs) {
-      const running: Promise<void> = this.run(job).finally(() => {
-        this.active.delete(running);
-        this.poke();
-      });
-      this.active.add(running);
+    await this.claimAvailable(() => !this.stopped);
+  }
+
+  /**
+   * Claims jobs while slots are free, leaving out namespaces at their limit. Each claim asks for
+   * no more jobs than the namespace with the least room left could take, so a claim never
+   * returns more jobs of one namespace than it may run; a short claim means nothing else is due.
+   */
+  private async claimAvailable(proceed: () => boolean): Promise<Promise<void>[]> {
+    const started: Promise<void>[] = [];
+    while (proceed()) {
+      const free = this.concurrency - this.active.size;
+      const full: string[] = [];
+      let room = this.namespaceConcurrency;
+      for (const [namespace, running] of this.perNamespace) {
+        const left = this.namespaceConcurrency - running;
+        if (left <= 0) full.push(namespace);
+        else room = Math.min(room, left);
+      }
+      const limit = Math.min(free, room);
+      if (limit <= 0) break;
+      const jobs = await claimJobs(this.database.db, this.workerId, limit, this.leaseMs, full);
+      for (const job of jobs) started.push(this.launch(job));
+      if (jobs.length < limit) break;
     }
+    return started;
+  }
+
+  private launch(job: ImportJobRow): Promise<void> {
+    this.perNamespace.set(job.namespace, (this.perNamespace.get(job.namespace) ?? 0) + 1);
+    const running: Promise<void> = this.run(job).finally(() => {
+      const left = (this.perNamespace.get(job.namespace) ?? 1) - 1;
+      if (left > 0) this.perNamespace.set(job.namespace, left);
+      else this.perNamespace.delete(job.namespace);
+      this.active.delete(running);
+      this.poke();
+    });
+    this.active.add(running);
+    return running;
   }
 
   private async run(job: ImportJobRow): Promise<void> {

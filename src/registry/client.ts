@@ -1,6 +1,7 @@
 // Client for one registry's OCI distribution API: manifests, blobs and tags, all digest-verified.
 import { createHash } from 'node:crypto';
 import { Authorizer, pullScope, type RegistryCredential } from './auth.ts';
+import type { RequestBudget } from './budget.ts';
 import type { EgressPolicy } from './egress.ts';
 import { RegistryError } from './errors.ts';
 import {
@@ -16,6 +17,7 @@ import {
   isConnectionFailure,
   networkError,
   readBody,
+  readBodyPrefix,
   Transport,
 } from './transport.ts';
 
@@ -55,12 +57,26 @@ export interface FetchedManifest {
 export interface ListTagsOptions {
   /** Ask for pages of this many tags (`?n=`); the registry decides when absent. */
   pageSize?: number;
+  /** Stop once this many tags are listed. @default 10_000 */
+  maxTags?: number;
+  /** Stop once this many bytes of pages are read, across pages. @default 4 MiB */
+  maxBytes?: number;
+  budget?: RequestBudget;
+}
+
+/** The tags of a repository, as far as the caps let the listing go. */
+export interface TagListing {
+  /** In the registry's order. */
+  tags: string[];
+  /** The registry had more (tags, bytes or pages past the caps) that were not read. */
+  truncated: boolean;
 }
 
 const MiB = 1024 * 1024;
-/** A page of tag names; 16 MiB is ~500,000 tags. */
-const MAX_TAG_PAGE_BYTES = 16 * MiB;
-const MAX_TAG_PAGES = 10_000;
+export const DEFAULT_MAX_LISTED_TAGS = 10_000;
+export const DEFAULT_MAX_TAG_LIST_BYTES = 4 * MiB;
+/** Pages followed at most; a registry paging endlessly is cut off here. */
+const MAX_TAG_PAGES = 1_000;
 /** Docker Hub's names for itself in image references; its API lives elsewhere. */
 const DOCKER_HUB_NAMES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 const DOCKER_HUB_API = 'registry-1.docker.io';
@@ -118,35 +134,49 @@ export class RegistryClient {
     });
   }
 
-  async getManifest(repository: string, reference: string): Promise<FetchedManifest> {
+  /** A manifest, checked against its digest; `budget` bounds its time and bytes. */
+  async getManifest(
+    repository: string,
+    reference: string,
+    budget?: RequestBudget,
+  ): Promise<FetchedManifest> {
     const subject = manifestSubject(repository, checkReference(repository, reference));
-    return this.guard(subject, async () => {
-      const response = await this.exchange(
-        'GET',
-        `/v2/${repository}/manifests/${reference}`,
-        pullScope(repository),
-        subject,
-        { accept: MANIFEST_ACCEPT },
-      );
-      if (response.status !== 200) {
-        await response.body.dump();
-        throw this.statusError(response.status, subject);
-      }
-      const bytes = await readBody(
-        response,
-        this.maxManifestBytes,
-        `${subject} from ${this.registry}`,
-      );
-      const digest = this.verifyManifest(bytes, reference, response, subject);
-      let manifest: ParsedManifest;
-      try {
-        manifest = parseManifest(bytes, firstHeader(response.headers['content-type']) ?? null);
-      } catch (error) {
-        if (!(error instanceof RegistryError)) throw error;
-        throw new RegistryError(error.reason, `${subject} from ${this.registry}: ${error.message}`);
-      }
-      return { digest, mediaType: manifest.mediaType, bytes, manifest };
-    });
+    return this.guard(
+      subject,
+      async () => {
+        const response = await this.exchange(
+          'GET',
+          `/v2/${repository}/manifests/${reference}`,
+          pullScope(repository),
+          subject,
+          { accept: MANIFEST_ACCEPT },
+          budget,
+        );
+        if (response.status !== 200) {
+          await response.body.dump();
+          throw this.statusError(response.status, subject);
+        }
+        const bytes = await readBody(
+          response,
+          this.maxManifestBytes,
+          `${subject} from ${this.registry}`,
+          budget,
+        );
+        const digest = this.verifyManifest(bytes, reference, response, subject);
+        let manifest: ParsedManifest;
+        try {
+          manifest = parseManifest(bytes, firstHeader(response.headers['content-type']) ?? null);
+        } catch (error) {
+          if (!(error instanceof RegistryError)) throw error;
+          throw new RegistryError(
+            error.reason,
+            `${subject} from ${this.registry}: ${error.message}`,
+          );
+        }
+        return { digest, mediaType: manifest.mediaType, bytes, manifest };
+      },
+      budget,
+    );
   }
 
   /** The digest and media type without the body; null when there is no such manifest. */
@@ -179,78 +209,118 @@ export class RegistryClient {
     return { digest, mediaType };
   }
 
-  /** A blob, checked against its digest; at most `maxBytes` (default `maxConfigBytes`). */
+  /**
+   * A blob, checked against its digest; at most `maxBytes` (default `maxConfigBytes`), and
+   * within `budget` when given.
+   */
   async getBlob(
     repository: string,
     digest: string,
     maxBytes = this.maxConfigBytes,
+    budget?: RequestBudget,
   ): Promise<Uint8Array> {
     checkRepository(repository);
     if (!isDigest(digest)) throw invalidArgument(`${JSON.stringify(digest)} is not a digest`);
     const subject = `blob ${repository}@${digest}`;
-    return this.guard(subject, async () => {
-      const response = await this.exchange(
-        'GET',
-        `/v2/${repository}/blobs/${digest}`,
-        pullScope(repository),
-        subject,
-      );
-      if (response.status !== 200) {
-        await response.body.dump();
-        throw this.statusError(response.status, subject);
-      }
-      const bytes = await readBody(response, maxBytes, `${subject} from ${this.registry}`);
-      const actual = hash(digest, bytes);
-      if (actual !== digest) throw this.mismatch(subject, digest, actual);
-      return bytes;
-    });
-  }
-
-  /**
-   * Every tag, following `Link: <…>; rel="next"` pages. A next link to another origin is
-   * refused rather than followed: the distribution spec makes it a path on the registry, and a
-   * registry pointing elsewhere is broken or hostile either way.
-   */
-  async listTags(repository: string, options: ListTagsOptions = {}): Promise<string[]> {
-    checkRepository(repository);
-    const subject = `the tags of ${repository}`;
-    return this.guard(subject, async () => {
-      const origin = await this.resolveOrigin();
-      let url = new URL(`/v2/${repository}/tags/list`, origin);
-      if (options.pageSize) url.searchParams.set('n', String(options.pageSize));
-      const tags: string[] = [];
-      const seen = new Set<string>();
-      for (let page = 0; page < MAX_TAG_PAGES; page++) {
-        seen.add(url.href);
-        const response = await this.exchange('GET', url, pullScope(repository), subject);
+    return this.guard(
+      subject,
+      async () => {
+        const response = await this.exchange(
+          'GET',
+          `/v2/${repository}/blobs/${digest}`,
+          pullScope(repository),
+          subject,
+          {},
+          budget,
+        );
         if (response.status !== 200) {
           await response.body.dump();
           throw this.statusError(response.status, subject);
         }
-        const page = await readBody(
+        const bytes = await readBody(
           response,
-          MAX_TAG_PAGE_BYTES,
-          `a page of ${subject} from ${this.registry}`,
+          maxBytes,
+          `${subject} from ${this.registry}`,
+          budget,
         );
-        tags.push(...parseTags(page, subject));
-        const next = nextLink(response.headers.link);
-        if (next === null) return tags;
-        url = new URL(next, url);
-        if (url.origin !== origin) {
-          throw new RegistryError(
-            'InternalError',
-            `${this.registry} pointed the next page of ${subject} at another origin (${url.origin}); refusing to follow`,
+        const actual = hash(digest, bytes);
+        if (actual !== digest) throw this.mismatch(subject, digest, actual);
+        return bytes;
+      },
+      budget,
+    );
+  }
+
+  /**
+   * The repository's tags, following `Link: <…>; rel="next"` pages until `maxTags` tags or
+   * `maxBytes` bytes of pages (or 1,000 pages) have been read: what lies beyond is never read,
+   * and `truncated` says it was there. A page cut at the byte cap yields its complete names.
+   * A next link to another origin is refused rather than followed: the distribution spec makes
+   * it a path on the registry, and a registry pointing elsewhere is broken or hostile either way.
+   */
+  async listTags(repository: string, options: ListTagsOptions = {}): Promise<TagListing> {
+    checkRepository(repository);
+    const subject = `the tags of ${repository}`;
+    const maxTags = options.maxTags ?? DEFAULT_MAX_LISTED_TAGS;
+    const { budget } = options;
+    return this.guard(
+      subject,
+      async () => {
+        const origin = await untilAborted(this.resolveOrigin(), budget?.signal);
+        let url = new URL(`/v2/${repository}/tags/list`, origin);
+        if (options.pageSize) url.searchParams.set('n', String(options.pageSize));
+        const tags: string[] = [];
+        let bytesLeft = options.maxBytes ?? DEFAULT_MAX_TAG_LIST_BYTES;
+        const seen = new Set<string>();
+        for (let page = 0; page < MAX_TAG_PAGES; page++) {
+          seen.add(url.href);
+          const response = await this.exchange(
+            'GET',
+            url,
+            pullScope(repository),
+            subject,
+            {},
+            budget,
           );
-        }
-        if (seen.has(url.href)) {
-          throw new RegistryError(
-            'InternalError',
-            `${this.registry} sent a tag page link that loops`,
+          if (response.status !== 200) {
+            await response.body.dump();
+            throw this.statusError(response.status, subject);
+          }
+          const body = await readBodyPrefix(
+            response,
+            bytesLeft,
+            `a page of ${subject} from ${this.registry}`,
+            budget,
           );
+          bytesLeft -= body.bytes.length;
+          const names = body.cut ? parseTagsPrefix(body.bytes) : parseTags(body.bytes, subject);
+          // One by one: spreading a page of 100,000 names into push() overflows the stack.
+          for (const name of names) {
+            if (tags.length >= maxTags) return { tags, truncated: true };
+            tags.push(name);
+          }
+          if (body.cut) return { tags, truncated: true };
+          const next = nextLink(response.headers.link);
+          if (next === null) return { tags, truncated: false };
+          if (tags.length >= maxTags || bytesLeft <= 0) return { tags, truncated: true };
+          url = new URL(next, url);
+          if (url.origin !== origin) {
+            throw new RegistryError(
+              'InternalError',
+              `${this.registry} pointed the next page of ${subject} at another origin (${url.origin}); refusing to follow`,
+            );
+          }
+          if (seen.has(url.href)) {
+            throw new RegistryError(
+              'InternalError',
+              `${this.registry} sent a tag page link that loops`,
+            );
+          }
         }
-      }
-      throw new RegistryError('InternalError', `${subject} has more than ${MAX_TAG_PAGES} pages`);
-    });
+        return { tags, truncated: true };
+      },
+      budget,
+    );
   }
 
   async close(): Promise<void> {
@@ -267,8 +337,12 @@ export class RegistryClient {
     scope: string | null,
     subject: string,
     headers: Record<string, string> = {},
+    budget?: RequestBudget,
   ): Promise<Exchange> {
-    const origin = await this.resolveOrigin();
+    budget?.checkDeadline();
+    // The scheme probe and a token fetch are shared by concurrent requests, so neither is
+    // aborted for one job; the job stops waiting for them at its deadline all the same.
+    const origin = await untilAborted(this.resolveOrigin(), budget?.signal);
     const url = typeof path === 'string' ? new URL(path, origin) : path;
     const send = (authorization: string | null) =>
       this.transport.send(url, {
@@ -277,16 +351,15 @@ export class RegistryClient {
         authorization,
         trustedOrigin: origin,
         subject: `${subject} from ${this.registry}`,
+        ...(budget ? { signal: budget.signal } : {}),
       });
     const sent = this.authorizer.upFront(scope);
     const first = await send(sent);
     if (first.status !== 401) return first;
     await first.body.dump();
-    const retryWith = await this.authorizer.answer(
-      first.headers['www-authenticate'],
-      scope,
-      sent,
-      subject,
+    const retryWith = await untilAborted(
+      this.authorizer.answer(first.headers['www-authenticate'], scope, sent, subject),
+      budget?.signal,
     );
     if (retryWith === null) throw this.unauthorized(401, subject);
     const second = await send(retryWith);
@@ -346,10 +419,19 @@ export class RegistryClient {
     return hash('sha256:', bytes);
   }
 
-  private async guard<T>(subject: string, operation: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one operation, turning what it throws into a RegistryError; once the budget's deadline
+   * has passed, whatever the aborted request threw is reported as that `Timeout`.
+   */
+  private async guard<T>(
+    subject: string,
+    operation: () => Promise<T>,
+    budget?: RequestBudget,
+  ): Promise<T> {
     try {
       return await operation();
     } catch (error) {
+      budget?.checkDeadline();
       throw networkError(error, this.registry, subject);
     }
   }
@@ -426,6 +508,36 @@ function parseTags(bytes: Buffer, subject: string): string[] {
     throw new RegistryError('InternalError', `${subject} came back in an unexpected format`);
   }
   return tags;
+}
+
+/**
+ * The complete names at the start of a page cut off mid-way: `{"name":"a","tags":["x","y","z`
+ * gives x and y (the last may be unfinished), and a page cut before its list gives none. Tag
+ * names never hold quotes or backslashes.
+ */
+function parseTagsPrefix(bytes: Buffer): string[] {
+  const text = bytes.toString('utf8');
+  const start = /"tags"\s*:\s*\[/.exec(text);
+  if (!start) return [];
+  const item = /\s*"([^"\\]*)"\s*([,\]])/y;
+  item.lastIndex = start.index + start[0].length;
+  const tags: string[] = [];
+  for (let match = item.exec(text); match; match = item.exec(text)) {
+    tags.push(match[1]!);
+    if (match[2] === ']') break;
+  }
+  return tags;
+}
+
+/** Resolves as `promise`, or rejects with the signal's reason once it is aborted. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
 }
 
 /** The target of `rel="next"` in a Link header, if any. */

@@ -6,6 +6,8 @@ export type RegistryErrorReason =
   | 'BadManifest'
   | 'DigestMismatch'
   | 'TooLarge'
+  /** The import job ran past its deadline (the registry was too slow for it). */
+  | 'Timeout'
   | 'Unavailable'
   | 'TLS'
   /** Refused by the SSRF guard: the host resolves to a private or special address. */

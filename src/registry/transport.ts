@@ -3,6 +3,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { rootCertificates } from 'node:tls';
 import { Agent, buildConnector, type Dispatcher, RetryAgent, request } from 'undici';
+import type { RequestBudget } from './budget.ts';
 import { EgressBlockedError, type EgressPolicy } from './egress.ts';
 import { RegistryError } from './errors.ts';
 
@@ -26,6 +27,8 @@ export interface OutgoingRequest {
   trustedOrigin: string;
   /** What is being fetched, for messages: `manifest ns/app:v1 from quay.io`. */
   subject: string;
+  /** Aborts the exchange, its retries and its body (an import job's deadline). */
+  signal?: AbortSignal;
 }
 
 export interface Exchange {
@@ -119,7 +122,9 @@ export class Transport {
    * Authorization goes only where the URL's origin (scheme, host, port) is `trustedOrigin`.
    */
   async send(url: URL, outgoing: OutgoingRequest): Promise<Exchange> {
-    const signal = AbortSignal.timeout(this.deadlineMs);
+    outgoing.signal?.throwIfAborted();
+    const own = AbortSignal.timeout(this.deadlineMs);
+    const signal = outgoing.signal ? AbortSignal.any([own, outgoing.signal]) : own;
     let target = url;
     for (let hop = 0; ; hop++) {
       const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...outgoing.headers };
@@ -191,12 +196,14 @@ export class Transport {
 
 /**
  * Reads a body into memory, refusing more than `limit` bytes: first by Content-Length, then by
- * counting while streaming (a registry may omit or understate the length).
+ * counting while streaming (a registry may omit or understate the length). With a `budget`,
+ * every chunk is charged to it as it arrives, so the job's allowance caps the read as well.
  */
 export async function readBody(
   exchange: Exchange,
   limit: number,
   subject: string,
+  budget?: RequestBudget,
 ): Promise<Buffer> {
   const tooLarge = (size: string) =>
     new RegistryError('TooLarge', `${subject} is ${size}, over the limit of ${limit} bytes`);
@@ -204,6 +211,10 @@ export async function readBody(
   if (Number.isFinite(declared) && declared > limit) {
     abandon(exchange.body);
     throw tooLarge(`${declared} bytes`);
+  }
+  if (budget && Number.isFinite(declared) && declared > budget.bytesLeft) {
+    abandon(exchange.body);
+    throw budget.exceeded(subject);
   }
   const chunks: Buffer[] = [];
   let received = 0;
@@ -213,9 +224,46 @@ export async function readBody(
       abandon(exchange.body);
       throw tooLarge(`more than ${limit} bytes`);
     }
+    try {
+      budget?.charge(chunk.length, subject);
+    } catch (error) {
+      abandon(exchange.body);
+      throw error;
+    }
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, received);
+}
+
+/**
+ * Reads at most `limit` bytes of a body and drops the rest unread (closing the connection):
+ * the prefix of a listing too long to take whole. `cut` says whether anything was left.
+ */
+export async function readBodyPrefix(
+  exchange: Exchange,
+  limit: number,
+  subject: string,
+  budget?: RequestBudget,
+): Promise<{ bytes: Buffer; cut: boolean }> {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of exchange.body as AsyncIterable<Buffer>) {
+    const room = limit - received;
+    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    try {
+      budget?.charge(kept.length, subject);
+    } catch (error) {
+      abandon(exchange.body);
+      throw error;
+    }
+    chunks.push(kept);
+    received += kept.length;
+    if (chunk.length > room) {
+      abandon(exchange.body);
+      return { bytes: Buffer.concat(chunks, received), cut: true };
+    }
+  }
+  return { bytes: Buffer.concat(chunks, received), cut: false };
 }
 
 /** Drops a body unread, closing its connection; the abort error it emits is expected. */

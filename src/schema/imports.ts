@@ -62,6 +62,11 @@ export const ImportJob = builder.objectRef<ImportJobRow>('ImportJob').implement(
       description: 'With `all`: tags of the repository beyond the cap, not imported (rule 10).',
       resolve: (j) => (j.result?.additionalTags as string[] | undefined) ?? [],
     }),
+    tagListTruncated: t.boolean({
+      description:
+        'With `all`: the repository had more tags than the listing may read (TAGRAPH_IMPORT_MAX_LISTED_TAGS, TAGRAPH_IMPORT_MAX_TAG_LIST_BYTES); those were neither considered nor listed in additionalTags.',
+      resolve: (j) => j.result?.tagListTruncated === true,
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
   }),

@@ -4,7 +4,13 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
 import { writeTransaction } from '../../src/events/append.ts';
-import { claimJobs, claimStatement, getJob, type ImportJobRow } from '../../src/importer/queue.ts';
+import {
+  ATTEMPTS_SPENT_ERROR,
+  claimJobs,
+  claimStatement,
+  getJob,
+  type ImportJobRow,
+} from '../../src/importer/queue.ts';
 import { ImportWorker, type JobOutcome } from '../../src/importer/worker.ts';
 import { enqueueImport } from '../../src/services/importJobs.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -22,10 +28,27 @@ const silent = pino({ level: 'silent' });
 /** Carries a result out of a transaction that must not commit. */
 class RolledBack extends Error {}
 
-async function enqueue(stream: string): Promise<number> {
+async function enqueue(stream: string, namespace = 'q'): Promise<number> {
   return writeTransaction(app.database.db, (tx) =>
-    enqueueImport(tx, { namespace: 'q', stream, tags: ['latest'], cause: 'import' }),
+    enqueueImport(tx, { namespace, stream, tags: ['latest'], cause: 'import' }),
   );
+}
+
+/** Ends the lease of a running job now, as if its worker had died holding it. */
+async function expireLease(id: number): Promise<void> {
+  await app.database.db.execute(
+    sql`update import_jobs set locked_until = now() - interval '1 second' where id = ${id}`,
+  );
+}
+
+/** Polls `check` every 20 ms until it holds or `ms` pass; returns whether it held. */
+async function until(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return check();
 }
 
 describe('import job queue', () => {
@@ -43,10 +66,10 @@ describe('import job queue', () => {
 
   it('hands a job whose lease ran out to another worker', async () => {
     const id = await enqueue('lease');
-    const dead = await claimJobs(app.database.db, 'dead-worker', 10, 50);
+    const dead = await claimJobs(app.database.db, 'dead-worker', 10, 60_000);
     expect(dead.map((j) => j.id)).toContain(id);
     expect(await claimJobs(app.database.db, 'other', 10, 60_000)).toEqual([]);
-    await new Promise((r) => setTimeout(r, 120));
+    await expireLease(id);
     const taken = await claimJobs(app.database.db, 'other', 10, 60_000);
     const job = taken.find((j) => j.id === id)!;
     expect(job).toMatchObject({ lockedBy: 'other', attempts: 2, status: 'running' });
@@ -103,6 +126,64 @@ describe('import job queue', () => {
     );
     await worker.runOnce();
     expect(await getJob(app.database.db, id)).toMatchObject({ status: 'failed', attempts: 1 });
+  });
+
+  it('never claims a job again once its attempts are spent, even one whose worker died', async () => {
+    const id = await enqueue('crashes-its-worker');
+    // Each attempt kills its worker: the job is claimed, and its lease runs out.
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const claimed = await claimJobs(app.database.db, `doomed-${attempt}`, 50, 60_000);
+      expect(claimed.find((j) => j.id === id)).toMatchObject({ attempts: attempt });
+      await expireLease(id);
+    }
+    const after = await claimJobs(app.database.db, 'survivor', 50, 60_000);
+    expect(after.map((j) => j.id)).not.toContain(id);
+    expect(await getJob(app.database.db, id)).toMatchObject({
+      status: 'failed',
+      attempts: 5,
+      lockedBy: null,
+      lastError: ATTEMPTS_SPENT_ERROR,
+    });
+    expect((await getJob(app.database.db, id))!.finishedAt).not.toBeNull();
+    // Restarts keep claiming: the job stays failed.
+    expect(
+      (await claimJobs(app.database.db, 'restarted', 50, 60_000)).map((j) => j.id),
+    ).not.toContain(id);
+  });
+
+  it('runs another namespace while one namespace holds its slots', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const started: string[] = [];
+    const worker = new ImportWorker(
+      app.database,
+      silent,
+      async (job): Promise<JobOutcome> => {
+        started.push(`${job.namespace}/${job.stream}`);
+        // The slow namespace's jobs hold their slot until the test lets them go.
+        if (job.namespace === 'fair-slow') await gate;
+        return { ok: true, result: {} };
+      },
+      { concurrency: 2, namespaceConcurrency: 1, pollMs: 50 },
+    );
+    const slow = [await enqueue('s1', 'fair-slow'), await enqueue('s2', 'fair-slow')];
+    const other = await enqueue('o1', 'fair-other');
+    await worker.start();
+    try {
+      const ran = await until(
+        async () => (await getJob(app.database.db, other))?.status === 'succeeded',
+      );
+      expect(ran, `started: ${started.join(', ')}`).toBe(true);
+      // The second slow job waits for the first: one slot per namespace.
+      expect((await getJob(app.database.db, slow[0]!))!.status).toBe('running');
+      expect((await getJob(app.database.db, slow[1]!))!.status).toBe('queued');
+      expect(started.filter((s) => s.startsWith('fair-slow/'))).toEqual(['fair-slow/s1']);
+    } finally {
+      release();
+      await worker.stop();
+    }
   });
 
   it('claims from the front of the runnable index, not by sorting the whole queue', async () => {

@@ -297,13 +297,33 @@ describe('a plain-HTTP registry', () => {
       res.end(JSON.stringify({ name, tags: page }));
     });
     const paged = client({ registry: pager.host, insecure: true });
-    expect(await paged.listTags('ns/paged', { pageSize: 2 })).toEqual(PAGED_TAGS);
+    expect(await paged.listTags('ns/paged', { pageSize: 2 })).toEqual({
+      tags: PAGED_TAGS,
+      truncated: false,
+    });
     expect(pager.requests.map((r) => r.path).filter((p) => p.includes('/tags/'))).toEqual([
       '/v2/ns/paged/tags/list?n=2',
       '/v2/ns/paged/tags/list?n=2&last=t2',
       '/v2/ns/paged/tags/list?n=2&last=t4',
     ]);
-    expect((await plain.listTags('ns/paged')).sort()).toEqual(PAGED_TAGS);
+    expect((await plain.listTags('ns/paged')).tags.sort()).toEqual(PAGED_TAGS);
+    // The caps hold across pages: no page after the one that reached them is asked for.
+    const before = pager.requests.length;
+    expect(await paged.listTags('ns/paged', { pageSize: 2, maxTags: 3 })).toEqual({
+      tags: ['t1', 't2', 't3'],
+      truncated: true,
+    });
+    expect(await paged.listTags('ns/paged', { pageSize: 2, maxTags: 4 })).toEqual({
+      tags: ['t1', 't2', 't3', 't4'],
+      truncated: true,
+    });
+    // 40 bytes: the first page (`{"name":"ns/paged","tags":["t1","t2"]}`, 38 bytes) whole, and of
+    // the second only what fits, which holds no complete name.
+    expect(await paged.listTags('ns/paged', { pageSize: 2, maxBytes: 40 })).toEqual({
+      tags: ['t1', 't2'],
+      truncated: true,
+    });
+    expect(pager.requests.slice(before).filter((r) => r.path.includes('/tags/'))).toHaveLength(6);
   });
 
   it('fails with TLS, suggesting insecure, when the registry speaks only HTTP', async () => {
@@ -340,7 +360,7 @@ describe('Basic auth', () => {
     });
     await alice.ping();
     expect((await alice.getManifest('ns/app', 'oci')).digest).toBe(pushed.digest);
-    expect(await alice.listTags('ns/app')).toEqual(['oci']);
+    expect((await alice.listTags('ns/app')).tags).toEqual(['oci']);
   });
 
   it('fails with Unauthorized for wrong credentials or none, never echoing them', async () => {
@@ -416,7 +436,7 @@ describe('Bearer token auth', () => {
     expect((await bob.getBlob('ns/app', oci.configDigest)).length).toBe(oci.config.length);
     expect(tokens.requests.length).toBe(before + 1);
 
-    expect((await bob.listTags('ns/paged')).sort()).toEqual(PAGED_TAGS);
+    expect((await bob.listTags('ns/paged')).tags.sort()).toEqual(PAGED_TAGS);
     expect(tokens.requests.length).toBe(before + 2);
     expect(tokens.requests.at(-1)!.scopes).toEqual(['repository:ns/paged:pull']);
   });

@@ -10,6 +10,7 @@ export interface JobView {
   tags: string[];
   cause: string;
   additionalTags: string[];
+  tagListTruncated: boolean;
   images: {
     tag: string;
     status: string;
@@ -20,7 +21,7 @@ export interface JobView {
   }[];
 }
 
-const JOB_FIELDS = `id status attempts lastError tags cause additionalTags
+export const JOB_FIELDS = `id status attempts lastError tags cause additionalTags tagListTruncated
   images { tag status digest dockerImageReference reason message }`;
 
 const IMPORT = `mutation($input: ImportImageInput!) {

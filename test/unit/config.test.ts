@@ -129,6 +129,54 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads the import budgets and per-namespace concurrency, with bounded defaults', () => {
+    expect(loadConfig({})).toMatchObject({
+      importBudget: {
+        maxChildren: 256,
+        maxBytes: 64 * 1024 * 1024,
+        deadlineMs: 300_000,
+        maxListedTags: 10_000,
+        maxTagListBytes: 4 * 1024 * 1024,
+      },
+      importNamespaceConcurrency: 2,
+    });
+    const set = loadConfig({
+      TAGRAPH_IMPORT_MAX_CHILDREN: '10',
+      TAGRAPH_IMPORT_MAX_JOB_BYTES: '1048576',
+      TAGRAPH_IMPORT_JOB_DEADLINE_SECONDS: '1.5',
+      TAGRAPH_IMPORT_MAX_LISTED_TAGS: '500',
+      TAGRAPH_IMPORT_MAX_TAG_LIST_BYTES: '65536',
+      TAGRAPH_IMPORT_NAMESPACE_CONCURRENCY: '1',
+    });
+    expect(set).toMatchObject({
+      importBudget: {
+        maxChildren: 10,
+        maxBytes: 1_048_576,
+        deadlineMs: 1500,
+        maxListedTags: 500,
+        maxTagListBytes: 65_536,
+      },
+      importNamespaceConcurrency: 1,
+    });
+    // A namespace can never be given more slots than the process has.
+    expect(
+      loadConfig({ TAGRAPH_IMPORT_CONCURRENCY: '3', TAGRAPH_IMPORT_NAMESPACE_CONCURRENCY: '8' })
+        .importNamespaceConcurrency,
+    ).toBe(3);
+  });
+
+  it.each([
+    ['TAGRAPH_IMPORT_MAX_CHILDREN', '0'],
+    ['TAGRAPH_IMPORT_MAX_JOB_BYTES', '1000'],
+    ['TAGRAPH_IMPORT_JOB_DEADLINE_SECONDS', '0'],
+    ['TAGRAPH_IMPORT_JOB_DEADLINE_SECONDS', 'soon'],
+    ['TAGRAPH_IMPORT_MAX_LISTED_TAGS', '-1'],
+    ['TAGRAPH_IMPORT_MAX_TAG_LIST_BYTES', '10'],
+    ['TAGRAPH_IMPORT_NAMESPACE_CONCURRENCY', '0'],
+  ])('names %s when it is %s', (variable, value) => {
+    expect(() => loadConfig({ [variable]: value })).toThrow(new RegExp(variable));
+  });
+
   it('reads push registries as JSON and names a bad entry', () => {
     const config = loadConfig({
       TAGRAPH_PUSH_REGISTRIES: '[{"host":"registry.example.com:5000","token":"0123456789abcdef0"}]',
