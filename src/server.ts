@@ -29,7 +29,13 @@ import {
 import { EventHub } from './events/hub.ts';
 import { trimEvents } from './events/retention.ts';
 import { createImporter, type Importer } from './importer/importer.ts';
-import { noIntrospection, pageSizeLimit, queryShapeLimits, requestBodyLimit } from './limits.ts';
+import {
+  noIntrospection,
+  pageSizeLimit,
+  queryCostLimit,
+  queryShapeLimits,
+  requestBodyLimit,
+} from './limits.ts';
 import { registryEventsPlugin } from './push/endpoint.ts';
 import { schema } from './schema/index.ts';
 import { secretKeyFor } from './secrets.ts';
@@ -180,6 +186,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     plugins: [
       requestBodyLimit(config.maxBodyBytes),
       pageSizeLimit(),
+      queryCostLimit(),
       ...queryShapeLimits(!config.introspection),
       ...(config.introspection ? [] : [noIntrospection()]),
       healthPlugin(database),
