@@ -11,8 +11,9 @@ import {
   NoSchemaIntrospectionCustomRule,
   visit,
 } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { maskError, type Plugin } from 'graphql-yoga';
 import { MAX_PAGE_SIZE } from './builder.ts';
+import { isDatabaseUnavailable } from './db/client.ts';
 import { type CompiledCost, compileCost, evaluateCost } from './queryCost.ts';
 
 const DECLARED_LENGTH = /^\d+$/;
@@ -216,6 +217,61 @@ export function noIntrospection(): Plugin {
   return {
     onValidate({ addValidationRule }) {
       addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
+}
+
+/**
+ * yoga's error masking, except that a database out of reach (no pool connection within the
+ * acquire timeout, no connection at all) is told as such: `DATABASE_UNAVAILABLE`, HTTP 503, so
+ * clients and load balancers can retry elsewhere or later instead of seeing a bare 500.
+ */
+export function maskErrorsExceptUnavailable(
+  error: unknown,
+  message: string,
+  isDev?: boolean,
+): Error {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  if (isDatabaseUnavailable(original)) {
+    return new GraphQLError('the database is unavailable; try again later', {
+      nodes: error instanceof GraphQLError ? error.nodes : undefined,
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: { code: 'DATABASE_UNAVAILABLE', http: { status: 503 } },
+    });
+  }
+  return maskError(error, message, isDev);
+}
+
+/**
+ * `plugin` whose onRequest hook (authentication, the registry push endpoint: both read the
+ * database before any GraphQL runs) answers a database outage with a 503 GraphQL response
+ * (`DATABASE_UNAVAILABLE`) instead of letting the error reach the HTTP adapter, which would send
+ * a 500 with the error's stack and SQL text.
+ */
+export function answeringDatabaseOutages(plugin: Plugin): Plugin {
+  const onRequest = plugin.onRequest;
+  if (!onRequest) return plugin;
+  return {
+    ...plugin,
+    async onRequest(payload) {
+      try {
+        await onRequest(payload);
+      } catch (error) {
+        if (!isDatabaseUnavailable(error)) throw error;
+        payload.endResponse(
+          Response.json(
+            {
+              errors: [
+                {
+                  message: 'the database is unavailable; try again later',
+                  extensions: { code: 'DATABASE_UNAVAILABLE' },
+                },
+              ],
+            },
+            { status: 503, headers: { 'retry-after': '5' } },
+          ),
+        );
+      }
     },
   };
 }

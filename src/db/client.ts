@@ -14,8 +14,51 @@ export type Db = PgAsyncDatabase<PgQueryResultHKT, typeof relations>;
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 export type DatabaseTarget =
-  | { kind: 'postgres'; url: string; poolSize: number }
+  | {
+      kind: 'postgres';
+      url: string;
+      poolSize: number;
+      /** Seconds a new connection may take to be established (default 10). */
+      connectTimeoutSeconds?: number;
+      /** How long a statement may wait for a pool connection before it fails (default 15 s). */
+      acquireTimeoutMs?: number;
+    }
   | { kind: 'pglite'; dataDir: string };
+
+/** How often a transaction is retried when postgres.js refuses its BEGIN (see openTransaction). */
+const UNSAFE_TRANSACTION_ATTEMPTS = 3;
+
+/**
+ * The database did not answer in time: no pool connection within the acquire timeout, or no
+ * connection at all. Surfaced to clients as `DATABASE_UNAVAILABLE` (HTTP 503).
+ */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError';
+  readonly code = 'DATABASE_UNAVAILABLE';
+}
+
+/** postgres.js's codes for a connection that could not be made or was lost. */
+const CONNECTION_ERROR_CODES = new Set([
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECTION_ENDED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ETIMEDOUT',
+]);
+
+/** Whether `error` (or an error it wraps, as drizzle's DrizzleQueryError does) means the database is out of reach. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof DatabaseUnavailableError) return true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) return true;
+  }
+  return false;
+}
 
 export interface DatabaseOptions {
   /** Called for every SQL statement drizzle runs (metrics; tests count statements with it). */
@@ -43,32 +86,43 @@ export async function openDatabase(
     ? { logQuery: (query: string) => options.onQuery?.(query) }
     : undefined;
   return target.kind === 'postgres'
-    ? openPostgres(target.url, target.poolSize, logger)
+    ? openPostgres(target, logger)
     : openPglite(target.dataDir, logger);
 }
 
 type Logger = { logQuery: (query: string) => void } | undefined;
 
-function openPostgres(url: string, poolSize: number, logger: Logger): Database {
+function openPostgres(
+  target: Extract<DatabaseTarget, { kind: 'postgres' }>,
+  logger: Logger,
+): Database {
+  const { url, poolSize } = target;
+  const acquireTimeoutMs = target.acquireTimeoutMs ?? 15_000;
   const client = postgres(url, {
     max: poolSize,
+    connect_timeout: target.connectTimeoutSeconds ?? 10,
     onnotice: () => {},
     connection: { application_name: 'tagraph' },
   });
-  const db = drizzlePostgres({ client: preparing(client), relations, logger }) as unknown as Db;
+  const bounds = { acquireTimeoutMs };
+  const db = drizzlePostgres({
+    client: preparing(client, bounds),
+    relations,
+    logger,
+  }) as unknown as Db;
   return {
     kind: 'postgres',
     db,
     poolSize,
     exec: async (text) => {
-      await client.unsafe(text);
+      await withAcquireTimeout(client.unsafe(text), acquireTimeoutMs);
     },
     listen: async (channel, onMessage) => {
       const { unlisten } = await client.listen(channel, onMessage);
       return unlisten;
     },
     ping: async () => {
-      await client`select 1`;
+      await withAcquireTimeout(client`select 1`, acquireTimeoutMs);
     },
     close: async () => {
       await client.end({ timeout: 5 });
@@ -79,30 +133,140 @@ function openPostgres(url: string, poolSize: number, logger: Logger): Database {
 type Sql = postgres.Sql;
 
 /**
+ * Fails `query` with a DatabaseUnavailableError if it has not been handed to a connection within
+ * `timeoutMs` (postgres.js queues a statement without limit while every connection is busy or
+ * cannot connect). A statement already sent is left alone; the timer goes when it settles.
+ */
+function withAcquireTimeout<Q extends { cancel(): unknown }>(query: Q, timeoutMs: number): Q {
+  const internals = query as unknown as {
+    state: unknown;
+    resolve: (value: unknown) => void;
+    reject: (error: unknown) => void;
+  };
+  const { resolve, reject } = internals;
+  const timer = setTimeout(() => {
+    if (internals.state) return;
+    internals.reject = () =>
+      reject(
+        new DatabaseUnavailableError(
+          `no database connection within ${timeoutMs / 1000} s: the database is unavailable or overloaded`,
+        ),
+      );
+    // Takes the statement off the queue (it was never sent) and rejects it.
+    void query.cancel();
+  }, timeoutMs);
+  timer.unref();
+  internals.resolve = (value) => {
+    clearTimeout(timer);
+    resolve(value);
+  };
+  internals.reject = (error) => {
+    clearTimeout(timer);
+    reject(error);
+  };
+  return query;
+}
+
+/**
  * The client drizzle gets: every statement as a named prepared statement, which postgres.js then
  * parses and plans once per connection (cached by its text). drizzle asks for unnamed ones, so
  * each statement was parsed and planned anew: ~0.3 ms instead of ~0.13 ms a round trip here
  * (bench/RESULTS.md, scenario 4). Transactions and savepoints hand out clients of their own,
  * which are wrapped the same way. Only drizzle's single statements come through here; `exec`
  * (several statements in one string) uses the plain client.
+ *
+ * Every statement waits at most `acquireTimeoutMs` for a connection (withAcquireTimeout), and so
+ * does a transaction's BEGIN (openTransaction).
  */
-function preparing(client: Sql): Sql {
+function preparing(client: Sql, bounds: { acquireTimeoutMs: number }): Sql {
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property === 'unsafe') {
         return (query: string, params?: unknown[], options?: object) =>
-          target.unsafe(query, params as never, { ...options, prepare: true });
+          withAcquireTimeout(
+            target.unsafe(query, params as never, { ...options, prepare: true }),
+            bounds.acquireTimeoutMs,
+          );
       }
-      if (property === 'begin' || property === 'savepoint') {
+      if (property === 'begin') {
+        return (...args: unknown[]) => {
+          const body = args.pop() as (inner: Sql) => unknown;
+          return openTransaction(target, args, (inner) => body(preparing(inner, bounds)), bounds);
+        };
+      }
+      if (property === 'savepoint') {
         return (...args: unknown[]) => {
           const body = args.pop() as (inner: Sql) => unknown;
           const open = Reflect.get(target, property, receiver) as (...a: unknown[]) => unknown;
-          return open.call(target, ...args, (inner: Sql) => body(preparing(inner)));
+          return open.call(target, ...args, (inner: Sql) => body(preparing(inner, bounds)));
         };
       }
       return Reflect.get(target, property, receiver);
     },
   });
+}
+
+/** Thrown into a transaction whose caller gave up waiting for its BEGIN: postgres.js rolls it back. */
+class AbandonedTransaction extends Error {}
+
+/**
+ * `client.begin(...options, body)`, bounded and retried:
+ *
+ * - A BEGIN that has no connection within the acquire timeout fails the call with a
+ *   DatabaseUnavailableError; if it gets one later, the body is not run and the transaction is
+ *   rolled back at once.
+ * - postgres.js 3.4.9 can send a BEGIN without reserving its connection when the BEGIN is the
+ *   query that fills a connection's pipeline (or meets socket backpressure); it then refuses the
+ *   transaction with UNSAFE_TRANSACTION when the BEGIN completes (porsager/postgres#823, #1189).
+ *   That happens before the body is called, so none of the transaction's statements were sent:
+ *   running it again on another BEGIN is safe, and it is retried up to
+ *   UNSAFE_TRANSACTION_ATTEMPTS times. A failure after the body started is never retried.
+ */
+async function openTransaction(
+  client: Sql,
+  options: unknown[],
+  body: (inner: Sql) => unknown,
+  bounds: { acquireTimeoutMs: number },
+): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    let started = false;
+    try {
+      return await new Promise((resolveTransaction, rejectTransaction) => {
+        let abandoned = false;
+        const timer = setTimeout(() => {
+          if (started) return;
+          abandoned = true;
+          rejectTransaction(
+            new DatabaseUnavailableError(
+              `no database connection within ${bounds.acquireTimeoutMs / 1000} s: the database is unavailable or overloaded`,
+            ),
+          );
+        }, bounds.acquireTimeoutMs);
+        timer.unref();
+        const begin = client.begin as unknown as (...a: unknown[]) => Promise<unknown>;
+        begin
+          .call(client, ...options, (inner: Sql) => {
+            if (abandoned) throw new AbandonedTransaction();
+            started = true;
+            clearTimeout(timer);
+            return body(inner);
+          })
+          .then(
+            (value) => {
+              clearTimeout(timer);
+              resolveTransaction(value);
+            },
+            (error: unknown) => {
+              clearTimeout(timer);
+              if (!abandoned) rejectTransaction(error);
+            },
+          );
+      });
+    } catch (error) {
+      const refusedBegin = !started && (error as { code?: unknown }).code === 'UNSAFE_TRANSACTION';
+      if (!refusedBegin || attempt >= UNSAFE_TRANSACTION_ATTEMPTS) throw error;
+    }
+  }
 }
 
 async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
