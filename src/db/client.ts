@@ -26,7 +26,7 @@ export type DatabaseTarget =
   | { kind: 'pglite'; dataDir: string };
 
 /** How often a transaction is retried when postgres.js refuses its BEGIN (see openTransaction). */
-const UNSAFE_TRANSACTION_ATTEMPTS = 3;
+const UNSAFE_TRANSACTION_ATTEMPTS = 5;
 
 /**
  * The database did not answer in time: no pool connection within the acquire timeout, or no
@@ -75,6 +75,8 @@ export interface Database {
   ping(): Promise<void>;
   /** The pool's configured size (1 for PGlite, which has a single connection). */
   poolSize: number;
+  /** Transactions run again because postgres.js refused their BEGIN (see openTransaction). */
+  readonly refusedBegins: number;
   close(): Promise<void>;
 }
 
@@ -104,9 +106,9 @@ function openPostgres(
     onnotice: () => {},
     connection: { application_name: 'tagraph' },
   });
-  const bounds = { acquireTimeoutMs };
+  const { client: bounded, bounds } = boundedClient(client, { acquireTimeoutMs, poolSize });
   const db = drizzlePostgres({
-    client: preparing(client, bounds),
+    client: bounded,
     relations,
     logger,
   }) as unknown as Db;
@@ -114,6 +116,9 @@ function openPostgres(
     kind: 'postgres',
     db,
     poolSize,
+    get refusedBegins() {
+      return bounds.refusedBegins;
+    },
     exec: async (text) => {
       await withAcquireTimeout(client.unsafe(text), acquireTimeoutMs);
     },
@@ -131,6 +136,18 @@ function openPostgres(
 }
 
 type Sql = postgres.Sql;
+
+/**
+ * The client drizzle gets (see `preparing`) over a postgres.js pool of `poolSize` connections,
+ * and its counters.
+ */
+export function boundedClient(
+  client: Sql,
+  options: { acquireTimeoutMs: number; poolSize: number },
+): { client: Sql; bounds: TransactionBounds } {
+  const bounds: TransactionBounds = { ...options, refusedBegins: 0 };
+  return { client: preparing(client, bounds), bounds };
+}
 
 /**
  * Fails `query` with a DatabaseUnavailableError if it has not been handed to a connection within
@@ -178,7 +195,7 @@ function withAcquireTimeout<Q extends { cancel(): unknown }>(query: Q, timeoutMs
  * Every statement waits at most `acquireTimeoutMs` for a connection (withAcquireTimeout), and so
  * does a transaction's BEGIN (openTransaction).
  */
-function preparing(client: Sql, bounds: { acquireTimeoutMs: number }): Sql {
+function preparing(client: Sql, bounds: TransactionBounds): Sql {
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property === 'unsafe') {
@@ -206,6 +223,13 @@ function preparing(client: Sql, bounds: { acquireTimeoutMs: number }): Sql {
   });
 }
 
+export interface TransactionBounds {
+  acquireTimeoutMs: number;
+  poolSize: number;
+  /** Counts the BEGINs postgres.js refused (UNSAFE_TRANSACTION). */
+  refusedBegins: number;
+}
+
 /** Thrown into a transaction whose caller gave up waiting for its BEGIN: postgres.js rolls it back. */
 class AbandonedTransaction extends Error {}
 
@@ -221,12 +245,17 @@ class AbandonedTransaction extends Error {}
  *   That happens before the body is called, so none of the transaction's statements were sent:
  *   running it again on another BEGIN is safe, and it is retried up to
  *   UNSAFE_TRANSACTION_ATTEMPTS times. A failure after the body started is never retried.
+ *   The refused BEGIN did open a transaction on the server, and postgres.js hands that
+ *   connection back to the pool; whatever runs there next would run inside it. So before the
+ *   retry a COMMIT goes to each idle connection of the pool (closing that transaction, committing
+ *   what others already ran in it as they meant it to be; elsewhere a COMMIT outside a
+ *   transaction only warns).
  */
 async function openTransaction(
   client: Sql,
   options: unknown[],
   body: (inner: Sql) => unknown,
-  bounds: { acquireTimeoutMs: number },
+  bounds: TransactionBounds,
 ): Promise<unknown> {
   for (let attempt = 1; ; attempt++) {
     let started = false;
@@ -264,7 +293,10 @@ async function openTransaction(
       });
     } catch (error) {
       const refusedBegin = !started && (error as { code?: unknown }).code === 'UNSAFE_TRANSACTION';
-      if (!refusedBegin || attempt >= UNSAFE_TRANSACTION_ATTEMPTS) throw error;
+      if (!refusedBegin) throw error;
+      bounds.refusedBegins += 1;
+      await closeStrayTransactions(client, bounds);
+      if (attempt >= UNSAFE_TRANSACTION_ATTEMPTS) throw error;
     }
   }
 }
@@ -278,6 +310,7 @@ async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
     kind: 'pglite',
     db,
     poolSize: 1,
+    refusedBegins: 0,
     exec: async (text) => {
       await client.exec(text);
     },
@@ -289,6 +322,36 @@ async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
       if (!client.closed) await client.close();
     },
   };
+}
+
+/**
+ * Sends a COMMIT on every connection of the pool, closing the transaction a refused BEGIN left
+ * open (what others ran in it is committed, as they meant it to be; elsewhere a COMMIT outside a
+ * transaction only warns). Each connection is reserved, so no statement of anyone else's runs on
+ * it meanwhile, and all are held until every one has been reserved, so that each gets its own
+ * COMMIT. Waiting for busy connections is bounded by the acquire timeout; a connection reserved
+ * after that still gets its COMMIT and is released.
+ */
+async function closeStrayTransactions(client: Sql, bounds: TransactionBounds): Promise<void> {
+  const reservations = Array.from({ length: bounds.poolSize }, () => client.reserve());
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolveTimeout) => {
+    timer = setTimeout(() => resolveTimeout('timeout'), bounds.acquireTimeoutMs);
+    timer.unref();
+  });
+  const all = Promise.allSettled(reservations);
+  await Promise.race([all, timedOut]);
+  clearTimeout(timer);
+  await Promise.allSettled(
+    reservations.map(async (reservation) => {
+      const reserved = await reservation;
+      try {
+        await reserved.unsafe('commit');
+      } finally {
+        reserved.release();
+      }
+    }),
+  );
 }
 
 /** Rows of a raw `execute`: drizzle returns an array on postgres.js and `{ rows }` on PGlite. */
