@@ -1,7 +1,7 @@
 // Opens the database: Postgres through postgres.js, or embedded PGlite — one drizzle API for both.
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { sql } from 'drizzle-orm';
+import { DrizzleQueryError, sql } from 'drizzle-orm';
 import type { PgAsyncDatabase } from 'drizzle-orm/pg-core/async/db';
 import type { PgQueryResultHKT } from 'drizzle-orm/pg-core/session';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -37,12 +37,16 @@ export class DatabaseUnavailableError extends Error {
   readonly code = 'DATABASE_UNAVAILABLE';
 }
 
-/** postgres.js's codes for a connection that could not be made or was lost. */
-const CONNECTION_ERROR_CODES = new Set([
+/** postgres.js's own codes for a connection that could not be made or was lost. */
+const DRIVER_CONNECTION_CODES = new Set([
   'CONNECT_TIMEOUT',
   'CONNECTION_CLOSED',
   'CONNECTION_DESTROYED',
   'CONNECTION_ENDED',
+]);
+
+/** Socket errors postgres.js passes on as they are (so do other clients: a registry fetch's). */
+const SOCKET_ERROR_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ENOTFOUND',
@@ -50,12 +54,20 @@ const CONNECTION_ERROR_CODES = new Set([
   'ETIMEDOUT',
 ]);
 
-/** Whether `error` (or an error it wraps, as drizzle's DrizzleQueryError does) means the database is out of reach. */
+/**
+ * Whether `error`, or an error it wraps, means the database is out of reach: an acquire timeout,
+ * a postgres.js connection error, or a socket error under a failed drizzle query (a socket
+ * error alone may be a registry's).
+ */
 export function isDatabaseUnavailable(error: unknown): boolean {
+  let underQuery = false;
   for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof DatabaseUnavailableError) return true;
+    if (e instanceof DrizzleQueryError) underQuery = true;
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) return true;
+    if (typeof code !== 'string') continue;
+    if (DRIVER_CONNECTION_CODES.has(code)) return true;
+    if (underQuery && SOCKET_ERROR_CODES.has(code)) return true;
   }
   return false;
 }

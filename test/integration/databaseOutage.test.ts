@@ -143,6 +143,9 @@ describe.runIf(inject('dbKind') === 'postgres')('a database outage', () => {
     expect(mutation.ms).toBeLessThan(BOUND_MS);
     expect(mutation.value.errors?.[0]?.extensions?.code).toBe('DATABASE_UNAVAILABLE');
 
+    console.info(
+      `outage: slowest of 12 requests ${Math.round(Math.max(...attempts.map((a) => a.ms)))} ms, admin ${Math.round(admin.ms)} ms, /readyz ${Math.round(ready.ms)} ms, mutation ${Math.round(mutation.ms)} ms (bound ${BOUND_MS} ms)`,
+    );
     relay.restore();
     const deadline = Date.now() + 15_000;
     for (;;) {
