@@ -106,6 +106,11 @@ const variables = z.object({
     .regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/, 'must be os/architecture[/variant]')
     .optional(),
   TAGRAPH_SUBSCRIBER_QUEUE: z.coerce.number().int().min(10).max(1_000_000).default(1000),
+  // Metrics and database timeouts.
+  TAGRAPH_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  TAGRAPH_METRICS_PORT: port.optional(),
+  TAGRAPH_DB_CONNECT_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(10),
+  TAGRAPH_DB_ACQUIRE_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(15),
 });
 
 export interface Config {
@@ -179,6 +184,11 @@ export interface Config {
   auth: { mode: 'open' | 'token'; adminTokenHash: string | null; jwt: JwtSettings | null };
   /** Registries whose push notifications `POST /registry/events` accepts, each with its token. */
   pushRegistries: PushRegistry[];
+  /**
+   * `/metrics`: with a token, only for `Authorization: Bearer <token>`; with a port, served on a
+   * listener of its own (on `host`) and not on the public one.
+   */
+  metrics: { token: string | null; port: number | null };
 }
 
 export interface ImportBudgetSettings {
@@ -283,7 +293,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           : null,
     },
     database: v.DATABASE_URL
-      ? { kind: 'postgres', url: v.DATABASE_URL, poolSize: v.TAGRAPH_DB_POOL_SIZE }
+      ? {
+          kind: 'postgres',
+          url: v.DATABASE_URL,
+          poolSize: v.TAGRAPH_DB_POOL_SIZE,
+          connectTimeoutSeconds: v.TAGRAPH_DB_CONNECT_TIMEOUT_SECONDS,
+          acquireTimeoutMs: v.TAGRAPH_DB_ACQUIRE_TIMEOUT_SECONDS * 1000,
+        }
       : {
           kind: 'pglite',
           dataDir: v.TAGRAPH_DATA_DIR === 'memory' ? 'memory' : resolve(v.TAGRAPH_DATA_DIR),
@@ -334,5 +350,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     serverPlatform: v.TAGRAPH_SERVER_PLATFORM
       ? parsePlatform(v.TAGRAPH_SERVER_PLATFORM)
       : ownPlatform(),
+    metrics: { token: v.TAGRAPH_METRICS_TOKEN ?? null, port: v.TAGRAPH_METRICS_PORT ?? null },
   };
 }

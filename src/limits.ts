@@ -1,16 +1,20 @@
-// Request limits enforced before execution: body size, page sizes (DESIGN.md §4: at most 100),
-// query shape (depth, cost, aliases, tokens, directives) and, when switched off, introspection.
+// Request limits enforced before execution: body size, page sizes (at most 100), the operation's
+// cost with its variables, query shape (depth, aliases, tokens, directives) and, when switched
+// off, introspection.
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import {
   type ArgumentNode,
   type DocumentNode,
+  type ExecutionArgs,
   GraphQLError,
   Kind,
   NoSchemaIntrospectionCustomRule,
   visit,
 } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { maskError, type Plugin } from 'graphql-yoga';
 import { MAX_PAGE_SIZE } from './builder.ts';
+import { isDatabaseUnavailable } from './db/client.ts';
+import { type CompiledCost, compileCost, evaluateCost } from './queryCost.ts';
 
 const DECLARED_LENGTH = /^\d+$/;
 
@@ -80,7 +84,8 @@ interface PageSizeArgument {
  * Rejects `first`/`last` above MAX_PAGE_SIZE with a clear error instead of silently clamping
  * (Pothos clamps), so a script that asks for 500 learns it must page. The document is walked
  * once (yoga hands the same parsed document to every request of one query text); each request
- * only checks the arguments found, against its own variables.
+ * only checks the arguments found, against its own variables. Queries, mutations and
+ * subscriptions alike, over HTTP, SSE and graphql-ws.
  */
 export function pageSizeLimit(): Plugin {
   const argumentsByDocument = new WeakMap<DocumentNode, PageSizeArgument[]>();
@@ -103,44 +108,98 @@ export function pageSizeLimit(): Plugin {
     }
     return found;
   };
+  const check = (args: ExecutionArgs): GraphQLError[] => {
+    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+    const errors: GraphQLError[] = [];
+    for (const { node, literal, variable } of pageSizeArguments(args.document)) {
+      const value = variable === undefined ? literal : variables[variable];
+      if (typeof value === 'number' && value > MAX_PAGE_SIZE) {
+        errors.push(
+          new GraphQLError(
+            `Argument "${node.name.value}" is ${value}: a page holds at most ${MAX_PAGE_SIZE} items; use the cursor to fetch more`,
+            { nodes: [node], extensions: { code: 'PAGE_SIZE_LIMIT' } },
+          ),
+        );
+      }
+    }
+    return errors;
+  };
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const variables = (args.variableValues ?? {}) as Record<string, unknown>;
-      const errors: GraphQLError[] = [];
-      for (const { node, literal, variable } of pageSizeArguments(args.document)) {
-        const value = variable === undefined ? literal : variables[variable];
-        if (typeof value === 'number' && value > MAX_PAGE_SIZE) {
-          errors.push(
-            new GraphQLError(
-              `Argument "${node.name.value}" is ${value}: a page holds at most ${MAX_PAGE_SIZE} items; use the cursor to fetch more`,
-              { nodes: [node], extensions: { code: 'PAGE_SIZE_LIMIT' } },
-            ),
-          );
-        }
-      }
+      const errors = check(args);
+      if (errors.length > 0) setResultAndStopExecution({ errors });
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const errors = check(args);
       if (errors.length > 0) setResultAndStopExecution({ errors });
     },
   };
 }
 
 /**
- * Query shape limits (graphql-armor): depth 15; 30 aliases; 3 000 tokens; 20 directives; and a
- * cost of at most 100 000, where a field costs 1, an object 2, and a connection's cost is
- * multiplied by its literal `first`/`last` — so it estimates the fields resolved. A page of 20
- * streams × 20 tags × 5 history items with image metadata (the tag-graph benchmark) costs ~42 000
- * and passes; 100 × 100 × 100 does not. No extra factor per level: the multipliers already grow
- * with nesting (armor's default 1.5 per level refused that page at 76 000 of 5 000).
- * Introspection is exempt from depth and cost (GraphiQL's is deep but bounded).
+ * The largest cost (src/queryCost.ts) an operation may have with its variables: a field costs 1,
+ * an object 2, and whatever sits under a page or list is multiplied by its size — `first`/`last`
+ * from the document or its variables, the field's default page when omitted, the ids given to
+ * `nodes`, 5 for lists without paging. So it bounds the objects a request may resolve. A page of
+ * 20 streams × 20 tags × 5 history items with image metadata (the tag-graph benchmark) passes;
+ * 100 × 100 × 100, or the same connections nested without `first` (20 × 20 × 20 with images and
+ * layers), do not.
+ */
+export const MAX_QUERY_COST = 100_000;
+
+/**
+ * Refuses an operation whose cost with its variables is above `maxCost`, before any resolver
+ * runs (`QUERY_TOO_COSTLY`, as a GraphQL error like PAGE_SIZE_LIMIT). Each document is compiled
+ * once per operation name; a request only evaluates the compiled cost with its variables.
+ * Introspection costs nothing here (it is bounded, and switched off in production).
+ */
+export function queryCostLimit(maxCost: number = MAX_QUERY_COST): Plugin {
+  const compiledByDocument = new WeakMap<DocumentNode, Map<string, CompiledCost | null>>();
+  const compiled = (args: ExecutionArgs): CompiledCost | null => {
+    let byOperation = compiledByDocument.get(args.document);
+    if (!byOperation) {
+      byOperation = new Map();
+      compiledByDocument.set(args.document, byOperation);
+    }
+    const key = args.operationName ?? '';
+    let found = byOperation.get(key);
+    if (found === undefined) {
+      found = compileCost(args.schema, args.document, args.operationName);
+      byOperation.set(key, found);
+    }
+    return found;
+  };
+  const check = (args: ExecutionArgs): GraphQLError | null => {
+    const operation = compiled(args);
+    if (!operation) return null;
+    const cost = evaluateCost(operation, args.variableValues as Record<string, unknown>);
+    if (cost <= maxCost) return null;
+    return new GraphQLError(
+      `Query cost ${Number.isFinite(cost) ? Math.round(cost) : 'unbounded'} is over the limit of ${maxCost}: ask for smaller pages (first/last) or fewer nested lists`,
+      { extensions: { code: 'QUERY_TOO_COSTLY', cost, maxCost } },
+    );
+  };
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const error = check(args);
+      if (error) setResultAndStopExecution({ errors: [error] });
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const error = check(args);
+      if (error) setResultAndStopExecution({ errors: [error] });
+    },
+  };
+}
+
+/**
+ * Query shape limits (graphql-armor): depth 15; 30 aliases; 3 000 tokens; 20 directives.
+ * Introspection is exempt from depth (GraphiQL's is deep but bounded). armor's cost limit is off:
+ * it sees only literal `first` values and no list types; queryCostLimit prices the operation
+ * with its variables instead.
  */
 export const QUERY_LIMITS = {
   maxDepth: { n: 15, ignoreIntrospection: true, flattenFragments: true },
-  costLimit: {
-    maxCost: 100_000,
-    objectCost: 2,
-    scalarCost: 1,
-    depthCostFactor: 1,
-    ignoreIntrospection: true,
-  },
+  costLimit: { enabled: false },
   maxAliases: { n: 30 },
   maxTokens: { n: 3000 },
   maxDirectives: { n: 20 },
@@ -158,6 +217,61 @@ export function noIntrospection(): Plugin {
   return {
     onValidate({ addValidationRule }) {
       addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
+}
+
+/**
+ * yoga's error masking, except that a database out of reach (no pool connection within the
+ * acquire timeout, no connection at all) is told as such: `DATABASE_UNAVAILABLE`, HTTP 503, so
+ * clients and load balancers can retry elsewhere or later instead of seeing a bare 500.
+ */
+export function maskErrorsExceptUnavailable(
+  error: unknown,
+  message: string,
+  isDev?: boolean,
+): Error {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  if (isDatabaseUnavailable(original)) {
+    return new GraphQLError('the database is unavailable; try again later', {
+      nodes: error instanceof GraphQLError ? error.nodes : undefined,
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: { code: 'DATABASE_UNAVAILABLE', http: { status: 503 } },
+    });
+  }
+  return maskError(error, message, isDev);
+}
+
+/**
+ * `plugin` whose onRequest hook (authentication, the registry push endpoint: both read the
+ * database before any GraphQL runs) answers a database outage with a 503 GraphQL response
+ * (`DATABASE_UNAVAILABLE`) instead of letting the error reach the HTTP adapter, which would send
+ * a 500 with the error's stack and SQL text.
+ */
+export function answeringDatabaseOutages(plugin: Plugin): Plugin {
+  const onRequest = plugin.onRequest;
+  if (!onRequest) return plugin;
+  return {
+    ...plugin,
+    async onRequest(payload) {
+      try {
+        await onRequest(payload);
+      } catch (error) {
+        if (!isDatabaseUnavailable(error)) throw error;
+        payload.endResponse(
+          Response.json(
+            {
+              errors: [
+                {
+                  message: 'the database is unavailable; try again later',
+                  extensions: { code: 'DATABASE_UNAVAILABLE' },
+                },
+              ],
+            },
+            { status: 503, headers: { 'retry-after': '5' } },
+          ),
+        );
+      }
     },
   };
 }

@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { type ExecutionArgs, type execute, GraphQLError, type subscribe } from 'graphql';
 import { MessageType } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -38,7 +37,22 @@ import {
 import { EventHub } from './events/hub.ts';
 import { trimEvents } from './events/retention.ts';
 import { createImporter, type Importer } from './importer/importer.ts';
-import { noIntrospection, pageSizeLimit, queryShapeLimits, requestBodyLimit } from './limits.ts';
+import {
+  answeringDatabaseOutages,
+  maskErrorsExceptUnavailable,
+  noIntrospection,
+  pageSizeLimit,
+  queryCostLimit,
+  queryShapeLimits,
+  requestBodyLimit,
+} from './limits.ts';
+import {
+  METRICS_PATH,
+  type MetricsListener,
+  metricsEndpoint,
+  requestMetrics,
+  startMetricsListener,
+} from './metrics.ts';
 import { registryEventsPlugin } from './push/endpoint.ts';
 import { schema } from './schema/index.ts';
 import { secretKeyFor } from './secrets.ts';
@@ -176,7 +190,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     // Content-Length already answers.
     maxRequestBodySize: false,
     landingPage: false,
-    maskedErrors: true,
+    maskedErrors: { maskError: maskErrorsExceptUnavailable },
     logging: log.child({ component: 'yoga' }),
     context: (initial) => {
       const { request } = initial;
@@ -206,33 +220,20 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     plugins: [
       requestBodyLimit(config.maxBodyBytes),
       pageSizeLimit(),
+      queryCostLimit(),
       ...queryShapeLimits(!config.introspection),
       ...(config.introspection ? [] : [noIntrospection()]),
       healthPlugin(database),
-      registryEventsPlugin(database.db, config.pushRegistries, log.child({ component: 'push' })),
+      answeringDatabaseOutages(
+        registryEventsPlugin(database.db, config.pushRegistries, log.child({ component: 'push' })),
+      ),
       requestIdPlugin(requestIds, log),
-      authenticationPlugin(database.db, config, GRAPHQL_PATH, callers, rateLimit),
-      usePrometheus({
-        registry: metrics,
-        endpoint: '/metrics',
-        // The plugin switches on every metric not named here. The ones switched off cost each
-        // request work that says little: the deprecated-field counter walks the whole document
-        // with a TypeInfo (the schema deprecates nothing), the summary keeps a t-digest next to
-        // the duration histogram, and the per-phase histograms split a duration already kept.
-        metrics: {
-          graphql_yoga_http_duration: true,
-          graphql_envelop_request: true,
-          graphql_envelop_request_duration: true,
-          graphql_envelop_error_result: true,
-          graphql_envelop_deprecated_field: false,
-          graphql_envelop_request_time_summary: false,
-          graphql_envelop_phase_parse: false,
-          graphql_envelop_phase_validate: false,
-          graphql_envelop_phase_context: false,
-          graphql_envelop_phase_execute: false,
-          graphql_envelop_phase_subscribe: false,
-        },
+      answeringDatabaseOutages(authenticationPlugin(database.db, config, GRAPHQL_PATH, callers, rateLimit)),
+      metricsEndpoint(metrics, {
+        token: config.metrics.token,
+        ownListener: config.metrics.port !== null,
       }),
+      requestMetrics(metrics),
     ],
   });
 
@@ -396,6 +397,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
   );
 
   let stopping: Promise<void> | undefined;
+  let metricsListener: MetricsListener | undefined;
   return {
     yoga,
     database,
@@ -404,7 +406,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     importer,
     metrics,
     start: (port = config.port, host = config.host) =>
-      new Promise((resolvePromise, reject) => {
+      new Promise<{ port: number; url: string }>((resolvePromise, reject) => {
         httpServer.once('error', reject);
         httpServer.listen(port, host, () => {
           const address = httpServer.address() as AddressInfo;
@@ -412,6 +414,16 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
           log.info({ url, database: database.kind }, 'tagraph listening');
           resolvePromise({ port: address.port, url });
         });
+      }).then(async (listening) => {
+        if (config.metrics.port !== null) {
+          metricsListener = await startMetricsListener(metrics, {
+            ...config.metrics,
+            port: config.metrics.port,
+            host,
+          });
+          log.info({ url: `${metricsListener.url}${METRICS_PATH}` }, 'metrics listening');
+        }
+        return listening;
       }),
     stop: () => {
       stopping ??= (async () => {
@@ -434,6 +446,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         await importerStopped;
         await hub.stop();
         await yoga.dispose();
+        await metricsListener?.close();
         if (ownsDatabase) await database.close();
         log.info('tagraph stopped');
       })();

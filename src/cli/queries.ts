@@ -95,9 +95,9 @@ interface Page<T> {
   nodes: T[];
 }
 
-// Page sizes keep every request inside the server's query cost limit (src/limits.ts), where
-// graphql-armor multiplies a connection's subtree by its literal `first`: a page of 40 tags with
-// 50 history items each is priced near the number of fields it may return.
+// Page sizes keep every request inside the server's query cost limit (src/limits.ts), which
+// multiplies a connection's subtree by its `first`: a page of 40 tags with 50 history items each
+// is priced near the number of fields it may return.
 // test/unit/cli-queries.test.ts keeps every document under 80 % of the limit.
 export const TAG_PAGE = 40;
 export const HISTORY_PAGE = 50;

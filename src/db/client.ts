@@ -1,7 +1,7 @@
 // Opens the database: Postgres through postgres.js, or embedded PGlite — one drizzle API for both.
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { sql } from 'drizzle-orm';
+import { DrizzleQueryError, sql } from 'drizzle-orm';
 import type { PgAsyncDatabase } from 'drizzle-orm/pg-core/async/db';
 import type { PgQueryResultHKT } from 'drizzle-orm/pg-core/session';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
@@ -14,8 +14,63 @@ export type Db = PgAsyncDatabase<PgQueryResultHKT, typeof relations>;
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 export type DatabaseTarget =
-  | { kind: 'postgres'; url: string; poolSize: number }
+  | {
+      kind: 'postgres';
+      url: string;
+      poolSize: number;
+      /** Seconds a new connection may take to be established (default 10). */
+      connectTimeoutSeconds?: number;
+      /** How long a statement may wait for a pool connection before it fails (default 15 s). */
+      acquireTimeoutMs?: number;
+    }
   | { kind: 'pglite'; dataDir: string };
+
+/** How often a transaction is retried when postgres.js refuses its BEGIN (see openTransaction). */
+const UNSAFE_TRANSACTION_ATTEMPTS = 5;
+
+/**
+ * The database did not answer in time: no pool connection within the acquire timeout, or no
+ * connection at all. Surfaced to clients as `DATABASE_UNAVAILABLE` (HTTP 503).
+ */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError';
+  readonly code = 'DATABASE_UNAVAILABLE';
+}
+
+/** postgres.js's own codes for a connection that could not be made or was lost. */
+const DRIVER_CONNECTION_CODES = new Set([
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECTION_ENDED',
+]);
+
+/** Socket errors postgres.js passes on as they are (so do other clients: a registry fetch's). */
+const SOCKET_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ETIMEDOUT',
+]);
+
+/**
+ * Whether `error`, or an error it wraps, means the database is out of reach: an acquire timeout,
+ * a postgres.js connection error, or a socket error under a failed drizzle query (a socket
+ * error alone may be a registry's).
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  let underQuery = false;
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof DatabaseUnavailableError) return true;
+    if (e instanceof DrizzleQueryError) underQuery = true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code !== 'string') continue;
+    if (DRIVER_CONNECTION_CODES.has(code)) return true;
+    if (underQuery && SOCKET_ERROR_CODES.has(code)) return true;
+  }
+  return false;
+}
 
 export interface DatabaseOptions {
   /** Called for every SQL statement drizzle runs (metrics; tests count statements with it). */
@@ -32,6 +87,8 @@ export interface Database {
   ping(): Promise<void>;
   /** The pool's configured size (1 for PGlite, which has a single connection). */
   poolSize: number;
+  /** Transactions run again because postgres.js refused their BEGIN (see openTransaction). */
+  readonly refusedBegins: number;
   close(): Promise<void>;
 }
 
@@ -43,32 +100,46 @@ export async function openDatabase(
     ? { logQuery: (query: string) => options.onQuery?.(query) }
     : undefined;
   return target.kind === 'postgres'
-    ? openPostgres(target.url, target.poolSize, logger)
+    ? openPostgres(target, logger)
     : openPglite(target.dataDir, logger);
 }
 
 type Logger = { logQuery: (query: string) => void } | undefined;
 
-function openPostgres(url: string, poolSize: number, logger: Logger): Database {
+function openPostgres(
+  target: Extract<DatabaseTarget, { kind: 'postgres' }>,
+  logger: Logger,
+): Database {
+  const { url, poolSize } = target;
+  const acquireTimeoutMs = target.acquireTimeoutMs ?? 15_000;
   const client = postgres(url, {
     max: poolSize,
+    connect_timeout: target.connectTimeoutSeconds ?? 10,
     onnotice: () => {},
     connection: { application_name: 'tagraph' },
   });
-  const db = drizzlePostgres({ client: preparing(client), relations, logger }) as unknown as Db;
+  const { client: bounded, bounds } = boundedClient(client, { acquireTimeoutMs, poolSize });
+  const db = drizzlePostgres({
+    client: bounded,
+    relations,
+    logger,
+  }) as unknown as Db;
   return {
     kind: 'postgres',
     db,
     poolSize,
+    get refusedBegins() {
+      return bounds.refusedBegins;
+    },
     exec: async (text) => {
-      await client.unsafe(text);
+      await withAcquireTimeout(client.unsafe(text), acquireTimeoutMs);
     },
     listen: async (channel, onMessage) => {
       const { unlisten } = await client.listen(channel, onMessage);
       return unlisten;
     },
     ping: async () => {
-      await client`select 1`;
+      await withAcquireTimeout(client`select 1`, acquireTimeoutMs);
     },
     close: async () => {
       await client.end({ timeout: 5 });
@@ -79,30 +150,167 @@ function openPostgres(url: string, poolSize: number, logger: Logger): Database {
 type Sql = postgres.Sql;
 
 /**
+ * The client drizzle gets (see `preparing`) over a postgres.js pool of `poolSize` connections,
+ * and its counters.
+ */
+export function boundedClient(
+  client: Sql,
+  options: { acquireTimeoutMs: number; poolSize: number },
+): { client: Sql; bounds: TransactionBounds } {
+  const bounds: TransactionBounds = { ...options, refusedBegins: 0 };
+  return { client: preparing(client, bounds), bounds };
+}
+
+/**
+ * Fails `query` with a DatabaseUnavailableError if it has not been handed to a connection within
+ * `timeoutMs` (postgres.js queues a statement without limit while every connection is busy or
+ * cannot connect). A statement already sent is left alone; the timer goes when it settles.
+ */
+function withAcquireTimeout<Q extends { cancel(): unknown }>(query: Q, timeoutMs: number): Q {
+  const internals = query as unknown as {
+    state: unknown;
+    resolve: (value: unknown) => void;
+    reject: (error: unknown) => void;
+  };
+  const { resolve, reject } = internals;
+  const timer = setTimeout(() => {
+    if (internals.state) return;
+    internals.reject = () =>
+      reject(
+        new DatabaseUnavailableError(
+          `no database connection within ${timeoutMs / 1000} s: the database is unavailable or overloaded`,
+        ),
+      );
+    // Takes the statement off the queue (it was never sent) and rejects it.
+    void query.cancel();
+  }, timeoutMs);
+  timer.unref();
+  internals.resolve = (value) => {
+    clearTimeout(timer);
+    resolve(value);
+  };
+  internals.reject = (error) => {
+    clearTimeout(timer);
+    reject(error);
+  };
+  return query;
+}
+
+/**
  * The client drizzle gets: every statement as a named prepared statement, which postgres.js then
  * parses and plans once per connection (cached by its text). drizzle asks for unnamed ones, so
  * each statement was parsed and planned anew: ~0.3 ms instead of ~0.13 ms a round trip here
  * (bench/RESULTS.md, scenario 4). Transactions and savepoints hand out clients of their own,
  * which are wrapped the same way. Only drizzle's single statements come through here; `exec`
  * (several statements in one string) uses the plain client.
+ *
+ * Every statement waits at most `acquireTimeoutMs` for a connection (withAcquireTimeout), and so
+ * does a transaction's BEGIN (openTransaction).
  */
-function preparing(client: Sql): Sql {
+function preparing(client: Sql, bounds: TransactionBounds): Sql {
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property === 'unsafe') {
         return (query: string, params?: unknown[], options?: object) =>
-          target.unsafe(query, params as never, { ...options, prepare: true });
+          withAcquireTimeout(
+            target.unsafe(query, params as never, { ...options, prepare: true }),
+            bounds.acquireTimeoutMs,
+          );
       }
-      if (property === 'begin' || property === 'savepoint') {
+      if (property === 'begin') {
+        return (...args: unknown[]) => {
+          const body = args.pop() as (inner: Sql) => unknown;
+          return openTransaction(target, args, (inner) => body(preparing(inner, bounds)), bounds);
+        };
+      }
+      if (property === 'savepoint') {
         return (...args: unknown[]) => {
           const body = args.pop() as (inner: Sql) => unknown;
           const open = Reflect.get(target, property, receiver) as (...a: unknown[]) => unknown;
-          return open.call(target, ...args, (inner: Sql) => body(preparing(inner)));
+          return open.call(target, ...args, (inner: Sql) => body(preparing(inner, bounds)));
         };
       }
       return Reflect.get(target, property, receiver);
     },
   });
+}
+
+export interface TransactionBounds {
+  acquireTimeoutMs: number;
+  poolSize: number;
+  /** Counts the BEGINs postgres.js refused (UNSAFE_TRANSACTION). */
+  refusedBegins: number;
+}
+
+/** Thrown into a transaction whose caller gave up waiting for its BEGIN: postgres.js rolls it back. */
+class AbandonedTransaction extends Error {}
+
+/**
+ * `client.begin(...options, body)`, bounded and retried:
+ *
+ * - A BEGIN that has no connection within the acquire timeout fails the call with a
+ *   DatabaseUnavailableError; if it gets one later, the body is not run and the transaction is
+ *   rolled back at once.
+ * - postgres.js 3.4.9 can send a BEGIN without reserving its connection when the BEGIN is the
+ *   query that fills a connection's pipeline (or meets socket backpressure); it then refuses the
+ *   transaction with UNSAFE_TRANSACTION when the BEGIN completes (porsager/postgres#823, #1189).
+ *   That happens before the body is called, so none of the transaction's statements were sent:
+ *   running it again on another BEGIN is safe, and it is retried up to
+ *   UNSAFE_TRANSACTION_ATTEMPTS times. A failure after the body started is never retried.
+ *   The refused BEGIN did open a transaction on the server, and postgres.js hands that
+ *   connection back to the pool; whatever runs there next would run inside it. So before the
+ *   retry a COMMIT goes to each idle connection of the pool (closing that transaction, committing
+ *   what others already ran in it as they meant it to be; elsewhere a COMMIT outside a
+ *   transaction only warns).
+ */
+async function openTransaction(
+  client: Sql,
+  options: unknown[],
+  body: (inner: Sql) => unknown,
+  bounds: TransactionBounds,
+): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    let started = false;
+    try {
+      return await new Promise((resolveTransaction, rejectTransaction) => {
+        let abandoned = false;
+        const timer = setTimeout(() => {
+          if (started) return;
+          abandoned = true;
+          rejectTransaction(
+            new DatabaseUnavailableError(
+              `no database connection within ${bounds.acquireTimeoutMs / 1000} s: the database is unavailable or overloaded`,
+            ),
+          );
+        }, bounds.acquireTimeoutMs);
+        timer.unref();
+        const begin = client.begin as unknown as (...a: unknown[]) => Promise<unknown>;
+        begin
+          .call(client, ...options, (inner: Sql) => {
+            if (abandoned) throw new AbandonedTransaction();
+            started = true;
+            clearTimeout(timer);
+            return body(inner);
+          })
+          .then(
+            (value) => {
+              clearTimeout(timer);
+              resolveTransaction(value);
+            },
+            (error: unknown) => {
+              clearTimeout(timer);
+              if (!abandoned) rejectTransaction(error);
+            },
+          );
+      });
+    } catch (error) {
+      const refusedBegin = !started && (error as { code?: unknown }).code === 'UNSAFE_TRANSACTION';
+      if (!refusedBegin) throw error;
+      bounds.refusedBegins += 1;
+      await closeStrayTransactions(client, bounds);
+      if (attempt >= UNSAFE_TRANSACTION_ATTEMPTS) throw error;
+    }
+  }
 }
 
 async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
@@ -114,6 +322,7 @@ async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
     kind: 'pglite',
     db,
     poolSize: 1,
+    refusedBegins: 0,
     exec: async (text) => {
       await client.exec(text);
     },
@@ -125,6 +334,36 @@ async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
       if (!client.closed) await client.close();
     },
   };
+}
+
+/**
+ * Sends a COMMIT on every connection of the pool, closing the transaction a refused BEGIN left
+ * open (what others ran in it is committed, as they meant it to be; elsewhere a COMMIT outside a
+ * transaction only warns). Each connection is reserved, so no statement of anyone else's runs on
+ * it meanwhile, and all are held until every one has been reserved, so that each gets its own
+ * COMMIT. Waiting for busy connections is bounded by the acquire timeout; a connection reserved
+ * after that still gets its COMMIT and is released.
+ */
+async function closeStrayTransactions(client: Sql, bounds: TransactionBounds): Promise<void> {
+  const reservations = Array.from({ length: bounds.poolSize }, () => client.reserve());
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolveTimeout) => {
+    timer = setTimeout(() => resolveTimeout('timeout'), bounds.acquireTimeoutMs);
+    timer.unref();
+  });
+  const all = Promise.allSettled(reservations);
+  await Promise.race([all, timedOut]);
+  clearTimeout(timer);
+  await Promise.allSettled(
+    reservations.map(async (reservation) => {
+      const reserved = await reservation;
+      try {
+        await reserved.unsafe('commit');
+      } finally {
+        reserved.release();
+      }
+    }),
+  );
 }
 
 /** Rows of a raw `execute`: drizzle returns an array on postgres.js and `{ rows }` on PGlite. */

@@ -28,7 +28,38 @@ describe('loadConfig', () => {
       kind: 'postgres',
       url: 'postgres://u@h:5432/db',
       poolSize: 4,
+      connectTimeoutSeconds: 10,
+      acquireTimeoutMs: 15_000,
     });
+  });
+
+  it('reads the database timeouts, and refuses one that is not a positive number', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u@h:5432/db',
+      TAGRAPH_SECRET_KEY: 'ab'.repeat(32),
+      TAGRAPH_DB_CONNECT_TIMEOUT_SECONDS: '2',
+      TAGRAPH_DB_ACQUIRE_TIMEOUT_SECONDS: '0.5',
+    });
+    expect(config.database).toMatchObject({ connectTimeoutSeconds: 2, acquireTimeoutMs: 500 });
+    for (const variable of [
+      'TAGRAPH_DB_CONNECT_TIMEOUT_SECONDS',
+      'TAGRAPH_DB_ACQUIRE_TIMEOUT_SECONDS',
+    ]) {
+      expect(() => loadConfig({ [variable]: '0' })).toThrow(new RegExp(variable));
+      expect(() => loadConfig({ [variable]: 'soon' })).toThrow(new RegExp(variable));
+    }
+  });
+
+  it('serves /metrics openly on the public port unless a token or a port is set', () => {
+    expect(loadConfig({}).metrics).toEqual({ token: null, port: null });
+    expect(
+      loadConfig({
+        TAGRAPH_METRICS_TOKEN: 'metrics-token-0123456789',
+        TAGRAPH_METRICS_PORT: '9464',
+      }).metrics,
+    ).toEqual({ token: 'metrics-token-0123456789', port: 9464 });
+    expect(() => loadConfig({ TAGRAPH_METRICS_TOKEN: 'short' })).toThrow(/TAGRAPH_METRICS_TOKEN/);
+    expect(() => loadConfig({ TAGRAPH_METRICS_PORT: 'x' })).toThrow(/TAGRAPH_METRICS_PORT/);
   });
 
   it('refuses Postgres without a secret key, naming TAGRAPH_SECRET_KEY', () => {
