@@ -228,7 +228,9 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         registryEventsPlugin(database.db, config.pushRegistries, log.child({ component: 'push' })),
       ),
       requestIdPlugin(requestIds, log),
-      answeringDatabaseOutages(authenticationPlugin(database.db, config, GRAPHQL_PATH, callers, rateLimit)),
+      answeringDatabaseOutages(
+        authenticationPlugin(database.db, config, GRAPHQL_PATH, callers, rateLimit),
+      ),
       metricsEndpoint(metrics, {
         token: config.metrics.token,
         ownListener: config.metrics.port !== null,

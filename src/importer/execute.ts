@@ -186,7 +186,7 @@ export async function saveChildImage(
   options: Pick<ImporterOptions, 'database'>,
   child: ImageInput,
 ): Promise<void> {
-  await writeTransaction(options.database.db, (tx) => saveImage(tx, child));
+  await writeTransaction(options.database.db, (tx) => saveImage(tx, child, 'registry-verified'));
 }
 
 /** The stream and spec tag as they are now, read without locks (the write re-checks them). */
