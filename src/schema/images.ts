@@ -4,9 +4,9 @@ import { sql } from 'drizzle-orm';
 import { canSeeImage } from '../auth/images.ts';
 import { builder } from '../builder.ts';
 import type { ImageConfig, imageManifests } from '../db/schema.ts';
-import { ConflictError, unwrap, ValidationError } from '../errors.ts';
+import { ConflictError, ForbiddenError, unwrap, ValidationError } from '../errors.ts';
 import { findStreamImage, type StreamImage } from '../services/queries.ts';
-import { readArgs } from './access.ts';
+import { readRef } from './access.ts';
 import { entriesOf, KeyValueRef } from './common.ts';
 
 const ImageConfigRef = builder.objectRef<ImageConfig>('ImageConfig').implement({
@@ -148,7 +148,7 @@ builder.queryFields((t) => ({
         : null,
   }),
   imageStreamImage: t.field({
-    authScopes: readArgs,
+    authScopes: readRef,
     type: StreamImageRef,
     nullable: true,
     description:
@@ -158,8 +158,8 @@ builder.queryFields((t) => ({
       namespace: t.arg.string({ required: true }),
       ref: t.arg.string({ required: true, description: '`[ns/]stream@id`' }),
     },
-    errors: { types: [ConflictError, ValidationError] },
+    errors: { types: [ConflictError, ValidationError, ForbiddenError] },
     resolve: async (_root, args, ctx) =>
-      unwrap(await findStreamImage(ctx.database.db, args.namespace, args.ref)),
+      unwrap(await findStreamImage(ctx.database.db, ctx.access, args.namespace, args.ref)),
   }),
 }));

@@ -260,21 +260,22 @@ builder.mutationFields((t) => ({
     type: DeleteTagPayload,
     description: '`oc tag -d`: remove a tag and its history.',
     args: { input: t.arg({ type: DeleteTagInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError, ConflictError] },
-    resolve: async (_root, { input }, ctx) => unwrap(await deleteTag(ctx.database.db, input)),
+    errors: { types: [ValidationError, NotFoundError, ConflictError, ForbiddenError] },
+    resolve: async (_root, { input }, ctx) =>
+      unwrap(await deleteTag(ctx.database.db, ctx.access, input)),
   }),
   rollbackTag: t.field({
     authScopes: editRef,
     type: RollbackTagPayload,
     description: 'Point a tag at one of its own history items; pushes a new item.',
     args: { input: t.arg({ type: RollbackTagInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError, ConflictError] },
+    errors: { types: [ValidationError, NotFoundError, ConflictError, ForbiddenError] },
     resolve: async (_root, { input }, ctx) => {
       // Only the keys given: the service refuses none or several.
       const by = Object.fromEntries(
         Object.entries(input.to).filter(([, value]) => value != null),
       ) as RollbackBy;
-      return unwrap(await rollbackTag(ctx.database.db, { ...input, by }));
+      return unwrap(await rollbackTag(ctx.database.db, ctx.access, { ...input, by }));
     },
   }),
   createImageStreamMapping: t.field({

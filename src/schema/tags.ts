@@ -5,9 +5,9 @@ import { builder } from '../builder.ts';
 import type { imageStreams, tagHistory, tags } from '../db/schema.ts';
 import { isImportPending, pullSpecFor } from '../domain/tagPolicy.ts';
 import { followers, follows, isDangling } from '../domain/tracking.ts';
-import { unwrap, ValidationError } from '../errors.ts';
-import { parseStreamTagLookup, type TrackingRow, trackingView } from '../services/queries.ts';
-import { readArgs } from './access.ts';
+import { ForbiddenError, unwrap, ValidationError } from '../errors.ts';
+import { authorizeStreamTagLookup, type TrackingRow, trackingView } from '../services/queries.ts';
+import { readRef } from './access.ts';
 import { entriesOf, KeyValueRef } from './common.ts';
 import {
   ConditionStatusEnum,
@@ -370,7 +370,7 @@ function compareTuples(a: readonly string[], b: readonly string[]): number {
 
 builder.queryFields((t) => ({
   imageStreamTag: t.drizzleField({
-    authScopes: readArgs,
+    authScopes: readRef,
     type: 'tags',
     nullable: true,
     description:
@@ -380,9 +380,9 @@ builder.queryFields((t) => ({
       namespace: t.arg.string({ required: true }),
       ref: t.arg.string({ required: true, description: '`[ns/]stream:tag`' }),
     },
-    errors: { types: [ValidationError] },
-    resolve: (query, _root, args, ctx) => {
-      const ref = unwrap(parseStreamTagLookup(args.namespace, args.ref));
+    errors: { types: [ValidationError, ForbiddenError] },
+    resolve: async (query, _root, args, ctx) => {
+      const ref = unwrap(await authorizeStreamTagLookup(ctx.access, args.namespace, args.ref));
       return ctx.database.db.query.tags.findFirst(
         query({
           where: { name: ref.tag, stream: { namespace: ref.namespace, name: ref.stream } },
