@@ -25,6 +25,7 @@ const RoleEnum = builder.enumType('Role', {
 const SubjectKindEnum = builder.enumType('SubjectKind', { values: ['User', 'Group'] as const });
 
 const RoleBinding = builder.objectRef<RoleBindingInput>('RoleBinding').implement({
+  authScopes: (binding) => ({ admin: binding.namespace }),
   fields: (t) => ({
     namespace: t.exposeString('namespace'),
     role: t.field({ type: RoleEnum, resolve: (b) => b.role }),

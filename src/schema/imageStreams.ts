@@ -18,7 +18,10 @@ const LookupPolicy = builder.objectRef<{ local: boolean }>('ImageLookupPolicy').
 
 export const ImageStream = builder.drizzleNode('imageStreams', {
   name: 'ImageStream',
-  authScopes: (stream) => ({ read: stream.namespace }),
+  authScopes: (stream, ctx) => {
+    ctx.access.places.rememberStream(stream.id, stream.namespace);
+    return { read: stream.namespace };
+  },
   id: { column: (s) => s.id },
   fields: (t) => ({
     namespace: t.exposeString('namespace'),

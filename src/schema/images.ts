@@ -108,6 +108,7 @@ builder.drizzleObjectField(ImageManifest, 'image', (t) =>
 
 const StreamImageRef = builder.objectRef<StreamImage>('ImageStreamImage').implement({
   description: '`<stream>@<id>`: an image as found through the tag histories of one stream.',
+  authScopes: (s) => ({ read: s.namespace }),
   fields: (t) => ({
     name: t.string({
       description: '`<stream>@<digest>`.',

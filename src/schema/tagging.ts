@@ -48,6 +48,7 @@ const TagInput = builder.inputType('TagInput', {
 });
 
 const TagResult = builder.objectRef<TagOutcome>('TagResult').implement({
+  authScopes: (result) => ({ read: result.namespace }),
   fields: (t) => ({
     message: t.exposeString('message', { description: 'What `oc tag` prints.' }),
     namespace: t.exposeString('namespace'),
@@ -84,6 +85,7 @@ const TagLocatorFields = (
 const DeleteTagInput = builder.inputType('DeleteTagInput', { fields: TagLocatorFields });
 
 const DeleteTagPayload = builder.objectRef<DeletedTag>('DeleteTagPayload').implement({
+  authScopes: (deleted) => ({ read: deleted.namespace }),
   fields: (t) => ({
     deletedId: t.globalID({ resolve: (p) => ({ type: 'ImageStreamTag', id: String(p.tagId) }) }),
     namespace: t.exposeString('namespace'),
@@ -223,6 +225,7 @@ const PruneImagesInput = builder.inputType('PruneImagesInput', {
 });
 
 const PrunedHistoryItem = builder.objectRef<PrunedHistoryItemShape>('PrunedHistoryItem').implement({
+  authScopes: (item) => ({ read: item.namespace }),
   fields: (t) => ({
     namespace: t.exposeString('namespace'),
     stream: t.exposeString('stream'),
