@@ -70,3 +70,16 @@ export async function authorizeAll<T extends { namespace: string }>(
 export function inNamespace(namespace: string): { namespace: string } {
   return { namespace };
 }
+
+/**
+ * For services that act on the one namespace their input names: the ForbiddenError to return
+ * when the caller lacks `role` there, or null.
+ */
+export async function refusal(
+  access: AccessChecker,
+  role: Role,
+  namespace: string,
+  field = 'namespace',
+): Promise<ForbiddenError | null> {
+  return (await access.can(role, namespace)) ? null : forbidden(access, role, namespace, field);
+}

@@ -14,7 +14,7 @@ import {
 } from '../events/hub.ts';
 import { trimmedThrough } from '../events/retention.ts';
 import { listEvents } from '../services/events.ts';
-import { readArgs } from './access.ts';
+import { readArgs, valueOrGraphQLError } from './access.ts';
 
 const ChangeType = builder.enumType('ChangeType', {
   values: ['ADDED', 'UPDATED', 'DELETED'] as const,
@@ -289,11 +289,14 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const first = Math.max(1, Math.min(args.first ?? 50, MAX_PAGE_SIZE));
       const after = (await cursorId(ctx, args.after, 'after')) ?? 0;
-      const page = await listEvents(
-        ctx.database.db,
-        { namespace: args.namespace, stream: args.stream, tag: args.tag },
-        after,
-        first,
+      const page = valueOrGraphQLError(
+        await listEvents(
+          ctx.database.db,
+          ctx.access,
+          { namespace: args.namespace, stream: args.stream, tag: args.tag },
+          after,
+          first,
+        ),
       );
       const last = page.events[page.events.length - 1];
       return {

@@ -2,7 +2,13 @@
 
 import { and, eq, like, sql } from 'drizzle-orm';
 import { builder } from '../builder.ts';
-import { ConflictError, NotFoundError, unwrap, ValidationError } from '../errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  unwrap,
+  ValidationError,
+} from '../errors.ts';
 import {
   createImageStream,
   deleteImageStream,
@@ -168,10 +174,10 @@ builder.mutationFields((t) => ({
     authScopes: editInput,
     type: ImageStreamPayload,
     args: { input: t.arg({ type: CreateImageStreamInput, required: true }) },
-    errors: { types: [ValidationError, ConflictError] },
+    errors: { types: [ValidationError, ConflictError, ForbiddenError] },
     resolve: async (_root, { input }, ctx) => {
       const row = unwrap(
-        await createImageStream(ctx.database.db, {
+        await createImageStream(ctx.database.db, ctx.access, {
           ...input,
           lookupLocal: input.lookupPolicy?.local ?? false,
         }),
@@ -183,10 +189,10 @@ builder.mutationFields((t) => ({
     authScopes: editInput,
     type: ImageStreamPayload,
     args: { input: t.arg({ type: UpdateImageStreamInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError, ConflictError] },
+    errors: { types: [ValidationError, NotFoundError, ConflictError, ForbiddenError] },
     resolve: async (_root, { input }, ctx) => {
       const row = unwrap(
-        await updateImageStream(ctx.database.db, {
+        await updateImageStream(ctx.database.db, ctx.access, {
           ...input,
           lookupLocal: input.lookupPolicy?.local ?? null,
         }),
@@ -198,9 +204,9 @@ builder.mutationFields((t) => ({
     authScopes: adminInput,
     type: DeleteImageStreamPayload,
     args: { input: t.arg({ type: DeleteImageStreamInput, required: true }) },
-    errors: { types: [NotFoundError, ConflictError] },
+    errors: { types: [NotFoundError, ConflictError, ForbiddenError] },
     resolve: async (_root, { input }, ctx) => {
-      const row = unwrap(await deleteImageStream(ctx.database.db, input));
+      const row = unwrap(await deleteImageStream(ctx.database.db, ctx.access, input));
       return { id: row.id, namespace: row.namespace, name: row.name };
     },
   }),
