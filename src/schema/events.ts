@@ -101,12 +101,19 @@ export const TagChangeEvent = builder.objectRef<StoredEvent>('TagChangeEvent').i
       type: 'tags',
       nullable: true,
       description: 'The tag as it is now (null once deleted).',
-      resolve: (query, e, _args, ctx) =>
-        ctx.database.db.query.tags.findFirst(
+      resolve: async (query, e, _args, ctx) => {
+        const row = await ctx.database.db.query.tags.findFirst(
           query({
             where: { name: e.tag ?? '', stream: { namespace: e.namespace, name: e.stream } },
           }),
-        ),
+        );
+        // Found through the event's namespace: the tag's type-level check needs no lookup.
+        if (row) {
+          const { streamId } = row as unknown as { streamId: number };
+          ctx.access.places.rememberStream(streamId, e.namespace);
+        }
+        return row;
+      },
     }),
   }),
 });

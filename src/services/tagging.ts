@@ -101,15 +101,9 @@ export async function tag(
   );
   if (!authorizedDestinations.ok) return authorizedDestinations;
   const destinations = authorizedDestinations.value;
-  let source: AuthorizedSource = { kind: 'DockerImage' };
-  if (parsedSource.kind !== 'DockerImage') {
-    const pullable = await authorize(access, 'image-puller', parsedSource.ref, 'source');
-    if (!pullable.ok) return pullable;
-    source =
-      parsedSource.kind === 'ImageStreamTag'
-        ? { kind: 'ImageStreamTag', ref: pullable.value as Authorized<StreamTagRef> }
-        : { kind: 'ImageStreamImage', ref: pullable.value as Authorized<StreamImageRef> };
-  }
+  const authorizedSource = await authorizeSource(access, parsedSource);
+  if (!authorizedSource.ok) return authorizedSource;
+  const source = authorizedSource.value;
 
   return writeTransaction(db, async (tx) => {
     const outcomes: TagOutcome[] = [];
@@ -167,6 +161,25 @@ type AuthorizedSource =
   | { kind: 'ImageStreamTag'; ref: Authorized<StreamTagRef> }
   | { kind: 'ImageStreamImage'; ref: Authorized<StreamImageRef> };
 
+/** A stream source needs image-puller in its namespace; a pull spec names none. */
+async function authorizeSource(
+  access: AccessChecker,
+  source: ParsedSource,
+): Promise<Result<AuthorizedSource>> {
+  switch (source.kind) {
+    case 'DockerImage':
+      return ok(source);
+    case 'ImageStreamTag': {
+      const ref = await authorize(access, 'image-puller', source.ref, 'source');
+      return ref.ok ? ok({ kind: source.kind, ref: ref.value }) : ref;
+    }
+    case 'ImageStreamImage': {
+      const ref = await authorize(access, 'image-puller', source.ref, 'source');
+      return ref.ok ? ok({ kind: source.kind, ref: ref.value }) : ref;
+    }
+  }
+}
+
 function checkTagInput(input: TagInput): Result<{
   kind: TagSourceKind;
   destinations: StreamTagRef[];
@@ -212,12 +225,13 @@ function checkTagInput(input: TagInput): Result<{
     if (seen.has(key)) problems.push({ field: 'destinations', message: `${key} given twice` });
     seen.add(key);
   }
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  // A source that did not parse added a problem above.
+  if (problems.length > 0 || !source.ok) return fail(new ValidationError(problems));
   return ok({
     kind,
     destinations,
     importMode: importMode.ok ? importMode.value : 'Legacy',
-    source: (source as { ok: true; value: ParsedSource }).value,
+    source: source.value,
   });
 }
 
