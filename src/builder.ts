@@ -7,10 +7,11 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { getTableConfig } from 'drizzle-orm/pg-core';
 import { GraphQLError } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import { canReadNode, type NodeKey } from './auth/nodes.ts';
+import { canReadNode, decodeNodeKey, loadNodes, MAX_NODE_IDS, type NodeKey } from './auth/nodes.ts';
 import { isRegistry } from './auth/roles.ts';
 import type { AppContext } from './context.ts';
 import { relations } from './db/relations.ts';
+import InputErrorsPlugin from './schema/inputErrors.ts';
 import LoadedColumnsPlugin from './schema/loadedColumns.ts';
 
 export interface BuilderTypes {
@@ -44,8 +45,16 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const builder = new SchemaBuilder<BuilderTypes>({
   // Output fields are non-null unless a field says otherwise.
   defaultFieldNullability: false,
-  // LoadedColumnsPlugin wraps just outside DrizzlePlugin (Pothos applies them right to left).
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, LoadedColumnsPlugin, DrizzlePlugin],
+  // LoadedColumnsPlugin wraps just outside DrizzlePlugin (Pothos applies them right to left);
+  // InputErrorsPlugin outside both, so it sees the cursor errors they throw.
+  plugins: [
+    ScopeAuthPlugin,
+    ErrorsPlugin,
+    RelayPlugin,
+    InputErrorsPlugin,
+    LoadedColumnsPlugin,
+    DrizzlePlugin,
+  ],
   scopeAuth: {
     // Subscriptions are checked when they start (and again as they deliver, see events.ts).
     authorizeOnSubscribe: true,
@@ -76,8 +85,30 @@ export const builder = new SchemaBuilder<BuilderTypes>({
     clientMutationId: 'omit',
     cursorType: 'String',
     nodesOnConnection: true,
-    nodeQueryOptions: { authScopes: (_root, args) => ({ nodes: [args.id] }) },
-    nodesQueryOptions: { authScopes: (_root, args) => ({ nodes: args.ids }) },
+    // Malformed ids are a BAD_USER_INPUT error before anything is read.
+    decodeGlobalID: (globalId) => decodeNodeKey(globalId),
+    nodeQueryOptions: {
+      authScopes: (_root, args) => ({ nodes: [args.id] }),
+      resolve: async (_root, args, ctx, _info, resolveNode) =>
+        (
+          await loadNodes(ctx.database.db, [args.id], async ([key]) => [await resolveNode(key!)])
+        )[0],
+    },
+    nodesQueryOptions: {
+      authScopes: (_root, args) => {
+        if (args.ids.length > MAX_NODE_IDS) {
+          throw new GraphQLError(
+            `nodes takes at most ${MAX_NODE_IDS} ids, not ${args.ids.length}`,
+            {
+              extensions: { code: 'BAD_USER_INPUT', field: 'ids' },
+            },
+          );
+        }
+        return { nodes: args.ids };
+      },
+      resolve: (_root, args, ctx, _info, resolveNodes) =>
+        loadNodes(ctx.database.db, args.ids, resolveNodes),
+    },
   },
   drizzle: {
     client: (ctx) => ctx.database.db,

@@ -4,6 +4,7 @@ import DataLoader from 'dataloader';
 import { and, eq, inArray, or } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { roleBindings } from '../db/schema.ts';
+import { NamespaceDirectory } from './places.ts';
 
 export type Role = 'image-puller' | 'editor' | 'admin';
 
@@ -161,13 +162,17 @@ export async function readableNamespaces(db: Db, caller: Caller): Promise<string
 /** Answers role questions for one request, asking the database once per namespace. */
 export class AccessChecker {
   private readonly roles = new Map<string, Promise<Role | null>>();
+  /** Namespaces of streams and tags met in this request (type-level authorization reads them). */
+  readonly places: NamespaceDirectory;
 
   constructor(
     readonly db: Db,
     readonly caller: Caller,
     /** Where fresh answers come from; shared across requests to batch them (freshRoleLoader). */
     private readonly fresh?: DataLoader<RoleQuestion, Role | null>,
-  ) {}
+  ) {
+    this.places = new NamespaceDirectory(db);
+  }
 
   role(namespace: string): Promise<Role | null> {
     let role = this.roles.get(namespace);

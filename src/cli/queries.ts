@@ -278,7 +278,7 @@ export async function listStreams(client: GraphQLClient, namespace: string): Pro
 export const TAG_QUERY = `query($namespace: String!, $ref: String!, $historyAfter: String) {
   imageStreamTag(namespace: $namespace, ref: $ref) {
     __typename
-    ... on ValidationError { message }
+    ... on Error { message }
     ... on ImageStreamTag {
       ${TAG_FIELDS} ${HISTORY_FIELDS}
       image { ${IMAGE_FIELDS} }
@@ -297,12 +297,13 @@ export async function fetchStreamTag(
   const data = await client.request<{
     imageStreamTag:
       | (Found & { __typename: 'ImageStreamTag' })
-      | { __typename: 'ValidationError'; message: string }
+      | { __typename: 'ValidationError' | 'ForbiddenError'; message: string }
       | null;
   }>(TAG_QUERY, { namespace, ref });
   const found = data.imageStreamTag;
   if (!found) return null;
-  if (found.__typename === 'ValidationError') throw new CliError(found.message);
+  if (found.__typename !== 'ImageStreamTag')
+    throw new CliError((found as { message: string }).message);
   const tag = found as Found;
   const canonical = `${tag.stream.namespace}/${tag.stream.name}:${tag.name}`;
   const { hasNextPage, endCursor } = tag.history.pageInfo;

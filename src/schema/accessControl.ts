@@ -2,7 +2,7 @@
 import { readableNamespaces } from '../auth/roles.ts';
 import { issueToken, revokeToken } from '../auth/tokens.ts';
 import { builder } from '../builder.ts';
-import { NotFoundError, unwrap, ValidationError } from '../errors.ts';
+import { ForbiddenError, NotFoundError, unwrap, ValidationError } from '../errors.ts';
 import {
   addRoleBinding,
   checkTokenInput,
@@ -11,6 +11,7 @@ import {
   type RoleBindingInput,
   removeRoleBinding,
 } from '../services/accessControl.ts';
+import { valueOrGraphQLError } from './access.ts';
 
 const RoleEnum = builder.enumType('Role', {
   description:
@@ -25,6 +26,7 @@ const RoleEnum = builder.enumType('Role', {
 const SubjectKindEnum = builder.enumType('SubjectKind', { values: ['User', 'Group'] as const });
 
 const RoleBinding = builder.objectRef<RoleBindingInput>('RoleBinding').implement({
+  authScopes: (binding) => ({ admin: binding.namespace }),
   fields: (t) => ({
     namespace: t.exposeString('namespace'),
     role: t.field({ type: RoleEnum, resolve: (b) => b.role }),
@@ -141,7 +143,8 @@ builder.queryFields((t) => ({
     type: [RoleBinding],
     authScopes: (_root, args) => ({ admin: args.namespace }),
     args: { namespace: t.arg.string({ required: true }) },
-    resolve: (_root, args, ctx) => listRoleBindings(ctx.database.db, args.namespace),
+    resolve: async (_root, args, ctx) =>
+      valueOrGraphQLError(await listRoleBindings(ctx.database.db, ctx.access, args.namespace)),
   }),
 }));
 
@@ -187,9 +190,9 @@ builder.mutationFields((t) => ({
     description: '`oc policy add-role-to-user|add-role-to-group <role> <name> -n <namespace>`.',
     authScopes: (_root, args) => ({ admin: args.input.namespace }),
     args: { input: t.arg({ type: RoleBindingInputRef, required: true }) },
-    errors: { types: [ValidationError] },
+    errors: { types: [ValidationError, ForbiddenError] },
     resolve: async (_root, { input }, ctx) => ({
-      roleBinding: unwrap(await addRoleBinding(ctx.database.db, input)),
+      roleBinding: unwrap(await addRoleBinding(ctx.database.db, ctx.access, input)),
     }),
   }),
   removeRoleBinding: t.field({
@@ -197,9 +200,9 @@ builder.mutationFields((t) => ({
     description: '`oc policy remove-role-from-user|remove-role-from-group`.',
     authScopes: (_root, args) => ({ admin: args.input.namespace }),
     args: { input: t.arg({ type: RoleBindingInputRef, required: true }) },
-    errors: { types: [NotFoundError] },
+    errors: { types: [NotFoundError, ForbiddenError] },
     resolve: async (_root, { input }, ctx) => ({
-      roleBinding: unwrap(await removeRoleBinding(ctx.database.db, input)),
+      roleBinding: unwrap(await removeRoleBinding(ctx.database.db, ctx.access, input)),
     }),
   }),
 }));

@@ -1,6 +1,12 @@
 // setTagAnnotations: a spec tag's annotations, the one part of `spec.tags[]` `tag` does not set.
 import { builder } from '../builder.ts';
-import { ConflictError, NotFoundError, unwrap, ValidationError } from '../errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  unwrap,
+  ValidationError,
+} from '../errors.ts';
 import { setTagAnnotations, type TagAnnotationsSet } from '../services/apply.ts';
 import { editRef } from './access.ts';
 import { KeyValueInput } from './common.ts';
@@ -46,8 +52,8 @@ builder.mutationFields((t) => ({
     description:
       "Replace a spec tag's annotations (OpenShift's `spec.tags[].annotations`); the generation stays.",
     args: { input: t.arg({ type: SetTagAnnotationsInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError, ConflictError] },
+    errors: { types: [ValidationError, NotFoundError, ConflictError, ForbiddenError] },
     resolve: async (_root, { input }, ctx) =>
-      unwrap(await setTagAnnotations(ctx.database.db, input)),
+      unwrap(await setTagAnnotations(ctx.database.db, ctx.access, input)),
   }),
 }));

@@ -21,7 +21,7 @@ import {
 } from '../events/hub.ts';
 import { trimmedThrough } from '../events/retention.ts';
 import { listEvents } from '../services/events.ts';
-import { readArgs } from './access.ts';
+import { readArgs, valueOrGraphQLError } from './access.ts';
 
 const ChangeType = builder.enumType('ChangeType', {
   values: ['ADDED', 'UPDATED', 'DELETED'] as const,
@@ -108,12 +108,19 @@ export const TagChangeEvent = builder.objectRef<StoredEvent>('TagChangeEvent').i
       type: 'tags',
       nullable: true,
       description: 'The tag as it is now (null once deleted).',
-      resolve: (query, e, _args, ctx) =>
-        ctx.database.db.query.tags.findFirst(
+      resolve: async (query, e, _args, ctx) => {
+        const row = await ctx.database.db.query.tags.findFirst(
           query({
             where: { name: e.tag ?? '', stream: { namespace: e.namespace, name: e.stream } },
           }),
-        ),
+        );
+        // Found through the event's namespace: the tag's type-level check needs no lookup.
+        if (row) {
+          const { streamId } = row as unknown as { streamId: number };
+          ctx.access.places.rememberStream(streamId, e.namespace);
+        }
+        return row;
+      },
     }),
   }),
 });
@@ -357,11 +364,14 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const first = Math.max(1, Math.min(args.first ?? 50, MAX_PAGE_SIZE));
       const after = (await cursorId(ctx, args.after, 'after')) ?? 0;
-      const page = await listEvents(
-        ctx.database.db,
-        { namespace: args.namespace, stream: args.stream, tag: args.tag },
-        after,
-        first,
+      const page = valueOrGraphQLError(
+        await listEvents(
+          ctx.database.db,
+          ctx.access,
+          { namespace: args.namespace, stream: args.stream, tag: args.tag },
+          after,
+          first,
+        ),
       );
       const last = page.events[page.events.length - 1];
       return {

@@ -2,7 +2,13 @@
 
 import { and, eq, like, sql } from 'drizzle-orm';
 import { builder } from '../builder.ts';
-import { ConflictError, NotFoundError, unwrap, ValidationError } from '../errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  unwrap,
+  ValidationError,
+} from '../errors.ts';
 import {
   createImageStream,
   deleteImageStream,
@@ -18,7 +24,10 @@ const LookupPolicy = builder.objectRef<{ local: boolean }>('ImageLookupPolicy').
 
 export const ImageStream = builder.drizzleNode('imageStreams', {
   name: 'ImageStream',
-  authScopes: (stream) => ({ read: stream.namespace }),
+  authScopes: (stream, ctx) => {
+    ctx.access.places.rememberStream(stream.id, stream.namespace);
+    return { read: stream.namespace };
+  },
   id: { column: (s) => s.id },
   fields: (t) => ({
     namespace: t.exposeString('namespace'),
@@ -165,10 +174,10 @@ builder.mutationFields((t) => ({
     authScopes: editInput,
     type: ImageStreamPayload,
     args: { input: t.arg({ type: CreateImageStreamInput, required: true }) },
-    errors: { types: [ValidationError, ConflictError] },
+    errors: { types: [ValidationError, ConflictError, ForbiddenError] },
     resolve: async (_root, { input }, ctx) => {
       const row = unwrap(
-        await createImageStream(ctx.database.db, {
+        await createImageStream(ctx.database.db, ctx.access, {
           ...input,
           lookupLocal: input.lookupPolicy?.local ?? false,
         }),
@@ -180,10 +189,10 @@ builder.mutationFields((t) => ({
     authScopes: editInput,
     type: ImageStreamPayload,
     args: { input: t.arg({ type: UpdateImageStreamInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError, ConflictError] },
+    errors: { types: [ValidationError, NotFoundError, ConflictError, ForbiddenError] },
     resolve: async (_root, { input }, ctx) => {
       const row = unwrap(
-        await updateImageStream(ctx.database.db, {
+        await updateImageStream(ctx.database.db, ctx.access, {
           ...input,
           lookupLocal: input.lookupPolicy?.local ?? null,
         }),
@@ -195,9 +204,9 @@ builder.mutationFields((t) => ({
     authScopes: adminInput,
     type: DeleteImageStreamPayload,
     args: { input: t.arg({ type: DeleteImageStreamInput, required: true }) },
-    errors: { types: [NotFoundError, ConflictError] },
+    errors: { types: [NotFoundError, ConflictError, ForbiddenError] },
     resolve: async (_root, { input }, ctx) => {
-      const row = unwrap(await deleteImageStream(ctx.database.db, input));
+      const row = unwrap(await deleteImageStream(ctx.database.db, ctx.access, input));
       return { id: row.id, namespace: row.namespace, name: row.name };
     },
   }),

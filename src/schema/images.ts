@@ -4,9 +4,9 @@ import { sql } from 'drizzle-orm';
 import { canSeeImage } from '../auth/images.ts';
 import { builder } from '../builder.ts';
 import type { ImageConfig, imageManifests } from '../db/schema.ts';
-import { ConflictError, unwrap, ValidationError } from '../errors.ts';
+import { ConflictError, ForbiddenError, unwrap, ValidationError } from '../errors.ts';
 import { findStreamImage, type StreamImage } from '../services/queries.ts';
-import { namespaceOfRef } from './access.ts';
+import { readRef } from './access.ts';
 import { entriesOf, KeyValueRef } from './common.ts';
 
 const ImageConfigRef = builder.objectRef<ImageConfig>('ImageConfig').implement({
@@ -141,6 +141,7 @@ builder.drizzleObjectField(ImageManifest, 'image', (t) =>
 
 const StreamImageRef = builder.objectRef<StreamImage>('ImageStreamImage').implement({
   description: '`<stream>@<id>`: an image as found through the tag histories of one stream.',
+  authScopes: (s) => ({ read: s.namespace }),
   fields: (t) => ({
     name: t.string({
       description: '`<stream>@<digest>`.',
@@ -181,8 +182,7 @@ builder.queryFields((t) => ({
         : null,
   }),
   imageStreamImage: t.field({
-    // The stream is where the ref points, which may be another namespace than the default.
-    authScopes: (_root, args) => ({ read: namespaceOfRef(args.ref, args.namespace) }),
+    authScopes: readRef,
     type: StreamImageRef,
     nullable: true,
     description:
@@ -192,8 +192,8 @@ builder.queryFields((t) => ({
       namespace: t.arg.string({ required: true }),
       ref: t.arg.string({ required: true, description: '`[ns/]stream@id`' }),
     },
-    errors: { types: [ConflictError, ValidationError] },
+    errors: { types: [ConflictError, ValidationError, ForbiddenError] },
     resolve: async (_root, args, ctx) =>
-      unwrap(await findStreamImage(ctx.database.db, args.namespace, args.ref)),
+      unwrap(await findStreamImage(ctx.database.db, ctx.access, args.namespace, args.ref)),
   }),
 }));

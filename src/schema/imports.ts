@@ -1,12 +1,11 @@
 // Imports: the importImage mutation (`oc import-image`) and the import job queries.
 
-import { and, desc, eq, lt } from 'drizzle-orm';
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
-import { importJobs } from '../db/schema.ts';
-import { NotFoundError, unwrap, ValidationError } from '../errors.ts';
+import { ForbiddenError, NotFoundError, unwrap, ValidationError } from '../errors.ts';
 import { getJob, type ImportJobRow } from '../importer/queue.ts';
 import { importImage, waitForJob } from '../services/importImage.ts';
-import { editInput, readArgs } from './access.ts';
+import { findReadableJob, listImportJobs } from '../services/importJobs.ts';
+import { editImage, integerId, readArgs, valueOrGraphQLError } from './access.ts';
 import { ReferencePolicyTypeEnum } from './enums.ts';
 
 const ImportJobStatus = builder.enumType('ImportJobStatus', {
@@ -105,13 +104,15 @@ const ImportImagePayload = builder
 
 builder.mutationFields((t) => ({
   importImage: t.field({
-    authScopes: editInput,
+    authScopes: editImage,
     type: ImportImagePayload,
     description: '`oc import-image`: set the spec tags and queue an import.',
     args: { input: t.arg({ type: ImportImageInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError] },
+    errors: { types: [ValidationError, NotFoundError, ForbiddenError] },
     resolve: async (_root, { input }, ctx) => {
-      const jobId = unwrap(await importImage(ctx.database.db, input, ctx.config.importMaxTags));
+      const jobId = unwrap(
+        await importImage(ctx.database.db, ctx.access, input, ctx.config.importMaxTags),
+      );
       if (!input.wait) return { job: (await getJob(ctx.database.db, jobId))!, timedOut: false };
       const seconds = Math.min(Math.max(input.timeoutSeconds ?? 60, 1), 300);
       const job = (await waitForJob(ctx.database.db, jobId, seconds * 1000))!;
@@ -125,10 +126,9 @@ builder.queryFields((t) => ({
     type: ImportJob,
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (_root, args, ctx) => {
-      const id = Number(args.id);
-      return Number.isSafeInteger(id) ? getJob(ctx.database.db, id) : null;
-    },
+    description:
+      'Null when no job has this id or the caller may not read its namespace: the two look the same.',
+    resolve: (_root, args, ctx) => findReadableJob(ctx.access, args.id),
   }),
   importJobs: t.field({
     authScopes: readArgs,
@@ -140,21 +140,14 @@ builder.queryFields((t) => ({
       first: t.arg.int({ defaultValue: 20 }),
       before: t.arg.id({ description: 'Only jobs older than this job id (paging).' }),
     },
-    resolve: async (_root, args, ctx) => {
-      const rows = await ctx.database.db
-        .select({ id: importJobs.id })
-        .from(importJobs)
-        .where(
-          and(
-            eq(importJobs.namespace, args.namespace),
-            args.stream ? eq(importJobs.stream, args.stream) : undefined,
-            args.before ? lt(importJobs.id, Number(args.before)) : undefined,
-          ),
-        )
-        .orderBy(desc(importJobs.id))
-        .limit(Math.max(1, Math.min(args.first ?? 20, MAX_PAGE_SIZE)));
-      const jobs = await Promise.all(rows.map((r) => getJob(ctx.database.db, r.id)));
-      return jobs.filter((j): j is ImportJobRow => j !== null);
-    },
+    resolve: async (_root, args, ctx) =>
+      valueOrGraphQLError(
+        await listImportJobs(ctx.database.db, ctx.access, {
+          namespace: args.namespace,
+          stream: args.stream,
+          before: args.before == null ? null : integerId(String(args.before), 'before'),
+          limit: Math.max(1, Math.min(args.first ?? 20, MAX_PAGE_SIZE)),
+        }),
+      ),
   }),
 }));

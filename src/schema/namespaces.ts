@@ -16,7 +16,8 @@ const streamCount = {
 builder.drizzleObject('namespaces', {
   name: 'Namespace',
   description: 'A project: the unit of access control. Created with its first stream or secret.',
-  select: {},
+  select: { columns: { name: true } },
+  authScopes: (namespace) => ({ read: namespace.name }),
   fields: (t) => ({
     name: t.exposeString('name'),
     imageStreamCount: t.int({

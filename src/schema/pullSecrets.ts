@@ -1,14 +1,20 @@
 // Pull secrets: create, replace and delete; only names, registries and times are readable.
 
 import { builder } from '../builder.ts';
-import { ConflictError, NotFoundError, unwrap, ValidationError } from '../errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  unwrap,
+  ValidationError,
+} from '../errors.ts';
 import {
   deletePullSecret,
   listPullSecrets,
   type PullSecretInfo,
   savePullSecret,
 } from '../services/pullSecrets.ts';
-import { editInput, readArgs } from './access.ts';
+import { editInput, readArgs, valueOrGraphQLError } from './access.ts';
 
 const PullSecret = builder.objectRef<PullSecretInfo>('PullSecret').implement({
   authScopes: (secret) => ({ read: secret.namespace }),
@@ -56,7 +62,8 @@ builder.queryFields((t) => ({
     authScopes: readArgs,
     type: [PullSecret],
     args: { namespace: t.arg.string({ required: true }) },
-    resolve: (_root, args, ctx) => listPullSecrets(ctx.database.db, args.namespace),
+    resolve: async (_root, args, ctx) =>
+      valueOrGraphQLError(await listPullSecrets(ctx.database.db, ctx.access, args.namespace)),
   }),
 }));
 
@@ -65,27 +72,33 @@ builder.mutationFields((t) => ({
     authScopes: editInput,
     type: PullSecretPayload,
     args: { input: t.arg({ type: PullSecretInput, required: true }) },
-    errors: { types: [ValidationError, ConflictError] },
+    errors: { types: [ValidationError, ConflictError, ForbiddenError] },
     resolve: async (_root, { input }, ctx) => ({
-      pullSecret: unwrap(await savePullSecret(ctx.database.db, ctx.secretKey, input, false)),
+      pullSecret: unwrap(
+        await savePullSecret(ctx.database.db, ctx.access, ctx.secretKey, input, false),
+      ),
     }),
   }),
   replacePullSecret: t.field({
     authScopes: editInput,
     type: PullSecretPayload,
     args: { input: t.arg({ type: PullSecretInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError] },
+    errors: { types: [ValidationError, NotFoundError, ForbiddenError] },
     resolve: async (_root, { input }, ctx) => ({
-      pullSecret: unwrap(await savePullSecret(ctx.database.db, ctx.secretKey, input, true)),
+      pullSecret: unwrap(
+        await savePullSecret(ctx.database.db, ctx.access, ctx.secretKey, input, true),
+      ),
     }),
   }),
   deletePullSecret: t.field({
     authScopes: editInput,
     type: PullSecretPayload,
     args: { input: t.arg({ type: DeletePullSecretInput, required: true }) },
-    errors: { types: [NotFoundError] },
+    errors: { types: [NotFoundError, ForbiddenError] },
     resolve: async (_root, { input }, ctx) => ({
-      pullSecret: unwrap(await deletePullSecret(ctx.database.db, input.namespace, input.name)),
+      pullSecret: unwrap(
+        await deletePullSecret(ctx.database.db, ctx.access, input.namespace, input.name),
+      ),
     }),
   }),
 }));

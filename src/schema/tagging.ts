@@ -48,6 +48,7 @@ const TagInput = builder.inputType('TagInput', {
 });
 
 const TagResult = builder.objectRef<TagOutcome>('TagResult').implement({
+  authScopes: (result) => ({ read: result.namespace }),
   fields: (t) => ({
     message: t.exposeString('message', { description: 'What `oc tag` prints.' }),
     namespace: t.exposeString('namespace'),
@@ -84,6 +85,7 @@ const TagLocatorFields = (
 const DeleteTagInput = builder.inputType('DeleteTagInput', { fields: TagLocatorFields });
 
 const DeleteTagPayload = builder.objectRef<DeletedTag>('DeleteTagPayload').implement({
+  authScopes: (deleted) => ({ read: deleted.namespace }),
   fields: (t) => ({
     deletedId: t.globalID({ resolve: (p) => ({ type: 'ImageStreamTag', id: String(p.tagId) }) }),
     namespace: t.exposeString('namespace'),
@@ -223,6 +225,7 @@ const PruneImagesInput = builder.inputType('PruneImagesInput', {
 });
 
 const PrunedHistoryItem = builder.objectRef<PrunedHistoryItemShape>('PrunedHistoryItem').implement({
+  authScopes: (item) => ({ read: item.namespace }),
   fields: (t) => ({
     namespace: t.exposeString('namespace'),
     stream: t.exposeString('stream'),
@@ -260,21 +263,22 @@ builder.mutationFields((t) => ({
     type: DeleteTagPayload,
     description: '`oc tag -d`: remove a tag and its history.',
     args: { input: t.arg({ type: DeleteTagInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError, ConflictError] },
-    resolve: async (_root, { input }, ctx) => unwrap(await deleteTag(ctx.database.db, input)),
+    errors: { types: [ValidationError, NotFoundError, ConflictError, ForbiddenError] },
+    resolve: async (_root, { input }, ctx) =>
+      unwrap(await deleteTag(ctx.database.db, ctx.access, input)),
   }),
   rollbackTag: t.field({
     authScopes: editRef,
     type: RollbackTagPayload,
     description: 'Point a tag at one of its own history items; pushes a new item.',
     args: { input: t.arg({ type: RollbackTagInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError, ConflictError] },
+    errors: { types: [ValidationError, NotFoundError, ConflictError, ForbiddenError] },
     resolve: async (_root, { input }, ctx) => {
       // Only the keys given: the service refuses none or several.
       const by = Object.fromEntries(
         Object.entries(input.to).filter(([, value]) => value != null),
       ) as RollbackBy;
-      return unwrap(await rollbackTag(ctx.database.db, { ...input, by }));
+      return unwrap(await rollbackTag(ctx.database.db, ctx.access, { ...input, by }));
     },
   }),
   createImageStreamMapping: t.field({

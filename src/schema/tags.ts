@@ -2,12 +2,13 @@
 
 import { sql } from 'drizzle-orm';
 import { builder } from '../builder.ts';
+import type { AppContext } from '../context.ts';
 import type { imageStreams, tagHistory, tags } from '../db/schema.ts';
 import { isImportPending, pullSpecFor } from '../domain/tagPolicy.ts';
 import { followers, follows, isDangling } from '../domain/tracking.ts';
-import { unwrap, ValidationError } from '../errors.ts';
-import { parseStreamTagLookup, type TrackingRow, trackingView } from '../services/queries.ts';
-import { namespaceOfRef } from './access.ts';
+import { ForbiddenError, unwrap, ValidationError } from '../errors.ts';
+import { authorizeStreamTagLookup, type TrackingRow, trackingView } from '../services/queries.ts';
+import { readRef } from './access.ts';
 import { entriesOf, KeyValueRef } from './common.ts';
 import {
   ConditionStatusEnum,
@@ -88,6 +89,7 @@ const ImportPolicyRef = builder
 
 const TagSpecRef = builder.objectRef<TagRow & { specGeneration: number }>('TagSpec').implement({
   description: 'The spec tag (TagReference): what the tag should point at and how.',
+  authScopes: (tag, ctx) => readTag(tag, ctx),
   fields: (t) => ({
     from: t.field({
       type: TagSourceRef,
@@ -119,8 +121,26 @@ const TagSpecRef = builder.objectRef<TagRow & { specGeneration: number }>('TagSp
   }),
 });
 
+/** image-puller in the namespace of the tag's stream: the type-level check of tag objects. */
+async function readTag(tag: { id?: number; streamId: number }, ctx: AppContext) {
+  // A cluster admin reads every namespace: no need to know which one.
+  if (ctx.access.caller.clusterAdmin) return true;
+  const namespace = await ctx.access.places.ofStream(tag.streamId);
+  if (namespace === null) return false;
+  if (tag.id !== undefined) ctx.access.places.rememberTag(tag.id, namespace);
+  return { read: namespace };
+}
+
+/** image-puller in the namespace of the tag a history item or condition belongs to. */
+async function readTagPart(part: { tagId: number }, ctx: AppContext) {
+  if (ctx.access.caller.clusterAdmin) return true;
+  const namespace = await ctx.access.places.ofTag(part.tagId);
+  return namespace === null ? false : { read: namespace };
+}
+
 builder.drizzleObject('tagHistory', {
   name: 'TagEvent',
+  authScopes: (part, ctx) => readTagPart(part, ctx),
   description: 'One item of a tag history: what the tag pointed at from `created` on.',
   fields: (t) => ({
     created: t.expose('created', { type: 'DateTime' }),
@@ -135,6 +155,7 @@ builder.drizzleObject('tagHistory', {
 
 builder.drizzleObject('tagConditions', {
   name: 'TagCondition',
+  authScopes: (part, ctx) => readTagPart(part, ctx),
   fields: (t) => ({
     type: t.exposeString('type', { description: 'Only `ImportSuccess` exists today.' }),
     status: t.expose('status', { type: ConditionStatusEnum }),
@@ -148,6 +169,7 @@ builder.drizzleObject('tagConditions', {
 export const ImageStreamTag = builder.drizzleNode('tags', {
   name: 'ImageStreamTag',
   description: '`<stream>:<tag>`: the spec tag and status tag of one name, as one view.',
+  authScopes: (tag, ctx) => readTag(tag, ctx),
   id: { column: (tag) => tag.id },
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -309,19 +331,22 @@ interface StreamTagUse<Tag> {
   historyIndex: number;
 }
 
-const ImageStreamTagUse = builder.objectRef<StreamTagUse<TagRow>>('ImageStreamTagUse').implement({
-  description: 'A tag whose history names the image.',
-  fields: (t) => ({
-    tag: t.field({ type: ImageStreamTag, resolve: (use) => use.tag }),
-    current: t.boolean({
-      description: 'The tag points at the image now (it is history item 0).',
-      resolve: (use) => use.historyIndex === 0,
+const ImageStreamTagUse = builder
+  .objectRef<StreamTagUse<TagRow & { stream: StreamName }>>('ImageStreamTagUse')
+  .implement({
+    description: 'A tag whose history names the image.',
+    authScopes: (use) => ({ read: use.tag.stream.namespace }),
+    fields: (t) => ({
+      tag: t.field({ type: ImageStreamTag, resolve: (use) => use.tag }),
+      current: t.boolean({
+        description: 'The tag points at the image now (it is history item 0).',
+        resolve: (use) => use.historyIndex === 0,
+      }),
+      historyIndex: t.exposeInt('historyIndex', {
+        description: 'The newest item of the tag that names the image (0 = item 0).',
+      }),
     }),
-    historyIndex: t.exposeInt('historyIndex', {
-      description: 'The newest item of the tag that names the image (0 = item 0).',
-    }),
-  }),
-});
+  });
 
 builder.drizzleObjectField(Image, 'streamTags', (t) =>
   t.field({
@@ -370,8 +395,7 @@ function compareTuples(a: readonly string[], b: readonly string[]): number {
 
 builder.queryFields((t) => ({
   imageStreamTag: t.drizzleField({
-    // The tag is where the ref points, which may be another namespace than the default.
-    authScopes: (_root, args) => ({ read: namespaceOfRef(args.ref, args.namespace) }),
+    authScopes: readRef,
     type: 'tags',
     nullable: true,
     description:
@@ -381,14 +405,20 @@ builder.queryFields((t) => ({
       namespace: t.arg.string({ required: true }),
       ref: t.arg.string({ required: true, description: '`[ns/]stream:tag`' }),
     },
-    errors: { types: [ValidationError] },
-    resolve: (query, _root, args, ctx) => {
-      const ref = unwrap(parseStreamTagLookup(args.namespace, args.ref));
-      return ctx.database.db.query.tags.findFirst(
+    errors: { types: [ValidationError, ForbiddenError] },
+    resolve: async (query, _root, args, ctx) => {
+      const ref = unwrap(await authorizeStreamTagLookup(ctx.access, args.namespace, args.ref));
+      const row = await ctx.database.db.query.tags.findFirst(
         query({
           where: { name: ref.tag, stream: { namespace: ref.namespace, name: ref.stream } },
         }),
       );
+      // Found through its namespace: the type-level check needs no lookup.
+      if (row) {
+        const { streamId } = row as unknown as { streamId: number };
+        ctx.access.places.rememberStream(streamId, ref.namespace);
+      }
+      return row;
     },
   }),
 }));

@@ -1,6 +1,8 @@
 // Role bindings (`oc policy add-role-to-user|group`) and API tokens, validated and stored.
+
 import { and, asc, eq } from 'drizzle-orm';
-import type { Role } from '../auth/roles.ts';
+import { refusal } from '../auth/authorize.ts';
+import type { AccessChecker, Role } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { apiTokens, roleBindings } from '../db/schema.ts';
 import { validateNamespace } from '../domain/names.ts';
@@ -28,21 +30,31 @@ function check(input: RoleBindingInput): ValidationError | null {
   return problems.length > 0 ? new ValidationError(problems) : null;
 }
 
-/** Grants a role; granting one that exists already changes nothing. */
+/**
+ * Grants a role; granting one that exists already changes nothing. The caller must be an admin
+ * of the namespace.
+ */
 export async function addRoleBinding(
   db: Db,
+  access: AccessChecker,
   input: RoleBindingInput,
 ): Promise<Result<RoleBindingInput>> {
+  const refused = await refusal(access, 'admin', input.namespace);
+  if (refused) return fail(refused);
   const invalid = check(input);
   if (invalid) return fail(invalid);
   await db.insert(roleBindings).values(input).onConflictDoNothing();
   return ok(input);
 }
 
+/** Removes a grant; the caller must be an admin of the namespace. */
 export async function removeRoleBinding(
   db: Db,
+  access: AccessChecker,
   input: RoleBindingInput,
 ): Promise<Result<RoleBindingInput>> {
+  const refused = await refusal(access, 'admin', input.namespace);
+  if (refused) return fail(refused);
   const removed = await db
     .delete(roleBindings)
     .where(
@@ -64,8 +76,15 @@ export async function removeRoleBinding(
   return ok(input);
 }
 
-export async function listRoleBindings(db: Db, namespace: string): Promise<RoleBindingInput[]> {
-  return db
+/** The namespace's grants; the caller must be an admin of the namespace. */
+export async function listRoleBindings(
+  db: Db,
+  access: AccessChecker,
+  namespace: string,
+): Promise<Result<RoleBindingInput[]>> {
+  const refused = await refusal(access, 'admin', namespace);
+  if (refused) return fail(refused);
+  const rows = await db
     .select({
       namespace: roleBindings.namespace,
       role: roleBindings.role,
@@ -75,6 +94,7 @@ export async function listRoleBindings(db: Db, namespace: string): Promise<RoleB
     .from(roleBindings)
     .where(eq(roleBindings.namespace, namespace))
     .orderBy(asc(roleBindings.role), asc(roleBindings.subjectKind), asc(roleBindings.subjectName));
+  return ok(rows);
 }
 
 export function checkTokenInput(input: {

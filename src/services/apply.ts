@@ -1,5 +1,7 @@
 // Spec tag annotations (`spec.tags[].annotations`), which `tagraph apply` sets after `tag`.
 import { and, eq } from 'drizzle-orm';
+import { authorize } from '../auth/authorize.ts';
+import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { tags } from '../db/schema.ts';
 import { validateAnnotations } from '../domain/names.ts';
@@ -46,14 +48,18 @@ function sameRecord(a: Record<string, string>, b: Record<string, string>): boole
  * Replaces a spec tag's annotations. Not a change of `from`, `reference` or `importMode`, so the
  * generation stays (rule 19). When the platform preference of an imported tag changes, the tag
  * is queued for import again: `apply` writes the tag first (which queues its import) and the
- * annotations second, and the import must not keep a child chosen without them.
+ * annotations second, and the import must not keep a child chosen without them. The caller must
+ * be an editor in the namespace `ref` names.
  */
 export async function setTagAnnotations(
   db: Db,
+  access: AccessChecker,
   input: SetTagAnnotationsInput,
 ): Promise<Result<TagAnnotationsSet>> {
-  const ref = parseImageStreamTagRef(input.ref, input.namespace, undefined, 'ref');
-  if (!ref.ok) return fail(fromDomain(ref.error));
+  const parsed = parseImageStreamTagRef(input.ref, input.namespace, undefined, 'ref');
+  if (!parsed.ok) return fail(fromDomain(parsed.error));
+  const ref = await authorize(access, 'editor', parsed.value, 'ref');
+  if (!ref.ok) return ref;
   const problems: FieldProblem[] = [];
   const annotations = toRecord(input.annotations, 'annotations', problems);
   // The list, not the record: a problem then names its entry (`annotations.2.key`).

@@ -1,5 +1,8 @@
 // Creating, updating and deleting image streams: validation, persistence, events.
+
 import { and, eq, sql } from 'drizzle-orm';
+import { refusal } from '../auth/authorize.ts';
+import type { AccessChecker } from '../auth/roles.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { imageStreams, namespaces } from '../db/schema.ts';
 import {
@@ -60,10 +63,14 @@ export function toRecord(
   return record;
 }
 
+/** Creates a stream; the caller must be an editor of its namespace. */
 export async function createImageStream(
   db: Db,
+  access: AccessChecker,
   input: CreateImageStreamInput,
 ): Promise<Result<ImageStreamRow>> {
+  const refused = await refusal(access, 'editor', input.namespace);
+  if (refused) return fail(refused);
   const problems: FieldProblem[] = [];
   const labels = toRecord(input.labels, 'labels', problems);
   const annotations = toRecord(input.annotations, 'annotations', problems);
@@ -101,10 +108,14 @@ export async function createImageStream(
   });
 }
 
+/** Deletes a stream; the caller must be an admin of its namespace. */
 export async function deleteImageStream(
   db: Db,
+  access: AccessChecker,
   locator: StreamLocator,
 ): Promise<Result<ImageStreamRow>> {
+  const refused = await refusal(access, 'admin', locator.namespace);
+  if (refused) return fail(refused);
   return writeTransaction(db, async (tx) => {
     const found = await lockStream(tx, locator);
     if (!found.ok) return found;
@@ -232,10 +243,14 @@ export interface UpdateImageStreamInput extends StreamLocator {
   lookupLocal?: boolean | null;
 }
 
+/** Updates a stream; the caller must be an editor of its namespace. */
 export async function updateImageStream(
   db: Db,
+  access: AccessChecker,
   input: UpdateImageStreamInput,
 ): Promise<Result<ImageStreamRow>> {
+  const refused = await refusal(access, 'editor', input.namespace);
+  if (refused) return fail(refused);
   const problems: FieldProblem[] = [];
   const labels = input.labels ? toRecord(input.labels, 'labels', problems) : undefined;
   const annotations = input.annotations

@@ -1,4 +1,6 @@
 // `oc import-image` as a service: set the spec tags, queue the import, optionally wait for it.
+import { authorize } from '../auth/authorize.ts';
+import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { type Problem, validateTagName } from '../domain/names.ts';
 import { parseImportMode } from '../domain/platforms.ts';
@@ -29,19 +31,26 @@ export interface ImportImageInput {
   referencePolicy?: ReferencePolicy | null;
 }
 
+/**
+ * Imports into the stream `image` names, which may be in another namespace than `input.namespace`
+ * (`ns/stream:tag`): the caller must be an editor there, checked before anything is written.
+ */
 export async function importImage(
   db: Db,
+  access: AccessChecker,
   input: ImportImageInput,
   maxTags: number,
 ): Promise<Result<number>> {
   const problems: Problem[] = [];
-  const ref = parseImageStreamTagRef(
+  const parsed = parseImageStreamTagRef(
     input.image.includes(':') ? input.image : `${input.image}:latest`,
     input.namespace,
     undefined,
     'image',
   );
-  if (!ref.ok) return fail(fromDomain(ref.error));
+  if (!parsed.ok) return fail(fromDomain(parsed.error));
+  const ref = await authorize(access, 'editor', parsed.value, 'image');
+  if (!ref.ok) return ref;
   const explicitTag = input.image.includes(':');
   const importMode = parseImportMode(input.importMode ?? 'Legacy');
   if (!importMode.ok) problems.push({ field: 'importMode', message: importMode.error.message });

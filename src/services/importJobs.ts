@@ -1,9 +1,14 @@
-// Queueing import work: a row in import_jobs, and a NOTIFY so idle workers wake at once.
-import { sql } from 'drizzle-orm';
-import type { Tx } from '../db/client.ts';
+// Queueing import work (a row in import_jobs, and a NOTIFY so idle workers wake at once) and
+// reading jobs back for the callers allowed to see them.
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { authorize, inNamespace } from '../auth/authorize.ts';
+import type { AccessChecker } from '../auth/roles.ts';
+import type { Db, Tx } from '../db/client.ts';
 import { importJobs } from '../db/schema.ts';
 import type { ImportMode } from '../domain/platforms.ts';
 import type { ReferencePolicy } from '../domain/tagPolicy.ts';
+import type { Result } from '../errors.ts';
+import { getJob, type ImportJobRow } from '../importer/queue.ts';
 
 export const IMPORT_JOBS_CHANNEL = 'tagraph_import_jobs';
 
@@ -55,4 +60,55 @@ export async function enqueueImport(tx: Tx, request: ImportRequest): Promise<num
     .returning({ id: importJobs.id });
   await tx.execute(sql`select pg_notify(${IMPORT_JOBS_CHANNEL}, ${String(job!.id)})`);
   return job!.id;
+}
+
+/**
+ * The job with this id when the caller may read its namespace; null otherwise. A job of a
+ * namespace the caller cannot read answers exactly as a missing one does (nothing else is read).
+ */
+export async function findReadableJob(
+  access: AccessChecker,
+  id: string,
+): Promise<ImportJobRow | null> {
+  if (!/^[1-9][0-9]{0,15}$/.test(id) || !Number.isSafeInteger(Number(id))) return null;
+  const job = await getJob(access.db, Number(id));
+  if (!job || !(await access.can('image-puller', job.namespace))) return null;
+  return job;
+}
+
+export interface ImportJobsQuery {
+  namespace: string;
+  stream?: string | null;
+  /** Only jobs with a smaller id. */
+  before?: number | null;
+  limit: number;
+}
+
+/** Jobs of one namespace, newest first; the caller must be able to read the namespace. */
+export async function listImportJobs(
+  db: Db,
+  access: AccessChecker,
+  query: ImportJobsQuery,
+): Promise<Result<ImportJobRow[]>> {
+  const allowed = await authorize(
+    access,
+    'image-puller',
+    inNamespace(query.namespace),
+    'namespace',
+  );
+  if (!allowed.ok) return allowed;
+  const rows = await db
+    .select({ id: importJobs.id })
+    .from(importJobs)
+    .where(
+      and(
+        eq(importJobs.namespace, allowed.value.namespace),
+        query.stream ? eq(importJobs.stream, query.stream) : undefined,
+        query.before ? lt(importJobs.id, query.before) : undefined,
+      ),
+    )
+    .orderBy(desc(importJobs.id))
+    .limit(query.limit);
+  const jobs = await Promise.all(rows.map((r) => getJob(db, r.id)));
+  return { ok: true, value: jobs.filter((j): j is ImportJobRow => j !== null) };
 }

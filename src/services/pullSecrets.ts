@@ -1,5 +1,8 @@
 // A namespace's registry credentials: stored sealed, matched to images, never readable back.
+
 import { and, eq } from 'drizzle-orm';
+import { refusal } from '../auth/authorize.ts';
+import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { pullSecrets } from '../db/schema.ts';
 import { validateNamespace } from '../domain/names.ts';
@@ -66,13 +69,19 @@ export interface PullSecretInput {
   document: string;
 }
 
-/** Creates (`replace: false`) or replaces (`replace: true`) a namespace's pull secret. */
+/**
+ * Creates (`replace: false`) or replaces (`replace: true`) a namespace's pull secret; the caller
+ * must be an editor of the namespace.
+ */
 export async function savePullSecret(
   db: Db,
+  access: AccessChecker,
   key: Buffer,
   input: PullSecretInput,
   replace: boolean,
 ): Promise<Result<PullSecretInfo>> {
+  const refused = await refusal(access, 'editor', input.namespace);
+  if (refused) return fail(refused);
   const { problems, credentials } = check(input.namespace, input.name, input.document);
   if (problems.length > 0) return fail(new ValidationError(problems));
   const values = {
@@ -108,11 +117,15 @@ export async function savePullSecret(
   });
 }
 
+/** Deletes a pull secret; the caller must be an editor of its namespace. */
 export async function deletePullSecret(
   db: Db,
+  access: AccessChecker,
   namespace: string,
   name: string,
 ): Promise<Result<PullSecretInfo>> {
+  const refused = await refusal(access, 'editor', namespace);
+  if (refused) return fail(refused);
   const [row] = await db
     .delete(pullSecrets)
     .where(and(eq(pullSecrets.namespace, namespace), eq(pullSecrets.name, name)))
@@ -121,13 +134,20 @@ export async function deletePullSecret(
   return ok(info(row));
 }
 
-export async function listPullSecrets(db: Db, namespace: string): Promise<PullSecretInfo[]> {
+/** The namespace's secrets (names and registries only); the caller must be able to read it. */
+export async function listPullSecrets(
+  db: Db,
+  access: AccessChecker,
+  namespace: string,
+): Promise<Result<PullSecretInfo[]>> {
+  const refused = await refusal(access, 'image-puller', namespace);
+  if (refused) return fail(refused);
   const rows = await db
     .select()
     .from(pullSecrets)
     .where(eq(pullSecrets.namespace, namespace))
     .orderBy(pullSecrets.name);
-  return rows.map(info);
+  return ok(rows.map(info));
 }
 
 /**

@@ -1,5 +1,7 @@
 // Read helpers for the query side: `<stream>@<id>` resolution (rule 9) and tracking inputs.
 import { and, desc, eq, isNotNull } from 'drizzle-orm';
+import { type Authorized, authorize } from '../auth/authorize.ts';
+import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { imageManifests, imageStreams, images, tagHistory, tags } from '../db/schema.ts';
 import { validateNamespace } from '../domain/names.ts';
@@ -24,29 +26,41 @@ export interface StreamImage {
   dockerImageReference: string;
 }
 
-/** A stream-tag lookup's arguments, checked: `ref` is `[ns/]stream:tag`. */
-export function parseStreamTagLookup(namespace: string, ref: string): Result<StreamTagRef> {
+/**
+ * A stream-tag lookup's arguments, checked: `ref` is `[ns/]stream:tag`, and the caller may read
+ * the namespace it names (which need not be `namespace`).
+ */
+export async function authorizeStreamTagLookup(
+  access: AccessChecker,
+  namespace: string,
+  ref: string,
+): Promise<Result<Authorized<StreamTagRef>>> {
   const problems = validateNamespace(namespace, 'namespace');
   if (problems) return { ok: false, error: new ValidationError(problems) };
   const parsed = parseImageStreamTagRef(ref, namespace, undefined, 'ref');
-  return parsed.ok ? ok(parsed.value) : { ok: false, error: fromDomain(parsed.error) };
+  if (!parsed.ok) return { ok: false, error: fromDomain(parsed.error) };
+  return authorize(access, 'image-puller', parsed.value, 'ref');
 }
 
 /**
- * Rule 9: resolves `ref` (`[ns/]stream@id`, id a digest or a prefix of one) against every image
- * of the stream's tag histories and the children of verified manifest lists among them. Null when the
+ * The caller must be able to read the namespace `ref` names. Then resolves `ref` (`[ns/]stream@id`,
+ * id a digest or a prefix of one) against every image of the stream's tag histories and the
+ * children of verified manifest lists among them. Null when the
  * stream does not exist or nothing matches; a ConflictError listing the candidates when more than
  * one image does.
  */
 export async function findStreamImage(
   db: Db,
+  access: AccessChecker,
   namespace: string,
   ref: string,
 ): Promise<Result<StreamImage | null>> {
   const problems = validateNamespace(namespace, 'namespace');
   if (problems) return { ok: false, error: new ValidationError(problems) };
-  const parsed = parseImageStreamImageRef(ref, namespace, undefined, 'ref');
-  if (!parsed.ok) return { ok: false, error: fromDomain(parsed.error) };
+  const syntax = parseImageStreamImageRef(ref, namespace, undefined, 'ref');
+  if (!syntax.ok) return { ok: false, error: fromDomain(syntax.error) };
+  const parsed = await authorize(access, 'image-puller', syntax.value, 'ref');
+  if (!parsed.ok) return parsed;
   const { stream, id } = parsed.value;
   const [row] = await db
     .select({ id: imageStreams.id })

@@ -1,5 +1,7 @@
 // Deleting a tag (`oc tag -d`, rule 7) and rolling a tag back to its own history (rule 8).
 import { eq, sql } from 'drizzle-orm';
+import { authorize } from '../auth/authorize.ts';
+import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { tags } from '../db/schema.ts';
 import { type RollbackBy, rollbackTarget } from '../domain/history.ts';
@@ -29,9 +31,16 @@ export interface DeletedTag {
   message: string;
 }
 
-export async function deleteTag(db: Db, locator: TagLocator): Promise<Result<DeletedTag>> {
-  const ref = parseImageStreamTagRef(locator.ref, locator.namespace, undefined, 'ref');
-  if (!ref.ok) return fail(fromDomain(ref.error));
+/** Deletes the tag `ref` names; the caller must be an editor in the ref's namespace. */
+export async function deleteTag(
+  db: Db,
+  access: AccessChecker,
+  locator: TagLocator,
+): Promise<Result<DeletedTag>> {
+  const parsed = parseImageStreamTagRef(locator.ref, locator.namespace, undefined, 'ref');
+  if (!parsed.ok) return fail(fromDomain(parsed.error));
+  const ref = await authorize(access, 'editor', parsed.value, 'ref');
+  if (!ref.ok) return ref;
   const { namespace, stream, tag } = ref.value;
   return writeTransaction(db, async (tx) => {
     const locked = await lockStream(tx, {
@@ -97,9 +106,15 @@ export interface RolledBack {
  * historical image (so a scheduled import no longer moves it) and the event is pushed by rule 1,
  * never rewriting history; tracking tags follow.
  */
-export async function rollbackTag(db: Db, input: RollbackInput): Promise<Result<RolledBack>> {
-  const ref = parseImageStreamTagRef(input.ref, input.namespace, undefined, 'ref');
-  if (!ref.ok) return fail(fromDomain(ref.error));
+export async function rollbackTag(
+  db: Db,
+  access: AccessChecker,
+  input: RollbackInput,
+): Promise<Result<RolledBack>> {
+  const parsed = parseImageStreamTagRef(input.ref, input.namespace, undefined, 'ref');
+  if (!parsed.ok) return fail(fromDomain(parsed.error));
+  const ref = await authorize(access, 'editor', parsed.value, 'ref');
+  if (!ref.ok) return ref;
   const by = input.by;
   const given = ['index', 'generation', 'digest'].filter((k) => k in by);
   if (given.length !== 1) {

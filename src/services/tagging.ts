@@ -1,5 +1,6 @@
 // `oc tag` as a service: permanent, tracking, reference and external tags (DESIGN.md rules 2–5).
 import { and, eq, sql } from 'drizzle-orm';
+import { type Authorized, authorize, authorizeAll } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import { type Db, rowsOf, type Tx } from '../db/client.ts';
 import { imageStreams, tagHistory, tags } from '../db/schema.ts';
@@ -11,6 +12,7 @@ import {
   parseImageStreamImageRef,
   parseImageStreamTagRef,
   pinnedReference,
+  type StreamImageRef,
   type StreamTagRef,
   type TagSourceKind,
 } from '../domain/references.ts';
@@ -19,7 +21,6 @@ import type { ReferencePolicy } from '../domain/tagPolicy.ts';
 import { type TagSource, validateTrackingSource } from '../domain/tracking.ts';
 import {
   type ExpectedError,
-  ForbiddenError,
   fail,
   fromDomain,
   NotFoundError,
@@ -28,7 +29,6 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { appendEvents, writeTransaction } from '../events/append.ts';
-import { canPullFrom } from './access.ts';
 import { type ImageStreamRow, lockOrCreateStream } from './imageStreams.ts';
 import { enqueueImport } from './importJobs.ts';
 import { writeSpecTag } from './specTags.ts';
@@ -78,6 +78,11 @@ interface ResolvedSource {
   reference: boolean;
 }
 
+/**
+ * `oc tag SOURCE DEST...`. Every namespace the operation touches is authorized before anything is
+ * read or written: editor in each destination's namespace, image-puller in the source's (for a
+ * stream source; a pull spec names no namespace).
+ */
 export async function tag(
   db: Db,
   access: AccessChecker,
@@ -85,18 +90,20 @@ export async function tag(
 ): Promise<Result<TagOutcome[]>> {
   const checked = checkTagInput(input);
   if (!checked.ok) return checked;
-  const { kind, destinations, importMode } = checked.value;
-  const sourceNamespace = sourceNamespaceOf(input, kind);
-  if (sourceNamespace && !destinations.every((d) => d.namespace === sourceNamespace)) {
-    if (!(await canPullFrom(access, sourceNamespace))) {
-      return fail(
-        new ForbiddenError(
-          `not allowed to pull images from namespace ${sourceNamespace}`,
-          'source',
-        ),
-      );
-    }
-  }
+  const { importMode, source: parsedSource } = checked.value;
+  const authorizedDestinations = await authorizeAll(
+    access,
+    checked.value.destinations.map((target, index) => ({
+      role: 'editor' as const,
+      target,
+      field: `destinations.${index}`,
+    })),
+  );
+  if (!authorizedDestinations.ok) return authorizedDestinations;
+  const destinations = authorizedDestinations.value;
+  const authorizedSource = await authorizeSource(access, parsedSource);
+  if (!authorizedSource.ok) return authorizedSource;
+  const source = authorizedSource.value;
 
   return writeTransaction(db, async (tx) => {
     const outcomes: TagOutcome[] = [];
@@ -112,10 +119,10 @@ export async function tag(
         lockOrCreateStream(tx, dest.namespace, dest.stream, {
           expectedResourceVersion: input.expectedResourceVersion,
         }),
-        input.alias ? null : resolveSource(tx, input, kind, dest, null),
+        input.alias ? null : resolveSource(tx, input, source, dest, null),
       ]);
       if (!locked.ok) throw new Rollback(locked.error);
-      const resolved = early ?? (await resolveSource(tx, input, kind, dest, locked.value));
+      const resolved = early ?? (await resolveSource(tx, input, source, dest, locked.value));
       if (!resolved.ok) throw new Rollback(resolved.error);
       outcomes.push(
         await applyToDestination(tx, locked.value, dest, resolved.value, input, importMode),
@@ -142,9 +149,43 @@ export class Rollback extends Error {
   }
 }
 
-function checkTagInput(
-  input: TagInput,
-): Result<{ kind: TagSourceKind; destinations: StreamTagRef[]; importMode: ImportMode }> {
+/** The source as parsed: a stream reference names a namespace to authorize, a pull spec none. */
+type ParsedSource =
+  | { kind: 'DockerImage' }
+  | { kind: 'ImageStreamTag'; ref: StreamTagRef }
+  | { kind: 'ImageStreamImage'; ref: StreamImageRef };
+
+/** The source once the caller may pull from its namespace. */
+type AuthorizedSource =
+  | { kind: 'DockerImage' }
+  | { kind: 'ImageStreamTag'; ref: Authorized<StreamTagRef> }
+  | { kind: 'ImageStreamImage'; ref: Authorized<StreamImageRef> };
+
+/** A stream source needs image-puller in its namespace; a pull spec names none. */
+async function authorizeSource(
+  access: AccessChecker,
+  source: ParsedSource,
+): Promise<Result<AuthorizedSource>> {
+  switch (source.kind) {
+    case 'DockerImage':
+      return ok(source);
+    case 'ImageStreamTag': {
+      const ref = await authorize(access, 'image-puller', source.ref, 'source');
+      return ref.ok ? ok({ kind: source.kind, ref: ref.value }) : ref;
+    }
+    case 'ImageStreamImage': {
+      const ref = await authorize(access, 'image-puller', source.ref, 'source');
+      return ref.ok ? ok({ kind: source.kind, ref: ref.value }) : ref;
+    }
+  }
+}
+
+function checkTagInput(input: TagInput): Result<{
+  kind: TagSourceKind;
+  destinations: StreamTagRef[];
+  importMode: ImportMode;
+  source: ParsedSource;
+}> {
   const problems: Problem[] = [];
   const kind = input.sourceKind ?? inferTagSourceKind(input.source.trim());
   if (input.destinations.length === 0) {
@@ -176,27 +217,40 @@ function checkTagInput(
   if (input.insecure && kind !== 'DockerImage') {
     problems.push({ field: 'insecure', message: 'only DockerImage sources can be insecure' });
   }
-  const sourceCheck = checkSourceShape(input, kind);
-  if (sourceCheck) problems.push(sourceCheck);
+  const source = parseSource(input, kind);
+  if (!source.ok) problems.push(problemOf(source, 'source'));
   const seen = new Set<string>();
   for (const d of destinations) {
     const key = `${d.namespace}/${d.stream}:${d.tag}`;
     if (seen.has(key)) problems.push({ field: 'destinations', message: `${key} given twice` });
     seen.add(key);
   }
-  if (problems.length > 0) return fail(new ValidationError(problems));
-  return ok({ kind, destinations, importMode: importMode.ok ? importMode.value : 'Legacy' });
+  // A source that did not parse added a problem above.
+  if (problems.length > 0 || !source.ok) return fail(new ValidationError(problems));
+  return ok({
+    kind,
+    destinations,
+    importMode: importMode.ok ? importMode.value : 'Legacy',
+    source: source.value,
+  });
 }
 
-function checkSourceShape(input: TagInput, kind: TagSourceKind): Problem | null {
+/**
+ * The source parsed once, by its kind. A stream source without `ns/` is in `input.namespace`,
+ * as `oc tag` reads it with `-n`.
+ */
+function parseSource(input: TagInput, kind: TagSourceKind): DomainResult<ParsedSource> {
   const source = input.source.trim();
-  const parsed =
-    kind === 'ImageStreamTag'
-      ? parseImageStreamTagRef(source, input.namespace, undefined, 'source')
-      : kind === 'ImageStreamImage'
-        ? parseImageStreamImageRef(source, input.namespace, undefined, 'source')
-        : parseDockerReference(source, 'source');
-  return parsed.ok ? null : problemOf(parsed, 'source');
+  if (kind === 'ImageStreamTag') {
+    const parsed = parseImageStreamTagRef(source, input.namespace, undefined, 'source');
+    return parsed.ok ? { ok: true, value: { kind, ref: parsed.value } } : parsed;
+  }
+  if (kind === 'ImageStreamImage') {
+    const parsed = parseImageStreamImageRef(source, input.namespace, undefined, 'source');
+    return parsed.ok ? { ok: true, value: { kind, ref: parsed.value } } : parsed;
+  }
+  const parsed = parseDockerReference(source, 'source');
+  return parsed.ok ? { ok: true, value: { kind } } : parsed;
 }
 
 function problemOf(result: DomainResult<unknown>, field: string): Problem {
@@ -204,42 +258,27 @@ function problemOf(result: DomainResult<unknown>, field: string): Problem {
   return { field: result.error.field ?? field, message: result.error.message };
 }
 
-function sourceNamespaceOf(input: TagInput, kind: TagSourceKind): string | null {
-  const source = input.source.trim();
-  if (kind === 'ImageStreamTag') {
-    const parsed = parseImageStreamTagRef(source, input.namespace);
-    return parsed.ok ? parsed.value.namespace : null;
-  }
-  if (kind === 'ImageStreamImage') {
-    const parsed = parseImageStreamImageRef(source, input.namespace);
-    return parsed.ok ? parsed.value.namespace : null;
-  }
-  return null;
-}
-
 async function resolveSource(
   tx: Tx,
   input: TagInput,
-  kind: TagSourceKind,
-  dest: StreamTagRef,
+  source: AuthorizedSource,
+  dest: Authorized<StreamTagRef>,
   /** The locked destination stream: needed (and given) only for a tracking tag. */
   destStream: ImageStreamRow | null,
 ): Promise<Result<ResolvedSource>> {
-  const source = input.source.trim();
-  if (kind === 'DockerImage') {
-    const parsed = parseDockerReference(source, 'source');
-    if (!parsed.ok) return fail(fromDomain(parsed.error));
+  if (source.kind === 'DockerImage') {
+    const pullSpec = input.source.trim();
     return ok({
-      from: { kind, name: source },
-      event: input.reference ? { dockerImageReference: source, image: null } : null,
-      display: source,
+      from: { kind: 'DockerImage', name: pullSpec },
+      event: input.reference ? { dockerImageReference: pullSpec, image: null } : null,
+      display: pullSpec,
       reference: Boolean(input.reference),
     });
   }
-  if (kind === 'ImageStreamImage') {
-    return resolveStreamImage(tx, source, dest);
+  if (source.kind === 'ImageStreamImage') {
+    return resolveStreamImage(tx, source.ref, dest);
   }
-  return resolveStreamTag(tx, input, source, dest, destStream);
+  return resolveStreamTag(tx, input, source.ref, dest, destStream);
 }
 
 async function findStream(tx: Tx, namespace: string, name: string) {
@@ -254,13 +293,11 @@ async function findStream(tx: Tx, namespace: string, name: string) {
 async function resolveStreamTag(
   tx: Tx,
   input: TagInput,
-  source: string,
-  dest: StreamTagRef,
+  ref: Authorized<StreamTagRef>,
+  dest: Authorized<StreamTagRef>,
   destStream: ImageStreamRow | null,
 ): Promise<Result<ResolvedSource>> {
-  const ref = parseImageStreamTagRef(source, input.namespace, undefined, 'source');
-  if (!ref.ok) return fail(fromDomain(ref.error));
-  const { namespace, stream, tag: sourceTag } = ref.value;
+  const { namespace, stream, tag: sourceTag } = ref;
   const display = `${namespace === dest.namespace ? '' : `${namespace}/`}${stream}:${sourceTag}`;
 
   if (input.alias) {
@@ -335,12 +372,10 @@ async function resolveStreamTag(
 /** `oc tag stream@id dest`: the id may be a short prefix (rule 9). */
 async function resolveStreamImage(
   tx: Tx,
-  source: string,
-  dest: StreamTagRef,
+  ref: Authorized<StreamImageRef>,
+  dest: Authorized<StreamTagRef>,
 ): Promise<Result<ResolvedSource>> {
-  const ref = parseImageStreamImageRef(source, dest.namespace, undefined, 'source');
-  if (!ref.ok) return fail(fromDomain(ref.error));
-  const { namespace, stream, id } = ref.value;
+  const { namespace, stream, id } = ref;
   const crossNamespace = namespace === dest.namespace ? null : namespace;
   const pinned = (digest: string, reference: string): Result<ResolvedSource> =>
     ok({
@@ -409,7 +444,7 @@ async function parentReference(tx: Tx, streamId: number, digest: string): Promis
 async function applyToDestination(
   tx: Tx,
   stream: ImageStreamRow,
-  dest: StreamTagRef,
+  dest: Authorized<StreamTagRef>,
   resolved: ResolvedSource,
   input: TagInput,
   importMode: ImportMode,

@@ -2,6 +2,7 @@
 // connection instead of being planned again on every call (bench/RESULTS.md, scenario 3).
 import { sql } from 'drizzle-orm';
 import { describe, expect, inject, it } from 'vitest';
+import { AccessChecker, OPEN_CALLER } from '../../src/auth/roles.ts';
 import { openDatabase, rowsOf } from '../../src/db/client.ts';
 import { unwrap } from '../../src/errors.ts';
 import { writeTransaction } from '../../src/events/append.ts';
@@ -20,7 +21,10 @@ describe('the tracking-candidates read of every tag write', () => {
       const database = await openDatabase({ ...target, poolSize: 1 });
       try {
         const stream = unwrap(
-          await createImageStream(database.db, { namespace: 'plans', name: 'app' }),
+          await createImageStream(database.db, new AccessChecker(database.db, OPEN_CALLER), {
+            namespace: 'plans',
+            name: 'app',
+          }),
         );
         // What a real stream looks like to the planner: hundreds of imported tags, one tracking.
         await database.db.execute(sql`

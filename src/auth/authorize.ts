@@ -1,0 +1,85 @@
+// Authorizing the namespaces an operation touches: services turn parsed references into
+// Authorized values here before they read or write anything in those namespaces.
+import { ForbiddenError, fail, ok, type Result } from '../errors.ts';
+import type { AccessChecker, Role } from './roles.ts';
+
+declare const authorizedRole: unique symbol;
+
+/**
+ * A parsed reference whose namespace the caller holds `role` (or a stronger one) in. Only
+ * `authorize` and `authorizeAll` make one, so a function that takes an `Authorized` value cannot
+ * be reached with a namespace nobody checked.
+ */
+export type Authorized<T extends { namespace: string }> = T & {
+  readonly [authorizedRole]: Role;
+};
+
+/** One namespace an operation needs a role in: the parsed target and the input field naming it. */
+export interface Need<T extends { namespace: string }> {
+  role: Role;
+  target: T;
+  /** The input field that named the namespace (reported on ForbiddenError). */
+  field: string;
+}
+
+const VERB: Record<Role, string> = {
+  'image-puller': 'read images in',
+  editor: 'change',
+  admin: 'administer',
+};
+
+/** The error for a refused namespace; it names only what the caller sent. */
+export function forbidden(access: AccessChecker, role: Role, namespace: string, field: string) {
+  return new ForbiddenError(
+    `forbidden: ${access.caller.subject} may not ${VERB[role]} namespace ${namespace}`,
+    field,
+  );
+}
+
+/** The target, marked authorized, when the caller holds `role` in its namespace. */
+export async function authorize<T extends { namespace: string }>(
+  access: AccessChecker,
+  role: Role,
+  target: T,
+  field: string,
+): Promise<Result<Authorized<T>>> {
+  if (!(await access.can(role, target.namespace))) {
+    return fail(forbidden(access, role, target.namespace, field));
+  }
+  return ok(target as Authorized<T>);
+}
+
+/**
+ * Every target authorized, in the order given, or the first refusal. Roles are cached per request,
+ * so naming one namespace many times asks the database once.
+ */
+export async function authorizeAll<T extends { namespace: string }>(
+  access: AccessChecker,
+  needs: readonly Need<T>[],
+): Promise<Result<Authorized<T>[]>> {
+  const out: Authorized<T>[] = [];
+  for (const need of needs) {
+    const checked = await authorize(access, need.role, need.target, need.field);
+    if (!checked.ok) return checked;
+    out.push(checked.value);
+  }
+  return ok(out);
+}
+
+/** A bare namespace as a target, for operations that name one and nothing inside it. */
+export function inNamespace(namespace: string): { namespace: string } {
+  return { namespace };
+}
+
+/**
+ * For services that act on the one namespace their input names: the ForbiddenError to return
+ * when the caller lacks `role` there, or null.
+ */
+export async function refusal(
+  access: AccessChecker,
+  role: Role,
+  namespace: string,
+  field = 'namespace',
+): Promise<ForbiddenError | null> {
+  return (await access.can(role, namespace)) ? null : forbidden(access, role, namespace, field);
+}
