@@ -31,8 +31,9 @@ export const OPEN_CALLER: Caller = {
 
 /**
  * The group of image registries, as OpenShift's `system:registry` role is held by the integrated
- * registry's service account. Only a registry may record image stream mappings, in any namespace.
- * A caller is in it only through its token's groups (issued by a cluster admin) or its identity
+ * registry's service account. Only a registry may record image stream mappings, in any namespace,
+ * and a registry reads every namespace (image-puller everywhere), as the integrated registry reads
+ * every image stream to serve pulls. A caller is in it only through its token's groups (issued by a cluster admin) or its identity
  * provider's groups claim; no role binding can put anyone in a group.
  */
 export const REGISTRY_GROUP = 'system:registries';
@@ -117,9 +118,11 @@ export async function rolesIn(
       bindingsByNamespace.set(namespace, rows);
     }),
   );
-  return questions.map(({ caller, namespace }) =>
-    caller.clusterAdmin ? 'admin' : strongestRole(bindingsByNamespace.get(namespace)!, caller),
-  );
+  return questions.map(({ caller, namespace }) => {
+    if (caller.clusterAdmin) return 'admin';
+    const bound = strongestRole(bindingsByNamespace.get(namespace)!, caller);
+    return isRegistry(caller) && !roleAllows(bound, 'image-puller') ? 'image-puller' : bound;
+  });
 }
 
 interface NamingBinding {
@@ -149,9 +152,9 @@ export function freshRoleLoader(db: Db): DataLoader<RoleQuestion, Role | null> {
   return new DataLoader((questions) => rolesIn(db, questions), { cache: false });
 }
 
-/** Every namespace where the caller holds at least image-puller (null: all, a cluster admin). */
+/** Every namespace where the caller holds at least image-puller (null: all, a cluster admin or a registry). */
 export async function readableNamespaces(db: Db, caller: Caller): Promise<string[] | null> {
-  if (caller.clusterAdmin) return null;
+  if (isRegistry(caller)) return null;
   const rows = await db
     .selectDistinct({ namespace: roleBindings.namespace })
     .from(roleBindings)

@@ -29,8 +29,11 @@ import { subscribeWs } from '../support/subscriptions.ts';
 import { type RoleName, startTenantApp, type TenantApp } from '../support/tenants.ts';
 import { expectNoVictimData, seedVictim, type Victim } from '../support/victim.ts';
 
-/** Who may use a root field: a role in the namespaces it names, a cluster admin, or anyone. */
-type Needs = RoleName | 'CLUSTER_ADMIN' | 'ANYONE';
+/**
+ * Who may use a root field: a role in the namespaces it names, a cluster admin, a registry (a
+ * member of `system:registries`, which no role binding can grant), or anyone.
+ */
+type Needs = RoleName | 'CLUSTER_ADMIN' | 'REGISTRY' | 'ANYONE';
 
 interface FieldPolicy {
   needs: Needs;
@@ -39,8 +42,6 @@ interface FieldPolicy {
    * see); or an answer about the caller alone, with nothing of the victim's in it.
    */
   refusal: 'FORBIDDEN' | 'NULL' | 'OWN_ONLY';
-  /** Skip the well-formedness call (the field's success rule is not this suite's to fix). */
-  noControl?: string;
 }
 
 /** Every root field. A field missing here fails the suite: decide its policy when adding it. */
@@ -63,11 +64,7 @@ const POLICIES: Record<string, FieldPolicy> = {
   'Query.tagEvents': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
   'Mutation.addRoleBinding': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.createImageStream': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
-  'Mutation.createImageStreamMapping': {
-    needs: 'EDITOR',
-    refusal: 'FORBIDDEN',
-    noControl: 'who may report pushes is being restricted to a registry role separately',
-  },
+  'Mutation.createImageStreamMapping': { needs: 'REGISTRY', refusal: 'FORBIDDEN' },
   'Mutation.createPullSecret': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.createToken': { needs: 'CLUSTER_ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.deleteImageStream': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
@@ -93,6 +90,7 @@ const BELOW: Record<Needs, RoleName | null> = {
   EDITOR: 'IMAGE_PULLER',
   ADMIN: 'EDITOR',
   CLUSTER_ADMIN: 'ADMIN',
+  REGISTRY: 'ADMIN',
 };
 
 /** Argument and input-field names that can name a namespace, or an object inside one. */
@@ -352,6 +350,8 @@ let outsider: string;
 const victimMembers: Partial<Record<RoleName, string>> = {};
 const controlMembers: Partial<Record<RoleName, string>> = {};
 let tokenId: string;
+/** A registry's token: its subject is in `system:registries` and holds no role anywhere. */
+let registry: string;
 
 beforeAll(async () => {
   app = await startTenantApp();
@@ -366,6 +366,7 @@ beforeAll(async () => {
     controlMembers[role] = await app.member(control.namespace, role);
   }
   tokenId = (await app.user('mx-token-holder')).id;
+  registry = (await app.user('mx-registry', ['system:registries'])).token;
 }, 120_000);
 afterAll(async () => {
   await app.stop();
@@ -481,45 +482,42 @@ describe.each(FIELDS.map((f) => [f.key, f] as const))('%s', (key, { kind, field 
       }
     });
   }
-
-  if (policy.noControl) {
-    it.skip(`well-formedness call: ${policy.noControl}`, () => {});
-  } else {
-    it('succeeds for the least-privileged caller who should (the generated call is well-formed)', async () => {
-      const target: Target = {
-        ns: control.namespace,
-        own: control.namespace,
-        focus: null,
-        fixture: control,
-        tokenId,
-        shortIds: false,
-      };
-      const call = callOf(kind, field, target);
-      const token =
-        policy.needs === 'CLUSTER_ADMIN'
-          ? app.adminToken
+  it('succeeds for the least-privileged caller who should (the generated call is well-formed)', async () => {
+    const target: Target = {
+      ns: control.namespace,
+      own: control.namespace,
+      focus: null,
+      fixture: control,
+      tokenId,
+      shortIds: false,
+    };
+    const call = callOf(kind, field, target);
+    const token =
+      policy.needs === 'CLUSTER_ADMIN'
+        ? app.adminToken
+        : policy.needs === 'REGISTRY'
+          ? registry
           : policy.needs === 'ANYONE'
             ? outsider
             : controlMembers[policy.needs]!;
-      if (kind === 'Subscription') {
-        call.variables.since = encodeCursor(1);
-        const withSince = call.operation
-          .replace('Matrix(', 'Matrix($since: String, ')
-          .replace(`${field.name}(`, `${field.name}(since: $since, `);
-        const sub = subscribeWs<Response>(app.url, withSince, call.variables, { token });
-        const [first] = await sub.waitFor(1);
-        await sub.stop();
-        expect(first!.errors, JSON.stringify(first)).toBeUndefined();
-        expect(first!.data?.[field.name]).toBeTruthy();
-        return;
-      }
-      const response = (await app.call(token, call.operation, call.variables)) as Response;
-      const answer = JSON.stringify(response).slice(0, 600);
-      expect(response.errors, `${key}: ${answer}`).toBeUndefined();
-      expect(refused(response, field.name), `${key}: ${answer}`).toBe(false);
-      if (policy.refusal === 'FORBIDDEN' || key === 'Query.image' || key === 'Query.importJob') {
-        expect(response.data?.[field.name], `${key}: ${answer}`).not.toBeNull();
-      }
-    });
-  }
+    if (kind === 'Subscription') {
+      call.variables.since = encodeCursor(1);
+      const withSince = call.operation
+        .replace('Matrix(', 'Matrix($since: String, ')
+        .replace(`${field.name}(`, `${field.name}(since: $since, `);
+      const sub = subscribeWs<Response>(app.url, withSince, call.variables, { token });
+      const [first] = await sub.waitFor(1);
+      await sub.stop();
+      expect(first!.errors, JSON.stringify(first)).toBeUndefined();
+      expect(first!.data?.[field.name]).toBeTruthy();
+      return;
+    }
+    const response = (await app.call(token, call.operation, call.variables)) as Response;
+    const answer = JSON.stringify(response).slice(0, 600);
+    expect(response.errors, `${key}: ${answer}`).toBeUndefined();
+    expect(refused(response, field.name), `${key}: ${answer}`).toBe(false);
+    if (policy.refusal === 'FORBIDDEN' || key === 'Query.image' || key === 'Query.importJob') {
+      expect(response.data?.[field.name], `${key}: ${answer}`).not.toBeNull();
+    }
+  });
 });
