@@ -29,7 +29,7 @@ import {
 import { EventHub } from './events/hub.ts';
 import { trimEvents } from './events/retention.ts';
 import { createImporter, type Importer } from './importer/importer.ts';
-import { nulInputGuard } from './inputs.ts';
+import { unstorableInputGuard } from './inputs.ts';
 import { noIntrospection, pageSizeLimit, queryShapeLimits, requestBodyLimit } from './limits.ts';
 import { registryEventsPlugin } from './push/endpoint.ts';
 import { schema } from './schema/index.ts';
@@ -181,7 +181,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     plugins: [
       requestBodyLimit(config.maxBodyBytes),
       pageSizeLimit(),
-      nulInputGuard(),
+      unstorableInputGuard(),
       ...queryShapeLimits(!config.introspection),
       ...(config.introspection ? [] : [noIntrospection()]),
       healthPlugin(database),

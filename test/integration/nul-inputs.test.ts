@@ -1,4 +1,4 @@
-// A NUL character in any string input of any root field, as a variable or a literal, over HTTP
+// A NUL character (or a lone surrogate) in any string input of any root field, as a variable or a literal, over HTTP
 // or graphql-ws: a typed BAD_USER_INPUT error naming the input, never an internal error, and
 // nothing written. The inputs are generated from the schema, so a new field is covered too.
 import {
@@ -19,6 +19,8 @@ import { type GraphqlResponse, startTenantApp, type TenantApp } from '../support
 const NS = 'nul-inputs';
 const STREAM = 'app';
 const NUL_TEXT = 'bad\u0000value';
+/** Half a surrogate pair: JSON carries it, Postgres's jsonb refuses it. */
+const LONE_SURROGATE_TEXT = 'bad\ud800value';
 
 /** A plausible value for a string input, by its name, so the rest of the input is valid. */
 function plausibleString(name: string): string {
@@ -132,7 +134,7 @@ interface Case {
 }
 
 /** One case per string leaf of every argument of every query and mutation root field. */
-function cases(): Case[] {
+function cases(badText: string): Case[] {
   const out: Case[] = [];
   const roots = [
     ['query', schema.getQueryType()!],
@@ -151,7 +153,7 @@ function cases(): Case[] {
       const select = leafType ? '' : '{ __typename }';
       for (const arg of field.args) {
         for (const path of stringPaths(arg.type, values[arg.name], [])) {
-          const variables = { ...values, [arg.name]: withLeaf(values[arg.name], path, NUL_TEXT) };
+          const variables = { ...values, [arg.name]: withLeaf(values[arg.name], path, badText) };
           const inline = field.args
             .filter((a) => variables[a.name] !== undefined)
             .map((a) => `${a.name}: ${literal(variables[a.name], a.type)}`)
@@ -171,7 +173,7 @@ function cases(): Case[] {
   return out;
 }
 
-const ALL = cases();
+const ALL = cases(NUL_TEXT);
 
 let app: TenantApp;
 let editor: string;
@@ -193,7 +195,7 @@ async function rowCounts(): Promise<Record<string, number>> {
   return counts;
 }
 
-function expectRefused(result: GraphqlResponse<unknown>, name: string) {
+function expectRefused(result: GraphqlResponse<unknown>, name: string, problem = /NUL/) {
   const errors = result.errors ?? [];
   expect(errors.length, JSON.stringify(result)).toBeGreaterThan(0);
   for (const error of errors) {
@@ -201,7 +203,7 @@ function expectRefused(result: GraphqlResponse<unknown>, name: string) {
     expect(error.message).not.toMatch(/Unexpected error/);
   }
   expect(errors[0]!.message).toContain(name);
-  expect(errors[0]!.message).toMatch(/NUL/);
+  expect(errors[0]!.message).toMatch(problem);
   expect(result.data ?? null).toBeNull();
 }
 
@@ -214,7 +216,7 @@ afterAll(async () => {
   await app?.stop();
 });
 
-describe('a NUL in a string input', () => {
+describe('an unstorable string input', () => {
   it('covers every root field with a string input', () => {
     const fields = new Set(ALL.map((c) => c.field));
     // The generator found the inputs (a schema change that hides them fails here).
@@ -231,6 +233,21 @@ describe('a NUL in a string input', () => {
       const result = await app.call(editor, c.document, c.variables);
       try {
         expectRefused(result, c.variablePath);
+      } catch {
+        failures.push(`${c.field} ${c.variablePath}: ${JSON.stringify(result).slice(0, 300)}`);
+      }
+    }
+    expect(failures, failures.join('\n')).toEqual([]);
+    expect(await rowCounts()).toEqual(before);
+  });
+
+  it('a lone surrogate is refused as well, for every string input', async () => {
+    const before = await rowCounts();
+    const failures: string[] = [];
+    for (const c of cases(LONE_SURROGATE_TEXT)) {
+      const result = await app.call(editor, c.document, c.variables);
+      try {
+        expectRefused(result, c.variablePath, /surrogate/);
       } catch {
         failures.push(`${c.field} ${c.variablePath}: ${JSON.stringify(result).slice(0, 300)}`);
       }
