@@ -185,6 +185,48 @@ function parsePlatform(value: string): Platform {
   return { os, architecture, variant: variant ?? null };
 }
 
+/**
+ * Variables whose values are secrets, or hold them: named, never shown. Any variable whose name
+ * says token, secret, key, password or credential counts too, so a new one is covered.
+ */
+const SECRET_VARIABLES = new Set([
+  'TAGRAPH_ADMIN_TOKEN',
+  'TAGRAPH_SECRET_KEY',
+  'TAGRAPH_PUSH_REGISTRIES',
+]);
+const SECRET_NAME = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|CREDENTIAL/i;
+/** A bad value is quoted at most this long in an error. */
+const SHOWN_LENGTH = 100;
+
+/**
+ * How a bad value appears in a configuration error: null (not shown) for a secret variable, and
+ * for a DATABASE_URL that does not parse as a URL; a URL with its password and query masked
+ * (`postgres://user:***@host/db`); otherwise quoted and shortened, with anything like a URL's
+ * password or a `password=` parameter masked.
+ */
+export function shownValue(variable: string, value: string | undefined): string | null {
+  if (value === undefined) return 'nothing';
+  if (SECRET_VARIABLES.has(variable) || SECRET_NAME.test(variable)) return null;
+  if (variable === 'DATABASE_URL') return maskedUrl(value);
+  const masked = value
+    .replace(/(\/\/[^/?#@:]*:).*@/g, '$1***@')
+    .replace(/((?:^|[?&;\s])(?:password|passwd|pass|token|secret)=)[^&;\s]*/gi, '$1***');
+  const short =
+    masked.length > SHOWN_LENGTH
+      ? `${masked.slice(0, SHOWN_LENGTH)}… (${masked.length} characters)`
+      : masked;
+  return JSON.stringify(short);
+}
+
+/** A URL without its password and query, or null when `value` is no `scheme://` URL. */
+function maskedUrl(value: string): string | null {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || !URL.canParse(value)) return null;
+  const url = new URL(value);
+  const user = url.username ? `${url.username}${url.password ? ':***' : ''}@` : '';
+  const query = url.search ? '?***' : '';
+  return JSON.stringify(`${url.protocol}//${user}${url.host}${url.pathname}${query}`);
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -196,10 +238,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   );
   const parsed = variables.safeParse(present);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map(
-      (issue) =>
-        `  ${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(present[String(issue.path[0])])})`,
-    );
+    const lines = parsed.error.issues.map((issue) => {
+      const variable = String(issue.path[0]);
+      const shown = shownValue(variable, present[variable]);
+      return `  ${issue.path.join('.')}: ${issue.message}${shown === null ? '' : ` (got ${shown})`}`;
+    });
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const v = parsed.data;
