@@ -6,6 +6,7 @@ import type { JwtSettings } from './auth/jwt.ts';
 import { hashToken } from './auth/tokens.ts';
 import type { DatabaseTarget } from './db/client.ts';
 import type { Platform } from './domain/platforms.ts';
+import { parseAllowEntry } from './registry/egress.ts';
 
 const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -47,7 +48,18 @@ const variables = z.object({
   TAGRAPH_IMPORT_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(900),
   TAGRAPH_IMPORT_BACKOFF_SCALE: z.coerce.number().min(0.001).max(100).default(1),
   TAGRAPH_REGISTRY_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(30),
-  TAGRAPH_EGRESS_ALLOW: z.string().optional(),
+  TAGRAPH_EGRESS_ALLOW: z
+    .string()
+    .superRefine((text, ctx) => {
+      for (const entry of egressEntries(text)) {
+        try {
+          parseAllowEntry(entry);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }
+    })
+    .optional(),
   TAGRAPH_JWT_JWKS_URL: z.string().url().optional(),
   TAGRAPH_JWT_PUBLIC_KEY_FILE: z.string().min(1).optional(),
   TAGRAPH_JWT_ALGORITHM: z.string().min(2).default('RS256'),
@@ -127,7 +139,8 @@ export interface Config {
   registryCa: string | null;
   /**
    * Private or special addresses that outbound fetches (imports, push reads, token endpoints)
-   * may reach anyway: IPs, CIDR ranges or host names. Everything else private is refused.
+   * may reach anyway: IPs, CIDR ranges or host names, each with `:port` or `:*` (any port);
+   * without a port, 443 and 80. Everything else private is refused.
    */
   egressAllow: string[];
   /** HTTP requests a token may make a minute, per process (0: no limit). */
@@ -159,6 +172,14 @@ function ownPlatform(): Platform {
   const arch: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm' };
   const os = process.platform === 'win32' ? 'windows' : process.platform;
   return { os, architecture: arch[process.arch] ?? process.arch };
+}
+
+/** TAGRAPH_EGRESS_ALLOW's comma-separated entries. */
+function egressEntries(text: string): string[] {
+  return text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
 }
 
 function readFile(variable: string, path: string): string {
@@ -302,10 +323,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     registryTimeoutMs: v.TAGRAPH_REGISTRY_TIMEOUT_SECONDS * 1000,
     rateLimitPerMinute: v.TAGRAPH_RATE_LIMIT_PER_MINUTE,
     maxSubscriptionsPerConnection: v.TAGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION,
-    egressAllow: (v.TAGRAPH_EGRESS_ALLOW ?? '')
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter(Boolean),
+    egressAllow: egressEntries(v.TAGRAPH_EGRESS_ALLOW ?? ''),
     registryCa: v.TAGRAPH_REGISTRY_CA_FILE
       ? readFile('TAGRAPH_REGISTRY_CA_FILE', v.TAGRAPH_REGISTRY_CA_FILE)
       : null,
