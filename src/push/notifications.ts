@@ -9,9 +9,10 @@ const MAX_EVENTS = 1000;
 
 /**
  * The largest event stored, as JSON. A registry's event is about a kilobyte (target, request,
- * actor, source); anything far larger is not one and is skipped rather than kept.
+ * actor, source), plus ~150 bytes per child with `includereferences` (an index of a hundred
+ * platforms and attestations stays under 20 KiB); anything far larger is not one and is skipped.
  */
-export const MAX_EVENT_BYTES = 16 * 1024;
+export const MAX_EVENT_BYTES = 64 * 1024;
 
 const notificationEvent = z
   .object({

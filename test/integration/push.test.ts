@@ -2,6 +2,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
+import { MAX_EVENT_BYTES } from '../../src/push/notifications.ts';
 import { reservePort, startTestApp, type TestApp } from '../support/app.ts';
 import { deleteManifest, pushImage, pushIndex } from '../support/images.ts';
 import { getTag, tagEvents } from '../support/imports.ts';
@@ -164,7 +165,7 @@ describe('push notifications', () => {
           request: { ...(real.request as object), useragent: 'docker/\u0000evil' },
         }),
         event('mixed-nul-\u0000-id', 'v4'),
-        event('mixed-oversized', 'v5', { padding: 'x'.repeat(64 * 1024) }),
+        event('mixed-oversized', 'v5', { padding: 'x'.repeat(MAX_EVENT_BYTES) }),
         { id: 'mixed-no-action', target: real.target },
         event('mixed-pull', 'v6', { action: 'pull' }),
         // A lone surrogate passes JSON.parse but not Postgres's jsonb: refused by the database.
