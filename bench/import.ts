@@ -85,7 +85,7 @@ export async function main() {
     TAGRAPH_SECRET_KEY: SECRET,
     TAGRAPH_IMPORT_CONCURRENCY: process.env.BENCH_IMPORT_CONCURRENCY ?? '4',
     // The SSRF guard refuses loopback registries unless allowed.
-    TAGRAPH_EGRESS_ALLOW: '127.0.0.1',
+    TAGRAPH_EGRESS_ALLOW: '127.0.0.1:*',
   });
   const db = await openDatabase(config.database);
   const importer = createImporter(

@@ -6,6 +6,7 @@ import type { JwtSettings } from './auth/jwt.ts';
 import { hashToken } from './auth/tokens.ts';
 import type { DatabaseTarget } from './db/client.ts';
 import type { Platform } from './domain/platforms.ts';
+import { parseAllowEntry } from './registry/egress.ts';
 
 const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -64,7 +65,18 @@ const variables = z.object({
     .default(4 * 1024 ** 2),
   TAGRAPH_IMPORT_NAMESPACE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   TAGRAPH_REGISTRY_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(30),
-  TAGRAPH_EGRESS_ALLOW: z.string().optional(),
+  TAGRAPH_EGRESS_ALLOW: z
+    .string()
+    .superRefine((text, ctx) => {
+      for (const entry of egressEntries(text)) {
+        try {
+          parseAllowEntry(entry);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }
+    })
+    .optional(),
   TAGRAPH_JWT_JWKS_URL: z.string().url().optional(),
   TAGRAPH_JWT_PUBLIC_KEY_FILE: z.string().min(1).optional(),
   TAGRAPH_JWT_ALGORITHM: z.string().min(2).default('RS256'),
@@ -157,7 +169,8 @@ export interface Config {
   registryCa: string | null;
   /**
    * Private or special addresses that outbound fetches (imports, push reads, token endpoints)
-   * may reach anyway: IPs, CIDR ranges or host names. Everything else private is refused.
+   * may reach anyway: IPs, CIDR ranges or host names, each with `:port` or `:*` (any port);
+   * without a port, 443 and 80. Everything else private is refused.
    */
   egressAllow: string[];
   /** HTTP requests a token may make a minute, per process (0: no limit). */
@@ -220,6 +233,14 @@ function ownPlatform(): Platform {
   return { os, architecture: arch[process.arch] ?? process.arch };
 }
 
+/** TAGRAPH_EGRESS_ALLOW's comma-separated entries. */
+function egressEntries(text: string): string[] {
+  return text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
 function readFile(variable: string, path: string): string {
   try {
     return readFileSync(path, 'utf8');
@@ -244,6 +265,48 @@ function parsePlatform(value: string): Platform {
   return { os, architecture, variant: variant ?? null };
 }
 
+/**
+ * Variables whose values are secrets, or hold them: named, never shown. Any variable whose name
+ * says token, secret, key, password or credential counts too, so a new one is covered.
+ */
+const SECRET_VARIABLES = new Set([
+  'TAGRAPH_ADMIN_TOKEN',
+  'TAGRAPH_SECRET_KEY',
+  'TAGRAPH_PUSH_REGISTRIES',
+]);
+const SECRET_NAME = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|CREDENTIAL/i;
+/** A bad value is quoted at most this long in an error. */
+const SHOWN_LENGTH = 100;
+
+/**
+ * How a bad value appears in a configuration error: null (not shown) for a secret variable, and
+ * for a DATABASE_URL that does not parse as a URL; a URL with its password and query masked
+ * (`postgres://user:***@host/db`); otherwise quoted and shortened, with anything like a URL's
+ * password or a `password=` parameter masked.
+ */
+export function shownValue(variable: string, value: string | undefined): string | null {
+  if (value === undefined) return 'nothing';
+  if (SECRET_VARIABLES.has(variable) || SECRET_NAME.test(variable)) return null;
+  if (variable === 'DATABASE_URL') return maskedUrl(value);
+  const masked = value
+    .replace(/(\/\/[^/?#@:]*:).*@/g, '$1***@')
+    .replace(/((?:^|[?&;\s])(?:password|passwd|pass|token|secret)=)[^&;\s]*/gi, '$1***');
+  const short =
+    masked.length > SHOWN_LENGTH
+      ? `${masked.slice(0, SHOWN_LENGTH)}… (${masked.length} characters)`
+      : masked;
+  return JSON.stringify(short);
+}
+
+/** A URL without its password and query, or null when `value` is no `scheme://` URL. */
+function maskedUrl(value: string): string | null {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || !URL.canParse(value)) return null;
+  const url = new URL(value);
+  const user = url.username ? `${url.username}${url.password ? ':***' : ''}@` : '';
+  const query = url.search ? '?***' : '';
+  return JSON.stringify(`${url.protocol}//${user}${url.host}${url.pathname}${query}`);
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -255,10 +318,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   );
   const parsed = variables.safeParse(present);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map(
-      (issue) =>
-        `  ${issue.path.join('.')}: ${issue.message} (got ${JSON.stringify(present[String(issue.path[0])])})`,
-    );
+    const lines = parsed.error.issues.map((issue) => {
+      const variable = String(issue.path[0]);
+      const shown = shownValue(variable, present[variable]);
+      return `  ${issue.path.join('.')}: ${issue.message}${shown === null ? '' : ` (got ${shown})`}`;
+    });
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const v = parsed.data;
@@ -339,10 +403,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     credentialCheckIntervalMs: Math.round(v.TAGRAPH_CREDENTIAL_CHECK_SECONDS * 1000),
     maxReplays: v.TAGRAPH_MAX_REPLAYS,
     maxReplaysPerToken: v.TAGRAPH_MAX_REPLAYS_PER_TOKEN,
-    egressAllow: (v.TAGRAPH_EGRESS_ALLOW ?? '')
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter(Boolean),
+    egressAllow: egressEntries(v.TAGRAPH_EGRESS_ALLOW ?? ''),
     registryCa: v.TAGRAPH_REGISTRY_CA_FILE
       ? readFile('TAGRAPH_REGISTRY_CA_FILE', v.TAGRAPH_REGISTRY_CA_FILE)
       : null,

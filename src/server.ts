@@ -37,6 +37,7 @@ import {
 import { EventHub } from './events/hub.ts';
 import { trimEvents } from './events/retention.ts';
 import { createImporter, type Importer } from './importer/importer.ts';
+import { unstorableInputGuard } from './inputs.ts';
 import {
   answeringDatabaseOutages,
   maskErrorsExceptUnavailable,
@@ -221,6 +222,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
       requestBodyLimit(config.maxBodyBytes),
       pageSizeLimit(),
       queryCostLimit(),
+      unstorableInputGuard(),
       ...queryShapeLimits(!config.introspection),
       ...(config.introspection ? [] : [noIntrospection()]),
       healthPlugin(database),

@@ -8,7 +8,8 @@ import { renderTemplate } from './jsonpath.ts';
 export interface Io {
   out(text: string): void;
   err(text: string): void;
-  readStdin(): Promise<string>;
+  /** All of stdin as UTF-8, or null once it passes `maxBytes` (the rest is not read). */
+  readStdin(maxBytes: number): Promise<string | null>;
   env: NodeJS.ProcessEnv;
 }
 

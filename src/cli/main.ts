@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import type { Io } from './context.ts';
 import { CliError } from './errors.ts';
 import { normalizeBooleanFlags } from './flags.ts';
+import { readAtMost } from './input.ts';
 
 type Register = (program: Command, io: Io) => void;
 
@@ -102,11 +103,7 @@ const processIo: Io = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   env: process.env,
-  readStdin: async () => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
-  },
+  readStdin: (maxBytes) => readAtMost(process.stdin, maxBytes),
 };
 
 /** Sets the exit code and lets Node exit once stdout has drained. */

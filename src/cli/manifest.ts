@@ -215,18 +215,57 @@ function readObject(r: Reader, value: Value, out: ImageStreamManifest[]): void {
   out.push(readImageStream(r, doc));
 }
 
+/**
+ * The largest manifest source `apply -f` reads (a file or stdin). The yaml parser needs about
+ * 100–300 MB and several seconds per MiB of YAML (its syntax tree, kept whole), so this bounds
+ * what a hostile file can cost; an export of a namespace's streams is far smaller.
+ */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
+/** YAML documents (`---`) one source may hold. */
+export const MAX_DOCUMENTS = 1000;
+/**
+ * Alias expansion per document, as the yaml package counts it: an alias to a node holding
+ * aliases counts theirs too, so nested aliases that would expand exponentially (a billion
+ * laughs) are refused after this many.
+ */
+export const MAX_ALIAS_COUNT = 100;
+
+const MIB = 1024 * 1024;
+
 /** Every ImageStream in a YAML or JSON text; throws a CliError naming the document and field. */
 export async function parseManifests(text: string, origin: string): Promise<ImageStreamManifest[]> {
+  const size = Buffer.byteLength(text);
+  if (size > MAX_MANIFEST_BYTES) {
+    throw new CliError(
+      `${origin}: ${size} bytes is over the limit of ${MAX_MANIFEST_BYTES / MIB} MiB for one manifest source; split it into several files`,
+    );
+  }
   const { parseAllDocuments } = await import('yaml');
   const documents = parseAllDocuments(text, { schema: 'failsafe' });
   const list = Array.isArray(documents) ? documents : [documents];
+  if (list.length > MAX_DOCUMENTS) {
+    throw new CliError(
+      `${origin}: ${list.length} YAML documents is over the limit of ${MAX_DOCUMENTS}; split it into several files`,
+    );
+  }
   const out: ImageStreamManifest[] = [];
   const several = list.length > 1;
   list.forEach((document, i) => {
     const where = several ? `${origin} (document ${i + 1})` : origin;
     const error = document.errors[0];
     if (error) throw new CliError(`${where}: not valid YAML or JSON: ${error.message}`);
-    const value = document.toJS() as Value;
+    let value: Value;
+    try {
+      value = document.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as Value;
+    } catch (problem) {
+      // The yaml package reports alias problems (too many, unresolved) as ReferenceErrors.
+      if (!(problem instanceof ReferenceError)) throw problem;
+      throw new CliError(
+        /Excessive alias count/.test(problem.message)
+          ? `${where}: its aliases expand more than ${MAX_ALIAS_COUNT} times (a YAML bomb?); write the values out instead`
+          : `${where}: not valid YAML: ${problem.message}`,
+      );
+    }
     if (isAbsent(value)) return;
     readObject(new Reader(where), value, out);
   });

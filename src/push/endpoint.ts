@@ -56,11 +56,12 @@ async function handle(
     );
   }
   try {
-    const summary = await receiveNotifications(db, registry, envelope.data.events);
+    const summary = await receiveNotifications(db, registry, envelope.data.events, log);
     log.info({ registry: registry.host, ...summary }, 'registry events received');
     return Response.json(summary);
   } catch (error) {
-    // Not acknowledged: the registry keeps the events and delivers them again.
+    // The database failed (not one event's data): not acknowledged, so the registry keeps the
+    // events and delivers them again.
     log.error({ err: error, registry: registry.host }, 'storing registry events failed');
     return Response.json({ error: 'could not store the events; retry' }, { status: 503 });
   }

@@ -1,10 +1,18 @@
 // Reading the CNCF distribution registry's notification envelope, and what each event asks for.
 import { z } from 'zod';
 import { validateNamespace, validateStreamName, validateTagName } from '../domain/names.ts';
+import { badStrings } from '../inputs.ts';
 import { MANIFEST_ACCEPT } from '../registry/manifests.ts';
 
 /** Events in one envelope; the registry sends a handful at a time. */
 const MAX_EVENTS = 1000;
+
+/**
+ * The largest event stored, as JSON. A registry's event is about a kilobyte (target, request,
+ * actor, source), plus ~150 bytes per child with `includereferences` (an index of a hundred
+ * platforms and attestations stays under 20 KiB); anything far larger is not one and is skipped.
+ */
+export const MAX_EVENT_BYTES = 64 * 1024;
 
 const notificationEvent = z
   .object({
@@ -22,11 +30,50 @@ const notificationEvent = z
   })
   .loose();
 
+/**
+ * The envelope: its events are read one by one (readNotificationEvent), so one malformed event
+ * is skipped on its own instead of making the registry resend the whole envelope forever.
+ */
 export const notificationEnvelope = z.object({
-  events: z.array(notificationEvent).max(MAX_EVENTS),
+  events: z.array(z.unknown()).max(MAX_EVENTS),
 });
 
 export type NotificationEvent = z.infer<typeof notificationEvent>;
+
+/** An event of an envelope as stored, or why it cannot be (`id` when it has a storable one). */
+export type ReadEvent =
+  | { ok: true; event: NotificationEvent }
+  | { ok: false; id: string | null; reason: string };
+
+const NUL = '\u0000';
+const hasNul = (text: string) => (text.includes(NUL) ? 'contains a NUL character (U+0000)' : null);
+
+/**
+ * Reads one event of an envelope: a well-formed event, at most MAX_EVENT_BYTES as JSON, with no
+ * NUL anywhere in it (keys included, no deeper than the check walks), or the reason it cannot
+ * be stored.
+ */
+export function readNotificationEvent(raw: unknown): ReadEvent {
+  const parsed = notificationEvent.safeParse(raw);
+  const rawId = (raw as { id?: unknown } | null)?.id;
+  const id =
+    typeof rawId === 'string' && rawId.length > 0 && rawId.length <= 200 && !rawId.includes(NUL)
+      ? rawId
+      : null;
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, id, reason: `not an event: ${issue?.path.join('.')}: ${issue?.message}` };
+  }
+  const json = JSON.stringify(parsed.data);
+  if (Buffer.byteLength(json) > MAX_EVENT_BYTES) {
+    return { ok: false, id, reason: `event over ${MAX_EVENT_BYTES} bytes as JSON` };
+  }
+  // Other values Postgres refuses (a lone surrogate in jsonb) are left to the database, which
+  // refuses them one event at a time (receive.ts).
+  const [nul] = badStrings(parsed.data, 'event', hasNul);
+  if (nul) return { ok: false, id, reason: nul };
+  return { ok: true, event: parsed.data };
+}
 
 export type NotificationPlan =
   | {

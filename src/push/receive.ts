@@ -1,10 +1,15 @@
 // Accepting registry notifications: persist each event once, queue the mapping, answer at once.
 
+import type { Logger } from 'pino';
 import type { PushRegistry } from '../config.ts';
-import type { Db } from '../db/client.ts';
+import type { Db, Tx } from '../db/client.ts';
 import { registryNotifications } from '../db/schema.ts';
 import { enqueueImport } from '../services/importJobs.ts';
-import { type NotificationEvent, planNotification } from './notifications.ts';
+import {
+  type NotificationEvent,
+  planNotification,
+  readNotificationEvent,
+} from './notifications.ts';
 
 export interface ReceiveSummary {
   /** Events new to us that queue a mapping. */
@@ -13,51 +18,142 @@ export interface ReceiveSummary {
   ignored: number;
   /** Events seen before (the registry retries deliveries); nothing is done twice. */
   duplicates: number;
+  /**
+   * Events that cannot be stored (malformed, oversized, a NUL character, or refused by the
+   * database as data): logged with the reason and acknowledged, so the registry moves on.
+   */
+  skipped: number;
 }
 
 /**
  * Records every event under its id in one transaction with the import jobs it queues, so a
  * delivery that is acknowledged is never lost, and a repeated one is recognised by its ids.
+ * Each event is stored under a savepoint: one the database refuses as data is skipped without
+ * losing the others. A skipped event with a usable id is recorded as such (no payload), so its
+ * redelivery counts as a duplicate. Any other database failure is thrown: nothing is stored and
+ * the caller answers so that the registry retries.
  */
 export async function receiveNotifications(
   db: Db,
   registry: PushRegistry,
-  events: NotificationEvent[],
+  events: readonly unknown[],
+  log: Logger,
 ): Promise<ReceiveSummary> {
-  const summary: ReceiveSummary = { queued: 0, ignored: 0, duplicates: 0 };
+  const summary: ReceiveSummary = { queued: 0, ignored: 0, duplicates: 0, skipped: 0 };
+  const skip = (id: string | null, reason: string) => {
+    summary.skipped += 1;
+    log.warn(
+      { registry: registry.host, eventId: id, reason },
+      'registry event skipped: it cannot be stored',
+    );
+  };
   await db.transaction(async (tx) => {
-    for (const event of events) {
-      const plan = planNotification(event);
-      const [inserted] = await tx
-        .insert(registryNotifications)
-        .values({
-          // Event ids are UUIDs per registry; the host keeps two registries' ids apart.
-          eventId: `${registry.host}/${event.id}`,
-          registryHost: registry.host,
-          action: event.action,
-          payload: event as Record<string, unknown>,
-          processedAt: plan.kind === 'ignore' ? new Date() : null,
-          error: plan.kind === 'ignore' ? plan.reason : null,
-        })
-        .onConflictDoNothing()
-        .returning({ eventId: registryNotifications.eventId });
-      if (!inserted) {
-        summary.duplicates += 1;
+    /** Records a skipped event by its id, or counts it as a duplicate when seen before. */
+    const skipOrRecognise = async (id: string | null, reason: string) => {
+      const fresh =
+        id === null ||
+        (await tx
+          .transaction((savepoint) => recordSkipped(savepoint, registry, id, reason))
+          .catch((error) => {
+            if (isDataError(error)) return true;
+            throw error;
+          }));
+      if (fresh) skip(id, reason);
+      else summary.duplicates += 1;
+    };
+    for (const raw of events) {
+      const read = readNotificationEvent(raw);
+      if (!read.ok) {
+        await skipOrRecognise(read.id, read.reason);
         continue;
       }
-      if (plan.kind === 'ignore') {
-        summary.ignored += 1;
+      let outcome: 'queued' | 'ignored' | 'duplicate';
+      try {
+        outcome = await tx.transaction((savepoint) => store(savepoint, registry, read.event));
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+        await skipOrRecognise(read.event.id, `the database refused it (${sqlState(error)})`);
         continue;
       }
-      await enqueueImport(tx, {
-        namespace: plan.namespace,
-        stream: plan.stream,
-        tags: [plan.tag],
-        cause: 'push',
-        push: { registry: registry.host, repository: plan.repository, digest: plan.digest },
-      });
-      summary.queued += 1;
+      if (outcome === 'duplicate') summary.duplicates += 1;
+      else summary[outcome] += 1;
     }
   });
   return summary;
+}
+
+/** Stores one event and queues its mapping. */
+async function store(
+  tx: Tx,
+  registry: PushRegistry,
+  event: NotificationEvent,
+): Promise<'queued' | 'ignored' | 'duplicate'> {
+  const plan = planNotification(event);
+  const [inserted] = await tx
+    .insert(registryNotifications)
+    .values({
+      eventId: eventKey(registry, event.id),
+      registryHost: registry.host,
+      action: event.action,
+      payload: event as Record<string, unknown>,
+      processedAt: plan.kind === 'ignore' ? new Date() : null,
+      error: plan.kind === 'ignore' ? plan.reason : null,
+    })
+    .onConflictDoNothing()
+    .returning({ eventId: registryNotifications.eventId });
+  if (!inserted) return 'duplicate';
+  if (plan.kind === 'ignore') return 'ignored';
+  await enqueueImport(tx, {
+    namespace: plan.namespace,
+    stream: plan.stream,
+    tags: [plan.tag],
+    cause: 'push',
+    push: { registry: registry.host, repository: plan.repository, digest: plan.digest },
+  });
+  return 'queued';
+}
+
+/** Records an unstorable event by its id alone; false when the id was seen before. */
+async function recordSkipped(
+  tx: Tx,
+  registry: PushRegistry,
+  id: string,
+  reason: string,
+): Promise<boolean> {
+  const [inserted] = await tx
+    .insert(registryNotifications)
+    .values({
+      eventId: eventKey(registry, id),
+      registryHost: registry.host,
+      action: 'unknown',
+      payload: {},
+      processedAt: new Date(),
+      error: `skipped: ${reason}`,
+    })
+    .onConflictDoNothing()
+    .returning({ eventId: registryNotifications.eventId });
+  return inserted !== undefined;
+}
+
+/** Event ids are UUIDs per registry; the host keeps two registries' ids apart. */
+function eventKey(registry: PushRegistry, id: string): string {
+  return `${registry.host}/${id}`;
+}
+
+/** The SQLSTATE of a database error, looked for along the cause chain (drizzle wraps them). */
+function sqlState(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as Error).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/**
+ * Whether the database refused the values rather than failed: data exceptions (22: bad
+ * encoding, a NUL, a value too long), integrity violations (23) and program limits (54: a value
+ * too large to index). Everything else (a lost connection, a shutdown) is an outage.
+ */
+function isDataError(error: unknown): boolean {
+  return /^(22|23|54)/.test(sqlState(error) ?? '');
 }

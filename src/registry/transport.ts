@@ -76,27 +76,38 @@ export class Transport {
   private readonly deadlineMs: number;
 
   constructor(private readonly options: TransportOptions) {
-    const connect = buildConnector({
+    const connectorOptions = {
       // `ca` replaces Node's bundled roots, so the extra CA is added to them.
       ...(options.ca ? { ca: [...rootCertificates, options.ca] } : {}),
       rejectUnauthorized: !options.insecure,
       timeout: options.timeoutMs,
-      ...(options.egress ? { lookup: options.egress.lookup } : {}),
-    });
+    };
     const { egress } = options;
+    // With the SSRF guard, one connector per port: its lookup judges the addresses a name
+    // resolves to for that port (an allow-list entry opens only the ports it names).
+    const connectors = new Map<number, buildConnector.connector>();
+    const connectorFor = (port: number) => {
+      let connector = connectors.get(port);
+      if (!connector) {
+        connector = buildConnector({ ...connectorOptions, lookup: egress!.lookupFor(port) });
+        connectors.set(port, connector);
+      }
+      return connector;
+    };
     this.agent = new Agent({
-      // Every connection passes the SSRF guard: names in its lookup, literal addresses (which
-      // net.connect never looks up) here.
+      // Every connection passes the SSRF guard: names in its connector's lookup, literal
+      // addresses (which net.connect never looks up) here.
       connect: egress
         ? (opts, callback) => {
+            const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
             try {
-              egress.checkLiteral(opts.hostname);
+              egress.checkLiteral(opts.hostname, port);
             } catch (error) {
               return callback(error as Error, null);
             }
-            return connect(opts, callback);
+            return connectorFor(port)(opts, callback);
           }
-        : connect,
+        : buildConnector(connectorOptions),
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
     });
@@ -283,7 +294,10 @@ export function isConnectionFailure(error: unknown): boolean {
 
 /**
  * Turns a thrown network error into a RegistryError naming `registry`. Certificate problems are
- * 'TLS' (with a hint), refused connections and timeouts 'Unavailable' (retryable).
+ * 'TLS' (with a hint); every failure to connect or to get an answer in time is the same
+ * 'Unavailable' "could not reach" (retryable): which of refused, reset, unresolvable or timed out
+ * is not said, nor any address, so that error messages cannot map a network's hosts and ports.
+ * The underlying error stays the cause, for the server's log.
  */
 export function networkError(error: unknown, registry: string, subject: string): RegistryError {
   if (error instanceof RegistryError) return error;
@@ -303,39 +317,22 @@ export function networkError(error: unknown, registry: string, subject: string):
       : "give the registry's CA certificate, or mark the registry insecure to skip verification";
     return new RegistryError(
       'TLS',
-      `TLS connection to ${registry} for ${subject} failed (${tls}): ${hint}`,
-      { cause: error },
+      `TLS connection to ${registry} for ${subject} failed: ${hint}`,
+      {
+        cause: error,
+      },
     );
   }
   const name = error instanceof Error ? error.name : '';
-  if (
-    name === 'TimeoutError' ||
-    name === 'AbortError' ||
-    codes.some((c) => /TIMEOUT|ETIMEDOUT/.test(c))
-  ) {
-    return new RegistryError('Unavailable', `${registry} did not answer in time for ${subject}`, {
+  if (name === 'TimeoutError' || name === 'AbortError' || codes.length > 0) {
+    return new RegistryError('Unavailable', `could not reach ${registry} for ${subject}`, {
       cause: error,
       retryable: true,
     });
   }
-  if (codes.length > 0) {
-    return new RegistryError(
-      'Unavailable',
-      `could not reach ${registry} for ${subject} (${codes[0]})`,
-      {
-        cause: error,
-        retryable: true,
-      },
-    );
-  }
-  const detail = error instanceof Error ? error.message : String(error);
-  return new RegistryError(
-    'InternalError',
-    `request to ${registry} for ${subject} failed: ${detail}`,
-    {
-      cause: error,
-    },
-  );
+  return new RegistryError('InternalError', `request to ${registry} for ${subject} failed`, {
+    cause: error,
+  });
 }
 
 /** Error codes along the cause chain (and inside an AggregateError from happy-eyeballs). */

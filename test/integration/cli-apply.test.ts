@@ -390,6 +390,49 @@ status:
     ]);
   });
 
+  it('refuses oversized sources and YAML bombs quickly, in bounded memory, creating nothing', async () => {
+    const laughs = [
+      'apiVersion: image.openshift.io/v1',
+      'kind: ImageStream',
+      'metadata:',
+      '  name: lol',
+      '  annotations:',
+      `    a: &a [${Array(9).fill('"lol"').join(', ')}]`,
+      ...'bcdefghi'
+        .split('')
+        .map(
+          (name, i) => `    ${name}: &${name} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(', ')}]`,
+        ),
+      '',
+    ].join('\n');
+    const big = `apiVersion: v1\nkind: ImageStream\nmetadata: {name: big}\n# ${'x'.repeat(1024 * 1024)}\n`;
+    // A heap far below what parsing the oversized text would take: refusing must not need it.
+    const bounded = { env: { NODE_OPTIONS: '--max-old-space-size=64' } };
+    const [bomb, oversized, piped, endless] = await Promise.all([
+      cli('hostile', ['apply', '-f', file(laughs, 'laughs.yaml')], bounded),
+      cli('hostile', ['apply', '-f', file(big, 'big.yaml')], bounded),
+      cli('hostile', ['apply', '-f', '-'], { ...bounded, stdin: big }),
+      cli('hostile', ['apply', '-f', '/dev/zero'], bounded),
+    ]);
+    expect(bomb).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `error: ${join(scratch, 'laughs.yaml')}: its aliases expand more than 100 times (a YAML bomb?); write the values out instead\n`,
+    });
+    const limit = 'is over the limit of 1 MiB for one manifest source; split it into several files';
+    expect(oversized).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `error: ${join(scratch, 'big.yaml')} ${limit}\n`,
+    });
+    expect(piped).toEqual({ code: 1, stdout: '', stderr: `error: stdin ${limit}\n` });
+    expect(endless).toEqual({ code: 1, stdout: '', stderr: `error: /dev/zero ${limit}\n` });
+    const streams = await app.graphql<{ imageStreams: { nodes: unknown[] } }>(
+      `{ imageStreams(namespace: "hostile") { nodes { name } } }`,
+    );
+    expect(streams.data!.imageStreams.nodes).toEqual([]);
+  });
+
   it('refuses what it cannot apply, and says which object and field', async () => {
     const bad = `apiVersion: v1
 kind: ImageStream

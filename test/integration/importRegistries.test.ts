@@ -1,10 +1,13 @@
 // Imports from private and TLS registries (rules 13, 14), with real docker-registry processes.
+
+import { createServer, type Socket } from 'node:net';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { reservePort, startTestApp, type TestApp } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
 import { getTag, importNow } from '../support/imports.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
+import { startTenantApp } from '../support/tenants.ts';
 
 const USER = 'puller';
 const PASSWORD = 'correct horse battery staple';
@@ -219,4 +222,66 @@ describe('the SSRF guard', () => {
       await guarded.stop();
     }
   });
+
+  it('tells a caller only "not allowed" or "could not reach": no resolved address, no port state', async () => {
+    // An allow-list entry without a port opens 443 and 80 only; the test registry is elsewhere.
+    const app = await startTenantApp({ egressAllow: ['127.0.0.1'], registryTimeoutMs: 300 });
+    const open = await startTenantApp({ egressAllow: ['127.0.0.1:*'], registryTimeoutMs: 300 });
+    // A port where something accepts connections and never answers, and one where nothing listens.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
+    const silentPort = (silent.address() as { port: number }).port;
+    const closedPort = await reservePort();
+    try {
+      // Both apps share this file's database: a namespace each.
+      await app.stream('egress', 'probe');
+      await open.stream('egress-open', 'probe');
+      const as = async (tenants: typeof app, namespace: string) => {
+        const editor = await tenants.member(namespace, 'EDITOR');
+        return { ...tenants, graphql: tenants.call.bind(null, editor) } as unknown as TestApp;
+      };
+      const reachable = await as(open, 'egress-open');
+      const imported = async (tenants: TestApp, tag: string, from: string) => {
+        const job = await importNow(tenants, {
+          namespace: tenants === reachable ? 'egress-open' : 'egress',
+          image: `probe:${tag}`,
+          from,
+          confirm: true,
+          insecure: true,
+        });
+        return job.images[0]!;
+      };
+      const guarded = await as(app, 'egress');
+      const registryPort = basic.host.split(':')[1];
+      const portNotAllowed = await imported(guarded, 'ip', `127.0.0.1:${registryPort}/team/x:v1`);
+      const byName = await imported(guarded, 'name', `localhost:${registryPort}/team/x:v1`);
+      for (const image of [portNotAllowed, byName]) {
+        expect(image).toMatchObject({ status: 'Failure', reason: 'Blocked' });
+        expect(image.message).toContain('is not an allowed address');
+      }
+      // localhost resolved to 127.0.0.1 or ::1: the caller is not told which.
+      expect(byName.message).not.toMatch(/127\.0\.0\.1|::1/);
+
+      // Each is retried with backoff before it fails (about ten seconds each).
+      const refused = await imported(reachable, 'refused', `127.0.0.1:${closedPort}/team/x:v1`);
+      const timedOut = await imported(reachable, 'silent', `127.0.0.1:${silentPort}/team/x:v1`);
+      for (const image of [refused, timedOut]) {
+        expect(image).toMatchObject({ status: 'Failure', reason: 'Unavailable' });
+        expect(image.message).not.toMatch(/ECONN|refused|time|answer|reset|E[A-Z]{4,}/i);
+      }
+      // The same words whether the port was closed or silent.
+      expect(refused.message!.replace(String(closedPort), 'PORT').replace('refused', 'x')).toBe(
+        timedOut.message!.replace(String(silentPort), 'PORT').replace('silent', 'x'),
+      );
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+      await app.stop();
+      await open.stop();
+    }
+  }, 90_000);
 });

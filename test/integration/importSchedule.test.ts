@@ -171,7 +171,7 @@ describe('where the worker runs', () => {
             DATABASE_URL: target.url,
             TAGRAPH_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
             TAGRAPH_LOG_LEVEL: 'info',
-            TAGRAPH_EGRESS_ALLOW: '127.0.0.1',
+            TAGRAPH_EGRESS_ALLOW: '127.0.0.1:*',
           },
           stdio: ['ignore', 'pipe', 'pipe'],
         },

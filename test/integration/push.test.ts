@@ -1,5 +1,8 @@
 // Registry push notifications (rule 16): a real docker-registry reports pushes to the gateway.
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rowsOf } from '../../src/db/client.ts';
+import { MAX_EVENT_BYTES } from '../../src/push/notifications.ts';
 import { reservePort, startTestApp, type TestApp } from '../support/app.ts';
 import { deleteManifest, pushImage, pushIndex } from '../support/images.ts';
 import { getTag, tagEvents } from '../support/imports.ts';
@@ -135,9 +138,9 @@ describe('push notifications', () => {
       ],
     });
     const first = await postEvents(envelope, `Bearer ${TOKEN}`);
-    expect(await first.json()).toEqual({ queued: 1, ignored: 0, duplicates: 0 });
+    expect(await first.json()).toEqual({ queued: 1, ignored: 0, duplicates: 0, skipped: 0 });
     const second = await postEvents(envelope, `Bearer ${TOKEN}`);
-    expect(await second.json()).toEqual({ queued: 0, ignored: 0, duplicates: 1 });
+    expect(await second.json()).toEqual({ queued: 0, ignored: 0, duplicates: 1, skipped: 0 });
     await eventually(async () => {
       expect((await getTag(app, 'pushed', 'again:v2')).history.nodes).toHaveLength(1);
     });
@@ -147,6 +150,75 @@ describe('push notifications', () => {
     await deleteManifest(registry.url, 'pushed/again', image.digest);
     await new Promise((r) => setTimeout(r, 500));
     expect((await getTag(app, 'pushed', 'again:v1')).image?.digest).toBe(image.digest);
+  });
+
+  it('stores the good events of an envelope and skips the ones that cannot be stored', async () => {
+    const image = await pushImage(registry.url, 'pushed/mixed', 'v1', { content: 'mixed' });
+    await eventually(async () => {
+      expect((await getTag(app, 'pushed', 'mixed:v1')).image?.digest).toBe(image.digest);
+    });
+    // The registry's own event for that push, as it sent it: the template of the crafted ones.
+    const [stored] = rowsOf<{ payload: Record<string, unknown> & { target: object } }>(
+      await app.database.db.execute(
+        sql`select payload from registry_notifications
+            where payload->'target'->>'repository' = 'pushed/mixed' and action = 'push'`,
+      ),
+    );
+    expect(stored!.payload).toMatchObject({ request: {}, source: {}, target: { tag: 'v1' } });
+    const real = stored!.payload;
+    const event = (id: string, tag: string, extra: Record<string, unknown> = {}) => ({
+      ...real,
+      id,
+      target: { ...real.target, tag },
+      ...extra,
+    });
+    const envelope = JSON.stringify({
+      events: [
+        event('mixed-good', 'v2'),
+        event('mixed-nul-useragent', 'v3', {
+          request: { ...(real.request as object), useragent: 'docker/\u0000evil' },
+        }),
+        event('mixed-nul-\u0000-id', 'v4'),
+        event('mixed-oversized', 'v5', { padding: 'x'.repeat(MAX_EVENT_BYTES) }),
+        { id: 'mixed-no-action', target: real.target },
+        event('mixed-pull', 'v6', { action: 'pull' }),
+        // A lone surrogate passes JSON.parse but not Postgres's jsonb: refused by the database.
+        event('mixed-lone-surrogate', 'v7', {
+          request: { ...(real.request as object), useragent: 'docker/\ud800' },
+        }),
+      ],
+    });
+    const first = await postEvents(envelope, `Bearer ${TOKEN}`);
+    expect(first.status).toBe(200);
+    expect(await first.json()).toEqual({ queued: 1, ignored: 1, duplicates: 0, skipped: 5 });
+    await eventually(async () => {
+      expect((await getTag(app, 'pushed', 'mixed:v2')).image?.digest).toBe(image.digest);
+    });
+    // The registry redelivers: every event with a usable id is recognised.
+    const retry = await postEvents(envelope, `Bearer ${TOKEN}`);
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toEqual({ queued: 0, ignored: 0, duplicates: 6, skipped: 1 });
+    const stream = await app.graphql<{ imageStream: { tags: { nodes: { name: string }[] } } }>(
+      `{ imageStream(namespace: "pushed", name: "mixed") { tags { nodes { name } } } }`,
+    );
+    expect(stream.data!.imageStream.tags.nodes.map((t) => t.name).sort()).toEqual(['v1', 'v2']);
+  });
+
+  it('answers 503 when the database is down, so the registry retries', async () => {
+    const down = await startTestApp({
+      pushRegistries: [{ host: registry.host, token: TOKEN, insecure: true }],
+    });
+    try {
+      await down.database.close();
+      const response = await fetch(`${down.url}/registry/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify({ events: [{ id: 'while-down', action: 'pull' }] }),
+      });
+      expect(response.status).toBe(503);
+    } finally {
+      await down.stop();
+    }
   });
 
   it('refuses a wrong or missing token with 401, bad bodies with 400 and 413', async () => {

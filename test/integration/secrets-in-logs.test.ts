@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/auth/tokens.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { spawnServer, startTestApp, type TestApp } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
 import { importNow } from '../support/imports.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
@@ -106,6 +106,38 @@ describe('secrets', () => {
     const everything = `${logs}\n${outputs.join('\n')}`;
     for (const secret of [ADMIN, userToken, PASSWORD, basic, `${PASSWORD}x`]) {
       expect(everything.includes(secret), `found ${secret.slice(0, 6)}…`).toBe(false);
+    }
+  });
+
+  it('appear in no startup configuration error, on stdout or stderr', async () => {
+    const secrets = {
+      admin: 'startup-admin-secret-short',
+      key: 'startup-key-secret-not-32-bytes',
+      push: 'startup-push-token-secret-0123',
+      password: 'startup-db-Passw0rd',
+    };
+    const failed = await spawnServer({
+      TAGRAPH_ADMIN_TOKEN: secrets.admin,
+      TAGRAPH_SECRET_KEY: secrets.key,
+      TAGRAPH_PUSH_REGISTRIES: JSON.stringify([{ host: 'not a host', token: secrets.push }]),
+      DATABASE_URL: `mysql://tagraph:${secrets.password}@db.example.com/tagraph`,
+    }).then(
+      () => {
+        throw new Error('the server started with a bad configuration');
+      },
+      (error: Error) => error.message,
+    );
+    for (const variable of [
+      'TAGRAPH_ADMIN_TOKEN',
+      'TAGRAPH_SECRET_KEY',
+      'TAGRAPH_PUSH_REGISTRIES',
+      'DATABASE_URL',
+    ]) {
+      expect(failed).toContain(variable);
+    }
+    expect(failed).toContain('mysql://tagraph:***@db.example.com/tagraph');
+    for (const secret of Object.values(secrets)) {
+      expect(failed.includes(secret), `found ${secret}`).toBe(false);
     }
   });
 });

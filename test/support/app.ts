@@ -38,7 +38,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     // Tests drive the importer themselves (app.importer) unless they ask for the background one.
     importWorker: false,
     // The test registries listen on loopback, which the SSRF guard otherwise refuses.
-    egressAllow: ['127.0.0.1'],
+    egressAllow: ['127.0.0.1:*'],
     ...overrides,
   };
 }
@@ -115,7 +115,7 @@ export async function spawnServer(env: Record<string, string> = {}): Promise<Spa
       TAGRAPH_LOG_LEVEL: 'info',
       TAGRAPH_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
       TAGRAPH_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-      TAGRAPH_EGRESS_ALLOW: '127.0.0.1',
+      TAGRAPH_EGRESS_ALLOW: '127.0.0.1:*',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

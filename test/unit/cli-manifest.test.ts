@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { toYaml } from '../../src/cli/context.ts';
 import {
   type ImageStreamManifest,
+  MAX_DOCUMENTS,
+  MAX_MANIFEST_BYTES,
   orderForApply,
   parseManifests,
   type SpecTagManifest,
@@ -453,5 +455,48 @@ status:
         from: { kind: 'ImageStreamTag', name: '2.0', namespace: null },
       },
     ],
+  });
+});
+
+/** The classic YAML bomb: nine levels of nine aliases each, 9^9 strings once expanded. */
+const BILLION_LAUGHS = [
+  'apiVersion: image.openshift.io/v1',
+  'kind: ImageStream',
+  'metadata:',
+  '  name: lol',
+  '  annotations:',
+  `    a: &a [${Array(9).fill('"lol"').join(', ')}]`,
+  ...'bcdefghi'
+    .split('')
+    .map((name, i) => `    ${name}: &${name} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(', ')}]`),
+  '',
+].join('\n');
+
+describe('hostile manifests are refused with a clear message, at bounded cost', () => {
+  it('a billion laughs: refused at the alias limit, not expanded', async () => {
+    const started = performance.now();
+    await expect(parseManifests(BILLION_LAUGHS, 'bomb.yaml')).rejects.toThrow(
+      'bomb.yaml: its aliases expand more than 100 times (a YAML bomb?); write the values out instead',
+    );
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it('a source over the size limit is refused before it is parsed', async () => {
+    const text = `# ${'x'.repeat(MAX_MANIFEST_BYTES)}\n`;
+    const started = performance.now();
+    await expect(parseManifests(text, 'big.yaml')).rejects.toThrow(
+      /^big\.yaml: \d+ bytes is over the limit of 1 MiB for one manifest source/,
+    );
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+
+  it('more documents than the limit are refused', async () => {
+    const text = Array(MAX_DOCUMENTS + 1)
+      .fill('')
+      .map((_, i) => `kind: ImageStream\napiVersion: v1\nmetadata: {name: s${i}}\n`)
+      .join('---\n');
+    await expect(parseManifests(text, 'many.yaml')).rejects.toThrow(
+      `many.yaml: ${MAX_DOCUMENTS + 1} YAML documents is over the limit of ${MAX_DOCUMENTS}`,
+    );
   });
 });

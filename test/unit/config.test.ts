@@ -224,3 +224,37 @@ describe('loadConfig', () => {
     ).toThrow(/TAGRAPH_PUSH_REGISTRIES\.0\.token: token must be at least 16 characters/);
   });
 });
+
+describe('configuration errors', () => {
+  const ADMIN_SECRET = 'admin-secret-too-short';
+  const KEY_SECRET = 'not-a-key-but-secret-9f8e7d';
+  const PUSH_SECRET = 'push-token-secret-0123456789';
+  const DB_PASSWORD = 'db-Passw0rd-secret';
+
+  it.each([
+    ['TAGRAPH_ADMIN_TOKEN', ADMIN_SECRET, ADMIN_SECRET],
+    ['TAGRAPH_SECRET_KEY', KEY_SECRET, KEY_SECRET],
+    ['TAGRAPH_PUSH_REGISTRIES', `[{"host":"not a host","token":"${PUSH_SECRET}"}]`, PUSH_SECRET],
+    ['TAGRAPH_PUSH_REGISTRIES', `[{"host":"r.example.com","token":"${PUSH_SECRET}"`, PUSH_SECRET],
+    ['DATABASE_URL', `mysql://tagraph:${DB_PASSWORD}@db.example.com/tagraph`, DB_PASSWORD],
+    ['DATABASE_URL', `tagraph:${DB_PASSWORD}@db.example.com`, DB_PASSWORD],
+  ])('name %s but never show its secret', (variable, value, secret) => {
+    let message = '';
+    try {
+      loadConfig({ [variable]: value });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message).toContain(variable);
+    expect(message).not.toContain(secret);
+  });
+
+  it('show a database URL with its password masked, and other bad values as given', () => {
+    expect(() =>
+      loadConfig({ DATABASE_URL: `mysql://tagraph:${DB_PASSWORD}@db.example.com:3306/tagraph` }),
+    ).toThrow('(got "mysql://tagraph:***@db.example.com:3306/tagraph")');
+    expect(() => loadConfig({ TAGRAPH_PORT: 'eighty' })).toThrow('(got "eighty")');
+    expect(() => loadConfig({ TAGRAPH_PORT: 'x'.repeat(500) })).toThrow(/\(500 characters\)/);
+  });
+});

@@ -1,6 +1,11 @@
 // Which registry notification events become image stream mappings (rule 16).
 import { describe, expect, it } from 'vitest';
-import { notificationEnvelope, planNotification } from '../../src/push/notifications.ts';
+import {
+  MAX_EVENT_BYTES,
+  notificationEnvelope,
+  planNotification,
+  readNotificationEvent,
+} from '../../src/push/notifications.ts';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -97,6 +102,38 @@ describe('notificationEnvelope', () => {
     };
     expect(notificationEnvelope.safeParse(envelope).success).toBe(true);
     expect(notificationEnvelope.safeParse({ events: 'x' }).success).toBe(false);
-    expect(notificationEnvelope.safeParse({ events: [{ action: 'push' }] }).success).toBe(false);
+    expect(notificationEnvelope.safeParse({ events: [{ action: 'push' }] }).success).toBe(true);
+  });
+});
+
+describe('readNotificationEvent', () => {
+  it('reads a well-formed event', () => {
+    const event = push({ repository: 'a/b' });
+    expect(readNotificationEvent(event)).toEqual({ ok: true, event });
+  });
+
+  it('says why an event cannot be stored, keeping a usable id', () => {
+    expect(readNotificationEvent({ action: 'push' })).toMatchObject({ ok: false, id: null });
+    expect(readNotificationEvent({ id: 'e2' })).toMatchObject({
+      ok: false,
+      id: 'e2',
+      reason: expect.stringMatching(/^not an event: action/),
+    });
+    expect(readNotificationEvent(push({ repository: 'a/\u0000b' }))).toEqual({
+      ok: false,
+      id: 'e1',
+      reason: 'event.target.repository contains a NUL character (U+0000)',
+    });
+    expect(readNotificationEvent({ ...push({}), 'odd\u0000key': 1 })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('NUL'),
+    });
+    expect(readNotificationEvent({ ...push({}), id: 'e\u0000' })).toMatchObject({
+      ok: false,
+      id: null,
+    });
+    expect(
+      readNotificationEvent({ ...push({}), padding: 'x'.repeat(MAX_EVENT_BYTES) }),
+    ).toMatchObject({ ok: false, id: 'e1', reason: expect.stringMatching(/over \d+ bytes/) });
   });
 });

@@ -2,7 +2,7 @@
 // created; labels, annotations and lookupPolicy are replaced; each spec tag is set with `tag`
 // (the server imports DockerImage sources) and its annotations with setTagAnnotations. Tags the
 // manifest does not name are left alone.
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { type BatchCall, runBatch } from '../batch.ts';
 import { tagAnnotationsCall, tagCall } from '../calls.ts';
@@ -10,8 +10,10 @@ import { ERROR_FIELDS, errorFields, errorLines, isTypedError, unwrap } from '../
 import { type Context, contextOf, type Io, printStructured } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { collect, type OutputFormat, parseOutput } from '../flags.ts';
+import { readAtMost } from '../input.ts';
 import {
   type ImageStreamManifest,
+  MAX_MANIFEST_BYTES,
   orderForApply,
   parseManifests,
   type TagInputVars,
@@ -96,12 +98,27 @@ function sameMap(a: Record<string, string>, b: Record<string, string>): boolean 
 }
 
 async function readSource(ctx: Context, file: string): Promise<{ text: string; origin: string }> {
-  if (file === '-') return { text: await ctx.io.readStdin(), origin: 'stdin' };
+  const tooLarge = (origin: string) =>
+    new CliError(
+      `${origin} is over the limit of ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB for one manifest source; split it into several files`,
+    );
+  if (file === '-') {
+    const text = await ctx.io.readStdin(MAX_MANIFEST_BYTES);
+    if (text === null) throw tooLarge('stdin');
+    return { text, origin: 'stdin' };
+  }
+  let text: string | null;
   try {
-    return { text: await readFile(file, 'utf8'), origin: file };
+    // Reads at most one byte past the limit, whatever the file is (a FIFO, /dev/zero).
+    text = await readAtMost(
+      createReadStream(file, { end: MAX_MANIFEST_BYTES }),
+      MAX_MANIFEST_BYTES,
+    );
   } catch (error) {
     throw new CliError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
   }
+  if (text === null) throw tooLarge(file);
+  return { text, origin: file };
 }
 
 function namespaceFor(ctx: Context, manifest: ImageStreamManifest): string {
