@@ -12,6 +12,7 @@ import {
   visit,
 } from 'graphql';
 import { maskError, type Plugin } from 'graphql-yoga';
+import type { Logger } from 'pino';
 import { MAX_PAGE_SIZE } from './builder.ts';
 import { isDatabaseUnavailable } from './db/client.ts';
 import { type CompiledCost, compileCost, evaluateCost } from './queryCost.ts';
@@ -243,35 +244,46 @@ export function maskErrorsExceptUnavailable(
 }
 
 /**
- * `plugin` whose onRequest hook (authentication, the registry push endpoint: both read the
- * database before any GraphQL runs) answers a database outage with a 503 GraphQL response
- * (`DATABASE_UNAVAILABLE`) instead of letting the error reach the HTTP adapter, which would send
- * a 500 with the error's stack and SQL text.
+ * `plugins` whose onRequest hooks (authentication and the registry push endpoint read the
+ * database before any GraphQL runs) answer their own failures: a database outage with a 503
+ * (`DATABASE_UNAVAILABLE`), anything else with a 500 (`INTERNAL_SERVER_ERROR`) after logging it.
+ * Without this the error reaches the HTTP adapter, whose answer is the error's stack, SQL text
+ * included.
  */
-export function answeringDatabaseOutages(plugin: Plugin): Plugin {
-  const onRequest = plugin.onRequest;
-  if (!onRequest) return plugin;
-  return {
-    ...plugin,
-    async onRequest(payload) {
-      try {
-        await onRequest(payload);
-      } catch (error) {
-        if (!isDatabaseUnavailable(error)) throw error;
-        payload.endResponse(
-          Response.json(
-            {
-              errors: [
-                {
-                  message: 'the database is unavailable; try again later',
-                  extensions: { code: 'DATABASE_UNAVAILABLE' },
-                },
-              ],
-            },
-            { status: 503, headers: { 'retry-after': '5' } },
-          ),
-        );
-      }
-    },
-  };
+export function answeringHookFailures(plugins: Plugin[], log: Logger): Plugin[] {
+  return plugins.map((plugin) => {
+    const onRequest = plugin.onRequest;
+    if (!onRequest) return plugin;
+    return {
+      ...plugin,
+      async onRequest(payload) {
+        try {
+          await onRequest(payload);
+        } catch (error) {
+          payload.endResponse(hookFailureResponse(error, log));
+        }
+      },
+    };
+  });
+}
+
+function hookFailureResponse(error: unknown, log: Logger): Response {
+  if (isDatabaseUnavailable(error)) {
+    return Response.json(
+      {
+        errors: [
+          {
+            message: 'the database is unavailable; try again later',
+            extensions: { code: 'DATABASE_UNAVAILABLE' },
+          },
+        ],
+      },
+      { status: 503, headers: { 'retry-after': '5' } },
+    );
+  }
+  log.error({ err: error }, 'a request hook failed');
+  return Response.json(
+    { errors: [{ message: 'internal error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] },
+    { status: 500 },
+  );
 }

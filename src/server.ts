@@ -39,7 +39,7 @@ import { trimEvents } from './events/retention.ts';
 import { createImporter, type Importer } from './importer/importer.ts';
 import { unstorableInputGuard } from './inputs.ts';
 import {
-  answeringDatabaseOutages,
+  answeringHookFailures,
   maskErrorsExceptUnavailable,
   noIntrospection,
   pageSizeLimit,
@@ -218,27 +218,26 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         closeConnection: socket ? (code, reason) => socket.close(code, reason) : undefined,
       };
     },
-    plugins: [
-      requestBodyLimit(config.maxBodyBytes),
-      pageSizeLimit(),
-      queryCostLimit(),
-      unstorableInputGuard(),
-      ...queryShapeLimits(!config.introspection),
-      ...(config.introspection ? [] : [noIntrospection()]),
-      healthPlugin(database),
-      answeringDatabaseOutages(
+    plugins: answeringHookFailures(
+      [
+        requestBodyLimit(config.maxBodyBytes),
+        pageSizeLimit(),
+        queryCostLimit(),
+        unstorableInputGuard(),
+        ...queryShapeLimits(!config.introspection),
+        ...(config.introspection ? [] : [noIntrospection()]),
+        healthPlugin(database),
         registryEventsPlugin(database.db, config.pushRegistries, log.child({ component: 'push' })),
-      ),
-      requestIdPlugin(requestIds, log),
-      answeringDatabaseOutages(
+        requestIdPlugin(requestIds, log),
         authenticationPlugin(database.db, config, GRAPHQL_PATH, callers, rateLimit),
-      ),
-      metricsEndpoint(metrics, {
-        token: config.metrics.token,
-        ownListener: config.metrics.port !== null,
-      }),
-      requestMetrics(metrics),
-    ],
+        metricsEndpoint(metrics, {
+          token: config.metrics.token,
+          ownListener: config.metrics.port !== null,
+        }),
+        requestMetrics(metrics),
+      ],
+      log,
+    ),
   });
 
   const httpServer: Server = createServer(yoga);

@@ -347,7 +347,13 @@ describe('subscriptions', () => {
     expect(app.events.subscriberCount).toBe(sources);
     // Another token of frank's has a source of its own: it is revoked on its own.
     const otherToken = subscribeWs<Next>(app.url, SUB, {}, { token: await createToken('frank') });
-    for (let i = 0; i < 300 && app.subscriptionGroups.memberCount < 3; i++) {
+    // The member joins its group before the group's source reads the hub: wait for both.
+    for (
+      let i = 0;
+      i < 300 &&
+      (app.subscriptionGroups.memberCount < 3 || app.events.subscriberCount < sources + 1);
+      i++
+    ) {
       await new Promise((r) => setTimeout(r, 10));
     }
     expect(app.subscriptionGroups.memberCount).toBe(3);

@@ -1,5 +1,6 @@
 // Token-mode apps for tests, as production runs: a bootstrap admin sets up tenants, and each
 // test speaks as the least-privileged caller that should succeed (or one that should not).
+import type { Logger } from 'pino';
 import { expect } from 'vitest';
 import { hashToken } from '../../src/auth/tokens.ts';
 import type { Config } from '../../src/config.ts';
@@ -43,12 +44,18 @@ export interface TenantApp extends TestApp {
 let users = 0;
 
 /** Starts an app in token mode (introspection off, as production runs). */
-export async function startTenantApp(overrides: Partial<Config> = {}): Promise<TenantApp> {
-  const app = await startTestApp({
-    auth: { mode: 'token', adminTokenHash: hashToken(TENANT_ADMIN_TOKEN), jwt: null },
-    introspection: false,
-    ...overrides,
-  });
+export async function startTenantApp(
+  overrides: Partial<Config> = {},
+  options: { log?: Logger } = {},
+): Promise<TenantApp> {
+  const app = await startTestApp(
+    {
+      auth: { mode: 'token', adminTokenHash: hashToken(TENANT_ADMIN_TOKEN), jwt: null },
+      introspection: false,
+      ...overrides,
+    },
+    options,
+  );
   const as = (token: string) => ({ authorization: `Bearer ${token}` });
   const call = <T>(token: string, query: string, variables: Record<string, unknown> = {}) =>
     app.graphql<T>(query, variables, as(token)) as Promise<GraphqlResponse<T>>;
