@@ -1,7 +1,12 @@
 // Imports from a registry that serves text no database can store (a NUL, a lone UTF-16
 // surrogate) in an image config, a manifest or a tag name: the tag fails with `InvalidImage`,
 // nothing of that image is stored, the job is not retried, and the other tags still import.
+// Also: a registry failure's underlying cause reaches the server log, and no credential does.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
 import { type HostileRegistry, startHostileRegistry } from '../support/hostileRegistry.ts';
@@ -11,9 +16,19 @@ import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 let app: TenantApp;
 let registry: HostileRegistry;
+/** Every log line the app wrote at warn or above, as parsed JSON. */
+const logLines: Record<string, unknown>[] = [];
+let logText = '';
 beforeAll(async () => {
   registry = await startHostileRegistry();
-  app = await startTenantApp({ importMaxTags: 10 });
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logText += chunk.toString();
+      for (const line of chunk.toString().split('\n')) if (line) logLines.push(JSON.parse(line));
+      done();
+    },
+  });
+  app = await startTenantApp({ importMaxTags: 10 }, { log: pino({ level: 'warn' }, sink) });
 });
 afterAll(async () => {
   await app?.stop();
@@ -223,5 +238,63 @@ describe('a manifest with unstorable text', () => {
     expect(view.conditions).toEqual([
       expect.objectContaining({ type: 'ImportSuccess', status: 'False', reason: 'InvalidImage' }),
     ]);
+  });
+});
+
+describe('the log of a registry failure', () => {
+  it("has the failure's cause at warn level, and not the pull secret sent with it", async () => {
+    const user = 'cause-user';
+    const password = 'never-logged-Passw0rd!';
+    // A token endpoint on a port nothing listens on: the credential is sent, the connect fails.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    registry.override = (_req, res, request) => {
+      if (request.kind === 'tags' || request.kind === 'other') return false;
+      res.writeHead(401, {
+        'www-authenticate': `Bearer realm="http://127.0.0.1:${port}/token",service="hostile"`,
+        'content-type': 'application/json',
+      });
+      res.end('{"errors":[{"code":"UNAUTHORIZED"}]}');
+      return true;
+    };
+    const basic = Buffer.from(`${user}:${password}`).toString('base64');
+    try {
+      const editor = await app.member('hostile-log', 'EDITOR');
+      const created = await app.call<{ createPullSecret: { __typename: string } }>(
+        editor,
+        `mutation($input: PullSecretInput!) { createPullSecret(input: $input) { __typename } }`,
+        {
+          input: {
+            namespace: 'hostile-log',
+            name: 'hostile',
+            document: JSON.stringify({ auths: { [registry.host]: { auth: basic } } }),
+          },
+        },
+      );
+      expect(created.errors).toBeUndefined();
+      expect(created.data!.createPullSecret.__typename).toBe('PullSecretPayload');
+      const job = await importAs('hostile-log', {
+        image: 'locked:v1',
+        from: `${registry.host}/attack/locked:v1`,
+      });
+      expect(job.images[0]).toMatchObject({ status: 'Failure', reason: 'Unavailable' });
+      // The user sees that the registry could not be reached, not the socket error.
+      expect(job.images[0]!.message).not.toMatch(/ECONNREFUSED|127\.0\.0\.1:\d+\/token/);
+    } finally {
+      registry.override = null;
+    }
+    const line = logLines.find(
+      (l) => l.msg === 'registry request failed' && l.tag === 'v1' && l.reason === 'Unavailable',
+    );
+    expect(line, logText).toBeDefined();
+    expect(line!.level).toBe(40);
+    expect((line!.error as { cause?: unknown }).cause).toMatchObject({
+      code: 'ECONNREFUSED',
+      address: '127.0.0.1',
+      port,
+    });
+    for (const secret of [password, basic]) expect(logText).not.toContain(secret);
   });
 });
