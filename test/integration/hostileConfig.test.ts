@@ -14,6 +14,8 @@ import { type BuiltImage, buildImage, buildIndex } from '../support/images.ts';
 import { JOB_FIELDS, type JobView, type TagView } from '../support/imports.ts';
 import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
+const PUSH_TOKEN = 'hostile-push-token-0123456789abcdef';
+
 let app: TenantApp;
 let registry: HostileRegistry;
 /** Every log line the app wrote at warn or above, as parsed JSON. */
@@ -28,7 +30,13 @@ beforeAll(async () => {
       done();
     },
   });
-  app = await startTenantApp({ importMaxTags: 10 }, { log: pino({ level: 'warn' }, sink) });
+  app = await startTenantApp(
+    {
+      importMaxTags: 10,
+      pushRegistries: [{ host: registry.host, token: PUSH_TOKEN, insecure: true }],
+    },
+    { log: pino({ level: 'warn' }, sink) },
+  );
 });
 afterAll(async () => {
   await app?.stop();
@@ -238,6 +246,49 @@ describe('a manifest with unstorable text', () => {
     expect(view.conditions).toEqual([
       expect.objectContaining({ type: 'ImportSuccess', status: 'False', reason: 'InvalidImage' }),
     ]);
+  });
+});
+
+describe('a push of an image with unstorable text', () => {
+  it('fails the push import with InvalidImage, once, storing nothing', async () => {
+    const image = buildImage({ content: 'pushed', config: { WorkingDir: '/app\uDBFF' } });
+    registry.addImage('v1', image);
+    const response = await fetch(`${app.url}/registry/events`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/vnd.docker.distribution.events.v1+json',
+        authorization: `Bearer ${PUSH_TOKEN}`,
+      },
+      body: JSON.stringify({
+        events: [
+          {
+            id: 'hostile-push-1',
+            action: 'push',
+            target: {
+              mediaType: image.mediaType,
+              digest: image.digest,
+              repository: 'pushed/hostile',
+              tag: 'v1',
+            },
+          },
+        ],
+      }),
+    });
+    expect(await response.json()).toMatchObject({ queued: 1 });
+    while ((await app.importer.worker.runOnce()) > 0) {}
+    const [job] = rowsOf<{ status: string; attempts: number; result: { images: object[] } }>(
+      await app.database.db.execute(
+        sql`select status, attempts, result from import_jobs
+            where namespace = 'pushed' and stream = 'hostile'`,
+      ),
+    );
+    expect(job).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(job!.result.images).toEqual([
+      expect.objectContaining({ tag: 'v1', status: 'Failure', reason: 'InvalidImage' }),
+    ]);
+    expect(JSON.stringify(job!.result.images)).toMatch(/config\.WorkingDir contains a lone/);
+    expect(await storedImages(image.digest)).toBe(0);
+    await expectHealthy();
   });
 });
 
