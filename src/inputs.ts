@@ -5,25 +5,13 @@
 // envelop hooks).
 import { type ASTNode, type DocumentNode, GraphQLError, Kind, visit } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-
-const NUL = '\u0000';
-/** With the `u` flag a surrogate pair is one code point: only an unpaired half matches. */
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+import { unstorable } from './domain/storableText.ts';
 
 /** Deeper nesting than any input type of the schema has; a deeper value is refused as such. */
 const MAX_VARIABLE_DEPTH = 32;
 
 /** Errors name at most this many offending inputs (one is enough to act on). */
 const MAX_REPORTED = 10;
-
-/** What makes `text` unstorable, or null. */
-export function unstorable(text: string): string | null {
-  if (text.includes(NUL)) return 'contains a NUL character (U+0000), which no stored text may hold';
-  if (LONE_SURROGATE.test(text)) {
-    return 'contains a lone UTF-16 surrogate: it is not well-formed Unicode';
-  }
-  return null;
-}
 
 function badInput(message: string, nodes?: readonly ASTNode[]): GraphQLError {
   return new GraphQLError(message, {

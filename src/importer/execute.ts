@@ -12,7 +12,7 @@ import { RegistryError } from '../registry/errors.ts';
 import { type ImageInput, saveImage } from '../services/images.ts';
 import type { ImportJobRequest } from '../services/importJobs.ts';
 import { expandAll } from './expandAll.ts';
-import { describeFailure } from './failure.ts';
+import { describeFailure, logRegistryCause } from './failure.ts';
 import { type FetchedSource, fetchSource } from './fetchImage.ts';
 import { importPush } from './push.ts';
 import type { ImportJobRow } from './queue.ts';
@@ -76,6 +76,7 @@ async function executeJob(
         budget,
       ));
     } catch (error) {
+      logRegistryCause(options.log, error, { jobId: job.id, repository: request.all.from });
       const failure = describeFailure(error);
       return { ok: false, error: failure.message, result: null, retry: failure.retryable };
     }
@@ -130,6 +131,8 @@ async function importTag(
     const failure = describeFailure(error);
     if (!(error instanceof RegistryError)) {
       options.log.error({ err: error, tag: tagName }, 'import failed unexpectedly');
+    } else {
+      logRegistryCause(options.log, error, { jobId: job.id, tag: tagName });
     }
     await recordImportFailure(options, snapshot, failure);
     return { tag: tagName, status: 'Failure', ...failure };

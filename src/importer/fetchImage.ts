@@ -135,7 +135,16 @@ async function readImage(
     undefined,
     budget,
   );
-  const metadata = parseImageConfig(configBytes);
+  let metadata: ReturnType<typeof parseImageConfig>;
+  try {
+    metadata = parseImageConfig(configBytes);
+  } catch (error) {
+    if (!(error instanceof RegistryError)) throw error;
+    throw new RegistryError(
+      error.reason,
+      `image config ${source.repository}@${manifest.config.digest} of ${source.repository}@${digest}: ${error.message}`,
+    );
+  }
   const layers = manifest.layers.map((layer) => ({
     digest: layer.digest,
     size: layer.size,

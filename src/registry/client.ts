@@ -1,5 +1,6 @@
 // Client for one registry's OCI distribution API: manifests, blobs and tags, all digest-verified.
 import { createHash } from 'node:crypto';
+import { validateTagName } from '../domain/names.ts';
 import { Authorizer, pullScope, type RegistryCredential } from './auth.ts';
 import type { RequestBudget } from './budget.ts';
 import type { EgressPolicy } from './egress.ts';
@@ -255,6 +256,7 @@ export class RegistryClient {
    * The repository's tags, following `Link: <…>; rel="next"` pages until `maxTags` tags or
    * `maxBytes` bytes of pages (or 1,000 pages) have been read: what lies beyond is never read,
    * and `truncated` says it was there. A page cut at the byte cap yields its complete names.
+   * Names that are not valid tags are dropped and count toward no cap but the bytes.
    * A next link to another origin is refused rather than followed: the distribution spec makes
    * it a path on the registry, and a registry pointing elsewhere is broken or hostile either way.
    */
@@ -295,7 +297,10 @@ export class RegistryClient {
           bytesLeft -= body.bytes.length;
           const names = body.cut ? parseTagsPrefix(body.bytes) : parseTags(body.bytes, subject);
           // One by one: spreading a page of 100,000 names into push() overflows the stack.
+          // A name outside the tag grammar (a NUL, a lone surrogate, a slash) names nothing any
+          // client can pull, and could not be stored as a tag: it is left out.
           for (const name of names) {
+            if (validateTagName(name) !== null) continue;
             if (tags.length >= maxTags) return { tags, truncated: true };
             tags.push(name);
           }

@@ -6,6 +6,11 @@ export type RegistryErrorReason =
   | 'BadManifest'
   | 'DigestMismatch'
   | 'TooLarge'
+  /**
+   * A manifest or image config holds text no database can store (a NUL, a lone UTF-16
+   * surrogate). Refused, not cleaned up: stored metadata stays what the digest verifies.
+   */
+  | 'InvalidImage'
   /** The import job ran past its deadline (the registry was too slow for it). */
   | 'Timeout'
   | 'Unavailable'

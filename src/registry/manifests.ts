@@ -1,5 +1,6 @@
 // Parsing what a registry serves — image manifests, indexes and image config blobs — without I/O.
 import type { ImageConfig } from '../db/schema.ts';
+import { firstUnstorableText } from '../domain/storableText.ts';
 import { RegistryError } from './errors.ts';
 
 export const MEDIA_TYPES = {
@@ -61,6 +62,7 @@ export function bareMediaType(contentType: string | null | undefined): string {
 /**
  * Parses an image manifest or an index. The media type comes from the body's `mediaType`, else
  * from a specific Content-Type, else from the shape (`manifests` → index, `config` → manifest).
+ * A manifest holding a NUL or a lone surrogate anywhere fails as `InvalidImage`.
  * Messages say what is wrong, not where it came from: the client adds the image name.
  */
 export function parseManifest(bytes: Uint8Array, contentType: string | null): ParsedManifest {
@@ -104,7 +106,10 @@ export function parseManifest(bytes: Uint8Array, contentType: string | null): Pa
   throw bad(`manifest media type ${clip(mediaType)} is not supported`);
 }
 
-/** Reads an OCI image config / Docker container config; absent or ill-typed fields are left out. */
+/**
+ * Reads an OCI image config / Docker container config; absent or ill-typed fields are left out.
+ * A config holding a NUL or a lone surrogate anywhere fails as `InvalidImage`.
+ */
 export function parseImageConfig(bytes: Uint8Array): ImageMetadata {
   const body = parseJsonObject(bytes, 'image config');
   const inner = isObject(body.config) ? body.config : {};
@@ -184,6 +189,14 @@ function parseJsonObject(bytes: Uint8Array, what: string): Record<string, unknow
     throw bad(`${what} is not valid JSON`);
   }
   if (!isObject(value)) throw bad(`${what} is not a JSON object`);
+  // Every string and key, stored or not: what is kept of a document must be exactly what its
+  // digest covers, so a document with unstorable text is refused whole rather than cleaned.
+  const unstorable = firstUnstorableText(value);
+  if (unstorable)
+    throw new RegistryError(
+      'InvalidImage',
+      `${what} holds text that cannot be stored: ${unstorable}`,
+    );
   return value;
 }
 
