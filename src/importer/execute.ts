@@ -8,11 +8,10 @@ import { type Platform, platformPreference } from '../domain/platforms.ts';
 import { type DockerReference, parseDockerReference } from '../domain/references.ts';
 import { writeTransaction } from '../events/append.ts';
 import { RequestBudget } from '../registry/budget.ts';
-import { RegistryError } from '../registry/errors.ts';
 import { type ImageInput, saveImage } from '../services/images.ts';
 import type { ImportJobRequest } from '../services/importJobs.ts';
 import { expandAll } from './expandAll.ts';
-import { describeFailure, logRegistryCause } from './failure.ts';
+import { describeFailure, logImportFailure } from './failure.ts';
 import { type FetchedSource, fetchSource } from './fetchImage.ts';
 import { importPush } from './push.ts';
 import type { ImportJobRow } from './queue.ts';
@@ -76,7 +75,7 @@ async function executeJob(
         budget,
       ));
     } catch (error) {
-      logRegistryCause(options.log, error, { jobId: job.id, repository: request.all.from });
+      logImportFailure(options.log, error, { jobId: job.id, repository: request.all.from });
       const failure = describeFailure(error);
       return { ok: false, error: failure.message, result: null, retry: failure.retryable };
     }
@@ -129,11 +128,7 @@ async function importTag(
     fetched = await fetchTag(options, snapshot, parsed.value, budget);
   } catch (error) {
     const failure = describeFailure(error);
-    if (!(error instanceof RegistryError)) {
-      options.log.error({ err: error, tag: tagName }, 'import failed unexpectedly');
-    } else {
-      logRegistryCause(options.log, error, { jobId: job.id, tag: tagName });
-    }
+    logImportFailure(options.log, error, { jobId: job.id, tag: tagName });
     await recordImportFailure(options, snapshot, failure);
     return { tag: tagName, status: 'Failure', ...failure };
   }

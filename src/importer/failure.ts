@@ -25,23 +25,29 @@ export function describeFailure(error: unknown): Failure {
   if (error instanceof RegistryError || error instanceof ImportFailure) {
     return { reason: error.reason, message: error.message, retryable: error.retryable };
   }
+  // Anything else is our own fault (a database error, a bug): its text may hold SQL, so users get
+  // a fixed sentence and the server log (logImportFailure) gets the error.
   return {
     reason: 'InternalError',
-    message: `internal error: ${(error as Error)?.message ?? String(error)}`,
+    message: 'internal error while importing; the server log has the details',
     retryable: true,
   };
 }
 
 /**
- * Logs at warn what a registry failure's message leaves out: its cause chain (the system error,
- * the address a name resolved to). Users see only the message; operators find the rest here.
- * A RegistryError without a cause says everything in its message and is not logged again.
+ * Logs what a failure's user-facing message leaves out. A registry failure's cause chain (the
+ * system error, the address a name resolved to) at warn; an unexpected error whole, at error. A
+ * RegistryError without a cause, or an ImportFailure, says everything in its message.
  */
-export function logRegistryCause(
+export function logImportFailure(
   log: Logger,
   error: unknown,
   fields: Record<string, unknown>,
 ): void {
+  if (!(error instanceof RegistryError) && !(error instanceof ImportFailure)) {
+    log.error({ ...fields, err: error }, 'import failed unexpectedly');
+    return;
+  }
   if (!(error instanceof RegistryError) || error.cause === undefined) return;
   log.warn(
     { ...fields, reason: error.reason, error: stdSerializers.errWithCause(error) },

@@ -6,7 +6,7 @@ import type { RequestBudget } from '../registry/budget.ts';
 import type { PushRequest } from '../services/importJobs.ts';
 import { createImageStreamMapping } from '../services/mapping.ts';
 import { type ImporterOptions, saveChildImage, type TagImportResult } from './execute.ts';
-import { describeFailure, logRegistryCause } from './failure.ts';
+import { describeFailure, logImportFailure } from './failure.ts';
 import { fetchSource } from './fetchImage.ts';
 import type { ImportJobRow } from './queue.ts';
 import { openRegistry } from './registries.ts';
@@ -73,7 +73,7 @@ export async function importPush(
       dockerImageReference: fetched.image.dockerImageReference ?? undefined,
     };
   } catch (error) {
-    logRegistryCause(options.log, error, { jobId: job.id, tag });
+    logImportFailure(options.log, error, { jobId: job.id, tag });
     return { tag, status: 'Failure', ...describeFailure(error) };
   }
 }
