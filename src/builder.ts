@@ -38,7 +38,7 @@ export interface BuilderTypes {
   };
 }
 
-/** Connections never return more than this many items per page (DESIGN.md §4). */
+/** Connections never return more than this many items per page (docs/model.md, "Lists"). */
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
 

@@ -1,4 +1,4 @@
-// The tables of the whole image-stream model (DESIGN.md §1), with the constraints that protect it.
+// The tables of the whole image-stream model (docs/model.md), with the constraints that protect it.
 import { sql } from 'drizzle-orm';
 import {
   bigint,

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { type Db, rowsOf } from '../db/client.ts';
 
 /**
- * Why a sequencer (DESIGN.md §3, "event order is commit order"): readers page by position, so a
+ * Why a sequencer (docs/model.md, "Events": event order is commit order): readers page by position, so a
  * position must never appear below one a reader has already passed. Writers insert events with
  * no position and take no lock; a sequencer pass numbers the committed ones, in id order,
  * continuing from the highest position given so far (the log's, or the trimmed one's). Passes

@@ -1,7 +1,7 @@
 // The import job queue on Postgres: claim with SKIP LOCKED, leases, retries with backoff.
 //
 // graphile-worker and pg-boss do this well, but their current majors need Node 22 and bring the
-// `pg` driver beside postgres.js (RECIPES.md); the queue here is the few statements they run,
+// `pg` driver beside postgres.js; the queue here is the few statements they run,
 // after graphile-worker's getJobs.ts.
 import { type SQL, sql } from 'drizzle-orm';
 import { type Db, rowsOf } from '../db/client.ts';

@@ -41,7 +41,7 @@ export interface ImageInput {
   manifests?: ManifestChildInput[];
 }
 
-/** Image size as DESIGN.md §1 defines it: the config blob plus each distinct layer once. */
+/** Image size (docs/model.md, "Images"): the config blob plus each distinct layer once. */
 export function imageSize(layers: LayerInput[], configSize = 0): number {
   const seen = new Map<string, number>();
   for (const layer of layers) seen.set(layer.digest, layer.size);

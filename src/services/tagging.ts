@@ -1,4 +1,4 @@
-// `oc tag` as a service: permanent, tracking, reference and external tags (DESIGN.md rules 2–5).
+// `oc tag` as a service: permanent, tracking, reference and external tags (docs/model.md, "Tags").
 import { and, eq, sql } from 'drizzle-orm';
 import { type Authorized, authorize, authorizeAll } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';

@@ -1,4 +1,4 @@
-// The ImageStream definitions of the OpenShift seed documents (../shared/seeds), as YAML. The
+// The ImageStream definitions of the OpenShift image-stream documentation examples, as YAML. The
 // documents were flattened to text; these restore their indentation, turn the callout numbers
 // into comments, and keep the rest as published: `# ...` elisions, quoting, `annotations: null`,
 // `importPolicy: { }`, and one example's `tags` beside `spec` instead of in it.
