@@ -125,6 +125,9 @@ const variables = z.object({
   TAGRAPH_DB_ACQUIRE_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(15),
 });
 
+/** The names of every environment variable loadConfig reads; any other is ignored. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(variables.shape);
+
 export interface Config {
   database: DatabaseTarget;
   host: string;
@@ -275,6 +278,10 @@ const SECRET_VARIABLES = new Set([
   'TAGRAPH_PUSH_REGISTRIES',
 ]);
 const SECRET_NAME = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|CREDENTIAL/i;
+/** Whether a variable's value is a secret (or holds one) that is never shown or logged. */
+export function isSecretVariable(variable: string): boolean {
+  return SECRET_VARIABLES.has(variable) || SECRET_NAME.test(variable);
+}
 /** A bad value is quoted at most this long in an error. */
 const SHOWN_LENGTH = 100;
 
@@ -286,7 +293,7 @@ const SHOWN_LENGTH = 100;
  */
 export function shownValue(variable: string, value: string | undefined): string | null {
   if (value === undefined) return 'nothing';
-  if (SECRET_VARIABLES.has(variable) || SECRET_NAME.test(variable)) return null;
+  if (isSecretVariable(variable)) return null;
   if (variable === 'DATABASE_URL') return maskedUrl(value);
   const masked = value
     .replace(/(\/\/[^/?#@:]*:).*@/g, '$1***@')

@@ -483,13 +483,18 @@ function nextMessageDelivery(socket: WebSocket, id: string): Pick<Member, 'write
   };
 }
 
+/** Liveness: 200 while the process is alive. */
+export const HEALTH_PATH = '/healthz';
+/** Readiness: 200 when the database answers and every migration is applied, else 503. */
+export const READY_PATH = '/readyz';
+
 /** `/healthz`: the process is alive. `/readyz`: the database answers and is fully migrated. */
 function healthPlugin(database: Database): Plugin {
   return {
     async onRequest({ url, endResponse }) {
-      if (url.pathname === '/healthz') {
+      if (url.pathname === HEALTH_PATH) {
         endResponse(Response.json({ status: 'ok' }));
-      } else if (url.pathname === '/readyz') {
+      } else if (url.pathname === READY_PATH) {
         const ready = await database
           .ping()
           .then(() => migrationsApplied(database))
@@ -516,7 +521,7 @@ function requestIdPlugin(requestIds: WeakMap<Request, string>, log: Logger): Plu
       if (requestId) response.headers.set('x-request-id', requestId);
       const start = started.get(request);
       const url = new URL(request.url);
-      if (url.pathname === '/healthz' || url.pathname === '/metrics') return;
+      if (url.pathname === HEALTH_PATH || url.pathname === METRICS_PATH) return;
       void serverContext;
       log.info(
         {

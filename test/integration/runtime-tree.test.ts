@@ -1,0 +1,370 @@
+// The image's final stage, rebuilt from the Dockerfile's COPY lines and run with plain node: no
+// sources, no tsx, no dev dependencies; migrate, gateway and worker as deploy/ runs them.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { withDatabase } from '../setup/global.ts';
+import { TEST_ADMIN_TOKEN, TEST_SECRET_KEY } from '../support/app.ts';
+import { type DockerStage, readDockerfile } from '../support/dockerfile.ts';
+import { pushImage } from '../support/images.ts';
+import { podContainers, readDeployTree } from '../support/manifests.ts';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const stages = readDockerfile(root);
+const runtime = stages.at(-1)!;
+const deployed = podContainers(readDeployTree(join(root, 'deploy')).manifests);
+const START_TIMEOUT_MS = 30_000;
+
+/** The command and literal environment deploy/ gives a container. */
+function deployedContainer(workload: string, name: string) {
+  const found = deployed.find((c) => c.workload.name === workload && c.container.name === name);
+  if (!found) throw new Error(`deploy/ has no container ${workload}/${name}`);
+  const env: Record<string, string> = {};
+  for (const variable of found.container.env ?? []) {
+    if (variable.value !== undefined) env[variable.name] = String(variable.value);
+  }
+  return { command: found.container.command as string[], env };
+}
+
+/** The one RUN of `stage` that starts with `npm ci`, as argv. */
+function npmCi(stage: DockerStage): string[] {
+  const found = stage.runs.filter((command) => /^npm ci\b/.test(command));
+  expect(found, `stage ${stage.name}: one npm ci`).toHaveLength(1);
+  expect(found[0]).not.toMatch(/[;&|$`]/);
+  return found[0]!.split(/\s+/);
+}
+
+/**
+ * The deps stage's `npm ci` run on package.json and package-lock.json alone, kept in the temp
+ * directory under a hash of both files and the command, so later runs reuse it.
+ */
+async function productionDependencies(stage: DockerStage): Promise<string> {
+  const argv = npmCi(stage);
+  expect(stage.copies.flatMap((c) => c.sources).sort()).toEqual([
+    'package-lock.json',
+    'package.json',
+  ]);
+  const manifest = await readFile(join(root, 'package.json'));
+  const lock = await readFile(join(root, 'package-lock.json'));
+  const key = createHash('sha256').update(manifest).update(lock).update(argv.join(' '));
+  const dir = join(tmpdir(), `tagraph-runtime-deps-${key.digest('hex').slice(0, 16)}`);
+  if (existsSync(join(dir, 'node_modules'))) return dir;
+  const building = mkdtempSync(`${dir}.building-`);
+  await writeFile(join(building, 'package.json'), manifest);
+  await writeFile(join(building, 'package-lock.json'), lock);
+  await run(argv[0]!, [...argv.slice(1), '--prefer-offline'], {
+    cwd: building,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+  });
+  try {
+    renameSync(building, dir);
+  } catch {
+    // Another run finished the same directory first.
+    rmSync(building, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+/** Where a path of `stage`'s filesystem is on this machine: the checkout or the deps directory. */
+function locate(stage: DockerStage | null, path: string, depsDir: string): string {
+  if (stage === null) return join(root, path);
+  const inside = relative(stage.workdir, path.startsWith('/') ? path : join(stage.workdir, path));
+  expect(inside.startsWith('..'), `${path} is outside ${stage.name}'s WORKDIR`).toBe(false);
+  const hasContext = stage.copies.some((c) => c.from === null && c.sources.includes('.'));
+  return join(hasContext ? root : depsDir, inside);
+}
+
+interface Process {
+  child: ChildProcess;
+  logs(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves with the first JSON log line whose `msg` is `message`. */
+  logged(message: string): Promise<Record<string, unknown>>;
+}
+
+function start(tree: string, command: string[], env: Record<string, string>): Process {
+  const [program, ...args] = command;
+  expect(program).toBe('node');
+  // Plain node: no loader, no NODE_OPTIONS or NODE_PATH from the test runner.
+  const child = spawn(process.execPath, args, {
+    cwd: tree,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const lines: Record<string, unknown>[] = [];
+  const waiters: { message: string; resolve: (line: Record<string, unknown>) => void }[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.once('exit', (code, signal) => done({ code, signal })),
+  );
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString();
+    const complete = output.split('\n').slice(0, -1);
+    for (const text of complete.slice(lines.length)) {
+      let line: Record<string, unknown> = {};
+      try {
+        line = JSON.parse(text);
+      } catch {}
+      lines.push(line);
+      for (const waiter of waiters.filter((w) => w.message === line.msg)) waiter.resolve(line);
+    }
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  return {
+    child,
+    logs: () => output,
+    exited,
+    logged: (message) =>
+      new Promise((resolve, reject) => {
+        const seen = lines.find((line) => line.msg === message);
+        if (seen) return resolve(seen);
+        const timer = setTimeout(
+          () => reject(new Error(`no "${message}" log line:\n${output}`)),
+          START_TIMEOUT_MS,
+        );
+        waiters.push({
+          message,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
+        void exited.then(() => reject(new Error(`exited before "${message}":\n${output}`)));
+      }),
+  };
+}
+
+async function stopProcess(process: Process | undefined): Promise<void> {
+  if (!process || process.child.exitCode !== null || process.child.signalCode !== null) return;
+  process.child.kill('SIGKILL');
+  await process.exited;
+}
+
+async function graphql<T>(
+  url: string,
+  token: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<T> {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: T; errors?: unknown[] };
+  expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+  return body.data!;
+}
+
+describe.runIf(inject('dbKind') === 'postgres')('the image runtime tree', () => {
+  let tree: string;
+  let databaseUrl: string;
+  let dropDatabase: () => Promise<void> = async () => {};
+  const started: Process[] = [];
+
+  beforeAll(async () => {
+    const build = stages.find((stage) => stage.runs.includes('npm run build'));
+    expect(build, 'a stage runs npm run build').toBeDefined();
+    await run('npm', ['run', 'build'], { cwd: root });
+
+    const depsStage = stages.find((s) => s !== runtime && s !== build && npmCi(s).length > 0)!;
+    expect(npmCi(depsStage)).toEqual(expect.arrayContaining(['--omit=dev', '--ignore-scripts']));
+    const depsDir = await productionDependencies(depsStage);
+
+    tree = mkdtempSync(join(tmpdir(), 'tagraph-runtime-'));
+    for (const copy of runtime.copies) {
+      const from = copy.from === null ? null : stages.find((s) => s.name === copy.from);
+      expect(from, `COPY --from=${copy.from}`).toBeDefined();
+      for (const source of copy.sources) {
+        const target = join(
+          tree,
+          relative(runtime.workdir, join(runtime.workdir, copy.destination)),
+        );
+        mkdirSync(join(target, '..'), { recursive: true });
+        cpSync(locate(from ?? null, source, depsDir), target, {
+          recursive: true,
+          verbatimSymlinks: true,
+        });
+      }
+    }
+
+    const serverUrl = inject('dbServerUrl');
+    const name = `tagraph_runtime_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+    const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    databaseUrl = withDatabase(serverUrl, name);
+    dropDatabase = async () => {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    };
+  }, 300_000);
+
+  afterAll(async () => {
+    await Promise.all(started.map(stopProcess));
+    await dropDatabase();
+    if (tree) rmSync(tree, { recursive: true, force: true });
+  });
+
+  it('holds production dependencies, dist/, drizzle/ and package.json, and nothing else', async () => {
+    expect(readdirSync(tree).sort()).toEqual(['dist', 'drizzle', 'node_modules', 'package.json']);
+    const manifest = JSON.parse(await readFile(join(tree, 'package.json'), 'utf8'));
+    for (const dependency of Object.keys(manifest.dependencies)) {
+      expect(existsSync(join(tree, 'node_modules', dependency)), dependency).toBe(true);
+    }
+    for (const dependency of Object.keys(manifest.devDependencies)) {
+      expect(existsSync(join(tree, 'node_modules', dependency)), dependency).toBe(false);
+    }
+    expect(existsSync(join(tree, 'node_modules', 'tsx'))).toBe(false);
+    expect(readdirSync(join(tree, 'drizzle')).sort()).toEqual(
+      readdirSync(join(root, 'drizzle')).sort(),
+    );
+  });
+
+  it('migrates a fresh database, serves and imports as deploy/ runs it, and stops on SIGTERM', async () => {
+    const secrets = {
+      DATABASE_URL: databaseUrl,
+      TAGRAPH_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
+      TAGRAPH_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    };
+    // On a shared machine: free ports on loopback, and the test registry on loopback allowed.
+    const local = {
+      TAGRAPH_HOST: '127.0.0.1',
+      TAGRAPH_PORT: '0',
+      TAGRAPH_EGRESS_ALLOW: '127.0.0.1:*',
+    };
+
+    const migrateSpec = deployedContainer('tagraph-gateway', 'migrate');
+    const migrate = start(tree, migrateSpec.command, {
+      ...runtime.env,
+      ...migrateSpec.env,
+      ...secrets,
+    });
+    started.push(migrate);
+    expect(await migrate.exited, migrate.logs()).toEqual({ code: 0, signal: null });
+    expect(migrate.logs()).toContain('migrations applied (postgres)');
+
+    const gatewaySpec = deployedContainer('tagraph-gateway', 'gateway');
+    expect(gatewaySpec.env.TAGRAPH_IMPORT_WORKER).toBe('false');
+    expect(gatewaySpec.command).toEqual(runtime.cmd);
+    const gateway = start(tree, runtime.cmd!, {
+      ...runtime.env,
+      ...gatewaySpec.env,
+      ...secrets,
+      ...local,
+      ...(gatewaySpec.env.TAGRAPH_METRICS_PORT ? { TAGRAPH_METRICS_PORT: '0' } : {}),
+    });
+    started.push(gateway);
+    const url = String((await gateway.logged('tagraph listening')).url);
+
+    // Every probe deploy/ declares answers 200 on the running gateway.
+    const probes = deployed.flatMap(({ container }) =>
+      ['readinessProbe', 'livenessProbe', 'startupProbe']
+        .map((probe) => container[probe]?.httpGet?.path as string | undefined)
+        .filter((path): path is string => path !== undefined),
+    );
+    expect(probes.length).toBeGreaterThanOrEqual(2);
+    for (const path of new Set(probes)) {
+      const response = await fetch(`${url}${path}`);
+      expect(response.status, path).toBe(200);
+    }
+    if (gatewaySpec.env.TAGRAPH_METRICS_PORT) {
+      const metricsUrl = String((await gateway.logged('metrics listening')).url);
+      const metrics = await fetch(metricsUrl);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain('tagraph_');
+      expect((await fetch(`${url}/metrics`)).status).toBe(404);
+    }
+
+    const workerSpec = deployedContainer('tagraph-worker', 'worker');
+    const worker = start(tree, workerSpec.command, {
+      ...runtime.env,
+      ...workerSpec.env,
+      ...secrets,
+      TAGRAPH_EGRESS_ALLOW: local.TAGRAPH_EGRESS_ALLOW,
+    });
+    started.push(worker);
+    await worker.logged('importer started');
+
+    // Token mode as production runs: the admin makes an editor and a puller of one namespace.
+    const namespace = `runtime-${process.pid}`;
+    const member = async (subject: string, role: string) => {
+      const { createToken } = await graphql<{ createToken: { token: string } }>(
+        url,
+        TEST_ADMIN_TOKEN,
+        `mutation($input: CreateTokenInput!) { createToken(input: $input) {
+          ... on CreateTokenPayload { token } } }`,
+        { input: { subject, groups: [] } },
+      );
+      await graphql(
+        url,
+        TEST_ADMIN_TOKEN,
+        `mutation($input: RoleBindingInput!) { addRoleBinding(input: $input) { __typename } }`,
+        { input: { namespace, role, subjectKind: 'User', subjectName: subject } },
+      );
+      return createToken.token;
+    };
+    const editor = await member('runtime-editor', 'EDITOR');
+    const puller = await member('runtime-puller', 'IMAGE_PULLER');
+
+    const registryUrl = inject('registryUrl');
+    const repository = `runtime-${process.pid}/app`;
+    const pushed = await pushImage(registryUrl, repository, 'v1', { content: 'runtime tree' });
+    const { importImage } = await graphql<{
+      importImage: { timedOut: boolean; job: { status: string; images: { digest: string }[] } };
+    }>(
+      url,
+      editor,
+      `mutation($input: ImportImageInput!) { importImage(input: $input) {
+        ... on ImportImagePayload { timedOut job { status images { digest } } }
+        ... on Error { code message } } }`,
+      {
+        input: {
+          namespace,
+          image: 'app:v1',
+          from: `${new URL(registryUrl).host}/${repository}:v1`,
+          confirm: true,
+          insecure: true,
+          wait: true,
+          timeoutSeconds: 60,
+        },
+      },
+    );
+    expect(importImage).toMatchObject({
+      timedOut: false,
+      job: { status: 'succeeded', images: [{ digest: pushed.digest }] },
+    });
+    const { imageStreamTag } = await graphql<{ imageStreamTag: { image: { digest: string } } }>(
+      url,
+      puller,
+      `query($ns: String!) { imageStreamTag(namespace: $ns, ref: "app:v1") {
+        __typename ... on ImageStreamTag { image { digest } } } }`,
+      { ns: namespace },
+    );
+    expect(imageStreamTag.image.digest).toBe(pushed.digest);
+    // The gateway ran no importer of its own: the worker did the import.
+    expect(gateway.logs()).not.toContain('importer started');
+    expect(worker.logs()).toContain('import job succeeded');
+
+    gateway.child.kill('SIGTERM');
+    worker.child.kill('SIGTERM');
+    expect(await gateway.exited, gateway.logs()).toEqual({ code: 0, signal: null });
+    expect(await worker.exited, worker.logs()).toEqual({ code: 0, signal: null });
+  }, 120_000);
+});
