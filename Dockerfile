@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
 # The tagraph image: one image for the gateway (default), the import worker and migrations.
 #   docker build -t tagraph .
-#   docker run tagraph                        gateway (+ in-process worker unless TAGRAPH_IMPORT_WORKER=false)
-#   docker run tagraph node dist/worker.js    import worker alone (needs DATABASE_URL)
-#   docker run tagraph node dist/migrate.js   applies the migrations and exits
+#   docker run tagraph    the gateway (+ in-process worker unless TAGRAPH_IMPORT_WORKER=false)
+#   docker run tagraph node --enable-source-maps dist/worker.js    the import worker alone
+#   docker run tagraph node --enable-source-maps dist/migrate.js   applies the migrations, exits
 # test/integration/runtime-tree.test.ts rebuilds the final stage's tree from this file's COPY lines
 # and runs it with plain node, so keep every runtime file a COPY of the final stage.
 
@@ -47,4 +47,4 @@ EXPOSE 4000
 # orchestrator probes the gateway's /healthz and /readyz (see deploy/).
 # node is PID 1: every entry point handles SIGTERM and SIGINT itself (drains, then exits 0) and
 # starts no child processes, so no init is needed; the exec form delivers signals to node.
-CMD ["node", "dist/main.js"]
+CMD ["node", "--enable-source-maps", "dist/main.js"]

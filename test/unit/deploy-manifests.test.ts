@@ -1,5 +1,6 @@
 // deploy/ and the Dockerfile against the code: variables config.ts reads, probe paths the server
 // serves, entry points the build writes, secrets only by reference, a locked-down pod.
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, isSecretVariable, loadConfig } from '../../src/config.ts';
@@ -120,20 +121,24 @@ describe('deploy/', () => {
     expect(tree.manifests.filter((m) => m.kind === 'Secret')).toEqual([]);
   });
 
-  it('runs the entry points the build writes, with the image the Dockerfile makes', async () => {
+  it('runs the entry points the build writes, as the npm scripts run them, on the image', async () => {
     const entryPoints = await buildEntryPoints(root);
+    const manifest = JSON.parse(readFileSync(`${root}/package.json`, 'utf8'));
+    /** `npm start`, `npm run worker`, `npm run migrate` as argv, without the shell's `exec`. */
+    const script = (name: string) => manifest.scripts[name].replace(/^exec /, '').split(/\s+/);
     for (const { workload: w, container: c } of containers) {
-      expect(c.image, `${w.name}/${c.name}`).toBe('tagraph');
-      expect(c.command?.[0], `${w.name}/${c.name}`).toBe('node');
-      expect(entryPoints, `${w.name}/${c.name}`).toContain(c.command[1]);
-      expect(c.command, `${w.name}/${c.name}`).toHaveLength(2);
+      const where = `${w.name}/${c.name}`;
+      expect(c.image, where).toBe('tagraph');
+      expect(c.command?.[0], where).toBe('node');
+      expect(entryPoints, where).toContain(c.command.at(-1));
     }
     const [image] = tree.kustomizations.find((k) => k.kind === 'Kustomization')!.images;
     expect(image?.name).toBe('tagraph');
-    expect(container('tagraph-gateway', 'migrate').command).toEqual(['node', 'dist/migrate.js']);
-    expect(container('tagraph-worker', 'worker').command).toEqual(['node', 'dist/worker.js']);
+    expect(container('tagraph-gateway', 'migrate').command).toEqual(script('migrate'));
+    expect(container('tagraph-gateway', 'gateway').command).toEqual(script('start'));
+    expect(container('tagraph-worker', 'worker').command).toEqual(script('worker'));
     // The gateway runs what the image runs by default.
-    expect(container('tagraph-gateway', 'gateway').command).toEqual(runtime.cmd);
+    expect(runtime.cmd).toEqual(script('start'));
     expect(runtime.entrypoint).toBeNull();
   });
 
