@@ -13,7 +13,10 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# Scripts off: `prepare` would build before the sources are here. esbuild's install script (the
+# only dependency with one) then runs by name.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+RUN npm rebuild esbuild
 COPY . .
 RUN npm run build
 
