@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The tagraph image: one image for the gateway (default), the import worker and migrations.
 #   docker build -t tagraph .
 #   docker run tagraph    the gateway (+ in-process worker unless TAGRAPH_IMPORT_WORKER=false)
