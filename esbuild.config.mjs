@@ -29,6 +29,7 @@ try {
 
 rmSync(outdir, { recursive: true, force: true });
 await esbuild.build({
+  absWorkingDir: root,
   entryPoints,
   outdir,
   bundle: true,
