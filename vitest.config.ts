@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: pure unit tests (no database), and the integration suite run twice — once on
-// the Postgres server (TAGRAPH_TEST_DATABASE_URL, default the local server) and once on PGlite.
+// Four projects: pure unit tests (no database); the integration suite run twice — once on the
+// Postgres server (TAGRAPH_TEST_DATABASE_URL, default the local server) and once on PGlite; and
+// the release tests, which run the built package as it ships (on Postgres, once).
 export default defineConfig({
   resolve: {
     // graphql 16 ships CJS (main) and ESM (module) builds. Node, and so Pothos and yoga, load the CJS
@@ -33,6 +34,15 @@ export default defineConfig({
         test: {
           name: 'pglite',
           include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/setup/global.ts'],
+          setupFiles: ['test/setup/per-file.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'release',
+          include: ['test/release/**/*.test.ts'],
           globalSetup: ['test/setup/global.ts'],
           setupFiles: ['test/setup/per-file.ts'],
         },

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `tagraph` executable (package.json "bin"): registers tsx so the TypeScript sources run as
-// they are, then runs the command line.
+// Runs the command line from the TypeScript sources through tsx, for tests and development;
+// the installed `tagraph` is the compiled dist/cli.js.
 import { register } from 'tsx/esm/api';
 
 register();

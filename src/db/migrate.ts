@@ -1,15 +1,17 @@
 // Applies the committed drizzle migrations, and tells whether a database has all of them.
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
+import { packageRoot } from '../packageRoot.ts';
 import { type Database, type DatabaseTarget, rowsOf } from './client.ts';
 import { relations } from './relations.ts';
 
-export const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
+/** The committed migrations, shipped beside the code in every install. */
+export const migrationsFolder = join(packageRoot, 'drizzle');
 
 /** Any fixed number: every gateway and worker that starts at once takes the same lock. */
 const MIGRATION_LOCK_KEY = 7_242_001;

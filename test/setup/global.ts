@@ -22,7 +22,7 @@ export const DEFAULT_TEST_POSTGRES = 'postgres://postgres@127.0.0.1:5432/postgre
 
 export default async function setup(project: TestProject) {
   // The project's `env` is not visible here (vitest applies it to test workers only), so the
-  // database kind comes from the project's name: `postgres` or `pglite`.
+  // database kind comes from the project's name: `pglite`, or Postgres for the others.
   const kind = project.name === 'pglite' ? 'pglite' : 'postgres';
   const registry = await startRegistry();
   project.provide('registryUrl', registry.url);
@@ -31,7 +31,7 @@ export default async function setup(project: TestProject) {
   let teardownDb: () => Promise<void>;
   if (kind === 'postgres') {
     const serverUrl = process.env.TAGRAPH_TEST_DATABASE_URL ?? DEFAULT_TEST_POSTGRES;
-    const template = `tagraph_tpl_${process.pid}`;
+    const template = `tagraph_tpl_${project.name}_${process.pid}`;
     const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
     await admin.unsafe(`drop database if exists ${template} with (force)`);
     await admin.unsafe(`create database ${template}`);

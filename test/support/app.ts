@@ -101,10 +101,21 @@ export interface SpawnedServer {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs `src/main.ts` as a child process on a free port and waits until it listens. */
-export async function spawnServer(env: Record<string, string> = {}): Promise<SpawnedServer> {
+/** How to start the server: `src/main.ts` through tsx unless a command is given. */
+export interface ServerCommand {
+  command: string;
+  args: string[];
+  cwd?: string;
+}
+
+/** Runs the server as a child process on a free port and waits until it listens. */
+export async function spawnServer(
+  env: Record<string, string> = {},
+  how: ServerCommand = { command: process.execPath, args: ['--import', 'tsx', mainScript] },
+): Promise<SpawnedServer> {
   const target = fileDatabase();
-  const child = spawn(process.execPath, ['--import', 'tsx', mainScript], {
+  const child = spawn(how.command, how.args, {
+    cwd: how.cwd,
     env: {
       ...process.env,
       ...(target.kind === 'postgres'

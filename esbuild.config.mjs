@@ -1,0 +1,46 @@
+// `npm run build`: compiles src/ into dist/ (ES modules for Node >= 22, dependencies left as imports).
+// `node esbuild.config.mjs --outdir <dir>` builds elsewhere (tests stage a package that way).
+import { existsSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const root = import.meta.dirname;
+const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
+const outdir = values.outdir ? resolve(values.outdir) : `${root}/dist`;
+
+/** Output file (without .js) → source entry point. */
+const entryPoints = {
+  main: `${root}/src/main.ts`,
+  worker: `${root}/src/worker.ts`,
+  migrate: `${root}/src/migrate.ts`,
+  cli: `${root}/src/cli/bin.ts`,
+};
+
+let esbuild;
+try {
+  esbuild = await import('esbuild');
+} catch {
+  // A production-only install (`npm ci --omit=dev`) has no compiler; a packed or copied build
+  // already carries dist/.
+  if (existsSync(`${outdir}/main.js`)) process.exit(0);
+  console.error('tagraph build: esbuild is missing; run `npm ci` (with dev dependencies) first');
+  process.exit(1);
+}
+
+rmSync(outdir, { recursive: true, force: true });
+await esbuild.build({
+  absWorkingDir: root,
+  entryPoints,
+  outdir,
+  bundle: true,
+  // Shared modules go to chunks, so the CLI does not load the server's code to start.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  format: 'esm',
+  platform: 'node',
+  target: 'node22',
+  // Every package stays an import resolved from node_modules at run time.
+  packages: 'external',
+  sourcemap: true,
+  logLevel: 'warning',
+});
