@@ -81,13 +81,42 @@ async function productionDependencies(stage: DockerStage): Promise<string> {
   return dir;
 }
 
-/** Where a path of `stage`'s filesystem is on this machine: the checkout or the deps directory. */
-function locate(stage: DockerStage | null, path: string, depsDir: string): string {
-  if (stage === null) return join(root, path);
-  const inside = relative(stage.workdir, path.startsWith('/') ? path : join(stage.workdir, path));
-  expect(inside.startsWith('..'), `${path} is outside ${stage.name}'s WORKDIR`).toBe(false);
-  const hasContext = stage.copies.some((c) => c.from === null && c.sources.includes('.'));
-  return join(hasContext ? root : depsDir, inside);
+/** .dockerignore's patterns: a path they match is not in the build context. */
+async function ignoredByDocker(): Promise<(path: string) => boolean> {
+  const patterns = (await readFile(join(root, '.dockerignore'), 'utf8'))
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'));
+  expect(patterns.filter((p) => /[?[\]!]/.test(p) || p.includes('**'))).toEqual([]);
+  const matchers = patterns.map(
+    (pattern) => new RegExp(`^${pattern.replace(/\./g, '\\.').replace(/\*/g, '[^/]*')}(/|$)`),
+  );
+  return (path) => matchers.some((matcher) => matcher.test(path));
+}
+
+interface Sources {
+  /** The build stage's `dist/`, built by `npm run build`'s script into a directory of its own. */
+  buildOutput: string;
+  depsDir: string;
+  ignored: (path: string) => boolean;
+}
+
+/**
+ * Where a path of `stage`'s filesystem is on this machine: the checkout (the build context, minus
+ * .dockerignore), the build's output, or the production dependencies.
+ */
+function locate(stage: DockerStage | null, path: string, sources: Sources): string {
+  const workdir = stage?.workdir ?? '/';
+  const inside = relative(workdir, path.startsWith('/') ? path : join(workdir, path));
+  expect(inside.startsWith('..'), `${path} is outside ${stage?.name}'s WORKDIR`).toBe(false);
+  const hasContext =
+    stage === null || stage.copies.some((c) => c.from === null && c.sources.includes('.'));
+  if (!hasContext) return join(sources.depsDir, inside);
+  if (stage?.runs.includes('npm run build') && /^dist(\/|$)/.test(inside)) {
+    return join(sources.buildOutput, inside);
+  }
+  expect(sources.ignored(inside), `${inside} is left out by .dockerignore`).toBe(false);
+  return join(root, inside);
 }
 
 interface Process {
@@ -173,22 +202,36 @@ async function graphql<T>(
   return body.data!;
 }
 
-describe.runIf(inject('dbKind') === 'postgres')('the image runtime tree', () => {
+describe('the image runtime tree', () => {
   let tree: string;
   let databaseUrl: string;
   let dropDatabase: () => Promise<void> = async () => {};
   const started: Process[] = [];
+  const cleanups: (() => void)[] = [];
 
   beforeAll(async () => {
     const build = stages.find((stage) => stage.runs.includes('npm run build'));
     expect(build, 'a stage runs npm run build').toBeDefined();
-    await run('npm', ['run', 'build'], { cwd: root });
+    // `npm run build`'s own script, writing where the test says instead of the checkout's dist/.
+    const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
+    expect(manifest.scripts.build).toBe('node esbuild.config.mjs');
+    const buildRoot = mkdtempSync(join(tmpdir(), 'tagraph-build-'));
+    cleanups.push(() => rmSync(buildRoot, { recursive: true, force: true }));
+    await run(process.execPath, [
+      join(root, 'esbuild.config.mjs'),
+      '--outdir',
+      join(buildRoot, 'dist'),
+    ]);
 
     const installs = stages.filter((s) => s !== build && s.runs.some((r) => /^npm ci\b/.test(r)));
     expect(installs, 'one stage besides the build installs dependencies').toHaveLength(1);
     const depsStage = installs[0]!;
     expect(npmCi(depsStage)).toEqual(expect.arrayContaining(['--omit=dev', '--ignore-scripts']));
-    const depsDir = await productionDependencies(depsStage);
+    const sources: Sources = {
+      buildOutput: buildRoot,
+      depsDir: await productionDependencies(depsStage),
+      ignored: await ignoredByDocker(),
+    };
 
     tree = mkdtempSync(join(tmpdir(), 'tagraph-runtime-'));
     for (const copy of runtime.copies) {
@@ -200,7 +243,7 @@ describe.runIf(inject('dbKind') === 'postgres')('the image runtime tree', () => 
           relative(runtime.workdir, join(runtime.workdir, copy.destination)),
         );
         mkdirSync(join(target, '..'), { recursive: true });
-        cpSync(locate(from ?? null, source, depsDir), target, {
+        cpSync(locate(from ?? null, source, sources), target, {
           recursive: true,
           verbatimSymlinks: true,
         });
@@ -222,6 +265,7 @@ describe.runIf(inject('dbKind') === 'postgres')('the image runtime tree', () => 
     await Promise.all(started.map(stopProcess));
     await dropDatabase();
     if (tree) rmSync(tree, { recursive: true, force: true });
+    for (const cleanup of cleanups) cleanup();
   });
 
   it('holds production dependencies, dist/, drizzle/ and package.json, and nothing else', async () => {
