@@ -412,6 +412,27 @@ describe('the image runtime tree', () => {
     expect(gateway.logs()).not.toContain('importer started');
     expect(worker.logs()).toContain('import job succeeded');
 
+    // The `tagraph` CLI of the same image reads it back (`docker run tagraph node dist/cli.js`).
+    const cli = await run(
+      process.execPath,
+      [
+        'dist/cli.js',
+        '--server',
+        url,
+        '--token',
+        puller,
+        '-n',
+        namespace,
+        'get',
+        'istag',
+        'app:v1',
+        '-o',
+        'json',
+      ],
+      { cwd: tree, env: { PATH: process.env.PATH, HOME: tree } },
+    );
+    expect(JSON.parse(cli.stdout)).toMatchObject({ image: { metadata: { name: pushed.digest } } });
+
     gateway.child.kill('SIGTERM');
     worker.child.kill('SIGTERM');
     expect(await gateway.exited, gateway.logs()).toEqual({ code: 0, signal: null });
