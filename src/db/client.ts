@@ -1,12 +1,7 @@
 // Opens the database: Postgres through postgres.js, or embedded PGlite — one drizzle API for both.
 import { mkdirSync } from 'node:fs';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import {
-  PGlite,
-  type PGliteOptions,
-  type QueryOptions,
-  type Transaction,
-} from '@electric-sql/pglite';
+import { PGlite, type QueryOptions, type Transaction } from '@electric-sql/pglite';
 import { DrizzleQueryError, sql } from 'drizzle-orm';
 import type { PgAsyncDatabase } from 'drizzle-orm/pg-core/async/db';
 import type { PgQueryResultHKT } from 'drizzle-orm/pg-core/session';
@@ -327,10 +322,6 @@ async function openTransaction(
  * event loop turn once, as a statement sent to a Postgres server does by waiting on its socket.
  */
 export class TurnTakingPGlite extends PGlite {
-  constructor(dataDir?: string, options?: PGliteOptions) {
-    super(dataDir, options);
-  }
-
   override async query<T>(query: string, params?: unknown[], options?: QueryOptions) {
     await nextTurn();
     return super.query<T>(query, params, options);

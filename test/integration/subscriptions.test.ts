@@ -1,6 +1,6 @@
 // tagChanged / imageStreamChanged / tagEvents with real clients: graphql-ws and SSE.
 import { sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { trimEvents } from '../../src/events/retention.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
