@@ -1,6 +1,7 @@
 // Opens the database: Postgres through postgres.js, or embedded PGlite — one drizzle API for both.
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { PGlite, type QueryOptions, type Transaction } from '@electric-sql/pglite';
 import { DrizzleQueryError, sql } from 'drizzle-orm';
 import type { PgAsyncDatabase } from 'drizzle-orm/pg-core/async/db';
 import type { PgQueryResultHKT } from 'drizzle-orm/pg-core/session';
@@ -313,9 +314,33 @@ async function openTransaction(
   }
 }
 
+/**
+ * PGlite runs in this process, and a statement on it completes through promises alone: without a
+ * turn of the event loop between statements, a chain of them (requests served in process, a long
+ * import) runs as one unbroken microtask chain that starves timers, process.nextTick (so
+ * DataLoader batches), sockets and signals until it ends. Each statement here first lets the
+ * event loop turn once, as a statement sent to a Postgres server does by waiting on its socket.
+ */
+export class TurnTakingPGlite extends PGlite {
+  override async query<T>(query: string, params?: unknown[], options?: QueryOptions) {
+    await nextTurn();
+    return super.query<T>(query, params, options);
+  }
+
+  override async exec(query: string, options?: QueryOptions) {
+    await nextTurn();
+    return super.exec(query, options);
+  }
+
+  override async transaction<T>(callback: (tx: Transaction) => Promise<T>): Promise<T> {
+    await nextTurn();
+    return super.transaction(callback);
+  }
+}
+
 async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
   if (dataDir !== 'memory') mkdirSync(dataDir, { recursive: true });
-  const client = new PGlite(dataDir === 'memory' ? 'memory://' : dataDir);
+  const client = new TurnTakingPGlite(dataDir === 'memory' ? 'memory://' : dataDir);
   await client.waitReady;
   const db = drizzlePglite({ client, relations, logger }) as unknown as Db;
   return {

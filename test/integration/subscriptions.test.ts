@@ -1,6 +1,6 @@
 // tagChanged / imageStreamChanged / tagEvents with real clients: graphql-ws and SSE.
 import { sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { trimEvents } from '../../src/events/retention.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -399,10 +399,7 @@ const bigEvents = (namespace: string, since?: string) =>
   `subscription { tagChanged(namespace: "${namespace}"${since ? `, since: "${since}"` : ''}) { cursor imageStreamTag { stream { annotations { value } } } } }`;
 
 describe('slow consumers', () => {
-  // Known defect on embedded PGlite: with one subscriber paused, the other's deliveries slow to
-  // about one every 2.5 s (the process idle) and stop near 40 of 80 on slower machines, with or
-  // without the credential and scope re-checks; on Postgres both behave. Not yet explained.
-  it.skipIf(inject('dbKind') === 'pglite')(
+  it(
     'cuts off a subscriber that stops reading, without hurting one that keeps up',
     () =>
       withSmallQueue('slow', async () => {
