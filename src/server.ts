@@ -130,6 +130,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     database,
     log.child({ component: 'importer' }),
     secretKey,
+    metrics,
   );
   if (config.importWorker) await importer.start();
   const trim = () =>
