@@ -7,6 +7,7 @@ import { createLogger } from './log.ts';
 import { METRICS_PATH, startMetricsListener } from './metrics.ts';
 import { configFromCommandLine, exitOnSignals } from './process.ts';
 import { secretKeyFor } from './secrets.ts';
+import { startTracing } from './tracing.ts';
 
 async function main(): Promise<void> {
   const config = configFromCommandLine();
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config.logLevel);
+  const tracing = await startTracing(config.tracing, log);
   const database = await openDatabase(config.database);
   await runMigrations(database, config.database);
   // The worker has no public listener: its metrics (imports, registry requests, the queue) are
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
     await listener?.close();
     await importer.stop(config.shutdownTimeoutMs);
     await database.close();
+    await tracing?.shutdown();
     log.info('tagraph worker stopped');
   });
 }

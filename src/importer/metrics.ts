@@ -36,7 +36,7 @@ export class BoundedLabels {
 /** Who asked for an import, as a label: a user (or a tag that follows another), the schedule, a push. */
 export type ImportCause = 'user' | 'scheduled' | 'push';
 
-export function importCause(cause: ImportJobRequest['cause'] | undefined): ImportCause {
+export function importCause(cause: ImportJobRequest['cause'] | string | undefined): ImportCause {
   if (cause === 'scheduled-import') return 'scheduled';
   if (cause === 'push') return 'push';
   return 'user';

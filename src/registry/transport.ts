@@ -3,6 +3,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { rootCertificates } from 'node:tls';
 import { Agent, buildConnector, type Dispatcher, RetryAgent, request } from 'undici';
+import { tracedRegistryRequest } from '../tracing.ts';
 import type { RequestBudget } from './budget.ts';
 import { EgressBlockedError, type EgressPolicy } from './egress.ts';
 import { RegistryError } from './errors.ts';
@@ -144,7 +145,11 @@ export class Transport {
    * Sends a request, following up to 5 redirects itself (undici would carry Authorization along).
    * Authorization goes only where the URL's origin (scheme, host, port) is `trustedOrigin`.
    */
-  async send(url: URL, outgoing: OutgoingRequest): Promise<Exchange> {
+  send(url: URL, outgoing: OutgoingRequest): Promise<Exchange> {
+    return tracedRegistryRequest(outgoing.method, url, () => this.observed(url, outgoing));
+  }
+
+  private async observed(url: URL, outgoing: OutgoingRequest): Promise<Exchange> {
     const { observe } = this.options;
     if (!observe) return this.exchange(url, outgoing);
     const started = performance.now();
