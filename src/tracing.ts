@@ -82,11 +82,14 @@ export async function startTracing(
 }
 
 /** Paths whose name may be a span's route; any other path is not recorded. */
-const KNOWN_PATHS = new Set(['/graphql', '/healthz', '/readyz', '/metrics', '/registry/events']);
+const KNOWN_PATHS = new Set(['/graphql', '/registry/events']);
+/** Probes and scrapes, every few seconds: a trace each would bury the requests that matter. */
+const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
  * The request listener wrapped in a server span that continues the caller's `traceparent`, or
- * the listener itself when tracing is off. The span records the method, the path when it is one
+ * the listener itself when tracing is off. Health probes and metrics scrapes are not traced. The
+ * span records the method, the path when it is one
  * of ours (never the query string, which holds a GET request's variables) and the status; no
  * header is recorded.
  */
@@ -95,8 +98,9 @@ export function tracedListener(
 ): (request: IncomingMessage, response: ServerResponse) => void {
   if (!enabled) return listener;
   return (request, response) => {
-    const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const path = (request.url ?? '/').split('?')[0]!;
+    if (UNTRACED_PATHS.has(path)) return listener(request, response);
+    const parent = propagation.extract(ROOT_CONTEXT, request.headers);
     const route = KNOWN_PATHS.has(path) ? path : null;
     const method = request.method ?? 'GET';
     const attributes: Attributes = { 'http.request.method': method };

@@ -1,9 +1,12 @@
 // The importer's metrics on /metrics: imports by result, reason, registry and cause, registry
 // request timings and errors (real docker-registry imports), and the queue and scheduler gauges.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BoundedLabels } from '../../src/importer/metrics.ts';
-import { reservePort } from '../support/app.ts';
+import { reservePort, TEST_SECRET_KEY } from '../support/app.ts';
+import { fileDatabase } from '../support/database.ts';
 import { pushImage } from '../support/images.ts';
 import { drainImports, JOB_FIELDS, type JobView } from '../support/imports.ts';
 import { startTenantApp, type TenantApp } from '../support/tenants.ts';
@@ -221,6 +224,69 @@ describe('queue and scheduler gauges', () => {
     expect(lag).toBeGreaterThanOrEqual(300);
     expect(lag).toBeLessThan(360);
   });
+});
+
+describe('npm run worker', () => {
+  it.runIf(inject('dbKind') === 'postgres')(
+    'serves its imports on TAGRAPH_METRICS_PORT, behind the metrics token',
+    async () => {
+      const repository = repo('worker');
+      await pushImage(registryUrl, repository, 'v1', { content: 'worker v1' });
+      const target = fileDatabase();
+      if (target.kind !== 'postgres') throw new Error('postgres only');
+      const port = await reservePort();
+      const worker = spawn(
+        process.execPath,
+        ['--import', 'tsx', fileURLToPath(new URL('../../src/worker.ts', import.meta.url))],
+        {
+          env: {
+            ...process.env,
+            DATABASE_URL: target.url,
+            TAGRAPH_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
+            TAGRAPH_LOG_LEVEL: 'warn',
+            TAGRAPH_EGRESS_ALLOW: '127.0.0.1:*',
+            TAGRAPH_METRICS_PORT: String(port),
+            TAGRAPH_METRICS_TOKEN: METRICS_TOKEN,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let output = '';
+      worker.stdout.on('data', (chunk) => {
+        output += chunk;
+      });
+      worker.stderr.on('data', (chunk) => {
+        output += chunk;
+      });
+      const exited = new Promise<number | null>((done) => worker.once('exit', (c) => done(c)));
+      const url = `http://127.0.0.1:${port}/metrics`;
+      const workerImports = async () => {
+        const response = await fetch(url, {
+          headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+        }).catch(() => null);
+        if (response?.status !== 200) return -1;
+        return sampleValue(parseMetrics(await response.text()), 'tagraph_imports_total', {
+          result: 'success',
+          registry: registryHost,
+          cause: 'user',
+        });
+      };
+      try {
+        await expect.poll(workerImports, { timeout: 20_000 }).toBe(0);
+        expect((await fetch(url)).status).toBe(401);
+        // Queued through the gateway, which runs no worker; imported by the worker process.
+        await queueImport({
+          image: 'worker:v1',
+          from: `${registryHost}/${repository}:v1`,
+          insecure: true,
+        });
+        await expect.poll(workerImports, { timeout: 20_000 }).toBe(1);
+      } finally {
+        worker.kill('SIGTERM');
+        expect(await exited, output).toBe(0);
+      }
+    },
+  );
 });
 
 describe('BoundedLabels', () => {

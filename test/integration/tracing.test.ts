@@ -213,6 +213,29 @@ describe('tracing', () => {
     expect(below.some((s) => s.attributes['db.system.name'] === 'postgresql')).toBe(true);
   });
 
+  it('leaves health probes out: only the GraphQL request after them makes a server span', async () => {
+    const servers = () => memory.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER);
+    const before = servers().length;
+    for (const path of ['/healthz', '/readyz']) {
+      const response = await fetch(`${app.url}${path}`);
+      expect(response.status).toBe(200);
+      await response.text();
+    }
+    const response = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${app.adminToken}` },
+      body: JSON.stringify({ query: '{ me { subject } }' }),
+    });
+    expect(response.status).toBe(200);
+    await response.text();
+    await expect.poll(() => servers().length).toBeGreaterThan(before);
+    expect(
+      servers()
+        .slice(before)
+        .map((s) => s.name),
+    ).toEqual(['POST /graphql']);
+  });
+
   it('puts no token, password or variable value in any span', () => {
     const spans = memory.getFinishedSpans();
     expect(spans.length).toBeGreaterThan(10);
