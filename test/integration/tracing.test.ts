@@ -13,7 +13,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startTracing, type Tracing } from '../../src/tracing.ts';
-import { pushImage } from '../support/images.ts';
+import { startHostileRegistry } from '../support/hostileRegistry.ts';
+import { buildImage, pushImage } from '../support/images.ts';
 import { drainImports } from '../support/imports.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
 import { startTenantApp, type TenantApp } from '../support/tenants.ts';
@@ -211,6 +212,50 @@ describe('tracing', () => {
     expect(requests.every((s) => s.attributes['server.address'] === host)).toBe(true);
     expect(requests.every((s) => s.attributes['server.port'] === Number(port))).toBe(true);
     expect(below.some((s) => s.attributes['db.system.name'] === 'postgresql')).toBe(true);
+  });
+
+  it('sends no trace context to a registry, even inside a traced import', async () => {
+    const hostile = await startHostileRegistry();
+    try {
+      const headers: string[] = [];
+      hostile.override = (req) => {
+        headers.push(...Object.keys(req.headers));
+        return false;
+      };
+      hostile.addImage('v1', buildImage({ content: 'untold' }));
+      const editor = await app.member('traced-quiet', 'EDITOR');
+      tokens.push(editor);
+      const queued = await app.call<{ importImage: { __typename: string } }>(
+        editor,
+        `mutation($input: ImportImageInput!) { importImage(input: $input) { __typename } }`,
+        {
+          input: {
+            namespace: 'traced-quiet',
+            image: 'quiet:v1',
+            from: `${hostile.host}/team/quiet:v1`,
+            confirm: true,
+            insecure: true,
+          },
+        },
+      );
+      expect(queued.data?.importImage.__typename).toBe('ImportImagePayload');
+      expect(await drainImports(app)).toBe(1);
+      const job = memory
+        .getFinishedSpans()
+        .filter((s) => s.name === 'import job')
+        .at(-1)!;
+      // The import was traced, and its requests reached the registry...
+      expect(
+        descendants(memory.getFinishedSpans(), job).some(
+          (s) => s.attributes['url.path'] === '/v2/team/quiet/manifests/v1',
+        ),
+      ).toBe(true);
+      expect(hostile.requests.some((r) => r.kind === 'manifest')).toBe(true);
+      // ...without a traceparent, tracestate or baggage header.
+      expect(headers.filter((h) => /^(traceparent|tracestate|baggage)$/i.test(h))).toEqual([]);
+    } finally {
+      await hostile.stop();
+    }
   });
 
   it('leaves health probes out: only the GraphQL request after them makes a server span', async () => {
