@@ -51,6 +51,7 @@ export function createImporter(
     namespaceConcurrency: config.importNamespaceConcurrency,
     backoffScale: config.importBackoffScale,
   });
+  options.registry.metrics?.countRunning(() => worker.runningCount);
   const scheduler = new ImportScheduler(options);
   return {
     worker,

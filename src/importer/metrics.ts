@@ -12,7 +12,7 @@ export const MAX_REGISTRY_LABELS = 50;
 /** Distinct failure reasons kept as label values (the reasons are a fixed set; this is a guard). */
 const MAX_REASON_LABELS = 50;
 /** Queued jobs counted at most per scrape, so a scrape costs the same with a huge backlog. */
-export const MAX_COUNTED_JOBS = 100_000;
+export const MAX_COUNTED_JOBS = 10_000;
 /** Scrapes within this long share one database read. */
 const SNAPSHOT_MS = 1000;
 
@@ -44,7 +44,6 @@ export function importCause(cause: ImportJobRequest['cause'] | string | undefine
 
 interface QueueSnapshot {
   queued: number;
-  running: number;
   oldestDueSeconds: number;
   schedulerLagSeconds: number;
 }
@@ -63,7 +62,7 @@ export class ImporterMetrics {
   private snapshot: { at: number; value: Promise<QueueSnapshot | null> } | null = null;
 
   constructor(
-    registry: Registry,
+    private readonly registry: Registry,
     private readonly database: Database,
     private readonly log: Logger,
   ) {
@@ -103,11 +102,6 @@ export class ImporterMetrics {
       (s) => s.queued,
     );
     gauge(
-      'tagraph_import_jobs_running',
-      `Import jobs claimed by a worker (counted up to ${MAX_COUNTED_JOBS}).`,
-      (s) => s.running,
-    );
-    gauge(
       'tagraph_import_queue_oldest_due_seconds',
       'How long the longest-waiting due import job has waited to be claimed (0 when none is due).',
       (s) => s.oldestDueSeconds,
@@ -117,6 +111,18 @@ export class ImporterMetrics {
       'How late the most overdue scheduled check of a tag is (0 when none is overdue).',
       (s) => s.schedulerLagSeconds,
     );
+  }
+
+  /** This process's running jobs, as a gauge (sum it across processes). */
+  countRunning(running: () => number): void {
+    new Gauge({
+      name: 'tagraph_import_jobs_running',
+      help: 'Import jobs this process is running now.',
+      registers: [this.registry],
+      collect() {
+        this.set(running());
+      },
+    });
   }
 
   /** One tag import (or a failed `--all` listing) this process finished. */
@@ -175,8 +181,6 @@ export class ImporterMetrics {
         select
           (select count(*) from (select 1 from import_jobs where status = 'queued'
             limit ${MAX_COUNTED_JOBS}) q) as queued,
-          (select count(*) from (select 1 from import_jobs where status = 'running'
-            limit ${MAX_COUNTED_JOBS}) r) as running,
           (select extract(epoch from now() - run_at) from import_jobs
             where status = 'queued' and run_at <= now() order by run_at limit 1) as oldest,
           (select extract(epoch from now() - next_import_at) from tags
@@ -188,7 +192,6 @@ export class ImporterMetrics {
       value === null || value === undefined ? 0 : Math.max(0, Number(value));
     return {
       queued: number(row?.queued),
-      running: number(row?.running),
       oldestDueSeconds: number(row?.oldest),
       schedulerLagSeconds: number(row?.lag),
     };

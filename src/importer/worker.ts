@@ -77,6 +77,11 @@ export class ImportWorker {
     this.poke();
   }
 
+  /** Jobs this worker is running now. */
+  get runningCount(): number {
+    return this.active.size;
+  }
+
   /** Stops claiming and waits for the jobs in hand to finish. */
   async stop(): Promise<void> {
     this.stopped = true;
