@@ -13,6 +13,17 @@ const boolean = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const port = z.coerce.number().int().min(0).max(65535);
 
+const otlpUrl = z
+  .string()
+  .refine(
+    (value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol),
+    'must be an http:// or https:// URL',
+  );
+/** OTLP over HTTP with JSON bodies is what the built-in exporter speaks. */
+const otlpProtocol = z.enum(['http/json'], {
+  message: 'must be http/json (the exporter built in; grpc and http/protobuf are not)',
+});
+
 /** Every variable tagraph reads, with its default. The README's configuration table mirrors it. */
 const variables = z.object({
   DATABASE_URL: z
@@ -123,6 +134,17 @@ const variables = z.object({
   TAGRAPH_METRICS_PORT: port.optional(),
   TAGRAPH_DB_CONNECT_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(10),
   TAGRAPH_DB_ACQUIRE_TIMEOUT_SECONDS: z.coerce.number().positive().max(300).default(15),
+  // Tracing: the standard OpenTelemetry variables (only these; the exporter reads
+  // OTEL_EXPORTER_OTLP_HEADERS and OTEL_EXPORTER_OTLP_TIMEOUT itself).
+  OTEL_SDK_DISABLED: boolean.optional(),
+  OTEL_TRACES_EXPORTER: z
+    .enum(['otlp', 'none'], { message: 'must be otlp or none (no other exporter is built in)' })
+    .optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpUrl.optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol.optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).max(200).optional(),
 });
 
 /** The names of every environment variable loadConfig reads; any other is ignored. */
@@ -205,6 +227,15 @@ export interface Config {
    * listener of its own (on `host`) and not on the public one.
    */
   metrics: { token: string | null; port: number | null };
+  /** OpenTelemetry traces exported over OTLP/HTTP; null (the default) makes no spans at all. */
+  tracing: TracingSettings | null;
+}
+
+export interface TracingSettings {
+  /** Where spans are POSTed: the full URL of the traces endpoint (`…/v1/traces`). */
+  endpoint: string;
+  /** The `service.name` resource attribute. */
+  serviceName: string;
 }
 
 export interface ImportBudgetSettings {
@@ -419,5 +450,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? parsePlatform(v.TAGRAPH_SERVER_PLATFORM)
       : ownPlatform(),
     metrics: { token: v.TAGRAPH_METRICS_TOKEN ?? null, port: v.TAGRAPH_METRICS_PORT ?? null },
+    tracing: tracingSettings(v),
   };
+}
+
+/** The OTLP endpoint as the OpenTelemetry specification resolves it for traces. */
+const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4318';
+
+/**
+ * Tracing is on when an OTLP endpoint is given (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as is, or
+ * OTEL_EXPORTER_OTLP_ENDPOINT with `/v1/traces` added) or OTEL_TRACES_EXPORTER=otlp asks for
+ * it (then the specification's default endpoint), and off otherwise: unlike the specification's
+ * default exporter, nothing is sent unless asked for. OTEL_TRACES_EXPORTER=none and
+ * OTEL_SDK_DISABLED=true turn it off.
+ */
+function tracingSettings(v: z.infer<typeof variables>): TracingSettings | null {
+  if (v.OTEL_SDK_DISABLED || v.OTEL_TRACES_EXPORTER === 'none') return null;
+  const base = v.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const endpoint =
+    v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    (base ? `${base.replace(/\/+$/, '')}/v1/traces` : null) ??
+    (v.OTEL_TRACES_EXPORTER === 'otlp' ? `${DEFAULT_OTLP_ENDPOINT}/v1/traces` : null);
+  if (endpoint === null) return null;
+  return { endpoint, serviceName: v.OTEL_SERVICE_NAME ?? 'tagraph' };
 }

@@ -2,6 +2,7 @@
 import { createLogger } from './log.ts';
 import { configFromCommandLine, exitOnSignals } from './process.ts';
 import { buildApp } from './server.ts';
+import { startTracing } from './tracing.ts';
 
 async function main(): Promise<void> {
   const config = configFromCommandLine();
@@ -9,9 +10,14 @@ async function main(): Promise<void> {
   if (config.database.kind === 'pglite') {
     log.info({ dataDir: config.database.dataDir }, 'no DATABASE_URL: using embedded PGlite');
   }
+  // Before the app: its HTTP listener and hooks are traced only if tracing is on when it is built.
+  const tracing = await startTracing(config.tracing, log);
   const app = await buildApp(config, { log });
   await app.start();
-  exitOnSignals(log, () => app.stop());
+  exitOnSignals(log, async () => {
+    await app.stop();
+    await tracing?.shutdown();
+  });
 }
 
 main().catch((error) => {

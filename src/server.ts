@@ -57,6 +57,7 @@ import {
 import { registryEventsPlugin } from './push/endpoint.ts';
 import { schema } from './schema/index.ts';
 import { secretKeyFor } from './secrets.ts';
+import { graphqlTracing, tracedListener } from './tracing.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -130,6 +131,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     database,
     log.child({ component: 'importer' }),
     secretKey,
+    metrics,
   );
   if (config.importWorker) await importer.start();
   const trim = () =>
@@ -235,12 +237,13 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
           ownListener: config.metrics.port !== null,
         }),
         requestMetrics(metrics),
+        graphqlTracing(),
       ],
       log,
     ),
   });
 
-  const httpServer: Server = createServer(yoga);
+  const httpServer: Server = createServer(tracedListener(yoga));
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
   new Gauge({
     name: 'tagraph_websocket_connections',

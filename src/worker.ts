@@ -1,10 +1,13 @@
 // `npm run worker`: the import worker and scheduler alone, beside gateways on one Postgres.
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { openDatabase } from './db/client.ts';
 import { runMigrations } from './db/migrate.ts';
 import { createImporter } from './importer/importer.ts';
 import { createLogger } from './log.ts';
+import { METRICS_PATH, startMetricsListener } from './metrics.ts';
 import { configFromCommandLine, exitOnSignals } from './process.ts';
 import { secretKeyFor } from './secrets.ts';
+import { startTracing } from './tracing.ts';
 
 async function main(): Promise<void> {
   const config = configFromCommandLine();
@@ -15,13 +18,29 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config.logLevel);
+  const tracing = await startTracing(config.tracing, log);
   const database = await openDatabase(config.database);
   await runMigrations(database, config.database);
-  const importer = createImporter(config, database, log, secretKeyFor(config));
+  // The worker has no public listener: its metrics (imports, registry requests, the queue) are
+  // served only on TAGRAPH_METRICS_PORT.
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics, prefix: 'tagraph_' });
+  const importer = createImporter(config, database, log, secretKeyFor(config), metrics);
   await importer.start();
+  const listener =
+    config.metrics.port === null
+      ? null
+      : await startMetricsListener(metrics, {
+          port: config.metrics.port,
+          host: config.host,
+          token: config.metrics.token,
+        });
+  if (listener) log.info({ url: `${listener.url}${METRICS_PATH}` }, 'metrics listening');
   exitOnSignals(log, async () => {
+    await listener?.close();
     await importer.stop(config.shutdownTimeoutMs);
     await database.close();
+    await tracing?.shutdown();
     log.info('tagraph worker stopped');
   });
 }

@@ -77,16 +77,28 @@ async function executeJob(
     } catch (error) {
       logImportFailure(options.log, error, { jobId: job.id, repository: request.all.from });
       const failure = describeFailure(error);
+      options.registry.metrics?.importFinished(
+        'Failure',
+        failure.reason,
+        registryOf(request.all.from),
+        request.cause,
+      );
       return { ok: false, error: failure.message, result: null, retry: failure.retryable };
     }
   }
   const images: TagImportResult[] = [];
   for (const name of tagNames) {
-    images.push(
-      request.push
-        ? await importPush(options, job, name, request.push, budget)
-        : await importTag(options, job, name, request.cause ?? 'import', budget),
+    const source: { registry: string | null } = { registry: request.push?.registry ?? null };
+    const image = request.push
+      ? await importPush(options, job, name, request.push, budget)
+      : await importTag(options, job, name, request.cause ?? 'import', budget, source);
+    options.registry.metrics?.importFinished(
+      image.status,
+      image.reason,
+      source.registry,
+      request.cause,
     );
+    images.push(image);
   }
   const result = { tags: tagNames, images, additionalTags, tagListTruncated };
   const failures = images.filter((image) => image.status === 'Failure');
@@ -105,6 +117,8 @@ async function importTag(
   tagName: string,
   cause: ImportJobRequest['cause'],
   budget: RequestBudget,
+  /** Set to the source's registry once the tag's reference is read (metrics). */
+  source: { registry: string | null },
 ): Promise<TagImportResult> {
   const snapshot = await readTag(options.database, job.namespace, job.stream, tagName);
   if (!snapshot) {
@@ -123,6 +137,7 @@ async function importTag(
     await recordImportFailure(options, snapshot, failure);
     return { tag: tagName, status: 'Failure', ...failure };
   }
+  source.registry = parsed.value.registry;
   let fetched: FetchedSource;
   try {
     fetched = await fetchTag(options, snapshot, parsed.value, budget);
@@ -206,6 +221,12 @@ export async function readTag(
       ),
     );
   return row ?? null;
+}
+
+/** The registry of a stored reference, or null when it does not parse. */
+function registryOf(reference: string): string | null {
+  const parsed = parseDockerReference(reference, 'from');
+  return parsed.ok ? parsed.value.registry : null;
 }
 
 function skipped(tag: string, reason: string, message: string): TagImportResult {

@@ -1,9 +1,11 @@
 // The background importer of one process: the job worker and the scheduled re-import checker.
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { EgressPolicy } from '../registry/egress.ts';
 import { createImportExecutor, type ImporterOptions } from './execute.ts';
+import { ImporterMetrics } from './metrics.ts';
 import { RegistryClients } from './registries.ts';
 import { ImportScheduler } from './scheduler.ts';
 import { ImportWorker } from './worker.ts';
@@ -24,6 +26,8 @@ export function createImporter(
   database: Database,
   log: Logger,
   secretKey: Buffer,
+  /** Where the importer's metrics go (importer/metrics.ts); none are kept without it. */
+  metrics?: Registry,
 ): Importer {
   const clients = new RegistryClients();
   const options: ImporterOptions = {
@@ -35,6 +39,7 @@ export function createImporter(
       timeoutMs: config.registryTimeoutMs,
       egress: new EgressPolicy(config.egressAllow),
       clients,
+      ...(metrics ? { metrics: new ImporterMetrics(metrics, database, log) } : {}),
     },
     serverPlatform: config.serverPlatform,
     intervalMs: config.importIntervalMs,
@@ -46,6 +51,7 @@ export function createImporter(
     namespaceConcurrency: config.importNamespaceConcurrency,
     backoffScale: config.importBackoffScale,
   });
+  options.registry.metrics?.countRunning(() => worker.runningCount);
   const scheduler = new ImportScheduler(options);
   return {
     worker,

@@ -9,6 +9,7 @@ import type { DockerReference } from '../domain/references.ts';
 import { RegistryClient } from '../registry/client.ts';
 import type { EgressPolicy } from '../registry/egress.ts';
 import { credentialFor } from '../services/pullSecrets.ts';
+import type { ImporterMetrics } from './metrics.ts';
 
 /** The stream annotation that marks every tag of a stream insecure (rule 14). */
 export const INSECURE_REPOSITORY_ANNOTATION = 'openshift.io/image.insecureRepository';
@@ -24,6 +25,8 @@ export interface RegistrySettings {
   timeoutMs: number;
   egress: EgressPolicy;
   clients: RegistryClients;
+  /** Counts imports and times registry requests; absent where nothing is measured. */
+  metrics?: ImporterMetrics;
 }
 
 /** Insecure when the tag's import policy or the stream's annotation says so. */
@@ -111,6 +114,7 @@ export async function openRegistry(
         ca: settings.ca ?? undefined,
         timeoutMs: settings.timeoutMs,
         egress: settings.egress,
+        ...(settings.metrics ? { observe: settings.metrics.registryObserver(image.registry) } : {}),
       }),
   );
 }

@@ -5,6 +5,7 @@ import { type Coalesced, coalesce } from '../coalesce.ts';
 import { rowsOf } from '../db/client.ts';
 import { parseDockerReference } from '../domain/references.ts';
 import { enqueueImport } from '../services/importJobs.ts';
+import { inSpan } from '../tracing.ts';
 import type { ImporterOptions } from './execute.ts';
 import {
   type CredentialLookup,
@@ -78,10 +79,12 @@ export class ImportScheduler {
         due.map((tag) =>
           this.limit(async () => {
             total.checked += 1;
-            if (await this.changed(tag, credentials)) {
-              total.queued += 1;
-              await this.enqueue(tag);
-            }
+            await inSpan('scheduled check', {}, async () => {
+              if (await this.changed(tag, credentials)) {
+                total.queued += 1;
+                await this.enqueue(tag);
+              }
+            });
           }),
         ),
       );

@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import { type Coalesced, coalesce } from '../coalesce.ts';
 import type { Database } from '../db/client.ts';
 import { IMPORT_JOBS_CHANNEL } from '../services/importJobs.ts';
+import { inSpan } from '../tracing.ts';
+import { importCause } from './metrics.ts';
 import { claimJobs, completeJob, extendLease, failJob, type ImportJobRow } from './queue.ts';
 
 export type JobOutcome =
@@ -75,6 +77,11 @@ export class ImportWorker {
     this.poke();
   }
 
+  /** Jobs this worker is running now. */
+  get runningCount(): number {
+    return this.active.size;
+  }
+
   /** Stops claiming and waits for the jobs in hand to finish. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -137,7 +144,21 @@ export class ImportWorker {
     return running;
   }
 
-  private async run(job: ImportJobRow): Promise<void> {
+  /** One job in a trace of its own: its SQL and registry requests are its spans' children. */
+  private run(job: ImportJobRow): Promise<void> {
+    const request = job.request as { cause?: string };
+    return inSpan(
+      'import job',
+      {
+        'tagraph.import.job_id': job.id,
+        'tagraph.import.attempt': job.attempts,
+        'tagraph.import.cause': importCause(request.cause),
+      },
+      () => this.runJob(job),
+    );
+  }
+
+  private async runJob(job: ImportJobRow): Promise<void> {
     const log = this.log.child({ jobId: job.id, attempt: job.attempts });
     // Renew the lease at a third of its length, so one missed beat does not lose the job.
     const heartbeat = setInterval(() => {

@@ -17,6 +17,7 @@ import {
   firstHeader,
   isConnectionFailure,
   networkError,
+  type RegistryRequestObserver,
   readBody,
   readBodyPrefix,
   Transport,
@@ -44,6 +45,8 @@ export interface RegistryClientOptions {
   maxManifestBytes?: number;
   /** The default limit of `getBlob`. @default 8 MiB */
   maxConfigBytes?: number;
+  /** Told of every request (metrics). */
+  observe?: RegistryRequestObserver;
 }
 
 export interface FetchedManifest {
@@ -120,6 +123,7 @@ export class RegistryClient {
       insecure: this.insecure,
       timeoutMs: options.timeoutMs ?? 30_000,
       retries: options.retries ?? 3,
+      ...(options.observe ? { observe: options.observe } : {}),
     });
     this.hasCredential = Boolean(options.credential);
     this.authorizer = new Authorizer(this.transport, options.credential ?? null, this.registry);

@@ -3,11 +3,22 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { rootCertificates } from 'node:tls';
 import { Agent, buildConnector, type Dispatcher, RetryAgent, request } from 'undici';
+import { tracedRegistryRequest } from '../tracing.ts';
 import type { RequestBudget } from './budget.ts';
 import { EgressBlockedError, type EgressPolicy } from './egress.ts';
 import { RegistryError } from './errors.ts';
 
 type Body = Dispatcher.ResponseData['body'];
+
+/**
+ * Told of every exchange (all its retries and redirects) once its response headers arrive, or
+ * once it failed without a response: its method, seconds taken, and status or `error`.
+ */
+export type RegistryRequestObserver = (
+  method: string,
+  seconds: number,
+  outcome: number | 'error',
+) => void;
 
 export interface TransportOptions {
   /** Refuses private and special-purpose addresses unless allow-listed (SSRF guard). */
@@ -16,6 +27,8 @@ export interface TransportOptions {
   insecure: boolean;
   timeoutMs: number;
   retries: number;
+  /** Told how long each exchange took until its headers, and how it ended. */
+  observe?: RegistryRequestObserver;
 }
 
 export interface OutgoingRequest {
@@ -132,7 +145,25 @@ export class Transport {
    * Sends a request, following up to 5 redirects itself (undici would carry Authorization along).
    * Authorization goes only where the URL's origin (scheme, host, port) is `trustedOrigin`.
    */
-  async send(url: URL, outgoing: OutgoingRequest): Promise<Exchange> {
+  send(url: URL, outgoing: OutgoingRequest): Promise<Exchange> {
+    return tracedRegistryRequest(outgoing.method, url, () => this.observed(url, outgoing));
+  }
+
+  private async observed(url: URL, outgoing: OutgoingRequest): Promise<Exchange> {
+    const { observe } = this.options;
+    if (!observe) return this.exchange(url, outgoing);
+    const started = performance.now();
+    try {
+      const exchange = await this.exchange(url, outgoing);
+      observe(outgoing.method, (performance.now() - started) / 1000, exchange.status);
+      return exchange;
+    } catch (error) {
+      observe(outgoing.method, (performance.now() - started) / 1000, 'error');
+      throw error;
+    }
+  }
+
+  private async exchange(url: URL, outgoing: OutgoingRequest): Promise<Exchange> {
     outgoing.signal?.throwIfAborted();
     const own = AbortSignal.timeout(this.deadlineMs);
     const signal = outgoing.signal ? AbortSignal.any([own, outgoing.signal]) : own;

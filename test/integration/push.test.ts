@@ -93,6 +93,17 @@ describe('push notifications', () => {
       expect(tag.spec).toBeNull();
       // The importer read the pushed image from the registry: its metadata is verified.
       expect(await metadataSourceOf(image.digest)).toBe('REGISTRY_VERIFIED');
+      // ...and counted it as a push import from that registry.
+      await eventually(async () => {
+        const { values } = await app.metrics.getSingleMetric('tagraph_imports_total')!.get();
+        const pushed = values.find(
+          (v) =>
+            v.labels.cause === 'push' &&
+            v.labels.result === 'success' &&
+            v.labels.registry === registry.host,
+        );
+        expect(pushed?.value).toBeGreaterThanOrEqual(1);
+      });
     } finally {
       await subscription.stop();
     }

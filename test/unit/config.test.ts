@@ -62,6 +62,37 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TAGRAPH_METRICS_PORT: 'x' })).toThrow(/TAGRAPH_METRICS_PORT/);
   });
 
+  it('traces nothing unless an OTLP endpoint or OTEL_TRACES_EXPORTER=otlp asks for it', () => {
+    expect(loadConfig({}).tracing).toBeNull();
+    expect(loadConfig({ OTEL_SERVICE_NAME: 'x' }).tracing).toBeNull();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing).toEqual({
+      endpoint: 'http://collector:4318/v1/traces',
+      serviceName: 'tagraph',
+    });
+    expect(
+      loadConfig({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example/custom',
+        OTEL_SERVICE_NAME: 'gateway-a',
+      }).tracing,
+    ).toEqual({ endpoint: 'https://traces.example/custom', serviceName: 'gateway-a' });
+    expect(loadConfig({ OTEL_TRACES_EXPORTER: 'otlp' }).tracing?.endpoint).toBe(
+      'http://localhost:4318/v1/traces',
+    );
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    expect(loadConfig({ ...endpoint, OTEL_TRACES_EXPORTER: 'none' }).tracing).toBeNull();
+    expect(loadConfig({ ...endpoint, OTEL_SDK_DISABLED: 'true' }).tracing).toBeNull();
+    expect(() => loadConfig({ ...endpoint, OTEL_TRACES_EXPORTER: 'jaeger' })).toThrow(
+      /OTEL_TRACES_EXPORTER: must be otlp or none/,
+    );
+    expect(() => loadConfig({ ...endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(
+      /OTEL_EXPORTER_OTLP_PROTOCOL: must be http\/json/,
+    );
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(
+      /OTEL_EXPORTER_OTLP_ENDPOINT: must be an http/,
+    );
+  });
+
   it('refuses Postgres without a secret key, naming TAGRAPH_SECRET_KEY', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://u@h:5432/db' })).toThrow(
       /TAGRAPH_SECRET_KEY: required with DATABASE_URL/,
