@@ -7,6 +7,7 @@ import type { PgQueryResultHKT } from 'drizzle-orm/pg-core/session';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { lockDataDir } from './dataDirLock.ts';
 import { relations } from './relations.ts';
 
 export type Db = PgAsyncDatabase<PgQueryResultHKT, typeof relations>;
@@ -314,9 +315,20 @@ async function openTransaction(
 }
 
 async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
-  if (dataDir !== 'memory') mkdirSync(dataDir, { recursive: true });
-  const client = new PGlite(dataDir === 'memory' ? 'memory://' : dataDir);
-  await client.waitReady;
+  let unlock = () => {};
+  if (dataDir !== 'memory') {
+    mkdirSync(dataDir, { recursive: true });
+    // PGlite itself lets a second process open the directory, and the two lose each other's writes.
+    unlock = lockDataDir(dataDir);
+  }
+  let client: PGlite;
+  try {
+    client = new PGlite(dataDir === 'memory' ? 'memory://' : dataDir);
+    await client.waitReady;
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const db = drizzlePglite({ client, relations, logger }) as unknown as Db;
   return {
     kind: 'pglite',
@@ -331,7 +343,11 @@ async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
       await db.execute(sql`select 1`);
     },
     close: async () => {
-      if (!client.closed) await client.close();
+      try {
+        if (!client.closed) await client.close();
+      } finally {
+        unlock();
+      }
     },
   };
 }
