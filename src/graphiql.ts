@@ -1,5 +1,4 @@
 // The GraphiQL page on GET /graphql: every asset inlined from the installed package (no CDN).
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphiQLOptions } from 'graphql-yoga';
 import type { Config } from './config.ts';
 
@@ -51,15 +50,19 @@ export function graphiqlOptions(config: Config): GraphiQLOptions | false {
 
 /**
  * Renders the page once per option set: it inlines GraphiQL's script, styles and editor workers
- * (about 9 MB), so building it per request would cost more than serving it.
+ * (about 9 MB), so building it per request would cost more than serving it. The package is
+ * loaded at the first page request (about 0.8 s and 50 MB), not by servers that never serve it.
  */
-export function cachedGraphiqlRenderer(): (options: GraphiQLOptions) => string {
-  const pages = new Map<string, string>();
+export function cachedGraphiqlRenderer(): (options: GraphiQLOptions) => Promise<string> {
+  const pages = new Map<string, Promise<string>>();
   return (options) => {
     const key = JSON.stringify(options);
     let page = pages.get(key);
     if (page === undefined) {
-      page = renderGraphiQL(options);
+      page = import('@graphql-yoga/render-graphiql').then(({ renderGraphiQL }) =>
+        renderGraphiQL(options),
+      );
+      page.catch(() => pages.delete(key));
       pages.set(key, page);
     }
     return page;
