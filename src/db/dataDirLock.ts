@@ -15,27 +15,31 @@ interface Holder {
   since: string;
 }
 
-/** The data directory is open in another live process (or, twice, in this one). */
+/** The data directory is open in another live process. */
 export class DataDirLockedError extends Error {
   override name = 'DataDirLockedError';
   readonly code = 'DATA_DIR_LOCKED';
 }
 
-/** The lock files this process holds, with what it wrote in each. */
-const held = new Map<string, string>();
+/** The lock files this process holds: what it wrote in each, and how many opens hold it. */
+const held = new Map<string, { content: string; opens: number }>();
 let releaseOnExit = false;
 
 /**
  * Takes the lock of `dataDir`, or throws DataDirLockedError naming the live holder. A lock left
  * by a process that no longer runs (killed, crashed) is taken over. The returned function
  * releases it; it is also released when the process exits without closing the database.
+ *
+ * The lock is the process's: another open of the directory in the same process shares it (the
+ * file goes with the last release). Only the server opens it in production; in-process test
+ * apps started side by side on one directory do.
  */
 export function lockDataDir(dataDir: string): () => void {
   const lockPath = join(resolve(dataDir), LOCK_FILE);
-  if (held.has(lockPath)) {
-    throw new DataDirLockedError(
-      `the PGlite data directory ${dataDir} is already open in this process (pid ${process.pid})`,
-    );
+  const mineAlready = held.get(lockPath);
+  if (mineAlready) {
+    mineAlready.opens += 1;
+    return releaser(lockPath);
   }
   const mine: Holder = {
     pid: process.pid,
@@ -69,20 +73,28 @@ export function lockDataDir(dataDir: string): () => void {
   } finally {
     unlinkSync(draft);
   }
-  held.set(lockPath, content);
+  held.set(lockPath, { content, opens: 1 });
   if (!releaseOnExit) {
     releaseOnExit = true;
     // process.exit() without closing the database (a failed shutdown) still releases the lock.
     process.on('exit', () => {
-      for (const [path, written] of held) removeIfMine(path, written);
+      for (const [path, lock] of held) removeIfMine(path, lock.content);
     });
   }
+  return releaser(lockPath);
+}
+
+/** Releases one open of a held lock, once; the last one removes the file. */
+function releaser(lockPath: string): () => void {
   let released = false;
   return () => {
-    if (released) return;
+    const lock = held.get(lockPath);
+    if (released || !lock) return;
     released = true;
+    lock.opens -= 1;
+    if (lock.opens > 0) return;
     held.delete(lockPath);
-    removeIfMine(lockPath, content);
+    removeIfMine(lockPath, lock.content);
   };
 }
 
