@@ -1,4 +1,5 @@
 // The server process (`npm start`): the gateway, and the import worker unless turned off.
+import { DataDirLockedError } from './db/dataDirLock.ts';
 import { createLogger } from './log.ts';
 import { configFromCommandLine, exitOnSignals } from './process.ts';
 import { buildApp } from './server.ts';
@@ -21,6 +22,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  console.error('tagraph failed to start:', error);
+  if (error instanceof DataDirLockedError)
+    console.error(`tagraph failed to start: ${error.message}`);
+  else console.error('tagraph failed to start:', error);
   process.exit(1);
 });

@@ -36,6 +36,7 @@ import {
 } from './events/groups.ts';
 import { EventHub } from './events/hub.ts';
 import { trimEvents } from './events/retention.ts';
+import { cachedGraphiqlRenderer, graphiqlOptions } from './graphiql.ts';
 import { createImporter, type Importer } from './importer/importer.ts';
 import { unstorableInputGuard } from './inputs.ts';
 import {
@@ -188,7 +189,8 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
   const yoga = createYoga<Record<string, never>, AppContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    graphiql: config.graphiql,
+    graphiql: graphiqlOptions(config),
+    renderGraphiQL: cachedGraphiqlRenderer(),
     // Enforced by requestBodyLimit below, which skips yoga's per-request stream for bodies whose
     // Content-Length already answers.
     maxRequestBodySize: false,

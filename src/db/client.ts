@@ -9,6 +9,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { endSpan, startSqlSpan } from '../tracing.ts';
+import { lockDataDir } from './dataDirLock.ts';
 import { relations } from './relations.ts';
 
 export type Db = PgAsyncDatabase<PgQueryResultHKT, typeof relations>;
@@ -364,9 +365,20 @@ export class TurnTakingPGlite extends PGlite {
 }
 
 async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
-  if (dataDir !== 'memory') mkdirSync(dataDir, { recursive: true });
-  const client = new TurnTakingPGlite(dataDir === 'memory' ? 'memory://' : dataDir);
-  await client.waitReady;
+  let unlock = () => {};
+  if (dataDir !== 'memory') {
+    mkdirSync(dataDir, { recursive: true });
+    // PGlite itself lets a second process open the directory, and the two lose each other's writes.
+    unlock = lockDataDir(dataDir);
+  }
+  let client: PGlite;
+  try {
+    client = new TurnTakingPGlite(dataDir === 'memory' ? 'memory://' : dataDir);
+    await client.waitReady;
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const db = drizzlePglite({ client: tracedPglite(client), relations, logger }) as unknown as Db;
   return {
     kind: 'pglite',
@@ -381,7 +393,11 @@ async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
       await db.execute(sql`select 1`);
     },
     close: async () => {
-      if (!client.closed) await client.close();
+      try {
+        if (!client.closed) await client.close();
+      } finally {
+        unlock();
+      }
     },
   };
 }

@@ -156,9 +156,9 @@ export async function spawnServer(
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    void exited.then(() => {
+    void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`server exited before listening:\n${output}`));
+      reject(new Error(`server exited (code ${code ?? signal}) before listening:\n${output}`));
     });
   });
   return { process: child, url, logs: () => output, exited };
