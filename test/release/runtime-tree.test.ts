@@ -69,10 +69,8 @@ async function productionDependencies(stage: DockerStage): Promise<string> {
   await writeFile(join(building, 'package.json'), manifest);
   await writeFile(join(building, 'package-lock.json'), lock);
   try {
-    await run(argv[0]!, [...argv.slice(1), '--prefer-offline'], {
-      cwd: building,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
-    });
+    // npm gets this machine's environment: its registry settings, proxy and CA certificates.
+    await run(argv[0]!, [...argv.slice(1), '--prefer-offline'], { cwd: building });
   } catch (error) {
     rmSync(building, { recursive: true, force: true });
     throw error;
