@@ -1,11 +1,21 @@
 // The server process (`npm start`): the gateway, and the import worker unless turned off.
-import { createLogger } from './log.ts';
-import { configFromCommandLine, exitOnSignals } from './process.ts';
+import type { Config } from './config.ts';
+import { createProcessLogger } from './log.ts';
+import {
+  checkListenable,
+  configFromCommandLine,
+  exitOnSignals,
+  exitOnStartupFailure,
+} from './process.ts';
 import { buildApp } from './server.ts';
 
+let config: Config | null = null;
+
 async function main(): Promise<void> {
-  const config = configFromCommandLine();
-  const log = createLogger(config.logLevel);
+  config = configFromCommandLine('gateway');
+  // A port in use is one line now, not a stack trace after the database and importer opened.
+  await checkListenable(config);
+  const log = await createProcessLogger(config.logLevel, config.logFormat);
   if (config.database.kind === 'pglite') {
     log.info({ dataDir: config.database.dataDir }, 'no DATABASE_URL: using embedded PGlite');
   }
@@ -14,7 +24,4 @@ async function main(): Promise<void> {
   exitOnSignals(log, () => app.stop());
 }
 
-main().catch((error) => {
-  console.error('tagraph failed to start:', error);
-  process.exit(1);
-});
+main().catch((error) => exitOnStartupFailure(error, config, 'tagraph'));

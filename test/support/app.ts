@@ -39,6 +39,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     importWorker: false,
     // The test registries listen on loopback, which the SSRF guard otherwise refuses.
     egressAllow: ['127.0.0.1:*'],
+    egressLoopbackDefault: false,
     ...overrides,
   };
 }
