@@ -37,6 +37,7 @@ const variables = z.object({
   TAGRAPH_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
+  TAGRAPH_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   TAGRAPH_REGISTRY_HOST: z
     .string()
     .regex(/^[a-zA-Z0-9.-]+(:\d+)?$/, 'must be a host name with an optional :port')
@@ -147,7 +148,7 @@ const variables = z.object({
   OTEL_SERVICE_NAME: z.string().min(1).max(200).optional(),
 });
 
-/** The names of every environment variable loadConfig reads; any other is ignored. */
+/** The names of every environment variable loadConfig reads (for `--help`); any other is ignored. */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(variables.shape);
 
 export interface Config {
@@ -155,6 +156,8 @@ export interface Config {
   host: string;
   port: number;
   logLevel: z.infer<typeof variables>['TAGRAPH_LOG_LEVEL'];
+  /** `auto`: pretty when stdout is a terminal, JSON lines otherwise. */
+  logFormat: 'auto' | 'json' | 'pretty';
   /** The host part of every stream's pull spec: `<registryHost>/<ns>/<name>`. */
   registryHost: string;
   /** In-flight requests get this long after SIGTERM before connections are cut. */
@@ -195,9 +198,13 @@ export interface Config {
   /**
    * Private or special addresses that outbound fetches (imports, push reads, token endpoints)
    * may reach anyway: IPs, CIDR ranges or host names, each with `:port` or `:*` (any port);
-   * without a port, 443 and 80. Everything else private is refused.
+   * without a port, 443 and 80. Everything else private is refused. In open mode, unless
+   * TAGRAPH_EGRESS_ALLOW is set, loopback on any port (LOOPBACK_EGRESS): a registry on the
+   * developer's machine.
    */
   egressAllow: string[];
+  /** egressAllow is open mode's loopback default (the start-up log says so). */
+  egressLoopbackDefault: boolean;
   /** HTTP requests a token may make a minute, per process (0: no limit). */
   rateLimitPerMinute: number;
   /** Operations one graphql-ws connection may have running at once (subscriptions included). */
@@ -266,6 +273,9 @@ function ownPlatform(): Platform {
   const os = process.platform === 'win32' ? 'windows' : process.platform;
   return { os, architecture: arch[process.arch] ?? process.arch };
 }
+
+/** What open mode allows when TAGRAPH_EGRESS_ALLOW is unset: this machine, on any port. */
+export const LOOPBACK_EGRESS: readonly string[] = ['127.0.0.0/8:*', '[::1]:*'];
 
 /** TAGRAPH_EGRESS_ALLOW's comma-separated entries. */
 function egressEntries(text: string): string[] {
@@ -349,8 +359,14 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Reads configuration from `env`; throws a ConfigError naming each bad variable. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+/**
+ * Reads configuration from `env`; throws a ConfigError naming each bad variable. `migrate` reads
+ * no pull secret, so it alone may leave out TAGRAPH_SECRET_KEY with DATABASE_URL.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  options: { secretKeyRequired?: boolean } = {},
+): Config {
   const present = Object.fromEntries(
     Object.entries(env).filter(([key, value]) => key in variables.shape && value !== ''),
   );
@@ -364,7 +380,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const v = parsed.data;
-  if (v.DATABASE_URL && !v.TAGRAPH_SECRET_KEY) {
+  if (v.DATABASE_URL && !v.TAGRAPH_SECRET_KEY && options.secretKeyRequired !== false) {
     throw new ConfigError(
       'invalid configuration:\n  TAGRAPH_SECRET_KEY: required with DATABASE_URL (it encrypts pull secrets); make one with `openssl rand -hex 32`',
     );
@@ -409,6 +425,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: v.TAGRAPH_HOST,
     port: v.TAGRAPH_PORT,
     logLevel: v.TAGRAPH_LOG_LEVEL,
+    logFormat: v.TAGRAPH_LOG_FORMAT,
     registryHost: v.TAGRAPH_REGISTRY_HOST,
     shutdownTimeoutMs: v.TAGRAPH_SHUTDOWN_TIMEOUT_MS,
     graphiql: v.TAGRAPH_GRAPHIQL ?? authMode === 'open',
@@ -441,7 +458,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     credentialCheckIntervalMs: Math.round(v.TAGRAPH_CREDENTIAL_CHECK_SECONDS * 1000),
     maxReplays: v.TAGRAPH_MAX_REPLAYS,
     maxReplaysPerToken: v.TAGRAPH_MAX_REPLAYS_PER_TOKEN,
-    egressAllow: egressEntries(v.TAGRAPH_EGRESS_ALLOW ?? ''),
+    egressAllow:
+      v.TAGRAPH_EGRESS_ALLOW === undefined && authMode === 'open'
+        ? [...LOOPBACK_EGRESS]
+        : egressEntries(v.TAGRAPH_EGRESS_ALLOW ?? ''),
+    egressLoopbackDefault: v.TAGRAPH_EGRESS_ALLOW === undefined && authMode === 'open',
     registryCa: v.TAGRAPH_REGISTRY_CA_FILE
       ? readFile('TAGRAPH_REGISTRY_CA_FILE', v.TAGRAPH_REGISTRY_CA_FILE)
       : null,

@@ -1,13 +1,22 @@
 // The server process (`npm start`): the gateway, and the import worker unless turned off.
-import { DataDirLockedError } from './db/dataDirLock.ts';
-import { createLogger } from './log.ts';
-import { configFromCommandLine, exitOnSignals } from './process.ts';
+import type { Config } from './config.ts';
+import { createProcessLogger } from './log.ts';
+import {
+  checkListenable,
+  configFromCommandLine,
+  exitOnSignals,
+  exitOnStartupFailure,
+} from './process.ts';
 import { buildApp } from './server.ts';
 import { startTracing } from './tracing.ts';
 
+let config: Config | null = null;
+
 async function main(): Promise<void> {
-  const config = configFromCommandLine();
-  const log = createLogger(config.logLevel);
+  config = configFromCommandLine('gateway');
+  // A port in use is one line now, not a stack trace after the database and importer opened.
+  await checkListenable(config);
+  const log = await createProcessLogger(config.logLevel, config.logFormat);
   if (config.database.kind === 'pglite') {
     log.info({ dataDir: config.database.dataDir }, 'no DATABASE_URL: using embedded PGlite');
   }
@@ -21,9 +30,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((error) => {
-  if (error instanceof DataDirLockedError)
-    console.error(`tagraph failed to start: ${error.message}`);
-  else console.error('tagraph failed to start:', error);
-  process.exit(1);
-});
+main().catch((error) => exitOnStartupFailure(error, config, 'tagraph'));

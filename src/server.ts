@@ -22,6 +22,7 @@ import {
   CLOSE_UNAUTHENTICATED,
   RateLimit,
   rateLimitedError,
+  warnIfNoOneCanAuthenticate,
   warnIfOpen,
 } from './auth/http.ts';
 import { AccessChecker, type Caller, freshRoleLoader, OPEN_CALLER } from './auth/roles.ts';
@@ -48,6 +49,7 @@ import {
   queryShapeLimits,
   requestBodyLimit,
 } from './limits.ts';
+import { RepeatedFailureLog } from './log.ts';
 import {
   METRICS_PATH,
   type MetricsListener,
@@ -119,7 +121,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     },
   });
 
-  const secretKey = secretKeyFor(config);
+  const secretKey = secretKeyFor(config, log);
   const hub = new EventHub(database, log.child({ component: 'events' }), {
     subscriberQueue: config.subscriberQueue,
     maxReplays: config.maxReplays,
@@ -135,9 +137,11 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     metrics,
   );
   if (config.importWorker) await importer.start();
+  const trimFailures = new RepeatedFailureLog(log, 'trimming the events log');
   const trim = () =>
-    trimEvents(database, config.eventRetentionMs).catch((error) =>
-      log.error({ err: error }, 'trimming the events log failed'),
+    trimEvents(database, config.eventRetentionMs).then(
+      () => trimFailures.succeeded(),
+      (error) => trimFailures.failed(error),
     );
   void trim();
   const trimTimer = setInterval(trim, config.eventTrimIntervalMs);
@@ -186,6 +190,13 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
   const rateLimit = new RateLimit(config);
   const callers = new WeakMap<Request, Caller>();
   warnIfOpen(config, log);
+  if (config.egressLoopbackDefault) {
+    log.info(
+      { egressAllow: config.egressAllow },
+      'open mode: imports may reach registries on this machine (127.0.0.1, ::1, any port); setting TAGRAPH_EGRESS_ALLOW replaces this default',
+    );
+  }
+  await warnIfNoOneCanAuthenticate(config, database.db, log);
   const yoga = createYoga<Record<string, never>, AppContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -419,7 +430,11 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         httpServer.listen(port, host, () => {
           const address = httpServer.address() as AddressInfo;
           const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-          log.info({ url, database: database.kind }, 'tagraph listening');
+          const graphqlUrl = `${url}${GRAPHQL_PATH}`;
+          log.info(
+            { url, graphql: graphqlUrl, database: database.kind },
+            `tagraph listening on ${graphqlUrl}`,
+          );
           resolvePromise({ port: address.port, url });
         });
       }).then(async (listening) => {

@@ -1,5 +1,5 @@
 // Whether a caller's credential still holds (an API token not revoked, a JWT not expired), and
-// watches that end open connections and streams once it no longer does.
+// watches that end open connections and streams once it, or a subscription's grant, no longer does.
 import DataLoader from 'dataloader';
 import { and, inArray, isNull } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
@@ -17,6 +17,13 @@ const MAX_TIMER_MS = 2_147_483_647;
 /** API token ids read by one statement (bind parameters stay far below any driver's limit). */
 const MAX_TOKENS_PER_STATEMENT = 1000;
 
+/** A live subscription's access, re-read at every check while it is open, idle or not. */
+interface GrantWatch {
+  /** Whether the caller may still read what the subscription delivers (a fresh read). */
+  holds: () => Promise<boolean>;
+  onRevoked: () => void;
+}
+
 interface Watch {
   caller: Caller;
   onEnded: () => void;
@@ -33,8 +40,10 @@ interface Watch {
 export class Credentials {
   private readonly liveTokens: DataLoader<number, boolean>;
   private readonly watches = new Set<Watch>();
+  private readonly grants = new Set<GrantWatch>();
   private readonly timer: NodeJS.Timeout;
   private checking = false;
+  private checkingGrants = false;
 
   constructor(db: Db, checkIntervalMs: number) {
     this.liveTokens = new DataLoader(
@@ -48,7 +57,10 @@ export class Credentials {
       },
       { cache: false, maxBatchSize: MAX_TOKENS_PER_STATEMENT },
     );
-    this.timer = setInterval(() => void this.checkWatched(), checkIntervalMs);
+    this.timer = setInterval(() => {
+      void this.checkWatched();
+      void this.checkGrants();
+    }, checkIntervalMs);
     this.timer.unref();
   }
 
@@ -87,10 +99,28 @@ export class Credentials {
     return () => this.unwatch(watch);
   }
 
+  /**
+   * Calls `onRevoked` once, at the first periodic check (every `checkIntervalMs`) at which
+   * `holds` answers false; returns the function that stops watching. Every watch's `holds` is
+   * started in the same tick, so fresh role reads batched by a DataLoader go to the database
+   * together. A failed read is retried at the next check.
+   */
+  watchGrant(holds: () => Promise<boolean>, onRevoked: () => void): () => void {
+    const watch: GrantWatch = { holds, onRevoked };
+    this.grants.add(watch);
+    return () => this.grants.delete(watch);
+  }
+
+  /** Open grant watches, for tests and metrics. */
+  get grantWatchCount(): number {
+    return this.grants.size;
+  }
+
   /** Stops the periodic check (server shutdown); the watches' owners end them as they close. */
   stop(): void {
     clearInterval(this.timer);
     for (const watch of this.watches) this.unwatch(watch);
+    this.grants.clear();
   }
 
   private unwatch(watch: Watch): void {
@@ -102,6 +132,24 @@ export class Credentials {
     if (!this.watches.has(watch)) return;
     this.unwatch(watch);
     watch.onEnded();
+  }
+
+  /** Ends every grant watch whose access no longer holds; one check at a time. */
+  private async checkGrants(): Promise<void> {
+    if (this.checkingGrants || this.grants.size === 0) return;
+    this.checkingGrants = true;
+    try {
+      const watches = [...this.grants];
+      const answers = await Promise.allSettled(watches.map((watch) => watch.holds()));
+      answers.forEach((answer, i) => {
+        const watch = watches[i]!;
+        if (answer.status === 'fulfilled' && !answer.value && this.grants.delete(watch)) {
+          watch.onRevoked();
+        }
+      });
+    } finally {
+      this.checkingGrants = false;
+    }
   }
 
   /** Ends every watch whose credential expired or was revoked since the last check. */

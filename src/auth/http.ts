@@ -1,10 +1,12 @@
 // Authentication at the edge: HTTP and SSE requests to /graphql, and graphql-ws connections.
+import { isNull } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
+import { apiTokens } from '../db/schema.ts';
 import { limitKey } from './credentials.ts';
 import { createJwtVerifier, type JwtVerifier, looksLikeJwt } from './jwt.ts';
 import { type Caller, OPEN_CALLER } from './roles.ts';
@@ -139,5 +141,31 @@ export function warnIfOpen(config: Config, log: Logger): void {
   if (config.auth.mode !== 'open') return;
   log.warn(
     'AUTHENTICATION IS OFF (TAGRAPH_AUTH=open, embedded development mode): every caller is a cluster admin. Set TAGRAPH_AUTH=token before exposing this server.',
+  );
+}
+
+/**
+ * Says loudly that no request can authenticate: token mode with neither TAGRAPH_ADMIN_TOKEN nor a
+ * JWT key, and no live API token in the database to authenticate with either.
+ */
+export async function warnIfNoOneCanAuthenticate(
+  config: Config,
+  db: Db,
+  log: Logger,
+): Promise<void> {
+  if (config.auth.mode !== 'token' || config.auth.adminTokenHash || config.auth.jwt) return;
+  const [live] = await db
+    .select({ id: apiTokens.id })
+    .from(apiTokens)
+    .where(isNull(apiTokens.revokedAt))
+    .limit(1);
+  if (live) {
+    log.warn(
+      'token mode without TAGRAPH_ADMIN_TOKEN or a JWT key: only the API tokens already issued can authenticate',
+    );
+    return;
+  }
+  log.warn(
+    'NO ONE CAN AUTHENTICATE: token mode with neither TAGRAPH_ADMIN_TOKEN nor a JWT key (TAGRAPH_JWT_JWKS_URL, TAGRAPH_JWT_PUBLIC_KEY_FILE), and no API token issued yet; every request will get 401. Set TAGRAPH_ADMIN_TOKEN (at least 32 characters, e.g. `openssl rand -hex 32`) and restart.',
   );
 }

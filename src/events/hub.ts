@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { type Coalesced, coalesce } from '../coalesce.ts';
 import type { Database } from '../db/client.ts';
 import { events } from '../db/schema.ts';
+import { RepeatedFailureLog } from '../log.ts';
 import { EVENTS_CHANNEL } from './append.ts';
 import { encodeCursor } from './cursor.ts';
 import { sequenceEvents } from './sequencer.ts';
@@ -118,9 +119,10 @@ export class EventHub {
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     this.maxReplays = options.maxReplays ?? 64;
     this.maxReplaysPerReplayer = options.maxReplaysPerReplayer ?? 4;
+    const failures = new RepeatedFailureLog(this.log, 'reading events');
     this.reader = coalesce(
-      () => this.readNew(),
-      (error) => this.log.error({ err: error }, 'reading events failed'),
+      () => this.readNew().then(() => failures.succeeded()),
+      (error) => failures.failed(error),
     );
   }
 

@@ -27,7 +27,11 @@ export async function importPush(
       message: `a newer push of ${job.stream}:${tag} was reported`,
     };
   }
-  const registry = options.pushRegistries.find((r) => r.host === push.registry);
+  // What the accepting gateway recorded; the worker's own list only for jobs queued without it.
+  const insecure =
+    push.insecure ??
+    options.pushRegistries.find((r) => r.host === push.registry)?.insecure ??
+    false;
   const source: DockerReference = {
     registry: push.registry,
     repository: push.repository,
@@ -39,7 +43,7 @@ export async function importPush(
       options.registry,
       job.namespace,
       source,
-      registry?.insecure ?? false,
+      insecure,
     );
     // A pushed index is kept whole, as the registry holds it; its children become images.
     const fetched = await fetchSource(client, source, {

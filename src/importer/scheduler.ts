@@ -4,6 +4,7 @@ import pLimit from 'p-limit';
 import { type Coalesced, coalesce } from '../coalesce.ts';
 import { rowsOf } from '../db/client.ts';
 import { parseDockerReference } from '../domain/references.ts';
+import { RepeatedFailureLog } from '../log.ts';
 import { enqueueImport } from '../services/importJobs.ts';
 import { inSpan } from '../tracing.ts';
 import type { ImporterOptions } from './execute.ts';
@@ -42,11 +43,13 @@ export class ImportScheduler {
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: ImporterOptions) {
+    const failures = new RepeatedFailureLog(options.log, 'scheduled import check');
     this.pass = coalesce(
       async () => {
         await this.runOnce();
+        failures.succeeded();
       },
-      (error) => options.log.error({ err: error }, 'scheduled import check failed'),
+      (error) => failures.failed(error),
     );
   }
 

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { type Coalesced, coalesce } from '../coalesce.ts';
 import type { Database } from '../db/client.ts';
+import { RepeatedFailureLog } from '../log.ts';
 import { IMPORT_JOBS_CHANNEL } from '../services/importJobs.ts';
 import { inSpan } from '../tracing.ts';
 import { importCause } from './metrics.ts';
@@ -63,9 +64,10 @@ export class ImportWorker {
     this.leaseMs = options.leaseMs ?? 60_000;
     this.pollMs = options.pollMs ?? 1000;
     this.backoffScale = options.backoffScale ?? 1;
+    const failures = new RepeatedFailureLog(this.log, 'claiming import jobs');
     this.claimer = coalesce(
-      () => this.claim(),
-      (error) => this.log.error({ err: error }, 'claiming import jobs failed'),
+      () => this.claim().then(() => failures.succeeded()),
+      (error) => failures.failed(error),
     );
   }
 

@@ -108,7 +108,12 @@ async function store(
     stream: plan.stream,
     tags: [plan.tag],
     cause: 'push',
-    push: { registry: registry.host, repository: plan.repository, digest: plan.digest },
+    push: {
+      registry: registry.host,
+      repository: plan.repository,
+      digest: plan.digest,
+      insecure: registry.insecure,
+    },
   });
   return 'queued';
 }

@@ -219,11 +219,30 @@ function deliveries(
     // Wakes a next() waiting for an event; it then yields the last result.
     void source.return?.();
   };
-  const unwatch = ctx.credentials.watch(caller, endCredential);
+  const unwatchCredential = ctx.credentials.watch(caller, endCredential);
+  // While idle too: a revoked grant ends the stream within TAGRAPH_CREDENTIAL_CHECK_SECONDS.
+  let grantRevoked = false;
+  const unwatchGrant = ctx.credentials.watchGrant(
+    () => ctx.access.canNow('image-puller', filter.namespace),
+    () => {
+      if (ended || credentialEnded) return;
+      grantRevoked = true;
+      // Wakes a next() waiting for an event; it then yields the FORBIDDEN result.
+      void source.return?.();
+    },
+  );
+  const unwatch = () => {
+    unwatchCredential();
+    unwatchGrant();
+  };
   const stop = async () => {
     ended = true;
     unwatch();
     await source.return?.();
+  };
+  const revokedResult = async (): Promise<IteratorResult<Delivery>> => {
+    await stop();
+    return { done: false, value: { [REVOKED]: filter.namespace } };
   };
   const lastResult = async (): Promise<IteratorResult<Delivery>> => {
     await stop();
@@ -233,9 +252,11 @@ function deliveries(
     next: async () => {
       if (ended) return { done: true, value: undefined };
       if (credentialEnded) return lastResult();
+      if (grantRevoked) return revokedResult();
       try {
         const result = await source.next();
         if (credentialEnded) return lastResult();
+        if (grantRevoked) return revokedResult();
         if (result.done) {
           await stop();
           return result;

@@ -38,6 +38,13 @@ export interface PushRequest {
   registry: string;
   repository: string;
   digest: string;
+  /**
+   * Plain HTTP or unverified TLS when reading the pushed manifest, as the gateway that accepted
+   * the notification was configured: the worker reads it from the job, not from its own
+   * TAGRAPH_PUSH_REGISTRIES (a separate worker need not have it). Absent in jobs queued before
+   * it was recorded; the worker's own configuration answers for those.
+   */
+  insecure?: boolean;
 }
 
 /** What a job row's `request` holds; the worker reads it back. */

@@ -39,6 +39,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     importWorker: false,
     // The test registries listen on loopback, which the SSRF guard otherwise refuses.
     egressAllow: ['127.0.0.1:*'],
+    egressLoopbackDefault: false,
     ...overrides,
   };
 }
@@ -172,4 +173,61 @@ export async function assertNothingRunning(): Promise<void> {
   if (left.length > 0) {
     throw new Error(`test left servers running: ${left.map((e) => e.name).join(', ')}`);
   }
+}
+
+const workerScript = fileURLToPath(new URL('../../src/worker.ts', import.meta.url));
+
+export interface SpawnedProcess {
+  process: ChildProcess;
+  /** stdout and stderr as received so far. */
+  output: () => string;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Runs an entry point (`main` or `worker`) through tsx with exactly `env` added to this
+ * process's environment (no defaults), collecting its output; stopped at the end of the file.
+ */
+export function spawnEntry(
+  entry: 'main' | 'worker',
+  env: Record<string, string>,
+  args: string[] = [],
+): SpawnedProcess {
+  const script = entry === 'main' ? mainScript : workerScript;
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk;
+    output += chunk;
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk;
+    output += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.once('exit', (code, signal) => done({ code, signal })),
+  );
+  const entryRecord = {
+    name: `${entry} pid ${child.pid}`,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  running.add(entryRecord);
+  void exited.then(() => running.delete(entryRecord));
+  return {
+    process: child,
+    output: () => output,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+  };
 }

@@ -1,0 +1,60 @@
+// A gateway that accepts push notifications and a separate worker process on one Postgres: the
+// worker maps the push with only the variables the README lists for it.
+import { sql } from 'drizzle-orm';
+import { describe, expect, inject, it } from 'vitest';
+import { rowsOf } from '../../src/db/client.ts';
+import { reservePort, spawnEntry, TEST_SECRET_KEY } from '../support/app.ts';
+import { fileDatabase } from '../support/database.ts';
+import { pushImage } from '../support/images.ts';
+import { startRegistry } from '../support/registry.ts';
+import { startTenantApp } from '../support/tenants.ts';
+
+const TOKEN = 'push-token-separate-worker-0123';
+
+describe.runIf(inject('dbKind') === 'postgres')('separate worker', () => {
+  it('maps a push accepted by a gateway though the worker has no TAGRAPH_PUSH_REGISTRIES', {
+    timeout: 90_000,
+  }, async () => {
+    const target = fileDatabase();
+    if (target.kind !== 'postgres') throw new Error('postgres only');
+    const port = await reservePort();
+    const registry = await startRegistry({
+      notifications: { url: `http://127.0.0.1:${port}/registry/events`, token: TOKEN },
+    });
+    // The gateway runs no worker; it knows the registry is plain HTTP.
+    const gateway = await startTenantApp({
+      port,
+      importWorker: false,
+      pushRegistries: [{ host: registry.host, token: TOKEN, insecure: true }],
+    });
+    // Exactly what the README says a worker needs, and nothing about push registries.
+    const worker = spawnEntry('worker', {
+      DATABASE_URL: target.url,
+      TAGRAPH_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
+      TAGRAPH_EGRESS_ALLOW: '127.0.0.1:*',
+      TAGRAPH_PUSH_REGISTRIES: '',
+      TAGRAPH_LOG_LEVEL: 'info',
+    });
+    try {
+      await expect.poll(() => worker.output(), { timeout: 30_000 }).toContain('importer started');
+      const image = await pushImage(registry.url, 'separate/app', 'v1', { content: 'separate' });
+      const digestOfTag = async () => {
+        const data = await gateway.admin<{ imageStreamTag: { image?: { digest: string } } }>(
+          `{ imageStreamTag(namespace: "separate", ref: "app:v1") {
+              ... on ImageStreamTag { image { digest } } } }`,
+        );
+        return data.imageStreamTag?.image?.digest;
+      };
+      await expect.poll(digestOfTag, { timeout: 30_000, interval: 200 }).toBe(image.digest);
+      const [job] = rowsOf<{ status: string }>(
+        await gateway.database.db.execute(sql`select status from import_jobs`),
+      );
+      expect(job, worker.output()).toEqual({ status: 'succeeded' });
+    } finally {
+      worker.process.kill('SIGTERM');
+      expect((await worker.exited).code, worker.output()).toBe(0);
+      await gateway.stop();
+      await registry.stop();
+    }
+  });
+});
