@@ -46,6 +46,7 @@ import {
   queryCostLimit,
   queryShapeLimits,
   requestBodyLimit,
+  typedVariableErrors,
 } from './limits.ts';
 import {
   METRICS_PATH,
@@ -223,6 +224,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         requestBodyLimit(config.maxBodyBytes),
         pageSizeLimit(),
         queryCostLimit(),
+        typedVariableErrors(),
         unstorableInputGuard(),
         ...queryShapeLimits(!config.introspection),
         ...(config.introspection ? [] : [noIntrospection()]),

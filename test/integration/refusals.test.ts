@@ -1,0 +1,174 @@
+// Refusals before execution carry a stable `extensions.code` and the HTTP status the
+// GraphQL-over-HTTP spec gives them: 400 for `application/graphql-response+json`, 200 for
+// `application/json`; over graphql-ws the same codes arrive in the error message.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subscribeWs } from '../support/subscriptions.ts';
+import { startTenantApp, type TenantApp } from '../support/tenants.ts';
+
+const NAMESPACE = 'refusals-ns';
+
+let app: TenantApp;
+let puller: string;
+let editor: string;
+
+beforeAll(async () => {
+  app = await startTenantApp();
+  await app.stream(NAMESPACE, 'ruby');
+  puller = await app.member(NAMESPACE, 'IMAGE_PULLER');
+  editor = await app.member(NAMESPACE, 'EDITOR');
+});
+
+afterAll(async () => {
+  await app?.stop();
+});
+
+type Reply = {
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: { code?: string } }[];
+};
+
+/** Nests stream → tags → stream `levels` times: valid, but deeper than the limit of 15. */
+function deepQuery(levels: number): string {
+  let selection = 'name';
+  for (let i = 0; i < levels; i += 1) {
+    selection = `tags { nodes { stream { ${selection} } } }`;
+  }
+  return `{ imageStream(namespace: "${NAMESPACE}", name: "ruby") { ${selection} } }`;
+}
+
+const MANY_ALIASES = `{ ${Array.from(
+  { length: 31 },
+  (_, i) => `a${i}: imageStreams(namespace: "${NAMESPACE}", first: 1) { nodes { name } }`,
+).join(' ')} }`;
+
+const MANY_DIRECTIVES = `{ ${Array.from({ length: 21 }, () => '__typename @include(if: true)').join(' ')} }`;
+
+const MANY_TOKENS = `{ ${'__typename '.repeat(3001)} }`;
+
+const PAGES = `query($streams: Int, $tags: Int, $history: Int) {
+  imageStreams(namespace: "${NAMESPACE}", first: $streams) { nodes { name
+    tags(first: $tags) { nodes { name
+      history(first: $history) { nodes { generation } } } } } } }`;
+
+const CREATE = `mutation($input: CreateImageStreamInput!) {
+  createImageStream(input: $input) { __typename } }`;
+
+async function post(
+  token: string,
+  accept: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<{ status: number; body: Reply }> {
+  const response = await fetch(`${app.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept, ...app.as(token) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, body: (await response.json()) as Reply };
+}
+
+const codes = (reply: Reply) => [...new Set(reply.errors?.map((e) => e.extensions?.code))];
+
+describe('refusals before execution', () => {
+  const cases: {
+    name: string;
+    code: string;
+    query: string;
+    variables?: Record<string, unknown>;
+    token?: () => string;
+  }[] = [
+    { name: 'a query deeper than 15', code: 'QUERY_TOO_DEEP', query: deepQuery(8) },
+    { name: 'more than 30 aliases', code: 'TOO_MANY_ALIASES', query: MANY_ALIASES },
+    { name: 'more than 20 directives', code: 'TOO_MANY_DIRECTIVES', query: MANY_DIRECTIVES },
+    { name: 'more than 3000 tokens', code: 'TOO_MANY_TOKENS', query: MANY_TOKENS },
+    {
+      name: 'a costly query',
+      code: 'QUERY_TOO_COSTLY',
+      query: PAGES,
+      variables: { streams: 100, tags: 100, history: 100 },
+    },
+    {
+      name: 'pages above 100 that would also be too costly',
+      code: 'PAGE_SIZE_LIMIT',
+      query: PAGES,
+      variables: { streams: 100_000, tags: 100_000, history: 100_000 },
+    },
+    {
+      name: 'a negative page size',
+      code: 'BAD_USER_INPUT',
+      query: PAGES,
+      variables: { streams: -5 },
+    },
+    {
+      name: 'a negative page size of the event log',
+      code: 'BAD_USER_INPUT',
+      query: `{ tagEvents(namespace: "${NAMESPACE}", first: -5) { hasNextPage } }`,
+    },
+    {
+      name: 'a variable of the wrong type',
+      code: 'BAD_USER_INPUT',
+      query: PAGES,
+      variables: { streams: 'ten' },
+    },
+    {
+      name: 'an unknown input field in variables',
+      code: 'BAD_USER_INPUT',
+      query: CREATE,
+      variables: { input: { namespace: NAMESPACE, name: 'python', colour: 'blue' } },
+      token: () => editor,
+    },
+    { name: 'an unknown field', code: 'GRAPHQL_VALIDATION_FAILED', query: '{ nope }' },
+    { name: 'a syntax error', code: 'GRAPHQL_PARSE_FAILED', query: '{ imageStreams(' },
+  ];
+
+  for (const { name, code, query, variables, token } of cases) {
+    it(`${name}: ${code}, 400 for graphql-response+json, 200 for json`, async () => {
+      const caller = token?.() ?? puller;
+      const strict = await post(caller, 'application/graphql-response+json', query, variables);
+      expect(codes(strict.body), JSON.stringify(strict.body)).toEqual([code]);
+      expect(strict.body.data ?? undefined).toBeUndefined();
+      expect(strict.status).toBe(400);
+      if (code !== 'GRAPHQL_PARSE_FAILED') {
+        expect(strict.body.errors?.[0]?.message).not.toMatch(/^Syntax Error/);
+      }
+
+      const legacy = await post(caller, 'application/json', query, variables);
+      expect(codes(legacy.body), JSON.stringify(legacy.body)).toEqual([code]);
+      expect(legacy.status).toBe(200);
+    });
+  }
+
+  it('the stream the unknown input field was sent for was not created', async () => {
+    const reply = await post(
+      puller,
+      'application/json',
+      `{ imageStream(namespace: "${NAMESPACE}", name: "python") { name } }`,
+    );
+    expect(reply.body.errors).toBeUndefined();
+    expect(reply.body.data).toEqual({ imageStream: null });
+  });
+
+  it('graphql-ws gets the same codes: shape limits, page sizes', async () => {
+    for (const [query, variables, code] of [
+      [deepQuery(8), {}, 'QUERY_TOO_DEEP'],
+      [MANY_ALIASES, {}, 'TOO_MANY_ALIASES'],
+      [PAGES, { streams: 100_000, tags: 100_000, history: 100_000 }, 'PAGE_SIZE_LIMIT'],
+      [PAGES, { streams: -5 }, 'BAD_USER_INPUT'],
+    ] as const) {
+      const ws = subscribeWs<Reply>(app.url, query, variables, { token: puller });
+      try {
+        const ended = await ws.ended;
+        const errors =
+          ended.kind === 'error' && Array.isArray(ended.error)
+            ? (ended.error as Reply['errors'])
+            : ws.results[0]?.errors;
+        expect(
+          [...new Set(errors?.map((e) => e.extensions?.code))],
+          JSON.stringify({ ended, results: ws.results }),
+        ).toEqual([code]);
+      } finally {
+        await ws.stop();
+      }
+    }
+  });
+});
