@@ -2,7 +2,9 @@
 // GraphQL-over-HTTP spec gives them: 400 for `application/graphql-response+json`, 200 for
 // `application/json`; over graphql-ws the same codes arrive in the error message.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { subscribeWs } from '../support/subscriptions.ts';
+import { decodeCursor, encodeCursor } from '../../src/events/cursor.ts';
+import { pushMapping } from '../support/mapping.ts';
+import { subscribeSse, subscribeWs } from '../support/subscriptions.ts';
 import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 const NAMESPACE = 'refusals-ns';
@@ -169,6 +171,110 @@ describe('refusals before execution', () => {
       } finally {
         await ws.stop();
       }
+    }
+  });
+});
+
+describe('cursors from nowhere', () => {
+  const TAG_CHANGED = `subscription($ns: String!, $since: String) {
+    tagChanged(namespace: $ns, since: $since) { tag cursor } }`;
+  const TAG_EVENTS = `query($ns: String!, $after: String) {
+    tagEvents(namespace: $ns, after: $after) { endCursor events { tag } } }`;
+
+  it('refuses a cursor beyond the end of the event log with CURSOR_UNKNOWN, query and subscription alike', async () => {
+    await pushMapping(
+      app,
+      NAMESPACE,
+      'ruby',
+      'latest',
+      'refusals-1',
+      undefined,
+      app.as(app.adminToken),
+    );
+    const page = await app.call<{ tagEvents: { endCursor: string } }>(puller, TAG_EVENTS, {
+      ns: NAMESPACE,
+    });
+    expect(page.errors).toBeUndefined();
+    const issued = page.data!.tagEvents.endCursor;
+    // Another installation's cursor, or one kept across a restore of an older backup: a position
+    // this log has not reached.
+    const foreign = encodeCursor(decodeCursor(issued)! + 1_000_000);
+
+    const polled = await app.call(puller, TAG_EVENTS, { ns: NAMESPACE, after: foreign });
+    expect(polled.errors?.map((e) => e.extensions?.code)).toEqual(['CURSOR_UNKNOWN']);
+    expect(polled.errors?.[0]?.message).toMatch(/beyond the end of this server's event log/);
+
+    const ws = subscribeWs<Reply>(
+      app.url,
+      TAG_CHANGED,
+      { ns: NAMESPACE, since: foreign },
+      {
+        token: puller,
+      },
+    );
+    try {
+      expect(await ws.ended).toEqual({ kind: 'complete' });
+      expect(ws.results[0]?.errors?.map((e) => e.extensions?.code)).toEqual(['CURSOR_UNKNOWN']);
+    } finally {
+      await ws.stop();
+    }
+    const sse = subscribeSse<Reply>(
+      app.url,
+      TAG_CHANGED,
+      { ns: NAMESPACE, since: foreign },
+      {
+        token: puller,
+      },
+    );
+    expect(await sse.ended).toEqual({ kind: 'complete' });
+    expect(sse.results[0]?.errors?.map((e) => e.extensions?.code)).toEqual(['CURSOR_UNKNOWN']);
+  });
+
+  it('still accepts the newest cursor it issued, and delivers what follows it', async () => {
+    await pushMapping(
+      app,
+      NAMESPACE,
+      'ruby',
+      'newest',
+      'refusals-2',
+      undefined,
+      app.as(app.adminToken),
+    );
+    const page = await app.call<{ tagEvents: { endCursor: string } }>(puller, TAG_EVENTS, {
+      ns: NAMESPACE,
+    });
+    const newest = page.data!.tagEvents.endCursor;
+    const polled = await app.call<{ tagEvents: { events: unknown[] } }>(puller, TAG_EVENTS, {
+      ns: NAMESPACE,
+      after: newest,
+    });
+    expect(polled.errors).toBeUndefined();
+    expect(polled.data!.tagEvents.events).toEqual([]);
+
+    const ws = subscribeWs<Reply>(
+      app.url,
+      TAG_CHANGED,
+      { ns: NAMESPACE, since: newest },
+      {
+        token: puller,
+      },
+    );
+    try {
+      await ws.connected;
+      await pushMapping(
+        app,
+        NAMESPACE,
+        'ruby',
+        'after',
+        'refusals-3',
+        undefined,
+        app.as(app.adminToken),
+      );
+      const [next] = await ws.waitFor(1);
+      expect(next?.errors).toBeUndefined();
+      expect(next?.data).toMatchObject({ tagChanged: { tag: 'after' } });
+    } finally {
+      await ws.stop();
     }
   });
 });
