@@ -34,7 +34,7 @@ import {
   SubscriptionGroups,
   groupKey as subscriptionGroupKey,
 } from './events/groups.ts';
-import { EventHub } from './events/hub.ts';
+import { CLOSE_TOO_SLOW, EventHub } from './events/hub.ts';
 import { trimEvents } from './events/retention.ts';
 import { createImporter, type Importer } from './importer/importer.ts';
 import { unstorableInputGuard } from './inputs.ts';
@@ -63,8 +63,12 @@ export const GRAPHQL_PATH = '/graphql';
 
 /** WebSocket close code sent to clients when the server shuts down (RFC 6455: going away). */
 export const CLOSE_GOING_AWAY = 1001;
-/** graphql-ws close code for a connection over its token's connection cap. */
-export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
+/**
+ * graphql-ws close code for a connection over its token's connection cap. Retryable: graphql-ws's
+ * client reconnects with backoff (about 1, 2, 4… s, five times by default), and a place frees
+ * when another connection of the token closes. Not one graphql-ws reserves (see CLOSE_TOO_SLOW).
+ */
+export const CLOSE_TOO_MANY_CONNECTIONS = 4291;
 
 export interface AppOptions {
   log: Logger;
@@ -167,7 +171,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
   });
   new Counter({
     name: 'tagraph_slow_consumer_cutoffs_total',
-    help: 'Subscribers cut off as too slow (4429 / SLOW_CONSUMER; they resume from their cursor): readers of the event log that fell behind it, and graphql-ws members whose socket backed up.',
+    help: `Subscribers cut off as too slow (close code ${CLOSE_TOO_SLOW} / SLOW_CONSUMER; they resume from their cursor): readers of the event log that fell behind it, and graphql-ws members whose socket backed up.`,
     registers: [metrics],
     collect() {
       this.reset();

@@ -193,7 +193,7 @@ const ACCESS_RECHECK_MS = 2000;
 
 /**
  * Events from the hub; a subscriber cut off as too slow gets one last result carrying the
- * SLOW_CONSUMER error and its resume cursor (a graphql-ws socket is also closed with 4429).
+ * SLOW_CONSUMER error and its resume cursor (a graphql-ws socket is also closed with CLOSE_TOO_SLOW).
  * When the caller's credential ends (token revoked, JWT expired) — seen at a delivery, or by the
  * credential watch while the stream is idle — a graphql-ws connection is closed with 4403 and
  * an SSE stream gets one last UNAUTHENTICATED result, then ends.
