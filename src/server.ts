@@ -187,6 +187,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
   // One per-token budget for HTTP requests and graphql-ws operations alike.
   const rateLimit = new RateLimit(config);
   const callers = new WeakMap<Request, Caller>();
+  const authLog = log.child({ component: 'auth' });
   warnIfOpen(config, log);
   const yoga = createYoga<Record<string, never>, AppContext>({
     schema,
@@ -235,7 +236,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         healthPlugin(database),
         registryEventsPlugin(database.db, config.pushRegistries, log.child({ component: 'push' })),
         requestIdPlugin(requestIds, log),
-        authenticationPlugin(database.db, config, GRAPHQL_PATH, callers, rateLimit),
+        authenticationPlugin(database.db, config, GRAPHQL_PATH, callers, rateLimit, authLog),
         metricsEndpoint(metrics, {
           token: config.metrics.token,
           ownListener: config.metrics.port !== null,
@@ -294,7 +295,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
           (typeof params.authorization === 'string' ? params.authorization : null) ??
           (typeof params.Authorization === 'string' ? params.Authorization : null) ??
           ctx.extra.request.headers.authorization;
-        const result = await authenticateHeader(database.db, config, header);
+        const result = await authenticateHeader(database.db, config, header, authLog);
         const { socket } = ctx.extra;
         if (result.ok) {
           if (socket.readyState !== WebSocket.OPEN) return false;

@@ -323,3 +323,49 @@ describe('TAGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION', () => {
     }
   });
 });
+
+describe('FORBIDDEN messages', () => {
+  it('name the user, the verb, the resource and the namespace, as oc does', async () => {
+    const alice = await app.member(NAMESPACE, 'IMAGE_PULLER', 'alice-refusals');
+    const listed = await app.call(
+      alice,
+      '{ imageStreams(namespace: "other-ns") { nodes { name } } }',
+    );
+    expect(listed.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+    expect(listed.errors?.[0]?.message).toBe(
+      'forbidden: User "alice-refusals" cannot list resource "imagestreams" in the namespace "other-ns" (it needs the role IMAGE_PULLER there)',
+    );
+
+    const created = await app.call<{
+      createImageStream: { __typename: string; message?: string; code?: string };
+    }>(
+      alice,
+      `mutation { createImageStream(input: { namespace: "${NAMESPACE}", name: "go" }) {
+        __typename ... on Error { code message } } }`,
+    );
+    const refusal = created.errors?.[0] ?? created.data?.createImageStream;
+    expect(JSON.stringify(refusal)).toContain('FORBIDDEN');
+    expect(refusal?.message).toMatch(
+      new RegExp(
+        `^forbidden: User "alice-refusals" cannot (create|update) resource "imagestreams" in the namespace "${NAMESPACE}" \\(it needs the role EDITOR there\\)$`,
+      ),
+    );
+
+    const watched = subscribeWs<Reply>(
+      app.url,
+      'subscription { tagChanged(namespace: "other-ns") { tag } }',
+      {},
+      { token: alice },
+    );
+    try {
+      await watched.ended;
+      const error = watched.results[0]?.errors?.[0];
+      expect(error?.extensions?.code).toBe('FORBIDDEN');
+      expect(error?.message).toBe(
+        'forbidden: User "alice-refusals" cannot watch resource "imagestreamtags" in the namespace "other-ns" (it needs the role IMAGE_PULLER there)',
+      );
+    } finally {
+      await watched.stop();
+    }
+  });
+});
