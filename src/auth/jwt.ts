@@ -63,6 +63,8 @@ export function createJwtVerifier(settings: JwtSettings, log?: Logger): JwtVerif
     ...(settings.audience ? { audience: settings.audience } : {}),
     // A token without an expiry is refused: a leaked one would work forever.
     requiredClaims: ['exp', 'sub'],
+    // The static key's algorithm only: another is refused as such (ERR_JOSE_ALG_NOT_ALLOWED).
+    ...(settings.jwksUrl ? {} : { algorithms: [settings.algorithm] }),
   };
   return async (token) => {
     try {
