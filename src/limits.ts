@@ -1,6 +1,6 @@
 // Request limits enforced before execution: body size, page sizes (at most 100), the operation's
 // cost with its variables, query shape (depth, aliases, tokens, directives) and, when switched
-// off, introspection.
+// off, introspection; each refusal with its code and the spec's HTTP status.
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import {
   type ArgumentNode,
@@ -104,10 +104,10 @@ interface PageSizeArgument {
  * Rejects `first`/`last` above MAX_PAGE_SIZE with a clear error instead of silently clamping
  * (Pothos clamps), so a script that asks for 500 learns it must page (`PAGE_SIZE_LIMIT`); a
  * negative one is `BAD_USER_INPUT`. Registered before queryCostLimit, whose price clamps page
- * sizes and would otherwise answer a huge page with the less helpful `QUERY_TOO_COSTLY`. The document is walked
- * once (yoga hands the same parsed document to every request of one query text); each request
- * only checks the arguments found, against its own variables. Queries, mutations and
- * subscriptions alike, over HTTP, SSE and graphql-ws.
+ * sizes and would otherwise answer a huge page with the less helpful `QUERY_TOO_COSTLY`. The
+ * document is walked once (yoga hands the same parsed document to every request of one query
+ * text); each request only checks the arguments found, against its own variables. Queries,
+ * mutations and subscriptions alike, over HTTP, SSE and graphql-ws.
  */
 export function pageSizeLimit(): Plugin {
   const argumentsByDocument = new WeakMap<DocumentNode, PageSizeArgument[]>();
