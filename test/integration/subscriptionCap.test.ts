@@ -17,11 +17,15 @@ describe('TAGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION', () => {
     try {
       await capped.stream('capped-ns', 'ruby');
       const reader = await capped.member('capped-ns', 'IMAGE_PULLER');
+      const admin = capped.as(capped.adminToken);
+      // A first change, so there is a cursor to subscribe after.
+      await pushMapping(capped, 'capped-ns', 'ruby', 'zero', 'capped-0', undefined, admin);
       const page = await capped.call<{ tagEvents: { endCursor: string | null } }>(
         reader,
         '{ tagEvents(namespace: "capped-ns") { endCursor } }',
       );
       expect(page.errors).toBeUndefined();
+      expect(page.data!.tagEvents.endCursor).not.toBeNull();
       // With `since` the subscription replays what follows, so nothing is missed while it starts.
       const first = subscribeWs<Reply>(
         capped.url,
@@ -30,7 +34,6 @@ describe('TAGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION', () => {
         { token: reader },
       );
       try {
-        const admin = capped.as(capped.adminToken);
         await pushMapping(capped, 'capped-ns', 'ruby', 'one', 'capped-1', undefined, admin);
         const [delivered] = await first.waitFor(1);
         expect(delivered).toEqual({ data: { tagChanged: { tag: 'one' } } });
