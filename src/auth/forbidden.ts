@@ -118,12 +118,25 @@ export function forbiddenFieldMessage(
   return `${who}`;
 }
 
+/** What a caller was refused, as `oc` says it: a verb and a resource. */
+export interface Action {
+  verb: string;
+  resource: string;
+}
+
+/** What a service refusal is about when the service does not say: an image stream. */
+const STREAM_ACTION: Record<Role, Action> = {
+  'image-puller': { verb: 'get', resource: 'imagestreams' },
+  editor: { verb: 'update', resource: 'imagestreams' },
+  admin: { verb: 'delete', resource: 'imagestreams' },
+};
+
 /** The message of a namespace a service refused: the caller, what it may not do, where. */
-export function forbiddenNamespaceMessage(subject: string, role: Role, namespace: string): string {
-  const verb: Record<Role, string> = {
-    'image-puller': 'get resource "imagestreams"',
-    editor: 'update resource "imagestreams"',
-    admin: 'administer resources',
-  };
-  return `forbidden: User "${subject}" cannot ${verb[role]} in the namespace "${namespace}" (it needs the role ${ROLE_NAMES[role]} there)`;
+export function forbiddenNamespaceMessage(
+  subject: string,
+  role: Role,
+  namespace: string,
+  action: Action = STREAM_ACTION[role],
+): string {
+  return `forbidden: User "${subject}" cannot ${action.verb} resource "${action.resource}" in the namespace "${namespace}" (it needs the role ${ROLE_NAMES[role]} there)`;
 }

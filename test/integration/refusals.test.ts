@@ -307,6 +307,15 @@ describe('FORBIDDEN messages', () => {
       ),
     );
 
+    const bound = await app.call<{ addRoleBinding: { message?: string } }>(
+      alice,
+      `mutation { addRoleBinding(input: { namespace: "${NAMESPACE}", role: EDITOR,
+        subjectKind: User, subjectName: "mallory" }) { __typename ... on Error { code message } } }`,
+    );
+    expect((bound.errors?.[0] ?? bound.data?.addRoleBinding)?.message).toBe(
+      `forbidden: User "alice-refusals" cannot create resource "rolebindings" in the namespace "${NAMESPACE}" (it needs the role ADMIN there)`,
+    );
+
     const watched = subscribeWs<Reply>(
       app.url,
       'subscription { tagChanged(namespace: "other-ns") { tag } }',
