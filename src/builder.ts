@@ -7,6 +7,7 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { getTableConfig } from 'drizzle-orm/pg-core';
 import { GraphQLError } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
+import { forbiddenFieldMessage } from './auth/forbidden.ts';
 import { canReadNode, decodeNodeKey, loadNodes, MAX_NODE_IDS, type NodeKey } from './auth/nodes.ts';
 import { isRegistry } from './auth/roles.ts';
 import type { AppContext } from './context.ts';
@@ -75,11 +76,10 @@ export const builder = new SchemaBuilder<BuilderTypes>({
         return true;
       },
     }),
-    unauthorizedError: (_parent, ctx, info) =>
-      new GraphQLError(
-        `forbidden: ${ctx.access.caller.subject} may not use ${info.parentType.name}.${info.fieldName} here`,
-        { extensions: { code: 'FORBIDDEN' } },
-      ),
+    unauthorizedError: (_parent, ctx, info, result) =>
+      new GraphQLError(forbiddenFieldMessage(ctx.access.caller.subject, info, result.failure), {
+        extensions: { code: 'FORBIDDEN' },
+      }),
   },
   relay: {
     clientMutationId: 'omit',

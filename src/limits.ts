@@ -1,14 +1,17 @@
 // Request limits enforced before execution: body size, page sizes (at most 100), the operation's
 // cost with its variables, query shape (depth, aliases, tokens, directives) and, when switched
-// off, introspection.
+// off, introspection; each refusal with its code and the spec's HTTP status.
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import {
   type ArgumentNode,
+  type ASTNode,
   type DocumentNode,
   type ExecutionArgs,
+  type ExecutionResult,
   GraphQLError,
   Kind,
   NoSchemaIntrospectionCustomRule,
+  type ValidationContext,
   visit,
 } from 'graphql';
 import { maskError, type Plugin } from 'graphql-yoga';
@@ -21,6 +24,22 @@ const DECLARED_LENGTH = /^\d+$/;
 
 function bodyError(message: string, status: number, code: string): GraphQLError {
   return new GraphQLError(message, { extensions: { http: { status }, code } });
+}
+
+/**
+ * A refusal of the whole request before execution, as the GraphQL-over-HTTP spec has it: HTTP
+ * 400 for `application/graphql-response+json` requests, 200 for `application/json` ones (yoga
+ * reads `http.spec` so), with a stable `code`.
+ */
+export function requestError(
+  message: string,
+  code: string,
+  options: { nodes?: ASTNode | readonly ASTNode[]; extensions?: Record<string, unknown> } = {},
+): GraphQLError {
+  return new GraphQLError(message, {
+    ...(options.nodes ? { nodes: options.nodes } : {}),
+    extensions: { code, ...options.extensions, http: { status: 400, spec: true } },
+  });
 }
 
 /**
@@ -83,10 +102,12 @@ interface PageSizeArgument {
 
 /**
  * Rejects `first`/`last` above MAX_PAGE_SIZE with a clear error instead of silently clamping
- * (Pothos clamps), so a script that asks for 500 learns it must page. The document is walked
- * once (yoga hands the same parsed document to every request of one query text); each request
- * only checks the arguments found, against its own variables. Queries, mutations and
- * subscriptions alike, over HTTP, SSE and graphql-ws.
+ * (Pothos clamps), so a script that asks for 500 learns it must page (`PAGE_SIZE_LIMIT`); a
+ * negative one is `BAD_USER_INPUT`. Registered before queryCostLimit, whose price clamps page
+ * sizes and would otherwise answer a huge page with the less helpful `QUERY_TOO_COSTLY`. The
+ * document is walked once (yoga hands the same parsed document to every request of one query
+ * text); each request only checks the arguments found, against its own variables. Queries,
+ * mutations and subscriptions alike, over HTTP, SSE and graphql-ws.
  */
 export function pageSizeLimit(): Plugin {
   const argumentsByDocument = new WeakMap<DocumentNode, PageSizeArgument[]>();
@@ -114,11 +135,21 @@ export function pageSizeLimit(): Plugin {
     const errors: GraphQLError[] = [];
     for (const { node, literal, variable } of pageSizeArguments(args.document)) {
       const value = variable === undefined ? literal : variables[variable];
-      if (typeof value === 'number' && value > MAX_PAGE_SIZE) {
+      if (typeof value !== 'number') continue;
+      if (value > MAX_PAGE_SIZE) {
         errors.push(
-          new GraphQLError(
+          requestError(
             `Argument "${node.name.value}" is ${value}: a page holds at most ${MAX_PAGE_SIZE} items; use the cursor to fetch more`,
-            { nodes: [node], extensions: { code: 'PAGE_SIZE_LIMIT' } },
+            'PAGE_SIZE_LIMIT',
+            { nodes: [node] },
+          ),
+        );
+      } else if (value < 0) {
+        errors.push(
+          requestError(
+            `Argument "${node.name.value}" is ${value}: a page size must be 0 or more`,
+            'BAD_USER_INPUT',
+            { nodes: [node], extensions: { field: node.name.value } },
           ),
         );
       }
@@ -175,9 +206,10 @@ export function queryCostLimit(maxCost: number = MAX_QUERY_COST): Plugin {
     if (!operation) return null;
     const cost = evaluateCost(operation, args.variableValues as Record<string, unknown>);
     if (cost <= maxCost) return null;
-    return new GraphQLError(
+    return requestError(
       `Query cost ${Number.isFinite(cost) ? Math.round(cost) : 'unbounded'} is over the limit of ${maxCost}: ask for smaller pages (first/last) or fewer nested lists`,
-      { extensions: { code: 'QUERY_TOO_COSTLY', cost, maxCost } },
+      'QUERY_TOO_COSTLY',
+      { extensions: { cost, maxCost } },
     );
   };
   return {
@@ -208,9 +240,86 @@ export const QUERY_LIMITS = {
 
 export function queryShapeLimits(hideSuggestions: boolean): Plugin[] {
   return new EnvelopArmor({
-    ...QUERY_LIMITS,
+    maxDepth: { ...QUERY_LIMITS.maxDepth, ...refusedAs('QUERY_TOO_DEEP') },
+    costLimit: QUERY_LIMITS.costLimit,
+    maxAliases: { ...QUERY_LIMITS.maxAliases, ...refusedAs('TOO_MANY_ALIASES') },
+    maxTokens: { ...QUERY_LIMITS.maxTokens, ...refusedAs('TOO_MANY_TOKENS') },
+    maxDirectives: { ...QUERY_LIMITS.maxDirectives, ...refusedAs('TOO_MANY_DIRECTIVES') },
     blockFieldSuggestion: { enabled: hideSuggestions },
   }).protect().plugins as Plugin[];
+}
+
+/**
+ * graphql-armor's options that turn its rejection ("Syntax Error: …", no code, thrown out of
+ * validation so yoga answers 200 even to `application/graphql-response+json`) into an error
+ * with `code`: a validation error, reported like any other (yoga adds its HTTP status), or, for
+ * the token limit, which armor checks while parsing, a parse error (the same).
+ */
+function refusedAs(code: string) {
+  return {
+    propagateOnRejection: false,
+    onReject: [
+      (context: ValidationContext | null, rejection: GraphQLError) => {
+        const error = new GraphQLError(rejection.message.replace(/^Syntax Error: /, ''), {
+          extensions: { code },
+        });
+        if (!context) throw error;
+        context.reportError(error);
+      },
+    ],
+  };
+}
+
+/**
+ * Variable values that do not fit their types (a string for an Int, an input field the type
+ * does not have) are refused before execution with no code, and with HTTP 400 even for
+ * `application/json`: they get `BAD_USER_INPUT` and the spec's status (requestError).
+ */
+export function typedVariableErrors(): Plugin {
+  const typed = (result: ExecutionResult): ExecutionResult | null => {
+    if (result.data !== undefined || !result.errors?.length) return null;
+    if (!result.errors.some(isUncodedRequestError)) return null;
+    return {
+      ...result,
+      errors: result.errors.map((error) =>
+        isUncodedRequestError(error)
+          ? new GraphQLError(error.message, {
+              nodes: error.nodes,
+              source: error.source,
+              positions: error.positions,
+              path: error.path,
+              originalError: error.originalError,
+              extensions: {
+                ...error.extensions,
+                code: 'BAD_USER_INPUT',
+                http: { status: 400, spec: true },
+              },
+            })
+          : error,
+      ),
+    };
+  };
+  const onDone = ({
+    result,
+    setResult,
+  }: {
+    result: unknown;
+    setResult: (result: ExecutionResult) => void;
+  }) => {
+    if (!result || typeof result !== 'object' || Symbol.asyncIterator in result) return;
+    const replaced = typed(result as ExecutionResult);
+    if (replaced) setResult(replaced);
+  };
+  return {
+    onExecute: () => ({ onExecuteDone: onDone }),
+    onSubscribe: () => ({ onSubscribeResult: onDone }),
+  };
+}
+
+/** An error the executor returned for the request as a whole (HTTP 400), without a code. */
+function isUncodedRequestError(error: GraphQLError): boolean {
+  const extensions = error.extensions as { code?: unknown; http?: { status?: number } };
+  return extensions.code === undefined && extensions.http?.status === 400;
 }
 
 /** Turns schema introspection off (production: the schema is published as schema.graphql). */

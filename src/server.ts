@@ -35,7 +35,7 @@ import {
   SubscriptionGroups,
   groupKey as subscriptionGroupKey,
 } from './events/groups.ts';
-import { EventHub } from './events/hub.ts';
+import { CLOSE_TOO_SLOW, EventHub } from './events/hub.ts';
 import { trimEvents } from './events/retention.ts';
 import { cachedGraphiqlRenderer, graphiqlOptions } from './graphiql.ts';
 import { createImporter, type Importer } from './importer/importer.ts';
@@ -48,6 +48,7 @@ import {
   queryCostLimit,
   queryShapeLimits,
   requestBodyLimit,
+  typedVariableErrors,
 } from './limits.ts';
 import { RepeatedFailureLog } from './log.ts';
 import {
@@ -66,8 +67,12 @@ export const GRAPHQL_PATH = '/graphql';
 
 /** WebSocket close code sent to clients when the server shuts down (RFC 6455: going away). */
 export const CLOSE_GOING_AWAY = 1001;
-/** graphql-ws close code for a connection over its token's connection cap. */
-export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
+/**
+ * graphql-ws close code for a connection over its token's connection cap. Retryable: graphql-ws's
+ * client reconnects with backoff (about 1, 2, 4… s, five times by default), and a place frees
+ * when another connection of the token closes. Not one graphql-ws reserves (see CLOSE_TOO_SLOW).
+ */
+export const CLOSE_TOO_MANY_CONNECTIONS = 4291;
 
 export interface AppOptions {
   log: Logger;
@@ -173,7 +178,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
   });
   new Counter({
     name: 'tagraph_slow_consumer_cutoffs_total',
-    help: 'Subscribers cut off as too slow (4429 / SLOW_CONSUMER; they resume from their cursor): readers of the event log that fell behind it, and graphql-ws members whose socket backed up.',
+    help: `Subscribers cut off as too slow (close code ${CLOSE_TOO_SLOW} / SLOW_CONSUMER; they resume from their cursor): readers of the event log that fell behind it, and graphql-ws members whose socket backed up.`,
     registers: [metrics],
     collect() {
       this.reset();
@@ -189,6 +194,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
   // One per-token budget for HTTP requests and graphql-ws operations alike.
   const rateLimit = new RateLimit(config);
   const callers = new WeakMap<Request, Caller>();
+  const authLog = log.child({ component: 'auth' });
   warnIfOpen(config, log);
   if (config.egressLoopbackDefault) {
     log.info(
@@ -238,13 +244,14 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
         requestBodyLimit(config.maxBodyBytes),
         pageSizeLimit(),
         queryCostLimit(),
+        typedVariableErrors(),
         unstorableInputGuard(),
         ...queryShapeLimits(!config.introspection),
         ...(config.introspection ? [] : [noIntrospection()]),
         healthPlugin(database),
         registryEventsPlugin(database.db, config.pushRegistries, log.child({ component: 'push' })),
         requestIdPlugin(requestIds, log),
-        authenticationPlugin(database.db, config, GRAPHQL_PATH, callers, rateLimit),
+        authenticationPlugin(database.db, config, GRAPHQL_PATH, callers, rateLimit, authLog),
         metricsEndpoint(metrics, {
           token: config.metrics.token,
           ownListener: config.metrics.port !== null,
@@ -304,7 +311,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
           (typeof params.authorization === 'string' ? params.authorization : null) ??
           (typeof params.Authorization === 'string' ? params.Authorization : null) ??
           ctx.extra.request.headers.authorization;
-        const result = await authenticateHeader(database.db, config, header);
+        const result = await authenticateHeader(database.db, config, header, authLog);
         const { socket } = ctx.extra;
         if (result.ok) {
           if (socket.readyState !== WebSocket.OPEN) return false;

@@ -2,6 +2,7 @@
 // when each message arrives. Commands arrive over IPC; answers go back the same way.
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { CLOSE_TOO_SLOW } from '../../src/events/hub.ts';
 
 /**
  * `graphql-ws`: the graphql-ws client library; `protocol`: the same graphql-transport-ws protocol
@@ -38,9 +39,8 @@ let sentAt: number | null = null;
 /** Latency samples (ms) since the last `arm`. */
 let samples: number[] = [];
 let received = 0;
-/** Subscribers the server closed as too slow (4429) since the last `arm`. */
+/** Subscribers the server closed as too slow (CLOSE_TOO_SLOW) since the last `arm`. */
 let cutOff = 0;
-const CLOSE_TOO_SLOW = 4429;
 
 function record(eventTime: number) {
   received += 1;

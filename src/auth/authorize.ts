@@ -1,6 +1,7 @@
 // Authorizing the namespaces an operation touches: services turn parsed references into
 // Authorized values here before they read or write anything in those namespaces.
 import { ForbiddenError, fail, ok, type Result } from '../errors.ts';
+import { type Action, forbiddenNamespaceMessage } from './forbidden.ts';
 import type { AccessChecker, Role } from './roles.ts';
 
 declare const authorizedRole: unique symbol;
@@ -22,16 +23,16 @@ export interface Need<T extends { namespace: string }> {
   field: string;
 }
 
-const VERB: Record<Role, string> = {
-  'image-puller': 'read images in',
-  editor: 'change',
-  admin: 'administer',
-};
-
 /** The error for a refused namespace; it names only what the caller sent. */
-export function forbidden(access: AccessChecker, role: Role, namespace: string, field: string) {
+export function forbidden(
+  access: AccessChecker,
+  role: Role,
+  namespace: string,
+  field: string,
+  action?: Action,
+) {
   return new ForbiddenError(
-    `forbidden: ${access.caller.subject} may not ${VERB[role]} namespace ${namespace}`,
+    forbiddenNamespaceMessage(access.caller.subject, role, namespace, action),
     field,
   );
 }
@@ -80,6 +81,10 @@ export async function refusal(
   role: Role,
   namespace: string,
   field = 'namespace',
+  /** What the message says was refused (an image stream when not given). */
+  action?: Action,
 ): Promise<ForbiddenError | null> {
-  return (await access.can(role, namespace)) ? null : forbidden(access, role, namespace, field);
+  return (await access.can(role, namespace))
+    ? null
+    : forbidden(access, role, namespace, field, action);
 }

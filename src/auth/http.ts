@@ -27,11 +27,13 @@ export async function authenticateHeader(
   db: Db,
   config: Config,
   header: string | null | undefined,
+  /** Where a refused JWT's reason is logged (at info). */
+  log?: Logger,
 ): Promise<Authentication> {
   if (config.auth.mode === 'open') return { ok: true, caller: OPEN_CALLER };
   const token = bearerToken(header);
   if (!token) return { ok: false, reason: 'missing' };
-  const verifyJwt = jwtVerifierFor(config);
+  const verifyJwt = jwtVerifierFor(config, log);
   const caller =
     verifyJwt && looksLikeJwt(token)
       ? await verifyJwt(token)
@@ -39,11 +41,11 @@ export async function authenticateHeader(
   return caller ? { ok: true, caller } : { ok: false, reason: 'invalid' };
 }
 
-/** One verifier per configuration (it caches the JWKS it fetched). */
+/** One verifier per configuration (it caches the JWKS it fetched); it logs with the first log. */
 const verifiers = new WeakMap<Config, JwtVerifier | null>();
-function jwtVerifierFor(config: Config): JwtVerifier | null {
+function jwtVerifierFor(config: Config, log?: Logger): JwtVerifier | null {
   if (!verifiers.has(config)) {
-    verifiers.set(config, config.auth.jwt ? createJwtVerifier(config.auth.jwt) : null);
+    verifiers.set(config, config.auth.jwt ? createJwtVerifier(config.auth.jwt, log) : null);
   }
   return verifiers.get(config)!;
 }
@@ -102,13 +104,19 @@ export function authenticationPlugin(
   graphqlPath: string,
   callers: WeakMap<Request, Caller>,
   rateLimit: RateLimit,
+  log?: Logger,
 ): Plugin {
   return {
     async onRequest({ request, url, endResponse }) {
       if (url.pathname !== graphqlPath) return;
       const wantsPage =
         request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html');
-      const result = await authenticateHeader(db, config, request.headers.get('authorization'));
+      const result = await authenticateHeader(
+        db,
+        config,
+        request.headers.get('authorization'),
+        log,
+      );
       if (result.ok) {
         callers.set(request, result.caller);
         const refused = await rateLimit.consume(result.caller);

@@ -4,10 +4,12 @@
 import {
   type CryptoKey,
   createRemoteJWKSet,
+  errors,
   importSPKI,
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
+import type { Logger } from 'pino';
 import type { Caller } from './roles.ts';
 
 export interface JwtSettings {
@@ -30,7 +32,28 @@ export function looksLikeJwt(token: string): boolean {
   return /^[\w-]+\.[\w-]+\.[\w-]+$/.test(token);
 }
 
-export function createJwtVerifier(settings: JwtSettings): JwtVerifier | null {
+/**
+ * Why a JWT was refused, for the operator's log (the caller only gets 401): jose's error code,
+ * and for a claim check (made after the signature verified, so the claims are the issuer's) the
+ * claim, the reason and the token's subject, issuer and audience. Never the token.
+ */
+export function refusalDetails(error: unknown): Record<string, unknown> {
+  if (error instanceof errors.JWTClaimValidationFailed || error instanceof errors.JWTExpired) {
+    const { sub, iss, aud } = error.payload;
+    return {
+      code: error.code,
+      claim: error.claim,
+      reason: error.reason,
+      subject: sub,
+      issuer: iss,
+      audience: aud,
+    };
+  }
+  if (error instanceof errors.JOSEError) return { code: error.code, reason: error.message };
+  return { reason: error instanceof Error ? error.message : String(error) };
+}
+
+export function createJwtVerifier(settings: JwtSettings, log?: Logger): JwtVerifier | null {
   let key: JWTVerifyGetKey | Promise<CryptoKey> | null = null;
   if (settings.jwksUrl) key = createRemoteJWKSet(new URL(settings.jwksUrl));
   else if (settings.publicKey) key = importSPKI(settings.publicKey, settings.algorithm);
@@ -40,6 +63,8 @@ export function createJwtVerifier(settings: JwtSettings): JwtVerifier | null {
     ...(settings.audience ? { audience: settings.audience } : {}),
     // A token without an expiry is refused: a leaked one would work forever.
     requiredClaims: ['exp', 'sub'],
+    // The static key's algorithm only: another is refused as such (ERR_JOSE_ALG_NOT_ALLOWED).
+    ...(settings.jwksUrl ? {} : { algorithms: [settings.algorithm] }),
   };
   return async (token) => {
     try {
@@ -57,7 +82,8 @@ export function createJwtVerifier(settings: JwtSettings): JwtVerifier | null {
         // Connections and streams opened with this JWT end when it expires (credentials.ts).
         expiresAt: Number(verified.payload.exp) * 1000,
       };
-    } catch {
+    } catch (error) {
+      log?.info({ jwt: refusalDetails(error) }, 'JWT refused');
       return null;
     }
   };

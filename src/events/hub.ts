@@ -43,8 +43,12 @@ export interface HubOptions {
   maxReplaysPerReplayer?: number;
 }
 
-/** graphql-ws close code for a subscriber that fell too far behind; it resumes from its cursor. */
-export const CLOSE_TOO_SLOW = 4429;
+/**
+ * graphql-ws close code for a subscriber that fell too far behind; it resumes from its cursor.
+ * Not one graphql-ws reserves (its CloseCode enum; 4429 is its TooManyInitialisationRequests,
+ * which its client treats as fatal): its client reconnects after this one, with backoff.
+ */
+export const CLOSE_TOO_SLOW = 4290;
 export const TOO_SLOW_REASON = 'subscriber too slow: resume from your last cursor';
 
 /** What a too-slow subscriber gets last: the SLOW_CONSUMER error with its resume cursor. */

@@ -1,4 +1,5 @@
-// Trims the events log to the retention window and remembers how far, to expire old cursors.
+// Trims the events log to the retention window and remembers how far, to expire old cursors;
+// reads the bounds a cursor must fall within.
 import { sql } from 'drizzle-orm';
 import { type Database, rowsOf } from '../db/client.ts';
 import { sequenceEvents } from './sequencer.ts';
@@ -27,12 +28,20 @@ export async function trimEvents(database: Database, retentionMs: number): Promi
   return Number(rows[0]?.n ?? 0);
 }
 
-/** The newest event position that has been trimmed away (0 when none). */
-export async function trimmedThrough(database: Database): Promise<number> {
-  const rows = rowsOf<{ v: number | string }>(
-    await database.db.execute(
-      sql`select coalesce(max(trimmed_through), 0) as v from event_log_state`,
-    ),
+/**
+ * The positions a cursor of this log may hold: above `trimmedThrough` (the newest position
+ * trimmed away; 0 when none) and at most `newest` (the newest position given, kept or trimmed).
+ * One statement, on the unique index of `seq`.
+ */
+export async function logBounds(
+  database: Database,
+): Promise<{ trimmedThrough: number; newest: number }> {
+  const rows = rowsOf<{ trimmed: number | string; newest: number | string }>(
+    await database.db.execute(sql`
+      select coalesce(max(trimmed_through), 0) as trimmed,
+        greatest(coalesce(max(trimmed_through), 0),
+          coalesce((select max(seq) from events), 0)) as newest
+      from event_log_state`),
   );
-  return Number(rows[0]?.v ?? 0);
+  return { trimmedThrough: Number(rows[0]?.trimmed ?? 0), newest: Number(rows[0]?.newest ?? 0) };
 }

@@ -134,7 +134,7 @@ async function importTag(
   const parsed = parseDockerReference(snapshot.tag.fromName ?? '', 'from');
   if (!parsed.ok) {
     const failure = { reason: 'InvalidReference', message: parsed.error.message, retryable: false };
-    await recordImportFailure(options, snapshot, failure);
+    await recordImportFailure(options, snapshot, failure, cause);
     return { tag: tagName, status: 'Failure', ...failure };
   }
   source.registry = parsed.value.registry;
@@ -144,7 +144,7 @@ async function importTag(
   } catch (error) {
     const failure = describeFailure(error);
     logImportFailure(options.log, error, { jobId: job.id, tag: tagName });
-    await recordImportFailure(options, snapshot, failure);
+    await recordImportFailure(options, snapshot, failure, cause);
     return { tag: tagName, status: 'Failure', ...failure };
   }
   const written = await recordImportSuccess(options, snapshot, fetched, parsed.value, {

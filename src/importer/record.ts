@@ -79,6 +79,8 @@ export async function recordImportFailure(
   options: Options,
   snapshot: TagSnapshot,
   failure: { reason: string; message: string },
+  /** What queued the import: the event says so, as a success's does. */
+  cause: EventCause,
 ): Promise<void> {
   await writeTransaction(options.database.db, async (tx) => {
     const current = await relock(tx, snapshot);
@@ -116,7 +118,7 @@ export async function recordImportFailure(
         stream: stream.name,
         tag: tag.name,
         type: 'UPDATED',
-        cause: 'import',
+        cause,
         payload: { importFailure: { reason: failure.reason, message: failure.message } },
       },
     ]);

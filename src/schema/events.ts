@@ -19,7 +19,7 @@ import {
   TOO_SLOW_REASON,
   TooManyReplaysError,
 } from '../events/hub.ts';
-import { trimmedThrough } from '../events/retention.ts';
+import { logBounds } from '../events/retention.ts';
 import { listEvents } from '../services/events.ts';
 import { readArgs, valueOrGraphQLError } from './access.ts';
 
@@ -146,7 +146,11 @@ const ImageStreamChangeEvent = builder.objectRef<StoredEvent>('ImageStreamChange
   }),
 });
 
-/** The event id in a client's cursor; an unknown or trimmed one is a typed error. */
+/**
+ * The event id in a client's cursor; an unknown, trimmed, or future one is a typed error. A cursor
+ * beyond the newest event (the database was restored from a backup, or the cursor is another
+ * installation's) would otherwise page nothing and subscribe to silence until the log caught up.
+ */
 async function cursorId(ctx: AppContext, cursor: string | null | undefined, arg: string) {
   if (cursor == null) return null;
   const id = decodeCursor(cursor);
@@ -155,8 +159,14 @@ async function cursorId(ctx: AppContext, cursor: string | null | undefined, arg:
       extensions: { code: 'BAD_CURSOR', field: arg },
     });
   }
-  const trimmed = await trimmedThrough(ctx.database);
-  if (id < trimmed) {
+  const { trimmedThrough, newest } = await logBounds(ctx.database);
+  if (id > newest) {
+    throw new GraphQLError(
+      `"${arg}" is beyond the end of this server's event log: the cursor is from another installation, or the database was restored from an older backup; re-list with queries, then subscribe without "${arg}"`,
+      { extensions: { code: 'CURSOR_UNKNOWN', field: arg } },
+    );
+  }
+  if (id < trimmedThrough) {
     const hours = Math.round(ctx.config.eventRetentionMs / 3_600_000);
     throw new GraphQLError(
       `cursor is older than the event retention window (${hours} h): re-list with queries, then subscribe without "${arg}"`,
@@ -183,7 +193,7 @@ const ACCESS_RECHECK_MS = 2000;
 
 /**
  * Events from the hub; a subscriber cut off as too slow gets one last result carrying the
- * SLOW_CONSUMER error and its resume cursor (a graphql-ws socket is also closed with 4429).
+ * SLOW_CONSUMER error and its resume cursor (a graphql-ws socket is also closed with CLOSE_TOO_SLOW).
  * When the caller's credential ends (token revoked, JWT expired) — seen at a delivery, or by the
  * credential watch while the stream is idle — a graphql-ws connection is closed with 4403 and
  * an SSE stream gets one last UNAUTHENTICATED result, then ends.

@@ -39,7 +39,10 @@ export async function addRoleBinding(
   access: AccessChecker,
   input: RoleBindingInput,
 ): Promise<Result<RoleBindingInput>> {
-  const refused = await refusal(access, 'admin', input.namespace);
+  const refused = await refusal(access, 'admin', input.namespace, 'namespace', {
+    verb: 'create',
+    resource: 'rolebindings',
+  });
   if (refused) return fail(refused);
   const invalid = check(input);
   if (invalid) return fail(invalid);
@@ -53,7 +56,10 @@ export async function removeRoleBinding(
   access: AccessChecker,
   input: RoleBindingInput,
 ): Promise<Result<RoleBindingInput>> {
-  const refused = await refusal(access, 'admin', input.namespace);
+  const refused = await refusal(access, 'admin', input.namespace, 'namespace', {
+    verb: 'delete',
+    resource: 'rolebindings',
+  });
   if (refused) return fail(refused);
   const removed = await db
     .delete(roleBindings)
@@ -82,7 +88,10 @@ export async function listRoleBindings(
   access: AccessChecker,
   namespace: string,
 ): Promise<Result<RoleBindingInput[]>> {
-  const refused = await refusal(access, 'admin', namespace);
+  const refused = await refusal(access, 'admin', namespace, 'namespace', {
+    verb: 'list',
+    resource: 'rolebindings',
+  });
   if (refused) return fail(refused);
   const rows = await db
     .select({

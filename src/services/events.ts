@@ -26,7 +26,10 @@ export async function listEvents(
   after: number,
   first: number,
 ): Promise<Result<{ events: StoredEvent[]; hasNextPage: boolean }>> {
-  const refused = await refusal(access, 'image-puller', query.namespace);
+  const refused = await refusal(access, 'image-puller', query.namespace, 'namespace', {
+    verb: 'list',
+    resource: 'events',
+  });
   if (refused) return fail(refused);
   await sequenceEvents(db);
   const rows = (await db

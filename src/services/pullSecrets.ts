@@ -80,7 +80,10 @@ export async function savePullSecret(
   input: PullSecretInput,
   replace: boolean,
 ): Promise<Result<PullSecretInfo>> {
-  const refused = await refusal(access, 'editor', input.namespace);
+  const refused = await refusal(access, 'editor', input.namespace, 'namespace', {
+    verb: 'update',
+    resource: 'secrets',
+  });
   if (refused) return fail(refused);
   const { problems, credentials } = check(input.namespace, input.name, input.document);
   if (problems.length > 0) return fail(new ValidationError(problems));
@@ -124,7 +127,10 @@ export async function deletePullSecret(
   namespace: string,
   name: string,
 ): Promise<Result<PullSecretInfo>> {
-  const refused = await refusal(access, 'editor', namespace);
+  const refused = await refusal(access, 'editor', namespace, 'namespace', {
+    verb: 'delete',
+    resource: 'secrets',
+  });
   if (refused) return fail(refused);
   const [row] = await db
     .delete(pullSecrets)
@@ -140,7 +146,10 @@ export async function listPullSecrets(
   access: AccessChecker,
   namespace: string,
 ): Promise<Result<PullSecretInfo[]>> {
-  const refused = await refusal(access, 'image-puller', namespace);
+  const refused = await refusal(access, 'image-puller', namespace, 'namespace', {
+    verb: 'list',
+    resource: 'secrets',
+  });
   if (refused) return fail(refused);
   const rows = await db
     .select()

@@ -9,6 +9,7 @@ import { Credentials } from '../../src/auth/credentials.ts';
 import { hashToken } from '../../src/auth/tokens.ts';
 import type { Config } from '../../src/config.ts';
 import { decodeCursor } from '../../src/events/cursor.ts';
+import { CLOSE_TOO_MANY_CONNECTIONS } from '../../src/server.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { subscribeSse, subscribeWs, wsUrl } from '../support/subscriptions.ts';
 import { startTenantApp, TENANT_ADMIN_TOKEN, type TenantApp } from '../support/tenants.ts';
@@ -318,7 +319,7 @@ describe('bounds on graphql-ws', () => {
     }
   });
 
-  it('caps open connections per token with 4429, and frees a place when one closes', async () => {
+  it('caps open connections per token with CLOSE_TOO_MANY_CONNECTIONS, and frees a place when one closes', async () => {
     const app = await tenantApp({ maxConnectionsPerToken: 2 });
     const { token } = await puller(app, 'many');
     const other = await puller(app, 'other');
@@ -329,7 +330,7 @@ describe('bounds on graphql-ws', () => {
     const elsewhere = connect(app, other.token);
     try {
       const closed = await within(third.closed, 5000, 'third connection refused');
-      expect(closed.code).toBe(4429);
+      expect(closed.code).toBe(CLOSE_TOO_MANY_CONNECTIONS);
       expect(closed.reason).toMatch(/at most 2 per token/);
       await elsewhere.connected;
       expect((await first.run(ME)).data).toEqual({ me: { subject: 'many' } });

@@ -2,6 +2,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { CLOSE_TOO_SLOW } from '../../src/events/hub.ts';
 import { trimEvents } from '../../src/events/retention.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { insertEventAndHold } from '../support/events.ts';
@@ -414,7 +415,7 @@ describe('slow consumers', () => {
         expect(fastResults).toHaveLength(total);
         raw.resume();
         const close = await raw.closed;
-        expect(close.code).toBe(4429);
+        expect(close.code).toBe(CLOSE_TOO_SLOW);
         expect(close.reason).toMatch(/too slow/);
         const received = raw.messages.filter((m) => m.includes('"next"')).length;
         expect(received).toBeLessThan(total);
@@ -442,7 +443,7 @@ describe('slow consumers', () => {
         for (let i = 0; i < total; i++) await push('slowlog', 'big', `t${i}`, `slowlog-${i}`);
         raw.resume();
         const close = await raw.closed;
-        expect(close.code).toBe(4429);
+        expect(close.code).toBe(CLOSE_TOO_SLOW);
         expect(raw.messages.filter((m) => m.includes('"next"')).length).toBeLessThan(total);
         expect(await cutOffsCounted()).toBe(1);
       }),
@@ -469,7 +470,7 @@ describe('slow consumers', () => {
         }
         raw.resume();
         const close = await raw.closed;
-        expect(close.code).toBe(4429);
+        expect(close.code).toBe(CLOSE_TOO_SLOW);
         expect(close.reason).toMatch(/too slow/);
         const nexts = raw.messages
           .map((m) => JSON.parse(m) as { type: string; payload?: SlowPayload })

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Caller } from '../../src/auth/roles.ts';
 import { decodeCursor } from '../../src/events/cursor.ts';
 import { type GroupHooks, groupKey, SubscriptionGroups } from '../../src/events/groups.ts';
+import { CLOSE_TOO_SLOW } from '../../src/events/hub.ts';
 
 const alice: Caller = { subject: 'alice', groups: ['b', 'a'], clusterAdmin: false, tokenId: 1 };
 const key = (query: string, variables?: Record<string, unknown> | null, caller = alice) =>
@@ -127,7 +128,7 @@ describe('SubscriptionGroups delivery', () => {
     expect(cutOff.code).toBe('SLOW_CONSUMER');
     expect(decodeCursor(cutOff.cursor)).toBe(12);
     expect(slowMessages).toHaveLength(3);
-    expect(slow.closed).toEqual([4429]);
+    expect(slow.closed).toEqual([CLOSE_TOO_SLOW]);
     expect(reader.closed).toEqual([]);
     expect(await slowEnded).toEqual({ done: true, value: undefined });
     expect(groups.memberCount).toBe(1);

@@ -57,6 +57,21 @@ interface ImportOptions {
   output?: string;
 }
 
+/** The longest wait the server grants an import (importImage's `timeoutSeconds`): 5m. */
+export const MAX_TIMEOUT_SECONDS = 300;
+
+/** `--timeout` in whole seconds (at least 1); above the server's maximum it is refused. */
+export function parseImportTimeout(value: string): number {
+  const ms = parseDuration(value);
+  if (ms > MAX_TIMEOUT_SECONDS * 1000) {
+    throw new CliError(
+      `--timeout ${value} is over the maximum of ${MAX_TIMEOUT_SECONDS / 60}m: the server waits at most that long`,
+      ['an import that takes longer goes on in the server: see tagraph describe is/<stream> later'],
+    );
+  }
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
 export function registerImportImage(program: Command, io: Io): void {
   const command = program
     .command('import-image')
@@ -74,16 +89,17 @@ export function registerImportImage(program: Command, io: Io): void {
   command
     .option('--import-mode <mode>', 'Legacy (one image of a manifest list) or PreserveOriginal')
     .option('--reference-policy <policy>', 'source or local')
-    .option('--timeout <duration>', 'how long to wait for the import (at most 5m)', '60s')
+    .option(
+      '--timeout <duration>',
+      `how long to wait for the import (at most ${MAX_TIMEOUT_SECONDS / 60}m)`,
+      '60s',
+    )
     .option('-o, --output <format>', 'json: print the import job as JSON')
     .action(async (image: string, options: ImportOptions, self: Command) => {
       const output = parseOutput(options.output, ['json']);
       const importMode = parseImportMode(options.importMode);
       const referencePolicy = parseReferencePolicy(options.referencePolicy);
-      const timeoutSeconds = Math.min(
-        300,
-        Math.max(1, Math.ceil(parseDuration(options.timeout) / 1000)),
-      );
+      const timeoutSeconds = parseImportTimeout(options.timeout);
       const ctx = contextOf(self, io);
       const data = await ctx.client.request<{
         importImage: { __typename: string; timedOut: boolean; job: ImportJob };
@@ -105,9 +121,13 @@ export function registerImportImage(program: Command, io: Io): void {
       const { job, timedOut } = unwrap(data.importImage);
       if (output.kind === 'json') io.out(toJson({ ...job, timedOut }));
       if (timedOut) {
+        const attempts = `${job.attempts} ${job.attempts === 1 ? 'attempt' : 'attempts'}`;
+        const lastError = job.lastError
+          ? [`its last error (${attempts} so far): ${job.lastError}; it is retried`]
+          : [];
         throw new CliError(
           `the import of ${job.stream} (job ${job.id}) had not finished after ${timeoutSeconds}s`,
-          [`it goes on in the server: see tagraph describe is/${job.stream} later`],
+          [...lastError, `it goes on in the server: see tagraph describe is/${job.stream} later`],
         );
       }
       const succeeded = job.images.filter((i) => i.status === 'Success');
