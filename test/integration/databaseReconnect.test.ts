@@ -1,6 +1,9 @@
 // After an outage in which Postgres refuses connections for longer than the pool's reconnect
 // backoff grows to, the pool reconnects: requests and /readyz succeed again within seconds.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { setTimeout as delay } from 'node:timers/promises';
+import postgres from 'postgres';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { openDatabase } from '../../src/db/client.ts';
 import { fileDatabase } from '../support/database.ts';
 import { type RefusingRelay, relayedUrl } from '../support/relay.ts';
 import { startTenantApp, type TenantApp } from '../support/tenants.ts';
@@ -96,3 +99,116 @@ describe.runIf(inject('dbKind') === 'postgres')('the pool after connections were
     expect(readyMs).toBeLessThan(RECOVERY_BOUND_MS);
   });
 });
+
+describe.runIf(inject('dbKind') === 'postgres')(
+  'a statement timed out while its connection reconnects',
+  () => {
+    let relay: RefusingRelay;
+    let url: string;
+
+    beforeAll(async () => {
+      const target = fileDatabase();
+      if (target.kind !== 'postgres') throw new Error('postgres only');
+      ({ relay, url } = await relayedUrl(target.url));
+    });
+
+    beforeEach(async () => {
+      await relay.up();
+    });
+
+    afterAll(async () => {
+      await relay?.down();
+    });
+
+    it('loses the connection with plain postgres.js 3.4.9 when the statement is cancelled', {
+      timeout: 20_000,
+    }, async () => {
+      // One connection, reconnecting 1 s after it was closed.
+      let closed = () => {};
+      const connectionClosed = new Promise<void>((done) => {
+        closed = done;
+      });
+      const sql = postgres(url, {
+        max: 1,
+        connect_timeout: 1,
+        backoff: () => 1,
+        onnotice: () => {},
+        onclose: () => closed(),
+      });
+      try {
+        await sql`select 1`;
+        await relay.down();
+        await connectionClosed;
+        // The closed connection is reconnected for this statement, 1 s from its close.
+        const waiting = sql`select 1`.execute();
+        const outcome = waiting.then(
+          () => 'answered',
+          (error: { code?: string }) => error.code,
+        );
+        await delay(0);
+        await waiting.cancel();
+        expect(await outcome).toBe('57014');
+        await relay.up();
+        // The database answers a new client through the relay...
+        const fresh = postgres(url, { max: 1, onnotice: () => {} });
+        expect(await fresh`select 1 as one`).toEqual([{ one: 1 }]);
+        await fresh.end();
+        // ...but the pool's connection, up after its 1 s delay, skipped the cancelled statement and
+        // never joined the pool: a statement sent now is not answered. A window, as the defect is
+        // an absence; 3 s is three times the reconnect delay.
+        const probe = sql`select 1`.then(() => 'answered');
+        probe.catch(() => {});
+        expect(await Promise.race([probe, delay(3000, 'unanswered')])).toBe('unanswered');
+      } finally {
+        await sql.end({ timeout: 0 });
+      }
+    });
+
+    it('leaves ping() working again through the gateway client', { timeout: 30_000 }, async () => {
+      const database = await openDatabase({
+        kind: 'postgres',
+        url,
+        poolSize: 1,
+        connectTimeoutSeconds: 1,
+        acquireTimeoutMs: 300,
+      });
+      try {
+        await database.ping();
+        await relay.down();
+        // Refused connections for 3 s grow the reconnect delay (1 to 2 s) past the 300 ms acquire
+        // timeout, so pings time out while the connection waits to reconnect for one of them.
+        const downAt = Date.now();
+        const failures = new Set<string>();
+        while (Date.now() - downAt < 3000) {
+          await database.ping().then(
+            () => failures.add('answered'),
+            (error: Error) => failures.add(error.name),
+          );
+          await delay(50);
+        }
+        expect(failures).toContain('DatabaseUnavailableError');
+        expect(failures).not.toContain('answered');
+        await relay.up();
+        const backAt = Date.now();
+        await expect
+          .poll(
+            () =>
+              database.ping().then(
+                () => 'answered',
+                (error: Error) => error.message,
+              ),
+            {
+              timeout: RECOVERY_BOUND_MS,
+              interval: 100,
+            },
+          )
+          .toBe('answered');
+        console.info(
+          `reconnect: ping answered ${Date.now() - backAt} ms after the database was back`,
+        );
+      } finally {
+        await database.close();
+      }
+    });
+  },
+);

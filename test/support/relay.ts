@@ -11,8 +11,9 @@ export class RefusingRelay {
     private readonly targetPort: number,
   ) {}
 
-  /** Listens (again, on the same port once it has one) and relays each connection to Postgres. */
+  /** Listens (again, on the same port once it has one; no-op while up) and relays each connection to Postgres. */
   async up(): Promise<void> {
+    if (this.server) return;
     this.server = createServer((client) => {
       const upstream = createConnection(this.targetPort, this.host);
       for (const socket of [client, upstream]) {
