@@ -118,6 +118,7 @@ function openPostgres(
   const client = postgres(url, {
     max: poolSize,
     connect_timeout: target.connectTimeoutSeconds ?? 10,
+    backoff: reconnectDelaySeconds,
     onnotice: () => {},
     connection: { application_name: 'tagraph' },
   });
@@ -150,6 +151,20 @@ function openPostgres(
   };
 }
 
+/** The longest a pool connection waits before trying to reconnect (postgres.js's own cap is 20 s). */
+const RECONNECT_DELAY_CAP_SECONDS = 2;
+
+/**
+ * Seconds before a pool connection reconnects after `failures` failed attempts in a row (counted
+ * across the pool): postgres.js's default curve, 30 ms growing threefold and jittered, capped at
+ * RECONNECT_DELAY_CAP_SECONDS. Uncapped it reaches 10 to 20 s after about seven failures, a few
+ * seconds into an outage, and the pool then stays away that long after the database is back.
+ */
+export function reconnectDelaySeconds(failures: number): number {
+  const jitter = 0.5 + Math.random() / 2;
+  return jitter * Math.min(3 ** failures / 100, RECONNECT_DELAY_CAP_SECONDS);
+}
+
 type Sql = postgres.Sql;
 
 /**
@@ -170,22 +185,19 @@ export function boundedClient(
  * cannot connect). A statement already sent is left alone; the timer goes when it settles.
  */
 function withAcquireTimeout<Q extends { cancel(): unknown }>(query: Q, timeoutMs: number): Q {
-  const internals = query as unknown as {
-    state: unknown;
-    resolve: (value: unknown) => void;
-    reject: (error: unknown) => void;
-  };
+  const internals = query as unknown as QueryInternals;
   const { resolve, reject } = internals;
   const timer = setTimeout(() => {
     if (internals.state) return;
-    internals.reject = () =>
-      reject(
-        new DatabaseUnavailableError(
-          `no database connection within ${timeoutMs / 1000} s: the database is unavailable or overloaded`,
-        ),
-      );
-    // Takes the statement off the queue (it was never sent) and rejects it.
-    void query.cancel();
+    // The caller has its answer; whatever becomes of the statement from now on is nobody's.
+    internals.resolve = () => {};
+    internals.reject = () => {};
+    reject(
+      new DatabaseUnavailableError(
+        `no database connection within ${timeoutMs / 1000} s: the database is unavailable or overloaded`,
+      ),
+    );
+    abandon(internals);
   }, timeoutMs);
   timer.unref();
   internals.resolve = (value) => {
@@ -197,6 +209,43 @@ function withAcquireTimeout<Q extends { cancel(): unknown }>(query: Q, timeoutMs
     reject(error);
   };
   return query;
+}
+
+/** The parts of a postgres.js 3.4.9 Query (src/query.js) that withAcquireTimeout relies on. */
+interface QueryInternals {
+  /** Set when a connection sends the statement. */
+  state: unknown;
+  /** `true` once `cancel()` took an unsent statement off the queue. */
+  cancelled: unknown;
+  strings: readonly string[];
+  args: unknown[];
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  cancel(): unknown;
+}
+
+/** What an abandoned statement runs instead, if a connection still picks it up. */
+const ABANDONED_STATEMENT = 'select 1';
+
+/**
+ * Takes a statement that was never sent out of postgres.js's hands, so that it never runs.
+ *
+ * A statement waits for a connection in one of two places: postgres.js's queue, or as the first
+ * statement of a connection that is being (re)connected for it, which the connection sends once
+ * it is up. `cancel()` takes it off the queue and marks it cancelled; in the second place the
+ * connection still holds it, and when it is up it skips the cancelled statement without sending
+ * anything, so no reply ever comes to move it from "connecting" into the pool. It stays there
+ * for good, and once every connection has gone that way (an outage longer than the acquire
+ * timeout and the reconnect backoff: every reconnect is delayed past the timeout of the
+ * statement it is for) statements queue until they time out, for ever. So the statement stays
+ * runnable but is made harmless: if a connection sends it, it runs `select 1`, whose reply puts
+ * the connection into the pool.
+ */
+function abandon(query: QueryInternals): void {
+  void query.cancel();
+  query.cancelled = null;
+  query.strings = [ABANDONED_STATEMENT];
+  query.args = [];
 }
 
 /**

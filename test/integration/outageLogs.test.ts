@@ -1,48 +1,11 @@
 // A database that becomes unreachable is logged with backoff by the gateway's background loops
 // (event hub, import worker, scheduler, events trim), not a stack trace a second.
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
 import { startTestApp } from '../support/app.ts';
 import { fileDatabase } from '../support/database.ts';
-
-/** A TCP relay to Postgres that can go away: its connections cut, new ones refused. */
-class Relay {
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-
-  constructor(
-    private readonly host: string,
-    private readonly targetPort: number,
-  ) {}
-
-  async up(): Promise<void> {
-    this.server = createServer((client) => {
-      const upstream = createConnection(this.targetPort, this.host);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on('close', () => this.sockets.delete(socket));
-        socket.on('error', () => {});
-      }
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-    await new Promise<void>((done) => this.server!.listen(this.port, '127.0.0.1', done));
-    this.port = (this.server.address() as { port: number }).port;
-  }
-
-  async down(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    const closed = new Promise<void>((done) => server?.close(() => done()) ?? done());
-    for (const socket of this.sockets) socket.destroy();
-    await closed;
-  }
-}
+import { RefusingRelay } from '../support/relay.ts';
 
 describe.runIf(inject('dbKind') === 'postgres')('a database outage in the log', () => {
   it('is logged with backoff while it lasts', {
@@ -51,7 +14,7 @@ describe.runIf(inject('dbKind') === 'postgres')('a database outage in the log', 
     const target = fileDatabase();
     if (target.kind !== 'postgres') throw new Error('postgres only');
     const url = new URL(target.url);
-    const relay = new Relay(url.hostname, Number(url.port || 5432));
+    const relay = new RefusingRelay(url.hostname, Number(url.port || 5432));
     await relay.up();
     url.hostname = '127.0.0.1';
     url.port = String(relay.port);
