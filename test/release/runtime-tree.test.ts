@@ -29,7 +29,11 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const stages = readDockerfile(root);
 const runtime = stages.at(-1)!;
 const deployed = podContainers(readDeployTree(join(root, 'deploy')).manifests);
-const START_TIMEOUT_MS = 30_000;
+const START_TIMEOUT_MS = 60_000;
+
+/** Whether a JSON log line's message begins with `message` (it may go on with a URL). */
+const startsWith = (line: Record<string, unknown>, message: string) =>
+  typeof line.msg === 'string' && line.msg.startsWith(message);
 
 /** The command and literal environment deploy/ gives a container. */
 function deployedContainer(workload: string, name: string) {
@@ -154,7 +158,7 @@ function start(tree: string, command: string[], env: Record<string, string>): Pr
         line = JSON.parse(text);
       } catch {}
       lines.push(line);
-      for (const waiter of waiters.filter((w) => w.message === line.msg)) waiter.resolve(line);
+      for (const waiter of waiters.filter((w) => startsWith(line, w.message))) waiter.resolve(line);
     }
   };
   child.stdout.on('data', onData);
@@ -165,7 +169,7 @@ function start(tree: string, command: string[], env: Record<string, string>): Pr
     exited,
     logged: (message) =>
       new Promise((resolve, reject) => {
-        const seen = lines.find((line) => line.msg === message);
+        const seen = lines.find((line) => startsWith(line, message));
         if (seen) return resolve(seen);
         const timer = setTimeout(
           () => reject(new Error(`no "${message}" log line:\n${output}`)),
