@@ -301,7 +301,7 @@ describe('ordering under concurrency', () => {
     await sub.stop();
   });
 
-  it('delivers an event that took its id first but committed last, after the other (DESIGN §3)', async () => {
+  it('delivers an event that took its id first but committed last, after the other (docs/model.md, Events)', async () => {
     if (app.database.kind === 'pglite') return; // one connection: transactions cannot interleave
     const { writeTransaction, appendEvents } = await import('../../src/events/append.ts');
     const sub = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'late' });
