@@ -177,13 +177,13 @@ export interface Config {
    * makes one in its data directory when unset (see secretKeyFor).
    */
   secretKey: Buffer | null;
-  /** `importImage` with `all` imports at most this many tags (rule 10). */
+  /** `importImage` with `all` imports at most this many tags. */
   importMaxTags: number;
   /** Run the import worker (and the scheduler) inside this process. */
   importWorker: boolean;
   /** Import jobs one worker process runs at once. */
   importConcurrency: number;
-  /** How often a scheduled tag is re-checked (rule 6). */
+  /** How often a scheduled tag is re-checked (docs/rules.md#scheduled-imports). */
   importIntervalMs: number;
   /** Multiplies the retry backoff of failed import jobs (tests shrink it). */
   importBackoffScale: number;

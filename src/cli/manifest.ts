@@ -272,7 +272,7 @@ export async function parseManifests(text: string, origin: string): Promise<Imag
   return out;
 }
 
-/** The `tag` mutation's input that makes `tag` what the manifest says (rules 2–5). */
+/** The `tag` mutation's input that makes `tag` what the manifest says (docs/rules.md#tag-kinds). */
 export interface TagInputVars {
   namespace: string;
   source: string;

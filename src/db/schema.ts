@@ -214,7 +214,7 @@ export const tagHistory = pgTable(
     seq: integer('seq').notNull(),
     created: timestamp('created', { withTimezone: true }).notNull().defaultNow(),
     dockerImageReference: text('docker_image_reference').notNull(),
-    /** Null for a reference tag (rule 4): it points at a pull spec, never at an imported image. */
+    /** Null for a reference tag: it points at a pull spec, never at an imported image. */
     imageDigest: text('image_digest').references(() => images.digest, { onDelete: 'restrict' }),
     generation: integer('generation').notNull(),
   },

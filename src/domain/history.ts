@@ -1,4 +1,4 @@
-// Tag history: the push rule (DESIGN §2 rule 1) and picking a rollback target (rule 8).
+// Tag history: the push rule and picking a rollback target (docs/rules.md#tag-history-the-push-rule).
 import { type DomainResult, fail, ok } from './names.ts';
 import { resolveImageId } from './shortIds.ts';
 
@@ -6,7 +6,7 @@ import { resolveImageId } from './shortIds.ts';
 export interface TagEvent {
   created: Date;
   dockerImageReference: string;
-  /** The image digest; null for a reference tag (rule 4), which never imports. */
+  /** The image digest; null for a reference tag, which never imports. */
   image: string | null;
   generation: number;
 }
@@ -24,7 +24,7 @@ export type HistoryChange =
   | { kind: 'pushed'; item0: TagEvent; clearConditions: true };
 
 /**
- * Rule 1. The in-place replacements change only the one field that differs — generation and
+ * The push rule. The in-place replacements change only the one field that differs — generation and
  * `created` stay, conditions stay — exactly as the rule and OpenShift say: the tag still points
  * at what it pointed at, only described better (a digest now known, or a pull spec moved).
  */
@@ -74,10 +74,10 @@ export interface RollbackTarget {
 }
 
 /**
- * Rule 8: the historical item a rollback points the tag at. Applying it (as a new event with the
- * spec's generation) goes through rule 1, so history is never rewritten. When several items
+ * The historical item a rollback points the tag at. Applying it (as a new event with the
+ * spec's generation) goes through the push rule, so history is never rewritten. When several items
  * match a generation or a digest, the newest wins: it is what the tag last pointed at then.
- * A digest may be a short id (rule 9), resolved among this tag's own history.
+ * A digest may be a short id, resolved among this tag's own history.
  */
 export function rollbackTarget(
   history: readonly TagEvent[],

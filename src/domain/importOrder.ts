@@ -1,7 +1,7 @@
-// Which repository tags `import-image --all` takes, and in what order (DESIGN §2 rule 10).
+// Which repository tags `import-image --all` takes, and in what order (docs/rules.md#importing-every-tag-of-a-repository).
 //
 // The `semver` package is not installed (and installing is not ours to do), and the part needed
-// here — semver 2.0 §11 precedence — is forty lines, so it is implemented below.
+// here — semver 2.0 precedence (section 11 of semver.org) — is forty lines, so it is implemented below.
 
 // Numeric identifiers as semver defines them: no leading zeros. The same rule is applied to
 // minor versions, so `05.1` is not a version but an ordinary tag.
@@ -42,7 +42,7 @@ function compareAscii(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Semver §11 precedence for pre-release identifier lists; build metadata is ignored. */
+/** Semver 2.0 precedence for pre-release identifier lists; build metadata is ignored. */
 function comparePrerelease(a: string[], b: string[]): number {
   if (a.length === 0 || b.length === 0) return b.length - a.length; // none > some
   for (let i = 0; i < Math.min(a.length, b.length); i++) {

@@ -1,4 +1,4 @@
-// Name rules of the object model (DESIGN §1): namespaces, streams, tags, labels, annotations.
+// Name rules of the object model (docs/rules.md#names-and-their-limits): namespaces, streams, tags, labels, annotations.
 
 /** One thing wrong with an input, aimed at the input field that caused it. */
 export interface Problem {

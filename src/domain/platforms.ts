@@ -1,4 +1,4 @@
-// Manifest lists (DESIGN §2 rule 11): the import mode, and which child a Legacy import takes.
+// Manifest lists (docs/rules.md#manifest-lists-and-import-modes): the import mode, and which child a Legacy import takes.
 import { type DomainResult, fail, ok } from './names.ts';
 
 export type ImportMode = 'Legacy' | 'PreserveOriginal';

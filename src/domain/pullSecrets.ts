@@ -1,4 +1,4 @@
-// Pull secrets (DESIGN §2 rule 13): reading an auths document, and which key serves an image.
+// Pull secrets (docs/rules.md#pull-secrets-which-key-serves-an-image): reading an auths document, and which key serves an image.
 import { type DomainResult, fail, ok } from './names.ts';
 
 export interface RegistryCredential {

@@ -223,7 +223,7 @@ export function parseImageStreamTagRef(
   return ok({ ...where.value, tag });
 }
 
-/** `[ns/]stream@id`, where id is a digest or a prefix of one (rule 9). */
+/** `[ns/]stream@id`, where id is a digest or a prefix of one (docs/rules.md#short-image-ids). */
 export function parseImageStreamImageRef(
   input: string,
   defaultNamespace: string,

@@ -1,4 +1,4 @@
-// Short image ids in `<stream>@<id>` (DESIGN §2 rule 9): normalising a prefix, resolving it.
+// Short image ids in `<stream>@<id>` (docs/rules.md#short-image-ids): normalising a prefix, resolving it.
 import { type DomainResult, fail, ok } from './names.ts';
 
 const HEX = /^[0-9a-f]+$/;

@@ -1,5 +1,5 @@
-// Spec-tag policies: pull specs per reference policy (rule 15), generations and pending imports
-// (rule 19), and when a scheduled import keeps running (rule 6).
+// Spec-tag policies: pull specs per reference policy, generations and pending imports, and when
+// a scheduled import keeps running (docs/rules.md).
 import type { ImportMode } from './platforms.ts';
 import type { TagSource } from './tracking.ts';
 
@@ -8,7 +8,7 @@ export type ReferencePolicy = 'Source' | 'Local';
 /**
  * What consumers pull for a history item. `Source`: the reference as imported. `Local`: the
  * stream's own pull spec pinned by digest, so pulls go through the integrated registry; an item
- * with no digest (a reference tag, rule 4) has nothing to pin, so it falls back to its source.
+ * with no digest (a reference tag) has nothing to pin, so it falls back to its source.
  */
 export function pullSpecFor(
   policy: ReferencePolicy,
@@ -20,7 +20,7 @@ export function pullSpecFor(
 }
 
 /**
- * Rule 19: an import is pending while the spec tag's generation is newer than both what the
+ * An import is pending while the spec tag's generation is newer than both what the
  * history last recorded (item 0) and the last condition (a failed import records its
  * generation there). A tag with status but no spec (null generation) never waits on an import.
  */
@@ -50,7 +50,7 @@ function sameSource(a: TagSource | null, b: TagSource | null): boolean {
 }
 
 /**
- * Rule 19: a spec tag takes the stream's new generation when it is created or when `from`,
+ * A spec tag takes the stream's new generation when it is created or when `from`,
  * `reference` or `importMode` changes — the changes that can make it point elsewhere. Edits to
  * annotations, reference policy or the insecure/scheduled flags keep its generation, so they do
  * not make an import pending.
@@ -68,7 +68,7 @@ export function needsNewGeneration(
 }
 
 /**
- * Rule 6: whether a tag stays on the import schedule. Only a scheduled DockerImage source that
+ * Whether a tag stays on the import schedule. Only a scheduled DockerImage source that
  * is not a reference tag is re-imported; one pinned by digest cannot change, so it leaves the
  * schedule once it has been imported successfully.
  */

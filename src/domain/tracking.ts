@@ -1,4 +1,4 @@
-// Tracking tags (`oc tag --alias`, DESIGN §2 rule 3): who follows whom inside one image stream.
+// Tracking tags (`oc tag --alias`, docs/rules.md#tracking-tags): who follows whom inside one image stream.
 import { type DomainResult, fail, ok, validateTagName } from './names.ts';
 import type { TagSourceKind } from './references.ts';
 
@@ -45,7 +45,7 @@ export function follows(spec: StreamTags, tag: string): string | null {
   return sameStreamSource(spec, tagMap(spec).get(tag));
 }
 
-/** A tag whose source tag no longer exists (rule 7: reported, never fatal). */
+/** A tag whose source tag no longer exists (reported, never fatal). */
 export function isDangling(spec: StreamTags, tag: string): boolean {
   const source = follows(spec, tag);
   return source !== null && !tagMap(spec).has(source);
@@ -93,7 +93,7 @@ export function followers(
 }
 
 /**
- * Rule 3, decided transitive: when `changedTag`'s item 0 changes, these tags get the same event,
+ * Tracking is transitive: when `changedTag`'s item 0 changes, these tags get the same event,
  * in this order. OpenShift moves one hop per write and lets later writes ripple; users expect
  * `latest → stable → prod` to move together, so all hops happen in the same write.
  */

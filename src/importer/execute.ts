@@ -24,7 +24,7 @@ export interface ImporterOptions {
   log: Logger;
   registry: RegistrySettings;
   serverPlatform: Platform;
-  /** Re-check interval of scheduled tags (rule 6). */
+  /** Re-check interval of scheduled tags. */
   intervalMs: number;
   /** Registries that report pushes, for their TLS setting. */
   pushRegistries: PushRegistry[];

@@ -1,4 +1,4 @@
-// `import-image --all` (rule 10): list the repository's tags, keep the cap in order, write specs.
+// `import-image --all` (docs/rules.md#importing-every-tag-of-a-repository): list the repository's tags, keep the cap in order, write specs.
 
 import { orderTagsForImport } from '../domain/importOrder.ts';
 import { formatReference, parseDockerReference } from '../domain/references.ts';

@@ -39,7 +39,7 @@ export interface FetchOptions {
   saveChild?: (child: ImageInput) => Promise<void>;
 }
 
-/** Fetches the source of a tag and everything needed to store it (rules 10 and 11). */
+/** Fetches the source of a tag and everything needed to store it, manifest lists included (docs/rules.md#importing). */
 export async function fetchSource(
   client: RegistryClient,
   source: DockerReference,

@@ -1,4 +1,4 @@
-// A push reported by a registry (rule 16): read the pushed manifest, map it to its stream tag.
+// A push reported by a registry (docs/rules.md#image-stream-mapping): read the pushed manifest, map it to its stream tag.
 import { and, eq, gt, sql } from 'drizzle-orm';
 import { importJobs } from '../db/schema.ts';
 import type { DockerReference } from '../domain/references.ts';

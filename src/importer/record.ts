@@ -1,5 +1,5 @@
-// Writing an import's outcome: images and history on success (rule 10), a condition on failure
-// (rule 12). Both re-check under the stream lock that the spec is still the one imported.
+// Writing an import's outcome: images and history on success, a condition on failure
+// (docs/rules.md#importing). Both re-check under the stream lock that the spec is still the one imported.
 import { and, eq } from 'drizzle-orm';
 import type { Tx } from '../db/client.ts';
 import { type imageStreams, tagConditions, tags } from '../db/schema.ts';
@@ -22,7 +22,7 @@ export interface TagSnapshot {
 type Options = Pick<ImporterOptions, 'database' | 'intervalMs'>;
 
 /**
- * Stores the fetched images and applies the import to the tag's history (rule 1), then to the
+ * Stores the fetched images and applies the import to the tag's history by the push rule, then to the
  * tags tracking it. Returns false, writing nothing, when the spec changed meanwhile.
  */
 export async function recordImportSuccess(
@@ -63,7 +63,7 @@ export async function recordImportSuccess(
       .update(tags)
       .set({
         importedSourceDigest: fetched.sourceDigest,
-        // Rule 6: a digest-pinned source cannot change, so it is not checked again.
+        // A digest-pinned source cannot change, so it is not checked again.
         nextImportAt: tag.importScheduled && !pinned ? nextCheck(options) : null,
       })
       .where(eq(tags.id, tag.id));
@@ -72,7 +72,7 @@ export async function recordImportSuccess(
 }
 
 /**
- * Rule 12: history untouched; `ImportSuccess=False` with reason and message, not rewritten when
+ * docs/rules.md#import-failures-and-the-importsuccess-condition: history untouched; `ImportSuccess=False` with reason and message, not rewritten when
  * an identical one is already there. A scheduled tag is checked again an interval later.
  */
 export async function recordImportFailure(

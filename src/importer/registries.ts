@@ -1,4 +1,4 @@
-// Opening a registry client for an image: the namespace's pull secret, TLS policy (rules 13, 14).
+// Opening a registry client for an image: the namespace's pull secret, TLS policy (docs/rules.md).
 // Clients are kept for a while and shared by jobs and scheduled checks, so a token, the detected
 // scheme and pooled connections serve many requests instead of one.
 import { createHash } from 'node:crypto';
@@ -11,7 +11,7 @@ import type { EgressPolicy } from '../registry/egress.ts';
 import { credentialFor } from '../services/pullSecrets.ts';
 import type { ImporterMetrics } from './metrics.ts';
 
-/** The stream annotation that marks every tag of a stream insecure (rule 14). */
+/** The stream annotation that marks every tag of a stream insecure (docs/rules.md#insecure-registries). */
 export const INSECURE_REPOSITORY_ANNOTATION = 'openshift.io/image.insecureRepository';
 
 /** Clients kept per process, and how long an unused one lives. */

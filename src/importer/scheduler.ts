@@ -1,4 +1,4 @@
-// Scheduled re-import (rule 6): due tags are HEAD-checked; only a changed digest queues an import.
+// Scheduled re-import (docs/rules.md#scheduled-imports): due tags are HEAD-checked; only a changed digest queues an import.
 import { sql } from 'drizzle-orm';
 import pLimit from 'p-limit';
 import { type Coalesced, coalesce } from '../coalesce.ts';

@@ -186,7 +186,7 @@ builder.queryFields((t) => ({
     type: StreamImageRef,
     nullable: true,
     description:
-      '`<stream>@<id>` (rule 9): id is a digest or a prefix of its hex. Null when nothing ' +
+      '`<stream>@<id>`: id is a digest or a prefix of its hex. Null when nothing ' +
       'matches; ConflictError with the candidates when several images do.',
     args: {
       namespace: t.arg.string({ required: true }),

@@ -58,7 +58,8 @@ export const ImportJob = builder.objectRef<ImportJobRow>('ImportJob').implement(
       resolve: (j) => (j.result?.images as ImageResult[] | undefined) ?? [],
     }),
     additionalTags: t.stringList({
-      description: 'With `all`: tags of the repository beyond the cap, not imported (rule 10).',
+      description:
+        'With `all`: tags of the repository beyond the cap, in import order, not imported.',
       resolve: (j) => (j.result?.additionalTags as string[] | undefined) ?? [],
     }),
     tagListTruncated: t.boolean({

@@ -92,7 +92,8 @@ const DeleteTagPayload = builder.objectRef<DeletedTag>('DeleteTagPayload').imple
     stream: t.exposeString('stream'),
     tag: t.exposeString('tag'),
     danglingFollowers: t.exposeStringList('danglingFollowers', {
-      description: 'Tags that tracked the deleted tag; they keep their history (rule 7).',
+      description:
+        'Tags that tracked the deleted tag; they keep their history and are reported as dangling.',
     }),
     message: t.exposeString('message'),
   }),
@@ -181,7 +182,7 @@ const ImageInput = builder.inputType('ImageInput', {
 });
 
 const CreateImageStreamMappingInput = builder.inputType('CreateImageStreamMappingInput', {
-  description: 'What a registry reports on push (rule 16).',
+  description: 'What a registry reports on push: the image and the stream tag it was pushed to.',
   fields: (t) => ({
     namespace: t.string({ required: true }),
     stream: t.string({ required: true }),

@@ -43,7 +43,7 @@ const TRACKING_COLUMNS = {
   fromNamespace: true,
 } as const;
 
-/** Every tag of the tag's own stream, with what each follows (tracking is per stream, rule 3). */
+/** Every tag of the tag's own stream, with what each follows (tracking is per stream; docs/rules.md#tracking-tags). */
 const siblingTags = {
   columns: STREAM_NAME,
   with: { tags: { columns: TRACKING_COLUMNS } },
@@ -147,7 +147,7 @@ builder.drizzleObject('tagHistory', {
     dockerImageReference: t.exposeString('dockerImageReference'),
     image: t.relation('image', {
       nullable: true,
-      description: 'Null for a reference tag (rule 4): it never points at an imported image.',
+      description: 'Null for a reference tag: it never points at an imported image.',
     }),
     generation: t.exposeInt('generation'),
   }),
@@ -199,7 +199,7 @@ export const ImageStreamTag = builder.drizzleNode('tags', {
     pullSpec: t.string({
       nullable: true,
       description:
-        'What consumers pull now (rule 15): Source → the reference as imported; Local → ' +
+        'What consumers pull now: Source → the reference as imported; Local → ' +
         "`<stream pull spec>@<digest>`. Null before the tag's first history item.",
       select: {
         columns: { referencePolicy: true },
@@ -218,8 +218,8 @@ export const ImageStreamTag = builder.drizzleNode('tags', {
     }),
     importPending: t.boolean({
       description:
-        "Rule 19: the spec's generation is newer than both item 0's and the ImportSuccess " +
-        "condition's. Always false for a status-only tag.",
+        "An import is pending: the spec's generation is newer than both item 0's and the " +
+        "ImportSuccess condition's. Always false for a status-only tag.",
       select: {
         columns: { specGeneration: true },
         with: {
@@ -245,7 +245,7 @@ export const ImageStreamTag = builder.drizzleNode('tags', {
     ),
     conditions: t.relation('conditions', { query: CONDITIONS }),
     dangling: t.boolean({
-      description: 'It tracks a tag that no longer exists (rule 7): its history is kept as is.',
+      description: 'It tracks a tag that no longer exists: its history is kept as is.',
       select: { with: { stream: siblingTags } },
       resolve: (tag) => {
         const { name, view } = trackingOf(tag, tag.stream);

@@ -1,4 +1,4 @@
-// Image stream mapping (rule 16): what a registry reports on push becomes an image and a tag event.
+// Image stream mapping (docs/rules.md#image-stream-mapping): what a registry reports on push becomes an image and a tag event.
 import type { Db } from '../db/client.ts';
 import type { ImageMetadataSource } from '../db/schema.ts';
 import {

@@ -1,4 +1,4 @@
-// Pruning (rule 18): old history items beyond the newest N per tag, then images nothing references.
+// Pruning (docs/rules.md#pruning): old history items beyond the newest N per tag, then images nothing references.
 import { sql } from 'drizzle-orm';
 import { type Db, rowsOf } from '../db/client.ts';
 import { fail, ok, type Result, ValidationError } from '../errors.ts';

@@ -160,7 +160,7 @@ export async function listPullSecrets(
 }
 
 /**
- * Rule 13: the credential of the namespace's secrets whose key matches the image best (longest
+ * The credential of the namespace's secrets whose key matches the image best (longest
  * key wins across all secrets), or null to pull anonymously.
  */
 export async function credentialFor(

@@ -1,4 +1,4 @@
-// Read helpers for the query side: `<stream>@<id>` resolution (rule 9) and tracking inputs.
+// Read helpers for the query side: `<stream>@<id>` resolution (docs/rules.md#short-image-ids) and tracking inputs.
 import { and, desc, eq, isNotNull } from 'drizzle-orm';
 import { type Authorized, authorize } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';

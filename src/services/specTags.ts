@@ -1,4 +1,4 @@
-// Writing a spec tag (TagReference) and the generation rule that comes with it (rule 19).
+// Writing a spec tag (TagReference) and the generation rule that comes with it (docs/rules.md).
 import { eq, sql } from 'drizzle-orm';
 import type { Tx } from '../db/client.ts';
 import { tags } from '../db/schema.ts';

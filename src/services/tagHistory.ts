@@ -1,4 +1,4 @@
-// Recording what a tag points at: rule 1 on the stored history, tracking propagation, events.
+// Recording what a tag points at: the push rule on the stored history (docs/rules.md), tracking, events.
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { rowsOf, type Tx } from '../db/client.ts';
 import { tagConditions, tagHistory, tags } from '../db/schema.ts';
@@ -44,7 +44,7 @@ type TagWithHead = TagRow & { history: HistoryRow[]; conditions: unknown[] };
 
 /**
  * The tag itself and the stream's tracking tags, each with its item 0, in one statement: all
- * that propagation (rule 3) reads. A stream with hundreds of imported tags costs one short read
+ * that tracking propagation reads. A stream with hundreds of imported tags costs one short read
  * per event, not all its tags.
  */
 async function loadTrackingCandidates(
@@ -98,7 +98,7 @@ export interface RecordResult {
 }
 
 /**
- * Applies an event to a tag by rule 1 and then, transitively, to every tag tracking it (rule 3)
+ * Applies an event to a tag by the push rule and then, transitively, to every tag tracking it
  * with each follower's own spec generation, as OpenShift's UpdateTrackingTags does. The caller
  * holds the stream's row lock (lockStream), so writers to one stream are serialized.
  */
@@ -147,7 +147,7 @@ export async function recordTagEvent(
   return { changed };
 }
 
-/** Rule 1 against the stored item 0; returns the event to log, or null when nothing changed. */
+/** The push rule (docs/rules.md#tag-history-the-push-rule) against the stored item 0; returns the event to log, or null when nothing changed. */
 async function writeEvent(
   tx: Tx,
   stream: ImageStreamRow,

@@ -289,7 +289,7 @@ async function findStream(tx: Tx, namespace: string, name: string) {
   return row;
 }
 
-/** `oc tag ns/stream:tag dest` (rule 2) or, with alias, tracking (rule 3). */
+/** `oc tag ns/stream:tag dest`: a permanent tag or, with alias, a tracking tag (docs/rules.md#tag-kinds). */
 async function resolveStreamTag(
   tx: Tx,
   input: TagInput,
@@ -337,7 +337,7 @@ async function resolveStreamTag(
   const head = await headOf(tx, sourceRow.id);
   const crossNamespace = namespace === dest.namespace ? null : namespace;
   if (head?.imageDigest) {
-    // Rule 2: a permanent tag pins the image the source points at now.
+    // A permanent tag pins the image the source points at now.
     return ok({
       from: {
         kind: 'ImageStreamImage',
@@ -349,7 +349,7 @@ async function resolveStreamTag(
       reference: false,
     });
   }
-  // No image yet: keep the source's pull spec instead, to be imported (rule 2, last sentence).
+  // No image yet: keep the source's pull spec instead, to be imported.
   const pullSpec =
     head?.dockerImageReference ??
     (sourceRow.fromKind === 'DockerImage' ? sourceRow.fromName : null);
@@ -369,7 +369,7 @@ async function resolveStreamTag(
   });
 }
 
-/** `oc tag stream@id dest`: the id may be a short prefix (rule 9). */
+/** `oc tag stream@id dest`: the id may be a short prefix (docs/rules.md#short-image-ids). */
 async function resolveStreamImage(
   tx: Tx,
   ref: Authorized<StreamImageRef>,

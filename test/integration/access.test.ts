@@ -1,4 +1,4 @@
-// Access control end to end: tokens, roles per namespace, rule 17, subscriptions, limits.
+// Access control end to end: tokens, roles per namespace, cross-namespace sources, subscriptions, limits.
 
 import { createServer } from 'node:http';
 import { sql } from 'drizzle-orm';
@@ -232,7 +232,7 @@ describe('roles per namespace', () => {
   });
 });
 
-describe('cross-namespace tag sources (rule 17)', () => {
+describe('cross-namespace tag sources', () => {
   const TAG = `mutation { tag(input: { namespace: "project-a", source: "project-b/ruby:2.0",
     destinations: ["ruby:from-b"] }) {
       __typename ... on Error { code message } } }`;

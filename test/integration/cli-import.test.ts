@@ -1,5 +1,5 @@
 // `tagraph import-image` and `tagraph create secret` against a real server with its import worker
-// and real registries: the seeds' oc import-image examples (§6.8), manifest lists included.
+// and real registries: the OpenShift documentation's oc import-image examples, manifest lists included.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,9 +131,7 @@ describe.concurrent('oc import-image', () => {
     });
   });
 
-  it('manifest lists: PreserveOriginal, Legacy, scheduled, insecure (§6.8.2–6.8.3)', async ({
-    expect,
-  }) => {
+  it('manifest lists: PreserveOriginal, Legacy, scheduled, insecure', async ({ expect }) => {
     const ns = 'multiarch';
     const index = await pushIndex(registryUrl, `${repo}/busybox`, 'latest', PLATFORMS);
     const from = `${registry}/${repo}/busybox`;
@@ -266,8 +264,8 @@ describe.concurrent('oc import-image', () => {
   });
 });
 
-describe('oc create secret (§6.8.1)', () => {
-  it('oc create secret: generic, podman, docker-registry (§6.8.1)', async () => {
+describe('oc create secret', () => {
+  it('oc create secret: generic, podman, docker-registry', async () => {
     const ns = 'secrets';
     // The seed's config.json as printed: its "b3Blb=" is not base64, which the server says.
     const seed = join(scratch, 'seed-config.json');

@@ -34,7 +34,7 @@ const sizeOf = (image: BuiltImage) =>
   image.config.length + image.layers.reduce((sum, layer) => sum + layer.size, 0);
 
 describe.concurrent('seed examples', () => {
-  it('permanent and tracking tags, delete istag, rollback, isimage (§5.2)', async ({ expect }) => {
+  it('permanent and tracking tags, delete istag, rollback, isimage', async ({ expect }) => {
     const ns = 'rubies';
     const v1 = await pushImage(registryUrl, `${repo}/ruby`, '2.0', { content: 'ruby 2.0 one' });
     const source = `${registry}/${repo}/ruby:2.0`;

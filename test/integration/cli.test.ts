@@ -53,7 +53,7 @@ const sizeOf = (image: BuiltImage) =>
   image.config.length + image.layers.reduce((sum, layer) => sum + layer.size, 0);
 
 describe.concurrent('seed examples', () => {
-  it('oc tag and oc describe (§6.7.1–6.7.5)', async ({ expect }) => {
+  it('oc tag and oc describe: permanent, tracking and external tags', async ({ expect }) => {
     const py35 = await pushImage(registryUrl, `${repo}/centos/python-35-centos7`, 'latest', {
       content: 'python 3.5',
       config: PYTHON_CONFIG,
@@ -127,7 +127,7 @@ describe.concurrent('seed examples', () => {
     );
     expect(istag.stderr).toBe('');
 
-    // §6.7.3–6.7.5: an external image, a tag updated to follow it, and the old tag removed.
+    // An external image, a tag updated to follow it, and the old tag removed.
     expect(await cli('default', ['tag', source36, 'python:3.6', '--insecure'])).toEqual(
       ok(`Tag python:3.6 set to ${source36}.\n`),
     );
@@ -153,7 +153,7 @@ describe.concurrent('seed examples', () => {
     );
   });
 
-  it('docker.io sources, scheduled and back (§6.7.3, §6.7.6)', async ({ expect }) => {
+  it('docker.io sources, scheduled and back', async ({ expect }) => {
     // Nothing drains this namespace's imports while the tag exists: docker.io is never asked.
     const ns = 'seed-external';
     const scheduled = ['get', 'istag', 'python:3.6', '-o', 'jsonpath={.tag.importPolicy}'];

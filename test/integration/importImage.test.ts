@@ -1,4 +1,5 @@
-// importImage end to end against the real docker-registry: rules 1, 3, 10, 11, 12 and 14.
+// importImage end to end against the real docker-registry: history, tracking, --all, manifest
+// lists, failures and insecure registries (docs/rules.md#importing).
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tags } from '../../src/db/schema.ts';
@@ -95,7 +96,7 @@ describe('importImage from a registry', () => {
     expect(await tagEvents(app, 'imp-same')).toEqual(before);
   });
 
-  it('a changed image pushes history, and a tracking tag follows it (rule 3)', async () => {
+  it('a changed image pushes history, and a tracking tag follows it', async () => {
     const repository = repo('moving');
     const first = await pushImage(registryUrl, repository, 'stable', { content: 'one' });
     await importNow(app, {
@@ -195,7 +196,7 @@ describe('importImage from a registry', () => {
   });
 });
 
-describe('oc tag with a DockerImage source (rule 5)', () => {
+describe('oc tag with a DockerImage source', () => {
   it('queues an import; history changes only when it succeeds', async () => {
     const repository = repo('tagged');
     const pushed = await pushImage(registryUrl, repository, 'v1', { content: 'tagged' });
@@ -253,7 +254,7 @@ describe('import jobs', () => {
   });
 });
 
-describe('manifest lists (rule 11)', () => {
+describe('manifest lists', () => {
   const platforms = [
     { platform: { os: 'linux', architecture: 'arm64' }, spec: { content: 'arm' } },
     { platform: { os: 'linux', architecture: 'amd64' }, spec: { content: 'amd' } },
@@ -373,7 +374,7 @@ describe('manifest lists (rule 11)', () => {
   });
 });
 
-describe('import --all (rule 10)', () => {
+describe('import --all', () => {
   it('imports at most the cap, in order, and reports the rest as additional tags', async () => {
     const capped = await startTestApp({ importMaxTags: 3, importWorker: false });
     try {

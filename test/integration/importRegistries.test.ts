@@ -1,4 +1,4 @@
-// Imports from private and TLS registries (rules 13, 14), with real docker-registry processes.
+// Imports from private and TLS registries (pull secrets, insecure; docs/rules.md), with real docker-registry processes.
 
 import { createServer, type Socket } from 'node:net';
 import { sql } from 'drizzle-orm';
@@ -40,7 +40,7 @@ async function createSecret(target: TestApp, namespace: string, name: string, do
   expect(result.data?.createPullSecret.__typename).toBe('PullSecretPayload');
 }
 
-describe('a registry with Basic auth (rule 13)', () => {
+describe('a registry with Basic auth', () => {
   it('without a pull secret the import fails as Unauthorized; with one it succeeds', async () => {
     const pushed = await pushImage(
       basic.url,
@@ -134,7 +134,7 @@ describe('a registry with Basic auth (rule 13)', () => {
   });
 });
 
-describe('a TLS registry (rule 14)', () => {
+describe('a TLS registry', () => {
   it('verifies certificates: an unknown CA fails, insecure or a trusted CA succeeds', async () => {
     const pushed = await pushImageTls(tls, 'tls/app', 'v1');
     const from = `${tls.host}/tls/app:v1`;

@@ -1,4 +1,4 @@
-// Scheduled re-import (rule 6), and the worker running inside `npm start` and as `npm run worker`.
+// Scheduled re-import (docs/rules.md#scheduled-imports), and the worker running inside `npm start` and as `npm run worker`.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';

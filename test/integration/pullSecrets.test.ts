@@ -1,4 +1,4 @@
-// Pull secrets: sealed at rest, never readable back, matched to images by rule 13.
+// Pull secrets: sealed at rest, never readable back, matched to images by key (docs/rules.md#pull-secrets-which-key-serves-an-image).
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
@@ -125,7 +125,7 @@ describe('pull secrets', () => {
     });
   });
 
-  it('picks the longest matching key across the namespace secrets (rule 13)', async () => {
+  it('picks the longest matching key across the namespace secrets', async () => {
     await app.graphql(SAVE('createPullSecret'), {
       input: {
         namespace: 'match',

@@ -1,4 +1,4 @@
-// Registry push notifications (rule 16): a real docker-registry reports pushes to the gateway.
+// Registry push notifications (docs/rules.md#image-stream-mapping): a real docker-registry reports pushes to the gateway.
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';

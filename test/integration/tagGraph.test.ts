@@ -293,7 +293,7 @@ describe('imageStreamTag', () => {
     });
   });
 
-  it('computes importPending from spec, item 0 and condition generations (rule 19)', async () => {
+  it('computes importPending from spec, item 0 and condition generations', async () => {
     // 5 > item 0's 4, no condition.
     expect((await tag('ruby:pending')).importPending).toBe(true);
     // 5 > item 0's 4, but the failed import recorded generation 5.
@@ -304,7 +304,7 @@ describe('imageStreamTag', () => {
     expect((await tag('ruby:latest')).importPending).toBe(false);
   });
 
-  it('gives the pull spec per reference policy (rule 15)', async () => {
+  it('gives the pull spec per reference policy', async () => {
     expect((await tag('ruby:2.0')).pullSpec).toBe(hub(B));
     expect((await tag('ruby:latest')).pullSpec).toBe(`${HOST}/graph/ruby@${B}`);
     // A reference tag has no digest to pin, so even Local points at the source.
@@ -461,7 +461,7 @@ describe('tracking', () => {
     expect((await tracking('ruby:stable')).chain.map((f) => f.name)).toEqual(['prod']);
   });
 
-  it('reports a tag tracking a deleted tag as dangling, not as following (rule 7)', async () => {
+  it('reports a tag tracking a deleted tag as dangling, not as following', async () => {
     const edge = await tracking('ruby:edge');
     expect(edge).toMatchObject({ follows: null, dangling: true, followers: [] });
     expect((await tag('ruby:edge')).image).toEqual({ digest: A });

@@ -92,7 +92,7 @@ async function tag(input: Record<string, unknown>): Promise<TagResponse> {
   return result.data!.tag;
 }
 
-describe('image stream mapping (rule 16) and the history push rule (rule 1)', () => {
+describe('image stream mapping and the history push rule', () => {
   it('creates the stream and the tag on first push, and records the image', async () => {
     const { digest, payload } = await push('map', 'app', 'v1', 'map-1');
     expect(payload).toMatchObject({
@@ -173,7 +173,7 @@ describe('image stream mapping (rule 16) and the history push rule (rule 1)', ()
 });
 
 describe('tag (oc tag)', () => {
-  it('makes a permanent tag that pins the source image (rule 2)', async () => {
+  it('makes a permanent tag that pins the source image', async () => {
     const first = await push('perm', 'ruby', '2.0', 'ruby-2.0-a');
     const result = await tag({
       namespace: 'perm',
@@ -228,7 +228,7 @@ describe('tag (oc tag)', () => {
     expect(counts[0]).toBeLessThanOrEqual(8);
   });
 
-  it('makes a tracking tag that follows every change of its source, transitively (rule 3)', async () => {
+  it('makes a tracking tag that follows every change of its source, transitively', async () => {
     const a = await push('track', 'py', '3.6', 'py-a');
     expect(
       (
@@ -287,7 +287,7 @@ describe('tag (oc tag)', () => {
     expect(await spec('loop', 'app', 'c')).toBeUndefined();
   });
 
-  it('makes a reference tag with a history item and no digest (rule 4)', async () => {
+  it('makes a reference tag with a history item and no digest', async () => {
     const result = await tag({
       namespace: 'ref',
       source: 'quay.io/org/tool:1.2',
@@ -307,7 +307,7 @@ describe('tag (oc tag)', () => {
     });
   });
 
-  it('queues an import for an external tag and leaves history alone (rule 5)', async () => {
+  it('queues an import for an external tag and leaves history alone', async () => {
     const result = await tag({
       namespace: 'ext',
       source: 'docker.io/library/busybox:1.36',
@@ -328,7 +328,7 @@ describe('tag (oc tag)', () => {
     expect(job).toMatchObject({ status: 'queued', request: { tags: ['1.36'] } });
   });
 
-  it('bumps generations only when from, reference or importMode change (rule 19)', async () => {
+  it('bumps generations only when from, reference or importMode change', async () => {
     await tag({
       namespace: 'gen',
       source: 'quay.io/a/b:1',
@@ -384,7 +384,7 @@ describe('tag (oc tag)', () => {
     expect(await streamGeneration()).toBe(before + 3);
   });
 
-  it('resolves a short image id and reports an ambiguous one with its candidates (rule 9)', async () => {
+  it('resolves a short image id and reports an ambiguous one with its candidates', async () => {
     // 17 images: by pigeonhole two share their first hex digit, making a one-digit id ambiguous.
     const pushed: { digest: string }[] = [];
     for (let i = 0; i < 17; i++) pushed.push(await push('short', 'lib', `t${i}`, `short-${i}`));
@@ -484,7 +484,7 @@ const DELETE_TAG = `mutation($input: DeleteTagInput!) {
   }
 }`;
 
-describe('deleteTag (rule 7)', () => {
+describe('deleteTag', () => {
   it('removes spec and history and reports tags left dangling', async () => {
     await push('del', 'py', '3.6', 'del-py');
     await tag({ namespace: 'del', source: 'py:3.6', destinations: ['py:latest'], alias: true });
@@ -515,7 +515,7 @@ const ROLLBACK = `mutation($input: RollbackTagInput!) {
   }
 }`;
 
-describe('rollbackTag (rule 8)', () => {
+describe('rollbackTag', () => {
   it('points the tag at an old item by index, generation or digest, pushing a new item', async () => {
     const a = await push('rb', 'app', 'v', 'rb-a');
     const b = await push('rb', 'app', 'v', 'rb-b');
@@ -563,7 +563,7 @@ const PRUNE = `mutation($input: PruneImagesInput) {
   }
 }`;
 
-describe('pruneImages (rule 18)', () => {
+describe('pruneImages', () => {
   it('keeps everything younger than the minimum age by default', async () => {
     await push('prune', 'young', 'v', 'young-a');
     await push('prune', 'young', 'v', 'young-b');

@@ -3,7 +3,7 @@
 // into comments, and keep the rest as published: `# ...` elisions, quoting, `annotations: null`,
 // `importPolicy: { }`, and one example's `tags` beside `spec` instead of in it.
 
-/** §6.2 "Imagestream object definition": metadata and status only (`spec: {}`). */
+/** The example "Imagestream object definition": metadata and status only (`spec: {}`). */
 export const ORIGIN_RUBY_SAMPLE = `apiVersion: image.openshift.io/v1
 kind: ImageStream
 metadata:
@@ -30,7 +30,7 @@ status:
     tag: latest
 `;
 
-/** §6.4 "Image stream tag with two images in its history", elisions and all. */
+/** The example "Image stream tag with two images in its history", elisions and all. */
 export const MY_IMAGE_STREAM = `kind: ImageStream
 apiVersion: image.openshift.io/v1
 metadata:
@@ -177,7 +177,7 @@ spec:
         name: 'docker.io/openshift/ruby-20-centos7:latest' # (11)
 `;
 
-/** §6.6 "Image stream mapping object definition" (abridged): not an ImageStream. */
+/** The example "Image stream mapping object definition" (abridged): not an ImageStream. */
 export const IMAGE_STREAM_MAPPING = `apiVersion: image.openshift.io/v1
 kind: ImageStreamMapping
 metadata:

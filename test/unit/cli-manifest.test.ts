@@ -43,7 +43,7 @@ const dockerTag = (name: string, image: string, extra: Partial<SpecTagManifest> 
 });
 
 describe('the seeds’ ImageStream definitions', () => {
-  it('§6.2 origin-ruby-sample: labels, annotations, namespace; status ignored', async () => {
+  it('origin-ruby-sample: labels, annotations, namespace; status ignored', async () => {
     expect(await parseOne(seeds.ORIGIN_RUBY_SAMPLE)).toEqual({
       ...base,
       name: 'origin-ruby-sample',
@@ -53,7 +53,7 @@ describe('the seeds’ ImageStream definitions', () => {
     });
   });
 
-  it('§6.4 my-image-stream, elisions and all', async () => {
+  it('my-image-stream, elisions and all', async () => {
     expect(await parseOne(seeds.MY_IMAGE_STREAM)).toEqual({ ...base, name: 'my-image-stream' });
   });
 

@@ -1,4 +1,4 @@
-// Unit tests for the history push rule (rule 1) and rollback targets (rule 8).
+// Unit tests for the history push rule and rollback targets (docs/rules.md#tag-history-the-push-rule).
 import { describe, expect, it } from 'vitest';
 import {
   applyTagEvent,
@@ -17,7 +17,7 @@ function event(image: string | null, generation: number, ref?: string, created =
   return { created, image, generation, dockerImageReference: ref ?? `quay.io/a/b@${image}` };
 }
 
-describe('applyTagEvent (rule 1)', () => {
+describe('applyTagEvent', () => {
   it('pushes onto an empty history and clears conditions', () => {
     const next = event(D1, 1);
     expect(applyTagEvent([], next)).toEqual({ kind: 'pushed', item0: next, clearConditions: true });
@@ -115,7 +115,7 @@ describe('nextHistory', () => {
   });
 });
 
-describe('rollbackTarget (rule 8)', () => {
+describe('rollbackTarget', () => {
   const history = [event(D3, 3), event(D2, 2), event(D1, 2), event(D2, 1)];
 
   it('by index', () => {

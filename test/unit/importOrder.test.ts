@@ -1,4 +1,4 @@
-// Unit tests for the order of `import-image --all` (rule 10).
+// Unit tests for the order of `import-image --all` (docs/rules.md#importing-every-tag-of-a-repository).
 import { describe, expect, it } from 'vitest';
 import { orderTagsForImport } from '../../src/domain/importOrder.ts';
 
@@ -45,7 +45,7 @@ describe('orderTagsForImport', () => {
     ]);
   });
 
-  it('puts a release above its pre-releases and orders pre-releases per semver §11', () => {
+  it('puts a release above its pre-releases and orders pre-releases by semver precedence', () => {
     const tags = [
       '1.0.0-alpha',
       '1.0.0',

@@ -1,4 +1,4 @@
-// Unit tests for the name rules of DESIGN §1.
+// Unit tests for the name rules (docs/rules.md#names-and-their-limits).
 import { describe, expect, it } from 'vitest';
 import {
   ANNOTATIONS_MAX_BYTES,

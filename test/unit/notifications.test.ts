@@ -1,4 +1,4 @@
-// Which registry notification events become image stream mappings (rule 16).
+// Which registry notification events become image stream mappings (docs/rules.md#image-stream-mapping).
 import { describe, expect, it } from 'vitest';
 import {
   MAX_EVENT_BYTES,

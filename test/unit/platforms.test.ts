@@ -1,4 +1,4 @@
-// Unit tests for import modes and Legacy manifest-list child selection (rule 11).
+// Unit tests for import modes and Legacy manifest-list child selection (docs/rules.md#manifest-lists-and-import-modes).
 import { describe, expect, it } from 'vitest';
 import {
   chooseManifestListChild,

@@ -1,4 +1,4 @@
-// Unit tests for pull secret documents and credential matching (rule 13).
+// Unit tests for pull secret documents and credential matching (docs/rules.md#pull-secrets-which-key-serves-an-image).
 import { describe, expect, it } from 'vitest';
 import {
   matchCredential,

@@ -1,4 +1,4 @@
-// Unit tests for short image ids (DESIGN §2 rule 9).
+// Unit tests for short image ids (docs/rules.md#short-image-ids).
 import { describe, expect, it } from 'vitest';
 import { normalizeImageId, resolveImageId } from '../../src/domain/shortIds.ts';
 

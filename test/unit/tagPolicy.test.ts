@@ -1,5 +1,5 @@
-// Unit tests for reference policies (rule 15), generations and pending imports (rule 19), and
-// scheduled imports (rule 6).
+// Unit tests for reference policies, generations and pending imports, and scheduled imports
+// (docs/rules.md).
 import { describe, expect, it } from 'vitest';
 import {
   isImportPending,
@@ -12,7 +12,7 @@ import {
 const D = `sha256:${'a'.repeat(64)}`;
 const STREAM = 'registry.example.com/demo/ruby';
 
-describe('pullSpecFor (rule 15)', () => {
+describe('pullSpecFor', () => {
   const imported = { dockerImageReference: `quay.io/a/ruby@${D}`, image: D };
   const reference = { dockerImageReference: 'quay.io/a/ruby:2.0', image: null };
 
@@ -30,7 +30,7 @@ describe('pullSpecFor (rule 15)', () => {
   });
 });
 
-describe('isImportPending (rule 19)', () => {
+describe('isImportPending', () => {
   it.each<
     [number | null | undefined, number | null | undefined, number | null | undefined, boolean]
   >([
@@ -50,7 +50,7 @@ describe('isImportPending (rule 19)', () => {
   });
 });
 
-describe('needsNewGeneration (rule 19)', () => {
+describe('needsNewGeneration', () => {
   const base: SpecTagIdentity = {
     from: { kind: 'DockerImage', name: 'quay.io/a/ruby:2.0' },
     reference: false,
@@ -97,7 +97,7 @@ describe('needsNewGeneration (rule 19)', () => {
   });
 });
 
-describe('staysScheduled (rule 6)', () => {
+describe('staysScheduled', () => {
   const docker = (name: string) => ({ kind: 'DockerImage' as const, name });
 
   it('keeps a scheduled tag-based DockerImage source', () => {

@@ -1,4 +1,4 @@
-// Unit tests for tracking tags (rule 3) and dangling trackers (rule 7).
+// Unit tests for tracking tags and dangling trackers (docs/rules.md#tracking-tags).
 import { describe, expect, it } from 'vitest';
 import {
   followers,
@@ -114,7 +114,7 @@ describe('follows / followers / propagationOrder', () => {
   });
 });
 
-describe('isDangling (rule 7)', () => {
+describe('isDangling', () => {
   it('is true when the tracked tag no longer exists', () => {
     const spec = stream({ stable: istag('latest'), prod: istag('stable') });
     expect(isDangling(spec, 'stable')).toBe(true);

@@ -1,4 +1,4 @@
-// `tagraph prune images`: old history items and unreferenced images (rule 18), dry run by default.
+// `tagraph prune images`: old history items and unreferenced images (docs/rules.md#pruning), dry run by default.
 import type { Command } from 'commander';
 import { errorFields, unwrap } from '../client.ts';
 import { contextOf, type Io, toJson } from '../context.ts';
