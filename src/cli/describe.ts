@@ -1,5 +1,5 @@
-// `oc describe` output for streams, tags and images: the seeds' examples, laid out with tabs
-// through the same elastic tabstops oc uses.
+// `oc describe` output for streams, tags and images: OpenShift's documented examples, laid out
+// with tabs through the same elastic tabstops oc uses.
 import { orderTagsForImport } from '../domain/importOrder.ts';
 import { ago, humanSize } from './humanize.ts';
 import type { ImageView, KeyValue, StreamTagView, StreamView, TagView } from './queries.ts';

@@ -237,7 +237,7 @@ describe('cross-namespace tag sources', () => {
     destinations: ["ruby:from-b"] }) {
       __typename ... on Error { code message } } }`;
 
-  it("needs image-puller in the source namespace, as in the seeds' cross-project grant", async () => {
+  it("needs image-puller in the source namespace, as in OpenShift's cross-project grant", async () => {
     await pushMapping(app, 'project-b', 'ruby', '2.0', 'ruby-2.0', undefined, as(ADMIN));
     await grant('project-a', 'EDITOR', 'User', 'system:serviceaccount:project-a:default');
     const before = await app.graphql<{ tag: { __typename: string; code?: string } }>(

@@ -1,4 +1,4 @@
-// `tagraph apply -f` and `get is -o yaml` against a real server: the seeds' ImageStream
+// `tagraph apply -f` and `get is -o yaml` against a real server: the documented ImageStream
 // definitions load as they are and export back; a manifest round-trips; spec tag annotations
 // (the setTagAnnotations mutation apply adds) reach the importer.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -234,7 +234,7 @@ spec:
   });
 });
 
-describe('the seeds’ ImageStream definitions', () => {
+describe('the documented ImageStream definitions', () => {
   // No import of these runs: the test server has no worker and nothing here drains the queue,
   // so docker.io and my.repo.com are never asked.
   it('apply as they are, export back, and apply again unchanged', async () => {
@@ -372,7 +372,7 @@ status:
       },
     ]);
 
-    // Applying the seeds again changes nothing.
+    // Applying the examples again changes nothing.
     const again = await Promise.all([
       cli(null, ['apply', '-f', file(seeds.ORIGIN_RUBY_SAMPLE), '-f', file(seeds.MYSQL)]),
       cli('seed-catalog', ['apply', '-f', file(seeds.RUBY_CATALOG), '-f', file(exported.stdout)]),

@@ -175,7 +175,7 @@ describe.concurrent('oc import-image', () => {
       stderr: '',
     });
 
-    // --scheduled=true and --insecure=true as the seeds write them.
+    // --scheduled=true and --insecure=true as the documented examples write them.
     const policy = ['get', 'istag', 'busybox:latest', '-o', 'jsonpath={.tag.importPolicy}'];
     for (const flag of ['--scheduled=true', '--insecure=true']) {
       const again = await cli(ns, [

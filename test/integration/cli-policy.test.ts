@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 describe('tagraph policy and tokens', () => {
-  it("grants the seeds' cross-project puller role, and the grantee's token works", async () => {
+  it("grants the documented cross-project puller role, and the grantee's token works", async () => {
     const asAdmin = { url: app.url, env: { TAGRAPH_TOKEN: ADMIN } };
     const token = await runCli(
       ['create', 'token', 'system:serviceaccount:project-a:default'],

@@ -1,4 +1,4 @@
-// The tagraph CLI against a real server and registry: the seeds' permanent and tracking tags,
+// The tagraph CLI against a real server and registry: the documented permanent and tracking tags,
 // oc delete istag, rollback, oc export isimage, cross-project tags and oc set image-lookup.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';

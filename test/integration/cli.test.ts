@@ -1,5 +1,6 @@
-// The tagraph CLI as a user runs it (a subprocess) against a real server and registry: the seeds'
-// oc tag, describe, get, delete, set image-lookup and create secret examples, and exit codes.
+// The tagraph CLI as a user runs it (a subprocess) against a real server and registry: the
+// documented oc tag, describe, get, delete, set image-lookup and create secret examples, and exit
+// codes.
 
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -38,7 +39,7 @@ const cli = (namespace: string, args: string[], options: CliOptions = {}) =>
 
 const ok = (stdout: string) => ({ code: 0, stdout, stderr: '' });
 
-/** The seeds' centos/python-35-centos7, with the config the `describe istag` example shows. */
+/** The documented centos/python-35-centos7, with the config the `describe istag` example shows. */
 const PYTHON_CONFIG = {
   Entrypoint: ['container-entrypoint'],
   Cmd: ['/bin/sh', '-c', '$STI_SCRIPTS_PATH/usage'],

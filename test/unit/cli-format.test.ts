@@ -1,4 +1,5 @@
-// The CLI's human output: oc's durations and sizes, tab layout, and the seeds' describe examples.
+// The CLI's human output: oc's durations and sizes, tab layout, and oc's documented describe
+// examples.
 import { describe, expect, it } from 'vitest';
 import { formatPrune } from '../../src/cli/commands/prune.ts';
 import { formatChange } from '../../src/cli/commands/watch.ts';
@@ -130,7 +131,7 @@ const spec = (
   ...extra,
 });
 
-/** The stream of the seeds' second `oc describe is/python` example (section 6.7.2). */
+/** The stream of OpenShift's second documented `oc describe is/python` example. */
 const python: StreamView = {
   name: 'python',
   namespace: 'default',

@@ -1,4 +1,4 @@
-// ImageStream manifests: the seeds' definitions parse as they are, bad ones say where, and what
+// ImageStream manifests: the documented definitions parse as they are, bad ones say where, and what
 // `get -o yaml` prints reads back as the same spec.
 import { describe, expect, it } from 'vitest';
 import { toYaml } from '../../src/cli/context.ts';
@@ -42,7 +42,7 @@ const dockerTag = (name: string, image: string, extra: Partial<SpecTagManifest> 
   ...extra,
 });
 
-describe('the seeds’ ImageStream definitions', () => {
+describe('the documented ImageStream definitions', () => {
   it('origin-ruby-sample: labels, annotations, namespace; status ignored', async () => {
     expect(await parseOne(seeds.ORIGIN_RUBY_SAMPLE)).toEqual({
       ...base,
