@@ -1,4 +1,5 @@
-// Tag history: the push rule and picking a rollback target (docs/rules.md#tag-history-the-push-rule).
+// Tag history: the push rule and picking a rollback target.
+// The rules: docs/rules.md#tag-history-the-push-rule and #rollback-targets.
 import { type DomainResult, fail, ok } from './names.ts';
 import { resolveImageId } from './shortIds.ts';
 

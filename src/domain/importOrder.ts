@@ -1,4 +1,5 @@
-// Which repository tags `import-image --all` takes, and in what order (docs/rules.md#importing-every-tag-of-a-repository).
+// Which repository tags `import-image --all` takes, and in what order.
+// The rules: docs/rules.md#importing-every-tag-of-a-repository.
 //
 // The `semver` package is not installed (and installing is not ours to do), and the part needed
 // here — semver 2.0 precedence (section 11 of semver.org) — is forty lines, so it is implemented

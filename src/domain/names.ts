@@ -1,4 +1,5 @@
-// Name rules of the object model (docs/rules.md#names-and-their-limits): namespaces, streams, tags, labels, annotations.
+// Name rules of the object model: namespaces, streams, tags, labels, annotations.
+// The rules: docs/rules.md#names-and-their-limits.
 
 /** One thing wrong with an input, aimed at the input field that caused it. */
 export interface Problem {

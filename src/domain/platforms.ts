@@ -1,4 +1,5 @@
-// Manifest lists (docs/rules.md#manifest-lists-and-import-modes): the import mode, and which child a Legacy import takes.
+// Manifest lists: the import mode, and which child a Legacy import takes.
+// The rules: docs/rules.md#manifest-lists-and-import-modes.
 import { type DomainResult, fail, ok } from './names.ts';
 
 export type ImportMode = 'Legacy' | 'PreserveOriginal';

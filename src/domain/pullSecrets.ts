@@ -1,4 +1,5 @@
-// Pull secrets (docs/rules.md#pull-secrets-which-key-serves-an-image): reading an auths document, and which key serves an image.
+// Pull secrets: reading an auths document, and which key serves an image.
+// The rules: docs/rules.md#pull-secrets-which-key-serves-an-image.
 import { type DomainResult, fail, ok } from './names.ts';
 
 export interface RegistryCredential {

@@ -1,4 +1,5 @@
-// Short image ids in `<stream>@<id>` (docs/rules.md#short-image-ids): normalising a prefix, resolving it.
+// Short image ids in `<stream>@<id>`: normalising a prefix, resolving it.
+// The rules: docs/rules.md#short-image-ids.
 import { type DomainResult, fail, ok } from './names.ts';
 
 const HEX = /^[0-9a-f]+$/;

@@ -1,4 +1,5 @@
-// Tracking tags (`oc tag --alias`, docs/rules.md#tracking-tags): who follows whom inside one image stream.
+// Tracking tags (`oc tag --alias`): who follows whom inside one image stream.
+// The rules: docs/rules.md#tracking-tags.
 import { type DomainResult, fail, ok, validateTagName } from './names.ts';
 import type { TagSourceKind } from './references.ts';
 

@@ -1,4 +1,5 @@
-// `import-image --all` (docs/rules.md#importing-every-tag-of-a-repository): list the repository's tags, keep the cap in order, write specs.
+// `import-image --all`: list the repository's tags, keep the cap in order, write specs.
+// The rules: docs/rules.md#importing-every-tag-of-a-repository.
 
 import { orderTagsForImport } from '../domain/importOrder.ts';
 import { formatReference, parseDockerReference } from '../domain/references.ts';

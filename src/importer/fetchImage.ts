@@ -39,7 +39,10 @@ export interface FetchOptions {
   saveChild?: (child: ImageInput) => Promise<void>;
 }
 
-/** Fetches the source of a tag and everything needed to store it, manifest lists included (docs/rules.md#importing). */
+/**
+ * Fetches the source of a tag and everything needed to store it, manifest lists included
+ * (docs/rules.md#importing).
+ */
 export async function fetchSource(
   client: RegistryClient,
   source: DockerReference,

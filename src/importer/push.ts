@@ -1,4 +1,5 @@
-// A push reported by a registry (docs/rules.md#image-stream-mapping): read the pushed manifest, map it to its stream tag.
+// A push reported by a registry: read the pushed manifest, map it to its stream tag.
+// The rules: docs/rules.md#image-stream-mapping.
 import { and, eq, gt, sql } from 'drizzle-orm';
 import { importJobs } from '../db/schema.ts';
 import type { DockerReference } from '../domain/references.ts';

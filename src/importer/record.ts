@@ -1,5 +1,6 @@
-// Writing an import's outcome: images and history on success, a condition on failure
-// (docs/rules.md#importing). Both re-check under the stream lock that the spec is still the one imported.
+// Writing an import's outcome: images and history on success, a condition on failure.
+// Both re-check under the stream lock that the spec is still the one imported.
+// The rules: docs/rules.md#importing and #import-failures-and-the-importsuccess-condition.
 import { and, eq } from 'drizzle-orm';
 import type { Tx } from '../db/client.ts';
 import { type imageStreams, tagConditions, tags } from '../db/schema.ts';
@@ -22,8 +23,8 @@ export interface TagSnapshot {
 type Options = Pick<ImporterOptions, 'database' | 'intervalMs'>;
 
 /**
- * Stores the fetched images and applies the import to the tag's history by the push rule, then to the
- * tags tracking it. Returns false, writing nothing, when the spec changed meanwhile.
+ * Stores the fetched images and applies the import to the tag's history by the push rule, then to
+ * the tags tracking it. Returns false, writing nothing, when the spec changed meanwhile.
  */
 export async function recordImportSuccess(
   options: Options,
@@ -72,8 +73,9 @@ export async function recordImportSuccess(
 }
 
 /**
- * docs/rules.md#import-failures-and-the-importsuccess-condition: history untouched; `ImportSuccess=False` with reason and message, not rewritten when
- * an identical one is already there. A scheduled tag is checked again an interval later.
+ * docs/rules.md#import-failures-and-the-importsuccess-condition: history untouched;
+ * `ImportSuccess=False` with reason and message, not rewritten when an identical one is already
+ * there. A scheduled tag is checked again an interval later.
  */
 export async function recordImportFailure(
   options: Options,

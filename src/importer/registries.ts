@@ -11,7 +11,10 @@ import type { EgressPolicy } from '../registry/egress.ts';
 import { credentialFor } from '../services/pullSecrets.ts';
 import type { ImporterMetrics } from './metrics.ts';
 
-/** The stream annotation that marks every tag of a stream insecure (docs/rules.md#insecure-registries). */
+/**
+ * The stream annotation that marks every tag of a stream insecure
+ * (docs/rules.md#insecure-registries).
+ */
 export const INSECURE_REPOSITORY_ANNOTATION = 'openshift.io/image.insecureRepository';
 
 /** Clients kept per process, and how long an unused one lives. */

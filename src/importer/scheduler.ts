@@ -1,4 +1,5 @@
-// Scheduled re-import (docs/rules.md#scheduled-imports): due tags are HEAD-checked; only a changed digest queues an import.
+// Scheduled re-import: due tags are HEAD-checked; only a changed digest queues an import.
+// The rules: docs/rules.md#scheduled-imports.
 import { sql } from 'drizzle-orm';
 import pLimit from 'p-limit';
 import { type Coalesced, coalesce } from '../coalesce.ts';

@@ -90,10 +90,11 @@ const MANIFEST_TYPES = new Set(MANIFEST_ACCEPT.split(',').map((type) => type.tri
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 /**
- * A tagged manifest push to `<namespace>/<stream>` becomes an image stream mapping (docs/rules.md#image-stream-mapping).
- * Everything else is recorded and ignored: pulls, blob pushes, untagged pushes (the children of
- * an index), deletes (the stream tag stays, as OpenShift keeps it), and repositories that are not
- * exactly two path components (a deeper path has no stream to land in).
+ * A tagged manifest push to `<namespace>/<stream>` becomes an image stream mapping
+ * (docs/rules.md#image-stream-mapping). Everything else is recorded and ignored: pulls, blob
+ * pushes, untagged pushes (the children of an index), deletes (the stream tag stays, as OpenShift
+ * keeps it), and repositories that are not exactly two path components (a deeper path has no stream
+ * to land in).
  */
 export function planNotification(event: NotificationEvent): NotificationPlan {
   const target = event.target ?? {};

@@ -43,7 +43,10 @@ const TRACKING_COLUMNS = {
   fromNamespace: true,
 } as const;
 
-/** Every tag of the tag's own stream, with what each follows (tracking is per stream; docs/rules.md#tracking-tags). */
+/**
+ * Every tag of the tag's own stream, with what each follows (tracking is per stream;
+ * docs/rules.md#tracking-tags).
+ */
 const siblingTags = {
   columns: STREAM_NAME,
   with: { tags: { columns: TRACKING_COLUMNS } },

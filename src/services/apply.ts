@@ -36,7 +36,10 @@ export interface TagAnnotationsSet {
   importJobId: number | null;
 }
 
-/** The annotations a Legacy import of a manifest list reads (docs/rules.md#manifest-lists-and-import-modes). */
+/**
+ * The annotations a Legacy import of a manifest list reads
+ * (docs/rules.md#manifest-lists-and-import-modes).
+ */
 const IMPORT_PREFERENCES = [PREFER_ARCH_ANNOTATION, PREFER_OS_ANNOTATION];
 
 function sameRecord(a: Record<string, string>, b: Record<string, string>): boolean {
@@ -46,10 +49,10 @@ function sameRecord(a: Record<string, string>, b: Record<string, string>): boole
 
 /**
  * Replaces a spec tag's annotations. Not a change of `from`, `reference` or `importMode`, so the
- * generation stays (docs/rules.md#generations-and-pending-imports). When the platform preference of an imported tag changes, the tag
- * is queued for import again: `apply` writes the tag first (which queues its import) and the
- * annotations second, and the import must not keep a child chosen without them. The caller must
- * be an editor in the namespace `ref` names.
+ * generation stays (docs/rules.md#generations-and-pending-imports). When the platform preference of
+ * an imported tag changes, the tag is queued for import again: `apply` writes the tag first (which
+ * queues its import) and the annotations second, and the import must not keep a child chosen
+ * without them. The caller must be an editor in the namespace `ref` names.
  */
 export async function setTagAnnotations(
   db: Db,

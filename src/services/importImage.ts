@@ -21,7 +21,10 @@ export interface ImportImageInput {
   image: string;
   /** The pull spec to import from; without it, the tag's (or stream's) existing source. */
   from?: string | null;
-  /** Import every tag of the repository, up to the configured cap (docs/rules.md#importing-every-tag-of-a-repository). */
+  /**
+   * Import every tag of the repository, up to the configured cap
+   * (docs/rules.md#importing-every-tag-of-a-repository).
+   */
   all?: boolean | null;
   /** Create the stream if it does not exist. */
   confirm?: boolean | null;

@@ -29,7 +29,10 @@ export interface ImportRequest {
   tags: string[];
   cause: 'tag' | 'import' | 'scheduled-import' | 'push';
   all?: AllTagsRequest;
-  /** A registry reported this push (docs/rules.md#image-stream-mapping): map the manifest to the tag, creating both. */
+  /**
+   * A registry reported this push (docs/rules.md#image-stream-mapping): map the manifest to the
+   * tag, creating both.
+   */
   push?: PushRequest;
 }
 

@@ -1,4 +1,5 @@
-// Image stream mapping (docs/rules.md#image-stream-mapping): what a registry reports on push becomes an image and a tag event.
+// Image stream mapping: what a registry reports on push becomes an image and a tag event.
+// The rules: docs/rules.md#image-stream-mapping.
 import type { Db } from '../db/client.ts';
 import type { ImageMetadataSource } from '../db/schema.ts';
 import {

@@ -1,4 +1,5 @@
-// Pruning (docs/rules.md#pruning): old history items beyond the newest N per tag, then images nothing references.
+// Pruning: old history items beyond the newest N per tag, then images nothing references.
+// The rules: docs/rules.md#pruning.
 import { sql } from 'drizzle-orm';
 import { type Db, rowsOf } from '../db/client.ts';
 import { fail, ok, type Result, ValidationError } from '../errors.ts';

@@ -1,4 +1,5 @@
-// Read helpers for the query side: `<stream>@<id>` resolution (docs/rules.md#short-image-ids) and tracking inputs.
+// Read helpers for the query side: `<stream>@<id>` resolution and tracking inputs.
+// The rules: docs/rules.md#short-image-ids.
 import { and, desc, eq, isNotNull } from 'drizzle-orm';
 import { type Authorized, authorize } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';

@@ -1,4 +1,5 @@
-// Recording what a tag points at: the push rule on the stored history (docs/rules.md), tracking, events.
+// Recording what a tag points at: the push rule on the stored history, tracking, events.
+// The rules: docs/rules.md#tag-history-the-push-rule.
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { rowsOf, type Tx } from '../db/client.ts';
 import { tagConditions, tagHistory, tags } from '../db/schema.ts';
@@ -147,7 +148,10 @@ export async function recordTagEvent(
   return { changed };
 }
 
-/** The push rule (docs/rules.md#tag-history-the-push-rule) against the stored item 0; returns the event to log, or null when nothing changed. */
+/**
+ * The push rule (docs/rules.md#tag-history-the-push-rule) against the stored item 0; returns the
+ * event to log, or null when nothing changed.
+ */
 async function writeEvent(
   tx: Tx,
   stream: ImageStreamRow,

@@ -1,4 +1,5 @@
-// Deleting a tag (`oc tag -d`) and rolling a tag back to its own history (docs/rules.md#rollback-targets).
+// Deleting a tag (`oc tag -d`) and rolling a tag back to its own history.
+// The rules: docs/rules.md#deleting-a-tag-and-dangling-trackers and #rollback-targets.
 import { eq, sql } from 'drizzle-orm';
 import { authorize } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
@@ -26,7 +27,10 @@ export interface DeletedTag {
   stream: string;
   tag: string;
   tagId: number;
-  /** Tags that tracked it and now dangle: reported, not removed (docs/rules.md#deleting-a-tag-and-dangling-trackers). */
+  /**
+   * Tags that tracked it and now dangle: reported, not removed
+   * (docs/rules.md#deleting-a-tag-and-dangling-trackers).
+   */
   danglingFollowers: string[];
   message: string;
 }
@@ -102,9 +106,9 @@ export interface RolledBack {
 }
 
 /**
- * Rollback (docs/rules.md#rollback-targets), as `oc tag stream@<digest> stream:tag` would do it: the spec is pinned to the chosen
- * historical image (so a scheduled import no longer moves it) and the event is pushed by the push rule,
- * never rewriting history; tracking tags follow.
+ * Rollback (docs/rules.md#rollback-targets), as `oc tag stream@<digest> stream:tag` would do it:
+ * the spec is pinned to the chosen historical image (so a scheduled import no longer moves it) and
+ * the event is pushed by the push rule, never rewriting history; tracking tags follow.
  */
 export async function rollbackTag(
   db: Db,

@@ -289,7 +289,10 @@ async function findStream(tx: Tx, namespace: string, name: string) {
   return row;
 }
 
-/** `oc tag ns/stream:tag dest`: a permanent tag or, with alias, a tracking tag (docs/rules.md#tag-kinds). */
+/**
+ * `oc tag ns/stream:tag dest`: a permanent tag or, with alias, a tracking tag
+ * (docs/rules.md#tag-kinds).
+ */
 async function resolveStreamTag(
   tx: Tx,
   input: TagInput,

@@ -1,4 +1,4 @@
-// Access control end to end: tokens, roles per namespace, cross-namespace sources, subscriptions, limits.
+// Access control end to end: tokens, roles, cross-namespace sources, subscriptions, limits.
 
 import { createServer } from 'node:http';
 import { sql } from 'drizzle-orm';

@@ -1,5 +1,6 @@
 // `tagraph import-image` and `tagraph create secret` against a real server with its import worker
-// and real registries: the OpenShift documentation's oc import-image examples, manifest lists included.
+// and real registries: the OpenShift documentation's oc import-image examples, manifest lists
+// included.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,6 +1,5 @@
 // The tagraph CLI as a user runs it (a subprocess) against a real server and registry: the
-// documented oc tag, describe, get, delete, set image-lookup and create secret examples, and exit
-// codes.
+// documented oc tag, describe, get, delete, set image-lookup, create secret examples; exit codes.
 
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';

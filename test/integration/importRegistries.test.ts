@@ -1,4 +1,5 @@
-// Imports from private and TLS registries (pull secrets, insecure; docs/rules.md), with real docker-registry processes.
+// Imports from private and TLS registries, with real docker-registry processes.
+// The rules: docs/rules.md#pull-secrets-which-key-serves-an-image and #insecure-registries.
 
 import { createServer, type Socket } from 'node:net';
 import { sql } from 'drizzle-orm';

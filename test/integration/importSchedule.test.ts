@@ -1,4 +1,5 @@
-// Scheduled re-import (docs/rules.md#scheduled-imports), and the worker running inside `npm start` and as `npm run worker`.
+// Scheduled re-import, and the worker running inside `npm start` and as `npm run worker`.
+// The rules: docs/rules.md#scheduled-imports.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';

@@ -1,4 +1,5 @@
-// Pull secrets: sealed at rest, never readable back, matched to images by key (docs/rules.md#pull-secrets-which-key-serves-an-image).
+// Pull secrets: sealed at rest, never readable back, matched to images by key.
+// The rules: docs/rules.md#pull-secrets-which-key-serves-an-image.
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';

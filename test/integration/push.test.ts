@@ -1,4 +1,5 @@
-// Registry push notifications (docs/rules.md#image-stream-mapping): a real docker-registry reports pushes to the gateway.
+// Registry push notifications: a real docker-registry reports pushes to the gateway.
+// The rules: docs/rules.md#image-stream-mapping.
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';

@@ -1,4 +1,5 @@
-// Unit tests for the history push rule and rollback targets (docs/rules.md#tag-history-the-push-rule).
+// Unit tests for the history push rule and rollback targets.
+// The rules: docs/rules.md#tag-history-the-push-rule and #rollback-targets.
 import { describe, expect, it } from 'vitest';
 import {
   applyTagEvent,

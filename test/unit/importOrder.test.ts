@@ -1,4 +1,5 @@
-// Unit tests for the order of `import-image --all` (docs/rules.md#importing-every-tag-of-a-repository).
+// Unit tests for the order of `import-image --all`.
+// The rules: docs/rules.md#importing-every-tag-of-a-repository.
 import { describe, expect, it } from 'vitest';
 import { orderTagsForImport } from '../../src/domain/importOrder.ts';
 

@@ -1,4 +1,5 @@
-// Which registry notification events become image stream mappings (docs/rules.md#image-stream-mapping).
+// Which registry notification events become image stream mappings.
+// The rules: docs/rules.md#image-stream-mapping.
 import { describe, expect, it } from 'vitest';
 import {
   MAX_EVENT_BYTES,

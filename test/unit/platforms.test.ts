@@ -1,4 +1,5 @@
-// Unit tests for import modes and Legacy manifest-list child selection (docs/rules.md#manifest-lists-and-import-modes).
+// Unit tests for import modes and Legacy manifest-list child selection.
+// The rules: docs/rules.md#manifest-lists-and-import-modes.
 import { describe, expect, it } from 'vitest';
 import {
   chooseManifestListChild,

@@ -1,4 +1,5 @@
-// Unit tests for pull secret documents and credential matching (docs/rules.md#pull-secrets-which-key-serves-an-image).
+// Unit tests for pull secret documents and credential matching.
+// The rules: docs/rules.md#pull-secrets-which-key-serves-an-image.
 import { describe, expect, it } from 'vitest';
 import {
   matchCredential,

@@ -1,4 +1,5 @@
-// `tagraph prune images`: old history items and unreferenced images (docs/rules.md#pruning), dry run by default.
+// `tagraph prune images`: old history items and unreferenced images, dry run by default.
+// The rules: docs/rules.md#pruning.
 import type { Command } from 'commander';
 import { errorFields, unwrap } from '../client.ts';
 import { contextOf, type Io, toJson } from '../context.ts';

@@ -1,4 +1,5 @@
-// `tagraph rollback <stream>:<tag> --to=<index|generation:N|digest>` (docs/rules.md#rollback-targets).
+// `tagraph rollback <stream>:<tag> --to=<index|generation:N|digest>`.
+// The rules: docs/rules.md#rollback-targets.
 import type { Command } from 'commander';
 import { ERROR_FIELDS, unwrap } from '../client.ts';
 import { contextOf, type Io, toJson } from '../context.ts';
