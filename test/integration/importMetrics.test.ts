@@ -1,11 +1,9 @@
 // The importer's metrics on /metrics: imports by result, reason, registry and cause, registry
 // request timings and errors (real docker-registry imports), and the queue and scheduler gauges.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BoundedLabels } from '../../src/importer/metrics.ts';
-import { reservePort, TEST_SECRET_KEY } from '../support/app.ts';
+import { reservePort, spawnEntry, TEST_SECRET_KEY } from '../support/app.ts';
 import { fileDatabase } from '../support/database.ts';
 import { pushImage } from '../support/images.ts';
 import { drainImports, JOB_FIELDS, type JobView } from '../support/imports.ts';
@@ -235,30 +233,14 @@ describe('npm run worker', () => {
       const target = fileDatabase();
       if (target.kind !== 'postgres') throw new Error('postgres only');
       const port = await reservePort();
-      const worker = spawn(
-        process.execPath,
-        ['--import', 'tsx', fileURLToPath(new URL('../../src/worker.ts', import.meta.url))],
-        {
-          env: {
-            ...process.env,
-            DATABASE_URL: target.url,
-            TAGRAPH_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
-            TAGRAPH_LOG_LEVEL: 'warn',
-            TAGRAPH_EGRESS_ALLOW: '127.0.0.1:*',
-            TAGRAPH_METRICS_PORT: String(port),
-            TAGRAPH_METRICS_TOKEN: METRICS_TOKEN,
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let output = '';
-      worker.stdout.on('data', (chunk) => {
-        output += chunk;
+      const worker = spawnEntry('worker', {
+        DATABASE_URL: target.url,
+        TAGRAPH_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
+        TAGRAPH_LOG_LEVEL: 'warn',
+        TAGRAPH_EGRESS_ALLOW: '127.0.0.1:*',
+        TAGRAPH_METRICS_PORT: String(port),
+        TAGRAPH_METRICS_TOKEN: METRICS_TOKEN,
       });
-      worker.stderr.on('data', (chunk) => {
-        output += chunk;
-      });
-      const exited = new Promise<number | null>((done) => worker.once('exit', (c) => done(c)));
       const url = `http://127.0.0.1:${port}/metrics`;
       const workerImports = async () => {
         const response = await fetch(url, {
@@ -282,8 +264,8 @@ describe('npm run worker', () => {
         });
         await expect.poll(workerImports, { timeout: 20_000 }).toBe(1);
       } finally {
-        worker.kill('SIGTERM');
-        expect(await exited, output).toBe(0);
+        worker.process.kill('SIGTERM');
+        expect((await worker.exited).code, worker.output()).toBe(0);
       }
     },
   );

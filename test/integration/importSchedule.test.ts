@@ -1,12 +1,11 @@
 // Scheduled re-import, and the worker running inside `npm start` and as `npm run worker`.
 // The rules: docs/rules.md#scheduled-imports.
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
 import {
   ADMIN_HEADERS,
+  spawnEntry,
   spawnServer,
   startTestApp,
   TEST_SECRET_KEY,
@@ -163,28 +162,12 @@ describe('where the worker runs', () => {
       const image = await pushImage(registryUrl, repository, 'v1', { content: 'remote' });
       const target = fileDatabase();
       if (target.kind !== 'postgres') throw new Error('postgres only');
-      const worker = spawn(
-        process.execPath,
-        ['--import', 'tsx', fileURLToPath(new URL('../../src/worker.ts', import.meta.url))],
-        {
-          env: {
-            ...process.env,
-            DATABASE_URL: target.url,
-            TAGRAPH_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
-            TAGRAPH_LOG_LEVEL: 'info',
-            TAGRAPH_EGRESS_ALLOW: '127.0.0.1:*',
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let output = '';
-      worker.stdout.on('data', (chunk) => {
-        output += chunk;
+      const worker = spawnEntry('worker', {
+        DATABASE_URL: target.url,
+        TAGRAPH_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
+        TAGRAPH_LOG_LEVEL: 'info',
+        TAGRAPH_EGRESS_ALLOW: '127.0.0.1:*',
       });
-      worker.stderr.on('data', (chunk) => {
-        output += chunk;
-      });
-      const exited = new Promise<number | null>((done) => worker.once('exit', (c) => done(c)));
       try {
         const payload = await callImportImage(app, {
           namespace: 'remote',
@@ -195,30 +178,21 @@ describe('where the worker runs', () => {
           wait: true,
           timeoutSeconds: 30,
         });
-        expect(payload.timedOut, output).toBe(false);
+        expect(payload.timedOut, worker.output()).toBe(false);
         expect(payload.job).toMatchObject({
           status: 'succeeded',
           images: [{ status: 'Success', digest: image.digest }],
         });
       } finally {
-        worker.kill('SIGTERM');
-        expect(await exited, output).toBe(0);
+        worker.process.kill('SIGTERM');
+        expect((await worker.exited).code, worker.output()).toBe(0);
       }
     },
   );
 
   it('`npm run worker` refuses the embedded database with a clear message', async () => {
-    const worker = spawn(
-      process.execPath,
-      ['--import', 'tsx', fileURLToPath(new URL('../../src/worker.ts', import.meta.url))],
-      { env: { ...process.env, DATABASE_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    worker.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    const code = await new Promise<number | null>((done) => worker.once('exit', (c) => done(c)));
-    expect(code).toBe(2);
-    expect(stderr).toContain('DATABASE_URL is required');
+    const worker = spawnEntry('worker', { DATABASE_URL: '' });
+    expect((await worker.exited).code).toBe(2);
+    expect(worker.stderr()).toContain('DATABASE_URL is required');
   });
 });
