@@ -16,6 +16,7 @@ import {
   unique,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import type { ImageConfig } from '../domain/imageConfig.ts';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
@@ -152,17 +153,6 @@ export const images = pgTable(
   },
   (t) => [check('images_digest_format', sql`${t.digest} ~ '^sha256:[0-9a-f]{64}$'`)],
 );
-
-export interface ImageConfig {
-  cmd?: string[];
-  entrypoint?: string[];
-  env?: string[];
-  labels?: Record<string, string>;
-  exposedPorts?: string[];
-  user?: string;
-  workingDir?: string;
-  volumes?: string[];
-}
 
 export const imageLayers = pgTable(
   'image_layers',
@@ -318,7 +308,7 @@ export const importJobs = pgTable(
     finishedAt: timestamp('finished_at', { withTimezone: true }),
   },
   (t) => [
-    // The claim's order (importer/queue.ts): a claim reads from the front and stops.
+    // The claim's order (services/importQueue.ts): a claim reads from the front and stops.
     index('import_jobs_runnable_idx')
       .on(t.runAt, t.id)
       .where(sql`${t.status} in ('queued', 'running')`),

@@ -7,10 +7,10 @@ import { appendEvents, writeTransaction } from '../events/append.ts';
 import type { RequestBudget } from '../registry/budget.ts';
 import { lockStream } from '../services/imageStreams.ts';
 import type { ImportJobRequest } from '../services/importJobs.ts';
+import type { ImportJobRow } from '../services/importQueue.ts';
 import { writeSpecTag } from '../services/specTags.ts';
 import type { ImporterOptions } from './execute.ts';
 import { ImportFailure } from './failure.ts';
-import type { ImportJobRow } from './queue.ts';
 import { isInsecure, openRegistry } from './registries.ts';
 
 type AllRequest = NonNullable<ImportJobRequest['all']>;

@@ -5,11 +5,11 @@ import { importJobs } from '../db/schema.ts';
 import type { DockerReference } from '../domain/references.ts';
 import type { RequestBudget } from '../registry/budget.ts';
 import type { PushRequest } from '../services/importJobs.ts';
+import type { ImportJobRow } from '../services/importQueue.ts';
 import { createImageStreamMapping } from '../services/mapping.ts';
 import { type ImporterOptions, saveChildImage, type TagImportResult } from './execute.ts';
 import { describeFailure, logImportFailure } from './failure.ts';
 import { fetchSource } from './fetchImage.ts';
-import type { ImportJobRow } from './queue.ts';
 import { openRegistry } from './registries.ts';
 
 export async function importPush(

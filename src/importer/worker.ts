@@ -6,9 +6,15 @@ import { type Coalesced, coalesce } from '../coalesce.ts';
 import type { Database } from '../db/client.ts';
 import { RepeatedFailureLog } from '../log.ts';
 import { IMPORT_JOBS_CHANNEL } from '../services/importJobs.ts';
+import {
+  claimJobs,
+  completeJob,
+  extendLease,
+  failJob,
+  type ImportJobRow,
+} from '../services/importQueue.ts';
 import { inSpan } from '../tracing.ts';
 import { importCause } from './metrics.ts';
-import { claimJobs, completeJob, extendLease, failJob, type ImportJobRow } from './queue.ts';
 
 export type JobOutcome =
   | { ok: true; result: Record<string, unknown> }

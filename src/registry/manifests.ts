@@ -1,5 +1,5 @@
 // Parsing what a registry serves — image manifests, indexes and image config blobs — without I/O.
-import type { ImageConfig } from '../db/schema.ts';
+import type { ImageConfig } from '../domain/imageConfig.ts';
 import { firstUnstorableText } from '../domain/storableText.ts';
 import { RegistryError } from './errors.ts';
 

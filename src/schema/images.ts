@@ -3,7 +3,8 @@
 import { sql } from 'drizzle-orm';
 import { canSeeImage } from '../auth/images.ts';
 import { builder } from '../builder.ts';
-import type { ImageConfig, imageManifests } from '../db/schema.ts';
+import type { imageManifests } from '../db/schema.ts';
+import type { ImageConfig } from '../domain/imageConfig.ts';
 import { ConflictError, ForbiddenError, unwrap, ValidationError } from '../errors.ts';
 import { findStreamImage, type StreamImage } from '../services/queries.ts';
 import { readRef } from './access.ts';

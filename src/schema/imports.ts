@@ -2,9 +2,9 @@
 
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
 import { ForbiddenError, NotFoundError, unwrap, ValidationError } from '../errors.ts';
-import { getJob, type ImportJobRow } from '../importer/queue.ts';
 import { importImage, waitForJob } from '../services/importImage.ts';
 import { findReadableJob, listImportJobs } from '../services/importJobs.ts';
+import { getJob, type ImportJobRow } from '../services/importQueue.ts';
 import { editImage, integerId, readArgs, valueOrGraphQLError } from './access.ts';
 import { ReferencePolicyTypeEnum } from './enums.ts';
 

@@ -1,13 +1,8 @@
 // Storing images: rows keyed by digest, with their layers, manifest-list children and provenance.
 import { and, eq } from 'drizzle-orm';
 import type { Tx } from '../db/client.ts';
-import {
-  type ImageConfig,
-  type ImageMetadataSource,
-  imageLayers,
-  imageManifests,
-  images,
-} from '../db/schema.ts';
+import { type ImageMetadataSource, imageLayers, imageManifests, images } from '../db/schema.ts';
+import type { ImageConfig } from '../domain/imageConfig.ts';
 
 export interface LayerInput {
   digest: string;

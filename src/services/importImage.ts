@@ -8,9 +8,9 @@ import { parseDockerReference, parseImageStreamTagRef } from '../domain/referenc
 import type { ReferencePolicy } from '../domain/tagPolicy.ts';
 import { fail, fromDomain, NotFoundError, ok, type Result, ValidationError } from '../errors.ts';
 import { appendEvents, writeTransaction } from '../events/append.ts';
-import { getJob, type ImportJobRow } from '../importer/queue.ts';
 import { lockOrCreateStream, lockStream } from './imageStreams.ts';
 import { enqueueImport, type ImportJobRequest } from './importJobs.ts';
+import { getJob, type ImportJobRow } from './importQueue.ts';
 import { writeSpecTag } from './specTags.ts';
 import { Rollback } from './tagging.ts';
 import { loadTags, sourceOf } from './tagHistory.ts';

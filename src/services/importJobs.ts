@@ -8,7 +8,7 @@ import { importJobs } from '../db/schema.ts';
 import type { ImportMode } from '../domain/platforms.ts';
 import type { ReferencePolicy } from '../domain/tagPolicy.ts';
 import type { Result } from '../errors.ts';
-import { getJob, type ImportJobRow } from '../importer/queue.ts';
+import { getJob, type ImportJobRow } from './importQueue.ts';
 
 export const IMPORT_JOBS_CHANNEL = 'tagraph_import_jobs';
 

@@ -4,15 +4,15 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
 import { writeTransaction } from '../../src/events/append.ts';
+import { ImportWorker, type JobOutcome } from '../../src/importer/worker.ts';
+import { enqueueImport } from '../../src/services/importJobs.ts';
 import {
   ATTEMPTS_SPENT_ERROR,
   claimJobs,
   claimStatement,
   getJob,
   type ImportJobRow,
-} from '../../src/importer/queue.ts';
-import { ImportWorker, type JobOutcome } from '../../src/importer/worker.ts';
-import { enqueueImport } from '../../src/services/importJobs.ts';
+} from '../../src/services/importQueue.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 
 let app: TestApp;

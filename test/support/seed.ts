@@ -2,7 +2,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../../src/db/client.ts';
 import {
-  type ImageConfig,
   type ImageMetadataSource,
   imageLayers,
   imageManifests,
@@ -13,6 +12,7 @@ import {
   tagHistory,
   tags,
 } from '../../src/db/schema.ts';
+import type { ImageConfig } from '../../src/domain/imageConfig.ts';
 
 export type StreamRow = typeof imageStreams.$inferSelect;
 export type TagRow = typeof tags.$inferSelect;
