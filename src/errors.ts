@@ -46,10 +46,18 @@ export class ForbiddenError extends UserError {
 
 export type ExpectedError = ValidationError | NotFoundError | ConflictError | ForbiddenError;
 
-export type Result<T> = { ok: true; value: T } | { ok: false; error: ExpectedError };
+/**
+ * A value, or the failure a caller must handle instead of catching a throw. Services fail with an
+ * ExpectedError (the default); the pure rules in src/domain fail with a DomainError, which a
+ * service turns into an ExpectedError with fromDomain.
+ */
+export type Result<T, E = ExpectedError> = { ok: true; value: T } | { ok: false; error: E };
 
-export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-export const fail = <T = never>(error: ExpectedError): Result<T> => ({ ok: false, error });
+export const ok = <T, E = never>(value: T): Result<T, E> => ({ ok: true, value });
+export const fail = <T = never, E = ExpectedError>(error: E): Result<T, E> => ({
+  ok: false,
+  error,
+});
 
 /** For resolvers: the value, or the typed error thrown for the errors plugin to return. */
 export function unwrap<T>(result: Result<T>): T {

@@ -1,6 +1,7 @@
 // Tag history: the push rule and picking a rollback target.
 // The rules: docs/rules.md#tag-history-the-push-rule and #rollback-targets.
-import { type DomainResult, fail, ok } from './names.ts';
+import { fail, ok, type Result } from '../errors.ts';
+import { type DomainError, domainError } from './names.ts';
 import { resolveImageId } from './shortIds.ts';
 
 /** One item of a tag's history; item 0 is what the tag points at now. */
@@ -83,30 +84,38 @@ export interface RollbackTarget {
 export function rollbackTarget(
   history: readonly TagEvent[],
   by: RollbackBy,
-): DomainResult<RollbackTarget> {
+): Result<RollbackTarget, DomainError> {
   let index = -1;
   if ('index' in by) {
     if (!Number.isInteger(by.index) || by.index < 0) {
-      return fail('VALIDATION', `history index ${by.index} must be a whole number ≥ 0`, 'index');
+      return fail(
+        domainError('VALIDATION', `history index ${by.index} must be a whole number ≥ 0`, 'index'),
+      );
     }
     if (by.index >= history.length) {
       return fail(
-        'NOT_FOUND',
-        `history has ${history.length} item(s); there is no item ${by.index}`,
-        'index',
+        domainError(
+          'NOT_FOUND',
+          `history has ${history.length} item(s); there is no item ${by.index}`,
+          'index',
+        ),
       );
     }
     index = by.index;
   } else if ('generation' in by) {
     index = history.findIndex((e) => e.generation === by.generation);
     if (index === -1) {
-      return fail('NOT_FOUND', `no history item has generation ${by.generation}`, 'generation');
+      return fail(
+        domainError('NOT_FOUND', `no history item has generation ${by.generation}`, 'generation'),
+      );
     }
   } else {
     const digests = history.flatMap((e) => (e.image === null ? [] : [e.image]));
     const resolved = resolveImageId(by.digest, digests);
     if (!resolved.ok && resolved.error.code === 'NOT_FOUND') {
-      return fail('NOT_FOUND', `no history item has an image matching "${by.digest}"`, 'digest');
+      return fail(
+        domainError('NOT_FOUND', `no history item has an image matching "${by.digest}"`, 'digest'),
+      );
     }
     if (!resolved.ok) return { ok: false, error: { ...resolved.error, field: 'digest' } };
     index = history.findIndex((e) => e.image === resolved.value);

@@ -1,5 +1,6 @@
 // Name rules of the object model: namespaces, streams, tags, labels, annotations.
 // The rules: docs/rules.md#names-and-their-limits.
+import { fail, type Result } from '../errors.ts';
 
 /** One thing wrong with an input, aimed at the input field that caused it. */
 export interface Problem {
@@ -21,24 +22,16 @@ export interface DomainError {
   candidates?: string[];
 }
 
-/** What the pure rules return for failures a caller must handle, instead of throwing. */
-export type DomainResult<T> = { ok: true; value: T } | { ok: false; error: DomainError };
-
-export function ok<T>(value: T): DomainResult<T> {
-  return { ok: true, value };
-}
-
-export function fail<T = never>(
-  code: DomainErrorCode,
-  message: string,
-  field?: string,
-): DomainResult<T> {
-  return { ok: false, error: field === undefined ? { code, message } : { code, message, field } };
+/** A pure rule's failure; `field` names the input at fault when one is. */
+export function domainError(code: DomainErrorCode, message: string, field?: string): DomainError {
+  return field === undefined ? { code, message } : { code, message, field };
 }
 
 /** Folds problems into one VALIDATION error: every message, aimed at the first field. */
-export function failWith<T = never>(problems: Problem[]): DomainResult<T> {
-  return fail('VALIDATION', problems.map((p) => p.message).join('; '), problems[0]?.field);
+export function failWith<T = never>(problems: Problem[]): Result<T, DomainError> {
+  return fail(
+    domainError('VALIDATION', problems.map((p) => p.message).join('; '), problems[0]?.field),
+  );
 }
 
 const DNS1123_LABEL = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?$/;

@@ -1,6 +1,7 @@
 // Manifest lists: the import mode, and which child a Legacy import takes.
 // The rules: docs/rules.md#manifest-lists-and-import-modes.
-import { type DomainResult, fail, ok } from './names.ts';
+import { fail, ok, type Result } from '../errors.ts';
+import { type DomainError, domainError } from './names.ts';
 
 export type ImportMode = 'Legacy' | 'PreserveOriginal';
 
@@ -17,10 +18,10 @@ export const PREFER_OS_ANNOTATION = 'importer.image.openshift.io/prefer-os';
 export function parseImportMode(
   value: string | null | undefined,
   field = 'importMode',
-): DomainResult<ImportMode> {
+): Result<ImportMode, DomainError> {
   if (value === undefined || value === null || value === '') return ok('Legacy');
   if (value === 'Legacy' || value === 'PreserveOriginal') return ok(value);
-  return fail('VALIDATION', IMPORT_MODE_ERROR, field);
+  return fail(domainError('VALIDATION', IMPORT_MODE_ERROR, field));
 }
 
 export interface ManifestChild {

@@ -1,6 +1,7 @@
 // Pull secrets: reading an auths document, and which key serves an image.
 // The rules: docs/rules.md#pull-secrets-which-key-serves-an-image.
-import { type DomainResult, fail, ok } from './names.ts';
+import { fail, ok, type Result } from '../errors.ts';
+import { type DomainError, domainError } from './names.ts';
 
 export interface RegistryCredential {
   /** The `auths` key exactly as written: `quay.io`, `https://index.docker.io/v1/`, … */
@@ -29,10 +30,12 @@ const HOST_CHARS = /^[a-z0-9*?.-]+$/;
  * `https://index.docker.io/v1/` is just `index.docker.io`); what remains of the path is a
  * repository prefix. Hosts compare case-insensitively, so they are lowercased.
  */
-export function parseRegistryKey(key: string): DomainResult<RegistryKey> {
+export function parseRegistryKey(key: string): Result<RegistryKey, DomainError> {
   let rest = key.trim().replace(/^https?:\/\//i, '');
   if (rest.includes('://')) {
-    return fail('VALIDATION', `registry "${key}" has a scheme other than http:// or https://`);
+    return fail(
+      domainError('VALIDATION', `registry "${key}" has a scheme other than http:// or https://`),
+    );
   }
   const slash = rest.indexOf('/');
   const hostPort = slash === -1 ? rest : rest.slice(0, slash);
@@ -42,8 +45,10 @@ export function parseRegistryKey(key: string): DomainResult<RegistryKey> {
   const host = match?.[1]?.toLowerCase() ?? '';
   if (!match || (!host.startsWith('[') && !HOST_CHARS.test(host))) {
     return fail(
-      'VALIDATION',
-      `registry "${key}" must be a host name with an optional port and path, like "quay.io", "registry.example.com:5000/team" or "*.example.com"`,
+      domainError(
+        'VALIDATION',
+        `registry "${key}" must be a host name with an optional port and path, like "quay.io", "registry.example.com:5000/team" or "*.example.com"`,
+      ),
     );
   }
   const path = rest.split('/').filter((s) => s !== '');
@@ -139,31 +144,39 @@ function optionalString(entry: Record<string, unknown>, name: string): string | 
   return typeof value === 'string' ? value : null;
 }
 
-function readEntry(key: string, entry: unknown): DomainResult<RegistryCredential> {
+function readEntry(key: string, entry: unknown): Result<RegistryCredential, DomainError> {
   const at = `auths[${JSON.stringify(key)}]`;
-  if (!isObject(entry)) return fail('VALIDATION', `${at} must be an object`);
+  if (!isObject(entry)) return fail(domainError('VALIDATION', `${at} must be an object`));
   const fields: Record<string, string | undefined> = {};
   for (const name of ['auth', 'username', 'password', 'email', 'identitytoken']) {
     const value = optionalString(entry, name);
-    if (value === null) return fail('VALIDATION', `${at}.${name} must be a string`);
+    if (value === null) return fail(domainError('VALIDATION', `${at}.${name} must be a string`));
     fields[name] = value;
   }
   let { username = '', password = '' } = fields;
   // Like docker's config loader, a non-empty `auth` wins over `username`/`password`.
   if (fields.auth) {
     const decoded = decodeAuth(fields.auth);
-    if (decoded === null) return fail('VALIDATION', `${at}.auth is not valid base64 text`);
+    if (decoded === null)
+      return fail(domainError('VALIDATION', `${at}.auth is not valid base64 text`));
     const colon = decoded.indexOf(':');
     if (colon === -1) {
-      return fail('VALIDATION', `${at}.auth must be base64 of "username:password" (no ':' found)`);
+      return fail(
+        domainError(
+          'VALIDATION',
+          `${at}.auth must be base64 of "username:password" (no ':' found)`,
+        ),
+      );
     }
     username = decoded.slice(0, colon);
     password = decoded.slice(colon + 1);
   }
   if (!(username && password) && !fields.identitytoken) {
     return fail(
-      'VALIDATION',
-      `${at} has no credentials: give "auth" (base64 of username:password), "username" and "password", or "identitytoken"`,
+      domainError(
+        'VALIDATION',
+        `${at} has no credentials: give "auth" (base64 of username:password), "username" and "password", or "identitytoken"`,
+      ),
     );
   }
   const credential: RegistryCredential = { key, username, password };
@@ -176,21 +189,26 @@ function readEntry(key: string, entry: unknown): DomainResult<RegistryCredential
  * Parses a docker `config.json` / podman `auth.json` document. Other top-level members
  * (`credsStore`, `credHelpers`, …) are ignored: helpers run programs, which a server must not.
  */
-export function parseDockerConfig(text: string): DomainResult<RegistryCredential[]> {
+export function parseDockerConfig(text: string): Result<RegistryCredential[], DomainError> {
   let document: unknown;
   try {
     document = JSON.parse(text);
   } catch (error) {
-    return fail('VALIDATION', `pull secret is not valid JSON: ${(error as Error).message}`);
+    return fail(
+      domainError('VALIDATION', `pull secret is not valid JSON: ${(error as Error).message}`),
+    );
   }
   if (!isObject(document) || !isObject(document.auths)) {
     return fail(
-      'VALIDATION',
-      'pull secret must be a JSON object with an "auths" object, as in a docker config.json or podman auth.json',
+      domainError(
+        'VALIDATION',
+        'pull secret must be a JSON object with an "auths" object, as in a docker config.json or podman auth.json',
+      ),
     );
   }
   const entries = Object.entries(document.auths);
-  if (entries.length === 0) return fail('VALIDATION', 'pull secret has no registries in "auths"');
+  if (entries.length === 0)
+    return fail(domainError('VALIDATION', 'pull secret has no registries in "auths"'));
   const credentials: RegistryCredential[] = [];
   for (const [key, entry] of entries) {
     const parsedKey = parseRegistryKey(key);

@@ -1,9 +1,9 @@
 // Image references: docker pull specs, `<stream>:<tag>` and `<stream>@<id>`, and `oc tag` sources.
+import { fail, ok, type Result } from '../errors.ts';
 import {
-  type DomainResult,
-  fail,
+  type DomainError,
+  domainError,
   failWith,
-  ok,
   type Problem,
   validateNamespace,
   validateStreamName,
@@ -49,8 +49,10 @@ const ANCHORED_IDENTIFIER = /^[a-f0-9]{64}$/;
 // go-digest's registered algorithms and their hex lengths.
 const DIGEST_HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
 
-function invalid(input: string, reason: string, field?: string): DomainResult<never> {
-  return fail('VALIDATION', `"${input}" is not a valid image reference: ${reason}`, field);
+function invalid(input: string, reason: string, field?: string): Result<never, DomainError> {
+  return fail(
+    domainError('VALIDATION', `"${input}" is not a valid image reference: ${reason}`, field),
+  );
 }
 
 /** go-digest's Digest.Validate, with its three error cases. */
@@ -93,7 +95,10 @@ function splitDockerDomain(name: string): { domain: string; remainder: string } 
  * `reference.TagNameOnly` — adds the `latest` tag when there is neither tag nor digest:
  * `ruby` → `docker.io/library/ruby:latest`.
  */
-export function parseDockerReference(input: string, field?: string): DomainResult<DockerReference> {
+export function parseDockerReference(
+  input: string,
+  field?: string,
+): Result<DockerReference, DomainError> {
   if (ANCHORED_IDENTIFIER.test(input)) {
     return invalid(input, 'a 64-character hexadecimal string is an image id, not a name', field);
   }
@@ -179,13 +184,15 @@ function splitStream(
   streamPart: string,
   defaultNamespace: string,
   field: string | undefined,
-): DomainResult<{ namespace: string; stream: string }> {
+): Result<{ namespace: string; stream: string }, DomainError> {
   const parts = streamPart.split('/');
   if (parts.length > 2) {
     return fail(
-      'VALIDATION',
-      `"${input}" has more than one '/': expected [<namespace>/]<stream>, without a registry`,
-      field,
+      domainError(
+        'VALIDATION',
+        `"${input}" has more than one '/': expected [<namespace>/]<stream>, without a registry`,
+        field,
+      ),
     );
   }
   const [namespace, stream] = parts.length === 2 ? parts : [defaultNamespace, parts[0]];
@@ -206,10 +213,16 @@ export function parseImageStreamTagRef(
   defaultNamespace: string,
   defaultStream?: string,
   field?: string,
-): DomainResult<StreamTagRef> {
+): Result<StreamTagRef, DomainError> {
   const colon = input.indexOf(':');
   if (colon === -1 && defaultStream === undefined) {
-    return fail('VALIDATION', `"${input}" must be of the form [<namespace>/]<stream>:<tag>`, field);
+    return fail(
+      domainError(
+        'VALIDATION',
+        `"${input}" must be of the form [<namespace>/]<stream>:<tag>`,
+        field,
+      ),
+    );
   }
   const streamPart = colon === -1 ? '' : input.slice(0, colon);
   const tag = colon === -1 ? input : input.slice(colon + 1);
@@ -229,10 +242,16 @@ export function parseImageStreamImageRef(
   defaultNamespace: string,
   defaultStream?: string,
   field?: string,
-): DomainResult<StreamImageRef> {
+): Result<StreamImageRef, DomainError> {
   const segments = input.split('@');
   if (segments.length > 2 || (segments.length === 1 && defaultStream === undefined)) {
-    return fail('VALIDATION', `"${input}" must be of the form [<namespace>/]<stream>@<id>`, field);
+    return fail(
+      domainError(
+        'VALIDATION',
+        `"${input}" must be of the form [<namespace>/]<stream>@<id>`,
+        field,
+      ),
+    );
   }
   const [streamPart, id] = segments.length === 2 ? segments : ['', segments[0]];
   const where =
@@ -241,7 +260,8 @@ export function parseImageStreamImageRef(
       : splitStream(input, streamPart!, defaultNamespace, field);
   if (!where.ok) return where;
   const normalized = normalizeImageId(id!);
-  if (!normalized.ok) return fail('VALIDATION', normalized.error.message, field ?? 'id');
+  if (!normalized.ok)
+    return fail(domainError('VALIDATION', normalized.error.message, field ?? 'id'));
   return ok({ ...where.value, id: normalized.value });
 }
 

@@ -1,6 +1,7 @@
 // Short image ids in `<stream>@<id>`: normalising a prefix, resolving it.
 // The rules: docs/rules.md#short-image-ids.
-import { type DomainResult, fail, ok } from './names.ts';
+import { fail, ok, type Result } from '../errors.ts';
+import { type DomainError, domainError } from './names.ts';
 
 const HEX = /^[0-9a-f]+$/;
 const SHA256_PREFIX = 'sha256:';
@@ -16,17 +17,21 @@ const SHA256_HEX_LENGTH = 64;
  * also matches a prefix of the text `sha256:` itself (so `sha` matched every image), only the
  * hex part is a prefix here.
  */
-export function normalizeImageId(id: string): DomainResult<string> {
+export function normalizeImageId(id: string): Result<string, DomainError> {
   const lowered = id.trim().toLowerCase();
   const hex = lowered.startsWith(SHA256_PREFIX) ? lowered.slice(SHA256_PREFIX.length) : lowered;
   if (hex === '') {
-    return fail('VALIDATION', `image id "${id}" is empty; give a prefix of the digest's hex`);
+    return fail(
+      domainError('VALIDATION', `image id "${id}" is empty; give a prefix of the digest's hex`),
+    );
   }
   if (!HEX.test(hex) || hex.length > SHA256_HEX_LENGTH) {
     return fail(
-      'VALIDATION',
-      `image id "${id}" must be a prefix of a sha256 digest: up to 64 hex digits, ` +
-        "optionally after 'sha256:'",
+      domainError(
+        'VALIDATION',
+        `image id "${id}" must be a prefix of a sha256 digest: up to 64 hex digits, ` +
+          "optionally after 'sha256:'",
+      ),
     );
   }
   return ok(hex);
@@ -39,13 +44,13 @@ export function normalizeImageId(id: string): DomainResult<string> {
 export function resolveImageId(
   id: string,
   candidateDigests: readonly string[],
-): DomainResult<string> {
+): Result<string, DomainError> {
   const normalized = normalizeImageId(id);
   if (!normalized.ok) return normalized;
   const prefix = SHA256_PREFIX + normalized.value;
   const matches = [...new Set(candidateDigests.filter((d) => d.startsWith(prefix)))].sort();
   if (matches.length === 0) {
-    return fail('NOT_FOUND', `no image in this image stream matches the id "${id}"`);
+    return fail(domainError('NOT_FOUND', `no image in this image stream matches the id "${id}"`));
   }
   if (matches.length > 1) {
     return {

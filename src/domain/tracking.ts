@@ -1,6 +1,7 @@
 // Tracking tags (`oc tag --alias`): who follows whom inside one image stream.
 // The rules: docs/rules.md#tracking-tags.
-import { type DomainResult, fail, ok, validateTagName } from './names.ts';
+import { fail, ok, type Result } from '../errors.ts';
+import { type DomainError, domainError, validateTagName } from './names.ts';
 import type { TagSourceKind } from './references.ts';
 
 /** A spec tag's `from`. */
@@ -126,34 +127,41 @@ export function validateTrackingSource(
   dest: string,
   from: TagSource,
   field = 'from',
-): DomainResult<string> {
+): Result<string, DomainError> {
   const here = `${spec.namespace}/${spec.stream}`;
   if (from.kind !== 'ImageStreamTag') {
     return fail(
-      'VALIDATION',
-      `a tracking tag must follow an ImageStreamTag of ${here}, not a ${from.kind}`,
-      field,
+      domainError(
+        'VALIDATION',
+        `a tracking tag must follow an ImageStreamTag of ${here}, not a ${from.kind}`,
+        field,
+      ),
     );
   }
   const source = sameStreamSource(spec, from);
   if (source === null) {
     const there = from.namespace ? `${from.namespace}/${from.name}` : from.name;
     return fail(
-      'VALIDATION',
-      `cannot track "${there}": a tracking tag (alias) can only follow a tag of its own image stream (${here}); tag it without tracking to copy the image instead`,
-      field,
+      domainError(
+        'VALIDATION',
+        `cannot track "${there}": a tracking tag (alias) can only follow a tag of its own image stream (${here}); tag it without tracking to copy the image instead`,
+        field,
+      ),
     );
   }
   const problems = validateTagName(source, field);
-  if (problems) return fail('VALIDATION', problems[0]!.message, field);
-  if (source === dest) return fail('VALIDATION', `tag "${dest}" cannot track itself`, field);
+  if (problems) return fail(domainError('VALIDATION', problems[0]!.message, field));
+  if (source === dest)
+    return fail(domainError('VALIDATION', `tag "${dest}" cannot track itself`, field));
   if (wouldCreateCycle(spec, dest, source)) {
     const chain = followChain(spec, source);
     const loop = chain.slice(0, chain.indexOf(dest) + 1);
     return fail(
-      'VALIDATION',
-      `tag "${dest}" cannot track "${source}": that would make a cycle (${[dest, ...loop].join(' → ')})`,
-      field,
+      domainError(
+        'VALIDATION',
+        `tag "${dest}" cannot track "${source}": that would make a cycle (${[dest, ...loop].join(' → ')})`,
+        field,
+      ),
     );
   }
   return ok(source);

@@ -4,7 +4,7 @@ import { type Authorized, authorize, authorizeAll } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import { type Db, rowsOf, type Tx } from '../db/client.ts';
 import { imageStreams, tagHistory, tags } from '../db/schema.ts';
-import type { DomainResult, Problem } from '../domain/names.ts';
+import type { DomainError, Problem } from '../domain/names.ts';
 import { type ImportMode, parseImportMode } from '../domain/platforms.ts';
 import {
   inferTagSourceKind,
@@ -239,7 +239,7 @@ function checkTagInput(input: TagInput): Result<{
  * The source parsed once, by its kind. A stream source without `ns/` is in `input.namespace`,
  * as `oc tag` reads it with `-n`.
  */
-function parseSource(input: TagInput, kind: TagSourceKind): DomainResult<ParsedSource> {
+function parseSource(input: TagInput, kind: TagSourceKind): Result<ParsedSource, DomainError> {
   const source = input.source.trim();
   if (kind === 'ImageStreamTag') {
     const parsed = parseImageStreamTagRef(source, input.namespace, undefined, 'source');
@@ -253,7 +253,7 @@ function parseSource(input: TagInput, kind: TagSourceKind): DomainResult<ParsedS
   return parsed.ok ? { ok: true, value: { kind } } : parsed;
 }
 
-function problemOf(result: DomainResult<unknown>, field: string): Problem {
+function problemOf(result: Result<unknown, DomainError>, field: string): Problem {
   if (result.ok) throw new Error('not a failure');
   return { field: result.error.field ?? field, message: result.error.message };
 }

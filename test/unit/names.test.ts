@@ -2,16 +2,16 @@
 import { describe, expect, it } from 'vitest';
 import {
   ANNOTATIONS_MAX_BYTES,
-  fail,
+  domainError,
   failWith,
   isDns1123Subdomain,
-  ok,
   validateAnnotations,
   validateLabels,
   validateNamespace,
   validateStreamName,
   validateTagName,
 } from '../../src/domain/names.ts';
+import { fail, ok } from '../../src/errors.ts';
 
 describe('validateNamespace', () => {
   it.each(['a', 'demo-project', 'p1', '0', 'a'.repeat(63)])('accepts %s', (ns) => {
@@ -210,11 +210,11 @@ describe('validateAnnotations', () => {
 describe('result helpers', () => {
   it('build the discriminated shapes', () => {
     expect(ok(1)).toEqual({ ok: true, value: 1 });
-    expect(fail('NOT_FOUND', 'gone')).toEqual({
+    expect(fail(domainError('NOT_FOUND', 'gone'))).toEqual({
       ok: false,
       error: { code: 'NOT_FOUND', message: 'gone' },
     });
-    expect(fail('CONFLICT', 'x', 'f')).toEqual({
+    expect(fail(domainError('CONFLICT', 'x', 'f'))).toEqual({
       ok: false,
       error: { code: 'CONFLICT', message: 'x', field: 'f' },
     });
