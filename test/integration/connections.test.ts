@@ -9,7 +9,7 @@ import { Credentials } from '../../src/auth/credentials.ts';
 import { hashToken } from '../../src/auth/tokens.ts';
 import type { Config } from '../../src/config.ts';
 import { decodeCursor } from '../../src/events/cursor.ts';
-import { CLOSE_TOO_MANY_CONNECTIONS } from '../../src/server.ts';
+import { CLOSE_TOO_MANY_CONNECTIONS } from '../../src/server/graphqlWs.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { subscribeSse, subscribeWs, wsUrl } from '../support/subscriptions.ts';
 import { startTenantApp, TENANT_ADMIN_TOKEN, type TenantApp } from '../support/tenants.ts';

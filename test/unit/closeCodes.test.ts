@@ -5,7 +5,7 @@ import { CloseCode, createClient, MessageType } from 'graphql-ws';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { CLOSE_TOO_SLOW } from '../../src/events/hub.ts';
-import { CLOSE_TOO_MANY_CONNECTIONS } from '../../src/server.ts';
+import { CLOSE_TOO_MANY_CONNECTIONS } from '../../src/server/graphqlWs.ts';
 
 const servers: WebSocketServer[] = [];
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, isSecretVariable, loadConfig } from '../../src/config.ts';
 import { METRICS_PATH } from '../../src/metrics.ts';
-import { HEALTH_PATH, READY_PATH } from '../../src/server.ts';
+import { HEALTH_PATH, READY_PATH } from '../../src/server/routes.ts';
 import { readDockerfile } from '../support/dockerfile.ts';
 import { buildEntryPoints } from '../support/entryPoints.ts';
 import { type Manifest, podContainers, podSpec, readDeployTree } from '../support/manifests.ts';

@@ -1,0 +1,114 @@
+// The yoga instance: the schema, each operation's context (caller, access, request id), and the
+// plugin chain of limits, health, push notifications, authentication, metrics and tracing.
+import { randomUUID } from 'node:crypto';
+import { GraphQLError } from 'graphql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { WebSocket } from 'ws';
+import type { Credentials } from '../auth/credentials.ts';
+import { authenticationPlugin, type RateLimit } from '../auth/http.ts';
+import { AccessChecker, type Caller, freshRoleLoader, OPEN_CALLER } from '../auth/roles.ts';
+import type { Config } from '../config.ts';
+import type { AppContext } from '../context.ts';
+import type { Database } from '../db/client.ts';
+import type { EventHub } from '../events/hub.ts';
+import { cachedGraphiqlRenderer, graphiqlOptions } from '../graphiql.ts';
+import { unstorableInputGuard } from '../inputs.ts';
+import {
+  answeringHookFailures,
+  maskErrorsExceptUnavailable,
+  noIntrospection,
+  pageSizeLimit,
+  queryCostLimit,
+  queryShapeLimits,
+  requestBodyLimit,
+  typedVariableErrors,
+} from '../limits.ts';
+import { metricsEndpoint, requestMetrics } from '../metrics.ts';
+import { registryEventsPlugin } from '../push/endpoint.ts';
+import { schema } from '../schema/index.ts';
+import { graphqlTracing } from '../tracing.ts';
+import { GRAPHQL_PATH, healthPlugin, requestIdPlugin } from './routes.ts';
+
+export type GatewayYoga = YogaServerInstance<Record<string, never>, AppContext>;
+
+export interface YogaParts {
+  config: Config;
+  database: Database;
+  log: Logger;
+  /** The auth component's logger, shared with graphql-ws's authentication. */
+  authLog: Logger;
+  metrics: Registry;
+  hub: EventHub;
+  credentials: Credentials;
+  rateLimit: RateLimit;
+  secretKey: AppContext['secretKey'];
+}
+
+export function createGatewayYoga(parts: YogaParts): GatewayYoga {
+  const { config, database, log, authLog, metrics, hub, credentials, rateLimit, secretKey } = parts;
+  const requestIds = new WeakMap<Request, string>();
+  // Live subscriptions' access re-checks, batched across all of them.
+  const freshRoles = freshRoleLoader(database.db);
+  const callers = new WeakMap<Request, Caller>();
+  return createYoga<Record<string, never>, AppContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    graphiql: graphiqlOptions(config),
+    renderGraphiQL: cachedGraphiqlRenderer(),
+    // Enforced by requestBodyLimit below, which skips yoga's per-request stream for bodies whose
+    // Content-Length already answers.
+    maxRequestBodySize: false,
+    landingPage: false,
+    maskedErrors: { maskError: maskErrorsExceptUnavailable },
+    logging: log.child({ component: 'yoga' }),
+    context: (initial) => {
+      const { request } = initial;
+      const socket = (initial as { socket?: WebSocket }).socket;
+      const requestId = (request && requestIds.get(request)) ?? randomUUID();
+      // HTTP and SSE: set by the authentication plugin; graphql-ws: by onConnect.
+      const caller =
+        (request && callers.get(request)) ??
+        (initial as { caller?: Caller }).caller ??
+        (config.auth.mode === 'open' ? OPEN_CALLER : null);
+      if (!caller)
+        throw new GraphQLError('authentication required', {
+          extensions: { code: 'UNAUTHENTICATED' },
+        });
+      return {
+        database,
+        config,
+        requestId,
+        access: new AccessChecker(database.db, caller, freshRoles),
+        events: hub,
+        credentials,
+        secretKey,
+        log: log.child({ requestId }),
+        closeConnection: socket ? (code, reason) => socket.close(code, reason) : undefined,
+      };
+    },
+    plugins: answeringHookFailures(
+      [
+        requestBodyLimit(config.maxBodyBytes),
+        pageSizeLimit(),
+        queryCostLimit(),
+        typedVariableErrors(),
+        unstorableInputGuard(),
+        ...queryShapeLimits(!config.introspection),
+        ...(config.introspection ? [] : [noIntrospection()]),
+        healthPlugin(database),
+        registryEventsPlugin(database.db, config.pushRegistries, log.child({ component: 'push' })),
+        requestIdPlugin(requestIds, log),
+        authenticationPlugin(database.db, config, GRAPHQL_PATH, callers, rateLimit, authLog),
+        metricsEndpoint(metrics, {
+          token: config.metrics.token,
+          ownListener: config.metrics.port !== null,
+        }),
+        requestMetrics(metrics),
+        graphqlTracing(),
+      ],
+      log,
+    ),
+  });
+}
