@@ -44,8 +44,8 @@ export function requestError(
 
 /**
  * The request body limit (TAGRAPH_MAX_BODY_BYTES), in place of yoga's own: yoga pipes every
- * body through a counting TransformStream, which cost a sixth of a small query's CPU, even when
- * the body's Content-Length settles the question. A declared length is checked up front (Node's
+ * body through a counting TransformStream, a large share of a small query's CPU, even when the
+ * body's Content-Length settles the question. A declared length is checked up front (Node's
  * HTTP parser never hands on more body than the length declares); only a body without one
  * (chunked), or one that is content-encoded, is counted as it streams.
  */

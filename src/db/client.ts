@@ -274,9 +274,9 @@ function traced<Q>(query: Q, text: string): Q {
 
 /**
  * The client drizzle gets: every statement as a named prepared statement, which postgres.js then
- * parses and plans once per connection (cached by its text). drizzle asks for unnamed ones, so
- * each statement was parsed and planned anew: ~0.3 ms instead of ~0.13 ms a round trip here
- * (bench/RESULTS.md, scenario 4). Transactions and savepoints hand out clients of their own,
+ * parses and plans once per connection (cached by its text). drizzle asks for unnamed ones, which
+ * Postgres parses and plans anew on every execution, more than doubling a short statement's
+ * round trip. Transactions and savepoints hand out clients of their own,
  * which are wrapped the same way. Only drizzle's single statements come through here; `exec`
  * (several statements in one string) uses the plain client.
  *

@@ -131,7 +131,8 @@ export class EventHub {
   }
 
   async start(): Promise<void> {
-    // What committed while no gateway ran is past, as it was before the sequencer existed.
+    // Events committed while no gateway ran get their positions first: they are the past, and
+    // the head read next starts after them.
     await sequenceEvents(this.database.db);
     const [row] = await this.database.db
       .select({ max: sql<number>`coalesce(max(${events.seq}), 0)`.mapWith(Number) })

@@ -14,9 +14,8 @@ import { type Db, rowsOf } from '../db/client.ts';
  * insert their events last (append.ts), so the one that commits later inserts later and has the
  * higher id; any pass that sees it committed also sees the earlier one.
  *
- * Until 2026-12 writers serialized on an advisory lock from their event insert to their commit
- * instead, so ids were commit order; that lock kept commits from sharing a WAL flush (bench/
- * RESULTS.md, scenario 4). Events written then got `seq = id` by the migration.
+ * Writers hold no lock between their insert and their commit, so concurrent commits can share a
+ * WAL flush; the cost is that `id` is not commit order, which is why positions come from here.
  */
 
 /** Events numbered per call; a pass repeats until none are left. */
@@ -32,9 +31,9 @@ const BATCH = 5_000;
  * no event waits it returns at once, with one indexed read and no lock; otherwise it takes the
  * lock (key 7242003) and numbers up to BATCH events. One round trip either way, with plans
  * PL/pgSQL keeps per connection. Being VOLATILE, its update takes a fresh snapshot after the lock
- * is granted, so it sees the previous pass. As separate statements from here it cost five round
- * trips (begin, lock, update, commit), and as one multi-statement message ~1.5 ms of planning per
- * pass (bench/RESULTS.md, scenario 4).
+ * is granted, so it sees the previous pass. A function rather than statements sent from here:
+ * separate statements take a round trip each (begin, lock, update, commit), and one
+ * multi-statement message is planned afresh on every pass.
  */
 export async function sequenceEvents(db: Db): Promise<number> {
   let numbered = 0;

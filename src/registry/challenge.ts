@@ -1,7 +1,7 @@
 // Parses WWW-Authenticate challenges (RFC 9110 §11.6.1) into a scheme and its parameters.
 //
-// Hand-written on purpose: the npm parsers found (http-auth-utils, rfc7235-parser) would be new
-// dependencies for ~50 lines, and package.json is frozen for this change. Only what registries
+// Hand-written on purpose: the npm parsers (http-auth-utils, rfc7235-parser) would be new
+// dependencies for ~50 lines. Only what registries
 // send is needed — `Basic realm="x"` and `Bearer realm="…",service="…",scope="a:b:pull,push"`,
 // several challenges in one header or in repeated headers — so token68 credentials (`Negotiate
 // abc==`) are not supported: such a challenge parses with no parameters.

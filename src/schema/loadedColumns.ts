@@ -15,8 +15,8 @@ const pluginName = 'loadedColumns';
  * mapping for that field's response path (`@pothos/selection-mapper`), then falls back to loading
  * the row when the plan did not. For a field that only reads columns of its own row, the plan's
  * mapping tells nothing the row does not: when every column it selects is on the row, the row was
- * loaded with them. Profiled on the tag-graph query (~2,000 such leaves per response), that
- * bookkeeping took a fifth of the server's CPU plus much of its garbage.
+ * loaded with them. On a query with thousands of such leaves per response, that bookkeeping is
+ * a large share of the server's CPU and garbage.
  *
  * This plugin sits just outside the drizzle plugin (listed right before it), so authorization and
  * error handling still wrap both paths. A row missing any of the columns — one a mutation's

@@ -73,7 +73,7 @@ export async function claimJobs(
 /**
  * The claim. `import_jobs_runnable_idx` is (run_at, id) over queued and running jobs, the claim
  * order, so Postgres reads the index from the front and stops at the first rows it can lock:
- * a claim costs the same with ten queued jobs or a hundred thousand (it sorted them all before).
+ * a claim costs the same with ten queued jobs or a hundred thousand, with no sort.
  * Skipped namespaces are a filter on that scan: their due jobs are read past, not sorted.
  */
 export function claimStatement(

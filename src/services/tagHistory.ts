@@ -58,8 +58,8 @@ async function loadTrackingCandidates(
       streamId,
       // The kind is written into the SQL, not sent as a parameter: tracking tags are rare, and
       // only a literal lets the planner see that in the prepared statement's generic plan. With
-      // a parameter, in a stream of mostly imported tags, it guessed a share of all tags, never
-      // took the generic plan and planned afresh on every write (~0.15 ms of Postgres CPU).
+      // a parameter, in a stream of mostly imported tags, it guesses a share of all tags, never
+      // takes the generic plan and plans afresh on every write.
       OR: [{ name: tagName }, { RAW: (t) => sql`${t.fromKind} = 'ImageStreamTag'` }],
     },
     with: {
