@@ -30,6 +30,7 @@ const CUT = `At most ${MAX_DIFF_ENTRIES}; the count is complete.`;
 
 const ImageDiffSideRef = builder.objectRef<ImageDiffSide>('ImageDiffSide').implement({
   description: 'One side of an image diff: the reference as resolved and the image it names.',
+  authScopes: (side) => ({ read: side.namespace }),
   fields: (t) => ({
     namespace: t.exposeString('namespace'),
     name: t.exposeString('name', {

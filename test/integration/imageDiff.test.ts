@@ -290,6 +290,7 @@ describe('imageDiff', () => {
 
   it(`returns at most ${MAX_DIFF_ENTRIES} entries of a list, with the complete count`, async () => {
     const diff = await diffAs(puller, `${A}/app:v1`, `${B}/many:v1`);
+    expect(diff.to.digest).toBe(manyEnv.digest);
     expect(diff.config.env.added).toHaveLength(MAX_DIFF_ENTRIES);
     expect(diff.config.env.addedCount).toBe(MAX_DIFF_ENTRIES + 20);
     expect(diff.config.env.removedCount).toBe(3);
