@@ -80,10 +80,11 @@ export async function diffStreamImages(
     ['to', toDigest.value],
   ] as const) {
     const image = loaded.get(resolved.digest);
+    // Defensive: history items and verified lists' entries name stored images.
     if (!image) {
       return fail(
         new NotFoundError(
-          `"${resolved.namespace}/${resolved.name}" names ${resolved.digest}, whose metadata is not stored (a manifest-list entry that was not imported)`,
+          `"${resolved.namespace}/${resolved.name}" names ${resolved.digest}, whose metadata is not stored`,
           field,
         ),
       );
