@@ -108,7 +108,7 @@ beforeAll(async () => {
   puller = await app.member(A, 'IMAGE_PULLER', 'diff-puller');
   await app.grant(B, 'IMAGE_PULLER', 'diff-puller');
   pullerOfA = await app.member(A, 'IMAGE_PULLER');
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   await app?.stop();
   await registry?.stop();
