@@ -288,3 +288,32 @@ export function inferTagSourceKind(source: string): TagSourceKind {
   if (source.includes(':')) return 'ImageStreamTag';
   return 'DockerImage';
 }
+
+/** An image named through a stream: `ns/stream:tag` (what the tag points at now) or `ns/stream@id`. */
+export type StreamImageReference =
+  | ({ kind: 'ImageStreamTag' } & StreamTagRef)
+  | ({ kind: 'ImageStreamImage' } & StreamImageRef);
+
+/**
+ * `ns/stream:tag` or `ns/stream@id`, the namespace always given: with two references that may
+ * name different namespaces, neither borrows one from the other or from an argument.
+ */
+export function parseStreamImageReference(
+  input: string,
+  field: string,
+): DomainResult<StreamImageReference> {
+  const name = input.split(/[@:]/, 1)[0]!;
+  if (!name.includes('/') || !/[@:]/.test(input)) {
+    return fail(
+      'VALIDATION',
+      `"${input}" must be of the form <namespace>/<stream>:<tag> or <namespace>/<stream>@<id>`,
+      field,
+    );
+  }
+  if (input.includes('@')) {
+    const parsed = parseImageStreamImageRef(input, '', undefined, field);
+    return parsed.ok ? ok({ kind: 'ImageStreamImage', ...parsed.value }) : parsed;
+  }
+  const parsed = parseImageStreamTagRef(input, '', undefined, field);
+  return parsed.ok ? ok({ kind: 'ImageStreamTag', ...parsed.value }) : parsed;
+}

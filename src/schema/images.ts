@@ -64,7 +64,7 @@ const ImageManifest = builder.drizzleObject('imageManifests', {
   }),
 });
 
-const ImageMetadataSourceEnum = builder.enumType('ImageMetadataSource', {
+export const ImageMetadataSourceEnum = builder.enumType('ImageMetadataSource', {
   description: "Where an image's metadata (config, layers, entries, reference) came from.",
   values: {
     REGISTRY_VERIFIED: {

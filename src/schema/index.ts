@@ -5,6 +5,7 @@ import './errors.ts';
 import './enums.ts';
 import './imageStreams.ts';
 import './images.ts';
+import './imageDiff.ts';
 import './namespaces.ts';
 import './tags.ts';
 import './tagging.ts';

@@ -11,6 +11,7 @@ import {
   parseImageStreamImageRef,
   parseImageStreamTagRef,
   pinnedReference,
+  type StreamImageRef,
   type StreamTagRef,
 } from '../domain/references.ts';
 import { resolveImageId } from '../domain/shortIds.ts';
@@ -62,11 +63,23 @@ export async function findStreamImage(
   if (!syntax.ok) return { ok: false, error: fromDomain(syntax.error) };
   const parsed = await authorize(access, 'image-puller', syntax.value, 'ref');
   if (!parsed.ok) return parsed;
-  const { stream, id } = parsed.value;
+  return resolveStreamImage(db, parsed.value, 'ref');
+}
+
+/**
+ * Resolves an authorized `ns/stream@id` as findStreamImage does: null when the stream does not
+ * exist or nothing matches, a ConflictError (on `field`) when the id is ambiguous.
+ */
+export async function resolveStreamImage(
+  db: Db,
+  ref: Authorized<StreamImageRef>,
+  field: string,
+): Promise<Result<StreamImage | null>> {
+  const { namespace, stream, id } = ref;
   const [row] = await db
     .select({ id: imageStreams.id })
     .from(imageStreams)
-    .where(and(eq(imageStreams.namespace, parsed.value.namespace), eq(imageStreams.name, stream)));
+    .where(and(eq(imageStreams.namespace, namespace), eq(imageStreams.name, stream)));
   if (!row) return ok(null);
 
   // Newest first, so the first item naming a digest is the reference it was last tagged with.
@@ -96,14 +109,14 @@ export async function findStreamImage(
   const resolved = resolveImageId(id, candidates);
   if (!resolved.ok) {
     if (resolved.error.code === 'NOT_FOUND') return ok(null);
-    return { ok: false, error: fromDomain({ ...resolved.error, field: 'ref' }) };
+    return { ok: false, error: fromDomain({ ...resolved.error, field }) };
   }
   const digest = resolved.value;
   const item = direct.find((d) => d.digest === digest);
   const child = children.find((c) => c.digest === digest);
   return ok({
     streamId: row.id,
-    namespace: parsed.value.namespace,
+    namespace,
     stream,
     digest,
     dockerImageReference: item ? item.reference : childReference(child!.parentReference, digest),

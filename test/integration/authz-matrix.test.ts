@@ -48,6 +48,7 @@ interface FieldPolicy {
 const POLICIES: Record<string, FieldPolicy> = {
   'Query.apiTokens': { needs: 'CLUSTER_ADMIN', refusal: 'FORBIDDEN' },
   'Query.image': { needs: 'IMAGE_PULLER', refusal: 'NULL' },
+  'Query.imageDiff': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
   'Query.imageStream': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
   'Query.imageStreamImage': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
   'Query.imageStreamTag': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
@@ -131,6 +132,8 @@ const imageRef = (t: Target, path: string) =>
  */
 const RULES: Record<string, Rule> = {
   'Query.image.digest': (t) => t.fixture.digests[0],
+  'Query.imageDiff.from': imageRef,
+  'Query.imageDiff.to': (t, p) => streamRef(t, p, t.fixture.tag),
   'Query.imageStream.name': (t) => t.fixture.stream,
   'Query.imageStreamImage.ref': imageRef,
   'Query.imageStreamTag.ref': (t, p) => streamRef(t, p, t.fixture.tag),
@@ -181,6 +184,8 @@ const ruleFor = (key: string): Rule | undefined =>
 
 /** References: a mixed call points one of them at the victim, the rest at the caller's own. */
 const FOCUSABLE = new Set([
+  'Query.imageDiff.from',
+  'Query.imageDiff.to',
   'Query.imageStreamImage.ref',
   'Query.imageStreamTag.ref',
   'DeleteTagInput.ref',
@@ -191,7 +196,8 @@ const FOCUSABLE = new Set([
   'TagInput.source',
 ]);
 /** Argument names that hold a `[ns/]…` reference: each must be in FOCUSABLE. */
-const REFERENCE_NAMES = /\.(ref|source|destinations)$|^ImportImageInput\.image$/;
+const REFERENCE_NAMES =
+  /\.(ref|source|destinations)$|^ImportImageInput\.image$|^Query\.imageDiff\./;
 
 /** A stream each fixture namespace gets for deleteImageStream, so other calls keep theirs. */
 const DOOMED_STREAM = 'mx-doomed';
