@@ -1,6 +1,6 @@
 // Comparing two stored images: runtime config, layers, size and platforms, each list bounded.
 // The rules: docs/images.md#comparing-two-images.
-import type { ImageConfig } from '../db/schema.ts';
+import type { ImageConfig } from './imageConfig.ts';
 
 /** At most this many entries of each list of a diff are returned; the counts stay complete. */
 export const MAX_DIFF_ENTRIES = 100;

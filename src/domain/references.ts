@@ -301,13 +301,15 @@ export type StreamImageReference =
 export function parseStreamImageReference(
   input: string,
   field: string,
-): DomainResult<StreamImageReference> {
+): Result<StreamImageReference, DomainError> {
   const name = input.split(/[@:]/, 1)[0]!;
   if (!name.includes('/') || !/[@:]/.test(input)) {
     return fail(
-      'VALIDATION',
-      `"${input}" must be of the form <namespace>/<stream>:<tag> or <namespace>/<stream>@<id>`,
-      field,
+      domainError(
+        'VALIDATION',
+        `"${input}" must be of the form <namespace>/<stream>:<tag> or <namespace>/<stream>@<id>`,
+        field,
+      ),
     );
   }
   if (input.includes('@')) {
