@@ -7,6 +7,7 @@ import './imageStreams.ts';
 import './images.ts';
 import './namespaces.ts';
 import './tags.ts';
+import './lineage.ts';
 import './tagging.ts';
 import './events.ts';
 import './pullSecrets.ts';
