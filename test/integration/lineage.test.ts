@@ -73,7 +73,16 @@ beforeAll(async () => {
   devStageReader = await app.member('dev', 'IMAGE_PULLER', 'reader-dev-stage');
   await app.grant('stage', 'IMAGE_PULLER', 'reader-dev-stage');
 
-  // dev/app:1 gets two images: the copy takes the second, at the stream's generation then.
+  // Three spec changes move dev/app to generation 4, so the source's generation differs from
+  // the destinations' own. dev/app:1 then gets two images: the copy takes the second.
+  for (const name of ['r1', 'r2', 'r3']) {
+    await tag(app.adminToken, {
+      namespace: 'dev',
+      source: `quay.io/example/app:${name}`,
+      destinations: [`app:${name}`],
+      reference: true,
+    });
+  }
   await push('dev', 'app', '1', 'lineage-old');
   await push('dev', 'app', '1', 'lineage-new');
   await tag(promoter, { namespace: 'stage', source: 'dev/app:1', destinations: ['app:rc'] });
@@ -92,6 +101,8 @@ describe('lineage across namespaces', () => {
     const stage = (await lineage(reader, 'stage', 'app:rc')).tag;
     const prod = (await lineage(reader, 'prod', 'app:live')).tag;
     const devGeneration = dev.history.nodes[0].generation;
+    expect(devGeneration).toBe(4);
+    expect(stage.history.nodes[0].generation).not.toBe(devGeneration);
 
     expect(dev.promotedFrom).toBeNull();
     expect(dev.promotedTo).toEqual([{ name: 'rc', stream: { namespace: 'stage', name: 'app' } }]);
