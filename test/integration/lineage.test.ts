@@ -1,6 +1,7 @@
 // Lineage of copied tags (docs/rules.md#lineage) in token mode: dev → stage → prod across
 // namespaces, both edges, what a caller who cannot read one end sees, and statement counts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, stopClis } from '../support/cli.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
@@ -92,7 +93,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  const left = await stopClis();
   await app.stop();
+  expect(left, 'CLI processes left running').toBe(0);
 });
 
 describe('lineage across namespaces', () => {
@@ -152,7 +155,7 @@ describe('lineage across namespaces', () => {
 });
 
 describe('what records no lineage', () => {
-  it('a tracking tag, a stream@id source, a push, a rollback and tagraph apply', async () => {
+  it('a tracking tag, a stream@id source, recordLineage: false, a push on top, a rollback', async () => {
     await app.stream('stage', 'other');
     await push('stage', 'other', 'src', 'other-src');
     const { digest } = await push('stage', 'other', 'src', 'other-src-2');
@@ -169,7 +172,7 @@ describe('what records no lineage', () => {
       source: `other@${digest}`,
       destinations: ['other:byid'],
     });
-    // A copy as `tagraph apply` sends it.
+    // A copy as `tagraph apply` asks for it (the CLI test below applies a manifest).
     await tag(promoter, {
       namespace: 'stage',
       source: 'other:src',
@@ -205,6 +208,44 @@ describe('what records no lineage', () => {
       null,
       null,
       'src',
+    ]);
+  });
+});
+
+describe('the CLI', () => {
+  it('tagraph tag records lineage; tagraph apply of the same copy records none', async () => {
+    await push('stage', 'cli', 'v', 'cli-v');
+    const cli = (args: string[], stdin?: string) =>
+      runCli(['-n', 'stage', ...args], {
+        url: app.url,
+        env: { TAGRAPH_TOKEN: promoter },
+        ...(stdin === undefined ? {} : { stdin }),
+      });
+    const tagged = await cli(['tag', 'cli:v', 'copies:tagged']);
+    expect(tagged).toMatchObject({ code: 0, stderr: '' });
+    const applied = await cli(
+      ['apply', '-f', '-'],
+      `apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: applied
+spec:
+  tags:
+  - name: copy
+    from:
+      kind: ImageStreamTag
+      name: cli:v
+`,
+    );
+    expect(applied).toMatchObject({ code: 0 });
+    const copy = (await lineage(reader, 'stage', 'applied:copy')).tag;
+    expect(copy.history.nodes).toHaveLength(1);
+    expect(copy.promotedFrom).toBeNull();
+    const viaTag = (await lineage(reader, 'stage', 'copies:tagged')).tag;
+    expect(viaTag.promotedFrom).toMatchObject({ namespace: 'stage', stream: 'cli', tag: 'v' });
+    const source = (await lineage(reader, 'stage', 'cli:v')).tag;
+    expect(source.promotedTo).toEqual([
+      { name: 'tagged', stream: { namespace: 'stage', name: 'copies' } },
     ]);
   });
 });
