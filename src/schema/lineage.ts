@@ -2,7 +2,7 @@
 // What is recorded: docs/rules.md#lineage; who sees which end of a copy: docs/security.md.
 import { type SQL, sql } from 'drizzle-orm';
 import { readableNamespaceSql } from '../auth/roles.ts';
-import { builder, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../builder.ts';
+import { builder, MAX_PAGE_SIZE } from '../builder.ts';
 import type { AppContext } from '../context.ts';
 import type { tagHistory, tags } from '../db/schema.ts';
 import type { TagLineage } from '../domain/history.ts';
@@ -20,6 +20,12 @@ const LINEAGE_COLUMNS = {
   copiedFromGeneration: true,
 } as const;
 const STREAM_NAME = { namespace: true, name: true } as const;
+/**
+ * The size of `promotedTo` when `first` is omitted. Smaller than a connection's default: a tag is
+ * promoted to few places, and the list nests ImageStreamTag in ImageStreamTag, so a query's cost
+ * (src/queryCost.ts) multiplies by it at every level that selects it.
+ */
+const PROMOTED_TO_DEFAULT = 5;
 /** Item 0, with the arguments tags.ts uses, so the selections merge into one subquery. */
 const HEAD = { orderBy: { seq: 'desc' }, limit: 1 } as const;
 
@@ -123,16 +129,16 @@ builder.drizzleObjectFields(ImageStreamTag, (t) => ({
     type: [ImageStreamTag],
     description:
       'The tags whose current image (item 0) was copied from this tag, newest copy first, at ' +
-      `most \`first\` (${DEFAULT_PAGE_SIZE} when omitted, at most ${MAX_PAGE_SIZE}). Tags in ` +
+      `most \`first\` (${PROMOTED_TO_DEFAULT} when omitted, at most ${MAX_PAGE_SIZE}). Tags in ` +
       'namespaces the caller may not read are left out.',
-    args: { first: t.arg.int({ defaultValue: DEFAULT_PAGE_SIZE }) },
+    args: { first: t.arg.int({ defaultValue: PROMOTED_TO_DEFAULT }) },
     select: (args, ctx, nested) => ({
       with: {
         copies: {
           columns: { tagId: true },
           where: { RAW: (item) => currentReadableCopy(item, ctx) },
           orderBy: { created: 'desc', id: 'desc' },
-          limit: Math.max(0, Math.min(args.first ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)),
+          limit: Math.max(0, Math.min(args.first ?? PROMOTED_TO_DEFAULT, MAX_PAGE_SIZE)),
           with: { tag: nested({ with: { stream: { columns: STREAM_NAME } } }) },
         },
       },
