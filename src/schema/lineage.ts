@@ -26,6 +26,7 @@ const STREAM_NAME = { namespace: true, name: true } as const;
  * (src/queryCost.ts) multiplies by it at every level that selects it.
  */
 const PROMOTED_TO_DEFAULT = 5;
+
 /** Item 0, with the arguments tags.ts uses, so the selections merge into one subquery. */
 const HEAD = { orderBy: { seq: 'desc' }, limit: 1 } as const;
 
@@ -37,10 +38,10 @@ function recorded(item: LineageColumns): TagLineage {
 }
 
 /**
- * The lineage of an item the caller may see whole: it has one, and the caller may read the
- * source's namespace. Anything else is left out, as if the item were no copy.
+ * Whether the caller sees the item's lineage: it has one, and the caller may read the source's
+ * namespace. Otherwise the lineage is left out whole, as if the item were no copy.
  */
-async function visibleLineage(item: LineageColumns, ctx: AppContext): Promise<boolean> {
+async function hasVisibleLineage(item: LineageColumns, ctx: AppContext): Promise<boolean> {
   const lineage = lineageOf(item);
   return lineage !== null && ctx.access.can('image-puller', lineage.namespace);
 }
@@ -94,7 +95,7 @@ builder.drizzleObjectField('tagHistory', 'copiedFrom', (t) =>
       'the item is no such copy (an import, a push, a tracking tag following, a rollback, a ' +
       '`stream@id` source) or when the caller may not read the source namespace.',
     select: { columns: LINEAGE_COLUMNS },
-    isNull: async (item, _args, ctx) => !(await visibleLineage(item, ctx)),
+    isNull: async (item, _args, ctx) => !(await hasVisibleLineage(item, ctx)),
   }),
 );
 
@@ -122,7 +123,7 @@ builder.drizzleObjectFields(ImageStreamTag, (t) => ({
     select: (_args, _ctx, nested) => ({ with: { history: nested(HEAD) } }),
     resolve: async (tag, _args, ctx) => {
       const head = tag.history[0];
-      return head && (await visibleLineage(head, ctx)) ? head : null;
+      return head && (await hasVisibleLineage(head, ctx)) ? head : null;
     },
   }),
   promotedTo: t.field({
