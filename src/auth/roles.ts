@@ -1,7 +1,7 @@
 // Roles per namespace, mirroring OpenShift's: image-puller ⊂ editor ⊂ admin; cluster admins hold
 // admin everywhere. A caller's groups include the ones OpenShift implies for its subject.
 import DataLoader from 'dataloader';
-import { and, eq, inArray, or } from 'drizzle-orm';
+import { and, eq, inArray, or, type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { roleBindings } from '../db/schema.ts';
 import { NamespaceDirectory } from './places.ts';
@@ -160,6 +160,17 @@ export async function readableNamespaces(db: Db, caller: Caller): Promise<string
     .from(roleBindings)
     .where(boundToCaller(caller));
   return rows.map((row) => row.namespace);
+}
+
+/**
+ * SQL that holds where the caller holds at least image-puller in `namespace` (a column or an
+ * expression), for filtering inside one statement before a limit applies; null: every namespace
+ * (a cluster admin or a registry). The same bindings as `rolesIn` reads: every role allows reading.
+ */
+export function readableNamespaceSql(caller: Caller, namespace: SQLWrapper): SQL | null {
+  if (isRegistry(caller)) return null;
+  return sql`exists (select 1 from ${roleBindings} where ${roleBindings.namespace} = ${namespace}
+    and ${boundToCaller(caller)})`;
 }
 
 /** Answers role questions for one request, asking the database once per namespace. */

@@ -17,12 +17,25 @@ export const relations = defineRelations(schema, (r) => ({
   },
   tags: {
     stream: r.one.imageStreams({ from: r.tags.streamId, to: r.imageStreams.id, optional: false }),
-    history: r.many.tagHistory(),
+    history: r.many.tagHistory({ alias: 'history' }),
     conditions: r.many.tagConditions(),
+    /** History items copied from this tag (lineage; docs/model.md). */
+    copies: r.many.tagHistory({ alias: 'copiedFrom' }),
   },
   tagHistory: {
-    tag: r.one.tags({ from: r.tagHistory.tagId, to: r.tags.id, optional: false }),
+    tag: r.one.tags({
+      from: r.tagHistory.tagId,
+      to: r.tags.id,
+      optional: false,
+      alias: 'history',
+    }),
     image: r.one.images({ from: r.tagHistory.imageDigest, to: r.images.digest }),
+    /** The tag the item was copied from, while it exists. */
+    sourceTag: r.one.tags({
+      from: r.tagHistory.copiedFromTagId,
+      to: r.tags.id,
+      alias: 'copiedFrom',
+    }),
   },
   tagConditions: {
     tag: r.one.tags({ from: r.tagConditions.tagId, to: r.tags.id, optional: false }),

@@ -207,10 +207,29 @@ export const tagHistory = pgTable(
     /** Null for a reference tag: it points at a pull spec, never at an imported image. */
     imageDigest: text('image_digest').references(() => images.digest, { onDelete: 'restrict' }),
     generation: integer('generation').notNull(),
+    /**
+     * Lineage (docs/model.md, "Lineage"): the tag this item was copied from by a permanent `tag`,
+     * and the generation of the source's item then. No foreign key: the source may be deleted,
+     * and its names stay readable here; the id tells the source apart from a later tag of the
+     * same name. All five are set, or none.
+     */
+    copiedFromTagId: bigint('copied_from_tag_id', { mode: 'number' }),
+    copiedFromNamespace: text('copied_from_namespace'),
+    copiedFromStream: text('copied_from_stream'),
+    copiedFromTag: text('copied_from_tag'),
+    copiedFromGeneration: integer('copied_from_generation'),
   },
   (t) => [
     unique('tag_history_tag_seq_unique').on(t.tagId, t.seq),
     index('tag_history_image_idx').on(t.imageDigest),
+    check(
+      'tag_history_copied_from_complete',
+      sql`num_nonnulls(${t.copiedFromTagId}, ${t.copiedFromNamespace}, ${t.copiedFromStream}, ${t.copiedFromTag}, ${t.copiedFromGeneration}) in (0, 5)`,
+    ),
+    // The copies of a tag (ImageStreamTag.promotedTo): one index lookup.
+    index('tag_history_copied_from_idx')
+      .on(t.copiedFromTagId)
+      .where(sql`${t.copiedFromTagId} is not null`),
   ],
 );
 

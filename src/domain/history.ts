@@ -11,6 +11,17 @@ export interface TagEvent {
   /** The image digest; null for a reference tag, which never imports. */
   image: string | null;
   generation: number;
+  /** Set when a permanent `tag` copied the item from another tag (docs/rules.md#lineage). */
+  copiedFrom?: TagLineage | null;
+}
+
+/** The source of a copied history item: the tag, by id and by name, and its item's generation. */
+export interface TagLineage {
+  tagId: number;
+  namespace: string;
+  stream: string;
+  tag: string;
+  generation: number;
 }
 
 /**
@@ -35,21 +46,27 @@ export function applyTagEvent(history: readonly TagEvent[], next: TagEvent): His
   if (top === undefined) return { kind: 'pushed', item0: { ...next }, clearConditions: true };
   const sameRef = top.dockerImageReference === next.dockerImageReference;
   const sameImage = top.image === next.image;
+  // An item changed in place keeps its lineage, unless the change is itself a copy.
+  const copiedFrom = next.copiedFrom ?? top.copiedFrom;
   if (sameRef && sameImage) {
     if (top.generation === next.generation) return { kind: 'unchanged' };
     return {
       kind: 'updatedGeneration',
-      item0: { ...top, generation: next.generation },
+      item0: { ...top, generation: next.generation, copiedFrom },
       clearConditions: true,
     };
   }
   if (sameRef) {
-    return { kind: 'replacedImage', item0: { ...top, image: next.image }, clearConditions: false };
+    return {
+      kind: 'replacedImage',
+      item0: { ...top, image: next.image, copiedFrom },
+      clearConditions: false,
+    };
   }
   if (sameImage) {
     return {
       kind: 'replacedReference',
-      item0: { ...top, dockerImageReference: next.dockerImageReference },
+      item0: { ...top, dockerImageReference: next.dockerImageReference, copiedFrom },
       clearConditions: false,
     };
   }

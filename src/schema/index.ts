@@ -8,6 +8,7 @@ import './images.ts';
 import './imageDiff.ts';
 import './namespaces.ts';
 import './tags.ts';
+import './lineage.ts';
 import './tagging.ts';
 import './events.ts';
 import './pullSecrets.ts';

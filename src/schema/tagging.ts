@@ -44,6 +44,11 @@ const TagInput = builder.inputType('TagInput', {
     importMode: t.string({ description: '`Legacy` (default) or `PreserveOriginal`.' }),
     referencePolicy: t.field({ type: ReferencePolicyTypeEnum }),
     expectedResourceVersion: t.string(),
+    recordLineage: t.boolean({
+      description:
+        "Record on a copy of a stream tag's image where it came from (TagEvent.copiedFrom); " +
+        'true when omitted. `tagraph apply` sends false: a manifest states a tag, it promotes nothing.',
+    }),
   }),
 });
 

@@ -3,7 +3,7 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { rowsOf, type Tx } from '../db/client.ts';
 import { tagConditions, tagHistory, tags } from '../db/schema.ts';
-import { applyTagEvent, type TagEvent } from '../domain/history.ts';
+import { applyTagEvent, type TagEvent, type TagLineage } from '../domain/history.ts';
 import { propagationOrder, type StreamTags, type TagSource } from '../domain/tracking.ts';
 import { appendEvents, type EventCause, type NewEvent } from '../events/append.ts';
 import { type ImageStreamRow, touchStream } from './imageStreams.ts';
@@ -20,6 +20,8 @@ export interface TagHead {
 
 export interface NewTagEvent extends TagHead {
   generation: number;
+  /** The tag a permanent `tag` copied the event from (docs/rules.md#lineage); never propagated. */
+  copiedFrom?: TagLineage | null;
 }
 
 /** The spec tags of a stream as the tracking rules read them. */
@@ -129,11 +131,12 @@ export async function recordTagEvent(
       const follower = byName.get(name);
       if (!follower) continue;
       const generation = follower.specGeneration ?? event.generation;
+      // A tracking tag follows; it copies nothing, so its item has no lineage of its own.
       const followed = await writeEvent(
         tx,
         stream,
         follower,
-        { ...event, generation },
+        { ...event, generation, copiedFrom: null },
         'tracking',
         { ...options.payload, trackedFrom: tagName },
       );
@@ -169,6 +172,7 @@ async function writeEvent(
           dockerImageReference: head.dockerImageReference,
           image: head.imageDigest,
           generation: head.generation,
+          copiedFrom: lineageOf(head),
         },
       ]
     : [];
@@ -177,6 +181,7 @@ async function writeEvent(
     dockerImageReference: event.dockerImageReference,
     image: event.image,
     generation: event.generation,
+    copiedFrom: event.copiedFrom ?? null,
   });
   if (change.kind === 'unchanged') return null;
   if (change.kind === 'pushed') {
@@ -187,6 +192,7 @@ async function writeEvent(
       dockerImageReference: change.item0.dockerImageReference,
       imageDigest: change.item0.image,
       generation: change.item0.generation,
+      ...lineageColumns(change.item0.copiedFrom),
     });
   } else {
     await tx
@@ -195,6 +201,7 @@ async function writeEvent(
         dockerImageReference: change.item0.dockerImageReference,
         imageDigest: change.item0.image,
         generation: change.item0.generation,
+        ...lineageColumns(change.item0.copiedFrom),
       })
       .where(eq(tagHistory.id, head!.id));
   }
@@ -214,6 +221,36 @@ async function writeEvent(
       previous,
       current: { digest: change.item0.image, reference: change.item0.dockerImageReference },
     },
+  };
+}
+
+/** The columns of a history row that record its lineage. */
+export type LineageColumns = Pick<
+  HistoryRow,
+  | 'copiedFromTagId'
+  | 'copiedFromNamespace'
+  | 'copiedFromStream'
+  | 'copiedFromTag'
+  | 'copiedFromGeneration'
+>;
+
+/** The lineage a stored history item records, or null (docs/rules.md#lineage). */
+export function lineageOf(row: LineageColumns): TagLineage | null {
+  const { copiedFromTagId: tagId, copiedFromNamespace: namespace } = row;
+  const { copiedFromStream: stream, copiedFromTag: tag, copiedFromGeneration: generation } = row;
+  if (tagId === null || namespace === null || stream === null || tag === null) return null;
+  if (generation === null) return null;
+  return { tagId, namespace, stream, tag, generation };
+}
+
+/** The lineage columns of a history row: all five set, or all null. */
+function lineageColumns(lineage: TagLineage | null | undefined) {
+  return {
+    copiedFromTagId: lineage?.tagId ?? null,
+    copiedFromNamespace: lineage?.namespace ?? null,
+    copiedFromStream: lineage?.stream ?? null,
+    copiedFromTag: lineage?.tag ?? null,
+    copiedFromGeneration: lineage?.generation ?? null,
   };
 }
 

@@ -4,6 +4,7 @@ import { type Authorized, authorize, authorizeAll } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import { type Db, rowsOf, type Tx } from '../db/client.ts';
 import { imageStreams, tagHistory, tags } from '../db/schema.ts';
+import type { TagLineage } from '../domain/history.ts';
 import type { DomainError, Problem } from '../domain/names.ts';
 import { type ImportMode, parseImportMode } from '../domain/platforms.ts';
 import {
@@ -56,6 +57,11 @@ export interface TagInput {
   referencePolicy?: ReferencePolicy | null;
   /** Checked against every destination stream that exists already. */
   expectedResourceVersion?: string | null;
+  /**
+   * Whether a copy from a stream tag records where it came from (docs/rules.md#lineage); true
+   * unless false. `tagraph apply` states what a tag should be, which is no promotion: false.
+   */
+  recordLineage?: boolean | null;
 }
 
 export interface TagOutcome {
@@ -339,6 +345,11 @@ async function resolveStreamTag(
   }
   const head = await headOf(tx, sourceRow.id);
   const crossNamespace = namespace === dest.namespace ? null : namespace;
+  // The destination's item is a copy of the source's item 0 (docs/rules.md#lineage).
+  const copiedFrom: TagLineage | null =
+    head && input.recordLineage !== false
+      ? { tagId: sourceRow.id, namespace, stream, tag: sourceTag, generation: head.generation }
+      : null;
   if (head?.imageDigest) {
     // A permanent tag pins the image the source points at now.
     return ok({
@@ -347,7 +358,11 @@ async function resolveStreamTag(
         name: `${stream}@${head.imageDigest}`,
         namespace: crossNamespace,
       },
-      event: { dockerImageReference: head.dockerImageReference, image: head.imageDigest },
+      event: {
+        dockerImageReference: head.dockerImageReference,
+        image: head.imageDigest,
+        copiedFrom,
+      },
       display: `${crossNamespace ? `${crossNamespace}/` : ''}${stream}@${head.imageDigest}`,
       reference: false,
     });
@@ -366,7 +381,8 @@ async function resolveStreamTag(
   }
   return ok({
     from: { kind: 'DockerImage', name: pullSpec },
-    event: input.reference ? { dockerImageReference: pullSpec, image: null } : null,
+    // A reference to the pull spec of the source's item 0 copies that item.
+    event: input.reference ? { dockerImageReference: pullSpec, image: null, copiedFrom } : null,
     display: pullSpec,
     reference: Boolean(input.reference),
   });

@@ -98,6 +98,39 @@ describe('applyTagEvent', () => {
   });
 });
 
+describe('lineage through the push rule', () => {
+  const fromDev = { tagId: 7, namespace: 'dev', stream: 'app', tag: '1', generation: 4 };
+  const fromQa = { tagId: 9, namespace: 'qa', stream: 'app', tag: '2', generation: 6 };
+  const copy = (base: TagEvent, copiedFrom: typeof fromDev) => ({ ...base, copiedFrom });
+
+  it('a copy pushed on top carries its source; any other event pushed on top carries none', () => {
+    const pushed = applyTagEvent([event(D1, 1)], copy(event(D2, 2), fromDev));
+    expect(pushed).toMatchObject({ kind: 'pushed', item0: { copiedFrom: fromDev } });
+    const over = applyTagEvent([copy(event(D2, 2), fromDev)], event(D3, 3));
+    expect(over.kind).toBe('pushed');
+    if (over.kind !== 'unchanged') expect(over.item0.copiedFrom ?? null).toBeNull();
+  });
+
+  it('an in-place change keeps the lineage of item 0, unless it is itself a copy', () => {
+    const top = copy(event(D1, 2), fromDev);
+    const newGeneration = applyTagEvent([top], event(D1, 3));
+    expect(newGeneration).toMatchObject({
+      kind: 'updatedGeneration',
+      item0: { copiedFrom: fromDev },
+    });
+    const moved = applyTagEvent([top], event(D1, 2, `mirror.io/a/b@${D1}`));
+    expect(moved).toMatchObject({ kind: 'replacedReference', item0: { copiedFrom: fromDev } });
+    const recopied = applyTagEvent([top], copy(event(D1, 3), fromQa));
+    expect(recopied).toMatchObject({ kind: 'updatedGeneration', item0: { copiedFrom: fromQa } });
+  });
+
+  it('a copy of what item 0 already is, at the same generation, writes nothing', () => {
+    expect(applyTagEvent([event(D1, 2)], copy(event(D1, 2), fromDev))).toEqual({
+      kind: 'unchanged',
+    });
+  });
+});
+
 describe('nextHistory', () => {
   const history = [event(D2, 2), event(D1, 1)];
 

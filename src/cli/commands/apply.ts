@@ -186,7 +186,8 @@ async function applyOne(
   for (const warning of warnings) ctx.warn(warning);
   const tagged = await runBatch<object>(
     ctx.client,
-    inputs.map((input) => tagCall(input as unknown as Record<string, unknown>)),
+    // A manifest states what each tag is; applying it promotes nothing, so it records no lineage.
+    inputs.map((input) => tagCall({ ...input, recordLineage: false })),
   );
   const annotationCalls: BatchCall[] = [];
   tagged.forEach((outcome, i) => {
