@@ -108,7 +108,9 @@ export class ImportWorker {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.unlisten?.().catch(() => {});
+    const unlisten = this.unlisten;
+    this.unlisten = null;
+    await unlisten?.().catch(() => {});
     await this.claimer.idle();
     const stopping = new ImportCancelled('shutdown', 'the worker is stopping');
     for (const lease of this.leases) lease.cancel(stopping);
