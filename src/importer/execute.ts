@@ -80,7 +80,7 @@ async function executeJob(
   attempt: Attempt,
 ): Promise<JobOutcome> {
   const { request } = job;
-  const { budget, signal } = attempt;
+  const { signal } = attempt;
   let tagNames = request.tags ?? [];
   let additionalTags: string[] = [];
   let tagListTruncated = false;

@@ -52,7 +52,9 @@ export function parseClaimedJob(
   if (parsed.success) return { ok: true, job: { ...row, request: parsed.data } };
   const problems = parsed.error.issues
     .slice(0, 5)
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(request)'}: ${issue.message}`)
+    .map(
+      (issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(request)'}: ${issue.message}`,
+    )
     .join('; ');
   return {
     ok: false,

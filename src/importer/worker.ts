@@ -236,12 +236,18 @@ export class ImportWorker {
    */
   private async abandon(lease: LeaseKeeper, why: ImportCancelled, log: Logger): Promise<void> {
     if (why.kind === 'lease-lost') {
-      log.warn({ reason: why.message }, 'import job cancelled: its lease was lost; nothing written');
+      log.warn(
+        { reason: why.message },
+        'import job cancelled: its lease was lost; nothing written',
+      );
       return;
     }
     try {
       const released = await releaseJob(this.database.db, lease.lease);
-      log.info({ released }, 'import job cancelled: the worker is stopping; handed back to the queue');
+      log.info(
+        { released },
+        'import job cancelled: the worker is stopping; handed back to the queue',
+      );
     } catch (error) {
       // The lease runs out on its own and the next claim takes the job over.
       log.warn({ err: error }, 'import job cancelled at stop, and could not be handed back');

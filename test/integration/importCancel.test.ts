@@ -1,6 +1,5 @@
 // Cancelling import jobs: stopping the worker and losing a lease abort the registry request in
 // flight and write nothing; heartbeat failures are logged; a malformed job request fails its job.
-import type { ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
@@ -313,7 +312,8 @@ describe('a lost lease', () => {
         { timeout: 20_000, interval: 100 },
       );
       const cancelled = captured.records.filter(
-        (r) => r.jobId === id && r.msg === 'import job cancelled: its lease was lost; nothing written',
+        (r) =>
+          r.jobId === id && r.msg === 'import job cancelled: its lease was lost; nothing written',
       );
       expect(cancelled.map((r) => r.attempt)).toEqual([1, 2, 3, 4, 5]);
       expect(cancelled[0]!.reason).toMatch(/could not be renewed within 900 ms/);
@@ -347,9 +347,9 @@ describe('a malformed job request', () => {
     expect(badJob).toMatchObject({ status: 'failed', attempts: 1 });
     expect(badJob.lastError).toMatch(/^import job \d+ has a malformed request: tags: .*; cause: /);
     expect((await jobRow(worse!)).lastError).toMatch(/malformed request: \(request\): /);
-    expect(captured.find('import job failed: its request is malformed', { jobId: bad })).toMatchObject(
-      { level: 40, reason: 'InvalidRequest' },
-    );
+    expect(
+      captured.find('import job failed: its request is malformed', { jobId: bad }),
+    ).toMatchObject({ level: 40, reason: 'InvalidRequest' });
     expect(registry.requests.length).toBe(before);
   });
 });
