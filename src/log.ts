@@ -62,6 +62,8 @@ export class RepeatedFailureLog {
     /** What the loop does, as in "reading events": the lines say it failed, still fails, works. */
     private readonly what: string,
     private readonly now: () => number = Date.now,
+    /** `warn` for a loop whose failure costs a retry, not a function. */
+    private readonly level: 'error' | 'warn' = 'error',
   ) {}
 
   failed(error: unknown): void {
@@ -70,11 +72,11 @@ export class RepeatedFailureLog {
     if (this.failures === 1) {
       this.since = now;
       this.nextAt = now + this.gapMs;
-      this.log.error({ err: error }, `${this.what} failed`);
+      this.log[this.level]({ err: error }, `${this.what} failed`);
       return;
     }
     if (now < this.nextAt) return;
-    this.log.error(
+    this.log[this.level](
       {
         failures: this.failures,
         failingForSeconds: Math.round((now - this.since) / 1000),

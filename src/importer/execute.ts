@@ -1,4 +1,5 @@
-// Running one import job: expand `all`, fetch each tag's source, record success or failure.
+// Running one import job: expand `all`, fetch each tag's source, record success or failure;
+// a cancelled job stops its requests and writes nothing more.
 import { and, eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { ImportBudgetSettings, PushRegistry } from '../config.ts';
@@ -10,10 +11,12 @@ import { writeTransaction } from '../events/append.ts';
 import { RequestBudget } from '../registry/budget.ts';
 import { type ImageInput, saveImage } from '../services/images.ts';
 import type { ImportJobRequest } from '../services/importJobs.ts';
-import type { ImportJobRow } from '../services/importQueue.ts';
+import { leaseOf } from '../services/importQueue.ts';
 import { expandAll } from './expandAll.ts';
-import { describeFailure, logImportFailure } from './failure.ts';
+import { describeFailure, logImportFailure, rethrowIfCancelled } from './failure.ts';
 import { type FetchedSource, fetchSource } from './fetchImage.ts';
+import type { ClaimedJob } from './jobRequest.ts';
+import { type LeaseFence, leaseFence } from './lease.ts';
 import { importPush } from './push.ts';
 import { recordImportFailure, recordImportSuccess, type TagSnapshot } from './record.ts';
 import { isInsecure, openRegistry, type RegistrySettings } from './registries.ts';
@@ -44,13 +47,27 @@ export interface TagImportResult {
   retryable?: boolean;
 }
 
+/**
+ * What one attempt carries: the job's abort signal, the budget of its requests (aborted with the
+ * signal too), and the fence every write of an outcome passes first.
+ */
+export interface Attempt {
+  signal: AbortSignal;
+  budget: RequestBudget;
+  fence: LeaseFence;
+}
+
 export function createImportExecutor(options: ImporterOptions) {
-  return async (job: ImportJobRow): Promise<JobOutcome> => {
+  return async (job: ClaimedJob, signal: AbortSignal): Promise<JobOutcome> => {
     // One budget for the whole attempt: the listing and every tag draw on the same deadline
     // and the same bytes, so a job's cost does not grow with the tags it names.
-    const budget = new RequestBudget(options.budget.maxBytes, options.budget.deadlineMs);
+    const budget = new RequestBudget(options.budget.maxBytes, options.budget.deadlineMs, signal);
     try {
-      return await executeJob(options, job, budget);
+      return await executeJob(options, job, {
+        signal,
+        budget,
+        fence: leaseFence(leaseOf(job), signal),
+      });
     } finally {
       budget.dispose();
     }
@@ -59,10 +76,11 @@ export function createImportExecutor(options: ImporterOptions) {
 
 async function executeJob(
   options: ImporterOptions,
-  job: ImportJobRow,
-  budget: RequestBudget,
+  job: ClaimedJob,
+  attempt: Attempt,
 ): Promise<JobOutcome> {
-  const request = job.request as unknown as ImportJobRequest;
+  const { request } = job;
+  const { signal } = attempt;
   let tagNames = request.tags ?? [];
   let additionalTags: string[] = [];
   let tagListTruncated = false;
@@ -72,9 +90,10 @@ async function executeJob(
         options,
         job,
         request.all,
-        budget,
+        attempt,
       ));
     } catch (error) {
+      rethrowIfCancelled(error, signal);
       logImportFailure(options.log, error, { jobId: job.id, repository: request.all.from });
       const failure = describeFailure(error);
       options.registry.metrics?.importFinished(
@@ -88,10 +107,11 @@ async function executeJob(
   }
   const images: TagImportResult[] = [];
   for (const name of tagNames) {
+    signal.throwIfAborted();
     const source: { registry: string | null } = { registry: request.push?.registry ?? null };
     const image = request.push
-      ? await importPush(options, job, name, request.push, budget)
-      : await importTag(options, job, name, request.cause ?? 'import', budget, source);
+      ? await importPush(options, job, name, request.push, attempt)
+      : await importTag(options, job, name, request.cause ?? 'import', attempt, source);
     options.registry.metrics?.importFinished(
       image.status,
       image.reason,
@@ -113,10 +133,10 @@ async function executeJob(
 
 async function importTag(
   options: ImporterOptions,
-  job: ImportJobRow,
+  job: ClaimedJob,
   tagName: string,
   cause: ImportJobRequest['cause'],
-  budget: RequestBudget,
+  attempt: Attempt,
   /** Set to the source's registry once the tag's reference is read (metrics). */
   source: { registry: string | null },
 ): Promise<TagImportResult> {
@@ -134,22 +154,24 @@ async function importTag(
   const parsed = parseDockerReference(snapshot.tag.fromName ?? '', 'from');
   if (!parsed.ok) {
     const failure = { reason: 'InvalidReference', message: parsed.error.message, retryable: false };
-    await recordImportFailure(options, snapshot, failure, cause);
+    await recordImportFailure(options, snapshot, failure, cause, attempt.fence);
     return { tag: tagName, status: 'Failure', ...failure };
   }
   source.registry = parsed.value.registry;
   let fetched: FetchedSource;
   try {
-    fetched = await fetchTag(options, snapshot, parsed.value, budget);
+    fetched = await fetchTag(options, snapshot, parsed.value, attempt);
   } catch (error) {
+    rethrowIfCancelled(error, attempt.signal);
     const failure = describeFailure(error);
     logImportFailure(options.log, error, { jobId: job.id, tag: tagName });
-    await recordImportFailure(options, snapshot, failure, cause);
+    await recordImportFailure(options, snapshot, failure, cause, attempt.fence);
     return { tag: tagName, status: 'Failure', ...failure };
   }
   const written = await recordImportSuccess(options, snapshot, fetched, parsed.value, {
     cause,
     jobId: job.id,
+    fence: attempt.fence,
   });
   if (!written) {
     return skipped(
@@ -170,7 +192,7 @@ async function fetchTag(
   options: ImporterOptions,
   snapshot: TagSnapshot,
   source: DockerReference,
-  budget: RequestBudget,
+  { budget, signal }: Attempt,
 ): Promise<FetchedSource> {
   const insecure = isInsecure(snapshot.tag.importInsecure, snapshot.stream.annotations);
   const client = await openRegistry(
@@ -186,19 +208,21 @@ async function fetchTag(
     serverPlatform: options.serverPlatform,
     budget,
     maxChildren: options.budget.maxChildren,
-    saveChild: (child) => saveChildImage(options, child),
+    saveChild: (child) => saveChildImage(options, child, signal),
   });
 }
 
 /**
  * Stores one child of a preserved list on its own, as soon as it is read. A list that fails
  * later leaves only these content-addressed image rows behind: no tag, history item or list
- * refers to them until the list itself is stored.
+ * refers to them until the list itself is stored. A cancelled job stores no more of them.
  */
 export async function saveChildImage(
   options: Pick<ImporterOptions, 'database'>,
   child: ImageInput,
+  signal?: AbortSignal,
 ): Promise<void> {
+  signal?.throwIfAborted();
   await writeTransaction(options.database.db, (tx) => saveImage(tx, child, 'registry-verified'));
 }
 

@@ -4,13 +4,12 @@
 import { orderTagsForImport } from '../domain/importOrder.ts';
 import { formatReference, parseDockerReference } from '../domain/references.ts';
 import { appendEvents, writeTransaction } from '../events/append.ts';
-import type { RequestBudget } from '../registry/budget.ts';
 import { lockStream } from '../services/imageStreams.ts';
 import type { ImportJobRequest } from '../services/importJobs.ts';
-import type { ImportJobRow } from '../services/importQueue.ts';
 import { writeSpecTag } from '../services/specTags.ts';
-import type { ImporterOptions } from './execute.ts';
+import type { Attempt, ImporterOptions } from './execute.ts';
 import { ImportFailure } from './failure.ts';
+import type { ClaimedJob } from './jobRequest.ts';
 import { isInsecure, openRegistry } from './registries.ts';
 
 type AllRequest = NonNullable<ImportJobRequest['all']>;
@@ -19,13 +18,14 @@ type AllRequest = NonNullable<ImportJobRequest['all']>;
  * Lists the repository (at most `budget.maxListedTags` tags and `maxTagListBytes` bytes of
  * pages), orders its tags and sets a spec tag for each one kept (an unchanged spec is left
  * alone, so a retried job writes nothing twice). Returns the tags to import, the rest, and
- * whether the listing stopped at its cap with more tags unread.
+ * whether the listing stopped at its cap with more tags unread. With an `attempt`, its budget
+ * bounds the listing and its fence guards the spec writes.
  */
 export async function expandAll(
   options: Pick<ImporterOptions, 'database' | 'registry' | 'budget'>,
-  job: ImportJobRow,
+  job: ClaimedJob,
   all: AllRequest,
-  budget?: RequestBudget,
+  attempt?: Pick<Attempt, 'budget' | 'fence'>,
 ): Promise<{ tagNames: string[]; additionalTags: string[]; tagListTruncated: boolean }> {
   const parsed = parseDockerReference(all.from, 'from');
   if (!parsed.ok) throw new ImportFailure('InvalidReference', parsed.error.message);
@@ -39,11 +39,12 @@ export async function expandAll(
   const listed = await client.listTags(repository.repository, {
     maxTags: options.budget.maxListedTags,
     maxBytes: options.budget.maxTagListBytes,
-    ...(budget ? { budget } : {}),
+    ...(attempt ? { budget: attempt.budget } : {}),
   });
   const { selected, additional } = orderTagsForImport(listed.tags, all.max);
 
   await writeTransaction(db, async (tx) => {
+    await attempt?.fence(tx);
     const locked = await lockStream(tx, { namespace: job.namespace, name: job.stream });
     if (!locked.ok) throw new ImportFailure('NotFound', `image stream ${job.stream} was deleted`);
     for (const tag of selected) {

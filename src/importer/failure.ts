@@ -21,6 +21,27 @@ export class ImportFailure extends Error {
   }
 }
 
+/**
+ * Why a job stopped before its outcome: the worker is stopping (`shutdown`), or the job is no
+ * longer leased to it (`lease-lost`: taken over, or not renewed in time). A cancelled job writes
+ * nothing of its own; the abort signal of the job carries one of these as its reason.
+ */
+export class ImportCancelled extends Error {
+  override readonly name = 'ImportCancelled';
+  constructor(
+    readonly kind: 'shutdown' | 'lease-lost',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Rethrows the job's cancellation when `signal` was aborted or `error` is one. */
+export function rethrowIfCancelled(error: unknown, signal: AbortSignal | undefined): void {
+  if (error instanceof ImportCancelled) throw error;
+  if (signal?.aborted) throw signal.reason;
+}
+
 export function describeFailure(error: unknown): Failure {
   if (error instanceof RegistryError || error instanceof ImportFailure) {
     return { reason: error.reason, message: error.message, retryable: error.retryable };

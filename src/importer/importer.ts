@@ -15,8 +15,9 @@ export interface Importer {
   scheduler: ImportScheduler;
   start(): Promise<void>;
   /**
-   * Stops claiming work and waits for the imports in hand, at most `graceMs`; an import still
-   * running then is abandoned and its lease lets another worker take it over.
+   * Stops claiming work and cancels the imports in hand: their registry requests are aborted and
+   * their jobs handed back to the queue. Waits for that at most `graceMs`; a job not handed back
+   * by then (the database does not answer) is taken over once its lease runs out.
    */
   stop(graceMs?: number): Promise<void>;
 }

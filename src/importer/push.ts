@@ -3,21 +3,25 @@
 import { and, eq, gt, sql } from 'drizzle-orm';
 import { importJobs } from '../db/schema.ts';
 import type { DockerReference } from '../domain/references.ts';
-import type { RequestBudget } from '../registry/budget.ts';
 import type { PushRequest } from '../services/importJobs.ts';
-import type { ImportJobRow } from '../services/importQueue.ts';
 import { createImageStreamMapping } from '../services/mapping.ts';
-import { type ImporterOptions, saveChildImage, type TagImportResult } from './execute.ts';
-import { describeFailure, logImportFailure } from './failure.ts';
+import {
+  type Attempt,
+  type ImporterOptions,
+  saveChildImage,
+  type TagImportResult,
+} from './execute.ts';
+import { describeFailure, logImportFailure, rethrowIfCancelled } from './failure.ts';
 import { fetchSource } from './fetchImage.ts';
+import type { ClaimedJob } from './jobRequest.ts';
 import { openRegistry } from './registries.ts';
 
 export async function importPush(
   options: ImporterOptions,
-  job: ImportJobRow,
+  job: ClaimedJob,
   tag: string,
   push: PushRequest,
-  budget?: RequestBudget,
+  attempt?: Attempt,
 ): Promise<TagImportResult> {
   // Pushes to one tag may be handled in parallel; the older never overwrites the newer.
   if (await newerPushExists(options, job, tag)) {
@@ -51,9 +55,9 @@ export async function importPush(
       mode: 'PreserveOriginal',
       preference: {},
       serverPlatform: options.serverPlatform,
-      ...(budget ? { budget } : {}),
+      ...(attempt ? { budget: attempt.budget } : {}),
       maxChildren: options.budget.maxChildren,
-      saveChild: (child) => saveChildImage(options, child),
+      saveChild: (child) => saveChildImage(options, child, attempt?.signal),
     });
     const mapped = await createImageStreamMapping(
       options.database.db,
@@ -67,6 +71,7 @@ export async function importPush(
       // fetchSource checked the manifests and config blobs against their digests.
       'registry-verified',
       'push',
+      attempt?.fence,
     );
     if (!mapped.ok) {
       return { tag, status: 'Failure', reason: 'Invalid', message: mapped.error.message };
@@ -78,12 +83,13 @@ export async function importPush(
       dockerImageReference: fetched.image.dockerImageReference ?? undefined,
     };
   } catch (error) {
+    rethrowIfCancelled(error, attempt?.signal);
     logImportFailure(options.log, error, { jobId: job.id, tag });
     return { tag, status: 'Failure', ...describeFailure(error) };
   }
 }
 
-async function newerPushExists(options: ImporterOptions, job: ImportJobRow, tag: string) {
+async function newerPushExists(options: ImporterOptions, job: ClaimedJob, tag: string) {
   const [newer] = await options.database.db
     .select({ id: importJobs.id })
     .from(importJobs)

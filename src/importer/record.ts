@@ -12,6 +12,7 @@ import { saveImage } from '../services/images.ts';
 import { recordTagEvent, type TagRow } from '../services/tagHistory.ts';
 import type { ImporterOptions } from './execute.ts';
 import type { FetchedSource } from './fetchImage.ts';
+import type { LeaseFence } from './lease.ts';
 
 export const IMPORT_SUCCESS_CONDITION = 'ImportSuccess';
 
@@ -24,16 +25,18 @@ type Options = Pick<ImporterOptions, 'database' | 'intervalMs'>;
 
 /**
  * Stores the fetched images and applies the import to the tag's history by the push rule, then to
- * the tags tracking it. Returns false, writing nothing, when the spec changed meanwhile.
+ * the tags tracking it. Returns false, writing nothing, when the spec changed meanwhile; throws,
+ * writing nothing, when `fence` finds the job no longer this attempt's.
  */
 export async function recordImportSuccess(
   options: Options,
   snapshot: TagSnapshot,
   fetched: FetchedSource,
   source: DockerReference,
-  context: { cause: EventCause; jobId: number },
+  context: { cause: EventCause; jobId: number; fence?: LeaseFence },
 ): Promise<boolean> {
   return writeTransaction(options.database.db, async (tx) => {
+    await context.fence?.(tx);
     const current = await relock(tx, snapshot);
     if (!current) return false;
     const { stream, tag } = current;
@@ -83,8 +86,11 @@ export async function recordImportFailure(
   failure: { reason: string; message: string },
   /** What queued the import: the event says so, as a success's does. */
   cause: EventCause,
+  /** Writes nothing (throws) unless the job is still this attempt's. */
+  fence?: LeaseFence,
 ): Promise<void> {
   await writeTransaction(options.database.db, async (tx) => {
+    await fence?.(tx);
     const current = await relock(tx, snapshot);
     if (!current) return;
     const { stream, tag } = current;

@@ -1,5 +1,5 @@
 // The import worker: claims jobs with bounded concurrency (in all, and per namespace), keeps
-// their leases, records outcomes.
+// their leases, cancels them on stop or a lost lease, records outcomes.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { type Coalesced, coalesce } from '../coalesce.ts';
@@ -9,11 +9,15 @@ import { IMPORT_JOBS_CHANNEL } from '../services/importJobs.ts';
 import {
   claimJobs,
   completeJob,
-  extendLease,
   failJob,
   type ImportJobRow,
+  leaseOf,
+  releaseJob,
 } from '../services/importQueue.ts';
 import { inSpan } from '../tracing.ts';
+import { ImportCancelled } from './failure.ts';
+import { type ClaimedJob, parseClaimedJob } from './jobRequest.ts';
+import { LeaseKeeper } from './lease.ts';
 import { importCause } from './metrics.ts';
 
 export type JobOutcome =
@@ -21,7 +25,12 @@ export type JobOutcome =
   /** `retry: false` for failures another attempt cannot fix (bad input, not found). */
   | { ok: false; error: string; result: Record<string, unknown> | null; retry: boolean };
 
-export type JobExecutor = (job: ImportJobRow) => Promise<JobOutcome>;
+/**
+ * Runs one attempt. `signal` is aborted, with an ImportCancelled as its reason, when the worker
+ * stops or loses the job's lease; the executor then rejects with that reason (or any error) and
+ * writes nothing more.
+ */
+export type JobExecutor = (job: ClaimedJob, signal: AbortSignal) => Promise<JobOutcome>;
 
 export interface WorkerOptions {
   /** Jobs run at once by this process. @default 4 */
@@ -48,6 +57,8 @@ export class ImportWorker {
   private readonly pollMs: number;
   private readonly backoffScale: number;
   private readonly active = new Set<Promise<void>>();
+  /** The leases of the jobs running now, to cancel them on stop. */
+  private readonly leases = new Set<LeaseKeeper>();
   /** Running jobs by namespace (namespaces with none are absent). */
   private readonly perNamespace = new Map<string, number>();
   private readonly claimer: Coalesced;
@@ -90,12 +101,19 @@ export class ImportWorker {
     return this.active.size;
   }
 
-  /** Stops claiming and waits for the jobs in hand to finish. */
+  /**
+   * Stops claiming, cancels the jobs in hand (their registry requests are aborted) and waits for
+   * them to hand their jobs back to the queue.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.unlisten?.().catch(() => {});
+    const unlisten = this.unlisten;
+    this.unlisten = null;
+    await unlisten?.().catch(() => {});
     await this.claimer.idle();
+    const stopping = new ImportCancelled('shutdown', 'the worker is stopping');
+    for (const lease of this.leases) lease.cancel(stopping);
     await Promise.allSettled([...this.active]);
   }
 
@@ -132,16 +150,17 @@ export class ImportWorker {
       }
       const limit = Math.min(free, room);
       if (limit <= 0) break;
+      const claimedAt = performance.now();
       const jobs = await claimJobs(this.database.db, this.workerId, limit, this.leaseMs, full);
-      for (const job of jobs) started.push(this.launch(job));
+      for (const job of jobs) started.push(this.launch(job, claimedAt));
       if (jobs.length < limit) break;
     }
     return started;
   }
 
-  private launch(job: ImportJobRow): Promise<void> {
+  private launch(job: ImportJobRow, claimedAt: number): Promise<void> {
     this.perNamespace.set(job.namespace, (this.perNamespace.get(job.namespace) ?? 0) + 1);
-    const running: Promise<void> = this.run(job).finally(() => {
+    const running: Promise<void> = this.run(job, claimedAt).finally(() => {
       const left = (this.perNamespace.get(job.namespace) ?? 1) - 1;
       if (left > 0) this.perNamespace.set(job.namespace, left);
       else this.perNamespace.delete(job.namespace);
@@ -153,50 +172,91 @@ export class ImportWorker {
   }
 
   /** One job in a trace of its own: its SQL and registry requests are its spans' children. */
-  private run(job: ImportJobRow): Promise<void> {
-    const request = job.request as { cause?: string };
+  private run(job: ImportJobRow, claimedAt: number): Promise<void> {
+    const parsed = parseClaimedJob(job);
     return inSpan(
       'import job',
       {
         'tagraph.import.job_id': job.id,
         'tagraph.import.attempt': job.attempts,
-        'tagraph.import.cause': importCause(request.cause),
+        'tagraph.import.cause': importCause(parsed.ok ? parsed.job.request.cause : undefined),
       },
-      () => this.runJob(job),
+      async () => {
+        const log = this.log.child({ jobId: job.id, attempt: job.attempts });
+        if (parsed.ok) return this.runJob(parsed.job, claimedAt, log);
+        // Another attempt reads the same row: failed for good, with what is wrong in it.
+        log.warn(
+          { reason: parsed.error.reason, error: parsed.error.message },
+          'import job failed: its request is malformed',
+        );
+        await failJob(this.database.db, job, this.workerId, parsed.error.message, null, 1, false);
+      },
     );
   }
 
-  private async runJob(job: ImportJobRow): Promise<void> {
-    const log = this.log.child({ jobId: job.id, attempt: job.attempts });
-    // Renew the lease at a third of its length, so one missed beat does not lose the job.
-    const heartbeat = setInterval(() => {
-      void extendLease(this.database.db, job.id, this.workerId, this.leaseMs).catch(() => {});
-    }, this.leaseMs / 3);
-    heartbeat.unref();
+  private async runJob(job: ClaimedJob, claimedAt: number, log: Logger): Promise<void> {
+    const lease = new LeaseKeeper(this.database.db, leaseOf(job), this.leaseMs, log, claimedAt);
+    this.leases.add(lease);
     try {
       let outcome: JobOutcome;
       try {
-        outcome = await this.execute(job);
+        outcome = await this.execute(job, lease.signal);
       } catch (error) {
+        const cancelled = cancellation(error, lease.signal);
+        if (cancelled) return await this.abandon(lease, cancelled, log);
         outcome = { ok: false, error: (error as Error).message, result: null, retry: true };
       }
+      // An outcome that arrived after the lease was lost is not this worker's to write.
+      const cancelled = cancellation(null, lease.signal);
+      if (cancelled?.kind === 'lease-lost') return await this.abandon(lease, cancelled, log);
       if (outcome.ok) {
-        await completeJob(this.database.db, job.id, this.workerId, outcome.result);
+        await completeJob(this.database.db, lease.lease, outcome.result);
         log.info('import job succeeded');
       } else {
-        const exhausted = outcome.retry ? job : { ...job, attempts: job.maxAttempts };
         const next = await failJob(
           this.database.db,
-          exhausted,
+          job,
           this.workerId,
           outcome.error,
           outcome.result,
           this.backoffScale,
+          outcome.retry,
         );
         log.warn({ error: outcome.error, next }, 'import job failed');
       }
     } finally {
-      clearInterval(heartbeat);
+      lease.dispose();
+      this.leases.delete(lease);
     }
   }
+
+  /**
+   * A cancelled attempt writes no outcome. Stopping hands the job back to the queue at once; a
+   * lost lease leaves the job to whichever worker holds it now, or to the next claim.
+   */
+  private async abandon(lease: LeaseKeeper, why: ImportCancelled, log: Logger): Promise<void> {
+    if (why.kind === 'lease-lost') {
+      log.warn(
+        { reason: why.message },
+        'import job cancelled: its lease was lost; nothing written',
+      );
+      return;
+    }
+    try {
+      const released = await releaseJob(this.database.db, lease.lease);
+      log.info(
+        { released },
+        'import job cancelled: the worker is stopping; handed back to the queue',
+      );
+    } catch (error) {
+      // The lease runs out on its own and the next claim takes the job over.
+      log.warn({ err: error }, 'import job cancelled at stop, and could not be handed back');
+    }
+  }
+}
+
+/** The job's cancellation, if `error` is one or the job's signal was aborted. */
+function cancellation(error: unknown, signal: AbortSignal): ImportCancelled | null {
+  if (error instanceof ImportCancelled) return error;
+  return signal.aborted && signal.reason instanceof ImportCancelled ? signal.reason : null;
 }

@@ -2,13 +2,15 @@
 import { RegistryError } from './errors.ts';
 
 /**
- * Shared by every request of one job (retries included). The deadline aborts whatever request
- * is in flight when it passes; bytes are counted as they arrive, so a body that would take the
- * job past its allowance is cut off mid-stream instead of being read whole first.
+ * Shared by every request of one job (retries included). The deadline, or the job's own abort
+ * signal (its worker stopping or losing the job), aborts whatever request is in flight; bytes
+ * are counted as they arrive, so a body that would take the job past its allowance is cut off
+ * mid-stream instead of being read whole first.
  */
 export class RequestBudget {
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout;
+  private readonly aborted: AbortSignal;
   private used = 0;
 
   constructor(
@@ -16,6 +18,8 @@ export class RequestBudget {
     readonly maxBytes: number,
     /** Milliseconds from now until every request of the job is aborted. */
     readonly deadlineMs: number,
+    /** Aborts every request of the job too, with this signal's reason (the job was cancelled). */
+    cancel?: AbortSignal,
   ) {
     const seconds = Math.round(deadlineMs / 100) / 10;
     this.timer = setTimeout(() => {
@@ -28,11 +32,17 @@ export class RequestBudget {
       );
     }, deadlineMs);
     this.timer.unref();
+    this.aborted = cancel
+      ? AbortSignal.any([this.controller.signal, cancel])
+      : this.controller.signal;
   }
 
-  /** Aborted, with a `Timeout` RegistryError as its reason, once the deadline passes. */
+  /**
+   * Aborted once the deadline passes (its reason a `Timeout` RegistryError) or the job is
+   * cancelled (the cancel signal's reason).
+   */
   get signal(): AbortSignal {
-    return this.controller.signal;
+    return this.aborted;
   }
 
   get bytesRead(): number {
@@ -43,9 +53,9 @@ export class RequestBudget {
     return Math.max(0, this.maxBytes - this.used);
   }
 
-  /** Throws the `Timeout` error once the deadline has passed. */
+  /** Throws the `Timeout` error once the deadline has passed, or the cancellation. */
   checkDeadline(): void {
-    if (this.controller.signal.aborted) throw this.controller.signal.reason;
+    if (this.aborted.aborted) throw this.aborted.reason;
   }
 
   /** Counts bytes read for `subject`; throws `TooLarge` once the job is past its allowance. */

@@ -350,7 +350,7 @@ export class RegistryClient {
   ): Promise<Exchange> {
     budget?.checkDeadline();
     // The scheme probe and a token fetch are shared by concurrent requests, so neither is
-    // aborted for one job; the job stops waiting for them at its deadline all the same.
+    // aborted for one job; the job stops waiting for them at its deadline or cancellation.
     const origin = await untilAborted(this.resolveOrigin(), budget?.signal);
     const url = typeof path === 'string' ? new URL(path, origin) : path;
     const send = (authorization: string | null) =>
@@ -429,8 +429,9 @@ export class RegistryClient {
   }
 
   /**
-   * Runs one operation, turning what it throws into a RegistryError; once the budget's deadline
-   * has passed, whatever the aborted request threw is reported as that `Timeout`.
+   * Runs one operation, turning what it throws into a RegistryError; once the budget's signal is
+   * aborted, whatever the aborted request threw is reported as the signal's reason instead (the
+   * deadline's `Timeout`, or the job's cancellation, which is not a RegistryError).
    */
   private async guard<T>(
     subject: string,

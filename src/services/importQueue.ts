@@ -4,7 +4,7 @@
 // `pg` driver beside postgres.js; the queue here is the few statements they run,
 // after graphile-worker's getJobs.ts.
 import { type SQL, sql } from 'drizzle-orm';
-import { type Db, rowsOf } from '../db/client.ts';
+import { type Db, rowsOf, type Tx } from '../db/client.ts';
 import type { importJobs } from '../db/schema.ts';
 
 export type ImportJobRow = typeof importJobs.$inferSelect;
@@ -113,17 +113,65 @@ export function claimStatement(
     returning j.*`;
 }
 
+/**
+ * One attempt of a job as its worker holds it. `attempt` is the claim's count of attempts, so a
+ * worker that claims the same job again (its lease ran out meanwhile) tells the two apart.
+ */
+export interface JobLease {
+  jobId: number;
+  workerId: string;
+  attempt: number;
+}
+
+/** The lease a claimed job was handed (claimJobs sets `lockedBy` and `attempts`). */
+export function leaseOf(job: Pick<ImportJobRow, 'id' | 'lockedBy' | 'attempts'>): JobLease {
+  return { jobId: job.id, workerId: job.lockedBy ?? '', attempt: job.attempts };
+}
+
+/** This attempt's job, while the lease is still its own. */
+function held(lease: JobLease): SQL {
+  return sql`id = ${lease.jobId} and locked_by = ${lease.workerId}
+    and attempts = ${lease.attempt} and status = 'running'`;
+}
+
 /** Extends the lease of a job this worker still holds; false when it lost the job. */
-export async function extendLease(
-  db: Db,
-  jobId: number,
-  workerId: string,
-  leaseMs: number,
-): Promise<boolean> {
+export async function extendLease(db: Db, lease: JobLease, leaseMs: number): Promise<boolean> {
   const rows = rowsOf<{ id: number }>(
     await db.execute(sql`
       update import_jobs set locked_until = now() + ${leaseMs} * interval '1 millisecond'
-      where id = ${jobId} and locked_by = ${workerId} and status = 'running'
+      where ${held(lease)}
+      returning id`),
+  );
+  return rows.length > 0;
+}
+
+/**
+ * Inside a transaction that writes an import's outcome: whether the lease is still held and
+ * unexpired, and if so keeps it so until the transaction ends (a row lock the claim skips and a
+ * renewal waits for). A worker that lost its job therefore never commits an outcome for it.
+ */
+export async function holdsLease(tx: Tx, lease: JobLease): Promise<boolean> {
+  const rows = rowsOf<{ id: number }>(
+    await tx.execute(sql`
+      select id from import_jobs
+      where ${held(lease)} and locked_until > now()
+      for share`),
+  );
+  return rows.length > 0;
+}
+
+/**
+ * Hands a job back to the queue, due now, when its worker stops before the job's outcome: the
+ * attempt stays counted (a job that gets its worker stopped every time still runs out of
+ * attempts), and the next claim by any worker takes it.
+ */
+export async function releaseJob(db: Db, lease: JobLease): Promise<boolean> {
+  const rows = rowsOf<{ id: number }>(
+    await db.execute(sql`
+      update import_jobs
+      set status = 'queued', run_at = now(), locked_by = null, locked_until = null,
+          updated_at = now()
+      where ${held(lease)}
       returning id`),
   );
   return rows.length > 0;
@@ -136,30 +184,30 @@ export function backoffSeconds(attempts: number): number {
 
 export async function completeJob(
   db: Db,
-  jobId: number,
-  workerId: string,
+  lease: JobLease,
   result: Record<string, unknown>,
 ): Promise<void> {
   await db.execute(sql`
     update import_jobs
     set status = 'succeeded', result = ${JSON.stringify(result)}::text::jsonb, last_error = null,
         locked_by = null, locked_until = null, finished_at = now(), updated_at = now()
-    where id = ${jobId} and locked_by = ${workerId}`);
+    where ${held(lease)}`);
 }
 
 /**
- * Records a failed attempt: back to the queue after a backoff while attempts remain, otherwise
- * failed for good. `result` keeps what was learnt (per-image reasons) either way.
+ * Records a failed attempt: back to the queue after a backoff while attempts remain and `retry`
+ * allows, otherwise failed for good. `result` keeps what was learnt (per-image reasons) either way.
  */
 export async function failJob(
   db: Db,
-  job: ImportJobRow,
+  job: Pick<ImportJobRow, 'id' | 'attempts' | 'maxAttempts'>,
   workerId: string,
   error: string,
   result: Record<string, unknown> | null,
   backoffScale = 1,
+  retry = true,
 ): Promise<'retry' | 'failed'> {
-  const final = job.attempts >= job.maxAttempts;
+  const final = !retry || job.attempts >= job.maxAttempts;
   const delayMs = Math.round(backoffSeconds(job.attempts) * 1000 * backoffScale);
   await db.execute(sql`
     update import_jobs
@@ -169,7 +217,7 @@ export async function failJob(
         run_at = now() + ${delayMs} * interval '1 millisecond',
         locked_by = null, locked_until = null, updated_at = now(),
         finished_at = ${final ? sql`now()` : sql`null`}
-    where id = ${job.id} and locked_by = ${workerId}`);
+    where ${held({ jobId: job.id, workerId, attempt: job.attempts })}`);
   return final ? 'failed' : 'retry';
 }
 

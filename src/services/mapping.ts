@@ -1,6 +1,6 @@
 // Image stream mapping: what a registry reports on push becomes an image and a tag event.
 // The rules: docs/rules.md#image-stream-mapping.
-import type { Db } from '../db/client.ts';
+import type { Db, Tx } from '../db/client.ts';
 import type { ImageMetadataSource } from '../db/schema.ts';
 import {
   type Problem,
@@ -44,6 +44,8 @@ export async function createImageStreamMapping(
   input: MappingInput,
   source: ImageMetadataSource,
   cause: EventCause = 'push',
+  /** Runs first in the write transaction; throws to write nothing (an importer's lease check). */
+  guard?: (tx: Tx) => Promise<void>,
 ): Promise<Result<MappingResult>> {
   const problems: Problem[] = [
     ...(validateNamespace(input.namespace) ?? []),
@@ -70,6 +72,7 @@ export async function createImageStreamMapping(
   if (problems.length > 0) return fail(new ValidationError(problems));
 
   return writeTransaction(db, async (tx) => {
+    await guard?.(tx);
     const locked = await lockOrCreateStream(tx, input.namespace, input.stream, {
       cause,
       expectedResourceVersion: input.expectedResourceVersion,

@@ -36,4 +36,17 @@ describe('RepeatedFailureLog', () => {
     failures.failed(new Error('again'));
     expect(records.at(-1)?.msg).toBe('reading events failed');
   });
+
+  it('logs at warn when asked to, first failures and repeats alike', () => {
+    const { records, log } = capture();
+    let now = 0;
+    const failures = new RepeatedFailureLog(log, 'renewing a lease', () => now, 'warn');
+    failures.failed(new Error('refused'));
+    now = 6000;
+    failures.failed(new Error('refused'));
+    expect(records.map((r) => [r.level, r.msg])).toEqual([
+      [40, 'renewing a lease failed'],
+      [40, 'renewing a lease still failing (repeats are logged with backoff)'],
+    ]);
+  });
 });
