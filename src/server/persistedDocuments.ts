@@ -7,6 +7,7 @@ import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import type { Caller } from '../auth/roles.ts';
 import { type Config, documentHash, normalizedDocumentHash } from '../config.ts';
+import { requestError } from '../limits.ts';
 
 /** The refusals' `extensions.code`s (docs/errors.md). */
 export type PersistedDocumentRefusal =
@@ -59,7 +60,7 @@ export function persistedDocuments(config: Config, metrics: Registry): Persisted
   });
   const refusal = (code: PersistedDocumentRefusal, extensions: Record<string, unknown> = {}) => {
     refusals.inc({ code });
-    return new GraphQLError(MESSAGES[code], { extensions: { code, ...extensions } });
+    return requestError(MESSAGES[code], code, { extensions });
   };
   const trusted = config.trustedDocuments;
   if (trusted) {
