@@ -1,7 +1,7 @@
 // Which documents the gateway runs, over HTTP and graphql-ws alike: a manifest's trusted documents
 // only (and cluster admins' own when allowed), or any, with automatic persisted queries (APQ).
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
