@@ -1,6 +1,8 @@
 // Configuration from environment variables, validated at start with messages naming the variable.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parse } from 'graphql';
 import { z } from 'zod';
 import type { JwtSettings } from './auth/jwt.ts';
 import { hashToken } from './auth/tokens.ts';
@@ -130,6 +132,11 @@ const variables = z.object({
     .regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/, 'must be os/architecture[/variant]')
     .optional(),
   TAGRAPH_SUBSCRIBER_QUEUE: z.coerce.number().int().min(10).max(1_000_000).default(1000),
+  // Which documents run: a manifest's only, or any, with automatic persisted queries.
+  TAGRAPH_TRUSTED_DOCUMENTS: z.string().min(1).optional(),
+  TAGRAPH_TRUSTED_DOCUMENTS_ADMIN_ARBITRARY: boolean.default(false),
+  TAGRAPH_APQ_MAX_DOCUMENTS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  TAGRAPH_APQ_MAX_DOCUMENT_BYTES: z.coerce.number().int().min(256).max(1_000_000).default(32_768),
   // Metrics and database timeouts.
   TAGRAPH_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   TAGRAPH_METRICS_PORT: port.optional(),
@@ -172,6 +179,14 @@ export interface Config {
   eventTrimIntervalMs: number;
   /** Live events a subscriber may have waiting before it is cut off as too slow. */
   subscriberQueue: number;
+  /**
+   * Trusted documents: only the manifest's documents run, asked for by their SHA-256 hash
+   * (cluster admins may send any document when `adminArbitrary`). Null: any document runs, and
+   * automatic persisted queries register documents by hash in a bounded store (`apq`).
+   */
+  trustedDocuments: TrustedDocuments | null;
+  /** The automatic persisted queries' store: at most `maxDocuments` of `maxDocumentBytes`. */
+  apq: { maxDocuments: number; maxDocumentBytes: number };
   /**
    * Encrypts pull secrets at rest (AES-256-GCM). Required with Postgres; the embedded mode
    * makes one in its data directory when unset (see secretKeyFor).
@@ -238,6 +253,13 @@ export interface Config {
   tracing: TracingSettings | null;
 }
 
+export interface TrustedDocuments {
+  /** Each document by the lowercase hex SHA-256 of its text. */
+  documents: ReadonlyMap<string, string>;
+  /** Cluster admins may run documents that are not in the manifest. */
+  adminArbitrary: boolean;
+}
+
 export interface TracingSettings {
   /** Where spans are POSTed: the full URL of the traces endpoint (`…/v1/traces`). */
   endpoint: string;
@@ -293,6 +315,69 @@ function readFile(variable: string, path: string): string {
       `invalid configuration:\n  ${variable}: cannot read ${path} (${(error as Error).message})`,
     );
   }
+}
+
+/** The lowercase hex SHA-256 of a document's UTF-8 text: its persisted-document hash. */
+export function documentHash(document: string): string {
+  return createHash('sha256').update(document, 'utf8').digest('hex');
+}
+
+/** A persisted-document hash as sent or listed (`<hex>` or `sha256:<hex>`), normalized; or null. */
+export function normalizedDocumentHash(key: string): string | null {
+  const match = /^(?:sha256:)?([0-9a-fA-F]{64})$/.exec(key);
+  return match ? match[1]!.toLowerCase() : null;
+}
+
+const TRUSTED_DOCUMENTS_FORMAT =
+  'must be a JSON object of "<sha256 hex>": "<document>" (GraphQL Codegen persisted documents, gql.tada) or an Apollo persisted query manifest';
+/** The two manifest formats: a plain map, and Apollo's (`operations` with `id` and `body`). */
+const trustedDocumentsManifest = z.union([
+  z.object({
+    format: z.literal('apollo-persisted-query-manifest'),
+    version: z.literal(1),
+    operations: z.array(z.object({ id: z.string(), body: z.string() })),
+  }),
+  z.record(z.string(), z.string()),
+]);
+
+/**
+ * TAGRAPH_TRUSTED_DOCUMENTS's manifest, each entry checked: its key is the SHA-256 of its
+ * document, and the document parses. Any fault is a ConfigError naming the entry.
+ */
+function readTrustedDocuments(path: string): Map<string, string> {
+  const refuse = (message: string) =>
+    new ConfigError(`invalid configuration:\n  TAGRAPH_TRUSTED_DOCUMENTS: ${path}: ${message}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFile('TAGRAPH_TRUSTED_DOCUMENTS', path));
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw refuse(`is not JSON (${(error as Error).message})`);
+  }
+  const manifest = trustedDocumentsManifest.safeParse(json);
+  if (!manifest.success) throw refuse(TRUSTED_DOCUMENTS_FORMAT);
+  const entries =
+    'operations' in manifest.data && Array.isArray(manifest.data.operations)
+      ? manifest.data.operations.map((operation) => [operation.id, operation.body] as const)
+      : Object.entries(manifest.data as Record<string, string>);
+  if (entries.length === 0) throw refuse('has no documents');
+  const documents = new Map<string, string>();
+  for (const [key, document] of entries) {
+    const hash = normalizedDocumentHash(key);
+    const shown = JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key);
+    if (hash === null) throw refuse(`entry ${shown} is not a SHA-256 hash (64 hex digits)`);
+    const actual = documentHash(document);
+    if (actual !== hash) {
+      throw refuse(`entry ${shown} does not match its document, whose SHA-256 is ${actual}`);
+    }
+    try {
+      parse(document);
+    } catch (error) {
+      throw refuse(`entry ${shown} does not parse: ${(error as Error).message.split('\n')[0]}`);
+    }
+    documents.set(hash, document);
+  }
+  return documents;
 }
 
 /** A 32-byte key from 64 hex digits or base64, or null. */
@@ -434,6 +519,16 @@ export function loadConfig(
     eventRetentionMs: v.TAGRAPH_EVENT_RETENTION_HOURS * 3_600_000,
     eventTrimIntervalMs: v.TAGRAPH_EVENT_TRIM_INTERVAL_SECONDS * 1000,
     subscriberQueue: v.TAGRAPH_SUBSCRIBER_QUEUE,
+    trustedDocuments: v.TAGRAPH_TRUSTED_DOCUMENTS
+      ? {
+          documents: readTrustedDocuments(v.TAGRAPH_TRUSTED_DOCUMENTS),
+          adminArbitrary: v.TAGRAPH_TRUSTED_DOCUMENTS_ADMIN_ARBITRARY,
+        }
+      : null,
+    apq: {
+      maxDocuments: v.TAGRAPH_APQ_MAX_DOCUMENTS,
+      maxDocumentBytes: v.TAGRAPH_APQ_MAX_DOCUMENT_BYTES,
+    },
     secretKey: v.TAGRAPH_SECRET_KEY ? decodeKey(v.TAGRAPH_SECRET_KEY) : null,
     importMaxTags: v.TAGRAPH_IMPORT_MAX_TAGS,
     importWorker: v.TAGRAPH_IMPORT_WORKER,

@@ -20,6 +20,7 @@ import {
 } from './server/gatewayMetrics.ts';
 import { serveGraphqlWs } from './server/graphqlWs.ts';
 import { gatewayLifecycle, type Lifecycle, startEventTrimming } from './server/lifecycle.ts';
+import { persistedDocuments as persistedDocumentsRule } from './server/persistedDocuments.ts';
 import { createGatewayYoga, type GatewayYoga } from './server/yoga.ts';
 import { tracedListener } from './tracing.ts';
 
@@ -90,7 +91,9 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     );
   }
   await warnIfNoOneCanAuthenticate(config, database.db, log);
+  const persistedDocuments = persistedDocumentsRule(config, metrics);
   const yoga = createGatewayYoga({
+    persistedDocuments,
     config,
     database,
     log,
@@ -104,6 +107,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
 
   const httpServer: Server = createServer(tracedListener(yoga));
   const graphqlWs = serveGraphqlWs({
+    persistedDocuments,
     httpServer,
     yoga,
     config,

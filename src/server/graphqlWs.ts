@@ -29,6 +29,7 @@ import {
   groupKey as subscriptionGroupKey,
 } from '../events/groups.ts';
 import type { EventHub } from '../events/hub.ts';
+import type { PersistedDocuments } from './persistedDocuments.ts';
 import { GRAPHQL_PATH } from './routes.ts';
 import type { GatewayYoga } from './yoga.ts';
 
@@ -53,6 +54,8 @@ export interface GraphqlWsParts {
   subscriptionGroups: SubscriptionGroups;
   credentials: Credentials;
   rateLimit: RateLimit;
+  /** Which documents run (yoga's parameter hooks, where HTTP applies it, do not run here). */
+  persistedDocuments: PersistedDocuments;
 }
 
 export interface GraphqlWs {
@@ -75,7 +78,7 @@ type ConnectionExtra = {
 /** Serves graphql-ws on the HTTP server's GRAPHQL_PATH upgrades. */
 export function serveGraphqlWs(parts: GraphqlWsParts): GraphqlWs {
   const { httpServer, yoga, config, database, log, authLog, hub, subscriptionGroups } = parts;
-  const { credentials, rateLimit } = parts;
+  const { credentials, rateLimit, persistedDocuments } = parts;
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
   const wsLog = log.child({ component: 'graphql-ws' });
   // Open graphql-ws connections per token (limitKey), for the per-token cap.
@@ -174,6 +177,8 @@ export function serveGraphqlWs(parts: GraphqlWsParts): GraphqlWs {
             ),
           ];
         }
+        const query = persistedDocuments.documentFor(params, caller);
+        if (query instanceof GraphQLError) return [query];
         const enveloped = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -181,7 +186,7 @@ export function serveGraphqlWs(parts: GraphqlWsParts): GraphqlWs {
           caller: ctx.extra.caller,
           params,
         });
-        const document = enveloped.parse(params.query);
+        const document = enveloped.parse(query);
         const args: ExecutionArgs = {
           schema: enveloped.schema,
           operationName: params.operationName ?? null,
@@ -192,13 +197,7 @@ export function serveGraphqlWs(parts: GraphqlWsParts): GraphqlWs {
         const errors = enveloped.validate(args.schema, args.document);
         if (errors.length > 0) return errors;
         const groupKey = caller
-          ? subscriptionGroupKey(
-              document,
-              params.query,
-              params.operationName,
-              params.variables,
-              caller,
-            )
+          ? subscriptionGroupKey(document, query, params.operationName, params.variables, caller)
           : null;
         args.rootValue = {
           execute: enveloped.execute,

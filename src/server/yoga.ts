@@ -29,6 +29,7 @@ import { metricsEndpoint, requestMetrics } from '../metrics.ts';
 import { registryEventsPlugin } from '../push/endpoint.ts';
 import { schema } from '../schema/index.ts';
 import { graphqlTracing } from '../tracing.ts';
+import type { PersistedDocuments } from './persistedDocuments.ts';
 import { GRAPHQL_PATH, healthPlugin, requestIdPlugin } from './routes.ts';
 
 export type GatewayYoga = YogaServerInstance<Record<string, never>, AppContext>;
@@ -44,10 +45,13 @@ export interface YogaParts {
   credentials: Credentials;
   rateLimit: RateLimit;
   secretKey: AppContext['secretKey'];
+  /** Which documents run: trusted documents only, or any with APQ (shared with graphql-ws). */
+  persistedDocuments: PersistedDocuments;
 }
 
 export function createGatewayYoga(parts: YogaParts): GatewayYoga {
   const { config, database, log, authLog, metrics, hub, credentials, rateLimit, secretKey } = parts;
+  const { persistedDocuments } = parts;
   const requestIds = new WeakMap<Request, string>();
   // Live subscriptions' access re-checks, batched across all of them.
   const freshRoles = freshRoleLoader(database.db);
@@ -90,6 +94,10 @@ export function createGatewayYoga(parts: YogaParts): GatewayYoga {
     },
     plugins: answeringHookFailures(
       [
+        // First: the plugins after it read the document it resolves from a hash.
+        ...persistedDocuments.plugins(
+          (request) => callers.get(request) ?? (config.auth.mode === 'open' ? OPEN_CALLER : null),
+        ),
         requestBodyLimit(config.maxBodyBytes),
         pageSizeLimit(),
         queryCostLimit(),
