@@ -186,7 +186,20 @@ export function serveGraphqlWs(parts: GraphqlWsParts): GraphqlWs {
           caller: ctx.extra.caller,
           params,
         });
-        const document = enveloped.parse(query);
+        let document: ReturnType<typeof enveloped.parse>;
+        try {
+          document = enveloped.parse(query);
+        } catch (error) {
+          // A syntax error, or a parse-time limit: the operation's error, not the connection's.
+          if (!(error instanceof GraphQLError)) throw error;
+          if (error.extensions.code) return [error];
+          return [
+            new GraphQLError(error.message, {
+              extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+              originalError: error,
+            }),
+          ];
+        }
         const args: ExecutionArgs = {
           schema: enveloped.schema,
           operationName: params.operationName ?? null,

@@ -151,14 +151,20 @@ describe('refusals before execution', () => {
     expect(reply.body.data).toEqual({ imageStream: null });
   });
 
-  it('graphql-ws gets the same codes: shape limits, page sizes', async () => {
+  it('graphql-ws gets the same codes: shape limits, page sizes, syntax errors; the connection stays open', async () => {
     for (const [query, variables, code] of [
       [deepQuery(8), {}, 'QUERY_TOO_DEEP'],
       [MANY_ALIASES, {}, 'TOO_MANY_ALIASES'],
       [PAGES, { streams: 100_000, tags: 100_000, history: 100_000 }, 'PAGE_SIZE_LIMIT'],
       [PAGES, { streams: -5 }, 'BAD_USER_INPUT'],
+      ['{ imageStreams(', {}, 'GRAPHQL_PARSE_FAILED'],
+      ['', {}, 'GRAPHQL_PARSE_FAILED'],
     ] as const) {
-      const ws = subscribeWs<Reply>(app.url, query, variables, { token: puller });
+      const closes: number[] = [];
+      const ws = subscribeWs<Reply>(app.url, query, variables, {
+        token: puller,
+        onClose: (closeCode) => closes.push(closeCode),
+      });
       try {
         const ended = await ws.ended;
         const errors =
@@ -169,6 +175,7 @@ describe('refusals before execution', () => {
           [...new Set(errors?.map((e) => e.extensions?.code))],
           JSON.stringify({ ended, results: ws.results }),
         ).toEqual([code]);
+        expect(closes, `${code}: the refusal closed the connection`).toEqual([]);
       } finally {
         await ws.stop();
       }
