@@ -84,6 +84,11 @@ export class ImportWorker {
     return this.active.size;
   }
 
+  /** Resolves once no claim is in flight (a test waits for it before it enqueues). */
+  async claimsIdle(): Promise<void> {
+    await this.claimer.idle();
+  }
+
   /** Stops claiming and waits for the jobs in hand to finish. */
   async stop(): Promise<void> {
     this.stopped = true;
