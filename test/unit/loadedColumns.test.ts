@@ -6,8 +6,8 @@ import { getTableConfig } from 'drizzle-orm/pg-core';
 import { GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { relations } from '../../src/db/relations.ts';
-import LoadedColumnsPlugin from '../../src/schema/loadedColumns.ts';
 import { schema } from '../../src/schema/index.ts';
+import LoadedColumnsPlugin from '../../src/schema/loadedColumns.ts';
 
 /** Resolves `Type.field` of the real schema on `parent` with an empty context. */
 function resolveOn(typeName: string, fieldName: string, parent: Record<string, unknown>) {
@@ -23,7 +23,11 @@ function resolveOn(typeName: string, fieldName: string, parent: Record<string, u
     schema,
     fragments: {},
     rootValue: null,
-    operation: { kind: 'OperationDefinition', operation: 'query', selectionSet: { selections: [] } },
+    operation: {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      selectionSet: { selections: [] },
+    },
     variableValues: {},
   } as unknown as GraphQLResolveInfo;
   // A caller who may read anything, and no database: drizzle's own path looks the field up in
@@ -80,7 +84,9 @@ describe('LoadedColumnsPlugin', () => {
 const STRIP_PLUGIN = 'stripDrizzleSelect';
 
 class StripDrizzleSelect<Types extends SchemaTypes> extends BasePlugin<Types> {
-  override onOutputFieldConfig(fieldConfig: Parameters<BasePlugin<Types>['onOutputFieldConfig']>[0]) {
+  override onOutputFieldConfig(
+    fieldConfig: Parameters<BasePlugin<Types>['onOutputFieldConfig']>[0],
+  ) {
     const { pothosDrizzleSelect: _removed, ...extensions } = fieldConfig.extensions ?? {};
     return { ...fieldConfig, extensions };
   }
