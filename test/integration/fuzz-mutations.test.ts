@@ -100,7 +100,9 @@ describe('fuzzed inputs', () => {
           { ns: namespace, ref },
         );
         const codes = (result.errors ?? []).map((e) => e.extensions?.code);
-        expect(codes, JSON.stringify({ namespace, ref, result })).not.toContain(INTERNAL_ERROR_CODE);
+        expect(codes, JSON.stringify({ namespace, ref, result })).not.toContain(
+          INTERNAL_ERROR_CODE,
+        );
       }),
       { numRuns: 100 },
     );

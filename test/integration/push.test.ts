@@ -174,7 +174,8 @@ describe('push notifications', () => {
         ),
       );
       expect(deletes.length).toBeGreaterThan(0);
-      for (const row of deletes) expect(row).toEqual({ processed: true, error: expect.any(String) });
+      for (const row of deletes)
+        expect(row).toEqual({ processed: true, error: expect.any(String) });
     });
     const tag = await getTag(app, 'pushed', 'again:v1');
     expect(tag.image?.digest).toBe(image.digest);

@@ -1,6 +1,6 @@
 // Guards LoadedColumnsPlugin: drizzle's plain column fields take its fast path in the real schema,
 // and a build whose drizzle fields lack the plugin-drizzle markers it reads fails loudly.
-import SchemaBuilder, { BasePlugin, type SchemaTypes } from '@pothos/core';
+import SchemaBuilder from '@pothos/core';
 import DrizzlePlugin from '@pothos/plugin-drizzle';
 import { getTableConfig } from 'drizzle-orm/pg-core';
 import { GraphQLObjectType, type GraphQLResolveInfo } from 'graphql';
@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { relations } from '../../src/db/relations.ts';
 import { schema } from '../../src/schema/index.ts';
 import LoadedColumnsPlugin from '../../src/schema/loadedColumns.ts';
+import { STRIP_PLUGIN } from '../support/stripDrizzleSelect.ts';
 
 /** Resolves `Type.field` of the real schema on `parent` with an empty context. */
 function resolveOn(typeName: string, fieldName: string, parent: Record<string, unknown>) {
@@ -79,24 +80,3 @@ describe('LoadedColumnsPlugin', () => {
     expect(() => build(true)).toThrow(/LoadedColumnsPlugin found no drizzle field/);
   });
 });
-
-/** Takes off the marker plugin-drizzle leaves on a field, as an upgrade renaming it would. */
-const STRIP_PLUGIN = 'stripDrizzleSelect';
-
-class StripDrizzleSelect<Types extends SchemaTypes> extends BasePlugin<Types> {
-  override onOutputFieldConfig(
-    fieldConfig: Parameters<BasePlugin<Types>['onOutputFieldConfig']>[0],
-  ) {
-    const { pothosDrizzleSelect: _removed, ...extensions } = fieldConfig.extensions ?? {};
-    return { ...fieldConfig, extensions };
-  }
-}
-SchemaBuilder.registerPlugin(STRIP_PLUGIN, StripDrizzleSelect);
-
-declare global {
-  export namespace PothosSchemaTypes {
-    export interface Plugins<Types extends SchemaTypes> {
-      stripDrizzleSelect: StripDrizzleSelect<Types>;
-    }
-  }
-}
