@@ -3,7 +3,7 @@
 export interface Coalesced {
   /** Asks for a run: starts one now, or exactly one more after the run in flight. */
   poke(): void;
-  /** Resolves when no run is in flight. */
+  /** Resolves when no run is in flight, the one asked for during the last included. */
   idle(): Promise<void>;
 }
 
@@ -29,5 +29,8 @@ export function coalesce(task: () => Promise<void>, onError: (error: unknown) =>
         }
       });
   };
-  return { poke, idle: async () => void (await running) };
+  const idle = async (): Promise<void> => {
+    while (running) await running;
+  };
+  return { poke, idle };
 }

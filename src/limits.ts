@@ -331,10 +331,15 @@ export function noIntrospection(): Plugin {
   };
 }
 
+/** The code of every error the server masks: a failure of its own, not of the request. */
+export const INTERNAL_ERROR_CODE = 'INTERNAL_SERVER_ERROR';
+
 /**
  * yoga's error masking, except that a database out of reach (no pool connection within the
  * acquire timeout, no connection at all) is told as such: `DATABASE_UNAVAILABLE`, HTTP 503, so
- * clients and load balancers can retry elsewhere or later instead of seeing a bare 500.
+ * clients and load balancers can retry elsewhere or later instead of seeing a bare 500. Every
+ * error it masks carries `extensions.code` INTERNAL_ERROR_CODE, set here rather than left to
+ * yoga's default, so clients and tests match on the code, never on the masked message.
  */
 export function maskErrorsExceptUnavailable(
   error: unknown,
@@ -349,7 +354,15 @@ export function maskErrorsExceptUnavailable(
       extensions: { code: 'DATABASE_UNAVAILABLE', http: { status: 503 } },
     });
   }
-  return maskError(error, message, isDev);
+  const masked = maskError(error, message, isDev);
+  if (masked === error || !(masked instanceof GraphQLError)) return masked;
+  return new GraphQLError(masked.message, {
+    nodes: masked.nodes,
+    source: masked.source,
+    positions: masked.positions,
+    path: masked.path,
+    extensions: { ...masked.extensions, code: INTERNAL_ERROR_CODE },
+  });
 }
 
 /**

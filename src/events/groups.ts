@@ -7,6 +7,17 @@ import { CLOSE_TOO_SLOW, slowConsumerError, TOO_SLOW_REASON } from './hub.ts';
 
 /** What a source stream yields: one execution result per event. */
 type Results = AsyncIterator<ExecutionResult>;
+
+/**
+ * A result as graphql-ws's server serializes it into a `next` message (its emit.next): the
+ * result's other keys first, `errors` last. graphql-js puts `errors` first, so a plain
+ * JSON.stringify would send an error result's keys in another order than graphql-ws does.
+ */
+export function serializeResult(result: ExecutionResult): string {
+  if (!result.errors) return JSON.stringify(result);
+  const { errors, ...rest } = result;
+  return JSON.stringify({ ...rest, errors });
+}
 type Started = AsyncIterable<ExecutionResult> | ExecutionResult;
 
 /** The hooks a group gives its source: where deliveries are, and how to cut off everyone. */
@@ -129,7 +140,7 @@ export class SubscriptionGroups {
       for (;;) {
         const next = await source.next();
         if (next.done) break;
-        const payload = JSON.stringify(next.value);
+        const payload = serializeResult(next.value);
         for (const member of group.members) this.offer(member, payload, group.position);
       }
     } catch (error) {

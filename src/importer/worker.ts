@@ -101,6 +101,11 @@ export class ImportWorker {
     return this.active.size;
   }
 
+  /** Resolves once no claim is in flight (a test waits for it before it enqueues). */
+  async claimsIdle(): Promise<void> {
+    await this.claimer.idle();
+  }
+
   /**
    * Stops claiming, cancels the jobs in hand (their registry requests are aborted) and waits for
    * them to hand their jobs back to the queue.

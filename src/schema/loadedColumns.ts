@@ -5,7 +5,7 @@ import SchemaBuilder, {
   type PothosOutputFieldConfig,
   type SchemaTypes,
 } from '@pothos/core';
-import { defaultFieldResolver, type GraphQLFieldResolver } from 'graphql';
+import { defaultFieldResolver, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 
 const pluginName = 'loadedColumns';
 
@@ -21,8 +21,26 @@ const pluginName = 'loadedColumns';
  * This plugin sits just outside the drizzle plugin (listed right before it), so authorization and
  * error handling still wrap both paths. A row missing any of the columns — one a mutation's
  * service returned without them — takes the drizzle path unchanged and is reloaded.
+ *
+ * It recognises such fields by what the drizzle plugin leaves on their config: the field kind
+ * `DrizzleObject` and `extensions.pothosDrizzleSelect` (`{ columns }`), and leaves alone those
+ * with `extensions.pothosDrizzleLoaded`. These are the drizzle plugin's internals, not its API:
+ * if an upgrade renames them, no field is recognised and the schema build fails (afterBuild)
+ * rather than quietly losing the fast path (docs/overrides.md).
  */
 export class LoadedColumnsPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
+  /** Fields given the fast path in this build. */
+  private fastFields = 0;
+
+  override afterBuild(schema: GraphQLSchema): GraphQLSchema {
+    if (this.fastFields === 0) {
+      throw new Error(
+        "LoadedColumnsPlugin found no drizzle field that reads only its own row's columns: @pothos/plugin-drizzle no longer marks its fields as this plugin expects (field kind 'DrizzleObject', extensions.pothosDrizzleSelect); see docs/overrides.md",
+      );
+    }
+    return schema;
+  }
+
   override wrapResolve(
     resolver: GraphQLFieldResolver<unknown, Types['Context'], object>,
     fieldConfig: PothosOutputFieldConfig<Types>,
@@ -35,6 +53,7 @@ export class LoadedColumnsPlugin<Types extends SchemaTypes> extends BasePlugin<T
       object
     >;
     if (direct === resolver) return resolver;
+    this.fastFields += 1;
     return (parent, args, context, info) =>
       hasColumns(parent, columns)
         ? direct(parent, args, context, info)

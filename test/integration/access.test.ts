@@ -4,12 +4,14 @@ import { createServer } from 'node:http';
 import { sql } from 'drizzle-orm';
 import { createClient } from 'graphql-ws';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type Caller, freshRoleLoader, roleIn } from '../../src/auth/roles.ts';
 import { hashToken } from '../../src/auth/tokens.ts';
 import { rowsOf } from '../../src/db/client.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { buildApp } from '../../src/server.ts';
+import { startTestApp, type TestApp, testConfig } from '../support/app.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { subscribeWs } from '../support/subscriptions.ts';
 
@@ -292,15 +294,25 @@ describe('subscriptions', () => {
 
     const eve = await createToken('eve');
     await grant('project-b', 'IMAGE_PULLER', 'User', 'eve');
+    // A gateway of its own whose idle grant check never comes round during the test: only the
+    // re-check at delivery can end the stream.
+    const gateway = await buildApp(
+      testConfig({
+        auth: { mode: 'token', adminTokenHash: hashToken(ADMIN), jwt: null },
+        credentialCheckIntervalMs: 3_600_000,
+      }),
+      { log: pino({ level: 'silent' }), database: app.database },
+    );
+    const { url } = await gateway.start(0, '127.0.0.1');
     const sub = subscribeWs<{ data?: { tagChanged: { tag: string } }; errors?: unknown[] }>(
-      app.url,
+      url,
       SUB,
       {},
       { token: eve },
     );
-    await sub.connected;
-    await new Promise((r) => setTimeout(r, 200));
     try {
+      await sub.connected;
+      await expect.poll(() => gateway.events.subscriberCount).toBe(1);
       await pushMapping(app, 'project-b', 'ruby', 'live', 'live-1', undefined, as(ADMIN));
       const [first] = await sub.waitFor(1);
       expect(first!.data?.tagChanged.tag).toBe('live');
@@ -308,7 +320,10 @@ describe('subscriptions', () => {
         `mutation { removeRoleBinding(input: { namespace: "project-b", role: IMAGE_PULLER,
           subjectKind: User, subjectName: "eve" }) { __typename } }`,
       );
-      await new Promise((r) => setTimeout(r, 2100)); // past the delivery re-check interval
+      // Deliberate: the re-check at delivery runs at most every 2 s (ACCESS_RECHECK_MS in
+      // src/schema/events.ts), so the next delivery must come more than 2 s after the first.
+      await new Promise((r) => setTimeout(r, 2100));
+      expect(sub.results).toHaveLength(1);
       await pushMapping(app, 'project-b', 'ruby', 'live', 'live-2', undefined, as(ADMIN));
       await sub.ended;
       // The event after the revocation is not delivered: an error instead, and the stream ends.
@@ -317,6 +332,7 @@ describe('subscriptions', () => {
       expect(JSON.stringify(sub.results[1]!.errors)).toContain('revoked');
     } finally {
       await sub.stop();
+      await gateway.stop();
     }
   });
   it('shares a live subscription only between connections of the same credential', async () => {
@@ -328,11 +344,8 @@ describe('subscriptions', () => {
     };
     const first = subscribeWs<Next>(app.url, SUB, {}, { token: frank });
     await first.connected;
-    for (let i = 0; i < 200 && app.events.subscriberCount === 0; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await expect.poll(() => app.events.subscriberCount).toBeGreaterThan(0);
     const sources = app.events.subscriberCount;
-    expect(sources).toBeGreaterThan(0);
     // The same document from someone without access is refused, not added to frank's group.
     const denied = subscribeWs<Next>(app.url, SUB, {}, { token: tokens.alice });
     await denied.ended;
@@ -340,24 +353,13 @@ describe('subscriptions', () => {
     expect(denied.results[0]?.data?.tagChanged ?? null).toBeNull();
     // Another connection with frank's token joins the running source: no second reader of the hub.
     const second = subscribeWs<Next>(app.url, SUB, {}, { token: frank });
-    for (let i = 0; i < 300 && app.subscriptionGroups.memberCount < 2; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    expect(app.subscriptionGroups.memberCount).toBe(2);
+    await expect.poll(() => app.subscriptionGroups.memberCount).toBe(2);
     expect(app.events.subscriberCount).toBe(sources);
     // Another token of frank's has a source of its own: it is revoked on its own.
     const otherToken = subscribeWs<Next>(app.url, SUB, {}, { token: await createToken('frank') });
     // The member joins its group before the group's source reads the hub: wait for both.
-    for (
-      let i = 0;
-      i < 300 &&
-      (app.subscriptionGroups.memberCount < 3 || app.events.subscriberCount < sources + 1);
-      i++
-    ) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    expect(app.subscriptionGroups.memberCount).toBe(3);
-    expect(app.events.subscriberCount).toBe(sources + 1);
+    await expect.poll(() => app.subscriptionGroups.memberCount).toBe(3);
+    await expect.poll(() => app.events.subscriberCount).toBe(sources + 1);
     try {
       await pushMapping(app, 'project-b', 'ruby', 'shared', 'shared-1', undefined, as(ADMIN));
       for (const sub of [first, second, otherToken]) {
@@ -462,7 +464,8 @@ describe('rate and subscription limits', () => {
           { next: () => {}, error: resolve, complete: () => resolve(null) },
         );
       });
-      await new Promise((r) => setTimeout(r, 200));
+      // The first subscription is running on the server before the second is asked for.
+      await expect.poll(() => capped.events.subscriberCount).toBe(1);
       const second = await new Promise<unknown>((resolve) => {
         client.subscribe(
           { query },

@@ -1,7 +1,7 @@
 // importImage end to end against the real docker-registry: history, tracking, --all, manifest
 // lists, failures and insecure registries (docs/rules.md#importing).
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { tags } from '../../src/db/schema.ts';
 import { PREFER_ARCH_ANNOTATION } from '../../src/domain/platforms.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -183,8 +183,8 @@ describe('importImage from a registry', () => {
 
     await flaky.resume();
     try {
-      await new Promise((r) => setTimeout(r, 50)); // past the scaled-down backoff
-      await drainImports(app);
+      // The backoff (scaled down to milliseconds) is over once the worker claims the job again.
+      await vi.waitFor(async () => expect(await drainImports(app)).toBeGreaterThan(0));
       const done = await getJob(app, payload.job!.id);
       expect(done).toMatchObject({ status: 'succeeded', attempts: 2 });
       const tag = await getTag(app, 'imp-retry', 'flaky:v1');

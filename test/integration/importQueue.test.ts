@@ -8,6 +8,7 @@ import { ImportWorker, type JobOutcome } from '../../src/importer/worker.ts';
 import { enqueueImport } from '../../src/services/importJobs.ts';
 import {
   ATTEMPTS_SPENT_ERROR,
+  backoffSeconds,
   claimJobs,
   claimStatement,
   getJob,
@@ -41,14 +42,9 @@ async function expireLease(id: number): Promise<void> {
   );
 }
 
-/** Polls `check` every 20 ms until it holds or `ms` pass; returns whether it held. */
-async function until(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return check();
+/** Makes a queued job due now, as if its backoff had run out. */
+async function makeDue(id: number): Promise<void> {
+  await app.database.db.execute(sql`update import_jobs set run_at = now() where id = ${id}`);
 }
 
 describe('import job queue', () => {
@@ -82,7 +78,7 @@ describe('import job queue', () => {
       app.database,
       silent,
       async (job): Promise<JobOutcome> => {
-        calls.push(job.attempts);
+        if (job.id === id) calls.push(job.attempts);
         return {
           ok: false,
           error: `boom ${job.attempts}`,
@@ -90,14 +86,20 @@ describe('import job queue', () => {
           retry: true,
         };
       },
-      { backoffScale: 0.001, concurrency: 10 },
+      { concurrency: 10 },
     );
     await worker.runOnce();
     let job = (await getJob(app.database.db, id))!;
     expect(job).toMatchObject({ status: 'queued', attempts: 1, lastError: 'boom 1' });
-    expect(job.runAt.getTime()).toBeGreaterThan(Date.now() - 1000);
-    for (let i = 0; i < 10 && job.status !== 'failed'; i++) {
-      await new Promise((r) => setTimeout(r, 30));
+    for (let attempt = 1; attempt < 5; attempt++) {
+      // Back in the queue a backoff after the failure (both times are the database's now()).
+      expect(job.runAt.getTime() - job.updatedAt.getTime()).toBe(
+        Math.round(backoffSeconds(attempt) * 1000),
+      );
+      // Not due yet: another pass leaves it alone.
+      await worker.runOnce();
+      expect(calls).toHaveLength(attempt);
+      await makeDue(id);
       await worker.runOnce();
       job = (await getJob(app.database.db, id))!;
     }
@@ -108,7 +110,7 @@ describe('import job queue', () => {
       result: { attempt: 5 },
     });
     expect(job.finishedAt).not.toBeNull();
-    expect(calls.filter((a) => a > 0)).toEqual([1, 2, 3, 4, 5]);
+    expect(calls).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('fails a job at once when another attempt cannot help', async () => {
@@ -172,10 +174,9 @@ describe('import job queue', () => {
     const other = await enqueue('o1', 'fair-other');
     await worker.start();
     try {
-      const ran = await until(
-        async () => (await getJob(app.database.db, other))?.status === 'succeeded',
-      );
-      expect(ran, `started: ${started.join(', ')}`).toBe(true);
+      await expect
+        .poll(async () => (await getJob(app.database.db, other))?.status, { timeout: 5000 })
+        .toBe('succeeded');
       // The second slow job waits for the first: one slot per namespace.
       expect((await getJob(app.database.db, slow[0]!))!.status).toBe('running');
       expect((await getJob(app.database.db, slow[1]!))!.status).toBe('queued');
@@ -212,17 +213,25 @@ describe('import job queue', () => {
     expect(plan).not.toContain('"Node Type":"Seq Scan"');
   });
 
-  it('wakes on NOTIFY, runs jobs with bounded concurrency, and records the result', async () => {
+  it('wakes on NOTIFY, runs jobs two at a time and no more, and records the result', async () => {
+    const namespace = 'notified';
     let running = 0;
     let peak = 0;
     const done: number[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const worker = new ImportWorker(
       app.database,
       silent,
       async (job: ImportJobRow) => {
+        // Whatever earlier tests left queued runs through; only this test's jobs are counted.
+        if (job.namespace !== namespace) return { ok: true, result: {} };
         running++;
         peak = Math.max(peak, running);
-        await new Promise((r) => setTimeout(r, 30));
+        // Each job holds its slot until the test lets them all go.
+        await gate;
         running--;
         done.push(job.id);
         return { ok: true, result: { imported: job.stream } };
@@ -230,22 +239,32 @@ describe('import job queue', () => {
       // A poll far longer than the test: only NOTIFY can wake it.
       { concurrency: 2, pollMs: 600_000 },
     );
-    // Drain anything earlier tests left queued, so only this test's jobs count.
     await worker.start();
-    await new Promise((r) => setTimeout(r, 100));
-    done.length = 0;
-    peak = 0;
-    const ids = [];
-    for (let i = 0; i < 5; i++) ids.push(await enqueue(`n${i}`));
-    for (let i = 0; i < 100 && ids.some((id) => !done.includes(id)); i++) {
-      await new Promise((r) => setTimeout(r, 20));
+    try {
+      // The claim at start, and any it set off, are over: the worker sleeps until notified.
+      await expect.poll(() => worker.runningCount).toBe(0);
+      await worker.claimsIdle();
+      const ids: number[] = [];
+      for (let i = 0; i < 5; i++) ids.push(await enqueue(`n${i}`, namespace));
+      // NOTIFY woke it, and it filled both slots...
+      await expect.poll(() => running, { timeout: 5000 }).toBe(2);
+      // ...and claimed nothing more while they were full.
+      await worker.claimsIdle();
+      const statuses = await Promise.all(
+        ids.map(async (id) => (await getJob(app.database.db, id))!.status),
+      );
+      expect(statuses.filter((s) => s === 'running')).toHaveLength(2);
+      expect(statuses.filter((s) => s === 'queued')).toHaveLength(3);
+      release();
+      await expect.poll(() => done.length, { timeout: 5000 }).toBe(5);
+    } finally {
+      release();
+      await worker.stop();
     }
-    await worker.stop();
-    expect(ids.every((id) => done.includes(id))).toBe(true);
-    expect(peak).toBeLessThanOrEqual(2);
-    expect(await getJob(app.database.db, ids[0]!)).toMatchObject({
+    expect(peak).toBe(2);
+    expect(await getJob(app.database.db, done[0]!)).toMatchObject({
       status: 'succeeded',
-      result: { imported: 'n0' },
+      result: { imported: expect.stringMatching(/^n\d$/) },
     });
   });
 });

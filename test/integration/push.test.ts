@@ -1,7 +1,7 @@
 // Registry push notifications: a real docker-registry reports pushes to the gateway.
 // The rules: docs/rules.md#image-stream-mapping.
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
 import { MAX_EVENT_BYTES } from '../../src/push/notifications.ts';
 import { reservePort, startTestApp, type TestApp } from '../support/app.ts';
@@ -37,17 +37,18 @@ afterAll(async () => {
   await registry.stop();
 });
 
-/** Polls until `check` passes (pushes are delivered and mapped asynchronously). */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+/** Waits until `check` passes (pushes are delivered and mapped asynchronously). */
+function eventually<T>(check: () => Promise<T>, timeout = 15_000): Promise<T> {
+  return vi.waitFor(check, { timeout, interval: 100 });
+}
+
+/** The registry's failed attempts to deliver events, logged at or after `since` (epoch ms). */
+function failedDeliveriesSince(since: number): number {
+  return registry
+    .logTail()
+    .split('\n')
+    .filter((line) => line.includes('error writing events'))
+    .filter((line) => Date.parse(/time="([^"]+)"/.exec(line)?.[1] ?? '') >= since).length;
 }
 
 async function postEvents(body: string, authorization?: string) {
@@ -79,7 +80,8 @@ describe('push notifications', () => {
       `subscription { tagChanged(namespace: "pushed") { cause tag current { digest } } }`,
     );
     await subscription.connected;
-    await new Promise((r) => setTimeout(r, 200)); // the subscription is live on the server
+    // The subscription is live on the server once its source reads the event hub.
+    await expect.poll(() => app.events.subscriberCount).toBe(1);
     try {
       const image = await pushImage(registry.url, 'pushed/app', 'v1', { content: 'pushed v1' });
       const [event] = await subscription.waitFor(1, 15_000);
@@ -159,9 +161,26 @@ describe('push notifications', () => {
     const events = (await tagEvents(app, 'pushed')).filter((e) => e.tag === 'v2');
     expect(events).toHaveLength(1);
 
+    const eventsOf = async (tag: string) =>
+      (await tagEvents(app, 'pushed')).filter((e) => e.tag === tag).length;
+    const v1Events = await eventsOf('v1');
     await deleteManifest(registry.url, 'pushed/again', image.digest);
-    await new Promise((r) => setTimeout(r, 500));
-    expect((await getTag(app, 'pushed', 'again:v1')).image?.digest).toBe(image.digest);
+    // The registry's delete event arrived and was recorded as handled, mapping nothing.
+    await eventually(async () => {
+      const deletes = rowsOf<{ processed: boolean; error: string | null }>(
+        await app.database.db.execute(
+          sql`select processed_at is not null as processed, error from registry_notifications
+              where action = 'delete' and payload->'target'->>'repository' = 'pushed/again'`,
+        ),
+      );
+      expect(deletes.length).toBeGreaterThan(0);
+      for (const row of deletes)
+        expect(row).toEqual({ processed: true, error: expect.any(String) });
+    });
+    const tag = await getTag(app, 'pushed', 'again:v1');
+    expect(tag.image?.digest).toBe(image.digest);
+    expect(tag.history.nodes).toHaveLength(1);
+    expect(await eventsOf('v1')).toBe(v1Events);
   });
 
   it('stores the good events of an envelope and skips the ones that cannot be stored', async () => {
@@ -249,8 +268,12 @@ describe('push notifications', () => {
 
   it('pushes made while the gateway is down arrive when it is back (the registry retries)', async () => {
     await app.stop();
+    const stoppedAt = Date.now();
     const image = await pushImage(registry.url, 'pushed/late', 'v1', { content: 'late' });
-    await new Promise((r) => setTimeout(r, 300)); // the registry has tried and failed
+    // The registry has tried to deliver the push and failed (it logs each failed attempt).
+    await expect
+      .poll(() => failedDeliveriesSince(stoppedAt), { timeout: 15_000 })
+      .toBeGreaterThan(0);
     app = await startGateway();
     await eventually(async () => {
       expect((await getTag(app, 'pushed', 'late:v1')).image?.digest).toBe(image.digest);

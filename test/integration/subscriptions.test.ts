@@ -137,9 +137,10 @@ describe('tagChanged over graphql-ws', () => {
     const all = (await again.waitFor(3)).map((r) => r.data!.tagChanged.current!.digest);
     expect(all).toEqual([...offline, live]);
     expect(replayed).toHaveLength(2);
-    // Nothing twice at the seam.
-    await new Promise((r) => setTimeout(r, 100));
-    expect(again.results).toHaveLength(3);
+    // Nothing twice at the seam: the next live event comes right after, with nothing between.
+    const next = await push('resume', 'app', 'b', 'resume-5');
+    const after = (await again.waitFor(4)).map((r) => r.data!.tagChanged.current!.digest);
+    expect(after).toEqual([...offline, live, next]);
     await again.stop();
   });
 
