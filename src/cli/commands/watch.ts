@@ -6,7 +6,7 @@ import { contextOf, type Io } from '../context.ts';
 import { TAG_CHANGED } from '../documents.ts';
 import { CliError } from '../errors.ts';
 import { parseCount, parseOutput } from '../flags.ts';
-import { documentText, type ResultOf } from '../graphql.ts';
+import { documentText, type ResultOf, type VariablesOf } from '../graphql.ts';
 
 export type TagChange = ResultOf<typeof TAG_CHANGED>['tagChanged'];
 
@@ -123,7 +123,9 @@ export function registerWatch(program: Command, io: Io): void {
         try {
           const results = client.iterate<ResultOf<typeof TAG_CHANGED>>({
             query: documentText(TAG_CHANGED),
-            variables: { namespace: ctx.namespace, stream, tag, since },
+            variables: { namespace: ctx.namespace, stream, tag, since } satisfies VariablesOf<
+              typeof TAG_CHANGED
+            >,
           });
           for await (const result of results) {
             const slow = result.errors?.find((e) => e.extensions?.code === 'SLOW_CONSUMER');
