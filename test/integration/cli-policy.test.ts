@@ -88,7 +88,7 @@ describe('tagraph policy and tokens', () => {
     expect(again.code).toBe(1);
     expect(again.stdout).toBe('');
     expect(again.stderr).toContain(
-      'user system:serviceaccount:project-a:default has no role IMAGE_PULLER in project-b',
+      'user system:serviceaccount:project-a:default has no role image-puller in project-b',
     );
 
     const unknownRole = await runCli(['policy', 'add-role-to-user', 'superuser', 'x'], asAdmin);
