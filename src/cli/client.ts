@@ -101,6 +101,7 @@ export class GraphQLClient {
     shared: Pick<VariablesOf<D>, S>,
     each: readonly Omit<VariablesOf<D>, S>[],
   ): Promise<CopyResult<D>[]> {
+    if (each.length === 0) return [];
     if (each.length > spec.max) throw new Error(`at most ${spec.max} copies fit one request`);
     const data = await this.send<Record<string, CopyResult<D>>>(
       documentText(copiedDocument(spec as Copies<AnyDocument, string>, each.length)),

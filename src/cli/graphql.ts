@@ -12,7 +12,7 @@ import {
 import { initGraphQLTada, type ResultOf, type TadaDocumentNode, type VariablesOf } from 'gql.tada';
 import type { introspection } from '../../schema/graphql-env.d.ts';
 
-export type { FragmentOf, ResultOf, VariablesOf } from 'gql.tada';
+export type { ResultOf, VariablesOf } from 'gql.tada';
 
 /**
  * Fragments are not masked: a fragment's fields appear in the result of every document that
