@@ -1,7 +1,9 @@
 // `npm run build`: compiles src/ into dist/ (ES modules for Node >= 22, dependencies left as imports).
 // `node esbuild.config.mjs --outdir <dir>` builds elsewhere (tests stage a package that way).
 import { existsSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = import.meta.dirname;
@@ -14,6 +16,36 @@ const entryPoints = {
   worker: `${root}/src/worker.ts`,
   migrate: `${root}/src/migrate.ts`,
   cli: `${root}/src/cli/bin.ts`,
+};
+
+/**
+ * Development dependencies compiled into dist/ instead of imported at run time: the runtime of
+ * the CLI's typed documents (gql.tada's `graphql()` and the parser and printer it uses). gql.tada
+ * needs TypeScript as a peer, which a production install must not pull in.
+ */
+const BUNDLED_PACKAGES = /^(gql\.tada|@0no-co\/graphql\.web)$/;
+const BUNDLED_FILES = /\/node_modules\/(gql\.tada|@0no-co\/graphql\.web)\/.*\.mjs$/;
+
+/**
+ * Resolves BUNDLED_PACKAGES to their ES module files, so `packages: 'external'` skips them, and
+ * minifies them: they are the only third-party code in dist/.
+ */
+const bundlePackages = {
+  name: 'bundle-packages',
+  setup(build) {
+    build.onResolve({ filter: BUNDLED_PACKAGES }, (args) => ({
+      path: fileURLToPath(import.meta.resolve(args.path)),
+    }));
+    build.onLoad({ filter: BUNDLED_FILES }, async (args) => {
+      const { code } = await esbuild.transform(await readFile(args.path, 'utf8'), {
+        loader: 'js',
+        format: 'esm',
+        target: 'node22',
+        minify: true,
+      });
+      return { contents: code, loader: 'js', resolveDir: dirname(args.path) };
+    });
+  },
 };
 
 let esbuild;
@@ -39,8 +71,9 @@ await esbuild.build({
   format: 'esm',
   platform: 'node',
   target: 'node22',
-  // Every package stays an import resolved from node_modules at run time.
+  // Every package but BUNDLED_PACKAGES stays an import resolved from node_modules at run time.
   packages: 'external',
+  plugins: [bundlePackages],
   sourcemap: true,
   logLevel: 'warning',
 });

@@ -1,24 +1,22 @@
 // GraphQL over HTTP to the tagraph server; a refused request or a typed error becomes a CliError.
 import { CliError } from './errors.ts';
+import {
+  type AnyDocument,
+  type Copies,
+  type CopyResult,
+  copiedDocument,
+  copiedVariables,
+  documentText,
+  type ResultOf,
+  type VariablesOf,
+} from './graphql.ts';
 
 /**
- * Selected on a mutation result: a typed error says what went wrong and where. A union only
- * admits fragments on its own members, so the details of validation and conflict errors are
- * asked for where the mutation can return them.
+ * A typed error as the CLI's documents select it (ErrorFields, with ValidationProblems and
+ * ConflictCandidates where the mutation can return those): what went wrong and where.
  */
-export function errorFields(members: { validation?: boolean; conflict?: boolean } = {}): string {
-  return [
-    '__typename ... on Error { code field message }',
-    members.validation ? '... on ValidationError { problems { field message } }' : '',
-    members.conflict ? '... on ConflictError { candidates }' : '',
-  ].join(' ');
-}
-
-/** ValidationError and ConflictError are both members (tag, deleteTag, updateImageStream, …). */
-export const ERROR_FIELDS = errorFields({ validation: true, conflict: true });
-
 export interface TypedError {
-  __typename: string;
+  __typename: `${string}Error`;
   code: string;
   field: string | null;
   message: string;
@@ -26,10 +24,10 @@ export interface TypedError {
   candidates?: string[];
 }
 
-/** A mutation result: the payload, or one of the schema's typed errors. */
-export type Outcome<T> = (T & { __typename: string }) | TypedError;
+/** The typed errors among a result's members. */
+type ErrorMember<T> = Extract<T, { __typename: `${string}Error` }>;
 
-export function isTypedError(value: { __typename: string }): value is TypedError {
+export function isTypedError<T extends { __typename: string }>(value: T): value is ErrorMember<T> {
   return 'code' in value && 'message' in value && value.__typename.endsWith('Error');
 }
 
@@ -60,10 +58,18 @@ export function typedErrorToCli(error: TypedError, prefix = ''): CliError {
   return new CliError(`${prefix}${first}`, rest);
 }
 
+/** Refuses, at compile time, a result whose typed errors lack what errorLines reads. */
+type SelectsErrorFields<T> = [ErrorMember<T>] extends [TypedError]
+  ? unknown
+  : { 'the document must select ...ErrorFields on its errors': never };
+
 /** Throws the typed error as a CliError, else returns the payload. */
-export function unwrap<T>(outcome: Outcome<T>, prefix = ''): T {
-  if (isTypedError(outcome)) throw typedErrorToCli(outcome, prefix);
-  return outcome as T;
+export function unwrap<T extends { __typename: string }>(
+  outcome: T & SelectsErrorFields<T>,
+  prefix = '',
+): Exclude<T, ErrorMember<T>> {
+  if (isTypedError<T>(outcome)) throw typedErrorToCli(outcome as unknown as TypedError, prefix);
+  return outcome as Exclude<T, ErrorMember<T>>;
 }
 
 interface GraphQLResponse<T> {
@@ -81,7 +87,30 @@ export class GraphQLClient {
     return this.token ? { authorization: `Bearer ${this.token}` } : {};
   }
 
-  async request<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  /** Sends `document`; its result, or a CliError when the server refused it. */
+  request<D extends AnyDocument>(document: D, variables: VariablesOf<D>): Promise<ResultOf<D>> {
+    return this.send(documentText(document), variables as Record<string, unknown>);
+  }
+
+  /**
+   * Sends `spec`'s root field once per item of `each` (at most `spec.max`), in one request;
+   * each copy's result in order.
+   */
+  async requestCopies<D extends AnyDocument, S extends keyof VariablesOf<D>>(
+    spec: Copies<D, S>,
+    shared: Pick<VariablesOf<D>, S>,
+    each: readonly Omit<VariablesOf<D>, S>[],
+  ): Promise<CopyResult<D>[]> {
+    if (each.length === 0) return [];
+    if (each.length > spec.max) throw new Error(`at most ${spec.max} copies fit one request`);
+    const data = await this.send<Record<string, CopyResult<D>>>(
+      documentText(copiedDocument(spec as Copies<AnyDocument, string>, each.length)),
+      copiedVariables<D, S>(shared, each),
+    );
+    return each.map((_, i) => data[`${spec.alias}${i}`]!);
+  }
+
+  private async send<T>(query: string, variables: Record<string, unknown>): Promise<T> {
     let response: Response;
     try {
       response = await fetch(this.url, {

@@ -73,6 +73,24 @@ describe('tagraph policy and tokens', () => {
     expect(removed.code, removed.stderr).toBe(0);
     expect(removed.stdout).toContain('removed');
 
+    // The binding is gone: removing it again is the server's NotFoundError, exit 1.
+    const again = await runCli(
+      [
+        'policy',
+        'remove-role-from-user',
+        'system:image-puller',
+        'system:serviceaccount:project-a:default',
+        '-n',
+        'project-b',
+      ],
+      asAdmin,
+    );
+    expect(again.code).toBe(1);
+    expect(again.stdout).toBe('');
+    expect(again.stderr).toContain(
+      'user system:serviceaccount:project-a:default has no role image-puller in project-b',
+    );
+
     const unknownRole = await runCli(['policy', 'add-role-to-user', 'superuser', 'x'], asAdmin);
     expect(unknownRole.code).toBe(2);
     expect(unknownRole.stderr).toContain('unknown role superuser');

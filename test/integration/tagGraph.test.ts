@@ -1,5 +1,12 @@
 // The read side of the tag graph: streams, tags, history, images, short ids, tracking, namespaces.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AnyDocument,
+  documentText,
+  graphql,
+  type ResultOf,
+  type VariablesOf,
+} from '../../src/cli/graphql.ts';
 import type { Db } from '../../src/db/client.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import {
@@ -14,14 +21,23 @@ import {
 
 let app: TestApp;
 
-// biome-ignore lint/suspicious/noExplicitAny: GraphQL responses are checked by value below.
-type Json = any;
-
 /** Runs an operation that must not produce GraphQL errors; returns its data. */
-async function query(source: string, variables?: Record<string, unknown>): Promise<Json> {
-  const result = await app.graphql<Json>(source, variables);
+async function query<D extends AnyDocument>(
+  document: D,
+  variables?: VariablesOf<D>,
+): Promise<ResultOf<D>> {
+  const result = await app.graphql<ResultOf<D>>(documentText(document), variables);
   expect(result.errors).toBeUndefined();
-  return result.data;
+  return result.data!;
+}
+
+/** `value` as its union's `typename` member; fails the test when it is another, or null. */
+function member<T extends { __typename?: string }, N extends NonNullable<T['__typename']>>(
+  value: T | null | undefined,
+  typename: N,
+): Extract<T, { __typename?: N }> {
+  expect(value?.__typename).toBe(typename);
+  return value as Extract<T, { __typename?: N }>;
 }
 
 const HOST = 'registry.test:5000';
@@ -213,7 +229,7 @@ afterAll(async () => {
   await app.stop();
 });
 
-const TAG = /* GraphQL */ `
+const TAG = graphql(`
   query Tag($namespace: String!, $ref: String!) {
     imageStreamTag(namespace: $namespace, ref: $ref) {
       __typename
@@ -229,11 +245,15 @@ const TAG = /* GraphQL */ `
       ... on Error { message code field }
     }
   }
-`;
+`);
 
-async function tag(ref: string, namespace = 'graph'): Promise<Json> {
+async function tag(ref: string, namespace = 'graph') {
   return (await query(TAG, { namespace, ref })).imageStreamTag;
 }
+
+/** A tag the test expects to exist. */
+const foundTag = async (ref: string, namespace = 'graph') =>
+  member(await tag(ref, namespace), 'ImageStreamTag');
 
 describe('imageStreamTag', () => {
   it('returns the spec, item 0 and conditions of a tag', async () => {
@@ -285,8 +305,8 @@ describe('imageStreamTag', () => {
         },
       ],
     });
-    expect((await tag('ruby:multi')).spec.importPolicy.importMode).toBe('PreserveOriginal');
-    expect((await tag('ruby:pinned')).spec.from).toEqual({
+    expect((await foundTag('ruby:multi')).spec?.importPolicy.importMode).toBe('PreserveOriginal');
+    expect((await foundTag('ruby:pinned')).spec?.from).toEqual({
       kind: 'ImageStreamImage',
       name: `ruby@${A}`,
       namespace: null,
@@ -295,18 +315,18 @@ describe('imageStreamTag', () => {
 
   it('computes importPending from spec, item 0 and condition generations', async () => {
     // 5 > item 0's 4, no condition.
-    expect((await tag('ruby:pending')).importPending).toBe(true);
+    expect((await foundTag('ruby:pending')).importPending).toBe(true);
     // 5 > item 0's 4, but the failed import recorded generation 5.
-    expect((await tag('ruby:failed')).importPending).toBe(false);
+    expect((await foundTag('ruby:failed')).importPending).toBe(false);
     // A spec with no history yet.
-    expect((await tag('ruby:new')).importPending).toBe(true);
+    expect((await foundTag('ruby:new')).importPending).toBe(true);
     // 3 == item 0's 3.
-    expect((await tag('ruby:latest')).importPending).toBe(false);
+    expect((await foundTag('ruby:latest')).importPending).toBe(false);
   });
 
   it('gives the pull spec per reference policy', async () => {
-    expect((await tag('ruby:2.0')).pullSpec).toBe(hub(B));
-    expect((await tag('ruby:latest')).pullSpec).toBe(`${HOST}/graph/ruby@${B}`);
+    expect((await foundTag('ruby:2.0')).pullSpec).toBe(hub(B));
+    expect((await foundTag('ruby:latest')).pullSpec).toBe(`${HOST}/graph/ruby@${B}`);
     // A reference tag has no digest to pin, so even Local points at the source.
     expect(await tag('ruby:ref')).toMatchObject({
       image: null,
@@ -325,7 +345,7 @@ describe('imageStreamTag', () => {
     expect(await tag('ruby:nope')).toBeNull();
     expect(await tag('nope:2.0')).toBeNull();
     expect(await tag('ruby:2.0', 'alpha')).toBeNull();
-    expect((await tag('graph/ruby:2.0', 'alpha')).name).toBe('2.0');
+    expect((await foundTag('graph/ruby:2.0', 'alpha')).name).toBe('2.0');
   });
 
   it.each([
@@ -333,7 +353,7 @@ describe('imageStreamTag', () => {
     ['ruby:bad tag!', 'ref', /tag/],
     ['Ruby:2.0', 'ref', /.+/],
   ])('refuses the malformed ref %j with a ValidationError', async (ref, field, message) => {
-    const result = await tag(ref);
+    const result = member(await tag(ref), 'ValidationError');
     expect(result).toMatchObject({ __typename: 'ValidationError', code: 'VALIDATION', field });
     expect(result.message).toMatch(message);
   });
@@ -346,24 +366,27 @@ describe('imageStreamTag', () => {
   });
 
   it('refetches tags and images through node(id)', async () => {
-    const { id } = await tag('ruby:latest');
+    const { id } = await foundTag('ruby:latest');
     const node = await query(
-      `query($id: ID!) { node(id: $id) { __typename ... on ImageStreamTag { name image { id } } } }`,
+      graphql(
+        `query($id: ID!) { node(id: $id) { __typename ... on ImageStreamTag { name image { id } } } }`,
+      ),
       { id },
     );
     expect(node.node).toMatchObject({ __typename: 'ImageStreamTag', name: 'latest' });
     const image = await query(
-      `query($id: ID!) { node(id: $id) { __typename ... on Image { digest } } }`,
-      { id: node.node.image.id },
+      graphql(`query($id: ID!) { node(id: $id) { __typename ... on Image { digest } } }`),
+      { id: member(node.node, 'ImageStreamTag').image!.id },
     );
     expect(image.node).toEqual({ __typename: 'Image', digest: B });
   });
 });
 
 describe('history', () => {
-  const HISTORY = /* GraphQL */ `
+  const HISTORY = graphql(`
     query History($first: Int, $after: String, $last: Int) {
       imageStreamTag(namespace: "graph", ref: "ruby:2.0") {
+        __typename
         ... on ImageStreamTag {
           history(first: $first, after: $after, last: $last) {
             edges { node { created dockerImageReference generation image { digest } } }
@@ -372,55 +395,57 @@ describe('history', () => {
         }
       }
     }
-  `;
+  `);
   const page = async (variables: Record<string, unknown>) =>
-    (await query(HISTORY, variables)).imageStreamTag.history;
+    member((await query(HISTORY, variables)).imageStreamTag, 'ImageStreamTag').history;
 
   it('lists newest first and pages with cursors', async () => {
     const first = await page({ first: 2 });
     expect(first.pageInfo.hasNextPage).toBe(true);
-    expect(first.edges.map((e: Json) => [e.node.image.digest, e.node.generation])).toEqual([
+    expect(first.edges.map((e) => [e.node.image?.digest, e.node.generation])).toEqual([
       [B, 2],
       [A, 2],
     ]);
-    expect(first.edges[0].node.dockerImageReference).toBe(hub(B));
+    expect(first.edges[0]!.node.dockerImageReference).toBe(hub(B));
     const second = await page({ first: 2, after: first.pageInfo.endCursor });
     expect(second.pageInfo.hasNextPage).toBe(false);
-    expect(second.edges.map((e: Json) => [e.node.image.digest, e.node.generation])).toEqual([
+    expect(second.edges.map((e) => [e.node.image?.digest, e.node.generation])).toEqual([
       [C, 1],
       [A, 1],
     ]);
-    const created = [...first.edges, ...second.edges].map((e: Json) => Date.parse(e.node.created));
+    const created = [...first.edges, ...second.edges].map((e) => Date.parse(e.node.created));
     expect(created).toEqual([...created].sort((x, y) => y - x));
     expect(new Set(created).size).toBe(4);
   });
 
   it('takes the oldest item with last: 1', async () => {
     const oldest = await page({ last: 1 });
-    expect(oldest.edges.map((e: Json) => [e.node.image.digest, e.node.generation])).toEqual([
-      [A, 1],
-    ]);
+    expect(oldest.edges.map((e) => [e.node.image?.digest, e.node.generation])).toEqual([[A, 1]]);
     expect(oldest.pageInfo.hasPreviousPage).toBe(true);
   });
 
   it('keeps a reference tag event without an image, and an empty history as empty', async () => {
-    const result = await query(`{
+    const result = await query(
+      graphql(`{
       ref: imageStreamTag(namespace: "graph", ref: "ruby:ref") {
+        __typename
         ... on ImageStreamTag { history { edges { node { dockerImageReference image { digest } } } } }
       }
       new: imageStreamTag(namespace: "graph", ref: "ruby:new") {
+        __typename
         ... on ImageStreamTag { history { edges { node { generation } } } }
       }
-    }`);
-    expect(result.ref.history.edges).toEqual([
+    }`),
+    );
+    expect(member(result.ref, 'ImageStreamTag').history.edges).toEqual([
       { node: { dockerImageReference: 'quay.io/ext/ruby:9', image: null } },
     ]);
-    expect(result.new.history).toEqual({ edges: [] });
+    expect(member(result.new, 'ImageStreamTag').history).toEqual({ edges: [] });
   });
 });
 
 describe('tracking', () => {
-  const TRACKING = /* GraphQL */ `
+  const TRACKING = graphql(`
     query Tracking($ref: String!) {
       imageStreamTag(namespace: "graph", ref: $ref) {
         ... on ImageStreamTag {
@@ -431,7 +456,7 @@ describe('tracking', () => {
         }
       }
     }
-  `;
+  `);
   const tracking = async (ref: string) =>
     (await query(TRACKING, { ref })).imageStreamTag as {
       follows: { name: string; image: { digest: string } | null } | null;
@@ -464,7 +489,7 @@ describe('tracking', () => {
   it('reports a tag tracking a deleted tag as dangling, not as following', async () => {
     const edge = await tracking('ruby:edge');
     expect(edge).toMatchObject({ follows: null, dangling: true, followers: [] });
-    expect((await tag('ruby:edge')).image).toEqual({ digest: A });
+    expect((await foundTag('ruby:edge')).image).toEqual({ digest: A });
   });
 
   it('does not treat another stream or a pinned image as tracking', async () => {
@@ -475,7 +500,7 @@ describe('tracking', () => {
 });
 
 describe('imageStreamImage', () => {
-  const STREAM_IMAGE = /* GraphQL */ `
+  const STREAM_IMAGE = graphql(`
     query StreamImage($namespace: String!, $ref: String!) {
       imageStreamImage(namespace: $namespace, ref: $ref) {
         __typename
@@ -486,9 +511,12 @@ describe('imageStreamImage', () => {
         ... on ConflictError { candidates }
       }
     }
-  `;
+  `);
   const streamImage = async (ref: string, namespace = 'graph') =>
     (await query(STREAM_IMAGE, { namespace, ref })).imageStreamImage;
+  /** An image the test expects to be found. */
+  const foundImage = async (ref: string, namespace = 'graph') =>
+    member(await streamImage(ref, namespace), 'ImageStreamImage');
 
   it.each([
     ['the full digest', `ruby@${A}`],
@@ -508,7 +536,7 @@ describe('imageStreamImage', () => {
   });
 
   it('lists sorted candidates for an ambiguous prefix, from this stream only', async () => {
-    const result = await streamImage('ruby@abc');
+    const result = member(await streamImage('ruby@abc'), 'ConflictError');
     expect(result).toMatchObject({
       __typename: 'ConflictError',
       code: 'CONFLICT',
@@ -523,7 +551,7 @@ describe('imageStreamImage', () => {
     expect(await streamImage('ruby@abc3')).toBeNull();
     expect(await streamImage('ruby@ffff')).toBeNull();
     expect(await streamImage('nope@abc1')).toBeNull();
-    expect((await streamImage('python@abc3')).digest).toBe(P);
+    expect((await foundImage('python@abc3')).digest).toBe(P);
   });
 
   it('finds the children of a manifest list in the history', async () => {
@@ -537,11 +565,11 @@ describe('imageStreamImage', () => {
       dockerImageReference: hub(AMD64),
       image: { digest: AMD64 },
     });
-    expect((await streamImage('ruby@f00d')).digest).toBe(LIST);
+    expect((await foundImage('ruby@f00d')).digest).toBe(LIST);
   });
 
   it('reads `ns/stream@id` across namespaces', async () => {
-    expect((await streamImage('graph/ruby@c0ffee', 'alpha')).digest).toBe(C);
+    expect((await foundImage('graph/ruby@c0ffee', 'alpha')).digest).toBe(C);
   });
 
   it.each([['ruby'], ['ruby@xyz'], ['ruby@sha256:'], ['a/b/ruby@abc1']])(
@@ -553,7 +581,7 @@ describe('imageStreamImage', () => {
 });
 
 describe('image', () => {
-  const IMAGE = /* GraphQL */ `
+  const IMAGE = graphql(`
     query Image($digest: String!) {
       image(digest: $digest) {
         digest mediaType dockerImageReference architecture os variant created author size
@@ -564,7 +592,7 @@ describe('image', () => {
         manifests { digest mediaType size os architecture variant image { digest layers { size } } }
       }
     }
-  `;
+  `);
 
   it('returns metadata, config and layers base first', async () => {
     const { image } = await query(IMAGE, { digest: A });
@@ -603,7 +631,7 @@ describe('image', () => {
   it('lists the children of a manifest list in order, with the imported ones', async () => {
     const { image } = await query(IMAGE, { digest: LIST });
     expect(image).toMatchObject({ mediaType: MEDIA.index, config: null, layers: [] });
-    expect(image.manifests).toEqual([
+    expect(image!.manifests).toEqual([
       {
         digest: AMD64,
         mediaType: MEDIA.manifest,
@@ -629,13 +657,14 @@ describe('image', () => {
     // ImageManifest.image resolves with the child's digest alone: every other column of the
     // child must be loaded, not read off the row (schema/loadedColumns.ts takes only columns
     // the row has).
-    const fields = 'digest mediaType dockerImageReference architecture os size created';
     const { image } = await query(
-      `query($digest: String!) { image(digest: $digest) { manifests { image { ${fields} } } } }`,
+      graphql(`query($digest: String!) { image(digest: $digest) { manifests { image {
+        digest mediaType dockerImageReference architecture os size created } } } }`),
       { digest: LIST },
     );
     const { image: child } = await query(
-      `query($digest: String!) { image(digest: $digest) { ${fields} } }`,
+      graphql(`query($digest: String!) { image(digest: $digest) {
+        digest mediaType dockerImageReference architecture os size created } }`),
       { digest: AMD64 },
     );
     expect(child).toMatchObject({
@@ -643,7 +672,7 @@ describe('image', () => {
       mediaType: MEDIA.manifest,
       architecture: 'amd64',
     });
-    expect(image.manifests[0].image).toEqual(child);
+    expect(image!.manifests[0]!.image).toEqual(child);
   });
 
   it('answers null for an unknown digest', async () => {
@@ -652,11 +681,11 @@ describe('image', () => {
 
   it('lists the tags that point at an image now and in their history', async () => {
     const { image } = await query(
-      `query($digest: String!) { image(digest: $digest) {
-        streamTags { current historyIndex tag { name stream { namespace name } } } } }`,
+      graphql(`query($digest: String!) { image(digest: $digest) {
+        streamTags { current historyIndex tag { name stream { namespace name } } } } }`),
       { digest: A },
     );
-    const uses = image.streamTags.map((u: Json) => [
+    const uses = image!.streamTags.map((u) => [
       `${u.tag.stream.name}:${u.tag.name}`,
       u.current,
       u.historyIndex,
@@ -676,16 +705,19 @@ describe('image', () => {
 
 describe('image streams', () => {
   it('lists tags sorted by name with cursors, and finds one by name', async () => {
-    const LIST_TAGS = `query($after: String) { imageStream(namespace: "graph", name: "ruby") {
+    const LIST_TAGS =
+      graphql(`query($after: String) { imageStream(namespace: "graph", name: "ruby") {
       tags(first: 5, after: $after) { nodes { name } pageInfo { hasNextPage endCursor } }
-    } }`;
+    } }`);
     const names: string[] = [];
     const sizes: number[] = [];
     let after: string | null = null;
     for (let i = 0; i < 5; i++) {
-      const { tags }: { tags: Json } = (await query(LIST_TAGS, { after })).imageStream;
+      const { tags }: NonNullable<ResultOf<typeof LIST_TAGS>['imageStream']> = (
+        await query(LIST_TAGS, { after })
+      ).imageStream!;
       sizes.push(tags.nodes.length);
-      names.push(...tags.nodes.map((n: Json) => n.name));
+      names.push(...tags.nodes.map((n) => n.name));
       if (!tags.pageInfo.hasNextPage) break;
       after = tags.pageInfo.endCursor;
     }
@@ -706,8 +738,10 @@ describe('image streams', () => {
       'stable',
     ]);
     expect(sizes).toEqual([5, 5, 4]);
-    const one = await query(`{ imageStream(namespace: "graph", name: "ruby") {
-      found: tag(name: "latest") { name image { digest } } missing: tag(name: "nope") { name } } }`);
+    const one = await query(
+      graphql(`{ imageStream(namespace: "graph", name: "ruby") {
+      found: tag(name: "latest") { name image { digest } } missing: tag(name: "nope") { name } } }`),
+    );
     expect(one.imageStream).toEqual({
       found: { name: 'latest', image: { digest: B } },
       missing: null,
@@ -715,11 +749,13 @@ describe('image streams', () => {
   });
 
   it('counts distinct images across all histories', async () => {
-    const result = await query(`{
+    const result = await query(
+      graphql(`{
       ruby: imageStream(namespace: "graph", name: "ruby") { uniqueImageCount }
       python: imageStream(namespace: "graph", name: "python") { uniqueImageCount }
       empty: imageStream(namespace: "alpha", name: "a") { uniqueImageCount }
-    }`);
+    }`),
+    );
     // ruby: A, B, C and the list; a list's children are not counted.
     expect(result).toEqual({
       ruby: { uniqueImageCount: 4 },
@@ -729,7 +765,7 @@ describe('image streams', () => {
   });
 
   it('runs a constant number of statements however many tags a stream has', async () => {
-    const STREAM = /* GraphQL */ `
+    const STREAM = graphql(`
       query Stream($name: String!) {
         imageStream(namespace: "bulk", name: $name) {
           name
@@ -743,16 +779,16 @@ describe('image streams', () => {
           }
         }
       }
-    `;
+    `);
     const measure = async (name: string, tags: number) => {
       app.statements.length = 0;
       const { imageStream } = await query(STREAM, { name });
       const count = app.statements.length;
-      expect(imageStream.tags.edges).toHaveLength(tags);
-      for (const { node } of imageStream.tags.edges) {
-        expect(node.image.digest).toBe(digestOf('bulk-6'));
-        expect(node.history.edges.map((e: Json) => e.node.generation)).toEqual([7, 6, 5, 4, 3]);
-        expect(node.history.edges[0].node.image.layers).toHaveLength(2);
+      expect(imageStream!.tags.edges).toHaveLength(tags);
+      for (const { node } of imageStream!.tags.edges) {
+        expect(node.image!.digest).toBe(digestOf('bulk-6'));
+        expect(node.history.edges.map((e) => e.node.generation)).toEqual([7, 6, 5, 4, 3]);
+        expect(node.history.edges[0]!.node.image!.layers).toHaveLength(2);
       }
       return count;
     };
@@ -765,9 +801,9 @@ describe('image streams', () => {
 
 describe('namespaces', () => {
   it('lists namespaces sorted by name with their stream counts', async () => {
-    const LIST_NS = `query($after: String) {
+    const LIST_NS = graphql(`query($after: String) {
       namespaces(first: 2, after: $after) { nodes { name imageStreamCount } pageInfo { hasNextPage endCursor } }
-    }`;
+    }`);
     const first = (await query(LIST_NS, { after: null })).namespaces;
     expect(first.nodes).toEqual([
       { name: 'alpha', imageStreamCount: 1 },
@@ -783,10 +819,12 @@ describe('namespaces', () => {
   });
 
   it("gets one namespace with its streams sorted by name, and null when it doesn't exist", async () => {
-    const result = await query(`{
+    const result = await query(
+      graphql(`{
       graph: namespace(name: "graph") { name imageStreams { nodes { name } } }
       none: namespace(name: "none") { name }
-    }`);
+    }`),
+    );
     expect(result).toEqual({
       graph: { name: 'graph', imageStreams: { nodes: [{ name: 'python' }, { name: 'ruby' }] } },
       none: null,

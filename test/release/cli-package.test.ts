@@ -59,7 +59,14 @@ describe('npm pack, then npm install -g of the tarball', () => {
     expect(existsSync(join(installed, 'dist', 'cli.js'))).toBe(true);
     expect(existsSync(join(installed, 'src'))).toBe(false);
     const dependencies = readdirSync(join(installed, 'node_modules'));
-    for (const development of ['tsx', 'esbuild', 'typescript', 'vitest', 'drizzle-kit']) {
+    for (const development of [
+      'tsx',
+      'esbuild',
+      'typescript',
+      'vitest',
+      'drizzle-kit',
+      'gql.tada',
+    ]) {
       expect(dependencies).not.toContain(development);
     }
   });

@@ -119,9 +119,9 @@ function tag(name: string, overrides: Partial<TagView>): TagView {
 }
 
 const spec = (
-  from: { kind: string; name: string },
+  from: Pick<NonNullable<NonNullable<TagView['spec']>['from']>, 'kind' | 'name'>,
   extra: Partial<NonNullable<TagView['spec']>> = {},
-) => ({
+): NonNullable<TagView['spec']> => ({
   generation: 2,
   reference: false,
   annotations: [],

@@ -1,33 +1,26 @@
-// Every document the CLI sends is valid against the printed schema and inside the server's query
-// limits (query cost, graphql-armor depth, aliases, tokens), batches at their largest included.
-import { readFileSync } from 'node:fs';
+// Every document the CLI sends (all of src/cli/documents.ts) is valid against the printed schema
+// and inside the server's query limits (query cost, graphql-armor depth, aliases, tokens), the
+// ones sent several times per request at their largest; and no document is written elsewhere.
+import { readdirSync, readFileSync } from 'node:fs';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import { buildSchema, type GraphQLError, parse, specifiedRules, validate } from 'graphql';
+import {
+  buildSchema,
+  type DocumentNode,
+  type GraphQLError,
+  Kind,
+  parse,
+  specifiedRules,
+  validate,
+} from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { BATCH_SIZE, type BatchCall, batchDocument } from '../../src/cli/batch.ts';
+import * as documents from '../../src/cli/documents.ts';
 import {
-  deleteStreamCall,
-  deleteTagCall,
-  imageLookupCall,
-  tagAnnotationsCall,
-  tagCall,
-} from '../../src/cli/calls.ts';
-import * as apply from '../../src/cli/commands/apply.ts';
-import { CREATE_SECRET } from '../../src/cli/commands/create.ts';
-import { IMPORT } from '../../src/cli/commands/importImage.ts';
-import { PRUNE } from '../../src/cli/commands/prune.ts';
-import { ROLLBACK } from '../../src/cli/commands/rollback.ts';
-import { TAG } from '../../src/cli/commands/tag.ts';
-import { TAG_CHANGED } from '../../src/cli/commands/watch.ts';
-import {
-  HISTORIES_PER_REQUEST,
-  historiesQuery,
-  STREAM_IMAGE_QUERY,
-  STREAM_NAMES_QUERY,
-  STREAM_QUERY,
-  TAG_QUERY,
-} from '../../src/cli/queries.ts';
+  type AnyDocument,
+  type Copies,
+  copiedDocument,
+  documentText,
+} from '../../src/cli/graphql.ts';
 import { MAX_QUERY_COST, QUERY_LIMITS } from '../../src/limits.ts';
 import { compileCost, evaluateCost } from '../../src/queryCost.ts';
 
@@ -35,57 +28,148 @@ const schema = buildSchema(
   readFileSync(new URL('../../schema/schema.graphql', import.meta.url), 'utf8'),
 );
 
-const batch = (call: BatchCall) => batchDocument(Array.from({ length: BATCH_SIZE }, () => call));
-
-const DOCUMENTS: Record<string, string> = {
-  STREAM_QUERY,
-  STREAM_NAMES_QUERY,
-  TAG_QUERY,
-  STREAM_IMAGE_QUERY,
-  histories: historiesQuery(HISTORIES_PER_REQUEST),
-  TAG,
-  IMPORT,
-  ROLLBACK,
-  PRUNE,
-  CREATE_SECRET,
-  TAG_CHANGED,
-  'apply CURRENT': apply.CURRENT,
-  'apply CREATE': apply.CREATE,
-  'apply UPDATE': apply.UPDATE,
-  'apply IMPORT_ALL': apply.IMPORT_ALL,
-  'batch tag': batch(tagCall({})),
-  'batch deleteTag': batch(deleteTagCall('ns', 'a:b')),
-  'batch deleteImageStream': batch(deleteStreamCall('ns', 'a')),
-  'batch image lookup': batch(imageLookupCall('ns', 'a', true)),
-  'batch setTagAnnotations': batch(tagAnnotationsCall('ns', 'a:b', [])),
-};
-
-/** What the server's cost limit prices a document at, its variables omitted (default pages). */
-function costOf(document: string): number {
-  return evaluateCost(compileCost(schema, parse(document))!, {});
+function isDocument(value: unknown): value is DocumentNode {
+  return (value as DocumentNode | null)?.kind === Kind.DOCUMENT;
 }
 
-describe.each(Object.entries(DOCUMENTS))('%s', (_name, document) => {
-  it('is valid against schema/schema.graphql', () => {
-    expect(validate(schema, parse(document), specifiedRules).map((e) => e.message)).toEqual([]);
-  });
+function isCopies(value: unknown): value is Copies<AnyDocument, string> {
+  const spec = value as Copies<AnyDocument, string> | null;
+  return typeof spec === 'object' && spec !== null && isDocument(spec.document);
+}
 
-  it('passes the server’s depth, alias and token limits', () => {
-    const errors = validate(schema, parse(document), [
+const hasOperation = (document: DocumentNode) =>
+  document.definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION);
+
+/** Every request body the CLI can send: each operation, and each copied one at its most copies. */
+const SENT: [string, string][] = Object.entries(documents).flatMap(
+  ([name, value]): [string, string][] => {
+    if (isDocument(value)) return hasOperation(value) ? [[name, documentText(value)]] : [];
+    if (isCopies(value)) {
+      return [
+        [name, documentText(value.document)],
+        [`${name} × ${value.max}`, documentText(copiedDocument(value, value.max))],
+      ];
+    }
+    return [];
+  },
+);
+
+/** What the server's cost limit prices a document at, its variables omitted (default pages). */
+function costOf(document: DocumentNode): number {
+  return evaluateCost(compileCost(schema, document)!, {});
+}
+
+/** Why the server would refuse `text`, or why it is too close to its cost limit; [] if none. */
+function problemsOf(text: string): string[] {
+  let document: DocumentNode;
+  try {
+    document = parse(text, { maxTokens: QUERY_LIMITS.maxTokens.n });
+  } catch (error) {
+    return [(error as Error).message];
+  }
+  const invalid = validate(schema, document, specifiedRules).map((e) => e.message);
+  if (invalid.length > 0) return invalid;
+  const shape: string[] = [];
+  try {
+    validate(schema, document, [
       maxDepthRule({ ...QUERY_LIMITS.maxDepth, propagateOnRejection: false, onReject: [fail] }),
       maxAliasesRule({ ...QUERY_LIMITS.maxAliases, propagateOnRejection: false, onReject: [fail] }),
     ]);
-    expect(errors).toEqual([]);
-    expect(() => parse(document, { maxTokens: QUERY_LIMITS.maxTokens.n })).not.toThrow();
-  });
-
-  it('costs less than the server’s limit, with a fifth to spare', () => {
-    const cost = costOf(document);
-    expect(cost).toBeGreaterThan(0);
-    expect(cost).toBeLessThan(MAX_QUERY_COST * 0.8);
-  });
-});
+  } catch (error) {
+    shape.push((error as Error).message);
+  }
+  const cost = costOf(document);
+  const costly =
+    cost > 0 && cost < MAX_QUERY_COST * 0.8
+      ? []
+      : [`costs ${cost}, not within 0 and 80 % of the limit ${MAX_QUERY_COST}`];
+  return [...shape, ...costly];
+}
 
 function fail(_context: unknown, error: GraphQLError): void {
   throw error;
 }
+
+describe('the CLI’s documents', () => {
+  it('are all found in src/cli/documents.ts', () => {
+    const names = SENT.map(([name]) => name);
+    // A sample of every kind: queries, a subscription, mutations, copied ones.
+    expect(names).toEqual(
+      expect.arrayContaining(['STREAM', 'TAG_CHANGED', 'PRUNE', 'HISTORY × 5', 'APPLY_TAG × 8']),
+    );
+    expect(names.length).toBeGreaterThanOrEqual(25);
+  });
+
+  it('every export of src/cli/documents.ts is a document, copies of one, or a number', () => {
+    const unknown = Object.entries(documents)
+      .filter(([, value]) => !isDocument(value) && !isCopies(value) && typeof value !== 'number')
+      .map(([name]) => name);
+    expect(unknown).toEqual([]);
+  });
+
+  it('every fragment is spread by an operation', () => {
+    const fragments = Object.values(documents)
+      .filter(isDocument)
+      .filter((d) => !hasOperation(d))
+      .flatMap((d) =>
+        d.definitions.flatMap((f) => (f.kind === Kind.FRAGMENT_DEFINITION ? [f.name.value] : [])),
+      );
+    const spread = new Set(
+      SENT.flatMap(([, text]) => [...text.matchAll(/\.\.\.(\w+)/g)].map((m) => m[1])),
+    );
+    expect(fragments.filter((f) => !spread.has(f))).toEqual([]);
+  });
+
+  it('are written in no other file of src/cli', () => {
+    const root = new URL('../../src/cli/', import.meta.url);
+    const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter(
+      (f) => /\.[jt]s$/.test(f) && f !== 'documents.ts' && f !== 'graphql.ts',
+    );
+    expect(files.length).toBeGreaterThan(20);
+    const writing = files.filter((f) => {
+      const source = readFileSync(new URL(f, root), 'utf8');
+      return (
+        /\bgraphql\(/.test(source) ||
+        /`\s*(query|mutation|subscription)\s*(\w+\s*)?[({]/.test(source)
+      );
+    });
+    expect(writing).toEqual([]);
+  });
+});
+
+describe.each(SENT)('%s', (_name, text) => {
+  it('is valid against schema/schema.graphql and inside the server’s limits', () => {
+    expect(problemsOf(text)).toEqual([]);
+  });
+});
+
+describe('the checks', () => {
+  it('catch a field the schema does not have', () => {
+    expect(problemsOf('query { imageStream(namespace: "a", name: "b") { colour } }')).toEqual([
+      'Cannot query field "colour" on type "ImageStream".',
+    ]);
+  });
+
+  it('catch a document over a fifth short of the cost limit', () => {
+    const text = `query { imageStream(namespace: "a", name: "b") { tags(first: 100) { nodes {
+      history(first: 100) { nodes { image { digest layers { digest } } } } } } } }`;
+    expect(problemsOf(text)).toEqual([expect.stringMatching(/^costs \d+, not within/)]);
+  });
+
+  it('catch a document deeper than the server allows', () => {
+    const followers = (depth: number): string =>
+      depth === 0 ? 'name' : `followers { ${followers(depth - 1)} }`;
+    const text = `query { imageStream(namespace: "a", name: "b") { tag(name: "c") { ${followers(15)} } } }`;
+    expect(problemsOf(text)).toEqual(
+      expect.arrayContaining([expect.stringContaining('Query depth limit of 15 exceeded')]),
+    );
+  });
+
+  it('catch too many aliases', () => {
+    const aliases = Array.from(
+      { length: 31 },
+      (_, i) => `a${i}: imageStream(namespace: "a", name: "b") { name }`,
+    ).join(' ');
+    expect(problemsOf(`query { ${aliases} }`)).toEqual([expect.stringContaining('Aliases limit')]);
+  });
+});

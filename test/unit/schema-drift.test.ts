@@ -1,14 +1,23 @@
-// The committed SDL and the committed migrations must match the code.
+// The committed SDL, its document types and the committed migrations must match the code.
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { printedSchema, schemaFile } from '../../src/schema/print.ts';
+import {
+  documentTypesFile,
+  printedDocumentTypes,
+  printedSchema,
+  schemaFile,
+} from '../../src/schema/print.ts';
 
 describe('drift', () => {
   it('schema/schema.graphql is the printed Pothos schema (run npm run schema:print)', () => {
     expect(readFileSync(schemaFile, 'utf8')).toBe(printedSchema());
+  });
+
+  it('schema/graphql-env.d.ts holds the printed schema’s types (run npm run schema:print)', () => {
+    expect(readFileSync(documentTypesFile, 'utf8')).toBe(printedDocumentTypes());
   });
 
   it('drizzle/ holds a migration for every change to src/db/schema.ts (run npm run db:generate)', () => {

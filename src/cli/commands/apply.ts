@@ -4,73 +4,45 @@
 // manifest does not name are left alone.
 import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
-import { type BatchCall, runBatch } from '../batch.ts';
-import { tagAnnotationsCall, tagCall } from '../calls.ts';
-import { ERROR_FIELDS, errorFields, errorLines, isTypedError, unwrap } from '../client.ts';
+import { runBatch } from '../batch.ts';
+import { errorLines, isTypedError, unwrap } from '../client.ts';
 import { type Context, contextOf, type Io, printStructured } from '../context.ts';
+import {
+  APPLY_CURRENT,
+  APPLY_TAG,
+  CREATE_STREAM,
+  IMPORT_ALL,
+  SET_TAG_ANNOTATIONS,
+  UPDATE_STREAM,
+} from '../documents.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { collect, type OutputFormat, parseOutput } from '../flags.ts';
+import type { ResultOf, VariablesOf } from '../graphql.ts';
 import { readAtMost } from '../input.ts';
 import {
   type ImageStreamManifest,
   MAX_MANIFEST_BYTES,
   orderForApply,
   parseManifests,
-  type TagInputVars,
   tagInputFor,
 } from '../manifest.ts';
 import { imageStreamObject, listObject } from '../objects.ts';
 import { fetchStream, type KeyValue } from '../queries.ts';
 
-export const CURRENT = `query($namespace: String!, $name: String!, $after: String) {
-  imageStream(namespace: $namespace, name: $name) {
-    resourceVersion dockerImageRepository
-    labels { key value } annotations { key value } lookupPolicy { local }
-    tags(first: 100, after: $after) {
-      pageInfo { hasNextPage endCursor }
-      nodes { name spec { annotations { key value } } }
-    }
-  }
-}`;
-
-export const CREATE = `mutation($input: CreateImageStreamInput!) {
-  createImageStream(input: $input) { ${ERROR_FIELDS} ... on ImageStreamPayload { imageStream { name } } }
-}`;
-
-export const UPDATE = `mutation($input: UpdateImageStreamInput!) {
-  updateImageStream(input: $input) { ${ERROR_FIELDS} ... on ImageStreamPayload { imageStream { name } } }
-}`;
-
-export const IMPORT_ALL = `mutation($input: ImportImageInput!) {
-  importImage(input: $input) { ${errorFields({ validation: true })} ... on ImportImagePayload { job { id } } }
-}`;
-
-interface Current {
-  resourceVersion: string;
-  dockerImageRepository: string | null;
-  labels: KeyValue[];
-  annotations: KeyValue[];
-  lookupPolicy: { local: boolean };
+type Current = Omit<NonNullable<ResultOf<typeof APPLY_CURRENT>['imageStream']>, 'tags'> & {
   /** Spec tag annotations by tag name (null: a pushed tag without spec). */
   tagAnnotations: Map<string, Record<string, string> | null>;
-}
-
-interface CurrentPage {
-  imageStream:
-    | (Omit<Current, 'tagAnnotations'> & {
-        tags: {
-          pageInfo: { hasNextPage: boolean; endCursor: string | null };
-          nodes: { name: string; spec: { annotations: KeyValue[] } | null }[];
-        };
-      })
-    | null;
-}
+};
 
 async function current(ctx: Context, namespace: string, name: string): Promise<Current | null> {
   let after: string | null = null;
   let result: Current | null = null;
   for (;;) {
-    const data: CurrentPage = await ctx.client.request(CURRENT, { namespace, name, after });
+    const data: ResultOf<typeof APPLY_CURRENT> = await ctx.client.request(APPLY_CURRENT, {
+      namespace,
+      name,
+      after,
+    });
     const stream = data.imageStream;
     if (!stream) return result;
     result ??= { ...stream, tagAnnotations: new Map() };
@@ -146,7 +118,7 @@ async function applyOne(
     throw new CliError(`imagestreams.image.openshift.io "${name}" already exists`);
   }
   if (!before) {
-    const data = await ctx.client.request<{ createImageStream: { __typename: string } }>(CREATE, {
+    const data = await ctx.client.request(CREATE_STREAM, {
       input: {
         namespace,
         name,
@@ -167,7 +139,7 @@ async function applyOne(
       changes.lookupPolicy = { local: manifest.lookupLocal };
     }
     if (Object.keys(changes).length > 0) {
-      const data = await ctx.client.request<{ updateImageStream: { __typename: string } }>(UPDATE, {
+      const data = await ctx.client.request(UPDATE_STREAM, {
         input: { namespace, name, ...changes },
       });
       unwrap(data.updateImageStream, `ImageStream ${name}: `);
@@ -184,14 +156,15 @@ async function applyOne(
     manifest.tags.map((tag) => tagInputFor({ name, namespace }, tag, warnings)),
   );
   for (const warning of warnings) ctx.warn(warning);
-  const tagged = await runBatch<object>(
+  const tagged = await runBatch(
     ctx.client,
+    APPLY_TAG,
     // A manifest states what each tag is; applying it promotes nothing, so it records no lineage.
-    inputs.map((input) => tagCall({ ...input, recordLineage: false })),
+    inputs.map((input) => ({ input: { ...input, recordLineage: false } })),
   );
-  const annotationCalls: BatchCall[] = [];
+  const annotationCalls: VariablesOf<typeof SET_TAG_ANNOTATIONS.document>[] = [];
   tagged.forEach((outcome, i) => {
-    const input = inputs[i] as TagInputVars;
+    const input = inputs[i]!;
     const tagName = input.destinations[0]!.slice(name.length + 1);
     if (isTypedError(outcome)) {
       errors.push(...errorLines(outcome).map((l) => `ImageStream ${name} tag ${tagName}: ${l}`));
@@ -200,22 +173,24 @@ async function applyOne(
     const wanted = manifest.tags.find((t) => t.name === tagName)!.annotations;
     const had = before?.tagAnnotations.get(tagName) ?? {};
     if (!sameMap(had, wanted)) {
-      annotationCalls.push(tagAnnotationsCall(namespace, `${name}:${tagName}`, entries(wanted)));
+      annotationCalls.push({
+        input: { namespace, ref: `${name}:${tagName}`, annotations: entries(wanted) },
+      });
     }
   });
-  const annotated = await runBatch<object>(ctx.client, annotationCalls);
+  const annotated = await runBatch(ctx.client, SET_TAG_ANNOTATIONS, annotationCalls);
   annotated.forEach((outcome, i) => {
     if (isTypedError(outcome)) {
-      const ref = (annotationCalls[i]!.input as { ref: string }).ref;
+      const { ref } = annotationCalls[i]!.input;
       errors.push(...errorLines(outcome).map((l) => `ImageStream ${name} tag ${ref}: ${l}`));
     }
   });
 
   if (!before && manifest.dockerImageRepository && manifest.tags.length === 0) {
     // OpenShift imports a new stream's repository by itself; here apply asks for it.
-    const data = await ctx.client.request<{
-      importImage: { __typename: string; job: { id: string } };
-    }>(IMPORT_ALL, { input: { namespace, image: name, all: true } });
+    const data = await ctx.client.request(IMPORT_ALL, {
+      input: { namespace, image: name, all: true },
+    });
     const outcome = data.importImage;
     if (isTypedError(outcome)) {
       errors.push(...errorLines(outcome).map((l) => `ImageStream ${name}: import: ${l}`));

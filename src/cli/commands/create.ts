@@ -1,19 +1,13 @@
 // `tagraph create secret …` (a pull secret) and `tagraph create -f <file>` (new streams only).
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { ERROR_FIELDS, unwrap } from '../client.ts';
+import { unwrap } from '../client.ts';
 import { contextOf, type Io, toJson } from '../context.ts';
+import { CREATE_SECRET, CREATE_TOKEN } from '../documents.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { collect, parseOutput } from '../flags.ts';
 import { documentFromFile, documentFromLogin, parseFromFile, SECRET_TYPES } from '../secrets.ts';
 import { applyFiles } from './apply.ts';
-
-export const CREATE_SECRET = `mutation($input: PullSecretInput!) {
-  createPullSecret(input: $input) {
-    ${ERROR_FIELDS}
-    ... on PullSecretPayload { pullSecret { namespace name registries createdAt } }
-  }
-}`;
 
 interface SecretOptions {
   fromFile?: string;
@@ -85,9 +79,9 @@ function registerSecret(create: Command, io: Io): void {
         throw new CliError('give --from-file=<config.json> (or docker-registry --docker-server=…)');
       }
       const ctx = contextOf(self, io);
-      const data = await ctx.client.request<{
-        createPullSecret: { __typename: string; pullSecret: { name: string } };
-      }>(CREATE_SECRET, { input: { namespace: ctx.namespace, name, document } });
+      const data = await ctx.client.request(CREATE_SECRET, {
+        input: { namespace: ctx.namespace, name, document },
+      });
       const { pullSecret } = unwrap(data.createPullSecret);
       io.out(format.kind === 'json' ? toJson(pullSecret) : `secret/${pullSecret.name} created\n`);
     });
@@ -114,13 +108,6 @@ export function registerCreate(program: Command, io: Io): void {
   registerToken(create, io);
 }
 
-const CREATE_TOKEN = `mutation($input: CreateTokenInput!) { createToken(input: $input) {
-  __typename
-  ... on CreateTokenPayload { token apiToken { id subject groups clusterAdmin } }
-  ... on Error { message }
-  ... on ValidationError { problems { field message } }
-} }`;
-
 function registerToken(create: Command, io: Io): void {
   create
     .command('token')
@@ -144,9 +131,7 @@ function registerToken(create: Command, io: Io): void {
       ) => {
         const format = parseOutput(options.output, ['json']);
         const ctx = contextOf(self, io);
-        const data = await ctx.client.request<{
-          createToken: Parameters<typeof unwrap>[0];
-        }>(CREATE_TOKEN, {
+        const data = await ctx.client.request(CREATE_TOKEN, {
           input: {
             subject,
             groups: options.group ?? [],
@@ -154,10 +139,7 @@ function registerToken(create: Command, io: Io): void {
             description: options.description ?? '',
           },
         });
-        const created = unwrap(data.createToken) as unknown as {
-          token: string;
-          apiToken: { id: string };
-        };
+        const created = unwrap(data.createToken);
         io.out(format.kind === 'json' ? toJson(created) : `${created.token}\n`);
       },
     );

@@ -1,9 +1,9 @@
 // `tagraph delete is/<name>` and `tagraph delete istag/<stream>:<tag>` (oc delete).
 import type { Command } from 'commander';
 import { runBatch } from '../batch.ts';
-import { deleteStreamCall, deleteTagCall } from '../calls.ts';
 import { errorLines, isTypedError } from '../client.ts';
 import { contextOf, type Io } from '../context.ts';
+import { DELETE_STREAM, DELETE_TAG } from '../documents.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { KIND_NAMES, parseResourceArgs } from '../resources.ts';
 
@@ -21,14 +21,21 @@ export function registerDelete(program: Command, io: Io): void {
       if (names.length === 0) throw new UsageError(`delete ${type} needs a name`);
       if (type === 'isimage') throw new CliError('images are removed by prune images, not deleted');
       const ctx = contextOf(self, io);
-      const outcomes = await runBatch<object>(
-        ctx.client,
-        names.map((name) =>
-          type === 'is'
-            ? deleteStreamCall(ctx.namespace, name)
-            : deleteTagCall(ctx.namespace, name.includes(':') ? name : `${name}:latest`),
-        ),
-      );
+      const { namespace } = ctx;
+      const outcomes =
+        type === 'is'
+          ? await runBatch(
+              ctx.client,
+              DELETE_STREAM,
+              names.map((name) => ({ input: { namespace, name } })),
+            )
+          : await runBatch(
+              ctx.client,
+              DELETE_TAG,
+              names.map((name) => ({
+                input: { namespace, ref: name.includes(':') ? name : `${name}:latest` },
+              })),
+            );
       const failures: string[] = [];
       outcomes.forEach((outcome, i) => {
         if (isTypedError(outcome)) failures.push(...errorLines(outcome));

@@ -1,8 +1,9 @@
 // `tagraph import-image <stream>[:<tag>] --from=<image>`: import, wait, print each image.
 import type { Command } from 'commander';
-import { errorFields, unwrap } from '../client.ts';
+import { unwrap } from '../client.ts';
 import { contextOf, type Io, toJson } from '../context.ts';
 import { describeImageStream, describeImageStreamTag } from '../describe.ts';
+import { IMPORT } from '../documents.ts';
 import { CliError } from '../errors.ts';
 import {
   booleanOption,
@@ -12,38 +13,6 @@ import {
   parseReferencePolicy,
 } from '../flags.ts';
 import { fetchStreamTag, requireStream } from '../queries.ts';
-
-export const IMPORT = `mutation($input: ImportImageInput!) {
-  importImage(input: $input) {
-    ${errorFields({ validation: true })}
-    ... on ImportImagePayload {
-      timedOut
-      job {
-        id namespace stream status attempts lastError tags additionalTags
-        images { tag status digest dockerImageReference reason message }
-      }
-    }
-  }
-}`;
-
-interface ImportJob {
-  id: string;
-  namespace: string;
-  stream: string;
-  status: string;
-  attempts: number;
-  lastError: string | null;
-  tags: string[];
-  additionalTags: string[];
-  images: {
-    tag: string;
-    status: string;
-    digest: string | null;
-    dockerImageReference: string | null;
-    reason: string | null;
-    message: string | null;
-  }[];
-}
 
 interface ImportOptions {
   from?: string;
@@ -101,9 +70,7 @@ export function registerImportImage(program: Command, io: Io): void {
       const referencePolicy = parseReferencePolicy(options.referencePolicy);
       const timeoutSeconds = parseImportTimeout(options.timeout);
       const ctx = contextOf(self, io);
-      const data = await ctx.client.request<{
-        importImage: { __typename: string; timedOut: boolean; job: ImportJob };
-      }>(IMPORT, {
+      const data = await ctx.client.request(IMPORT, {
         input: {
           namespace: ctx.namespace,
           image,

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { unwrap } from '../client.ts';
 import { contextOf, type Io, toJson } from '../context.ts';
+import { ADD_ROLE_BINDING, REMOVE_ROLE_BINDING } from '../documents.ts';
 import { UsageError } from '../errors.ts';
 import { parseOutput } from '../flags.ts';
 
@@ -16,12 +17,7 @@ const ROLES: Record<string, 'IMAGE_PULLER' | 'EDITOR' | 'ADMIN'> = {
   admin: 'ADMIN',
 };
 
-const MUTATION = (field: 'addRoleBinding' | 'removeRoleBinding') => `
-  mutation($input: RoleBindingInput!) { ${field}(input: $input) {
-    __typename
-    ... on RoleBindingPayload { roleBinding { namespace role subjectKind subjectName } }
-    ... on Error { message }
-  } }`;
+const MUTATIONS = { add: ADD_ROLE_BINDING, remove: REMOVE_ROLE_BINDING } as const;
 
 function roleOf(name: string) {
   const role = ROLES[name];
@@ -46,14 +42,14 @@ function register(policy: Command, io: Io, verb: 'add' | 'remove', kind: 'User' 
         const format = parseOutput(options.output, ['json']);
         const role = roleOf(roleName);
         const ctx = contextOf(self, io);
-        const field = verb === 'add' ? 'addRoleBinding' : 'removeRoleBinding';
         const done = [];
         for (const subjectName of names) {
-          const data = await ctx.client.request<Record<string, { __typename: string }>>(
-            MUTATION(field),
-            { input: { namespace: ctx.namespace, role, subjectKind: kind, subjectName } },
+          const data = await ctx.client.request(MUTATIONS[verb], {
+            input: { namespace: ctx.namespace, role, subjectKind: kind, subjectName },
+          });
+          done.push(
+            unwrap('addRoleBinding' in data ? data.addRoleBinding : data.removeRoleBinding),
           );
-          done.push(unwrap(data[field] as Parameters<typeof unwrap>[0]));
         }
         if (format.kind === 'json') {
           io.out(toJson(done));

@@ -1,34 +1,18 @@
 // `tagraph prune images`: old history items and unreferenced images, dry run by default.
 // The rules: docs/rules.md#pruning.
 import type { Command } from 'commander';
-import { errorFields, unwrap } from '../client.ts';
+import { unwrap } from '../client.ts';
 import { contextOf, type Io, toJson } from '../context.ts';
+import { PRUNE } from '../documents.ts';
 import { booleanOption, parseCount, parseDuration, parseOutput } from '../flags.ts';
+import type { ResultOf } from '../graphql.ts';
 import { table } from '../tabwriter.ts';
 
-export const PRUNE = `mutation($input: PruneImagesInput!) {
-  pruneImages(input: $input) {
-    ${errorFields({ validation: true })}
-    ... on PruneImagesPayload {
-      dryRun images
-      historyItems { namespace stream tag index dockerImageReference image created }
-    }
-  }
-}`;
-
-interface PruneResult {
-  dryRun: boolean;
-  images: string[];
-  historyItems: {
-    namespace: string;
-    stream: string;
-    tag: string;
-    index: number;
-    dockerImageReference: string;
-    image: string | null;
-    created: string;
-  }[];
-}
+/** What pruneImages reports. */
+type PruneResult = Omit<
+  Extract<ResultOf<typeof PRUNE>['pruneImages'], { __typename: 'PruneImagesPayload' }>,
+  '__typename'
+>;
 
 interface PruneOptions {
   keepTagRevisions: string;
@@ -91,16 +75,13 @@ export function registerPrune(program: Command, io: Io): void {
       const keepTagRevisions = parseCount('keep-tag-revisions', options.keepTagRevisions, 1);
       const minutes = Math.ceil(parseDuration(options.keepYoungerThan) / 60_000);
       const ctx = contextOf(self, io);
-      const data = await ctx.client.request<{ pruneImages: { __typename: string } & PruneResult }>(
-        PRUNE,
-        {
-          input: {
-            keepTagRevisions,
-            keepYoungerThanMinutes: minutes,
-            dryRun: !(options.confirm ?? false),
-          },
+      const data = await ctx.client.request(PRUNE, {
+        input: {
+          keepTagRevisions,
+          keepYoungerThanMinutes: minutes,
+          dryRun: !(options.confirm ?? false),
         },
-      );
+      });
       const result = unwrap(data.pruneImages);
       io.out(format.kind === 'json' ? toJson(result) : formatPrune(result));
     });

@@ -1,20 +1,11 @@
 // `tagraph rollback <stream>:<tag> --to=<index|generation:N|digest>`.
 // The rules: docs/rules.md#rollback-targets.
 import type { Command } from 'commander';
-import { ERROR_FIELDS, unwrap } from '../client.ts';
+import { unwrap } from '../client.ts';
 import { contextOf, type Io, toJson } from '../context.ts';
+import { ROLLBACK } from '../documents.ts';
 import { UsageError } from '../errors.ts';
 import { parseOutput, parseRollbackTarget } from '../flags.ts';
-
-export const ROLLBACK = `mutation($input: RollbackTagInput!) {
-  rollbackTag(input: $input) {
-    ${ERROR_FIELDS}
-    ... on RollbackTagPayload {
-      message historyIndex
-      imageStreamTag { name dockerImageReference image { digest } }
-    }
-  }
-}`;
 
 export function registerRollback(program: Command, io: Io): void {
   program
@@ -33,9 +24,9 @@ export function registerRollback(program: Command, io: Io): void {
       const format = parseOutput(options.output, ['json']);
       const to = parseRollbackTarget(options.to);
       const ctx = contextOf(self, io);
-      const data = await ctx.client.request<{
-        rollbackTag: { __typename: string; message: string; historyIndex: number };
-      }>(ROLLBACK, { input: { namespace: ctx.namespace, ref, to } });
+      const data = await ctx.client.request(ROLLBACK, {
+        input: { namespace: ctx.namespace, ref, to },
+      });
       const payload = unwrap(data.rollbackTag);
       io.out(format.kind === 'json' ? toJson(payload) : `${payload.message}\n`);
     });

@@ -1,9 +1,9 @@
 // `tagraph set image-lookup [<stream>...] [--enabled=false]` (oc set image-lookup).
 import type { Command } from 'commander';
 import { runBatch } from '../batch.ts';
-import { imageLookupCall } from '../calls.ts';
 import { errorLines, isTypedError } from '../client.ts';
 import { contextOf, type Io, toJson } from '../context.ts';
+import { SET_IMAGE_LOOKUP } from '../documents.ts';
 import { CliError } from '../errors.ts';
 import { booleanOption, parseOutput } from '../flags.ts';
 import { listStreams } from '../queries.ts';
@@ -59,9 +59,12 @@ export function registerSet(program: Command, io: Io): void {
         }
         const names = args.map(streamName);
         const local = options.enabled ?? true;
-        const outcomes = await runBatch<{ imageStream: { name: string } }>(
+        const outcomes = await runBatch(
           ctx.client,
-          names.map((name) => imageLookupCall(ctx.namespace, name, local)),
+          SET_IMAGE_LOOKUP,
+          names.map((name) => ({
+            input: { namespace: ctx.namespace, name, lookupPolicy: { local } },
+          })),
         );
         const failures: string[] = [];
         const updated: { name: string; local: boolean }[] = [];

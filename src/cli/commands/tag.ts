@@ -1,9 +1,9 @@
 // `tagraph tag SOURCE DEST...` and `tagraph tag -d TAG...`, printing what oc tag prints.
 import type { Command } from 'commander';
 import { runBatch } from '../batch.ts';
-import { deleteTagCall } from '../calls.ts';
-import { ERROR_FIELDS, errorLines, isTypedError, unwrap } from '../client.ts';
+import { errorLines, isTypedError, unwrap } from '../client.ts';
 import { contextOf, type Io, toJson } from '../context.ts';
+import { DELETE_TAG, TAG } from '../documents.ts';
 import { CliError, UsageError } from '../errors.ts';
 import {
   booleanOption,
@@ -12,28 +12,6 @@ import {
   parseReferencePolicy,
   parseSourceKind,
 } from '../flags.ts';
-
-export const TAG = `mutation($input: TagInput!) {
-  tag(input: $input) {
-    ${ERROR_FIELDS}
-    ... on TagPayload { results { message namespace stream tag importJobId } }
-  }
-}`;
-
-interface TagResult {
-  message: string;
-  namespace: string;
-  stream: string;
-  tag: string;
-  importJobId: string | null;
-}
-
-interface DeletedTag {
-  namespace: string;
-  stream: string;
-  tag: string;
-  danglingFollowers: string[];
-}
 
 interface TagOptions {
   alias?: boolean;
@@ -91,9 +69,7 @@ export function registerTag(program: Command, io: Io): void {
         referencePolicy: parseReferencePolicy(options.referencePolicy),
         sourceKind: parseSourceKind(options.source),
       };
-      const data = await ctx.client.request<{
-        tag: { __typename: string; results: TagResult[] };
-      }>(TAG, { input });
+      const data = await ctx.client.request(TAG, { input });
       const { results } = unwrap(data.tag);
       if (output.kind === 'json') io.out(toJson(results));
       else for (const result of results) io.out(`${result.message}\n`);
@@ -105,11 +81,12 @@ async function deleteTags(
   refs: string[],
   json: boolean,
 ): Promise<void> {
-  const outcomes = await runBatch<DeletedTag>(
+  const outcomes = await runBatch(
     ctx.client,
-    refs.map((ref) => deleteTagCall(ctx.namespace, ref)),
+    DELETE_TAG,
+    refs.map((ref) => ({ input: { namespace: ctx.namespace, ref } })),
   );
-  const deleted: DeletedTag[] = [];
+  const deleted: Exclude<(typeof outcomes)[number], { __typename: `${string}Error` }>[] = [];
   const failures: string[] = [];
   outcomes.forEach((outcome, i) => {
     if (isTypedError(outcome)) {

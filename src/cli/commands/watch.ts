@@ -3,30 +3,12 @@
 import type { Command } from 'commander';
 import type WebSocket from 'ws';
 import { contextOf, type Io } from '../context.ts';
+import { TAG_CHANGED } from '../documents.ts';
 import { CliError } from '../errors.ts';
 import { parseCount, parseOutput } from '../flags.ts';
+import { documentText, type ResultOf, type VariablesOf } from '../graphql.ts';
 
-export const TAG_CHANGED = `subscription($namespace: String!, $stream: String, $tag: String, $since: String) {
-  tagChanged(namespace: $namespace, stream: $stream, tag: $tag, since: $since) {
-    cursor type cause time namespace stream tag
-    previous { digest dockerImageReference }
-    current { digest dockerImageReference }
-    importFailure { reason message }
-  }
-}`;
-
-export interface TagChange {
-  cursor: string;
-  type: string;
-  cause: string;
-  time: string;
-  namespace: string;
-  stream: string;
-  tag: string;
-  previous: { digest: string | null; dockerImageReference: string } | null;
-  current: { digest: string | null; dockerImageReference: string } | null;
-  importFailure: { reason: string; message: string } | null;
-}
+export type TagChange = ResultOf<typeof TAG_CHANGED>['tagChanged'];
 
 /** One line: `<time> <TYPE> <CAUSE> <ns>/<stream>:<tag> <what it points at now>`. */
 export function formatChange(change: TagChange): string {
@@ -139,9 +121,11 @@ export function registerWatch(program: Command, io: Io): void {
         });
         let drop = 'the server ended the subscription';
         try {
-          const results = client.iterate<{ tagChanged: TagChange }>({
-            query: TAG_CHANGED,
-            variables: { namespace: ctx.namespace, stream, tag, since },
+          const results = client.iterate<ResultOf<typeof TAG_CHANGED>>({
+            query: documentText(TAG_CHANGED),
+            variables: { namespace: ctx.namespace, stream, tag, since } satisfies VariablesOf<
+              typeof TAG_CHANGED
+            >,
           });
           for await (const result of results) {
             const slow = result.errors?.find((e) => e.extensions?.code === 'SLOW_CONSUMER');
