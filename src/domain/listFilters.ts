@@ -1,7 +1,13 @@
 // The filters of the stream and tag lists, parsed once into typed values: Kubernetes label
 // selectors, name matches and tag kinds, each bounded (docs/queries.md).
 import { ok, type Result } from '../errors.ts';
-import { type DomainError, failWith, type KeyValue, type Problem, validateLabels } from './names.ts';
+import {
+  type DomainError,
+  failWith,
+  type KeyValue,
+  type Problem,
+  validateLabels,
+} from './names.ts';
 
 /** A selector longer than this is refused before it is read. */
 export const MAX_SELECTOR_LENGTH = 1024;
@@ -96,9 +102,8 @@ export function parseLabelSelector(
         requirement = { key, op: 'exists' };
       } else if (next.kind === '=' || next.kind === '!=') {
         i++;
-        const after = peek();
         // `key=` selects the empty value.
-        const value = after?.kind === 'word' ? (i++, after.text) : '';
+        const value = word() ?? '';
         requirement = { key, op: next.kind === '=' ? 'in' : 'notin', values: [value] };
       } else if (next.kind === 'word' && (next.text === 'in' || next.text === 'notin')) {
         i++;

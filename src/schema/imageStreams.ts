@@ -129,7 +129,11 @@ export function streamListQuery(namespace: string | null, args: StreamListArgs) 
     where: { RAW: (s: typeof imageStreams) => streamListConditions(s, namespace, filter.value) },
     /** The rows the filter selects in `namespaceName`, however many pages. */
     count: (db: Db, namespaceName: string) =>
-      countRows(db, imageStreamsTable, streamListConditions(imageStreamsTable, namespaceName, filter.value)),
+      countRows(
+        db,
+        imageStreamsTable,
+        streamListConditions(imageStreamsTable, namespaceName, filter.value),
+      ),
   };
 }
 
@@ -147,26 +151,24 @@ builder.queryFields((t) => ({
         query({ where: { namespace: args.namespace, name: args.name } }),
       ),
   }),
-  imageStreams: t.drizzleConnection(
-    {
-      authScopes: readArgs,
-      type: 'imageStreams',
-      description: 'The streams of a namespace, filtered and ordered (by name unless orderBy says).',
-      args: {
-        namespace: t.arg.string({ required: true }),
-        filter: t.arg({ type: ImageStreamFilter }),
-        orderBy: t.arg({ type: ImageStreamOrder }),
-      },
-      totalCount: (_parent, args, ctx) =>
-        streamListQuery(args.namespace, args).count(ctx.database.db, args.namespace),
-      resolve: (query, _root, args, ctx) => {
-        const list = streamListQuery(args.namespace, args);
-        return ctx.database.db.query.imageStreams.findMany(
-          query({ where: list.where, orderBy: list.orderBy, extras: list.extras }),
-        );
-      },
+  imageStreams: t.drizzleConnection({
+    authScopes: readArgs,
+    type: 'imageStreams',
+    description: 'The streams of a namespace, filtered and ordered (by name unless orderBy says).',
+    args: {
+      namespace: t.arg.string({ required: true }),
+      filter: t.arg({ type: ImageStreamFilter }),
+      orderBy: t.arg({ type: ImageStreamOrder }),
     },
-  ),
+    totalCount: (_parent, args, ctx) =>
+      streamListQuery(args.namespace, args).count(ctx.database.db, args.namespace),
+    resolve: (query, _root, args, ctx) => {
+      const list = streamListQuery(args.namespace, args);
+      return ctx.database.db.query.imageStreams.findMany(
+        query({ where: list.where, orderBy: list.orderBy, extras: list.extras }),
+      );
+    },
+  }),
 }));
 
 const LookupPolicyInput = builder.inputType('ImageLookupPolicyInput', {

@@ -97,7 +97,10 @@ export function checkCursors(
       );
     }
     const keys = parts.slice(0, -1);
-    if (keys.length !== order.keys.length || !order.keys.every((k, i) => matches(keys[i], k.type))) {
+    if (
+      keys.length !== order.keys.length ||
+      !order.keys.every((k, i) => matches(keys[i], k.type))
+    ) {
       throw cursorError(`"${arg}" is not a cursor this server issued`, 'BAD_CURSOR', arg);
     }
   }

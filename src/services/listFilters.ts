@@ -86,11 +86,13 @@ export function streamListConditions(
   namespace: string | null,
   filter: StreamFilter,
 ): SQL {
-  return and(
-    namespace === null ? undefined : eq(s.namespace, namespace),
-    ...nameConditions(s.name, filter),
-    ...labelConditions(s.labels, filter.labels),
-  ) ?? sql`true`;
+  return (
+    and(
+      namespace === null ? undefined : eq(s.namespace, namespace),
+      ...nameConditions(s.name, filter),
+      ...labelConditions(s.labels, filter.labels),
+    ) ?? sql`true`
+  );
 }
 
 /** Each kind as its spec columns say (`tagKindOf` in src/domain/listFilters.ts). */
@@ -119,20 +121,30 @@ export function tagListConditions(t: TagColumns, streamId: number | null, filter
   // Item 0 names an image (a reference tag's item names none).
   const hasImage = sql`coalesce((select h.image_digest is not null from tag_history h
     where h.tag_id = ${t.id} order by h.seq desc limit 1), false)`;
-  return and(
-    streamId === null ? undefined : eq(t.streamId, streamId),
-    ...nameConditions(t.name, filter),
-    filter.kinds
-      ? filter.kinds.length === 0
-        ? sql`false`
-        : sql`(${sql.join(
-            filter.kinds.map((k) => kindCondition(t, k)),
-            sql` or `,
-          )})`
-      : undefined,
-    filter.importFailing === null ? undefined : filter.importFailing ? failing : sql`not ${failing}`,
-    filter.hasImage === null ? undefined : filter.hasImage ? hasImage : sql`not ${hasImage}`,
-    filter.updatedAfter ? sql`${t.updatedAt} > ${filter.updatedAfter.toISOString()}::timestamptz` : undefined,
-    filter.updatedBefore ? sql`${t.updatedAt} < ${filter.updatedBefore.toISOString()}::timestamptz` : undefined,
-  ) ?? sql`true`;
+  return (
+    and(
+      streamId === null ? undefined : eq(t.streamId, streamId),
+      ...nameConditions(t.name, filter),
+      filter.kinds
+        ? filter.kinds.length === 0
+          ? sql`false`
+          : sql`(${sql.join(
+              filter.kinds.map((k) => kindCondition(t, k)),
+              sql` or `,
+            )})`
+        : undefined,
+      filter.importFailing === null
+        ? undefined
+        : filter.importFailing
+          ? failing
+          : sql`not ${failing}`,
+      filter.hasImage === null ? undefined : filter.hasImage ? hasImage : sql`not ${hasImage}`,
+      filter.updatedAfter
+        ? sql`${t.updatedAt} > ${filter.updatedAfter.toISOString()}::timestamptz`
+        : undefined,
+      filter.updatedBefore
+        ? sql`${t.updatedAt} < ${filter.updatedBefore.toISOString()}::timestamptz`
+        : undefined,
+    ) ?? sql`true`
+  );
 }
