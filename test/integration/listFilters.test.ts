@@ -4,6 +4,8 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.ts';
 import { imageStreams, tags } from '../../src/db/schema.ts';
+import { writeTransaction } from '../../src/events/append.ts';
+import { recordTagEvent } from '../../src/services/tagHistory.ts';
 import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
 import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
@@ -283,6 +285,33 @@ describe('the tag list', () => {
   });
 });
 
+describe('the updated time of a tag', () => {
+  it('moves with its history: a new item 0 puts the tag first by updated time', async () => {
+    const stream = await db.query.imageStreams.findFirst({ where: { id: appStreamId } });
+    const before = Date.now();
+    await writeTransaction(db, (tx) =>
+      recordTagEvent(
+        tx,
+        stream!,
+        'pinned',
+        { dockerImageReference: 'quay.io/x/app:2', image: null, generation: 1 },
+        { cause: 'tag' },
+      ),
+    );
+    const { names } = await tagNames({ orderBy: { field: 'UPDATED_AT', direction: 'DESC' } });
+    expect(names[0]).toBe('pinned');
+    const recent = await tagNames({
+      filter: { updatedAfter: new Date(before - 1000).toISOString() },
+    });
+    expect(recent.names).toEqual(['pinned']);
+    // Back to where the other tests expect it.
+    await db
+      .update(tags)
+      .set({ updatedAt: at(0) })
+      .where(sql`name = 'pinned' and stream_id = ${appStreamId}`);
+  });
+});
+
 describe('cursors', () => {
   it('a cursor from another ordering is CURSOR_ORDER_MISMATCH; a made-up one BAD_CURSOR', async () => {
     const first = await query(STREAMS, { orderBy: { field: 'NAME', direction: 'ASC' }, first: 1 });
@@ -338,7 +367,8 @@ describe('cursors', () => {
         sql`update tags set updated_at = now() where stream_id = ${stream.id} and name = ${`t${String(page - 1).padStart(2, '0')}`}`,
       );
     }
-    expect(page).toBe(4);
+    // Four pages: 7 + 7 + 7, then the 6 left once three tags moved ahead of the cursor.
+    expect(page).toBe(3);
     // Every original tag that was not moved ahead of the cursor appears exactly once, in order.
     expect(new Set(seen).size).toBe(seen.length);
     const expected = Array.from({ length: 30 }, (_, n) => `t${String(29 - n).padStart(2, '0')}`);
