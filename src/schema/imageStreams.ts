@@ -1,5 +1,6 @@
 // ImageStream: the type, its queries and the create / delete mutations.
 
+import { and } from 'drizzle-orm';
 import { builder } from '../builder.ts';
 import type { Db } from '../db/client.ts';
 import type { imageStreams } from '../db/schema.ts';
@@ -123,10 +124,13 @@ export function streamListQuery(namespace: string | null, args: StreamListArgs) 
   const field = args.orderBy?.field ?? 'NAME';
   const direction = args.orderBy?.direction ?? 'asc';
   const order = ordering('imageStreams', field, STREAM_KEYS[field], direction);
-  checkCursors(order, args);
+  const bound = checkCursors(order, args);
   return {
     ...orderQuery(order),
-    where: { RAW: (s: typeof imageStreams) => streamListConditions(s, namespace, filter.value) },
+    where: {
+      RAW: (s: typeof imageStreams) =>
+        and(streamListConditions(s, namespace, filter.value), bound(s))!,
+    },
     /** The rows the filter selects in `namespaceName`, however many pages. */
     count: (db: Db, namespaceName: string) =>
       countRows(

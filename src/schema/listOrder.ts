@@ -2,7 +2,7 @@
 // ordering's name beside the sort key and a unique tiebreaker, so a cursor from another ordering
 // is refused (docs/queries.md).
 import { decodeBase64, decodeCursorChunk } from '@pothos/core';
-import { type SQL, sql } from 'drizzle-orm';
+import { and, type SQL, sql } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import { builder } from '../builder.ts';
 
@@ -72,7 +72,8 @@ function matches(value: unknown, type: KeyType): boolean {
 export function checkCursors(
   order: Ordering,
   args: { after?: string | null; before?: string | null },
-): void {
+): CursorBound {
+  const positions: { arg: 'after' | 'before'; keys: unknown[] }[] = [];
   for (const arg of ['after', 'before'] as const) {
     const cursor = args[arg];
     if (cursor == null) continue;
@@ -103,5 +104,32 @@ export function checkCursors(
     ) {
       throw cursorError(`"${arg}" is not a cursor this server issued`, 'BAD_CURSOR', arg);
     }
+    positions.push({ arg, keys });
   }
+  return (table) => {
+    const bounds = positions.map(({ arg, keys }) => sortKeyBound(order, table, arg, keys));
+    return bounds.length > 0 ? and(...bounds) : undefined;
+  };
+}
+
+/** A condition on a list's table alias that bounds the rows to those beyond the cursors. */
+export type CursorBound = (table: object) => SQL | undefined;
+
+/**
+ * The drizzle plugin pages with `key > c or (key = c and id > c')`, which Postgres cannot use to
+ * start an index scan, so a late page would read every row before it. The same position as a
+ * bound on the sort key alone (key 0 is the parent, equal on every row) is an index condition.
+ */
+function sortKeyBound(
+  order: Ordering,
+  table: object,
+  arg: 'after' | 'before',
+  keys: unknown[],
+): SQL {
+  const key = order.keys[1]!;
+  const raw = keys[1];
+  const value = raw instanceof Date ? sql`${raw.toISOString()}::timestamptz` : sql`${raw}`;
+  const column = (table as Record<string, SQL>)[key.column]!;
+  const forward = (arg === 'after') === (order.direction === 'asc');
+  return forward ? sql`${column} >= ${value}` : sql`${column} <= ${value}`;
 }

@@ -1,4 +1,5 @@
 // The filter and orderings of a stream's tag list (ImageStream.tags; docs/queries.md).
+import { and } from 'drizzle-orm';
 import { builder } from '../builder.ts';
 import type { Db } from '../db/client.ts';
 import { tags } from '../db/schema.ts';
@@ -72,11 +73,13 @@ export function tagListQuery(args: TagListArgs) {
   if (!filter.ok) throw validationError(filter.error);
   const field = args.orderBy?.field ?? 'NAME';
   const order = ordering('tags', field, TAG_KEYS[field], args.orderBy?.direction ?? 'asc');
-  checkCursors(order, args);
+  const bound = checkCursors(order, args);
   return {
     query: {
       ...orderQuery(order),
-      where: { RAW: (t: typeof tags) => tagListConditions(t, null, filter.value) },
+      where: {
+        RAW: (t: typeof tags) => and(tagListConditions(t, null, filter.value), bound(t))!,
+      },
     },
     /** The tags of `streamId` the filter selects, however many pages. */
     count: (db: Db, streamId: number) =>

@@ -1,20 +1,30 @@
 // Plans of the tag list on Postgres: the most recently updated failing tags of a large stream are
 // read from the (stream, updated time, id) index in order, not sorted after a full read.
-import { and, eq, sql } from 'drizzle-orm';
+import { encodeBase64, encodeCursorTuple } from '@pothos/core';
+import { sql } from 'drizzle-orm';
 import { describe, expect, inject, it } from 'vitest';
 import { AccessChecker, OPEN_CALLER } from '../../src/auth/roles.ts';
 import { openDatabase, rowsOf } from '../../src/db/client.ts';
-import { parseTagFilter } from '../../src/domain/listFilters.ts';
 import { unwrap } from '../../src/errors.ts';
+import { tagListQuery } from '../../src/schema/tagLists.ts';
 import { createImageStream } from '../../src/services/imageStreams.ts';
-import { tagListConditions } from '../../src/services/listFilters.ts';
 import { fileDatabase } from '../support/database.ts';
 
+type PlanNode = Record<string, unknown> & { Plans?: PlanNode[] };
+
 /** Node types of a JSON plan, depth first, with the index each scan used. */
-function planNodes(plan: Record<string, unknown>): string[] {
+function planNodes(plan: PlanNode): string[] {
   const own = `${plan['Node Type']}${plan['Index Name'] ? ` ${plan['Index Name']}` : ''}`;
-  const children = (plan.Plans as Record<string, unknown>[] | undefined) ?? [];
-  return [own, ...children.flatMap(planNodes)];
+  return [own, ...(plan.Plans ?? []).flatMap(planNodes)];
+}
+
+function findNode(plan: PlanNode, index: string): PlanNode | undefined {
+  if (plan['Index Name'] === index) return plan;
+  for (const child of plan.Plans ?? []) {
+    const found = findNode(child, index);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 describe('the tag list on a stream of 10,000 tags', () => {
@@ -46,37 +56,54 @@ describe('the tag list on a stream of 10,000 tags', () => {
         await db.execute(sql`analyze tags`);
         await db.execute(sql`analyze tag_conditions`);
 
-        const parsed = parseTagFilter({ importFailing: true });
-        if (!parsed.ok) throw new Error(parsed.error.message);
-        const filter = parsed.value;
-        // The page query the tag list runs, less the stream's lateral join around it.
-        const page = db.query.tags
-          .findMany({
-            columns: { id: true, name: true, updatedAt: true },
-            where: {
-              RAW: (t) => and(eq(t.streamId, stream.id), tagListConditions(t, null, filter))!,
-            },
-            orderBy: (t, { desc }) => [desc(t.streamId), desc(t.updatedAt), desc(t.id)],
-            limit: 21,
-          })
-          .toSQL();
-        const pieces = page.sql.split(/\$(\d+)/);
-        const statement = sql.join(
-          pieces.map((piece, i) =>
-            i % 2 === 0 ? sql.raw(piece) : sql`${page.params[Number(piece) - 1]}`,
-          ),
-        );
-        const [row] = rowsOf<{ 'QUERY PLAN': [{ Plan: Record<string, unknown> }] }>(
-          await db.execute(sql`explain (format json) ${statement}`),
-        );
-        const nodes = planNodes(row!['QUERY PLAN'][0].Plan);
+        /** The page query the tag list runs (less the stream's lateral join), and its plan. */
+        const page = async (after: string | null) => {
+          const list = tagListQuery({
+            filter: { importFailing: true },
+            orderBy: { field: 'UPDATED_AT', direction: 'desc' },
+            after,
+          });
+          const built = db.query.tags
+            .findMany({
+              columns: { id: true, name: true, updatedAt: true },
+              where: { streamId: stream.id, ...list.query.where },
+              orderBy: (t, { desc }) => [desc(t.streamId), desc(t.updatedAt), desc(t.id)],
+              limit: 21,
+            })
+            .toSQL();
+          const pieces = built.sql.split(/\$(\d+)/);
+          const statement = sql.join(
+            pieces.map((piece, i) =>
+              i % 2 === 0 ? sql.raw(piece) : sql`${built.params[Number(piece) - 1]}`,
+            ),
+          );
+          const [row] = rowsOf<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+            await db.execute(sql`explain (format json) ${statement}`),
+          );
+          const rows = rowsOf<{ id: string; name: string }>(
+            await db.execute(sql`select * from (${statement}) page`),
+          );
+          return { plan: row!['QUERY PLAN'][0].Plan, rows };
+        };
+
+        const first = await page(null);
+        const nodes = planNodes(first.plan);
         expect(nodes, nodes.join(' > ')).toContain('Index Scan tags_stream_updated_idx');
         expect(nodes.some((n) => n.startsWith('Sort'))).toBe(false);
+        expect(first.rows.slice(0, 3).map((r) => r.name)).toEqual(['v10000', 'v9950', 'v9900']);
 
-        const rows = rowsOf<{ name: string }>(
-          await db.execute(sql`select name from (${statement}) page`),
+        // A late page starts its index scan at the cursor's time rather than reading up to it.
+        const last = first.rows[19]!;
+        // Tag vN was updated N seconds after 2026-01-01.
+        const lastTime = new Date(Date.UTC(2026, 0, 1) + Number(last.name.slice(1)) * 1000);
+        const cursor = encodeBase64(
+          `DC:${encodeCursorTuple([stream.id, lastTime, Number(last.id), 'tags:UPDATED_AT:desc'])}`,
         );
-        expect(rows.slice(0, 3).map((r) => r.name)).toEqual(['v10000', 'v9950', 'v9900']);
+        const second = await page(cursor);
+        const scan = findNode(second.plan, 'tags_stream_updated_idx');
+        expect(scan?.['Index Cond'], JSON.stringify(second.plan)).toMatch(/updated_at <=/);
+        // The bound keeps the cursor's own time; the plugin's exact keyset drops the cursor row.
+        expect(second.rows.slice(0, 2).map((r) => r.name)).toEqual(['v9050', 'v9000']);
       } finally {
         await database.close();
       }
