@@ -88,6 +88,12 @@ export async function recordImportFailure(
     const current = await relock(tx, snapshot);
     if (!current) return;
     const { stream, tag } = current;
+    if (tag.importScheduled) {
+      await tx
+        .update(tags)
+        .set({ nextImportAt: nextCheck(options) })
+        .where(eq(tags.id, tag.id));
+    }
     const generation = tag.specGeneration ?? stream.generation;
     const [existing] = tag.conditions;
     const identical =
@@ -95,16 +101,6 @@ export async function recordImportFailure(
       existing.reason === failure.reason &&
       existing.message === failure.message &&
       existing.generation === generation;
-    if (tag.importScheduled || !identical) {
-      await tx
-        .update(tags)
-        .set({
-          ...(tag.importScheduled ? { nextImportAt: nextCheck(options) } : {}),
-          // A new condition is a change of the tag: the lists order and filter by this time.
-          ...(identical ? {} : { updatedAt: new Date() }),
-        })
-        .where(eq(tags.id, tag.id));
-    }
     if (identical) return;
     const condition = {
       status: 'False' as const,

@@ -201,8 +201,6 @@ async function writeEvent(
   if (change.clearConditions && tag.conditions.length > 0) {
     await tx.delete(tagConditions).where(eq(tagConditions.tagId, tag.id));
   }
-  // A tag's updated time counts its history too: the lists order and filter by it.
-  await tx.update(tags).set({ updatedAt: now }).where(eq(tags.id, tag.id));
   const previous = head ? { digest: head.imageDigest, reference: head.dockerImageReference } : null;
   return {
     namespace: stream.namespace,

@@ -3,7 +3,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.ts';
-import { imageStreams, tags } from '../../src/db/schema.ts';
+import { imageStreams, tagConditions as tagConditionsTable, tags } from '../../src/db/schema.ts';
 import { writeTransaction } from '../../src/events/append.ts';
 import { recordTagEvent } from '../../src/services/tagHistory.ts';
 import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
@@ -286,7 +286,7 @@ describe('the tag list', () => {
 });
 
 describe('the updated time of a tag', () => {
-  it('moves with its history: a new item 0 puts the tag first by updated time', async () => {
+  it('moves with its history and its import condition', async () => {
     const stream = await db.query.imageStreams.findFirst({ where: { id: appStreamId } });
     const before = Date.now();
     await writeTransaction(db, (tx) =>
@@ -304,6 +304,21 @@ describe('the updated time of a tag', () => {
       filter: { updatedAfter: new Date(before - 1000).toISOString() },
     });
     expect(recent.names).toEqual(['pinned']);
+    // A new import condition (as a failed import writes it) moves the tag too.
+    const latest = await db.query.tags.findFirst({
+      where: { streamId: appStreamId, name: 'latest' },
+    });
+    await db
+      .insert(tagConditionsTable)
+      .values({ tagId: latest!.id, type: 'ImportSuccess', status: 'False', generation: 1 });
+    expect(
+      (await tagNames({ orderBy: { field: 'UPDATED_AT', direction: 'DESC' }, first: 1 })).names,
+    ).toEqual(['latest']);
+    await db.delete(tagConditionsTable).where(eq(tagConditionsTable.tagId, latest!.id));
+    await db
+      .update(tags)
+      .set({ updatedAt: at(1) })
+      .where(eq(tags.id, latest!.id));
     // Back to where the other tests expect it.
     await db
       .update(tags)
