@@ -20,6 +20,12 @@ import type { ImageConfig } from '../domain/imageConfig.ts';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+/**
+ * Milliseconds, what a JavaScript Date (and so a list cursor) holds: a cursor on a finer time
+ * would fall between rows and skip them.
+ */
+const listedUpdatedAt = () =>
+  timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow();
 
 export const tagSourceKind = pgEnum('tag_source_kind', [
   'DockerImage',
@@ -64,10 +70,13 @@ export const imageStreams = pgTable(
     /** Bumped on every write to the stream or anything under it; exposed as an opaque string. */
     resourceVersion: bigint('resource_version', { mode: 'number' }).notNull().default(1),
     createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    updatedAt: listedUpdatedAt(),
   },
   (t) => [
     unique('image_streams_namespace_name_unique').on(t.namespace, t.name),
+    // The orderings of a namespace's stream list (docs/queries.md).
+    index('image_streams_namespace_updated_idx').on(t.namespace, t.updatedAt, t.id),
+    index('image_streams_namespace_generation_idx').on(t.namespace, t.generation, t.id),
     check(
       'image_streams_full_name_length',
       sql`char_length(${t.namespace}) + 1 + char_length(${t.name}) <= 255`,
@@ -106,7 +115,8 @@ export const tags = pgTable(
      */
     importedSourceDigest: text('imported_source_digest'),
     createdAt: createdAt(),
-    updatedAt: updatedAt(),
+    /** The last change of the spec, the history's item 0 or the import condition. */
+    updatedAt: listedUpdatedAt(),
   },
   (t) => [
     unique('tags_stream_name_unique').on(t.streamId, t.name),
@@ -115,6 +125,8 @@ export const tags = pgTable(
       .on(t.nextImportAt)
       .where(sql`${t.importScheduled} and ${t.nextImportAt} is not null`),
     index('tags_from_idx').on(t.streamId, t.fromKind, t.fromName),
+    // The updated-time ordering of a stream's tag list (docs/queries.md).
+    index('tags_stream_updated_idx').on(t.streamId, t.updatedAt, t.id),
   ],
 );
 

@@ -1,7 +1,11 @@
 // ImageStream: the type, its queries and the create / delete mutations.
 
-import { and, eq, like, sql } from 'drizzle-orm';
+import { and } from 'drizzle-orm';
 import { builder } from '../builder.ts';
+import type { Db } from '../db/client.ts';
+import type { imageStreams } from '../db/schema.ts';
+import { imageStreams as imageStreamsTable } from '../db/schema.ts';
+import { MAX_SELECTOR_TERMS, parseStreamFilter } from '../domain/listFilters.ts';
 import {
   ConflictError,
   ForbiddenError,
@@ -14,8 +18,16 @@ import {
   deleteImageStream,
   updateImageStream,
 } from '../services/imageStreams.ts';
+import { countRows, streamListConditions } from '../services/listFilters.ts';
 import { adminInput, editInput, readArgs } from './access.ts';
 import { entriesOf, KeyValueInput, KeyValueRef } from './common.ts';
+import {
+  checkCursors,
+  OrderDirectionEnum,
+  ordering,
+  orderQuery,
+  validationError,
+} from './listOrder.ts';
 
 const LookupPolicy = builder.objectRef<{ local: boolean }>('ImageLookupPolicy').implement({
   description: 'Whether workloads in the namespace may refer to this stream by name alone.',
@@ -50,15 +62,84 @@ export const ImageStream = builder.drizzleNode('imageStreams', {
   }),
 });
 
-const ImageStreamFilter = builder.inputType('ImageStreamFilter', {
+export const ImageStreamFilter = builder.inputType('ImageStreamFilter', {
+  description: 'Every given condition must hold (docs/queries.md).',
   fields: (t) => ({
     namePrefix: t.string(),
+    nameContains: t.string({ description: 'A substring of the name, case-sensitive.' }),
     labels: t.field({
       type: [KeyValueInput],
       description: 'Every pair must be among the stream labels.',
     }),
+    labelSelector: t.string({
+      description:
+        'A Kubernetes label selector: `app=web,tier!=db,env in (a,b),!legacy,release` ' +
+        `(at most ${MAX_SELECTOR_TERMS} requirements with labels).`,
+    }),
   }),
 });
+
+const ImageStreamOrderFieldEnum = builder.enumType('ImageStreamOrderField', {
+  values: ['NAME', 'UPDATED_AT', 'GENERATION'] as const,
+});
+
+export const ImageStreamOrder = builder.inputType('ImageStreamOrder', {
+  fields: (t) => ({
+    field: t.field({ type: ImageStreamOrderFieldEnum, required: true }),
+    direction: t.field({ type: OrderDirectionEnum, required: true, defaultValue: 'asc' }),
+  }),
+});
+
+const STREAM_KEYS = {
+  NAME: [
+    { column: 'namespace', type: 'string' },
+    { column: 'name', type: 'string' },
+  ],
+  UPDATED_AT: [
+    { column: 'namespace', type: 'string' },
+    { column: 'updatedAt', type: 'date' },
+    { column: 'id', type: 'number' },
+  ],
+  GENERATION: [
+    { column: 'namespace', type: 'string' },
+    { column: 'generation', type: 'number' },
+    { column: 'id', type: 'number' },
+  ],
+} as const;
+
+type StreamListArgs = {
+  filter?: typeof ImageStreamFilter.$inferInput | null;
+  orderBy?: typeof ImageStreamOrder.$inferInput | null;
+  after?: string | null;
+  before?: string | null;
+};
+
+/**
+ * A stream list's filter, ordering and checked cursors, for the streams of `namespace` (null: the
+ * relation names it). A bad filter is a VALIDATION error naming the input field.
+ */
+export function streamListQuery(namespace: string | null, args: StreamListArgs) {
+  const filter = parseStreamFilter(args.filter);
+  if (!filter.ok) throw validationError(filter.error);
+  const field = args.orderBy?.field ?? 'NAME';
+  const direction = args.orderBy?.direction ?? 'asc';
+  const order = ordering('imageStreams', field, STREAM_KEYS[field], direction);
+  const bound = checkCursors(order, args);
+  return {
+    ...orderQuery(order),
+    where: {
+      RAW: (s: typeof imageStreams) =>
+        and(streamListConditions(s, namespace, filter.value), bound(s))!,
+    },
+    /** The rows the filter selects in `namespaceName`, however many pages. */
+    count: (db: Db, namespaceName: string) =>
+      countRows(
+        db,
+        imageStreamsTable,
+        streamListConditions(imageStreamsTable, namespaceName, filter.value),
+      ),
+  };
+}
 
 builder.queryFields((t) => ({
   imageStream: t.drizzleField({
@@ -77,35 +158,22 @@ builder.queryFields((t) => ({
   imageStreams: t.drizzleConnection({
     authScopes: readArgs,
     type: 'imageStreams',
+    description: 'The streams of a namespace, filtered and ordered (by name unless orderBy says).',
     args: {
       namespace: t.arg.string({ required: true }),
       filter: t.arg({ type: ImageStreamFilter }),
+      orderBy: t.arg({ type: ImageStreamOrder }),
     },
+    totalCount: (_parent, args, ctx) =>
+      streamListQuery(args.namespace, args).count(ctx.database.db, args.namespace),
     resolve: (query, _root, args, ctx) => {
-      const labels = Object.fromEntries((args.filter?.labels ?? []).map((l) => [l.key, l.value]));
-      const prefix = args.filter?.namePrefix;
+      const list = streamListQuery(args.namespace, args);
       return ctx.database.db.query.imageStreams.findMany(
-        query({
-          where: {
-            RAW: (s) =>
-              and(
-                eq(s.namespace, args.namespace),
-                prefix ? like(s.name, `${escapeLike(prefix)}%`) : undefined,
-                Object.keys(labels).length > 0
-                  ? sql`${s.labels} @> ${JSON.stringify(labels)}::text::jsonb`
-                  : undefined,
-              ) ?? sql`true`,
-          },
-          orderBy: { name: 'asc' },
-        }),
+        query({ where: list.where, orderBy: list.orderBy, extras: list.extras }),
       );
     },
   }),
 }));
-
-function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
 
 const LookupPolicyInput = builder.inputType('ImageLookupPolicyInput', {
   fields: (f) => ({ local: f.boolean({ required: true }) }),

@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { readableNamespaces } from '../auth/roles.ts';
 import { builder } from '../builder.ts';
 import type { namespaces } from '../db/schema.ts';
+import { ImageStreamFilter, ImageStreamOrder, streamListQuery } from './imageStreams.ts';
 
 /**
  * A correlated count. Not `t.relatedCount('imageStreams')`: with drizzle-orm 1.0.0-rc.5 the
@@ -24,9 +25,39 @@ builder.drizzleObject('namespaces', {
       select: { extras: streamCount },
       resolve: (ns) => ns.imageStreamCount,
     }),
-    imageStreams: t.relatedConnection('imageStreams', { query: { orderBy: { name: 'asc' } } }),
+    imageStreams: t.relatedConnection(
+      'imageStreams',
+      {
+        description: 'Filtered and ordered as the imageStreams query.',
+        args: {
+          filter: t.arg({ type: ImageStreamFilter }),
+          orderBy: t.arg({ type: ImageStreamOrder }),
+        },
+        query: (args) => {
+          const list = streamListQuery(null, args);
+          return { where: list.where, orderBy: list.orderBy, extras: list.extras };
+        },
+      },
+      {
+        fields: (c) => ({
+          totalCount: c.int({
+            description: 'Streams the filter selects, on every page; counted only when asked.',
+            resolve: (connection, _args, ctx) => {
+              const { parent, args } = connection as unknown as NamespaceStreamsConnection;
+              return streamListQuery(null, args).count(ctx.database.db, parent.name);
+            },
+          }),
+        }),
+      },
+    ),
   }),
 });
+
+/** What the drizzle plugin keeps on a related connection: the parent row and the field's args. */
+interface NamespaceStreamsConnection {
+  parent: { name: string };
+  args: Parameters<typeof streamListQuery>[1];
+}
 
 builder.queryFields((t) => ({
   namespaces: t.drizzleConnection({

@@ -18,6 +18,12 @@ import {
 } from './enums.ts';
 import { ImageStream } from './imageStreams.ts';
 import { Image } from './images.ts';
+import {
+  ImageStreamTagFilter,
+  ImageStreamTagOrder,
+  type StreamTagsConnection,
+  tagListQuery,
+} from './tagLists.ts';
 
 type TagRow = typeof tags.$inferSelect;
 
@@ -302,8 +308,26 @@ const uniqueImageCount = {
 builder.drizzleObjectFields(ImageStream, (t) => ({
   tags: t.relatedConnection(
     'tags',
-    { description: 'Sorted by name.', query: { orderBy: { name: 'asc' } } },
-    { name: 'ImageStreamTagConnection' },
+    {
+      description: 'Filtered and ordered (by name unless orderBy says; docs/queries.md).',
+      args: {
+        filter: t.arg({ type: ImageStreamTagFilter }),
+        orderBy: t.arg({ type: ImageStreamTagOrder }),
+      },
+      query: (args) => tagListQuery(args).query,
+    },
+    {
+      name: 'ImageStreamTagConnection',
+      fields: (c) => ({
+        totalCount: c.int({
+          description: 'Tags the filter selects, on every page; counted only when asked.',
+          resolve: (connection, _args, ctx) => {
+            const { parent, args } = connection as unknown as StreamTagsConnection;
+            return tagListQuery(args).count(ctx.database.db, parent.id);
+          },
+        }),
+      }),
+    },
     { name: 'ImageStreamTagEdge' },
   ),
   tag: t.field({

@@ -1,0 +1,140 @@
+// Scenario 5: a filtered, ordered tag-list page against the plain first page of the same list, in
+// the same run: the 20 most recently updated failing tags (with totalCount) of a 10,000-tag stream.
+import { createBenchDatabase } from './lib/db.ts';
+import { type LoadResult, runLoad } from './lib/load.ts';
+import { withCpuPerOperation } from './lib/processes.ts';
+import { collect, medianOf, printTable, type Row, round, writeResults } from './lib/stats.ts';
+import { startTagraph } from './lib/tagraph.ts';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const SHAPE = { namespace: 'bench', stream: 'big', tags: 10_000, failingEvery: 50 };
+
+const QUERIES = {
+  /** The baseline: the list's first page by name, no filter. */
+  firstPage: `query { imageStream(namespace: "${SHAPE.namespace}", name: "${SHAPE.stream}") {
+    tags(first: 20) { nodes { name } } } }`,
+  /** The 20 most recently updated failing tags. */
+  failingRecentPage: `query { imageStream(namespace: "${SHAPE.namespace}", name: "${SHAPE.stream}") {
+    tags(first: 20, filter: { importFailing: true }, orderBy: { field: UPDATED_AT, direction: DESC }) {
+      nodes { name } } } }`,
+  /** The same page, and how many fail in all. */
+  failingRecent: `query { imageStream(namespace: "${SHAPE.namespace}", name: "${SHAPE.stream}") {
+    tags(first: 20, filter: { importFailing: true }, orderBy: { field: UPDATED_AT, direction: DESC }) {
+      totalCount nodes { name } } } }`,
+} as const;
+type QueryName = keyof typeof QUERIES;
+
+type Measured = LoadResult & { serverCpuMs: number; postgresCpuMs: number };
+const pick = (r: Measured) => ({
+  rps: r.rps,
+  p50: r.p50,
+  p99: r.p99,
+  serverCpuMs: r.serverCpuMs,
+  postgresCpuMs: r.postgresCpuMs,
+});
+
+export async function main() {
+  const database = await createBenchDatabase('lists');
+  try {
+    const sql = database.sql;
+    await sql`insert into namespaces (name) values (${SHAPE.namespace})`;
+    const [stream] = await sql<{ id: string }[]>`
+      insert into image_streams (namespace, name) values (${SHAPE.namespace}, ${SHAPE.stream})
+      returning id`;
+    await sql`
+      insert into tags (stream_id, name, from_kind, from_name, spec_generation)
+      select ${stream!.id}, 'v' || g, 'DockerImage', 'quay.io/bench/app:v' || g, 1
+      from generate_series(1, ${SHAPE.tags}) g`;
+    await sql`
+      insert into tag_conditions (tag_id, type, status, reason, generation)
+      select id, 'ImportSuccess', 'False', 'NotFound', 1 from tags
+      where (substring(name from 2))::int % ${SHAPE.failingEvery} = 0`;
+    // Spread the updated times (writing the conditions touched their tags).
+    await sql`
+      update tags set updated_at = timestamptz '2026-01-01'
+        + (substring(name from 2))::int * interval '1 second'`;
+    await sql`analyze`;
+
+    const tagraph = await startTagraph({ databaseUrl: database.url });
+    try {
+      const failing = (await tagraph.graphql(QUERIES.failingRecent)) as {
+        imageStream: { tags: { totalCount: number; nodes: { name: string }[] } };
+      };
+      const expected = SHAPE.tags / SHAPE.failingEvery;
+      if (
+        failing.imageStream.tags.totalCount !== expected ||
+        failing.imageStream.tags.nodes[0]?.name !== `v${SHAPE.tags}`
+      ) {
+        throw new Error(`unexpected answer: ${JSON.stringify(failing).slice(0, 300)}`);
+      }
+
+      const statements: Record<string, number> = {};
+      for (const name of Object.keys(QUERIES) as QueryName[]) {
+        const before = await tagraph.metric('tagraph_db_statements_total');
+        for (let i = 0; i < 20; i++) await tagraph.graphql(QUERIES[name]);
+        statements[name] = ((await tagraph.metric('tagraph_db_statements_total')) - before) / 20;
+      }
+      console.log('statements per request:', statements);
+
+      const load = (name: QueryName, duration: number) =>
+        runLoad({
+          url: tagraph.graphqlUrl,
+          connections: CONNECTIONS,
+          duration,
+          headers: tagraph.headers,
+          bodies: [JSON.stringify({ query: QUERIES[name] })],
+          expect: '{"data":',
+        });
+      const runs: Record<string, Measured[]> = {};
+      const names = Object.keys(QUERIES) as QueryName[];
+      for (const name of names) await load(name, WARMUP);
+      for (let r0 = 0; r0 < ROUNDS; r0++) {
+        // Rotate who goes first so drift hits all alike.
+        const order = names.map((_, i) => names[(i + r0) % names.length]!);
+        for (const name of order) {
+          const result = await withCpuPerOperation(tagraph.pid, () => load(name, DURATION));
+          collect(runs, name, result);
+          console.log(
+            `  ${name} round ${r0 + 1}: ${round(result.rps, 1)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms; CPU per request: server ${round(result.serverCpuMs)} ms, Postgres ${round(result.postgresCpuMs)} ms`,
+          );
+        }
+      }
+
+      const base = medianOf(runs.firstPage!.map(pick));
+      const rows: Row[] = names.map((name) => {
+        const m = medianOf(runs[name]!.map(pick));
+        return {
+          query: name,
+          'req/s': round(m.rps, 1),
+          'p50 ms': m.p50,
+          'p99 ms': m.p99,
+          'SQL/req': statements[name]!,
+          'CPU ms/req server + PG': `${round(m.serverCpuMs)} + ${round(m.postgresCpuMs)}`,
+          'req/s vs first page': round(m.rps / base.rps),
+        };
+      });
+      printTable(
+        `Scenario 5 — tag list of ${SHAPE.tags} tags, ${CONNECTIONS} connections, median of ${ROUNDS} × ${DURATION} s`,
+        rows,
+      );
+      await writeResults('lists', {
+        shape: SHAPE,
+        connections: CONNECTIONS,
+        rounds: ROUNDS,
+        durationSeconds: DURATION,
+        statements,
+        runs,
+        rows,
+      });
+    } finally {
+      await tagraph.stop();
+    }
+  } finally {
+    await database.drop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -1,0 +1,312 @@
+// The filters of the stream and tag lists, parsed once into typed values: Kubernetes label
+// selectors, name matches and tag kinds, each bounded (docs/queries.md).
+import { ok, type Result } from '../errors.ts';
+import {
+  type DomainError,
+  failWith,
+  type KeyValue,
+  type Problem,
+  validateLabels,
+} from './names.ts';
+
+/** A selector longer than this is refused before it is read. */
+export const MAX_SELECTOR_LENGTH = 1024;
+/** Requirements (comma-separated terms) in one selector, pairs in `labels` included. */
+export const MAX_SELECTOR_TERMS = 20;
+/** Values in one `in (…)` / `notin (…)` set. */
+export const MAX_SET_VALUES = 20;
+/** A name prefix or substring longer than any stream name can match nothing: refused. */
+export const MAX_NAME_MATCH_LENGTH = 255;
+
+/**
+ * One requirement of a label selector: `in` with one value is `key=value`, `notin` with one value
+ * `key!=value` (which, as in Kubernetes, also matches objects without the key).
+ */
+export type LabelRequirement =
+  | { key: string; op: 'in' | 'notin'; values: string[] }
+  | { key: string; op: 'exists' | 'notexists' };
+
+type Token =
+  | { kind: 'word'; text: string; at: number }
+  | { kind: '=' | '!=' | '!' | '(' | ')' | ','; at: number };
+
+const WORD = /[A-Za-z0-9_./-]/;
+
+function tokenize(selector: string): Token[] | string {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < selector.length) {
+    const c = selector[i]!;
+    if (c === ' ' || c === '\t') {
+      i++;
+    } else if (c === '!' && selector[i + 1] === '=') {
+      tokens.push({ kind: '!=', at: i });
+      i += 2;
+    } else if (c === '=') {
+      tokens.push({ kind: '=', at: i });
+      i += selector[i + 1] === '=' ? 2 : 1;
+    } else if (c === '!' || c === '(' || c === ')' || c === ',') {
+      tokens.push({ kind: c, at: i });
+      i++;
+    } else if (WORD.test(c)) {
+      const start = i;
+      while (i < selector.length && WORD.test(selector[i]!)) i++;
+      tokens.push({ kind: 'word', text: selector.slice(start, i), at: start });
+    } else {
+      return `unexpected character "${c}" at position ${i + 1}`;
+    }
+  }
+  return tokens;
+}
+
+/**
+ * Reads `app=web,tier!=db,env in (a,b),!legacy,release` (Kubernetes' label-selector syntax, without
+ * the numeric `<`/`>` operators, which labels of image streams have no use for). Keys and values
+ * follow the label rules (docs/rules.md#names-and-their-limits). Problems name `field`.
+ */
+export function parseLabelSelector(
+  selector: string,
+  field: string,
+): Result<LabelRequirement[], DomainError> {
+  const problem = (message: string) => failWith<LabelRequirement[]>([{ field, message }]);
+  if (selector.length > MAX_SELECTOR_LENGTH) {
+    return problem(`label selector is longer than ${MAX_SELECTOR_LENGTH} characters`);
+  }
+  const tokens = tokenize(selector);
+  if (typeof tokens === 'string') return problem(`label selector: ${tokens}`);
+  const requirements: LabelRequirement[] = [];
+  let i = 0;
+  const peek = () => tokens[i];
+  const where = () => {
+    const token = peek();
+    return token ? `at position ${token.at + 1}` : 'at the end';
+  };
+  const word = (): string | null => {
+    const token = peek();
+    if (token?.kind !== 'word') return null;
+    i++;
+    return token.text;
+  };
+  while (i < tokens.length) {
+    let requirement: LabelRequirement;
+    if (peek()?.kind === '!') {
+      i++;
+      const key = word();
+      if (key === null) return problem(`label selector: a key was expected after "!" ${where()}`);
+      requirement = { key, op: 'notexists' };
+    } else {
+      const key = word();
+      if (key === null) return problem(`label selector: a key was expected ${where()}`);
+      const next = peek();
+      if (next === undefined || next.kind === ',') {
+        requirement = { key, op: 'exists' };
+      } else if (next.kind === '=' || next.kind === '!=') {
+        i++;
+        // `key=` selects the empty value.
+        const value = word() ?? '';
+        requirement = { key, op: next.kind === '=' ? 'in' : 'notin', values: [value] };
+      } else if (next.kind === 'word' && (next.text === 'in' || next.text === 'notin')) {
+        i++;
+        if (peek()?.kind !== '(') {
+          return problem(`label selector: "(" was expected after "${next.text}" ${where()}`);
+        }
+        i++;
+        const values: string[] = [];
+        for (;;) {
+          const value = peek();
+          if (value?.kind === 'word') {
+            values.push(value.text);
+            i++;
+          } else if (value?.kind === ',' || value?.kind === ')') {
+            // An empty member: the empty value.
+            values.push('');
+          } else {
+            return problem(`label selector: a value or ")" was expected ${where()}`);
+          }
+          const separator = peek();
+          if (separator?.kind === ')') {
+            i++;
+            break;
+          }
+          if (separator?.kind !== ',') {
+            return problem(`label selector: "," or ")" was expected ${where()}`);
+          }
+          i++;
+        }
+        if (values.length > MAX_SET_VALUES) {
+          return problem(
+            `label selector: the set of "${key}" has ${values.length} values; at most ${MAX_SET_VALUES}`,
+          );
+        }
+        requirement = { key, op: next.text, values };
+      } else {
+        return problem(
+          `label selector: "=", "!=", "in", "notin" or "," was expected after "${key}" ${where()}`,
+        );
+      }
+    }
+    requirements.push(requirement);
+    if (requirements.length > MAX_SELECTOR_TERMS) {
+      return problem(`label selector has more than ${MAX_SELECTOR_TERMS} requirements`);
+    }
+    if (i < tokens.length) {
+      if (peek()?.kind !== ',') {
+        return problem(`label selector: "," was expected ${where()}`);
+      }
+      i++;
+      if (i === tokens.length) return problem('label selector ends with ","');
+    }
+  }
+  const labelProblems = requirements.flatMap((r) =>
+    (r.op === 'in' || r.op === 'notin' ? r.values : ['']).flatMap(
+      (value) => validateLabels([{ key: r.key, value }], field) ?? [],
+    ),
+  );
+  if (labelProblems.length > 0) {
+    return failWith(labelProblems.map((p) => ({ field, message: `label selector: ${p.message}` })));
+  }
+  return ok(requirements);
+}
+
+/** The kinds of tag a list can be narrowed to; each spec tag has exactly one (docs/queries.md). */
+export const TAG_KINDS = [
+  'PERMANENT',
+  'TRACKING',
+  'REFERENCE',
+  'EXTERNAL',
+  'SCHEDULED',
+  'STATUS_ONLY',
+] as const;
+export type TagKind = (typeof TAG_KINDS)[number];
+
+/** The spec columns a tag's kind is read from. */
+export interface TagKindColumns {
+  specGeneration: number | null;
+  reference: boolean;
+  fromKind: 'DockerImage' | 'ImageStreamTag' | 'ImageStreamImage' | null;
+  importScheduled: boolean;
+}
+
+/**
+ * What `tag` made of a tag (docs/rules.md#tag-kinds): a reference, a tracking tag (`from` another
+ * tag of the stream), a permanent one (pinned to an image), an external one (a pull spec, scheduled
+ * or not); or status only, made by a push. Null for a spec with no source.
+ */
+export function tagKindOf(tag: TagKindColumns): TagKind | null {
+  if (tag.specGeneration === null) return 'STATUS_ONLY';
+  if (tag.reference) return 'REFERENCE';
+  switch (tag.fromKind) {
+    case 'ImageStreamTag':
+      return 'TRACKING';
+    case 'ImageStreamImage':
+      return 'PERMANENT';
+    case 'DockerImage':
+      return tag.importScheduled ? 'SCHEDULED' : 'EXTERNAL';
+    default:
+      return null;
+  }
+}
+
+export interface NameMatch {
+  prefix: string | null;
+  contains: string | null;
+}
+
+export interface StreamFilter extends NameMatch {
+  labels: LabelRequirement[];
+}
+
+export interface TagFilter extends NameMatch {
+  kinds: TagKind[] | null;
+  importFailing: boolean | null;
+  hasImage: boolean | null;
+  updatedAfter: Date | null;
+  updatedBefore: Date | null;
+}
+
+export interface StreamFilterInput {
+  namePrefix?: string | null;
+  nameContains?: string | null;
+  labels?: readonly KeyValue[] | null;
+  labelSelector?: string | null;
+}
+
+export interface TagFilterInput {
+  namePrefix?: string | null;
+  nameContains?: string | null;
+  kinds?: readonly TagKind[] | null;
+  importFailing?: boolean | null;
+  hasImage?: boolean | null;
+  updatedAfter?: Date | null;
+  updatedBefore?: Date | null;
+}
+
+function nameMatch(
+  input: { namePrefix?: string | null; nameContains?: string | null },
+  field: string,
+  problems: Problem[],
+): NameMatch {
+  for (const name of ['namePrefix', 'nameContains'] as const) {
+    const value = input[name];
+    if (value != null && value.length > MAX_NAME_MATCH_LENGTH) {
+      problems.push({
+        field: `${field}.${name}`,
+        message: `${name} is longer than ${MAX_NAME_MATCH_LENGTH} characters`,
+      });
+    }
+  }
+  return { prefix: input.namePrefix || null, contains: input.nameContains || null };
+}
+
+/** The stream filter: `labels` pairs and the selector's requirements all must hold. */
+export function parseStreamFilter(
+  input: StreamFilterInput | null | undefined,
+  field = 'filter',
+): Result<StreamFilter, DomainError> {
+  const problems: Problem[] = [];
+  const names = nameMatch(input ?? {}, field, problems);
+  const labels: LabelRequirement[] = [];
+  const pairs = input?.labels ?? [];
+  problems.push(...(validateLabels(pairs, `${field}.labels`) ?? []));
+  for (const pair of pairs) labels.push({ key: pair.key, op: 'in', values: [pair.value] });
+  if (input?.labelSelector != null) {
+    const parsed = parseLabelSelector(input.labelSelector, `${field}.labelSelector`);
+    if (parsed.ok) labels.push(...parsed.value);
+    else problems.push({ field: parsed.error.field ?? field, message: parsed.error.message });
+  }
+  if (labels.length > MAX_SELECTOR_TERMS && problems.length === 0) {
+    problems.push({
+      field: `${field}.labels`,
+      message: `labels and labelSelector together have ${labels.length} requirements; at most ${MAX_SELECTOR_TERMS}`,
+    });
+  }
+  return problems.length > 0 ? failWith(problems) : ok({ ...names, labels });
+}
+
+export function parseTagFilter(
+  input: TagFilterInput | null | undefined,
+  field = 'filter',
+): Result<TagFilter, DomainError> {
+  const problems: Problem[] = [];
+  const names = nameMatch(input ?? {}, field, problems);
+  const kinds = input?.kinds ? [...new Set(input.kinds)] : null;
+  const after = input?.updatedAfter ?? null;
+  const before = input?.updatedBefore ?? null;
+  for (const [name, date] of [
+    ['updatedAfter', after],
+    ['updatedBefore', before],
+  ] as const) {
+    if (date !== null && Number.isNaN(date.getTime())) {
+      problems.push({ field: `${field}.${name}`, message: `${name} is not a valid time` });
+    }
+  }
+  if (problems.length > 0) return failWith(problems);
+  return ok({
+    ...names,
+    kinds,
+    importFailing: input?.importFailing ?? null,
+    hasImage: input?.hasImage ?? null,
+    updatedAfter: after,
+    updatedBefore: before,
+  });
+}

@@ -1,0 +1,150 @@
+// The stream and tag list filters as SQL conditions, so a page and its total count select the
+// same rows (docs/queries.md).
+import { and, count, eq, type SQL, sql } from 'drizzle-orm';
+import type { PgTable } from 'drizzle-orm/pg-core';
+import type { Db } from '../db/client.ts';
+import type { imageStreams, tags } from '../db/schema.ts';
+import type {
+  LabelRequirement,
+  NameMatch,
+  StreamFilter,
+  TagFilter,
+  TagKind,
+} from '../domain/listFilters.ts';
+
+type StreamColumns = Pick<typeof imageStreams, 'namespace' | 'name' | 'labels'>;
+type TagColumns = Pick<
+  typeof tags,
+  | 'id'
+  | 'streamId'
+  | 'name'
+  | 'specGeneration'
+  | 'reference'
+  | 'fromKind'
+  | 'importScheduled'
+  | 'updatedAt'
+>;
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function nameConditions(name: typeof imageStreams.name | typeof tags.name, match: NameMatch) {
+  return [
+    match.prefix ? sql`${name} like ${`${escapeLike(match.prefix)}%`}` : undefined,
+    match.contains ? sql`strpos(${name}, ${match.contains}) > 0` : undefined,
+  ];
+}
+
+function valueList(values: string[]): SQL {
+  return sql.join(
+    values.map((v) => sql`${v}`),
+    sql`, `,
+  );
+}
+
+/**
+ * Single-value equalities fold into one containment (`labels @> {…}`); the other requirements
+ * read the key's value. Label values are strings, so a missing key reads as null.
+ */
+function labelConditions(labels: StreamColumns['labels'], requirements: LabelRequirement[]) {
+  const equal: Record<string, string> = {};
+  const conditions: (SQL | undefined)[] = [];
+  for (const r of requirements) {
+    const value = sql`(${labels} ->> ${r.key})`;
+    switch (r.op) {
+      case 'in':
+        if (r.values.length === 1 && !(r.key in equal)) equal[r.key] = r.values[0]!;
+        else conditions.push(sql`${value} in (${valueList(r.values)})`);
+        break;
+      case 'notin':
+        conditions.push(sql`not coalesce(${value} in (${valueList(r.values)}), false)`);
+        break;
+      case 'exists':
+        conditions.push(sql`${value} is not null`);
+        break;
+      case 'notexists':
+        conditions.push(sql`${value} is null`);
+        break;
+    }
+  }
+  if (Object.keys(equal).length > 0) {
+    conditions.unshift(sql`${labels} @> ${JSON.stringify(equal)}::text::jsonb`);
+  }
+  return conditions;
+}
+
+/** Rows of `table` where `condition` holds: one statement. */
+export async function countRows(db: Db, table: PgTable, condition: SQL): Promise<number> {
+  const [row] = await db.select({ count: count() }).from(table).where(condition);
+  return row?.count ?? 0;
+}
+
+/** The streams the filter selects, in `namespace` unless a relation already names it. */
+export function streamListConditions(
+  s: StreamColumns,
+  namespace: string | null,
+  filter: StreamFilter,
+): SQL {
+  return (
+    and(
+      namespace === null ? undefined : eq(s.namespace, namespace),
+      ...nameConditions(s.name, filter),
+      ...labelConditions(s.labels, filter.labels),
+    ) ?? sql`true`
+  );
+}
+
+/** Each kind as its spec columns say (`tagKindOf` in src/domain/listFilters.ts). */
+function kindCondition(t: TagColumns, kind: TagKind): SQL {
+  const spec = sql`${t.specGeneration} is not null and not ${t.reference}`;
+  switch (kind) {
+    case 'STATUS_ONLY':
+      return sql`${t.specGeneration} is null`;
+    case 'REFERENCE':
+      return sql`(${t.specGeneration} is not null and ${t.reference})`;
+    case 'TRACKING':
+      return sql`(${spec} and ${t.fromKind} = 'ImageStreamTag')`;
+    case 'PERMANENT':
+      return sql`(${spec} and ${t.fromKind} = 'ImageStreamImage')`;
+    case 'EXTERNAL':
+      return sql`(${spec} and ${t.fromKind} = 'DockerImage' and not ${t.importScheduled})`;
+    case 'SCHEDULED':
+      return sql`(${spec} and ${t.fromKind} = 'DockerImage' and ${t.importScheduled})`;
+  }
+}
+
+/** The tags the filter selects, of stream `streamId` unless a relation already names it. */
+export function tagListConditions(t: TagColumns, streamId: number | null, filter: TagFilter): SQL {
+  const failing = sql`exists (select 1 from tag_conditions c where c.tag_id = ${t.id}
+    and c.type = 'ImportSuccess' and c.status = 'False')`;
+  // Item 0 names an image (a reference tag's item names none).
+  const hasImage = sql`coalesce((select h.image_digest is not null from tag_history h
+    where h.tag_id = ${t.id} order by h.seq desc limit 1), false)`;
+  return (
+    and(
+      streamId === null ? undefined : eq(t.streamId, streamId),
+      ...nameConditions(t.name, filter),
+      filter.kinds
+        ? filter.kinds.length === 0
+          ? sql`false`
+          : sql`(${sql.join(
+              filter.kinds.map((k) => kindCondition(t, k)),
+              sql` or `,
+            )})`
+        : undefined,
+      filter.importFailing === null
+        ? undefined
+        : filter.importFailing
+          ? failing
+          : sql`not ${failing}`,
+      filter.hasImage === null ? undefined : filter.hasImage ? hasImage : sql`not ${hasImage}`,
+      filter.updatedAfter
+        ? sql`${t.updatedAt} > ${filter.updatedAfter.toISOString()}::timestamptz`
+        : undefined,
+      filter.updatedBefore
+        ? sql`${t.updatedAt} < ${filter.updatedBefore.toISOString()}::timestamptz`
+        : undefined,
+    ) ?? sql`true`
+  );
+}
