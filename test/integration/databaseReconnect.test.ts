@@ -4,9 +4,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.ts';
+import { bearer, startTestApp, type TestApp } from '../support/app.ts';
 import { fileDatabase } from '../support/database.ts';
 import { type RefusingRelay, relayedUrl } from '../support/relay.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 const ACQUIRE_TIMEOUT_MS = 1000;
 /** Long enough for postgres.js's default reconnect backoff to pass 10 s and for many statements to time out. */
@@ -18,7 +18,7 @@ const RECOVERY_BOUND_MS = 5000;
 
 describe.runIf(inject('dbKind') === 'postgres')('the pool after connections were refused', () => {
   let relay: RefusingRelay;
-  let app: TenantApp;
+  let app: TestApp;
   let puller: string;
 
   beforeAll(async () => {
@@ -26,7 +26,7 @@ describe.runIf(inject('dbKind') === 'postgres')('the pool after connections were
     if (target.kind !== 'postgres') throw new Error('postgres only');
     const relayed = await relayedUrl(target.url);
     relay = relayed.relay;
-    app = await startTenantApp({
+    app = await startTestApp({
       database: {
         ...target,
         url: relayed.url,
@@ -46,7 +46,7 @@ describe.runIf(inject('dbKind') === 'postgres')('the pool after connections were
   const streams = async () => {
     const response = await fetch(`${app.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...app.as(puller) },
+      headers: { 'content-type': 'application/json', ...bearer(puller) },
       body: JSON.stringify({
         query: '{ imageStreams(namespace: "reconnect") { nodes { name } } }',
       }),

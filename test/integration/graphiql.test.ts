@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.ts';
 import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 /** CI installs Debian's `chromium` package; the test fails (it does not skip) without it. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -29,7 +29,7 @@ describe.runIf(inject('dbKind') === 'postgres')(
   'GraphiQL in a browser',
   { timeout: 120_000 },
   () => {
-    let app: TenantApp;
+    let app: TestApp;
     let context: BrowserContext;
     let profile: string;
     /** Every request the page tried to send elsewhere than the server (all are blocked). */
@@ -37,7 +37,7 @@ describe.runIf(inject('dbKind') === 'postgres')(
 
     beforeAll(async () => {
       // As an operator turns it on in production: token mode, GraphiQL on, introspection off.
-      app = await startTenantApp({ graphiql: true });
+      app = await startTestApp({ graphiql: true });
       const db = app.database.db;
       const digest = digestOf('graphiql-ruby');
       const reference = `docker.io/library/ruby@${digest}`;

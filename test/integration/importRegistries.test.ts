@@ -8,7 +8,6 @@ import { reservePort, startTestApp, type TestApp } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
 import { getTag, importNow } from '../support/imports.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
-import { startTenantApp } from '../support/tenants.ts';
 
 const USER = 'puller';
 const PASSWORD = 'correct horse battery staple';
@@ -226,8 +225,8 @@ describe('the SSRF guard', () => {
 
   it('tells a caller only "not allowed" or "could not reach": no resolved address, no port state', async () => {
     // An allow-list entry without a port opens 443 and 80 only; the test registry is elsewhere.
-    const app = await startTenantApp({ egressAllow: ['127.0.0.1'], registryTimeoutMs: 300 });
-    const open = await startTenantApp({ egressAllow: ['127.0.0.1:*'], registryTimeoutMs: 300 });
+    const app = await startTestApp({ egressAllow: ['127.0.0.1'], registryTimeoutMs: 300 });
+    const open = await startTestApp({ egressAllow: ['127.0.0.1:*'], registryTimeoutMs: 300 });
     // A port where something accepts connections and never answers, and one where nothing listens.
     const sockets = new Set<Socket>();
     const silent = createServer((socket) => {

@@ -3,11 +3,10 @@
 import { sql } from 'drizzle-orm';
 import { describe, expect, inject, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
-import { reservePort, spawnEntry, TEST_SECRET_KEY } from '../support/app.ts';
+import { reservePort, spawnEntry, startTestApp, TEST_SECRET_KEY } from '../support/app.ts';
 import { fileDatabase } from '../support/database.ts';
 import { pushImage } from '../support/images.ts';
 import { startRegistry } from '../support/registry.ts';
-import { startTenantApp } from '../support/tenants.ts';
 
 const TOKEN = 'push-token-separate-worker-0123';
 
@@ -22,7 +21,7 @@ describe.runIf(inject('dbKind') === 'postgres')('separate worker', () => {
       notifications: { url: `http://127.0.0.1:${port}/registry/events`, token: TOKEN },
     });
     // The gateway runs no worker; it knows the registry is plain HTTP.
-    const gateway = await startTenantApp({
+    const gateway = await startTestApp({
       port,
       importWorker: false,
       pushRegistries: [{ host: registry.host, token: TOKEN, insecure: true }],
