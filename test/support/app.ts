@@ -71,8 +71,8 @@ export interface TestApp extends App {
   grant(namespace: string, role: RoleName, name: string, kind?: 'User' | 'Group'): Promise<void>;
   /** Creates the stream `namespace/name` as the admin. */
   stream(namespace: string, name: string): Promise<void>;
-  /** A user holding exactly `role` in `namespace`: its token. */
-  member(namespace: string, role: RoleName, subject?: string): Promise<string>;
+  /** A user holding exactly `role` in `namespace` (in each, for a list): its token. */
+  member(namespace: string | string[], role: RoleName, subject?: string): Promise<string>;
   /** Subscribes over graphql-ws as this view's caller (its token in the connection params). */
   subscribe<T = { data?: Record<string, unknown>; errors?: unknown[] }>(
     query: string,
@@ -182,11 +182,12 @@ export async function startTestApp(
     );
     expect(data.createImageStream.__typename).toBe('ImageStreamPayload');
   };
-  const member = async (namespace: string, role: RoleName, subject?: string) => {
+  const member = async (namespace: string | string[], role: RoleName, subject?: string) => {
+    const namespaces = typeof namespace === 'string' ? [namespace] : namespace;
     users += 1;
-    const name = subject ?? `${role.toLowerCase().replace('_', '-')}-${namespace}-${users}`;
+    const name = subject ?? `${role.toLowerCase().replace('_', '-')}-${namespaces[0]}-${users}`;
     const { token } = await user(name);
-    await grant(namespace, role, name);
+    for (const each of namespaces) await grant(each, role, name);
     return token;
   };
 

@@ -3,7 +3,7 @@
 // The app reaches the real Postgres through a TCP relay that, during the "outage", cuts every
 // connection and accepts new ones without ever answering.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, startTestApp, type TestApp } from '../support/app.ts';
 import { fileDatabase } from '../support/database.ts';
 
@@ -62,7 +62,7 @@ const ACQUIRE_TIMEOUT_MS = 2000;
 /** The most a request may take during the outage: the acquire timeout and some slack. */
 const BOUND_MS = ACQUIRE_TIMEOUT_MS + 1500;
 
-describe.runIf(inject('dbKind') === 'postgres')('a database outage', () => {
+describe('a database outage', () => {
   let relay: Relay;
   let app: TestApp;
   let editor: string;

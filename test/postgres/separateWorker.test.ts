@@ -1,7 +1,7 @@
 // A gateway that accepts push notifications and a separate worker process on one Postgres: the
 // worker maps the push with only the variables the README lists for it.
 import { sql } from 'drizzle-orm';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
 import { reservePort, spawnEntry, startTestApp, TEST_SECRET_KEY } from '../support/app.ts';
 import { fileDatabase } from '../support/database.ts';
@@ -10,7 +10,7 @@ import { startRegistry } from '../support/registry.ts';
 
 const TOKEN = 'push-token-separate-worker-0123';
 
-describe.runIf(inject('dbKind') === 'postgres')('separate worker', () => {
+describe('separate worker', () => {
   it('maps a push accepted by a gateway though the worker has no TAGRAPH_PUSH_REGISTRIES', {
     timeout: 90_000,
   }, async () => {
