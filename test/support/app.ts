@@ -73,12 +73,22 @@ export interface TestApp extends App {
   stream(namespace: string, name: string): Promise<void>;
   /** A user holding exactly `role` in `namespace` (in each, for a list): its token. */
   member(namespace: string | string[], role: RoleName, subject?: string): Promise<string>;
+  /** A registry's token: a member of `system:registries`, which may map pushes into any stream. */
+  registry(): Promise<string>;
   /** Subscribes over graphql-ws as this view's caller (its token in the connection params). */
   subscribe<T = { data?: Record<string, unknown>; errors?: unknown[] }>(
     query: string,
     variables?: Record<string, unknown>,
     options?: { onClose?: (code: number, reason: string) => void },
   ): ReturnType<typeof subscribeWs<T>>;
+}
+
+/**
+ * The statements a request ran for its own work: without those that authenticated its token and
+ * loaded the caller's role bindings (a fixed cost of every token-mode request).
+ */
+export function ownStatements(statements: string[]): string[] {
+  return statements.filter((statement) => !/"(api_tokens|role_bindings)"/.test(statement));
 }
 
 /** The configuration of a test app: production's defaults for the mode, test registries allowed. */
@@ -191,6 +201,11 @@ export async function startTestApp(
     return token;
   };
 
+  const registry = async () => {
+    users += 1;
+    return (await user(`registry-${users}`, ['system:registries'])).token;
+  };
+
   const view = (token: string | null, chosen: boolean): TestApp => ({
     ...app,
     url,
@@ -217,6 +232,7 @@ export async function startTestApp(
     grant,
     stream,
     member,
+    registry,
     subscribe: (query, variables = {}, subscribeOptions = {}) =>
       subscribeWs(url, query, variables, { ...subscribeOptions, token: token ?? undefined }),
   });
