@@ -183,7 +183,7 @@ describe('cursors from nowhere', () => {
     tagEvents(namespace: $ns, after: $after) { endCursor events { tag } } }`;
 
   it('refuses a cursor beyond the end of the event log with CURSOR_UNKNOWN, query and subscription alike', async () => {
-    await pushMapping(app.as(app.adminToken), NAMESPACE, 'ruby', 'latest', 'refusals-1');
+    await pushMapping(app.as(await app.registry()), NAMESPACE, 'ruby', 'latest', 'refusals-1');
     const page = await app.call<{ tagEvents: { endCursor: string } }>(puller, TAG_EVENTS, {
       ns: NAMESPACE,
     });
@@ -224,7 +224,7 @@ describe('cursors from nowhere', () => {
   });
 
   it('still accepts the newest cursor it issued, and delivers what follows it', async () => {
-    await pushMapping(app.as(app.adminToken), NAMESPACE, 'ruby', 'newest', 'refusals-2');
+    await pushMapping(app.as(await app.registry()), NAMESPACE, 'ruby', 'newest', 'refusals-2');
     const page = await app.call<{ tagEvents: { endCursor: string } }>(puller, TAG_EVENTS, {
       ns: NAMESPACE,
     });
@@ -246,7 +246,7 @@ describe('cursors from nowhere', () => {
     );
     try {
       await ws.connected;
-      await pushMapping(app.as(app.adminToken), NAMESPACE, 'ruby', 'after', 'refusals-3');
+      await pushMapping(app.as(await app.registry()), NAMESPACE, 'ruby', 'after', 'refusals-3');
       const [next] = await ws.waitFor(1);
       expect(next?.errors).toBeUndefined();
       expect(next?.data).toMatchObject({ tagChanged: { tag: 'after' } });
