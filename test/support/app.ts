@@ -266,7 +266,7 @@ export interface ServerCommand {
   cwd?: string;
 }
 
-/** Runs the server as a child process on a free port and waits until it listens. */
+/** Runs the server as a child process (token mode) on a free port and waits until it listens. */
 export async function spawnServer(
   env: Record<string, string> = {},
   how: ServerCommand = { command: process.execPath, args: ['--import', 'tsx', mainScript] },
@@ -283,6 +283,7 @@ export async function spawnServer(
       TAGRAPH_HOST: '127.0.0.1',
       TAGRAPH_LOG_LEVEL: 'info',
       TAGRAPH_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
+      TAGRAPH_AUTH: 'token',
       TAGRAPH_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
       TAGRAPH_EGRESS_ALLOW: '127.0.0.1:*',
       ...env,
