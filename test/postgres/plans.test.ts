@@ -1,13 +1,16 @@
-// Prepared statements on Postgres: the statements every write runs settle on one generic plan per
-// connection instead of being planned again on every call (bench/RESULTS.md, scenario 3).
-import { sql } from 'drizzle-orm';
+// Prepared statements on Postgres: drizzle's statements are prepared, and those every write runs
+// settle on one generic plan per connection instead of being planned again on every call
+// (bench/RESULTS.md, scenario 3).
+import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { AccessChecker, OPEN_CALLER } from '../../src/auth/roles.ts';
 import { openDatabase, rowsOf } from '../../src/db/client.ts';
+import { namespaces } from '../../src/db/schema.ts';
 import { unwrap } from '../../src/errors.ts';
 import { writeTransaction } from '../../src/events/append.ts';
 import { createImageStream } from '../../src/services/imageStreams.ts';
 import { recordTagEvent } from '../../src/services/tagHistory.ts';
+import { startTestApp } from '../support/app.ts';
 import { fileDatabase } from '../support/database.ts';
 
 describe('the tracking-candidates read of every tag write', () => {
@@ -57,6 +60,25 @@ describe('the tracking-candidates read of every tag write', () => {
       expect(Number(plans[0]!.generic_plans)).toBeGreaterThanOrEqual(2);
     } finally {
       await database.close();
+    }
+  });
+});
+
+describe('prepared statements', () => {
+  it("runs drizzle's statements as prepared statements, inside transactions too", async () => {
+    const app = await startTestApp();
+    try {
+      // pg_prepared_statements lists the current connection's named statements only; drizzle
+      // alone would leave it empty (it asks postgres.js for unnamed ones).
+      const names = await app.database.db.transaction(async (tx) => {
+        await tx.select().from(namespaces).where(eq(namespaces.name, 'prepared-check'));
+        return rowsOf<{ statement: string }>(
+          await tx.execute(sql`select statement from pg_prepared_statements`),
+        ).map((row) => row.statement);
+      });
+      expect(names.some((text) => /from "namespaces"/.test(text))).toBe(true);
+    } finally {
+      await app.stop();
     }
   });
 });
