@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // Four projects: pure unit tests (no database); the integration suite run twice — once on the
-// Postgres server (TAGRAPH_TEST_DATABASE_URL, default the local server) and once on PGlite; and
+// Postgres server (TAGRAPH_TEST_DATABASE_URL, default the local server) with the Postgres-only
+// tests of test/postgres, and once on PGlite with the embedded-only tests of test/pglite; and
 // the release tests, which run the built package as it ships (on Postgres, once).
 export default defineConfig({
   resolve: {
@@ -24,7 +25,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'postgres',
-          include: ['test/integration/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/postgres/**/*.test.ts'],
           globalSetup: ['test/setup/global.ts'],
           setupFiles: ['test/setup/per-file.ts'],
         },
@@ -33,7 +34,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'pglite',
-          include: ['test/integration/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/pglite/**/*.test.ts'],
           globalSetup: ['test/setup/global.ts'],
           setupFiles: ['test/setup/per-file.ts'],
         },

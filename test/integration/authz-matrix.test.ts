@@ -23,10 +23,10 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../../src/events/cursor.ts';
 import { schema } from '../../src/schema/index.ts';
+import { type RoleName, startTestApp, type TestApp } from '../support/app.ts';
 import { digestOf } from '../support/mapping.ts';
 import { rowCounts } from '../support/rowCounts.ts';
 import { subscribeWs } from '../support/subscriptions.ts';
-import { type RoleName, startTenantApp, type TenantApp } from '../support/tenants.ts';
 import { expectNoVictimData, seedVictim, type Victim } from '../support/victim.ts';
 
 /**
@@ -347,7 +347,7 @@ function nullAnswer(response: Response, field: string): boolean {
   return !response.errors?.length && response.data?.[field] === null;
 }
 
-let app: TenantApp;
+let app: TestApp;
 let victim: Victim;
 let control: Victim;
 /** The caller's own namespace in mixed calls: the outsider is its admin. */
@@ -360,7 +360,7 @@ let tokenId: string;
 let registry: string;
 
 beforeAll(async () => {
-  app = await startTenantApp();
+  app = await startTestApp();
   victim = await seedVictim(app, 'mx-victim');
   control = await seedVictim(app, 'mx-control');
   await app.stream(OWN, victim.stream);

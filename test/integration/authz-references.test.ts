@@ -7,11 +7,11 @@ import { AccessChecker } from '../../src/auth/roles.ts';
 import { importImage } from '../../src/services/importImage.ts';
 import { findStreamImage } from '../../src/services/queries.ts';
 import { tag } from '../../src/services/tagging.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
 import { rowCounts } from '../support/rowCounts.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 import { expectNoVictimData, seedVictim, type Victim } from '../support/victim.ts';
 
-let app: TenantApp;
+let app: TestApp;
 let victim: Victim;
 /** Editor of refs-a only. */
 let editor: string;
@@ -19,7 +19,7 @@ let editor: string;
 let puller: string;
 
 beforeAll(async () => {
-  app = await startTenantApp();
+  app = await startTestApp();
   await app.stream('refs-a', 'mine');
   victim = await seedVictim(app, 'refs-b');
   editor = await app.member('refs-a', 'EDITOR', 'refs-editor');

@@ -18,10 +18,20 @@ const registry = new URL(registryUrl).host;
 const repo = `cli-apply-${process.pid}-${Date.now().toString(36)}`;
 
 let app: TestApp;
+/** The CLI's user: an editor of the namespaces these tests write. */
+let editor: string;
 const scratch = mkdtempSync(join(tmpdir(), 'tagraph-cli-apply-'));
 
 beforeAll(async () => {
   app = await startTestApp();
+  editor = await app.member(
+    [
+      ...['roundtrip', 'prefer-arch', 'seed-scheduled', 'seed-insecure', 'seed-mytag'],
+      ...['seed-catalog', 'seed-my-ruby', 'hostile', 'elsewhere', 'myproject', 'bad-tags'],
+      ...['json-out', 'test', 'demo-project', 'annotations', 'default'],
+    ],
+    'EDITOR',
+  );
 });
 
 afterAll(async () => {
@@ -32,7 +42,11 @@ afterAll(async () => {
 });
 
 const cli = (namespace: string | null, args: string[], options: CliOptions = {}) =>
-  runCli([...(namespace ? ['-n', namespace] : []), ...args], { url: app.url, ...options });
+  runCli([...(namespace ? ['-n', namespace] : []), ...args], {
+    url: app.url,
+    token: editor,
+    ...options,
+  });
 
 const ok = (stdout: string) => ({ code: 0, stdout, stderr: '' });
 
@@ -219,13 +233,13 @@ spec:
       ok('imagestream.image.openshift.io/multi created\n'),
     );
     await drainImports(app);
-    expect((await getTag(app, ns, 'multi:latest')).image?.digest).toBe(child('arm64'));
+    expect((await getTag(app.as(editor), ns, 'multi:latest')).image?.digest).toBe(child('arm64'));
     // Only the annotation changes: setTagAnnotations queues the import again.
     expect(await cli(ns, ['apply', '-f', file(manifest('ppc64le'))])).toEqual(
       ok('imagestream.image.openshift.io/multi configured\n'),
     );
     await drainImports(app);
-    const tag = await getTag(app, ns, 'multi:latest');
+    const tag = await getTag(app.as(editor), ns, 'multi:latest');
     expect(tag.image?.digest).toBe(child('ppc64le'));
     expect(tag.history.nodes.map((n) => n.image?.digest)).toEqual([
       child('ppc64le'),
@@ -427,9 +441,11 @@ status:
     });
     expect(piped).toEqual({ code: 1, stdout: '', stderr: `error: stdin ${limit}\n` });
     expect(endless).toEqual({ code: 1, stdout: '', stderr: `error: /dev/zero ${limit}\n` });
-    const streams = await app.graphql<{ imageStreams: { nodes: unknown[] } }>(
-      `{ imageStreams(namespace: "hostile") { nodes { name } } }`,
-    );
+    const streams = await app
+      .as(editor)
+      .graphql<{ imageStreams: { nodes: unknown[] } }>(
+        `{ imageStreams(namespace: "hostile") { nodes { name } } }`,
+      );
     expect(streams.data!.imageStreams.nodes).toEqual([]);
   });
 
@@ -504,13 +520,15 @@ describe('setTagAnnotations (the server side of apply)', () => {
     }
   }`;
   const set = async (ref: string, annotations: Record<string, string>) => {
-    const result = await app.graphql<{ setTagAnnotations: Record<string, unknown> }>(SET, {
-      input: {
-        namespace: 'annotations',
-        ref,
-        annotations: Object.entries(annotations).map(([key, value]) => ({ key, value })),
-      },
-    });
+    const result = await app
+      .as(editor)
+      .graphql<{ setTagAnnotations: Record<string, unknown> }>(SET, {
+        input: {
+          namespace: 'annotations',
+          ref,
+          annotations: Object.entries(annotations).map(([key, value]) => ({ key, value })),
+        },
+      });
     expect(result.errors).toBeUndefined();
     return result.data!.setTagAnnotations;
   };
@@ -519,7 +537,13 @@ describe('setTagAnnotations (the server side of apply)', () => {
     expect(await cli('annotations', ['tag', '--reference', 'quay.io/x/y:1', 'stream:ref'])).toEqual(
       ok('Tag stream:ref set to quay.io/x/y:1.\n'),
     );
-    await pushMapping(app, 'annotations', 'stream', 'pushed', 'pushed image');
+    await pushMapping(
+      app.as(await app.registry()),
+      'annotations',
+      'stream',
+      'pushed',
+      'pushed image',
+    );
     expect(await set('stream:ref', { a: '1', b: '2' })).toEqual({
       __typename: 'SetTagAnnotationsPayload',
       changed: true,

@@ -20,6 +20,8 @@ const PLATFORMS = ['amd64', 'arm64', 'ppc64le'].map((architecture) => ({
 }));
 
 let app: TestApp;
+/** The CLI's user: an editor of the namespaces these tests write. */
+let editor: string;
 let privateRegistry: RunningRegistry;
 const scratch = mkdtempSync(join(tmpdir(), 'tagraph-cli-import-'));
 
@@ -28,6 +30,7 @@ beforeAll(async () => {
     startTestApp({ importWorker: true }),
     startRegistry({ htpasswd: { user: 'developer', password: 'p4ssw0rd' } }),
   ]);
+  editor = await app.member(['imports', 'multiarch', 'all-tags', 'secrets', 'private'], 'EDITOR');
 });
 
 afterAll(async () => {
@@ -38,7 +41,7 @@ afterAll(async () => {
 });
 
 const cli = (namespace: string, args: string[], options: CliOptions = {}) =>
-  runCli(['-n', namespace, ...args], { url: app.url, ...options });
+  runCli(['-n', namespace, ...args], { url: app.url, token: editor, ...options });
 
 const ok = (stdout: string) => ({ code: 0, stdout, stderr: '' });
 
@@ -67,10 +70,11 @@ function imageBlock(image: BuiltImage, reference: string): string {
 }
 
 async function imageSize(digest: string): Promise<number> {
-  const result = await app.graphql<{ image: { size: number } }>(
-    'query($d: String!) { image(digest: $d) { size } }',
-    { d: digest },
-  );
+  const result = await app
+    .as(editor)
+    .graphql<{ image: { size: number } }>('query($d: String!) { image(digest: $d) { size } }', {
+      d: digest,
+    });
   return result.data!.image.size;
 }
 
@@ -337,10 +341,12 @@ describe('oc create secret', () => {
     const again = await cli(ns, ['create', 'secret', 'pull-secret', `--from-file=${docker}`]);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^error: .*already exists/);
-    const stored = await app.graphql<{ pullSecrets: { name: string; registries: string[] }[] }>(
-      'query($ns: String!) { pullSecrets(namespace: $ns) { name registries } }',
-      { ns },
-    );
+    const stored = await app
+      .as(editor)
+      .graphql<{ pullSecrets: { name: string; registries: string[] }[] }>(
+        'query($ns: String!) { pullSecrets(namespace: $ns) { name registries } }',
+        { ns },
+      );
     expect(stored.data?.pullSecrets).toEqual([
       { name: 'podman-secret', registries: ['registry.example.com'] },
       {

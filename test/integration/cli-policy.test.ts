@@ -1,16 +1,11 @@
 // `tagraph create token` and `tagraph policy …` against a server that requires tokens.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashToken } from '../../src/auth/tokens.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { bearer, startTestApp, type TestApp } from '../support/app.ts';
 import { runCli } from '../support/cli.ts';
-
-const ADMIN = 'cli-policy-admin-token-0123456789abcdef0123';
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await startTestApp({
-    auth: { mode: 'token', adminTokenHash: hashToken(ADMIN), jwt: null },
-  });
+  app = await startTestApp();
 });
 afterAll(async () => {
   await app.stop();
@@ -18,7 +13,7 @@ afterAll(async () => {
 
 describe('tagraph policy and tokens', () => {
   it("grants the documented cross-project puller role, and the grantee's token works", async () => {
-    const asAdmin = { url: app.url, env: { TAGRAPH_TOKEN: ADMIN } };
+    const asAdmin = { url: app.url, env: { TAGRAPH_TOKEN: app.adminToken } };
     const token = await runCli(
       ['create', 'token', 'system:serviceaccount:project-a:default'],
       asAdmin,
@@ -44,7 +39,7 @@ describe('tagraph policy and tokens', () => {
     const bindings = await app.graphql<{ roleBindings: { role: string; subjectName: string }[] }>(
       '{ roleBindings(namespace: "project-b") { role subjectName } }',
       {},
-      { authorization: `Bearer ${ADMIN}` },
+      bearer(app.adminToken),
     );
     expect(bindings.data!.roleBindings).toEqual([
       { role: 'IMAGE_PULLER', subjectName: 'system:serviceaccount:project-a:default' },

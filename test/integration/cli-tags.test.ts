@@ -12,9 +12,12 @@ const registry = new URL(registryUrl).host;
 const repo = `cli-tags-${process.pid}-${Date.now().toString(36)}`;
 
 let app: TestApp;
+/** The CLI's user: an editor of the namespaces these tests write. */
+let editor: string;
 
 beforeAll(async () => {
   app = await startTestApp();
+  editor = await app.member(['rubies', 'dest-project', 'myproject', 'source-project'], 'EDITOR');
 });
 
 afterAll(async () => {
@@ -25,7 +28,7 @@ afterAll(async () => {
 
 /** `tagraph -n <namespace> <args>` against the test server. */
 const cli = (namespace: string, args: string[], options: CliOptions = {}) =>
-  runCli(['-n', namespace, ...args], { url: app.url, ...options });
+  runCli(['-n', namespace, ...args], { url: app.url, token: editor, ...options });
 
 const ok = (stdout: string) => ({ code: 0, stdout, stderr: '' });
 
@@ -53,10 +56,12 @@ describe.concurrent('seed examples', () => {
 
     // A new image under the source: the tracking tags follow, the permanent one stays.
     const v2 = await pushImage(registryUrl, `${repo}/ruby`, '2.0', { content: 'ruby 2.0 two' });
-    const reimport = await app.graphql(
-      `mutation($ns: String!) { importImage(input: { namespace: $ns, image: "ruby:2.0" }) { __typename } }`,
-      { ns },
-    );
+    const reimport = await app
+      .as(editor)
+      .graphql(
+        `mutation($ns: String!) { importImage(input: { namespace: $ns, image: "ruby:2.0" }) { __typename } }`,
+        { ns },
+      );
     expect(reimport.errors).toBeUndefined();
     await drainImports(app);
     const digests = [

@@ -1,19 +1,19 @@
 // `tagraph import-image --timeout`: the wait is bounded by the server's maximum (a longer one is
 // refused up front), and when it runs out the job's last error is printed with the hint.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.ts';
 import { runCli, stopClis } from '../support/cli.ts';
 import { type HostileRegistry, startHostileRegistry } from '../support/hostileRegistry.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 const NAMESPACE = 'cli-timeout';
 
-let app: TenantApp;
+let app: TestApp;
 let registry: HostileRegistry;
 let editor: string;
 
 beforeAll(async () => {
   [app, registry] = await Promise.all([
-    startTenantApp({ importWorker: true }),
+    startTestApp({ importWorker: true }),
     startHostileRegistry(),
   ]);
   editor = await app.member(NAMESPACE, 'EDITOR');

@@ -1,23 +1,25 @@
 // `tagraph watch` follows tag changes over graphql-ws and resumes after the server goes away
 // without missing or repeating one; `tagraph prune images` reports, then removes. The server
-// here wants a token (TAGRAPH_AUTH=token), so the CLI's is checked on HTTP and WebSocket alike.
+// wants a token, as in production, so the CLI's is checked on HTTP and WebSocket alike.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashToken } from '../../src/auth/tokens.ts';
-import type { Config } from '../../src/config.ts';
-import { ADMIN_HEADERS, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../support/app.ts';
+import { bearer, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../support/app.ts';
 import { type CliOptions, runCli, startCli, stopClis } from '../support/cli.ts';
 import { digestOf, pushMapping } from '../support/mapping.ts';
 
 let app: TestApp;
+/** Tokens (valid on every app of this file's database): */
+let reader: string; // watches (IMAGE_PULLER)
+let editor: string; // makes the changes watched (EDITOR)
 
-const TOKEN_MODE: Partial<Config> = {
-  auth: { mode: 'token', adminTokenHash: hashToken(TEST_ADMIN_TOKEN), jwt: null },
-};
-/** The CLI with the cluster admin's token, from the environment. */
-const withToken = (url: string): CliOptions => ({ url, env: { TAGRAPH_TOKEN: TEST_ADMIN_TOKEN } });
+/** The CLI with the token of `reader`, from the environment. */
+const withToken = (url: string): CliOptions => ({ url, env: { TAGRAPH_TOKEN: reader } });
+/** The CLI with the cluster admin's token: pruning images is theirs alone. */
+const asAdmin = (url: string): CliOptions => ({ url, env: { TAGRAPH_TOKEN: TEST_ADMIN_TOKEN } });
 
 beforeAll(async () => {
-  app = await startTestApp(TOKEN_MODE);
+  app = await startTestApp();
+  reader = await app.member(['watched', 'default', 'empty'], 'IMAGE_PULLER');
+  editor = await app.member('watched', 'EDITOR');
 });
 
 afterAll(async () => {
@@ -34,7 +36,7 @@ async function referenceTag(on: TestApp, namespace: string, dest: string, source
   const result = await on.graphql<{ tag: { __typename: string } }>(
     TAG,
     { input: { namespace, source, destinations: [dest], reference: true } },
-    ADMIN_HEADERS,
+    bearer(editor),
   );
   expect(result.data?.tag.__typename).toBe('TagPayload');
 }
@@ -43,7 +45,7 @@ async function lastCursor(namespace: string): Promise<string> {
   const result = await app.graphql<{ tagEvents: { endCursor: string } }>(
     'query($ns: String!) { tagEvents(namespace: $ns, first: 100) { endCursor } }',
     { ns: namespace },
-    ADMIN_HEADERS,
+    bearer(reader),
   );
   return result.data!.tagEvents.endCursor;
 }
@@ -79,16 +81,16 @@ describe('watch', () => {
     const port = Number(new URL(app.url).port);
     await app.stop();
     await follow.waitFor(({ stderr }) => stderr.includes('connection lost'));
-    const other = await startTestApp(TOKEN_MODE);
+    const other = await startTestApp();
     await referenceTag(other, ns, 'app:three', 'quay.io/x/a:3');
     await other.stop();
-    app = await startTestApp({ ...TOKEN_MODE, port });
+    app = await startTestApp({ port });
 
     await follow.waitFor(({ stdout }) => stdout.split('\n').length > 2);
     const deleted = await app.graphql(
       DELETE,
       { input: { namespace: ns, ref: 'app:one' } },
-      ADMIN_HEADERS,
+      bearer(editor),
     );
     expect(deleted.errors).toBeUndefined();
 
@@ -157,7 +159,7 @@ describe('tokens', () => {
       runCli(['get', 'is'], bad),
       runCli(['watch'], { url: app.url }),
       runCli(['watch'], bad),
-      runCli(['--token', TEST_ADMIN_TOKEN, '-n', 'empty', 'get', 'is'], { url: app.url }),
+      runCli(['--token', reader, '-n', 'empty', 'get', 'is'], { url: app.url }),
     ]);
     expect(none).toEqual({
       code: 1,
@@ -194,15 +196,14 @@ describe('tokens', () => {
 describe('prune images', () => {
   it('a dry run by default; --confirm removes; both say what', async () => {
     const ns = 'pruned';
+    const registry = app.as(await app.registry());
     const pushes = [];
     for (const seed of ['one', 'two', 'three', 'four']) {
-      pushes.push(
-        await pushMapping(app, ns, 'app', 'v', `prune ${seed}`, undefined, ADMIN_HEADERS),
-      );
+      pushes.push(await pushMapping(registry, ns, 'app', 'v', `prune ${seed}`));
     }
     const [kept, ...old] = pushes.map((p) => p.digest).reverse();
     expect(kept).toBe(digestOf('prune four'));
-    const prune = (...flags: string[]) => runCli(['prune', 'images', ...flags], withToken(app.url));
+    const prune = (...flags: string[]) => runCli(['prune', 'images', ...flags], asAdmin(app.url));
     const listing =
       '\nDeleting references from image streams to images ...\n' +
       'STREAM       TAG       REVISION   IMAGE\n' +

@@ -19,10 +19,13 @@ const registry = new URL(registryUrl).host;
 const repo = `cli-${process.pid}-${Date.now().toString(36)}`;
 
 let app: TestApp;
+/** The CLI's user: an editor of the namespaces these tests write. */
+let editor: string;
 const scratch = mkdtempSync(join(tmpdir(), 'tagraph-cli-test-'));
 
 beforeAll(async () => {
   app = await startTestApp();
+  editor = await app.member(['default', 'seed-external', 'from-file'], 'EDITOR');
 });
 
 afterAll(async () => {
@@ -34,7 +37,7 @@ afterAll(async () => {
 
 /** `tagraph -n <namespace> <args>` against the test server. */
 const cli = (namespace: string, args: string[], options: CliOptions = {}) =>
-  runCli(['-n', namespace, ...args], { url: app.url, ...options });
+  runCli(['-n', namespace, ...args], { url: app.url, token: editor, ...options });
 
 const ok = (stdout: string) => ({ code: 0, stdout, stderr: '' });
 

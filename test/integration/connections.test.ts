@@ -10,9 +10,9 @@ import { hashToken } from '../../src/auth/tokens.ts';
 import type { Config } from '../../src/config.ts';
 import { decodeCursor } from '../../src/events/cursor.ts';
 import { CLOSE_TOO_MANY_CONNECTIONS } from '../../src/server/graphqlWs.ts';
+import { bearer, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../support/app.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { subscribeSse, subscribeWs, wsUrl } from '../support/subscriptions.ts';
-import { startTenantApp, TENANT_ADMIN_TOKEN, type TenantApp } from '../support/tenants.ts';
 
 /** The namespace of the test running: each test's app gets its own (the database is shared). */
 let NS = 'conn-0';
@@ -27,7 +27,7 @@ type Outcome = {
 };
 
 /** A graphql-ws connection as `token`: runs operations, and tells how the server closed it. */
-function connect(app: TenantApp, token: string) {
+function connect(app: TestApp, token: string) {
   let markClosed: (event: { code: number; reason: string }) => void = () => {};
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     markClosed = resolve;
@@ -86,9 +86,9 @@ async function until(condition: () => boolean, what: string, ms = 5000): Promise
   }
 }
 
-const apps: TenantApp[] = [];
-async function tenantApp(overrides: Partial<Config> = {}): Promise<TenantApp> {
-  const app = await startTenantApp(overrides);
+const apps: TestApp[] = [];
+async function tenantApp(overrides: Partial<Config> = {}): Promise<TestApp> {
+  const app = await startTestApp(overrides);
   apps.push(app);
   namespaces += 1;
   NS = `conn-${namespaces}`;
@@ -100,17 +100,17 @@ afterEach(async () => {
 });
 
 /** A puller of NS with an API token: its token and token id. */
-async function puller(app: TenantApp, subject: string) {
+async function puller(app: TestApp, subject: string) {
   const issued = await app.user(subject);
   await app.grant(NS, 'IMAGE_PULLER', subject);
   return issued;
 }
 
-const revoke = (app: TenantApp, id: string) =>
+const revoke = (app: TestApp, id: string) =>
   app.admin(`mutation($id: ID!) { revokeToken(id: $id) { __typename } }`, { id });
 
-const push = (app: TenantApp, tag: string, seed: string) =>
-  pushMapping(app, NS, 'ruby', tag, seed, undefined, app.as(app.adminToken));
+const push = (app: TestApp, tag: string, seed: string) =>
+  pushMapping(app.as(app.adminToken), NS, 'ruby', tag, seed);
 
 describe('a revoked API token ends what it opened', () => {
   it("fails the open connection's next operation and closes it with 4403", async () => {
@@ -242,7 +242,7 @@ describe('an expired JWT ends what it opened', () => {
       credentialCheckIntervalMs: 3_600_000,
       auth: {
         mode: 'token',
-        adminTokenHash: hashToken(TENANT_ADMIN_TOKEN),
+        adminTokenHash: hashToken(TEST_ADMIN_TOKEN),
         jwt: {
           algorithm: 'ES256',
           publicKey: await exportSPKI(publicKey),
@@ -294,7 +294,7 @@ describe('bounds on graphql-ws', () => {
       for (let i = 0; i < 8; i++) outcomes.push(await ws.run(ME));
       const http = await fetch(`${app.url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...app.as(token) },
+        headers: { 'content-type': 'application/json', ...bearer(token) },
         body: JSON.stringify({ query: ME }),
       });
       expect(http.status).toBe(200);
@@ -307,7 +307,7 @@ describe('bounds on graphql-ws', () => {
       expect(refused.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
       const overHttp = await fetch(`${app.url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...app.as(token) },
+        headers: { 'content-type': 'application/json', ...bearer(token) },
         body: JSON.stringify({ query: ME }),
       });
       expect(overHttp.status).toBe(429);
@@ -381,8 +381,8 @@ describe('bounds on graphql-ws', () => {
       const third = await ws.run(TAG_CHANGED, { ns: NS, stream: 'go' });
       expect(third.errors?.[0]?.extensions?.code).toBe('TOO_MANY_SUBSCRIPTIONS');
       expect(third.errors?.[0]?.message).toContain('at most 2 subscriptions per connection');
-      await pushMapping(app, NS, 'ruby', 'r', 'r-1', undefined, app.as(app.adminToken));
-      await pushMapping(app, NS, 'python', 'p', 'p-1', undefined, app.as(app.adminToken));
+      await pushMapping(app.as(app.adminToken), NS, 'ruby', 'r', 'r-1');
+      await pushMapping(app.as(app.adminToken), NS, 'python', 'p', 'p-1');
       await until(
         () => received.ruby!.length === 1 && received.python!.length === 1,
         'both subscriptions delivered',

@@ -5,9 +5,9 @@ import { Writable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
 
-let app: TenantApp;
+let app: TestApp;
 let token: string;
 const logged: string[] = [];
 
@@ -21,7 +21,7 @@ beforeAll(async () => {
       },
     }),
   );
-  app = await startTenantApp({}, { log });
+  app = await startTestApp({}, { log });
   token = (await app.user('hook-errors')).token;
   // Authentication reads this table before any GraphQL runs: without it, every token lookup fails.
   await app.database.db.execute(sql`alter table api_tokens rename to api_tokens_gone`);

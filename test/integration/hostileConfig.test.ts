@@ -9,14 +9,14 @@ import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
 import { type HostileRegistry, startHostileRegistry } from '../support/hostileRegistry.ts';
 import { type BuiltImage, buildImage, buildIndex } from '../support/images.ts';
 import { JOB_FIELDS, type JobView, type TagView } from '../support/imports.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 const PUSH_TOKEN = 'hostile-push-token-0123456789abcdef';
 
-let app: TenantApp;
+let app: TestApp;
 let registry: HostileRegistry;
 /** Every log line the app wrote at warn or above, as parsed JSON. */
 const logLines: Record<string, unknown>[] = [];
@@ -30,7 +30,7 @@ beforeAll(async () => {
       done();
     },
   });
-  app = await startTenantApp(
+  app = await startTestApp(
     {
       importMaxTags: 10,
       pushRegistries: [{ host: registry.host, token: PUSH_TOKEN, insecure: true }],

@@ -1,8 +1,8 @@
 // A revoked grant ends an idle subscription (graphql-ws and SSE) within the credential check
 // interval, without waiting for an event to be delivered.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.ts';
 import { subscribeSse, subscribeWs } from '../support/subscriptions.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 const CHECK_MS = 300;
 /** The bound the README states (the interval), plus time for the read and the close. */
@@ -13,9 +13,9 @@ type Result = {
   errors?: { extensions?: { code?: string } }[];
 };
 
-let app: TenantApp;
+let app: TestApp;
 beforeAll(async () => {
-  app = await startTenantApp({ credentialCheckIntervalMs: CHECK_MS });
+  app = await startTestApp({ credentialCheckIntervalMs: CHECK_MS });
 });
 afterAll(async () => {
   await app.stop();

@@ -8,18 +8,18 @@ import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/auth/tokens.ts';
 import { rowsOf } from '../../src/db/client.ts';
+import { startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../support/app.ts';
 import { buildImage, pushImage, pushIndex } from '../support/images.ts';
 import { drainImports, type JobView } from '../support/imports.ts';
 import { digestOf } from '../support/mapping.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
-import { startTenantApp, TENANT_ADMIN_TOKEN, type TenantApp } from '../support/tenants.ts';
 
 const USER = 'puller';
 const PASSWORD = 'correct horse battery staple';
 /** The group whose members act as image registries. */
 const REGISTRY_GROUP = 'system:registries';
 
-let app: TenantApp;
+let app: TestApp;
 let open: RunningRegistry;
 let guarded: RunningRegistry;
 /** A caller in the registries group, holding no role anywhere. */
@@ -30,7 +30,7 @@ beforeAll(async () => {
     startRegistry(),
     startRegistry({ htpasswd: { user: USER, password: PASSWORD } }),
   ]);
-  app = await startTenantApp();
+  app = await startTestApp();
   registryToken = (await app.user('system:serviceaccount:default:registry', [REGISTRY_GROUP]))
     .token;
 });
@@ -173,10 +173,10 @@ describe('createImageStreamMapping is for registries only', () => {
   });
   it("an identity provider's groups claim can make a caller a registry", async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-    const withJwt = await startTenantApp({
+    const withJwt = await startTestApp({
       auth: {
         mode: 'token',
-        adminTokenHash: hashToken(TENANT_ADMIN_TOKEN),
+        adminTokenHash: hashToken(TEST_ADMIN_TOKEN),
         jwt: {
           algorithm: 'ES256',
           issuer: 'test-idp',

@@ -3,21 +3,21 @@
 // hanging imports leave the other slots to other namespaces.
 import { request, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.ts';
 import { type HostileRegistry, startHostileRegistry } from '../support/hostileRegistry.ts';
 import { type BuiltIndex, buildImage, buildIndex, pushImage } from '../support/images.ts';
 import { JOB_FIELDS, type JobView, type TagView } from '../support/imports.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 /** Long enough for the other imports here on a loaded machine, short enough to wait out. */
 const DEADLINE_MS = 4000;
 
-let app: TenantApp;
+let app: TestApp;
 let registry: HostileRegistry;
 beforeAll(async () => {
   registry = await startHostileRegistry();
-  app = await startTenantApp({
+  app = await startTestApp({
     // Small budgets, so each attack is hit in well under a second of real work.
     importBudget: {
       maxChildren: 40,
@@ -44,7 +44,7 @@ const IMPORT = `mutation($input: ImportImageInput!) {
 
 /** importImage as an editor of `namespace`; returns the queued job's id and a reader of it. */
 async function enqueueAs(
-  target: TenantApp,
+  target: TestApp,
   namespace: string,
   input: Record<string, unknown>,
 ): Promise<() => Promise<JobView>> {
@@ -391,7 +391,7 @@ describe('the tag listing of importImage(all)', () => {
 describe('fairness between namespaces', () => {
   it('runs another namespace while a hanging registry holds one namespace, until the deadline frees it', async () => {
     const fairDeadlineMs = 5000;
-    const fair = await startTenantApp({
+    const fair = await startTestApp({
       importConcurrency: 2,
       importNamespaceConcurrency: 1,
       importBudget: {

@@ -2,21 +2,20 @@
 // change), as a success's does, instead of always IMPORT.
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { TestApp } from '../support/app.ts';
+import { bearer, startTestApp, type TestApp } from '../support/app.ts';
 import { deleteManifest, pushImage } from '../support/images.ts';
 import { drainImports, importNow } from '../support/imports.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 const registryUrl = inject('registryUrl');
 const registryHost = new URL(registryUrl).host;
 const NAMESPACE = 'failure-cause';
 
-let app: TenantApp;
+let app: TestApp;
 let editor: string;
 let puller: string;
 
 beforeAll(async () => {
-  app = await startTenantApp({ importIntervalMs: 60_000 });
+  app = await startTestApp({ importIntervalMs: 60_000 });
   editor = await app.member(NAMESPACE, 'EDITOR');
   puller = await app.member(NAMESPACE, 'IMAGE_PULLER');
 });
@@ -30,7 +29,7 @@ function speakingAs(token: string): TestApp {
   return {
     ...app,
     graphql: (query, variables, headers) =>
-      app.graphql(query, variables, { ...app.as(token), ...headers }),
+      app.graphql(query, variables, { ...bearer(token), ...headers }),
   };
 }
 

@@ -19,12 +19,19 @@ import { startRegistry } from '../support/registry.ts';
 const registryUrl = inject('registryUrl');
 const registryHost = new URL(registryUrl).host;
 
+const NAMESPACES = ['imp', 'imp-all', 'imp-fail', 'imp-jobs', 'imp-list', 'imp-move'];
+NAMESPACES.push('imp-retry', 'imp-same', 'imp-tag');
 let app: TestApp;
+/** Imports and tags are an editor's; the tags, jobs and events they leave, a puller's to read. */
+let editor: TestApp;
+let reader: TestApp;
 beforeAll(async () => {
   app = await startTestApp({
     serverPlatform: { os: 'linux', architecture: 'amd64' },
     importBackoffScale: 0.001,
   });
+  editor = app.as(await app.member(NAMESPACES, 'EDITOR'));
+  reader = app.as(await app.member(NAMESPACES, 'IMAGE_PULLER'));
 });
 afterAll(async () => {
   await app.stop();
@@ -41,7 +48,7 @@ describe('importImage from a registry', () => {
       content: 'app v1',
       config: { Cmd: ['/hello'], Env: ['FOO=bar'], Labels: { team: 'a' } },
     });
-    const job = await importNow(app, {
+    const job = await importNow(editor, {
       namespace: 'imp',
       image: 'app:v1',
       from: `${registryHost}/${repository}:v1`,
@@ -59,7 +66,7 @@ describe('importImage from a registry', () => {
         message: null,
       },
     ]);
-    const tag = await getTag(app, 'imp', 'app:v1');
+    const tag = await getTag(reader, 'imp', 'app:v1');
     expect(tag.image).toMatchObject({
       digest: pushed.digest,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
@@ -71,7 +78,7 @@ describe('importImage from a registry', () => {
     expect(tag.history.nodes).toHaveLength(1);
     expect(tag.pullSpec).toBe(`${registryHost}/${repository}@${pushed.digest}`);
     expect(tag.importPending).toBe(false);
-    const events = (await tagEvents(app, 'imp')).filter((e) => e.tag === 'v1');
+    const events = (await tagEvents(reader, 'imp')).filter((e) => e.tag === 'v1');
     expect(events.map((e) => [e.cause, e.current?.digest ?? null])).toEqual([
       ['IMPORT', null], // the spec tag written by importImage
       ['IMPORT', pushed.digest],
@@ -88,44 +95,44 @@ describe('importImage from a registry', () => {
       confirm: true,
       insecure: true,
     };
-    await importNow(app, input);
-    const before = await tagEvents(app, 'imp-same');
-    const again = await importNow(app, { namespace: 'imp-same', image: 'same:v1' });
+    await importNow(editor, input);
+    const before = await tagEvents(reader, 'imp-same');
+    const again = await importNow(editor, { namespace: 'imp-same', image: 'same:v1' });
     expect(again.status).toBe('succeeded');
-    expect((await getTag(app, 'imp-same', 'same:v1')).history.nodes).toHaveLength(1);
-    expect(await tagEvents(app, 'imp-same')).toEqual(before);
+    expect((await getTag(reader, 'imp-same', 'same:v1')).history.nodes).toHaveLength(1);
+    expect(await tagEvents(reader, 'imp-same')).toEqual(before);
   });
 
   it('a changed image pushes history, and a tracking tag follows it', async () => {
     const repository = repo('moving');
     const first = await pushImage(registryUrl, repository, 'stable', { content: 'one' });
-    await importNow(app, {
+    await importNow(editor, {
       namespace: 'imp-move',
       image: 'moving:stable',
       from: `${registryHost}/${repository}:stable`,
       confirm: true,
       insecure: true,
     });
-    const tagged = await app.graphql(
+    const tagged = await editor.graphql(
       `mutation { tag(input: { namespace: "imp-move", source: "moving:stable",
         destinations: ["moving:latest"], alias: true }) { __typename } }`,
     );
     expect(tagged.errors).toBeUndefined();
     const second = await pushImage(registryUrl, repository, 'stable', { content: 'two' });
-    const job = await importNow(app, { namespace: 'imp-move', image: 'moving:stable' });
+    const job = await importNow(editor, { namespace: 'imp-move', image: 'moving:stable' });
     expect(job.images[0]).toMatchObject({ status: 'Success', digest: second.digest });
-    const stable = await getTag(app, 'imp-move', 'moving:stable');
+    const stable = await getTag(reader, 'imp-move', 'moving:stable');
     expect(stable.history.nodes.map((n) => n.image?.digest)).toEqual([second.digest, first.digest]);
-    const latest = await getTag(app, 'imp-move', 'moving:latest');
+    const latest = await getTag(reader, 'imp-move', 'moving:latest');
     expect(latest.image?.digest).toBe(second.digest);
-    const events = await tagEvents(app, 'imp-move');
+    const events = await tagEvents(reader, 'imp-move');
     expect(events.at(-1)).toMatchObject({ cause: 'TRACKING', tag: 'latest' });
   });
 
   it('a missing tag fails with ImportSuccess=False, history untouched, and is not rewritten', async () => {
     const repository = repo('missing');
     await pushImage(registryUrl, repository, 'v1', { content: 'present' });
-    const ok = await importNow(app, {
+    const ok = await importNow(editor, {
       namespace: 'imp-fail',
       image: 'missing:v1',
       from: `${registryHost}/${repository}:v1`,
@@ -134,7 +141,7 @@ describe('importImage from a registry', () => {
     });
     expect(ok.status).toBe('succeeded');
     // Point the tag at a tag the repository lacks: the import fails for good (not found).
-    const job = await importNow(app, {
+    const job = await importNow(editor, {
       namespace: 'imp-fail',
       image: 'missing:v1',
       from: `${registryHost}/${repository}:nope`,
@@ -143,7 +150,7 @@ describe('importImage from a registry', () => {
     expect(job.status).toBe('failed');
     expect(job.images[0]).toMatchObject({ tag: 'v1', status: 'Failure', reason: 'NotFound' });
     expect(job.lastError).toContain('nope');
-    const tag = await getTag(app, 'imp-fail', 'missing:v1');
+    const tag = await getTag(reader, 'imp-fail', 'missing:v1');
     expect(tag.history.nodes).toHaveLength(1);
     expect(tag.conditions).toHaveLength(1);
     const condition = tag.conditions[0]!;
@@ -151,13 +158,13 @@ describe('importImage from a registry', () => {
     expect(condition.generation).toBe(tag.spec!.generation);
     expect(tag.importPending).toBe(false);
 
-    const failuresBefore = (await tagEvents(app, 'imp-fail')).filter((e) => e.importFailure);
+    const failuresBefore = (await tagEvents(reader, 'imp-fail')).filter((e) => e.importFailure);
     expect(failuresBefore).toHaveLength(1);
-    const retried = await importNow(app, { namespace: 'imp-fail', image: 'missing:v1' });
+    const retried = await importNow(editor, { namespace: 'imp-fail', image: 'missing:v1' });
     expect(retried.status).toBe('failed');
-    const after = await getTag(app, 'imp-fail', 'missing:v1');
+    const after = await getTag(reader, 'imp-fail', 'missing:v1');
     expect(after.conditions).toEqual(tag.conditions);
-    const failuresAfter = (await tagEvents(app, 'imp-fail')).filter((e) => e.importFailure);
+    const failuresAfter = (await tagEvents(reader, 'imp-fail')).filter((e) => e.importFailure);
     expect(failuresAfter).toHaveLength(1);
   });
 
@@ -167,7 +174,7 @@ describe('importImage from a registry', () => {
     const pushed = await pushImage(flaky.url, repository, 'v1', { content: 'flaky' });
     const from = `${flaky.host}/${repository}:v1`;
     await flaky.pause();
-    const payload = await callImportImage(app, {
+    const payload = await callImportImage(editor, {
       namespace: 'imp-retry',
       image: 'flaky:v1',
       from,
@@ -175,19 +182,19 @@ describe('importImage from a registry', () => {
       insecure: true,
     });
     await app.importer.worker.runOnce();
-    const failed = await getJob(app, payload.job!.id);
+    const failed = await getJob(reader, payload.job!.id);
     expect(failed).toMatchObject({ status: 'queued', attempts: 1 });
     expect(failed.images[0]).toMatchObject({ status: 'Failure', reason: 'Unavailable' });
-    const condition = (await getTag(app, 'imp-retry', 'flaky:v1')).conditions[0];
+    const condition = (await getTag(reader, 'imp-retry', 'flaky:v1')).conditions[0];
     expect(condition).toMatchObject({ status: 'False', reason: 'Unavailable' });
 
     await flaky.resume();
     try {
       // The backoff (scaled down to milliseconds) is over once the worker claims the job again.
-      await vi.waitFor(async () => expect(await drainImports(app)).toBeGreaterThan(0));
-      const done = await getJob(app, payload.job!.id);
+      await vi.waitFor(async () => expect(await drainImports(editor)).toBeGreaterThan(0));
+      const done = await getJob(reader, payload.job!.id);
       expect(done).toMatchObject({ status: 'succeeded', attempts: 2 });
-      const tag = await getTag(app, 'imp-retry', 'flaky:v1');
+      const tag = await getTag(reader, 'imp-retry', 'flaky:v1');
       expect(tag.history.nodes.map((n) => n.image?.digest)).toEqual([pushed.digest]);
       expect(tag.conditions).toEqual([]);
     } finally {
@@ -200,7 +207,7 @@ describe('oc tag with a DockerImage source', () => {
   it('queues an import; history changes only when it succeeds', async () => {
     const repository = repo('tagged');
     const pushed = await pushImage(registryUrl, repository, 'v1', { content: 'tagged' });
-    const result = await app.graphql<{ tag: { results: { importJobId: string | null }[] } }>(
+    const result = await editor.graphql<{ tag: { results: { importJobId: string | null }[] } }>(
       `mutation($source: String!) { tag(input: { namespace: "imp-tag", source: $source,
         destinations: ["app:v1"], insecure: true }) {
         ... on TagPayload { results { importJobId } } } }`,
@@ -208,10 +215,10 @@ describe('oc tag with a DockerImage source', () => {
     );
     expect(result.errors).toBeUndefined();
     const jobId = result.data!.tag.results[0]!.importJobId!;
-    expect((await getTag(app, 'imp-tag', 'app:v1')).history.nodes).toEqual([]);
-    await drainImports(app);
-    expect(await getJob(app, jobId)).toMatchObject({ status: 'succeeded', cause: 'tag' });
-    const tag = await getTag(app, 'imp-tag', 'app:v1');
+    expect((await getTag(reader, 'imp-tag', 'app:v1')).history.nodes).toEqual([]);
+    await drainImports(editor);
+    expect(await getJob(reader, jobId)).toMatchObject({ status: 'succeeded', cause: 'tag' });
+    const tag = await getTag(reader, 'imp-tag', 'app:v1');
     expect(tag.history.nodes.map((n) => n.image?.digest)).toEqual([pushed.digest]);
   });
 });
@@ -221,7 +228,7 @@ describe('import jobs', () => {
     const repository = repo('waiting');
     await pushImage(registryUrl, repository, 'v1', { content: 'waiting' });
     const started = Date.now();
-    const payload = await callImportImage(app, {
+    const payload = await callImportImage(editor, {
       namespace: 'imp-jobs',
       image: 'waiting:v1',
       from: `${registryHost}/${repository}:v1`,
@@ -232,19 +239,19 @@ describe('import jobs', () => {
     });
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(payload).toMatchObject({ timedOut: true, job: { status: 'queued', attempts: 0 } });
-    const listed = await app.graphql<{ importJobs: { id: string; status: string }[] }>(
+    const listed = await reader.graphql<{ importJobs: { id: string; status: string }[] }>(
       `{ importJobs(namespace: "imp-jobs") { id status } }`,
     );
     expect(listed.data!.importJobs).toEqual([{ id: payload.job!.id, status: 'queued' }]);
-    await drainImports(app);
-    const after = await app.graphql<{ importJobs: { id: string; status: string }[] }>(
+    await drainImports(editor);
+    const after = await reader.graphql<{ importJobs: { id: string; status: string }[] }>(
       `{ importJobs(namespace: "imp-jobs", stream: "waiting") { id status } }`,
     );
     expect(after.data!.importJobs).toEqual([{ id: payload.job!.id, status: 'succeeded' }]);
   });
 
   it('importing into a missing stream without confirm is a not-found error', async () => {
-    const payload = await callImportImage(app, {
+    const payload = await callImportImage(editor, {
       namespace: 'imp-jobs',
       image: 'absent:v1',
       from: `${registryHost}/x/absent:v1`,
@@ -265,7 +272,7 @@ describe('manifest lists', () => {
     const index = await pushIndex(registryUrl, repository, 'v1', platforms);
     const [arm, amd] = index.children;
     const from = `${registryHost}/${repository}:v1`;
-    const job = await importNow(app, {
+    const job = await importNow(editor, {
       namespace: 'imp-list',
       image: 'multi:v1',
       from,
@@ -282,8 +289,8 @@ describe('manifest lists', () => {
       .update(tags)
       .set({ annotations: { [PREFER_ARCH_ANNOTATION]: 'arm64' } })
       .where(sql`${tags.name} = 'v1' and ${tags.fromName} = ${from}`);
-    await importNow(app, { namespace: 'imp-list', image: 'multi:v1' });
-    const tag = await getTag(app, 'imp-list', 'multi:v1');
+    await importNow(editor, { namespace: 'imp-list', image: 'multi:v1' });
+    const tag = await getTag(reader, 'imp-list', 'multi:v1');
     expect(tag.image).toMatchObject({ digest: arm!.digest, architecture: 'arm64' });
     expect(tag.history.nodes.map((n) => n.image?.digest)).toEqual([arm!.digest, amd!.digest]);
   });
@@ -293,7 +300,7 @@ describe('manifest lists', () => {
     const index = await pushIndex(registryUrl, repository, 'v1', platforms, {
       mediaType: 'docker',
     });
-    const job = await importNow(app, {
+    const job = await importNow(editor, {
       namespace: 'imp-list',
       image: 'keep:v1',
       from: `${registryHost}/${repository}:v1`,
@@ -302,7 +309,7 @@ describe('manifest lists', () => {
       importMode: 'PreserveOriginal',
     });
     expect(job.images[0]).toMatchObject({ status: 'Success', digest: index.digest });
-    const tag = await getTag(app, 'imp-list', 'keep:v1');
+    const tag = await getTag(reader, 'imp-list', 'keep:v1');
     expect(tag.image).toMatchObject({
       digest: index.digest,
       mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
@@ -315,7 +322,7 @@ describe('manifest lists', () => {
       })),
     );
     for (const child of index.children) {
-      const found = await app.graphql<{ image: { digest: string; os: string } | null }>(
+      const found = await reader.graphql<{ image: { digest: string; os: string } | null }>(
         `query($d: String!) { image(digest: $d) { digest os } }`,
         { d: child.digest },
       );
@@ -326,7 +333,7 @@ describe('manifest lists', () => {
   it('tags a child of a stored list by digest or short id: pinned to the list repository', async () => {
     const repository = repo('kids');
     const index = await pushIndex(registryUrl, repository, 'v1', platforms);
-    await importNow(app, {
+    await importNow(editor, {
       namespace: 'imp-list',
       image: 'kids:v1',
       from: `${registryHost}/${repository}:v1`,
@@ -337,7 +344,7 @@ describe('manifest lists', () => {
     const [arm, amd] = index.children;
     // No history item names a child: its pull spec comes from the list's repository.
     const tagged = async (source: string, destination: string) => {
-      const result = await app.graphql<{
+      const result = await editor.graphql<{
         tag: { __typename: string; message?: string; results?: { message: string }[] };
       }>(
         `mutation($s: String!, $d: String!) { tag(input: { namespace: "imp-list", source: $s,
@@ -346,7 +353,7 @@ describe('manifest lists', () => {
         { s: source, d: destination },
       );
       expect(result.data!.tag.__typename, result.data!.tag.message).toBe('TagPayload');
-      return getTag(app, 'imp-list', destination);
+      return getTag(reader, 'imp-list', destination);
     };
     const byDigest = await tagged(`kids@${arm!.digest}`, 'picked:arm');
     expect(byDigest.image).toMatchObject({ digest: arm!.digest, architecture: 'arm64' });
@@ -362,7 +369,7 @@ describe('manifest lists', () => {
   });
 
   it('an invalid import mode is a validation error naming the field', async () => {
-    const payload = await callImportImage(app, {
+    const payload = await callImportImage(editor, {
       namespace: 'imp-list',
       image: 'bad:v1',
       from: `${registryHost}/x/y:v1`,
@@ -376,7 +383,8 @@ describe('manifest lists', () => {
 
 describe('import --all', () => {
   it('imports at most the cap, in order, and reports the rest as additional tags', async () => {
-    const capped = await startTestApp({ importMaxTags: 3, importWorker: false });
+    const started = await startTestApp({ importMaxTags: 3, importWorker: false });
+    const capped = started.as(await started.member('imp-all', 'EDITOR'));
     try {
       const repository = repo('all');
       for (const tag of ['foo', 'v1.0', '1.2.3', 'latest', 'v1.1', 'bar']) {
@@ -415,7 +423,7 @@ describe('import --all', () => {
   });
 
   it('refuses a tag or a digest with all', async () => {
-    const withTag = await callImportImage(app, {
+    const withTag = await callImportImage(editor, {
       namespace: 'imp-all',
       image: 'all:v1',
       from: `${registryHost}/x/y`,

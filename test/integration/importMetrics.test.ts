@@ -3,11 +3,16 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BoundedLabels } from '../../src/importer/metrics.ts';
-import { reservePort, spawnEntry, TEST_SECRET_KEY } from '../support/app.ts';
+import {
+  reservePort,
+  spawnEntry,
+  startTestApp,
+  TEST_SECRET_KEY,
+  type TestApp,
+} from '../support/app.ts';
 import { fileDatabase } from '../support/database.ts';
 import { pushImage } from '../support/images.ts';
 import { drainImports, JOB_FIELDS, type JobView } from '../support/imports.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 const registryUrl = inject('registryUrl');
@@ -51,11 +56,11 @@ const IMPORT = `mutation($input: ImportImageInput!) {
   }
 }`;
 
-let app: TenantApp;
+let app: TestApp;
 let editor: string;
 
 beforeAll(async () => {
-  app = await startTenantApp({ metrics: { token: METRICS_TOKEN, port: null } });
+  app = await startTestApp({ metrics: { token: METRICS_TOKEN, port: null } });
   editor = await app.member('metrics', 'EDITOR');
 });
 

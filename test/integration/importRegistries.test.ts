@@ -8,12 +8,23 @@ import { reservePort, startTestApp, type TestApp } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
 import { getTag, importNow } from '../support/imports.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
-import { startTenantApp } from '../support/tenants.ts';
 
 const USER = 'puller';
 const PASSWORD = 'correct horse battery staple';
 
+const NAMESPACES = [
+  'priv',
+  'priv-keys',
+  'priv-other',
+  'priv-sched',
+  'ssrf',
+  'tls',
+  'tls-annotated',
+];
+NAMESPACES.push('tls-ca');
 let app: TestApp;
+/** Pull secrets, streams and imports here are an editor's (its token serves every app here). */
+let editor: string;
 let basic: RunningRegistry;
 let tls: RunningRegistry;
 beforeAll(async () => {
@@ -22,6 +33,7 @@ beforeAll(async () => {
     startRegistry({ tls: true }),
   ]);
   app = await startTestApp();
+  editor = await app.member(NAMESPACES, 'EDITOR');
 });
 afterAll(async () => {
   await app.stop();
@@ -59,15 +71,20 @@ describe('a registry with Basic auth', () => {
       confirm: true,
       insecure: true,
     };
-    const denied = await importNow(app, input);
+    const denied = await importNow(app.as(editor), input);
     expect(denied.status).toBe('failed');
     expect(denied.images[0]).toMatchObject({ status: 'Failure', reason: 'Unauthorized' });
     expect(denied.images[0]!.message).not.toContain(PASSWORD);
 
-    await createSecret(app, 'priv', 'registry', authDocument(basic.host, USER, PASSWORD));
-    const allowed = await importNow(app, { namespace: 'priv', image: 'private:v1' });
+    await createSecret(
+      app.as(editor),
+      'priv',
+      'registry',
+      authDocument(basic.host, USER, PASSWORD),
+    );
+    const allowed = await importNow(app.as(editor), { namespace: 'priv', image: 'private:v1' });
     expect(allowed.status).toBe('succeeded');
-    const tag = await getTag(app, 'priv', 'private:v1');
+    const tag = await getTag(app.as(editor), 'priv', 'private:v1');
     expect(tag.image?.digest).toBe(pushed.digest);
     expect(tag.conditions).toEqual([]);
   });
@@ -77,9 +94,14 @@ describe('a registry with Basic auth', () => {
     for (const tag of ['a', 'b', 'c']) {
       await pushImage(basic.url, 'team/watched', tag, { content: `watched ${tag}` }, auth);
     }
-    await createSecret(app, 'priv-sched', 'registry', authDocument(basic.host, USER, PASSWORD));
+    await createSecret(
+      app.as(editor),
+      'priv-sched',
+      'registry',
+      authDocument(basic.host, USER, PASSWORD),
+    );
     for (const tag of ['a', 'b', 'c']) {
-      const job = await importNow(app, {
+      const job = await importNow(app.as(editor), {
         namespace: 'priv-sched',
         image: `watched:${tag}`,
         from: `${basic.host}/team/watched:${tag}`,
@@ -108,14 +130,19 @@ describe('a registry with Basic auth', () => {
         auth: { user: USER, password: PASSWORD },
       },
     );
-    await createSecret(app, 'priv-keys', 'broad', authDocument(basic.host, USER, 'wrong'));
     await createSecret(
-      app,
+      app.as(editor),
+      'priv-keys',
+      'broad',
+      authDocument(basic.host, USER, 'wrong'),
+    );
+    await createSecret(
+      app.as(editor),
       'priv-keys',
       'narrow',
       authDocument(`${basic.host}/team/narrow`, USER, PASSWORD),
     );
-    const job = await importNow(app, {
+    const job = await importNow(app.as(editor), {
       namespace: 'priv-keys',
       image: 'narrow:v1',
       from: `${basic.host}/team/narrow:v1`,
@@ -124,7 +151,7 @@ describe('a registry with Basic auth', () => {
     });
     expect(job.status).toBe('succeeded');
     // A secret of another namespace is never used.
-    const other = await importNow(app, {
+    const other = await importNow(app.as(editor), {
       namespace: 'priv-other',
       image: 'narrow:v1',
       from: `${basic.host}/team/narrow:v1`,
@@ -139,7 +166,7 @@ describe('a TLS registry', () => {
   it('verifies certificates: an unknown CA fails, insecure or a trusted CA succeeds', async () => {
     const pushed = await pushImageTls(tls, 'tls/app', 'v1');
     const from = `${tls.host}/tls/app:v1`;
-    const refused = await importNow(app, {
+    const refused = await importNow(app.as(editor), {
       namespace: 'tls',
       image: 'app:v1',
       from,
@@ -148,7 +175,7 @@ describe('a TLS registry', () => {
     expect(refused.status).toBe('failed');
     expect(refused.images[0]).toMatchObject({ status: 'Failure', reason: 'TLS' });
 
-    const insecure = await importNow(app, {
+    const insecure = await importNow(app.as(editor), {
       namespace: 'tls',
       image: 'insecure:v1',
       from,
@@ -159,7 +186,7 @@ describe('a TLS registry', () => {
 
     const trusting = await startTestApp({ registryCa: tls.caCert!, importWorker: false });
     try {
-      const trusted = await importNow(trusting, {
+      const trusted = await importNow(trusting.as(editor), {
         namespace: 'tls-ca',
         image: 'app:v1',
         from,
@@ -173,12 +200,12 @@ describe('a TLS registry', () => {
 
   it('the stream annotation openshift.io/image.insecureRepository=true makes its tags insecure', async () => {
     const pushed = await pushImageTls(tls, 'tls/annotated', 'v1');
-    const created = await app.graphql<{ createImageStream: { __typename: string } }>(
+    const created = await app.as(editor).graphql<{ createImageStream: { __typename: string } }>(
       `mutation { createImageStream(input: { namespace: "tls-annotated", name: "app",
         annotations: [{ key: "openshift.io/image.insecureRepository", value: "true" }] }) { __typename } }`,
     );
     expect(created.data?.createImageStream.__typename).toBe('ImageStreamPayload');
-    const job = await importNow(app, {
+    const job = await importNow(app.as(editor), {
       namespace: 'tls-annotated',
       image: 'app:v1',
       from: `${tls.host}/tls/annotated:v1`,
@@ -209,7 +236,7 @@ describe('the SSRF guard', () => {
       );
       const port = basic.host.split(':')[1];
       for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) {
-        const job = await importNow(guarded, {
+        const job = await importNow(guarded.as(editor), {
           namespace: 'ssrf',
           image: `guarded:${host.startsWith('localhost') ? 'name' : 'ip'}`,
           from: `${host}/team/guarded:v1`,
@@ -226,8 +253,8 @@ describe('the SSRF guard', () => {
 
   it('tells a caller only "not allowed" or "could not reach": no resolved address, no port state', async () => {
     // An allow-list entry without a port opens 443 and 80 only; the test registry is elsewhere.
-    const app = await startTenantApp({ egressAllow: ['127.0.0.1'], registryTimeoutMs: 300 });
-    const open = await startTenantApp({ egressAllow: ['127.0.0.1:*'], registryTimeoutMs: 300 });
+    const app = await startTestApp({ egressAllow: ['127.0.0.1'], registryTimeoutMs: 300 });
+    const open = await startTestApp({ egressAllow: ['127.0.0.1:*'], registryTimeoutMs: 300 });
     // A port where something accepts connections and never answers, and one where nothing listens.
     const sockets = new Set<Socket>();
     const silent = createServer((socket) => {
@@ -241,10 +268,8 @@ describe('the SSRF guard', () => {
       // Both apps share this file's database: a namespace each.
       await app.stream('egress', 'probe');
       await open.stream('egress-open', 'probe');
-      const as = async (tenants: typeof app, namespace: string) => {
-        const editor = await tenants.member(namespace, 'EDITOR');
-        return { ...tenants, graphql: tenants.call.bind(null, editor) } as unknown as TestApp;
-      };
+      const as = async (tenants: TestApp, namespace: string) =>
+        tenants.as(await tenants.member(namespace, 'EDITOR'));
       const reachable = await as(open, 'egress-open');
       const imported = async (tenants: TestApp, tag: string, from: string) => {
         const job = await importNow(tenants, {

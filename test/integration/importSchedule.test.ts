@@ -1,4 +1,4 @@
-// Scheduled re-import, and the worker running inside `npm start` and as `npm run worker`.
+// Scheduled re-import, and the worker running inside `npm start`; `npm run worker` refuses PGlite.
 // The rules: docs/rules.md#scheduled-imports.
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -8,12 +8,10 @@ import {
   spawnEntry,
   spawnServer,
   startTestApp,
-  TEST_SECRET_KEY,
   type TestApp,
 } from '../support/app.ts';
-import { fileDatabase } from '../support/database.ts';
 import { pushImage } from '../support/images.ts';
-import { callImportImage, drainImports, getTag, importNow, tagEvents } from '../support/imports.ts';
+import { drainImports, getTag, importNow, tagEvents } from '../support/imports.ts';
 
 const registryUrl = inject('registryUrl');
 const registryHost = new URL(registryUrl).host;
@@ -21,8 +19,13 @@ const repo = (name: string) =>
   `sched-${process.pid}-${Math.random().toString(36).slice(2, 8)}/${name}`;
 
 let app: TestApp;
+/** Imports are an editor's; the tags and events they leave, a puller's to read. */
+let editor: TestApp;
+let reader: TestApp;
 beforeAll(async () => {
   app = await startTestApp({ importIntervalMs: 60_000 });
+  editor = app.as(await app.member(['sched', 'sched-fail', 'sched-pin'], 'EDITOR'));
+  reader = app.as(await app.member(['sched', 'sched-fail', 'sched-pin'], 'IMAGE_PULLER'));
 });
 afterAll(async () => {
   await app.stop();
@@ -49,7 +52,7 @@ describe('scheduled re-import', () => {
   it('HEAD-checks due tags: unchanged writes nothing; changed imports with cause SCHEDULED_IMPORT', async () => {
     const repository = repo('watched');
     const first = await pushImage(registryUrl, repository, 'v1', { content: 'w1' });
-    await importNow(app, {
+    await importNow(editor, {
       namespace: 'sched',
       image: 'watched:v1',
       from: `${registryHost}/${repository}:v1`,
@@ -62,10 +65,10 @@ describe('scheduled re-import', () => {
     expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 0, queued: 0 });
 
     await makeDue('sched');
-    const eventsBefore = await tagEvents(app, 'sched');
+    const eventsBefore = await tagEvents(reader, 'sched');
     expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 1, queued: 0 });
     expect(await drainImports(app)).toBe(0);
-    expect(await tagEvents(app, 'sched')).toEqual(eventsBefore);
+    expect(await tagEvents(reader, 'sched')).toEqual(eventsBefore);
     expect((await nextImportAt('sched', 'v1'))!.getTime()).toBeGreaterThan(Date.now() + 50_000);
 
     const second = await pushImage(registryUrl, repository, 'v1', { content: 'w2' });
@@ -75,9 +78,9 @@ describe('scheduled re-import', () => {
     await makeDue('sched');
     expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 0, queued: 0 });
     expect(await drainImports(app)).toBe(1);
-    const tag = await getTag(app, 'sched', 'watched:v1');
+    const tag = await getTag(reader, 'sched', 'watched:v1');
     expect(tag.history.nodes.map((n) => n.image?.digest)).toEqual([second.digest, first.digest]);
-    const last = (await tagEvents(app, 'sched')).at(-1);
+    const last = (await tagEvents(reader, 'sched')).at(-1);
     expect(last).toMatchObject({ cause: 'SCHEDULED_IMPORT', tag: 'v1' });
     expect(last?.current?.digest).toBe(second.digest);
   });
@@ -85,7 +88,7 @@ describe('scheduled re-import', () => {
   it('a digest-pinned source stops being scheduled after its first successful import', async () => {
     const repository = repo('pinned');
     const image = await pushImage(registryUrl, repository, 'v1', { content: 'pinned' });
-    const job = await importNow(app, {
+    const job = await importNow(editor, {
       namespace: 'sched-pin',
       image: 'pinned:v1',
       from: `${registryHost}/${repository}@${image.digest}`,
@@ -100,7 +103,7 @@ describe('scheduled re-import', () => {
   it('a failing scheduled tag is retried an interval later, keeping one condition', async () => {
     const repository = repo('gone');
     await pushImage(registryUrl, repository, 'v1', { content: 'gone' });
-    await importNow(app, {
+    await importNow(editor, {
       namespace: 'sched-fail',
       image: 'gone:v1',
       from: `${registryHost}/${repository}:v2`,
@@ -108,13 +111,13 @@ describe('scheduled re-import', () => {
       insecure: true,
       scheduled: true,
     });
-    const tag = await getTag(app, 'sched-fail', 'gone:v1');
+    const tag = await getTag(reader, 'sched-fail', 'gone:v1');
     expect(tag.conditions).toMatchObject([{ status: 'False', reason: 'NotFound' }]);
     expect((await nextImportAt('sched-fail', 'v1'))!.getTime()).toBeGreaterThan(Date.now());
     await makeDue('sched-fail');
     expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 1, queued: 1 });
     await drainImports(app);
-    expect((await getTag(app, 'sched-fail', 'gone:v1')).conditions).toEqual(tag.conditions);
+    expect((await getTag(reader, 'sched-fail', 'gone:v1')).conditions).toEqual(tag.conditions);
   });
 });
 
@@ -154,41 +157,6 @@ describe('where the worker runs', () => {
       expect((await server.exited).code).toBe(0);
     }
   });
-
-  it.runIf(inject('dbKind') === 'postgres')(
-    '`npm run worker` imports jobs queued through a gateway that runs no worker',
-    async () => {
-      const repository = repo('remote');
-      const image = await pushImage(registryUrl, repository, 'v1', { content: 'remote' });
-      const target = fileDatabase();
-      if (target.kind !== 'postgres') throw new Error('postgres only');
-      const worker = spawnEntry('worker', {
-        DATABASE_URL: target.url,
-        TAGRAPH_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
-        TAGRAPH_LOG_LEVEL: 'info',
-        TAGRAPH_EGRESS_ALLOW: '127.0.0.1:*',
-      });
-      try {
-        const payload = await callImportImage(app, {
-          namespace: 'remote',
-          image: 'app:v1',
-          from: `${registryHost}/${repository}:v1`,
-          confirm: true,
-          insecure: true,
-          wait: true,
-          timeoutSeconds: 30,
-        });
-        expect(payload.timedOut, worker.output()).toBe(false);
-        expect(payload.job).toMatchObject({
-          status: 'succeeded',
-          images: [{ status: 'Success', digest: image.digest }],
-        });
-      } finally {
-        worker.process.kill('SIGTERM');
-        expect((await worker.exited).code, worker.output()).toBe(0);
-      }
-    },
-  );
 
   it('`npm run worker` refuses the embedded database with a clear message', async () => {
     const worker = spawnEntry('worker', { DATABASE_URL: '' });

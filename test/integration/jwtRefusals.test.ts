@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { startTenantApp } from '../support/tenants.ts';
+import { bearer, startTestApp } from '../support/app.ts';
 
 describe('refused JWTs', () => {
   it('log why at info for the operator, and tell the caller only 401', async () => {
@@ -17,7 +17,7 @@ describe('refused JWTs', () => {
         done();
       },
     });
-    const withJwt = await startTenantApp(
+    const withJwt = await startTestApp(
       {
         auth: {
           mode: 'token',
@@ -64,7 +64,7 @@ describe('refused JWTs', () => {
         const before = lines.length;
         const response = await fetch(`${withJwt.url}/graphql`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...withJwt.as(token) },
+          headers: { 'content-type': 'application/json', ...bearer(token) },
           body: JSON.stringify({ query: '{ me { subject } }' }),
         });
         expect(response.status).toBe(401);

@@ -57,7 +57,7 @@ async function lineage(token: string, namespace: string, ref: string, first?: nu
 
 /** A registry push (image stream mapping) of image `seed`, as the bootstrap admin. */
 const push = (namespace: string, stream: string, tagName: string, seed: string) =>
-  pushMapping(app, namespace, stream, tagName, seed, undefined, app.as(app.adminToken));
+  pushMapping(app, namespace, stream, tagName, seed, undefined, bearer(app.adminToken));
 
 beforeAll(async () => {
   app = await startTenantApp();

@@ -2,8 +2,7 @@
 // a token when one is configured, or on a listener of its own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_OPERATION_NAMES } from '../../src/metrics.ts';
-import { reservePort } from '../support/app.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
+import { bearer, reservePort, startTestApp, type TestApp } from '../support/app.ts';
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 
@@ -16,11 +15,11 @@ function graphqlSeries(text: string): string[] {
 }
 
 describe('metrics with a token', () => {
-  let app: TenantApp;
+  let app: TestApp;
   let nobody: string;
 
   beforeAll(async () => {
-    app = await startTenantApp({ metrics: { token: METRICS_TOKEN, port: null } });
+    app = await startTestApp({ metrics: { token: METRICS_TOKEN, port: null } });
     // A user with no roles at all: it may still run `me`.
     nobody = (await app.user('no-roles')).token;
   });
@@ -47,7 +46,7 @@ describe('metrics with a token', () => {
       headers: { authorization: `Bearer ${METRICS_TOKEN}x` },
     });
     expect(wrong.status).toBe(401);
-    const member = await fetch(`${app.url}/metrics`, { headers: app.as(nobody) });
+    const member = await fetch(`${app.url}/metrics`, { headers: bearer(nobody) });
     expect(member.status).toBe(401);
     expect(await scrape()).toMatch(/^tagraph_db_pool_size \d+/m);
   });
@@ -81,14 +80,14 @@ describe('metrics with a token', () => {
     const response = await app.yoga.fetch(
       `${app.url}/graphql?query=${query}&variables=${variables}`,
       {
-        headers: app.as(nobody),
+        headers: bearer(nobody),
       },
     );
     expect(response.status).toBe(200);
     // A name the document does not hold is not a label either.
     await app.yoga.fetch(`${app.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...app.as(nobody) },
+      headers: { 'content-type': 'application/json', ...bearer(nobody) },
       body: JSON.stringify({ query: '{ me { subject } }', operationName: `${secret}-name` }),
     });
     const text = await scrape();
@@ -99,12 +98,12 @@ describe('metrics with a token', () => {
 });
 
 describe('metrics on a port of their own', () => {
-  let app: TenantApp;
+  let app: TestApp;
   let port: number;
 
   beforeAll(async () => {
     port = await reservePort();
-    app = await startTenantApp({ metrics: { token: null, port } });
+    app = await startTestApp({ metrics: { token: null, port } });
   });
 
   afterAll(async () => {

@@ -228,7 +228,7 @@ describe('graphql-ws next frames written by a subscription group (nextMessageDel
         'v1',
         'frames-v1',
         undefined,
-        app.as(app.adminToken),
+        bearer(app.adminToken),
       );
       await expect.poll(() => raw.frames.length).toBe(1);
       const [dataFrame] = raw.frames;
@@ -254,7 +254,7 @@ describe('graphql-ws next frames written by a subscription group (nextMessageDel
         'v2',
         'frames-v2',
         undefined,
-        app.as(app.adminToken),
+        bearer(app.adminToken),
       );
       await expect.poll(() => raw.frames.length).toBeGreaterThanOrEqual(2);
       const errorFrame = raw.frames[1]!;

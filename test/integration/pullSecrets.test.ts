@@ -7,8 +7,13 @@ import { credentialFor } from '../../src/services/pullSecrets.ts';
 import { startTestApp, TEST_SECRET_KEY, type TestApp } from '../support/app.ts';
 
 let app: TestApp;
+/** Pull secrets are an editor's to write; their names an image puller's to read. */
+let editor: TestApp;
+let reader: TestApp;
 beforeAll(async () => {
   app = await startTestApp();
+  editor = app.as(await app.member(['match', 'sec', 'sec2', 'sec3'], 'EDITOR'));
+  reader = app.as(await app.member(['match', 'sec', 'sec2', 'sec3'], 'IMAGE_PULLER'));
 });
 afterAll(async () => {
   await app.stop();
@@ -33,7 +38,7 @@ const SAVE = (verb: string) => `mutation($input: PullSecretInput!) {
 describe('pull secrets', () => {
   it('stores a docker config.json sealed, and shows only name and registries', async () => {
     const secret = document({ 'quay.io': ['quser', 'SuperSecretPassw0rd'] });
-    const created = await app.graphql<{ createPullSecret: Record<string, unknown> }>(
+    const created = await editor.graphql<{ createPullSecret: Record<string, unknown> }>(
       SAVE('createPullSecret'),
       { input: { namespace: 'sec', name: 'quay', document: secret } },
     );
@@ -47,17 +52,17 @@ describe('pull secrets', () => {
     const dump = JSON.stringify(raw);
     expect(dump).not.toContain('SuperSecretPassw0rd');
     expect(dump).not.toContain(auth('quser', 'SuperSecretPassw0rd'));
-    const listed = await app.graphql('{ pullSecrets(namespace: "sec") { name registries } }');
+    const listed = await reader.graphql('{ pullSecrets(namespace: "sec") { name registries } }');
     expect(JSON.stringify(listed)).not.toContain('SuperSecret');
     expect(listed.data).toEqual({ pullSecrets: [{ name: 'quay', registries: ['quay.io'] }] });
   });
 
   it('refuses a duplicate, a malformed document and a bad name, naming the field', async () => {
     const ok = document({ 'r.example.com': ['a', 'b'] });
-    await app.graphql(SAVE('createPullSecret'), {
+    await editor.graphql(SAVE('createPullSecret'), {
       input: { namespace: 'sec2', name: 'one', document: ok },
     });
-    const dup = await app.graphql<{ createPullSecret: Record<string, unknown> }>(
+    const dup = await editor.graphql<{ createPullSecret: Record<string, unknown> }>(
       SAVE('createPullSecret'),
       {
         input: { namespace: 'sec2', name: 'one', document: ok },
@@ -67,7 +72,7 @@ describe('pull secrets', () => {
       __typename: 'ConflictError',
       field: 'name',
     });
-    const bad = await app.graphql<{ createPullSecret: Record<string, unknown> }>(
+    const bad = await editor.graphql<{ createPullSecret: Record<string, unknown> }>(
       SAVE('createPullSecret'),
       {
         input: { namespace: 'sec2', name: 'two', document: '{"auths": 5}' },
@@ -77,7 +82,7 @@ describe('pull secrets', () => {
       __typename: 'ValidationError',
       field: 'document',
     });
-    const badName = await app.graphql<{ createPullSecret: Record<string, unknown> }>(
+    const badName = await editor.graphql<{ createPullSecret: Record<string, unknown> }>(
       SAVE('createPullSecret'),
       {
         input: { namespace: 'sec2', name: 'Bad_Name', document: ok },
@@ -90,10 +95,10 @@ describe('pull secrets', () => {
   });
 
   it('replaces and deletes', async () => {
-    await app.graphql(SAVE('createPullSecret'), {
+    await editor.graphql(SAVE('createPullSecret'), {
       input: { namespace: 'sec3', name: 's', document: document({ 'a.example.com': ['u', 'p'] }) },
     });
-    const replaced = await app.graphql<{ replacePullSecret: Record<string, unknown> }>(
+    const replaced = await editor.graphql<{ replacePullSecret: Record<string, unknown> }>(
       SAVE('replacePullSecret'),
       {
         input: {
@@ -106,7 +111,7 @@ describe('pull secrets', () => {
     expect(replaced.data!.replacePullSecret).toMatchObject({
       pullSecret: { registries: ['b.example.com'] },
     });
-    const missing = await app.graphql<{ replacePullSecret: Record<string, unknown> }>(
+    const missing = await editor.graphql<{ replacePullSecret: Record<string, unknown> }>(
       SAVE('replacePullSecret'),
       {
         input: {
@@ -117,24 +122,24 @@ describe('pull secrets', () => {
       },
     );
     expect(missing.data!.replacePullSecret).toMatchObject({ __typename: 'NotFoundError' });
-    const deleted = await app.graphql<{ deletePullSecret: Record<string, unknown> }>(
+    const deleted = await editor.graphql<{ deletePullSecret: Record<string, unknown> }>(
       `mutation { deletePullSecret(input: { namespace: "sec3", name: "s" }) { __typename } }`,
     );
     expect(deleted.data!.deletePullSecret).toEqual({ __typename: 'PullSecretPayload' });
-    expect((await app.graphql('{ pullSecrets(namespace: "sec3") { name } }')).data).toEqual({
+    expect((await reader.graphql('{ pullSecrets(namespace: "sec3") { name } }')).data).toEqual({
       pullSecrets: [],
     });
   });
 
   it('picks the longest matching key across the namespace secrets', async () => {
-    await app.graphql(SAVE('createPullSecret'), {
+    await editor.graphql(SAVE('createPullSecret'), {
       input: {
         namespace: 'match',
         name: 'broad',
         document: document({ 'quay.io': ['broad', 'x'] }),
       },
     });
-    await app.graphql(SAVE('createPullSecret'), {
+    await editor.graphql(SAVE('createPullSecret'), {
       input: {
         namespace: 'match',
         name: 'narrow',

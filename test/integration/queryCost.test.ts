@@ -1,8 +1,8 @@
 // The query cost limit prices an operation with its variables and default pages, over HTTP, SSE
 // and graphql-ws, before any resolver runs: a puller cannot pull the whole registry in one request.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, startTestApp, type TestApp } from '../support/app.ts';
 import { subscribeWs } from '../support/subscriptions.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 const NAMESPACE = 'cost-ns';
 
@@ -19,7 +19,7 @@ const nested = (streams: string, tags: string, history: string) => `{
       history${history} { nodes { created generation dockerImageReference
         image { digest size layers { digest size } } } } } } } } }`;
 
-let app: TenantApp;
+let app: TestApp;
 let puller: string;
 
 type Reply = {
@@ -28,7 +28,7 @@ type Reply = {
 };
 
 beforeAll(async () => {
-  app = await startTenantApp();
+  app = await startTestApp();
   await app.stream(NAMESPACE, 'ruby');
   await app.stream(NAMESPACE, 'python');
   puller = await app.member(NAMESPACE, 'IMAGE_PULLER');
@@ -84,7 +84,7 @@ describe('query cost', () => {
       headers: {
         'content-type': 'application/json',
         accept: 'text/event-stream',
-        ...app.as(puller),
+        ...bearer(puller),
       },
       body: JSON.stringify({ query: PAGED_BY_VARIABLES, variables }),
     });

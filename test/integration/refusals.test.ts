@@ -4,18 +4,18 @@
 // CURSOR_UNKNOWN, and FORBIDDEN with a message in `oc`'s words.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from '../../src/events/cursor.ts';
+import { bearer, startTestApp, type TestApp } from '../support/app.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { subscribeSse, subscribeWs } from '../support/subscriptions.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 const NAMESPACE = 'refusals-ns';
 
-let app: TenantApp;
+let app: TestApp;
 let puller: string;
 let editor: string;
 
 beforeAll(async () => {
-  app = await startTenantApp();
+  app = await startTestApp();
   await app.stream(NAMESPACE, 'ruby');
   puller = await app.member(NAMESPACE, 'IMAGE_PULLER');
   editor = await app.member(NAMESPACE, 'EDITOR');
@@ -64,7 +64,7 @@ async function post(
 ): Promise<{ status: number; body: Reply }> {
   const response = await fetch(`${app.url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept, ...app.as(token) },
+    headers: { 'content-type': 'application/json', accept, ...bearer(token) },
     body: JSON.stringify({ query, variables }),
   });
   return { status: response.status, body: (await response.json()) as Reply };
@@ -190,15 +190,7 @@ describe('cursors from nowhere', () => {
     tagEvents(namespace: $ns, after: $after) { endCursor events { tag } } }`;
 
   it('refuses a cursor beyond the end of the event log with CURSOR_UNKNOWN, query and subscription alike', async () => {
-    await pushMapping(
-      app,
-      NAMESPACE,
-      'ruby',
-      'latest',
-      'refusals-1',
-      undefined,
-      app.as(app.adminToken),
-    );
+    await pushMapping(app.as(await app.registry()), NAMESPACE, 'ruby', 'latest', 'refusals-1');
     const page = await app.call<{ tagEvents: { endCursor: string } }>(puller, TAG_EVENTS, {
       ns: NAMESPACE,
     });
@@ -239,15 +231,7 @@ describe('cursors from nowhere', () => {
   });
 
   it('still accepts the newest cursor it issued, and delivers what follows it', async () => {
-    await pushMapping(
-      app,
-      NAMESPACE,
-      'ruby',
-      'newest',
-      'refusals-2',
-      undefined,
-      app.as(app.adminToken),
-    );
+    await pushMapping(app.as(await app.registry()), NAMESPACE, 'ruby', 'newest', 'refusals-2');
     const page = await app.call<{ tagEvents: { endCursor: string } }>(puller, TAG_EVENTS, {
       ns: NAMESPACE,
     });
@@ -269,15 +253,7 @@ describe('cursors from nowhere', () => {
     );
     try {
       await ws.connected;
-      await pushMapping(
-        app,
-        NAMESPACE,
-        'ruby',
-        'after',
-        'refusals-3',
-        undefined,
-        app.as(app.adminToken),
-      );
+      await pushMapping(app.as(await app.registry()), NAMESPACE, 'ruby', 'after', 'refusals-3');
       const [next] = await ws.waitFor(1);
       expect(next?.errors).toBeUndefined();
       expect(next?.data).toMatchObject({ tagChanged: { tag: 'after' } });

@@ -2,13 +2,11 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashToken } from '../../src/auth/tokens.ts';
-import { spawnServer, startTestApp, type TestApp } from '../support/app.ts';
+import { bearer, spawnServer, startTestApp, type TestApp } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
 import { importNow } from '../support/imports.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
 
-const ADMIN = 'secrets-test-admin-token-0123456789abcdef';
 const USER = 'logger';
 const PASSWORD = 'never-in-a-log-Passw0rd!';
 
@@ -24,10 +22,7 @@ beforeAll(async () => {
       done();
     },
   });
-  app = await startTestApp(
-    { auth: { mode: 'token', adminTokenHash: hashToken(ADMIN), jwt: null }, logLevel: 'trace' },
-    { log: pino({ level: 'trace' }, sink) },
-  );
+  app = await startTestApp({ logLevel: 'trace' }, { log: pino({ level: 'trace' }, sink) });
 });
 afterAll(async () => {
   await app.stop();
@@ -36,13 +31,13 @@ afterAll(async () => {
 
 describe('secrets', () => {
   it('appear in no log line, no field and no error of a run that uses them', async () => {
-    const headers = { authorization: `Bearer ${ADMIN}` };
-    const issued = await app.graphql<{ createToken: { token: string } }>(
+    const issued = await app.admin<{ createToken: { token: string } }>(
       `mutation { createToken(input: { subject: "ci" }) { ... on CreateTokenPayload { token } } }`,
-      {},
-      headers,
     );
-    const userToken = issued.data!.createToken.token;
+    const userToken = issued.createToken.token;
+    // The pull secret's owner: an editor of its namespace.
+    const editor = await app.member('sec', 'EDITOR');
+    const headers = bearer(editor);
     const basic = Buffer.from(`${USER}:${PASSWORD}`).toString('base64');
     const document = JSON.stringify({ auths: { [registry.host]: { auth: basic } } });
     const outputs: string[] = [];
@@ -69,16 +64,13 @@ describe('secrets', () => {
       { content: 's' },
       { auth: { user: USER, password: PASSWORD } },
     );
-    const job = await importNow(
-      { ...app, graphql: (q, v) => app.graphql(q, v, headers) },
-      {
-        namespace: 'sec',
-        image: 'app:v1',
-        from: `${registry.host}/sec/app:v1`,
-        confirm: true,
-        insecure: true,
-      },
-    );
+    const job = await importNow(app.as(editor), {
+      namespace: 'sec',
+      image: 'app:v1',
+      from: `${registry.host}/sec/app:v1`,
+      confirm: true,
+      insecure: true,
+    });
     expect(job.status).toBe('succeeded');
     // A wrong password stored too: the failure message must not echo it.
     await run(
@@ -95,16 +87,13 @@ describe('secrets', () => {
         },
       },
     );
-    const failed = await importNow(
-      { ...app, graphql: (q, v) => app.graphql(q, v, headers) },
-      { namespace: 'sec', image: 'app:v1' },
-    );
+    const failed = await importNow(app.as(editor), { namespace: 'sec', image: 'app:v1' });
     outputs.push(JSON.stringify(failed));
     expect(failed.images[0]?.reason).toBe('Unauthorized');
 
     expect(logs.length).toBeGreaterThan(1000); // the run did log
     const everything = `${logs}\n${outputs.join('\n')}`;
-    for (const secret of [ADMIN, userToken, PASSWORD, basic, `${PASSWORD}x`]) {
+    for (const secret of [app.adminToken, editor, userToken, PASSWORD, basic, `${PASSWORD}x`]) {
       expect(everything.includes(secret), `found ${secret.slice(0, 6)}…`).toBe(false);
     }
   });

@@ -7,7 +7,6 @@ import { appendEvents, writeTransaction } from '../../src/events/append.ts';
 import { trimEvents } from '../../src/events/retention.ts';
 import { sequenceEvents } from '../../src/events/sequencer.ts';
 import { fileDatabase } from '../support/database.ts';
-import { insertEventAndHold } from '../support/events.ts';
 
 let database: Database;
 beforeAll(async () => {
@@ -82,17 +81,5 @@ describe('sequenceEvents', () => {
     await write('trimmed', ['c']);
     expect(await sequenceEvents(database.db)).toBe(1);
     expect((await eventsOf('trimmed')).map((r) => r.seq)).toEqual([last + 1]);
-  });
-
-  it('leaves an open transaction’s event unnumbered, then numbers it after later ones', async () => {
-    if (database.kind === 'pglite') return; // one connection: transactions cannot interleave
-    const open = await insertEventAndHold(database, 'open', 'first');
-    await write('open', ['second']);
-    expect(await sequenceEvents(database.db)).toBe(1);
-    await open.commit();
-    expect(await sequenceEvents(database.db)).toBe(1);
-    const rows = await eventsOf('open');
-    expect(rows.map((r) => r.tag)).toEqual(['first', 'second']); // id order
-    expect(rows[0]!.seq).toBe(rows[1]!.seq! + 1); // position order: commit order
   });
 });

@@ -2,9 +2,9 @@
 // connection's first subscription is served and only the second is refused. (Its own file: on
 // PGlite one file's apps share a data directory, so this app runs alone.)
 import { describe, expect, it } from 'vitest';
+import { startTestApp } from '../support/app.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { subscribeWs } from '../support/subscriptions.ts';
-import { startTenantApp } from '../support/tenants.ts';
 
 type Reply = {
   data?: Record<string, unknown> | null;
@@ -13,13 +13,13 @@ type Reply = {
 
 describe('TAGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION', () => {
   it('with 1, the first subscription of a connection is served and the second refused', async () => {
-    const capped = await startTenantApp({ maxSubscriptionsPerConnection: 1 });
+    const capped = await startTestApp({ maxSubscriptionsPerConnection: 1 });
     try {
       await capped.stream('capped-ns', 'ruby');
       const reader = await capped.member('capped-ns', 'IMAGE_PULLER');
       const admin = capped.as(capped.adminToken);
       // A first change, so there is a cursor to subscribe after.
-      await pushMapping(capped, 'capped-ns', 'ruby', 'zero', 'capped-0', undefined, admin);
+      await pushMapping(admin, 'capped-ns', 'ruby', 'zero', 'capped-0');
       const page = await capped.call<{ tagEvents: { endCursor: string | null } }>(
         reader,
         '{ tagEvents(namespace: "capped-ns") { endCursor } }',
@@ -34,7 +34,7 @@ describe('TAGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION', () => {
         { token: reader },
       );
       try {
-        await pushMapping(capped, 'capped-ns', 'ruby', 'one', 'capped-1', undefined, admin);
+        await pushMapping(admin, 'capped-ns', 'ruby', 'one', 'capped-1');
         const [delivered] = await first.waitFor(1);
         expect(delivered).toEqual({ data: { tagChanged: { tag: 'one' } } });
 
@@ -47,7 +47,7 @@ describe('TAGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION', () => {
         expect(JSON.stringify(second)).toContain('TOO_MANY_SUBSCRIPTIONS');
 
         // The first is still served.
-        await pushMapping(capped, 'capped-ns', 'ruby', 'two', 'capped-2', undefined, admin);
+        await pushMapping(admin, 'capped-ns', 'ruby', 'two', 'capped-2');
         const results = await first.waitFor(2);
         expect(results[1]).toEqual({ data: { tagChanged: { tag: 'two' } } });
       } finally {

@@ -5,13 +5,21 @@ import WebSocket from 'ws';
 import { CLOSE_TOO_SLOW } from '../../src/events/hub.ts';
 import { trimEvents } from '../../src/events/retention.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { insertEventAndHold } from '../support/events.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { subscribeSse, subscribeWs, wsUrl } from '../support/subscriptions.ts';
 
+const NAMESPACES = ['filt', 'grp', 'live', 'poll', 'race', 'resume', 'slow', 'slowgrp'];
+NAMESPACES.push('slowlog', 'sse', 'streams', 'trim', 'x');
 let app: TestApp;
+/** Tokens, valid on every app of this file's database: */
+let reader: string; // subscribes and polls (IMAGE_PULLER)
+let editor: string; // tags and creates streams (EDITOR)
+let registry: string; // reports pushes (system:registries)
 beforeAll(async () => {
   app = await startTestApp();
+  reader = await app.member(NAMESPACES, 'IMAGE_PULLER');
+  editor = await app.member(NAMESPACES, 'EDITOR');
+  registry = await app.registry();
 });
 afterAll(async () => {
   await app.stop();
@@ -42,7 +50,7 @@ async function members(count: number): Promise<void> {
 }
 
 async function push(namespace: string, stream: string, tag: string, seed: string) {
-  return (await pushMapping(app, namespace, stream, tag, seed)).digest;
+  return (await pushMapping(app.as(registry), namespace, stream, tag, seed)).digest;
 }
 
 const TAG_CHANGED = `subscription($namespace: String!, $stream: String, $tag: String, $since: String) {
@@ -70,7 +78,7 @@ type Next = {
 
 describe('tagChanged over graphql-ws', () => {
   it('delivers a push as an event with cause, heads and the tag itself', async () => {
-    const sub = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'live' });
+    const sub = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'live' }, { token: reader });
     await subscribers(1);
     const first = await push('live', 'app', 'v1', 'live-1');
     const second = await push('live', 'app', 'v1', 'live-2');
@@ -93,21 +101,30 @@ describe('tagChanged over graphql-ws', () => {
   });
 
   it('filters by stream and tag, and carries tracking and delete causes', async () => {
-    const onlyWeb = subscribeWs<Next>(app.url, TAG_CHANGED, {
-      namespace: 'filt',
-      stream: 'web',
-      tag: 'latest',
-    });
+    const onlyWeb = subscribeWs<Next>(
+      app.url,
+      TAG_CHANGED,
+      {
+        namespace: 'filt',
+        stream: 'web',
+        tag: 'latest',
+      },
+      { token: reader },
+    );
     await subscribers(1);
     await push('filt', 'db', 'latest', 'filt-db');
     await push('filt', 'web', 'v1', 'filt-web-1');
-    await app.graphql(
-      `mutation { tag(input: { namespace: "filt", source: "web:v1", destinations: ["web:latest"], alias: true }) { __typename } }`,
-    );
+    await app
+      .as(editor)
+      .graphql(
+        `mutation { tag(input: { namespace: "filt", source: "web:v1", destinations: ["web:latest"], alias: true }) { __typename } }`,
+      );
     const moved = await push('filt', 'web', 'v1', 'filt-web-2');
-    await app.graphql(
-      `mutation { deleteTag(input: { namespace: "filt", ref: "web:latest" }) { __typename } }`,
-    );
+    await app
+      .as(editor)
+      .graphql(
+        `mutation { deleteTag(input: { namespace: "filt", ref: "web:latest" }) { __typename } }`,
+      );
     const events = (await onlyWeb.waitFor(3)).map((r) => r.data!.tagChanged);
     expect(events.map((e) => [e.stream, e.tag, e.type, e.cause])).toEqual([
       ['web', 'latest', 'ADDED', 'TAG'],
@@ -119,7 +136,12 @@ describe('tagChanged over graphql-ws', () => {
   });
 
   it('resumes after a disconnect with since, missing nothing written meanwhile', async () => {
-    const first = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'resume' });
+    const first = subscribeWs<Next>(
+      app.url,
+      TAG_CHANGED,
+      { namespace: 'resume' },
+      { token: reader },
+    );
     await subscribers(1);
     await push('resume', 'app', 'a', 'resume-1');
     const [seen] = await first.waitFor(1);
@@ -128,10 +150,15 @@ describe('tagChanged over graphql-ws', () => {
       await push('resume', 'app', 'a', 'resume-2'),
       await push('resume', 'app', 'b', 'resume-3'),
     ];
-    const again = subscribeWs<Next>(app.url, TAG_CHANGED, {
-      namespace: 'resume',
-      since: seen!.data!.tagChanged.cursor,
-    });
+    const again = subscribeWs<Next>(
+      app.url,
+      TAG_CHANGED,
+      {
+        namespace: 'resume',
+        since: seen!.data!.tagChanged.cursor,
+      },
+      { token: reader },
+    );
     const replayed = await again.waitFor(2);
     const live = await push('resume', 'app', 'a', 'resume-4');
     const all = (await again.waitFor(3)).map((r) => r.data!.tagChanged.current!.digest);
@@ -146,9 +173,11 @@ describe('tagChanged over graphql-ws', () => {
 
   it('refuses a cursor from before the retention window with CURSOR_EXPIRED', async () => {
     await push('trim', 'app', 'a', 'trim-0');
-    const page = await app.graphql<{ tagEvents: { endCursor: string } }>(
-      '{ tagEvents(namespace: "trim") { endCursor } }',
-    );
+    const page = await app
+      .as(reader)
+      .graphql<{ tagEvents: { endCursor: string } }>(
+        '{ tagEvents(namespace: "trim") { endCursor } }',
+      );
     const cursor = page.data!.tagEvents.endCursor;
     // One more event, so the trim removes something after the cursor: that is what expires it.
     await push('trim', 'app', 'a', 'trim-1');
@@ -156,22 +185,34 @@ describe('tagChanged over graphql-ws', () => {
     expect(await trimEvents(app.database, 7 * 24 * 3_600_000)).toBeGreaterThan(0);
     await push('trim', 'app', 'a', 'trim-2');
     await push('trim', 'app', 'a', 'trim-3');
-    const sub = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'trim', since: cursor });
+    const sub = subscribeWs<Next>(
+      app.url,
+      TAG_CHANGED,
+      { namespace: 'trim', since: cursor },
+      { token: reader },
+    );
     expect(await sub.ended).toEqual({ kind: 'complete' });
     const error = sub.results[0]!.errors![0]!;
     expect(error.extensions?.code).toBe('CURSOR_EXPIRED');
     expect(error.message).toMatch(/retention/);
     await sub.stop();
-    const polled = await app.graphql(
-      'query($after: String) { tagEvents(namespace: "trim", after: $after) { endCursor } }',
-      { after: cursor },
-    );
+    const polled = await app
+      .as(reader)
+      .graphql(
+        'query($after: String) { tagEvents(namespace: "trim", after: $after) { endCursor } }',
+        { after: cursor },
+      );
     const pollError = polled.errors?.[0] as { extensions?: { code: string } } | undefined;
     expect(pollError?.extensions?.code).toBe('CURSOR_EXPIRED');
   });
 
   it('refuses a cursor it did not issue', async () => {
-    const sub = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'x', since: 'bogus' });
+    const sub = subscribeWs<Next>(
+      app.url,
+      TAG_CHANGED,
+      { namespace: 'x', since: 'bogus' },
+      { token: reader },
+    );
     await sub.ended;
     expect(sub.results[0]!.errors![0]!.extensions?.code).toBe('BAD_CURSOR');
   });
@@ -179,7 +220,9 @@ describe('tagChanged over graphql-ws', () => {
 
 describe('identical live subscriptions', () => {
   it('share one source, each gets every event, and one leaving does not end the others', async () => {
-    const subs = [1, 2, 3].map(() => subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'grp' }));
+    const subs = [1, 2, 3].map(() =>
+      subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'grp' }, { token: reader }),
+    );
     await members(3);
     // One hub subscriber for three identical subscriptions: the event runs once for all.
     await subscribers(1);
@@ -198,11 +241,21 @@ describe('identical live subscriptions', () => {
     expect(subs[0]!.results).toHaveLength(1);
     await subscribers(1);
     // Different variables, or a replay from a cursor, run on their own.
-    const other = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'grp', tag: 'v1' });
+    const other = subscribeWs<Next>(
+      app.url,
+      TAG_CHANGED,
+      { namespace: 'grp', tag: 'v1' },
+      { token: reader },
+    );
     await members(3);
     await subscribers(2);
     const cursor = subs[1]!.results[0]!.data!.tagChanged.cursor;
-    const replay = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'grp', since: cursor });
+    const replay = subscribeWs<Next>(
+      app.url,
+      TAG_CHANGED,
+      { namespace: 'grp', since: cursor },
+      { token: reader },
+    );
     const [replayed] = await replay.waitFor(1);
     expect(replayed!.data!.tagChanged.current!.digest).toBe(second);
     await subscribers(3);
@@ -212,7 +265,7 @@ describe('identical live subscriptions', () => {
 
 describe('tagChanged over SSE', () => {
   it('delivers events on text/event-stream', async () => {
-    const sub = subscribeSse<Next>(app.url, TAG_CHANGED, { namespace: 'sse' });
+    const sub = subscribeSse<Next>(app.url, TAG_CHANGED, { namespace: 'sse' }, { token: reader });
     await sub.opened;
     await subscribers(1);
     const digest = await push('sse', 'app', 'v1', 'sse-1');
@@ -231,20 +284,28 @@ describe('imageStreamChanged', () => {
     const sub = subscribeWs<{ data: { imageStreamChanged: Record<string, unknown> } }>(
       app.url,
       `subscription { imageStreamChanged(namespace: "streams") { type cause name imageStream { name } } }`,
+      {},
+      { token: reader },
     );
     await subscribers(1);
-    await app.graphql(
-      `mutation { createImageStream(input: { namespace: "streams", name: "web" }) { __typename } }`,
-    );
+    await app
+      .as(editor)
+      .graphql(
+        `mutation { createImageStream(input: { namespace: "streams", name: "web" }) { __typename } }`,
+      );
     await push('streams', 'web', 'v1', 'streams-1');
-    await app.graphql(
-      `mutation { updateImageStream(input: { namespace: "streams", name: "web", lookupPolicy: { local: true } }) { __typename } }`,
-    );
+    await app
+      .as(editor)
+      .graphql(
+        `mutation { updateImageStream(input: { namespace: "streams", name: "web", lookupPolicy: { local: true } }) { __typename } }`,
+      );
     // Fields resolve when an event is delivered: let the update arrive while the stream exists.
     await sub.waitFor(2);
-    await app.graphql(
-      `mutation { deleteImageStream(input: { namespace: "streams", name: "web" }) { __typename } }`,
-    );
+    await app
+      .as(await app.member('streams', 'ADMIN'))
+      .graphql(
+        `mutation { deleteImageStream(input: { namespace: "streams", name: "web" }) { __typename } }`,
+      );
     const events = (await sub.waitFor(3)).map((r) => r.data.imageStreamChanged);
     expect(events).toEqual([
       { type: 'ADDED', cause: 'CREATE', name: 'web', imageStream: { name: 'web' } },
@@ -270,7 +331,7 @@ describe('tagEvents (polling)', () => {
             endCursor: string;
           };
         };
-      } = await app.graphql(
+      } = await app.as(reader).graphql(
         `query($after: String) { tagEvents(namespace: "poll", first: 2, after: $after) {
             events { current { digest } } hasNextPage endCursor } }`,
         { after },
@@ -286,7 +347,7 @@ describe('tagEvents (polling)', () => {
 
 describe('ordering under concurrency', () => {
   it('delivers every event of concurrent writers exactly once, in position order', async () => {
-    const sub = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'race' });
+    const sub = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'race' }, { token: reader });
     await subscribers(1);
     const writes = Array.from({ length: 30 }, (_, i) =>
       push('race', `s${i % 5}`, `t${i}`, `race-${i}`),
@@ -299,42 +360,6 @@ describe('ordering under concurrency', () => {
     expect(new Set(received.map((r) => r.data!.tagChanged.current!.digest))).toEqual(
       new Set(digests),
     );
-    await sub.stop();
-  });
-
-  it('delivers an event that took its id first but committed last, after the other (docs/model.md, Events)', async () => {
-    if (app.database.kind === 'pglite') return; // one connection: transactions cannot interleave
-    const { writeTransaction, appendEvents } = await import('../../src/events/append.ts');
-    const sub = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'late' });
-    await subscribers(1);
-    // T1 inserts its event (the lower id) and stays open; T2 inserts a later id and commits.
-    const t1 = await insertEventAndHold(app.database, 'late', 't1');
-    await writeTransaction(app.database.db, async (tx) => {
-      appendEvents(tx, [
-        { namespace: 'late', stream: 's', tag: 't2', type: 'ADDED', cause: 'tag' },
-      ]);
-    });
-    // The reader has passed T2's event before T1 commits: with positions = ids it would now be
-    // past T1's id for good.
-    expect((await sub.waitFor(1, 10_000)).map((r) => r.data!.tagChanged.tag)).toEqual(['t2']);
-    await t1.commit();
-    app.events.poke(); // T1's plain insert sent no NOTIFY
-    const both = await sub.waitFor(2, 10_000);
-    expect(both.map((r) => r.data!.tagChanged.tag)).toEqual(['t2', 't1']);
-    const rows = (await app.database.db.execute(
-      sql`select tag, id, seq from events where namespace = 'late' order by seq`,
-    )) as unknown as { tag: string; id: string; seq: string }[];
-    expect(rows.map((r) => r.tag)).toEqual(['t2', 't1']);
-    expect(Number(rows[1]!.id)).toBeLessThan(Number(rows[0]!.id));
-    const positions = both.map((r) =>
-      Number(Buffer.from(r.data!.tagChanged.cursor, 'base64url').toString().split(':')[1]),
-    );
-    expect(positions).toEqual(rows.map((r) => Number(r.seq)));
-    // The polling log pages in the same order.
-    const page = await app.graphql<{ tagEvents: { events: { tag: string }[] } }>(
-      `{ tagEvents(namespace: "late") { events { tag } } }`,
-    );
-    expect(page.data!.tagEvents.events.map((e) => e.tag)).toEqual(['t2', 't1']);
     await sub.stop();
   });
 });
@@ -351,7 +376,9 @@ async function rawSubscription(query: string) {
   const messages: string[] = [];
   socket.on('message', (m) => messages.push(m.toString()));
   await new Promise((r) => socket.once('open', r));
-  socket.send(JSON.stringify({ type: 'connection_init' }));
+  socket.send(
+    JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${reader}` } }),
+  );
   await new Promise((r) => socket.once('message', r));
   socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
   const stream = (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
@@ -384,7 +411,7 @@ async function withSmallQueue(namespace: string, body: () => Promise<void>): Pro
   const main = app;
   app = await startTestApp({ subscriberQueue: 20 });
   try {
-    await app.graphql(
+    await app.as(editor).graphql(
       `mutation($ns: String!, $a: String!) { createImageStream(input: { namespace: $ns,
       name: "big", annotations: [{ key: "blob", value: $a }] }) { __typename } }`,
       { ns: namespace, a: 'x'.repeat(200_000) },
@@ -405,7 +432,12 @@ describe('slow consumers', () => {
     'cuts off a subscriber that stops reading, without hurting one that keeps up',
     () =>
       withSmallQueue('slow', async () => {
-        const fast = subscribeWs<Next>(app.url, TAG_CHANGED, { namespace: 'slow' });
+        const fast = subscribeWs<Next>(
+          app.url,
+          TAG_CHANGED,
+          { namespace: 'slow' },
+          { token: reader },
+        );
         const raw = await rawSubscription(bigEvents('slow'));
         await subscribers(2);
         // Stop reading: the kernel buffers fill, the server's sends stall, its queue overflows.
@@ -431,9 +463,11 @@ describe('slow consumers', () => {
     () =>
       withSmallQueue('slowlog', async () => {
         await push('slowlog', 'big', 'first', 'slowlog-first');
-        const page = await app.graphql<{ tagEvents: { endCursor: string } }>(
-          `{ tagEvents(namespace: "slowlog") { endCursor } }`,
-        );
+        const page = await app
+          .as(reader)
+          .graphql<{ tagEvents: { endCursor: string } }>(
+            `{ tagEvents(namespace: "slowlog") { endCursor } }`,
+          );
         // With \`since\` it replays from the log and never joins a shared group: the hub's own
         // per-reader queue is what overflows.
         const raw = await rawSubscription(bigEvents('slowlog', page.data!.tagEvents.endCursor));
@@ -457,7 +491,7 @@ describe('slow consumers', () => {
       withSmallQueue('slowgrp', async () => {
         // Both ask the same big query, so they share one execution; only the reader keeps up.
         const query = bigEvents('slowgrp');
-        const fast = subscribeWs<Next>(app.url, query);
+        const fast = subscribeWs<Next>(app.url, query, {}, { token: reader });
         const raw = await rawSubscription(query);
         await members(2);
         await subscribers(1);

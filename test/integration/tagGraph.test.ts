@@ -8,7 +8,7 @@ import {
   type VariablesOf,
 } from '../../src/cli/graphql.ts';
 import type { Db } from '../../src/db/client.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { ownStatements, startTestApp, type TestApp } from '../support/app.ts';
 import {
   digestOf,
   MEDIA,
@@ -20,13 +20,19 @@ import {
 } from '../support/seed.ts';
 
 let app: TestApp;
+/**
+ * Every read here is an image puller's, of the namespaces the seeds fill (`zeta` is empty) and of
+ * two that do not exist: `none`, and `a`, which a malformed reference names.
+ */
+let reader: TestApp;
 
 /** Runs an operation that must not produce GraphQL errors; returns its data. */
 async function query<D extends AnyDocument>(
   document: D,
   variables?: VariablesOf<D>,
+  caller = reader,
 ): Promise<ResultOf<D>> {
-  const result = await app.graphql<ResultOf<D>>(documentText(document), variables);
+  const result = await caller.graphql<ResultOf<D>>(documentText(document), variables);
   expect(result.errors).toBeUndefined();
   return result.data!;
 }
@@ -205,6 +211,9 @@ async function seedBulk(db: Db, name: string, count: number, digests: string[]) 
 
 beforeAll(async () => {
   app = await startTestApp();
+  reader = app.as(
+    await app.member(['alpha', 'bulk', 'graph', 'zeta', 'none', 'a'], 'IMAGE_PULLER'),
+  );
   const db = app.database.db;
   await seedRuby(db);
   await seedStream(db, { namespace: 'alpha', name: 'a' });
@@ -247,8 +256,8 @@ const TAG = graphql(`
   }
 `);
 
-async function tag(ref: string, namespace = 'graph') {
-  return (await query(TAG, { namespace, ref })).imageStreamTag;
+async function tag(ref: string, namespace = 'graph', caller = reader) {
+  return (await query(TAG, { namespace, ref }, caller)).imageStreamTag;
 }
 
 /** A tag the test expects to exist. */
@@ -359,7 +368,8 @@ describe('imageStreamTag', () => {
   });
 
   it('refuses a malformed namespace on the namespace argument', async () => {
-    expect(await tag('ruby:2.0', 'Bad_NS')).toMatchObject({
+    // No one holds a role in a namespace with an invalid name: a cluster admin reaches the check.
+    expect(await tag('ruby:2.0', 'Bad_NS', app.as(app.adminToken))).toMatchObject({
       __typename: 'ValidationError',
       field: 'namespace',
     });
@@ -783,7 +793,7 @@ describe('image streams', () => {
     const measure = async (name: string, tags: number) => {
       app.statements.length = 0;
       const { imageStream } = await query(STREAM, { name });
-      const count = app.statements.length;
+      const count = ownStatements(app.statements).length;
       expect(imageStream!.tags.edges).toHaveLength(tags);
       for (const { node } of imageStream!.tags.edges) {
         expect(node.image!.digest).toBe(digestOf('bulk-6'));

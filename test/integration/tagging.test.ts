@@ -2,12 +2,23 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { ownStatements, startTestApp, type TestApp } from '../support/app.ts';
 import { digestOf, pushMapping } from '../support/mapping.ts';
 
+/** The namespaces these tests write; `shared` is only read, as a tag source for `mine`. */
+const NAMESPACES = ['bad', 'del', 'ext', 'gen', 'gens', 'loop', 'map', 'mine', 'nf', 'perm'];
+NAMESPACES.push('prune', 'rb', 'ref', 'rv', 'short', 'stmts', 'track', 'upd');
 let app: TestApp;
+/** The least-privileged callers that should succeed: */
+let editor: TestApp; // tags, deletes tags, rolls back, updates streams
+let registry: TestApp; // reports pushes (createImageStreamMapping)
+let admin: TestApp; // prunes images (cluster admins only)
 beforeAll(async () => {
   app = await startTestApp();
+  editor = app.as(await app.member(NAMESPACES, 'EDITOR', 'tagging-editor'));
+  await app.grant('shared', 'IMAGE_PULLER', 'tagging-editor');
+  registry = app.as(await app.registry());
+  admin = app.as(app.adminToken);
 });
 afterAll(async () => {
   await app.stop();
@@ -59,7 +70,7 @@ const MAP = `mutation($input: CreateImageStreamMappingInput!) {
 }`;
 
 const push = (namespace: string, stream: string, tag: string, seed: string, ref?: string) =>
-  pushMapping(app, namespace, stream, tag, seed, ref);
+  pushMapping(registry, namespace, stream, tag, seed, ref);
 
 const TAG = `mutation($input: TagInput!) {
   tag(input: $input) {
@@ -87,7 +98,7 @@ type TagResponse = {
 };
 
 async function tag(input: Record<string, unknown>): Promise<TagResponse> {
-  const result = await app.graphql<{ tag: TagResponse }>(TAG, { input });
+  const result = await editor.graphql<{ tag: TagResponse }>(TAG, { input });
   expect(result.errors).toBeUndefined();
   return result.data!.tag;
 }
@@ -136,19 +147,22 @@ describe('image stream mapping and the history push rule', () => {
 
   it('refuses a stale expectedResourceVersion on an existing stream', async () => {
     await push('map', 'guarded', 'v1', 'guarded-1');
-    const result = await app.graphql<{ createImageStreamMapping: Record<string, unknown> }>(MAP, {
-      input: {
-        namespace: 'map',
-        stream: 'guarded',
-        tag: 'v2',
-        expectedResourceVersion: '424242',
-        image: {
-          digest: digestOf('guarded-2'),
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          dockerImageReference: `registry.test:5000/map/guarded@${digestOf('guarded-2')}`,
+    const result = await registry.graphql<{ createImageStreamMapping: Record<string, unknown> }>(
+      MAP,
+      {
+        input: {
+          namespace: 'map',
+          stream: 'guarded',
+          tag: 'v2',
+          expectedResourceVersion: '424242',
+          image: {
+            digest: digestOf('guarded-2'),
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            dockerImageReference: `registry.test:5000/map/guarded@${digestOf('guarded-2')}`,
+          },
         },
       },
-    });
+    );
     expect(result.data!.createImageStreamMapping).toMatchObject({
       __typename: 'ConflictError',
       field: 'expectedResourceVersion',
@@ -157,14 +171,17 @@ describe('image stream mapping and the history push rule', () => {
   });
 
   it('rejects a malformed digest with a typed error naming the field', async () => {
-    const result = await app.graphql<{ createImageStreamMapping: Record<string, unknown> }>(MAP, {
-      input: {
-        namespace: 'map',
-        stream: 'bad',
-        tag: 'v1',
-        image: { digest: 'sha256:nothex', mediaType: 'x', dockerImageReference: 'r/x@sha256:1' },
+    const result = await registry.graphql<{ createImageStreamMapping: Record<string, unknown> }>(
+      MAP,
+      {
+        input: {
+          namespace: 'map',
+          stream: 'bad',
+          tag: 'v1',
+          image: { digest: 'sha256:nothex', mediaType: 'x', dockerImageReference: 'r/x@sha256:1' },
+        },
       },
-    });
+    );
     expect(result.data!.createImageStreamMapping).toMatchObject({
       __typename: 'ValidationError',
       field: 'image.digest',
@@ -213,7 +230,7 @@ describe('tag (oc tag)', () => {
         destinations: ['dest:x'],
       });
       expect(result.results![0]!.message).toBe(`Tag dest:x set to src@${digest}.`);
-      counts.push(app.statements.length);
+      counts.push(ownStatements(app.statements).length);
     }
     expect((await history('stmts', 'dest', 'x')).map((h) => h.image)).toEqual([
       b.digest,
@@ -488,7 +505,7 @@ describe('deleteTag', () => {
   it('removes spec and history and reports tags left dangling', async () => {
     await push('del', 'py', '3.6', 'del-py');
     await tag({ namespace: 'del', source: 'py:3.6', destinations: ['py:latest'], alias: true });
-    const result = await app.graphql<{ deleteTag: Record<string, unknown> }>(DELETE_TAG, {
+    const result = await editor.graphql<{ deleteTag: Record<string, unknown> }>(DELETE_TAG, {
       input: { namespace: 'del', ref: 'py:3.6' },
     });
     expect(result.data!.deleteTag).toEqual({
@@ -500,7 +517,7 @@ describe('deleteTag', () => {
     expect(await history('del', 'py', 'latest')).toHaveLength(1);
     // A push to the follower's stream still works with the dangling tag around.
     await push('del', 'py', '3.7', 'del-py-37');
-    const again = await app.graphql<{ deleteTag: Record<string, unknown> }>(DELETE_TAG, {
+    const again = await editor.graphql<{ deleteTag: Record<string, unknown> }>(DELETE_TAG, {
       input: { namespace: 'del', ref: 'py:3.6' },
     });
     expect(again.data!.deleteTag).toMatchObject({ __typename: 'NotFoundError', field: 'ref' });
@@ -519,7 +536,7 @@ describe('rollbackTag', () => {
   it('points the tag at an old item by index, generation or digest, pushing a new item', async () => {
     const a = await push('rb', 'app', 'v', 'rb-a');
     const b = await push('rb', 'app', 'v', 'rb-b');
-    const byIndex = await app.graphql<{ rollbackTag: Record<string, unknown> }>(ROLLBACK, {
+    const byIndex = await editor.graphql<{ rollbackTag: Record<string, unknown> }>(ROLLBACK, {
       input: { namespace: 'rb', ref: 'app:v', to: { index: 1 } },
     });
     expect(byIndex.data!.rollbackTag).toMatchObject({
@@ -531,7 +548,7 @@ describe('rollbackTag', () => {
       b.digest,
       a.digest,
     ]);
-    const byDigest = await app.graphql<{ rollbackTag: Record<string, unknown> }>(ROLLBACK, {
+    const byDigest = await editor.graphql<{ rollbackTag: Record<string, unknown> }>(ROLLBACK, {
       input: { namespace: 'rb', ref: 'app:v', to: { digest: b.digest.slice(7, 20) } },
     });
     expect(byDigest.data!.rollbackTag).toMatchObject({ __typename: 'RollbackTagPayload' });
@@ -544,11 +561,11 @@ describe('rollbackTag', () => {
 
   it('reports a missing history item and an ambiguous request', async () => {
     await push('rb', 'two', 'v', 'rb2-a');
-    const missing = await app.graphql<{ rollbackTag: Record<string, unknown> }>(ROLLBACK, {
+    const missing = await editor.graphql<{ rollbackTag: Record<string, unknown> }>(ROLLBACK, {
       input: { namespace: 'rb', ref: 'two:v', to: { index: 7 } },
     });
     expect(missing.data!.rollbackTag).toMatchObject({ __typename: 'NotFoundError' });
-    const both = await app.graphql<{ rollbackTag: Record<string, unknown> }>(ROLLBACK, {
+    const both = await editor.graphql<{ rollbackTag: Record<string, unknown> }>(ROLLBACK, {
       input: { namespace: 'rb', ref: 'two:v', to: { index: 0, generation: 1 } },
     });
     expect(both.data!.rollbackTag).toMatchObject({ __typename: 'ValidationError', field: 'to' });
@@ -567,7 +584,7 @@ describe('pruneImages', () => {
   it('keeps everything younger than the minimum age by default', async () => {
     await push('prune', 'young', 'v', 'young-a');
     await push('prune', 'young', 'v', 'young-b');
-    const result = await app.graphql<{ pruneImages: { dryRun: boolean; images: string[] } }>(
+    const result = await admin.graphql<{ pruneImages: { dryRun: boolean; images: string[] } }>(
       PRUNE,
       {
         input: { keepTagRevisions: 1 },
@@ -585,7 +602,7 @@ describe('pruneImages', () => {
     await app.database.db.execute(sql`update tag_history set created = now() - interval '2 hours'`);
     await app.database.db.execute(sql`update images set created_at = now() - interval '2 hours'`);
     const input = { keepTagRevisions: 2, keepYoungerThanMinutes: 60 };
-    const dry = await app.graphql<{
+    const dry = await admin.graphql<{
       pruneImages: { images: string[]; historyItems: { stream: string; image: string }[] };
     }>(PRUNE, { input });
     const oldItems = dry.data!.pruneImages.historyItems.filter((h) => h.stream === 'old');
@@ -593,7 +610,7 @@ describe('pruneImages', () => {
     expect(dry.data!.pruneImages.images).toContain(a.digest);
     expect(dry.data!.pruneImages.images).not.toContain(b.digest);
     expect(await history('prune', 'old', 'v')).toHaveLength(3);
-    await app.graphql(PRUNE, { input: { ...input, dryRun: false } });
+    await admin.graphql(PRUNE, { input: { ...input, dryRun: false } });
     expect((await history('prune', 'old', 'v')).map((h) => h.image)).toEqual([c.digest, b.digest]);
     const [gone] = rowsOf<{ n: number }>(
       await app.database.db.execute(
@@ -604,7 +621,7 @@ describe('pruneImages', () => {
   });
 
   it('refuses keepTagRevisions below 1', async () => {
-    const result = await app.graphql<{ pruneImages: Record<string, unknown> }>(PRUNE, {
+    const result = await admin.graphql<{ pruneImages: Record<string, unknown> }>(PRUNE, {
       input: { keepTagRevisions: 0 },
     });
     expect(result.data!.pruneImages).toMatchObject({
@@ -625,7 +642,7 @@ describe('updateImageStream', () => {
 
   it('replaces labels without a new generation; image lookup is a spec change', async () => {
     await push('upd', 'web', 'v1', 'upd-1');
-    const labels = await app.graphql<{
+    const labels = await editor.graphql<{
       updateImageStream: { imageStream: Record<string, unknown> };
     }>(UPDATE, {
       input: { namespace: 'upd', name: 'web', labels: [{ key: 'team', value: 'a' }] },
@@ -634,7 +651,7 @@ describe('updateImageStream', () => {
       generation: 1,
       labels: [{ key: 'team', value: 'a' }],
     });
-    const lookup = await app.graphql<{
+    const lookup = await editor.graphql<{
       updateImageStream: { imageStream: Record<string, unknown> };
     }>(UPDATE, {
       input: { namespace: 'upd', name: 'web', lookupPolicy: { local: true } },

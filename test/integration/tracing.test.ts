@@ -13,11 +13,11 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startTracing, type Tracing } from '../../src/tracing.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
 import { startHostileRegistry } from '../support/hostileRegistry.ts';
 import { buildImage, pushImage } from '../support/images.ts';
 import { drainImports } from '../support/imports.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN_ID = '00f067aa0ba902b7';
@@ -36,7 +36,7 @@ const memory = new InMemorySpanExporter();
 const exports: Export[] = [];
 let receiver: Server;
 let tracing: Tracing;
-let app: TenantApp;
+let app: TestApp;
 let registry: RunningRegistry;
 /** Bearer tokens sent in this file: none may appear in a span. */
 const tokens: string[] = [];
@@ -73,7 +73,7 @@ beforeAll(async () => {
   registry = await startRegistry({
     htpasswd: { user: REGISTRY_USER, password: REGISTRY_PASSWORD },
   });
-  app = await startTenantApp();
+  app = await startTestApp();
   tokens.push(app.adminToken);
 });
 

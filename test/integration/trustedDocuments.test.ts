@@ -55,7 +55,7 @@ async function post(
 ): Promise<Reply & { status: number }> {
   const response = await fetch(`${app.url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json', ...app.as(token) },
+    headers: { 'content-type': 'application/json', accept: 'application/json', ...bearer(token) },
     body: JSON.stringify(body),
   });
   return { status: response.status, ...((await response.json()) as Reply) };
@@ -73,7 +73,7 @@ async function get(
     ]),
   );
   const response = await fetch(`${app.url}/graphql?${search}`, {
-    headers: { accept: 'application/json', ...app.as(token) },
+    headers: { accept: 'application/json', ...bearer(token) },
   });
   return { status: response.status, ...((await response.json()) as Reply) };
 }
@@ -121,7 +121,7 @@ describe('trusted documents', () => {
       await setup.stream(NS, 'ruby');
       editor = await setup.member(NS, 'EDITOR');
       admin = setup.adminToken;
-      const headers = setup.as(admin);
+      const headers = bearer(admin);
       await pushMapping(setup, NS, 'ruby', 'one', 'trusted-1', undefined, headers);
       const page = await setup.admin<{ tagEvents: { endCursor: string } }>(
         `{ tagEvents(namespace: "${NS}") { endCursor } }`,
@@ -200,7 +200,7 @@ describe('trusted documents', () => {
         headers: {
           'content-type': 'application/json',
           accept: 'application/graphql-response+json',
-          ...app.as(editor),
+          ...bearer(editor),
         },
         body: JSON.stringify({ extensions: unknown }),
       });
@@ -255,7 +255,7 @@ describe('trusted documents', () => {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          ...app.as(editor),
+          ...bearer(editor),
           'x-tagraph-admin': 'true',
           'x-allow-arbitrary-operations': 'true',
         },

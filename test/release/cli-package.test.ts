@@ -5,15 +5,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/app.ts';
 import { type StagedPackage, stagePackage } from '../support/package.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 const run = promisify(execFile);
 
 describe('npm pack, then npm install -g of the tarball', () => {
   let staged: StagedPackage;
   let prefix: string;
-  let app: TenantApp;
+  let app: TestApp;
   /** Only the Node that runs the tests, not the repository's node_modules/.bin. */
   const env = () => ({
     PATH: `${join(prefix, 'bin')}:${dirname(process.execPath)}:/usr/bin:/bin`,
@@ -45,7 +45,7 @@ describe('npm pack, then npm install -g of the tarball', () => {
       ],
       { cwd: prefix, env: { ...process.env, ...env() } },
     );
-    app = await startTenantApp();
+    app = await startTestApp();
   }, 240_000);
 
   afterAll(async () => {

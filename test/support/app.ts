@@ -2,37 +2,107 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { type Logger, pino } from 'pino';
+import { expect } from 'vitest';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { type App, buildApp } from '../../src/server.ts';
 import { fileDatabase } from './database.ts';
+import { subscribeWs } from './subscriptions.ts';
 
-/** The bootstrap cluster-admin token of servers that tests spawn (token mode on Postgres). */
+/** The bootstrap cluster-admin token of test apps and of servers that tests spawn. */
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123456789';
 export const ADMIN_HEADERS = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+
+/** The authorization header of a token, for requests made by hand (fetch, /metrics). */
+export const bearer = (token: string): Record<string, string> => ({
+  authorization: `Bearer ${token}`,
+});
 
 /** The key tests seal pull secrets with (Postgres mode requires one). */
 export const TEST_SECRET_KEY = Buffer.alloc(32, 7);
 
 const running = new Set<{ name: string; stop: () => Promise<void> }>();
 
+export type RoleName = 'IMAGE_PULLER' | 'EDITOR' | 'ADMIN';
+
+export interface GraphqlResponse<T> {
+  data?: T;
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[];
+}
+
+/**
+ * A running app seen by one caller. `startTestApp` returns it with no caller chosen: in token
+ * mode `graphql()` then needs an authorization header, and `as(token)` gives the view of a caller.
+ */
 export interface TestApp extends App {
   url: string;
+  auth: 'token' | 'open';
   /** Every SQL statement the app ran, in order (reset it between measurements). */
   statements: string[];
-  /** POSTs a GraphQL operation through yoga in process; returns the parsed body. */
+  /** The bootstrap cluster-admin token (token mode). */
+  adminToken: string;
+  /** The token this view speaks with: null for the app itself (and for `as(null)`). */
+  token: string | null;
+  /**
+   * POSTs a GraphQL operation through yoga in process as this view's caller (headers given win);
+   * returns the parsed body. In token mode the app itself has no caller and throws without an
+   * authorization header: say who calls, with `as(token)`, `call` or `admin`.
+   */
   graphql<T = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
     headers?: Record<string, string>,
-  ): Promise<{
-    data?: T;
-    errors?: { message: string; path?: string[]; extensions?: { code?: string } }[];
-  }>;
+  ): Promise<GraphqlResponse<T>>;
+  /** The same app seen by the caller of `token` (null: an anonymous caller, on purpose). */
+  as(token: string | null): TestApp;
+  /** Runs an operation as the caller of `token` (no assertion on errors). */
+  call<T = Record<string, unknown>>(
+    token: string,
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<GraphqlResponse<T>>;
+  /** Runs an operation as the bootstrap admin and fails the test on any GraphQL error. */
+  admin<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+  ): Promise<T>;
+  /** Issues an API token for `subject` (with `groups`); returns the token and its id. */
+  user(subject: string, groups?: string[]): Promise<{ token: string; id: string }>;
+  /** Binds `role` in `namespace` to a user (or a group, with `kind: 'Group'`). */
+  grant(namespace: string, role: RoleName, name: string, kind?: 'User' | 'Group'): Promise<void>;
+  /** Creates the stream `namespace/name` as the admin. */
+  stream(namespace: string, name: string): Promise<void>;
+  /** A user holding exactly `role` in `namespace` (in each, for a list): its token. */
+  member(namespace: string | string[], role: RoleName, subject?: string): Promise<string>;
+  /** A registry's token: a member of `system:registries`, which may map pushes into any stream. */
+  registry(): Promise<string>;
+  /** Subscribes over graphql-ws as this view's caller (its token in the connection params). */
+  subscribe<T = { data?: Record<string, unknown>; errors?: unknown[] }>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: { onClose?: (code: number, reason: string) => void },
+  ): ReturnType<typeof subscribeWs<T>>;
 }
 
-export function testConfig(overrides: Partial<Config> = {}): Config {
+/**
+ * The statements a request ran for its own work: without those that authenticated its token and
+ * loaded the caller's role bindings (a fixed cost of every token-mode request).
+ */
+export function ownStatements(statements: string[]): string[] {
+  return statements.filter((statement) => !/"(api_tokens|role_bindings)"/.test(statement));
+}
+
+/** The configuration of a test app: production's defaults for the mode, test registries allowed. */
+export function testConfig(
+  overrides: Partial<Config> = {},
+  auth: 'token' | 'open' = 'token',
+): Config {
   return {
-    ...loadConfig({ TAGRAPH_LOG_LEVEL: 'silent', TAGRAPH_REGISTRY_HOST: 'registry.test:5000' }),
+    ...loadConfig({
+      TAGRAPH_LOG_LEVEL: 'silent',
+      TAGRAPH_REGISTRY_HOST: 'registry.test:5000',
+      TAGRAPH_AUTH: auth,
+      ...(auth === 'token' ? { TAGRAPH_ADMIN_TOKEN: TEST_ADMIN_TOKEN } : {}),
+    }),
     secretKey: TEST_SECRET_KEY,
     database: fileDatabase(),
     // Tests drive the importer themselves (app.importer) unless they ask for the background one.
@@ -44,13 +114,24 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   };
 }
 
-/** Builds the app on this file's database and listens on 127.0.0.1 (a free port unless given). */
+let users = 0;
+
+/**
+ * Builds the app on this file's database and listens on 127.0.0.1 (a free port unless given).
+ * Token mode, as production runs, unless `auth: 'open'` asks for the embedded development mode
+ * (refused on Postgres, as production refuses it with DATABASE_URL).
+ */
 export async function startTestApp(
   overrides: Partial<Config> = {},
-  options: { log?: Logger } = {},
+  options: { log?: Logger; auth?: 'token' | 'open' } = {},
 ): Promise<TestApp> {
+  const auth = options.auth ?? 'token';
+  const config = testConfig(overrides, auth);
+  if (config.auth.mode === 'open' && config.database.kind === 'postgres') {
+    throw new Error('open mode is only for the embedded database, as in production');
+  }
   const statements: string[] = [];
-  const app = await buildApp(testConfig(overrides), {
+  const app = await buildApp(config, {
     log: options.log ?? pino({ level: 'silent' }),
     // The event hub, its sequencer and the retention job work on the events table in the
     // background; leave them out so a test can count the statements its own request ran.
@@ -63,23 +144,99 @@ export async function startTestApp(
   const { url } = await app.start(overrides.port ?? 0, '127.0.0.1');
   const entry = { name: `app ${url}`, stop: () => app.stop() };
   running.add(entry);
-  return {
+
+  const post = async <T>(
+    query: string,
+    variables: Record<string, unknown> | undefined,
+    headers: Record<string, string>,
+  ): Promise<GraphqlResponse<T>> => {
+    const response = await app.yoga.fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ query, variables }),
+    });
+    return response.json() as Promise<GraphqlResponse<T>>;
+  };
+  const call = <T>(token: string, query: string, variables: Record<string, unknown> = {}) =>
+    post<T>(query, variables, bearer(token));
+  const admin = async <T>(query: string, variables: Record<string, unknown> = {}) => {
+    const result = await call<T>(TEST_ADMIN_TOKEN, query, variables);
+    expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+    return result.data!;
+  };
+  const user = async (subject: string, groups: string[] = []) => {
+    const data = await admin<{ createToken: { token: string; apiToken: { id: string } } }>(
+      `mutation($input: CreateTokenInput!) { createToken(input: $input) {
+        ... on CreateTokenPayload { token apiToken { id } } } }`,
+      { input: { subject, groups } },
+    );
+    return { token: data.createToken.token, id: data.createToken.apiToken.id };
+  };
+  const grant = async (
+    namespace: string,
+    role: RoleName,
+    name: string,
+    kind: 'User' | 'Group' = 'User',
+  ) => {
+    const data = await admin<{ addRoleBinding: { __typename: string } }>(
+      `mutation($input: RoleBindingInput!) { addRoleBinding(input: $input) { __typename } }`,
+      { input: { namespace, role, subjectKind: kind, subjectName: name } },
+    );
+    expect(data.addRoleBinding.__typename).toBe('RoleBindingPayload');
+  };
+  const stream = async (namespace: string, name: string) => {
+    const data = await admin<{ createImageStream: { __typename: string } }>(
+      `mutation($ns: String!, $name: String!) {
+        createImageStream(input: { namespace: $ns, name: $name }) { __typename } }`,
+      { ns: namespace, name },
+    );
+    expect(data.createImageStream.__typename).toBe('ImageStreamPayload');
+  };
+  const member = async (namespace: string | string[], role: RoleName, subject?: string) => {
+    const namespaces = typeof namespace === 'string' ? [namespace] : namespace;
+    users += 1;
+    const name = subject ?? `${role.toLowerCase().replace('_', '-')}-${namespaces[0]}-${users}`;
+    const { token } = await user(name);
+    for (const each of namespaces) await grant(each, role, name);
+    return token;
+  };
+
+  const registry = async () => {
+    users += 1;
+    return (await user(`registry-${users}`, ['system:registries'])).token;
+  };
+
+  const view = (token: string | null, chosen: boolean): TestApp => ({
     ...app,
     url,
+    auth,
     statements,
+    adminToken: TEST_ADMIN_TOKEN,
+    token,
     stop: async () => {
       running.delete(entry);
       await app.stop();
     },
-    graphql: async (query, variables, headers) => {
-      const response = await app.yoga.fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify({ query, variables }),
-      });
-      return response.json();
+    graphql: async (query, variables, headers = {}) => {
+      if (!chosen && auth === 'token' && !('authorization' in headers)) {
+        throw new Error(
+          'token mode: say who calls (app.as(token).graphql, app.call, app.admin, or an authorization header)',
+        );
+      }
+      return post(query, variables, { ...(token === null ? {} : bearer(token)), ...headers });
     },
-  };
+    as: (other) => view(other, true),
+    call,
+    admin,
+    user,
+    grant,
+    stream,
+    member,
+    registry,
+    subscribe: (query, variables = {}, subscribeOptions = {}) =>
+      subscribeWs(url, query, variables, { ...subscribeOptions, token: token ?? undefined }),
+  });
+  return view(null, false);
 }
 
 /** A port that was free a moment ago, for a server that must be known before it starts. */
@@ -109,7 +266,7 @@ export interface ServerCommand {
   cwd?: string;
 }
 
-/** Runs the server as a child process on a free port and waits until it listens. */
+/** Runs the server as a child process (token mode) on a free port and waits until it listens. */
 export async function spawnServer(
   env: Record<string, string> = {},
   how: ServerCommand = { command: process.execPath, args: ['--import', 'tsx', mainScript] },
@@ -126,6 +283,7 @@ export async function spawnServer(
       TAGRAPH_HOST: '127.0.0.1',
       TAGRAPH_LOG_LEVEL: 'info',
       TAGRAPH_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
+      TAGRAPH_AUTH: 'token',
       TAGRAPH_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
       TAGRAPH_EGRESS_ALLOW: '127.0.0.1:*',
       ...env,

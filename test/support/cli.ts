@@ -17,6 +17,8 @@ export interface CliResult {
 export interface CliOptions {
   /** The server: TAGRAPH_SERVER. */
   url?: string;
+  /** The caller's API token: TAGRAPH_TOKEN (the environment's, if given there, wins). */
+  token?: string;
   /** Extra environment (TAGRAPH_TOKEN, XDG_CONFIG_HOME, …). */
   env?: Record<string, string>;
   /** Written to the CLI's stdin (for `-f -`). */
@@ -32,6 +34,7 @@ function environment(options: CliOptions): NodeJS.ProcessEnv {
   for (const key of ['TAGRAPH_SERVER', 'TAGRAPH_TOKEN', 'XDG_CONFIG_HOME']) {
     if (!options.env?.[key]) delete env[key];
   }
+  if (options.token && !options.env?.TAGRAPH_TOKEN) env.TAGRAPH_TOKEN = options.token;
   if (options.url) env.TAGRAPH_SERVER = options.url;
   return env;
 }

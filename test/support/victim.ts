@@ -2,8 +2,8 @@
 // with a secret in their config, a spec tag, a pull secret, a queued import job and role bindings,
 // all set up by the bootstrap admin. Everything identifying in it is listed in `secrets`.
 import { expect } from 'vitest';
+import type { TestApp } from './app.ts';
 import { digestOf } from './mapping.ts';
-import type { TenantApp } from './tenants.ts';
 
 export interface Victim {
   namespace: string;
@@ -23,7 +23,7 @@ const MAP = `mutation($input: CreateImageStreamMappingInput!) {
   createImageStreamMapping(input: $input) { __typename ... on Error { message } } }`;
 
 /** Seeds `namespace` (its name should be unique to the test file). */
-export async function seedVictim(app: TenantApp, namespace: string): Promise<Victim> {
+export async function seedVictim(app: TestApp, namespace: string): Promise<Victim> {
   const stream = 'secret-app';
   const tag = 'v1';
   const envSecret = `VICTIM_TOKEN=hunter2-${namespace}`;

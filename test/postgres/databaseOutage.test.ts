@@ -3,9 +3,9 @@
 // The app reaches the real Postgres through a TCP relay that, during the "outage", cuts every
 // connection and accepts new ones without ever answering.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, startTestApp, type TestApp } from '../support/app.ts';
 import { fileDatabase } from '../support/database.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 /** A relay to Postgres that can black-hole: connections accepted, never answered. */
 class Relay {
@@ -62,9 +62,9 @@ const ACQUIRE_TIMEOUT_MS = 2000;
 /** The most a request may take during the outage: the acquire timeout and some slack. */
 const BOUND_MS = ACQUIRE_TIMEOUT_MS + 1500;
 
-describe.runIf(inject('dbKind') === 'postgres')('a database outage', () => {
+describe('a database outage', () => {
   let relay: Relay;
-  let app: TenantApp;
+  let app: TestApp;
   let editor: string;
 
   beforeAll(async () => {
@@ -75,7 +75,7 @@ describe.runIf(inject('dbKind') === 'postgres')('a database outage', () => {
     await relay.start();
     url.hostname = '127.0.0.1';
     url.port = String(relay.port);
-    app = await startTenantApp({
+    app = await startTestApp({
       database: {
         ...target,
         url: url.toString(),
@@ -102,7 +102,7 @@ describe.runIf(inject('dbKind') === 'postgres')('a database outage', () => {
   const query = (token: string) =>
     fetch(`${app.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...app.as(token) },
+      headers: { 'content-type': 'application/json', ...bearer(token) },
       body: JSON.stringify({
         query: '{ imageStreams(namespace: "outage") { nodes { name } } }',
       }),

@@ -3,14 +3,14 @@
 // connection inside an open transaction. Through the client tagraph gives drizzle, transactions
 // are retried and the stray transaction is closed: no write fails and none is lost.
 import postgres from 'postgres';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { boundedClient } from '../../src/db/client.ts';
 import { fileDatabase } from '../support/database.ts';
 
 const POOL_SIZE = 3;
 const ROUNDS = 20;
 
-describe.runIf(inject('dbKind') === 'postgres')('transactions under the postgres.js race', () => {
+describe('transactions under the postgres.js race', () => {
   let url: string;
 
   beforeAll(async () => {

@@ -1,17 +1,53 @@
-// A gateway that accepts push notifications and a separate worker process on one Postgres: the
-// worker maps the push with only the variables the README lists for it.
+// A gateway and a separate worker process on one Postgres: the worker imports what the gateway
+// queued, and maps a push the gateway accepted with only the variables the README lists for it.
 import { sql } from 'drizzle-orm';
 import { describe, expect, inject, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
-import { reservePort, spawnEntry, TEST_SECRET_KEY } from '../support/app.ts';
+import { reservePort, spawnEntry, startTestApp, TEST_SECRET_KEY } from '../support/app.ts';
 import { fileDatabase } from '../support/database.ts';
 import { pushImage } from '../support/images.ts';
+import { callImportImage } from '../support/imports.ts';
 import { startRegistry } from '../support/registry.ts';
-import { startTenantApp } from '../support/tenants.ts';
 
 const TOKEN = 'push-token-separate-worker-0123';
 
-describe.runIf(inject('dbKind') === 'postgres')('separate worker', () => {
+describe('separate worker', () => {
+  it('`npm run worker` imports jobs queued through a gateway that runs no worker', async () => {
+    const target = fileDatabase();
+    if (target.kind !== 'postgres') throw new Error('postgres only');
+    const registryUrl = inject('registryUrl');
+    const repository = `remote-${process.pid}-${Date.now().toString(36)}/app`;
+    const image = await pushImage(registryUrl, repository, 'v1', { content: 'remote' });
+    const gateway = await startTestApp({ importWorker: false });
+    const editor = gateway.as(await gateway.member('remote', 'EDITOR'));
+    const worker = spawnEntry('worker', {
+      DATABASE_URL: target.url,
+      TAGRAPH_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
+      TAGRAPH_LOG_LEVEL: 'info',
+      TAGRAPH_EGRESS_ALLOW: '127.0.0.1:*',
+    });
+    try {
+      const payload = await callImportImage(editor, {
+        namespace: 'remote',
+        image: 'app:v1',
+        from: `${new URL(registryUrl).host}/${repository}:v1`,
+        confirm: true,
+        insecure: true,
+        wait: true,
+        timeoutSeconds: 30,
+      });
+      expect(payload.timedOut, worker.output()).toBe(false);
+      expect(payload.job).toMatchObject({
+        status: 'succeeded',
+        images: [{ status: 'Success', digest: image.digest }],
+      });
+    } finally {
+      worker.process.kill('SIGTERM');
+      expect((await worker.exited).code, worker.output()).toBe(0);
+      await gateway.stop();
+    }
+  });
+
   it('maps a push accepted by a gateway though the worker has no TAGRAPH_PUSH_REGISTRIES', {
     timeout: 90_000,
   }, async () => {
@@ -22,7 +58,7 @@ describe.runIf(inject('dbKind') === 'postgres')('separate worker', () => {
       notifications: { url: `http://127.0.0.1:${port}/registry/events`, token: TOKEN },
     });
     // The gateway runs no worker; it knows the registry is plain HTTP.
-    const gateway = await startTenantApp({
+    const gateway = await startTestApp({
       port,
       importWorker: false,
       pushRegistries: [{ host: registry.host, token: TOKEN, insecure: true }],

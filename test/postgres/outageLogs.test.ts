@@ -1,13 +1,13 @@
 // A database that becomes unreachable is logged with backoff by the gateway's background loops
 // (event hub, import worker, scheduler, events trim), not a stack trace a second.
 import { Writable } from 'node:stream';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
 import { startTestApp } from '../support/app.ts';
 import { fileDatabase } from '../support/database.ts';
 import { RefusingRelay } from '../support/relay.ts';
 
-describe.runIf(inject('dbKind') === 'postgres')('a database outage in the log', () => {
+describe('a database outage in the log', () => {
   it('is logged with backoff while it lasts', {
     timeout: 60_000,
   }, async () => {
