@@ -454,6 +454,7 @@ describe('rate and subscription limits', () => {
     const client = createClient({
       url: `${capped.url.replace('http', 'ws')}/graphql`,
       webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${capped.adminToken}` },
       retryAttempts: 0,
     });
     try {

@@ -3,11 +3,12 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERNAL_ERROR_CODE } from '../../src/limits.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../support/app.ts';
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await startTestApp();
+  // The cluster admin: fuzzed namespaces are nobody's, and the input checks are what is tested.
+  app = (await startTestApp()).as(TEST_ADMIN_TOKEN);
 });
 afterAll(async () => {
   await app.stop();

@@ -2,6 +2,7 @@
 // namespaces, compared by a caller who may only pull (docs/images.md#comparing-two-images).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_DIFF_ENTRIES } from '../../src/domain/imageDiff.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
 import {
   type BuiltImage,
   type BuiltIndex,
@@ -11,12 +12,11 @@ import {
 } from '../support/images.ts';
 import { drainImports } from '../support/imports.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 const A = 'diff-a';
 const B = 'diff-b';
 
-let app: TenantApp;
+let app: TestApp;
 let registry: RunningRegistry;
 /** IMAGE_PULLER in both namespaces: the least-privileged caller a cross-namespace diff needs. */
 let puller: string;
@@ -74,7 +74,7 @@ const sizeOf = (image: BuiltImage) =>
 
 beforeAll(async () => {
   registry = await startRegistry();
-  app = await startTenantApp();
+  app = await startTestApp();
   [v1, v2, manyEnv] = await Promise.all([
     pushImage(registry.url, 'shop/app', 'v1', V1),
     pushImage(registry.url, 'shop/app', 'v2', V2),

@@ -11,11 +11,10 @@ import { ImportWorker } from '../../src/importer/worker.ts';
 import { createLogger } from '../../src/log.ts';
 import { EgressPolicy } from '../../src/registry/egress.ts';
 import { ATTEMPTS_SPENT_ERROR, getJob, type ImportJobRow } from '../../src/services/importQueue.ts';
-import { TEST_SECRET_KEY, testConfig } from '../support/app.ts';
+import { startTestApp, TEST_SECRET_KEY, type TestApp, testConfig } from '../support/app.ts';
 import { type HostileRegistry, startHostileRegistry } from '../support/hostileRegistry.ts';
 import { type BuiltImage, buildImage } from '../support/images.ts';
 import { JOB_FIELDS, type JobView, type TagView } from '../support/imports.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 /** A pino destination that keeps every record, parsed, for the test to look for. */
 class CapturedLog extends Writable {
@@ -38,14 +37,14 @@ class CapturedLog extends Writable {
 const captured = new CapturedLog();
 const log: Logger = createLogger('info', captured);
 
-let app: TenantApp;
+let app: TestApp;
 let registry: HostileRegistry;
 let image: BuiltImage;
 beforeAll(async () => {
   registry = await startHostileRegistry();
   image = buildImage({ content: 'cancel' });
   registry.addImage('v1', image);
-  app = await startTenantApp({}, { log });
+  app = await startTestApp({}, { log });
 });
 afterAll(async () => {
   await app?.stop();

@@ -1,11 +1,11 @@
 // Lineage of copied tags (docs/rules.md#lineage) in token mode: dev → stage → prod across
 // namespaces, both edges, what a caller who cannot read one end sees, and statement counts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer, startTestApp, type TestApp } from '../support/app.ts';
 import { runCli, stopClis } from '../support/cli.ts';
 import { pushMapping } from '../support/mapping.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
-let app: TenantApp;
+let app: TestApp;
 /** Pulls from dev, edits stage and prod: promotes. */
 let promoter: string;
 /** Reads all three namespaces. */
@@ -60,7 +60,7 @@ const push = (namespace: string, stream: string, tagName: string, seed: string) 
   pushMapping(app, namespace, stream, tagName, seed, undefined, bearer(app.adminToken));
 
 beforeAll(async () => {
-  app = await startTenantApp();
+  app = await startTestApp();
   for (const namespace of ['dev', 'stage', 'prod', 'hidden']) await app.stream(namespace, 'app');
   const promoterName = 'editor-stage-promoter';
   promoter = await app.member('stage', 'EDITOR', promoterName);

@@ -6,14 +6,14 @@ import type { Db } from '../../src/db/client.ts';
 import { imageStreams, tagConditions as tagConditionsTable, tags } from '../../src/db/schema.ts';
 import { writeTransaction } from '../../src/events/append.ts';
 import { recordTagEvent } from '../../src/services/tagHistory.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
 import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: GraphQL responses are checked by value below.
 type Json = Record<string, any>;
 
 const NS = 'lists';
-let app: TenantApp;
+let app: TestApp;
 let db: Db;
 let puller: string;
 let appStreamId: number;
@@ -65,7 +65,7 @@ async function tagNames(variables: Record<string, unknown>) {
 }
 
 beforeAll(async () => {
-  app = await startTenantApp();
+  app = await startTestApp();
   db = app.database.db;
   const streams: [string, Record<string, string>, number][] = [
     ['api', { app: 'web', tier: 'backend', env: 'prod' }, 3],

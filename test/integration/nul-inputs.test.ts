@@ -13,8 +13,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
 import { schema } from '../../src/schema/index.ts';
+import { type GraphqlResponse, startTestApp, type TestApp } from '../support/app.ts';
 import { subscribeWs } from '../support/subscriptions.ts';
-import { type GraphqlResponse, startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 const NS = 'nul-inputs';
 const STREAM = 'app';
@@ -175,7 +175,7 @@ function cases(badText: string): Case[] {
 
 const ALL = cases(NUL_TEXT);
 
-let app: TenantApp;
+let app: TestApp;
 let editor: string;
 
 /** Rows in every table of the public schema: what a refused operation must leave unchanged. */
@@ -207,7 +207,7 @@ function expectRefused(result: GraphqlResponse<unknown>, name: string, problem =
 }
 
 beforeAll(async () => {
-  app = await startTenantApp();
+  app = await startTestApp();
   await app.stream(NS, STREAM);
   editor = await app.member(NS, 'EDITOR');
 });

@@ -14,20 +14,25 @@ import WebSocket from 'ws';
 import { hashToken } from '../../src/auth/tokens.ts';
 import { openDatabase, rowsOf } from '../../src/db/client.ts';
 import { buildApp } from '../../src/server.ts';
-import { testConfig } from '../support/app.ts';
+import {
+  bearer,
+  startTestApp,
+  TEST_ADMIN_TOKEN,
+  type TestApp,
+  testConfig,
+} from '../support/app.ts';
 import { fileDatabase } from '../support/database.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { subscribeWs, wsUrl } from '../support/subscriptions.ts';
-import { startTenantApp, TENANT_ADMIN_TOKEN, type TenantApp } from '../support/tenants.ts';
 
 /** The body limit of this file's gateway: far below yoga's own default (25 MB). */
 const BODY_LIMIT = 4096;
 /** yoga's default maxRequestBodySize, which tagraph switches off for its own limit. */
 const YOGA_DEFAULT_BODY_LIMIT = 25_000_000;
 
-let app: TenantApp;
+let app: TestApp;
 beforeAll(async () => {
-  app = await startTenantApp({
+  app = await startTestApp({
     maxBodyBytes: BODY_LIMIT,
     // The idle grant check never comes round during a test: only deliveries re-check access.
     credentialCheckIntervalMs: 3_600_000,
@@ -134,7 +139,7 @@ describe("the request body limit (requestBodyLimit, src/limits.ts) in place of y
     // A second gateway on this file's database, with a limit above yoga's default.
     const big = await buildApp(
       testConfig({
-        auth: { mode: 'token', adminTokenHash: hashToken(TENANT_ADMIN_TOKEN), jwt: null },
+        auth: { mode: 'token', adminTokenHash: hashToken(TEST_ADMIN_TOKEN), jwt: null },
         maxBodyBytes: YOGA_DEFAULT_BODY_LIMIT + 2_000_000,
       }),
       { log: pino({ level: 'silent' }), database: app.database },

@@ -16,12 +16,18 @@ let port: number;
 let registry: RunningRegistry;
 let app: TestApp;
 
+/** An image puller of `pushed`: it reads what the pushes made (valid across restarts). */
+let reader: string | undefined;
+
+/** The gateway, seen by the reader. */
 async function startGateway(): Promise<TestApp> {
-  return startTestApp({
+  const gateway = await startTestApp({
     port,
     importWorker: true,
     pushRegistries: [{ host: registry.host, token: TOKEN, insecure: true }],
   });
+  reader ??= await gateway.member('pushed', 'IMAGE_PULLER');
+  return gateway.as(reader);
 }
 
 beforeAll(async () => {
@@ -78,6 +84,8 @@ describe('push notifications', () => {
     }>(
       app.url,
       `subscription { tagChanged(namespace: "pushed") { cause tag current { digest } } }`,
+      {},
+      { token: reader },
     );
     await subscription.connected;
     // The subscription is live on the server once its source reads the event hub.

@@ -9,10 +9,9 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { spawnEntry } from '../support/app.ts';
+import { bearer, spawnEntry, startTestApp, type TestApp } from '../support/app.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { subscribeSse, wsUrl } from '../support/subscriptions.ts';
-import { startTenantApp, type TenantApp } from '../support/tenants.ts';
 
 type Reply = {
   data?: Record<string, unknown> | null;
@@ -49,7 +48,7 @@ function trustedConfig(path: string, adminArbitrary: boolean): Partial<Config> {
 }
 
 async function post(
-  app: TenantApp,
+  app: TestApp,
   token: string,
   body: Record<string, unknown>,
 ): Promise<Reply & { status: number }> {
@@ -62,7 +61,7 @@ async function post(
 }
 
 async function get(
-  app: TenantApp,
+  app: TestApp,
   token: string,
   params: Record<string, unknown>,
 ): Promise<Reply & { status: number }> {
@@ -80,7 +79,7 @@ async function get(
 
 /** Runs one operation over graphql-ws as `token`: its first result, or the error it ended with. */
 async function overWs(
-  app: TenantApp,
+  app: TestApp,
   token: string,
   payload: { query: string; variables?: Record<string, unknown>; extensions?: unknown },
 ): Promise<Reply> {
@@ -116,7 +115,7 @@ describe('trusted documents', () => {
 
   beforeAll(async () => {
     // Tenants are set up by a gateway without a manifest; the trusted ones run on the same data.
-    const setup = await startTenantApp();
+    const setup = await startTestApp();
     try {
       await setup.stream(NS, 'ruby');
       editor = await setup.member(NS, 'EDITOR');
@@ -139,9 +138,9 @@ describe('trusted documents', () => {
   });
 
   describe('without the admin allowance', () => {
-    let app: TenantApp;
+    let app: TestApp;
     beforeAll(async () => {
-      app = await startTenantApp(trustedConfig(manifest, false));
+      app = await startTestApp(trustedConfig(manifest, false));
     });
     afterAll(() => app.stop());
 
@@ -235,9 +234,9 @@ describe('trusted documents', () => {
   });
 
   describe('with TAGRAPH_TRUSTED_DOCUMENTS_ADMIN_ARBITRARY', () => {
-    let app: TenantApp;
+    let app: TestApp;
     beforeAll(async () => {
-      app = await startTenantApp(trustedConfig(manifest, true));
+      app = await startTestApp(trustedConfig(manifest, true));
     });
     afterAll(() => app.stop());
 
@@ -320,10 +319,10 @@ describe('trusted documents', () => {
 });
 
 describe('automatic persisted queries (no manifest)', () => {
-  let app: TenantApp;
+  let app: TestApp;
   let editor: string;
   beforeAll(async () => {
-    app = await startTenantApp({ apq: { maxDocuments: 2, maxDocumentBytes: 512 } });
+    app = await startTestApp({ apq: { maxDocuments: 2, maxDocumentBytes: 512 } });
     await app.stream('apq-ns', 'ruby');
     editor = await app.member('apq-ns', 'EDITOR');
   });
