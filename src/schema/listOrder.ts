@@ -66,7 +66,7 @@ function matches(value: unknown, type: KeyType): boolean {
 
 /**
  * Checks `after` / `before` against the ordering before the rows are read: a string this server
- * did not issue is BAD_CURSOR; a cursor of another ordering (another field, direction or list)
+ * did not issue is BAD_USER_INPUT, as on every other connection; a cursor of another ordering (another field, direction or list)
  * is CURSOR_ORDER_MISMATCH.
  */
 export function checkCursors(
@@ -83,12 +83,12 @@ export function checkCursors(
       if (!decoded.startsWith('DC:')) throw new Error('not a connection cursor');
       values = decodeCursorChunk(decoded.slice(3));
     } catch {
-      throw cursorError(`"${arg}" is not a cursor this server issued`, 'BAD_CURSOR', arg);
+      throw cursorError(`"${arg}" is not a cursor this server issued`, 'BAD_USER_INPUT', arg);
     }
     const parts = Array.isArray(values) ? values : [values];
     const name = parts[parts.length - 1];
     if (typeof name !== 'string' || !/^\w+:\w+:(asc|desc)$/.test(name)) {
-      throw cursorError(`"${arg}" is not a cursor this server issued`, 'BAD_CURSOR', arg);
+      throw cursorError(`"${arg}" is not a cursor this server issued`, 'BAD_USER_INPUT', arg);
     }
     if (name !== order.name) {
       throw cursorError(
@@ -102,7 +102,7 @@ export function checkCursors(
       keys.length !== order.keys.length ||
       !order.keys.every((k, i) => matches(keys[i], k.type))
     ) {
-      throw cursorError(`"${arg}" is not a cursor this server issued`, 'BAD_CURSOR', arg);
+      throw cursorError(`"${arg}" is not a cursor this server issued`, 'BAD_USER_INPUT', arg);
     }
     positions.push({ arg, keys });
   }

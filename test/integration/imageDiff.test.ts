@@ -82,20 +82,20 @@ beforeAll(async () => {
       config: { Env: Array.from({ length: MAX_DIFF_ENTRIES + 20 }, (_, i) => `VAR${i}=${i}`) },
     }),
   ]);
-  [list1, list2] = await Promise.all([
-    pushIndex(registry.url, 'shop/multi', 'v1', [
-      { platform: { os: 'linux', architecture: 'amd64' }, spec: { content: 'same on amd64' } },
-      { platform: { os: 'linux', architecture: 'arm64' }, spec: { content: 'arm64 one' } },
-      { platform: { os: 'linux', architecture: 's390x' }, spec: { content: 's390x' } },
-    ]),
-    pushIndex(registry.url, 'shop/multi', 'v2', [
-      { platform: { os: 'linux', architecture: 'amd64' }, spec: { content: 'same on amd64' } },
-      { platform: { os: 'linux', architecture: 'arm64' }, spec: { content: 'arm64 two' } },
-      {
-        platform: { os: 'linux', architecture: 'arm', variant: 'v7' },
-        spec: { content: 'arm v7' },
-      },
-    ]),
+  // One after the other: the two lists share an identical child, and the registry refuses
+  // (DIGEST_INVALID) two uploads of one blob into one repository at the same time.
+  list1 = await pushIndex(registry.url, 'shop/multi', 'v1', [
+    { platform: { os: 'linux', architecture: 'amd64' }, spec: { content: 'same on amd64' } },
+    { platform: { os: 'linux', architecture: 'arm64' }, spec: { content: 'arm64 one' } },
+    { platform: { os: 'linux', architecture: 's390x' }, spec: { content: 's390x' } },
+  ]);
+  list2 = await pushIndex(registry.url, 'shop/multi', 'v2', [
+    { platform: { os: 'linux', architecture: 'amd64' }, spec: { content: 'same on amd64' } },
+    { platform: { os: 'linux', architecture: 'arm64' }, spec: { content: 'arm64 two' } },
+    {
+      platform: { os: 'linux', architecture: 'arm', variant: 'v7' },
+      spec: { content: 'arm v7' },
+    },
   ]);
   const editorOfA = await app.member(A, 'EDITOR');
   const editorOfB = await app.member(B, 'EDITOR');

@@ -328,7 +328,7 @@ describe('the updated time of a tag', () => {
 });
 
 describe('cursors', () => {
-  it('a cursor from another ordering is CURSOR_ORDER_MISMATCH; a made-up one BAD_CURSOR', async () => {
+  it('a cursor from another ordering is CURSOR_ORDER_MISMATCH; a made-up one BAD_USER_INPUT', async () => {
     const first = await query(STREAMS, { orderBy: { field: 'NAME', direction: 'ASC' }, first: 1 });
     const cursor = first.imageStreams.pageInfo.endCursor;
     for (const orderBy of [
@@ -345,7 +345,7 @@ describe('cursors', () => {
     const onTags = await app.call(puller, TAGS, { first: 1, after: cursor });
     expect(onTags.errors?.[0]?.extensions).toMatchObject({ code: 'CURSOR_ORDER_MISMATCH' });
     const made = await app.call(puller, STREAMS, { first: 1, after: 'bm90IGEgY3Vyc29y' });
-    expect(made.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_CURSOR', field: 'after' });
+    expect(made.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
   });
 
   it('pages by updated time stay stable while tags are written between pages', async () => {
