@@ -3,10 +3,10 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Database, openDatabase, rowsOf } from '../../src/db/client.ts';
-import { appendEvents, writeTransaction } from '../../src/events/append.ts';
 import { trimEvents } from '../../src/events/retention.ts';
 import { sequenceEvents } from '../../src/events/sequencer.ts';
 import { fileDatabase } from '../support/database.ts';
+import { eventsByIdOf, writeTagEvents } from '../support/events.ts';
 
 let database: Database;
 beforeAll(async () => {
@@ -19,28 +19,8 @@ beforeEach(async () => {
   await sequenceEvents(database.db);
 });
 
-async function write(namespace: string, tags: string[]): Promise<void> {
-  await writeTransaction(database.db, async (tx) => {
-    appendEvents(
-      tx,
-      tags.map((tag) => ({
-        namespace,
-        stream: 's',
-        tag,
-        type: 'ADDED' as const,
-        cause: 'tag' as const,
-      })),
-    );
-  });
-}
-
-async function eventsOf(namespace: string) {
-  return rowsOf<{ id: string; seq: string | null; tag: string }>(
-    await database.db.execute(
-      sql`select id, seq, tag from events where namespace = ${namespace} order by id`,
-    ),
-  ).map((r) => ({ id: Number(r.id), seq: r.seq === null ? null : Number(r.seq), tag: r.tag }));
-}
+const write = (namespace: string, tags: string[]) => writeTagEvents(database, namespace, tags);
+const eventsOf = (namespace: string) => eventsByIdOf(database, namespace);
 
 async function highestPosition(): Promise<number> {
   const rows = rowsOf<{ n: string | null }>(
