@@ -1,7 +1,9 @@
 // The Pothos schema builder and its plugins; the GraphQL types themselves live in src/schema/.
 import SchemaBuilder from '@pothos/core';
+import DirectivesPlugin from '@pothos/plugin-directives';
 import DrizzlePlugin from '@pothos/plugin-drizzle';
 import ErrorsPlugin from '@pothos/plugin-errors';
+import FederationPlugin from '@pothos/plugin-federation';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { getTableConfig } from 'drizzle-orm/pg-core';
@@ -47,11 +49,15 @@ export const builder = new SchemaBuilder<BuilderTypes>({
   // Output fields are non-null unless a field says otherwise.
   defaultFieldNullability: false,
   // LoadedColumnsPlugin wraps just outside DrizzlePlugin (Pothos applies them right to left);
-  // InputErrorsPlugin outside both, so it sees the cursor errors they throw.
+  // InputErrorsPlugin outside both, so it sees the cursor errors they throw. The federation
+  // plugins only record @key directives and reference resolvers, which the subgraph schema
+  // (src/schema/federation.ts) reads; the public schema is the same with or without them.
   plugins: [
     ScopeAuthPlugin,
     ErrorsPlugin,
     RelayPlugin,
+    DirectivesPlugin,
+    FederationPlugin,
     InputErrorsPlugin,
     LoadedColumnsPlugin,
     DrizzlePlugin,

@@ -47,6 +47,7 @@ const variables = z.object({
   TAGRAPH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
   TAGRAPH_GRAPHIQL: boolean.optional(),
   TAGRAPH_INTROSPECTION: boolean.optional(),
+  TAGRAPH_FEDERATION: boolean.default(false),
   TAGRAPH_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100_000_000).default(1_000_000),
   TAGRAPH_EVENT_RETENTION_HOURS: z.coerce.number().positive().default(168),
   TAGRAPH_EVENT_TRIM_INTERVAL_SECONDS: z.coerce.number().positive().default(3600),
@@ -172,6 +173,8 @@ export interface Config {
   graphiql: boolean;
   /** Schema introspection (on in the open development mode by default). */
   introspection: boolean;
+  /** Serve the Apollo Federation subgraph schema (`_service`, `_entities`; docs/federation.md). */
+  federation: boolean;
   /** Largest request body accepted on /graphql. */
   maxBodyBytes: number;
   /** Events older than this are trimmed; a cursor older than the trim is expired. */
@@ -515,6 +518,7 @@ export function loadConfig(
     shutdownTimeoutMs: v.TAGRAPH_SHUTDOWN_TIMEOUT_MS,
     graphiql: v.TAGRAPH_GRAPHIQL ?? authMode === 'open',
     introspection: v.TAGRAPH_INTROSPECTION ?? authMode === 'open',
+    federation: v.TAGRAPH_FEDERATION,
     maxBodyBytes: v.TAGRAPH_MAX_BODY_BYTES,
     eventRetentionMs: v.TAGRAPH_EVENT_RETENTION_HOURS * 3_600_000,
     eventTrimIntervalMs: v.TAGRAPH_EVENT_TRIM_INTERVAL_SECONDS * 1000,

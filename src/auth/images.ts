@@ -27,3 +27,32 @@ export async function canSeeImage(access: AccessChecker, digest: string): Promis
     limit 1`);
   return rowsOf(rows).length > 0;
 }
+
+/**
+ * Which of the digests name a stored image the caller may see, in one statement for all of them:
+ * as `canSeeImage` decides, and stored (a cluster-wide caller sees every stored image).
+ */
+export async function visibleImages(
+  access: AccessChecker,
+  digests: readonly string[],
+): Promise<Set<string>> {
+  if (digests.length === 0) return new Set();
+  const namespaces = await readableNamespaces(access.db, access.caller);
+  if (namespaces !== null && namespaces.length === 0) return new Set();
+  const wanted = [...new Set(digests)];
+  const rows = await access.db.execute(
+    namespaces === null
+      ? sql`select i.digest from images i where i.digest in ${wanted}`
+      : sql`
+    select i.digest from images i
+    where i.digest in ${wanted}
+      and exists (select 1 from tag_history h
+        join tags t on t.id = h.tag_id join image_streams s on s.id = t.stream_id
+        where s.namespace in ${namespaces}
+          and (h.image_digest = i.digest or h.image_digest in (
+            select m.parent_digest from image_manifests m
+              join images list on list.digest = m.parent_digest
+            where m.digest = i.digest and list.metadata_source = 'registry-verified')))`,
+  );
+  return new Set(rowsOf<{ digest: string }>(rows).map((row) => row.digest));
+}

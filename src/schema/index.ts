@@ -15,5 +15,6 @@ import './pullSecrets.ts';
 import './imports.ts';
 import './apply.ts';
 import './accessControl.ts';
+import './federation.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -1,12 +1,18 @@
-// Writes schema/schema.graphql (sorted) and the CLI's document types from the Pothos schema;
-// with --check, fails when either file is stale.
+// Writes schema/schema.graphql (sorted), the federation subgraph's SDL (schema/subgraph.graphql)
+// and the CLI's document types from the Pothos schema; with --check, fails when one is stale.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { minifyIntrospection, outputIntrospectionFile } from 'gql.tada/internal';
 import { introspectionFromSchema, printSchema } from 'graphql';
+import { printedSubgraphSchema } from './federation.ts';
 import { schema } from './index.ts';
 
 export const schemaFile = fileURLToPath(new URL('../../schema/schema.graphql', import.meta.url));
+
+/** The SDL a federation gateway composes (TAGRAPH_FEDERATION=true serves it as `_service`). */
+export const subgraphFile = fileURLToPath(
+  new URL('../../schema/subgraph.graphql', import.meta.url),
+);
 
 /** The schema as gql.tada's types, which src/cli/graphql.ts infers every CLI document from. */
 export const documentTypesFile = fileURLToPath(
@@ -15,6 +21,10 @@ export const documentTypesFile = fileURLToPath(
 
 export function printedSchema(): string {
   return `${printSchema(schema)}\n`;
+}
+
+export function printedSubgraph(): string {
+  return `${printedSubgraphSchema()}\n`;
 }
 
 export function printedDocumentTypes(): string {
@@ -29,6 +39,11 @@ export function printedDocumentTypes(): string {
 function main(): void {
   const outputs = [
     { file: schemaFile, name: 'schema/schema.graphql', printed: printedSchema() },
+    {
+      file: subgraphFile,
+      name: 'schema/subgraph.graphql',
+      printed: `${printedSubgraphSchema()}\n`,
+    },
     { file: documentTypesFile, name: 'schema/graphql-env.d.ts', printed: printedDocumentTypes() },
   ];
   if (process.argv.includes('--check')) {
@@ -42,7 +57,7 @@ function main(): void {
     for (const { name } of stale)
       console.error(`${name} is out of date: run \`npm run schema:print\``);
     if (stale.length > 0) process.exit(1);
-    console.log(`${outputs.map((o) => o.name).join(' and ')} are up to date`);
+    console.log(`${outputs.map((o) => o.name).join(', ')} are up to date`);
     return;
   }
   for (const { file, printed } of outputs) {

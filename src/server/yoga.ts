@@ -27,6 +27,7 @@ import {
 } from '../limits.ts';
 import { metricsEndpoint, requestMetrics } from '../metrics.ts';
 import { registryEventsPlugin } from '../push/endpoint.ts';
+import { subgraphSchema } from '../schema/federation.ts';
 import { schema } from '../schema/index.ts';
 import { graphqlTracing } from '../tracing.ts';
 import type { PersistedDocuments } from './persistedDocuments.ts';
@@ -57,7 +58,7 @@ export function createGatewayYoga(parts: YogaParts): GatewayYoga {
   const freshRoles = freshRoleLoader(database.db);
   const callers = new WeakMap<Request, Caller>();
   return createYoga<Record<string, never>, AppContext>({
-    schema,
+    schema: config.federation ? subgraphSchema() : schema,
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: graphiqlOptions(config),
     renderGraphiQL: cachedGraphiqlRenderer(),

@@ -1,4 +1,4 @@
-// The committed SDL, its document types and the committed migrations must match the code.
+// The committed SDLs (public and federation subgraph), document types and migrations match the code.
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,12 +8,18 @@ import {
   documentTypesFile,
   printedDocumentTypes,
   printedSchema,
+  printedSubgraph,
   schemaFile,
+  subgraphFile,
 } from '../../src/schema/print.ts';
 
 describe('drift', () => {
   it('schema/schema.graphql is the printed Pothos schema (run npm run schema:print)', () => {
     expect(readFileSync(schemaFile, 'utf8')).toBe(printedSchema());
+  });
+
+  it('schema/subgraph.graphql is the printed federation subgraph (run npm run schema:print)', () => {
+    expect(readFileSync(subgraphFile, 'utf8')).toBe(printedSubgraph());
   });
 
   it('schema/graphql-env.d.ts holds the printed schema’s types (run npm run schema:print)', () => {
