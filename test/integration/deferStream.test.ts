@@ -142,16 +142,12 @@ function assemble(payloads: Payload[]): Pick<Payload, 'data' | 'errors'> {
   return errors.length > 0 ? { data, errors } : { data };
 }
 
-/**
- * POSTs `query` as `token` asking for multipart/mixed, and reads the parts with meros. Each part
- * is timed from the request, and `onPart` sees it as it arrives.
- */
+/** POSTs `query` as `token` asking for multipart/mixed, and reads the parts with meros. */
 async function multipart(
   token: string,
   query: string,
-  onPart: (payload: Payload, index: number) => void = () => {},
-): Promise<{ payloads: Payload[]; contentType: string; times: number[] }> {
-  const started = performance.now();
+  variables: Record<string, unknown> = {},
+): Promise<{ payloads: Payload[]; contentType: string }> {
   const response = await fetch(`${app.url}/graphql`, {
     method: 'POST',
     headers: {
@@ -159,23 +155,19 @@ async function multipart(
       accept: 'multipart/mixed, application/graphql-response+json;q=0.9',
       ...bearer(token),
     },
-    body: JSON.stringify({ query }),
+    body: JSON.stringify({ query, variables }),
   });
   const contentType = response.headers.get('content-type') ?? '';
   const parts = await meros<Payload>(response);
   if (parts instanceof Response) {
-    return { payloads: [(await parts.json()) as Payload], contentType, times: [] };
+    return { payloads: [(await parts.json()) as Payload], contentType };
   }
   const payloads: Payload[] = [];
-  const times: number[] = [];
   for await (const part of parts) {
     expect(part.json).toBe(true);
-    if (!part.json) continue;
-    times.push(performance.now() - started);
-    onPart(part.body, payloads.length);
-    payloads.push(part.body);
+    if (part.json) payloads.push(part.body);
   }
-  return { payloads, contentType, times };
+  return { payloads, contentType };
 }
 
 type TagsData = {
@@ -216,6 +208,27 @@ describe('@defer over HTTP (multipart/mixed)', () => {
     expect(tagsRead).not.toMatch(/image_layers|"config"/);
     expect(metadataRead).toMatch(/"config".*from "image_layers"/s);
     expect(more).toEqual([]);
+  });
+
+  it('defers a tag history page: one batched statement for every tag after the first payload', async () => {
+    const query = (defer: boolean) => `{
+      imageStream(namespace: "deferred", name: "big") {
+        tags(first: ${TAGS}) { edges { node { name ... ${defer ? '@defer' : ''} {
+          history(first: 5) { nodes { generation dockerImageReference image { digest } } }
+        } } } }
+      }
+    }`;
+    const plain = await reader.graphql(query(false));
+    expect(plain.errors).toBeUndefined();
+    app.statements.length = 0;
+    const { payloads } = await multipart(reader.token!, query(true));
+    expect(payloads[0]!.hasNext).toBe(true);
+    expect(JSON.stringify(payloads[0])).not.toContain('dockerImageReference');
+    expect(assemble(payloads)).toEqual(plain);
+    const [tagsRead, ...deferredReads] = ownStatements(app.statements);
+    expect(tagsRead).not.toMatch(/tag_history/);
+    expect(deferredReads).toHaveLength(1);
+    expect(deferredReads[0]).toMatch(/from "tag_history"/);
   });
 
   it('answers 406 to a client that accepts neither multipart nor SSE', async () => {
@@ -332,6 +345,12 @@ describe('limits', () => {
       `{ image(digest: "${digestOf('defer-0')}") { layers @stream(initialCount: 500) { digest } } }`,
     );
     expect(codesOf(payloads[0]!)).toEqual(['PAGE_SIZE_LIMIT']);
+    const negative = await multipart(
+      reader.token!,
+      `query($n: Int) { image(digest: "${digestOf('defer-0')}") { layers @stream(initialCount: $n) { digest } } }`,
+      { n: -1 },
+    );
+    expect(codesOf(negative.payloads[0]!)).toEqual(['BAD_USER_INPUT']);
   });
 
   it('bounds the deferred fragments an operation may deliver, counted over its lists', async () => {
