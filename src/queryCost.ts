@@ -1,5 +1,6 @@
-// The cost of an operation with its variables: the objects and fields it may resolve, multiplied
-// out over nested pages and lists. Compiled once per document, evaluated per request.
+// The cost of an operation with its variables: the objects and fields it may resolve, and the
+// deferred deliveries it may make, multiplied out over nested pages and lists. Compiled once per
+// document, evaluated per request.
 import {
   type ArgumentNode,
   type DocumentNode,
