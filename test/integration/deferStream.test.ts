@@ -91,6 +91,7 @@ function tagsQuery(defer: boolean): string {
           ... ${defer ? '@defer(label: "metadata")' : ''} {
             config { env entrypoint labels { key value } }
             layers { digest size }
+            manifests { digest }
           }
         } } }
       }
@@ -206,7 +207,7 @@ describe('@defer over HTTP (multipart/mixed)', () => {
     const [tagsRead, metadataRead, ...more] = ownStatements(app.statements);
     expect(tagsRead).toMatch(/from "image_streams"/);
     expect(tagsRead).not.toMatch(/image_layers|"config"/);
-    expect(metadataRead).toMatch(/"config".*from "image_layers"/s);
+    expect(metadataRead).toMatch(/"config".*from "image_layers".*from "image_manifests"/s);
     expect(more).toEqual([]);
   });
 
