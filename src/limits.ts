@@ -5,6 +5,7 @@ import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import {
   type ArgumentNode,
   type ASTNode,
+  type ASTVisitor,
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
@@ -18,7 +19,7 @@ import { maskError, type Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { MAX_PAGE_SIZE } from './builder.ts';
 import { isDatabaseUnavailable } from './db/client.ts';
-import { type CompiledCost, compileCost, evaluateCost } from './queryCost.ts';
+import { type CompiledCost, compileCost, evaluateCost, evaluateDeferred } from './queryCost.ts';
 
 const DECLARED_LENGTH = /^\d+$/;
 
@@ -93,6 +94,9 @@ export function requestBodyLimit(limit: number): Plugin {
   };
 }
 
+/** The arguments that size a page: `first`/`last`, and `@stream`'s items in the first payload. */
+const PAGE_SIZE_ARGUMENTS = new Set(['first', 'last', 'initialCount']);
+
 /** A `first`/`last` argument of a document: its literal value, or the variable that gives it. */
 interface PageSizeArgument {
   node: ArgumentNode;
@@ -117,7 +121,7 @@ export function pageSizeLimit(): Plugin {
       const collected: PageSizeArgument[] = [];
       visit(document, {
         Argument(node) {
-          if (node.name.value !== 'first' && node.name.value !== 'last') return;
+          if (!PAGE_SIZE_ARGUMENTS.has(node.name.value)) return;
           if (node.value.kind === Kind.INT) {
             collected.push({ node, literal: Number(node.value.value) });
           } else if (node.value.kind === Kind.VARIABLE) {
@@ -180,12 +184,24 @@ export function pageSizeLimit(): Plugin {
 export const MAX_QUERY_COST = 100_000;
 
 /**
+ * The most deferred fragments (`@defer`) and streamed items (`@stream`) an operation may deliver
+ * after its first payload, each counted once per item of the lists around it: one `@defer` in
+ * each tag of a full page (100) passes; one in each tag of 20 streams' 20 tags (400) does not.
+ */
+export const MAX_DEFERRED = 200;
+
+/**
  * Refuses an operation whose cost with its variables is above `maxCost`, before any resolver
  * runs (`QUERY_TOO_COSTLY`, as a GraphQL error like PAGE_SIZE_LIMIT). Each document is compiled
  * once per operation name; a request only evaluates the compiled cost with its variables.
- * Introspection costs nothing here (it is bounded, and switched off in production).
+ * Introspection costs nothing here (it is bounded, and switched off in production). Fields under
+ * `@defer` cost as they would without it; an operation that may deliver more than `maxDeferred`
+ * deferred fragments and streamed items is refused (`TOO_MANY_DEFERRED`) first.
  */
-export function queryCostLimit(maxCost: number = MAX_QUERY_COST): Plugin {
+export function queryCostLimit(
+  maxCost: number = MAX_QUERY_COST,
+  maxDeferred: number = MAX_DEFERRED,
+): Plugin {
   const compiledByDocument = new WeakMap<DocumentNode, Map<string, CompiledCost | null>>();
   const compiled = (args: ExecutionArgs): CompiledCost | null => {
     let byOperation = compiledByDocument.get(args.document);
@@ -204,7 +220,16 @@ export function queryCostLimit(maxCost: number = MAX_QUERY_COST): Plugin {
   const check = (args: ExecutionArgs): GraphQLError | null => {
     const operation = compiled(args);
     if (!operation) return null;
-    const cost = evaluateCost(operation, args.variableValues as Record<string, unknown>);
+    const variables = args.variableValues as Record<string, unknown>;
+    const deferred = evaluateDeferred(operation, variables);
+    if (deferred > maxDeferred) {
+      return requestError(
+        `The operation may deliver ${deferred} deferred fragments or streamed items, over the limit of ${maxDeferred}: defer around a list rather than inside it, or ask for smaller pages`,
+        'TOO_MANY_DEFERRED',
+        { extensions: { deferred, maxDeferred } },
+      );
+    }
+    const cost = evaluateCost(operation, variables);
     if (cost <= maxCost) return null;
     return requestError(
       `Query cost ${Number.isFinite(cost) ? Math.round(cost) : 'unbounded'} is over the limit of ${maxCost}: ask for smaller pages (first/last) or fewer nested lists`,
@@ -408,4 +433,40 @@ function hookFailureResponse(error: unknown, log: Logger): Response {
     { errors: [{ message: 'internal error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] },
     { status: 500 },
   );
+}
+
+/**
+ * Refuses `@defer` and `@stream` in subscriptions (`DEFER_IN_SUBSCRIPTION`), over every
+ * transport: each event would become several payloads, which subscription groups (one result
+ * serialized for all members) and clients reading one result per event do not expect. The same
+ * rule as graphql-js 17's; `if: false` written in the document is allowed.
+ */
+export function noIncrementalSubscriptions(): Plugin {
+  const rule = (context: ValidationContext): ASTVisitor => ({
+    OperationDefinition(operation) {
+      if (operation.operation !== 'subscription') return false;
+      const parts: ASTNode[] = [operation, ...context.getRecursivelyReferencedFragments(operation)];
+      for (const part of parts) {
+        visit(part, {
+          Directive(node) {
+            if (node.name.value !== 'defer' && node.name.value !== 'stream') return;
+            const condition = node.arguments?.find((a) => a.name.value === 'if');
+            if (condition?.value.kind === Kind.BOOLEAN && !condition.value.value) return;
+            context.reportError(
+              new GraphQLError(
+                `@${node.name.value} is not supported in subscriptions: each event is delivered whole`,
+                { nodes: [node], extensions: { code: 'DEFER_IN_SUBSCRIPTION' } },
+              ),
+            );
+          },
+        });
+      }
+      return false;
+    },
+  });
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(rule);
+    },
+  };
 }

@@ -1,16 +1,19 @@
-// The cost of an operation with its variables: the objects and fields it may resolve, multiplied
-// out over nested pages and lists. Compiled once per document, evaluated per request.
+// The cost of an operation with its variables: the objects and fields it may resolve, and the
+// deferred deliveries it may make, multiplied out over nested pages and lists. Compiled once per
+// document, evaluated per request.
 import {
   type ArgumentNode,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
+  type FragmentSpreadNode,
   type GraphQLCompositeType,
   type GraphQLField,
   type GraphQLSchema,
   getNamedType,
   getNullableType,
   getOperationAST,
+  type InlineFragmentNode,
   isCompositeType,
   isInterfaceType,
   isListType,
@@ -46,6 +49,8 @@ type ListSize =
 /** A cost with a fixed part and parts multiplied by the size of a list. */
 interface CostNode {
   fixed: number;
+  /** Deferred fragments (`@defer`) and streamed items (`@stream`) here, each delivered apart. */
+  deferred: number;
   terms: { size: ListSize | null; node: CostNode }[];
 }
 
@@ -131,31 +136,38 @@ export function compileCost(
         const type = field ? getNamedType(field.type) : undefined;
         if (!field || !selection.selectionSet || !type || !isCompositeType(type)) {
           into.fixed += SCALAR_COST;
+          // A streamed list of scalars: its items, as any list without paging is estimated.
+          if (isIncremental(selection, 'stream')) into.deferred += UNPAGED_LIST_ITEMS;
           continue;
         }
         const size = listSize(selection, field, insidePage);
-        const child: CostNode = { fixed: OBJECT_COST, terms: [] };
+        const child: CostNode = { fixed: OBJECT_COST, deferred: 0, terms: [] };
+        // Each item of a streamed list may come in a payload of its own.
+        if (isIncremental(selection, 'stream')) child.deferred += 1;
         const paged = size?.kind === 'page' && !isListType(getNullableType(field.type));
         compileSelections(selection.selectionSet, type, paged, child);
         if (size) {
           into.terms.push({ size, node: child });
         } else {
           into.fixed += child.fixed;
+          into.deferred += child.deferred;
           into.terms.push(...child.terms);
         }
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        if (isIncremental(selection, 'defer')) into.deferred += 1;
         const condition = selection.typeCondition
           ? schema.getType(selection.typeCondition.name.value)
           : parentType;
         const type = condition && isCompositeType(condition) ? condition : parentType;
         compileSelections(selection.selectionSet, type, insidePage, into);
       } else {
+        if (isIncremental(selection, 'defer')) into.deferred += 1;
         const name = selection.name.value;
         const key = `${insidePage ? 'page:' : ''}${name}`;
         let compiled = compiledFragments.get(key);
         if (!compiled) {
           const fragment = fragments.get(name);
-          compiled = { fixed: 0, terms: [] };
+          compiled = { fixed: 0, deferred: 0, terms: [] };
           compiledFragments.set(key, compiled);
           if (fragment) {
             const condition = schema.getType(fragment.typeCondition.name.value);
@@ -168,7 +180,7 @@ export function compileCost(
     }
   };
 
-  const root: CostNode = { fixed: 0, terms: [] };
+  const root: CostNode = { fixed: 0, deferred: 0, terms: [] };
   compileSelections(operation.selectionSet, rootType, false, root);
   const variableDefaults = new Map<string, unknown>();
   for (const definition of operation.variableDefinitions ?? []) {
@@ -186,6 +198,38 @@ export function compileCost(
 export function evaluateCost(
   compiled: CompiledCost,
   variables: Record<string, unknown> | null | undefined,
+): number {
+  return evaluate(compiled, variables, (node) => node.fixed);
+}
+
+/**
+ * How many deferred fragments and streamed items the operation may deliver after its first
+ * payload, with these variables: each `@defer` or `@stream` counted once per item of the lists
+ * around it (an upper bound: `if: false` given by a variable is still counted).
+ */
+export function evaluateDeferred(
+  compiled: CompiledCost,
+  variables: Record<string, unknown> | null | undefined,
+): number {
+  return evaluate(compiled, variables, (node) => node.deferred);
+}
+
+/** Whether a selection carries `@defer` (fragments) or `@stream` (fields), unless `if: false`. */
+function isIncremental(
+  selection: FieldNode | InlineFragmentNode | FragmentSpreadNode,
+  directive: 'defer' | 'stream',
+): boolean {
+  const found = selection.directives?.find((d) => d.name.value === directive);
+  if (!found) return false;
+  const condition = found.arguments?.find((a) => a.name.value === 'if');
+  return !(condition?.value.kind === Kind.BOOLEAN && condition.value.value === false);
+}
+
+/** The sum of `own` over the compiled nodes, multiplied out over the lists' sizes. */
+function evaluate(
+  compiled: CompiledCost,
+  variables: Record<string, unknown> | null | undefined,
+  own: (node: CostNode) => number,
 ): number {
   const values = variables ?? {};
   const argumentValue = (source: ArgumentSource | undefined): unknown => {
@@ -219,7 +263,7 @@ export function evaluateCost(
   const costOf = (node: CostNode): number => {
     const known = memo.get(node);
     if (known !== undefined) return known;
-    let total = node.fixed;
+    let total = own(node);
     for (const { size, node: child } of node.terms) {
       const items = size ? itemsOf(size) : 1;
       if (items > 0) total += items * costOf(child);

@@ -1,5 +1,6 @@
 // The whole GraphQL schema: each area file registers its types on the builder when imported.
-import { lexicographicSortSchema } from 'graphql';
+import { GraphQLDeferDirective, GraphQLStreamDirective } from '@graphql-tools/utils';
+import { lexicographicSortSchema, specifiedDirectives } from 'graphql';
 import { builder } from '../builder.ts';
 import './errors.ts';
 import './enums.ts';
@@ -17,4 +18,12 @@ import './apply.ts';
 import './accessControl.ts';
 import './federation.ts';
 
-export const schema = lexicographicSortSchema(builder.toSchema());
+/**
+ * `@defer` and `@stream` (incremental delivery, docs/queries.md) are declared here, so the printed
+ * schema shows them and yoga's defer-stream plugin finds them rather than rebuilding the schema.
+ */
+export const schema = lexicographicSortSchema(
+  builder.toSchema({
+    directives: [...specifiedDirectives, GraphQLDeferDirective, GraphQLStreamDirective],
+  }),
+);

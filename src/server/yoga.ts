@@ -1,6 +1,7 @@
 // The yoga instance: the schema, each operation's context (caller, access, request id), and the
 // plugin chain of limits, health, push notifications, authentication, metrics and tracing.
 import { randomUUID } from 'node:crypto';
+import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { GraphQLError } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
@@ -18,6 +19,7 @@ import { unstorableInputGuard } from '../inputs.ts';
 import {
   answeringHookFailures,
   maskErrorsExceptUnavailable,
+  noIncrementalSubscriptions,
   noIntrospection,
   pageSizeLimit,
   queryCostLimit,
@@ -100,6 +102,9 @@ export function createGatewayYoga(parts: YogaParts): GatewayYoga {
           (request) => callers.get(request) ?? (config.auth.mode === 'open' ? OPEN_CALLER : null),
         ),
         requestBodyLimit(config.maxBodyBytes),
+        // @defer and @stream's validation (the directives are in the schema already).
+        useDeferStream(),
+        noIncrementalSubscriptions(),
         pageSizeLimit(),
         queryCostLimit(),
         typedVariableErrors(),

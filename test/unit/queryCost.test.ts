@@ -3,11 +3,18 @@
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../src/builder.ts';
-import { compileCost, evaluateCost } from '../../src/queryCost.ts';
+import {
+  compileCost,
+  evaluateCost,
+  evaluateDeferred,
+  UNPAGED_LIST_ITEMS,
+} from '../../src/queryCost.ts';
 import { schema } from '../../src/schema/index.ts';
 
 const costOf = (document: string, variables: Record<string, unknown> = {}) =>
   evaluateCost(compileCost(schema, parse(document))!, variables);
+const deferredOf = (document: string, variables: Record<string, unknown> = {}) =>
+  evaluateDeferred(compileCost(schema, parse(document))!, variables);
 
 describe('query cost', () => {
   const streams = (first: string) =>
@@ -50,5 +57,40 @@ describe('query cost', () => {
     const cost = costOf(`{ ...F0 } ${fragments}`);
     expect(performance.now() - started).toBeLessThan(1000);
     expect(cost).toBeGreaterThan(1e12);
+  });
+});
+
+describe('deferred deliveries', () => {
+  const tags = (inner: string, first = 'first: $n') =>
+    `query($n: Int, $m: Int, $d: Boolean!) { imageStreams(namespace: "ns", first: $m) { nodes {
+      tags(${first}) { nodes { name ${inner} } } } } }`;
+
+  it('counts a @defer once per item of the lists around it', () => {
+    const inner = '... @defer { image { digest } }';
+    expect(deferredOf(tags(inner), { m: 1, n: 30, d: true })).toBe(30);
+    expect(deferredOf(tags(inner), { m: 4, n: 30, d: true })).toBe(120);
+    expect(deferredOf(tags(''), { m: 4, n: 30, d: true })).toBe(0);
+  });
+
+  it('counts fragment spreads, and @defer(if: $d) whatever $d is, but not if: false', () => {
+    const spread = `${tags('...Image @defer')} fragment Image on ImageStreamTag { image { digest } }`;
+    expect(deferredOf(spread, { m: 2, n: 10 })).toBe(20);
+    const variable = tags('... @defer(if: $d) { image { digest } }');
+    expect(deferredOf(variable, { m: 2, n: 10, d: false })).toBe(20);
+    expect(deferredOf(tags('... @defer(if: false) { image { digest } }'), { m: 2, n: 10 })).toBe(0);
+  });
+
+  it('counts each item of a streamed list', () => {
+    const edges = `query { imageStreams(namespace: "ns", first: 3) { nodes {
+      tags(first: 10) { edges @stream(initialCount: 1) { node { name } } } } } }`;
+    expect(deferredOf(edges)).toBe(30);
+    const layers = '{ image(digest: "d") { layers @stream { digest } config { env @stream } } }';
+    expect(deferredOf(layers)).toBe(2 * UNPAGED_LIST_ITEMS);
+  });
+
+  it('prices the fields under @defer as without it', () => {
+    const inner = (defer: string) => `... ${defer} { image { digest layers { digest } } }`;
+    const variables = { m: 3, n: 10, d: true };
+    expect(costOf(tags(inner('@defer')), variables)).toBe(costOf(tags(inner('')), variables));
   });
 });
