@@ -34,7 +34,7 @@ builder.drizzleObject('namespaces', {
           orderBy: t.arg({ type: ImageStreamOrder }),
         },
         query: (args) => {
-          const list = streamListQuery(null, args);
+          const list = streamListQuery(null, args).query;
           return { where: list.where, orderBy: list.orderBy, extras: list.extras };
         },
       },
