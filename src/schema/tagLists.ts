@@ -13,8 +13,8 @@ import {
   type ListArgs,
   type ListDefinition,
   listQuery,
-  type Ordering,
   OrderDirectionEnum,
+  type Ordering,
 } from './listOrder.ts';
 
 export const TagKindEnum = builder.enumType('TagKind', {
