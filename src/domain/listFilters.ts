@@ -1,4 +1,4 @@
-// The filters of the stream and tag lists, parsed once into typed values: Kubernetes label
+// The filters of the stream, tag and tag-history lists, parsed once into typed values: Kubernetes label
 // selectors, name matches and tag kinds, each bounded (docs/queries.md).
 import { ok, type Result } from '../errors.ts';
 import {
@@ -8,6 +8,7 @@ import {
   type Problem,
   validateLabels,
 } from './names.ts';
+import { normalizeImageId } from './shortIds.ts';
 
 /** A selector longer than this is refused before it is read. */
 export const MAX_SELECTOR_LENGTH = 1024;
@@ -308,5 +309,58 @@ export function parseTagFilter(
     hasImage: input?.hasImage ?? null,
     updatedAfter: after,
     updatedBefore: before,
+  });
+}
+
+export interface HistoryFilter {
+  createdAfter: Date | null;
+  createdBefore: Date | null;
+  hasImage: boolean | null;
+  /** `sha256:` and a lowercase hex prefix (docs/rules.md#short-image-ids). */
+  digestPrefix: string | null;
+}
+
+export interface HistoryFilterInput {
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+  hasImage?: boolean | null;
+  digestPrefix?: string | null;
+}
+
+function validTimes(
+  input: Record<string, Date | null | undefined>,
+  field: string,
+  problems: Problem[],
+): void {
+  for (const [name, date] of Object.entries(input)) {
+    if (date != null && Number.isNaN(date.getTime())) {
+      problems.push({ field: `${field}.${name}`, message: `${name} is not a valid time` });
+    }
+  }
+}
+
+/** A tag history's filter: times, item with an image, and a digest prefix as a short id. */
+export function parseHistoryFilter(
+  input: HistoryFilterInput | null | undefined,
+  field = 'filter',
+): Result<HistoryFilter, DomainError> {
+  const problems: Problem[] = [];
+  validTimes(
+    { createdAfter: input?.createdAfter, createdBefore: input?.createdBefore },
+    field,
+    problems,
+  );
+  let digestPrefix: string | null = null;
+  if (input?.digestPrefix != null) {
+    const hex = normalizeImageId(input.digestPrefix);
+    if (hex.ok) digestPrefix = `sha256:${hex.value}`;
+    else problems.push({ field: `${field}.digestPrefix`, message: hex.error.message });
+  }
+  if (problems.length > 0) return failWith(problems);
+  return ok({
+    createdAfter: input?.createdAfter ?? null,
+    createdBefore: input?.createdBefore ?? null,
+    hasImage: input?.hasImage ?? null,
+    digestPrefix,
   });
 }

@@ -1,14 +1,17 @@
 // The filter and orderings of the tag lists: a stream's (ImageStream.tags) and a namespace's
 // (Namespace.tags; docs/queries.md).
 import { builder } from '../builder.ts';
-import { tags } from '../db/schema.ts';
+import { tagHistory, tags } from '../db/schema.ts';
 import {
+  type HistoryFilter,
+  type HistoryFilterInput,
+  parseHistoryFilter,
   parseTagFilter,
   TAG_KINDS,
   type TagFilter,
   type TagFilterInput,
 } from '../domain/listFilters.ts';
-import { tagListConditions } from '../services/listFilters.ts';
+import { historyListConditions, tagListConditions } from '../services/listFilters.ts';
 import {
   type ListArgs,
   type ListDefinition,
@@ -101,6 +104,70 @@ export function tagListQuery(args: TagListArgs) {
 /** A namespace's tag list: as a stream's, counted by the namespace's name. */
 export function namespaceTagListQuery(args: TagListArgs) {
   return listQuery(NAMESPACE_TAGS, args);
+}
+
+export const TagHistoryFilter = builder.inputType('TagHistoryFilter', {
+  description: 'Every given condition must hold (docs/queries.md).',
+  fields: (t) => ({
+    createdAfter: t.field({ type: 'DateTime' }),
+    createdBefore: t.field({ type: 'DateTime' }),
+    hasImage: t.boolean({ description: 'false: items naming no image (a reference).' }),
+    digestPrefix: t.string({
+      description: "A prefix of the image digest's hex, with or without `sha256:`.",
+    }),
+  }),
+});
+
+const TagHistoryOrderFieldEnum = builder.enumType('TagHistoryOrderField', {
+  description: "POSITION: the history's own order (DESC: item 0 first).",
+  values: ['POSITION', 'CREATED', 'GENERATION'] as const,
+});
+
+export const TagHistoryOrder = builder.inputType('TagHistoryOrder', {
+  fields: (t) => ({
+    field: t.field({ type: TagHistoryOrderFieldEnum, required: true }),
+    direction: t.field({ type: OrderDirectionEnum, required: true, defaultValue: 'desc' }),
+  }),
+});
+
+export type HistoryListArgs = ListArgs<
+  typeof TagHistoryFilter.$inferInput,
+  (typeof TagHistoryOrder.$inferInput)['field']
+>;
+
+const HISTORY = {
+  name: 'history',
+  table: tagHistory,
+  keys: {
+    POSITION: [
+      { column: 'tagId', type: 'number' },
+      { column: 'seq', type: 'number' },
+    ],
+    CREATED: [
+      { column: 'tagId', type: 'number' },
+      { column: 'created', type: 'date' },
+      { column: 'id', type: 'number' },
+    ],
+    GENERATION: [
+      { column: 'tagId', type: 'number' },
+      { column: 'generation', type: 'number' },
+      { column: 'id', type: 'number' },
+    ],
+  },
+  defaultField: 'POSITION',
+  defaultDirection: 'desc',
+  parseFilter: (input) => parseHistoryFilter(input),
+  conditions: historyListConditions,
+} satisfies ListDefinition<
+  typeof tagHistory,
+  HistoryFilterInput,
+  HistoryFilter,
+  'POSITION' | 'CREATED' | 'GENERATION'
+>;
+
+/** A tag's history list (ImageStreamTag.history), counted by the tag's id. */
+export function historyListQuery(args: HistoryListArgs) {
+  return listQuery(HISTORY, args);
 }
 
 /** What the drizzle plugin keeps on a related connection: the parent row and the field's args. */

@@ -1,10 +1,11 @@
-// The stream and tag list filters as SQL conditions, so a page and its total count select the
+// The stream, tag and tag-history list filters as SQL conditions, so a page and its total count select the
 // same rows (docs/queries.md).
 import { and, count, type SQL, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from '../db/client.ts';
-import type { imageStreams, tags } from '../db/schema.ts';
+import type { imageStreams, tagHistory, tags } from '../db/schema.ts';
 import type {
+  HistoryFilter,
   LabelRequirement,
   NameMatch,
   StreamFilter,
@@ -126,5 +127,26 @@ export function tagListConditions(t: TagColumns, filter: TagFilter): SQL | undef
     filter.updatedBefore
       ? sql`${t.updatedAt} < ${filter.updatedBefore.toISOString()}::timestamptz`
       : undefined,
+  );
+}
+
+/** The history items the filter selects (the list's scope, the tag, is added by the list). */
+export function historyListConditions(
+  h: Pick<typeof tagHistory, 'created' | 'imageDigest'>,
+  filter: HistoryFilter,
+): SQL | undefined {
+  return and(
+    filter.createdAfter
+      ? sql`${h.created} > ${filter.createdAfter.toISOString()}::timestamptz`
+      : undefined,
+    filter.createdBefore
+      ? sql`${h.created} < ${filter.createdBefore.toISOString()}::timestamptz`
+      : undefined,
+    filter.hasImage === null
+      ? undefined
+      : filter.hasImage
+        ? sql`${h.imageDigest} is not null`
+        : sql`${h.imageDigest} is null`,
+    filter.digestPrefix ? sql`${h.imageDigest} like ${`${filter.digestPrefix}%`}` : undefined,
   );
 }
