@@ -364,3 +364,63 @@ export function parseHistoryFilter(
     digestPrefix,
   });
 }
+
+/** Names (or types, causes) in one list of the event log's filter. */
+export const MAX_EVENT_FILTER_VALUES = 20;
+
+export interface EventFilter {
+  streams: string[] | null;
+  tags: string[] | null;
+  types: string[] | null;
+  causes: string[] | null;
+  occurredAfter: Date | null;
+  occurredBefore: Date | null;
+}
+
+export interface EventFilterInput {
+  streams?: readonly string[] | null;
+  tags?: readonly string[] | null;
+  types?: readonly string[] | null;
+  causes?: readonly string[] | null;
+  occurredAfter?: Date | null;
+  occurredBefore?: Date | null;
+}
+
+/** The event log's filter: each list bounded and its names bounded like a name match. */
+export function parseEventFilter(
+  input: EventFilterInput | null | undefined,
+  field = 'filter',
+): Result<EventFilter, DomainError> {
+  const problems: Problem[] = [];
+  validTimes(
+    { occurredAfter: input?.occurredAfter, occurredBefore: input?.occurredBefore },
+    field,
+    problems,
+  );
+  const list = (name: 'streams' | 'tags' | 'types' | 'causes') => {
+    const values = input?.[name];
+    if (values == null) return null;
+    if (values.length > MAX_EVENT_FILTER_VALUES) {
+      problems.push({
+        field: `${field}.${name}`,
+        message: `${name} has ${values.length} values; at most ${MAX_EVENT_FILTER_VALUES}`,
+      });
+    }
+    if (values.some((v) => v.length > MAX_NAME_MATCH_LENGTH)) {
+      problems.push({
+        field: `${field}.${name}`,
+        message: `a value of ${name} is longer than ${MAX_NAME_MATCH_LENGTH} characters`,
+      });
+    }
+    return [...new Set(values)];
+  };
+  const filter = {
+    streams: list('streams'),
+    tags: list('tags'),
+    types: list('types'),
+    causes: list('causes'),
+    occurredAfter: input?.occurredAfter ?? null,
+    occurredBefore: input?.occurredBefore ?? null,
+  };
+  return problems.length > 0 ? failWith(problems) : ok(filter);
+}
