@@ -4,6 +4,7 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, rowsOf } from '../../src/db/client.ts';
 import { tags } from '../../src/db/schema.ts';
+import { appendEvents, writeTransaction } from '../../src/events/append.ts';
 import { ownStatements, startTestApp, type TestApp } from '../support/app.ts';
 import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
 
@@ -319,6 +320,81 @@ describe('ImageStreamTag.history', () => {
   });
 });
 
+const EVENTS = /* GraphQL */ `
+  query($filter: TagEventFilter, $first: Int, $after: String) {
+    tagEvents(namespace: "${NS}", filter: $filter, first: $first, after: $after) {
+      events { stream tag type cause }
+      hasNextPage endCursor
+    }
+  }
+`;
+
+describe('tagEvents filter', () => {
+  const events = async (variables: Record<string, unknown>) => {
+    const data = await query(EVENTS, variables);
+    return data.tagEvents.events.map((e: Json) => `${e.stream}:${e.tag}:${e.type}:${e.cause}`);
+  };
+
+  beforeAll(async () => {
+    const rows = [
+      ['a', 'latest', 'ADDED', 'tag'],
+      ['a', 'broken', 'UPDATED', 'import'],
+      ['b', 'broken', 'UPDATED', 'scheduled-import'],
+      ['b', 'latest', 'DELETED', 'delete'],
+      ['a', 'latest', 'UPDATED', 'push'],
+    ] as const;
+    // One transaction each, so each event has its own position.
+    for (const [stream, tag, type, cause] of rows) {
+      await writeTransaction(db, async (tx) => {
+        appendEvents(tx, [{ namespace: NS, stream, tag, type, cause }]);
+      });
+    }
+    // Event n (from 1) occurred at minute n.
+    await db.execute(sql`
+      update events set at = timestamptz '2026-01-01' + n * interval '1 minute'
+      from (select id, row_number() over (order by id) n from events where namespace = ${NS}) e
+      where events.id = e.id`);
+  });
+
+  it('narrows to streams, tags, types, causes and a time window', async () => {
+    expect(await events({ filter: { streams: ['b'] } })).toEqual([
+      'b:broken:UPDATED:SCHEDULED_IMPORT',
+      'b:latest:DELETED:DELETE',
+    ]);
+    expect(await events({ filter: { tags: ['broken'] } })).toEqual([
+      'a:broken:UPDATED:IMPORT',
+      'b:broken:UPDATED:SCHEDULED_IMPORT',
+    ]);
+    expect(await events({ filter: { types: ['UPDATED'], streams: ['a'] } })).toEqual([
+      'a:broken:UPDATED:IMPORT',
+      'a:latest:UPDATED:PUSH',
+    ]);
+    expect(await events({ filter: { causes: ['TAG', 'PUSH'] } })).toEqual([
+      'a:latest:ADDED:TAG',
+      'a:latest:UPDATED:PUSH',
+    ]);
+    expect(
+      await events({ filter: { occurredAfter: at(2), occurredBefore: at(5).toISOString() } }),
+    ).toEqual(['b:broken:UPDATED:SCHEDULED_IMPORT', 'b:latest:DELETED:DELETE']);
+    expect(await events({ filter: { streams: [] } })).toEqual([]);
+  });
+
+  it('pages a filtered log with its own cursor; bad input keeps its codes', async () => {
+    const first = await query(EVENTS, { filter: { types: ['UPDATED'] }, first: 1 });
+    expect(first.tagEvents.hasNextPage).toBe(true);
+    const rest = await events({ filter: { types: ['UPDATED'] }, after: first.tagEvents.endCursor });
+    expect(rest).toEqual(['b:broken:UPDATED:SCHEDULED_IMPORT', 'a:latest:UPDATED:PUSH']);
+    const bad = await app.call(puller, EVENTS, { after: 'not-a-cursor' });
+    expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_CURSOR', field: 'after' });
+    const many = Array.from({ length: 21 }, (_, n) => `s${n}`);
+    const tooMany = await app.call(puller, EVENTS, { filter: { streams: many } });
+    expect(tooMany.errors?.[0]?.extensions).toMatchObject({
+      code: 'VALIDATION',
+      field: 'filter.streams',
+    });
+  });
+});
+
 describe('statements', () => {
   const measure = async (q: string, variables: Record<string, unknown>) => {
     app.statements.length = 0;
@@ -337,6 +413,12 @@ describe('statements', () => {
     expect(await measure(TAGS, variables(20))).toBe(one);
     // The namespace with its page, and the count.
     expect(one).toBe(2);
+  });
+
+  it('a filtered page of tagEvents runs as many statements for 1 event as for 20', async () => {
+    const variables = (first: number) => ({ filter: { streams: ['a', 'b'] }, first });
+    const one = await measure(EVENTS, variables(1));
+    expect(await measure(EVENTS, variables(20))).toBe(one);
   });
 
   it('a page of a history runs as many statements for 1 item as for 20', async () => {
