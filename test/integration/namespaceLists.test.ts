@@ -140,6 +140,13 @@ describe('Namespace.tags', () => {
         where s.namespace = 'nstags-other'`),
     );
     expect(row?.namespace).toBe('nstags-other');
+    // A namespace a writer gives is replaced by the stream's.
+    const [forged] = rowsOf<{ namespace: string }>(
+      await db.execute(sql`insert into tags (stream_id, namespace, name)
+        select id, ${NS}, 'forged' from image_streams where namespace = 'nstags-other'
+        returning namespace`),
+    );
+    expect(forged?.namespace).toBe('nstags-other');
     expect(await tagNames({})).toEqual({
       names: ['a:broken', 'b:broken', 'a:latest', 'b:latest', 'b:nightly'],
       total: 5,
