@@ -1,5 +1,6 @@
 // Scenario 5: a filtered, ordered tag-list page against the plain first page of the same list, in
-// the same run: the 20 most recently updated failing tags (with totalCount) of a 10,000-tag stream.
+// the same run: the 20 most recently updated failing tags (with totalCount) of a 10,000-tag stream,
+// and of a namespace of 100 streams × 100 tags (Namespace.tags).
 import { createBenchDatabase } from './lib/db.ts';
 import { type LoadResult, runLoad } from './lib/load.ts';
 import { withCpuPerOperation } from './lib/processes.ts';
@@ -11,6 +12,8 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const SHAPE = { namespace: 'bench', stream: 'big', tags: 10_000, failingEvery: 50 };
+/** Namespace.tags: as many tags, spread over streams. */
+const WIDE = { namespace: 'bench-wide', streams: 100, tagsPerStream: 100 };
 
 const QUERIES = {
   /** The baseline: the list's first page by name, no filter. */
@@ -24,8 +27,28 @@ const QUERIES = {
   failingRecent: `query { imageStream(namespace: "${SHAPE.namespace}", name: "${SHAPE.stream}") {
     tags(first: 20, filter: { importFailing: true }, orderBy: { field: UPDATED_AT, direction: DESC }) {
       totalCount nodes { name } } } }`,
+  /** A namespace's tags across its streams, first page by name. */
+  namespaceFirstPage: `query { namespace(name: "${WIDE.namespace}") {
+    tags(first: 20) { nodes { name } } } }`,
+  /** The dashboard: the 20 most recently updated failing tags of the namespace. */
+  namespaceFailingRecentPage: `query { namespace(name: "${WIDE.namespace}") {
+    tags(first: 20, filter: { importFailing: true }, orderBy: { field: UPDATED_AT, direction: DESC }) {
+      nodes { name } } } }`,
+  namespaceFailingRecent: `query { namespace(name: "${WIDE.namespace}") {
+    tags(first: 20, filter: { importFailing: true }, orderBy: { field: UPDATED_AT, direction: DESC }) {
+      totalCount nodes { name } } } }`,
 } as const;
 type QueryName = keyof typeof QUERIES;
+
+/** Each query's ratios are against the first page by name of the same list. */
+const BASELINE: Record<QueryName, QueryName> = {
+  firstPage: 'firstPage',
+  failingRecentPage: 'firstPage',
+  failingRecent: 'firstPage',
+  namespaceFirstPage: 'namespaceFirstPage',
+  namespaceFailingRecentPage: 'namespaceFirstPage',
+  namespaceFailingRecent: 'namespaceFirstPage',
+};
 
 type Measured = LoadResult & { serverCpuMs: number; postgresCpuMs: number };
 const pick = (r: Measured) => ({
@@ -48,14 +71,26 @@ export async function main() {
       insert into tags (stream_id, name, from_kind, from_name, spec_generation)
       select ${stream!.id}, 'v' || g, 'DockerImage', 'quay.io/bench/app:v' || g, 1
       from generate_series(1, ${SHAPE.tags}) g`;
+    await sql`insert into namespaces (name) values (${WIDE.namespace})`;
+    await sql`
+      insert into image_streams (namespace, name)
+      select ${WIDE.namespace}, 's' || g from generate_series(1, ${WIDE.streams}) g`;
+    await sql`
+      insert into tags (stream_id, name, from_kind, from_name, spec_generation)
+      select s.id, 'v' || g, 'DockerImage', 'quay.io/bench/app:v' || g, 1
+      from image_streams s, generate_series(1, ${WIDE.tagsPerStream}) g
+      where s.namespace = ${WIDE.namespace}`;
     await sql`
       insert into tag_conditions (tag_id, type, status, reason, generation)
       select id, 'ImportSuccess', 'False', 'NotFound', 1 from tags
       where (substring(name from 2))::int % ${SHAPE.failingEvery} = 0`;
     // Spread the updated times (writing the conditions touched their tags).
     await sql`
-      update tags set updated_at = timestamptz '2026-01-01'
-        + (substring(name from 2))::int * interval '1 second'`;
+      update tags t set updated_at = timestamptz '2026-01-01'
+        + ((case when s.namespace = ${WIDE.namespace} then (substring(s.name from 2))::int
+            else 0 end) * ${WIDE.tagsPerStream}
+          + (substring(t.name from 2))::int) * interval '1 second'
+      from image_streams s where s.id = t.stream_id`;
     await sql`analyze`;
 
     const tagraph = await startTagraph({ databaseUrl: database.url });
@@ -69,6 +104,16 @@ export async function main() {
         failing.imageStream.tags.nodes[0]?.name !== `v${SHAPE.tags}`
       ) {
         throw new Error(`unexpected answer: ${JSON.stringify(failing).slice(0, 300)}`);
+      }
+      const wide = (await tagraph.graphql(QUERIES.namespaceFailingRecent)) as {
+        namespace: { tags: { totalCount: number; nodes: { name: string }[] } };
+      };
+      if (
+        wide.namespace.tags.totalCount !== expected ||
+        wide.namespace.tags.nodes.length !== 20 ||
+        wide.namespace.tags.nodes[0]?.name !== `v${WIDE.tagsPerStream}`
+      ) {
+        throw new Error(`unexpected answer: ${JSON.stringify(wide).slice(0, 300)}`);
       }
 
       const statements: Record<string, number> = {};
@@ -103,9 +148,9 @@ export async function main() {
         }
       }
 
-      const base = medianOf(runs.firstPage!.map(pick));
       const rows: Row[] = names.map((name) => {
         const m = medianOf(runs[name]!.map(pick));
+        const base = medianOf(runs[BASELINE[name]]!.map(pick));
         return {
           query: name,
           'req/s': round(m.rps, 1),
@@ -114,14 +159,15 @@ export async function main() {
           'SQL/req': statements[name]!,
           'CPU ms/req server + PG': `${round(m.serverCpuMs)} + ${round(m.postgresCpuMs)}`,
           'req/s vs first page': round(m.rps / base.rps),
+          'p99 vs first page': round(m.p99 / base.p99),
         };
       });
       printTable(
-        `Scenario 5 — tag list of ${SHAPE.tags} tags, ${CONNECTIONS} connections, median of ${ROUNDS} × ${DURATION} s`,
+        `Scenario 5 — tag lists of ${SHAPE.tags} tags (one stream; a namespace of ${WIDE.streams} × ${WIDE.tagsPerStream}), ${CONNECTIONS} connections, median of ${ROUNDS} × ${DURATION} s`,
         rows,
       );
       await writeResults('lists', {
-        shape: SHAPE,
+        shape: { ...SHAPE, wide: WIDE },
         connections: CONNECTIONS,
         rounds: ROUNDS,
         durationSeconds: DURATION,

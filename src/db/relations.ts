@@ -6,6 +6,8 @@ export const relations = defineRelations(schema, (r) => ({
   namespaces: {
     imageStreams: r.many.imageStreams(),
     pullSecrets: r.many.pullSecrets(),
+    /** Every tag of every stream of the namespace (Namespace.tags). */
+    tags: r.many.tags({ from: r.namespaces.name, to: r.tags.namespace }),
   },
   imageStreams: {
     namespaceRow: r.one.namespaces({

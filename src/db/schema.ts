@@ -95,6 +95,13 @@ export const tags = pgTable(
     streamId: bigint('stream_id', { mode: 'number' })
       .notNull()
       .references(() => imageStreams.id, { onDelete: 'cascade' }),
+    /**
+     * The stream's namespace, copied by a trigger on insert (migration tags_namespace), so a
+     * namespace's tag list reads one index in order. Whatever a writer gives is replaced.
+     */
+    namespace: text('namespace')
+      .notNull()
+      .$defaultFn(() => ''),
     name: text('name').notNull(),
     annotations: jsonb('annotations').$type<Record<string, string>>().notNull().default({}),
     fromKind: tagSourceKind('from_kind'),
@@ -127,6 +134,9 @@ export const tags = pgTable(
     index('tags_from_idx').on(t.streamId, t.fromKind, t.fromName),
     // The updated-time ordering of a stream's tag list (docs/queries.md).
     index('tags_stream_updated_idx').on(t.streamId, t.updatedAt, t.id),
+    // The orderings of a namespace's tag list, across its streams.
+    index('tags_namespace_updated_idx').on(t.namespace, t.updatedAt, t.id),
+    index('tags_namespace_name_idx').on(t.namespace, t.name, t.id),
   ],
 );
 
@@ -214,7 +224,8 @@ export const tagHistory = pgTable(
       .notNull()
       .references(() => tags.id, { onDelete: 'cascade' }),
     seq: integer('seq').notNull(),
-    created: timestamp('created', { withTimezone: true }).notNull().defaultNow(),
+    /** To the millisecond, what a history list's cursor holds. */
+    created: timestamp('created', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     dockerImageReference: text('docker_image_reference').notNull(),
     /** Null for a reference tag: it points at a pull spec, never at an imported image. */
     imageDigest: text('image_digest').references(() => images.digest, { onDelete: 'restrict' }),
@@ -234,6 +245,9 @@ export const tagHistory = pgTable(
   (t) => [
     unique('tag_history_tag_seq_unique').on(t.tagId, t.seq),
     index('tag_history_image_idx').on(t.imageDigest),
+    // The orderings of a tag's history list besides its position (docs/queries.md).
+    index('tag_history_tag_created_idx').on(t.tagId, t.created, t.id),
+    index('tag_history_tag_generation_idx').on(t.tagId, t.generation, t.id),
     check(
       'tag_history_copied_from_complete',
       sql`num_nonnulls(${t.copiedFromTagId}, ${t.copiedFromNamespace}, ${t.copiedFromStream}, ${t.copiedFromTag}, ${t.copiedFromGeneration}) in (0, 5)`,

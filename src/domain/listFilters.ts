@@ -1,4 +1,4 @@
-// The filters of the stream and tag lists, parsed once into typed values: Kubernetes label
+// The filters of the stream, tag and tag-history lists, parsed once into typed values: Kubernetes label
 // selectors, name matches and tag kinds, each bounded (docs/queries.md).
 import { ok, type Result } from '../errors.ts';
 import {
@@ -8,6 +8,7 @@ import {
   type Problem,
   validateLabels,
 } from './names.ts';
+import { normalizeImageId } from './shortIds.ts';
 
 /** A selector longer than this is refused before it is read. */
 export const MAX_SELECTOR_LENGTH = 1024;
@@ -309,4 +310,117 @@ export function parseTagFilter(
     updatedAfter: after,
     updatedBefore: before,
   });
+}
+
+export interface HistoryFilter {
+  createdAfter: Date | null;
+  createdBefore: Date | null;
+  hasImage: boolean | null;
+  /** `sha256:` and a lowercase hex prefix (docs/rules.md#short-image-ids). */
+  digestPrefix: string | null;
+}
+
+export interface HistoryFilterInput {
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+  hasImage?: boolean | null;
+  digestPrefix?: string | null;
+}
+
+function validTimes(
+  input: Record<string, Date | null | undefined>,
+  field: string,
+  problems: Problem[],
+): void {
+  for (const [name, date] of Object.entries(input)) {
+    if (date != null && Number.isNaN(date.getTime())) {
+      problems.push({ field: `${field}.${name}`, message: `${name} is not a valid time` });
+    }
+  }
+}
+
+/** A tag history's filter: times, item with an image, and a digest prefix as a short id. */
+export function parseHistoryFilter(
+  input: HistoryFilterInput | null | undefined,
+  field = 'filter',
+): Result<HistoryFilter, DomainError> {
+  const problems: Problem[] = [];
+  validTimes(
+    { createdAfter: input?.createdAfter, createdBefore: input?.createdBefore },
+    field,
+    problems,
+  );
+  let digestPrefix: string | null = null;
+  if (input?.digestPrefix != null) {
+    const hex = normalizeImageId(input.digestPrefix);
+    if (hex.ok) digestPrefix = `sha256:${hex.value}`;
+    else problems.push({ field: `${field}.digestPrefix`, message: hex.error.message });
+  }
+  if (problems.length > 0) return failWith(problems);
+  return ok({
+    createdAfter: input?.createdAfter ?? null,
+    createdBefore: input?.createdBefore ?? null,
+    hasImage: input?.hasImage ?? null,
+    digestPrefix,
+  });
+}
+
+/** Names (or types, causes) in one list of the event log's filter. */
+export const MAX_EVENT_FILTER_VALUES = 20;
+
+export interface EventFilter {
+  streams: string[] | null;
+  tags: string[] | null;
+  types: string[] | null;
+  causes: string[] | null;
+  occurredAfter: Date | null;
+  occurredBefore: Date | null;
+}
+
+export interface EventFilterInput {
+  streams?: readonly string[] | null;
+  tags?: readonly string[] | null;
+  types?: readonly string[] | null;
+  causes?: readonly string[] | null;
+  occurredAfter?: Date | null;
+  occurredBefore?: Date | null;
+}
+
+/** The event log's filter: each list bounded and its names bounded like a name match. */
+export function parseEventFilter(
+  input: EventFilterInput | null | undefined,
+  field = 'filter',
+): Result<EventFilter, DomainError> {
+  const problems: Problem[] = [];
+  validTimes(
+    { occurredAfter: input?.occurredAfter, occurredBefore: input?.occurredBefore },
+    field,
+    problems,
+  );
+  const list = (name: 'streams' | 'tags' | 'types' | 'causes') => {
+    const values = input?.[name];
+    if (values == null) return null;
+    if (values.length > MAX_EVENT_FILTER_VALUES) {
+      problems.push({
+        field: `${field}.${name}`,
+        message: `${name} has ${values.length} values; at most ${MAX_EVENT_FILTER_VALUES}`,
+      });
+    }
+    if (values.some((v) => v.length > MAX_NAME_MATCH_LENGTH)) {
+      problems.push({
+        field: `${field}.${name}`,
+        message: `a value of ${name} is longer than ${MAX_NAME_MATCH_LENGTH} characters`,
+      });
+    }
+    return [...new Set(values)];
+  };
+  const filter = {
+    streams: list('streams'),
+    tags: list('tags'),
+    types: list('types'),
+    causes: list('causes'),
+    occurredAfter: input?.occurredAfter ?? null,
+    occurredBefore: input?.occurredBefore ?? null,
+  };
+  return problems.length > 0 ? failWith(problems) : ok(filter);
 }

@@ -9,6 +9,7 @@ import {
 } from '../auth/credentials.ts';
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
 import type { AppContext } from '../context.ts';
+import { MAX_EVENT_FILTER_VALUES, parseEventFilter } from '../domain/listFilters.ts';
 import { decodeCursor, encodeCursor } from '../events/cursor.ts';
 import {
   CLOSE_TOO_SLOW,
@@ -22,6 +23,7 @@ import {
 import { logBounds } from '../events/retention.ts';
 import { listEvents } from '../services/events.ts';
 import { readArgs, valueOrGraphQLError } from './access.ts';
+import { validationError } from './listOrder.ts';
 
 const ChangeType = builder.enumType('ChangeType', {
   values: ['ADDED', 'UPDATED', 'DELETED'] as const,
@@ -380,6 +382,22 @@ const TagEventPage = builder
     }),
   });
 
+const CAUSE_OF = Object.fromEntries(Object.entries(CAUSES).map(([stored, name]) => [name, stored]));
+
+const TagEventFilter = builder.inputType('TagEventFilter', {
+  description:
+    'Every given condition must hold; a list holds when the event has any of its values ' +
+    `(at most ${MAX_EVENT_FILTER_VALUES} each; docs/queries.md).`,
+  fields: (t) => ({
+    streams: t.stringList(),
+    tags: t.stringList(),
+    types: t.field({ type: [ChangeType] }),
+    causes: t.field({ type: [ChangeCause] }),
+    occurredAfter: t.field({ type: 'DateTime', description: "The event's time, strictly after." }),
+    occurredBefore: t.field({ type: 'DateTime' }),
+  }),
+});
+
 builder.queryFields((t) => ({
   tagEvents: t.field({
     authScopes: readArgs,
@@ -389,17 +407,25 @@ builder.queryFields((t) => ({
       namespace: t.arg.string({ required: true }),
       stream: t.arg.string(),
       tag: t.arg.string(),
+      filter: t.arg({ type: TagEventFilter }),
       after: t.arg.string(),
       first: t.arg.int({ defaultValue: 50 }),
     },
     resolve: async (_root, args, ctx) => {
+      const filter = parseEventFilter(
+        args.filter && {
+          ...args.filter,
+          causes: args.filter.causes?.map((cause) => CAUSE_OF[cause] ?? cause),
+        },
+      );
+      if (!filter.ok) throw validationError(filter.error);
       const first = Math.max(1, Math.min(args.first ?? 50, MAX_PAGE_SIZE));
       const after = (await cursorId(ctx, args.after, 'after')) ?? 0;
       const page = valueOrGraphQLError(
         await listEvents(
           ctx.database.db,
           ctx.access,
-          { namespace: args.namespace, stream: args.stream, tag: args.tag },
+          { namespace: args.namespace, stream: args.stream, tag: args.tag, filter: filter.value },
           after,
           first,
         ),

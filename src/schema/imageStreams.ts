@@ -1,11 +1,13 @@
 // ImageStream: the type, its queries and the create / delete mutations.
 
-import { and } from 'drizzle-orm';
 import { builder } from '../builder.ts';
-import type { Db } from '../db/client.ts';
-import type { imageStreams } from '../db/schema.ts';
 import { imageStreams as imageStreamsTable } from '../db/schema.ts';
-import { MAX_SELECTOR_TERMS, parseStreamFilter } from '../domain/listFilters.ts';
+import {
+  MAX_SELECTOR_TERMS,
+  parseStreamFilter,
+  type StreamFilter,
+  type StreamFilterInput,
+} from '../domain/listFilters.ts';
 import {
   ConflictError,
   ForbiddenError,
@@ -18,16 +20,10 @@ import {
   deleteImageStream,
   updateImageStream,
 } from '../services/imageStreams.ts';
-import { countRows, streamListConditions } from '../services/listFilters.ts';
+import { streamListConditions } from '../services/listFilters.ts';
 import { adminInput, editInput, readArgs } from './access.ts';
 import { entriesOf, KeyValueInput, KeyValueRef } from './common.ts';
-import {
-  checkCursors,
-  OrderDirectionEnum,
-  ordering,
-  orderQuery,
-  validationError,
-} from './listOrder.ts';
+import { type ListArgs, type ListDefinition, listQuery, OrderDirectionEnum } from './listOrder.ts';
 
 const LookupPolicy = builder.objectRef<{ local: boolean }>('ImageLookupPolicy').implement({
   description: 'Whether workloads in the namespace may refer to this stream by name alone.',
@@ -107,38 +103,31 @@ const STREAM_KEYS = {
   ],
 } as const;
 
-type StreamListArgs = {
-  filter?: typeof ImageStreamFilter.$inferInput | null;
-  orderBy?: typeof ImageStreamOrder.$inferInput | null;
-  after?: string | null;
-  before?: string | null;
-};
+type StreamListArgs = ListArgs<
+  typeof ImageStreamFilter.$inferInput,
+  (typeof ImageStreamOrder.$inferInput)['field']
+>;
+
+const STREAMS = {
+  name: 'imageStreams',
+  table: imageStreamsTable,
+  keys: STREAM_KEYS,
+  defaultField: 'NAME',
+  parseFilter: (input) => parseStreamFilter(input),
+  conditions: streamListConditions,
+} satisfies ListDefinition<
+  typeof imageStreamsTable,
+  StreamFilterInput,
+  StreamFilter,
+  keyof typeof STREAM_KEYS
+>;
 
 /**
- * A stream list's filter, ordering and checked cursors, for the streams of `namespace` (null: the
- * relation names it). A bad filter is a VALIDATION error naming the input field.
+ * A stream list's filter, ordering, checked cursors and count (by namespace name); with
+ * `namespace`, the page is narrowed to it, otherwise the relation names it.
  */
 export function streamListQuery(namespace: string | null, args: StreamListArgs) {
-  const filter = parseStreamFilter(args.filter);
-  if (!filter.ok) throw validationError(filter.error);
-  const field = args.orderBy?.field ?? 'NAME';
-  const direction = args.orderBy?.direction ?? 'asc';
-  const order = ordering('imageStreams', field, STREAM_KEYS[field], direction);
-  const bound = checkCursors(order, args);
-  return {
-    ...orderQuery(order),
-    where: {
-      RAW: (s: typeof imageStreams) =>
-        and(streamListConditions(s, namespace, filter.value), bound(s))!,
-    },
-    /** The rows the filter selects in `namespaceName`, however many pages. */
-    count: (db: Db, namespaceName: string) =>
-      countRows(
-        db,
-        imageStreamsTable,
-        streamListConditions(imageStreamsTable, namespaceName, filter.value),
-      ),
-  };
+  return listQuery(STREAMS, args, namespace ?? undefined);
 }
 
 builder.queryFields((t) => ({
@@ -167,7 +156,7 @@ builder.queryFields((t) => ({
     totalCount: (_parent, args, ctx) =>
       streamListQuery(args.namespace, args).count(ctx.database.db, args.namespace),
     resolve: (query, _root, args, ctx) => {
-      const list = streamListQuery(args.namespace, args);
+      const list = streamListQuery(args.namespace, args).query;
       return ctx.database.db.query.imageStreams.findMany(
         query({ where: list.where, orderBy: list.orderBy, extras: list.extras }),
       );

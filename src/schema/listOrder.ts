@@ -1,10 +1,15 @@
-// Orderings of the stream and tag lists, and the cursors they issue: each cursor carries its
-// ordering's name beside the sort key and a unique tiebreaker, so a cursor from another ordering
-// is refused (docs/queries.md).
+// The filtered, ordered and counted lists (streams, tags, histories) built one way, and the cursors
+// they issue: each cursor carries its ordering's name beside the sort key and a unique
+// tiebreaker, so a cursor from another ordering is refused (docs/queries.md).
 import { decodeBase64, decodeCursorChunk } from '@pothos/core';
-import { and, type SQL, sql } from 'drizzle-orm';
+import { and, type Column, eq, type SQL, sql } from 'drizzle-orm';
+import type { PgTable } from 'drizzle-orm/pg-core';
 import { GraphQLError } from 'graphql';
 import { builder } from '../builder.ts';
+import type { Db } from '../db/client.ts';
+import type { DomainError } from '../domain/names.ts';
+import type { Result } from '../errors.ts';
+import { countRows } from '../services/listFilters.ts';
 
 export const OrderDirectionEnum = builder.enumType('OrderDirection', {
   values: { ASC: { value: 'asc' }, DESC: { value: 'desc' } } as const,
@@ -132,4 +137,71 @@ function sortKeyBound(
   const column = (table as Record<string, SQL>)[key.column]!;
   const forward = (arg === 'after') === (order.direction === 'asc');
   return forward ? sql`${column} >= ${value}` : sql`${column} <= ${value}`;
+}
+
+/** The page arguments and the filter and ordering a list field takes. */
+export interface ListArgs<FilterInput, Field extends string> {
+  filter?: FilterInput | null;
+  orderBy?: { field: Field; direction?: Direction | null } | null;
+  after?: string | null;
+  before?: string | null;
+}
+
+/**
+ * A filtered, ordered, counted list over one table: every ordering's key 0 is the column the list
+ * is scoped by (the parent), the same in each.
+ */
+export interface ListDefinition<T extends PgTable, FilterInput, Filter, Field extends string> {
+  /** The list's name in its cursors and orderings' names. */
+  name: string;
+  table: T;
+  keys: Record<Field, Ordering['keys']>;
+  defaultField: Field;
+  defaultDirection?: Direction;
+  parseFilter: (input: FilterInput | null | undefined) => Result<Filter, DomainError>;
+  /** The filter as conditions on the table or the alias a relation reads it under. */
+  conditions: (table: T, filter: Filter) => SQL | undefined;
+}
+
+/** What a list field passes to its drizzle query, and how it counts. */
+export interface ListQuery<T> {
+  query: ReturnType<typeof orderQuery> & { where: { RAW: (table: T) => SQL } };
+  /** The rows the filter selects under `scope` (the parent's key), however many pages. */
+  count: (db: Db, scope: unknown) => Promise<number>;
+}
+
+function column(table: object, name: string): Column {
+  return (table as Record<string, Column>)[name]!;
+}
+
+/**
+ * The list query for one field's arguments: the filter parsed (a bad one is a VALIDATION error),
+ * the ordering and its cursors checked, the cursor's bound on the sort key, and the count. With
+ * `scope`, the page is narrowed to it (a root field); without, the relation scopes it.
+ */
+export function listQuery<T extends PgTable, FilterInput, Filter, Field extends string>(
+  definition: ListDefinition<T, FilterInput, Filter, Field>,
+  args: ListArgs<FilterInput, Field>,
+  scope?: unknown,
+): ListQuery<T> {
+  const filter = definition.parseFilter(args.filter);
+  if (!filter.ok) throw validationError(filter.error);
+  const field = args.orderBy?.field ?? definition.defaultField;
+  const direction = args.orderBy?.direction ?? definition.defaultDirection ?? 'asc';
+  const order = ordering(definition.name, field, definition.keys[field], direction);
+  const bound = checkCursors(order, args);
+  const scopeColumn = definition.keys[definition.defaultField][0]!.column;
+  const selects = (table: T, value: unknown) =>
+    and(
+      value === undefined ? undefined : eq(column(table, scopeColumn), value),
+      definition.conditions(table, filter.value),
+    );
+  return {
+    query: {
+      ...orderQuery(order),
+      where: { RAW: (t: T) => and(selects(t, scope), bound(t)) ?? sql`true` },
+    },
+    count: (db, value) =>
+      countRows(db, definition.table, selects(definition.table, value) ?? sql`true`),
+  };
 }

@@ -1,9 +1,15 @@
-// Namespace (a project): the `namespaces` listing and one namespace's streams.
+// Namespace (a project): the `namespaces` listing, one namespace's streams and its tags.
 import { sql } from 'drizzle-orm';
 import { readableNamespaces } from '../auth/roles.ts';
 import { builder } from '../builder.ts';
 import type { namespaces } from '../db/schema.ts';
 import { ImageStreamFilter, ImageStreamOrder, streamListQuery } from './imageStreams.ts';
+import {
+  ImageStreamTagFilter,
+  ImageStreamTagOrder,
+  namespaceTagListQuery,
+  type TagListArgs,
+} from './tagLists.ts';
 
 /**
  * A correlated count. Not `t.relatedCount('imageStreams')`: with drizzle-orm 1.0.0-rc.5 the
@@ -34,7 +40,7 @@ builder.drizzleObject('namespaces', {
           orderBy: t.arg({ type: ImageStreamOrder }),
         },
         query: (args) => {
-          const list = streamListQuery(null, args);
+          const list = streamListQuery(null, args).query;
           return { where: list.where, orderBy: list.orderBy, extras: list.extras };
         },
       },
@@ -50,6 +56,32 @@ builder.drizzleObject('namespaces', {
         }),
       },
     ),
+    tags: t.relatedConnection(
+      'tags',
+      {
+        description:
+          "The tags of every stream of the namespace, filtered and ordered as a stream's tags " +
+          '(by name, then id, unless orderBy says; docs/queries.md).',
+        args: {
+          filter: t.arg({ type: ImageStreamTagFilter }),
+          orderBy: t.arg({ type: ImageStreamTagOrder }),
+        },
+        query: (args) => namespaceTagListQuery(args).query,
+      },
+      {
+        name: 'NamespaceTagConnection',
+        fields: (c) => ({
+          totalCount: c.int({
+            description: 'Tags the filter selects, on every page; counted only when asked.',
+            resolve: (connection, _args, ctx) => {
+              const { parent, args } = connection as unknown as NamespaceTagsConnection;
+              return namespaceTagListQuery(args).count(ctx.database.db, parent.name);
+            },
+          }),
+        }),
+      },
+      { name: 'NamespaceTagEdge' },
+    ),
   }),
 });
 
@@ -57,6 +89,11 @@ builder.drizzleObject('namespaces', {
 interface NamespaceStreamsConnection {
   parent: { name: string };
   args: Parameters<typeof streamListQuery>[1];
+}
+
+interface NamespaceTagsConnection {
+  parent: { name: string };
+  args: TagListArgs;
 }
 
 builder.queryFields((t) => ({

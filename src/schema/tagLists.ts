@@ -1,16 +1,23 @@
-// The filter and orderings of a stream's tag list (ImageStream.tags; docs/queries.md).
-import { and } from 'drizzle-orm';
+// The filter and orderings of the tag lists: a stream's (ImageStream.tags) and a namespace's
+// (Namespace.tags; docs/queries.md).
 import { builder } from '../builder.ts';
-import type { Db } from '../db/client.ts';
-import { tags } from '../db/schema.ts';
-import { parseTagFilter, TAG_KINDS } from '../domain/listFilters.ts';
-import { countRows, tagListConditions } from '../services/listFilters.ts';
+import { tagHistory, tags } from '../db/schema.ts';
 import {
-  checkCursors,
+  type HistoryFilter,
+  type HistoryFilterInput,
+  parseHistoryFilter,
+  parseTagFilter,
+  TAG_KINDS,
+  type TagFilter,
+  type TagFilterInput,
+} from '../domain/listFilters.ts';
+import { historyListConditions, tagListConditions } from '../services/listFilters.ts';
+import {
+  type ListArgs,
+  type ListDefinition,
+  listQuery,
   OrderDirectionEnum,
-  ordering,
-  orderQuery,
-  validationError,
+  type Ordering,
 } from './listOrder.ts';
 
 export const TagKindEnum = builder.enumType('TagKind', {
@@ -48,43 +55,119 @@ export const ImageStreamTagOrder = builder.inputType('ImageStreamTagOrder', {
   }),
 });
 
-const TAG_KEYS = {
-  NAME: [
-    { column: 'streamId', type: 'number' },
-    { column: 'name', type: 'string' },
-  ],
+const TAG_ORDER_KEYS = (
+  scope: 'streamId' | 'namespace',
+): Record<'NAME' | 'UPDATED_AT', Ordering['keys']> => ({
+  NAME:
+    scope === 'streamId'
+      ? [
+          { column: 'streamId', type: 'number' },
+          { column: 'name', type: 'string' },
+        ]
+      : [
+          { column: scope, type: 'string' },
+          { column: 'name', type: 'string' },
+          { column: 'id', type: 'number' },
+        ],
   UPDATED_AT: [
-    { column: 'streamId', type: 'number' },
+    { column: scope, type: scope === 'streamId' ? 'number' : 'string' },
     { column: 'updatedAt', type: 'date' },
     { column: 'id', type: 'number' },
   ],
-} as const;
+});
 
-export type TagListArgs = {
-  filter?: typeof ImageStreamTagFilter.$inferInput | null;
-  orderBy?: typeof ImageStreamTagOrder.$inferInput | null;
-  after?: string | null;
-  before?: string | null;
-};
+export type TagListArgs = ListArgs<
+  typeof ImageStreamTagFilter.$inferInput,
+  (typeof ImageStreamTagOrder.$inferInput)['field']
+>;
 
-/** A tag list's filter, ordering and checked cursors; a bad filter is a VALIDATION error. */
+const tagList = (name: string, scope: 'streamId' | 'namespace') =>
+  ({
+    name,
+    table: tags,
+    keys: TAG_ORDER_KEYS(scope),
+    defaultField: 'NAME',
+    parseFilter: (input) => parseTagFilter(input),
+    conditions: tagListConditions,
+  }) satisfies ListDefinition<typeof tags, TagFilterInput, TagFilter, 'NAME' | 'UPDATED_AT'>;
+
+/** A stream's tags (ImageStream.tags), scoped by the stream. */
+const STREAM_TAGS = tagList('tags', 'streamId');
+/** A namespace's tags across its streams (Namespace.tags), scoped by the namespace. */
+const NAMESPACE_TAGS = tagList('namespaceTags', 'namespace');
+
+/** A stream's tag list: filter, ordering, checked cursors and count (by the stream's id). */
 export function tagListQuery(args: TagListArgs) {
-  const filter = parseTagFilter(args.filter);
-  if (!filter.ok) throw validationError(filter.error);
-  const field = args.orderBy?.field ?? 'NAME';
-  const order = ordering('tags', field, TAG_KEYS[field], args.orderBy?.direction ?? 'asc');
-  const bound = checkCursors(order, args);
-  return {
-    query: {
-      ...orderQuery(order),
-      where: {
-        RAW: (t: typeof tags) => and(tagListConditions(t, null, filter.value), bound(t))!,
-      },
-    },
-    /** The tags of `streamId` the filter selects, however many pages. */
-    count: (db: Db, streamId: number) =>
-      countRows(db, tags, tagListConditions(tags, streamId, filter.value)),
-  };
+  return listQuery(STREAM_TAGS, args);
+}
+
+/** A namespace's tag list: as a stream's, counted by the namespace's name. */
+export function namespaceTagListQuery(args: TagListArgs) {
+  return listQuery(NAMESPACE_TAGS, args);
+}
+
+export const TagHistoryFilter = builder.inputType('TagHistoryFilter', {
+  description: 'Every given condition must hold (docs/queries.md).',
+  fields: (t) => ({
+    createdAfter: t.field({ type: 'DateTime' }),
+    createdBefore: t.field({ type: 'DateTime' }),
+    hasImage: t.boolean({ description: 'false: items naming no image (a reference).' }),
+    digestPrefix: t.string({
+      description: "A prefix of the image digest's hex, with or without `sha256:`.",
+    }),
+  }),
+});
+
+const TagHistoryOrderFieldEnum = builder.enumType('TagHistoryOrderField', {
+  description: "POSITION: the history's own order (DESC: item 0 first).",
+  values: ['POSITION', 'CREATED', 'GENERATION'] as const,
+});
+
+export const TagHistoryOrder = builder.inputType('TagHistoryOrder', {
+  fields: (t) => ({
+    field: t.field({ type: TagHistoryOrderFieldEnum, required: true }),
+    direction: t.field({ type: OrderDirectionEnum, required: true, defaultValue: 'desc' }),
+  }),
+});
+
+export type HistoryListArgs = ListArgs<
+  typeof TagHistoryFilter.$inferInput,
+  (typeof TagHistoryOrder.$inferInput)['field']
+>;
+
+const HISTORY = {
+  name: 'history',
+  table: tagHistory,
+  keys: {
+    POSITION: [
+      { column: 'tagId', type: 'number' },
+      { column: 'seq', type: 'number' },
+    ],
+    CREATED: [
+      { column: 'tagId', type: 'number' },
+      { column: 'created', type: 'date' },
+      { column: 'id', type: 'number' },
+    ],
+    GENERATION: [
+      { column: 'tagId', type: 'number' },
+      { column: 'generation', type: 'number' },
+      { column: 'id', type: 'number' },
+    ],
+  },
+  defaultField: 'POSITION',
+  defaultDirection: 'desc',
+  parseFilter: (input) => parseHistoryFilter(input),
+  conditions: historyListConditions,
+} satisfies ListDefinition<
+  typeof tagHistory,
+  HistoryFilterInput,
+  HistoryFilter,
+  'POSITION' | 'CREATED' | 'GENERATION'
+>;
+
+/** A tag's history list (ImageStreamTag.history), counted by the tag's id. */
+export function historyListQuery(args: HistoryListArgs) {
+  return listQuery(HISTORY, args);
 }
 
 /** What the drizzle plugin keeps on a related connection: the parent row and the field's args. */

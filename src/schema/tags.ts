@@ -19,11 +19,21 @@ import {
 import { ImageStream } from './imageStreams.ts';
 import { Image } from './images.ts';
 import {
+  type HistoryListArgs,
+  historyListQuery,
   ImageStreamTagFilter,
   ImageStreamTagOrder,
   type StreamTagsConnection,
+  TagHistoryFilter,
+  TagHistoryOrder,
   tagListQuery,
 } from './tagLists.ts';
+
+/** What the drizzle plugin keeps on a tag's history connection. */
+interface TagHistoryListConnection {
+  parent: { id: number };
+  args: HistoryListArgs;
+}
 
 type TagRow = typeof tags.$inferSelect;
 
@@ -131,10 +141,14 @@ const TagSpecRef = builder.objectRef<TagRow & { specGeneration: number }>('TagSp
 });
 
 /** image-puller in the namespace of the tag's stream: the type-level check of tag objects. */
-async function readTag(tag: { id?: number; streamId: number }, ctx: AppContext) {
+async function readTag(
+  tag: { id?: number; streamId: number; namespace?: string },
+  ctx: AppContext,
+) {
   // A cluster admin reads every namespace: no need to know which one.
   if (ctx.access.caller.clusterAdmin) return true;
-  const namespace = await ctx.access.places.ofStream(tag.streamId);
+  // The row carries its namespace when its columns were read; otherwise one batched lookup.
+  const namespace = tag.namespace || (await ctx.access.places.ofStream(tag.streamId));
   if (namespace === null) return false;
   if (tag.id !== undefined) ctx.access.places.rememberTag(tag.id, namespace);
   return { read: namespace };
@@ -246,10 +260,27 @@ export const ImageStreamTag = builder.drizzleNode('tags', {
     history: t.relatedConnection(
       'history',
       {
-        description: 'Newest first: the first node is item 0, what the tag points at now.',
-        query: { orderBy: { seq: 'desc' } },
+        description:
+          'Newest first unless orderBy says: the first node is item 0, what the tag points at ' +
+          'now (docs/queries.md).',
+        args: {
+          filter: t.arg({ type: TagHistoryFilter }),
+          orderBy: t.arg({ type: TagHistoryOrder }),
+        },
+        query: (args) => historyListQuery(args).query,
       },
-      { name: 'TagHistoryConnection' },
+      {
+        name: 'TagHistoryConnection',
+        fields: (c) => ({
+          totalCount: c.int({
+            description: 'Items the filter selects, on every page; counted only when asked.',
+            resolve: (connection, _args, ctx) => {
+              const { parent, args } = connection as unknown as TagHistoryListConnection;
+              return historyListQuery(args).count(ctx.database.db, parent.id);
+            },
+          }),
+        }),
+      },
       { name: 'TagHistoryEdge' },
     ),
     conditions: t.relation('conditions', { query: CONDITIONS }),

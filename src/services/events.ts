@@ -1,9 +1,10 @@
 // Reading the events log for polling clients.
-import { and, asc, eq, gt, isNotNull } from 'drizzle-orm';
+import { and, asc, type Column, eq, gt, inArray, isNotNull, sql } from 'drizzle-orm';
 import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { events } from '../db/schema.ts';
+import type { EventFilter } from '../domain/listFilters.ts';
 import { fail, ok, type Result } from '../errors.ts';
 import type { StoredEvent } from '../events/hub.ts';
 import { sequenceEvents } from '../events/sequencer.ts';
@@ -12,6 +13,26 @@ export interface EventQuery {
   namespace: string;
   stream?: string | null;
   tag?: string | null;
+  /** Checked on the rows the (namespace, seq) index yields in order (docs/queries.md). */
+  filter?: EventFilter;
+}
+
+function eventFilterConditions(filter: EventFilter | undefined) {
+  if (!filter) return [];
+  const anyOf = (column: Column, values: string[] | null) =>
+    values === null ? undefined : values.length === 0 ? sql`false` : inArray(column, values);
+  return [
+    anyOf(events.stream, filter.streams),
+    anyOf(events.tag, filter.tags),
+    anyOf(events.type, filter.types),
+    anyOf(events.cause, filter.causes),
+    filter.occurredAfter
+      ? sql`${events.at} > ${filter.occurredAfter.toISOString()}::timestamptz`
+      : undefined,
+    filter.occurredBefore
+      ? sql`${events.at} < ${filter.occurredBefore.toISOString()}::timestamptz`
+      : undefined,
+  ];
 }
 
 /**
@@ -41,6 +62,7 @@ export async function listEvents(
         isNotNull(events.tag),
         query.stream ? eq(events.stream, query.stream) : undefined,
         query.tag ? eq(events.tag, query.tag) : undefined,
+        ...eventFilterConditions(query.filter),
         gt(events.seq, after),
       ),
     )

@@ -1,10 +1,11 @@
-// The stream and tag list filters as SQL conditions, so a page and its total count select the
+// The stream, tag and tag-history list filters as SQL conditions, so a page and its total count select the
 // same rows (docs/queries.md).
-import { and, count, eq, type SQL, sql } from 'drizzle-orm';
+import { and, count, type SQL, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from '../db/client.ts';
-import type { imageStreams, tags } from '../db/schema.ts';
+import type { imageStreams, tagHistory, tags } from '../db/schema.ts';
 import type {
+  HistoryFilter,
   LabelRequirement,
   NameMatch,
   StreamFilter,
@@ -12,17 +13,10 @@ import type {
   TagKind,
 } from '../domain/listFilters.ts';
 
-type StreamColumns = Pick<typeof imageStreams, 'namespace' | 'name' | 'labels'>;
+type StreamColumns = Pick<typeof imageStreams, 'name' | 'labels'>;
 type TagColumns = Pick<
   typeof tags,
-  | 'id'
-  | 'streamId'
-  | 'name'
-  | 'specGeneration'
-  | 'reference'
-  | 'fromKind'
-  | 'importScheduled'
-  | 'updatedAt'
+  'id' | 'name' | 'specGeneration' | 'reference' | 'fromKind' | 'importScheduled' | 'updatedAt'
 >;
 
 function escapeLike(value: string): string {
@@ -80,19 +74,9 @@ export async function countRows(db: Db, table: PgTable, condition: SQL): Promise
   return row?.count ?? 0;
 }
 
-/** The streams the filter selects, in `namespace` unless a relation already names it. */
-export function streamListConditions(
-  s: StreamColumns,
-  namespace: string | null,
-  filter: StreamFilter,
-): SQL {
-  return (
-    and(
-      namespace === null ? undefined : eq(s.namespace, namespace),
-      ...nameConditions(s.name, filter),
-      ...labelConditions(s.labels, filter.labels),
-    ) ?? sql`true`
-  );
+/** The streams the filter selects (the list's scope, the namespace, is added by the list). */
+export function streamListConditions(s: StreamColumns, filter: StreamFilter): SQL | undefined {
+  return and(...nameConditions(s.name, filter), ...labelConditions(s.labels, filter.labels));
 }
 
 /** Each kind as its spec columns say (`tagKindOf` in src/domain/listFilters.ts). */
@@ -114,37 +98,55 @@ function kindCondition(t: TagColumns, kind: TagKind): SQL {
   }
 }
 
-/** The tags the filter selects, of stream `streamId` unless a relation already names it. */
-export function tagListConditions(t: TagColumns, streamId: number | null, filter: TagFilter): SQL {
+/** The tags the filter selects (the list's scope, a stream or a namespace, is added by the list). */
+export function tagListConditions(t: TagColumns, filter: TagFilter): SQL | undefined {
   const failing = sql`exists (select 1 from tag_conditions c where c.tag_id = ${t.id}
     and c.type = 'ImportSuccess' and c.status = 'False')`;
   // Item 0 names an image (a reference tag's item names none).
   const hasImage = sql`coalesce((select h.image_digest is not null from tag_history h
     where h.tag_id = ${t.id} order by h.seq desc limit 1), false)`;
-  return (
-    and(
-      streamId === null ? undefined : eq(t.streamId, streamId),
-      ...nameConditions(t.name, filter),
-      filter.kinds
-        ? filter.kinds.length === 0
-          ? sql`false`
-          : sql`(${sql.join(
-              filter.kinds.map((k) => kindCondition(t, k)),
-              sql` or `,
-            )})`
-        : undefined,
-      filter.importFailing === null
-        ? undefined
-        : filter.importFailing
-          ? failing
-          : sql`not ${failing}`,
-      filter.hasImage === null ? undefined : filter.hasImage ? hasImage : sql`not ${hasImage}`,
-      filter.updatedAfter
-        ? sql`${t.updatedAt} > ${filter.updatedAfter.toISOString()}::timestamptz`
-        : undefined,
-      filter.updatedBefore
-        ? sql`${t.updatedAt} < ${filter.updatedBefore.toISOString()}::timestamptz`
-        : undefined,
-    ) ?? sql`true`
+  return and(
+    ...nameConditions(t.name, filter),
+    filter.kinds
+      ? filter.kinds.length === 0
+        ? sql`false`
+        : sql`(${sql.join(
+            filter.kinds.map((k) => kindCondition(t, k)),
+            sql` or `,
+          )})`
+      : undefined,
+    filter.importFailing === null
+      ? undefined
+      : filter.importFailing
+        ? failing
+        : sql`not ${failing}`,
+    filter.hasImage === null ? undefined : filter.hasImage ? hasImage : sql`not ${hasImage}`,
+    filter.updatedAfter
+      ? sql`${t.updatedAt} > ${filter.updatedAfter.toISOString()}::timestamptz`
+      : undefined,
+    filter.updatedBefore
+      ? sql`${t.updatedAt} < ${filter.updatedBefore.toISOString()}::timestamptz`
+      : undefined,
+  );
+}
+
+/** The history items the filter selects (the list's scope, the tag, is added by the list). */
+export function historyListConditions(
+  h: Pick<typeof tagHistory, 'created' | 'imageDigest'>,
+  filter: HistoryFilter,
+): SQL | undefined {
+  return and(
+    filter.createdAfter
+      ? sql`${h.created} > ${filter.createdAfter.toISOString()}::timestamptz`
+      : undefined,
+    filter.createdBefore
+      ? sql`${h.created} < ${filter.createdBefore.toISOString()}::timestamptz`
+      : undefined,
+    filter.hasImage === null
+      ? undefined
+      : filter.hasImage
+        ? sql`${h.imageDigest} is not null`
+        : sql`${h.imageDigest} is null`,
+    filter.digestPrefix ? sql`${h.imageDigest} like ${`${filter.digestPrefix}%`}` : undefined,
   );
 }
