@@ -152,6 +152,52 @@ export function freshRoleLoader(db: Db): DataLoader<RoleQuestion, Role | null> {
   return new DataLoader((questions) => rolesIn(db, questions), { cache: false });
 }
 
+/**
+ * Every namespace each caller holds at least image-puller in (null: all, a cluster admin or a
+ * registry), for many callers in one statement: the bindings that name any of them, then each
+ * caller's own.
+ */
+export async function readableNamespacesOf(
+  db: Db,
+  callers: readonly Caller[],
+): Promise<(string[] | null)[]> {
+  const bound = callers.filter((caller) => !isRegistry(caller));
+  const rows =
+    bound.length === 0
+      ? []
+      : await db
+          .selectDistinct({
+            namespace: roleBindings.namespace,
+            subjectKind: roleBindings.subjectKind,
+            subjectName: roleBindings.subjectName,
+          })
+          .from(roleBindings)
+          .where(
+            boundTo(
+              [...new Set(bound.map((caller) => caller.subject))],
+              [...new Set(bound.flatMap(effectiveGroups))],
+            ),
+          );
+  return callers.map((caller) => {
+    if (isRegistry(caller)) return null;
+    const groups = new Set(effectiveGroups(caller));
+    const names = (row: (typeof rows)[number]) =>
+      row.subjectKind === 'User' ? row.subjectName === caller.subject : groups.has(row.subjectName);
+    return [...new Set(rows.filter(names).map((row) => row.namespace))];
+  });
+}
+
+/**
+ * Fresh readable-namespace answers for live subscriptions over several namespaces, batched as
+ * freshRoleLoader's are: one statement for every caller asking in the same tick, nothing cached.
+ */
+export function freshReadableLoader(db: Db): DataLoader<Caller, string[] | null> {
+  return new DataLoader((callers) => readableNamespacesOf(db, callers), {
+    cache: false,
+    maxBatchSize: 500,
+  });
+}
+
 /** Every namespace where the caller holds at least image-puller (null: all, a cluster admin or a registry). */
 export async function readableNamespaces(db: Db, caller: Caller): Promise<string[] | null> {
   if (isRegistry(caller)) return null;
@@ -184,6 +230,8 @@ export class AccessChecker {
     readonly caller: Caller,
     /** Where fresh answers come from; shared across requests to batch them (freshRoleLoader). */
     private readonly fresh?: DataLoader<RoleQuestion, Role | null>,
+    /** Where fresh readable sets come from, shared likewise (freshReadableLoader). */
+    private readonly freshReadable?: DataLoader<Caller, string[] | null>,
   ) {
     this.places = new NamespaceDirectory(db);
   }
@@ -207,5 +255,12 @@ export class AccessChecker {
       ? await this.fresh.load({ caller: this.caller, namespace })
       : await roleIn(this.db, this.caller, namespace);
     return roleAllows(role, needed);
+  }
+
+  /** A fresh read of every namespace the caller may read (null: all); subscriptions re-check with it. */
+  async readableNow(): Promise<string[] | null> {
+    return this.freshReadable
+      ? this.freshReadable.load(this.caller)
+      : (await readableNamespacesOf(this.db, [this.caller]))[0]!;
   }
 }

@@ -67,6 +67,12 @@ function digestProblem(value: string): string | null {
   return null;
 }
 
+/** A full image digest (`sha256:<64 hex>`, lowercase), as manifests are named; not a short id. */
+export function validateDigest(value: string, field = 'digest'): Problem[] | null {
+  const problem = digestProblem(value);
+  return problem ? [{ field, message: `"${value}" is not a full image digest: ${problem}` }] : null;
+}
+
 /**
  * docker/distribution's splitDockerDomain: the first path component is a registry host when it
  * contains '.' or ':', is `localhost`, or has an uppercase letter (a repository path never

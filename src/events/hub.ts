@@ -1,5 +1,5 @@
 // One reader of the events table per process, fanning committed events out to subscribers.
-import { asc, gt, sql } from 'drizzle-orm';
+import { and, asc, gt, inArray, lte, sql } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
 import { type Coalesced, coalesce } from '../coalesce.ts';
@@ -13,21 +13,65 @@ import { sequenceEvents } from './sequencer.ts';
 /** An event with its place in the log: every event a reader sees has been sequenced. */
 export type StoredEvent = typeof events.$inferSelect & { seq: number };
 
-/** What a subscriber wants: a namespace, optionally one stream, one tag, or stream-level only. */
+/**
+ * What a subscriber wants: events of some namespaces (or all), optionally narrowed to streams,
+ * tags, types, causes, or the tags whose item 0 moves to or from one digest; tag events, or
+ * stream-level ones only. `namespaces` may shrink or grow while the subscription is live (a
+ * caller who loses or gains a namespace): the hub reads it at every event.
+ */
 export interface EventFilter {
-  namespace: string;
-  stream?: string | null;
-  tag?: string | null;
+  namespaces: ReadonlySet<string> | 'all';
+  streams?: ReadonlySet<string> | null;
+  tags?: ReadonlySet<string> | null;
+  types?: ReadonlySet<string> | null;
+  causes?: ReadonlySet<string> | null;
+  /** Only tag events whose item 0 starts or stops being this digest. */
+  digest?: string | null;
   /** Only events about streams themselves (tag null); otherwise only tag events. */
   streamLevel?: boolean;
 }
 
+/** The filter of one namespace, optionally one stream and one tag. */
+export function namespaceFilter(
+  namespace: string,
+  narrow: { stream?: string | null; tag?: string | null; streamLevel?: boolean } = {},
+): EventFilter {
+  return {
+    namespaces: new Set([namespace]),
+    streams: narrow.stream ? new Set([narrow.stream]) : null,
+    tags: narrow.tag ? new Set([narrow.tag]) : null,
+    streamLevel: narrow.streamLevel,
+  };
+}
+
+interface Head {
+  digest?: string | null;
+}
+
+/** The digest of item 0 before and after a tag event (null: none, or not said). */
+export function headDigests(event: StoredEvent): { before: string | null; after: string | null } {
+  const payload = event.payload as { previous?: Head | null; current?: Head | null } | null;
+  return { before: payload?.previous?.digest ?? null, after: payload?.current?.digest ?? null };
+}
+
+/**
+ * Whether a tag event starts (`after` is the digest) or stops (`before` was) the tag pointing at
+ * `digest`. An event that only changed the spec says nothing of item 0 and is neither.
+ */
+export function movesDigest(event: StoredEvent, digest: string): boolean {
+  const { before, after } = headDigests(event);
+  return (before === digest) !== (after === digest);
+}
+
 export function matches(filter: EventFilter, event: StoredEvent): boolean {
-  if (event.namespace !== filter.namespace) return false;
-  if (filter.stream && event.stream !== filter.stream) return false;
+  if (filter.namespaces !== 'all' && !filter.namespaces.has(event.namespace)) return false;
+  if (filter.streams && !filter.streams.has(event.stream)) return false;
+  if (filter.types && !filter.types.has(event.type)) return false;
+  if (filter.causes && !filter.causes.has(event.cause)) return false;
   if (filter.streamLevel) return event.tag === null;
   if (event.tag === null) return false;
-  return !filter.tag || event.tag === filter.tag;
+  if (filter.tags && !filter.tags.has(event.tag)) return false;
+  return !filter.digest || movesDigest(event, filter.digest);
 }
 
 export interface HubOptions {
@@ -324,11 +368,20 @@ export class EventHub {
       const found = this.ring.filter((e) => e.seq > after && e.seq <= until && matches(filter, e));
       return { events: found, through: until };
     }
+    if (filter.namespaces !== 'all' && filter.namespaces.size === 0) {
+      return { events: [], through: until };
+    }
     const rows = (await this.database.db
       .select()
       .from(events)
       .where(
-        sql`${events.seq} > ${after} and ${events.seq} <= ${until} and ${events.namespace} = ${filter.namespace}`,
+        and(
+          gt(events.seq, after),
+          lte(events.seq, until),
+          filter.namespaces === 'all'
+            ? undefined
+            : inArray(events.namespace, [...filter.namespaces]),
+        ),
       )
       .orderBy(asc(events.seq))
       .limit(REPLAY_PAGE)) as StoredEvent[];

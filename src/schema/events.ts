@@ -7,6 +7,7 @@ import {
   CREDENTIAL_ENDED_REASON,
   limitKey,
 } from '../auth/credentials.ts';
+import type { Action } from '../auth/forbidden.ts';
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
 import type { AppContext } from '../context.ts';
 import { MAX_EVENT_FILTER_VALUES, parseEventFilter } from '../domain/listFilters.ts';
@@ -14,6 +15,7 @@ import { decodeCursor, encodeCursor } from '../events/cursor.ts';
 import {
   CLOSE_TOO_SLOW,
   type EventFilter,
+  headDigests,
   SlowConsumerError,
   type StoredEvent,
   slowConsumerError,
@@ -21,7 +23,14 @@ import {
   TooManyReplaysError,
 } from '../events/hub.ts';
 import { logBounds } from '../events/retention.ts';
-import { listEvents } from '../services/events.ts';
+import {
+  listEvents,
+  MAX_SUBSCRIPTION_NAMES,
+  MAX_SUBSCRIPTION_NAMESPACES,
+  nameFilter,
+  watchedDigest,
+  watchedNamespaces,
+} from '../services/events.ts';
 import { readArgs, valueOrGraphQLError } from './access.ts';
 import { validationError } from './listOrder.ts';
 
@@ -148,6 +157,29 @@ const ImageStreamChangeEvent = builder.objectRef<StoredEvent>('ImageStreamChange
   }),
 });
 
+const TagPointing = builder.enumType('TagPointing', {
+  description: 'Whether a tag started or stopped pointing at the watched image.',
+  values: ['STARTED', 'STOPPED'] as const,
+});
+
+const ImageTagChange = builder
+  .objectRef<{ event: StoredEvent; digest: string }>('ImageTagChange')
+  .implement({
+    description:
+      'A tag whose item 0 became, or stopped being, the watched image (imageTagsChanged).',
+    fields: (t) => ({
+      cursor: t.string({
+        description: 'Pass as `since` to resume right after this change.',
+        resolve: (c) => eventFields.cursor(c.event),
+      }),
+      pointing: t.field({
+        type: TagPointing,
+        resolve: (c) => (headDigests(c.event).after === c.digest ? 'STARTED' : 'STOPPED'),
+      }),
+      change: t.field({ type: TagChangeEvent, resolve: (c) => c.event }),
+    }),
+  });
+
 /**
  * The event id in a client's cursor; an unknown, trimmed, or future one is a typed error. A cursor
  * beyond the newest event (the database was restored from a backup, or the cursor is another
@@ -180,18 +212,32 @@ async function cursorId(ctx: AppContext, cursor: string | null | undefined, arg:
 
 const TOO_SLOW = Symbol('too slow');
 const REVOKED = Symbol('access revoked');
+const DROPPED = Symbol('namespaces dropped');
 const CREDENTIAL_ENDED = Symbol('credential ended');
 type Delivery =
   | StoredEvent
   | { [TOO_SLOW]: number }
-  | { [REVOKED]: string }
+  | { [REVOKED]: string[] }
+  | { [DROPPED]: string[] }
   | { [CREDENTIAL_ENDED]: true };
 
 /**
- * How often a live subscription re-reads, at delivery, that its caller may still read the
- * namespace and that its API token was not revoked (a JWT's expiry is compared at every one).
+ * How often a live subscription re-reads, at delivery, which of its namespaces its caller may
+ * still read and that its API token was not revoked (a JWT's expiry is compared at every one).
  */
 const ACCESS_RECHECK_MS = 2000;
+
+/** What a subscription watches, authorized when it started (services/events.ts). */
+interface Watch {
+  /** Given to the hub; its `namespaces` follows what the caller may read. */
+  filter: EventFilter;
+  /** The namespaces it named, or null: every namespace the caller may read. */
+  named: string[] | null;
+}
+
+/** A namespace set's names, as messages list them. */
+const listed = (namespaces: string[]) =>
+  namespaces.length === 1 ? `namespace ${namespaces[0]}` : `namespaces ${namespaces.join(', ')}`;
 
 /**
  * Events from the hub; a subscriber cut off as too slow gets one last result carrying the
@@ -199,15 +245,23 @@ const ACCESS_RECHECK_MS = 2000;
  * When the caller's credential ends (token revoked, JWT expired) — seen at a delivery, or by the
  * credential watch while the stream is idle — a graphql-ws connection is closed with 4403 and
  * an SSE stream gets one last UNAUTHENTICATED result, then ends.
+ *
+ * Which namespaces it delivers from is re-read at delivery (at most every ACCESS_RECHECK_MS) and
+ * by the grant watch while idle. A namespace the caller can no longer read stops delivering at
+ * once (queued events from it are dropped) and the client gets one FORBIDDEN result naming it;
+ * the stream goes on for the others. When none of the namespaces it named is left, it gets a
+ * last FORBIDDEN result and ends (one namespace: as it always has). With every readable
+ * namespace (`named` null) a namespace granted later joins at the next re-read.
  * Not an async generator: `return()` must reach the hub at once when a client goes away, even
  * while waiting for the next event.
  */
 function deliveries(
   ctx: AppContext,
-  filter: EventFilter,
+  watch: Watch,
   since: number | null,
 ): AsyncIterableIterator<Delivery> {
   const caller = ctx.access.caller;
+  const { filter, named } = watch;
   let source: AsyncIterableIterator<StoredEvent>;
   try {
     source = ctx.events.subscribe(filter, since, {
@@ -223,6 +277,35 @@ function deliveries(
   let ended = false;
   let credentialEnded = false;
   let checkedAt = Date.now();
+  /** Namespaces lost since the client was last told; the next result names them. */
+  let dropped: string[] = [];
+  /** Set once no named namespace is left: the next result is the last. */
+  let revoked: string[] | null = null;
+  /** Wakes a next() waiting for an event, to tell of dropped namespaces at once. */
+  let notify: (() => void) | null = null;
+  /** A source.next() that a notice overtook: the next call takes its result. */
+  let pending: Promise<IteratorResult<StoredEvent>> | null = null;
+
+  /** Re-reads what the caller may read; narrows or widens `filter.namespaces` to it. */
+  const recheck = async (): Promise<void> => {
+    const readable = await ctx.access.readableNow();
+    const current = filter.namespaces;
+    let next: Set<string> | 'all';
+    if (named)
+      next = new Set(readable === null ? named : named.filter((n) => readable.includes(n)));
+    else next = readable === null ? 'all' : new Set(readable);
+    const lost =
+      current === 'all' ? [] : [...current].filter((n) => next === 'all' || !next.has(n));
+    filter.namespaces = next;
+    if (lost.length === 0) return;
+    if (named && next !== 'all' && next.size === 0) {
+      revoked = [...dropped, ...lost];
+      dropped = [];
+    } else {
+      dropped.push(...lost);
+    }
+  };
+
   const endCredential = () => {
     if (ended || credentialEnded) return;
     credentialEnded = true;
@@ -232,16 +315,20 @@ function deliveries(
     void source.return?.();
   };
   const unwatchCredential = ctx.credentials.watch(caller, endCredential);
-  // While idle too: a revoked grant ends the stream within TAGRAPH_CREDENTIAL_CHECK_SECONDS.
-  let grantRevoked = false;
+  // While idle too: a lost namespace stops delivering within TAGRAPH_CREDENTIAL_CHECK_SECONDS.
   const unwatchGrant = ctx.credentials.watchGrant(
-    () => ctx.access.canNow('image-puller', filter.namespace),
-    () => {
-      if (ended || credentialEnded) return;
-      grantRevoked = true;
-      // Wakes a next() waiting for an event; it then yields the FORBIDDEN result.
-      void source.return?.();
+    async () => {
+      await recheck();
+      if (ended || credentialEnded) return true;
+      if (revoked) {
+        // Wakes a next() waiting for an event; it then yields the FORBIDDEN result.
+        void source.return?.();
+        return false;
+      }
+      if (dropped.length > 0) notify?.();
+      return true;
     },
+    () => {},
   );
   const unwatch = () => {
     unwatchCredential();
@@ -254,48 +341,66 @@ function deliveries(
   };
   const revokedResult = async (): Promise<IteratorResult<Delivery>> => {
     await stop();
-    return { done: false, value: { [REVOKED]: filter.namespace } };
+    return { done: false, value: { [REVOKED]: revoked ?? [] } };
+  };
+  const droppedResult = (): IteratorResult<Delivery> => {
+    const value = { [DROPPED]: dropped };
+    dropped = [];
+    return { done: false, value };
   };
   const lastResult = async (): Promise<IteratorResult<Delivery>> => {
     await stop();
     return { done: false, value: { [CREDENTIAL_ENDED]: true } };
   };
+  /** The source's next event, or null when a notice comes first (the event waits its turn). */
+  const nextOrNotice = async (): Promise<IteratorResult<StoredEvent> | null> => {
+    pending ??= source.next();
+    const noticed = new Promise<null>((resolveNotice) => {
+      notify = () => resolveNotice(null);
+    });
+    const first = await Promise.race([pending, noticed]);
+    notify = null;
+    if (first === null) return null;
+    pending = null;
+    return first;
+  };
   const iterator: AsyncIterableIterator<Delivery> = {
     next: async () => {
-      if (ended) return { done: true, value: undefined };
-      if (credentialEnded) return lastResult();
-      if (grantRevoked) return revokedResult();
       try {
-        const result = await source.next();
-        if (credentialEnded) return lastResult();
-        if (grantRevoked) return revokedResult();
-        if (result.done) {
-          await stop();
-          return result;
-        }
-        if (ctx.credentials.expired(caller)) {
-          endCredential();
-          return lastResult();
-        }
-        // A revoked grant or token stops the stream: re-read at delivery, at most every few
-        // seconds; the reads of one event's deliveries go to the database together.
-        if (Date.now() - checkedAt > ACCESS_RECHECK_MS) {
-          checkedAt = Date.now();
-          const [valid, readable] = await Promise.all([
-            ctx.credentials.valid(caller),
-            ctx.access.canNow('image-puller', filter.namespace),
-          ]);
-          if (!valid) {
+        for (;;) {
+          if (ended) return { done: true, value: undefined };
+          if (credentialEnded) return lastResult();
+          if (revoked) return revokedResult();
+          if (dropped.length > 0) return droppedResult();
+          const result = await nextOrNotice();
+          if (result === null) continue;
+          if (credentialEnded) return lastResult();
+          if (revoked) return revokedResult();
+          if (result.done) {
+            await stop();
+            return result;
+          }
+          if (ctx.credentials.expired(caller)) {
             endCredential();
             return lastResult();
           }
-          if (!readable) {
-            await stop();
-            return { done: false, value: { [REVOKED]: filter.namespace } };
+          // A revoked grant or token stops the stream: re-read at delivery, at most every few
+          // seconds; the reads of one event's deliveries go to the database together.
+          if (Date.now() - checkedAt > ACCESS_RECHECK_MS) {
+            checkedAt = Date.now();
+            const [valid] = await Promise.all([ctx.credentials.valid(caller), recheck()]);
+            if (!valid) {
+              endCredential();
+              return lastResult();
+            }
+            if (revoked) return revokedResult();
           }
+          // Queued before its namespace was dropped: not delivered.
+          const { namespaces } = filter;
+          if (namespaces !== 'all' && !namespaces.has(result.value.namespace)) continue;
+          ctx.onDelivered?.(result.value.seq);
+          return result;
         }
-        ctx.onDelivered?.(result.value.seq);
-        return result;
       } catch (error) {
         if (!(error instanceof SlowConsumerError)) throw error;
         ended = true;
@@ -317,51 +422,170 @@ function delivered(value: Delivery): StoredEvent {
     throw new GraphQLError(CREDENTIAL_ENDED_MESSAGE, { extensions: { code: 'UNAUTHENTICATED' } });
   }
   if (REVOKED in value) {
-    throw new GraphQLError(`forbidden: access to namespace ${value[REVOKED]} was revoked`, {
-      extensions: { code: 'FORBIDDEN' },
+    throw new GraphQLError(`forbidden: access to ${listed(value[REVOKED])} was revoked`, {
+      extensions: { code: 'FORBIDDEN', namespaces: value[REVOKED] },
     });
+  }
+  if (DROPPED in value) {
+    throw new GraphQLError(
+      `forbidden: access to ${listed(value[DROPPED])} was revoked: its events are no longer delivered, the others' still are`,
+      { extensions: { code: 'FORBIDDEN', namespaces: value[DROPPED], continues: true } },
+    );
   }
   if (TOO_SLOW in value) throw slowConsumerError(value[TOO_SLOW]);
   return value;
 }
 
+const SUBSCRIPTION_NAMESPACE_ARGS = builder.args((t) => ({
+  namespace: t.string({
+    description: 'One namespace (give exactly one of namespace, namespaces, allNamespaces).',
+  }),
+  namespaces: t.stringList({
+    description: `Several namespaces, each readable now (at most ${MAX_SUBSCRIPTION_NAMESPACES}). One the caller stops being able to read stops delivering; the subscription ends when none is left.`,
+  }),
+  allNamespaces: t.boolean({
+    description:
+      'Every namespace the caller may read, re-read while live: one it loses stops delivering, one it gains joins.',
+  }),
+  types: t.field({ type: [ChangeType], description: 'Only these change types.' }),
+  causes: t.field({ type: [ChangeCause], description: 'Only these causes.' }),
+  since: t.string({
+    description:
+      'Replays every matching change after this cursor first, then goes live with no gap and no repeat.',
+  }),
+}));
+
+/** What watching tags and streams is called in a refusal (as `oc` says it). */
+const WATCH_TAGS = { verb: 'watch', resource: 'imagestreamtags' };
+const WATCH_STREAMS = { verb: 'watch', resource: 'imagestreams' };
+
+/**
+ * The schema's first line for a subscription naming one namespace: image-puller there. Several,
+ * or all, are authorized by the service (watchedNamespaces), which names the refused one.
+ */
+const subscriptionScopes = (_root: unknown, args: { namespace?: string | null }) =>
+  args.namespace != null ? { read: args.namespace } : true;
+
+/** The change types and causes a subscription narrows to, as the events log spells them. */
+function typeAndCauseFilter(
+  types: readonly string[] | null | undefined,
+  causes: readonly string[] | null | undefined,
+): Pick<EventFilter, 'types' | 'causes'> {
+  const logCause = Object.fromEntries(Object.entries(CAUSES).map(([log, api]) => [api, log]));
+  return {
+    types: types ? new Set(types) : null,
+    causes: causes ? new Set(causes.map((cause) => logCause[cause]!)) : null,
+  };
+}
+
+const SINGLE_STREAM_OR_LIST = (single: string, list: string) =>
+  new GraphQLError(`give ${single} or ${list}, not both`, {
+    extensions: { code: 'BAD_USER_INPUT', field: list },
+  });
+
+/** The authorized namespaces of a subscription's arguments, or the typed refusal. */
+async function watched(
+  ctx: AppContext,
+  args: { namespace?: string | null; namespaces?: string[] | null; allNamespaces?: boolean | null },
+  action: Action,
+) {
+  return valueOrGraphQLError(await watchedNamespaces(ctx.access, args, action));
+}
+
 builder.subscriptionType({
   fields: (t) => ({
     tagChanged: t.field({
-      authScopes: readArgs,
+      authScopes: subscriptionScopes,
       type: TagChangeEvent,
       description:
-        'Tag changes in a namespace (narrowed to a stream and tag). With `since`, replays every change after that cursor first, then goes live with no gap.',
+        'Tag changes in one namespace, several, or every one the caller may read, narrowed to streams, tags, types and causes. With `since`, replays every change after that cursor first, then goes live with no gap.',
       args: {
-        namespace: t.arg.string({ required: true }),
+        ...SUBSCRIPTION_NAMESPACE_ARGS,
         stream: t.arg.string(),
         tag: t.arg.string(),
-        since: t.arg.string(),
+        streams: t.arg.stringList({
+          description: `Only these streams (at most ${MAX_SUBSCRIPTION_NAMES}).`,
+        }),
+        tags: t.arg.stringList({
+          description: `Only these tags (at most ${MAX_SUBSCRIPTION_NAMES}).`,
+        }),
       },
-      subscribe: async (_root, args, ctx) =>
-        deliveries(
+      subscribe: async (_root, args, ctx) => {
+        if (args.stream != null && args.streams != null)
+          throw SINGLE_STREAM_OR_LIST('stream', 'streams');
+        if (args.tag != null && args.tags != null) throw SINGLE_STREAM_OR_LIST('tag', 'tags');
+        const since = await cursorId(ctx, args.since, 'since');
+        const scope = await watched(ctx, args, WATCH_TAGS);
+        const streams = valueOrGraphQLError(nameFilter(args.streams, 'streams', 'stream'));
+        const tags = valueOrGraphQLError(nameFilter(args.tags, 'tags', 'tag'));
+        return deliveries(
           ctx,
-          { namespace: args.namespace, stream: args.stream, tag: args.tag },
-          await cursorId(ctx, args.since, 'since'),
-        ),
+          {
+            named: scope.named,
+            filter: {
+              namespaces: scope.readable,
+              streams: streams ?? (args.stream ? new Set([args.stream]) : null),
+              tags: tags ?? (args.tag ? new Set([args.tag]) : null),
+              ...typeAndCauseFilter(args.types, args.causes),
+            },
+          },
+          since,
+        );
+      },
       resolve: (value: Delivery) => delivered(value),
     }),
     imageStreamChanged: t.field({
-      authScopes: readArgs,
+      authScopes: subscriptionScopes,
       type: ImageStreamChangeEvent,
-      description: 'Stream-level changes: created, deleted, labels, annotations, lookup policy.',
+      description:
+        'Stream-level changes (created, deleted, labels, annotations, lookup policy) in one namespace, several, or every one the caller may read.',
       args: {
-        namespace: t.arg.string({ required: true }),
+        ...SUBSCRIPTION_NAMESPACE_ARGS,
         name: t.arg.string(),
+        names: t.arg.stringList({
+          description: `Only these streams (at most ${MAX_SUBSCRIPTION_NAMES}).`,
+        }),
+      },
+      subscribe: async (_root, args, ctx) => {
+        if (args.name != null && args.names != null) throw SINGLE_STREAM_OR_LIST('name', 'names');
+        const since = await cursorId(ctx, args.since, 'since');
+        const scope = await watched(ctx, args, WATCH_STREAMS);
+        const names = valueOrGraphQLError(nameFilter(args.names, 'names', 'stream'));
+        return deliveries(
+          ctx,
+          {
+            named: scope.named,
+            filter: {
+              namespaces: scope.readable,
+              streams: names ?? (args.name ? new Set([args.name]) : null),
+              streamLevel: true,
+              ...typeAndCauseFilter(args.types, args.causes),
+            },
+          },
+          since,
+        );
+      },
+      resolve: (value: Delivery) => delivered(value),
+    }),
+    imageTagsChanged: t.field({
+      type: ImageTagChange,
+      description:
+        'Whenever a tag, in any namespace the caller may read, starts or stops pointing at the image `digest` (its history item 0 becomes, or stops being, that image). With `since`, replays first, as tagChanged does.',
+      args: {
+        digest: t.arg.string({ required: true, description: 'A full digest: sha256:<64 hex>.' }),
         since: t.arg.string(),
       },
-      subscribe: async (_root, args, ctx) =>
-        deliveries(
+      subscribe: async (_root, args, ctx) => {
+        const digest = valueOrGraphQLError(watchedDigest(args.digest));
+        const since = await cursorId(ctx, args.since, 'since');
+        const scope = await watched(ctx, { allNamespaces: true }, WATCH_TAGS);
+        return deliveries(
           ctx,
-          { namespace: args.namespace, stream: args.name, streamLevel: true },
-          await cursorId(ctx, args.since, 'since'),
-        ),
-      resolve: (value: Delivery) => delivered(value),
+          { named: null, filter: { namespaces: scope.readable, digest } },
+          since,
+        );
+      },
+      resolve: (value: Delivery, args) => ({ event: delivered(value), digest: args.digest }),
     }),
   }),
 });

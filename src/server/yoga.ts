@@ -9,7 +9,13 @@ import type { Registry } from 'prom-client';
 import type { WebSocket } from 'ws';
 import type { Credentials } from '../auth/credentials.ts';
 import { authenticationPlugin, type RateLimit } from '../auth/http.ts';
-import { AccessChecker, type Caller, freshRoleLoader, OPEN_CALLER } from '../auth/roles.ts';
+import {
+  AccessChecker,
+  type Caller,
+  freshReadableLoader,
+  freshRoleLoader,
+  OPEN_CALLER,
+} from '../auth/roles.ts';
 import type { Config } from '../config.ts';
 import type { AppContext } from '../context.ts';
 import type { Database } from '../db/client.ts';
@@ -58,6 +64,7 @@ export function createGatewayYoga(parts: YogaParts): GatewayYoga {
   const requestIds = new WeakMap<Request, string>();
   // Live subscriptions' access re-checks, batched across all of them.
   const freshRoles = freshRoleLoader(database.db);
+  const freshReadable = freshReadableLoader(database.db);
   const callers = new WeakMap<Request, Caller>();
   return createYoga<Record<string, never>, AppContext>({
     schema: config.federation ? subgraphSchema() : schema,
@@ -87,7 +94,7 @@ export function createGatewayYoga(parts: YogaParts): GatewayYoga {
         database,
         config,
         requestId,
-        access: new AccessChecker(database.db, caller, freshRoles),
+        access: new AccessChecker(database.db, caller, freshRoles, freshReadable),
         events: hub,
         credentials,
         secretKey,

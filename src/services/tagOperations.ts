@@ -4,7 +4,7 @@ import { eq, sql } from 'drizzle-orm';
 import { authorize } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
-import { tags } from '../db/schema.ts';
+import { tagHistory, tags } from '../db/schema.ts';
 import { type RollbackBy, rollbackTarget } from '../domain/history.ts';
 import { parseImageStreamTagRef } from '../domain/references.ts';
 import { followers } from '../domain/tracking.ts';
@@ -61,7 +61,15 @@ export async function deleteTag(
       );
     const dangling = followers(streamTagsOf(locked.value, rows), tag);
     // Removing a spec tag is a spec change: the stream's generation moves on.
-    await tx.delete(tags).where(eq(tags.id, row.id));
+    // Item 0 as it was, for the event (the statement's snapshot still holds the history).
+    const [gone] = await tx
+      .delete(tags)
+      .where(eq(tags.id, row.id))
+      .returning({
+        previous: sql<{ digest: string | null; reference: string } | null>`(
+          select json_build_object('digest', h.image_digest, 'reference', h.docker_image_reference)
+          from ${tagHistory} h where h.tag_id = ${row.id} order by h.seq desc limit 1)`,
+      });
     if (row.specGeneration !== null) {
       await tx.execute(
         sql`update image_streams set generation = generation + 1 where id = ${locked.value.id}`,
@@ -75,7 +83,7 @@ export async function deleteTag(
         tag,
         type: 'DELETED',
         cause: 'delete',
-        payload: { danglingFollowers: dangling },
+        payload: { danglingFollowers: dangling, previous: gone?.previous ?? null },
       },
     ]);
     return ok({

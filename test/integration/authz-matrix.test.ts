@@ -41,7 +41,11 @@ interface FieldPolicy {
    * How a refused call answers: FORBIDDEN; null (as the field documents for what the caller cannot
    * see); or an answer about the caller alone, with nothing of the victim's in it.
    */
-  refusal: 'FORBIDDEN' | 'NULL' | 'OWN_ONLY';
+  /**
+   * SILENT: a subscription over every namespace the caller may read, so nothing is refused; it
+   * must deliver nothing of the victim's, even replaying the whole log.
+   */
+  refusal: 'FORBIDDEN' | 'NULL' | 'OWN_ONLY' | 'SILENT';
 }
 
 /** Every root field. A field missing here fails the suite: decide its policy when adding it. */
@@ -81,6 +85,7 @@ const POLICIES: Record<string, FieldPolicy> = {
   'Mutation.tag': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.updateImageStream': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Subscription.imageStreamChanged': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
+  'Subscription.imageTagsChanged': { needs: 'IMAGE_PULLER', refusal: 'SILENT' },
   'Subscription.tagChanged': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
 };
 
@@ -176,6 +181,14 @@ const RULES: Record<string, Rule> = {
   'TagInput.source': (t, p) => streamRef(t, p, t.fixture.tag),
   'UpdateImageStreamInput.name': (t) => t.fixture.stream,
   'Subscription.imageStreamChanged.name': (t) => t.fixture.stream,
+  // tagChanged names its namespace with `namespace`; imageStreamChanged with `namespaces`, the
+  // caller's own and the victim together (exactly one of the three may be given).
+  'Subscription.tagChanged.namespaces': () => undefined,
+  'Subscription.tagChanged.allNamespaces': () => undefined,
+  'Subscription.imageStreamChanged.namespace': () => undefined,
+  'Subscription.imageStreamChanged.namespaces': (t, p) => [t.own, nsFor(t, p)],
+  'Subscription.imageStreamChanged.allNamespaces': () => undefined,
+  'Subscription.imageTagsChanged.digest': (t) => t.fixture.digests[0],
 };
 
 /** Every argument named `namespace` names the namespace the call is about. */
@@ -437,6 +450,10 @@ describe.each(FIELDS.map((f) => [f.key, f] as const))('%s', (key, { kind, field 
 
   /** Runs a call that must be refused; checks nothing was written and nothing leaked. */
   async function expectRefused(token: string, call: Call, label: string) {
+    if (kind === 'Subscription' && policy.refusal === 'SILENT') {
+      await expectSilent(token, call, label);
+      return;
+    }
     if (kind === 'Subscription') {
       const sub = subscribeWs<Response>(app.url, call.operation, call.variables, { token });
       const ended = await sub.ended;
@@ -461,6 +478,44 @@ describe.each(FIELDS.map((f) => [f.key, f] as const))('%s', (key, { kind, field 
     }
     expectNoVictimData(victim, response, label);
     expect(await rowCounts(app), `${label} wrote something`).toEqual(before);
+  }
+
+  /** Replays the whole log to `token` and checks nothing of the victim's came of it. */
+  async function expectSilent(token: string, call: Call, label: string) {
+    await expect.poll(() => app.events.subscriberCount).toBe(0);
+    const sub = subscribeWs<Response>(
+      app.url,
+      withSince(call),
+      {
+        ...call.variables,
+        since: encodeCursor(1),
+      },
+      { token },
+    );
+    try {
+      // Registered and caught up: every replayed result has been sent.
+      await expect
+        .poll(() => app.events.subscriberCount === 1 && app.events.replayCount === 0)
+        .toBe(true);
+      // Answered on the same socket after everything sent before it.
+      await new Promise((done) => {
+        sub.client.subscribe(
+          { query: '{ __typename }' },
+          { next: done, error: done, complete: () => {} },
+        );
+      });
+      expect(sub.results, `${label}: ${JSON.stringify(sub.results)}`).toEqual([]);
+      expectNoVictimData(victim, sub.results, label);
+    } finally {
+      await sub.stop();
+    }
+  }
+
+  /** The call replaying the log from its start. */
+  function withSince(call: Call): string {
+    return call.operation
+      .replace('Matrix(', 'Matrix($since: String, ')
+      .replace(`${field.name}(`, `${field.name}(since: $since, `);
   }
 
   if (policy.needs !== 'ANYONE') {
@@ -508,10 +563,7 @@ describe.each(FIELDS.map((f) => [f.key, f] as const))('%s', (key, { kind, field 
             : controlMembers[policy.needs]!;
     if (kind === 'Subscription') {
       call.variables.since = encodeCursor(1);
-      const withSince = call.operation
-        .replace('Matrix(', 'Matrix($since: String, ')
-        .replace(`${field.name}(`, `${field.name}(since: $since, `);
-      const sub = subscribeWs<Response>(app.url, withSince, call.variables, { token });
+      const sub = subscribeWs<Response>(app.url, withSince(call), call.variables, { token });
       const [first] = await sub.waitFor(1);
       await sub.stop();
       expect(first!.errors, JSON.stringify(first)).toBeUndefined();

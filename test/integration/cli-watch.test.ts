@@ -131,7 +131,8 @@ describe('watch', () => {
       ...change,
       type: 'DELETED',
       cause: 'DELETE',
-      previous: null,
+      // What the tag pointed at when it was deleted.
+      previous: { digest: null, dockerImageReference: 'quay.io/x/a:1' },
       current: null,
     });
   });

@@ -9,6 +9,7 @@ import { Credentials } from '../../src/auth/credentials.ts';
 import { hashToken } from '../../src/auth/tokens.ts';
 import type { Config } from '../../src/config.ts';
 import { decodeCursor } from '../../src/events/cursor.ts';
+import { namespaceFilter } from '../../src/events/hub.ts';
 import { CLOSE_TOO_MANY_CONNECTIONS } from '../../src/server/graphqlWs.ts';
 import { bearer, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../support/app.ts';
 import { pushMapping } from '../support/mapping.ts';
@@ -419,7 +420,7 @@ describe('bounds on graphql-ws', () => {
     await until(() => app.events.position >= decodeCursor(endCursor)!, 'the hub read old-2');
     const since = { ns: NS, since: cursor };
     // A replay held mid-way: read from the hub directly and not consumed, it keeps its slot.
-    const held = app.events.subscribe({ namespace: NS }, decodeCursor(cursor), {
+    const held = app.events.subscribe(namespaceFilter(NS), decodeCursor(cursor), {
       replayer: `token:${ann.id}`,
     });
     try {
@@ -442,7 +443,7 @@ describe('bounds on graphql-ws', () => {
       expect((await benSub.waitFor(1))[0]!.data?.tagChanged.tag).toBe('old');
       await until(() => app.events.replayCount === 1, 'ben caught up');
       // The process cap: two replays held, a third token is refused too.
-      const second = app.events.subscribe({ namespace: NS }, decodeCursor(cursor), {
+      const second = app.events.subscribe(namespaceFilter(NS), decodeCursor(cursor), {
         replayer: `token:${ben.id}`,
       });
       const catWs = connect(app, cat.token);

@@ -57,4 +57,37 @@ describe('TAGRAPH_MAX_SUBSCRIPTIONS_PER_CONNECTION', () => {
       await capped.stop();
     }
   });
+
+  it('counts a subscription over every readable namespace, and imageTagsChanged, against the cap', async () => {
+    const capped = await startTestApp({ maxSubscriptionsPerConnection: 1 });
+    try {
+      const reader = await capped.member(['cap-a', 'cap-b'], 'IMAGE_PULLER');
+      const first = subscribeWs<Reply>(
+        capped.url,
+        'subscription { tagChanged(allNamespaces: true) { namespace tag } }',
+        {},
+        { token: reader },
+      );
+      try {
+        await expect.poll(() => capped.events.subscriberCount).toBe(1);
+        const second = await new Promise<unknown>((resolve) => {
+          first.client.subscribe(
+            {
+              query:
+                'subscription { imageTagsChanged(digest: "sha256:0000000000000000000000000000000000000000000000000000000000000000") { pointing } }',
+            },
+            { next: resolve, error: resolve, complete: () => resolve('complete') },
+          );
+        });
+        expect(JSON.stringify(second)).toContain('TOO_MANY_SUBSCRIPTIONS');
+        await pushMapping(capped.as(capped.adminToken), 'cap-b', 'app', 'one', 'cap-1');
+        const [delivered] = await first.waitFor(1);
+        expect(delivered).toEqual({ data: { tagChanged: { namespace: 'cap-b', tag: 'one' } } });
+      } finally {
+        await first.stop();
+      }
+    } finally {
+      await capped.stop();
+    }
+  });
 });
