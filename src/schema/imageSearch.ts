@@ -31,6 +31,13 @@ const MATCH_KEYS = [
   { column: 'id', type: 'number' },
 ] as const;
 
+/** The namespace of the item's tag, read with the page. */
+const NAMESPACE_KEY = 'matchNamespace';
+const namespaceOfItem = (item: typeof tagHistory) =>
+  sql<string>`(select find_ns_stream.namespace from tags find_ns_tag
+    join image_streams find_ns_stream on find_ns_stream.id = find_ns_tag.stream_id
+    where find_ns_tag.id = ${item.tagId})`;
+
 const isCurrent = { current: (item: typeof tagHistory) => isCurrentItemSql(item) };
 
 export const ImageMatch = builder.drizzleObject('tagHistory', {
@@ -97,12 +104,16 @@ builder.queryFields((t) => ({
       },
       totalCount: (_parent, args, ctx) =>
         countImageMatches(ctx.database.db, searchOf(args), ctx.access.caller),
-      resolve: (query, _root, args, ctx) => {
+      resolve: async (query, _root, args, ctx) => {
         const search = searchOf(args);
         const order = ordering('findImage', 'ID', MATCH_KEYS, 'asc');
         const bound = checkCursors(order, args);
         const sorted = orderQuery(order);
-        const extras = { ...sorted.extras, [SEARCH_KEY]: () => sql<string>`''::text` };
+        const extras = {
+          ...sorted.extras,
+          [SEARCH_KEY]: () => sql<string>`''::text`,
+          [NAMESPACE_KEY]: (item: typeof tagHistory) => namespaceOfItem(item),
+        };
         // plugin-drizzle types a variant's query as its extras alone; the rows are whole items.
         const rows = ctx.database.db.query.tagHistory.findMany(
           query({
@@ -114,7 +125,10 @@ builder.queryFields((t) => ({
             extras,
           }),
         );
-        return rows as unknown as Promise<MatchRow[]>;
+        const matches = (await rows) as unknown as (MatchRow & { [NAMESPACE_KEY]: string })[];
+        // Every tag of the page is checked again as an ImageStreamTag: one statement for them all.
+        await ctx.access.preload(matches.map((match) => match[NAMESPACE_KEY]));
+        return matches;
       },
     },
     { name: 'ImageMatchConnection' },

@@ -98,12 +98,17 @@ builder.queryFields((t) => ({
     },
     resolve: async (query, _root, _args, ctx) => {
       const readable = await readableNamespaces(ctx.database.db, ctx.access.caller);
-      return ctx.database.db.query.namespaces.findMany(
+      const page = await ctx.database.db.query.namespaces.findMany(
         query({
           where: readable === null ? {} : { name: { in: readable } },
           orderBy: { name: 'asc' },
         }),
       );
+      // Each Namespace is checked again as an object: one statement for the whole page.
+      // (plugin-drizzle types the page as the selection's extras; the rows are whole namespaces.)
+      const rows = page as unknown as { name: string }[];
+      await ctx.access.preload(rows.map((ns) => ns.name));
+      return page;
     },
   }),
   namespace: t.drizzleField({
