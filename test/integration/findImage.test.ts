@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.ts';
 import { ownStatements, startTestApp, type TestApp } from '../support/app.ts';
+import { runCli, stopClis } from '../support/cli.ts';
 import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: GraphQL responses are checked by value below.
@@ -111,6 +112,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  await stopClis();
   await app.stop();
 });
 
@@ -294,5 +296,31 @@ describe('namespace counts', () => {
   it('refuses a made-up namespaces cursor with BAD_USER_INPUT', async () => {
     const result = await app.call<Json>(alice, NAMESPACES, { after: 'bm90LWEtY3Vyc29y' });
     expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('tagraph get namespaces', () => {
+  it('prints the readable namespaces with their counts', async () => {
+    const result = await runCli(['get', 'namespaces'], { url: app.url, token: alice });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout.split('\n')[0]).toMatch(/^NAME\s+STREAMS\s+TAGS\s+FAILING IMPORTS$/);
+    expect(result.stdout.split('\n')[1]).toMatch(/^fi-alpha\s+1\s+4\s+1$/);
+    expect(result.stdout).not.toContain('fi-beta');
+  });
+
+  it('prints one namespace as an object, and refuses one the caller cannot read', async () => {
+    const shown = await runCli(['get', 'ns', 'fi-alpha', '-o', 'json'], {
+      url: app.url,
+      token: alice,
+    });
+    expect(JSON.parse(shown.stdout)).toMatchObject({
+      kind: 'Namespace',
+      metadata: { name: 'fi-alpha' },
+      counts: { imageStreams: 1, tags: 4, failingImports: 1 },
+    });
+    const hidden = await runCli(['get', 'ns', 'fi-beta'], { url: app.url, token: alice });
+    expect(hidden.code).not.toBe(0);
+    expect(hidden.stderr).toMatch(/namespace fi-beta not found/);
   });
 });
