@@ -82,6 +82,15 @@ export const STREAM_NAMES = graphql(`
   }
 `);
 
+export const NAMESPACES = graphql(`
+  query($after: String) {
+    namespaces(first: 100, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { name imageStreamCount tagCount failingImportCount }
+    }
+  }
+`);
+
 /** The next history page of one `<stream>:<tag>`, several tags per request. */
 export const HISTORY = copies(
   graphql(

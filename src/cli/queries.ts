@@ -5,6 +5,7 @@ import {
   HISTORY,
   type HistoryPage,
   type ImageFields,
+  NAMESPACES,
   STREAM,
   STREAM_IMAGE,
   STREAM_NAMES,
@@ -124,6 +125,20 @@ export async function listStreamNames(client: GraphQLClient, namespace: string):
     names.push(...data.imageStreams.nodes.map((n) => n.name));
     if (!data.imageStreams.pageInfo.hasNextPage) return names;
     after = data.imageStreams.pageInfo.endCursor;
+  }
+}
+
+export type NamespaceView = ResultOf<typeof NAMESPACES>['namespaces']['nodes'][number];
+
+/** Every namespace the caller may read, sorted by name, with its counts. */
+export async function listNamespaces(client: GraphQLClient): Promise<NamespaceView[]> {
+  const namespaces: NamespaceView[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const data: ResultOf<typeof NAMESPACES> = await client.request(NAMESPACES, { after });
+    namespaces.push(...data.namespaces.nodes);
+    if (!data.namespaces.pageInfo.hasNextPage) return namespaces;
+    after = data.namespaces.pageInfo.endCursor;
   }
 }
 

@@ -244,7 +244,11 @@ export const tagHistory = pgTable(
   },
   (t) => [
     unique('tag_history_tag_seq_unique').on(t.tagId, t.seq),
-    index('tag_history_image_idx').on(t.imageDigest),
+    // Byte-wise, so findImage's digest-prefix range is an index condition under any collation;
+    // it serves equality as well.
+    index('tag_history_image_pattern_idx').on(t.imageDigest.op('text_pattern_ops')),
+    // findImage by a pull spec: hashed, so a long reference never exceeds a btree row.
+    index('tag_history_reference_idx').using('hash', t.dockerImageReference),
     // The orderings of a tag's history list besides its position (docs/queries.md).
     index('tag_history_tag_created_idx').on(t.tagId, t.created, t.id),
     index('tag_history_tag_generation_idx').on(t.tagId, t.generation, t.id),

@@ -10,6 +10,7 @@ import './imageDiff.ts';
 import './namespaces.ts';
 import './tags.ts';
 import './lineage.ts';
+import './imageSearch.ts';
 import './tagging.ts';
 import './events.ts';
 import './pullSecrets.ts';

@@ -1,8 +1,9 @@
 // Namespace (a project): the `namespaces` listing, one namespace's streams and its tags.
-import { sql } from 'drizzle-orm';
+import { inArray, sql } from 'drizzle-orm';
 import { readableNamespaces } from '../auth/roles.ts';
 import { builder } from '../builder.ts';
-import type { namespaces } from '../db/schema.ts';
+import { type namespaces, namespaces as namespacesTable } from '../db/schema.ts';
+import { countRows, importFailingSql } from '../services/listFilters.ts';
 import { ImageStreamFilter, ImageStreamOrder, streamListQuery } from './imageStreams.ts';
 import {
   ImageStreamTagFilter,
@@ -20,6 +21,17 @@ const streamCount = {
     sql<number>`(select count(*)::int from image_streams s where s.namespace = ${ns.name})`,
 };
 
+/** Correlated counts of the namespace's tags, in the page's own statement: none per namespace. */
+const tagCounts = {
+  tagCount: (ns: typeof namespaces) =>
+    sql<number>`(select count(*)::int from tags t
+      join image_streams s on s.id = t.stream_id where s.namespace = ${ns.name})`,
+  failingImportCount: (ns: typeof namespaces) =>
+    sql<number>`(select count(*)::int from tags t
+      join image_streams s on s.id = t.stream_id
+      where s.namespace = ${ns.name} and ${importFailingSql(sql`t.id`)})`,
+};
+
 builder.drizzleObject('namespaces', {
   name: 'Namespace',
   description: 'A project: the unit of access control. Created with its first stream or secret.',
@@ -30,6 +42,18 @@ builder.drizzleObject('namespaces', {
     imageStreamCount: t.int({
       select: { extras: streamCount },
       resolve: (ns) => ns.imageStreamCount,
+    }),
+    tagCount: t.int({
+      description: "Tags of the namespace's streams, spec and status-only alike.",
+      select: { extras: { tagCount: tagCounts.tagCount } },
+      resolve: (ns) => ns.tagCount,
+    }),
+    failingImportCount: t.int({
+      description:
+        'Tags whose last import failed (`ImportSuccess` is False): those the tag filter ' +
+        '`importFailing: true` selects.',
+      select: { extras: { failingImportCount: tagCounts.failingImportCount } },
+      resolve: (ns) => ns.failingImportCount,
     }),
     imageStreams: t.relatedConnection(
       'imageStreams',
@@ -100,14 +124,28 @@ builder.queryFields((t) => ({
   namespaces: t.drizzleConnection({
     type: 'namespaces',
     description: 'The namespaces the caller may read, sorted by name.',
+    totalCount: async (_parent, _args, ctx) => {
+      const readable = await readableNamespaces(ctx.database.db, ctx.access.caller);
+      if (readable?.length === 0) return 0;
+      return countRows(
+        ctx.database.db,
+        namespacesTable,
+        readable === null ? sql`true` : inArray(namespacesTable.name, readable),
+      );
+    },
     resolve: async (query, _root, _args, ctx) => {
       const readable = await readableNamespaces(ctx.database.db, ctx.access.caller);
-      return ctx.database.db.query.namespaces.findMany(
+      const page = await ctx.database.db.query.namespaces.findMany(
         query({
           where: readable === null ? {} : { name: { in: readable } },
           orderBy: { name: 'asc' },
         }),
       );
+      // Each Namespace is checked again as an object: one statement for the whole page.
+      // (plugin-drizzle types the page as the selection's extras; the rows are whole namespaces.)
+      const rows = page as unknown as { name: string }[];
+      await ctx.access.preload(rows.map((ns) => ns.name));
+      return page;
     },
   }),
   namespace: t.drizzleField({

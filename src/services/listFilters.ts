@@ -1,6 +1,6 @@
 // The stream, tag and tag-history list filters as SQL conditions, so a page and its total count select the
 // same rows (docs/queries.md).
-import { and, count, type SQL, sql } from 'drizzle-orm';
+import { and, count, type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from '../db/client.ts';
 import type { imageStreams, tagHistory, tags } from '../db/schema.ts';
@@ -98,10 +98,15 @@ function kindCondition(t: TagColumns, kind: TagKind): SQL {
   }
 }
 
+/** The tag's last import failed: its `ImportSuccess` condition is `False` (`importFailing`). */
+export function importFailingSql(tagId: SQLWrapper): SQL {
+  return sql`exists (select 1 from tag_conditions c where c.tag_id = ${tagId}
+    and c.type = 'ImportSuccess' and c.status = 'False')`;
+}
+
 /** The tags the filter selects (the list's scope, a stream or a namespace, is added by the list). */
 export function tagListConditions(t: TagColumns, filter: TagFilter): SQL | undefined {
-  const failing = sql`exists (select 1 from tag_conditions c where c.tag_id = ${t.id}
-    and c.type = 'ImportSuccess' and c.status = 'False')`;
+  const failing = importFailingSql(t.id);
   // Item 0 names an image (a reference tag's item names none).
   const hasImage = sql`coalesce((select h.image_digest is not null from tag_history h
     where h.tag_id = ${t.id} order by h.seq desc limit 1), false)`;

@@ -51,6 +51,8 @@ interface FieldPolicy {
 /** Every root field. A field missing here fails the suite: decide its policy when adding it. */
 const POLICIES: Record<string, FieldPolicy> = {
   'Query.apiTokens': { needs: 'CLUSTER_ADMIN', refusal: 'FORBIDDEN' },
+  // Searches every namespace the caller may read: anyone may ask, and sees only its own.
+  'Query.findImage': { needs: 'ANYONE', refusal: 'OWN_ONLY' },
   'Query.image': { needs: 'IMAGE_PULLER', refusal: 'NULL' },
   'Query.imageDiff': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
   'Query.imageStream': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
@@ -136,6 +138,10 @@ const imageRef = (t: Target, path: string) =>
  * calls; `namespace` arguments follow `nsFor` too.
  */
 const RULES: Record<string, Rule> = {
+  // The victim's image, by digest: a caller who may not read the victim must find nothing.
+  'Query.findImage.digest': (t) => t.fixture.digests[0],
+  // Exactly one of digest and pullSpec: the digest names the victim's image.
+  'Query.findImage.pullSpec': () => undefined,
   'Query.image.digest': (t) => t.fixture.digests[0],
   'Query.imageDiff.from': imageRef,
   'Query.imageDiff.to': (t, p) => streamRef(t, p, t.fixture.tag),

@@ -1,4 +1,5 @@
-// `tagraph get is|istag|isimage [name...]`: a table, or the OpenShift objects as JSON or YAML.
+// `tagraph get is|istag|isimage [name...]`: a table, or the OpenShift objects as JSON or YAML;
+// `tagraph get namespaces`: the readable namespaces with their counts.
 import type { Command } from 'commander';
 import { type Context, contextOf, type Io, printStructured } from '../context.ts';
 import { CliError } from '../errors.ts';
@@ -13,7 +14,9 @@ import {
 import {
   fetchStreamImage,
   fetchStreamTag,
+  listNamespaces,
   listStreams,
+  type NamespaceView,
   requireStream,
   type StreamView,
 } from '../queries.ts';
@@ -139,20 +142,86 @@ async function print(
   );
 }
 
+/** The names `get` takes for namespaces; they are not image-stream resources. */
+const NAMESPACE_TYPES = new Set(['ns', 'namespace', 'namespaces', 'project', 'projects']);
+
+function namespaceObject(ns: NamespaceView): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: ns.name },
+    counts: {
+      imageStreams: ns.imageStreamCount,
+      tags: ns.tagCount,
+      failingImports: ns.failingImportCount,
+    },
+  };
+}
+
+/** `get namespaces [name...]`: the readable namespaces, or the ones named. */
+async function printNamespaces(
+  io: Io,
+  ctx: Context,
+  names: string[],
+  format: OutputFormat,
+): Promise<void> {
+  const all = await listNamespaces(ctx.client);
+  const chosen =
+    names.length === 0
+      ? all
+      : names.map((name) => {
+          const found = all.find((ns) => ns.name === name);
+          if (!found) throw new CliError(`namespace ${name} not found`);
+          return found;
+        });
+  if (format.kind === 'name') {
+    for (const ns of chosen) io.out(`namespace/${ns.name}\n`);
+    return;
+  }
+  if (format.kind !== 'table') {
+    const objects = chosen.map(namespaceObject);
+    await printStructured(io, format, names.length === 1 ? objects[0] : listObject(objects));
+    return;
+  }
+  if (chosen.length === 0) {
+    io.err('No namespaces found.\n');
+    return;
+  }
+  io.out(
+    table(
+      ['NAME', 'STREAMS', 'TAGS', 'FAILING IMPORTS'],
+      chosen.map((ns) => [
+        ns.name,
+        String(ns.imageStreamCount),
+        String(ns.tagCount),
+        String(ns.failingImportCount),
+      ]),
+    ),
+  );
+}
+
 export function registerGet(program: Command, io: Io): void {
   program
     .command('get')
     .summary('list streams, tags or images (oc get)')
     .description(
-      'List is, istag or isimage in the namespace, or the ones named. -o json|yaml prints the\n' +
+      'List is, istag or isimage in the namespace, or the ones named; namespaces lists the\n' +
+        'namespaces you may read with their stream, tag and failing-import counts. -o json|yaml prints the\n' +
         'OpenShift objects (ImageStream YAML that tagraph apply reads back), -o name their names,\n' +
         '-o jsonpath=TEMPLATE fields picked out as kubectl does.',
     )
-    .argument('<resource...>', 'is [name...], istag [stream:tag...] or isimage [stream@id...]')
+    .argument(
+      '<resource...>',
+      'is [name...], istag [stream:tag...], isimage [stream@id...] or namespaces [name...]',
+    )
     .option('-o, --output <format>', 'json, yaml, name or jsonpath=TEMPLATE')
     .action(async (args: string[], options: { output?: string }, self: Command) => {
-      const { type, names } = parseResourceArgs(args);
       const format = parseOutput(options.output, ['json', 'yaml', 'name', 'jsonpath']);
+      if (args[0] && NAMESPACE_TYPES.has(args[0].toLowerCase())) {
+        await printNamespaces(io, contextOf(self, io), args.slice(1), format);
+        return;
+      }
+      const { type, names } = parseResourceArgs(args);
       const ctx = contextOf(self, io);
       const now = Date.now();
       const items =
