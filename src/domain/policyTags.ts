@@ -64,6 +64,21 @@ export interface PolicyEvaluation {
   reason: string;
 }
 
+/** An evaluation as stored on the tag: when it ran, and the digest the winner resolved to. */
+export interface StoredPolicyEvaluation extends PolicyEvaluation {
+  evaluatedAt: string;
+  /** The winner's manifest digest as imported; null before its import succeeded. */
+  digest: string | null;
+}
+
+/** Whether two stored policies are the same (absent and null are both no policy). */
+export function samePolicy(
+  a: TagSelectionPolicy | null | undefined,
+  b: TagSelectionPolicy | null | undefined,
+): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
 type Field = string;
 
 function invalid(field: Field, message: string): Result<never, DomainError> {

@@ -10,6 +10,7 @@ import './namespaces.ts';
 import './tags.ts';
 import './lineage.ts';
 import './tagging.ts';
+import './policyTags.ts';
 import './events.ts';
 import './pullSecrets.ts';
 import './imports.ts';

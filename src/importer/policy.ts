@@ -1,0 +1,129 @@
+// Evaluating policy tags: list the repository once per pass, pick the winner, read build times.
+// The rules: docs/policy-tags.md.
+import { LRUCache } from 'lru-cache';
+import type { ImportBudgetSettings } from '../config.ts';
+import type { Platform } from '../domain/platforms.ts';
+import {
+  type PolicyEvaluation,
+  policyCandidates,
+  selectWinner,
+  type TagSelectionPolicy,
+} from '../domain/policyTags.ts';
+import type { DockerReference } from '../domain/references.ts';
+import type { RequestBudget } from '../registry/budget.ts';
+import type { RegistryClient, TagListing } from '../registry/client.ts';
+import { ImportFailure } from './failure.ts';
+import { fetchSource } from './fetchImage.ts';
+
+/** Candidates whose build time one newestBuild evaluation reads at most. */
+export const MAX_BUILD_READS = 50;
+
+/** Build times by `registry/repository@digest`: an image's config never changes. */
+const buildTimes = new LRUCache<string, { created: Date | null }>({ max: 10_000 });
+
+/**
+ * The listings of one pass (a job's attempt, or a scheduler pass), one per namespace and
+ * repository: the namespace is part of the key because its pull secrets decide what is listed.
+ */
+export class RepositoryListings {
+  private readonly listings = new Map<string, Promise<TagListing>>();
+
+  constructor(
+    private readonly budget: Pick<ImportBudgetSettings, 'maxListedTags' | 'maxTagListBytes'>,
+  ) {}
+
+  list(
+    namespace: string,
+    client: RegistryClient,
+    repository: DockerReference,
+    insecure: boolean,
+    requests?: RequestBudget,
+  ): Promise<TagListing> {
+    const key = `${namespace}\0${repository.registry}\0${repository.repository}\0${insecure}`;
+    let listing = this.listings.get(key);
+    if (!listing) {
+      listing = client.listTags(repository.repository, {
+        maxTags: this.budget.maxListedTags,
+        maxBytes: this.budget.maxTagListBytes,
+        ...(requests ? { budget: requests } : {}),
+      });
+      // A failed listing is not kept: the next tag of the pass tries again.
+      listing.catch(() => this.listings.delete(key));
+      this.listings.set(key, listing);
+    }
+    return listing;
+  }
+
+  /** How many repositories were listed (or are being listed). */
+  get size(): number {
+    return this.listings.size;
+  }
+}
+
+export interface PolicyWinner {
+  /** The repository pinned to the winning tag. */
+  source: DockerReference;
+  evaluation: PolicyEvaluation;
+}
+
+/**
+ * Picks the repository tag `policy` follows among `listing`. Fails as `NoMatchingTag` when none
+ * qualifies. A newestBuild policy reads the build time of at most MAX_BUILD_READS candidates
+ * (HEAD for the digest, then the image's config unless that digest was read before).
+ */
+export async function evaluatePolicy(
+  client: RegistryClient,
+  repository: DockerReference,
+  policy: TagSelectionPolicy,
+  listing: TagListing,
+  context: { serverPlatform: Platform; budget?: RequestBudget },
+): Promise<PolicyWinner> {
+  const created =
+    policy.kind === 'newestBuild'
+      ? await readBuildTimes(
+          client,
+          repository,
+          policyCandidates(listing.tags, policy).candidates,
+          context,
+        )
+      : undefined;
+  const evaluation = selectWinner(listing.tags, policy, created);
+  if (evaluation.winner === null) {
+    throw new ImportFailure(
+      'NoMatchingTag',
+      `${repository.registry}/${repository.repository}: ${evaluation.reason} (${evaluation.listed} tags listed)`,
+    );
+  }
+  return { source: { ...repository, tag: evaluation.winner }, evaluation };
+}
+
+async function readBuildTimes(
+  client: RegistryClient,
+  repository: DockerReference,
+  candidates: string[],
+  context: { serverPlatform: Platform; budget?: RequestBudget },
+): Promise<Map<string, Date | null>> {
+  const times = new Map<string, Date | null>();
+  for (const tag of candidates.slice(0, MAX_BUILD_READS)) {
+    const head = await client.headManifest(repository.repository, tag);
+    if (!head) continue;
+    const key = `${repository.registry}/${repository.repository}@${head.digest}`;
+    let known = buildTimes.get(key);
+    if (!known) {
+      const fetched = await fetchSource(
+        client,
+        { ...repository, digest: head.digest },
+        {
+          mode: 'Legacy',
+          preference: {},
+          serverPlatform: context.serverPlatform,
+          ...(context.budget ? { budget: context.budget } : {}),
+        },
+      );
+      known = { created: fetched.image.created ?? null };
+      buildTimes.set(key, known);
+    }
+    times.set(tag, known.created);
+  }
+  return times;
+}
