@@ -244,6 +244,16 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
+/** A tag filter from an RE2 expression (searched in the name); a bad one names `field`. */
+export function compileTagFilter(
+  regex: string,
+  field: Field,
+): Result<(tag: string) => boolean, DomainError> {
+  const compiled = compileRegex(regex, field);
+  if (!compiled.ok) return compiled;
+  return ok((tag) => compiled.value.matcher(tag).find());
+}
+
 /** Whether an exclusion glob matches the tag. */
 export function isExcluded(tag: string, exclude: readonly string[]): boolean {
   return exclude.some((glob) => globToRegExp(glob).test(tag));

@@ -1,4 +1,5 @@
-// Evaluating policy tags: list the repository once per pass, pick the winner, read build times.
+// Evaluating policy tags: list the repository once per pass, pick the winner, read build times;
+// and the read-only registry reads of previewPolicy and remoteTags.
 // The rules: docs/policy-tags.md.
 import { LRUCache } from 'lru-cache';
 import type { ImportBudgetSettings } from '../config.ts';
@@ -10,10 +11,13 @@ import {
   type TagSelectionPolicy,
 } from '../domain/policyTags.ts';
 import type { DockerReference } from '../domain/references.ts';
-import type { RequestBudget } from '../registry/budget.ts';
+import { RequestBudget } from '../registry/budget.ts';
 import type { RegistryClient, TagListing } from '../registry/client.ts';
-import { ImportFailure } from './failure.ts';
+import type { RemoteRead, RemoteRegistryReader } from '../services/policyTags.ts';
+import type { ImporterOptions } from './execute.ts';
+import { describeFailure, ImportFailure } from './failure.ts';
 import { fetchSource } from './fetchImage.ts';
+import { openRegistry } from './registries.ts';
 
 /** Candidates whose build time one newestBuild evaluation reads at most. */
 export const MAX_BUILD_READS = 50;
@@ -126,4 +130,63 @@ async function readBuildTimes(
     times.set(tag, known.created);
   }
   return times;
+}
+
+/**
+ * The registry reads behind previewPolicy and remoteTags: the same clients, pull secrets, egress
+ * guard and listing caps as imports, with one job's deadline and byte allowance per read.
+ */
+export function createRemoteRegistryReader(
+  options: Pick<ImporterOptions, 'database' | 'registry' | 'budget' | 'serverPlatform'>,
+): RemoteRegistryReader {
+  const read = async <T>(
+    namespace: string,
+    repository: DockerReference,
+    insecure: boolean,
+    body: (client: RegistryClient, listing: TagListing, budget: RequestBudget) => Promise<T>,
+  ): Promise<RemoteRead<T>> => {
+    const budget = new RequestBudget(options.budget.maxBytes, options.budget.deadlineMs);
+    try {
+      const client = await openRegistry(
+        options.database.db,
+        options.registry,
+        namespace,
+        repository,
+        insecure,
+      );
+      const listing = await new RepositoryListings(options.budget).list(
+        namespace,
+        client,
+        repository,
+        insecure,
+        budget,
+      );
+      return { ok: true, value: await body(client, listing, budget) };
+    } catch (error) {
+      const failure = describeFailure(error);
+      return { ok: false, reason: failure.reason, message: failure.message };
+    } finally {
+      budget.dispose();
+    }
+  };
+  return {
+    listTags: (namespace, repository, insecure) =>
+      read(namespace, repository, insecure, async (_client, listing) => listing),
+    evaluate: (namespace, repository, insecure, policy) =>
+      read(namespace, repository, insecure, async (client, listing, budget) => {
+        const created =
+          policy.kind === 'newestBuild'
+            ? await readBuildTimes(
+                client,
+                repository,
+                policyCandidates(listing.tags, policy).candidates,
+                { serverPlatform: options.serverPlatform, budget },
+              )
+            : undefined;
+        return {
+          evaluation: selectWinner(listing.tags, policy, created),
+          truncated: listing.truncated,
+        };
+      }),
+  };
 }

@@ -1,13 +1,21 @@
-// Policy tags in the schema: the policy input of `tag`, ImageStreamTag.policy, reevaluateTag.
+// Policy tags in the schema: the policy input of `tag`, ImageStreamTag.policy, reevaluateTag,
+// and the read-only previewPolicy and remoteTags.
 // The rules: docs/policy-tags.md.
 import { builder } from '../builder.ts';
 import type {
   PolicyCandidate,
+  PolicyEvaluation,
   StoredPolicyEvaluation,
   TagSelectionPolicy,
 } from '../domain/policyTags.ts';
 import { ForbiddenError, NotFoundError, unwrap, ValidationError } from '../errors.ts';
-import { reevaluateTag } from '../services/policyTags.ts';
+import {
+  previewPolicy,
+  REMOTE_TAGS_MAX_PAGE,
+  type RemoteTagsPage,
+  reevaluateTag,
+  remoteTags,
+} from '../services/policyTags.ts';
 import { editRef } from './access.ts';
 import { ImageStreamTag } from './tags.ts';
 
@@ -209,5 +217,75 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError, NotFoundError, ForbiddenError] },
     resolve: async (_root, { input }, ctx) =>
       unwrap(await reevaluateTag(ctx.database.db, ctx.access, input)),
+  }),
+}));
+
+const PolicyPreviewRef = builder
+  .objectRef<PolicyEvaluation & { truncated: boolean }>('PolicyPreview')
+  .implement({
+    description: 'What a policy would pick in a repository now.',
+    fields: (t) => ({
+      listed: t.exposeInt('listed'),
+      excluded: t.exposeInt('excluded'),
+      filtered: t.exposeInt('filtered'),
+      candidates: t.exposeInt('candidates'),
+      top: t.field({ type: [PolicyCandidateRef], resolve: (e) => e.top }),
+      winner: t.exposeString('winner', { nullable: true }),
+      reason: t.exposeString('reason'),
+      truncated: t.exposeBoolean('truncated', {
+        description: 'The repository had more tags than the listing caps let it read.',
+      }),
+    }),
+  });
+
+const RemoteTagsRef = builder.objectRef<RemoteTagsPage>('RemoteTagsPage').implement({
+  fields: (t) => ({
+    tags: t.exposeStringList('tags', { description: "In the registry's order." }),
+    totalCount: t.exposeInt('totalCount', { description: 'Tags that passed the filter.' }),
+    hasNextPage: t.exposeBoolean('hasNextPage'),
+    endCursor: t.exposeString('endCursor', {
+      nullable: true,
+      description: 'The last tag of the page; pass it as `after`.',
+    }),
+    truncated: t.exposeBoolean('truncated', {
+      description: 'The repository had more tags than the listing caps let it read.',
+    }),
+  }),
+});
+
+const REMOTE_READ =
+  'Reads the registry with the pull secrets of `namespace`, so the caller needs EDITOR there; ' +
+  'writes nothing. `repository` is a pull spec without tag or digest. A repository the ' +
+  'registry does not have is a NotFoundError; one it refuses to list, a ValidationError on ' +
+  '`repository`.';
+
+builder.queryFields((t) => ({
+  previewPolicy: t.field({
+    type: PolicyPreviewRef,
+    description: `What a policy would pick in a repository now. ${REMOTE_READ}`,
+    args: {
+      namespace: t.arg.string({ required: true }),
+      repository: t.arg.string({ required: true }),
+      policy: t.arg({ type: TagPolicyInput, required: true }),
+      insecure: t.arg.boolean(),
+    },
+    errors: { types: [ValidationError, NotFoundError, ForbiddenError] },
+    resolve: async (_root, args, ctx) =>
+      unwrap(await previewPolicy(ctx.access, ctx.registryReader, args)),
+  }),
+  remoteTags: t.field({
+    type: RemoteTagsRef,
+    description: `A page of a repository's tags, optionally filtered by an RE2 expression. ${REMOTE_READ}`,
+    args: {
+      namespace: t.arg.string({ required: true }),
+      repository: t.arg.string({ required: true }),
+      filter: t.arg.string({ description: 'An RE2 expression searched in each tag name.' }),
+      first: t.arg.int({ description: `1 to ${REMOTE_TAGS_MAX_PAGE}; 100 when omitted.` }),
+      after: t.arg.string({ description: 'The endCursor of the previous page.' }),
+      insecure: t.arg.boolean(),
+    },
+    errors: { types: [ValidationError, NotFoundError, ForbiddenError] },
+    resolve: async (_root, args, ctx) =>
+      unwrap(await remoteTags(ctx.access, ctx.registryReader, args)),
   }),
 }));

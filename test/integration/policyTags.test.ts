@@ -12,7 +12,15 @@ const registryHost = new URL(registryUrl).host;
 const repo = (name: string) =>
   `policy-${process.pid}-${Math.random().toString(36).slice(2, 8)}/${name}`;
 const SIG = `sha256-${'ab'.repeat(32)}.sig`;
-const NS = ['pol-semver', 'pol-pattern', 'pol-build', 'pol-move', 'pol-bad', 'pol-fail'];
+const NS = [
+  'pol-semver',
+  'pol-pattern',
+  'pol-build',
+  'pol-move',
+  'pol-bad',
+  'pol-fail',
+  'pol-preview',
+];
 
 let app: TestApp;
 let editor: TestApp;
@@ -372,5 +380,113 @@ describe('refusals', () => {
       { input: { namespace: 'pol-bad', ref: 'plain:v1' } },
     );
     expect(result.data!.reevaluateTag).toMatchObject({ code: 'VALIDATION', field: 'ref' });
+  });
+});
+
+describe('previews', () => {
+  const PREVIEW = `query($ns: String!, $repo: String!, $policy: TagPolicyInput!) {
+    previewPolicy(namespace: $ns, repository: $repo, policy: $policy, insecure: true) {
+      __typename
+      ... on PolicyPreview { listed excluded filtered candidates top { tag value } winner reason truncated }
+      ... on Error { code field message }
+    }
+  }`;
+  const REMOTE_TAGS = `query($ns: String!, $repo: String!, $filter: String, $first: Int, $after: String) {
+    remoteTags(namespace: $ns, repository: $repo, filter: $filter, first: $first, after: $after, insecure: true) {
+      __typename
+      ... on RemoteTagsPage { tags totalCount hasNextPage endCursor truncated }
+      ... on Error { code field message }
+    }
+  }`;
+
+  it('previewPolicy picks the winner and writes nothing', async () => {
+    const repository = repo('app');
+    await pushExamples(repository);
+    const before = await rowCounts(app);
+    const result = await editor.graphql<{ previewPolicy: Record<string, unknown> }>(PREVIEW, {
+      ns: 'pol-preview',
+      repo: `${registryHost}/${repository}`,
+      policy: {
+        pattern: { regex: '^main-(?P<n>\\d+)-', extract: '$n', order: 'NUMERICAL_ASCENDING' },
+      },
+    });
+    expect(result.errors).toBeUndefined();
+    expect(result.data!.previewPolicy).toMatchObject({
+      __typename: 'PolicyPreview',
+      listed: 7,
+      excluded: 1,
+      filtered: 4,
+      candidates: 2,
+      top: [
+        { tag: 'main-100-def', value: '100' },
+        { tag: 'main-99-abc', value: '99' },
+      ],
+      winner: 'main-100-def',
+      truncated: false,
+    });
+    const newest = await editor.graphql<{ previewPolicy: Record<string, unknown> }>(PREVIEW, {
+      ns: 'pol-preview',
+      repo: `${registryHost}/${repository}`,
+      policy: { newestBuild: {} },
+    });
+    expect(newest.data!.previewPolicy).toMatchObject({ winner: 'main-99-abc', candidates: 6 });
+    expect(await rowCounts(app)).toEqual(before);
+
+    const bad = await editor.graphql<{ previewPolicy: Record<string, unknown> }>(PREVIEW, {
+      ns: 'pol-preview',
+      repo: `${registryHost}/${repository}`,
+      policy: { semver: { range: 'nope' } },
+    });
+    expect(bad.data!.previewPolicy).toMatchObject({
+      code: 'VALIDATION',
+      field: 'policy.semver.range',
+    });
+  });
+
+  it('remoteTags pages through the filtered tags and writes nothing', async () => {
+    const repository = repo('app');
+    await pushExamples(repository);
+    const before = await rowCounts(app);
+    const page = async (after: string | null) => {
+      const result = await editor.graphql<{ remoteTags: Record<string, unknown> }>(REMOTE_TAGS, {
+        ns: 'pol-preview',
+        repo: `${registryHost}/${repository}`,
+        filter: '^v?\\d',
+        first: 2,
+        after,
+      });
+      expect(result.errors).toBeUndefined();
+      return result.data!.remoteTags as { tags: string[]; endCursor: string; hasNextPage: boolean };
+    };
+    const first = await page(null);
+    expect(first).toMatchObject({ totalCount: 4, hasNextPage: true, truncated: false });
+    const second = await page(first.endCursor);
+    expect(second).toMatchObject({ hasNextPage: false });
+    expect([...first.tags, ...second.tags].sort()).toEqual([
+      '1.0.0',
+      '1.2.3',
+      '2.0.0-rc.1',
+      'v1.10.0',
+    ]);
+    expect(await rowCounts(app)).toEqual(before);
+
+    const missing = await editor.graphql<{ remoteTags: Record<string, unknown> }>(REMOTE_TAGS, {
+      ns: 'pol-preview',
+      repo: `${registryHost}/${repo('none')}`,
+    });
+    expect(missing.data!.remoteTags).toMatchObject({ code: 'NOT_FOUND', field: 'repository' });
+    const tagged = await editor.graphql<{ remoteTags: Record<string, unknown> }>(REMOTE_TAGS, {
+      ns: 'pol-preview',
+      repo: `${registryHost}/${repository}:1.0.0`,
+    });
+    expect(tagged.data!.remoteTags).toMatchObject({ code: 'VALIDATION', field: 'repository' });
+  });
+
+  it('a puller may not make the namespace pull secrets serve a preview', async () => {
+    const result = await reader.graphql<{ remoteTags: Record<string, unknown> }>(REMOTE_TAGS, {
+      ns: 'pol-preview',
+      repo: `${registryHost}/${repo('app')}`,
+    });
+    expect(result.data?.remoteTags?.code ?? result.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 });
