@@ -286,6 +286,34 @@ describe('passes', () => {
     expect((await getTag(reader, 'pol-move', 'app:stable')).history.nodes).toHaveLength(3);
   });
 
+  it('a scheduled pass lists a repository once for all its policy tags', async () => {
+    const repository = repo('app');
+    await pushExamples(repository);
+    const scheduled = { scheduled: true };
+    await setPolicyTag('pol-move', 'shared:a', repository, { semver: { range: '^1' } }, scheduled);
+    await setPolicyTag(
+      'pol-move',
+      'shared:b',
+      repository,
+      { pattern: { regex: '^main-' } },
+      scheduled,
+    );
+    await setPolicyTag(
+      'pol-move',
+      'shared:c',
+      repository,
+      { semver: { range: '1.0.x' } },
+      scheduled,
+    );
+    await app.database.db.execute(sql`
+      update tags set next_import_at = now() - interval '1 second'
+      from image_streams s where s.id = tags.stream_id and s.namespace = 'pol-move'
+        and s.name = 'shared'`);
+    const before = await rowCounts(app);
+    expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 3, queued: 0, listed: 1 });
+    expect(await rowCounts(app)).toEqual(before);
+  });
+
   it('a repository that cannot be listed sets the import condition', async () => {
     await setPolicyTag('pol-fail', 'app:stable', repo('missing'), { semver: { range: '*' } });
     const tag = await getTag(reader, 'pol-fail', 'app:stable');
