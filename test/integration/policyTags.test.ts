@@ -2,7 +2,7 @@
 // followers, passes that write nothing, and refused policies. The rules: docs/policy-tags.md.
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { ownStatements, startTestApp, type TestApp } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
 import { drainImports, getJob, getTag, tagEvents } from '../support/imports.ts';
 import { rowCounts } from '../support/rowCounts.ts';
@@ -312,6 +312,30 @@ describe('passes', () => {
     const before = await rowCounts(app);
     expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 3, queued: 0, listed: 1 });
     expect(await rowCounts(app)).toEqual(before);
+
+    // ImageStreamTag.policy is read with the tags: the statements do not grow with them.
+    const statementsFor = async (name: string) => {
+      app.statements.length = 0;
+      const result = await reader.graphql<{
+        imageStream: { tags: { nodes: { policy: { lastEvaluation: { winner: string } } }[] } };
+      }>(
+        `query($name: String!) { imageStream(namespace: "pol-move", name: $name) {
+          tags(first: 10) { nodes { name policy { kind exclude lastEvaluation { winner top { tag } } } } } } }`,
+        { name },
+      );
+      expect(result.errors).toBeUndefined();
+      return {
+        winners: result.data!.imageStream.tags.nodes.map((n) => n.policy.lastEvaluation.winner),
+        statements: ownStatements(app.statements).length,
+      };
+    };
+    const three = await statementsFor('shared');
+    // '^main-' extracts the same `main-` from both: the tie goes to the name, in code-point order.
+    expect(three.winners).toEqual(['v1.10.0', 'main-100-def', '1.0.0']);
+    await setPolicyTag('pol-move', 'single:a', repository, { semver: { range: '^1' } });
+    const one = await statementsFor('single');
+    expect(one.winners).toEqual(['v1.10.0']);
+    expect(three.statements).toBe(one.statements);
   });
 
   it('a repository that cannot be listed sets the import condition', async () => {
