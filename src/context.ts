@@ -5,6 +5,7 @@ import type { AccessChecker } from './auth/roles.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 import type { EventHub } from './events/hub.ts';
+import type { RemoteRegistryReader } from './services/policyTags.ts';
 
 export interface AppContext {
   database: Database;
@@ -18,6 +19,8 @@ export interface AppContext {
   credentials: Credentials;
   /** Seals and opens pull secrets. */
   secretKey: Buffer;
+  /** Registry reads that write nothing (previewPolicy, remoteTags). */
+  registryReader: RemoteRegistryReader;
   /** On a graphql-ws connection: closes the socket (used to cut off a too-slow subscriber). */
   closeConnection?: (code: number, reason: string) => void;
   /** Set on a shared subscription's context (events/groups.ts): the id of each event delivered. */

@@ -103,6 +103,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     credentials,
     rateLimit,
     secretKey,
+    registryReader: importer.reader,
   });
 
   const httpServer: Server = createServer(tracedListener(yoga));

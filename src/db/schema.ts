@@ -17,6 +17,7 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import type { ImageConfig } from '../domain/imageConfig.ts';
+import type { StoredPolicyEvaluation, TagSelectionPolicy } from '../domain/policyTags.ts';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
@@ -121,6 +122,13 @@ export const tags = pgTable(
      * digest for a manifest list), so a scheduled check can compare a HEAD against it.
      */
     importedSourceDigest: text('imported_source_digest'),
+    /**
+     * A policy tag's policy (docs/policy-tags.md): `from_name` is then a repository, and each
+     * import follows the repository tag the policy picks.
+     */
+    policy: jsonb('policy').$type<TagSelectionPolicy>(),
+    /** The policy's last evaluation that an import recorded; bounded (ten candidates). */
+    policyEvaluation: jsonb('policy_evaluation').$type<StoredPolicyEvaluation>(),
     createdAt: createdAt(),
     /** The last change of the spec, the history's item 0 or the import condition. */
     updatedAt: listedUpdatedAt(),

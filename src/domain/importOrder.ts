@@ -1,9 +1,8 @@
 // Which repository tags `import-image --all` takes, and in what order.
 // The rules: docs/rules.md#importing-every-tag-of-a-repository.
 //
-// The `semver` package is not installed (and installing is not ours to do), and the part needed
-// here — semver 2.0 precedence (section 11 of semver.org) — is forty lines, so it is implemented
-// below.
+// The part needed here — semver 2.0 precedence (section 11 of semver.org), plus minor versions
+// such as `5.1` that the `semver` package does not parse — is forty lines, implemented below.
 
 // Numeric identifiers as semver defines them: no leading zeros. The same rule is applied to
 // minor versions, so `05.1` is not a version but an ordinary tag.

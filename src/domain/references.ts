@@ -146,6 +146,16 @@ export function parseDockerReference(
   return ok(ref);
 }
 
+/**
+ * Whether a pull spec names a tag or digest itself, rather than getting the default `latest`:
+ * a policy tag's source must be a bare repository.
+ */
+export function namesTagOrDigest(input: string, parsed: DockerReference): boolean {
+  return (
+    parsed.digest !== undefined || parsed.tag !== DEFAULT_TAG || input.endsWith(`:${DEFAULT_TAG}`)
+  );
+}
+
 /** Canonical form, `registry/repository[:tag][@digest]`: what is stored and compared. */
 export function formatReference(ref: DockerReference): string {
   const tag = ref.tag === undefined ? '' : `:${ref.tag}`;

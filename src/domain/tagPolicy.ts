@@ -1,6 +1,7 @@
 // Spec-tag policies: pull specs per reference policy, generations and pending imports, and when
 // a scheduled import keeps running (docs/rules.md).
 import type { ImportMode } from './platforms.ts';
+import { samePolicy, type TagSelectionPolicy } from './policyTags.ts';
 import type { TagSource } from './tracking.ts';
 
 export type ReferencePolicy = 'Source' | 'Local';
@@ -41,6 +42,8 @@ export interface SpecTagIdentity {
   from: TagSource | null;
   reference: boolean;
   importMode: ImportMode;
+  /** A policy tag's policy (docs/policy-tags.md); absent or null for any other tag. */
+  policy?: TagSelectionPolicy | null;
 }
 
 function sameSource(a: TagSource | null, b: TagSource | null): boolean {
@@ -51,7 +54,7 @@ function sameSource(a: TagSource | null, b: TagSource | null): boolean {
 
 /**
  * A spec tag takes the stream's new generation when it is created or when `from`,
- * `reference` or `importMode` changes — the changes that can make it point elsewhere. Edits to
+ * `reference`, `importMode` or its policy changes — the changes that can make it point elsewhere. Edits to
  * annotations, reference policy or the insecure/scheduled flags keep its generation, so they do
  * not make an import pending.
  */
@@ -63,7 +66,8 @@ export function needsNewGeneration(
   return (
     !sameSource(previous.from, next.from) ||
     previous.reference !== next.reference ||
-    previous.importMode !== next.importMode
+    previous.importMode !== next.importMode ||
+    !samePolicy(previous.policy, next.policy)
   );
 }
 

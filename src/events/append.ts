@@ -16,7 +16,8 @@ export type EventCause =
   | 'scheduled-import'
   | 'push'
   | 'rollback'
-  | 'tracking';
+  | 'tracking'
+  | 'policy';
 
 export interface NewEvent {
   namespace: string;

@@ -6,6 +6,7 @@ import type { ImportBudgetSettings, PushRegistry } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { imageStreams, tags } from '../db/schema.ts';
 import { type Platform, platformPreference } from '../domain/platforms.ts';
+import type { PolicyEvaluation } from '../domain/policyTags.ts';
 import { type DockerReference, parseDockerReference } from '../domain/references.ts';
 import { writeTransaction } from '../events/append.ts';
 import { RequestBudget } from '../registry/budget.ts';
@@ -17,6 +18,7 @@ import { describeFailure, logImportFailure, rethrowIfCancelled } from './failure
 import { type FetchedSource, fetchSource } from './fetchImage.ts';
 import type { ClaimedJob } from './jobRequest.ts';
 import { type LeaseFence, leaseFence } from './lease.ts';
+import { evaluatePolicy, type PolicyWinner, RepositoryListings } from './policy.ts';
 import { importPush } from './push.ts';
 import { recordImportFailure, recordImportSuccess, type TagSnapshot } from './record.ts';
 import { isInsecure, openRegistry, type RegistrySettings } from './registries.ts';
@@ -106,12 +108,14 @@ async function executeJob(
     }
   }
   const images: TagImportResult[] = [];
+  // Policy tags of one repository in this job share its listing.
+  const listings = new RepositoryListings(options.budget);
   for (const name of tagNames) {
     signal.throwIfAborted();
     const source: { registry: string | null } = { registry: request.push?.registry ?? null };
     const image = request.push
       ? await importPush(options, job, name, request.push, attempt)
-      : await importTag(options, job, name, request.cause ?? 'import', attempt, source);
+      : await importTag(options, job, name, request.cause ?? 'import', attempt, source, listings);
     options.registry.metrics?.importFinished(
       image.status,
       image.reason,
@@ -139,6 +143,7 @@ async function importTag(
   attempt: Attempt,
   /** Set to the source's registry once the tag's reference is read (metrics). */
   source: { registry: string | null },
+  listings: RepositoryListings,
 ): Promise<TagImportResult> {
   const snapshot = await readTag(options.database, job.namespace, job.stream, tagName);
   if (!snapshot) {
@@ -159,8 +164,15 @@ async function importTag(
   }
   source.registry = parsed.value.registry;
   let fetched: FetchedSource;
+  let from = parsed.value;
+  let evaluation: PolicyEvaluation | undefined;
   try {
-    fetched = await fetchTag(options, snapshot, parsed.value, attempt);
+    if (snapshot.tag.policy) {
+      const winner = await evaluateTagPolicy(options, snapshot, parsed.value, attempt, listings);
+      from = winner.source;
+      evaluation = winner.evaluation;
+    }
+    fetched = await fetchTag(options, snapshot, from, attempt);
   } catch (error) {
     rethrowIfCancelled(error, attempt.signal);
     const failure = describeFailure(error);
@@ -168,10 +180,12 @@ async function importTag(
     await recordImportFailure(options, snapshot, failure, cause, attempt.fence);
     return { tag: tagName, status: 'Failure', ...failure };
   }
-  const written = await recordImportSuccess(options, snapshot, fetched, parsed.value, {
-    cause,
+  const written = await recordImportSuccess(options, snapshot, fetched, from, {
+    // A policy tag's history moves because its policy picked the image, whoever asked.
+    cause: evaluation ? 'policy' : cause,
     jobId: job.id,
     fence: attempt.fence,
+    ...(evaluation ? { policyEvaluation: evaluation } : {}),
   });
   if (!written) {
     return skipped(
@@ -186,6 +200,30 @@ async function importTag(
     digest: fetched.image.digest,
     dockerImageReference: fetched.image.dockerImageReference ?? undefined,
   };
+}
+
+/** Lists the policy tag's repository (once per job) and picks the tag to import. */
+async function evaluateTagPolicy(
+  options: ImporterOptions,
+  snapshot: TagSnapshot,
+  repository: DockerReference,
+  attempt: Attempt,
+  listings: RepositoryListings,
+): Promise<PolicyWinner> {
+  const insecure = isInsecure(snapshot.tag.importInsecure, snapshot.stream.annotations);
+  const client = await openRegistry(
+    options.database.db,
+    options.registry,
+    snapshot.stream.namespace,
+    repository,
+    insecure,
+  );
+  const namespace = snapshot.stream.namespace;
+  const listing = await listings.list(namespace, client, repository, insecure, attempt.budget);
+  return evaluatePolicy(client, repository, snapshot.tag.policy!, listing, {
+    serverPlatform: options.serverPlatform,
+    budget: attempt.budget,
+  });
 }
 
 async function fetchTag(

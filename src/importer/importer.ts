@@ -4,8 +4,10 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { EgressPolicy } from '../registry/egress.ts';
+import type { RemoteRegistryReader } from '../services/policyTags.ts';
 import { createImportExecutor, type ImporterOptions } from './execute.ts';
 import { ImporterMetrics } from './metrics.ts';
+import { createRemoteRegistryReader } from './policy.ts';
 import { RegistryClients } from './registries.ts';
 import { ImportScheduler } from './scheduler.ts';
 import { ImportWorker } from './worker.ts';
@@ -13,6 +15,8 @@ import { ImportWorker } from './worker.ts';
 export interface Importer {
   worker: ImportWorker;
   scheduler: ImportScheduler;
+  /** Read-only registry reads for previews (previewPolicy, remoteTags); usable unstarted. */
+  reader: RemoteRegistryReader;
   start(): Promise<void>;
   /**
    * Stops claiming work and cancels the imports in hand: their registry requests are aborted and
@@ -57,6 +61,7 @@ export function createImporter(
   return {
     worker,
     scheduler,
+    reader: createRemoteRegistryReader(options),
     async start() {
       await worker.start();
       scheduler.start();

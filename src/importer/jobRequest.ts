@@ -17,7 +17,7 @@ export interface ClaimedJob extends Omit<ImportJobRow, 'request'> {
 const TEXT = z.string().min(1).max(4096);
 const jobRequestSchema = z.object({
   tags: z.array(z.string().min(1).max(255)).max(1000),
-  cause: z.enum(['tag', 'import', 'scheduled-import', 'push']),
+  cause: z.enum(['tag', 'import', 'scheduled-import', 'push', 'policy']),
   all: z
     .object({
       from: TEXT,

@@ -4,6 +4,7 @@
 import { and, eq } from 'drizzle-orm';
 import type { Tx } from '../db/client.ts';
 import { type imageStreams, tagConditions, tags } from '../db/schema.ts';
+import type { PolicyEvaluation } from '../domain/policyTags.ts';
 import type { DockerReference } from '../domain/references.ts';
 import { appendEvents, type EventCause, writeTransaction } from '../events/append.ts';
 import type { ImageStreamRow } from '../services/imageStreams.ts';
@@ -33,7 +34,13 @@ export async function recordImportSuccess(
   snapshot: TagSnapshot,
   fetched: FetchedSource,
   source: DockerReference,
-  context: { cause: EventCause; jobId: number; fence?: LeaseFence },
+  context: {
+    cause: EventCause;
+    jobId: number;
+    fence?: LeaseFence;
+    /** A policy tag's evaluation that picked the fetched image, stored with the outcome. */
+    policyEvaluation?: PolicyEvaluation;
+  },
 ): Promise<boolean> {
   return writeTransaction(options.database.db, async (tx) => {
     await context.fence?.(tx);
@@ -67,6 +74,15 @@ export async function recordImportSuccess(
       .update(tags)
       .set({
         importedSourceDigest: fetched.sourceDigest,
+        ...(context.policyEvaluation
+          ? {
+              policyEvaluation: {
+                ...context.policyEvaluation,
+                evaluatedAt: new Date().toISOString(),
+                digest: fetched.sourceDigest,
+              },
+            }
+          : {}),
         // A digest-pinned source cannot change, so it is not checked again.
         nextImportAt: tag.importScheduled && !pinned ? nextCheck(options) : null,
       })

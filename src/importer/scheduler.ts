@@ -1,14 +1,17 @@
-// Scheduled re-import: due tags are HEAD-checked; only a changed digest queues an import.
-// The rules: docs/rules.md#scheduled-imports.
+// Scheduled re-import: due tags are HEAD-checked; only a changed digest queues an import. A
+// policy tag's repository is listed once per pass, and only a new winner or digest queues one.
+// The rules: docs/rules.md#scheduled-imports, docs/policy-tags.md.
 import { sql } from 'drizzle-orm';
 import pLimit from 'p-limit';
 import { type Coalesced, coalesce } from '../coalesce.ts';
 import { rowsOf } from '../db/client.ts';
+import type { TagSelectionPolicy } from '../domain/policyTags.ts';
 import { parseDockerReference } from '../domain/references.ts';
 import { RepeatedFailureLog } from '../log.ts';
 import { enqueueImport } from '../services/importJobs.ts';
 import { inSpan } from '../tracing.ts';
 import type { ImporterOptions } from './execute.ts';
+import { evaluatePolicy, RepositoryListings } from './policy.ts';
 import {
   type CredentialLookup,
   isInsecure,
@@ -28,6 +31,9 @@ interface DueTag {
   fromName: string;
   importInsecure: boolean;
   importedSourceDigest: string | null;
+  policy: TagSelectionPolicy | null;
+  /** The winner of the policy's last recorded evaluation. */
+  policyWinner: string | null;
 }
 
 export interface SchedulerPass {
@@ -35,6 +41,8 @@ export interface SchedulerPass {
   checked: number;
   /** Of those, tags whose source changed (or could not be checked): an import was queued. */
   queued: number;
+  /** Repositories listed for policy tags (one listing per namespace and repository); absent when none. */
+  listed?: number;
 }
 
 export class ImportScheduler {
@@ -76,22 +84,37 @@ export class ImportScheduler {
       this.options.database.db,
       this.options.registry.secretKey,
     );
-    for (;;) {
-      const due = await this.claimDue();
-      if (due.length === 0) return total;
-      await Promise.all(
-        due.map((tag) =>
-          this.limit(async () => {
-            total.checked += 1;
-            await inSpan('scheduled check', {}, async () => {
-              if (await this.changed(tag, credentials)) {
+    const listings = new RepositoryListings(this.options.budget);
+    try {
+      for (;;) {
+        const due = await this.claimDue();
+        if (due.length === 0) return total;
+        const changedPolicyTags: DueTag[] = [];
+        await Promise.all(
+          due.map((tag) =>
+            this.limit(async () => {
+              total.checked += 1;
+              await inSpan('scheduled check', {}, async () => {
+                if (!(await this.changed(tag, credentials, listings))) return;
                 total.queued += 1;
-                await this.enqueue(tag);
-              }
-            });
-          }),
-        ),
-      );
+                if (tag.policy) changedPolicyTags.push(tag);
+                else await this.enqueue(tag.namespace, tag.stream, [tag.tag]);
+              });
+            }),
+          ),
+        );
+        // One job per stream for its policy tags, so they share the job's listing too.
+        const byStream = new Map<string, DueTag[]>();
+        for (const tag of changedPolicyTags) {
+          const key = `${tag.namespace}/${tag.stream}`;
+          byStream.set(key, [...(byStream.get(key) ?? []), tag]);
+        }
+        for (const tags of byStream.values()) {
+          await this.enqueue(tags[0]!.namespace, tags[0]!.stream, tags.map((t) => t.tag).sort());
+        }
+      }
+    } finally {
+      if (listings.size > 0) total.listed = listings.size;
     }
   }
 
@@ -117,7 +140,8 @@ export class ImportScheduler {
         limit ${BATCH}
         for update of t skip locked)
       returning s.namespace, s.name as stream, s.annotations as stream_annotations,
-        tags.name as tag, tags.from_name, tags.import_insecure, tags.imported_source_digest`);
+        tags.name as tag, tags.from_name, tags.import_insecure, tags.imported_source_digest,
+        tags.policy, tags.policy_evaluation ->> 'winner' as policy_winner`);
     return rowsOf<Record<string, unknown>>(result).map((row) => ({
       namespace: row.namespace as string,
       stream: row.stream as string,
@@ -126,6 +150,8 @@ export class ImportScheduler {
       fromName: row.from_name as string,
       importInsecure: Boolean(row.import_insecure),
       importedSourceDigest: (row.imported_source_digest as string | null) ?? null,
+      policy: (row.policy as TagSelectionPolicy | null) ?? null,
+      policyWinner: (row.policy_winner as string | null) ?? null,
     }));
   }
 
@@ -133,20 +159,33 @@ export class ImportScheduler {
    * HEAD first: an unchanged digest needs no import. Anything the check cannot settle (never
    * imported, an error, the manifest gone) queues an import, which records the outcome.
    */
-  private async changed(tag: DueTag, credentials: CredentialLookup): Promise<boolean> {
+  private async changed(
+    tag: DueTag,
+    credentials: CredentialLookup,
+    listings: RepositoryListings,
+  ): Promise<boolean> {
     if (!tag.importedSourceDigest) return true;
     const parsed = parseDockerReference(tag.fromName, 'from');
     if (!parsed.ok) return true;
-    const source = parsed.value;
+    let source = parsed.value;
     try {
+      const insecure = isInsecure(tag.importInsecure, tag.streamAnnotations);
       const client = await openRegistry(
         this.options.database.db,
         this.options.registry,
         tag.namespace,
         source,
-        isInsecure(tag.importInsecure, tag.streamAnnotations),
+        insecure,
         credentials,
       );
+      if (tag.policy) {
+        const listing = await listings.list(tag.namespace, client, source, insecure);
+        const winner = await evaluatePolicy(client, source, tag.policy, listing, {
+          serverPlatform: this.options.serverPlatform,
+        });
+        if (winner.evaluation.winner !== tag.policyWinner) return true;
+        source = winner.source;
+      }
       const head = await client.headManifest(
         source.repository,
         source.digest ?? source.tag ?? 'latest',
@@ -158,14 +197,9 @@ export class ImportScheduler {
     }
   }
 
-  private async enqueue(tag: DueTag): Promise<void> {
+  private async enqueue(namespace: string, stream: string, tagNames: string[]): Promise<void> {
     await this.options.database.db.transaction((tx) =>
-      enqueueImport(tx, {
-        namespace: tag.namespace,
-        stream: tag.stream,
-        tags: [tag.tag],
-        cause: 'scheduled-import',
-      }),
+      enqueueImport(tx, { namespace, stream, tags: tagNames, cause: 'scheduled-import' }),
     );
   }
 }

@@ -45,6 +45,7 @@ const CAUSES = {
   push: 'PUSH',
   rollback: 'ROLLBACK',
   tracking: 'TRACKING',
+  policy: 'POLICY',
   delete: 'DELETE',
   create: 'CREATE',
   update: 'UPDATE',

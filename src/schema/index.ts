@@ -12,6 +12,7 @@ import './tags.ts';
 import './lineage.ts';
 import './imageSearch.ts';
 import './tagging.ts';
+import './policyTags.ts';
 import './events.ts';
 import './pullSecrets.ts';
 import './imports.ts';

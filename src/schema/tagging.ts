@@ -20,6 +20,7 @@ import { type DeletedTag, deleteTag, rollbackTag } from '../services/tagOperatio
 import { editRef, namespaceOfRef } from './access.ts';
 import { KeyValueInput } from './common.ts';
 import { ReferencePolicyTypeEnum, TagSourceKindEnum } from './enums.ts';
+import { TagPolicyInput } from './policyTags.ts';
 
 const TagInput = builder.inputType('TagInput', {
   description: 'What `oc tag SOURCE DEST...` takes.',
@@ -48,6 +49,12 @@ const TagInput = builder.inputType('TagInput', {
       description:
         "Record on a copy of a stream tag's image where it came from (TagEvent.copiedFrom); " +
         'true when omitted. `tagraph apply` sends false: a manifest states a tag, it promotes nothing.',
+    }),
+    policy: t.field({
+      type: TagPolicyInput,
+      description:
+        'Make each destination a policy tag: `source` is then a repository (no tag or digest) and ' +
+        'the tag follows the repository tag the policy picks (docs/policy-tags.md).',
     }),
   }),
 });

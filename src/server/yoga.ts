@@ -54,13 +54,14 @@ export interface YogaParts {
   credentials: Credentials;
   rateLimit: RateLimit;
   secretKey: AppContext['secretKey'];
+  registryReader: AppContext['registryReader'];
   /** Which documents run: trusted documents only, or any with APQ (shared with graphql-ws). */
   persistedDocuments: PersistedDocuments;
 }
 
 export function createGatewayYoga(parts: YogaParts): GatewayYoga {
   const { config, database, log, authLog, metrics, hub, credentials, rateLimit, secretKey } = parts;
-  const { persistedDocuments } = parts;
+  const { persistedDocuments, registryReader } = parts;
   const requestIds = new WeakMap<Request, string>();
   // Live subscriptions' access re-checks, batched across all of them.
   const freshRoles = freshRoleLoader(database.db);
@@ -98,6 +99,7 @@ export function createGatewayYoga(parts: YogaParts): GatewayYoga {
         events: hub,
         credentials,
         secretKey,
+        registryReader,
         log: log.child({ requestId }),
         closeConnection: socket ? (code, reason) => socket.close(code, reason) : undefined,
       };

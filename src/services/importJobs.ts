@@ -27,7 +27,8 @@ export interface ImportRequest {
   stream: string;
   /** The spec tags to import; their spec says from where and how. */
   tags: string[];
-  cause: 'tag' | 'import' | 'scheduled-import' | 'push';
+  /** `policy`: a caller asked for a policy tag's re-evaluation (reevaluateTag). */
+  cause: 'tag' | 'import' | 'scheduled-import' | 'push' | 'policy';
   all?: AllTagsRequest;
   /**
    * A registry reported this push (docs/rules.md#image-stream-mapping): map the manifest to the

@@ -3,6 +3,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { Tx } from '../db/client.ts';
 import { tags } from '../db/schema.ts';
 import type { ImportMode } from '../domain/platforms.ts';
+import type { TagSelectionPolicy } from '../domain/policyTags.ts';
 import { needsNewGeneration, type ReferencePolicy } from '../domain/tagPolicy.ts';
 import type { TagSource } from '../domain/tracking.ts';
 import { bumpGeneration, type ImageStreamRow, touchStream } from './imageStreams.ts';
@@ -16,6 +17,8 @@ export interface SpecTagInput {
   importScheduled: boolean;
   importMode: ImportMode;
   annotations?: Record<string, string>;
+  /** A policy tag's policy; absent or null for any other tag (docs/policy-tags.md). */
+  policy?: TagSelectionPolicy | null;
 }
 
 export interface SpecTagWrite {
@@ -44,7 +47,12 @@ export async function writeSpecTag(
     .where(sql`${tags.streamId} = ${stream.id} and ${tags.name} = ${tagName}`);
   const previous =
     existing && existing.specGeneration !== null
-      ? { from: sourceOf(existing), reference: existing.reference, importMode: existing.importMode }
+      ? {
+          from: sourceOf(existing),
+          reference: existing.reference,
+          importMode: existing.importMode,
+          policy: existing.policy,
+        }
       : null;
   const bump = needsNewGeneration(previous, spec);
   const changed =
@@ -73,10 +81,12 @@ export async function writeSpecTag(
     importInsecure: spec.importInsecure,
     importScheduled: spec.importScheduled,
     importMode: spec.importMode,
+    policy: spec.policy ?? null,
     specGeneration: generation,
     nextImportAt: spec.importScheduled ? new Date() : null,
     // A new source has not been imported yet: a scheduled check must not compare against the old.
-    ...(bump ? { importedSourceDigest: null } : {}),
+    // Nor has a new policy been evaluated.
+    ...(bump ? { importedSourceDigest: null, policyEvaluation: null } : {}),
     updatedAt: new Date(),
     ...(spec.annotations ? { annotations: spec.annotations } : {}),
   };

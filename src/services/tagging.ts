@@ -8,7 +8,14 @@ import type { TagLineage } from '../domain/history.ts';
 import type { DomainError, Problem } from '../domain/names.ts';
 import { type ImportMode, parseImportMode } from '../domain/platforms.ts';
 import {
+  describePolicy,
+  parseTagSelectionPolicy,
+  type TagSelectionPolicy,
+  type TagSelectionPolicyInput,
+} from '../domain/policyTags.ts';
+import {
   inferTagSourceKind,
+  namesTagOrDigest,
   parseDockerReference,
   parseImageStreamImageRef,
   parseImageStreamTagRef,
@@ -62,6 +69,11 @@ export interface TagInput {
    * unless false. `tagraph apply` states what a tag should be, which is no promotion: false.
    */
   recordLineage?: boolean | null;
+  /**
+   * Makes each destination a policy tag (docs/policy-tags.md): the source is then a repository
+   * (a pull spec without tag or digest), and the tag follows the repository tag the policy picks.
+   */
+  policy?: TagSelectionPolicyInput | null;
 }
 
 export interface TagOutcome {
@@ -96,7 +108,7 @@ export async function tag(
 ): Promise<Result<TagOutcome[]>> {
   const checked = checkTagInput(input);
   if (!checked.ok) return checked;
-  const { importMode, source: parsedSource } = checked.value;
+  const { importMode, policy, source: parsedSource } = checked.value;
   const authorizedDestinations = await authorizeAll(
     access,
     checked.value.destinations.map((target, index) => ({
@@ -131,7 +143,10 @@ export async function tag(
       const resolved = early ?? (await resolveSource(tx, input, source, dest, locked.value));
       if (!resolved.ok) throw new Rollback(resolved.error);
       outcomes.push(
-        await applyToDestination(tx, locked.value, dest, resolved.value, input, importMode),
+        await applyToDestination(tx, locked.value, dest, resolved.value, input, {
+          importMode,
+          policy,
+        }),
       );
     }
     return ok(
@@ -190,6 +205,7 @@ function checkTagInput(input: TagInput): Result<{
   kind: TagSourceKind;
   destinations: StreamTagRef[];
   importMode: ImportMode;
+  policy: TagSelectionPolicy | null;
   source: ParsedSource;
 }> {
   const problems: Problem[] = [];
@@ -225,6 +241,8 @@ function checkTagInput(input: TagInput): Result<{
   }
   const source = parseSource(input, kind);
   if (!source.ok) problems.push(problemOf(source, 'source'));
+  const policy = input.policy ? checkPolicy(input, kind) : ok(null);
+  if (!policy.ok) problems.push(...policy.error);
   const seen = new Set<string>();
   for (const d of destinations) {
     const key = `${d.namespace}/${d.stream}:${d.tag}`;
@@ -237,8 +255,38 @@ function checkTagInput(input: TagInput): Result<{
     kind,
     destinations,
     importMode: importMode.ok ? importMode.value : 'Legacy',
+    policy: policy.ok ? policy.value : null,
     source: source.value,
   });
+}
+
+/**
+ * A policy tag's policy, and its source: a repository to list (a pull spec without tag or
+ * digest), imported rather than referenced or tracked.
+ */
+function checkPolicy(input: TagInput, kind: TagSourceKind): Result<TagSelectionPolicy, Problem[]> {
+  const problems: Problem[] = [];
+  if (kind !== 'DockerImage' || input.alias || input.reference) {
+    problems.push({
+      field: 'policy',
+      message:
+        'a policy needs a DockerImage repository source to import, not a tracking or reference tag',
+    });
+  } else {
+    const source = input.source.trim();
+    const parsed = parseDockerReference(source, 'source');
+    if (parsed.ok && namesTagOrDigest(source, parsed.value)) {
+      problems.push({
+        field: 'source',
+        message:
+          "a policy tag's source is a repository, without a tag or digest: the policy picks the tag",
+      });
+    }
+  }
+  const parsed = parseTagSelectionPolicy(input.policy!, 'policy');
+  if (!parsed.ok) problems.push(problemOf(parsed, 'policy'));
+  if (problems.length > 0 || !parsed.ok) return fail(problems);
+  return ok(parsed.value);
 }
 
 /**
@@ -466,7 +514,7 @@ async function applyToDestination(
   dest: Authorized<StreamTagRef>,
   resolved: ResolvedSource,
   input: TagInput,
-  importMode: ImportMode,
+  { importMode, policy }: { importMode: ImportMode; policy: TagSelectionPolicy | null },
 ): Promise<TagOutcome> {
   const external = resolved.from.kind === 'DockerImage' && !resolved.reference;
   const spec = await writeSpecTag(tx, stream, dest.tag, {
@@ -476,6 +524,7 @@ async function applyToDestination(
     importInsecure: Boolean(input.insecure),
     importScheduled: Boolean(input.scheduled) && external,
     importMode,
+    policy,
   });
   let historyChanged = false;
   if (resolved.event) {
@@ -512,9 +561,11 @@ async function applyToDestination(
   const name = `${dest.stream}:${dest.tag}`;
   const message = input.alias
     ? `Tag ${name} set up to track ${resolved.display}.`
-    : input.scheduled
-      ? `Tag ${name} set to import ${resolved.display} periodically.`
-      : `Tag ${name} set to ${resolved.display}.`;
+    : policy
+      ? `Tag ${name} set to follow ${resolved.display} by ${describePolicy(policy)}${input.scheduled ? ', re-evaluated periodically' : ''}.`
+      : input.scheduled
+        ? `Tag ${name} set to import ${resolved.display} periodically.`
+        : `Tag ${name} set to ${resolved.display}.`;
   return {
     namespace: dest.namespace,
     stream: dest.stream,

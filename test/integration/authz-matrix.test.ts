@@ -66,7 +66,10 @@ const POLICIES: Record<string, FieldPolicy> = {
   'Query.namespaces': { needs: 'ANYONE', refusal: 'OWN_ONLY' },
   'Query.node': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
   'Query.nodes': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
+  // Both read a registry with the namespace's pull secrets: an editor's, as for imports.
+  'Query.previewPolicy': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Query.pullSecrets': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
+  'Query.remoteTags': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Query.roleBindings': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Query.tagEvents': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
   'Mutation.addRoleBinding': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
@@ -79,6 +82,7 @@ const POLICIES: Record<string, FieldPolicy> = {
   'Mutation.deleteTag': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.importImage': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.pruneImages': { needs: 'CLUSTER_ADMIN', refusal: 'FORBIDDEN' },
+  'Mutation.reevaluateTag': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.removeRoleBinding': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.replacePullSecret': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.revokeToken': { needs: 'CLUSTER_ADMIN', refusal: 'FORBIDDEN' },
@@ -152,6 +156,10 @@ const RULES: Record<string, Rule> = {
   // A paging key inside the namespace argument's namespace: names nothing by itself.
   'Query.importJobs.before': () => undefined,
   'Query.namespace.name': (t, p) => nsFor(t, p),
+  // A repository with a tag is refused after authorization, so no registry is reached.
+  'Query.previewPolicy.repository': () => 'registry.test:5000/matrix/app:1',
+  'Query.previewPolicy.policy': () => ({ semver: { range: '*' } }),
+  'Query.remoteTags.repository': () => 'registry.test:5000/matrix/app:1',
   'Query.node.id': (t) => t.fixture.tagId,
   'Query.nodes.ids': (t) => [t.fixture.streamId, t.fixture.tagId, t.fixture.imageId],
   'Mutation.revokeToken.id': (t) => t.tokenId,
@@ -174,6 +182,7 @@ const RULES: Record<string, Rule> = {
   'PullSecretInput.document': () =>
     JSON.stringify({ auths: { 'quay.io': { auth: Buffer.from('mx:pw').toString('base64') } } }),
   'PullSecretInput.name': () => 'victim-registry',
+  'ReevaluateTagInput.ref': (t, p) => streamRef(t, p, t.fixture.tag),
   'RoleBindingInput.subjectName': () => 'mx-someone',
   'RoleBindingInput.subjectKind': () => 'User',
   'RollbackTagInput.ref': (t, p) => streamRef(t, p, t.fixture.tag),
@@ -209,6 +218,7 @@ const FOCUSABLE = new Set([
   'Query.imageStreamTag.ref',
   'DeleteTagInput.ref',
   'ImportImageInput.image',
+  'ReevaluateTagInput.ref',
   'RollbackTagInput.ref',
   'SetTagAnnotationsInput.ref',
   'TagInput.destinations',
