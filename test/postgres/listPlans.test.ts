@@ -4,34 +4,16 @@ import { encodeBase64, encodeCursorTuple } from '@pothos/core';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { AccessChecker, OPEN_CALLER } from '../../src/auth/roles.ts';
-import { openDatabase, rowsOf } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/client.ts';
 import { unwrap } from '../../src/errors.ts';
 import { tagListQuery } from '../../src/schema/tagLists.ts';
 import { createImageStream } from '../../src/services/imageStreams.ts';
-import { fileDatabase } from '../support/database.ts';
-
-type PlanNode = Record<string, unknown> & { Plans?: PlanNode[] };
-
-/** Node types of a JSON plan, depth first, with the index each scan used. */
-function planNodes(plan: PlanNode): string[] {
-  const own = `${plan['Node Type']}${plan['Index Name'] ? ` ${plan['Index Name']}` : ''}`;
-  return [own, ...(plan.Plans ?? []).flatMap(planNodes)];
-}
-
-function findNode(plan: PlanNode, index: string): PlanNode | undefined {
-  if (plan['Index Name'] === index) return plan;
-  for (const child of plan.Plans ?? []) {
-    const found = findNode(child, index);
-    if (found) return found;
-  }
-  return undefined;
-}
+import { openFileDatabase } from '../support/database.ts';
+import { builtStatement, explainPlan, findNode, planNodes } from '../support/plans.ts';
 
 describe('the tag list on a stream of 10,000 tags', () => {
   it('reads the 20 most recently updated failing tags from the updated-time index', async () => {
-    const target = fileDatabase();
-    if (target.kind !== 'postgres') throw new Error('a Postgres test database was expected');
-    const database = await openDatabase({ ...target, poolSize: 1 });
+    const database = await openFileDatabase({ poolSize: 1 });
     try {
       const db = database.db;
       const stream = unwrap(
@@ -73,19 +55,12 @@ describe('the tag list on a stream of 10,000 tags', () => {
             limit: 21,
           })
           .toSQL();
-        const pieces = built.sql.split(/\$(\d+)/);
-        const statement = sql.join(
-          pieces.map((piece, i) =>
-            i % 2 === 0 ? sql.raw(piece) : sql`${built.params[Number(piece) - 1]}`,
-          ),
-        );
-        const [row] = rowsOf<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
-          await db.execute(sql`explain (format json) ${statement}`),
-        );
+        const statement = builtStatement(built);
+        const plan = await explainPlan(db, statement);
         const rows = rowsOf<{ id: string; name: string }>(
           await db.execute(sql`select * from (${statement}) page`),
         );
-        return { plan: row!['QUERY PLAN'][0].Plan, rows };
+        return { plan, rows };
       };
 
       const first = await page(null);

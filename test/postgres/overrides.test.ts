@@ -2,15 +2,13 @@
 // statements through its own client, and the override is postgres.js's.
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { openDatabase, rowsOf } from '../../src/db/client.ts';
-import { fileDatabase } from '../support/database.ts';
+import { rowsOf } from '../../src/db/client.ts';
+import { openFileDatabase } from '../support/database.ts';
 
 describe('drizzle statements as named prepared statements (preparing, src/db/client.ts)', () => {
   it('prepares every drizzle statement, in and out of transactions and savepoints, and reuses it', async () => {
-    const target = fileDatabase();
-    if (target.kind !== 'postgres') throw new Error('a Postgres test database was expected');
     // One connection: every statement below is prepared on the connection asked afterwards.
-    const database = await openDatabase({ ...target, poolSize: 1 });
+    const database = await openFileDatabase({ poolSize: 1 });
     try {
       const { db } = database;
       // With a parameter each, as drizzle's statements have (postgres.js sends a statement

@@ -8,7 +8,7 @@ import {
   TEST_SECRET_KEY,
   type TestApp,
 } from '../support/app.ts';
-import { fileDatabase } from '../support/database.ts';
+import { postgresFileDatabase } from '../support/database.ts';
 import { pushImage } from '../support/images.ts';
 import { callImportImage } from '../support/imports.ts';
 import { parseMetrics, sampleValue } from '../support/metrics.ts';
@@ -35,8 +35,7 @@ describe('npm run worker', () => {
   it('serves its imports on TAGRAPH_METRICS_PORT, behind the metrics token', async () => {
     const repository = repo('worker');
     await pushImage(registryUrl, repository, 'v1', { content: 'worker v1' });
-    const target = fileDatabase();
-    if (target.kind !== 'postgres') throw new Error('postgres only');
+    const target = postgresFileDatabase();
     const port = await reservePort();
     const worker = spawnEntry('worker', {
       DATABASE_URL: target.url,
