@@ -164,7 +164,7 @@ function asGraphqlWsSends(frame: string): string {
   } as never);
 }
 
-describe('graphql-ws next frames written by a subscription group (nextMessageDelivery, src/server.ts)', () => {
+describe('graphql-ws next frames written by a subscription group (nextMessageDelivery, src/server/graphqlWs.ts)', () => {
   it('are byte for byte what graphql-ws would send, data and errors alike, through the group', async () => {
     const namespace = 'frames';
     await app.stream(namespace, 'app');
