@@ -2,9 +2,9 @@
 // the same run: the 20 most recently updated failing tags (with totalCount) of a 10,000-tag stream,
 // and of a namespace of 100 streams × 100 tags (Namespace.tags).
 import { createBenchDatabase } from './lib/db.ts';
-import { type LoadResult, runLoad } from './lib/load.ts';
-import { withCpuPerOperation } from './lib/processes.ts';
-import { collect, medianOf, printTable, type Row, round, writeResults } from './lib/stats.ts';
+import { runLoad } from './lib/load.ts';
+import { type Measured, measureRounds, pick, statementsPerRequest } from './lib/rounds.ts';
+import { medianOf, printTable, type Row, round, writeResults } from './lib/stats.ts';
 import { startTagraph } from './lib/tagraph.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -49,15 +49,6 @@ const BASELINE: Record<QueryName, QueryName> = {
   namespaceFailingRecentPage: 'namespaceFirstPage',
   namespaceFailingRecent: 'namespaceFirstPage',
 };
-
-type Measured = LoadResult & { serverCpuMs: number; postgresCpuMs: number };
-const pick = (r: Measured) => ({
-  rps: r.rps,
-  p50: r.p50,
-  p99: r.p99,
-  serverCpuMs: r.serverCpuMs,
-  postgresCpuMs: r.postgresCpuMs,
-});
 
 export async function main() {
   const database = await createBenchDatabase('lists');
@@ -118,9 +109,10 @@ export async function main() {
 
       const statements: Record<string, number> = {};
       for (const name of Object.keys(QUERIES) as QueryName[]) {
-        const before = await tagraph.metric('tagraph_db_statements_total');
-        for (let i = 0; i < 20; i++) await tagraph.graphql(QUERIES[name]);
-        statements[name] = ((await tagraph.metric('tagraph_db_statements_total')) - before) / 20;
+        statements[name] = await statementsPerRequest(
+          () => tagraph.metric('tagraph_db_statements_total'),
+          () => tagraph.graphql(QUERIES[name]),
+        );
       }
       console.log('statements per request:', statements);
 
@@ -135,18 +127,16 @@ export async function main() {
         });
       const runs: Record<string, Measured[]> = {};
       const names = Object.keys(QUERIES) as QueryName[];
-      for (const name of names) await load(name, WARMUP);
-      for (let r0 = 0; r0 < ROUNDS; r0++) {
-        // Rotate who goes first so drift hits all alike.
-        const order = names.map((_, i) => names[(i + r0) % names.length]!);
-        for (const name of order) {
-          const result = await withCpuPerOperation(tagraph.pid, () => load(name, DURATION));
-          collect(runs, name, result);
-          console.log(
-            `  ${name} round ${r0 + 1}: ${round(result.rps, 1)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms; CPU per request: server ${round(result.serverCpuMs)} ms, Postgres ${round(result.postgresCpuMs)} ms`,
-          );
-        }
-      }
+      await measureRounds(
+        names.map((name) => ({
+          key: name,
+          label: name,
+          pid: tagraph.pid,
+          load: (duration) => load(name, duration),
+        })),
+        { rounds: ROUNDS, warmupSeconds: WARMUP, durationSeconds: DURATION },
+        runs,
+      );
 
       const rows: Row[] = names.map((name) => {
         const m = medianOf(runs[name]!.map(pick));

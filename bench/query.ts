@@ -1,10 +1,10 @@
 // Scenario 1: the tag-graph query against PostGraphile v4 and v5 on the same tables, in the same run.
 import { createBenchDatabase } from './lib/db.ts';
-import { type LoadResult, runLoad } from './lib/load.ts';
+import { runLoad } from './lib/load.ts';
 import { type RunningPeer, startPostgraphile, startPostgraphile5 } from './lib/peers.ts';
-import { withCpuPerOperation } from './lib/processes.ts';
+import { type Measured, measureRounds, pick, statementsPerRequest } from './lib/rounds.ts';
 import { seedGraph } from './lib/seed.ts';
-import { collect, medianOf, printTable, type Row, round, writeResults } from './lib/stats.ts';
+import { medianOf, printTable, type Row, round, writeResults } from './lib/stats.ts';
 import { startTagraph } from './lib/tagraph.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -144,9 +144,9 @@ export async function main() {
       const statements: Record<string, number> = {};
       for (const name of SELECTED) {
         for (const s of servers) {
-          const before = await counters[s.server]();
-          for (let i = 0; i < 20; i++) await post(s.url, s.headers, queryOf(s.server, name));
-          statements[`${s.server}_${name}`] = ((await counters[s.server]()) - before) / 20;
+          statements[`${s.server}_${name}`] = await statementsPerRequest(counters[s.server], () =>
+            post(s.url, s.headers, queryOf(s.server, name)),
+          );
         }
       }
       console.log('statements per request:', statements);
@@ -165,23 +165,18 @@ export async function main() {
 
       // CPU per request: the server's own process and every Postgres process. The load
       // generator's share is left out; on two cores the sum of the two bounds the rate.
-      const measured = (s: (typeof servers)[number], name: QueryName) =>
-        withCpuPerOperation(s.pid, () => load(s, name, DURATION));
-
       const runs: Record<string, Measured[]> = {};
       for (const name of SELECTED) {
-        for (const s of servers) await load(s, name, WARMUP);
-        for (let r0 = 0; r0 < ROUNDS; r0++) {
-          // Rotate who goes first so drift (caches, vacuum, thermal) hits all alike.
-          const order = servers.map((_, i) => servers[(i + r0) % servers.length]!);
-          for (const s of order) {
-            const result = await measured(s, name);
-            collect(runs, `${s.server}_${name}`, result);
-            console.log(
-              `  ${name} ${s.server} round ${r0 + 1}: ${round2(result.rps)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms; CPU per request: server ${round(result.serverCpuMs)} ms, Postgres ${round(result.postgresCpuMs)} ms`,
-            );
-          }
-        }
+        await measureRounds(
+          servers.map((s) => ({
+            key: `${s.server}_${name}`,
+            label: `${name} ${s.server}`,
+            pid: s.pid,
+            load: (duration) => load(s, name, duration),
+          })),
+          { rounds: ROUNDS, warmupSeconds: WARMUP, durationSeconds: DURATION },
+          runs,
+        );
       }
 
       const rows: Row[] = [];
@@ -251,15 +246,5 @@ export async function main() {
     await database.drop();
   }
 }
-
-type Measured = LoadResult & { serverCpuMs: number; postgresCpuMs: number };
-const pick = (r: Measured) => ({
-  rps: r.rps,
-  p50: r.p50,
-  p99: r.p99,
-  serverCpuMs: r.serverCpuMs,
-  postgresCpuMs: r.postgresCpuMs,
-});
-const round2 = (v: number) => round(v, 1);
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

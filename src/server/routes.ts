@@ -32,14 +32,19 @@ export function healthPlugin(database: Database): Plugin {
   };
 }
 
-/** Gives every request an id (the caller's `x-request-id` when sane), echoes it, logs the result. */
+/**
+ * Gives every request an id (the caller's `x-request-id` when sane), echoes it, logs its start
+ * (debug) and its result.
+ */
 export function requestIdPlugin(requestIds: WeakMap<Request, string>, log: Logger): Plugin {
   const started = new WeakMap<Request, number>();
   return {
-    onRequest({ request }) {
+    onRequest({ request, url }) {
       const given = request.headers.get('x-request-id');
-      requestIds.set(request, given && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID());
+      const requestId = given && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+      requestIds.set(request, requestId);
       started.set(request, performance.now());
+      log.debug({ requestId, method: request.method, path: url.pathname }, 'request started');
     },
     onResponse({ request, response, serverContext }) {
       const requestId = requestIds.get(request);

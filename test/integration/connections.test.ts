@@ -14,6 +14,7 @@ import { CLOSE_TOO_MANY_CONNECTIONS } from '../../src/server/graphqlWs.ts';
 import { bearer, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../support/app.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { subscribeSse, subscribeWs, wsUrl } from '../support/subscriptions.ts';
+import { until } from '../support/wait.ts';
 
 /** The namespace of the test running: each test's app gets its own (the database is shared). */
 let NS = 'conn-0';
@@ -78,13 +79,11 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-/** Polls `condition` until it holds (or fails the test after `ms`). */
-async function until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/** The open graphql-ws connections the server counts (its `tagraph_websocket_connections`). */
+async function openWebSockets(app: TestApp): Promise<number> {
+  const gauge = app.metrics.getSingleMetric('tagraph_websocket_connections');
+  const { values } = await gauge!.get();
+  return values[0]?.value ?? 0;
 }
 
 const apps: TestApp[] = [];
@@ -337,18 +336,12 @@ describe('bounds on graphql-ws', () => {
       expect((await first.run(ME)).data).toEqual({ me: { subject: 'many' } });
       await first.stop();
       await first.closed;
-      // The server counts the close once it sees it: retry until a place is free.
-      let fourth = connect(app, token);
-      for (let i = 0; ; i++) {
-        const outcome = await Promise.race([
-          fourth.connected.then(() => 'connected' as const),
-          fourth.closed.then(() => 'closed' as const),
-        ]);
-        if (outcome === 'connected') break;
-        if (i > 50) throw new Error('no place freed after a connection closed');
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        fourth = connect(app, token);
-      }
+      // The client hears the close before the server has seen it: wait until the server no
+      // longer counts the first (nor the refused third); the per-token count drops in that same
+      // close, before the server reads anything else.
+      await until(async () => (await openWebSockets(app)) === 2, 'the server saw the closes');
+      const fourth = connect(app, token);
+      await within(fourth.connected, 5000, 'a place freed after a connection closed');
       expect((await fourth.run(ME)).data).toEqual({ me: { subject: 'many' } });
       await fourth.stop();
     } finally {

@@ -12,7 +12,7 @@ import { rowsOf } from '../../src/db/client.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { type HostileRegistry, startHostileRegistry } from '../support/hostileRegistry.ts';
 import { type BuiltImage, buildImage, buildIndex } from '../support/images.ts';
-import { JOB_FIELDS, type JobView, type TagView } from '../support/imports.ts';
+import { importAsEditor, type JobView, type TagView } from '../support/imports.ts';
 
 const PUSH_TOKEN = 'hostile-push-token-0123456789abcdef';
 
@@ -43,34 +43,9 @@ afterAll(async () => {
   await registry?.stop();
 });
 
-const IMPORT = `mutation($input: ImportImageInput!) {
-  importImage(input: $input) {
-    __typename
-    ... on ImportImagePayload { job { ${JOB_FIELDS} } }
-    ... on Error { message }
-  }
-}`;
-
 /** importImage as an editor of `namespace`, then the app's worker until nothing is due. */
-async function importAs(namespace: string, input: Record<string, unknown>): Promise<JobView> {
-  const editor = await app.member(namespace, 'EDITOR');
-  const result = await app.call<{ importImage: { __typename: string; job: JobView } }>(
-    editor,
-    IMPORT,
-    { input: { namespace, confirm: true, insecure: true, ...input } },
-  );
-  expect(result.errors).toBeUndefined();
-  expect(result.data!.importImage.__typename).toBe('ImportImagePayload');
-  const id = result.data!.importImage.job.id;
-  while ((await app.importer.worker.runOnce()) > 0) {}
-  const job = await app.call<{ importJob: JobView }>(
-    editor,
-    `query($id: ID!) { importJob(id: $id) { ${JOB_FIELDS} } }`,
-    { id },
-  );
-  expect(job.errors).toBeUndefined();
-  return job.data!.importJob;
-}
+const importAs = (namespace: string, input: Record<string, unknown>) =>
+  importAsEditor(app, namespace, input);
 
 async function readTag(namespace: string, ref: string) {
   const viewer = await app.member(namespace, 'IMAGE_PULLER');

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { type HostileRegistry, startHostileRegistry } from '../support/hostileRegistry.ts';
 import { type BuiltIndex, buildImage, buildIndex, pushImage } from '../support/images.ts';
-import { JOB_FIELDS, type JobView, type TagView } from '../support/imports.ts';
+import { enqueueAsEditor, importAsEditor, type TagView } from '../support/imports.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -34,45 +34,10 @@ afterAll(async () => {
   await registry?.stop();
 });
 
-const IMPORT = `mutation($input: ImportImageInput!) {
-  importImage(input: $input) {
-    __typename
-    ... on ImportImagePayload { job { ${JOB_FIELDS} } }
-    ... on Error { message }
-  }
-}`;
-
-/** importImage as an editor of `namespace`; returns the queued job's id and a reader of it. */
-async function enqueueAs(
-  target: TestApp,
-  namespace: string,
-  input: Record<string, unknown>,
-): Promise<() => Promise<JobView>> {
-  const editor = await target.member(namespace, 'EDITOR');
-  const result = await target.call<{ importImage: { __typename: string; job: JobView } }>(
-    editor,
-    IMPORT,
-    { input: { namespace, confirm: true, insecure: true, ...input } },
-  );
-  expect(result.errors).toBeUndefined();
-  expect(result.data!.importImage.__typename).toBe('ImportImagePayload');
-  const id = result.data!.importImage.job.id;
-  return async () => {
-    const job = await target.call<{ importJob: JobView }>(
-      editor,
-      `query($id: ID!) { importJob(id: $id) { ${JOB_FIELDS} } }`,
-      { id },
-    );
-    return job.data!.importJob;
-  };
-}
-
+const enqueueAs = enqueueAsEditor;
 /** importImage as an editor of `namespace`, then the app's worker until nothing is due. */
-async function importAs(namespace: string, input: Record<string, unknown>): Promise<JobView> {
-  const read = await enqueueAs(app, namespace, input);
-  while ((await app.importer.worker.runOnce()) > 0) {}
-  return read();
-}
+const importAs = (namespace: string, input: Record<string, unknown>) =>
+  importAsEditor(app, namespace, input);
 
 /** Polls `read` every 25 ms until `done` holds or `ms` pass; returns the last value read. */
 async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, ms: number) {

@@ -1,52 +1,19 @@
 // The importer's metrics on /metrics: imports by result, reason, registry and cause, registry
 // request timings and errors (real docker-registry imports), and the queue and scheduler gauges.
+// The worker process's own metrics listener is tested on Postgres (test/postgres/workerMetrics.test.ts).
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BoundedLabels } from '../../src/importer/metrics.ts';
-import {
-  reservePort,
-  spawnEntry,
-  startTestApp,
-  TEST_SECRET_KEY,
-  type TestApp,
-} from '../support/app.ts';
-import { fileDatabase } from '../support/database.ts';
+import { reservePort, startTestApp, type TestApp } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
 import { drainImports, JOB_FIELDS, type JobView } from '../support/imports.ts';
+import { parseMetrics, type Sample, sampleValue } from '../support/metrics.ts';
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 const registryUrl = inject('registryUrl');
 const registryHost = new URL(registryUrl).host;
 const repo = (name: string) =>
   `metrics-${process.pid}-${Math.random().toString(36).slice(2, 8)}/${name}`;
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** The samples of the Prometheus text format (label values hold no quotes here). */
-function parseMetrics(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!match) continue;
-    const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)) labels[pair[1]!] = pair[2]!;
-    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
-  }
-  return samples;
-}
-
-/** The value of the one sample of `name` whose labels include `labels` (0 when there is none). */
-function sampleValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  const found = samples.filter(
-    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-  );
-  expect(found.length, `${name} ${JSON.stringify(labels)}`).toBeLessThanOrEqual(1);
-  return found[0]?.value ?? 0;
-}
 
 const IMPORT = `mutation($input: ImportImageInput!) {
   importImage(input: $input) {
@@ -227,53 +194,6 @@ describe('queue and scheduler gauges', () => {
     expect(lag).toBeGreaterThanOrEqual(300);
     expect(lag).toBeLessThan(360);
   });
-});
-
-describe('npm run worker', () => {
-  it.runIf(inject('dbKind') === 'postgres')(
-    'serves its imports on TAGRAPH_METRICS_PORT, behind the metrics token',
-    async () => {
-      const repository = repo('worker');
-      await pushImage(registryUrl, repository, 'v1', { content: 'worker v1' });
-      const target = fileDatabase();
-      if (target.kind !== 'postgres') throw new Error('postgres only');
-      const port = await reservePort();
-      const worker = spawnEntry('worker', {
-        DATABASE_URL: target.url,
-        TAGRAPH_SECRET_KEY: TEST_SECRET_KEY.toString('hex'),
-        TAGRAPH_LOG_LEVEL: 'warn',
-        TAGRAPH_EGRESS_ALLOW: '127.0.0.1:*',
-        TAGRAPH_METRICS_PORT: String(port),
-        TAGRAPH_METRICS_TOKEN: METRICS_TOKEN,
-      });
-      const url = `http://127.0.0.1:${port}/metrics`;
-      const workerImports = async () => {
-        const response = await fetch(url, {
-          headers: { authorization: `Bearer ${METRICS_TOKEN}` },
-        }).catch(() => null);
-        if (response?.status !== 200) return -1;
-        return sampleValue(parseMetrics(await response.text()), 'tagraph_imports_total', {
-          result: 'success',
-          registry: registryHost,
-          cause: 'user',
-        });
-      };
-      try {
-        await expect.poll(workerImports, { timeout: 20_000 }).toBe(0);
-        expect((await fetch(url)).status).toBe(401);
-        // Queued through the gateway, which runs no worker; imported by the worker process.
-        await queueImport({
-          image: 'worker:v1',
-          from: `${registryHost}/${repository}:v1`,
-          insecure: true,
-        });
-        await expect.poll(workerImports, { timeout: 20_000 }).toBe(1);
-      } finally {
-        worker.process.kill('SIGTERM');
-        expect((await worker.exited).code, worker.output()).toBe(0);
-      }
-    },
-  );
 });
 
 describe('BoundedLabels', () => {

@@ -2,7 +2,6 @@
 import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rowsOf } from '../../src/db/client.ts';
 import { writeTransaction } from '../../src/events/append.ts';
 import { ImportWorker, type JobOutcome } from '../../src/importer/worker.ts';
 import { enqueueImport } from '../../src/services/importJobs.ts';
@@ -15,6 +14,7 @@ import {
   type ImportJobRow,
 } from '../../src/services/importQueue.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { explainPlan } from '../support/plans.ts';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -197,10 +197,8 @@ describe('import job queue', () => {
           select 'q', 'backlog' || g, '{}'::jsonb, now() - interval '1 minute'
           from generate_series(1, 3000) g`);
         await tx.execute(sql`analyze import_jobs`);
-        const [row] = rowsOf<{ 'QUERY PLAN': unknown }>(
-          await tx.execute(sql`explain (format json) ${claimStatement('w', 4, 60_000)}`),
-        );
-        throw new RolledBack(JSON.stringify(row!['QUERY PLAN']));
+        const plan = await explainPlan(tx, claimStatement('w', 4, 60_000));
+        throw new RolledBack(JSON.stringify(plan));
       })
       .catch((error: unknown) => {
         if (error instanceof RolledBack) return error.message;

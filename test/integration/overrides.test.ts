@@ -1,7 +1,7 @@
 // Guards for the places tagraph overrides its libraries for speed (docs/overrides.md): each test
 // fails if the override stops applying after an upgrade, or stops matching what it replaces.
+// The Postgres-only guard of `preparing` is in test/postgres/overrides.test.ts.
 import { request } from 'node:http';
-import { sql } from 'drizzle-orm';
 import {
   GRAPHQL_TRANSPORT_WS_PROTOCOL,
   MessageType,
@@ -9,10 +9,9 @@ import {
   stringifyMessage,
 } from 'graphql-ws';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { hashToken } from '../../src/auth/tokens.ts';
-import { openDatabase, rowsOf } from '../../src/db/client.ts';
 import { buildApp } from '../../src/server.ts';
 import {
   bearer,
@@ -21,7 +20,6 @@ import {
   type TestApp,
   testConfig,
 } from '../support/app.ts';
-import { fileDatabase } from '../support/database.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { subscribeWs, wsUrl } from '../support/subscriptions.ts';
 
@@ -40,46 +38,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app.stop();
-});
-
-describe('drizzle statements as named prepared statements (preparing, src/db/client.ts)', () => {
-  // PGlite runs drizzle's statements through its own client; the override is postgres.js's.
-  it.runIf(inject('dbKind') === 'postgres')(
-    'prepares every drizzle statement, in and out of transactions and savepoints, and reuses it',
-    async () => {
-      const target = fileDatabase();
-      if (target.kind !== 'postgres') throw new Error('a Postgres test database was expected');
-      // One connection: every statement below is prepared on the connection asked afterwards.
-      const database = await openDatabase({ ...target, poolSize: 1 });
-      try {
-        const { db } = database;
-        // With a parameter each, as drizzle's statements have (postgres.js sends a statement
-        // without any by the simple protocol, prepared or not).
-        await db.execute(sql`select ${1}::int as guard_plain`);
-        await db.execute(sql`select ${2}::int as guard_plain`);
-        await db.transaction((tx) => tx.execute(sql`select ${1}::int as guard_transaction`));
-        await db.transaction((tx) =>
-          tx.transaction((savepoint) =>
-            savepoint.execute(sql`select ${1}::int as guard_savepoint`),
-          ),
-        );
-        const prepared = rowsOf<{ statement: string; runs: number | string }>(
-          await db.execute(sql`
-            select statement, generic_plans + custom_plans as runs from pg_prepared_statements
-            where statement like '%as guard\\_%' and statement not like '%pg_prepared_statements%'
-            order by statement`),
-        ).map((row) => ({ statement: row.statement, runs: Number(row.runs) }));
-        expect(prepared).toEqual([
-          // Prepared once on the connection, run twice.
-          { statement: 'select $1::int as guard_plain', runs: 2 },
-          { statement: 'select $1::int as guard_savepoint', runs: 1 },
-          { statement: 'select $1::int as guard_transaction', runs: 1 },
-        ]);
-      } finally {
-        await database.close();
-      }
-    },
-  );
 });
 
 /** Sends a POST to the gateway over a raw socket; resolves with the status and body. */
@@ -206,7 +164,7 @@ function asGraphqlWsSends(frame: string): string {
   } as never);
 }
 
-describe('graphql-ws next frames written by a subscription group (nextMessageDelivery, src/server.ts)', () => {
+describe('graphql-ws next frames written by a subscription group (nextMessageDelivery, src/server/graphqlWs.ts)', () => {
   it('are byte for byte what graphql-ws would send, data and errors alike, through the group', async () => {
     const namespace = 'frames';
     await app.stream(namespace, 'app');

@@ -38,11 +38,13 @@ describe('graceful shutdown', () => {
   });
 
   it('finishes a request that is still arriving when SIGTERM comes, then exits 0', async () => {
-    const server = await spawnServer();
+    // At debug level the server logs each request as it starts: the signal that it is in flight.
+    const server = await spawnServer({ TAGRAPH_LOG_LEVEL: 'debug' });
     const body = JSON.stringify({ query: '{ imageStream(namespace: "a", name: "b") { name } }' });
     const half = Math.floor(body.length / 2);
+    let req: ReturnType<typeof request> | undefined;
     const answer = new Promise<{ status: number; text: string }>((resolveAnswer, reject) => {
-      const req = request(
+      req = request(
         `${server.url}/graphql`,
         {
           method: 'POST',
@@ -60,16 +62,13 @@ describe('graceful shutdown', () => {
       );
       req.on('error', reject);
       req.write(body.slice(0, half));
-      // The first half is on the server: the request is in flight. Now stop the server,
-      // wait until it says so, and only then send the rest.
-      const waitForShutdown = setInterval(() => {
-        if (server.logs().includes('shutting down')) {
-          clearInterval(waitForShutdown);
-          req.end(body.slice(half));
-        }
-      }, 20);
-      setTimeout(() => server.process.kill('SIGTERM'), 200);
     });
+    // The server has the request and half its body: stop it, wait until it says so, and only
+    // then send the rest.
+    await server.waitForLog('"msg":"request started"');
+    server.process.kill('SIGTERM');
+    await server.waitForLog('"msg":"shutting down"');
+    req!.end(body.slice(half));
     const { status, text } = await answer;
     expect(status).toBe(200);
     expect(JSON.parse(text)).toEqual({ data: { imageStream: null } });

@@ -7,6 +7,7 @@ import { trimEvents } from '../../src/events/retention.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { subscribeSse, subscribeWs, wsUrl } from '../support/subscriptions.ts';
+import { until } from '../support/wait.ts';
 
 const NAMESPACES = ['filt', 'grp', 'live', 'poll', 'race', 'resume', 'slow', 'slowgrp'];
 NAMESPACES.push('slowlog', 'sse', 'streams', 'trim', 'x');
@@ -35,18 +36,12 @@ afterEach(async () => {
  * nothing. Exactly: a subscription a test stopped must be gone too (no leaks).
  */
 async function subscribers(count: number): Promise<void> {
-  for (let i = 0; i < 300 && app.events.subscriberCount !== count; i++) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  expect(app.events.subscriberCount).toBe(count);
+  await until(() => app.events.subscriberCount === count, `${count} hub subscribers`);
 }
 
 /** Waits until `count` graphql-ws subscriptions are served by shared sources. */
 async function members(count: number): Promise<void> {
-  for (let i = 0; i < 300 && app.subscriptionGroups.memberCount !== count; i++) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  expect(app.subscriptionGroups.memberCount).toBe(count);
+  await until(() => app.subscriptionGroups.memberCount === count, `${count} shared members`);
 }
 
 async function push(namespace: string, stream: string, tag: string, seed: string) {

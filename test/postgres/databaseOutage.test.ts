@@ -5,7 +5,7 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, startTestApp, type TestApp } from '../support/app.ts';
-import { fileDatabase } from '../support/database.ts';
+import { postgresFileDatabase } from '../support/database.ts';
 
 /** A relay to Postgres that can black-hole: connections accepted, never answered. */
 class Relay {
@@ -68,8 +68,7 @@ describe('a database outage', () => {
   let editor: string;
 
   beforeAll(async () => {
-    const target = fileDatabase();
-    if (target.kind !== 'postgres') throw new Error('postgres only');
+    const target = postgresFileDatabase();
     const url = new URL(target.url);
     relay = new Relay(url.hostname, Number(url.port || 5432));
     await relay.start();

@@ -5,7 +5,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.ts';
 import { bearer, startTestApp, type TestApp } from '../support/app.ts';
-import { fileDatabase } from '../support/database.ts';
+import { postgresFileDatabase } from '../support/database.ts';
 import { type RefusingRelay, relayedUrl } from '../support/relay.ts';
 
 const ACQUIRE_TIMEOUT_MS = 1000;
@@ -22,8 +22,7 @@ describe('the pool after connections were refused', () => {
   let puller: string;
 
   beforeAll(async () => {
-    const target = fileDatabase();
-    if (target.kind !== 'postgres') throw new Error('postgres only');
+    const target = postgresFileDatabase();
     const relayed = await relayedUrl(target.url);
     relay = relayed.relay;
     app = await startTestApp({
@@ -105,8 +104,7 @@ describe('a statement timed out while its connection reconnects', () => {
   let url: string;
 
   beforeAll(async () => {
-    const target = fileDatabase();
-    if (target.kind !== 'postgres') throw new Error('postgres only');
+    const target = postgresFileDatabase();
     ({ relay, url } = await relayedUrl(target.url));
   });
 

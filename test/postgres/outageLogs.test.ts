@@ -4,15 +4,14 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
 import { startTestApp } from '../support/app.ts';
-import { fileDatabase } from '../support/database.ts';
+import { postgresFileDatabase } from '../support/database.ts';
 import { RefusingRelay } from '../support/relay.ts';
 
 describe('a database outage in the log', () => {
   it('is logged with backoff while it lasts', {
     timeout: 60_000,
   }, async () => {
-    const target = fileDatabase();
-    if (target.kind !== 'postgres') throw new Error('postgres only');
+    const target = postgresFileDatabase();
     const url = new URL(target.url);
     const relay = new RefusingRelay(url.hostname, Number(url.port || 5432));
     await relay.up();

@@ -4,21 +4,19 @@
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { AccessChecker, OPEN_CALLER } from '../../src/auth/roles.ts';
-import { openDatabase, rowsOf } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/client.ts';
 import { namespaces } from '../../src/db/schema.ts';
 import { unwrap } from '../../src/errors.ts';
 import { writeTransaction } from '../../src/events/append.ts';
 import { createImageStream } from '../../src/services/imageStreams.ts';
 import { recordTagEvent } from '../../src/services/tagHistory.ts';
 import { startTestApp } from '../support/app.ts';
-import { fileDatabase } from '../support/database.ts';
+import { openFileDatabase } from '../support/database.ts';
 
 describe('the tracking-candidates read of every tag write', () => {
   it('switches to the generic plan in a stream where tracking tags are rare', async () => {
-    const target = fileDatabase();
-    if (target.kind !== 'postgres') throw new Error('a Postgres test database was expected');
     // One connection, so every call below prepares and runs on the connection asked afterwards.
-    const database = await openDatabase({ ...target, poolSize: 1 });
+    const database = await openFileDatabase({ poolSize: 1 });
     try {
       const stream = unwrap(
         await createImageStream(database.db, new AccessChecker(database.db, OPEN_CALLER), {

@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, inject, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
 import { reservePort, spawnEntry, startTestApp, TEST_SECRET_KEY } from '../support/app.ts';
-import { fileDatabase } from '../support/database.ts';
+import { postgresFileDatabase } from '../support/database.ts';
 import { pushImage } from '../support/images.ts';
 import { callImportImage } from '../support/imports.ts';
 import { startRegistry } from '../support/registry.ts';
@@ -13,8 +13,7 @@ const TOKEN = 'push-token-separate-worker-0123';
 
 describe('separate worker', () => {
   it('`npm run worker` imports jobs queued through a gateway that runs no worker', async () => {
-    const target = fileDatabase();
-    if (target.kind !== 'postgres') throw new Error('postgres only');
+    const target = postgresFileDatabase();
     const registryUrl = inject('registryUrl');
     const repository = `remote-${process.pid}-${Date.now().toString(36)}/app`;
     const image = await pushImage(registryUrl, repository, 'v1', { content: 'remote' });
@@ -51,8 +50,7 @@ describe('separate worker', () => {
   it('maps a push accepted by a gateway though the worker has no TAGRAPH_PUSH_REGISTRIES', {
     timeout: 90_000,
   }, async () => {
-    const target = fileDatabase();
-    if (target.kind !== 'postgres') throw new Error('postgres only');
+    const target = postgresFileDatabase();
     const port = await reservePort();
     const registry = await startRegistry({
       notifications: { url: `http://127.0.0.1:${port}/registry/events`, token: TOKEN },

@@ -1,7 +1,7 @@
 // Starting the server on Postgres as a user does: a database that does not exist is one line.
 import { describe, expect, it } from 'vitest';
 import { spawnEntry } from '../support/app.ts';
-import { fileDatabase } from '../support/database.ts';
+import { postgresFileDatabase } from '../support/database.ts';
 
 function lines(text: string): string[] {
   return text.split('\n').filter((line) => line.trim() !== '');
@@ -9,8 +9,7 @@ function lines(text: string): string[] {
 
 describe('a Postgres database that does not exist', () => {
   it('is one line saying so and how to create it, without the password; exit 1', async () => {
-    const target = fileDatabase();
-    if (target.kind !== 'postgres') throw new Error('postgres only');
+    const target = postgresFileDatabase();
     const url = new URL(target.url);
     url.username = url.username || 'postgres';
     url.password = 'pw-never-shown-4711';

@@ -5,7 +5,7 @@
 import postgres from 'postgres';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { boundedClient } from '../../src/db/client.ts';
-import { fileDatabase } from '../support/database.ts';
+import { postgresFileDatabase } from '../support/database.ts';
 
 const POOL_SIZE = 3;
 const ROUNDS = 20;
@@ -18,8 +18,7 @@ describe('transactions under the postgres.js race', () => {
   let url: string;
 
   beforeAll(async () => {
-    const target = fileDatabase();
-    if (target.kind !== 'postgres') throw new Error('postgres only');
+    const target = postgresFileDatabase();
     url = target.url;
     const setup = postgres(url, { max: 1, onnotice: () => {} });
     await setup.unsafe('create table race_probe (id serial primary key, kind text not null)');

@@ -255,6 +255,11 @@ export interface SpawnedServer {
   process: ChildProcess;
   url: string;
   logs: () => string;
+  /**
+   * Resolves once the output contains `text` (at once if it already does); rejects naming it
+   * if the process exits first or `ms` pass.
+   */
+  waitForLog: (text: string, ms?: number) => Promise<void>;
   /** Resolves with the exit code (or signal) once the process has exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -294,6 +299,30 @@ export async function spawnServer(
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
     child.once('exit', (code, signal) => done({ code, signal })),
   );
+  const waitForLog = (text: string, ms = 10_000) =>
+    new Promise<void>((resolveWait, reject) => {
+      if (output.includes(text)) return resolveWait();
+      const fail = (why: string) => {
+        stopWaiting();
+        reject(new Error(`the server did not log "${text}" (${why}):\n${output}`));
+      };
+      const timer = setTimeout(() => fail(`not within ${ms} ms`), ms);
+      const onData = () => {
+        if (!output.includes(text)) return;
+        stopWaiting();
+        resolveWait();
+      };
+      const onExit = () => fail('it exited');
+      const stopWaiting = () => {
+        clearTimeout(timer);
+        child.stdout.off('data', onData);
+        child.stderr.off('data', onData);
+        child.off('exit', onExit);
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', onExit);
+    });
   const entry = {
     name: `server pid ${child.pid}`,
     stop: async () => {
@@ -320,7 +349,7 @@ export async function spawnServer(
       reject(new Error(`server exited (code ${code ?? signal}) before listening:\n${output}`));
     });
   });
-  return { process: child, url, logs: () => output, exited };
+  return { process: child, url, logs: () => output, waitForLog, exited };
 }
 
 /** Fails the file if a test left an app or a server process running (and stops them). */

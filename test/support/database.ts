@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import type { DatabaseTarget } from '../../src/db/client.ts';
+import { type Database, type DatabaseTarget, openDatabase } from '../../src/db/client.ts';
 import { copyTemplate, withDatabase } from '../setup/global.ts';
 
 let current: DatabaseTarget | undefined;
@@ -12,6 +12,21 @@ let current: DatabaseTarget | undefined;
 export function fileDatabase(): DatabaseTarget {
   if (!current) throw new Error('no test database: is test/setup/per-file.ts in setupFiles?');
   return current;
+}
+
+/** This file's database, which must be on Postgres (tests of test/postgres). */
+export function postgresFileDatabase(): Extract<DatabaseTarget, { kind: 'postgres' }> {
+  const target = fileDatabase();
+  if (target.kind !== 'postgres') throw new Error('a Postgres test database was expected');
+  return target;
+}
+
+/**
+ * Opens this file's database with its own pool: `poolSize: 1` makes every statement run on the
+ * one connection that a later statement asks about (prepared statements, plans).
+ */
+export function openFileDatabase(options: { poolSize?: number } = {}): Promise<Database> {
+  return openDatabase({ ...fileDatabase(), ...options });
 }
 
 export async function createFileDatabase(

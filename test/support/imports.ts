@@ -65,6 +65,38 @@ export async function getJob(app: TestApp, id: string): Promise<JobView> {
   return result.data!.importJob;
 }
 
+/**
+ * importImage, confirmed and allowed to reach insecure registries, as an editor of `namespace`;
+ * returns a reader of the queued job as that editor.
+ */
+export async function enqueueAsEditor(
+  app: TestApp,
+  namespace: string,
+  input: Record<string, unknown>,
+): Promise<() => Promise<JobView>> {
+  const editor = app.as(await app.member(namespace, 'EDITOR'));
+  const payload = await callImportImage(editor, {
+    namespace,
+    confirm: true,
+    insecure: true,
+    ...input,
+  });
+  expect(payload.__typename, JSON.stringify(payload)).toBe('ImportImagePayload');
+  const id = payload.job!.id;
+  return () => getJob(editor, id);
+}
+
+/** enqueueAsEditor, then the app's worker until nothing is due; the job as it ended. */
+export async function importAsEditor(
+  app: TestApp,
+  namespace: string,
+  input: Record<string, unknown>,
+): Promise<JobView> {
+  const read = await enqueueAsEditor(app, namespace, input);
+  await drainImports(app);
+  return read();
+}
+
 /** importImage, then the worker, then the job as it ended (or stands, if it is to be retried). */
 export async function importNow(app: TestApp, input: Record<string, unknown>): Promise<JobView> {
   const payload = await callImportImage(app, input);
