@@ -1,6 +1,7 @@
 // Scenario 5: a filtered, ordered tag-list page against the plain first page of the same list, in
 // the same run: the 20 most recently updated failing tags (with totalCount) of a 10,000-tag stream,
-// and of a namespace of 100 streams × 100 tags (Namespace.tags).
+// and of a namespace of 100 streams × 100 tags (Namespace.tags); and the first page of the tag
+// graph (follows, followers, dangling) of the 10,000-tag stream, where one tag in ten tracks another.
 import { createBenchDatabase } from './lib/db.ts';
 import { runLoad } from './lib/load.ts';
 import { type Measured, measureRounds, pick, statementsPerRequest } from './lib/rounds.ts';
@@ -11,7 +12,13 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
-const SHAPE = { namespace: 'bench', stream: 'big', tags: 10_000, failingEvery: 50 };
+const SHAPE = {
+  namespace: 'bench',
+  stream: 'big',
+  tags: 10_000,
+  failingEvery: 50,
+  trackingEvery: 10,
+};
 /** Namespace.tags: as many tags, spread over streams. */
 const WIDE = { namespace: 'bench-wide', streams: 100, tagsPerStream: 100 };
 
@@ -27,6 +34,9 @@ const QUERIES = {
   failingRecent: `query { imageStream(namespace: "${SHAPE.namespace}", name: "${SHAPE.stream}") {
     tags(first: 20, filter: { importFailing: true }, orderBy: { field: UPDATED_AT, direction: DESC }) {
       totalCount nodes { name } } } }`,
+  /** The tag graph's first page: what each tag tracks and what tracks it. */
+  graphPage: `query { imageStream(namespace: "${SHAPE.namespace}", name: "${SHAPE.stream}") {
+    tags(first: 20) { nodes { name dangling follows { name } followers { name } } } } }`,
   /** A namespace's tags across its streams, first page by name. */
   namespaceFirstPage: `query { namespace(name: "${WIDE.namespace}") {
     tags(first: 20) { nodes { name } } } }`,
@@ -45,6 +55,7 @@ const BASELINE: Record<QueryName, QueryName> = {
   firstPage: 'firstPage',
   failingRecentPage: 'firstPage',
   failingRecent: 'firstPage',
+  graphPage: 'firstPage',
   namespaceFirstPage: 'namespaceFirstPage',
   namespaceFailingRecentPage: 'namespaceFirstPage',
   namespaceFailingRecent: 'namespaceFirstPage',
@@ -62,6 +73,10 @@ export async function main() {
       insert into tags (stream_id, name, from_kind, from_name, spec_generation)
       select ${stream!.id}, 'v' || g, 'DockerImage', 'quay.io/bench/app:v' || g, 1
       from generate_series(1, ${SHAPE.tags}) g`;
+    // Tag v<n> tracks v<n-1> when n is a multiple of trackingEvery (`oc tag --alias`).
+    await sql`
+      update tags set from_kind = 'ImageStreamTag', from_name = 'v' || ((substring(name from 2))::int - 1)
+      where stream_id = ${stream!.id} and (substring(name from 2))::int % ${SHAPE.trackingEvery} = 0`;
     await sql`insert into namespaces (name) values (${WIDE.namespace})`;
     await sql`
       insert into image_streams (namespace, name)
@@ -95,6 +110,13 @@ export async function main() {
         failing.imageStream.tags.nodes[0]?.name !== `v${SHAPE.tags}`
       ) {
         throw new Error(`unexpected answer: ${JSON.stringify(failing).slice(0, 300)}`);
+      }
+      const graph = (await tagraph.graphql(QUERIES.graphPage)) as {
+        imageStream: { tags: { nodes: { name: string; follows: { name: string } | null }[] } };
+      };
+      const v10 = graph.imageStream.tags.nodes.find((n) => n.name === 'v10');
+      if (v10?.follows?.name !== 'v9') {
+        throw new Error(`unexpected answer: ${JSON.stringify(graph).slice(0, 300)}`);
       }
       const wide = (await tagraph.graphql(QUERIES.namespaceFailingRecent)) as {
         namespace: { tags: { totalCount: number; nodes: { name: string }[] } };

@@ -23,6 +23,14 @@ export const relations = defineRelations(schema, (r) => ({
     conditions: r.many.tagConditions(),
     /** History items copied from this tag (lineage; docs/model.md). */
     copies: r.many.tagHistory({ alias: 'copiedFrom' }),
+    /** The tag of the same stream this one tracks (`oc tag --alias`), while it exists. */
+    trackedTag: r.one.tags({
+      from: [r.tags.streamId, r.tags.tracksTag],
+      to: [r.tags.streamId, r.tags.name],
+      alias: 'tracking',
+    }),
+    /** The tags of the same stream that track this one. */
+    trackingTags: r.many.tags({ alias: 'tracking' }),
   },
   tagHistory: {
     tag: r.one.tags({

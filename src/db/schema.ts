@@ -129,6 +129,13 @@ export const tags = pgTable(
     policy: jsonb('policy').$type<TagSelectionPolicy>(),
     /** The policy's last evaluation that an import recorded; bounded (ten candidates). */
     policyEvaluation: jsonb('policy_evaluation').$type<StoredPolicyEvaluation>(),
+    /**
+     * The tag of the same stream this one tracks, when `from` is an ImageStreamTag of its own
+     * stream and namespace; derived from `from` by a trigger (migration tags_tracks), so
+     * `follows`, `followers` and `dangling` are one indexed join each. Whatever a writer gives is
+     * replaced.
+     */
+    tracksTag: text('tracks_tag'),
     createdAt: createdAt(),
     /** The last change of the spec, the history's item 0 or the import condition. */
     updatedAt: listedUpdatedAt(),
@@ -145,6 +152,9 @@ export const tags = pgTable(
     // The orderings of a namespace's tag list, across its streams.
     index('tags_namespace_updated_idx').on(t.namespace, t.updatedAt, t.id),
     index('tags_namespace_name_idx').on(t.namespace, t.name, t.id),
+    index('tags_tracks_idx')
+      .on(t.streamId, t.tracksTag, t.name)
+      .where(sql`${t.tracksTag} is not null`),
   ],
 );
 

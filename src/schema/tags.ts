@@ -286,30 +286,17 @@ export const ImageStreamTag = builder.drizzleNode('tags', {
     conditions: t.relation('conditions', { query: CONDITIONS }),
     dangling: t.boolean({
       description: 'It tracks a tag that no longer exists: its history is kept as is.',
-      select: { with: { stream: siblingTags } },
-      resolve: (tag) => {
-        const { name, view } = trackingOf(tag, tag.stream);
-        return isDangling(view, name);
-      },
+      select: { columns: { tracksTag: true }, with: { trackedTag: { columns: { id: true } } } },
+      resolve: (tag) => tag.tracksTag !== null && tag.trackedTag === null,
     }),
   }),
 });
 
 // Fields returning ImageStreamTag itself are added once the ref exists.
 builder.drizzleObjectFields(ImageStreamTag, (t) => ({
-  follows: t.field({
-    type: ImageStreamTag,
+  follows: t.relation('trackedTag', {
     nullable: true,
     description: 'The tag of this stream it tracks (`oc tag --alias`); null if none or dangling.',
-    select: (_args, _ctx, nested) => ({
-      with: { stream: { ...siblingTags, with: { tags: nested({ columns: TRACKING_COLUMNS }) } } },
-    }),
-    resolve: (tag) => {
-      const { name, view } = trackingOf(tag, tag.stream);
-      const source = follows(view, name);
-      // The sibling rows carry the nested selection too; their static type shows only columns.
-      return (tag.stream.tags.find((s) => s.name === source) ?? null) as TagRow | null;
-    },
   }),
   followers: t.field({
     type: [ImageStreamTag],
@@ -317,13 +304,24 @@ builder.drizzleObjectFields(ImageStreamTag, (t) => ({
       'The tags of this stream that track this one; with transitive, whole chains, breadth ' +
       'first and sorted by name within a level (the order a change propagates in).',
     args: { transitive: t.arg.boolean({ defaultValue: false }) },
-    select: (_args, _ctx, nested) => ({
-      with: { stream: { ...siblingTags, with: { tags: nested({ columns: TRACKING_COLUMNS }) } } },
-    }),
+    select: (args, _ctx, nested) =>
+      args.transitive
+        ? {
+            with: {
+              stream: { ...siblingTags, with: { tags: nested({ columns: TRACKING_COLUMNS }) } },
+            },
+          }
+        : { with: { trackingTags: nested({ orderBy: { name: 'asc' } }) } },
     resolve: (tag, args) => {
-      const { name, view } = trackingOf(tag, tag.stream);
-      const names = followers(view, name, { transitive: args.transitive ?? false });
-      const byName = new Map(tag.stream.tags.map((s) => [s.name, s]));
+      if (!args.transitive) {
+        const direct = (tag as unknown as { trackingTags: TagRow[] }).trackingTags;
+        return direct.filter((t) => t.id !== tag.id);
+      }
+      const { stream } = tag as unknown as { stream: StreamName & { tags: TrackingRow[] } };
+      const { name, view } = trackingOf(tag, stream);
+      const names = followers(view, name, { transitive: true });
+      // The sibling rows carry the nested selection too; their static type shows only columns.
+      const byName = new Map(stream.tags.map((s) => [s.name, s]));
       return names.flatMap((n) => byName.get(n) ?? []) as TagRow[];
     },
   }),
