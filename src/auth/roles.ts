@@ -17,8 +17,24 @@ export interface Caller {
   clusterAdmin: boolean;
   /** The API token that authenticated the caller (null in open mode, for a JWT, the admin token). */
   tokenId: number | null;
-  /** When the caller's JWT expires (ms since the epoch); unset for credentials without expiry. */
+  /** When the caller's credential expires (ms since the epoch); unset for credentials without expiry. */
   expiresAt?: number | null;
+  /**
+   * A robot token's scope: exactly this role in this namespace and no role anywhere else, whatever
+   * role bindings name the subject or its groups. Unset for every other caller.
+   */
+  scope?: RoleScope | null;
+}
+
+/** The one namespace and role a robot token is limited to. */
+export interface RoleScope {
+  namespace: string;
+  role: Role;
+}
+
+/** A scoped caller's role in `namespace`: its scope's role there, none elsewhere. */
+function scopedRole(scope: RoleScope, namespace: string): Role | null {
+  return scope.namespace === namespace ? scope.role : null;
 }
 
 /** Open mode (embedded development only): everyone is a cluster admin. */
@@ -40,6 +56,7 @@ export const REGISTRY_GROUP = 'system:registries';
 
 /** Whether the caller acts as an image registry: a cluster admin, or in REGISTRY_GROUP. */
 export function isRegistry(caller: Caller): boolean {
+  if (caller.scope) return false;
   return caller.clusterAdmin || caller.groups.includes(REGISTRY_GROUP);
 }
 
@@ -97,7 +114,7 @@ export async function rolesIn(
 ): Promise<(Role | null)[]> {
   const callersByNamespace = new Map<string, Caller[]>();
   for (const { caller, namespace } of questions) {
-    if (caller.clusterAdmin) continue;
+    if (caller.clusterAdmin || caller.scope) continue;
     const callers = callersByNamespace.get(namespace) ?? [];
     callers.push(caller);
     callersByNamespace.set(namespace, callers);
@@ -118,9 +135,10 @@ export async function rolesIn(
       bindingsByNamespace.set(namespace, rows);
     }),
   );
-  return questions.map(({ caller, namespace }) =>
-    caller.clusterAdmin ? 'admin' : callerRole(bindingsByNamespace.get(namespace)!, caller),
-  );
+  return questions.map(({ caller, namespace }) => {
+    if (caller.scope) return scopedRole(caller.scope, namespace);
+    return caller.clusterAdmin ? 'admin' : callerRole(bindingsByNamespace.get(namespace)!, caller);
+  });
 }
 
 /** The caller's role from a namespace's bindings that name it; a registry reads everywhere. */
@@ -165,7 +183,7 @@ export async function readableNamespacesOf(
   db: Db,
   callers: readonly Caller[],
 ): Promise<(string[] | null)[]> {
-  const bound = callers.filter((caller) => !isRegistry(caller));
+  const bound = callers.filter((caller) => !isRegistry(caller) && !caller.scope);
   const rows =
     bound.length === 0
       ? []
@@ -183,6 +201,7 @@ export async function readableNamespacesOf(
             ),
           );
   return callers.map((caller) => {
+    if (caller.scope) return [caller.scope.namespace];
     if (isRegistry(caller)) return null;
     const groups = new Set(effectiveGroups(caller));
     const names = (row: (typeof rows)[number]) =>
@@ -204,6 +223,7 @@ export function freshReadableLoader(db: Db): DataLoader<Caller, string[] | null>
 
 /** Every namespace where the caller holds at least image-puller (null: all, a cluster admin or a registry). */
 export async function readableNamespaces(db: Db, caller: Caller): Promise<string[] | null> {
+  if (caller.scope) return [caller.scope.namespace];
   if (isRegistry(caller)) return null;
   const rows = await db
     .selectDistinct({ namespace: roleBindings.namespace })
@@ -218,6 +238,7 @@ export async function readableNamespaces(db: Db, caller: Caller): Promise<string
  * (a cluster admin or a registry). The same bindings as `rolesIn` reads: every role allows reading.
  */
 export function readableNamespaceSql(caller: Caller, namespace: SQLWrapper): SQL | null {
+  if (caller.scope) return sql`${namespace} = ${caller.scope.namespace}`;
   if (isRegistry(caller)) return null;
   return sql`exists (select 1 from ${roleBindings} where ${roleBindings.namespace} = ${namespace}
     and ${boundToCaller(caller)})`;
@@ -260,6 +281,13 @@ export class AccessChecker {
   async preload(namespaces: Iterable<string>): Promise<void> {
     const missing = [...new Set(namespaces)].filter((namespace) => !this.roles.has(namespace));
     if (missing.length === 0 || this.caller.clusterAdmin) return;
+    const { scope } = this.caller;
+    if (scope) {
+      for (const namespace of missing) {
+        this.roles.set(namespace, Promise.resolve(scopedRole(scope, namespace)));
+      }
+      return;
+    }
     const bindings = await this.db
       .select({
         namespace: roleBindings.namespace,

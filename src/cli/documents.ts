@@ -393,3 +393,46 @@ export const TAG_CHANGED = graphql(`
     }
   }
 `);
+
+// Robot tokens and the caller: `create token --role`, `get tokens`, `delete token/…`, `whoami`.
+
+const RobotTokenFields = graphql(`
+  fragment RobotTokenFields on ApiToken {
+    id name namespace role description expiresAt lastUsedAt createdBy createdAt revokedAt
+  }
+`);
+
+export const CREATE_ROBOT_TOKEN = graphql(
+  `
+  mutation($input: CreateRobotTokenInput!) {
+    createRobotToken(input: $input) {
+      __typename ...ErrorFields ...ValidationProblems
+      ... on RobotTokenPayload { token apiToken { ...RobotTokenFields } }
+    }
+  }
+`,
+  [ErrorFields, ValidationProblems, RobotTokenFields],
+);
+
+export const ROBOT_TOKENS = graphql(
+  `
+  query($namespace: String!) { robotTokens(namespace: $namespace) { ...RobotTokenFields } }
+`,
+  [RobotTokenFields],
+);
+
+export const REVOKE_ROBOT_TOKEN = graphql(
+  `
+  mutation($namespace: String!, $name: String!) {
+    revokeRobotToken(namespace: $namespace, name: $name) {
+      __typename ...ErrorFields
+      ... on RobotTokenPayload { apiToken { ...RobotTokenFields } }
+    }
+  }
+`,
+  [ErrorFields, RobotTokenFields],
+);
+
+export const WHOAMI = graphql(`
+  query { me { subject groups clusterAdmin namespaces tokenId expiresAt scope { namespace role } } }
+`);

@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   prune: async () => (await import('./commands/prune.ts')).registerPrune,
   watch: async () => (await import('./commands/watch.ts')).registerWatch,
   policy: async () => (await import('./commands/policy.ts')).registerPolicy,
+  whoami: async () => (await import('./tokens.ts')).registerWhoami,
 };
 
 /** Program options that take a value, so the command name is found after them. */

@@ -403,6 +403,13 @@ export const registryNotifications = pgTable(
 );
 
 /** API bearer tokens: only a SHA-256 of each is kept; the token itself is shown once. */
+export const roleName = pgEnum('role_name', ['image-puller', 'editor', 'admin']);
+
+/**
+ * API tokens. A robot token (issued by a namespace admin) carries `namespace`, `name` and
+ * `role`: it holds exactly that role in that namespace and nothing anywhere else, whatever role
+ * bindings name its subject.
+ */
 export const apiTokens = pgTable(
   'api_tokens',
   {
@@ -415,11 +422,31 @@ export const apiTokens = pgTable(
     description: text('description').notNull().default(''),
     createdAt: createdAt(),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
+    /** A robot token's namespace; null for a token a cluster admin issued. */
+    namespace: text('namespace'),
+    /** A robot token's name, unique among the namespace's live robot tokens. */
+    name: text('name'),
+    /** The one role a robot token holds, in its namespace only. */
+    role: roleName('role'),
+    /** After this the token authenticates nothing; null: no expiry. */
+    expiresAt: timestamp('expires_at', { withTimezone: true }),
+    /** The last request the token authenticated, written at most once a minute. */
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    /** The subject of whoever issued the token. */
+    createdBy: text('created_by'),
   },
-  (t) => [unique('api_tokens_hash_unique').on(t.tokenHash)],
+  (t) => [
+    unique('api_tokens_hash_unique').on(t.tokenHash),
+    uniqueIndex('api_tokens_robot_name_idx')
+      .on(t.namespace, t.name)
+      .where(sql`${t.revokedAt} is null and ${t.namespace} is not null`),
+    check(
+      'api_tokens_robot_complete',
+      sql`(${t.namespace} is null) = (${t.name} is null) and (${t.namespace} is null) = (${t.role} is null)`,
+    ),
+  ],
 );
 
-export const roleName = pgEnum('role_name', ['image-puller', 'editor', 'admin']);
 export const subjectKind = pgEnum('subject_kind', ['User', 'Group']);
 
 /** `oc policy add-role-to-user|group <role> <name> -n <namespace>`. */

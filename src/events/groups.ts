@@ -244,5 +244,6 @@ export function groupKey(
     caller.clusterAdmin,
     caller.tokenId,
     caller.expiresAt ?? null,
+    caller.scope ?? null,
   ]);
 }

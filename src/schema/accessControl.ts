@@ -1,17 +1,31 @@
 // Access control: who am I, API tokens (cluster admins), role bindings (namespace admins).
-import { readableNamespaces } from '../auth/roles.ts';
+import { type Role, type RoleScope, readableNamespaces } from '../auth/roles.ts';
 import { issueToken, revokeToken } from '../auth/tokens.ts';
 import { builder } from '../builder.ts';
-import { ForbiddenError, NotFoundError, unwrap, ValidationError } from '../errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  unwrap,
+  ValidationError,
+} from '../errors.ts';
 import {
   addRoleBinding,
   checkTokenInput,
+  issueRobotToken,
+  listRobotTokens,
   listRoleBindings,
   listTokens,
+  ROBOT_DEFAULT_DAYS,
+  ROBOT_MAX_DAYS,
   type RoleBindingInput,
   removeRoleBinding,
+  revokeRobotToken,
 } from '../services/accessControl.ts';
 import { valueOrGraphQLError } from './access.ts';
+
+/** The most robot tokens robotTokens lists (revoked ones count until they are deleted). */
+const MAX_ROBOT_TOKENS = 500;
 
 const RoleEnum = builder.enumType('Role', {
   description:
@@ -43,6 +57,12 @@ interface TokenInfo {
   description: string;
   createdAt: Date;
   revokedAt: Date | null;
+  namespace?: string | null;
+  name?: string | null;
+  role?: Role | null;
+  expiresAt?: Date | null;
+  lastUsedAt?: Date | null;
+  createdBy?: string | null;
 }
 
 const ApiToken = builder.objectRef<TokenInfo>('ApiToken').implement({
@@ -55,8 +75,78 @@ const ApiToken = builder.objectRef<TokenInfo>('ApiToken').implement({
     description: t.exposeString('description'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+    namespace: t.string({
+      nullable: true,
+      description: "A robot token's namespace, the only one it has a role in; null otherwise.",
+      resolve: (token) => token.namespace ?? null,
+    }),
+    name: t.string({
+      nullable: true,
+      description: "A robot token's name in its namespace.",
+      resolve: (token) => token.name ?? null,
+    }),
+    role: t.field({
+      type: RoleEnum,
+      nullable: true,
+      description: 'The role a robot token holds in its namespace.',
+      resolve: (token) => token.role ?? null,
+    }),
+    expiresAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'After this the token authenticates nothing; null: it does not expire.',
+      resolve: (token) => token.expiresAt ?? null,
+    }),
+    lastUsedAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'The last request it authenticated (recorded to the minute); null: never used.',
+      resolve: (token) => token.lastUsedAt ?? null,
+    }),
+    createdBy: t.string({
+      nullable: true,
+      description: 'Who issued it (recorded for robot tokens).',
+      resolve: (token) => token.createdBy ?? null,
+    }),
   }),
 });
+
+const RoleScopeRef = builder.objectRef<RoleScope>('RoleScope').implement({
+  description: 'The one namespace and role a robot token is limited to.',
+  fields: (t) => ({
+    namespace: t.exposeString('namespace'),
+    role: t.field({ type: RoleEnum, resolve: (scope) => scope.role }),
+  }),
+});
+
+const CreateRobotTokenInput = builder.inputType('CreateRobotTokenInput', {
+  fields: (t) => ({
+    namespace: t.string({ required: true }),
+    name: t.string({
+      required: true,
+      description: 'A DNS label, unique among the live robot tokens of the namespace.',
+    }),
+    role: t.field({ type: RoleEnum, required: true }),
+    expiresAt: t.field({
+      type: 'DateTime',
+      description: `When it stops working: default ${ROBOT_DEFAULT_DAYS} days from now, at most ${ROBOT_MAX_DAYS}.`,
+    }),
+    description: t.string({ defaultValue: '' }),
+  }),
+});
+
+const RobotTokenPayload = builder
+  .objectRef<{ token: string | null; record: TokenInfo }>('RobotTokenPayload')
+  .implement({
+    fields: (t) => ({
+      token: t.exposeString('token', {
+        nullable: true,
+        description:
+          'Send as `Authorization: Bearer <token>`. Only createRobotToken returns it, that once.',
+      }),
+      apiToken: t.field({ type: ApiToken, resolve: (p) => p.record }),
+    }),
+  });
 
 const Me = builder
   .objectRef<{
@@ -64,9 +154,29 @@ const Me = builder
     groups: string[];
     clusterAdmin: boolean;
     namespaces: string[] | null;
+    tokenId: number | null;
+    expiresAt?: number | null;
+    scope?: RoleScope | null;
   }>('Me')
   .implement({
     fields: (t) => ({
+      tokenId: t.id({
+        nullable: true,
+        description: 'The API token the request came with; null for a JWT or the bootstrap token.',
+        resolve: (me) => me.tokenId,
+      }),
+      expiresAt: t.field({
+        type: 'DateTime',
+        nullable: true,
+        description: 'When the credential stops working; null: it does not expire.',
+        resolve: (me) => (me.expiresAt == null ? null : new Date(me.expiresAt)),
+      }),
+      scope: t.field({
+        type: RoleScopeRef,
+        nullable: true,
+        description: 'For a robot token, the namespace and role it is limited to.',
+        resolve: (me) => me.scope ?? null,
+      }),
       subject: t.exposeString('subject'),
       groups: t.exposeStringList('groups'),
       clusterAdmin: t.exposeBoolean('clusterAdmin'),
@@ -139,6 +249,16 @@ builder.queryFields((t) => ({
     authScopes: { clusterAdmin: true },
     resolve: (_root, _args, ctx) => listTokens(ctx.database.db),
   }),
+  robotTokens: t.field({
+    type: [ApiToken],
+    description: `The namespace's robot tokens, live and revoked, newest first (at most ${MAX_ROBOT_TOKENS}); namespace admins.`,
+    authScopes: (_root, args) => ({ admin: args.namespace }),
+    args: { namespace: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) =>
+      valueOrGraphQLError(
+        await listRobotTokens(ctx.database.db, ctx.access, args.namespace, MAX_ROBOT_TOKENS),
+      ),
+  }),
   roleBindings: t.field({
     type: [RoleBinding],
     authScopes: (_root, args) => ({ admin: args.namespace }),
@@ -164,6 +284,8 @@ builder.mutationFields((t) => ({
       const invalid = checkTokenInput(request);
       if (invalid) throw invalid;
       const issued = await issueToken(ctx.database.db, request);
+      // Only robot tokens have names that can collide.
+      if (!issued) throw new Error('a token without a namespace was refused as a duplicate');
       ctx.log.info({ tokenId: issued.id, subject: request.subject }, 'API token issued');
       return {
         token: issued.token,
@@ -183,6 +305,48 @@ builder.mutationFields((t) => ({
       }
       ctx.log.info({ tokenId: id }, 'API token revoked');
       return { id };
+    },
+  }),
+  createRobotToken: t.field({
+    type: RobotTokenPayload,
+    description:
+      'Issues a token that holds one role in one namespace and nothing elsewhere, with an expiry; ' +
+      'namespace admins (not robot tokens). The token is shown once.',
+    authScopes: (_root, args) => ({ admin: args.input.namespace }),
+    args: { input: t.arg({ type: CreateRobotTokenInput, required: true }) },
+    errors: { types: [ValidationError, ForbiddenError, ConflictError] },
+    resolve: async (_root, { input }, ctx) => {
+      const issued = unwrap(
+        await issueRobotToken(ctx.database.db, ctx.access, {
+          namespace: input.namespace,
+          name: input.name,
+          role: input.role,
+          description: input.description ?? '',
+          expiresAt: input.expiresAt ?? null,
+        }),
+      );
+      ctx.log.info(
+        { tokenId: issued.record.id, namespace: input.namespace, robot: input.name },
+        'robot token issued',
+      );
+      return issued;
+    },
+  }),
+  revokeRobotToken: t.field({
+    type: RobotTokenPayload,
+    description: 'Revokes a live robot token by name; from the next request on it is refused.',
+    authScopes: (_root, args) => ({ admin: args.namespace }),
+    args: {
+      namespace: t.arg.string({ required: true }),
+      name: t.arg.string({ required: true }),
+    },
+    errors: { types: [NotFoundError, ForbiddenError] },
+    resolve: async (_root, args, ctx) => {
+      const record = unwrap(
+        await revokeRobotToken(ctx.database.db, ctx.access, args.namespace, args.name),
+      );
+      ctx.log.info({ tokenId: record.id, namespace: args.namespace }, 'robot token revoked');
+      return { token: null, record };
     },
   }),
   addRoleBinding: t.field({

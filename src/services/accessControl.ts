@@ -1,12 +1,21 @@
 // Role bindings (`oc policy add-role-to-user|group`) and API tokens, validated and stored.
 
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull } from 'drizzle-orm';
 import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker, Role } from '../auth/roles.ts';
+import { issueToken } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
 import { apiTokens, roleBindings } from '../db/schema.ts';
 import { validateNamespace } from '../domain/names.ts';
-import { fail, NotFoundError, ok, type Result, ValidationError } from '../errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  fail,
+  NotFoundError,
+  ok,
+  type Result,
+  ValidationError,
+} from '../errors.ts';
 
 export type SubjectKind = 'User' | 'Group';
 
@@ -124,16 +133,168 @@ export function checkTokenInput(input: {
 }
 
 export async function listTokens(db: Db) {
-  return db
-    .select({
-      id: apiTokens.id,
-      subject: apiTokens.subject,
-      groups: apiTokens.groups,
-      clusterAdmin: apiTokens.clusterAdmin,
-      description: apiTokens.description,
-      createdAt: apiTokens.createdAt,
-      revokedAt: apiTokens.revokedAt,
-    })
+  return db.select(ROBOT_COLUMNS).from(apiTokens).orderBy(asc(apiTokens.id));
+}
+
+/** A robot token's name: a DNS-1123 label, as Kubernetes names service accounts. */
+const ROBOT_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DAY_MS = 86_400_000;
+/** A robot token's lifetime when none is asked for, and the longest one allowed. */
+export const ROBOT_DEFAULT_DAYS = 90;
+export const ROBOT_MAX_DAYS = 366;
+
+export interface RobotTokenRequest {
+  namespace: string;
+  name: string;
+  role: Role;
+  description: string;
+  expiresAt: Date | null;
+}
+
+/** The subject a robot token acts as (what history items and logs record). */
+export function robotSubject(namespace: string, name: string): string {
+  return `system:robot:${namespace}:${name}`;
+}
+
+const ROBOT_COLUMNS = {
+  id: apiTokens.id,
+  subject: apiTokens.subject,
+  groups: apiTokens.groups,
+  clusterAdmin: apiTokens.clusterAdmin,
+  description: apiTokens.description,
+  createdAt: apiTokens.createdAt,
+  revokedAt: apiTokens.revokedAt,
+  namespace: apiTokens.namespace,
+  name: apiTokens.name,
+  role: apiTokens.role,
+  expiresAt: apiTokens.expiresAt,
+  lastUsedAt: apiTokens.lastUsedAt,
+  createdBy: apiTokens.createdBy,
+} as const;
+
+export type TokenRecord = {
+  [K in keyof typeof ROBOT_COLUMNS]: (typeof ROBOT_COLUMNS)[K]['_']['data'] extends infer D
+    ? (typeof ROBOT_COLUMNS)[K]['_']['notNull'] extends true
+      ? D
+      : D | null
+    : never;
+};
+
+/** A robot token asks for no more than its issuer may grant, nor to be issued by a robot. */
+async function robotRefusal(access: AccessChecker, namespace: string, verb: string) {
+  const refused = await refusal(access, 'admin', namespace, 'namespace', {
+    verb,
+    resource: 'robottokens',
+  });
+  if (refused) return refused;
+  if (access.caller.scope) {
+    return new ForbiddenError(
+      'a robot token cannot issue, list or revoke robot tokens: use a namespace admin’s credential',
+      'namespace',
+    );
+  }
+  return null;
+}
+
+/**
+ * Issues a robot token for a namespace: it holds `role` there and nothing anywhere else, until it
+ * expires (90 days unless asked; at most 366) or is revoked. The caller must be an admin of the
+ * namespace, and not itself a robot.
+ */
+export async function issueRobotToken(
+  db: Db,
+  access: AccessChecker,
+  input: RobotTokenRequest,
+  now = new Date(),
+): Promise<Result<{ token: string; record: TokenRecord }>> {
+  const refused = await robotRefusal(access, input.namespace, 'create');
+  if (refused) return fail(refused);
+  const problems = [...(validateNamespace(input.namespace) ?? [])];
+  if (!ROBOT_NAME.test(input.name)) {
+    problems.push({
+      field: 'name',
+      message: 'must be 1 to 63 lowercase letters, digits or "-", starting and ending alphanumeric',
+    });
+  }
+  const expiresAt = input.expiresAt ?? new Date(now.getTime() + ROBOT_DEFAULT_DAYS * DAY_MS);
+  if (expiresAt.getTime() <= now.getTime()) {
+    problems.push({ field: 'expiresAt', message: 'must be in the future' });
+  } else if (expiresAt.getTime() > now.getTime() + ROBOT_MAX_DAYS * DAY_MS) {
+    problems.push({ field: 'expiresAt', message: `must be at most ${ROBOT_MAX_DAYS} days ahead` });
+  }
+  if (input.description.length > 1000) {
+    problems.push({ field: 'description', message: 'must be at most 1000 characters' });
+  }
+  if (problems.length > 0) return fail(new ValidationError(problems));
+  const issued = await issueToken(db, {
+    subject: robotSubject(input.namespace, input.name),
+    groups: [],
+    clusterAdmin: false,
+    description: input.description,
+    namespace: input.namespace,
+    name: input.name,
+    role: input.role,
+    expiresAt,
+    createdBy: access.caller.subject,
+  });
+  if (!issued) {
+    return fail(
+      new ConflictError(
+        `namespace ${input.namespace} has a live robot token named ${input.name}: revoke it first`,
+        'name',
+      ),
+    );
+  }
+  const [record] = await db
+    .select(ROBOT_COLUMNS)
     .from(apiTokens)
-    .orderBy(asc(apiTokens.id));
+    .where(eq(apiTokens.id, issued.id));
+  return ok({ token: issued.token, record: record! });
+}
+
+/** A namespace's robot tokens, live and revoked, newest first (at most `limit`). */
+export async function listRobotTokens(
+  db: Db,
+  access: AccessChecker,
+  namespace: string,
+  limit: number,
+): Promise<Result<TokenRecord[]>> {
+  const refused = await robotRefusal(access, namespace, 'list');
+  if (refused) return fail(refused);
+  const rows = await db
+    .select(ROBOT_COLUMNS)
+    .from(apiTokens)
+    .where(eq(apiTokens.namespace, namespace))
+    .orderBy(desc(apiTokens.id))
+    .limit(limit);
+  return ok(rows);
+}
+
+/** Revokes a namespace's live robot token by name; from the next request on it is refused. */
+export async function revokeRobotToken(
+  db: Db,
+  access: AccessChecker,
+  namespace: string,
+  name: string,
+  now = new Date(),
+): Promise<Result<TokenRecord>> {
+  const refused = await robotRefusal(access, namespace, 'delete');
+  if (refused) return fail(refused);
+  const [row] = await db
+    .update(apiTokens)
+    .set({ revokedAt: now })
+    .where(
+      and(
+        eq(apiTokens.namespace, namespace),
+        eq(apiTokens.name, name),
+        isNull(apiTokens.revokedAt),
+      ),
+    )
+    .returning(ROBOT_COLUMNS);
+  if (!row) {
+    return fail(
+      new NotFoundError(`namespace ${namespace} has no live robot token named ${name}`, 'name'),
+    );
+  }
+  return ok(row);
 }

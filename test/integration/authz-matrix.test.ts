@@ -70,12 +70,14 @@ const POLICIES: Record<string, FieldPolicy> = {
   'Query.previewPolicy': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Query.pullSecrets': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
   'Query.remoteTags': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  'Query.robotTokens': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Query.roleBindings': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Query.tagEvents': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
   'Mutation.addRoleBinding': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.createImageStream': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.createImageStreamMapping': { needs: 'REGISTRY', refusal: 'FORBIDDEN' },
   'Mutation.createPullSecret': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  'Mutation.createRobotToken': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.createToken': { needs: 'CLUSTER_ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.deleteImageStream': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.deletePullSecret': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
@@ -85,6 +87,7 @@ const POLICIES: Record<string, FieldPolicy> = {
   'Mutation.reevaluateTag': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.removeRoleBinding': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.replacePullSecret': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  'Mutation.revokeRobotToken': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.revokeToken': { needs: 'CLUSTER_ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.rollbackTag': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.setTagAnnotations': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
@@ -163,6 +166,9 @@ const RULES: Record<string, Rule> = {
   'Query.node.id': (t) => t.fixture.tagId,
   'Query.nodes.ids': (t) => [t.fixture.streamId, t.fixture.tagId, t.fixture.imageId],
   'Mutation.revokeToken.id': (t) => t.tokenId,
+  // Each fixture namespace has a robot token of this name (beforeAll).
+  'Mutation.revokeRobotToken.name': () => ROBOT,
+  'CreateRobotTokenInput.name': () => 'mx-new-robot',
   'CreateImageStreamInput.name': () => 'mx-new-stream',
   'CreateImageStreamMappingInput.image': () => RECURSE,
   'CreateImageStreamMappingInput.stream': (t) => t.fixture.stream,
@@ -227,6 +233,9 @@ const FOCUSABLE = new Set([
 /** Argument names that hold a `[ns/]…` reference: each must be in FOCUSABLE. */
 const REFERENCE_NAMES =
   /\.(ref|source|destinations)$|^ImportImageInput\.image$|^Query\.imageDiff\./;
+
+/** A robot token each fixture namespace gets for revokeRobotToken. */
+const ROBOT = 'mx-robot';
 
 /** A stream each fixture namespace gets for deleteImageStream, so other calls keep theirs. */
 const DOOMED_STREAM = 'mx-doomed';
@@ -395,6 +404,12 @@ beforeAll(async () => {
   await app.stream(OWN, victim.stream);
   await app.stream(victim.namespace, DOOMED_STREAM);
   await app.stream(control.namespace, DOOMED_STREAM);
+  for (const namespace of [victim.namespace, control.namespace]) {
+    await app.admin(
+      `mutation($input: CreateRobotTokenInput!) { createRobotToken(input: $input) { __typename } }`,
+      { input: { namespace, name: ROBOT, role: 'IMAGE_PULLER' } },
+    );
+  }
   outsider = await app.member(OWN, 'ADMIN', 'mx-outsider');
   for (const role of ['IMAGE_PULLER', 'EDITOR', 'ADMIN'] as const) {
     victimMembers[role] = await app.member(victim.namespace, role);

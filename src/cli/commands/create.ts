@@ -7,6 +7,7 @@ import { CREATE_SECRET, CREATE_TOKEN } from '../documents.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { collect, parseOutput } from '../flags.ts';
 import { documentFromFile, documentFromLogin, parseFromFile, SECRET_TYPES } from '../secrets.ts';
+import { createRobotToken } from '../tokens.ts';
 import { applyFiles } from './apply.ts';
 
 interface SecretOptions {
@@ -111,9 +112,18 @@ export function registerCreate(program: Command, io: Io): void {
 function registerToken(create: Command, io: Io): void {
   create
     .command('token')
-    .summary('issue an API token (cluster admins)')
-    .description('Issue a bearer token for a user or service account; it is printed once.')
-    .argument('<subject>', 'a user, or system:serviceaccount:<namespace>:<name>')
+    .summary('issue a robot token of the namespace, or an API token (cluster admins)')
+    .description(
+      'With --role: a robot token named <name> that holds that role in the namespace (-n) and\n' +
+        'nothing elsewhere, until --expires (default 90 days); namespace admins. Without --role:\n' +
+        'an API token for a user or service account <name> (cluster admins). Printed once.',
+    )
+    .argument(
+      '<name>',
+      'the robot token name, or a user or system:serviceaccount:<namespace>:<name>',
+    )
+    .option('--role <role>', 'image-puller, editor or admin: issue a robot token')
+    .option('--expires <when>', 'a robot token lifetime (12h, 30d, 8w) or an RFC 3339 time')
     .option('--group <group>', 'a group the subject is in; repeatable', collect)
     .option('--cluster-admin', 'make the token a cluster admin')
     .option('--description <text>', 'what the token is for')
@@ -122,6 +132,8 @@ function registerToken(create: Command, io: Io): void {
       async (
         subject: string,
         options: {
+          role?: string;
+          expires?: string;
           group?: string[];
           clusterAdmin?: boolean;
           description?: string;
@@ -131,6 +143,16 @@ function registerToken(create: Command, io: Io): void {
       ) => {
         const format = parseOutput(options.output, ['json']);
         const ctx = contextOf(self, io);
+        if (options.role !== undefined) {
+          if (options.group?.length || options.clusterAdmin) {
+            throw new UsageError('a robot token (--role) takes no --group or --cluster-admin');
+          }
+          await createRobotToken(ctx, subject, { ...options, role: options.role }, format);
+          return;
+        }
+        if (options.expires !== undefined) {
+          throw new UsageError('--expires is for robot tokens: give --role too');
+        }
         const data = await ctx.client.request(CREATE_TOKEN, {
           input: {
             subject,

@@ -6,6 +6,7 @@ import { contextOf, type Io } from '../context.ts';
 import { DELETE_STREAM, DELETE_TAG } from '../documents.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { KIND_NAMES, parseResourceArgs } from '../resources.ts';
+import { revokeRobotTokens, tokenArgs } from '../tokens.ts';
 
 export function registerDelete(program: Command, io: Io): void {
   program
@@ -15,8 +16,13 @@ export function registerDelete(program: Command, io: Io): void {
       'Delete is/<name> (the stream, its tags and their history) or istag/<stream>:<tag> (the\n' +
         'same as tag -d).',
     )
-    .argument('<resource...>', 'is/<name> or istag/<stream>:<tag>')
+    .argument('<resource...>', 'is/<name>, istag/<stream>:<tag> or token/<name> (revokes it)')
     .action(async (args: string[], _options: object, self: Command) => {
+      const tokenNames = tokenArgs(args);
+      if (tokenNames) {
+        await revokeRobotTokens(io, contextOf(self, io), tokenNames);
+        return;
+      }
       const { type, names } = parseResourceArgs(args);
       if (names.length === 0) throw new UsageError(`delete ${type} needs a name`);
       if (type === 'isimage') throw new CliError('images are removed by prune images, not deleted');

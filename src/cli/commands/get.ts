@@ -22,6 +22,7 @@ import {
 } from '../queries.ts';
 import { KIND_NAMES, parseResourceArgs, type ResourceType } from '../resources.ts';
 import { table } from '../tabwriter.ts';
+import { printRobotTokens, tokenArgs } from '../tokens.ts';
 
 /** How many tags `get is` names before "+ N more...", as oc does. */
 const TAGS_SHOWN = 3;
@@ -212,13 +213,19 @@ export function registerGet(program: Command, io: Io): void {
     )
     .argument(
       '<resource...>',
-      'is [name...], istag [stream:tag...], isimage [stream@id...] or namespaces [name...]',
+      'is [name...], istag [stream:tag...], isimage [stream@id...], namespaces [name...] or\n' +
+        "tokens [name...] (the namespace's robot tokens)",
     )
     .option('-o, --output <format>', 'json, yaml, name or jsonpath=TEMPLATE')
     .action(async (args: string[], options: { output?: string }, self: Command) => {
       const format = parseOutput(options.output, ['json', 'yaml', 'name', 'jsonpath']);
       if (args[0] && NAMESPACE_TYPES.has(args[0].toLowerCase())) {
         await printNamespaces(io, contextOf(self, io), args.slice(1), format);
+        return;
+      }
+      const tokenNames = tokenArgs(args);
+      if (tokenNames) {
+        await printRobotTokens(io, contextOf(self, io), tokenNames, format);
         return;
       }
       const { type, names } = parseResourceArgs(args);
