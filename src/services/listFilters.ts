@@ -16,7 +16,14 @@ import type {
 type StreamColumns = Pick<typeof imageStreams, 'name' | 'labels'>;
 type TagColumns = Pick<
   typeof tags,
-  'id' | 'name' | 'specGeneration' | 'reference' | 'fromKind' | 'importScheduled' | 'updatedAt'
+  | 'id'
+  | 'name'
+  | 'specGeneration'
+  | 'reference'
+  | 'fromKind'
+  | 'importScheduled'
+  | 'policy'
+  | 'updatedAt'
 >;
 
 function escapeLike(value: string): string {
@@ -91,10 +98,12 @@ function kindCondition(t: TagColumns, kind: TagKind): SQL {
       return sql`(${spec} and ${t.fromKind} = 'ImageStreamTag')`;
     case 'PERMANENT':
       return sql`(${spec} and ${t.fromKind} = 'ImageStreamImage')`;
+    case 'POLICY':
+      return sql`(${spec} and ${t.fromKind} = 'DockerImage' and ${t.policy} is not null)`;
     case 'EXTERNAL':
-      return sql`(${spec} and ${t.fromKind} = 'DockerImage' and not ${t.importScheduled})`;
+      return sql`(${spec} and ${t.fromKind} = 'DockerImage' and ${t.policy} is null and not ${t.importScheduled})`;
     case 'SCHEDULED':
-      return sql`(${spec} and ${t.fromKind} = 'DockerImage' and ${t.importScheduled})`;
+      return sql`(${spec} and ${t.fromKind} = 'DockerImage' and ${t.policy} is null and ${t.importScheduled})`;
   }
 }
 
