@@ -371,6 +371,47 @@ export function parseHistoryFilter(
   });
 }
 
+export interface StreamImageFilter {
+  /** `sha256:` and a lowercase hex prefix (docs/rules.md#short-image-ids). */
+  digestPrefix: string | null;
+  createdAfter: Date | null;
+  createdBefore: Date | null;
+  isManifestList: boolean | null;
+}
+
+export interface StreamImageFilterInput {
+  digestPrefix?: string | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+  isManifestList?: boolean | null;
+}
+
+/** A stream's image list's filter: the image's created time, a digest prefix, lists or images. */
+export function parseStreamImageFilter(
+  input: StreamImageFilterInput | null | undefined,
+  field = 'filter',
+): Result<StreamImageFilter, DomainError> {
+  const problems: Problem[] = [];
+  validTimes(
+    { createdAfter: input?.createdAfter, createdBefore: input?.createdBefore },
+    field,
+    problems,
+  );
+  let digestPrefix: string | null = null;
+  if (input?.digestPrefix != null) {
+    const hex = normalizeImageId(input.digestPrefix);
+    if (hex.ok) digestPrefix = `sha256:${hex.value}`;
+    else problems.push({ field: `${field}.digestPrefix`, message: hex.error.message });
+  }
+  if (problems.length > 0) return failWith(problems);
+  return ok({
+    digestPrefix,
+    createdAfter: input?.createdAfter ?? null,
+    createdBefore: input?.createdBefore ?? null,
+    isManifestList: input?.isManifestList ?? null,
+  });
+}
+
 /** Names (or types, causes) in one list of the event log's filter. */
 export const MAX_EVENT_FILTER_VALUES = 20;
 
