@@ -279,12 +279,10 @@ export const tagHistory = pgTable(
 export const streamImages = pgTable(
   'stream_images',
   {
-    streamId: bigint('stream_id', { mode: 'number' })
-      .notNull()
-      .references(() => imageStreams.id, { onDelete: 'cascade' }),
-    digest: text('digest')
-      .notNull()
-      .references(() => images.digest, { onDelete: 'cascade' }),
+    // No foreign keys: each row is derived from history items whose own keys hold, and is
+    // removed with them; checking them again would double what a bulk history insert costs.
+    streamId: bigint('stream_id', { mode: 'number' }).notNull(),
+    digest: text('digest').notNull(),
     /** The image's own created time (its config's), to the millisecond; null when unknown. */
     created: timestamp('created', { withTimezone: true, precision: 3 }),
     /**
@@ -304,8 +302,9 @@ export const streamImages = pgTable(
     // The orderings of a stream's image list (the primary key serves DIGEST).
     index('stream_images_created_asc_idx').on(t.streamId, t.createdAscKey, t.digest),
     index('stream_images_created_desc_idx').on(t.streamId, t.createdDescKey, t.digest),
-    // An image's created time changing reaches its rows by digest.
-    index('stream_images_digest_idx').on(t.digest),
+    // An image's created time changing reaches its rows by digest. Hashed: it serves equality
+    // only, so the DIGEST ordering reads the primary key, never this.
+    index('stream_images_digest_idx').using('hash', t.digest),
     check('stream_images_count_positive', sql`${t.historyItemCount} > 0`),
   ],
 );

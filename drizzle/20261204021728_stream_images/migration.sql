@@ -12,9 +12,7 @@ CREATE TABLE "stream_images" (
 --> statement-breakpoint
 CREATE INDEX "stream_images_created_asc_idx" ON "stream_images" ("stream_id","created_asc_key","digest");--> statement-breakpoint
 CREATE INDEX "stream_images_created_desc_idx" ON "stream_images" ("stream_id","created_desc_key","digest");--> statement-breakpoint
-CREATE INDEX "stream_images_digest_idx" ON "stream_images" ("digest");--> statement-breakpoint
-ALTER TABLE "stream_images" ADD CONSTRAINT "stream_images_stream_id_image_streams_id_fkey" FOREIGN KEY ("stream_id") REFERENCES "image_streams"("id") ON DELETE CASCADE;--> statement-breakpoint
-ALTER TABLE "stream_images" ADD CONSTRAINT "stream_images_digest_images_digest_fkey" FOREIGN KEY ("digest") REFERENCES "images"("digest") ON DELETE CASCADE;--> statement-breakpoint
+CREATE INDEX "stream_images_digest_idx" ON "stream_images" USING hash ("digest");--> statement-breakpoint
 -- stream_images (ImageStream.images) is kept by the database: every writer of tag_history, tags
 -- and images (tag, import, push, mapping, rollback, prune, delete) keeps it without a statement of
 -- its own. History writes are handled once per statement, from transition tables, so a bulk insert
