@@ -326,6 +326,31 @@ describe('the counts follow the histories', () => {
     expect((await list({}, 'prune')).unique).toBe(1);
   });
 
+  it('a deleted stream leaves no rows behind', async () => {
+    const stream = await seedStream(db, { namespace: NS, name: 'gone' });
+    await seedTag(db, stream.id, {
+      name: 'x',
+      from: { kind: 'DockerImage', name: 'quay.io/x/gone:x' },
+      history: [
+        { dockerImageReference: 'x', image: D.a, generation: 1 },
+        { dockerImageReference: 'x', image: D.b, generation: 1 },
+      ],
+    });
+    const rowsOfStream = async () =>
+      rowsOf(await db.execute(sql`select digest from stream_images where stream_id = ${stream.id}`))
+        .length;
+    expect(await rowsOfStream()).toBe(2);
+    // Deleted through the API, by a namespace admin: the tags go with it, and their rows.
+    const admin = await app.member(NS, 'ADMIN');
+    const deleted = await app.call<Json>(
+      admin,
+      `mutation { deleteImageStream(input: { namespace: "${NS}", name: "gone" }) { __typename } }`,
+    );
+    expect(deleted.errors, JSON.stringify(deleted.errors)).toBeUndefined();
+    expect(deleted.data!.deleteImageStream.__typename).not.toMatch(/Error$/);
+    expect(await rowsOfStream()).toBe(0);
+  });
+
   it('pages stay stable while images are added between pages', async () => {
     const stream = await seedStream(db, { namespace: NS, name: 'churn' });
     const digests = Array.from({ length: 12 }, (_, n) => digestOf(`churn-${n}`));
