@@ -82,6 +82,18 @@ export const STREAM_NAMES = graphql(`
   }
 `);
 
+/** A stream's distinct images (the server's stream_images), by digest: `get isimage`. */
+export const STREAM_IMAGE_DIGESTS = graphql(`
+  query($namespace: String!, $name: String!, $after: String) {
+    imageStream(namespace: $namespace, name: $name) {
+      images(orderBy: { field: DIGEST, direction: ASC }, first: 100, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes { digest }
+      }
+    }
+  }
+`);
+
 export const NAMESPACES = graphql(`
   query($after: String) {
     namespaces(first: 100, after: $after) {

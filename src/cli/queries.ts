@@ -8,6 +8,7 @@ import {
   NAMESPACES,
   STREAM,
   STREAM_IMAGE,
+  STREAM_IMAGE_DIGESTS,
   STREAM_NAMES,
   STREAM_TAG,
   type TagFields,
@@ -126,6 +127,33 @@ export async function listStreamNames(client: GraphQLClient, namespace: string):
     if (!data.imageStreams.pageInfo.hasNextPage) return names;
     after = data.imageStreams.pageInfo.endCursor;
   }
+}
+
+/**
+ * `<stream>@<digest>` for every distinct image each stream's histories name, stream by stream in
+ * name order and by digest within one: pages of the stream's image list, not its whole histories.
+ */
+export async function listStreamImageRefs(
+  client: GraphQLClient,
+  namespace: string,
+): Promise<string[]> {
+  const refs: string[] = [];
+  for (const name of await listStreamNames(client, namespace)) {
+    let after: string | null = null;
+    for (;;) {
+      const data: ResultOf<typeof STREAM_IMAGE_DIGESTS> = await client.request(
+        STREAM_IMAGE_DIGESTS,
+        { namespace, name, after },
+      );
+      // A stream deleted between the two reads has no images left to list.
+      const images = data.imageStream?.images;
+      if (!images) break;
+      refs.push(...images.nodes.map((n) => `${name}@${n.digest}`));
+      if (!images.pageInfo.hasNextPage) break;
+      after = images.pageInfo.endCursor;
+    }
+  }
+  return refs;
 }
 
 export type NamespaceView = ResultOf<typeof NAMESPACES>['namespaces']['nodes'][number];

@@ -16,6 +16,19 @@ export const relations = defineRelations(schema, (r) => ({
       optional: false,
     }),
     tags: r.many.tags(),
+    images: r.many.streamImages(),
+  },
+  streamImages: {
+    stream: r.one.imageStreams({
+      from: r.streamImages.streamId,
+      to: r.imageStreams.id,
+      optional: false,
+    }),
+    image: r.one.images({
+      from: r.streamImages.digest,
+      to: r.images.digest,
+      optional: false,
+    }),
   },
   tags: {
     stream: r.one.imageStreams({ from: r.tags.streamId, to: r.imageStreams.id, optional: false }),

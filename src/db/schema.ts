@@ -281,6 +281,44 @@ export const tagHistory = pgTable(
   ],
 );
 
+/**
+ * The distinct images a stream's tag histories name (ImageStream.images; docs/queries.md, "A
+ * stream's images"): one row per stream and digest, kept by triggers on tag_history, tags and
+ * images (migration stream_images), never written by the application.
+ */
+export const streamImages = pgTable(
+  'stream_images',
+  {
+    // No foreign keys: each row is derived from history items whose own keys hold, and is
+    // removed with them; checking them again would double what a bulk history insert costs.
+    streamId: bigint('stream_id', { mode: 'number' }).notNull(),
+    digest: text('digest').notNull(),
+    /** The image's own created time (its config's), to the millisecond; null when unknown. */
+    created: timestamp('created', { withTimezone: true, precision: 3 }),
+    /**
+     * `created` in epoch milliseconds with an unknown time as the largest safe integer, so the
+     * ascending order puts images without a time last.
+     */
+    createdAscKey: bigint('created_asc_key', { mode: 'number' }).notNull(),
+    /** The same with an unknown time as the smallest: the descending order puts them last too. */
+    createdDescKey: bigint('created_desc_key', { mode: 'number' }).notNull(),
+    /** History items of the stream's tags that name the image; the row goes at zero. */
+    historyItemCount: integer('history_item_count').notNull(),
+    /** The oldest of those items' created times. */
+    firstSeen: timestamp('first_seen', { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.streamId, t.digest] }),
+    // The orderings of a stream's image list (the primary key serves DIGEST).
+    index('stream_images_created_asc_idx').on(t.streamId, t.createdAscKey, t.digest),
+    index('stream_images_created_desc_idx').on(t.streamId, t.createdDescKey, t.digest),
+    // An image's created time changing reaches its rows by digest. Hashed: it serves equality
+    // only, so the DIGEST ordering reads the primary key, never this.
+    index('stream_images_digest_idx').using('hash', t.digest),
+    check('stream_images_count_positive', sql`${t.historyItemCount} > 0`),
+  ],
+);
+
 /** Only type `ImportSuccess` exists today; keyed by type so more can come. */
 export const tagConditions = pgTable(
   'tag_conditions',

@@ -169,13 +169,14 @@ export function parseLabelSelector(
   return ok(requirements);
 }
 
-/** The kinds of tag a list can be narrowed to; each spec tag has exactly one (docs/queries.md). */
+/** The kinds of tag a list can be narrowed to; each tag has exactly one (docs/queries.md). */
 export const TAG_KINDS = [
   'PERMANENT',
   'TRACKING',
   'REFERENCE',
   'EXTERNAL',
   'SCHEDULED',
+  'POLICY',
   'STATUS_ONLY',
 ] as const;
 export type TagKind = (typeof TAG_KINDS)[number];
@@ -186,12 +187,15 @@ export interface TagKindColumns {
   reference: boolean;
   fromKind: 'DockerImage' | 'ImageStreamTag' | 'ImageStreamImage' | null;
   importScheduled: boolean;
+  /** A policy tag's policy (docs/policy-tags.md); only whether there is one matters here. */
+  policy: unknown;
 }
 
 /**
  * What `tag` made of a tag (docs/rules.md#tag-kinds): a reference, a tracking tag (`from` another
- * tag of the stream), a permanent one (pinned to an image), an external one (a pull spec, scheduled
- * or not); or status only, made by a push. Null for a spec with no source.
+ * tag of the stream), a permanent one (pinned to an image), a policy tag (a repository and a
+ * policy that picks its tag, scheduled or not), an external one (a pull spec, scheduled or not);
+ * or status only, made by a push. Null for a spec with no source.
  */
 export function tagKindOf(tag: TagKindColumns): TagKind | null {
   if (tag.specGeneration === null) return 'STATUS_ONLY';
@@ -202,6 +206,8 @@ export function tagKindOf(tag: TagKindColumns): TagKind | null {
     case 'ImageStreamImage':
       return 'PERMANENT';
     case 'DockerImage':
+      // A policy tag is a policy tag whether or not it is scheduled: never EXTERNAL or SCHEDULED.
+      if (tag.policy != null) return 'POLICY';
       return tag.importScheduled ? 'SCHEDULED' : 'EXTERNAL';
     default:
       return null;
@@ -362,6 +368,47 @@ export function parseHistoryFilter(
     createdBefore: input?.createdBefore ?? null,
     hasImage: input?.hasImage ?? null,
     digestPrefix,
+  });
+}
+
+export interface StreamImageFilter {
+  /** `sha256:` and a lowercase hex prefix (docs/rules.md#short-image-ids). */
+  digestPrefix: string | null;
+  createdAfter: Date | null;
+  createdBefore: Date | null;
+  isManifestList: boolean | null;
+}
+
+export interface StreamImageFilterInput {
+  digestPrefix?: string | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+  isManifestList?: boolean | null;
+}
+
+/** A stream's image list's filter: the image's created time, a digest prefix, lists or images. */
+export function parseStreamImageFilter(
+  input: StreamImageFilterInput | null | undefined,
+  field = 'filter',
+): Result<StreamImageFilter, DomainError> {
+  const problems: Problem[] = [];
+  validTimes(
+    { createdAfter: input?.createdAfter, createdBefore: input?.createdBefore },
+    field,
+    problems,
+  );
+  let digestPrefix: string | null = null;
+  if (input?.digestPrefix != null) {
+    const hex = normalizeImageId(input.digestPrefix);
+    if (hex.ok) digestPrefix = `sha256:${hex.value}`;
+    else problems.push({ field: `${field}.digestPrefix`, message: hex.error.message });
+  }
+  if (problems.length > 0) return failWith(problems);
+  return ok({
+    digestPrefix,
+    createdAfter: input?.createdAfter ?? null,
+    createdBefore: input?.createdBefore ?? null,
+    isManifestList: input?.isManifestList ?? null,
   });
 }
 

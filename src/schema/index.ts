@@ -9,6 +9,7 @@ import './images.ts';
 import './imageDiff.ts';
 import './namespaces.ts';
 import './tags.ts';
+import './streamImages.ts';
 import './lineage.ts';
 import './imageSearch.ts';
 import './tagging.ts';

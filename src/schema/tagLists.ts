@@ -24,7 +24,9 @@ export const TagKindEnum = builder.enumType('TagKind', {
   description:
     'What `tag` made of a tag (docs/rules.md, "Tag kinds"): PERMANENT pins an image, TRACKING ' +
     'follows another tag of the stream, REFERENCE records a pull spec, EXTERNAL imports a pull ' +
-    'spec, SCHEDULED imports one and re-checks it; STATUS_ONLY has no spec (a push made it).',
+    'spec, SCHEDULED imports one and re-checks it; POLICY follows the repository tag a policy ' +
+    'picks (scheduled or not, and never counted as EXTERNAL or SCHEDULED); STATUS_ONLY has no ' +
+    'spec (a push made it).',
   values: TAG_KINDS,
 });
 

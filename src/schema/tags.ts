@@ -327,11 +327,13 @@ builder.drizzleObjectFields(ImageStreamTag, (t) => ({
   }),
 }));
 
-/** Distinct images of the stream's histories: a correlated count, one constant so it merges. */
+/**
+ * Distinct images of the stream's histories: the stream's rows of stream_images (ImageStream.images),
+ * counted on its primary key; one constant so it merges.
+ */
 const uniqueImageCount = {
   uniqueImageCount: (stream: typeof imageStreams) =>
-    sql<number>`(select count(distinct h.image_digest)::int from tag_history h
-      join tags t on t.id = h.tag_id where t.stream_id = ${stream.id})`,
+    sql<number>`(select count(*)::int from stream_images si where si.stream_id = ${stream.id})`,
 };
 
 builder.drizzleObjectFields(ImageStream, (t) => ({

@@ -3,12 +3,13 @@
 import { and, count, type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from '../db/client.ts';
-import type { imageStreams, tagHistory, tags } from '../db/schema.ts';
+import type { imageStreams, streamImages, tagHistory, tags } from '../db/schema.ts';
 import type {
   HistoryFilter,
   LabelRequirement,
   NameMatch,
   StreamFilter,
+  StreamImageFilter,
   TagFilter,
   TagKind,
 } from '../domain/listFilters.ts';
@@ -16,7 +17,14 @@ import type {
 type StreamColumns = Pick<typeof imageStreams, 'name' | 'labels'>;
 type TagColumns = Pick<
   typeof tags,
-  'id' | 'name' | 'specGeneration' | 'reference' | 'fromKind' | 'importScheduled' | 'updatedAt'
+  | 'id'
+  | 'name'
+  | 'specGeneration'
+  | 'reference'
+  | 'fromKind'
+  | 'importScheduled'
+  | 'policy'
+  | 'updatedAt'
 >;
 
 function escapeLike(value: string): string {
@@ -91,10 +99,12 @@ function kindCondition(t: TagColumns, kind: TagKind): SQL {
       return sql`(${spec} and ${t.fromKind} = 'ImageStreamTag')`;
     case 'PERMANENT':
       return sql`(${spec} and ${t.fromKind} = 'ImageStreamImage')`;
+    case 'POLICY':
+      return sql`(${spec} and ${t.fromKind} = 'DockerImage' and ${t.policy} is not null)`;
     case 'EXTERNAL':
-      return sql`(${spec} and ${t.fromKind} = 'DockerImage' and not ${t.importScheduled})`;
+      return sql`(${spec} and ${t.fromKind} = 'DockerImage' and ${t.policy} is null and not ${t.importScheduled})`;
     case 'SCHEDULED':
-      return sql`(${spec} and ${t.fromKind} = 'DockerImage' and ${t.importScheduled})`;
+      return sql`(${spec} and ${t.fromKind} = 'DockerImage' and ${t.policy} is null and ${t.importScheduled})`;
   }
 }
 
@@ -153,5 +163,37 @@ export function historyListConditions(
         ? sql`${h.imageDigest} is not null`
         : sql`${h.imageDigest} is null`,
     filter.digestPrefix ? sql`${h.imageDigest} like ${`${filter.digestPrefix}%`}` : undefined,
+  );
+}
+
+/** Media types of a manifest list or OCI index: an image made of per-platform images. */
+export const MANIFEST_LIST_MEDIA_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+];
+
+/**
+ * The images of a stream the filter selects (the list's scope, the stream, is added by the list).
+ * Each condition filters the rows of the ordering's index range for the stream.
+ */
+export function streamImageListConditions(
+  si: Pick<typeof streamImages, 'digest' | 'created'>,
+  filter: StreamImageFilter,
+): SQL | undefined {
+  const manifestList = sql`exists (select 1 from images i where i.digest = ${si.digest}
+    and i.media_type in (${valueList(MANIFEST_LIST_MEDIA_TYPES)}))`;
+  return and(
+    filter.digestPrefix ? sql`${si.digest} like ${`${filter.digestPrefix}%`}` : undefined,
+    filter.createdAfter
+      ? sql`${si.created} > ${filter.createdAfter.toISOString()}::timestamptz`
+      : undefined,
+    filter.createdBefore
+      ? sql`${si.created} < ${filter.createdBefore.toISOString()}::timestamptz`
+      : undefined,
+    filter.isManifestList === null
+      ? undefined
+      : filter.isManifestList
+        ? manifestList
+        : sql`not ${manifestList}`,
   );
 }

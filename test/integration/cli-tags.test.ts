@@ -1,5 +1,5 @@
 // The tagraph CLI against a real server and registry: the documented permanent and tracking tags,
-// oc delete istag, rollback, oc export isimage, cross-project tags and oc set image-lookup.
+// oc delete istag, rollback, oc get and export isimage, cross-project tags and oc set image-lookup.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { type CliOptions, runCli, stopClis } from '../support/cli.ts';
@@ -154,7 +154,17 @@ metadata:
   namespace: ${ns}
 `),
     );
-  });
+
+    // oc get isimage: every image the stream's histories name, once each, by digest.
+    const listed = await cli(ns, ['get', 'isimage']);
+    expect(listed.code, listed.stderr).toBe(0);
+    const [header, ...rows] = listed.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^NAME\s+IMAGE REFERENCE\s+CREATED$/);
+    expect(rows.map((row) => row.split(/\s+/)[0])).toEqual(
+      [v1.digest, v2.digest].sort().map((digest) => `ruby@${digest}`),
+    );
+    // About twenty CLI runs, each a Node start: slow on a loaded machine, beside the others.
+  }, 90_000);
 
   it('a tag from another project (oc tag <source_project>/<stream>:<tag> …)', async ({
     expect,

@@ -4,6 +4,7 @@ import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/client.ts';
 import { imageStreams, tagConditions as tagConditionsTable, tags } from '../../src/db/schema.ts';
+import type { TagSelectionPolicy } from '../../src/domain/policyTags.ts';
 import { writeTransaction } from '../../src/events/append.ts';
 import { recordTagEvent } from '../../src/services/tagHistory.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -282,6 +283,80 @@ describe('the tag list', () => {
     expect(
       (await tagNames({ orderBy: { field: 'NAME', direction: 'DESC' }, first: 3 })).names,
     ).toEqual(['upstream', 'stable', 'pushed']);
+  });
+});
+
+describe('policy tags', () => {
+  it('are POLICY, scheduled or not, and never counted as EXTERNAL or SCHEDULED', async () => {
+    const stream = await seedStream(db, { namespace: NS, name: 'kinds' });
+    const semver: TagSelectionPolicy = {
+      kind: 'semver',
+      range: '^1',
+      includePrerelease: false,
+      exclude: [],
+    };
+    const newest: TagSelectionPolicy = { kind: 'newestBuild', filter: null, exclude: [] };
+    const repository = { kind: 'DockerImage', name: 'quay.io/x/app' } as const;
+    await seedTag(db, stream.id, { name: 'semver', from: repository, policy: semver });
+    await seedTag(db, stream.id, {
+      name: 'newest',
+      from: repository,
+      policy: newest,
+      importScheduled: true,
+    });
+    await seedTag(db, stream.id, { name: 'plain', from: { ...repository, name: 'quay.io/x/a:1' } });
+    await seedTag(db, stream.id, {
+      name: 'daily',
+      from: { ...repository, name: 'quay.io/x/a:2' },
+      importScheduled: true,
+    });
+    const KINDS = /* GraphQL */ `query($kinds: [TagKind!]) {
+      imageStream(namespace: "${NS}", name: "kinds") {
+        tags(filter: { kinds: $kinds }) { totalCount edges { node { name } } }
+      }
+      namespace(name: "${NS}") { tags(filter: { kinds: $kinds }, first: 50) { totalCount } }
+    }`;
+    const cases: [string[], string[]][] = [
+      [['POLICY'], ['newest', 'semver']],
+      [['EXTERNAL'], ['plain']],
+      [['SCHEDULED'], ['daily']],
+      [
+        ['EXTERNAL', 'SCHEDULED'],
+        ['daily', 'plain'],
+      ],
+      [
+        ['POLICY', 'SCHEDULED'],
+        ['daily', 'newest', 'semver'],
+      ],
+    ];
+    for (const [kinds, names] of cases) {
+      const data = await query(KINDS, { kinds });
+      expect(
+        {
+          names: data.imageStream.tags.edges.map((e: Json) => e.node.name),
+          total: data.imageStream.tags.totalCount,
+        },
+        kinds.join(),
+      ).toEqual({ names, total: names.length });
+    }
+    // Across the namespace: the stream "app" has no policy tag, one scheduled and two external.
+    expect((await query(KINDS, { kinds: ['POLICY'] })).namespace.tags.totalCount).toBe(2);
+    expect((await query(KINDS, { kinds: ['SCHEDULED'] })).namespace.tags.totalCount).toBe(2);
+    expect((await query(KINDS, { kinds: ['EXTERNAL'] })).namespace.tags.totalCount).toBe(3);
+    // Each tag has exactly one kind: every kind together counts every tag once.
+    const all = await query(KINDS, { kinds: null });
+    const each = await query(KINDS, {
+      kinds: [
+        'PERMANENT',
+        'TRACKING',
+        'REFERENCE',
+        'EXTERNAL',
+        'SCHEDULED',
+        'POLICY',
+        'STATUS_ONLY',
+      ],
+    });
+    expect(each.namespace.tags.totalCount).toBe(all.namespace.tags.totalCount);
   });
 });
 

@@ -13,6 +13,7 @@ import {
   tags,
 } from '../../src/db/schema.ts';
 import type { ImageConfig } from '../../src/domain/imageConfig.ts';
+import type { TagSelectionPolicy } from '../../src/domain/policyTags.ts';
 
 export type StreamRow = typeof imageStreams.$inferSelect;
 export type TagRow = typeof tags.$inferSelect;
@@ -122,6 +123,8 @@ export interface SeedTag {
   importInsecure?: boolean;
   importScheduled?: boolean;
   importMode?: 'Legacy' | 'PreserveOriginal';
+  /** A policy tag's policy (`from` is then a DockerImage repository). */
+  policy?: TagSelectionPolicy | null;
   /** Null: a status-only tag, as a push creates it. */
   specGeneration?: number | null;
   annotations?: Record<string, string>;
@@ -154,6 +157,7 @@ export async function seedTag(db: Db, streamId: number, tag: SeedTag): Promise<T
       importInsecure: tag.importInsecure ?? false,
       importScheduled: tag.importScheduled ?? false,
       importMode: tag.importMode ?? 'Legacy',
+      policy: tag.policy ?? null,
       specGeneration: tag.specGeneration === undefined ? 1 : tag.specGeneration,
     })
     .returning();

@@ -87,7 +87,7 @@ describe('the filters', () => {
   });
 
   it('reads a tag kind from its spec columns', () => {
-    const spec = { specGeneration: 1, reference: false, importScheduled: false };
+    const spec = { specGeneration: 1, reference: false, importScheduled: false, policy: null };
     expect(tagKindOf({ ...spec, specGeneration: null, fromKind: null })).toBe('STATUS_ONLY');
     expect(tagKindOf({ ...spec, reference: true, fromKind: 'DockerImage' })).toBe('REFERENCE');
     expect(tagKindOf({ ...spec, fromKind: 'ImageStreamTag' })).toBe('TRACKING');
@@ -95,6 +95,12 @@ describe('the filters', () => {
     expect(tagKindOf({ ...spec, fromKind: 'DockerImage' })).toBe('EXTERNAL');
     expect(tagKindOf({ ...spec, fromKind: 'DockerImage', importScheduled: true })).toBe(
       'SCHEDULED',
+    );
+    // A policy tag is POLICY, scheduled or not: never also EXTERNAL or SCHEDULED.
+    const policy = { kind: 'semver', range: '^1', includePrerelease: false, exclude: [] };
+    expect(tagKindOf({ ...spec, fromKind: 'DockerImage', policy })).toBe('POLICY');
+    expect(tagKindOf({ ...spec, fromKind: 'DockerImage', importScheduled: true, policy })).toBe(
+      'POLICY',
     );
   });
 });

@@ -15,6 +15,7 @@ import {
   fetchStreamImage,
   fetchStreamTag,
   listNamespaces,
+  listStreamImageRefs,
   listStreams,
   type NamespaceView,
   requireStream,
@@ -89,14 +90,7 @@ async function tagItems(ctx: Context, names: string[], now: number): Promise<Ite
 }
 
 async function imageItems(ctx: Context, names: string[], now: number): Promise<Item[]> {
-  const refs =
-    names.length > 0
-      ? names
-      : (await listStreams(ctx.client, ctx.namespace)).flatMap((s) =>
-          [...new Set(s.tags.flatMap((t) => t.history.flatMap((h) => h.image?.digest ?? [])))].map(
-            (digest) => `${s.name}@${digest}`,
-          ),
-        );
+  const refs = names.length > 0 ? names : await listStreamImageRefs(ctx.client, ctx.namespace);
   const items: Item[] = [];
   for (const ref of refs) {
     const image = await fetchStreamImage(ctx.client, ctx.namespace, ref);
