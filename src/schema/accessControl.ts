@@ -13,7 +13,7 @@ import {
 } from '../services/accessControl.ts';
 import { valueOrGraphQLError } from './access.ts';
 
-const RoleEnum = builder.enumType('Role', {
+export const RoleEnum = builder.enumType('Role', {
   description:
     'OpenShift roles in a namespace: IMAGE_PULLER (system:image-puller) reads streams, tags, images and events and may use them as a tag source; EDITOR adds tag, import and pull secrets; ADMIN adds role bindings and deleting streams.',
   values: {
