@@ -153,7 +153,7 @@ export function StreamView(props: Props) {
   const timed = useMemo(() => {
     if (!graph) return null;
     const start = performance.now();
-    const layout = layoutGraph(graph);
+    const layout = layoutGraph(graph, forcedLayout());
     return { layout, ms: performance.now() - start };
   }, [graph]);
 
@@ -217,6 +217,15 @@ export function StreamView(props: Props) {
       )}
     </div>
   );
+}
+
+/**
+ * A layout engine chosen for this tab (sessionStorage `tagraph.layout`: `dagre` or `layered`),
+ * for comparing them on one stream; else the graph's size decides.
+ */
+function forcedLayout(): 'dagre' | 'layered' | undefined {
+  const chosen = sessionStorage.getItem('tagraph.layout');
+  return chosen === 'dagre' || chosen === 'layered' ? chosen : undefined;
 }
 
 function Legend() {
