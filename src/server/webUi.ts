@@ -9,6 +9,8 @@ import { packageRoot } from '../packageRoot.ts';
 export const WEB_UI_PATH = '/';
 /** Where its assets are served from: `/ui/<file>` (file names carry a content hash). */
 export const WEB_UI_ASSETS_PREFIX = '/ui/';
+/** `{"auth": "open" | "token"}`: whether the page needs a token before it can query. */
+export const WEB_UI_SESSION_PATH = '/ui/session.json';
 /** Where `npm run build` writes the UI (esbuild.config.mjs). */
 export const WEB_UI_DIRECTORY = join(packageRoot, 'dist', 'web');
 
@@ -57,11 +59,16 @@ function securityHeaders(): Record<string, string> {
 }
 
 /**
- * Loads the built files once (they change only with a new build) and answers `GET`/`HEAD` of `/`
+ * Answers `/ui/session.json` (the server's auth mode). Loads the built files once (they change only with a new build) and answers `GET`/`HEAD` of `/`
  * and `/ui/<file>`. The page is revalidated on every load (`no-cache` with an ETag); the hashed
  * assets are cached for a year. A build without the UI answers 404 with how to build it.
  */
-export function webUiPlugin(directory: string = WEB_UI_DIRECTORY): Plugin {
+export function webUiPlugin(
+  authMode: 'open' | 'token',
+  directory: string = WEB_UI_DIRECTORY,
+): Plugin {
+  // What the page asks before anything else: whether to show the sign-in form.
+  const session = JSON.stringify({ auth: authMode });
   let assets: Promise<Map<string, Asset>> | null = null;
   const load = async (): Promise<Map<string, Asset>> => {
     const files = new Map<string, Asset>();
@@ -89,6 +96,18 @@ export function webUiPlugin(directory: string = WEB_UI_DIRECTORY): Plugin {
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         endResponse(
           new Response('Method not allowed\n', { status: 405, headers: { allow: 'GET, HEAD' } }),
+        );
+        return;
+      }
+      if (path === WEB_UI_SESSION_PATH) {
+        endResponse(
+          new Response(request.method === 'HEAD' ? null : session, {
+            headers: {
+              'content-type': 'application/json; charset=utf-8',
+              'cache-control': 'no-store',
+              ...securityHeaders(),
+            },
+          }),
         );
         return;
       }

@@ -124,7 +124,7 @@ export function createGatewayYoga(parts: YogaParts): GatewayYoga {
         ...queryShapeLimits(!config.introspection),
         ...(config.introspection ? [] : [noIntrospection()]),
         healthPlugin(database),
-        ...(config.webUi ? [webUiPlugin(parts.webUiDirectory)] : []),
+        ...(config.webUi ? [webUiPlugin(config.auth.mode, parts.webUiDirectory)] : []),
         registryEventsPlugin(database.db, config.pushRegistries, log.child({ component: 'push' })),
         requestIdPlugin(requestIds, log),
         authenticationPlugin(database.db, config, GRAPHQL_PATH, callers, rateLimit, authLog),

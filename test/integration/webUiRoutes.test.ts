@@ -71,6 +71,13 @@ describe('web UI routes', () => {
     expect(await head.text()).toBe('');
   });
 
+  it('tells the page the auth mode, never cached', async () => {
+    const response = await fetch(`${app.url}/ui/session.json`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(await response.json()).toEqual({ auth: 'token' });
+  });
+
   it('answers 404 for unknown or traversing asset names and 405 for writes', async () => {
     for (const path of [
       '/ui/nope.js',

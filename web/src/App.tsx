@@ -63,8 +63,18 @@ export function App() {
   }, []);
 
   useEffect(() => {
-    // A token from earlier in this tab, else try open mode (no token).
-    void signIn(storedToken());
+    // Open mode needs no token; in token mode, one from earlier in this tab, else the form.
+    fetch('/ui/session.json')
+      .then((response) => response.json() as Promise<{ auth: 'open' | 'token' }>)
+      .then(
+        ({ auth }) => {
+          const token = storedToken();
+          if (auth === 'open') void signIn(null);
+          else if (token) void signIn(token);
+          else setSession({ state: 'signed-out', error: null });
+        },
+        (error: Error) => setSession({ state: 'signed-out', error: error.message }),
+      );
   }, [signIn]);
 
   if (session.state === 'checking') return <p class="loading">Loading tagraph…</p>;

@@ -395,7 +395,8 @@ function GraphSvg(props: GraphProps) {
                 transform={`translate(${position.x - NODE_WIDTH / 2},${position.y - NODE_HEIGHT / 2})`}
                 {...(isTag
                   ? {
-                      tabIndex: node.tag === (props.selected ?? order[0]?.tag) ? 0 : -1,
+                      // SVG attributes keep their case: `tabindex`, not `tabIndex`.
+                      tabindex: node.tag === (props.selected ?? order[0]?.tag) ? 0 : -1,
                       role: 'button',
                       'data-tag': node.tag,
                       'aria-label': `${node.label}: ${KIND_LABELS[node.kind]}${markers.length ? `, ${markers.join(', ')}` : ''}`,
