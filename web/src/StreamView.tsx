@@ -430,10 +430,10 @@ function GraphSvg(props: GraphProps) {
 function markerIcons(node: TagNode): string {
   return [
     node.policy ? 'policy' : '',
-    node.kind === 'scheduled' ? '⏱' : '',
-    node.failing ? '⚠ failing' : '',
+    node.kind === 'scheduled' ? 'scheduled' : '',
+    node.failing ? 'failing' : '',
     node.dangling ? 'dangling' : '',
-    node.pending ? '…' : '',
+    node.pending ? 'pending' : '',
   ]
     .filter(Boolean)
     .join(' ');
