@@ -3,7 +3,13 @@
 // no CSP violation; layout times for 200 and 1,000 tags. Screenshots go to docs/images/.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Page,
+  type WebSocketRoute,
+} from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WEB_UI_CSP } from '../../src/server/webUi.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -200,6 +206,18 @@ describe('the web UI in a browser', { timeout: 240_000 }, () => {
   it('lets an editor tag, roll back and delete, and shows every change live', async () => {
     const editor = await app.member(NS, 'EDITOR', 'editor');
     const page = await openPage('dark');
+    // The page's graphql-ws sockets pass through here, so the test can drop them (see the end).
+    const sockets: WebSocketRoute[] = [];
+    let refuseSockets = false;
+    await page.routeWebSocket(/\/graphql$/, (socket) => {
+      if (refuseSockets) return socket.close({ code: 4000, reason: 'refused by the test' });
+      socket.connectToServer();
+      sockets.push(socket);
+    });
+    const streamLoads: string[] = [];
+    page.on('request', (request) => {
+      if (request.postData()?.includes('query StreamTags')) streamLoads.push(request.url());
+    });
     await signIn(page, editor);
     const before = app.events.subscriberCount;
     await page.goto(`${app.url}/#/ns/${NS}/app/1.0`);
@@ -245,6 +263,21 @@ describe('the web UI in a browser', { timeout: 240_000 }, () => {
     await page.getByRole('button', { name: 'Delete tag' }).click();
     await page.getByRole('button', { name: 'Confirm delete' }).click();
     await expect.poll(() => node(page, 'qa').count(), UI_TIMEOUT).toBe(0);
+
+    // The connection drops and stays down while a change is made: once it is back, the page
+    // resubscribes from its last cursor and the server replays the change (no reload).
+    const loads = streamLoads.length;
+    refuseSockets = true;
+    for (const socket of sockets) await socket.close({ code: 4000, reason: 'dropped by the test' });
+    await expect.poll(() => page.getByTestId('live').innerText(), UI_TIMEOUT).toBe('reconnecting');
+    await app.admin(TAG, {
+      input: { namespace: NS, source: 'app:1.0', destinations: ['app:while-away'] },
+    });
+    expect(await node(page, 'while-away').count()).toBe(0);
+    refuseSockets = false;
+    await node(page, 'while-away').waitFor(UI_TIMEOUT);
+    await expect.poll(() => page.getByTestId('live').innerText(), UI_TIMEOUT).toBe('live');
+    expect(streamLoads.length).toBe(loads);
     expect(problems).toEqual([]);
     await page.context().close();
   });

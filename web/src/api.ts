@@ -78,7 +78,8 @@ export interface Subscription {
 
 /**
  * Subscribes and keeps subscribed: on an error or an end it waits (1 s, doubling to 15 s) and
- * subscribes again with the variables `variables()` gives then (the last cursor seen).
+ * subscribes again with the variables `variables()` gives then (the last cursor seen). `onState`
+ * hears true when the server acknowledged the connection, false when it closed.
  */
 export function keepSubscribed<T>(
   client: Client,
@@ -105,7 +106,6 @@ export function keepSubscribed<T>(
         complete: () => again(),
       },
     );
-    onState(true);
   };
   const again = () => {
     onState(false);
@@ -113,11 +113,16 @@ export function keepSubscribed<T>(
     timer = setTimeout(start, delay);
     delay = Math.min(delay * 2, 15_000);
   };
+  // Live once the server acknowledged the connection; not while it is closed.
+  const offConnected = client.on('connected', () => onState(true));
+  const offClosed = client.on('closed', () => onState(false));
   start();
   return {
     stop() {
       stopped = true;
       clearTimeout(timer);
+      offConnected();
+      offClosed();
       dispose?.();
     },
   };
