@@ -1,10 +1,12 @@
-// `npm run build`: compiles src/ into dist/ (ES modules for Node >= 22, dependencies left as imports).
+// `npm run build`: compiles src/ into dist/ (ES modules for Node >= 22, dependencies left as imports)
+// and the web UI of web/src into dist/web.
 // `node esbuild.config.mjs --outdir <dir>` builds elsewhere (tests stage a package that way).
 import { existsSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { buildWebUi } from './web/build.mjs';
 
 const root = import.meta.dirname;
 const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
@@ -77,3 +79,5 @@ await esbuild.build({
   sourcemap: true,
   logLevel: 'warning',
 });
+// The web UI the server serves at `/` (src/server/webUi.ts): browser code, all of it bundled.
+await buildWebUi(esbuild, `${outdir}/web`);

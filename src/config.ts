@@ -11,8 +11,8 @@ import type { Platform } from './domain/platforms.ts';
 import { parseAllowEntry } from './registry/egress.ts';
 
 const boolean = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes' || v === 'on');
 const port = z.coerce.number().int().min(0).max(65535);
 
 const otlpUrl = z
@@ -46,6 +46,7 @@ const variables = z.object({
     .default('image-registry.local:5000'),
   TAGRAPH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
   TAGRAPH_GRAPHIQL: boolean.optional(),
+  TAGRAPH_WEB_UI: boolean.default(true),
   TAGRAPH_INTROSPECTION: boolean.optional(),
   TAGRAPH_FEDERATION: boolean.default(false),
   TAGRAPH_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100_000_000).default(1_000_000),
@@ -171,6 +172,8 @@ export interface Config {
   /** In-flight requests get this long after SIGTERM before connections are cut. */
   shutdownTimeoutMs: number;
   graphiql: boolean;
+  /** Serve the web UI at `/` and its assets under `/ui/` (src/server/webUi.ts). */
+  webUi: boolean;
   /** Schema introspection (on in the open development mode by default). */
   introspection: boolean;
   /** Serve the Apollo Federation subgraph schema (`_service`, `_entities`; docs/federation.md). */
@@ -517,6 +520,7 @@ export function loadConfig(
     registryHost: v.TAGRAPH_REGISTRY_HOST,
     shutdownTimeoutMs: v.TAGRAPH_SHUTDOWN_TIMEOUT_MS,
     graphiql: v.TAGRAPH_GRAPHIQL ?? authMode === 'open',
+    webUi: v.TAGRAPH_WEB_UI,
     introspection: v.TAGRAPH_INTROSPECTION ?? authMode === 'open',
     federation: v.TAGRAPH_FEDERATION,
     maxBodyBytes: v.TAGRAPH_MAX_BODY_BYTES,

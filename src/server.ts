@@ -30,6 +30,8 @@ export interface AppOptions {
   database?: Database;
   /** Called with every SQL statement (tests count statements per request). */
   onQuery?: (query: string) => void;
+  /** Serve the web UI from this directory instead of dist/web (tests build it elsewhere). */
+  webUiDirectory?: string;
 }
 
 export interface App extends Lifecycle {
@@ -104,6 +106,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     rateLimit,
     secretKey,
     registryReader: importer.reader,
+    webUiDirectory: options.webUiDirectory,
   });
 
   const httpServer: Server = createServer(tracedListener(yoga));

@@ -27,7 +27,7 @@ import { valueOrGraphQLError } from './access.ts';
 /** The most robot tokens robotTokens lists (revoked ones count until they are deleted). */
 const MAX_ROBOT_TOKENS = 500;
 
-const RoleEnum = builder.enumType('Role', {
+export const RoleEnum = builder.enumType('Role', {
   description:
     'OpenShift roles in a namespace: IMAGE_PULLER (system:image-puller) reads streams, tags, images and events and may use them as a tag source; EDITOR adds tag, import and pull secrets; ADMIN adds role bindings and deleting streams.',
   values: {

@@ -4,6 +4,7 @@ import { readableNamespaces } from '../auth/roles.ts';
 import { builder } from '../builder.ts';
 import { type namespaces, namespaces as namespacesTable } from '../db/schema.ts';
 import { countRows, importFailingSql } from '../services/listFilters.ts';
+import { RoleEnum } from './accessControl.ts';
 import { ImageStreamFilter, ImageStreamOrder, streamListQuery } from './imageStreams.ts';
 import {
   ImageStreamTagFilter,
@@ -39,6 +40,14 @@ builder.drizzleObject('namespaces', {
   authScopes: (namespace) => ({ read: namespace.name }),
   fields: (t) => ({
     name: t.exposeString('name'),
+    myRole: t.field({
+      type: RoleEnum,
+      nullable: true,
+      description:
+        "The caller's strongest role here (ADMIN for a cluster admin); clients show or hide " +
+        'actions by it. The server still checks every operation.',
+      resolve: (ns, _args, ctx) => ctx.access.role(ns.name),
+    }),
     imageStreamCount: t.int({
       select: { extras: streamCount },
       resolve: (ns) => ns.imageStreamCount,

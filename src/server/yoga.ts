@@ -40,6 +40,7 @@ import { schema } from '../schema/index.ts';
 import { graphqlTracing } from '../tracing.ts';
 import type { PersistedDocuments } from './persistedDocuments.ts';
 import { GRAPHQL_PATH, healthPlugin, requestIdPlugin } from './routes.ts';
+import { webUiPlugin } from './webUi.ts';
 
 export type GatewayYoga = YogaServerInstance<Record<string, never>, AppContext>;
 
@@ -57,6 +58,8 @@ export interface YogaParts {
   registryReader: AppContext['registryReader'];
   /** Which documents run: trusted documents only, or any with APQ (shared with graphql-ws). */
   persistedDocuments: PersistedDocuments;
+  /** Where the web UI's files are (default dist/web); unused when `config.webUi` is off. */
+  webUiDirectory?: string | undefined;
 }
 
 export function createGatewayYoga(parts: YogaParts): GatewayYoga {
@@ -121,6 +124,7 @@ export function createGatewayYoga(parts: YogaParts): GatewayYoga {
         ...queryShapeLimits(!config.introspection),
         ...(config.introspection ? [] : [noIntrospection()]),
         healthPlugin(database),
+        ...(config.webUi ? [webUiPlugin(config.auth.mode, parts.webUiDirectory)] : []),
         registryEventsPlugin(database.db, config.pushRegistries, log.child({ component: 'push' })),
         requestIdPlugin(requestIds, log),
         authenticationPlugin(database.db, config, GRAPHQL_PATH, callers, rateLimit, authLog),

@@ -342,6 +342,12 @@ describe('the image runtime tree', () => {
       const response = await fetch(`${url}${path}`);
       expect(response.status, path).toBe(200);
     }
+    // The web UI ships in dist/: its page and the script it names are served.
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    const script = (await page.text()).match(/src="(\/ui\/app-[^"]+\.js)"/)?.[1];
+    expect(script).toBeDefined();
+    expect((await fetch(`${url}${script}`)).status).toBe(200);
     if (gatewaySpec.env.TAGRAPH_METRICS_PORT) {
       const metricsUrl = String((await gateway.logged('metrics listening')).url);
       const metrics = await fetch(metricsUrl);

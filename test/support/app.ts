@@ -123,7 +123,7 @@ let users = 0;
  */
 export async function startTestApp(
   overrides: Partial<Config> = {},
-  options: { log?: Logger; auth?: 'token' | 'open' } = {},
+  options: { log?: Logger; auth?: 'token' | 'open'; webUiDirectory?: string } = {},
 ): Promise<TestApp> {
   const auth = options.auth ?? 'token';
   const config = testConfig(overrides, auth);
@@ -133,6 +133,7 @@ export async function startTestApp(
   const statements: string[] = [];
   const app = await buildApp(config, {
     log: options.log ?? pino({ level: 'silent' }),
+    ...(options.webUiDirectory ? { webUiDirectory: options.webUiDirectory } : {}),
     // The event hub, its sequencer and the retention job work on the events table in the
     // background; leave them out so a test can count the statements its own request ran.
     onQuery: (query) => {

@@ -1,14 +1,14 @@
-// Every file of src/ and of the test and bench helpers opens with a comment saying what it is for.
+// Every file of src/, web/ and of the test and bench helpers opens with a comment saying what it is for.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const FOLDERS = ['src', 'test/support', 'test/setup', 'bench/lib'];
+const FOLDERS = ['src', 'test/support', 'test/setup', 'bench/lib', 'web'];
 
 function sourceFiles(folder: string): string[] {
   return readdirSync(join(ROOT, folder), { recursive: true, encoding: 'utf8' })
-    .filter((name) => /\.(ts|js|mjs)$/.test(name) && !name.endsWith('.d.ts'))
+    .filter((name) => /\.(ts|tsx|js|mjs)$/.test(name) && !name.endsWith('.d.ts'))
     .map((name) => join(folder, name));
 }
 
