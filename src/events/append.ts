@@ -17,7 +17,8 @@ export type EventCause =
   | 'push'
   | 'rollback'
   | 'tracking'
-  | 'policy';
+  | 'policy'
+  | 'prune';
 
 export interface NewEvent {
   namespace: string;

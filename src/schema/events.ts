@@ -46,6 +46,7 @@ const CAUSES = {
   rollback: 'ROLLBACK',
   tracking: 'TRACKING',
   policy: 'POLICY',
+  prune: 'PRUNE',
   delete: 'DELETE',
   create: 'CREATE',
   update: 'UPDATE',
@@ -109,6 +110,12 @@ export const TagChangeEvent = builder.objectRef<StoredEvent>('TagChangeEvent').i
       nullable: true,
       description: 'Null when only the spec changed, or the tag was deleted.',
       resolve: (e) => (e.payload.current as Head | null | undefined) ?? null,
+    }),
+    prunedGenerations: t.intList({
+      nullable: true,
+      description:
+        'For cause PRUNE: the generations of the history items removed (item 0 never is).',
+      resolve: (e) => (e.payload.pruned as number[] | undefined) ?? null,
     }),
     importFailure: t.field({
       type: ImportFailure,

@@ -12,8 +12,10 @@ import {
 import { createImageStreamMapping } from '../services/mapping.ts';
 import {
   type PrunedHistoryItem as PrunedHistoryItemShape,
+  type PruneHistoryResult,
   type PruneResult,
   pruneImages,
+  pruneTagHistory,
 } from '../services/prune.ts';
 import { type TagOutcome, tag } from '../services/tagging.ts';
 import { type DeletedTag, deleteTag, rollbackTag } from '../services/tagOperations.ts';
@@ -258,6 +260,42 @@ const PruneImagesPayload = builder.objectRef<PruneResult>('PruneImagesPayload').
   }),
 });
 
+/** The most history items a pruneTagHistory report lists (historyItemCount counts all). */
+const PRUNE_REPORT_LIMIT = 1000;
+
+const PruneTagHistoryInput = builder.inputType('PruneTagHistoryInput', {
+  description:
+    "A namespace's retention rules for one run: keep the newest keepTagRevisions items of each " +
+    'tag in scope and every item younger than keepYoungerThanMinutes; item 0 always stays.',
+  fields: (t) => ({
+    namespace: t.string({ required: true }),
+    keepTagRevisions: t.int({ defaultValue: 3 }),
+    keepYoungerThanMinutes: t.int({ defaultValue: 60 }),
+    streams: t.stringList({ description: 'Only these streams (default: all of the namespace).' }),
+    includeTags: t.stringList({
+      description: 'Only tags matching one of these globs (`*`, `?`); default: every tag.',
+    }),
+    excludeTags: t.stringList({ description: 'Tags matching one of these globs are left alone.' }),
+    dryRun: t.boolean({ defaultValue: true }),
+  }),
+});
+
+const PruneTagHistoryPayload = builder
+  .objectRef<PruneHistoryResult>('PruneTagHistoryPayload')
+  .implement({
+    fields: (t) => ({
+      dryRun: t.exposeBoolean('dryRun', { description: 'True: nothing was removed.' }),
+      historyItemCount: t.exposeInt('historyItemCount', {
+        description: 'History items removed (or that would be).',
+      }),
+      historyItems: t.field({
+        type: [PrunedHistoryItem],
+        description: `The first ${PRUNE_REPORT_LIMIT} of them, by stream, tag and position.`,
+        resolve: (p) => p.historyItems,
+      }),
+    }),
+  });
+
 builder.mutationFields((t) => ({
   tag: t.field({
     authScopes: (_root, { input }) => ({
@@ -330,6 +368,33 @@ builder.mutationFields((t) => ({
       );
       return { ...result, digest: input.image.digest };
     },
+  }),
+  pruneTagHistory: t.field({
+    authScopes: (_root, { input }) => ({ admin: input.namespace }),
+    type: PruneTagHistoryPayload,
+    description:
+      "Remove a namespace's old tag history items under retention rules (dry run by default); " +
+      'each tag that loses items gets a change event with cause PRUNE. Images are left to ' +
+      'pruneImages.',
+    args: { input: t.arg({ type: PruneTagHistoryInput, required: true }) },
+    errors: { types: [ValidationError, ForbiddenError] },
+    resolve: async (_root, { input }, ctx) =>
+      unwrap(
+        await pruneTagHistory(
+          ctx.database.db,
+          ctx.access,
+          {
+            namespace: input.namespace,
+            keepTagRevisions: input.keepTagRevisions ?? 3,
+            keepYoungerThanMinutes: input.keepYoungerThanMinutes ?? 60,
+            streams: input.streams ?? [],
+            includeTags: input.includeTags ?? [],
+            excludeTags: input.excludeTags ?? [],
+            dryRun: input.dryRun ?? true,
+          },
+          PRUNE_REPORT_LIMIT,
+        ),
+      ),
   }),
   pruneImages: t.field({
     authScopes: { clusterAdmin: true },

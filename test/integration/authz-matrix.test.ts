@@ -84,6 +84,7 @@ const POLICIES: Record<string, FieldPolicy> = {
   'Mutation.deleteTag': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.importImage': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.pruneImages': { needs: 'CLUSTER_ADMIN', refusal: 'FORBIDDEN' },
+  'Mutation.pruneTagHistory': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.reevaluateTag': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.removeRoleBinding': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.replacePullSecret': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
