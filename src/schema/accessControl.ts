@@ -2,7 +2,7 @@
 import { readableNamespaces } from '../auth/roles.ts';
 import { issueToken, revokeToken } from '../auth/tokens.ts';
 import { builder } from '../builder.ts';
-import { ForbiddenError, NotFoundError, unwrap, ValidationError } from '../errors.ts';
+import { NotFoundError, unwrap, ValidationError } from '../errors.ts';
 import {
   addRoleBinding,
   checkTokenInput,
@@ -12,6 +12,7 @@ import {
   removeRoleBinding,
 } from '../services/accessControl.ts';
 import { valueOrGraphQLError } from './access.ts';
+import { INPUT_ERRORS, REMOVE_ERRORS } from './errors.ts';
 
 const RoleEnum = builder.enumType('Role', {
   description:
@@ -190,7 +191,7 @@ builder.mutationFields((t) => ({
     description: '`oc policy add-role-to-user|add-role-to-group <role> <name> -n <namespace>`.',
     authScopes: (_root, args) => ({ admin: args.input.namespace }),
     args: { input: t.arg({ type: RoleBindingInputRef, required: true }) },
-    errors: { types: [ValidationError, ForbiddenError] },
+    errors: { types: INPUT_ERRORS },
     resolve: async (_root, { input }, ctx) => ({
       roleBinding: unwrap(await addRoleBinding(ctx.database.db, ctx.access, input)),
     }),
@@ -200,7 +201,7 @@ builder.mutationFields((t) => ({
     description: '`oc policy remove-role-from-user|remove-role-from-group`.',
     authScopes: (_root, args) => ({ admin: args.input.namespace }),
     args: { input: t.arg({ type: RoleBindingInputRef, required: true }) },
-    errors: { types: [NotFoundError, ForbiddenError] },
+    errors: { types: REMOVE_ERRORS },
     resolve: async (_root, { input }, ctx) => ({
       roleBinding: unwrap(await removeRoleBinding(ctx.database.db, ctx.access, input)),
     }),

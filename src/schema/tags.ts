@@ -6,7 +6,7 @@ import type { AppContext } from '../context.ts';
 import type { imageStreams, tagHistory, tags } from '../db/schema.ts';
 import { isImportPending, pullSpecFor } from '../domain/tagPolicy.ts';
 import { followers, follows, isDangling } from '../domain/tracking.ts';
-import { ForbiddenError, unwrap, ValidationError } from '../errors.ts';
+import { unwrap } from '../errors.ts';
 import { authorizeStreamTagLookup, type TrackingRow, trackingView } from '../services/queries.ts';
 import { readRef } from './access.ts';
 import { entriesOf, KeyValueRef } from './common.ts';
@@ -16,6 +16,7 @@ import {
   ReferencePolicyTypeEnum,
   TagSourceKindEnum,
 } from './enums.ts';
+import { INPUT_ERRORS } from './errors.ts';
 import { ImageStream } from './imageStreams.ts';
 import { Image } from './images.ts';
 import {
@@ -463,7 +464,7 @@ builder.queryFields((t) => ({
       namespace: t.arg.string({ required: true }),
       ref: t.arg.string({ required: true, description: '`[ns/]stream:tag`' }),
     },
-    errors: { types: [ValidationError, ForbiddenError] },
+    errors: { types: INPUT_ERRORS },
     resolve: async (query, _root, args, ctx) => {
       const ref = unwrap(await authorizeStreamTagLookup(ctx.access, args.namespace, args.ref));
       const row = await ctx.database.db.query.tags.findFirst(
