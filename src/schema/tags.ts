@@ -19,22 +19,17 @@ import {
 import { INPUT_ERRORS } from './errors.ts';
 import { ImageStream } from './imageStreams.ts';
 import { Image } from './images.ts';
+import { totalCountFields } from './listOrder.ts';
 import {
   type HistoryListArgs,
   historyListQuery,
   ImageStreamTagFilter,
   ImageStreamTagOrder,
-  type StreamTagsConnection,
   TagHistoryFilter,
   TagHistoryOrder,
+  type TagListArgs,
   tagListQuery,
 } from './tagLists.ts';
-
-/** What the drizzle plugin keeps on a tag's history connection. */
-interface TagHistoryListConnection {
-  parent: { id: number };
-  args: HistoryListArgs;
-}
 
 type TagRow = typeof tags.$inferSelect;
 
@@ -272,15 +267,11 @@ export const ImageStreamTag = builder.drizzleNode('tags', {
       },
       {
         name: 'TagHistoryConnection',
-        fields: (c) => ({
-          totalCount: c.int({
-            description: 'Items the filter selects, on every page; counted only when asked.',
-            resolve: (connection, _args, ctx) => {
-              const { parent, args } = connection as unknown as TagHistoryListConnection;
-              return historyListQuery(args).count(ctx.database.db, parent.id);
-            },
-          }),
-        }),
+        fields: totalCountFields(
+          'Items the filter selects, on every page; counted only when asked.',
+          (db, parent: { id: number }, args: HistoryListArgs) =>
+            historyListQuery(args).count(db, parent.id),
+        ),
       },
       { name: 'TagHistoryEdge' },
     ),
@@ -350,15 +341,10 @@ builder.drizzleObjectFields(ImageStream, (t) => ({
     },
     {
       name: 'ImageStreamTagConnection',
-      fields: (c) => ({
-        totalCount: c.int({
-          description: 'Tags the filter selects, on every page; counted only when asked.',
-          resolve: (connection, _args, ctx) => {
-            const { parent, args } = connection as unknown as StreamTagsConnection;
-            return tagListQuery(args).count(ctx.database.db, parent.id);
-          },
-        }),
-      }),
+      fields: totalCountFields(
+        'Tags the filter selects, on every page; counted only when asked.',
+        (db, parent: { id: number }, args: TagListArgs) => tagListQuery(args).count(db, parent.id),
+      ),
     },
     { name: 'ImageStreamTagEdge' },
   ),
