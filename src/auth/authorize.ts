@@ -1,6 +1,7 @@
 // Authorizing the namespaces an operation touches: services turn parsed references into
 // Authorized values here before they read or write anything in those namespaces.
-import { ForbiddenError, fail, ok, type Result } from '../errors.ts';
+import { parseImageStreamTagRef, type StreamTagRef } from '../domain/references.ts';
+import { ForbiddenError, fail, fromDomain, ok, type Result } from '../errors.ts';
 import { type Action, forbiddenNamespaceMessage } from './forbidden.ts';
 import type { AccessChecker, Role } from './roles.ts';
 
@@ -65,6 +66,21 @@ export async function authorizeAll<T extends { namespace: string }>(
     out.push(checked.value);
   }
   return ok(out);
+}
+
+/**
+ * The `[ns/]stream:tag` a service's `ref` input names (`namespace` when it names none), parsed
+ * and authorized: a VALIDATION error on `ref` when it does not parse, FORBIDDEN when the caller
+ * lacks `role` in its namespace.
+ */
+export async function authorizeTagRef(
+  access: AccessChecker,
+  role: Role,
+  input: { namespace: string; ref: string },
+): Promise<Result<Authorized<StreamTagRef>>> {
+  const parsed = parseImageStreamTagRef(input.ref, input.namespace, undefined, 'ref');
+  if (!parsed.ok) return fail(fromDomain(parsed.error));
+  return authorize(access, role, parsed.value, 'ref');
 }
 
 /** A bare namespace as a target, for operations that name one and nothing inside it. */

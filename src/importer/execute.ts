@@ -10,6 +10,7 @@ import type { PolicyEvaluation } from '../domain/policyTags.ts';
 import { type DockerReference, parseDockerReference } from '../domain/references.ts';
 import { writeTransaction } from '../events/append.ts';
 import { RequestBudget } from '../registry/budget.ts';
+import type { RegistryClient } from '../registry/client.ts';
 import { type ImageInput, saveImage } from '../services/images.ts';
 import type { ImportJobRequest } from '../services/importJobs.ts';
 import { leaseOf } from '../services/importQueue.ts';
@@ -202,6 +203,26 @@ async function importTag(
   };
 }
 
+/**
+ * A registry client for `reference` with the credentials of the tag's namespace, and whether the
+ * tag (or its stream) allows an insecure registry.
+ */
+async function openTagRegistry(
+  options: ImporterOptions,
+  snapshot: TagSnapshot,
+  reference: DockerReference,
+): Promise<{ client: RegistryClient; insecure: boolean }> {
+  const insecure = isInsecure(snapshot.tag.importInsecure, snapshot.stream.annotations);
+  const client = await openRegistry(
+    options.database.db,
+    options.registry,
+    snapshot.stream.namespace,
+    reference,
+    insecure,
+  );
+  return { client, insecure };
+}
+
 /** Lists the policy tag's repository (once per job) and picks the tag to import. */
 async function evaluateTagPolicy(
   options: ImporterOptions,
@@ -210,14 +231,7 @@ async function evaluateTagPolicy(
   attempt: Attempt,
   listings: RepositoryListings,
 ): Promise<PolicyWinner> {
-  const insecure = isInsecure(snapshot.tag.importInsecure, snapshot.stream.annotations);
-  const client = await openRegistry(
-    options.database.db,
-    options.registry,
-    snapshot.stream.namespace,
-    repository,
-    insecure,
-  );
+  const { client, insecure } = await openTagRegistry(options, snapshot, repository);
   const namespace = snapshot.stream.namespace;
   const listing = await listings.list(namespace, client, repository, insecure, attempt.budget);
   return evaluatePolicy(client, repository, snapshot.tag.policy!, listing, {
@@ -232,14 +246,7 @@ async function fetchTag(
   source: DockerReference,
   { budget, signal }: Attempt,
 ): Promise<FetchedSource> {
-  const insecure = isInsecure(snapshot.tag.importInsecure, snapshot.stream.annotations);
-  const client = await openRegistry(
-    options.database.db,
-    options.registry,
-    snapshot.stream.namespace,
-    source,
-    insecure,
-  );
+  const { client } = await openTagRegistry(options, snapshot, source);
   return fetchSource(client, source, {
     mode: snapshot.tag.importMode,
     preference: platformPreference(snapshot.tag.annotations),

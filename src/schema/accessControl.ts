@@ -2,13 +2,7 @@
 import { type Role, type RoleScope, readableNamespaces } from '../auth/roles.ts';
 import { issueToken, revokeToken } from '../auth/tokens.ts';
 import { builder } from '../builder.ts';
-import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  unwrap,
-  ValidationError,
-} from '../errors.ts';
+import { NotFoundError, unwrap, ValidationError } from '../errors.ts';
 import {
   addRoleBinding,
   checkTokenInput,
@@ -23,6 +17,7 @@ import {
   revokeRobotToken,
 } from '../services/accessControl.ts';
 import { valueOrGraphQLError } from './access.ts';
+import { CREATE_ERRORS, INPUT_ERRORS, REMOVE_ERRORS } from './errors.ts';
 
 /** The most robot tokens robotTokens lists (revoked ones count until they are deleted). */
 const MAX_ROBOT_TOKENS = 500;
@@ -314,7 +309,7 @@ builder.mutationFields((t) => ({
       'namespace admins (not robot tokens). The token is shown once.',
     authScopes: (_root, args) => ({ admin: args.input.namespace }),
     args: { input: t.arg({ type: CreateRobotTokenInput, required: true }) },
-    errors: { types: [ValidationError, ForbiddenError, ConflictError] },
+    errors: { types: CREATE_ERRORS },
     resolve: async (_root, { input }, ctx) => {
       const issued = unwrap(
         await issueRobotToken(ctx.database.db, ctx.access, {
@@ -340,7 +335,7 @@ builder.mutationFields((t) => ({
       namespace: t.arg.string({ required: true }),
       name: t.arg.string({ required: true }),
     },
-    errors: { types: [NotFoundError, ForbiddenError] },
+    errors: { types: REMOVE_ERRORS },
     resolve: async (_root, args, ctx) => {
       const record = unwrap(
         await revokeRobotToken(ctx.database.db, ctx.access, args.namespace, args.name),
@@ -354,7 +349,7 @@ builder.mutationFields((t) => ({
     description: '`oc policy add-role-to-user|add-role-to-group <role> <name> -n <namespace>`.',
     authScopes: (_root, args) => ({ admin: args.input.namespace }),
     args: { input: t.arg({ type: RoleBindingInputRef, required: true }) },
-    errors: { types: [ValidationError, ForbiddenError] },
+    errors: { types: INPUT_ERRORS },
     resolve: async (_root, { input }, ctx) => ({
       roleBinding: unwrap(await addRoleBinding(ctx.database.db, ctx.access, input)),
     }),
@@ -364,7 +359,7 @@ builder.mutationFields((t) => ({
     description: '`oc policy remove-role-from-user|remove-role-from-group`.',
     authScopes: (_root, args) => ({ admin: args.input.namespace }),
     args: { input: t.arg({ type: RoleBindingInputRef, required: true }) },
-    errors: { types: [NotFoundError, ForbiddenError] },
+    errors: { types: REMOVE_ERRORS },
     resolve: async (_root, { input }, ctx) => ({
       roleBinding: unwrap(await removeRoleBinding(ctx.database.db, ctx.access, input)),
     }),

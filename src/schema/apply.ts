@@ -1,15 +1,11 @@
 // setTagAnnotations: a spec tag's annotations, the one part of `spec.tags[]` `tag` does not set.
 import { builder } from '../builder.ts';
-import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  unwrap,
-  ValidationError,
-} from '../errors.ts';
+import { unwrap } from '../errors.ts';
 import { setTagAnnotations, type TagAnnotationsSet } from '../services/apply.ts';
 import { editRef } from './access.ts';
 import { KeyValueInput } from './common.ts';
+import { EDIT_ERRORS } from './errors.ts';
+import { tagByIdField } from './tagField.ts';
 
 const SetTagAnnotationsInput = builder.inputType('SetTagAnnotationsInput', {
   fields: (t) => ({
@@ -36,12 +32,7 @@ const SetTagAnnotationsPayload = builder
         description:
           'A re-import queued because `importer.image.openshift.io/prefer-arch` or `prefer-os` changed.',
       }),
-      imageStreamTag: t.drizzleField({
-        type: 'tags',
-        nullable: true,
-        resolve: (query, p, _args, ctx) =>
-          ctx.database.db.query.tags.findFirst(query({ where: { id: p.tagId } })),
-      }),
+      imageStreamTag: tagByIdField(t),
     }),
   });
 
@@ -52,7 +43,7 @@ builder.mutationFields((t) => ({
     description:
       "Replace a spec tag's annotations (OpenShift's `spec.tags[].annotations`); the generation stays.",
     args: { input: t.arg({ type: SetTagAnnotationsInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError, ConflictError, ForbiddenError] },
+    errors: { types: EDIT_ERRORS },
     resolve: async (_root, { input }, ctx) =>
       unwrap(await setTagAnnotations(ctx.database.db, ctx.access, input)),
   }),

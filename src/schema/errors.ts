@@ -51,3 +51,19 @@ builder.objectType(ConflictError, {
 });
 
 builder.objectType(ForbiddenError, { name: 'ForbiddenError', interfaces: [ErrorInterface] });
+
+// The error types a mutation can return, named by what it does; each list's order is the order of
+// the members in the mutation's result union.
+
+/** Changing an object that must exist: bad input, no such object, a conflict, a refused namespace. */
+export const EDIT_ERRORS = [ValidationError, NotFoundError, ConflictError, ForbiddenError];
+/** Creating an object: bad input, one of that name already there, a refused namespace. */
+export const CREATE_ERRORS = [ValidationError, ConflictError, ForbiddenError];
+/** Acting on an object that must exist, with no version to conflict on. */
+export const ACT_ERRORS = [ValidationError, NotFoundError, ForbiddenError];
+/** Deleting an object that must exist, optionally at an expected version. */
+export const DELETE_ERRORS = [NotFoundError, ConflictError, ForbiddenError];
+/** Removing something by its name alone: no such thing, or a refused namespace. */
+export const REMOVE_ERRORS = [NotFoundError, ForbiddenError];
+/** Checking input in a namespace: bad input or a refused namespace. */
+export const INPUT_ERRORS = [ValidationError, ForbiddenError];

@@ -15,15 +15,10 @@ import {
   type SizeDiff,
   type ValuesDiff,
 } from '../domain/imageDiff.ts';
-import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  unwrap,
-  ValidationError,
-} from '../errors.ts';
+import { unwrap } from '../errors.ts';
 import { diffStreamImages, type ImageDiffSide, type ImageDiffView } from '../services/imageDiff.ts';
 import { KeyValueRef } from './common.ts';
+import { EDIT_ERRORS } from './errors.ts';
 import { ImageMetadataSourceEnum } from './images.ts';
 
 const CUT = `At most ${MAX_DIFF_ENTRIES}; the count is complete.`;
@@ -229,7 +224,7 @@ builder.queryFields((t) => ({
       from: t.arg.string({ required: true, description: '`ns/stream:tag` or `ns/stream@id`' }),
       to: t.arg.string({ required: true, description: '`ns/stream:tag` or `ns/stream@id`' }),
     },
-    errors: { types: [ValidationError, NotFoundError, ConflictError, ForbiddenError] },
+    errors: { types: EDIT_ERRORS },
     resolve: async (_root, args, ctx) =>
       unwrap(await diffStreamImages(ctx.database.db, ctx.access, args.from, args.to)),
   }),

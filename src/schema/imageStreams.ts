@@ -8,13 +8,7 @@ import {
   type StreamFilter,
   type StreamFilterInput,
 } from '../domain/listFilters.ts';
-import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  unwrap,
-  ValidationError,
-} from '../errors.ts';
+import { unwrap } from '../errors.ts';
 import {
   createImageStream,
   deleteImageStream,
@@ -23,6 +17,7 @@ import {
 import { streamListConditions } from '../services/listFilters.ts';
 import { adminInput, editInput, readArgs } from './access.ts';
 import { entriesOf, KeyValueInput, KeyValueRef } from './common.ts';
+import { CREATE_ERRORS, DELETE_ERRORS, EDIT_ERRORS } from './errors.ts';
 import { type ListArgs, type ListDefinition, listQuery, OrderDirectionEnum } from './listOrder.ts';
 
 const LookupPolicy = builder.objectRef<{ local: boolean }>('ImageLookupPolicy').implement({
@@ -231,7 +226,7 @@ builder.mutationFields((t) => ({
     authScopes: editInput,
     type: ImageStreamPayload,
     args: { input: t.arg({ type: CreateImageStreamInput, required: true }) },
-    errors: { types: [ValidationError, ConflictError, ForbiddenError] },
+    errors: { types: CREATE_ERRORS },
     resolve: async (_root, { input }, ctx) => {
       const row = unwrap(
         await createImageStream(ctx.database.db, ctx.access, {
@@ -246,7 +241,7 @@ builder.mutationFields((t) => ({
     authScopes: editInput,
     type: ImageStreamPayload,
     args: { input: t.arg({ type: UpdateImageStreamInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError, ConflictError, ForbiddenError] },
+    errors: { types: EDIT_ERRORS },
     resolve: async (_root, { input }, ctx) => {
       const row = unwrap(
         await updateImageStream(ctx.database.db, ctx.access, {
@@ -261,7 +256,7 @@ builder.mutationFields((t) => ({
     authScopes: adminInput,
     type: DeleteImageStreamPayload,
     args: { input: t.arg({ type: DeleteImageStreamInput, required: true }) },
-    errors: { types: [NotFoundError, ConflictError, ForbiddenError] },
+    errors: { types: DELETE_ERRORS },
     resolve: async (_root, { input }, ctx) => {
       const row = unwrap(await deleteImageStream(ctx.database.db, ctx.access, input));
       return { id: row.id, namespace: row.namespace, name: row.name };

@@ -1,12 +1,13 @@
 // Imports: the importImage mutation (`oc import-image`) and the import job queries.
 
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
-import { ForbiddenError, NotFoundError, unwrap, ValidationError } from '../errors.ts';
+import { unwrap } from '../errors.ts';
 import { importImage, waitForJob } from '../services/importImage.ts';
 import { findReadableJob, listImportJobs } from '../services/importJobs.ts';
 import { getJob, type ImportJobRow } from '../services/importQueue.ts';
 import { editImage, integerId, readArgs, valueOrGraphQLError } from './access.ts';
 import { ReferencePolicyTypeEnum } from './enums.ts';
+import { ACT_ERRORS } from './errors.ts';
 
 const ImportJobStatus = builder.enumType('ImportJobStatus', {
   values: ['queued', 'running', 'succeeded', 'failed'] as const,
@@ -109,7 +110,7 @@ builder.mutationFields((t) => ({
     type: ImportImagePayload,
     description: '`oc import-image`: set the spec tags and queue an import.',
     args: { input: t.arg({ type: ImportImageInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError, ForbiddenError] },
+    errors: { types: ACT_ERRORS },
     resolve: async (_root, { input }, ctx) => {
       const jobId = unwrap(
         await importImage(ctx.database.db, ctx.access, input, ctx.config.importMaxTags),

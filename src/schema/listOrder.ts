@@ -205,3 +205,25 @@ export function listQuery<T extends PgTable, FilterInput, Filter, Field extends 
       countRows(db, definition.table, selects(definition.table, value) ?? sql`true`),
   };
 }
+
+type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+
+/**
+ * The `totalCount` field of a related connection. `count` runs only when the field is selected,
+ * with the parent row and the connection's arguments, which the drizzle plugin keeps on the
+ * connection object.
+ */
+export function totalCountFields<Parent, Args>(
+  description: string,
+  count: (db: Db, parent: Parent, args: Args) => Promise<number>,
+) {
+  return <Shape>(c: PothosSchemaTypes.ObjectFieldBuilder<Types, Shape>) => ({
+    totalCount: c.int({
+      description,
+      resolve: (connection, _args, ctx) => {
+        const { parent, args } = connection as unknown as { parent: Parent; args: Args };
+        return count(ctx.database.db, parent, args);
+      },
+    }),
+  });
+}

@@ -6,6 +6,7 @@ import { type namespaces, namespaces as namespacesTable } from '../db/schema.ts'
 import { countRows, importFailingSql } from '../services/listFilters.ts';
 import { RoleEnum } from './accessControl.ts';
 import { ImageStreamFilter, ImageStreamOrder, streamListQuery } from './imageStreams.ts';
+import { totalCountFields } from './listOrder.ts';
 import {
   ImageStreamTagFilter,
   ImageStreamTagOrder,
@@ -78,15 +79,11 @@ builder.drizzleObject('namespaces', {
         },
       },
       {
-        fields: (c) => ({
-          totalCount: c.int({
-            description: 'Streams the filter selects, on every page; counted only when asked.',
-            resolve: (connection, _args, ctx) => {
-              const { parent, args } = connection as unknown as NamespaceStreamsConnection;
-              return streamListQuery(null, args).count(ctx.database.db, parent.name);
-            },
-          }),
-        }),
+        fields: totalCountFields(
+          'Streams the filter selects, on every page; counted only when asked.',
+          (db, parent: { name: string }, args: Parameters<typeof streamListQuery>[1]) =>
+            streamListQuery(null, args).count(db, parent.name),
+        ),
       },
     ),
     tags: t.relatedConnection(
@@ -103,31 +100,16 @@ builder.drizzleObject('namespaces', {
       },
       {
         name: 'NamespaceTagConnection',
-        fields: (c) => ({
-          totalCount: c.int({
-            description: 'Tags the filter selects, on every page; counted only when asked.',
-            resolve: (connection, _args, ctx) => {
-              const { parent, args } = connection as unknown as NamespaceTagsConnection;
-              return namespaceTagListQuery(args).count(ctx.database.db, parent.name);
-            },
-          }),
-        }),
+        fields: totalCountFields(
+          'Tags the filter selects, on every page; counted only when asked.',
+          (db, parent: { name: string }, args: TagListArgs) =>
+            namespaceTagListQuery(args).count(db, parent.name),
+        ),
       },
       { name: 'NamespaceTagEdge' },
     ),
   }),
 });
-
-/** What the drizzle plugin keeps on a related connection: the parent row and the field's args. */
-interface NamespaceStreamsConnection {
-  parent: { name: string };
-  args: Parameters<typeof streamListQuery>[1];
-}
-
-interface NamespaceTagsConnection {
-  parent: { name: string };
-  args: TagListArgs;
-}
 
 builder.queryFields((t) => ({
   namespaces: t.drizzleConnection({

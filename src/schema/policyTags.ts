@@ -8,7 +8,7 @@ import type {
   StoredPolicyEvaluation,
   TagSelectionPolicy,
 } from '../domain/policyTags.ts';
-import { ForbiddenError, NotFoundError, unwrap, ValidationError } from '../errors.ts';
+import { unwrap } from '../errors.ts';
 import {
   previewPolicy,
   REMOTE_TAGS_MAX_PAGE,
@@ -17,6 +17,8 @@ import {
   remoteTags,
 } from '../services/policyTags.ts';
 import { editRef } from './access.ts';
+import { ACT_ERRORS } from './errors.ts';
+import { tagByIdField } from './tagField.ts';
 import { ImageStreamTag } from './tags.ts';
 
 export const PatternOrderEnum = builder.enumType('PolicyPatternOrder', {
@@ -197,12 +199,7 @@ const ReevaluateTagPayload = builder
       importJobId: t.exposeID('importJobId', {
         description: 'The queued import that lists the repository and imports the winner.',
       }),
-      imageStreamTag: t.drizzleField({
-        type: 'tags',
-        nullable: true,
-        resolve: (query, p, _args, ctx) =>
-          ctx.database.db.query.tags.findFirst(query({ where: { id: p.tagId } })),
-      }),
+      imageStreamTag: tagByIdField(t),
     }),
   });
 
@@ -214,7 +211,7 @@ builder.mutationFields((t) => ({
       "Evaluate a policy tag's policy now: queues an import that lists the repository and " +
       'imports the winner (a new winner or digest pushes a history item with cause POLICY).',
     args: { input: t.arg({ type: ReevaluateTagInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError, ForbiddenError] },
+    errors: { types: ACT_ERRORS },
     resolve: async (_root, { input }, ctx) =>
       unwrap(await reevaluateTag(ctx.database.db, ctx.access, input)),
   }),
@@ -269,7 +266,7 @@ builder.queryFields((t) => ({
       policy: t.arg({ type: TagPolicyInput, required: true }),
       insecure: t.arg.boolean(),
     },
-    errors: { types: [ValidationError, NotFoundError, ForbiddenError] },
+    errors: { types: ACT_ERRORS },
     resolve: async (_root, args, ctx) =>
       unwrap(await previewPolicy(ctx.access, ctx.registryReader, args)),
   }),
@@ -284,7 +281,7 @@ builder.queryFields((t) => ({
       after: t.arg.string({ description: 'The endCursor of the previous page.' }),
       insecure: t.arg.boolean(),
     },
-    errors: { types: [ValidationError, NotFoundError, ForbiddenError] },
+    errors: { types: ACT_ERRORS },
     resolve: async (_root, args, ctx) =>
       unwrap(await remoteTags(ctx.access, ctx.registryReader, args)),
   }),

@@ -1,13 +1,7 @@
 // Pull secrets: create, replace and delete; only names, registries and times are readable.
 
 import { builder } from '../builder.ts';
-import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  unwrap,
-  ValidationError,
-} from '../errors.ts';
+import { unwrap } from '../errors.ts';
 import {
   deletePullSecret,
   listPullSecrets,
@@ -15,6 +9,7 @@ import {
   savePullSecret,
 } from '../services/pullSecrets.ts';
 import { editInput, readArgs, valueOrGraphQLError } from './access.ts';
+import { ACT_ERRORS, CREATE_ERRORS, REMOVE_ERRORS } from './errors.ts';
 
 const PullSecret = builder.objectRef<PullSecretInfo>('PullSecret').implement({
   authScopes: (secret) => ({ read: secret.namespace }),
@@ -72,7 +67,7 @@ builder.mutationFields((t) => ({
     authScopes: editInput,
     type: PullSecretPayload,
     args: { input: t.arg({ type: PullSecretInput, required: true }) },
-    errors: { types: [ValidationError, ConflictError, ForbiddenError] },
+    errors: { types: CREATE_ERRORS },
     resolve: async (_root, { input }, ctx) => ({
       pullSecret: unwrap(
         await savePullSecret(ctx.database.db, ctx.access, ctx.secretKey, input, false),
@@ -83,7 +78,7 @@ builder.mutationFields((t) => ({
     authScopes: editInput,
     type: PullSecretPayload,
     args: { input: t.arg({ type: PullSecretInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError, ForbiddenError] },
+    errors: { types: ACT_ERRORS },
     resolve: async (_root, { input }, ctx) => ({
       pullSecret: unwrap(
         await savePullSecret(ctx.database.db, ctx.access, ctx.secretKey, input, true),
@@ -94,7 +89,7 @@ builder.mutationFields((t) => ({
     authScopes: editInput,
     type: PullSecretPayload,
     args: { input: t.arg({ type: DeletePullSecretInput, required: true }) },
-    errors: { types: [NotFoundError, ForbiddenError] },
+    errors: { types: REMOVE_ERRORS },
     resolve: async (_root, { input }, ctx) => ({
       pullSecret: unwrap(
         await deletePullSecret(ctx.database.db, ctx.access, input.namespace, input.name),

@@ -2,13 +2,7 @@
 
 import { builder } from '../builder.ts';
 import type { RollbackBy } from '../domain/history.ts';
-import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  unwrap,
-  ValidationError,
-} from '../errors.ts';
+import { ConflictError, unwrap, ValidationError } from '../errors.ts';
 import { createImageStreamMapping } from '../services/mapping.ts';
 import {
   type PrunedHistoryItem as PrunedHistoryItemShape,
@@ -22,7 +16,9 @@ import { type DeletedTag, deleteTag, rollbackTag } from '../services/tagOperatio
 import { editRef, namespaceOfRef } from './access.ts';
 import { KeyValueInput } from './common.ts';
 import { ReferencePolicyTypeEnum, TagSourceKindEnum } from './enums.ts';
+import { EDIT_ERRORS, INPUT_ERRORS } from './errors.ts';
 import { TagPolicyInput } from './policyTags.ts';
+import { tagByIdField } from './tagField.ts';
 
 const TagInput = builder.inputType('TagInput', {
   description: 'What `oc tag SOURCE DEST...` takes.',
@@ -72,12 +68,7 @@ const TagResult = builder.objectRef<TagOutcome>('TagResult').implement({
       nullable: true,
       description: 'The queued import, for a DockerImage source that is not a reference.',
     }),
-    imageStreamTag: t.drizzleField({
-      type: 'tags',
-      nullable: true,
-      resolve: (query, result, _args, ctx) =>
-        ctx.database.db.query.tags.findFirst(query({ where: { id: result.tagId } })),
-    }),
+    imageStreamTag: tagByIdField(t),
   }),
 });
 
@@ -137,12 +128,7 @@ const RollbackTagPayload = builder
       historyIndex: t.exposeInt('historyIndex', {
         description: 'The index the chosen item had before the rollback pushed a new one.',
       }),
-      imageStreamTag: t.drizzleField({
-        type: 'tags',
-        nullable: true,
-        resolve: (query, p, _args, ctx) =>
-          ctx.database.db.query.tags.findFirst(query({ where: { id: p.tagId } })),
-      }),
+      imageStreamTag: tagByIdField(t),
     }),
   });
 
@@ -304,7 +290,7 @@ builder.mutationFields((t) => ({
     type: TagPayload,
     description: '`oc tag`: point one or more tags at a source.',
     args: { input: t.arg({ type: TagInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError, ConflictError, ForbiddenError] },
+    errors: { types: EDIT_ERRORS },
     resolve: async (_root, { input }, ctx) => ({
       results: unwrap(await tag(ctx.database.db, ctx.access, input)),
     }),
@@ -314,7 +300,7 @@ builder.mutationFields((t) => ({
     type: DeleteTagPayload,
     description: '`oc tag -d`: remove a tag and its history.',
     args: { input: t.arg({ type: DeleteTagInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError, ConflictError, ForbiddenError] },
+    errors: { types: EDIT_ERRORS },
     resolve: async (_root, { input }, ctx) =>
       unwrap(await deleteTag(ctx.database.db, ctx.access, input)),
   }),
@@ -323,7 +309,7 @@ builder.mutationFields((t) => ({
     type: RollbackTagPayload,
     description: 'Point a tag at one of its own history items; pushes a new item.',
     args: { input: t.arg({ type: RollbackTagInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError, ConflictError, ForbiddenError] },
+    errors: { types: EDIT_ERRORS },
     resolve: async (_root, { input }, ctx) => {
       // Only the keys given: the service refuses none or several.
       const by = Object.fromEntries(
@@ -377,7 +363,7 @@ builder.mutationFields((t) => ({
       'each tag that loses items gets a change event with cause PRUNE. Images are left to ' +
       'pruneImages.',
     args: { input: t.arg({ type: PruneTagHistoryInput, required: true }) },
-    errors: { types: [ValidationError, ForbiddenError] },
+    errors: { types: INPUT_ERRORS },
     resolve: async (_root, { input }, ctx) =>
       unwrap(
         await pruneTagHistory(

@@ -6,7 +6,7 @@ import type { AppContext } from '../context.ts';
 import type { imageStreams, tagHistory, tags } from '../db/schema.ts';
 import { isImportPending, pullSpecFor } from '../domain/tagPolicy.ts';
 import { followers, follows, isDangling } from '../domain/tracking.ts';
-import { ForbiddenError, unwrap, ValidationError } from '../errors.ts';
+import { unwrap } from '../errors.ts';
 import { authorizeStreamTagLookup, type TrackingRow, trackingView } from '../services/queries.ts';
 import { readRef } from './access.ts';
 import { entriesOf, KeyValueRef } from './common.ts';
@@ -16,24 +16,20 @@ import {
   ReferencePolicyTypeEnum,
   TagSourceKindEnum,
 } from './enums.ts';
+import { INPUT_ERRORS } from './errors.ts';
 import { ImageStream } from './imageStreams.ts';
 import { Image } from './images.ts';
+import { totalCountFields } from './listOrder.ts';
 import {
   type HistoryListArgs,
   historyListQuery,
   ImageStreamTagFilter,
   ImageStreamTagOrder,
-  type StreamTagsConnection,
   TagHistoryFilter,
   TagHistoryOrder,
+  type TagListArgs,
   tagListQuery,
 } from './tagLists.ts';
-
-/** What the drizzle plugin keeps on a tag's history connection. */
-interface TagHistoryListConnection {
-  parent: { id: number };
-  args: HistoryListArgs;
-}
 
 type TagRow = typeof tags.$inferSelect;
 
@@ -271,15 +267,11 @@ export const ImageStreamTag = builder.drizzleNode('tags', {
       },
       {
         name: 'TagHistoryConnection',
-        fields: (c) => ({
-          totalCount: c.int({
-            description: 'Items the filter selects, on every page; counted only when asked.',
-            resolve: (connection, _args, ctx) => {
-              const { parent, args } = connection as unknown as TagHistoryListConnection;
-              return historyListQuery(args).count(ctx.database.db, parent.id);
-            },
-          }),
-        }),
+        fields: totalCountFields(
+          'Items the filter selects, on every page; counted only when asked.',
+          (db, parent: { id: number }, args: HistoryListArgs) =>
+            historyListQuery(args).count(db, parent.id),
+        ),
       },
       { name: 'TagHistoryEdge' },
     ),
@@ -349,15 +341,10 @@ builder.drizzleObjectFields(ImageStream, (t) => ({
     },
     {
       name: 'ImageStreamTagConnection',
-      fields: (c) => ({
-        totalCount: c.int({
-          description: 'Tags the filter selects, on every page; counted only when asked.',
-          resolve: (connection, _args, ctx) => {
-            const { parent, args } = connection as unknown as StreamTagsConnection;
-            return tagListQuery(args).count(ctx.database.db, parent.id);
-          },
-        }),
-      }),
+      fields: totalCountFields(
+        'Tags the filter selects, on every page; counted only when asked.',
+        (db, parent: { id: number }, args: TagListArgs) => tagListQuery(args).count(db, parent.id),
+      ),
     },
     { name: 'ImageStreamTagEdge' },
   ),
@@ -463,7 +450,7 @@ builder.queryFields((t) => ({
       namespace: t.arg.string({ required: true }),
       ref: t.arg.string({ required: true, description: '`[ns/]stream:tag`' }),
     },
-    errors: { types: [ValidationError, ForbiddenError] },
+    errors: { types: INPUT_ERRORS },
     resolve: async (query, _root, args, ctx) => {
       const ref = unwrap(await authorizeStreamTagLookup(ctx.access, args.namespace, args.ref));
       const row = await ctx.database.db.query.tags.findFirst(

@@ -1,16 +1,14 @@
 // Spec tag annotations (`spec.tags[].annotations`), which `tagraph apply` sets after `tag`.
 import { and, eq } from 'drizzle-orm';
-import { authorize } from '../auth/authorize.ts';
+import { authorizeTagRef } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { tags } from '../db/schema.ts';
 import { validateAnnotations } from '../domain/names.ts';
 import { PREFER_ARCH_ANNOTATION, PREFER_OS_ANNOTATION } from '../domain/platforms.ts';
-import { parseImageStreamTagRef } from '../domain/references.ts';
 import {
   type FieldProblem,
   fail,
-  fromDomain,
   NotFoundError,
   ok,
   type Result,
@@ -59,9 +57,7 @@ export async function setTagAnnotations(
   access: AccessChecker,
   input: SetTagAnnotationsInput,
 ): Promise<Result<TagAnnotationsSet>> {
-  const parsed = parseImageStreamTagRef(input.ref, input.namespace, undefined, 'ref');
-  if (!parsed.ok) return fail(fromDomain(parsed.error));
-  const ref = await authorize(access, 'editor', parsed.value, 'ref');
+  const ref = await authorizeTagRef(access, 'editor', input);
   if (!ref.ok) return ref;
   const problems: FieldProblem[] = [];
   const annotations = toRecord(input.annotations, 'annotations', problems);

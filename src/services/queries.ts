@@ -1,7 +1,7 @@
 // Read helpers for the query side: `<stream>@<id>` resolution and tracking inputs.
 // The rules: docs/rules.md#short-image-ids.
 import { and, desc, eq, isNotNull } from 'drizzle-orm';
-import { type Authorized, authorize } from '../auth/authorize.ts';
+import { type Authorized, authorize, authorizeTagRef } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { imageManifests, imageStreams, images, tagHistory, tags } from '../db/schema.ts';
@@ -9,7 +9,6 @@ import { validateNamespace } from '../domain/names.ts';
 import {
   parseDockerReference,
   parseImageStreamImageRef,
-  parseImageStreamTagRef,
   pinnedReference,
   type StreamImageRef,
   type StreamTagRef,
@@ -39,9 +38,7 @@ export async function authorizeStreamTagLookup(
 ): Promise<Result<Authorized<StreamTagRef>>> {
   const problems = validateNamespace(namespace, 'namespace');
   if (problems) return { ok: false, error: new ValidationError(problems) };
-  const parsed = parseImageStreamTagRef(ref, namespace, undefined, 'ref');
-  if (!parsed.ok) return { ok: false, error: fromDomain(parsed.error) };
-  return authorize(access, 'image-puller', parsed.value, 'ref');
+  return authorizeTagRef(access, 'image-puller', { namespace, ref });
 }
 
 /**

@@ -1,12 +1,11 @@
 // Deleting a tag (`oc tag -d`) and rolling a tag back to its own history.
 // The rules: docs/rules.md#deleting-a-tag-and-dangling-trackers and #rollback-targets.
 import { eq, sql } from 'drizzle-orm';
-import { authorize } from '../auth/authorize.ts';
+import { authorizeTagRef } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { tagHistory, tags } from '../db/schema.ts';
 import { type RollbackBy, rollbackTarget } from '../domain/history.ts';
-import { parseImageStreamTagRef } from '../domain/references.ts';
 import { followers } from '../domain/tracking.ts';
 import { fail, fromDomain, NotFoundError, ok, type Result, ValidationError } from '../errors.ts';
 import { appendEvents, writeTransaction } from '../events/append.ts';
@@ -41,9 +40,7 @@ export async function deleteTag(
   access: AccessChecker,
   locator: TagLocator,
 ): Promise<Result<DeletedTag>> {
-  const parsed = parseImageStreamTagRef(locator.ref, locator.namespace, undefined, 'ref');
-  if (!parsed.ok) return fail(fromDomain(parsed.error));
-  const ref = await authorize(access, 'editor', parsed.value, 'ref');
+  const ref = await authorizeTagRef(access, 'editor', locator);
   if (!ref.ok) return ref;
   const { namespace, stream, tag } = ref.value;
   return writeTransaction(db, async (tx) => {
@@ -123,9 +120,7 @@ export async function rollbackTag(
   access: AccessChecker,
   input: RollbackInput,
 ): Promise<Result<RolledBack>> {
-  const parsed = parseImageStreamTagRef(input.ref, input.namespace, undefined, 'ref');
-  if (!parsed.ok) return fail(fromDomain(parsed.error));
-  const ref = await authorize(access, 'editor', parsed.value, 'ref');
+  const ref = await authorizeTagRef(access, 'editor', input);
   if (!ref.ok) return ref;
   const by = input.by;
   const given = ['index', 'generation', 'digest'].filter((k) => k in by);

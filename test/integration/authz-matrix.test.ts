@@ -26,6 +26,7 @@ import { schema } from '../../src/schema/index.ts';
 import { type RoleName, startTestApp, type TestApp } from '../support/app.ts';
 import { digestOf } from '../support/mapping.ts';
 import { rowCounts } from '../support/rowCounts.ts';
+import { scalarValue } from '../support/scalars.ts';
 import { subscribeWs } from '../support/subscriptions.ts';
 import { expectNoVictimData, seedVictim, type Victim } from '../support/victim.ts';
 
@@ -281,18 +282,10 @@ function plainValue(type: GraphQLInputType, t: Target): unknown {
   if (isListType(type)) return [plainValue(type.ofType, t)];
   if (isEnumType(type)) return type.getValues()[0]!.name;
   if (isInputObjectType(type)) return objectOf(type, t);
-  switch (type.name) {
-    case 'String':
-      return 'mx1';
-    case 'Int':
-    case 'Float':
-      return 1;
-    case 'Boolean':
-      return false;
-    case 'DateTime':
-      return '2026-01-01T00:00:00Z';
-  }
-  throw new Error(`no plain value for scalar ${type.name}`);
+  if (type.name === 'String') return 'mx1';
+  const value = scalarValue(type.name);
+  if (value === undefined) throw new Error(`no plain value for scalar ${type.name}`);
+  return value;
 }
 
 function objectOf(type: GraphQLNamedType, t: Target): Record<string, unknown> {

@@ -2,7 +2,6 @@
 // bounded like HTTP: the per-token rate limit, connections per token, subscriptions per
 // connection and concurrent replays.
 import { type Client, createClient } from 'graphql-ws';
-import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Credentials } from '../../src/auth/credentials.ts';
@@ -11,7 +10,8 @@ import type { Config } from '../../src/config.ts';
 import { decodeCursor } from '../../src/events/cursor.ts';
 import { namespaceFilter } from '../../src/events/hub.ts';
 import { CLOSE_TOO_MANY_CONNECTIONS } from '../../src/server/graphqlWs.ts';
-import { bearer, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../support/app.ts';
+import { postGraphql, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../support/app.ts';
+import { testIdentityProvider } from '../support/jwt.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { subscribeSse, subscribeWs, wsUrl } from '../support/subscriptions.ts';
 import { until } from '../support/wait.ts';
@@ -237,32 +237,18 @@ describe('credential checks', () => {
 
 describe('an expired JWT ends what it opened', () => {
   it('closes the connection and ends SSE streams at exp, with no event delivered', async () => {
-    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const idp = await testIdentityProvider();
     const app = await tenantApp({
       credentialCheckIntervalMs: 3_600_000,
       auth: {
         mode: 'token',
         adminTokenHash: hashToken(TEST_ADMIN_TOKEN),
-        jwt: {
-          algorithm: 'ES256',
-          publicKey: await exportSPKI(publicKey),
-          jwksUrl: null,
-          issuer: 'test-idp',
-          audience: 'tagraph',
-          groupsClaim: 'groups',
-          adminGroup: null,
-        },
+        jwt: idp.settings,
       },
     });
     await app.grant(NS, 'IMAGE_PULLER', 'jwt-watcher');
     const exp = Math.floor(Date.now() / 1000) + 3;
-    const jwt = await new SignJWT({ groups: [] })
-      .setProtectedHeader({ alg: 'ES256' })
-      .setSubject('jwt-watcher')
-      .setIssuer('test-idp')
-      .setAudience('tagraph')
-      .setExpirationTime(exp)
-      .sign(privateKey);
+    const jwt = await idp.sign('jwt-watcher', { expires: exp });
     const ws = connect(app, jwt);
     const live = subscribeWs(app.url, TAG_CHANGED, { ns: NS }, { token: jwt });
     void live.ended.catch(() => {});
@@ -292,11 +278,7 @@ describe('bounds on graphql-ws', () => {
     try {
       const outcomes: Outcome[] = [];
       for (let i = 0; i < 8; i++) outcomes.push(await ws.run(ME));
-      const http = await fetch(`${app.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...bearer(token) },
-        body: JSON.stringify({ query: ME }),
-      });
+      const http = await postGraphql(app, token, { query: ME });
       expect(http.status).toBe(200);
       await http.body?.cancel();
       for (let i = 0; i < 3; i++) outcomes.push(await ws.run(ME));
@@ -305,11 +287,7 @@ describe('bounds on graphql-ws', () => {
       // A subscription is an operation too.
       const refused = await ws.run(TAG_CHANGED, { ns: NS });
       expect(refused.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
-      const overHttp = await fetch(`${app.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...bearer(token) },
-        body: JSON.stringify({ query: ME }),
-      });
+      const overHttp = await postGraphql(app, token, { query: ME });
       expect(overHttp.status).toBe(429);
       await overHttp.body?.cancel();
       // The connection stays usable: refusals are results, not a close.

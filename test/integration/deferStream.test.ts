@@ -4,7 +4,7 @@
 import { meros } from 'meros/browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_DEFERRED, MAX_QUERY_COST } from '../../src/limits.ts';
-import { bearer, ownStatements, startTestApp, type TestApp } from '../support/app.ts';
+import { ownStatements, postGraphql, startTestApp, type TestApp } from '../support/app.ts';
 import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
 import { subscribeSse } from '../support/subscriptions.ts';
 
@@ -149,15 +149,12 @@ async function multipart(
   query: string,
   variables: Record<string, unknown> = {},
 ): Promise<{ payloads: Payload[]; contentType: string }> {
-  const response = await fetch(`${app.url}/graphql`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'multipart/mixed, application/graphql-response+json;q=0.9',
-      ...bearer(token),
-    },
-    body: JSON.stringify({ query, variables }),
-  });
+  const response = await postGraphql(
+    app,
+    token,
+    { query, variables },
+    { accept: 'multipart/mixed, application/graphql-response+json;q=0.9' },
+  );
   const contentType = response.headers.get('content-type') ?? '';
   const parts = await meros<Payload>(response);
   if (parts instanceof Response) {
@@ -233,15 +230,12 @@ describe('@defer over HTTP (multipart/mixed)', () => {
   });
 
   it('answers 406 to a client that accepts neither multipart nor SSE', async () => {
-    const response = await fetch(`${app.url}/graphql`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/graphql-response+json',
-        ...bearer(reader.token!),
-      },
-      body: JSON.stringify({ query: tagsQuery(true) }),
-    });
+    const response = await postGraphql(
+      app,
+      reader.token!,
+      { query: tagsQuery(true) },
+      { accept: 'application/graphql-response+json' },
+    );
     expect(response.status).toBe(406);
     await response.body?.cancel();
   });

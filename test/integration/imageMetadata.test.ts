@@ -4,13 +4,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { sql } from 'drizzle-orm';
-import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/auth/tokens.ts';
 import { rowsOf } from '../../src/db/client.ts';
 import { startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../support/app.ts';
 import { buildImage, pushImage, pushIndex } from '../support/images.ts';
 import { drainImports, type JobView } from '../support/imports.ts';
+import { testIdentityProvider } from '../support/jwt.ts';
 import { digestOf } from '../support/mapping.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
 
@@ -172,31 +172,16 @@ describe('createImageStreamMapping is for registries only', () => {
     expect(stored).toMatchObject({ metadataSource: 'DECLARED', config: { env: ['FORGED=1'] } });
   });
   it("an identity provider's groups claim can make a caller a registry", async () => {
-    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const idp = await testIdentityProvider();
     const withJwt = await startTestApp({
       auth: {
         mode: 'token',
         adminTokenHash: hashToken(TEST_ADMIN_TOKEN),
-        jwt: {
-          algorithm: 'ES256',
-          issuer: 'test-idp',
-          audience: 'tagraph',
-          groupsClaim: 'groups',
-          adminGroup: null,
-          publicKey: await exportSPKI(publicKey),
-          jwksUrl: null,
-        },
+        jwt: idp.settings,
       },
     });
     try {
-      const sign = (subject: string, groups: string[]) =>
-        new SignJWT({ groups })
-          .setProtectedHeader({ alg: 'ES256' })
-          .setSubject(subject)
-          .setIssuer('test-idp')
-          .setAudience('tagraph')
-          .setExpirationTime('5m')
-          .sign(privateKey);
+      const sign = (subject: string, groups: string[]) => idp.sign(subject, { groups });
       const map = (token: string, tag: string) =>
         withJwt.call<{ createImageStreamMapping: { __typename: string } }>(token, MAP, {
           input: forgedMapping('jwt-target', 'app', tag, digestOf(`jwt ${tag}`)),

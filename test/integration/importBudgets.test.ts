@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { type HostileRegistry, startHostileRegistry } from '../support/hostileRegistry.ts';
 import { type BuiltIndex, buildImage, buildIndex, pushImage } from '../support/images.ts';
-import { enqueueAsEditor, importAsEditor, type TagView } from '../support/imports.ts';
+import { enqueueAsEditor, getTagAsPuller, importAsEditor } from '../support/imports.ts';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -50,23 +50,7 @@ async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean,
   return value;
 }
 
-async function readTag(namespace: string, ref: string) {
-  const viewer = await app.member(namespace, 'IMAGE_PULLER');
-  const result = await app.call<{
-    imageStreamTag: Pick<TagView, 'image' | 'conditions' | 'history'> | null;
-  }>(
-    viewer,
-    `query($ns: String!, $ref: String!) { imageStreamTag(namespace: $ns, ref: $ref) {
-      ... on ImageStreamTag {
-        image { digest }
-        history { nodes { generation } }
-        conditions { type status reason message }
-      } } }`,
-    { ns: namespace, ref },
-  );
-  expect(result.errors).toBeUndefined();
-  return result.data!.imageStreamTag!;
-}
+const readTag = (namespace: string, ref: string) => getTagAsPuller(app, namespace, ref);
 
 /** An index of `count` images, each with a config blob of about `configBytes`. */
 function bigIndex(count: number, configBytes: number, seed: string): BuiltIndex {

@@ -14,7 +14,7 @@ import { ATTEMPTS_SPENT_ERROR, getJob, type ImportJobRow } from '../../src/servi
 import { startTestApp, TEST_SECRET_KEY, type TestApp, testConfig } from '../support/app.ts';
 import { type HostileRegistry, startHostileRegistry } from '../support/hostileRegistry.ts';
 import { type BuiltImage, buildImage } from '../support/images.ts';
-import { JOB_FIELDS, type JobView, type TagView } from '../support/imports.ts';
+import { getTagAsPuller, JOB_FIELDS, type JobView } from '../support/imports.ts';
 
 /** A pino destination that keeps every record, parsed, for the test to look for. */
 class CapturedLog extends Writable {
@@ -138,21 +138,7 @@ async function enqueue(namespace: string, stream: string) {
 }
 
 /** The tag as a puller of its namespace sees it: image, history and conditions. */
-async function readTag(namespace: string, ref: string) {
-  const puller = await app.member(namespace, 'IMAGE_PULLER');
-  const result = await app.call<{
-    imageStreamTag: Pick<TagView, 'image' | 'conditions' | 'history'> | null;
-  }>(
-    puller,
-    `query($ns: String!, $ref: String!) { imageStreamTag(namespace: $ns, ref: $ref) {
-      ... on ImageStreamTag {
-        image { digest } history { nodes { generation } } conditions { type status reason }
-      } } }`,
-    { ns: namespace, ref },
-  );
-  expect(result.errors).toBeUndefined();
-  return result.data!.imageStreamTag!;
-}
+const readTag = (namespace: string, ref: string) => getTagAsPuller(app, namespace, ref);
 
 async function jobRow(id: number): Promise<ImportJobRow> {
   const job = await getJob(app.database.db, id);

@@ -2,14 +2,14 @@
 // operator, while the caller gets a bare 401. (Its own file: on PGlite one file's apps share a
 // data directory, so this app runs alone.)
 import { Writable } from 'node:stream';
-import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { bearer, startTestApp } from '../support/app.ts';
+import { type TokenOptions, testIdentityProvider } from '../support/jwt.ts';
 
 describe('refused JWTs', () => {
   it('log why at info for the operator, and tell the caller only 401', async () => {
-    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const idp = await testIdentityProvider();
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({
       write(chunk, _encoding, done) {
@@ -22,29 +22,12 @@ describe('refused JWTs', () => {
         auth: {
           mode: 'token',
           adminTokenHash: null,
-          jwt: {
-            algorithm: 'ES256',
-            publicKey: await exportSPKI(publicKey),
-            jwksUrl: null,
-            issuer: 'test-idp',
-            audience: 'tagraph',
-            groupsClaim: 'groups',
-            adminGroup: null,
-          },
+          jwt: idp.settings,
         },
       },
       { log: pino({ level: 'info' }, sink) },
     );
-    const sign = (
-      options: { issuer?: string; audience?: string; expires?: string; alg?: string } = {},
-    ) =>
-      new SignJWT({ groups: [] })
-        .setProtectedHeader({ alg: options.alg ?? 'ES256' })
-        .setSubject('jwt-alice')
-        .setIssuer(options.issuer ?? 'test-idp')
-        .setAudience(options.audience ?? 'tagraph')
-        .setExpirationTime(options.expires ?? '5m')
-        .sign(options.alg === 'HS256' ? new TextEncoder().encode('k'.repeat(32)) : privateKey);
+    const sign = (options: TokenOptions = {}) => idp.sign('jwt-alice', options);
     try {
       const good = await withJwt.call<{ me: { subject: string } }>(
         await sign(),

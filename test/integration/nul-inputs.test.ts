@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
 import { schema } from '../../src/schema/index.ts';
 import { type GraphqlResponse, startTestApp, type TestApp } from '../support/app.ts';
+import { scalarValue } from '../support/scalars.ts';
 import { subscribeWs } from '../support/subscriptions.ts';
 
 const NS = 'nul-inputs';
@@ -47,21 +48,8 @@ function fullValue(type: GraphQLInputType, name: string, depth = 0): unknown {
     return out;
   }
   if (nullable instanceof GraphQLScalarType) {
-    switch (nullable.name) {
-      case 'String':
-      case 'ID':
-        return plausibleString(name);
-      case 'Int':
-        return 1;
-      case 'Float':
-        return 1;
-      case 'Boolean':
-        return false;
-      case 'DateTime':
-        return '2026-01-01T00:00:00Z';
-      default:
-        return undefined;
-    }
+    const text = nullable.name === 'String' || nullable.name === 'ID';
+    return text ? plausibleString(name) : scalarValue(nullable.name);
   }
   return undefined;
 }

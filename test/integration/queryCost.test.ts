@@ -1,7 +1,7 @@
 // The query cost limit prices an operation with its variables and default pages, over HTTP, SSE
 // and graphql-ws, before any resolver runs: a puller cannot pull the whole registry in one request.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, startTestApp, type TestApp } from '../support/app.ts';
+import { postGraphql, startTestApp, type TestApp } from '../support/app.ts';
 import { subscribeWs } from '../support/subscriptions.ts';
 
 const NAMESPACE = 'cost-ns';
@@ -79,15 +79,12 @@ describe('query cost', () => {
 
   it('refuses the costly query over SSE and graphql-ws alike', async () => {
     const variables = { streams: 100, tags: 100, history: 100 };
-    const sse = await fetch(`${app.url}/graphql`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'text/event-stream',
-        ...bearer(puller),
-      },
-      body: JSON.stringify({ query: PAGED_BY_VARIABLES, variables }),
-    });
+    const sse = await postGraphql(
+      app,
+      puller,
+      { query: PAGED_BY_VARIABLES, variables },
+      { accept: 'text/event-stream' },
+    );
     const text = await sse.text();
     const data = text.match(/^data: (.*)$/m)?.[1];
     expect(data, text).toBeDefined();

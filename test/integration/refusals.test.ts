@@ -4,7 +4,7 @@
 // CURSOR_UNKNOWN, and FORBIDDEN with a message in `oc`'s words.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from '../../src/events/cursor.ts';
-import { bearer, startTestApp, type TestApp } from '../support/app.ts';
+import { postGraphql, startTestApp, type TestApp } from '../support/app.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { subscribeSse, subscribeWs } from '../support/subscriptions.ts';
 
@@ -62,11 +62,7 @@ async function post(
   query: string,
   variables: Record<string, unknown> = {},
 ): Promise<{ status: number; body: Reply }> {
-  const response = await fetch(`${app.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept, ...bearer(token) },
-    body: JSON.stringify({ query, variables }),
-  });
+  const response = await postGraphql(app, token, { query, variables }, { accept });
   return { status: response.status, body: (await response.json()) as Reply };
 }
 

@@ -17,6 +17,7 @@ import {
   pushImage,
   pushIndex,
   registryAuthHeader,
+  SAMPLE_OCI_IMAGE,
 } from '../support/images.ts';
 import { type RunningRegistry, startRegistry, stopAllRegistries } from '../support/registry.ts';
 
@@ -45,16 +46,7 @@ describe('plain registry', () => {
   });
 
   it('serves images pushed as OCI, Docker schema 2 and an index, by tag and by digest', async () => {
-    const oci = await pushImage(registry.url, 'ns/app', 'oci', {
-      content: 'oci',
-      author: 'tester',
-      config: {
-        Cmd: ['/hello'],
-        Env: ['FOO=bar'],
-        Labels: { k: 'v' },
-        ExposedPorts: { '80/tcp': {} },
-      },
-    });
+    const oci = await pushImage(registry.url, 'ns/app', 'oci', SAMPLE_OCI_IMAGE);
     const docker = await pushImage(
       registry.url,
       'ns/app',

@@ -20,6 +20,7 @@ import {
   MEDIA_TYPES,
   pushImage,
   pushIndex,
+  SAMPLE_OCI_IMAGE,
 } from '../support/images.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
 import { startTokenServer, type TokenServer } from '../support/tokenServer.ts';
@@ -156,16 +157,7 @@ const platforms = [
 
 beforeAll(async () => {
   seed = await registry();
-  oci = await pushImage(seed.url, 'ns/app', 'oci', {
-    content: 'oci',
-    author: 'tester',
-    config: {
-      Cmd: ['/hello'],
-      Env: ['FOO=bar'],
-      Labels: { k: 'v' },
-      ExposedPorts: { '80/tcp': {} },
-    },
-  });
+  oci = await pushImage(seed.url, 'ns/app', 'oci', SAMPLE_OCI_IMAGE);
   docker = await pushImage(
     seed.url,
     'ns/app',

@@ -2,7 +2,7 @@
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { bearer, startTestApp, type TestApp } from '../support/app.ts';
+import { bearer, postGraphql, startTestApp, type TestApp } from '../support/app.ts';
 
 let app: TestApp;
 /** An image puller of namespace `m`: every request here is one a reader may make. */
@@ -46,34 +46,29 @@ describe('health', () => {
 
 describe('GraphQL over HTTP', () => {
   it('echoes a sane x-request-id and invents one otherwise', async () => {
-    const given = await fetch(`${app.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-request-id': 'abc-123', ...bearer(puller) },
-      body: JSON.stringify({ query: '{ __typename }' }),
-    });
+    const given = await postGraphql(
+      app,
+      puller,
+      { query: '{ __typename }' },
+      { headers: { 'x-request-id': 'abc-123' } },
+    );
     expect(given.headers.get('x-request-id')).toBe('abc-123');
-    const invented = await fetch(`${app.url}/graphql`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-request-id': 'bad id with spaces',
-        ...bearer(puller),
-      },
-      body: JSON.stringify({ query: '{ __typename }' }),
-    });
+    const invented = await postGraphql(
+      app,
+      puller,
+      { query: '{ __typename }' },
+      { headers: { 'x-request-id': 'bad id with spaces' } },
+    );
     expect(invented.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('returns a syntax error as a GraphQL error with status 400, not a crash', async () => {
-    const response = await fetch(`${app.url}/graphql`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/graphql-response+json',
-        ...bearer(puller),
-      },
-      body: JSON.stringify({ query: '{ imageStream(' }),
-    });
+    const response = await postGraphql(
+      app,
+      puller,
+      { query: '{ imageStream(' },
+      { accept: 'application/graphql-response+json' },
+    );
     expect(response.status).toBe(400);
     const body = (await response.json()) as { errors: { message: string }[] };
     expect(body.errors[0]!.message).toMatch(/Syntax Error/);
@@ -138,15 +133,12 @@ describe('graphql-ws and SSE on /graphql', () => {
   });
 
   it('answers a query with text/event-stream over SSE', async () => {
-    const response = await fetch(`${app.url}/graphql`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'text/event-stream',
-        ...bearer(puller),
-      },
-      body: JSON.stringify({ query: '{ __typename }' }),
-    });
+    const response = await postGraphql(
+      app,
+      puller,
+      { query: '{ __typename }' },
+      { accept: 'text/event-stream' },
+    );
     expect(response.headers.get('content-type')).toMatch(/text\/event-stream/);
     const body = await response.text();
     expect(body).toContain('"__typename":"Query"');

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
 import { ownStatements, startTestApp, type TestApp } from '../support/app.ts';
-import { digestOf, pushMapping } from '../support/mapping.ts';
+import { digestOf, MAPPING_MUTATION, pushMapping } from '../support/mapping.ts';
 
 /** The namespaces these tests write; `shared` is only read, as a tag source for `mine`. */
 const NAMESPACES = ['bad', 'del', 'ext', 'gen', 'gens', 'loop', 'map', 'mine', 'nf', 'perm'];
@@ -60,14 +60,6 @@ async function eventCount(namespace: string): Promise<number> {
   );
   return Number(row!.n);
 }
-
-const MAP = `mutation($input: CreateImageStreamMappingInput!) {
-  createImageStreamMapping(input: $input) {
-    __typename
-    ... on CreateImageStreamMappingPayload { changedTags imageCreated imageStream { name generation } }
-    ... on Error { code field message }
-  }
-}`;
 
 const push = (namespace: string, stream: string, tag: string, seed: string, ref?: string) =>
   pushMapping(registry, namespace, stream, tag, seed, ref);
@@ -148,7 +140,7 @@ describe('image stream mapping and the history push rule', () => {
   it('refuses a stale expectedResourceVersion on an existing stream', async () => {
     await push('map', 'guarded', 'v1', 'guarded-1');
     const result = await registry.graphql<{ createImageStreamMapping: Record<string, unknown> }>(
-      MAP,
+      MAPPING_MUTATION,
       {
         input: {
           namespace: 'map',
@@ -172,7 +164,7 @@ describe('image stream mapping and the history push rule', () => {
 
   it('rejects a malformed digest with a typed error naming the field', async () => {
     const result = await registry.graphql<{ createImageStreamMapping: Record<string, unknown> }>(
-      MAP,
+      MAPPING_MUTATION,
       {
         input: {
           namespace: 'map',

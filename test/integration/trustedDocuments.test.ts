@@ -9,7 +9,7 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { bearer, spawnEntry, startTestApp, type TestApp } from '../support/app.ts';
+import { bearer, postGraphql, spawnEntry, startTestApp, type TestApp } from '../support/app.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { subscribeSse, wsUrl } from '../support/subscriptions.ts';
 
@@ -52,11 +52,7 @@ async function post(
   token: string,
   body: Record<string, unknown>,
 ): Promise<Reply & { status: number }> {
-  const response = await fetch(`${app.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json', ...bearer(token) },
-    body: JSON.stringify(body),
-  });
+  const response = await postGraphql(app, token, body, { accept: 'application/json' });
   return { status: response.status, ...((await response.json()) as Reply) };
 }
 
@@ -194,15 +190,12 @@ describe('trusted documents', () => {
       expect(await sse.ended).toEqual({ kind: 'complete' });
       expect(sse.results.map(codeOf)).toEqual(['PERSISTED_QUERY_ONLY']);
       // The GraphQL-over-HTTP media type gets 400 for a refusal before execution.
-      const strict = await fetch(`${app.url}/graphql`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/graphql-response+json',
-          ...bearer(editor),
-        },
-        body: JSON.stringify({ extensions: unknown }),
-      });
+      const strict = await postGraphql(
+        app,
+        editor,
+        { extensions: unknown },
+        { accept: 'application/graphql-response+json' },
+      );
       expect(strict.status).toBe(400);
       expect(codeOf((await strict.json()) as Reply)).toBe('PERSISTED_QUERY_NOT_FOUND');
       // Neither a document nor a hash.
@@ -250,16 +243,12 @@ describe('trusted documents', () => {
       expect(codeOf(await post(app, editor, { query: ARBITRARY }))).toBe('PERSISTED_QUERY_ONLY');
       expect(codeOf(await overWs(app, editor, { query: ARBITRARY }))).toBe('PERSISTED_QUERY_ONLY');
       // No header makes a caller an admin: only its token does.
-      const response = await fetch(`${app.url}/graphql`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          ...bearer(editor),
-          'x-tagraph-admin': 'true',
-          'x-allow-arbitrary-operations': 'true',
-        },
-        body: JSON.stringify({ query: ARBITRARY }),
-      });
+      const response = await postGraphql(
+        app,
+        editor,
+        { query: ARBITRARY },
+        { headers: { 'x-tagraph-admin': 'true', 'x-allow-arbitrary-operations': 'true' } },
+      );
       expect(codeOf((await response.json()) as Reply)).toBe('PERSISTED_QUERY_ONLY');
     });
   });

@@ -4,7 +4,7 @@
 // connection and accepts new ones without ever answering.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, startTestApp, type TestApp } from '../support/app.ts';
+import { postGraphql, startTestApp, type TestApp } from '../support/app.ts';
 import { postgresFileDatabase } from '../support/database.ts';
 
 /** A relay to Postgres that can black-hole: connections accepted, never answered. */
@@ -99,12 +99,8 @@ describe('a database outage', () => {
   };
 
   const query = (token: string) =>
-    fetch(`${app.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...bearer(token) },
-      body: JSON.stringify({
-        query: '{ imageStreams(namespace: "outage") { nodes { name } } }',
-      }),
+    postGraphql(app, token, {
+      query: '{ imageStreams(namespace: "outage") { nodes { name } } }',
     });
 
   it('answers DATABASE_UNAVAILABLE and a 503 /readyz within the bound, then recovers', async () => {

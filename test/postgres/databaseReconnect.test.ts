@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.ts';
-import { bearer, startTestApp, type TestApp } from '../support/app.ts';
+import { postGraphql, startTestApp, type TestApp } from '../support/app.ts';
 import { postgresFileDatabase } from '../support/database.ts';
 import { type RefusingRelay, relayedUrl } from '../support/relay.ts';
 
@@ -43,12 +43,8 @@ describe('the pool after connections were refused', () => {
   });
 
   const streams = async () => {
-    const response = await fetch(`${app.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...bearer(puller) },
-      body: JSON.stringify({
-        query: '{ imageStreams(namespace: "reconnect") { nodes { name } } }',
-      }),
+    const response = await postGraphql(app, puller, {
+      query: '{ imageStreams(namespace: "reconnect") { nodes { name } } }',
     });
     return { status: response.status, body: await response.json() };
   };

@@ -3,22 +3,13 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { AccessChecker, type Caller, OPEN_CALLER } from '../../src/auth/roles.ts';
+import type { Caller } from '../../src/auth/roles.ts';
 import type { Db } from '../../src/db/client.ts';
-import { openDatabase, rowsOf } from '../../src/db/client.ts';
 import type { ImageSearch } from '../../src/domain/imageSearch.ts';
-import { unwrap } from '../../src/errors.ts';
 import { imageMatchConditions } from '../../src/services/imageSearch.ts';
-import { createImageStream } from '../../src/services/imageStreams.ts';
-import { fileDatabase } from '../support/database.ts';
-
-type PlanNode = Record<string, unknown> & { Plans?: PlanNode[] };
-
-/** Node types of a JSON plan, depth first, with the index each scan used. */
-function planNodes(plan: PlanNode): string[] {
-  const own = `${plan['Node Type']}${plan['Index Name'] ? ` ${plan['Index Name']}` : ''}`;
-  return [own, ...(plan.Plans ?? []).flatMap(planNodes)];
-}
+import { onOneConnection } from '../support/database.ts';
+import { analyze, explainPlan, planAndRows, planNodes } from '../support/plans.ts';
+import { seedStream } from '../support/seed.ts';
 
 /** The digest the seed gives image `n`: sha256 of its number's text, as the SQL below. */
 const digestNumber = (n: number) =>
@@ -36,33 +27,15 @@ async function page(db: Db, search: ImageSearch) {
       limit: 21,
     })
     .toSQL();
-  const pieces = built.sql.split(/\$(\d+)/);
-  const statement = sql.join(
-    pieces.map((piece, i) =>
-      i % 2 === 0 ? sql.raw(piece) : sql`${built.params[Number(piece) - 1]}`,
-    ),
-  );
-  const [row] = rowsOf<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
-    await db.execute(sql`explain (format json) ${statement}`),
-  );
-  const rows = rowsOf<{ id: string }>(await db.execute(sql`select * from (${statement}) page`));
-  return { nodes: planNodes(row!['QUERY PLAN'][0].Plan), rows };
+  const { plan, rows } = await planAndRows<{ id: string }>(db, built);
+  return { nodes: planNodes(plan), rows };
 }
 
 describe('findImage in 20,000 history items', () => {
   it('finds a digest prefix and a pull spec through tag_history indexes', async () => {
-    const target = fileDatabase();
-    if (target.kind !== 'postgres') throw new Error('a Postgres test database was expected');
     // One connection: the prepared statement below must be planned and run on it.
-    const database = await openDatabase({ ...target, poolSize: 1 });
-    try {
-      const db = database.db;
-      const stream = unwrap(
-        await createImageStream(db, new AccessChecker(db, OPEN_CALLER), {
-          namespace: 'find-plans',
-          name: 'big',
-        }),
-      );
+    await onOneConnection(async (db) => {
+      const stream = await seedStream(db, { namespace: 'find-plans', name: 'big' });
       await db.execute(sql`
         insert into role_bindings (namespace, role, subject_kind, subject_name)
         values ('find-plans', 'image-puller', 'User', 'alice')`);
@@ -79,8 +52,7 @@ describe('findImage in 20,000 history items', () => {
         from tags t, generate_series(1, 10) s,
           lateral (select (substring(t.name from 2)::int - 1) * 10 + s as n) item
         where t.stream_id = ${stream.id}`);
-      await db.execute(sql`analyze tag_history`);
-      await db.execute(sql`analyze tags`);
+      await analyze(db, 'tag_history', 'tags');
 
       const digest = digestNumber(12345);
       const byPrefix = await page(db, {
@@ -105,15 +77,12 @@ describe('findImage in 20,000 history items', () => {
         const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(15) + 1);
         await db.execute(sql.raw(`execute find_prefix('${prefix}', '${end}')`));
       }
-      const [repeated] = rowsOf<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
-        await db.execute(
-          sql`explain (format json) execute find_prefix('sha256:abcdef012', 'sha256:abcdef013')`,
-        ),
+      const repeated = await explainPlan(
+        db,
+        sql`execute find_prefix('sha256:abcdef012', 'sha256:abcdef013')`,
       );
-      const repeatedNodes = planNodes(repeated!['QUERY PLAN'][0].Plan).join(' > ');
+      const repeatedNodes = planNodes(repeated).join(' > ');
       expect(repeatedNodes).toMatch(/Index Scan tag_history_image_pattern_idx/);
-    } finally {
-      await database.close();
-    }
+    });
   });
 });

@@ -3,25 +3,15 @@
 import { encodeBase64, encodeCursorTuple } from '@pothos/core';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { AccessChecker, OPEN_CALLER } from '../../src/auth/roles.ts';
-import { rowsOf } from '../../src/db/client.ts';
-import { unwrap } from '../../src/errors.ts';
 import { tagListQuery } from '../../src/schema/tagLists.ts';
-import { createImageStream } from '../../src/services/imageStreams.ts';
-import { openFileDatabase } from '../support/database.ts';
-import { builtStatement, explainPlan, findNode, planNodes } from '../support/plans.ts';
+import { onOneConnection } from '../support/database.ts';
+import { analyze, findNode, planAndRows, planNodes } from '../support/plans.ts';
+import { seedStream } from '../support/seed.ts';
 
 describe('the tag list on a stream of 10,000 tags', () => {
   it('reads the 20 most recently updated failing tags from the updated-time index', async () => {
-    const database = await openFileDatabase({ poolSize: 1 });
-    try {
-      const db = database.db;
-      const stream = unwrap(
-        await createImageStream(db, new AccessChecker(db, OPEN_CALLER), {
-          namespace: 'list-plans',
-          name: 'big',
-        }),
-      );
+    await onOneConnection(async (db) => {
+      const stream = await seedStream(db, { namespace: 'list-plans', name: 'big' });
       await db.execute(sql`
           insert into tags (stream_id, name, from_kind, from_name, spec_generation, updated_at)
           select ${stream.id}, 'v' || g, 'DockerImage', 'quay.io/team/app:v' || g, 1,
@@ -37,8 +27,7 @@ describe('the tag list on a stream of 10,000 tags', () => {
           update tags set updated_at = timestamptz '2026-01-01'
             + (substring(name from 2))::int * interval '1 second'
           where stream_id = ${stream.id}`);
-      await db.execute(sql`analyze tags`);
-      await db.execute(sql`analyze tag_conditions`);
+      await analyze(db, 'tags', 'tag_conditions');
 
       /** The page query the tag list runs (less the stream's lateral join), and its plan. */
       const page = async (after: string | null) => {
@@ -55,12 +44,7 @@ describe('the tag list on a stream of 10,000 tags', () => {
             limit: 21,
           })
           .toSQL();
-        const statement = builtStatement(built);
-        const plan = await explainPlan(db, statement);
-        const rows = rowsOf<{ id: string; name: string }>(
-          await db.execute(sql`select * from (${statement}) page`),
-        );
-        return { plan, rows };
+        return planAndRows<{ id: string; name: string }>(db, built);
       };
 
       const first = await page(null);
@@ -81,8 +65,6 @@ describe('the tag list on a stream of 10,000 tags', () => {
       expect(scan?.['Index Cond'], JSON.stringify(second.plan)).toMatch(/updated_at <=/);
       // The bound keeps the cursor's own time; the plugin's exact keyset drops the cursor row.
       expect(second.rows.slice(0, 2).map((r) => r.name)).toEqual(['v9050', 'v9000']);
-    } finally {
-      await database.close();
-    }
+    });
   });
 });

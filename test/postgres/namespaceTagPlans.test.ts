@@ -4,35 +4,16 @@
 import { encodeBase64, encodeCursorTuple } from '@pothos/core';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { openDatabase, rowsOf } from '../../src/db/client.ts';
+import { rowsOf } from '../../src/db/client.ts';
 import { namespaceTagListQuery } from '../../src/schema/tagLists.ts';
-import { fileDatabase } from '../support/database.ts';
-
-type PlanNode = Record<string, unknown> & { Plans?: PlanNode[] };
-
-function planNodes(plan: PlanNode): string[] {
-  const own = `${plan['Node Type']}${plan['Index Name'] ? ` ${plan['Index Name']}` : ''}`;
-  return [own, ...(plan.Plans ?? []).flatMap(planNodes)];
-}
-
-function findNode(plan: PlanNode, index: string): PlanNode | undefined {
-  if (plan['Index Name'] === index) return plan;
-  for (const child of plan.Plans ?? []) {
-    const found = findNode(child, index);
-    if (found) return found;
-  }
-  return undefined;
-}
+import { onOneConnection } from '../support/database.ts';
+import { analyze, findNode, planAndRows, planNodes } from '../support/plans.ts';
 
 const NS = 'namespace-plans';
 
 describe('the tag list of a namespace of 10,000 tags', () => {
   it('reads the 20 most recently updated failing tags from the namespace updated-time index', async () => {
-    const target = fileDatabase();
-    if (target.kind !== 'postgres') throw new Error('a Postgres test database was expected');
-    const database = await openDatabase({ ...target, poolSize: 1 });
-    try {
-      const db = database.db;
+    await onOneConnection(async (db) => {
       await db.execute(sql`insert into namespaces (name) values (${NS})`);
       await db.execute(sql`
         insert into image_streams (namespace, name)
@@ -53,8 +34,7 @@ describe('the tag list of a namespace of 10,000 tags', () => {
         update tags t set updated_at = timestamptz '2026-01-01'
           + ((substring(s.name from 2))::int * 100 + (substring(t.name from 2))::int) * interval '1 second'
         from image_streams s where s.id = t.stream_id and s.namespace = ${NS}`);
-      await db.execute(sql`analyze tags`);
-      await db.execute(sql`analyze tag_conditions`);
+      await analyze(db, 'tags', 'tag_conditions');
 
       const page = async (after: string | null) => {
         const list = namespaceTagListQuery({
@@ -70,19 +50,7 @@ describe('the tag list of a namespace of 10,000 tags', () => {
             limit: 21,
           })
           .toSQL();
-        const pieces = built.sql.split(/\$(\d+)/);
-        const statement = sql.join(
-          pieces.map((piece, i) =>
-            i % 2 === 0 ? sql.raw(piece) : sql`${built.params[Number(piece) - 1]}`,
-          ),
-        );
-        const [row] = rowsOf<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
-          await db.execute(sql`explain (format json) ${statement}`),
-        );
-        const rows = rowsOf<{ id: string; name: string; updatedAt: string }>(
-          await db.execute(sql`select * from (${statement}) page`),
-        );
-        return { plan: row!['QUERY PLAN'][0].Plan, rows };
+        return planAndRows<{ id: string; name: string; updatedAt: string }>(db, built);
       };
 
       const first = await page(null);
@@ -116,8 +84,6 @@ describe('the tag list of a namespace of 10,000 tags', () => {
       // row); what follows is the first page's 21st row.
       expect(second.rows[0]!.id).toBe(last.id);
       expect(second.rows[1]!.id).toBe(first.rows[20]!.id);
-    } finally {
-      await database.close();
-    }
+    });
   });
 });

@@ -17,6 +17,28 @@ export const bearer = (token: string): Record<string, string> => ({
   authorization: `Bearer ${token}`,
 });
 
+/**
+ * A GraphQL request posted by hand as `token`'s holder (JSON, with `accept` when given), for tests
+ * that read the status, the headers or a streamed body rather than a parsed result.
+ */
+export function postGraphql(
+  app: { url: string },
+  token: string,
+  body: Record<string, unknown>,
+  options: { accept?: string; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  return fetch(`${app.url}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(options.accept === undefined ? {} : { accept: options.accept }),
+      ...bearer(token),
+      ...options.headers,
+    },
+    body: JSON.stringify(body),
+  });
+}
+
 /** The key tests seal pull secrets with (Postgres mode requires one). */
 export const TEST_SECRET_KEY = Buffer.alloc(32, 7);
 

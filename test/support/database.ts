@@ -29,6 +29,19 @@ export function openFileDatabase(options: { poolSize?: number } = {}): Promise<D
   return openDatabase({ ...fileDatabase(), ...options });
 }
 
+/**
+ * Runs `body` on this file's database through one connection (as `openFileDatabase` with
+ * `poolSize: 1`), then closes it.
+ */
+export async function onOneConnection<T>(body: (db: Database['db']) => Promise<T>): Promise<T> {
+  const database = await openFileDatabase({ poolSize: 1 });
+  try {
+    return await body(database.db);
+  } finally {
+    await database.close();
+  }
+}
+
 export async function createFileDatabase(
   kind: 'postgres' | 'pglite',
   serverUrl: string,

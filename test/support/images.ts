@@ -50,6 +50,18 @@ export interface ImageSpec {
   };
 }
 
+/** An OCI image with a little of everything in its config, for tests that read metadata back. */
+export const SAMPLE_OCI_IMAGE: ImageSpec = {
+  content: 'oci',
+  author: 'tester',
+  config: {
+    Cmd: ['/hello'],
+    Env: ['FOO=bar'],
+    Labels: { k: 'v' },
+    ExposedPorts: { '80/tcp': {} },
+  },
+};
+
 export interface Descriptor {
   mediaType: string;
   digest: string;

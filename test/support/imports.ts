@@ -162,6 +162,11 @@ export async function getTag(app: TestApp, namespace: string, ref: string): Prom
   return result.data!.imageStreamTag;
 }
 
+/** getTag as an image puller of `namespace`, the least role that may read the tag. */
+export async function getTagAsPuller(app: TestApp, namespace: string, ref: string) {
+  return getTag(app.as(await app.member(namespace, 'IMAGE_PULLER')), namespace, ref);
+}
+
 /** Change events of a namespace, oldest first: cause, tag and digest after. */
 export async function tagEvents(app: TestApp, namespace: string) {
   const result = await app.graphql<{

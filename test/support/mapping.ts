@@ -7,13 +7,44 @@ import type { TestApp } from './app.ts';
 export const digestOf = (seed: string) =>
   `sha256:${createHash('sha256').update(seed).digest('hex')}`;
 
-const MAP = `mutation($input: CreateImageStreamMappingInput!) {
+/** The mutation that reports a push, with the payload fields tests read. */
+export const MAPPING_MUTATION = `mutation($input: CreateImageStreamMappingInput!) {
   createImageStreamMapping(input: $input) {
     __typename
     ... on CreateImageStreamMappingPayload { changedTags imageCreated imageStream { name generation } }
     ... on Error { code field message }
   }
 }`;
+
+/**
+ * The input of a mapping that reports an amd64/linux image manifest `digest` with one layer
+ * (`layerDigest`) pushed to `namespace/stream:tag`; `image` adds fields or replaces them.
+ */
+export function manifestMapping(
+  target: { namespace: string; stream: string; tag: string },
+  digest: string,
+  layerDigest: string,
+  image: Record<string, unknown> = {},
+) {
+  return {
+    ...target,
+    image: {
+      digest,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      dockerImageReference: `registry.test:5000/${target.namespace}/${target.stream}@${digest}`,
+      architecture: 'amd64',
+      os: 'linux',
+      layers: [
+        {
+          digest: layerDigest,
+          size: 100,
+          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+        },
+      ],
+      ...image,
+    },
+  };
+}
 
 /**
  * Reports a push of image `seed` to `namespace/stream:tag` (createImageStreamMapping) and
@@ -30,27 +61,14 @@ export async function pushMapping(
 ): Promise<{ digest: string; payload: Record<string, unknown> }> {
   const digest = digestOf(seed);
   const result = await app.graphql<{ createImageStreamMapping: Record<string, unknown> }>(
-    MAP,
+    MAPPING_MUTATION,
     {
-      input: {
-        namespace,
-        stream,
-        tag,
-        image: {
-          digest,
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          dockerImageReference: ref ?? `registry.test:5000/${namespace}/${stream}@${digest}`,
-          architecture: 'amd64',
-          os: 'linux',
-          layers: [
-            {
-              digest: digestOf(`${seed}-layer`),
-              size: 100,
-              mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-            },
-          ],
-        },
-      },
+      input: manifestMapping(
+        { namespace, stream, tag },
+        digest,
+        digestOf(`${seed}-layer`),
+        ref === undefined ? {} : { dockerImageReference: ref },
+      ),
     },
     headers,
   );

@@ -4,6 +4,14 @@ import { rowsOf } from '../../src/db/client.ts';
 
 export type PlanNode = Record<string, unknown> & { Plans?: PlanNode[] };
 
+/** Refreshes the planner's statistics of `tables` after a bulk seed, so plans see the data. */
+export async function analyze(
+  db: { execute(query: SQL): Promise<unknown> },
+  ...tables: string[]
+): Promise<void> {
+  for (const table of tables) await db.execute(sql`analyze ${sql.identifier(table)}`);
+}
+
 /** The root plan node Postgres would run `statement` with (inside `db`'s transaction, if any). */
 export async function explainPlan(
   db: { execute(query: SQL): Promise<unknown> },
@@ -23,6 +31,20 @@ export function builtStatement(built: { sql: string; params: unknown[] }): SQL {
       i % 2 === 0 ? sql.raw(piece) : sql`${built.params[Number(piece) - 1]}`,
     ),
   );
+}
+
+/**
+ * A page statement drizzle built (`.toSQL()`), planned and run: the root plan node Postgres
+ * chose and the rows the statement returns.
+ */
+export async function planAndRows<Row>(
+  db: { execute(query: SQL): Promise<unknown> },
+  built: { sql: string; params: unknown[] },
+): Promise<{ plan: PlanNode; rows: Row[] }> {
+  const statement = builtStatement(built);
+  const plan = await explainPlan(db, statement);
+  const rows = rowsOf<Row>(await db.execute(sql`select * from (${statement}) page`));
+  return { plan, rows };
 }
 
 /** Node types of a plan, depth first, each with the index its scan used. */

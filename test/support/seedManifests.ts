@@ -3,6 +3,20 @@
 // into comments, and keep the rest as published: `# ...` elisions, quoting, `annotations: null`,
 // `importPolicy: { }`, and one example's `tags` beside `spec` instead of in it.
 
+/** The `tags` of both examples' status: `latest` with its two-image history, at two spaces. */
+const RUBY_SAMPLE_TAGS = `  tags:
+  - items:
+    - created: 2017-09-02T10:15:09Z
+      dockerImageReference: 172.30.56.218:5000/test/origin-ruby-sample@sha256:47463d94eb5c049b2d23b03a9530bf944f8f967a0fe79147dd6b9135bf7dd13d
+      generation: 2
+      image: sha256:909de62d1f609a717ec433cc25ca5cf00941545c83a01fb31527771e1fab3fc5
+    - created: 2017-09-01T13:40:11Z
+      dockerImageReference: 172.30.56.218:5000/test/origin-ruby-sample@sha256:909de62d1f609a717ec433cc25ca5cf00941545c83a01fb31527771e1fab3fc5
+      generation: 1
+      image: sha256:47463d94eb5c049b2d23b03a9530bf944f8f967a0fe79147dd6b9135bf7dd13d
+    tag: latest
+`;
+
 /** The example "Imagestream object definition": metadata and status only (`spec: {}`). */
 export const ORIGIN_RUBY_SAMPLE = `apiVersion: image.openshift.io/v1
 kind: ImageStream
@@ -17,18 +31,7 @@ metadata:
 spec: {}
 status:
   dockerImageRepository: 172.30.56.218:5000/test/origin-ruby-sample
-  tags:
-  - items:
-    - created: 2017-09-02T10:15:09Z
-      dockerImageReference: 172.30.56.218:5000/test/origin-ruby-sample@sha256:47463d94eb5c049b2d23b03a9530bf944f8f967a0fe79147dd6b9135bf7dd13d
-      generation: 2
-      image: sha256:909de62d1f609a717ec433cc25ca5cf00941545c83a01fb31527771e1fab3fc5
-    - created: 2017-09-01T13:40:11Z
-      dockerImageReference: 172.30.56.218:5000/test/origin-ruby-sample@sha256:909de62d1f609a717ec433cc25ca5cf00941545c83a01fb31527771e1fab3fc5
-      generation: 1
-      image: sha256:47463d94eb5c049b2d23b03a9530bf944f8f967a0fe79147dd6b9135bf7dd13d
-    tag: latest
-`;
+${RUBY_SAMPLE_TAGS}`;
 
 /** The example "Image stream tag with two images in its history", elisions and all. */
 export const MY_IMAGE_STREAM = `kind: ImageStream
@@ -36,18 +39,7 @@ apiVersion: image.openshift.io/v1
 metadata:
   name: my-image-stream
 # ...
-  tags:
-  - items:
-    - created: 2017-09-02T10:15:09Z
-      dockerImageReference: 172.30.56.218:5000/test/origin-ruby-sample@sha256:47463d94eb5c049b2d23b03a9530bf944f8f967a0fe79147dd6b9135bf7dd13d
-      generation: 2
-      image: sha256:909de62d1f609a717ec433cc25ca5cf00941545c83a01fb31527771e1fab3fc5
-    - created: 2017-09-01T13:40:11Z
-      dockerImageReference: 172.30.56.218:5000/test/origin-ruby-sample@sha256:909de62d1f609a717ec433cc25ca5cf00941545c83a01fb31527771e1fab3fc5
-      generation: 1
-      image: sha256:47463d94eb5c049b2d23b03a9530bf944f8f967a0fe79147dd6b9135bf7dd13d
-    tag: latest
-# ...
+${RUBY_SAMPLE_TAGS}# ...
 `;
 
 /** "oc set image-lookup mysql … sets the Imagestream.spec.lookupPolicy.local field to true." */

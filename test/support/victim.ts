@@ -3,7 +3,7 @@
 // all set up by the bootstrap admin. Everything identifying in it is listed in `secrets`.
 import { expect } from 'vitest';
 import type { TestApp } from './app.ts';
-import { digestOf } from './mapping.ts';
+import { digestOf, MAPPING_MUTATION, manifestMapping } from './mapping.ts';
 
 export interface Victim {
   namespace: string;
@@ -19,9 +19,6 @@ export interface Victim {
   secrets: string[];
 }
 
-const MAP = `mutation($input: CreateImageStreamMappingInput!) {
-  createImageStreamMapping(input: $input) { __typename ... on Error { message } } }`;
-
 /** Seeds `namespace` (its name should be unique to the test file). */
 export async function seedVictim(app: TestApp, namespace: string): Promise<Victim> {
   const stream = 'secret-app';
@@ -31,28 +28,19 @@ export async function seedVictim(app: TestApp, namespace: string): Promise<Victi
   for (const seed of ['first', 'second']) {
     const digest = digestOf(`${namespace}-${seed}`);
     digests.push(digest);
-    const data = await app.admin<{ createImageStreamMapping: { __typename: string } }>(MAP, {
-      input: {
-        namespace,
-        stream,
-        tag,
-        image: {
+    const data = await app.admin<{ createImageStreamMapping: { __typename: string } }>(
+      MAPPING_MUTATION,
+      {
+        input: manifestMapping(
+          { namespace, stream, tag },
           digest,
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          dockerImageReference: `registry.test:5000/${namespace}/${stream}@${digest}`,
-          architecture: 'amd64',
-          os: 'linux',
-          config: { env: [envSecret], labels: [{ key: 'victim', value: 'confidential-label' }] },
-          layers: [
-            {
-              digest: digestOf(`${namespace}-${seed}-layer`),
-              size: 100,
-              mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-            },
-          ],
-        },
+          digestOf(`${namespace}-${seed}-layer`),
+          {
+            config: { env: [envSecret], labels: [{ key: 'victim', value: 'confidential-label' }] },
+          },
+        ),
       },
-    });
+    );
     expect(data.createImageStreamMapping.__typename).toBe('CreateImageStreamMappingPayload');
   }
   const imported = await app.admin<{
