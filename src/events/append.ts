@@ -19,6 +19,20 @@ export type EventCause =
   | 'tracking'
   | 'policy';
 
+/** Each stored cause as the API names it (ChangeCause). */
+export const CHANGE_CAUSES = {
+  tag: 'TAG',
+  import: 'IMPORT',
+  'scheduled-import': 'SCHEDULED_IMPORT',
+  push: 'PUSH',
+  rollback: 'ROLLBACK',
+  tracking: 'TRACKING',
+  policy: 'POLICY',
+  delete: 'DELETE',
+  create: 'CREATE',
+  update: 'UPDATE',
+} as const satisfies Record<EventCause, string>;
+
 export interface NewEvent {
   namespace: string;
   stream: string;
