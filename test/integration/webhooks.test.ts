@@ -148,25 +148,33 @@ describe('webhooks', () => {
     expect(requests.map((r) => r.status)).toEqual([503, 503, 200, 200, 200]);
     // Retries keep the message id, so a receiver can tell a retry from a new event.
     expect(requests[0]!.headers['webhook-id']).toBe(requests[2]!.headers['webhook-id']);
-    const log = await editor.graphql<{
-      webhookDeliveries: {
-        deliveries: {
-          attempt: number;
-          statusCode: number;
-          outcome: string;
-          error: string | null;
-          nextRetryAt: string | null;
-          eventCursor: string;
-        }[];
-        endCursor: string;
-        hasNextPage: boolean;
-      };
-    }>(
-      `{ webhookDeliveries(namespace: "retry", webhook: "flaky", first: 3) {
+    type Log = Awaited<ReturnType<typeof readLog>>;
+    const readLog = () =>
+      editor.graphql<{
+        webhookDeliveries: {
+          deliveries: {
+            attempt: number;
+            statusCode: number;
+            outcome: string;
+            error: string | null;
+            nextRetryAt: string | null;
+            eventCursor: string;
+          }[];
+          endCursor: string;
+          hasNextPage: boolean;
+        };
+      }>(
+        `{ webhookDeliveries(namespace: "retry", webhook: "flaky", first: 3) {
           deliveries { attempt statusCode outcome error nextRetryAt eventCursor durationMs }
           endCursor hasNextPage } }`,
-    );
-    const page = log.data!.webhookDeliveries;
+      );
+    // The target answered before the dispatcher wrote the outcome: wait for the log to show it.
+    let log: Log | undefined;
+    await until(async () => {
+      log = await readLog();
+      return log.data!.webhookDeliveries.deliveries[0]?.outcome === 'SUCCEEDED';
+    }, 'the last delivery recorded');
+    const page = log!.data!.webhookDeliveries;
     expect(page.hasNextPage).toBe(true);
     expect(page.deliveries.map((d) => [d.attempt, d.statusCode, d.outcome])).toEqual([
       [1, 200, 'SUCCEEDED'],
