@@ -1,4 +1,5 @@
 // Delivers the events log to webhook targets: one process per target at a time (a lease per claim), in cursor order, with retries.
+import { hostname } from 'node:os';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { type Coalesced, coalesce } from '../coalesce.ts';
@@ -42,6 +43,8 @@ export class WebhookDispatcher {
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
   private lastPrune = 0;
+  /** Begins every lease id this process takes, so the delivery log says who made an attempt. */
+  readonly holder = `${hostname()}:${process.pid}`;
 
   constructor(
     private readonly database: Database,
@@ -133,7 +136,7 @@ export class WebhookDispatcher {
           for update skip locked
         )
         update webhooks w
-        set lease_id = gen_random_uuid()::text,
+        set lease_id = ${this.holder} || '/' || gen_random_uuid()::text,
             leased_until = now() + ${this.leaseMs} * interval '1 millisecond'
         from due where w.id = due.id
         returning w.id, w.url, w.format, w.encrypted_secret, w.position, w.lease_id`),
