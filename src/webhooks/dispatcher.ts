@@ -240,14 +240,13 @@ export class WebhookDispatcher {
       where id = ${deliveryId}`;
     const code = outcome.statusCode;
     if (code !== null && code >= 200 && code < 300) {
-      await this.database.db.transaction(async (tx) => {
-        await tx.execute(record('SUCCEEDED', sql`null`));
-        await tx.execute(sql`
-          update webhooks
-          set position = greatest(position, ${event.seq}), attempt = 0, failing_since = null,
-              leased_until = now() + ${this.leaseMs} * interval '1 millisecond'
-          where ${fence}`);
-      });
+      // One statement (data-modifying CTEs always run): the outcome and the position together.
+      await this.database.db.execute(sql`
+        with recorded as (${record('SUCCEEDED', sql`null`)} returning 1)
+        update webhooks
+        set position = greatest(position, ${event.seq}), attempt = 0, failing_since = null,
+            leased_until = now() + ${this.leaseMs} * interval '1 millisecond'
+        where ${fence}`);
       return true;
     }
     if (code === 410) {
