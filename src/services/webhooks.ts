@@ -229,7 +229,8 @@ export async function setWebhookEnabled(
             conditionReason: '',
             conditionMessage: '',
             conditionTime: null,
-            attempt: 0,
+            // Attempts keep counting (each attempt's number is unique per event); the retry
+            // period starts afresh.
             failingSince: null,
             nextAttemptAt: sql`now()`,
             updatedAt: new Date(),

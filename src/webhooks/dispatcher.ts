@@ -222,8 +222,12 @@ export class WebhookDispatcher {
         on conflict do nothing
         returning id as delivery_id`),
     );
-    // The lease was lost (redelivery, disable, or another process took over): stop walking.
-    if (!started) return false;
+    // The lease was lost (redelivery, disable, or another process took over), or the attempt
+    // was made already: stop walking, handing back whatever is still this claim's.
+    if (!started) {
+      await this.release(webhook);
+      return false;
+    }
     const deliveryId = Number(started.delivery_id);
     const at = new Date();
     const message = eventMessage(webhook.id, webhook.format, event);
