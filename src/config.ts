@@ -81,6 +81,13 @@ const variables = z.object({
     .default(4 * 1024 ** 2),
   TAGRAPH_IMPORT_NAMESPACE_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   TAGRAPH_REGISTRY_TIMEOUT_SECONDS: z.coerce.number().positive().max(600).default(30),
+  TAGRAPH_WEBHOOK_DELIVERY: boolean.default(true),
+  TAGRAPH_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  TAGRAPH_WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().positive().max(60).default(10),
+  TAGRAPH_WEBHOOK_RETRY_HOURS: z.coerce.number().positive().max(720).default(24),
+  TAGRAPH_WEBHOOK_BACKOFF_MIN_MS: z.coerce.number().int().min(1).max(3_600_000).default(1000),
+  TAGRAPH_WEBHOOK_BACKOFF_MAX_MS: z.coerce.number().int().min(1).max(86_400_000).default(3_600_000),
+  TAGRAPH_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   TAGRAPH_EGRESS_ALLOW: z
     .string()
     .superRefine((text, ctx) => {
@@ -226,6 +233,8 @@ export interface Config {
   egressAllow: string[];
   /** egressAllow is open mode's loopback default (the start-up log says so). */
   egressLoopbackDefault: boolean;
+  /** Outgoing webhook delivery (docs/webhooks.md). */
+  webhooks: WebhookSettings;
   /** HTTP requests a token may make a minute, per process (0: no limit). */
   rateLimitPerMinute: number;
   /** Operations one graphql-ws connection may have running at once (subscriptions included). */
@@ -257,6 +266,22 @@ export interface Config {
   metrics: { token: string | null; port: number | null };
   /** OpenTelemetry traces exported over OTLP/HTTP; null (the default) makes no spans at all. */
   tracing: TracingSettings | null;
+}
+
+export interface WebhookSettings {
+  /** Deliver webhooks from this process (the server and `npm run worker` both may). */
+  deliver: boolean;
+  /** Webhook targets one process delivers to at once. */
+  concurrency: number;
+  /** The longest one delivery may take, connection to last byte read. */
+  timeoutMs: number;
+  /** How long an event is retried before its target is marked FAILING. */
+  retryForMs: number;
+  /** The first retry's delay; each next one doubles, up to `backoffMaxMs`. */
+  backoffMinMs: number;
+  backoffMaxMs: number;
+  /** How often due targets are looked for besides the new-event notification. */
+  pollMs: number;
 }
 
 export interface TrustedDocuments {
@@ -566,6 +591,15 @@ export function loadConfig(
         ? [...LOOPBACK_EGRESS]
         : egressEntries(v.TAGRAPH_EGRESS_ALLOW ?? ''),
     egressLoopbackDefault: v.TAGRAPH_EGRESS_ALLOW === undefined && authMode === 'open',
+    webhooks: {
+      deliver: v.TAGRAPH_WEBHOOK_DELIVERY,
+      concurrency: v.TAGRAPH_WEBHOOK_CONCURRENCY,
+      timeoutMs: Math.round(v.TAGRAPH_WEBHOOK_TIMEOUT_SECONDS * 1000),
+      retryForMs: Math.round(v.TAGRAPH_WEBHOOK_RETRY_HOURS * 3_600_000),
+      backoffMinMs: v.TAGRAPH_WEBHOOK_BACKOFF_MIN_MS,
+      backoffMaxMs: Math.max(v.TAGRAPH_WEBHOOK_BACKOFF_MAX_MS, v.TAGRAPH_WEBHOOK_BACKOFF_MIN_MS),
+      pollMs: v.TAGRAPH_WEBHOOK_POLL_MS,
+    },
     registryCa: v.TAGRAPH_REGISTRY_CA_FILE
       ? readFile('TAGRAPH_REGISTRY_CA_FILE', v.TAGRAPH_REGISTRY_CA_FILE)
       : null,

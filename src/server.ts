@@ -23,6 +23,8 @@ import { gatewayLifecycle, type Lifecycle, startEventTrimming } from './server/l
 import { persistedDocuments as persistedDocumentsRule } from './server/persistedDocuments.ts';
 import { createGatewayYoga, type GatewayYoga } from './server/yoga.ts';
 import { tracedListener } from './tracing.ts';
+import type { WebhookDispatcher } from './webhooks/dispatcher.ts';
+import { startWebhookDelivery } from './webhooks/start.ts';
 
 export interface AppOptions {
   log: Logger;
@@ -41,6 +43,8 @@ export interface App extends Lifecycle {
   /** Identical live graphql-ws subscriptions sharing one source (events/groups.ts). */
   subscriptionGroups: SubscriptionGroups;
   importer: Importer;
+  /** Webhook delivery of this process; null when TAGRAPH_WEBHOOK_DELIVERY is off. */
+  webhooks: WebhookDispatcher | null;
   metrics: Registry;
 }
 
@@ -76,6 +80,7 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     metrics,
   );
   if (config.importWorker) await importer.start();
+  const webhooks = await startWebhookDelivery(config, database, log, secretKey);
   const stopTrimming = startEventTrimming(database, config, log);
   const subscriptionGroups = new SubscriptionGroups();
   registerSubscriptionMetrics(metrics, hub, subscriptionGroups);
@@ -139,5 +144,19 @@ export async function buildApp(config: Config, options: AppOptions): Promise<App
     metrics,
     stopTrimming,
   });
-  return { yoga, database, events: hub, subscriptionGroups, importer, metrics, start, stop };
+  const stopAll = async () => {
+    await webhooks?.stop();
+    await stop();
+  };
+  return {
+    yoga,
+    database,
+    events: hub,
+    subscriptionGroups,
+    importer,
+    webhooks,
+    metrics,
+    start,
+    stop: stopAll,
+  };
 }

@@ -1,4 +1,4 @@
-// `npm run worker`: the import worker and scheduler alone, beside gateways on one Postgres.
+// `npm run worker`: the import worker, scheduler and webhook delivery alone, beside gateways on one Postgres.
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Config } from './config.ts';
 import { openDatabase } from './db/client.ts';
@@ -9,6 +9,7 @@ import { METRICS_PATH, startMetricsListener } from './metrics.ts';
 import { configFromCommandLine, exitOnSignals, exitOnStartupFailure } from './process.ts';
 import { secretKeyFor } from './secrets.ts';
 import { startTracing } from './tracing.ts';
+import { startWebhookDelivery } from './webhooks/start.ts';
 
 let config: Config | null = null;
 
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   collectDefaultMetrics({ register: metrics, prefix: 'tagraph_' });
   const importer = createImporter(config, database, log, secretKeyFor(config, log), metrics);
   await importer.start();
+  const webhooks = await startWebhookDelivery(config, database, log, secretKeyFor(config, log));
   const listener =
     config.metrics.port === null
       ? null
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
   exitOnSignals(log, async () => {
     await listener?.close();
     await importer.stop(config!.shutdownTimeoutMs);
+    await webhooks?.stop();
     await database.close();
     await tracing?.shutdown();
     log.info('tagraph worker stopped');

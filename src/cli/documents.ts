@@ -448,3 +448,46 @@ export const REVOKE_ROBOT_TOKEN = graphql(
 export const WHOAMI = graphql(`
   query { me { subject groups clusterAdmin namespaces tokenId expiresAt scope { namespace role } } }
 `);
+
+// Webhooks: create, list, and describe with recent deliveries.
+
+export const CREATE_WEBHOOK = graphql(
+  `
+  mutation($input: CreateWebhookInput!) {
+    createWebhook(input: $input) {
+      __typename ...ErrorFields ...ValidationProblems
+      ... on CreateWebhookPayload { secret webhook { namespace name url format } }
+    }
+  }
+`,
+  [ErrorFields, ValidationProblems],
+);
+
+export const WebhookFields = graphql(`
+  fragment WebhookFields on Webhook {
+    namespace name url format enabled state
+    filter { streams tags types causes }
+    condition { reason message time }
+    deliveredThrough nextAttemptAt createdAt
+  }
+`);
+
+export const LIST_WEBHOOKS = graphql(
+  `
+  query($namespace: String!) { webhooks(namespace: $namespace) { ...WebhookFields } }
+`,
+  [WebhookFields],
+);
+
+/** The webhook and its latest deliveries (describe webhook/<name>). */
+export const DESCRIBE_WEBHOOK = graphql(
+  `
+  query($namespace: String!, $name: String!) {
+    webhook(namespace: $namespace, name: $name) { ...WebhookFields }
+    webhookDeliveries(namespace: $namespace, webhook: $name, first: 10) {
+      deliveries { eventCursor attempt outcome statusCode durationMs error nextRetryAt time }
+    }
+  }
+`,
+  [WebhookFields],
+);

@@ -502,3 +502,86 @@ export const roleBindings = pgTable(
     index('role_bindings_subject_idx').on(t.subjectKind, t.subjectName),
   ],
 );
+
+/**
+ * Outgoing webhooks of a namespace (docs/webhooks.md). Delivery walks the events log in order:
+ * `position` is the last event this target has been sent (or skipped as not matching); one
+ * process at a time holds a target (`lease_id`, `leased_until`), which fences everything it
+ * writes. The signing secret is sealed like a pull secret and never readable.
+ */
+export const webhooks = pgTable(
+  'webhooks',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    namespace: text('namespace')
+      .notNull()
+      .references(() => namespaces.name, { onDelete: 'restrict' }),
+    name: text('name').notNull(),
+    url: text('url').notNull(),
+    /** Empty lists match everything: `{streams, tags, types, causes}`. */
+    filter: jsonb('filter')
+      .$type<{ streams: string[]; tags: string[]; types: string[]; causes: string[] }>()
+      .notNull(),
+    format: text('format').notNull(),
+    /** AES-256-GCM of the `whsec_…` secret (secrets.ts). */
+    encryptedSecret: text('encrypted_secret').notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    /** ACTIVE, FAILING (gave up retrying; paused until enabled again) or GONE (the target answered 410). */
+    state: text('state').notNull().default('ACTIVE'),
+    conditionReason: text('condition_reason').notNull().default(''),
+    conditionMessage: text('condition_message').notNull().default(''),
+    conditionTime: timestamp('condition_time', { withTimezone: true }),
+    position: bigint('position', { mode: 'number' }).notNull().default(0),
+    /** Attempts made so far at the event after `position`. */
+    attempt: integer('attempt').notNull().default(0),
+    /** When the first failed attempt at the event after `position` was made. */
+    failingSince: timestamp('failing_since', { withTimezone: true }),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Bumped by redeliverWebhook: deliveries of each replay are told apart. */
+    replay: integer('replay').notNull().default(0),
+    leaseId: text('lease_id'),
+    leasedUntil: timestamp('leased_until', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('webhooks_namespace_name_unique').on(t.namespace, t.name),
+    index('webhooks_due_idx')
+      .on(t.nextAttemptAt)
+      .where(sql`${t.enabled} and ${t.state} = 'ACTIVE'`),
+  ],
+);
+
+/** One attempt to deliver one event (or a ping) to one webhook; kept per webhook, newest first. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    webhookId: bigint('webhook_id', { mode: 'number' })
+      .notNull()
+      .references(() => webhooks.id, { onDelete: 'cascade' }),
+    /** Null for a ping (testWebhook). */
+    eventSeq: bigint('event_seq', { mode: 'number' }),
+    replay: integer('replay').notNull().default(0),
+    attempt: integer('attempt').notNull(),
+    /** SENDING, SUCCEEDED, FAILED. */
+    outcome: text('outcome').notNull(),
+    statusCode: integer('status_code'),
+    durationMs: integer('duration_ms'),
+    error: text('error'),
+    nextRetryAt: timestamp('next_retry_at', { withTimezone: true }),
+    /** The lease that made the attempt. */
+    leaseId: text('lease_id'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    // Each attempt is made once: a second process claiming it cannot insert it again.
+    uniqueIndex('webhook_deliveries_attempt_unique').on(
+      t.webhookId,
+      t.replay,
+      t.eventSeq,
+      t.attempt,
+    ),
+    index('webhook_deliveries_webhook_idx').on(t.webhookId, t.id),
+  ],
+);

@@ -20,6 +20,21 @@ export type EventCause =
   | 'policy'
   | 'prune';
 
+/** Each stored cause as the API names it (ChangeCause). */
+export const CHANGE_CAUSES = {
+  tag: 'TAG',
+  import: 'IMPORT',
+  'scheduled-import': 'SCHEDULED_IMPORT',
+  push: 'PUSH',
+  rollback: 'ROLLBACK',
+  tracking: 'TRACKING',
+  policy: 'POLICY',
+  prune: 'PRUNE',
+  delete: 'DELETE',
+  create: 'CREATE',
+  update: 'UPDATE',
+} as const satisfies Record<EventCause, string>;
+
 export interface NewEvent {
   namespace: string;
   stream: string;

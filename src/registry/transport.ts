@@ -79,6 +79,43 @@ const RETRYABLE_CODES = [
   'UND_ERR_BODY_TIMEOUT',
 ];
 
+/**
+ * An undici Agent whose every connection passes the SSRF guard (when `egress` is given): names in
+ * its connector's lookup, literal addresses (which net.connect never looks up) before connecting.
+ * Also used for webhook deliveries.
+ */
+export function guardedAgent(
+  egress: EgressPolicy | undefined,
+  connectorOptions: buildConnector.BuildOptions,
+  agentOptions: Omit<Agent.Options, 'connect'> = {},
+): Agent {
+  // One connector per port: its lookup judges the addresses a name resolves to for that port
+  // (an allow-list entry opens only the ports it names).
+  const connectors = new Map<number, buildConnector.connector>();
+  const connectorFor = (port: number) => {
+    let connector = connectors.get(port);
+    if (!connector) {
+      connector = buildConnector({ ...connectorOptions, lookup: egress!.lookupFor(port) });
+      connectors.set(port, connector);
+    }
+    return connector;
+  };
+  return new Agent({
+    ...agentOptions,
+    connect: egress
+      ? (opts, callback) => {
+          const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
+          try {
+            egress.checkLiteral(opts.hostname, port);
+          } catch (error) {
+            return callback(error as Error, null);
+          }
+          return connectorFor(port)(opts, callback);
+        }
+      : buildConnector(connectorOptions),
+  });
+}
+
 export class Transport {
   private readonly agent: Agent;
   private readonly retrying: Dispatcher;
@@ -95,32 +132,7 @@ export class Transport {
       rejectUnauthorized: !options.insecure,
       timeout: options.timeoutMs,
     };
-    const { egress } = options;
-    // With the SSRF guard, one connector per port: its lookup judges the addresses a name
-    // resolves to for that port (an allow-list entry opens only the ports it names).
-    const connectors = new Map<number, buildConnector.connector>();
-    const connectorFor = (port: number) => {
-      let connector = connectors.get(port);
-      if (!connector) {
-        connector = buildConnector({ ...connectorOptions, lookup: egress!.lookupFor(port) });
-        connectors.set(port, connector);
-      }
-      return connector;
-    };
-    this.agent = new Agent({
-      // Every connection passes the SSRF guard: names in its connector's lookup, literal
-      // addresses (which net.connect never looks up) here.
-      connect: egress
-        ? (opts, callback) => {
-            const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
-            try {
-              egress.checkLiteral(opts.hostname, port);
-            } catch (error) {
-              return callback(error as Error, null);
-            }
-            return connectorFor(port)(opts, callback);
-          }
-        : buildConnector(connectorOptions),
+    this.agent = guardedAgent(options.egress, connectorOptions, {
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
     });

@@ -11,6 +11,7 @@ import type { Action } from '../auth/forbidden.ts';
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
 import type { AppContext } from '../context.ts';
 import { MAX_EVENT_FILTER_VALUES, parseEventFilter } from '../domain/listFilters.ts';
+import { CHANGE_CAUSES } from '../events/append.ts';
 import { decodeCursor, encodeCursor } from '../events/cursor.ts';
 import {
   CLOSE_TOO_SLOW,
@@ -34,25 +35,13 @@ import {
 import { readArgs, valueOrGraphQLError } from './access.ts';
 import { validationError } from './listOrder.ts';
 
-const ChangeType = builder.enumType('ChangeType', {
+export const ChangeType = builder.enumType('ChangeType', {
   values: ['ADDED', 'UPDATED', 'DELETED'] as const,
 });
 
-const CAUSES = {
-  tag: 'TAG',
-  import: 'IMPORT',
-  'scheduled-import': 'SCHEDULED_IMPORT',
-  push: 'PUSH',
-  rollback: 'ROLLBACK',
-  tracking: 'TRACKING',
-  policy: 'POLICY',
-  prune: 'PRUNE',
-  delete: 'DELETE',
-  create: 'CREATE',
-  update: 'UPDATE',
-} as const;
+const CAUSES = CHANGE_CAUSES;
 
-const ChangeCause = builder.enumType('ChangeCause', {
+export const ChangeCause = builder.enumType('ChangeCause', {
   description: 'What made the change.',
   values: Object.values(CAUSES),
 });

@@ -16,6 +16,7 @@ import './tagging.ts';
 import './policyTags.ts';
 import './events.ts';
 import './pullSecrets.ts';
+import './webhooks.ts';
 import './imports.ts';
 import './apply.ts';
 import './accessControl.ts';

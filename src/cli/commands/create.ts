@@ -1,4 +1,4 @@
-// `tagraph create secret …` (a pull secret) and `tagraph create -f <file>` (new streams only).
+// `tagraph create secret …` (a pull secret), `create webhook …`, `create token …` and `tagraph create -f <file>` (new streams only).
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { unwrap } from '../client.ts';
@@ -8,6 +8,7 @@ import { CliError, UsageError } from '../errors.ts';
 import { collect, parseOutput } from '../flags.ts';
 import { documentFromFile, documentFromLogin, parseFromFile, SECRET_TYPES } from '../secrets.ts';
 import { createRobotToken } from '../tokens.ts';
+import { registerCreateWebhook } from '../webhooks.ts';
 import { applyFiles } from './apply.ts';
 
 interface SecretOptions {
@@ -91,10 +92,11 @@ function registerSecret(create: Command, io: Io): void {
 export function registerCreate(program: Command, io: Io): void {
   const create = program
     .command('create')
-    .summary('create image streams from a file, a pull secret, or an API token')
+    .summary('create image streams from a file, a pull secret, a webhook or an API token')
     .description(
       'create -f <file|->: create the ImageStreams of a manifest (an error if one exists; see\n' +
-        'apply). create secret: store registry credentials. create token: issue an API token.',
+        'apply). create secret: store registry credentials. create webhook: POST tag changes to a\n' +
+        'URL. create token: issue an API token.',
     )
     .option('-f, --filename <file>', 'ImageStream YAML or JSON (- for stdin); repeatable', collect)
     .option('-o, --output <format>', 'json')
@@ -107,6 +109,7 @@ export function registerCreate(program: Command, io: Io): void {
     });
   registerSecret(create, io);
   registerToken(create, io);
+  registerCreateWebhook(create, io);
 }
 
 function registerToken(create: Command, io: Io): void {

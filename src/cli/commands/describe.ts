@@ -9,6 +9,7 @@ import {
 import { CliError } from '../errors.ts';
 import { fetchStreamImage, fetchStreamTag, listStreams, requireStream } from '../queries.ts';
 import { parseResourceArgs } from '../resources.ts';
+import { describeWebhook, WEBHOOK_TYPES } from '../webhooks.ts';
 
 export function registerDescribe(program: Command, io: Io): void {
   program
@@ -16,10 +17,22 @@ export function registerDescribe(program: Command, io: Io): void {
     .summary('show a stream, tag or image in detail (oc describe)')
     .description(
       'Describe is/<name> (every stream without a name), istag/<stream>:<tag> or\n' +
-        'isimage/<stream>@<id>, as oc describe does.',
+        'isimage/<stream>@<id>, as oc describe does; webhook/<name> with its recent deliveries.',
     )
-    .argument('<resource...>', 'is/<name>, istag/<stream>:<tag>, isimage/<stream>@<id>')
+    .argument(
+      '<resource...>',
+      'is/<name>, istag/<stream>:<tag>, isimage/<stream>@<id>, webhook/<name>',
+    )
     .action(async (args: string[], _options: object, self: Command) => {
+      const webhookNames = webhookArgs(args);
+      if (webhookNames) {
+        const ctx = contextOf(self, io);
+        if (webhookNames.length === 0) throw new CliError('describe webhook needs a name');
+        const blocks: string[] = [];
+        for (const name of webhookNames) blocks.push(await describeWebhook(ctx, name));
+        io.out(blocks.join('\n'));
+        return;
+      }
       const { type, names } = parseResourceArgs(args);
       const ctx = contextOf(self, io);
       const blocks: string[] = [];
@@ -48,4 +61,12 @@ export function registerDescribe(program: Command, io: Io): void {
       }
       io.out(blocks.join('\n\n'));
     });
+}
+
+/** The names in `webhook/<name>…` or `webhook <name>…`; null when the arguments name no webhook. */
+function webhookArgs(args: string[]): string[] | null {
+  const first = args[0] ?? '';
+  const [type, name] = first.split('/', 2) as [string, string | undefined];
+  if (!WEBHOOK_TYPES.has(type.toLowerCase())) return null;
+  return [...(name ? [name] : []), ...args.slice(1).map((a) => a.replace(/^webhooks?\//i, ''))];
 }

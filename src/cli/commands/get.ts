@@ -24,6 +24,7 @@ import {
 import { KIND_NAMES, parseResourceArgs, type ResourceType } from '../resources.ts';
 import { table } from '../tabwriter.ts';
 import { printRobotTokens, tokenArgs } from '../tokens.ts';
+import { printWebhooks, WEBHOOK_TYPES } from '../webhooks.ts';
 
 /** How many tags `get is` names before "+ N more...", as oc does. */
 const TAGS_SHOWN = 3;
@@ -201,20 +202,25 @@ export function registerGet(program: Command, io: Io): void {
     .summary('list streams, tags or images (oc get)')
     .description(
       'List is, istag or isimage in the namespace, or the ones named; namespaces lists the\n' +
-        'namespaces you may read with their stream, tag and failing-import counts. -o json|yaml prints the\n' +
+        'namespaces you may read with their stream, tag and failing-import counts; webhooks the\n' +
+        "namespace's webhooks. -o json|yaml prints the\n" +
         'OpenShift objects (ImageStream YAML that tagraph apply reads back), -o name their names,\n' +
         '-o jsonpath=TEMPLATE fields picked out as kubectl does.',
     )
     .argument(
       '<resource...>',
-      'is [name...], istag [stream:tag...], isimage [stream@id...], namespaces [name...] or\n' +
-        "tokens [name...] (the namespace's robot tokens)",
+      'is [name...], istag [stream:tag...], isimage [stream@id...], namespaces [name...],\n' +
+        "webhooks [name...] or tokens [name...] (the namespace's robot tokens)",
     )
     .option('-o, --output <format>', 'json, yaml, name or jsonpath=TEMPLATE')
     .action(async (args: string[], options: { output?: string }, self: Command) => {
       const format = parseOutput(options.output, ['json', 'yaml', 'name', 'jsonpath']);
       if (args[0] && NAMESPACE_TYPES.has(args[0].toLowerCase())) {
         await printNamespaces(io, contextOf(self, io), args.slice(1), format);
+        return;
+      }
+      if (args[0] && WEBHOOK_TYPES.has(args[0].toLowerCase())) {
+        await printWebhooks(io, contextOf(self, io), args.slice(1), format);
         return;
       }
       const tokenNames = tokenArgs(args);
