@@ -38,16 +38,26 @@ export const ImageFields = graphql(`
   }
 `);
 
-export const TagFields = graphql(`
+export const PolicyFields = graphql(`
+  fragment PolicyFields on TagPolicy {
+    kind range includePrerelease regex extract order filter exclude
+    lastEvaluation { evaluatedAt listed excluded filtered candidates winner digest reason }
+  }
+`);
+
+export const TagFields = graphql(
+  `
   fragment TagFields on ImageStreamTag {
-    name importPending dangling
+    name importPending dangling policy { ...PolicyFields }
     spec {
       generation reference annotations { key value } from { kind name namespace }
       importPolicy { importMode insecure scheduled } referencePolicy { type }
     }
     conditions { type status reason message generation lastTransitionTime }
   }
-`);
+`,
+  [PolicyFields],
+);
 
 export const HistoryPage = graphql(`
   fragment HistoryPage on TagHistoryConnection {
@@ -301,6 +311,25 @@ export const IMPORT = graphql(
   }
 `,
   [ErrorFields, ValidationProblems],
+);
+
+export const REEVALUATE = graphql(
+  `
+  mutation($input: ReevaluateTagInput!) {
+    reevaluateTag(input: $input) {
+      __typename ...ErrorFields ...ValidationProblems
+      ... on ReevaluateTagPayload {
+        timedOut
+        job { id namespace stream status attempts lastError images { tag status digest reason message } }
+        imageStreamTag {
+          name dockerImageReference
+          policy { ...PolicyFields }
+        }
+      }
+    }
+  }
+`,
+  [ErrorFields, ValidationProblems, PolicyFields],
 );
 
 export const ROLLBACK = graphql(

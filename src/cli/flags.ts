@@ -13,6 +13,8 @@ const BOOLEAN_FLAGS = new Set([
   'all',
   'enabled',
   'delete',
+  'include-prerelease',
+  'wait',
 ]);
 
 /**

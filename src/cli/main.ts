@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   prune: async () => (await import('./commands/prune.ts')).registerPrune,
   watch: async () => (await import('./commands/watch.ts')).registerWatch,
   policy: async () => (await import('./commands/policy.ts')).registerPolicy,
+  reevaluate: async () => (await import('./commands/reevaluate.ts')).registerReevaluate,
 };
 
 /** Program options that take a value, so the command name is found after them. */
@@ -45,7 +46,8 @@ export async function buildProgram(io: Io, argv: string[] = []): Promise<Command
   const program = new Command('tagraph')
     .description(
       'Manage image streams on a tagraph server the way oc does: tag, import-image, describe,\n' +
-        'get, apply, set image-lookup, rollback, prune images, create secret|token, policy, watch.',
+        'get, apply, set image-lookup, rollback, prune images, create secret|token, policy, watch,\n' +
+        'reevaluate.',
     )
     .option(
       '--server <url>',

@@ -36,15 +36,30 @@ export interface Reevaluation {
   importJobId: number;
 }
 
+/** The longest `reevaluateTag` waits for its import, as `importImage` does. */
+export const REEVALUATE_MAX_WAIT_SECONDS = 300;
+
 /**
  * Queues the import of a policy tag (cause `policy`); the caller must be an editor in its
- * namespace, as for `tag`. A tag without a policy is a VALIDATION error on `ref`.
+ * namespace, as for `tag`. A tag without a policy is a VALIDATION error on `ref`; a
+ * `timeoutSeconds` outside 1 to REEVALUATE_MAX_WAIT_SECONDS one on `timeoutSeconds`.
  */
 export async function reevaluateTag(
   db: Db,
   access: AccessChecker,
-  input: { namespace: string; ref: string },
+  input: { namespace: string; ref: string; timeoutSeconds?: number | null },
 ): Promise<Result<Reevaluation>> {
+  const timeout = input.timeoutSeconds;
+  if (timeout != null && (timeout < 1 || timeout > REEVALUATE_MAX_WAIT_SECONDS)) {
+    return fail(
+      new ValidationError([
+        {
+          field: 'timeoutSeconds',
+          message: `timeoutSeconds is 1 to ${REEVALUATE_MAX_WAIT_SECONDS}`,
+        },
+      ]),
+    );
+  }
   const parsed = parseImageStreamTagRef(input.ref, input.namespace, undefined, 'ref');
   if (!parsed.ok) return fail(fromDomain(parsed.error));
   const ref = await authorize(access, 'editor', parsed.value, 'ref');
