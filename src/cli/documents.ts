@@ -332,6 +332,26 @@ export const REEVALUATE = graphql(
   [ErrorFields, ValidationProblems, PolicyFields],
 );
 
+export const IMPORT_DRY_RUN = graphql(
+  `
+  mutation($input: ImportImageInput!) {
+    importImage(input: $input) {
+      __typename ...ErrorFields ...ValidationProblems
+      ... on ImportImagePayload {
+        preview {
+          namespace stream tag from importMode sourceDigest digest mediaType dockerImageReference
+          platforms { digest os architecture variant }
+          os architecture variant created author size layerCount labelCount
+          config { cmd entrypoint env labels { key value } exposedPorts user workingDir volumes }
+          currentDigest changed
+        }
+      }
+    }
+  }
+`,
+  [ErrorFields, ValidationProblems],
+);
+
 export const ROLLBACK = graphql(
   `
   mutation($input: RollbackTagInput!) {

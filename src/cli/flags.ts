@@ -14,6 +14,7 @@ const BOOLEAN_FLAGS = new Set([
   'enabled',
   'delete',
   'include-prerelease',
+  'dry-run',
   'wait',
 ]);
 

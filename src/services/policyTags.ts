@@ -5,6 +5,7 @@ import { authorize, inNamespace } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { imageStreams, tags } from '../db/schema.ts';
+import type { ImportMode } from '../domain/platforms.ts';
 import {
   compileTagFilter,
   type PolicyEvaluation,
@@ -28,6 +29,7 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { writeTransaction } from '../events/append.ts';
+import type { FetchedSource } from '../importer/fetchImage.ts';
 import { enqueueImport } from './importJobs.ts';
 
 export interface Reevaluation {
@@ -109,6 +111,17 @@ export interface RemoteRegistryReader {
     insecure: boolean,
     policy: TagSelectionPolicy,
   ): Promise<RemoteRead<{ evaluation: PolicyEvaluation; truncated: boolean }>>;
+  /**
+   * Reads what an import of `source` would record (manifest, config, a list's children), as the
+   * import would choose them for `mode` and the tag's platform annotations; stores nothing.
+   */
+  inspect(
+    namespace: string,
+    source: DockerReference,
+    insecure: boolean,
+    mode: ImportMode,
+    annotations: Record<string, string>,
+  ): Promise<RemoteRead<FetchedSource>>;
 }
 
 export const REMOTE_TAGS_MAX_PAGE = 100;
