@@ -153,6 +153,17 @@ describe('tagraph tag --policy', () => {
     expect(notPolicy.stderr).toContain('app:plain has no policy to evaluate');
     const notTag = await cli(['reevaluate', 'is/app']);
     expect(notTag.code).toBe(2);
+
+    // The mutation bounds its wait: a timeout outside 1 to 300 seconds is a typed refusal.
+    const unbounded = await app.as(editor).graphql<{ reevaluateTag: Record<string, unknown> }>(
+      `mutation($input: ReevaluateTagInput!) { reevaluateTag(input: $input) {
+        __typename ... on ValidationError { problems { field message } } } }`,
+      { input: { namespace: NS, ref: 'app:stable', wait: true, timeoutSeconds: 301 } },
+    );
+    expect(unbounded.data!.reevaluateTag).toEqual({
+      __typename: 'ValidationError',
+      problems: [{ field: 'timeoutSeconds', message: 'timeoutSeconds is 1 to 300' }],
+    });
   }, 120_000);
 });
 
