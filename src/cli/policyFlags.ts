@@ -1,6 +1,5 @@
 // `tagraph tag --policy=… --extract … --order … --exclude … --include-prerelease` as a
 // TagPolicyInput, and the `tagraph.io/policy` tag annotation that carries a policy in YAML.
-import { z } from 'zod';
 import type { TAG } from './documents.ts';
 import { UsageError } from './errors.ts';
 import type { VariablesOf } from './graphql.ts';
@@ -115,21 +114,57 @@ function flagName(option: keyof PolicyFlags): string {
 /** The tag annotation that carries a policy tag's policy through `get -o yaml` and `apply -f`. */
 export const POLICY_ANNOTATION = 'tagraph.io/policy';
 
-const ORDER_NAMES = Object.values(ORDERS) as [PatternOrder, ...PatternOrder[]];
+const ORDER_NAMES = new Set<string>(Object.values(ORDERS));
 
-/** The annotation's JSON: a TagPolicyInput, its unknown keys refused. */
-const PolicyAnnotation = z.strictObject({
-  semver: z.strictObject({ range: z.string(), includePrerelease: z.boolean().nullish() }).nullish(),
-  pattern: z
-    .strictObject({
-      regex: z.string(),
-      extract: z.string().nullish(),
-      order: z.enum(ORDER_NAMES).nullish(),
-    })
-    .nullish(),
-  newestBuild: z.strictObject({ filter: z.string().nullish() }).nullish(),
-  exclude: z.array(z.string()).nullish(),
-});
+type FieldKind = 'string' | 'boolean' | 'order';
+/** The annotation's JSON: a TagPolicyInput. Each kind's fields, and their types. */
+const KIND_FIELDS: Record<string, Record<string, FieldKind>> = {
+  semver: { range: 'string', includePrerelease: 'boolean' },
+  pattern: { regex: 'string', extract: 'string', order: 'order' },
+  newestBuild: { filter: 'string' },
+};
+const REQUIRED: Record<string, string | undefined> = { semver: 'range', pattern: 'regex' };
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Where the JSON is not a TagPolicyInput, and why; null when it is one. Checked by hand rather
+ * than with a schema library, which would add its load time to every run of the command line;
+ * the server checks the values themselves.
+ */
+function annotationProblem(json: unknown): string | null {
+  if (!isObject(json)) return 'must be an object';
+  for (const [key, value] of Object.entries(json)) {
+    if (value === null) continue;
+    if (key === 'exclude') {
+      if (!Array.isArray(value) || value.some((glob) => typeof glob !== 'string')) {
+        return 'at exclude: must be a list of strings';
+      }
+      continue;
+    }
+    const fields = KIND_FIELDS[key];
+    if (!fields) return `unknown key ${JSON.stringify(key)}`;
+    if (!isObject(value)) return `at ${key}: must be an object`;
+    const required = REQUIRED[key];
+    if (required && typeof value[required] !== 'string') {
+      return `at ${key}.${required}: must be a string`;
+    }
+    for (const [field, fieldValue] of Object.entries(value)) {
+      const kind = fields[field];
+      if (!kind) return `at ${key}: unknown key ${JSON.stringify(field)}`;
+      if (fieldValue === null) continue;
+      const fits =
+        kind === 'order'
+          ? typeof fieldValue === 'string' && ORDER_NAMES.has(fieldValue)
+          : typeof fieldValue === kind;
+      if (!fits) {
+        return `at ${key}.${field}: must be ${kind === 'order' ? [...ORDER_NAMES].join(', ') : `a ${kind}`}`;
+      }
+    }
+  }
+  return null;
+}
 
 /** Reads the annotation's value; a message saying what is wrong when it is no policy. */
 export function parsePolicyAnnotation(
@@ -141,13 +176,9 @@ export function parsePolicyAnnotation(
   } catch {
     return { ok: false, message: 'is not JSON' };
   }
-  const parsed = PolicyAnnotation.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const at = issue.path.length > 0 ? ` at ${issue.path.join('.')}` : '';
-    return { ok: false, message: `is not a policy${at}: ${issue.message}` };
-  }
-  return { ok: true, policy: parsed.data as PolicyInput };
+  const problem = annotationProblem(json);
+  if (problem) return { ok: false, message: `is not a policy: ${problem}` };
+  return { ok: true, policy: json as PolicyInput };
 }
 
 /** The policy a tag shows (ImageStreamTag.policy) as the annotation's JSON, defaults included. */

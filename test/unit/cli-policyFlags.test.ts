@@ -108,6 +108,20 @@ describe('the tagraph.io/policy annotation', () => {
     expect(unknown.ok).toBe(false);
     const order = parsePolicyAnnotation('{"pattern":{"regex":"x","order":"UP"}}');
     expect(order.ok ? '' : order.message).toContain('pattern.order');
+    const messageOf = (text: string) => {
+      const parsed = parsePolicyAnnotation(text);
+      return parsed.ok ? 'accepted' : parsed.message;
+    };
+    expect(messageOf('[]')).toBe('is not a policy: must be an object');
+    expect(messageOf('{"latest":{}}')).toBe('is not a policy: unknown key "latest"');
+    expect(messageOf('{"semver":{}}')).toBe('is not a policy: at semver.range: must be a string');
+    expect(messageOf('{"semver":{"range":"^1","includePrerelease":"yes"}}')).toBe(
+      'is not a policy: at semver.includePrerelease: must be a boolean',
+    );
+    expect(messageOf('{"newestBuild":{},"exclude":"*.sig"}')).toBe(
+      'is not a policy: at exclude: must be a list of strings',
+    );
+    expect(messageOf('{"newestBuild":{"filter":null},"exclude":[]}')).toBe('accepted');
   });
 
   const policyTag: TagView = {
