@@ -3,6 +3,9 @@
 import { orderTagsForImport } from '../domain/importOrder.ts';
 import { ago, humanSize } from './humanize.ts';
 import type { ImageView, KeyValue, StreamTagView, StreamView, TagView } from './queries.ts';
+
+type PolicyView = NonNullable<TagView['policy']>;
+
 import { DESCRIBE, tabwrite } from './tabwriter.ts';
 
 /** `Label:\tvalue`, with `<none>` for nothing and continuation lines for more. */
@@ -73,8 +76,50 @@ function catalogLines(tag: TagView): string {
   return lines.length > 0 ? `${lines.join('\n')}\n\n` : '';
 }
 
+/** A policy in the flag form `tag --policy` takes, with its other settings. */
+function policyText(policy: PolicyView): string {
+  const kind =
+    policy.kind === 'SEMVER'
+      ? `semver:${policy.range}${policy.includePrerelease ? ' (pre-releases included)' : ''}`
+      : policy.kind === 'PATTERN'
+        ? `pattern:${policy.regex} extract ${policy.extract} order ${policy.order}`
+        : `newest-build${policy.filter ? `:${policy.filter}` : ''}`;
+  const exclude = policy.exclude.length > 0 ? policy.exclude.join(', ') : 'nothing';
+  return `${kind}; excludes ${exclude}`;
+}
+
+/**
+ * A policy tag's policy and last evaluation as `Label:\tvalue` pairs: what the policy is, when it
+ * last ran and what it counted, the winner and why.
+ */
+function policyPairs(policy: PolicyView, now: number): [string, string][] {
+  const pairs: [string, string][] = [['Policy', policyText(policy)]];
+  const last = policy.lastEvaluation;
+  if (!last) {
+    pairs.push(['Last Evaluation', '<none yet>']);
+    return pairs;
+  }
+  pairs.push([
+    'Last Evaluation',
+    `${ago(last.evaluatedAt, now)}: ${last.listed} listed, ${last.excluded} excluded, ${last.filtered} filtered, ${last.candidates} candidates`,
+  ]);
+  pairs.push([
+    'Winner',
+    last.winner ? `${last.winner}${last.digest ? `\t${last.digest}` : ''}` : '<none>',
+  ]);
+  pairs.push(['Why', last.reason]);
+  return pairs;
+}
+
+/** The policy lines of a tag, each indented by `indent` (`describe is`, `reevaluate`). */
+export function policyLines(policy: PolicyView, indent: string, now: number): string[] {
+  return policyPairs(policy, now).map(([label, value]) => `${indent}${label}:\t${value}\n`);
+}
+
 function tagBlock(stream: StreamView, tag: TagView, now: number): string {
-  let out = `\n${tag.name}\n${sourceLine(stream, tag)}\n${catalogLines(tag)}`;
+  let out = `\n${tag.name}\n${sourceLine(stream, tag)}`;
+  if (tag.policy) out += policyLines(tag.policy, '    ', now).join('');
+  out += `\n${catalogLines(tag)}`;
   if (tag.importPending) out += '  ~ importing latest image ...\n';
   for (const condition of tag.conditions) {
     if (condition.type === 'ImportSuccess' && condition.status === 'False') {
@@ -157,6 +202,9 @@ export function describeImageStreamTag(tag: StreamTagView, now: number = Date.no
   out += field('Docker Image', head?.dockerImageReference ?? null);
   out += field('Name', image?.digest ?? `${tag.stream.name}:${tag.name}`);
   out += field('Created', head ? ago(head.created, now) : null);
+  if (tag.policy) {
+    for (const [label, value] of policyPairs(tag.policy, now)) out += field(label, value);
+  }
   if (image) out += imageFields(image, now);
   for (const condition of tag.conditions) {
     if (condition.type === 'ImportSuccess' && condition.status === 'False') {

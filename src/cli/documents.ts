@@ -38,16 +38,26 @@ export const ImageFields = graphql(`
   }
 `);
 
-export const TagFields = graphql(`
+export const PolicyFields = graphql(`
+  fragment PolicyFields on TagPolicy {
+    kind range includePrerelease regex extract order filter exclude
+    lastEvaluation { evaluatedAt listed excluded filtered candidates winner digest reason }
+  }
+`);
+
+export const TagFields = graphql(
+  `
   fragment TagFields on ImageStreamTag {
-    name importPending dangling
+    name importPending dangling policy { ...PolicyFields }
     spec {
       generation reference annotations { key value } from { kind name namespace }
       importPolicy { importMode insecure scheduled } referencePolicy { type }
     }
     conditions { type status reason message generation lastTransitionTime }
   }
-`);
+`,
+  [PolicyFields],
+);
 
 export const HistoryPage = graphql(`
   fragment HistoryPage on TagHistoryConnection {
@@ -307,6 +317,45 @@ export const IMPORT = graphql(
         job {
           id namespace stream status attempts lastError tags additionalTags
           images { tag status digest dockerImageReference reason message }
+        }
+      }
+    }
+  }
+`,
+  [ErrorFields, ValidationProblems],
+);
+
+export const REEVALUATE = graphql(
+  `
+  mutation($input: ReevaluateTagInput!) {
+    reevaluateTag(input: $input) {
+      __typename ...ErrorFields ...ValidationProblems
+      ... on ReevaluateTagPayload {
+        timedOut
+        job { id namespace stream status attempts lastError images { tag status digest reason message } }
+        imageStreamTag {
+          name dockerImageReference
+          policy { ...PolicyFields }
+        }
+      }
+    }
+  }
+`,
+  [ErrorFields, ValidationProblems, PolicyFields],
+);
+
+export const IMPORT_DRY_RUN = graphql(
+  `
+  mutation($input: ImportImageInput!) {
+    importImage(input: $input) {
+      __typename ...ErrorFields ...ValidationProblems
+      ... on ImportImagePayload {
+        preview {
+          namespace stream tag from importMode sourceDigest digest mediaType dockerImageReference
+          platforms { digest os architecture variant }
+          os architecture variant created author size layerCount labelCount
+          config { cmd entrypoint env labels { key value } exposedPorts user workingDir volumes }
+          currentDigest changed
         }
       }
     }

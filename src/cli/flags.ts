@@ -13,6 +13,9 @@ const BOOLEAN_FLAGS = new Set([
   'all',
   'enabled',
   'delete',
+  'include-prerelease',
+  'dry-run',
+  'wait',
 ]);
 
 /**

@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   watch: async () => (await import('./commands/watch.ts')).registerWatch,
   policy: async () => (await import('./commands/policy.ts')).registerPolicy,
   whoami: async () => (await import('./tokens.ts')).registerWhoami,
+  reevaluate: async () => (await import('./commands/reevaluate.ts')).registerReevaluate,
 };
 
 /** Program options that take a value, so the command name is found after them. */
@@ -46,7 +47,8 @@ export async function buildProgram(io: Io, argv: string[] = []): Promise<Command
   const program = new Command('tagraph')
     .description(
       'Manage image streams on a tagraph server the way oc does: tag, import-image, describe,\n' +
-        'get, apply, set image-lookup, rollback, prune images, create secret|token, policy, watch.',
+        'get, apply, set image-lookup, rollback, prune images, create secret|token, policy, watch,\n' +
+        'reevaluate.',
     )
     .option(
       '--server <url>',

@@ -7,6 +7,7 @@ import {
   type ReferencePolicy,
   type TagSourceKind,
 } from './flags.ts';
+import { POLICY_ANNOTATION, type PolicyInput, parsePolicyAnnotation } from './policyFlags.ts';
 
 export const API_VERSIONS = ['image.openshift.io/v1', 'v1'];
 
@@ -16,7 +17,10 @@ export interface SpecTagManifest {
   reference: boolean;
   referencePolicy: ReferencePolicy;
   importPolicy: { scheduled: boolean; insecure: boolean; importMode: ImportMode };
+  /** Without the policy annotation, which becomes `policy`. */
   annotations: Record<string, string>;
+  /** A policy tag's policy, from the `tagraph.io/policy` annotation; absent for other tags. */
+  policy?: PolicyInput;
 }
 
 export interface ImageStreamManifest {
@@ -150,8 +154,21 @@ function readTag(
       insecure: r.boolean(importPolicy.insecure, `${at}.importPolicy.insecure`) ?? false,
       importMode: mode === 'PreserveOriginal' ? 'PreserveOriginal' : 'Legacy',
     },
-    annotations: r.stringMap(tag.annotations, `${at}.annotations`),
+    ...policyOf(r, r.stringMap(tag.annotations, `${at}.annotations`), `${at}.annotations`),
   };
+}
+
+/** Splits the policy annotation off a tag's annotations; a malformed one fails the manifest. */
+function policyOf(
+  r: Reader,
+  annotations: Record<string, string>,
+  at: string,
+): { annotations: Record<string, string>; policy?: PolicyInput } {
+  const { [POLICY_ANNOTATION]: text, ...rest } = annotations;
+  if (text === undefined) return { annotations };
+  const parsed = parsePolicyAnnotation(text);
+  if (!parsed.ok) r.fail(`${at}["${POLICY_ANNOTATION}"]`, parsed.message);
+  return { annotations: rest, policy: parsed.policy };
 }
 
 function readImageStream(r: Reader, doc: Record<string, Value>): ImageStreamManifest {
@@ -284,6 +301,7 @@ export interface TagInputVars {
   insecure: boolean;
   importMode: ImportMode;
   referencePolicy: ReferencePolicy;
+  policy?: PolicyInput;
 }
 
 /**
@@ -330,6 +348,7 @@ export function tagInputFor(
     insecure: imported && tag.importPolicy.insecure,
     importMode: tag.importPolicy.importMode,
     referencePolicy: tag.referencePolicy,
+    ...(tag.policy ? { policy: tag.policy } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 // The OpenShift objects `get -o json|yaml` prints (ImageStream, ImageStreamTag, ImageStreamImage):
 // image.openshift.io/v1 field names, keys in alphabetical order as kubectl prints them.
+import { POLICY_ANNOTATION, policyAnnotationValue } from './policyFlags.ts';
 import type {
   HistoryItem,
   ImageView,
@@ -27,12 +28,18 @@ function nonEmpty(entries: KeyValue[]): Record<string, string> | undefined {
   return entries.length > 0 ? record(entries) : undefined;
 }
 
-/** A spec tag (TagReference), as `spec.tags[]` holds it. */
+/**
+ * A spec tag (TagReference), as `spec.tags[]` holds it. A policy tag's policy rides in the
+ * `tagraph.io/policy` annotation (JSON), which `apply -f` reads back and oc keeps as an annotation.
+ */
 export function tagReference(tag: TagView): Json | null {
   const spec = tag.spec;
   if (!spec) return null;
+  const annotations = tag.policy
+    ? [...spec.annotations, { key: POLICY_ANNOTATION, value: policyAnnotationValue(tag.policy) }]
+    : spec.annotations;
   return compact({
-    annotations: nonEmpty(spec.annotations),
+    annotations: nonEmpty(annotations),
     from: spec.from
       ? compact({
           kind: spec.from.kind,

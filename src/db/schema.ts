@@ -147,6 +147,8 @@ export const tags = pgTable(
       .on(t.nextImportAt)
       .where(sql`${t.importScheduled} and ${t.nextImportAt} is not null`),
     index('tags_from_idx').on(t.streamId, t.fromKind, t.fromName),
+    // The policy tags of a pushed repository (a push re-evaluates them; docs/policy-tags.md).
+    index('tags_policy_source_idx').on(t.fromName).where(sql`${t.policy} is not null`),
     // The updated-time ordering of a stream's tag list (docs/queries.md).
     index('tags_stream_updated_idx').on(t.streamId, t.updatedAt, t.id),
     // The orderings of a namespace's tag list, across its streams.

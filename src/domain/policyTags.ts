@@ -1,5 +1,6 @@
 // Policy tags: which tag of a repository a tag follows (semver range, pattern, newest build).
 // The rules: docs/policy-tags.md.
+import { isDeepStrictEqual } from 'node:util';
 import { RE2JS } from 're2js';
 import semver from 'semver';
 import { fail, ok, type Result } from '../errors.ts';
@@ -71,12 +72,16 @@ export interface StoredPolicyEvaluation extends PolicyEvaluation {
   digest: string | null;
 }
 
-/** Whether two stored policies are the same (absent and null are both no policy). */
+/**
+ * Whether two stored policies are the same (absent and null are both no policy). Key order does
+ * not matter: a policy read back from a jsonb column has its keys in Postgres's order, not the
+ * order the parser wrote them in.
+ */
 export function samePolicy(
   a: TagSelectionPolicy | null | undefined,
   b: TagSelectionPolicy | null | undefined,
 ): boolean {
-  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  return isDeepStrictEqual(a ?? null, b ?? null);
 }
 
 type Field = string;

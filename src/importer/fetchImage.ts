@@ -9,8 +9,8 @@ import { type DockerReference, pinnedReference } from '../domain/references.ts';
 import type { RequestBudget } from '../registry/budget.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { RegistryError } from '../registry/errors.ts';
-import { type ParsedManifest, parseImageConfig } from '../registry/manifests.ts';
-import { type ImageInput, imageSize } from '../services/images.ts';
+import { type ListEntry, type ParsedManifest, parseImageConfig } from '../registry/manifests.ts';
+import { type ImageInput, imageSize, type ManifestChildInput } from '../services/images.ts';
 
 export interface FetchedSource {
   /** What the source reference resolved to at the registry (the list itself for a list). */
@@ -22,6 +22,8 @@ export interface FetchedSource {
    * was given, which has stored each of them already.
    */
   children: ImageInput[];
+  /** A manifest list's entries (platform and digest), whatever the mode; absent for an image. */
+  listEntries?: ManifestChildInput[];
 }
 
 export interface FetchOptions {
@@ -66,7 +68,7 @@ export async function fetchSource(
       );
     }
     const image = await readChild(client, source, choice.child.digest, budget);
-    return { sourceDigest: top.digest, image, children: [] };
+    return { sourceDigest: top.digest, image, children: [], listEntries: listEntries(entries) };
   }
 
   if (options.maxChildren !== undefined && entries.length > options.maxChildren) {
@@ -95,16 +97,20 @@ export async function fetchSource(
     dockerImageReference: pinnedReference(source, top.digest),
     manifest: new TextDecoder().decode(top.bytes),
     size: entries.reduce((sum, entry) => sum + entry.size, 0),
-    manifests: entries.map((entry) => ({
-      digest: entry.digest,
-      mediaType: entry.mediaType,
-      size: entry.size,
-      os: entry.os,
-      architecture: entry.architecture,
-      variant: entry.variant,
-    })),
+    manifests: listEntries(entries),
   };
-  return { sourceDigest: top.digest, image: list, children };
+  return { sourceDigest: top.digest, image: list, children, listEntries: list.manifests };
+}
+
+function listEntries(entries: ListEntry[]): ManifestChildInput[] {
+  return entries.map((entry) => ({
+    digest: entry.digest,
+    mediaType: entry.mediaType,
+    size: entry.size,
+    os: entry.os,
+    architecture: entry.architecture,
+    variant: entry.variant,
+  }));
 }
 
 /** A child of a manifest list, fetched by digest; nested lists are not images and fail. */

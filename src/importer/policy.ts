@@ -3,7 +3,7 @@
 // The rules: docs/policy-tags.md.
 import { LRUCache } from 'lru-cache';
 import type { ImportBudgetSettings } from '../config.ts';
-import type { Platform } from '../domain/platforms.ts';
+import { type Platform, platformPreference } from '../domain/platforms.ts';
 import {
   type PolicyEvaluation,
   policyCandidates,
@@ -139,11 +139,11 @@ async function readBuildTimes(
 export function createRemoteRegistryReader(
   options: Pick<ImporterOptions, 'database' | 'registry' | 'budget' | 'serverPlatform'>,
 ): RemoteRegistryReader {
-  const read = async <T>(
+  const open = async <T>(
     namespace: string,
     repository: DockerReference,
     insecure: boolean,
-    body: (client: RegistryClient, listing: TagListing, budget: RequestBudget) => Promise<T>,
+    body: (client: RegistryClient, budget: RequestBudget) => Promise<T>,
   ): Promise<RemoteRead<T>> => {
     const budget = new RequestBudget(options.budget.maxBytes, options.budget.deadlineMs);
     try {
@@ -154,14 +154,7 @@ export function createRemoteRegistryReader(
         repository,
         insecure,
       );
-      const listing = await new RepositoryListings(options.budget).list(
-        namespace,
-        client,
-        repository,
-        insecure,
-        budget,
-      );
-      return { ok: true, value: await body(client, listing, budget) };
+      return { ok: true, value: await body(client, budget) };
     } catch (error) {
       const failure = describeFailure(error);
       return { ok: false, reason: failure.reason, message: failure.message };
@@ -169,7 +162,33 @@ export function createRemoteRegistryReader(
       budget.dispose();
     }
   };
+  const read = <T>(
+    namespace: string,
+    repository: DockerReference,
+    insecure: boolean,
+    body: (client: RegistryClient, listing: TagListing, budget: RequestBudget) => Promise<T>,
+  ): Promise<RemoteRead<T>> =>
+    open(namespace, repository, insecure, async (client, budget) => {
+      const listing = await new RepositoryListings(options.budget).list(
+        namespace,
+        client,
+        repository,
+        insecure,
+        budget,
+      );
+      return body(client, listing, budget);
+    });
   return {
+    inspect: (namespace, source, insecure, mode, annotations) =>
+      open(namespace, source, insecure, (client, budget) =>
+        fetchSource(client, source, {
+          mode,
+          preference: platformPreference(annotations),
+          serverPlatform: options.serverPlatform,
+          budget,
+          maxChildren: options.budget.maxChildren,
+        }),
+      ),
     listTags: (namespace, repository, insecure) =>
       read(namespace, repository, insecure, async (_client, listing) => listing),
     evaluate: (namespace, repository, insecure, policy) =>

@@ -124,6 +124,17 @@ export function planNotification(event: NotificationEvent): NotificationPlan {
   };
 }
 
+/**
+ * The repository whose policy tags a tagged manifest push re-evaluates (any path depth: a policy
+ * tag may follow any repository of the registry), or null for every other event.
+ */
+export function policyRepositoryOf(event: NotificationEvent): string | null {
+  const target = event.target ?? {};
+  if (event.action !== 'push' || !target.tag || !target.repository) return null;
+  if (!target.mediaType || !MANIFEST_TYPES.has(target.mediaType)) return null;
+  return target.repository;
+}
+
 function ignore(reason: string): NotificationPlan {
   return { kind: 'ignore', reason };
 }

@@ -1,15 +1,23 @@
 // Accepting registry notifications: persist each event once, queue the mapping, answer at once.
 
+import { and, eq, isNotNull } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { PushRegistry } from '../config.ts';
 import type { Db, Tx } from '../db/client.ts';
-import { registryNotifications } from '../db/schema.ts';
+import { imageStreams, registryNotifications, tags } from '../db/schema.ts';
 import { enqueueImport } from '../services/importJobs.ts';
 import {
   type NotificationEvent,
   planNotification,
+  policyRepositoryOf,
   readNotificationEvent,
 } from './notifications.ts';
+
+/**
+ * Policy tags one push re-evaluates at most. More tags following one repository than this is no
+ * use seen; the scheduled passes still evaluate the rest.
+ */
+export const MAX_POLICY_TAGS_PER_PUSH = 1000;
 
 export interface ReceiveSummary {
   /** Events new to us that queue a mapping. */
@@ -82,13 +90,17 @@ export async function receiveNotifications(
   return summary;
 }
 
-/** Stores one event and queues its mapping. */
+/**
+ * Stores one event and queues its mapping, and an evaluation of every policy tag whose source is
+ * the pushed repository (one job per stream, cause `policy`).
+ */
 async function store(
   tx: Tx,
   registry: PushRegistry,
   event: NotificationEvent,
 ): Promise<'queued' | 'ignored' | 'duplicate'> {
   const plan = planNotification(event);
+  const policyRepository = policyRepositoryOf(event);
   const [inserted] = await tx
     .insert(registryNotifications)
     .values({
@@ -102,7 +114,10 @@ async function store(
     .onConflictDoNothing()
     .returning({ eventId: registryNotifications.eventId });
   if (!inserted) return 'duplicate';
-  if (plan.kind === 'ignore') return 'ignored';
+  const evaluations = policyRepository
+    ? await queuePolicyEvaluations(tx, `${registry.host}/${policyRepository}`)
+    : 0;
+  if (plan.kind === 'ignore') return evaluations > 0 ? 'queued' : 'ignored';
   await enqueueImport(tx, {
     namespace: plan.namespace,
     stream: plan.stream,
@@ -116,6 +131,33 @@ async function store(
     },
   });
   return 'queued';
+}
+
+/**
+ * Queues an import of the policy tags whose source is `repository` (`host/path`), one job per
+ * stream, at most MAX_POLICY_TAGS_PER_PUSH tags; returns how many tags were queued.
+ */
+async function queuePolicyEvaluations(tx: Tx, repository: string): Promise<number> {
+  const rows = await tx
+    .select({ namespace: imageStreams.namespace, stream: imageStreams.name, tag: tags.name })
+    .from(tags)
+    .innerJoin(imageStreams, eq(imageStreams.id, tags.streamId))
+    .where(
+      and(eq(tags.fromName, repository), eq(tags.fromKind, 'DockerImage'), isNotNull(tags.policy)),
+    )
+    .orderBy(imageStreams.namespace, imageStreams.name, tags.name)
+    .limit(MAX_POLICY_TAGS_PER_PUSH);
+  const byStream = new Map<string, { namespace: string; stream: string; tags: string[] }>();
+  for (const row of rows) {
+    const key = `${row.namespace}/${row.stream}`;
+    const entry = byStream.get(key) ?? { namespace: row.namespace, stream: row.stream, tags: [] };
+    entry.tags.push(row.tag);
+    byStream.set(key, entry);
+  }
+  for (const { namespace, stream, tags: names } of byStream.values()) {
+    await enqueueImport(tx, { namespace, stream, tags: names, cause: 'policy' });
+  }
+  return rows.length;
 }
 
 /** Records an unstorable event by its id alone; false when the id was seen before. */

@@ -10,7 +10,7 @@ import { findStreamImage, type StreamImage } from '../services/queries.ts';
 import { readRef } from './access.ts';
 import { entriesOf, KeyValueRef } from './common.ts';
 
-const ImageConfigRef = builder.objectRef<ImageConfig>('ImageConfig').implement({
+export const ImageConfigRef = builder.objectRef<ImageConfig>('ImageConfig').implement({
   description: "The runtime parts of the image's config blob; absent lists were not set.",
   fields: (t) => ({
     cmd: t.exposeStringList('cmd', { nullable: true }),

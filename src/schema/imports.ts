@@ -4,10 +4,16 @@ import { builder, MAX_PAGE_SIZE } from '../builder.ts';
 import { unwrap } from '../errors.ts';
 import { importImage, waitForJob } from '../services/importImage.ts';
 import { findReadableJob, listImportJobs } from '../services/importJobs.ts';
+import {
+  type ImportPreview,
+  type PreviewPlatform,
+  previewImport,
+} from '../services/importPreview.ts';
 import { getJob, type ImportJobRow } from '../services/importQueue.ts';
 import { editImage, integerId, readArgs, valueOrGraphQLError } from './access.ts';
 import { ReferencePolicyTypeEnum } from './enums.ts';
 import { ACT_ERRORS } from './errors.ts';
+import { ImageConfigRef } from './images.ts';
 
 const ImportJobStatus = builder.enumType('ImportJobStatus', {
   values: ['queued', 'running', 'succeeded', 'failed'] as const,
@@ -90,14 +96,82 @@ const ImportImageInput = builder.inputType('ImportImageInput', {
     referencePolicy: t.field({ type: ReferencePolicyTypeEnum }),
     wait: t.boolean({ description: 'Return when the import has finished (or timed out).' }),
     timeoutSeconds: t.int({ description: 'How long `wait` waits, at most 300.', defaultValue: 60 }),
+    dryRun: t.boolean({
+      description:
+        'Read what the import of one tag would record and return it as `preview`; write nothing ' +
+        '(no stream, tag, image, history or job). Needs EDITOR, as the import does.',
+    }),
+  }),
+});
+
+const PreviewPlatformRef = builder.objectRef<PreviewPlatform>('ImportPreviewPlatform').implement({
+  fields: (t) => ({
+    digest: t.exposeString('digest'),
+    os: t.exposeString('os', { nullable: true }),
+    architecture: t.exposeString('architecture', { nullable: true }),
+    variant: t.exposeString('variant', { nullable: true }),
+  }),
+});
+
+const ImportPreviewRef = builder.objectRef<ImportPreview>('ImportPreview').implement({
+  description: 'What importing one tag would record now (`importImage` with `dryRun`).',
+  fields: (t) => ({
+    namespace: t.exposeString('namespace'),
+    stream: t.exposeString('stream'),
+    tag: t.exposeString('tag'),
+    from: t.exposeString('from', { description: 'The pull spec that would be imported.' }),
+    importMode: t.exposeString('importMode'),
+    sourceDigest: t.exposeString('sourceDigest', {
+      description: 'What the pull spec resolves to: the list itself for a manifest list.',
+    }),
+    digest: t.exposeString('digest', {
+      description:
+        "The image the tag's history item would point at (Legacy: the list's chosen child).",
+    }),
+    mediaType: t.exposeString('mediaType'),
+    dockerImageReference: t.exposeString('dockerImageReference'),
+    platforms: t.field({
+      type: [PreviewPlatformRef],
+      description: "A manifest list's images; empty for a single image.",
+      resolve: (p) => p.platforms,
+    }),
+    os: t.exposeString('os', { nullable: true }),
+    architecture: t.exposeString('architecture', { nullable: true }),
+    variant: t.exposeString('variant', { nullable: true }),
+    created: t.expose('created', { type: 'DateTime', nullable: true }),
+    author: t.exposeString('author', { nullable: true }),
+    size: t.exposeFloat('size', { nullable: true, description: 'Config blob plus layers, bytes.' }),
+    layerCount: t.exposeInt('layerCount'),
+    labelCount: t.int({ resolve: (p) => Object.keys(p.config?.labels ?? {}).length }),
+    config: t.field({ type: ImageConfigRef, nullable: true, resolve: (p) => p.config }),
+    currentDigest: t.exposeString('currentDigest', {
+      nullable: true,
+      description: 'The image the tag points at now.',
+    }),
+    changed: t.exposeBoolean('changed', {
+      description: 'The import would point the tag at another image (push a history item).',
+    }),
   }),
 });
 
 const ImportImagePayload = builder
-  .objectRef<{ job: ImportJobRow; timedOut: boolean }>('ImportImagePayload')
+  .objectRef<{ job: ImportJobRow | null; timedOut: boolean; preview: ImportPreview | null }>(
+    'ImportImagePayload',
+  )
   .implement({
     fields: (t) => ({
-      job: t.field({ type: ImportJob, resolve: (p) => p.job }),
+      job: t.field({
+        type: ImportJob,
+        nullable: true,
+        description: 'The queued import; null with `dryRun`.',
+        resolve: (p) => p.job,
+      }),
+      preview: t.field({
+        type: ImportPreviewRef,
+        nullable: true,
+        description: 'With `dryRun`: what the import would record.',
+        resolve: (p) => p.preview,
+      }),
       timedOut: t.exposeBoolean('timedOut', {
         description: 'With `wait`: the job had not finished when the timeout came.',
       }),
@@ -112,13 +186,21 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: ImportImageInput, required: true }) },
     errors: { types: ACT_ERRORS },
     resolve: async (_root, { input }, ctx) => {
+      if (input.dryRun) {
+        const preview = unwrap(
+          await previewImport(ctx.database.db, ctx.access, ctx.registryReader, input),
+        );
+        return { job: null, timedOut: false, preview };
+      }
       const jobId = unwrap(
         await importImage(ctx.database.db, ctx.access, input, ctx.config.importMaxTags),
       );
-      if (!input.wait) return { job: (await getJob(ctx.database.db, jobId))!, timedOut: false };
+      if (!input.wait) {
+        return { job: (await getJob(ctx.database.db, jobId))!, timedOut: false, preview: null };
+      }
       const seconds = Math.min(Math.max(input.timeoutSeconds ?? 60, 1), 300);
       const job = (await waitForJob(ctx.database.db, jobId, seconds * 1000))!;
-      return { job, timedOut: job.status === 'queued' || job.status === 'running' };
+      return { job, timedOut: job.status === 'queued' || job.status === 'running', preview: null };
     },
   }),
 }));

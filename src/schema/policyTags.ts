@@ -9,8 +9,11 @@ import type {
   TagSelectionPolicy,
 } from '../domain/policyTags.ts';
 import { unwrap } from '../errors.ts';
+import { waitForJob } from '../services/importImage.ts';
+import { getJob, type ImportJobRow } from '../services/importQueue.ts';
 import {
   previewPolicy,
+  REEVALUATE_MAX_WAIT_SECONDS,
   REMOTE_TAGS_MAX_PAGE,
   type RemoteTagsPage,
   reevaluateTag,
@@ -18,6 +21,7 @@ import {
 } from '../services/policyTags.ts';
 import { editRef } from './access.ts';
 import { ACT_ERRORS } from './errors.ts';
+import { ImportJob } from './imports.ts';
 import { tagByIdField } from './tagField.ts';
 import { ImageStreamTag } from './tags.ts';
 
@@ -188,16 +192,36 @@ const ReevaluateTagInput = builder.inputType('ReevaluateTagInput', {
   fields: (t) => ({
     namespace: t.string({ required: true }),
     ref: t.string({ required: true, description: '`[ns/]stream:tag`, a policy tag' }),
+    wait: t.boolean({
+      description: 'Return when the import has finished (or `timeoutSeconds` has passed).',
+    }),
+    timeoutSeconds: t.int({
+      description: `How long \`wait\` waits: 1 to ${REEVALUATE_MAX_WAIT_SECONDS}; 60 when omitted.`,
+    }),
   }),
 });
 
 const ReevaluateTagPayload = builder
-  .objectRef<{ namespace: string; tagId: number; importJobId: number }>('ReevaluateTagPayload')
+  .objectRef<{
+    namespace: string;
+    tagId: number;
+    importJobId: number;
+    job: ImportJobRow;
+    timedOut: boolean;
+  }>('ReevaluateTagPayload')
   .implement({
     authScopes: (p) => ({ read: p.namespace }),
     fields: (t) => ({
       importJobId: t.exposeID('importJobId', {
         description: 'The queued import that lists the repository and imports the winner.',
+      }),
+      job: t.field({
+        type: ImportJob,
+        description: 'That import: as queued, or as it ended when `wait` was given.',
+        resolve: (p) => p.job,
+      }),
+      timedOut: t.exposeBoolean('timedOut', {
+        description: 'With `wait`: the import had not finished when the timeout came.',
       }),
       imageStreamTag: tagByIdField(t),
     }),
@@ -212,8 +236,16 @@ builder.mutationFields((t) => ({
       'imports the winner (a new winner or digest pushes a history item with cause POLICY).',
     args: { input: t.arg({ type: ReevaluateTagInput, required: true }) },
     errors: { types: ACT_ERRORS },
-    resolve: async (_root, { input }, ctx) =>
-      unwrap(await reevaluateTag(ctx.database.db, ctx.access, input)),
+    resolve: async (_root, { input }, ctx) => {
+      const queued = unwrap(await reevaluateTag(ctx.database.db, ctx.access, input));
+      if (!input.wait) {
+        const job = (await getJob(ctx.database.db, queued.importJobId))!;
+        return { ...queued, job, timedOut: false };
+      }
+      const seconds = input.timeoutSeconds ?? 60;
+      const job = (await waitForJob(ctx.database.db, queued.importJobId, seconds * 1000))!;
+      return { ...queued, job, timedOut: job.status === 'queued' || job.status === 'running' };
+    },
   }),
 }));
 

@@ -5,6 +5,7 @@ import { authorize, inNamespace } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { imageStreams, tags } from '../db/schema.ts';
+import type { ImportMode } from '../domain/platforms.ts';
 import {
   compileTagFilter,
   type PolicyEvaluation,
@@ -28,6 +29,7 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { writeTransaction } from '../events/append.ts';
+import type { FetchedSource } from '../importer/fetchImage.ts';
 import { enqueueImport } from './importJobs.ts';
 
 export interface Reevaluation {
@@ -36,15 +38,30 @@ export interface Reevaluation {
   importJobId: number;
 }
 
+/** The longest `reevaluateTag` waits for its import, as `importImage` does. */
+export const REEVALUATE_MAX_WAIT_SECONDS = 300;
+
 /**
  * Queues the import of a policy tag (cause `policy`); the caller must be an editor in its
- * namespace, as for `tag`. A tag without a policy is a VALIDATION error on `ref`.
+ * namespace, as for `tag`. A tag without a policy is a VALIDATION error on `ref`; a
+ * `timeoutSeconds` outside 1 to REEVALUATE_MAX_WAIT_SECONDS one on `timeoutSeconds`.
  */
 export async function reevaluateTag(
   db: Db,
   access: AccessChecker,
-  input: { namespace: string; ref: string },
+  input: { namespace: string; ref: string; timeoutSeconds?: number | null },
 ): Promise<Result<Reevaluation>> {
+  const timeout = input.timeoutSeconds;
+  if (timeout != null && (timeout < 1 || timeout > REEVALUATE_MAX_WAIT_SECONDS)) {
+    return fail(
+      new ValidationError([
+        {
+          field: 'timeoutSeconds',
+          message: `timeoutSeconds is 1 to ${REEVALUATE_MAX_WAIT_SECONDS}`,
+        },
+      ]),
+    );
+  }
   const parsed = parseImageStreamTagRef(input.ref, input.namespace, undefined, 'ref');
   if (!parsed.ok) return fail(fromDomain(parsed.error));
   const ref = await authorize(access, 'editor', parsed.value, 'ref');
@@ -94,6 +111,17 @@ export interface RemoteRegistryReader {
     insecure: boolean,
     policy: TagSelectionPolicy,
   ): Promise<RemoteRead<{ evaluation: PolicyEvaluation; truncated: boolean }>>;
+  /**
+   * Reads what an import of `source` would record (manifest, config, a list's children), as the
+   * import would choose them for `mode` and the tag's platform annotations; stores nothing.
+   */
+  inspect(
+    namespace: string,
+    source: DockerReference,
+    insecure: boolean,
+    mode: ImportMode,
+    annotations: Record<string, string>,
+  ): Promise<RemoteRead<FetchedSource>>;
 }
 
 export const REMOTE_TAGS_MAX_PAGE = 100;

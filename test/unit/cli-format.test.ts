@@ -111,6 +111,7 @@ function tag(name: string, overrides: Partial<TagView>): TagView {
     name,
     importPending: false,
     dangling: false,
+    policy: null,
     spec: null,
     conditions: [],
     history: [],

@@ -344,6 +344,7 @@ it('get -o yaml reads back as the same spec (round trip)', async () => {
         name: '2.0',
         importPending: false,
         dangling: false,
+        policy: null,
         spec: {
           generation: 2,
           reference: false,
@@ -366,6 +367,7 @@ it('get -o yaml reads back as the same spec (round trip)', async () => {
         name: 'latest',
         importPending: false,
         dangling: false,
+        policy: null,
         spec: {
           generation: 3,
           reference: false,
@@ -381,6 +383,7 @@ it('get -o yaml reads back as the same spec (round trip)', async () => {
         name: 'pushed',
         importPending: false,
         dangling: false,
+        policy: null,
         spec: null,
         conditions: [],
         history: [],

@@ -7,6 +7,7 @@ import {
   isExcluded,
   POLICY_LIMITS,
   parseTagSelectionPolicy,
+  samePolicy,
   selectWinner,
   type TagSelectionPolicy,
   type TagSelectionPolicyInput,
@@ -273,5 +274,31 @@ describe('policy inputs', () => {
     expect(result.top).toHaveLength(POLICY_LIMITS.topCandidates);
     expect(result.top[0]).toEqual({ tag: '1.0.29', value: '1.0.29' });
     expect(result.candidates).toBe(30);
+  });
+});
+
+describe('samePolicy', () => {
+  it('ignores key order, as a policy read back from a jsonb column has its own', () => {
+    const written = policy({ pattern: { regex: '^main-(\\d+)', extract: '$1' } });
+    // Postgres orders jsonb keys by length, then bytes: not the order the parser wrote.
+    const readBack = JSON.parse(
+      JSON.stringify({
+        kind: written.kind,
+        order: (written as { order: string }).order,
+        regex: (written as { regex: string }).regex,
+        exclude: written.exclude,
+        extract: (written as { extract: string }).extract,
+      }),
+    ) as TagSelectionPolicy;
+    expect(Object.keys(readBack)).not.toEqual(Object.keys(written));
+    expect(samePolicy(written, readBack)).toBe(true);
+  });
+
+  it('tells different policies apart, and treats null and absent alike', () => {
+    const a = policy({ semver: { range: '^1.2' } });
+    expect(samePolicy(a, policy({ semver: { range: '^1.3' } }))).toBe(false);
+    expect(samePolicy(a, { ...a, exclude: ['*.sig'] })).toBe(false);
+    expect(samePolicy(null, undefined)).toBe(true);
+    expect(samePolicy(a, null)).toBe(false);
   });
 });

@@ -66,6 +66,17 @@ describe('needsNewGeneration', () => {
     expect(needsNewGeneration(base, { ...base, from: { ...base.from! } })).toBe(false);
   });
 
+  it('not when the same policy comes back from the database with its keys reordered', () => {
+    const policy = { kind: 'semver', range: '^1.2', includePrerelease: false, exclude: ['*.sig'] };
+    const stored = { kind: 'semver', range: '^1.2', exclude: ['*.sig'], includePrerelease: false };
+    expect(
+      needsNewGeneration(
+        { ...base, policy: stored as SpecTagIdentity['policy'] },
+        { ...base, policy: policy as SpecTagIdentity['policy'] },
+      ),
+    ).toBe(false);
+  });
+
   it.each<[string, SpecTagIdentity]>([
     ['from.name', { ...base, from: { kind: 'DockerImage', name: 'quay.io/a/ruby:2.1' } }],
     ['from.kind', { ...base, from: { kind: 'ImageStreamTag', name: 'quay.io/a/ruby:2.0' } }],

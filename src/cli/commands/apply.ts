@@ -196,7 +196,7 @@ async function applyOne(
       errors.push(...errorLines(outcome).map((l) => `ImageStream ${name}: import: ${l}`));
     } else {
       ctx.io.err(
-        `imagestream.image.openshift.io/${name}: importing the tags of ${manifest.dockerImageRepository} (job ${outcome.job.id})\n`,
+        `imagestream.image.openshift.io/${name}: importing the tags of ${manifest.dockerImageRepository} (job ${outcome.job?.id ?? 'none'})\n`,
       );
     }
   }

@@ -12,6 +12,7 @@ import {
   parseOutput,
   parseReferencePolicy,
 } from '../flags.ts';
+import { importDryRun } from '../importDryRun.ts';
 import { fetchStreamTag, requireStream } from '../queries.ts';
 
 interface ImportOptions {
@@ -24,6 +25,7 @@ interface ImportOptions {
   referencePolicy?: string;
   timeout: string;
   output?: string;
+  dryRun?: boolean;
 }
 
 /** The longest wait the server grants an import (importImage's `timeoutSeconds`): 5m. */
@@ -55,6 +57,7 @@ export function registerImportImage(program: Command, io: Io): void {
   booleanOption(command, 'all', 'import every tag of the repository (up to the server limit)');
   booleanOption(command, 'scheduled', 're-import periodically');
   booleanOption(command, 'insecure', 'allow plain HTTP or unverified TLS');
+  booleanOption(command, 'dry-run', 'print what the import would record; change nothing');
   command
     .option('--import-mode <mode>', 'Legacy (one image of a manifest list) or PreserveOriginal')
     .option('--reference-policy <policy>', 'source or local')
@@ -70,6 +73,18 @@ export function registerImportImage(program: Command, io: Io): void {
       const referencePolicy = parseReferencePolicy(options.referencePolicy);
       const timeoutSeconds = parseImportTimeout(options.timeout);
       const ctx = contextOf(self, io);
+      if (options.dryRun) {
+        await importDryRun(ctx, output.kind === 'json', {
+          namespace: ctx.namespace,
+          image,
+          from: options.from,
+          all: options.all ?? false,
+          confirm: options.confirm ?? false,
+          insecure: options.insecure,
+          importMode,
+        });
+        return;
+      }
       const data = await ctx.client.request(IMPORT, {
         input: {
           namespace: ctx.namespace,
@@ -85,7 +100,9 @@ export function registerImportImage(program: Command, io: Io): void {
           timeoutSeconds,
         },
       });
-      const { job, timedOut } = unwrap(data.importImage);
+      const { job: queued, timedOut } = unwrap(data.importImage);
+      if (!queued) throw new CliError('the server queued no import');
+      const job = queued;
       if (output.kind === 'json') io.out(toJson({ ...job, timedOut }));
       if (timedOut) {
         const attempts = `${job.attempts} ${job.attempts === 1 ? 'attempt' : 'attempts'}`;

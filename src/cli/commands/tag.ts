@@ -7,11 +7,13 @@ import { DELETE_TAG, TAG } from '../documents.ts';
 import { CliError, UsageError } from '../errors.ts';
 import {
   booleanOption,
+  collect,
   parseImportMode,
   parseOutput,
   parseReferencePolicy,
   parseSourceKind,
 } from '../flags.ts';
+import { POLICY_FLAG_HELP, parsePolicyFlags } from '../policyFlags.ts';
 
 interface TagOptions {
   alias?: boolean;
@@ -23,6 +25,11 @@ interface TagOptions {
   referencePolicy?: string;
   source?: string;
   output?: string;
+  policy?: string;
+  extract?: string;
+  order?: string;
+  exclude?: string[];
+  includePrerelease?: boolean;
 }
 
 export function registerTag(program: Command, io: Io): void {
@@ -32,7 +39,10 @@ export function registerTag(program: Command, io: Io): void {
     .description(
       'Set each DEST (<stream>:<tag>) to SOURCE: another tag (<stream>:<tag>, pinned to its\n' +
         'current image unless --alias), an image of a stream (<stream>@<id>) or a pull spec\n' +
-        '(quay.io/x/y:1, imported by the server). With -d, delete the tags given.',
+        '(quay.io/x/y:1, imported by the server). With -d, delete the tags given.\n' +
+        'With --policy, SOURCE is a repository (quay.io/x/y) and each DEST follows the tag of it\n' +
+        'the policy picks: --policy=semver:^1.2, --policy=pattern:^main-(\\d+)- --extract=$1\n' +
+        '--order=numerical-asc, --policy=newest-build[:<regex>].',
     )
     .usage('[options] <source> <dest>...\n       tagraph tag -d <stream:tag>...')
     .argument('<refs...>', 'the source then one or more destinations (with -d: tags to delete)');
@@ -41,15 +51,29 @@ export function registerTag(program: Command, io: Io): void {
   booleanOption(command, 'scheduled', 're-import a pull spec source periodically');
   booleanOption(command, 'insecure', 'allow plain HTTP or unverified TLS when importing');
   booleanOption(command, 'delete', 'delete the tags given', '-d');
+  booleanOption(command, 'include-prerelease', 'semver: let pre-releases (2.0.0-rc.1) match');
   command
+    .option('--policy <policy>', POLICY_FLAG_HELP)
+    .option('--extract <template>', 'pattern: what a tag ranks by ($1, $name; default $0)')
+    .option(
+      '--order <order>',
+      'pattern: numerical-asc, numerical-desc, alphabetical-asc (default), alphabetical-desc',
+    )
+    .option(
+      '--exclude <glob>',
+      'tags that never qualify (repeatable; replaces the default *.sig, *.att, *.sbom)',
+      collect,
+    )
     .option('--import-mode <mode>', 'Legacy (one image of a manifest list) or PreserveOriginal')
     .option('--reference-policy <policy>', 'source or local: where consumers pull from')
     .option('--source <kind>', 'how to read SOURCE: docker, istag or isimage')
     .option('-o, --output <format>', 'json: print the results as JSON')
     .action(async (refs: string[], options: TagOptions, self: Command) => {
       const output = parseOutput(options.output, ['json']);
+      const policy = parsePolicyFlags(options);
       const ctx = contextOf(self, io);
       if (options.delete) {
+        if (policy) throw new UsageError('--policy does not apply to -d');
         await deleteTags(ctx, refs, output.kind === 'json');
         return;
       }
@@ -68,6 +92,7 @@ export function registerTag(program: Command, io: Io): void {
         importMode: parseImportMode(options.importMode),
         referencePolicy: parseReferencePolicy(options.referencePolicy),
         sourceKind: parseSourceKind(options.source),
+        ...(policy ? { policy } : {}),
       };
       const data = await ctx.client.request(TAG, { input });
       const { results } = unwrap(data.tag);

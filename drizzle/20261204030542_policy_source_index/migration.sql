@@ -1,0 +1,1 @@
+CREATE INDEX "tags_policy_source_idx" ON "tags" ("from_name") WHERE "policy" is not null;
