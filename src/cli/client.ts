@@ -35,6 +35,7 @@ export function isTypedError<T extends { __typename: string }>(value: T): value 
 const FLAG_WORDS: [RegExp, string][] = [
   [/\bpass confirm\b/g, 'pass --confirm'],
   [/\bgive from\b/g, 'give --from'],
+  [/\bas well as all\b/g, 'as well as --all'],
 ];
 
 function cliWording(message: string): string {

@@ -138,16 +138,15 @@ async function applyOne(
     if (before.lookupPolicy.local !== manifest.lookupLocal) {
       changes.lookupPolicy = { local: manifest.lookupLocal };
     }
+    if ((before.dockerImageRepository ?? null) !== manifest.dockerImageRepository) {
+      // The empty string clears it, as a document without spec.dockerImageRepository says.
+      changes.dockerImageRepository = manifest.dockerImageRepository ?? '';
+    }
     if (Object.keys(changes).length > 0) {
       const data = await ctx.client.request(UPDATE_STREAM, {
         input: { namespace, name, ...changes },
       });
       unwrap(data.updateImageStream, `ImageStream ${name}: `);
-    }
-    if ((before.dockerImageRepository ?? null) !== manifest.dockerImageRepository) {
-      ctx.warn(
-        `ImageStream ${name}: spec.dockerImageRepository of an existing stream cannot be changed; it stays ${before.dockerImageRepository ?? 'unset'}`,
-      );
     }
   }
 
