@@ -15,7 +15,7 @@ import {
   SET_TAG_ANNOTATIONS,
   UPDATE_STREAM,
 } from '../documents.ts';
-import { CliError, UsageError } from '../errors.ts';
+import { alreadyExists, CliError, UsageError } from '../errors.ts';
 import { collect, type OutputFormat, parseOutput } from '../flags.ts';
 import type { ResultOf, VariablesOf } from '../graphql.ts';
 import { readAtMost } from '../input.ts';
@@ -115,7 +115,7 @@ async function applyOne(
   const before = await current(ctx, namespace, name);
   const errors: string[] = [];
   if (before && createOnly) {
-    throw new CliError(`imagestreams.image.openshift.io "${name}" already exists`);
+    throw alreadyExists('is', name);
   }
   if (!before) {
     const data = await ctx.client.request(CREATE_STREAM, {
