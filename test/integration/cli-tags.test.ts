@@ -140,7 +140,7 @@ image:
   dockerImageMetadata:
     Architecture: amd64
     Config: {}
-    Created: 2024-01-01T00:00:00.000Z
+    Created: "2024-01-01T00:00:00Z"
     Size: ${sizeOf(v1)}
     apiVersion: "1.0"
     kind: DockerImage

@@ -15,7 +15,7 @@ import {
   SET_TAG_ANNOTATIONS,
   UPDATE_STREAM,
 } from '../documents.ts';
-import { alreadyExists, CliError, UsageError } from '../errors.ts';
+import { alreadyExists, CliError, PrintedError, UsageError } from '../errors.ts';
 import { collect, type OutputFormat, parseOutput } from '../flags.ts';
 import type { ResultOf, VariablesOf } from '../graphql.ts';
 import { readAtMost } from '../input.ts';
@@ -234,10 +234,11 @@ export async function applyFiles(
       if (options.format.kind === 'table') {
         ctx.io.out(`imagestream.image.openshift.io/${manifest.name} ${status}\n`);
       }
-      errors.push(...tagErrors);
+      errors.push(...tagErrors.map((line) => `error: ${line}`));
     } catch (error) {
       if (!(error instanceof CliError)) throw error;
-      errors.push(error.message, ...error.details);
+      // Each line as its error prints it (`error: …`, or the server's `Error from server …`).
+      errors.push(...[error.message, ...error.details].map((line) => `${error.prefix}${line}`));
     }
   }
   if (options.format.kind !== 'table') {
@@ -252,7 +253,7 @@ export async function applyFiles(
       objects.length === 1 ? objects[0] : listObject(objects),
     );
   }
-  if (errors.length > 0) throw new CliError(errors[0]!, errors.slice(1));
+  if (errors.length > 0) throw new PrintedError(errors[0]!, errors.slice(1));
 }
 
 export function registerApply(program: Command, io: Io): void {
