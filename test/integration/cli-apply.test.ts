@@ -501,7 +501,8 @@ spec:
     expect(exists).toEqual({
       code: 1,
       stdout: '',
-      stderr: 'error: imagestreams.image.openshift.io "mysql" already exists\n',
+      stderr:
+        'Error from server (AlreadyExists): imagestreams.image.openshift.io "mysql" already exists\n',
     });
     expect(partial.code).toBe(1);
     expect(partial.stdout).toBe('imagestream.image.openshift.io/bad created\n');
