@@ -1,5 +1,5 @@
 // GraphQL over HTTP to the tagraph server; a refused request or a typed error becomes a CliError.
-import { CliError } from './errors.ts';
+import { CliError, forbidden } from './errors.ts';
 import {
   type AnyDocument,
   type Copies,
@@ -35,6 +35,7 @@ export function isTypedError<T extends { __typename: string }>(value: T): value 
 const FLAG_WORDS: [RegExp, string][] = [
   [/\bpass confirm\b/g, 'pass --confirm'],
   [/\bgive from\b/g, 'give --from'],
+  [/\bas well as all\b/g, 'as well as --all'],
 ];
 
 function cliWording(message: string): string {
@@ -55,6 +56,7 @@ export function errorLines(error: TypedError): string[] {
 
 export function typedErrorToCli(error: TypedError, prefix = ''): CliError {
   const [first, ...rest] = errorLines(error);
+  if (error.code === 'FORBIDDEN') return forbidden(`${prefix}${first}`, rest);
   return new CliError(`${prefix}${first}`, rest);
 }
 
@@ -149,13 +151,10 @@ export class GraphQLClient {
         `the server at ${this.url} answered HTTP ${response.status} without a GraphQL response`,
       );
     }
-    if (messages.length > 0 && !body.data) {
-      const [first, ...rest] = messages;
-      throw new CliError(first!, rest);
-    }
     if (messages.length > 0) {
-      // Partial data with field errors (e.g. forbidden): a user error all the same.
+      // With or without partial data, a field error (e.g. forbidden) is a user error.
       const [first, ...rest] = messages;
+      if (body.errors?.[0]?.extensions?.code === 'FORBIDDEN') throw forbidden(first!, rest);
       throw new CliError(first!, rest);
     }
     return body.data as T;

@@ -38,13 +38,24 @@ export function toJson(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
+const TIMESTAMP = /^\d{4}-\d\d?-\d\d?([Tt ]|$)/;
+
 /**
  * YAML as kubectl prints it: keys sorted, long strings never folded. The library is loaded only
  * here (about 80 ms of the CLI's start otherwise).
  */
 export async function toYaml(value: unknown): Promise<string> {
-  const { stringify } = await import('yaml');
-  return stringify(value, { sortMapEntries: true, lineWidth: 0 });
+  const { Document, isScalar, visit } = await import('yaml');
+  const doc = new Document(value, { sortMapEntries: true });
+  // kubectl quotes strings a YAML 1.1 reader would take for a timestamp.
+  visit(doc, {
+    Scalar(_key, node) {
+      if (isScalar(node) && typeof node.value === 'string' && TIMESTAMP.test(node.value)) {
+        node.type = 'QUOTE_DOUBLE';
+      }
+    },
+  });
+  return doc.toString({ lineWidth: 0 });
 }
 
 /** Prints an object (or a List of them) in a machine format; false for `table`. */

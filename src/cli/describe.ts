@@ -1,6 +1,7 @@
 // `oc describe` output for streams, tags and images: OpenShift's documented examples, laid out
 // with tabs through the same elastic tabstops oc uses.
 import { orderTagsForImport } from '../domain/importOrder.ts';
+import { followTagReference, type StreamTags } from '../domain/tracking.ts';
 import { ago, humanSize } from './humanize.ts';
 import type { ImageView, KeyValue, StreamTagView, StreamView, TagView } from './queries.ts';
 
@@ -28,7 +29,7 @@ export function prioritizeTags(names: string[]): string[] {
 
 function sourceLine(stream: StreamView, tag: TagView): string {
   const spec = tag.spec;
-  if (!spec) return '  pushed image\n';
+  if (!spec) return '  no spec tag\n';
   if (!spec.from) return '  tag without source image\n';
   const { kind, name, namespace } = spec.from;
   const display = namespace && namespace !== stream.namespace ? `${namespace}/${name}` : name;
@@ -45,7 +46,9 @@ function sourceLine(stream: StreamView, tag: TagView): string {
       ? `reference to ${display}`
       : tag.dangling
         ? `tracks ${display} (deleted: the tag keeps its history)`
-        : `tagged from ${display}`;
+        : scheduled
+          ? `updates automatically from ${display}`
+          : `tagged from ${display}`;
   } else {
     line = spec.reference ? `reference to image ${display}` : `tagged from ${display}`;
   }
@@ -116,8 +119,32 @@ export function policyLines(policy: PolicyView, indent: string, now: number): st
   return policyPairs(policy, now).map(([label, value]) => `${indent}${label}:\t${value}\n`);
 }
 
-function tagBlock(stream: StreamView, tag: TagView, now: number): string {
-  let out = `\n${tag.name}\n${sourceLine(stream, tag)}`;
+/**
+ * The tags that reach each tag through same-stream references (`latest` → `1.0`): oc lists them
+ * beside the tag they lead to, `1.0 (latest)`, instead of as blocks of their own.
+ */
+export function trackingGroups(stream: StreamView): Map<string, string[]> {
+  const spec: StreamTags = {
+    namespace: stream.namespace,
+    stream: stream.name,
+    tags: new Map(
+      stream.tags.filter((t) => t.spec).map((t) => [t.name, t.spec!.from ?? null] as const),
+    ),
+  };
+  const groups = new Map<string, string[]>();
+  for (const tag of stream.tags) {
+    if (!tag.spec) continue;
+    const followed = followTagReference(spec, tag.name);
+    if (!followed.ok || !followed.value.followed) continue;
+    groups.set(followed.value.tag, [...(groups.get(followed.value.tag) ?? []), tag.name]);
+  }
+  return groups;
+}
+
+function tagBlock(stream: StreamView, tag: TagView, now: number, trackers: string[]): string {
+  const heading =
+    trackers.length > 0 ? `${tag.name} (${prioritizeTags(trackers).join(', ')})` : tag.name;
+  let out = `\n${heading}\n${sourceLine(stream, tag)}`;
   if (tag.policy) out += policyLines(tag.policy, '    ', now).join('');
   out += `\n${catalogLines(tag)}`;
   if (tag.importPending) out += '  ~ importing latest image ...\n';
@@ -143,31 +170,34 @@ export function describeImageStream(stream: StreamView, now: number = Date.now()
   out += field('Created', ago(stream.createdAt, now));
   out += field('Labels', pairs(stream.labels));
   out += field('Annotations', pairs(stream.annotations));
+  out += field('Image Repository', stream.pullSpec);
   if (stream.dockerImageRepository) {
-    out += field('Docker Repository', stream.dockerImageRepository);
+    out += field('Import Repository', stream.dockerImageRepository);
   }
-  out += field('Docker Pull Spec', stream.pullSpec);
   out += field('Image Lookup', `local=${stream.lookupPolicy.local}`);
+  if (stream.tags.length === 0) return tabwrite(`${out}Tags:\t<none>\n`, DESCRIBE);
   out += field('Unique Images', String(stream.uniqueImageCount));
   out += field('Tags', String(stream.tags.length));
   const byName = new Map(stream.tags.map((t) => [t.name, t]));
-  for (const name of prioritizeTags([...byName.keys()])) {
-    out += tagBlock(stream, byName.get(name)!, now);
+  const groups = trackingGroups(stream);
+  const grouped = new Set([...groups.values()].flat());
+  const shown = prioritizeTags([...byName.keys()]).filter((name) => !grouped.has(name));
+  for (const name of shown) {
+    out += tagBlock(stream, byName.get(name)!, now, groups.get(name) ?? []);
   }
   return tabwrite(out, DESCRIBE);
 }
 
-function imageSize(image: ImageView): string {
-  const total = humanSize(image.size);
-  if (image.layers.length === 0) return total;
-  const first = image.layers[0]!;
-  const last = [...image.layers].reverse().find((l) => l.size > 0) ?? image.layers.at(-1)!;
-  return `${total} (first layer ${humanSize(first.size)}, last binary layer ${humanSize(last.size)})`;
-}
-
 /** The image part of `oc describe istag|isimage`: size, platform, children, config. */
 export function imageFields(image: ImageView, now: number): string {
-  let out = field('Image Size', imageSize(image));
+  let out =
+    image.layers.length === 0
+      ? field('Layer Size', humanSize(image.size))
+      : field('Image Size', `${humanSize(image.size)} in ${image.layers.length} layers`) +
+        field(
+          'Layers',
+          image.layers.map((l) => `${humanSize(l.size)}\t${l.digest}`),
+        );
   out += field('Image Created', image.created ? ago(image.created, now) : null);
   out += field('Author', image.author);
   out += field('Arch', image.architecture);
@@ -194,11 +224,18 @@ export function imageFields(image: ImageView, now: number): string {
   return out;
 }
 
-/** `oc describe istag/<stream>:<tag>` (and the per-image result of import-image). */
-export function describeImageStreamTag(tag: StreamTagView, now: number = Date.now()): string {
+/**
+ * `oc describe istag/<stream>:<tag>`; import-image passes `imageName` `<stream>:<tag>` for the
+ * image it imported, as oc prints it.
+ */
+export function describeImageStreamTag(
+  tag: StreamTagView,
+  now: number = Date.now(),
+  imageName?: string,
+): string {
   const head = tag.history[0];
   const image = tag.image;
-  let out = field('Image Name', image?.digest ?? null);
+  let out = field('Image Name', imageName ?? image?.digest ?? null);
   out += field('Docker Image', head?.dockerImageReference ?? null);
   out += field('Name', image?.digest ?? `${tag.stream.name}:${tag.name}`);
   out += field('Created', head ? ago(head.created, now) : null);

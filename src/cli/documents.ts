@@ -70,7 +70,7 @@ export const STREAM = graphql(
   `
   query($namespace: String!, $name: String!, $after: String, $historyAfter: String) {
     imageStream(namespace: $namespace, name: $name) {
-      name namespace createdAt updatedAt generation resourceVersion pullSpec
+      id name namespace createdAt updatedAt generation resourceVersion pullSpec
       dockerImageRepository uniqueImageCount labels { key value } annotations { key value }
       lookupPolicy { local }
       tags(first: 40, after: $after) {

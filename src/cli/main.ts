@@ -92,8 +92,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return error.exitCode === 0 ? 0 : 2;
     }
     if (error instanceof CliError) {
-      io.err(`error: ${error.message}\n`);
-      for (const line of error.details) io.err(`error: ${line}\n`);
+      io.err(`${error.prefix}${error.message}\n`);
+      for (const line of error.details) io.err(`${error.prefix}${line}\n`);
       if (error.exitCode === 2) io.err('(run with --help for usage)\n');
       return error.exitCode;
     }

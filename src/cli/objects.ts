@@ -1,5 +1,6 @@
 // The OpenShift objects `get -o json|yaml` prints (ImageStream, ImageStreamTag, ImageStreamImage):
 // image.openshift.io/v1 field names, keys in alphabetical order as kubectl prints them.
+import { createHash } from 'node:crypto';
 import { POLICY_ANNOTATION, policyAnnotationValue } from './policyFlags.ts';
 import type {
   HistoryItem,
@@ -12,6 +13,27 @@ import type {
 } from './queries.ts';
 
 export const API_VERSION = 'image.openshift.io/v1';
+
+/** A time as Kubernetes writes it: RFC 3339 in UTC, whole seconds (`2026-12-03T07:04:20Z`). */
+export function rfc3339(time: string): string;
+export function rfc3339(time: string | null | undefined): string | undefined;
+export function rfc3339(time: string | null | undefined): string | undefined {
+  if (!time) return undefined;
+  const date = new Date(time);
+  return Number.isNaN(date.getTime()) ? time : date.toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/**
+ * `metadata.uid`: a UUID derived from the object's global id (SHA-1, laid out as a version 5
+ * UUID), so the same stream always shows the same uid and two streams never share one.
+ */
+export function uidOf(globalId: string): string {
+  const hex = createHash('sha1').update(`tagraph:${globalId}`).digest('hex').slice(0, 32).split('');
+  hex[12] = '5';
+  hex[16] = ((Number.parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  const h = hex.join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
 
 type Json = Record<string, unknown>;
 
@@ -61,7 +83,7 @@ export function tagReference(tag: TagView): Json | null {
 
 function tagEvent(item: HistoryItem): Json {
   return compact({
-    created: item.created,
+    created: rfc3339(item.created),
     dockerImageReference: item.dockerImageReference,
     generation: item.generation,
     image: item.image?.digest,
@@ -72,7 +94,7 @@ function conditions(tag: TagView): Json[] | undefined {
   if (tag.conditions.length === 0) return undefined;
   return tag.conditions.map((c) => ({
     generation: c.generation,
-    lastTransitionTime: c.lastTransitionTime,
+    lastTransitionTime: rfc3339(c.lastTransitionTime),
     message: c.message,
     reason: c.reason,
     status: c.status,
@@ -92,12 +114,13 @@ export function imageStreamObject(stream: StreamView): Json {
     kind: 'ImageStream',
     metadata: compact({
       annotations: nonEmpty(stream.annotations),
-      creationTimestamp: stream.createdAt,
+      creationTimestamp: rfc3339(stream.createdAt),
       generation: stream.generation,
       labels: nonEmpty(stream.labels),
       name: stream.name,
       namespace: stream.namespace,
       resourceVersion: stream.resourceVersion,
+      uid: uidOf(stream.id),
     }),
     spec: compact({
       dockerImageRepository: stream.dockerImageRepository ?? undefined,
@@ -153,7 +176,7 @@ export function imageObject(image: ImageView, dockerImageReference?: string): Js
             WorkingDir: config.workingDir ?? undefined,
           })
         : undefined,
-      Created: image.created ?? undefined,
+      Created: rfc3339(image.created),
       Size: image.size,
       apiVersion: '1.0',
       kind: 'DockerImage',
@@ -174,7 +197,7 @@ export function imageStreamTagObject(tag: StreamTagView): Json {
     image: tag.image ? imageObject(tag.image, head?.dockerImageReference) : undefined,
     lookupPolicy: { local: tag.stream.lookupPolicy.local },
     metadata: compact({
-      creationTimestamp: head?.created,
+      creationTimestamp: rfc3339(head?.created),
       name: `${tag.stream.name}:${tag.name}`,
       namespace: tag.stream.namespace,
     }),

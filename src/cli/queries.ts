@@ -13,7 +13,7 @@ import {
   STREAM_TAG,
   type TagFields,
 } from './documents.ts';
-import { CliError } from './errors.ts';
+import { CliError, notFound } from './errors.ts';
 import type { ResultOf } from './graphql.ts';
 
 export type KeyValue = { key: string; value: string };
@@ -110,7 +110,7 @@ export async function requireStream(
   name: string,
 ): Promise<StreamView> {
   const stream = await fetchStream(client, namespace, name);
-  if (!stream) throw new CliError(`image stream ${namespace}/${name} not found`);
+  if (!stream) throw notFound('is', name);
   return stream;
 }
 

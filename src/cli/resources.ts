@@ -1,5 +1,5 @@
 // Resource names as oc takes them: `is/python`, `istag python:latest`, `imagestreamimage/…`.
-import { CliError, UsageError } from './errors.ts';
+import { CliError, istagNameRefused, UsageError } from './errors.ts';
 
 export type ResourceType = 'is' | 'istag' | 'isimage';
 
@@ -54,3 +54,13 @@ export const KIND_NAMES: Record<ResourceType, string> = {
   istag: 'imagestreamtag.image.openshift.io',
   isimage: 'imagestreamimage.image.openshift.io',
 };
+
+/**
+ * An image stream tag's name as the API server takes it: `<stream>:<tag>`, both parts given, or
+ * its refusal (`Error from server (BadRequest): ImageStreamTags must be retrieved with …`).
+ */
+export function istagName(name: string): string {
+  const parts = name.split(':');
+  if (name.includes('@') || parts.length !== 2 || !parts[0] || !parts[1]) throw istagNameRefused();
+  return name;
+}

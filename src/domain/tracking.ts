@@ -166,3 +166,55 @@ export function validateTrackingSource(
   }
   return ok(source);
 }
+
+/** Why a tag's chain of same-stream references could not be followed to a tag with a source. */
+export type FollowRefusal =
+  | 'notFound' // the chain ends at a tag without a spec
+  | 'crossStream' // some link is an ImageStreamTag of another stream or namespace
+  | 'circular' // the chain comes back to a tag it has passed
+  | 'invalid'; // some link's name is not `<tag>` or `<stream>:<tag>`
+
+export interface FollowedTag {
+  /** The tag at the end of the chain: `tag` itself when it names no tag of its own stream. */
+  tag: string;
+  /** That tag's source (null for a spec tag without one). */
+  source: TagSource | null;
+  /** Whether at least one link was followed. */
+  followed: boolean;
+}
+
+/**
+ * Follows `tag` through ImageStreamTag sources of its own stream to the first tag whose source is
+ * something else, as OpenShift resolves a tag before importing or grouping it. `spec.tags` must
+ * hold the spec tags only: a tag without a spec ends the chain as `notFound`.
+ */
+export function followTagReference(
+  spec: StreamTags,
+  tag: string,
+): Result<FollowedTag, { reason: FollowRefusal; tag: string }> {
+  const tags = tagMap(spec);
+  const seen = new Set<string>();
+  let current = tag;
+  for (;;) {
+    if (seen.has(current)) return fail({ reason: 'circular', tag: current });
+    seen.add(current);
+    if (!tags.has(current)) return fail({ reason: 'notFound', tag: current });
+    const source = tags.get(current) ?? null;
+    if (source?.kind !== 'ImageStreamTag') {
+      return ok({ tag: current, source, followed: current !== tag });
+    }
+    if (source.namespace && source.namespace !== spec.namespace) {
+      return fail({ reason: 'crossStream', tag: current });
+    }
+    const colon = source.name.indexOf(':');
+    if (colon === -1) {
+      current = source.name;
+      continue;
+    }
+    const [streamName, next] = [source.name.slice(0, colon), source.name.slice(colon + 1)];
+    if (!streamName || !next || next.includes(':'))
+      return fail({ reason: 'invalid', tag: current });
+    if (streamName !== spec.stream) return fail({ reason: 'crossStream', tag: current });
+    current = next;
+  }
+}

@@ -209,6 +209,12 @@ const UpdateImageStreamInput = builder.inputType('UpdateImageStreamInput', {
       type: LookupPolicyInput,
       description: 'As `oc set image-lookup` sets it; a spec change (the generation moves on).',
     }),
+    dockerImageRepository: t.string({
+      description:
+        '`spec.dockerImageRepository`: the repository `importImage` with `all` imports from when ' +
+        'given no `from`. A repository without tag or digest; the empty string clears it. A spec ' +
+        'change (the generation moves on).',
+    }),
     expectedResourceVersion: t.string(),
   }),
 });

@@ -5,6 +5,7 @@ import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { imageStreams, namespaces } from '../db/schema.ts';
+import { validateDockerImageRepository } from '../domain/importRules.ts';
 import {
   validateAnnotations,
   validateLabels,
@@ -79,6 +80,9 @@ export async function createImageStream(
     ...(validateStreamName(input.namespace, input.name) ?? []),
     ...(validateLabels(labels) ?? []),
     ...(validateAnnotations(annotations) ?? []),
+    ...(input.dockerImageRepository
+      ? (validateDockerImageRepository(input.dockerImageRepository) ?? [])
+      : []),
   );
   if (problems.length > 0) return fail(new ValidationError(problems));
 
@@ -92,7 +96,7 @@ export async function createImageStream(
         labels,
         annotations,
         lookupLocal: input.lookupLocal ?? false,
-        dockerImageRepository: input.dockerImageRepository ?? null,
+        dockerImageRepository: input.dockerImageRepository || null,
       })
       .onConflictDoNothing()
       .returning();
@@ -241,6 +245,36 @@ export interface UpdateImageStreamInput extends StreamLocator {
   annotations?: KeyValue[] | null;
   /** `oc set image-lookup`: a spec change, so the generation moves on. */
   lookupLocal?: boolean | null;
+  /** `spec.dockerImageRepository`: a spec change; the empty string clears it. */
+  dockerImageRepository?: string | null;
+}
+
+/**
+ * Records the repository `import-image --all` imports from as the stream's
+ * `spec.dockerImageRepository`: a spec change, so the generation moves on. The caller holds the
+ * stream lock.
+ */
+export async function recordRepository(
+  tx: Tx,
+  stream: ImageStreamRow,
+  repository: string,
+): Promise<void> {
+  if (!stream.createdNow) stream.generation = await bumpGeneration(tx, stream.id);
+  await tx
+    .update(imageStreams)
+    .set({ dockerImageRepository: repository })
+    .where(eq(imageStreams.id, stream.id));
+  stream.dockerImageRepository = repository;
+  appendEvents(tx, [
+    {
+      namespace: stream.namespace,
+      stream: stream.name,
+      tag: null,
+      type: 'UPDATED',
+      cause: 'import',
+      payload: { dockerImageRepository: true },
+    },
+  ]);
 }
 
 /** Updates a stream; the caller must be an editor of its namespace. */
@@ -258,6 +292,9 @@ export async function updateImageStream(
     : undefined;
   if (labels) problems.push(...(validateLabels(labels) ?? []));
   if (annotations) problems.push(...(validateAnnotations(annotations) ?? []));
+  if (input.dockerImageRepository) {
+    problems.push(...(validateDockerImageRepository(input.dockerImageRepository) ?? []));
+  }
   if (problems.length > 0) return fail(new ValidationError(problems));
 
   return writeTransaction(db, async (tx) => {
@@ -268,15 +305,22 @@ export async function updateImageStream(
     const labelsChanged = labels && JSON.stringify(labels) !== JSON.stringify(stream.labels);
     const annotationsChanged =
       annotations && JSON.stringify(annotations) !== JSON.stringify(stream.annotations);
-    if (!lookupChanged && !labelsChanged && !annotationsChanged) return ok(stream);
+    const repository =
+      input.dockerImageRepository == null ? undefined : input.dockerImageRepository || null;
+    const repositoryChanged =
+      repository !== undefined && repository !== (stream.dockerImageRepository ?? null);
+    if (!lookupChanged && !labelsChanged && !annotationsChanged && !repositoryChanged) {
+      return ok(stream);
+    }
+    const specChanged = lookupChanged || repositoryChanged;
     const [row] = await tx
       .update(imageStreams)
       .set({
         ...(labelsChanged ? { labels } : {}),
         ...(annotationsChanged ? { annotations } : {}),
-        ...(lookupChanged
-          ? { lookupLocal: input.lookupLocal!, generation: sql`${imageStreams.generation} + 1` }
-          : {}),
+        ...(lookupChanged ? { lookupLocal: input.lookupLocal! } : {}),
+        ...(repositoryChanged ? { dockerImageRepository: repository } : {}),
+        ...(specChanged ? { generation: sql`${imageStreams.generation} + 1` } : {}),
         resourceVersion: sql`${imageStreams.resourceVersion} + 1`,
         updatedAt: sql`now()`,
       })
@@ -293,6 +337,7 @@ export async function updateImageStream(
           labels: Boolean(labelsChanged),
           annotations: Boolean(annotationsChanged),
           lookupPolicy: lookupChanged,
+          dockerImageRepository: repositoryChanged,
         },
       },
     ]);

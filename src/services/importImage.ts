@@ -2,13 +2,15 @@
 import { authorize } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
+import { planRepositoryImport, planTagImport } from '../domain/importRules.ts';
 import { type Problem, validateTagName } from '../domain/names.ts';
 import { parseImportMode } from '../domain/platforms.ts';
 import { parseDockerReference, parseImageStreamTagRef } from '../domain/references.ts';
 import type { ReferencePolicy } from '../domain/tagPolicy.ts';
+import type { StreamTags } from '../domain/tracking.ts';
 import { fail, fromDomain, NotFoundError, ok, type Result, ValidationError } from '../errors.ts';
 import { appendEvents, writeTransaction } from '../events/append.ts';
-import { lockOrCreateStream, lockStream } from './imageStreams.ts';
+import { lockOrCreateStream, lockStream, recordRepository } from './imageStreams.ts';
 import { enqueueImport, type ImportJobRequest } from './importJobs.ts';
 import { getJob, type ImportJobRow } from './importQueue.ts';
 import { writeSpecTag } from './specTags.ts';
@@ -68,7 +70,10 @@ export async function importImage(
     }
   }
   if (input.all && explicitTag) {
-    problems.push({ field: 'image', message: 'all imports every tag: name the stream, not a tag' });
+    problems.push({
+      field: 'image',
+      message: `cannot specify a tag "${input.image}" as well as all`,
+    });
   }
   if (problems.length > 0) return fail(new ValidationError(problems));
   const { namespace, stream, tag } = ref.value;
@@ -87,22 +92,39 @@ export async function importImage(
     if (!locked.ok) {
       throw new Rollback(
         new NotFoundError(
-          `image stream ${namespace}/${stream} does not exist: pass confirm to create it`,
+          `no image stream named "${stream}" exists, pass confirm to create and import`,
           'image',
         ),
       );
     }
     const row = locked.value;
+    const rows = await loadTags(tx, row.id);
 
     if (input.all) {
-      const from = input.from ?? row.dockerImageRepository;
-      if (!from) {
-        throw new Rollback(
-          new ValidationError([
-            { field: 'from', message: `give from: ${stream} has no repository to import from` },
-          ]),
-        );
+      const repository = planRepositoryImport(
+        input.from ?? null,
+        row.dockerImageRepository,
+        Boolean(input.confirm),
+      );
+      if (!repository.ok) throw new Rollback(fromDomain(repository.error));
+      if (!repository.value) {
+        // No repository to import: every registry tag of the spec, as oc re-imports them.
+        const external = rows.filter((t) => sourceOf(t)?.kind === 'DockerImage' && !t.reference);
+        if (external.length === 0) {
+          throw new Rollback(
+            new ValidationError([
+              {
+                field: 'from',
+                message: 'image stream does not have tags pointing to external container images',
+              },
+            ]),
+          );
+        }
+        const tags = external.map((t) => t.name).sort();
+        return ok(await enqueueImport(tx, { namespace, stream, tags, cause: 'import' }));
       }
+      const { from, record } = repository.value;
+      if (record) await recordRepository(tx, row, from);
       const request: ImportJobRequest = {
         tags: [],
         cause: 'import',
@@ -118,12 +140,20 @@ export async function importImage(
       return ok(await enqueueImport(tx, { namespace, stream, ...request }));
     }
 
-    let tags: string[];
-    if (input.from) {
-      const tagProblems = validateTagName(tag, 'image');
+    const specTags: StreamTags = {
+      namespace,
+      stream,
+      tags: new Map(
+        rows.filter((t) => t.specGeneration !== null).map((t) => [t.name, sourceOf(t)]),
+      ),
+    };
+    const plan = planTagImport(specTags, tag, input.from ?? null, row.dockerImageRepository);
+    if (!plan.ok) throw new Rollback(fromDomain(plan.error));
+    if (plan.value.writeSpec) {
+      const tagProblems = validateTagName(plan.value.tag, 'image');
       if (tagProblems) throw new Rollback(new ValidationError(tagProblems));
-      const spec = await writeSpecTag(tx, row, tag, {
-        from: { kind: 'DockerImage', name: input.from },
+      const spec = await writeSpecTag(tx, row, plan.value.tag, {
+        from: { kind: 'DockerImage', name: plan.value.from },
         reference: false,
         ...settings,
       });
@@ -132,34 +162,17 @@ export async function importImage(
           {
             namespace,
             stream,
-            tag,
+            tag: plan.value.tag,
             type: spec.created ? 'ADDED' : 'UPDATED',
             cause: 'import',
             payload: { spec: true },
           },
         ]);
       }
-      tags = [tag];
-    } else {
-      // Re-import what the spec already says: one tag, or every DockerImage tag of the stream.
-      const external = (await loadTags(tx, row.id)).filter(
-        (t) => sourceOf(t)?.kind === 'DockerImage' && !t.reference,
-      );
-      tags = explicitTag
-        ? external.filter((t) => t.name === tag).map((t) => t.name)
-        : external.map((t) => t.name);
-      if (tags.length === 0) {
-        throw new Rollback(
-          new NotFoundError(
-            explicitTag
-              ? `tag ${stream}:${tag} has no DockerImage source to import: give from`
-              : `image stream ${stream} has no tags to import: give from`,
-            'from',
-          ),
-        );
-      }
     }
-    return ok(await enqueueImport(tx, { namespace, stream, tags, cause: 'import' }));
+    return ok(
+      await enqueueImport(tx, { namespace, stream, tags: [plan.value.tag], cause: 'import' }),
+    );
   }).catch((error: unknown) => {
     if (error instanceof Rollback) return fail<number>(error.error);
     throw error;

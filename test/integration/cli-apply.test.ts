@@ -58,11 +58,21 @@ function file(text: string, name = `manifest-${++files}.yaml`): string {
   return path;
 }
 
-/** What changes from run to run in an exported stream: times and resource versions. */
+/**
+ * What changes from run to run in an exported stream: times (quoted RFC 3339 in whole seconds, as
+ * kubectl prints them), resource versions and uids (UUIDs).
+ */
 function normalizeExport(yaml: string): string {
   return yaml
-    .replace(/(creationTimestamp|created|lastTransitionTime): \S+/g, '$1: <time>')
-    .replace(/resourceVersion: "\d+"/g, 'resourceVersion: "<rv>"');
+    .replace(
+      /(creationTimestamp|created|lastTransitionTime): "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"/g,
+      '$1: <time>',
+    )
+    .replace(/resourceVersion: "\d+"/g, 'resourceVersion: "<rv>"')
+    .replace(
+      /uid: [0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\n/g,
+      'uid: <uid>\n',
+    );
 }
 
 describe('apply then get round-trips', () => {
@@ -121,6 +131,7 @@ metadata:
   name: app
   namespace: ${ns}
   resourceVersion: "<rv>"
+  uid: <uid>
 spec:
   lookupPolicy:
     local: true
@@ -292,6 +303,7 @@ metadata:
   name: ruby
   namespace: seed-catalog
   resourceVersion: "<rv>"
+  uid: <uid>
 spec:
   lookupPolicy:
     local: false
@@ -489,7 +501,8 @@ spec:
     expect(exists).toEqual({
       code: 1,
       stdout: '',
-      stderr: 'error: imagestreams.image.openshift.io "mysql" already exists\n',
+      stderr:
+        'Error from server (AlreadyExists): imagestreams.image.openshift.io "mysql" already exists\n',
     });
     expect(partial.code).toBe(1);
     expect(partial.stdout).toBe('imagestream.image.openshift.io/bad created\n');

@@ -48,15 +48,19 @@ const ok = (stdout: string) => ({ code: 0, stdout, stderr: '' });
 const sizeOf = (image: BuiltImage) =>
   image.config.length + image.layers.reduce((sum, layer) => sum + layer.size, 0);
 
-/** The describe block import-image prints for a single image pushed with an empty config. */
-function imageBlock(image: BuiltImage, reference: string): string {
-  const layer = humanSize(image.layers[0]!.size);
+/**
+ * The describe block import-image prints for a single image pushed with an empty config, named
+ * `<stream>:<tag>` as oc names it.
+ */
+function imageBlock(image: BuiltImage, reference: string, name: string): string {
+  const layer = image.layers[0]!;
   return [
-    `Image Name:\t${image.digest}`,
+    `Image Name:\t${name}`,
     `Docker Image:\t${reference}@${image.digest}`,
     `Name:\t\t${image.digest}`,
     'Created:\t<age> ago',
-    `Image Size:\t${humanSize(sizeOf(image))} (first layer ${layer}, last binary layer ${layer})`,
+    `Image Size:\t${humanSize(sizeOf(image))} in 1 layers`,
+    `Layers:\t\t${humanSize(layer.size)}\t${layer.digest}`,
     'Image Created:\t<age> ago',
     'Author:\t\t<none>',
     'Arch:\t\tamd64',
@@ -65,6 +69,29 @@ function imageBlock(image: BuiltImage, reference: string): string {
     'User:\t\t<none>',
     'Exposes Ports:\t<none>',
     'Docker Labels:\t<none>',
+    '',
+  ].join('\n');
+}
+
+/** The stream block import-image prints first: one tag imported from `from`, insecure. */
+function streamBlock(ns: string, stream: string, tag: string, from: string, digest: string) {
+  return [
+    `Name:\t\t\t${stream}`,
+    `Namespace:\t\t${ns}`,
+    'Created:\t\t<age> ago',
+    'Labels:\t\t\t<none>',
+    'Annotations:\t\t<none>',
+    `Image Repository:\tregistry.test:5000/${ns}/${stream}`,
+    'Image Lookup:\t\tlocal=false',
+    'Unique Images:\t\t1',
+    'Tags:\t\t\t1',
+    '',
+    tag,
+    `  tagged from ${from}`,
+    '    will use insecure HTTPS or HTTP connections',
+    '',
+    `  * ${from.replace(/:[^:/]+$/, '')}@${digest}`,
+    '      <age> ago',
     '',
   ].join('\n');
 }
@@ -96,7 +123,7 @@ describe.concurrent('oc import-image', () => {
     expect(imported.code).toBe(0);
     expect(imported.stderr).toBe('');
     expect(normalizeAges(imported.stdout)).toBe(
-      `imagestream.image.openshift.io/my-ruby imported\n\n${imageBlock(ruby, from)}`,
+      `imagestream.image.openshift.io/my-ruby imported\n\n${streamBlock(ns, 'my-ruby', 'latest', from, ruby.digest)}\n${imageBlock(ruby, from, 'my-ruby:latest')}\n\n`,
     );
 
     const [missing, notFound, badMode, json] = await Promise.all([
@@ -108,7 +135,7 @@ describe.concurrent('oc import-image', () => {
     expect(missing).toEqual({
       code: 1,
       stdout: '',
-      stderr: `error: image stream ${ns}/nope does not exist: pass --confirm to create it\n`,
+      stderr: 'error: no image stream named "nope" exists, pass --confirm to create and import\n',
     });
     expect(notFound.code).toBe(1);
     expect(notFound.stdout).toBe('');
@@ -156,24 +183,26 @@ describe.concurrent('oc import-image', () => {
       '--insecure',
     ]);
     expect(preserved.code).toBe(0);
-    expect(normalizeAges(preserved.stdout)).toBe(
-      [
-        'imagestream.image.openshift.io/busybox imported',
-        '',
-        `Image Name:\t${index.digest}`,
-        `Docker Image:\t${from}@${index.digest}`,
-        `Name:\t\t${index.digest}`,
-        'Created:\t<age> ago',
-        `Image Size:\t${humanSize(await imageSize(index.digest))}`,
-        'Image Created:\t<none>',
-        'Author:\t\t<none>',
-        'Arch:\t\t<none>',
-        `Manifests:\tlinux/amd64\t${index.children[0]!.digest}`,
-        `\t\tlinux/arm64\t${index.children[1]!.digest}`,
-        `\t\tlinux/ppc64le\t${index.children[2]!.digest}`,
-        '',
-      ].join('\n'),
+    const preservedOut = normalizeAges(preserved.stdout);
+    expect(preservedOut.startsWith('imagestream.image.openshift.io/busybox imported\n\n')).toBe(
+      true,
     );
+    expect(preservedOut).toContain('\nlatest\n  tagged from ');
+    // A manifest list has no layers of its own: oc prints Layer Size, then its children.
+    const preservedImage = [
+      `Image Name:\tbusybox:latest`,
+      `Docker Image:\t${from}@${index.digest}`,
+      `Name:\t\t${index.digest}`,
+      'Created:\t<age> ago',
+      `Layer Size:\t${humanSize(await imageSize(index.digest))}`,
+      'Image Created:\t<none>',
+      'Author:\t\t<none>',
+      'Arch:\t\t<none>',
+      `Manifests:\tlinux/amd64\t${index.children[0]!.digest}`,
+      `\t\tlinux/arm64\t${index.children[1]!.digest}`,
+      `\t\tlinux/ppc64le\t${index.children[2]!.digest}`,
+    ].join('\n');
+    expect(preservedOut.trimEnd().slice(-preservedImage.length - 1)).toBe(`\n${preservedImage}`);
     expect(await cli(ns, platforms)).toEqual({
       code: 0,
       stdout: 'linux/amd64\nlinux/arm64\nlinux/ppc64le\n',
@@ -247,24 +276,35 @@ describe.concurrent('oc import-image', () => {
         `  * ${from}@${image.digest}`,
         '      <age> ago',
       ].join('\n');
-    expect(normalizeAges(result.stdout)).toBe(
+    const out = normalizeAges(result.stdout);
+    const stream = [
+      'imagestream.image.openshift.io/allrepo imported',
+      '',
+      'Name:\t\t\tallrepo',
+      `Namespace:\t\t${ns}`,
+      'Created:\t\t<age> ago',
+      'Labels:\t\t\t<none>',
+      'Annotations:\t\t<none>',
+      `Image Repository:\tregistry.test:5000/${ns}/allrepo`,
+      `Import Repository:\t${from}`,
+      'Image Lookup:\t\tlocal=false',
+      'Unique Images:\t\t3',
+      'Tags:\t\t\t3',
+      block('latest', images[2]!),
+      block('2.0', images[1]!),
+      block('1.0', images[0]!),
+      '',
+      '',
+    ].join('\n');
+    expect(out.startsWith(stream), out).toBe(true);
+    // Then each imported image, in the order they were imported.
+    expect(out.slice(stream.length)).toBe(
       [
-        'imagestream.image.openshift.io/allrepo imported',
-        '',
-        'Name:\t\t\tallrepo',
-        `Namespace:\t\t${ns}`,
-        'Created:\t\t<age> ago',
-        'Labels:\t\t\t<none>',
-        'Annotations:\t\t<none>',
-        `Docker Pull Spec:\tregistry.test:5000/${ns}/allrepo`,
-        'Image Lookup:\t\tlocal=false',
-        'Unique Images:\t\t3',
-        'Tags:\t\t\t3',
-        block('latest', images[2]!),
-        block('2.0', images[1]!),
-        block('1.0', images[0]!),
-        '',
-      ].join('\n'),
+        `${imageBlock(images[2]!, from, 'allrepo:latest')}\n`,
+        `${imageBlock(images[1]!, from, 'allrepo:2.0')}\n`,
+        `${imageBlock(images[0]!, from, 'allrepo:1.0')}\n`,
+        '\n',
+      ].join(''),
     );
   });
 });

@@ -87,7 +87,7 @@ describe.concurrent('seed examples', () => {
       cli(ns, ['tag', '-d', 'ruby:stable']),
     ]);
     expect(deleted).toEqual(ok('imagestreamtag.image.openshift.io "ruby:latest" deleted\n'));
-    expect(untagged).toEqual(ok(`Deleted tag ${ns}/ruby:stable\n`));
+    expect(untagged).toEqual(ok(`Deleted tag ${ns}/ruby:stable.\n`));
 
     // Rollback by index, by generation, by a short digest: each pushes a new history item.
     const short = v2.digest.slice('sha256:'.length, 'sha256:'.length + 7);
@@ -140,7 +140,7 @@ image:
   dockerImageMetadata:
     Architecture: amd64
     Config: {}
-    Created: 2024-01-01T00:00:00.000Z
+    Created: "2024-01-01T00:00:00Z"
     Size: ${sizeOf(v1)}
     apiVersion: "1.0"
     kind: DockerImage

@@ -88,7 +88,7 @@ describe.concurrent('seed examples', () => {
         'Created:\t\t<age> ago',
         'Labels:\t\t\t<none>',
         'Annotations:\t\t<none>',
-        'Docker Pull Spec:\tregistry.test:5000/default/python',
+        'Image Repository:\tregistry.test:5000/default/python',
         'Image Lookup:\t\tlocal=false',
         'Unique Images:\t\t1',
         'Tags:\t\t\t2',
@@ -115,7 +115,8 @@ describe.concurrent('seed examples', () => {
         `Docker Image:\t${pinned35}`,
         `Name:\t\t${py35.digest}`,
         'Created:\t<age> ago',
-        `Image Size:\t${humanSize(sizeOf(py35))} (first layer ${layer}, last binary layer ${layer})`,
+        `Image Size:\t${humanSize(sizeOf(py35))} in 1 layers`,
+        `Layers:\t\t${layer}\t${py35.layers[0]!.digest}`,
         'Image Created:\t<age> ago',
         'Author:\t\t<none>',
         'Arch:\t\tamd64',
@@ -139,11 +140,11 @@ describe.concurrent('seed examples', () => {
       ok(`Tag python:latest set to python@${py36.digest}.\n`),
     );
     expect(await cli('default', ['tag', '-d', 'python:3.6'])).toEqual(
-      ok('Deleted tag default/python:3.6\n'),
+      ok('Deleted tag default/python:3.6.\n'),
     );
     const list = await cli('default', ['get', 'is']);
     expect(normalizeAges(list.stdout)).toBe(
-      'NAME      DOCKER REPO                         TAGS         UPDATED\n' +
+      'NAME      IMAGE REPOSITORY                    TAGS         UPDATED\n' +
         'python    registry.test:5000/default/python   latest,3.5   <age> ago\n',
     );
     const tags = await cli('default', ['get', 'istag']);
@@ -172,7 +173,7 @@ describe.concurrent('seed examples', () => {
     );
     expect(await cli(ns, scheduled)).toEqual(ok('{"importMode":"Legacy"}'));
     expect(await cli(ns, ['tag', '-d', 'python:3.6'])).toEqual(
-      ok(`Deleted tag ${ns}/python:3.6\n`),
+      ok(`Deleted tag ${ns}/python:3.6.\n`),
     );
   });
 });

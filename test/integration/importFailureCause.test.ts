@@ -74,10 +74,11 @@ describe('import failure events', () => {
       { cause: 'SCHEDULED_IMPORT', tag: 'v1', importFailure: { reason: 'NotFound' } },
     ]);
 
-    // The same source imported again by hand: a user's import, with a new message.
+    // A missing source imported by hand (into a new tag: an existing tag keeps its source):
+    // a user's import.
     const manual = await importNow(speakingAs(editor), {
       namespace: NAMESPACE,
-      image: 'app:v1',
+      image: 'app:v2',
       from: `${registryHost}/${repository}:v2`,
       confirm: true,
       insecure: true,

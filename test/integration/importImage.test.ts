@@ -127,6 +127,22 @@ describe('importImage from a registry', () => {
     expect(latest.image?.digest).toBe(second.digest);
     const events = await tagEvents(reader, 'imp-move');
     expect(events.at(-1)).toMatchObject({ cause: 'TRACKING', tag: 'latest' });
+
+    // No tag names latest; latest tracks stable, so stable is what gets imported.
+    const third = await pushImage(registryUrl, repository, 'stable', { content: 'three' });
+    const followed = await importNow(editor, { namespace: 'imp-move', image: 'moving' });
+    expect(followed).toMatchObject({ status: 'succeeded', tags: ['stable'] });
+    expect((await getTag(reader, 'imp-move', 'moving:latest')).image?.digest).toBe(third.digest);
+    // A tracking tag cannot be given a registry source by import-image.
+    const retarget = await callImportImage(editor, {
+      namespace: 'imp-move',
+      image: 'moving:latest',
+      from: `${registryHost}/${repository}:other`,
+    });
+    expect(retarget).toMatchObject({
+      __typename: 'ValidationError',
+      message: `the tag "latest" points to the tag "stable" which points to "${registryHost}/${repository}:stable" - use the 'tag' command if you want to change the source to "${registryHost}/${repository}:other"`,
+    });
   });
 
   it('a missing tag fails with ImportSuccess=False, history untouched, and is not rewritten', async () => {
@@ -140,29 +156,42 @@ describe('importImage from a registry', () => {
       insecure: true,
     });
     expect(ok.status).toBe('succeeded');
-    // Point the tag at a tag the repository lacks: the import fails for good (not found).
-    const job = await importNow(editor, {
+    // An existing tag keeps its source: import-image refuses to change it, as oc does.
+    const moved = await callImportImage(editor, {
       namespace: 'imp-fail',
       image: 'missing:v1',
       from: `${registryHost}/${repository}:nope`,
       insecure: true,
     });
+    expect(moved).toMatchObject({
+      __typename: 'ValidationError',
+      field: 'image',
+      message: `the tag "v1" points to "${registryHost}/${repository}:v1" - use the 'tag' command if you want to change the source to "${registryHost}/${repository}:nope"`,
+    });
+    // A new tag from a tag the repository lacks: the import fails for good (not found).
+    const job = await importNow(editor, {
+      namespace: 'imp-fail',
+      image: 'missing:v2',
+      from: `${registryHost}/${repository}:nope`,
+      insecure: true,
+    });
     expect(job.status).toBe('failed');
-    expect(job.images[0]).toMatchObject({ tag: 'v1', status: 'Failure', reason: 'NotFound' });
+    expect(job.images[0]).toMatchObject({ tag: 'v2', status: 'Failure', reason: 'NotFound' });
     expect(job.lastError).toContain('nope');
-    const tag = await getTag(reader, 'imp-fail', 'missing:v1');
-    expect(tag.history.nodes).toHaveLength(1);
+    const tag = await getTag(reader, 'imp-fail', 'missing:v2');
+    expect(tag.history.nodes).toHaveLength(0);
     expect(tag.conditions).toHaveLength(1);
     const condition = tag.conditions[0]!;
     expect(condition).toMatchObject({ type: 'ImportSuccess', status: 'False', reason: 'NotFound' });
     expect(condition.generation).toBe(tag.spec!.generation);
     expect(tag.importPending).toBe(false);
+    expect((await getTag(reader, 'imp-fail', 'missing:v1')).history.nodes).toHaveLength(1);
 
     const failuresBefore = (await tagEvents(reader, 'imp-fail')).filter((e) => e.importFailure);
     expect(failuresBefore).toHaveLength(1);
-    const retried = await importNow(editor, { namespace: 'imp-fail', image: 'missing:v1' });
+    const retried = await importNow(editor, { namespace: 'imp-fail', image: 'missing:v2' });
     expect(retried.status).toBe('failed');
-    const after = await getTag(reader, 'imp-fail', 'missing:v1');
+    const after = await getTag(reader, 'imp-fail', 'missing:v2');
     expect(after.conditions).toEqual(tag.conditions);
     const failuresAfter = (await tagEvents(reader, 'imp-fail')).filter((e) => e.importFailure);
     expect(failuresAfter).toHaveLength(1);
@@ -257,7 +286,9 @@ describe('import jobs', () => {
       from: `${registryHost}/x/absent:v1`,
     });
     expect(payload).toMatchObject({ __typename: 'NotFoundError' });
-    expect(payload.message).toContain('pass confirm');
+    expect(payload.message).toBe(
+      'no image stream named "absent" exists, pass confirm to create and import',
+    );
   });
 });
 
@@ -420,6 +451,91 @@ describe('import --all', () => {
     } finally {
       await capped.stop();
     }
+  });
+
+  it('without from imports spec.dockerImageRepository; a new one is recorded only with confirm', async () => {
+    const first = repo('first');
+    const second = repo('second');
+    await pushImage(registryUrl, first, 'v1', { content: 'first v1' });
+    const pushed = await pushImage(registryUrl, second, 'v2', { content: 'second v2' });
+    const created = await editor.graphql(
+      `mutation($r: String) { createImageStream(input: { namespace: "imp-all", name: "repo",
+        dockerImageRepository: $r }) { __typename } }`,
+      { r: `${registryHost}/${first}` },
+    );
+    expect(created.errors).toBeUndefined();
+    const fromSpec = await importNow(editor, {
+      namespace: 'imp-all',
+      image: 'repo',
+      all: true,
+      insecure: true,
+    });
+    expect(fromSpec).toMatchObject({ status: 'succeeded', tags: ['v1'] });
+
+    const elsewhere = `${registryHost}/${second}`;
+    const unconfirmed = await callImportImage(editor, {
+      namespace: 'imp-all',
+      image: 'repo',
+      all: true,
+      from: elsewhere,
+      insecure: true,
+    });
+    expect(unconfirmed).toMatchObject({
+      __typename: 'ValidationError',
+      field: 'from',
+      message: `the image stream has a different import spec "${registryHost}/${first}", pass confirm to update`,
+    });
+    const confirmed = await importNow(editor, {
+      namespace: 'imp-all',
+      image: 'repo',
+      all: true,
+      from: elsewhere,
+      confirm: true,
+      insecure: true,
+    });
+    expect(confirmed).toMatchObject({ status: 'succeeded', tags: ['v2'] });
+    const read = `{ imageStream(namespace: "imp-all", name: "repo") { dockerImageRepository
+      tags { nodes { name image { digest } } } } }`;
+    const stream = await reader.graphql<{
+      imageStream: {
+        dockerImageRepository: string;
+        tags: { nodes: { name: string; image: { digest: string } | null }[] };
+      };
+    }>(read);
+    expect(stream.data!.imageStream.dockerImageRepository).toBe(elsewhere);
+    expect(stream.data!.imageStream.tags.nodes.find((t) => t.name === 'v2')?.image?.digest).toBe(
+      pushed.digest,
+    );
+
+    // updateImageStream sets and clears it; a tag in it is refused as the API server refuses it.
+    const update = `mutation($r: String) { updateImageStream(input: { namespace: "imp-all",
+      name: "repo", dockerImageRepository: $r }) {
+        __typename ... on ImageStreamPayload { imageStream { dockerImageRepository generation } }
+        ... on Error { code message } } }`;
+    const tagged = await editor.graphql<{ updateImageStream: { code: string; message: string } }>(
+      update,
+      { r: `${elsewhere}:v2` },
+    );
+    expect(tagged.data!.updateImageStream).toEqual({
+      __typename: 'ValidationError',
+      code: 'VALIDATION',
+      message: 'dockerImageRepository: the repository name may not contain a tag',
+    });
+    const cleared = await editor.graphql<{
+      updateImageStream: { imageStream: { dockerImageRepository: string | null } };
+    }>(update, { r: '' });
+    expect(cleared.data!.updateImageStream.imageStream.dockerImageRepository).toBeNull();
+    const nothing = await callImportImage(editor, { namespace: 'imp-all', image: 'repo:gone' });
+    expect(nothing).toMatchObject({
+      __typename: 'NotFoundError',
+      message: `the tag "gone" does not exist on the image stream - choose an existing tag to import or use the 'tag' command to create a new tag`,
+    });
+    const reset = await editor.graphql<{
+      updateImageStream: { imageStream: { dockerImageRepository: string | null } };
+    }>(update, { r: `${registryHost}/${first}` });
+    expect(reset.data!.updateImageStream.imageStream.dockerImageRepository).toBe(
+      `${registryHost}/${first}`,
+    );
   });
 
   it('refuses a tag or a digest with all', async () => {

@@ -134,6 +134,7 @@ const spec = (
 
 /** The stream of OpenShift's second documented `oc describe is/python` example. */
 const python: StreamView = {
+  id: 'SW1hZ2VTdHJlYW06MQ==',
   name: 'python',
   namespace: 'default',
   createdAt: at(5 * MINUTE),
@@ -173,6 +174,56 @@ const python: StreamView = {
 };
 
 describe('describe', () => {
+  it('tracking tags are listed beside the tag they lead to; an import repository is shown', () => {
+    const item = {
+      created: at(MINUTE),
+      dockerImageReference: `quay.io/x/ruby@${DIGEST}`,
+      generation: 2,
+      image: { digest: DIGEST },
+    };
+    const stream: StreamView = {
+      ...python,
+      dockerImageRepository: 'quay.io/x/ruby',
+      labels: [],
+      annotations: [],
+      tags: [
+        tag('1.0', {
+          spec: spec({ kind: 'DockerImage', name: 'quay.io/x/ruby:1.0' }),
+          history: [item],
+        }),
+        tag('latest', { spec: spec({ kind: 'ImageStreamTag', name: '1.0' }), history: [item] }),
+        tag('stable', {
+          spec: spec({ kind: 'ImageStreamTag', name: 'python:latest' }),
+          history: [item],
+        }),
+      ],
+    };
+    expect(describeImageStream(stream, NOW)).toBe(
+      [
+        'Name:\t\t\tpython',
+        'Namespace:\t\tdefault',
+        'Created:\t\t5 minutes ago',
+        'Labels:\t\t\t<none>',
+        'Annotations:\t\t<none>',
+        'Image Repository:\tdocker-registry.default.svc:5000/default/python',
+        'Import Repository:\tquay.io/x/ruby',
+        'Image Lookup:\t\tlocal=false',
+        'Unique Images:\t\t1',
+        'Tags:\t\t\t3',
+        '',
+        '1.0 (latest, stable)',
+        '  tagged from quay.io/x/ruby:1.0',
+        '',
+        `  * quay.io/x/ruby@${DIGEST}`,
+        '      About a minute ago',
+        '',
+      ].join('\n'),
+    );
+    expect(
+      describeImageStream({ ...stream, dockerImageRepository: null, tags: [] }, NOW),
+    ).toContain('Image Lookup:\t\tlocal=false\nTags:\t\t\t<none>\n');
+  });
+
   it('is/python prints the seed example exactly', () => {
     expect(describeImageStream(python, NOW)).toBe(
       [
@@ -181,7 +232,7 @@ describe('describe', () => {
         'Created:\t\t5 minutes ago',
         'Labels:\t\t\t<none>',
         'Annotations:\t\topenshift.io/image.dockerRepositoryCheck=2017-10-02T17:05:11Z',
-        'Docker Pull Spec:\tdocker-registry.default.svc:5000/default/python',
+        'Image Repository:\tdocker-registry.default.svc:5000/default/python',
         'Image Lookup:\t\tlocal=false',
         'Unique Images:\t\t1',
         'Tags:\t\t\t2',
@@ -268,13 +319,13 @@ describe('describe', () => {
         'Labels:\t\t\tapp=ruby-sample-build',
         '\t\t\ttemplate=application-template-stibuild',
         'Annotations:\t\t<none>',
-        'Docker Pull Spec:\tdocker-registry.default.svc:5000/default/python',
+        'Image Repository:\tdocker-registry.default.svc:5000/default/python',
         'Image Lookup:\t\tlocal=false',
         'Unique Images:\t\t2',
         'Tags:\t\t\t3',
         '',
         'pushed',
-        '  pushed image',
+        '  no spec tag',
         '',
         '',
         'ref',
@@ -347,7 +398,10 @@ describe('describe', () => {
         `Docker Image:\tcentos/python-35-centos7@${DIGEST}`,
         `Name:\t\t${DIGEST}`,
         'Created:\t2 minutes ago',
-        'Image Size:\t251.2 MB (first layer 2.898 MB, last binary layer 72.26 MB)',
+        'Image Size:\t251.2 MB in 3 layers',
+        'Layers:\t\t2.898 MB\tsha256:l1',
+        '\t\t72.26 MB\tsha256:l2',
+        '\t\t0 B\t\tsha256:l3',
         'Image Created:\t2 weeks ago',
         'Author:\t\t<none>',
         'Arch:\t\tamd64',
@@ -388,7 +442,7 @@ describe('describe', () => {
       },
     };
     expect(describeImageStreamTag(list, NOW).split('\n').slice(4)).toEqual([
-      'Image Size:\t1.234 kB',
+      'Layer Size:\t1.234 kB',
       'Image Created:\t<none>',
       'Author:\t\t<none>',
       'Arch:\t\t<none>',

@@ -327,6 +327,7 @@ describe('spec tags as tag calls', () => {
 
 it('get -o yaml reads back as the same spec (round trip)', async () => {
   const stream: StreamView = {
+    id: 'SW1hZ2VTdHJlYW06Mg==',
     name: 'ruby',
     namespace: 'demo',
     createdAt: '2025-01-01T00:00:00.000Z',
@@ -396,13 +397,14 @@ kind: ImageStream
 metadata:
   annotations:
     openshift.io/display-name: Ruby
-  creationTimestamp: 2025-01-01T00:00:00.000Z
+  creationTimestamp: "2025-01-01T00:00:00Z"
   generation: 4
   labels:
     app: web
   name: ruby
   namespace: demo
   resourceVersion: "9"
+  uid: 77630566-a40f-582b-a4ce-25aa98c29d4b
 spec:
   lookupPolicy:
     local: true
@@ -433,7 +435,7 @@ status:
   dockerImageRepository: registry.test:5000/demo/ruby
   tags:
     - items:
-        - created: 2025-01-01T00:00:00.000Z
+        - created: "2025-01-01T00:00:00Z"
           dockerImageReference: quay.io/r@sha256:aaa
           generation: 2
           image: sha256:aaa

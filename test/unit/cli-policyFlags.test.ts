@@ -162,6 +162,7 @@ describe('the tagraph.io/policy annotation', () => {
 
   it('carries a policy tag through get -o yaml and back to the tag input apply sends', async () => {
     const stream: StreamView = {
+      id: 'SW1hZ2VTdHJlYW06MQ==',
       name: 'app',
       namespace: 'demo',
       createdAt: '2025-01-01T00:00:00.000Z',

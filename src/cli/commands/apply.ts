@@ -15,7 +15,7 @@ import {
   SET_TAG_ANNOTATIONS,
   UPDATE_STREAM,
 } from '../documents.ts';
-import { CliError, UsageError } from '../errors.ts';
+import { alreadyExists, CliError, PrintedError, UsageError } from '../errors.ts';
 import { collect, type OutputFormat, parseOutput } from '../flags.ts';
 import type { ResultOf, VariablesOf } from '../graphql.ts';
 import { readAtMost } from '../input.ts';
@@ -115,7 +115,7 @@ async function applyOne(
   const before = await current(ctx, namespace, name);
   const errors: string[] = [];
   if (before && createOnly) {
-    throw new CliError(`imagestreams.image.openshift.io "${name}" already exists`);
+    throw alreadyExists('is', name);
   }
   if (!before) {
     const data = await ctx.client.request(CREATE_STREAM, {
@@ -138,16 +138,15 @@ async function applyOne(
     if (before.lookupPolicy.local !== manifest.lookupLocal) {
       changes.lookupPolicy = { local: manifest.lookupLocal };
     }
+    if ((before.dockerImageRepository ?? null) !== manifest.dockerImageRepository) {
+      // The empty string clears it, as a document without spec.dockerImageRepository says.
+      changes.dockerImageRepository = manifest.dockerImageRepository ?? '';
+    }
     if (Object.keys(changes).length > 0) {
       const data = await ctx.client.request(UPDATE_STREAM, {
         input: { namespace, name, ...changes },
       });
       unwrap(data.updateImageStream, `ImageStream ${name}: `);
-    }
-    if ((before.dockerImageRepository ?? null) !== manifest.dockerImageRepository) {
-      ctx.warn(
-        `ImageStream ${name}: spec.dockerImageRepository of an existing stream cannot be changed; it stays ${before.dockerImageRepository ?? 'unset'}`,
-      );
     }
   }
 
@@ -235,10 +234,11 @@ export async function applyFiles(
       if (options.format.kind === 'table') {
         ctx.io.out(`imagestream.image.openshift.io/${manifest.name} ${status}\n`);
       }
-      errors.push(...tagErrors);
+      errors.push(...tagErrors.map((line) => `error: ${line}`));
     } catch (error) {
       if (!(error instanceof CliError)) throw error;
-      errors.push(error.message, ...error.details);
+      // Each line as its error prints it (`error: …`, or the server's `Error from server …`).
+      errors.push(...[error.message, ...error.details].map((line) => `${error.prefix}${line}`));
     }
   }
   if (options.format.kind !== 'table') {
@@ -253,7 +253,7 @@ export async function applyFiles(
       objects.length === 1 ? objects[0] : listObject(objects),
     );
   }
-  if (errors.length > 0) throw new CliError(errors[0]!, errors.slice(1));
+  if (errors.length > 0) throw new PrintedError(errors[0]!, errors.slice(1));
 }
 
 export function registerApply(program: Command, io: Io): void {

@@ -4,8 +4,8 @@ import { runBatch } from '../batch.ts';
 import { errorLines, isTypedError } from '../client.ts';
 import { contextOf, type Io } from '../context.ts';
 import { DELETE_STREAM, DELETE_TAG } from '../documents.ts';
-import { CliError, UsageError } from '../errors.ts';
-import { KIND_NAMES, parseResourceArgs } from '../resources.ts';
+import { CliError, forbidden, notFound, PrintedError, UsageError } from '../errors.ts';
+import { istagName, KIND_NAMES, parseResourceArgs } from '../resources.ts';
 import { revokeRobotTokens, tokenArgs } from '../tokens.ts';
 
 export function registerDelete(program: Command, io: Io): void {
@@ -39,14 +39,18 @@ export function registerDelete(program: Command, io: Io): void {
               ctx.client,
               DELETE_TAG,
               names.map((name) => ({
-                input: { namespace, ref: name.includes(':') ? name : `${name}:latest` },
+                input: { namespace, ref: istagName(name) },
               })),
             );
+      // Each refusal on its own line, as oc prints them: the API's status errors in its form.
       const failures: string[] = [];
       outcomes.forEach((outcome, i) => {
-        if (isTypedError(outcome)) failures.push(...errorLines(outcome));
-        else io.out(`${KIND_NAMES[type]} "${names[i]}" deleted\n`);
+        if (!isTypedError(outcome)) io.out(`${KIND_NAMES[type]} "${names[i]}" deleted\n`);
+        else if (outcome.code === 'NOT_FOUND') failures.push(notFound(type, names[i]!).message);
+        else if (outcome.code === 'FORBIDDEN') {
+          failures.push(...errorLines(outcome).map((line) => forbidden(line).message));
+        } else failures.push(...errorLines(outcome).map((line) => `error: ${line}`));
       });
-      if (failures.length > 0) throw new CliError(failures[0]!, failures.slice(1));
+      if (failures.length > 0) throw new PrintedError(failures[0]!, failures.slice(1));
     });
 }

@@ -6,9 +6,9 @@ import {
   describeImageStreamImage,
   describeImageStreamTag,
 } from '../describe.ts';
-import { CliError } from '../errors.ts';
+import { CliError, notFound } from '../errors.ts';
 import { fetchStreamImage, fetchStreamTag, listStreams, requireStream } from '../queries.ts';
-import { parseResourceArgs } from '../resources.ts';
+import { istagName, parseResourceArgs } from '../resources.ts';
 import { describeWebhook, WEBHOOK_TYPES } from '../webhooks.ts';
 
 export function registerDescribe(program: Command, io: Io): void {
@@ -47,15 +47,15 @@ export function registerDescribe(program: Command, io: Io): void {
         throw new CliError(`describe ${type} needs a name`);
       } else if (type === 'istag') {
         for (const name of names) {
-          const ref = name.includes(':') ? name : `${name}:latest`;
+          const ref = istagName(name);
           const tag = await fetchStreamTag(ctx.client, ctx.namespace, ref);
-          if (!tag) throw new CliError(`image stream tag ${ctx.namespace}/${ref} not found`);
+          if (!tag) throw notFound('istag', ref);
           blocks.push(describeImageStreamTag(tag));
         }
       } else {
         for (const name of names) {
           const image = await fetchStreamImage(ctx.client, ctx.namespace, name);
-          if (!image) throw new CliError(`image stream image ${ctx.namespace}/${name} not found`);
+          if (!image) throw notFound('isimage', name);
           blocks.push(describeImageStreamImage(image));
         }
       }

@@ -2,7 +2,7 @@
 // `tagraph get namespaces`: the readable namespaces with their counts.
 import type { Command } from 'commander';
 import { type Context, contextOf, type Io, printStructured } from '../context.ts';
-import { CliError } from '../errors.ts';
+import { notFound, ServerError } from '../errors.ts';
 import { type OutputFormat, parseOutput } from '../flags.ts';
 import { ago } from '../humanize.ts';
 import {
@@ -21,7 +21,7 @@ import {
   requireStream,
   type StreamView,
 } from '../queries.ts';
-import { KIND_NAMES, parseResourceArgs, type ResourceType } from '../resources.ts';
+import { istagName, KIND_NAMES, parseResourceArgs, type ResourceType } from '../resources.ts';
 import { table } from '../tabwriter.ts';
 import { printRobotTokens, tokenArgs } from '../tokens.ts';
 import { printWebhooks, WEBHOOK_TYPES } from '../webhooks.ts';
@@ -36,7 +36,7 @@ interface Item {
 }
 
 const HEADERS: Record<ResourceType, string[]> = {
-  is: ['NAME', 'DOCKER REPO', 'TAGS', 'UPDATED'],
+  is: ['NAME', 'IMAGE REPOSITORY', 'TAGS', 'UPDATED'],
   istag: ['NAME', 'IMAGE REFERENCE', 'UPDATED'],
   isimage: ['NAME', 'IMAGE REFERENCE', 'CREATED'],
 };
@@ -72,14 +72,14 @@ async function streamItems(ctx: Context, names: string[], now: number): Promise<
 async function tagItems(ctx: Context, names: string[], now: number): Promise<Item[]> {
   const refs =
     names.length > 0
-      ? names.map((n) => (n.includes(':') ? n : `${n}:latest`))
+      ? names.map(istagName)
       : (await listStreams(ctx.client, ctx.namespace)).flatMap((s) =>
           s.tags.filter((t) => t.history.length > 0).map((t) => `${s.name}:${t.name}`),
         );
   const items: Item[] = [];
   for (const ref of refs) {
     const tag = await fetchStreamTag(ctx.client, ctx.namespace, ref);
-    if (!tag) throw new CliError(`image stream tag ${ctx.namespace}/${ref} not found`);
+    if (!tag) throw notFound('istag', ref);
     const head = tag.history[0];
     items.push({
       name: ref,
@@ -95,7 +95,7 @@ async function imageItems(ctx: Context, names: string[], now: number): Promise<I
   const items: Item[] = [];
   for (const ref of refs) {
     const image = await fetchStreamImage(ctx.client, ctx.namespace, ref);
-    if (!image) throw new CliError(`image stream image ${ctx.namespace}/${ref} not found`);
+    if (!image) throw notFound('isimage', ref);
     items.push({
       name: image.name,
       row: [
@@ -167,7 +167,7 @@ async function printNamespaces(
       ? all
       : names.map((name) => {
           const found = all.find((ns) => ns.name === name);
-          if (!found) throw new CliError(`namespace ${name} not found`);
+          if (!found) throw new ServerError('NotFound', `namespaces "${name}" not found`);
           return found;
         });
   if (format.kind === 'name') {

@@ -115,29 +115,19 @@ export function registerImportImage(program: Command, io: Io): void {
         );
       }
       const succeeded = job.images.filter((i) => i.status === 'Success');
-      if (output.kind !== 'json') {
-        if (succeeded.length > 0) {
-          io.out(`imagestream.image.openshift.io/${job.stream} imported\n`);
-          if (options.all) {
-            io.out(
-              `\n${describeImageStream(await requireStream(ctx.client, job.namespace, job.stream))}`,
-            );
-          } else {
-            for (const result of succeeded) {
-              const tag = await fetchStreamTag(
-                ctx.client,
-                job.namespace,
-                `${job.stream}:${result.tag}`,
-              );
-              if (tag) io.out(`\n${describeImageStreamTag(tag)}`);
-            }
-          }
+      if (output.kind !== 'json' && succeeded.length > 0) {
+        // As oc prints it: the stream, then each imported image named <stream>:<tag>.
+        const stream = await requireStream(ctx.client, job.namespace, job.stream);
+        let message = `imported\n\n${describeImageStream(stream)}\n`;
+        for (const result of succeeded) {
+          const name = `${job.stream}:${result.tag}`;
+          const tag = await fetchStreamTag(ctx.client, job.namespace, name);
+          if (tag) message += `${describeImageStreamTag(tag, Date.now(), name)}\n`;
         }
         if (job.additionalTags.length > 0) {
-          ctx.warn(
-            `${job.additionalTags.length} more tags of the repository were not imported (the server's limit): ${job.additionalTags.join(', ')}`,
-          );
+          message += `\ninfo: The remote repository contained ${job.additionalTags.length} additional tags which were not imported: ${job.additionalTags.join(', ')}\n`;
         }
+        io.out(`imagestream.image.openshift.io/${job.stream} ${message}\n`);
       }
       for (const skipped of job.images.filter((i) => i.status === 'Skipped')) {
         ctx.warn(`tag ${skipped.tag} skipped: ${skipped.message ?? 'its spec changed meanwhile'}`);

@@ -119,7 +119,7 @@ async function deleteTags(
       return;
     }
     deleted.push(outcome);
-    if (!json) ctx.io.out(`Deleted tag ${outcome.namespace}/${outcome.stream}:${outcome.tag}\n`);
+    if (!json) ctx.io.out(`Deleted tag ${outcome.namespace}/${outcome.stream}:${outcome.tag}.\n`);
     if (outcome.danglingFollowers.length > 0) {
       const followers = outcome.danglingFollowers.map((t) => `${outcome.stream}:${t}`).join(', ');
       ctx.warn(
