@@ -83,3 +83,11 @@ export function staysScheduled(
   if (!tag.scheduled || tag.reference || tag.from?.kind !== 'DockerImage') return false;
   return !(importedOnce && tag.from.name.includes('@'));
 }
+
+/** The stream annotation that makes every import of the stream insecure (`oc import-image --insecure`). */
+export const INSECURE_REPOSITORY_ANNOTATION = 'openshift.io/image.insecureRepository';
+
+/** Insecure when the tag's import policy or the stream's annotation says so. */
+export function isInsecure(tagInsecure: boolean, streamAnnotations: Record<string, string>) {
+  return tagInsecure || streamAnnotations[INSECURE_REPOSITORY_ANNOTATION] === 'true';
+}

@@ -10,21 +10,10 @@ import type { RequestBudget } from '../registry/budget.ts';
 import type { RegistryClient } from '../registry/client.ts';
 import { RegistryError } from '../registry/errors.ts';
 import { type ListEntry, type ParsedManifest, parseImageConfig } from '../registry/manifests.ts';
+import type { FetchedSource } from '../services/images.ts';
 import { type ImageInput, imageSize, type ManifestChildInput } from '../services/images.ts';
 
-export interface FetchedSource {
-  /** What the source reference resolved to at the registry (the list itself for a list). */
-  sourceDigest: string;
-  /** The image history records: the chosen child (Legacy) or the list (PreserveOriginal). */
-  image: ImageInput;
-  /**
-   * Further images to store first: the children of a preserved list. Empty when `saveChild`
-   * was given, which has stored each of them already.
-   */
-  children: ImageInput[];
-  /** A manifest list's entries (platform and digest), whatever the mode; absent for an image. */
-  listEntries?: ManifestChildInput[];
-}
+export type { FetchedSource };
 
 export interface FetchOptions {
   mode: ImportMode;

@@ -9,13 +9,15 @@ import type { DockerReference } from '../domain/references.ts';
 import { RegistryClient } from '../registry/client.ts';
 import type { EgressPolicy } from '../registry/egress.ts';
 import { credentialFor } from '../services/pullSecrets.ts';
+
+export { INSECURE_REPOSITORY_ANNOTATION, isInsecure } from '../domain/tagPolicy.ts';
+
 import type { ImporterMetrics } from './metrics.ts';
 
 /**
  * The stream annotation that marks every tag of a stream insecure
  * (docs/rules.md#insecure-registries).
  */
-export const INSECURE_REPOSITORY_ANNOTATION = 'openshift.io/image.insecureRepository';
 
 /** Clients kept per process, and how long an unused one lives. */
 const MAX_CLIENTS = 200;
@@ -30,11 +32,6 @@ export interface RegistrySettings {
   clients: RegistryClients;
   /** Counts imports and times registry requests; absent where nothing is measured. */
   metrics?: ImporterMetrics;
-}
-
-/** Insecure when the tag's import policy or the stream's annotation says so. */
-export function isInsecure(tagInsecure: boolean, streamAnnotations: Record<string, string>) {
-  return tagInsecure || streamAnnotations[INSECURE_REPOSITORY_ANNOTATION] === 'true';
 }
 
 /**

@@ -11,7 +11,6 @@ import {
 } from '../errors.ts';
 import { decodeCursor, encodeCursor } from '../events/cursor.ts';
 import { logBounds } from '../events/retention.ts';
-import { EgressPolicy } from '../registry/egress.ts';
 import {
   createWebhook,
   type DeliveryRow,
@@ -27,8 +26,7 @@ import {
   type WebhookFilter,
   type WebhookRow,
 } from '../services/webhooks.ts';
-import type { SendOutcome } from '../webhooks/send.ts';
-import { WebhookSender } from '../webhooks/send.ts';
+import { EgressPolicy, type SendOutcome, WebhookSender } from '../webhooks/send.ts';
 import { valueOrGraphQLError } from './access.ts';
 import { ChangeCause, ChangeType } from './events.ts';
 

@@ -124,3 +124,18 @@ async function insertParts(tx: Tx, image: ImageInput): Promise<void> {
     );
   }
 }
+
+/** What reading a tag's source from its registry yields (the importer fills it). */
+export interface FetchedSource {
+  /** What the source reference resolved to at the registry (the list itself for a list). */
+  sourceDigest: string;
+  /** The image history records: the chosen child (Legacy) or the list (PreserveOriginal). */
+  image: ImageInput;
+  /**
+   * Further images to store first: the children of a preserved list. Empty when `saveChild`
+   * was given, which has stored each of them already.
+   */
+  children: ImageInput[];
+  /** A manifest list's entries (platform and digest), whatever the mode; absent for an image. */
+  listEntries?: ManifestChildInput[];
+}

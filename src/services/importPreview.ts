@@ -14,8 +14,8 @@ import {
   parseDockerReference,
   parseImageStreamTagRef,
 } from '../domain/references.ts';
+import { isInsecure } from '../domain/tagPolicy.ts';
 import { fail, fromDomain, NotFoundError, ok, type Result, ValidationError } from '../errors.ts';
-import { isInsecure } from '../importer/registries.ts';
 import type { ImportImageInput } from './importImage.ts';
 import type { RemoteRegistryReader } from './policyTags.ts';
 

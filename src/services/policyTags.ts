@@ -29,7 +29,7 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { writeTransaction } from '../events/append.ts';
-import type { FetchedSource } from '../importer/fetchImage.ts';
+import type { FetchedSource } from './images.ts';
 import { enqueueImport } from './importJobs.ts';
 
 export interface Reevaluation {

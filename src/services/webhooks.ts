@@ -15,7 +15,6 @@ import {
   ValidationError,
 } from '../errors.ts';
 import { CHANGE_CAUSES, writeTransaction } from '../events/append.ts';
-import type { EgressPolicy } from '../registry/egress.ts';
 import { decrypt, encrypt } from '../secrets.ts';
 import {
   generateSecret,
@@ -24,7 +23,12 @@ import {
   signedHeaders,
   type WebhookFormat,
 } from '../webhooks/payload.ts';
-import { type SendOutcome, urlProblem, type WebhookSender } from '../webhooks/send.ts';
+import {
+  type EgressPolicy,
+  type SendOutcome,
+  urlProblem,
+  type WebhookSender,
+} from '../webhooks/send.ts';
 import { ensureNamespace } from './imageStreams.ts';
 
 /** Webhooks one namespace may have, which bounds the `webhooks` list. */

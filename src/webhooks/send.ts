@@ -1,6 +1,10 @@
 // Sends one webhook request through the SSRF guard: no redirects followed, a bounded time, at most 4 KiB of the answer read.
 import { type Agent, request } from 'undici';
-import { EgressBlockedError, type EgressPolicy } from '../registry/egress.ts';
+import { EgressBlockedError, EgressPolicy } from '../registry/egress.ts';
+
+/** Where webhook URLs may go: the registry client's egress rules, shared by both. */
+export { EgressPolicy };
+
 import { guardedAgent } from '../registry/transport.ts';
 
 /** How much of a target's answer is read (and kept in the delivery log as its error). */

@@ -95,6 +95,17 @@ const POLICIES: Record<string, FieldPolicy> = {
   'Mutation.setTagAnnotations': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.tag': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.updateImageStream': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  'Query.webhook': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  'Query.webhookDeliveries': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  // A webhook's URL may carry a credential: editors only, not readers.
+  'Query.webhooks': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  'Mutation.createWebhook': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  'Mutation.deleteWebhook': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  'Mutation.disableWebhook': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  'Mutation.enableWebhook': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  'Mutation.redeliverWebhook': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  'Mutation.testWebhook': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  'Mutation.updateWebhook': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Subscription.imageStreamChanged': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
   'Subscription.imageTagsChanged': { needs: 'IMAGE_PULLER', refusal: 'SILENT' },
   'Subscription.tagChanged': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
@@ -171,6 +182,14 @@ const RULES: Record<string, Rule> = {
   // Each fixture namespace has a robot token of this name (beforeAll).
   'Mutation.revokeRobotToken.name': () => ROBOT,
   'CreateRobotTokenInput.name': () => 'mx-new-robot',
+  // Each fixture namespace has a webhook of this name (beforeAll).
+  'Query.webhook.name': () => HOOK,
+  'Query.webhookDeliveries.webhook': () => HOOK,
+  'CreateWebhookInput.name': () => 'mx-new-hook',
+  'CreateWebhookInput.url': () => HOOK_URL,
+  'UpdateWebhookInput.name': () => HOOK,
+  'WebhookRefInput.name': () => HOOK,
+  'RedeliverWebhookInput.name': () => HOOK,
   'CreateImageStreamInput.name': () => 'mx-new-stream',
   'CreateImageStreamMappingInput.image': () => RECURSE,
   'CreateImageStreamMappingInput.stream': (t) => t.fixture.stream,
@@ -235,6 +254,10 @@ const FOCUSABLE = new Set([
 /** Argument names that hold a `[ns/]…` reference: each must be in FOCUSABLE. */
 const REFERENCE_NAMES =
   /\.(ref|source|destinations)$|^ImportImageInput\.image$|^Query\.imageDiff\./;
+
+/** A webhook each fixture namespace gets, and where it points (a name that never resolves). */
+const HOOK = 'mx-hook';
+const HOOK_URL = 'https://hooks.invalid/mx';
 
 /** A robot token each fixture namespace gets for revokeRobotToken. */
 const ROBOT = 'mx-robot';
@@ -402,6 +425,10 @@ beforeAll(async () => {
     await app.admin(
       `mutation($input: CreateRobotTokenInput!) { createRobotToken(input: $input) { __typename } }`,
       { input: { namespace, name: ROBOT, role: 'IMAGE_PULLER' } },
+    );
+    await app.admin(
+      `mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { __typename } }`,
+      { input: { namespace, name: HOOK, url: HOOK_URL } },
     );
   }
   outsider = await app.member(OWN, 'ADMIN', 'mx-outsider');

@@ -321,6 +321,6 @@ describe('tagraph get namespaces', () => {
     });
     const hidden = await runCli(['get', 'ns', 'fi-beta'], { url: app.url, token: alice });
     expect(hidden.code).not.toBe(0);
-    expect(hidden.stderr).toMatch(/namespace fi-beta not found/);
+    expect(hidden.stderr).toBe('Error from server (NotFound): namespaces "fi-beta" not found\n');
   });
 });

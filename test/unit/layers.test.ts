@@ -16,6 +16,7 @@ type Layer =
   | 'events'
   | 'services'
   | 'importer'
+  | 'webhooks'
   | 'push'
   | 'graphql'
   | 'server'
@@ -41,6 +42,7 @@ const LAYER_OF: [prefix: string, layer: Layer][] = [
   ['events/', 'events'],
   ['services/', 'services'],
   ['importer/', 'importer'],
+  ['webhooks/', 'webhooks'],
   ['push/', 'push'],
   ['schema/', 'graphql'],
   ['builder.ts', 'graphql'],
@@ -66,10 +68,13 @@ const MAY_IMPORT: Record<Layer, Layer[]> = {
   db: ['domain', 'support'],
   auth: ['errors', 'domain', 'support', 'db'],
   events: ['errors', 'domain', 'support', 'db', 'auth'],
-  services: ['errors', 'domain', 'support', 'db', 'auth', 'events'],
+  // Services that manage webhooks validate URLs and send test pings through the webhooks layer.
+  services: ['errors', 'domain', 'support', 'db', 'auth', 'events', 'webhooks'],
   importer: ['errors', 'domain', 'support', 'registry', 'db', 'events', 'services'],
+  // Outbound webhook delivery: signs and sends events through the registry client's egress guard.
+  webhooks: ['errors', 'domain', 'support', 'registry', 'db', 'events'],
   push: ['errors', 'domain', 'support', 'registry', 'db', 'services'],
-  graphql: ['errors', 'domain', 'support', 'db', 'auth', 'events', 'services'],
+  graphql: ['errors', 'domain', 'support', 'db', 'auth', 'events', 'services', 'webhooks'],
   server: [
     'errors',
     'domain',
@@ -80,10 +85,11 @@ const MAY_IMPORT: Record<Layer, Layer[]> = {
     'events',
     'services',
     'importer',
+    'webhooks',
     'push',
     'graphql',
   ],
-  entry: ['support', 'db', 'importer', 'server'],
+  entry: ['support', 'db', 'importer', 'webhooks', 'server'],
   cli: ['errors', 'domain'],
 };
 
