@@ -540,3 +540,18 @@ export const DESCRIBE_WEBHOOK = graphql(
 `,
   [WebhookFields],
 );
+
+export const PRUNE_HISTORY = graphql(
+  `
+  mutation($input: PruneTagHistoryInput!) {
+    pruneTagHistory(input: $input) {
+      __typename ...ErrorFields ...ValidationProblems
+      ... on PruneTagHistoryPayload {
+        dryRun historyItemCount
+        historyItems { namespace stream tag index dockerImageReference image created }
+      }
+    }
+  }
+`,
+  [ErrorFields, ValidationProblems],
+);

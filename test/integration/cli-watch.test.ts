@@ -235,3 +235,68 @@ describe('prune images', () => {
     });
   });
 });
+
+describe('prune history', () => {
+  it("prunes one namespace's old history as its admin, dry run first, and refuses an editor", async () => {
+    const ns = 'pruned-history';
+    const registry = app.as(await app.registry());
+    const pushes = [];
+    for (const seed of ['one', 'two', 'three']) {
+      pushes.push(await pushMapping(registry, ns, 'web', 'main', `history ${seed}`));
+    }
+    // Another namespace's history is not this namespace admin's to prune.
+    await pushMapping(registry, 'pruned-elsewhere', 'web', 'main', 'history elsewhere one');
+    await pushMapping(registry, 'pruned-elsewhere', 'web', 'main', 'history elsewhere two');
+    const [, ...old] = pushes.map((p) => p.digest).reverse();
+    const admin = { url: app.url, token: await app.member(ns, 'ADMIN') };
+    const prune = (...flags: string[]) =>
+      runCli(
+        [
+          'prune',
+          'history',
+          '-n',
+          ns,
+          '--keep-tag-revisions=1',
+          '--keep-younger-than=0s',
+          ...flags,
+        ],
+        admin,
+      );
+    const listing =
+      '\nDeleting references from image streams to images ...\n' +
+      'STREAM               TAG       REVISION   IMAGE\n' +
+      old.map((digest, i) => `${ns}/web   main      ${i + 1}          ${digest}\n`).join('');
+    const dryRun =
+      'Dry run enabled - no modifications will be made. Add --confirm to remove history\n';
+
+    expect(await prune()).toEqual({ code: 0, stdout: dryRun + listing, stderr: '' });
+    expect(await prune('--exclude=ma*')).toEqual({
+      code: 0,
+      stdout: `${dryRun}\nNothing to prune.\n`,
+      stderr: '',
+    });
+    expect(await prune('--confirm')).toEqual({ code: 0, stdout: listing, stderr: '' });
+    expect(await prune()).toEqual({
+      code: 0,
+      stdout: `${dryRun}\nNothing to prune.\n`,
+      stderr: '',
+    });
+
+    const elsewhere = await runCli(
+      [
+        'prune',
+        'history',
+        '-n',
+        'pruned-elsewhere',
+        '--keep-tag-revisions=1',
+        '--keep-younger-than=0s',
+      ],
+      admin,
+    );
+    expect(elsewhere.code).toBe(1);
+    const editor = { url: app.url, token: await app.member(ns, 'EDITOR') };
+    const refused = await runCli(['prune', 'history', '-n', ns], editor);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/forbidden/i);
+  });
+});

@@ -1,10 +1,11 @@
-// `tagraph prune images`: old history items and unreferenced images, dry run by default.
+// `tagraph prune images` (old history items and unreferenced images, cluster-wide) and
+// `tagraph prune history` (one namespace's old history items), dry run by default.
 // The rules: docs/rules.md#pruning.
 import type { Command } from 'commander';
 import { unwrap } from '../client.ts';
 import { contextOf, type Io, toJson } from '../context.ts';
-import { PRUNE } from '../documents.ts';
-import { booleanOption, parseCount, parseDuration, parseOutput } from '../flags.ts';
+import { PRUNE, PRUNE_HISTORY } from '../documents.ts';
+import { booleanOption, collect, parseCount, parseDuration, parseOutput } from '../flags.ts';
 import type { ResultOf } from '../graphql.ts';
 import { table } from '../tabwriter.ts';
 
@@ -32,15 +33,7 @@ export function formatPrune(result: PruneResult): string {
   }
   if (result.historyItems.length > 0) {
     out += '\nDeleting references from image streams to images ...\n';
-    out += table(
-      ['STREAM', 'TAG', 'REVISION', 'IMAGE'],
-      result.historyItems.map((h) => [
-        `${h.namespace}/${h.stream}`,
-        h.tag,
-        String(h.index),
-        h.image ?? h.dockerImageReference,
-      ]),
-    );
+    out += historyTable(result.historyItems);
   }
   if (result.images.length > 0) {
     out += '\nDeleting images from server ...\n';
@@ -52,11 +45,52 @@ export function formatPrune(result: PruneResult): string {
   return out;
 }
 
+/** The history-items table both prune commands print. */
+function historyTable(items: PruneResult['historyItems']): string {
+  return table(
+    ['STREAM', 'TAG', 'REVISION', 'IMAGE'],
+    items.map((h) => [
+      `${h.namespace}/${h.stream}`,
+      h.tag,
+      String(h.index),
+      h.image ?? h.dockerImageReference,
+    ]),
+  );
+}
+
+type PruneHistoryResult = Omit<
+  Extract<
+    ResultOf<typeof PRUNE_HISTORY>['pruneTagHistory'],
+    { __typename: 'PruneTagHistoryPayload' }
+  >,
+  '__typename'
+>;
+
+/** What `prune history` prints: the same sections as `prune images`, without images. */
+export function formatPruneHistory(result: PruneHistoryResult): string {
+  let out = '';
+  if (result.dryRun) {
+    out += 'Dry run enabled - no modifications will be made. Add --confirm to remove history\n';
+  }
+  if (result.historyItemCount === 0) return `${out}${out ? '\n' : ''}Nothing to prune.\n`;
+  out += '\nDeleting references from image streams to images ...\n';
+  out += historyTable(result.historyItems);
+  const unlisted = result.historyItemCount - result.historyItems.length;
+  if (unlisted > 0) out += `... and ${unlisted} more\n`;
+  return out;
+}
+
+interface PruneHistoryOptions extends PruneOptions {
+  stream?: string[];
+  include?: string[];
+  exclude?: string[];
+}
+
 export function registerPrune(program: Command, io: Io): void {
   const prune = program
     .command('prune')
     .summary('remove old history and unused images (oc adm prune)')
-    .description('Remove what is no longer needed: images.');
+    .description("Remove what is no longer needed: images, or one namespace's old tag history.");
   const images = prune
     .command('images')
     .summary('remove old tag history items and the images nothing references')
@@ -84,5 +118,41 @@ export function registerPrune(program: Command, io: Io): void {
       });
       const result = unwrap(data.pruneImages);
       io.out(format.kind === 'json' ? toJson(result) : formatPrune(result));
+    });
+  const history = prune
+    .command('history')
+    .summary('remove old tag history items of the namespace (namespace admins)')
+    .description(
+      'Keep the newest --keep-tag-revisions items of every tag of the namespace (-n) and anything\n' +
+        'younger than --keep-younger-than; remove the other history items. --stream, --include and\n' +
+        '--exclude (tag-name globs with * and ?) narrow what is considered. Images are left to\n' +
+        'prune images. A dry run unless --confirm. Needs admin in the namespace.',
+    )
+    .option('--keep-tag-revisions <n>', 'history items kept per tag', '3')
+    .option('--keep-younger-than <duration>', 'keep items younger than this (Go duration)', '60m')
+    .option('--stream <name>', 'only this stream; repeatable', collect)
+    .option('--include <glob>', 'only tags matching this glob; repeatable', collect)
+    .option('--exclude <glob>', 'leave tags matching this glob alone; repeatable', collect);
+  booleanOption(history, 'confirm', 'remove for real (default: only report)');
+  history
+    .option('-o, --output <format>', 'json')
+    .action(async (options: PruneHistoryOptions, self: Command) => {
+      const format = parseOutput(options.output, ['json']);
+      const keepTagRevisions = parseCount('keep-tag-revisions', options.keepTagRevisions, 1);
+      const minutes = Math.ceil(parseDuration(options.keepYoungerThan) / 60_000);
+      const ctx = contextOf(self, io);
+      const data = await ctx.client.request(PRUNE_HISTORY, {
+        input: {
+          namespace: ctx.namespace,
+          keepTagRevisions,
+          keepYoungerThanMinutes: minutes,
+          streams: options.stream ?? [],
+          includeTags: options.include ?? [],
+          excludeTags: options.exclude ?? [],
+          dryRun: !(options.confirm ?? false),
+        },
+      });
+      const result = unwrap(data.pruneTagHistory);
+      io.out(format.kind === 'json' ? toJson(result) : formatPruneHistory(result));
     });
 }
