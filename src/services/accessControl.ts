@@ -172,13 +172,8 @@ const ROBOT_COLUMNS = {
   createdBy: apiTokens.createdBy,
 } as const;
 
-export type TokenRecord = {
-  [K in keyof typeof ROBOT_COLUMNS]: (typeof ROBOT_COLUMNS)[K]['_']['data'] extends infer D
-    ? (typeof ROBOT_COLUMNS)[K]['_']['notNull'] extends true
-      ? D
-      : D | null
-    : never;
-};
+/** A token as the API shows it: every column but the hash. */
+export type TokenRecord = Pick<typeof apiTokens.$inferSelect, keyof typeof ROBOT_COLUMNS>;
 
 /** A robot token asks for no more than its issuer may grant, nor to be issued by a robot. */
 async function robotRefusal(access: AccessChecker, namespace: string, verb: string) {

@@ -104,15 +104,17 @@ async function prunable(
   const rows = rowsOf<PrunableRow>(
     await tx.execute(sql`
       with ranked as (
-        select h.*, row_number() over (partition by h.tag_id order by h.seq desc) - 1 as idx
+        select h.id, h.tag_id, s.namespace, s.name as stream, t.name as tag, h.generation,
+               h.docker_image_reference, h.image_digest, h.created,
+               row_number() over (partition by h.tag_id order by h.seq desc) - 1 as idx
         from tag_history h
         join tags t on t.id = h.tag_id join image_streams s on s.id = t.stream_id ${where}
       )
-      select r.id, r.tag_id, s.namespace, s.name as stream, t.name as tag, r.idx::int as idx,
-             r.generation, r.docker_image_reference, r.image_digest, r.created
-      from ranked r join tags t on t.id = r.tag_id join image_streams s on s.id = t.stream_id
+      select id, tag_id, namespace, stream, tag, idx::int as idx, generation,
+             docker_image_reference, image_digest, created
+      from ranked r
       where r.idx >= ${keep} and r.created < now() - ${minutes} * interval '1 minute'
-      order by s.namespace, s.name, t.name, r.idx`),
+      order by namespace, stream, tag, idx`),
   );
   if (!scope) return rows;
   return rows.filter(
