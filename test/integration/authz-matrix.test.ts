@@ -23,7 +23,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../../src/events/cursor.ts';
 import { schema } from '../../src/schema/index.ts';
-import { type RoleName, startTestApp, type TestApp } from '../support/app.ts';
+import { type RoleName, startTestApp, type TestApp, testConfig } from '../support/app.ts';
 import { digestOf } from '../support/mapping.ts';
 import { rowCounts } from '../support/rowCounts.ts';
 import { scalarValue } from '../support/scalars.ts';
@@ -415,7 +415,9 @@ let tokenId: string;
 let registry: string;
 
 beforeAll(async () => {
-  app = await startTestApp();
+  // Background delivery retries the webhooks' failing sends, writing attempt rows at its own
+  // pace; off, every row written is a caller's.
+  app = await startTestApp({ webhooks: { ...testConfig().webhooks, deliver: false } });
   victim = await seedVictim(app, 'mx-victim');
   control = await seedVictim(app, 'mx-control');
   await app.stream(OWN, victim.stream);
