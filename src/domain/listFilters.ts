@@ -345,30 +345,35 @@ function validTimes(
   }
 }
 
+/** The parts tag history and stream image filters share: a created-time window and a digest prefix. */
+function parseTimesAndDigest(
+  input: { createdAfter?: Date | null; createdBefore?: Date | null; digestPrefix?: string | null },
+  field: string,
+  problems: Problem[],
+): { createdAfter: Date | null; createdBefore: Date | null; digestPrefix: string | null } {
+  validTimes({ createdAfter: input.createdAfter, createdBefore: input.createdBefore }, field, problems);
+  let digestPrefix: string | null = null;
+  if (input.digestPrefix != null) {
+    const hex = normalizeImageId(input.digestPrefix);
+    if (hex.ok) digestPrefix = `sha256:${hex.value}`;
+    else problems.push({ field: `${field}.digestPrefix`, message: hex.error.message });
+  }
+  return {
+    createdAfter: input.createdAfter ?? null,
+    createdBefore: input.createdBefore ?? null,
+    digestPrefix,
+  };
+}
+
 /** A tag history's filter: times, item with an image, and a digest prefix as a short id. */
 export function parseHistoryFilter(
   input: HistoryFilterInput | null | undefined,
   field = 'filter',
 ): Result<HistoryFilter, DomainError> {
   const problems: Problem[] = [];
-  validTimes(
-    { createdAfter: input?.createdAfter, createdBefore: input?.createdBefore },
-    field,
-    problems,
-  );
-  let digestPrefix: string | null = null;
-  if (input?.digestPrefix != null) {
-    const hex = normalizeImageId(input.digestPrefix);
-    if (hex.ok) digestPrefix = `sha256:${hex.value}`;
-    else problems.push({ field: `${field}.digestPrefix`, message: hex.error.message });
-  }
+  const shared = parseTimesAndDigest(input ?? {}, field, problems);
   if (problems.length > 0) return failWith(problems);
-  return ok({
-    createdAfter: input?.createdAfter ?? null,
-    createdBefore: input?.createdBefore ?? null,
-    hasImage: input?.hasImage ?? null,
-    digestPrefix,
-  });
+  return ok({ ...shared, hasImage: input?.hasImage ?? null });
 }
 
 export interface StreamImageFilter {
@@ -392,24 +397,9 @@ export function parseStreamImageFilter(
   field = 'filter',
 ): Result<StreamImageFilter, DomainError> {
   const problems: Problem[] = [];
-  validTimes(
-    { createdAfter: input?.createdAfter, createdBefore: input?.createdBefore },
-    field,
-    problems,
-  );
-  let digestPrefix: string | null = null;
-  if (input?.digestPrefix != null) {
-    const hex = normalizeImageId(input.digestPrefix);
-    if (hex.ok) digestPrefix = `sha256:${hex.value}`;
-    else problems.push({ field: `${field}.digestPrefix`, message: hex.error.message });
-  }
+  const shared = parseTimesAndDigest(input ?? {}, field, problems);
   if (problems.length > 0) return failWith(problems);
-  return ok({
-    digestPrefix,
-    createdAfter: input?.createdAfter ?? null,
-    createdBefore: input?.createdBefore ?? null,
-    isManifestList: input?.isManifestList ?? null,
-  });
+  return ok({ ...shared, isManifestList: input?.isManifestList ?? null });
 }
 
 /** Names (or types, causes) in one list of the event log's filter. */
