@@ -414,7 +414,8 @@ status:
       ),
       ok('imagestream.image.openshift.io/my-ruby unchanged\n'),
     ]);
-  });
+    // Thirteen CLI processes, each a Node start: on a loaded machine that is the slow part.
+  }, 90_000);
 
   it('refuses oversized sources and YAML bombs quickly, in bounded memory, creating nothing', async () => {
     const laughs = [
