@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestApp, type TestApp, testConfig } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
-import { drainImports, importNow } from '../support/imports.ts';
+import { drainImports } from '../support/imports.ts';
 import { testIdentityProvider } from '../support/jwt.ts';
 
 const registryUrl = inject('registryUrl');
