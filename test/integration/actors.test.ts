@@ -224,4 +224,28 @@ describe('actors', () => {
     expect(bySystem.map((e) => e.tag)).toEqual(['staging', 'v1']);
     expect(await events(['nobody'])).toEqual([]);
   });
+
+  it('tagChanged narrows to actor subjects, live', async () => {
+    const subscription = reader.subscribe<{
+      data?: { tagChanged: { tag: string; actor: ActorView | null } };
+    }>(
+      `subscription($ns: String!, $actors: [String!]) {
+        tagChanged(namespace: $ns, actors: $actors) { tag ${ACTOR} } }`,
+      { ns: NS, actors: [robotSubject] },
+    );
+    await subscription.connected;
+    const jwt = await idp.sign('jwt-alice');
+    await post(jwt, TAG, {
+      input: { namespace: NS, source: 'app:v1', destinations: ['app:by-alice'] },
+    });
+    await post(robot, TAG, {
+      input: { namespace: NS, source: 'app:v1', destinations: ['app:by-robot'] },
+    });
+    const [first] = await subscription.waitFor(1);
+    expect(first!.data!.tagChanged).toMatchObject({
+      tag: 'by-robot',
+      actor: { subject: robotSubject, tokenId: robotTokenId },
+    });
+    await subscription.stop();
+  });
 });
