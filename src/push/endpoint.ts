@@ -71,10 +71,14 @@ async function handle(
 function registryFor(authorization: string | null, registries: PushRegistry[]) {
   const match = /^Bearer (.+)$/i.exec(authorization ?? '');
   if (!match) return undefined;
-  const given = createHash('sha256').update(match[1]!).digest();
-  return registries.find((registry) =>
-    timingSafeEqual(createHash('sha256').update(registry.token).digest(), given),
-  );
+  return registries.find((registry) => sameSecret(match[1]!, registry.token));
+}
+
+/** Whether a credential a caller gave is `expected`, compared in constant time (hashed: lengths may differ). */
+export function sameSecret(given: string | null, expected: string): boolean {
+  if (given === null) return false;
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 /** The body as text, or null once it passes `max` bytes (the rest is not read). */

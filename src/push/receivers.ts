@@ -1,5 +1,5 @@
 // `POST /hooks/<token>`: a registry's webhook calls a namespace's receiver (a yoga plugin).
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
@@ -8,7 +8,7 @@ import { type ReceiverKind, readReceiverPayload } from '../domain/receivers.ts';
 import { actingAs } from '../events/append.ts';
 import { decrypt } from '../secrets.ts';
 import { type ReceiverRow, receiverByToken, triggerReceiver } from '../services/receivers.ts';
-import { readLimitedBytes } from './endpoint.ts';
+import { readLimitedBytes, sameSecret } from './endpoint.ts';
 
 export const RECEIVER_PATH_PREFIX = '/hooks/';
 
@@ -111,12 +111,12 @@ function verify(
   switch (receiver.kind as ReceiverKind) {
     case 'GITHUB': {
       const expected = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-      return equal(headers.get('x-hub-signature-256'), expected)
+      return sameSecret(headers.get('x-hub-signature-256'), expected)
         ? null
         : 'X-Hub-Signature-256 does not match the body';
     }
     case 'HARBOR':
-      return equal(headers.get('authorization'), secret)
+      return sameSecret(headers.get('authorization'), secret)
         ? null
         : "the Authorization header is not the receiver's secret";
     case 'GENERIC': {
@@ -126,18 +126,11 @@ function verify(
         return `${GENERIC_TIMESTAMP_HEADER} is more than ${GENERIC_MAX_AGE_SECONDS} s from now (a replay?)`;
       }
       const hmac = createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
-      return equal(headers.get(GENERIC_SIGNATURE_HEADER), `sha256=${hmac}`)
+      return sameSecret(headers.get(GENERIC_SIGNATURE_HEADER), `sha256=${hmac}`)
         ? null
         : `${GENERIC_SIGNATURE_HEADER} does not match the timestamp and body`;
     }
     default:
       return null;
   }
-}
-
-/** Constant-time comparison of a header with what it should be (hashed: lengths may differ). */
-function equal(given: string | null, expected: string): boolean {
-  if (given === null) return false;
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  return timingSafeEqual(digest(given), digest(expected));
 }

@@ -5,7 +5,7 @@ import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { imageStreams, receivers, tags } from '../db/schema.ts';
-import { validateNamespace } from '../domain/names.ts';
+import { isDns1123Label, validateNamespace } from '../domain/names.ts';
 import {
   type ReceivedPush,
   type ReceiverKind,
@@ -32,7 +32,6 @@ export const MAX_RECEIVERS_PER_NAMESPACE = 50;
  * repository; beyond that the schedule still checks the rest.
  */
 export const MAX_TAGS_PER_CALL = 1000;
-const RECEIVER_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const REGISTRY_HOST = /^[a-zA-Z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9a-fA-F:]+\](:[0-9]{1,5})?$/;
 
 export type ReceiverRow = typeof receivers.$inferSelect;
@@ -56,7 +55,7 @@ async function refused(access: AccessChecker, namespace: string, verb: string) {
 
 function checkInput(input: ReceiverInput): FieldProblem[] {
   const problems: FieldProblem[] = [...(validateNamespace(input.namespace) ?? [])];
-  if (!RECEIVER_NAME.test(input.name) || input.name.length > 63) {
+  if (!isDns1123Label(input.name)) {
     problems.push({
       field: 'name',
       message: `receiver name "${input.name}" must be a DNS-1123 label (lower case, digits, "-", at most 63)`,
