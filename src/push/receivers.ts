@@ -53,7 +53,13 @@ async function handle(
     return Response.json({ error: 'use POST' }, { status: 405, headers: { allow: 'POST' } });
   }
   const token = pathname.slice(RECEIVER_PATH_PREFIX.length);
-  const receiver = TOKEN.test(token) ? await receiverByToken(db, token) : null;
+  let receiver: ReceiverRow | null;
+  try {
+    receiver = TOKEN.test(token) ? await receiverByToken(db, token) : null;
+  } catch (error) {
+    log.error({ err: error, requestId }, 'receiver lookup failed');
+    return answer(503, 'could not read the receiver; retry');
+  }
   if (!receiver) return answer(404, 'no such receiver');
   const where = { namespace: receiver.namespace, receiver: receiver.name, requestId };
   const body = await readLimitedBytes(request, MAX_RECEIVER_BODY_BYTES);
