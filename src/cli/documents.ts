@@ -541,6 +541,40 @@ export const DESCRIBE_WEBHOOK = graphql(
   [WebhookFields],
 );
 
+// Webhook receivers: create (the path and secret shown once), list, delete.
+
+export const CREATE_RECEIVER = graphql(
+  `
+  mutation($input: CreateReceiverInput!) {
+    createReceiver(input: $input) {
+      __typename ...ErrorFields ...ValidationProblems
+      ... on CreateReceiverPayload { path secret receiver { namespace name kind registry } }
+    }
+  }
+`,
+  [ErrorFields, ValidationProblems],
+);
+
+export const LIST_RECEIVERS = graphql(`
+  query($namespace: String!) {
+    receivers(namespace: $namespace) {
+      namespace name kind registry signed createdBy createdAt lastCalledAt
+    }
+  }
+`);
+
+export const DELETE_RECEIVER = graphql(
+  `
+  mutation($input: ReceiverRefInput!) {
+    deleteReceiver(input: $input) {
+      __typename ...ErrorFields
+      ... on ReceiverPayload { receiver { name } }
+    }
+  }
+`,
+  [ErrorFields],
+);
+
 export const PRUNE_HISTORY = graphql(
   `
   mutation($input: PruneTagHistoryInput!) {

@@ -14,17 +14,23 @@ export const TOKEN_TYPES = new Set(['token', 'tokens', 'robottoken', 'robottoken
 
 /** `token/ci`, `tokens ci` … → the type and names, or null for another resource. */
 export function tokenArgs(args: string[]): string[] | null {
+  return namedArgs(args, TOKEN_TYPES);
+}
+
+/**
+ * The names after a resource type of `types` (`<type> a b`, `<type>/a <type>/b`), or null when
+ * the arguments start with another type.
+ */
+export function namedArgs(args: string[], types: ReadonlySet<string>): string[] | null {
   const [first, ...rest] = args;
   if (!first) return null;
   const slash = first.indexOf('/');
   const type = (slash >= 0 ? first.slice(0, slash) : first).toLowerCase();
-  if (!TOKEN_TYPES.has(type)) return null;
+  if (!types.has(type)) return null;
   const names = slash >= 0 ? [first.slice(slash + 1)] : [];
   for (const arg of rest) {
     const at = arg.indexOf('/');
-    names.push(
-      at >= 0 && TOKEN_TYPES.has(arg.slice(0, at).toLowerCase()) ? arg.slice(at + 1) : arg,
-    );
+    names.push(at >= 0 && types.has(arg.slice(0, at).toLowerCase()) ? arg.slice(at + 1) : arg);
   }
   return names;
 }

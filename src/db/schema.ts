@@ -16,6 +16,7 @@ import {
   unique,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import type { StoredActor } from '../domain/actors.ts';
 import type { ImageConfig } from '../domain/imageConfig.ts';
 import type { StoredPolicyEvaluation, TagSelectionPolicy } from '../domain/policyTags.ts';
 
@@ -261,6 +262,8 @@ export const tagHistory = pgTable(
     copiedFromStream: text('copied_from_stream'),
     copiedFromTag: text('copied_from_tag'),
     copiedFromGeneration: integer('copied_from_generation'),
+    /** Who made the item (docs/model.md, "Actors"); null for items written before it was kept. */
+    actor: jsonb('actor').$type<StoredActor>(),
   },
   (t) => [
     unique('tag_history_tag_seq_unique').on(t.tagId, t.seq),
@@ -378,10 +381,18 @@ export const events = pgTable(
     type: text('type').notNull(),
     cause: text('cause').notNull(),
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull().default({}),
+    /** Who made the change (docs/model.md, "Actors"); null for events written before it was kept. */
+    actor: jsonb('actor').$type<StoredActor>(),
+    /** The actor's subject, for filtering by it. */
+    actorSubject: text('actor_subject'),
   },
   (t) => [
     uniqueIndex('events_seq_idx').on(t.seq),
     index('events_namespace_seq_idx').on(t.namespace, t.seq),
+    // tagEvents narrowed to one actor (docs/queries.md).
+    index('events_actor_idx')
+      .on(t.namespace, t.actorSubject, t.seq)
+      .where(sql`${t.actorSubject} is not null`),
     index('events_unsequenced_idx').on(t.id).where(sql`${t.seq} is null`),
     index('events_at_idx').on(t.at),
   ],
@@ -585,5 +596,36 @@ export const webhookDeliveries = pgTable(
       t.attempt,
     ),
     index('webhook_deliveries_webhook_idx').on(t.webhookId, t.id),
+  ],
+);
+
+/**
+ * Inbound registry webhooks of a namespace (docs/webhooks.md, "Receivers"): a call to
+ * `/hooks/<token>` re-checks the namespace's scheduled and policy tags of the pushed repository.
+ * Only a SHA-256 of the token is kept; a signing secret, where the kind has one, is sealed.
+ */
+export const receivers = pgTable(
+  'receivers',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    namespace: text('namespace')
+      .notNull()
+      .references(() => namespaces.name, { onDelete: 'restrict' }),
+    name: text('name').notNull(),
+    /** DOCKER_HUB, QUAY, HARBOR, GITHUB or GENERIC. */
+    kind: text('kind').notNull(),
+    /** The registry host the payload's repository is on, when the payload does not say. */
+    registry: text('registry'),
+    /** Hex SHA-256 of the URL's token. */
+    tokenHash: text('token_hash').notNull(),
+    /** AES-256-GCM of the secret (secrets.ts); null for kinds the vendor cannot sign. */
+    encryptedSecret: text('encrypted_secret'),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    lastCalledAt: timestamp('last_called_at', { withTimezone: true }),
+  },
+  (t) => [
+    unique('receivers_namespace_name_unique').on(t.namespace, t.name),
+    unique('receivers_token_hash_unique').on(t.tokenHash),
   ],
 );

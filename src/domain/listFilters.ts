@@ -410,6 +410,8 @@ export interface EventFilter {
   tags: string[] | null;
   types: string[] | null;
   causes: string[] | null;
+  /** Actor subjects (docs/model.md, "Actors"). */
+  actors: string[] | null;
   occurredAfter: Date | null;
   occurredBefore: Date | null;
 }
@@ -419,6 +421,7 @@ export interface EventFilterInput {
   tags?: readonly string[] | null;
   types?: readonly string[] | null;
   causes?: readonly string[] | null;
+  actors?: readonly string[] | null;
   occurredAfter?: Date | null;
   occurredBefore?: Date | null;
 }
@@ -434,7 +437,7 @@ export function parseEventFilter(
     field,
     problems,
   );
-  const list = (name: 'streams' | 'tags' | 'types' | 'causes') => {
+  const list = (name: 'streams' | 'tags' | 'types' | 'causes' | 'actors') => {
     const values = input?.[name];
     if (values == null) return null;
     if (values.length > MAX_EVENT_FILTER_VALUES) {
@@ -456,6 +459,7 @@ export function parseEventFilter(
     tags: list('tags'),
     types: list('types'),
     causes: list('causes'),
+    actors: list('actors'),
     occurredAfter: input?.occurredAfter ?? null,
     occurredBefore: input?.occurredBefore ?? null,
   };

@@ -25,6 +25,8 @@ export interface EventFilter {
   tags?: ReadonlySet<string> | null;
   types?: ReadonlySet<string> | null;
   causes?: ReadonlySet<string> | null;
+  /** Only events made by these actor subjects. */
+  actors?: ReadonlySet<string> | null;
   /** Only tag events whose item 0 starts or stops being this digest. */
   digest?: string | null;
   /** Only events about streams themselves (tag null); otherwise only tag events. */
@@ -68,6 +70,7 @@ export function matches(filter: EventFilter, event: StoredEvent): boolean {
   if (filter.streams && !filter.streams.has(event.stream)) return false;
   if (filter.types && !filter.types.has(event.type)) return false;
   if (filter.causes && !filter.causes.has(event.cause)) return false;
+  if (filter.actors && !filter.actors.has(event.actorSubject ?? '')) return false;
   if (filter.streamLevel) return event.tag === null;
   if (event.tag === null) return false;
   if (filter.tags && !filter.tags.has(event.tag)) return false;

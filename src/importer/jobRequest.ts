@@ -17,7 +17,7 @@ export interface ClaimedJob extends Omit<ImportJobRow, 'request'> {
 const TEXT = z.string().min(1).max(4096);
 const jobRequestSchema = z.object({
   tags: z.array(z.string().min(1).max(255)).max(1000),
-  cause: z.enum(['tag', 'import', 'scheduled-import', 'push', 'policy']),
+  cause: z.enum(['tag', 'import', 'scheduled-import', 'push', 'policy', 'webhook']),
   all: z
     .object({
       from: TEXT,
@@ -34,6 +34,15 @@ const jobRequestSchema = z.object({
       repository: TEXT,
       digest: TEXT,
       insecure: z.boolean().optional(),
+    })
+    .optional(),
+  actor: z
+    .object({
+      kind: z.enum(['USER', 'TOKEN', 'SYSTEM']),
+      subject: TEXT,
+      tokenId: z.number().int().nullable(),
+      source: TEXT,
+      requestId: TEXT.nullable(),
     })
     .optional(),
 }) satisfies z.ZodType<ImportJobRequest>;

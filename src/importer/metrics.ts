@@ -33,12 +33,16 @@ export class BoundedLabels {
   }
 }
 
-/** Who asked for an import, as a label: a user (or a tag that follows another), the schedule, a push. */
-export type ImportCause = 'user' | 'scheduled' | 'push';
+/**
+ * Who asked for an import, as a label: a user (or a tag that follows another), the schedule, a
+ * push, a webhook receiver.
+ */
+export type ImportCause = 'user' | 'scheduled' | 'push' | 'webhook';
 
 export function importCause(cause: ImportJobRequest['cause'] | string | undefined): ImportCause {
   if (cause === 'scheduled-import') return 'scheduled';
   if (cause === 'push') return 'push';
+  if (cause === 'webhook') return 'webhook';
   return 'user';
 }
 
@@ -68,7 +72,7 @@ export class ImporterMetrics {
   ) {
     this.imports = new Counter({
       name: 'tagraph_imports_total',
-      help: 'Tag imports this process finished, by result (success, failure, skipped), reason (the condition reason; empty on success), source registry and cause (user, scheduled, push).',
+      help: 'Tag imports this process finished, by result (success, failure, skipped), reason (the condition reason; empty on success), source registry and cause (user, scheduled, push, webhook).',
       labelNames: ['result', 'reason', 'registry', 'cause'],
       registers: [registry],
     });

@@ -5,8 +5,10 @@ import { sql } from 'drizzle-orm';
 import pLimit from 'p-limit';
 import { type Coalesced, coalesce } from '../coalesce.ts';
 import { rowsOf } from '../db/client.ts';
+import { SCHEDULER_ACTOR } from '../domain/actors.ts';
 import type { TagSelectionPolicy } from '../domain/policyTags.ts';
 import { parseDockerReference } from '../domain/references.ts';
+import { actingAs } from '../events/append.ts';
 import { RepeatedFailureLog } from '../log.ts';
 import { enqueueImport } from '../services/importJobs.ts';
 import { inSpan } from '../tracing.ts';
@@ -198,8 +200,10 @@ export class ImportScheduler {
   }
 
   private async enqueue(namespace: string, stream: string, tagNames: string[]): Promise<void> {
-    await this.options.database.db.transaction((tx) =>
-      enqueueImport(tx, { namespace, stream, tags: tagNames, cause: 'scheduled-import' }),
+    await actingAs(SCHEDULER_ACTOR, () =>
+      this.options.database.db.transaction((tx) =>
+        enqueueImport(tx, { namespace, stream, tags: tagNames, cause: 'scheduled-import' }),
+      ),
     );
   }
 }

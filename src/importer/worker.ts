@@ -4,6 +4,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { type Coalesced, coalesce } from '../coalesce.ts';
 import type { Database } from '../db/client.ts';
+import { jobActor } from '../domain/actors.ts';
+import { actingAs } from '../events/append.ts';
 import { RepeatedFailureLog } from '../log.ts';
 import { IMPORT_JOBS_CHANNEL } from '../services/importJobs.ts';
 import {
@@ -188,7 +190,10 @@ export class ImportWorker {
       },
       async () => {
         const log = this.log.child({ jobId: job.id, attempt: job.attempts });
-        if (parsed.ok) return this.runJob(parsed.job, claimedAt, log);
+        if (parsed.ok) {
+          const job = parsed.job;
+          return actingAs(jobActor(job.request.actor), () => this.runJob(job, claimedAt, log));
+        }
         // Another attempt reads the same row: failed for good, with what is wrong in it.
         log.warn(
           { reason: parsed.error.reason, error: parsed.error.message },

@@ -71,17 +71,26 @@ async function handle(
 function registryFor(authorization: string | null, registries: PushRegistry[]) {
   const match = /^Bearer (.+)$/i.exec(authorization ?? '');
   if (!match) return undefined;
-  const given = createHash('sha256').update(match[1]!).digest();
-  return registries.find((registry) =>
-    timingSafeEqual(createHash('sha256').update(registry.token).digest(), given),
-  );
+  return registries.find((registry) => sameSecret(match[1]!, registry.token));
+}
+
+/** Whether a credential a caller gave is `expected`, compared in constant time (hashed: lengths may differ). */
+export function sameSecret(given: string | null, expected: string): boolean {
+  if (given === null) return false;
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 /** The body as text, or null once it passes `max` bytes (the rest is not read). */
 async function readLimited(request: Request, max: number): Promise<string | null> {
+  return (await readLimitedBytes(request, max))?.toString('utf8') ?? null;
+}
+
+/** The body's bytes, or null once they pass `max` (the rest is not read). */
+export async function readLimitedBytes(request: Request, max: number): Promise<Buffer | null> {
   const declared = Number(request.headers.get('content-length') ?? 0);
   if (declared > max) return null;
-  if (!request.body) return '';
+  if (!request.body) return Buffer.alloc(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
@@ -89,5 +98,5 @@ async function readLimited(request: Request, max: number): Promise<string | null
     if (size > max) return null;
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }

@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import type { PushRegistry } from '../config.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { imageStreams, registryNotifications, tags } from '../db/schema.ts';
+import { pushActor } from '../domain/actors.ts';
+import { actingAs } from '../events/append.ts';
 import { enqueueImport } from '../services/importJobs.ts';
 import {
   type NotificationEvent,
@@ -55,38 +57,40 @@ export async function receiveNotifications(
       'registry event skipped: it cannot be stored',
     );
   };
-  await db.transaction(async (tx) => {
-    /** Records a skipped event by its id, or counts it as a duplicate when seen before. */
-    const skipOrRecognise = async (id: string | null, reason: string) => {
-      const fresh =
-        id === null ||
-        (await tx
-          .transaction((savepoint) => recordSkipped(savepoint, registry, id, reason))
-          .catch((error) => {
-            if (isDataError(error)) return true;
-            throw error;
-          }));
-      if (fresh) skip(id, reason);
-      else summary.duplicates += 1;
-    };
-    for (const raw of events) {
-      const read = readNotificationEvent(raw);
-      if (!read.ok) {
-        await skipOrRecognise(read.id, read.reason);
-        continue;
+  await actingAs(pushActor(registry.host), () =>
+    db.transaction(async (tx) => {
+      /** Records a skipped event by its id, or counts it as a duplicate when seen before. */
+      const skipOrRecognise = async (id: string | null, reason: string) => {
+        const fresh =
+          id === null ||
+          (await tx
+            .transaction((savepoint) => recordSkipped(savepoint, registry, id, reason))
+            .catch((error) => {
+              if (isDataError(error)) return true;
+              throw error;
+            }));
+        if (fresh) skip(id, reason);
+        else summary.duplicates += 1;
+      };
+      for (const raw of events) {
+        const read = readNotificationEvent(raw);
+        if (!read.ok) {
+          await skipOrRecognise(read.id, read.reason);
+          continue;
+        }
+        let outcome: 'queued' | 'ignored' | 'duplicate';
+        try {
+          outcome = await tx.transaction((savepoint) => store(savepoint, registry, read.event));
+        } catch (error) {
+          if (!isDataError(error)) throw error;
+          await skipOrRecognise(read.event.id, `the database refused it (${sqlState(error)})`);
+          continue;
+        }
+        if (outcome === 'duplicate') summary.duplicates += 1;
+        else summary[outcome] += 1;
       }
-      let outcome: 'queued' | 'ignored' | 'duplicate';
-      try {
-        outcome = await tx.transaction((savepoint) => store(savepoint, registry, read.event));
-      } catch (error) {
-        if (!isDataError(error)) throw error;
-        await skipOrRecognise(read.event.id, `the database refused it (${sqlState(error)})`);
-        continue;
-      }
-      if (outcome === 'duplicate') summary.duplicates += 1;
-      else summary[outcome] += 1;
-    }
-  });
+    }),
+  );
   return summary;
 }
 

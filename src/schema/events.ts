@@ -10,6 +10,7 @@ import {
 import type { Action } from '../auth/forbidden.ts';
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
 import type { AppContext } from '../context.ts';
+import type { StoredActor } from '../domain/actors.ts';
 import { MAX_EVENT_FILTER_VALUES, parseEventFilter } from '../domain/listFilters.ts';
 import { CHANGE_CAUSES } from '../events/append.ts';
 import { decodeCursor, encodeCursor } from '../events/cursor.ts';
@@ -69,6 +70,40 @@ const ImportFailure = builder.objectRef<Failure>('ImportFailure').implement({
   fields: (t) => ({ reason: t.exposeString('reason'), message: t.exposeString('message') }),
 });
 
+export const ActorKindEnum = builder.enumType('ActorKind', {
+  values: {
+    USER: { description: 'A person, signed in with a JWT (or anyone in open mode).' },
+    TOKEN: {
+      description: 'An API token: a robot token of a namespace, or one a cluster admin issued.',
+    },
+    SYSTEM: { description: 'tagraph itself: the scheduler, a registry push, a webhook receiver.' },
+  },
+});
+
+export const ActorRef = builder.objectRef<StoredActor>('Actor').implement({
+  description: 'Who made a change (docs/model.md, "Actors").',
+  fields: (t) => ({
+    kind: t.field({ type: ActorKindEnum, resolve: (a) => a.kind }),
+    subject: t.exposeString('subject', {
+      description:
+        'The user or token subject; `system:scheduler`, `system:registry:<host>`, `system:receiver:<namespace>:<name>` for the system.',
+    }),
+    tokenId: t.id({
+      nullable: true,
+      description: "The API token's id (never the token itself).",
+      resolve: (a) => (a.tokenId === null ? null : String(a.tokenId)),
+    }),
+    source: t.exposeString('source', {
+      description:
+        'Which path made it: `api`, `import-job` (an import queued by the subject), `scheduler`, `push:<registry>`, `receiver:<name>`.',
+    }),
+    requestId: t.exposeString('requestId', {
+      nullable: true,
+      description: 'The request that made or queued the change (its x-request-id).',
+    }),
+  }),
+});
+
 const eventFields = {
   cursor: (e: StoredEvent) => encodeCursor(e.seq),
   type: (e: StoredEvent) => e.type as 'ADDED' | 'UPDATED' | 'DELETED',
@@ -111,6 +146,12 @@ export const TagChangeEvent = builder.objectRef<StoredEvent>('TagChangeEvent').i
       nullable: true,
       description: 'Set when an import of the tag failed (its history did not change).',
       resolve: (e) => (e.payload.importFailure as Failure | null | undefined) ?? null,
+    }),
+    actor: t.field({
+      type: ActorRef,
+      nullable: true,
+      description: 'Who made the change; null for changes recorded before actors were kept.',
+      resolve: (e) => e.actor ?? null,
     }),
     imageStreamTag: t.drizzleField({
       type: 'tags',
@@ -506,6 +547,9 @@ builder.subscriptionType({
         tags: t.arg.stringList({
           description: `Only these tags (at most ${MAX_SUBSCRIPTION_NAMES}).`,
         }),
+        actors: t.arg.stringList({
+          description: `Only changes made by these actor subjects (at most ${MAX_SUBSCRIPTION_NAMES}).`,
+        }),
       },
       subscribe: async (_root, args, ctx) => {
         if (args.stream != null && args.streams != null)
@@ -515,6 +559,7 @@ builder.subscriptionType({
         const scope = await watched(ctx, args, WATCH_TAGS);
         const streams = valueOrGraphQLError(nameFilter(args.streams, 'streams', 'stream'));
         const tags = valueOrGraphQLError(nameFilter(args.tags, 'tags', 'tag'));
+        const actors = valueOrGraphQLError(nameFilter(args.actors, 'actors', 'actor'));
         return deliveries(
           ctx,
           {
@@ -523,6 +568,7 @@ builder.subscriptionType({
               namespaces: scope.readable,
               streams: streams ?? (args.stream ? new Set([args.stream]) : null),
               tags: tags ?? (args.tag ? new Set([args.tag]) : null),
+              actors,
               ...typeAndCauseFilter(args.types, args.causes),
             },
           },
@@ -614,6 +660,9 @@ const TagEventFilter = builder.inputType('TagEventFilter', {
     tags: t.stringList(),
     types: t.field({ type: [ChangeType] }),
     causes: t.field({ type: [ChangeCause] }),
+    actors: t.stringList({
+      description: 'Only changes made by these actor subjects (`Actor.subject`).',
+    }),
     occurredAfter: t.field({ type: 'DateTime', description: "The event's time, strictly after." }),
     occurredBefore: t.field({ type: 'DateTime' }),
   }),

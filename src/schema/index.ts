@@ -17,6 +17,7 @@ import './policyTags.ts';
 import './events.ts';
 import './pullSecrets.ts';
 import './webhooks.ts';
+import './receivers.ts';
 import './imports.ts';
 import './apply.ts';
 import './accessControl.ts';

@@ -17,6 +17,7 @@ import {
   TagSourceKindEnum,
 } from './enums.ts';
 import { INPUT_ERRORS } from './errors.ts';
+import { ActorRef } from './events.ts';
 import { ImageStream } from './imageStreams.ts';
 import { Image } from './images.ts';
 import { totalCountFields } from './listOrder.ts';
@@ -169,6 +170,13 @@ builder.drizzleObject('tagHistory', {
       description: 'Null for a reference tag: it never points at an imported image.',
     }),
     generation: t.exposeInt('generation'),
+    actor: t.field({
+      type: ActorRef,
+      nullable: true,
+      description: 'Who made this item; null for items recorded before actors were kept.',
+      select: { columns: { actor: true } },
+      resolve: (item) => item.actor ?? null,
+    }),
   }),
 });
 

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/client.ts';
 import { migrationsApplied } from '../db/migrate.ts';
 import { METRICS_PATH } from '../metrics.ts';
+import { RECEIVER_PATH_PREFIX } from '../push/receivers.ts';
 
 /** GraphQL over HTTP, SSE and graphql-ws, and GraphiQL for browsers. */
 export const GRAPHQL_PATH = '/graphql';
@@ -44,7 +45,10 @@ export function requestIdPlugin(requestIds: WeakMap<Request, string>, log: Logge
       const requestId = given && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
       requestIds.set(request, requestId);
       started.set(request, performance.now());
-      log.debug({ requestId, method: request.method, path: url.pathname }, 'request started');
+      log.debug(
+        { requestId, method: request.method, path: loggedPath(url.pathname) },
+        'request started',
+      );
     },
     onResponse({ request, response, serverContext }) {
       const requestId = requestIds.get(request);
@@ -57,7 +61,7 @@ export function requestIdPlugin(requestIds: WeakMap<Request, string>, log: Logge
         {
           requestId,
           method: request.method,
-          path: url.pathname,
+          path: loggedPath(url.pathname),
           status: response.status,
           ms: start === undefined ? undefined : Math.round(performance.now() - start),
         },
@@ -65,4 +69,9 @@ export function requestIdPlugin(requestIds: WeakMap<Request, string>, log: Logge
       );
     },
   };
+}
+
+/** A path as logged: a webhook receiver's token (its only credential) is never written out. */
+function loggedPath(pathname: string): string {
+  return pathname.startsWith(RECEIVER_PATH_PREFIX) ? `${RECEIVER_PATH_PREFIX}<token>` : pathname;
 }

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { GraphQLError } from 'graphql';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { WebSocket } from 'ws';
@@ -19,6 +19,8 @@ import {
 import type { Config } from '../config.ts';
 import type { AppContext } from '../context.ts';
 import type { Database } from '../db/client.ts';
+import type { StoredActor } from '../domain/actors.ts';
+import { actingAs } from '../events/append.ts';
 import type { EventHub } from '../events/hub.ts';
 import { cachedGraphiqlRenderer, graphiqlOptions } from '../graphiql.ts';
 import { unstorableInputGuard } from '../inputs.ts';
@@ -35,6 +37,7 @@ import {
 } from '../limits.ts';
 import { metricsEndpoint, requestMetrics } from '../metrics.ts';
 import { registryEventsPlugin } from '../push/endpoint.ts';
+import { receiversPlugin } from '../push/receivers.ts';
 import { subgraphSchema } from '../schema/federation.ts';
 import { schema } from '../schema/index.ts';
 import { graphqlTracing } from '../tracing.ts';
@@ -127,6 +130,7 @@ export function createGatewayYoga(parts: YogaParts): GatewayYoga {
         ...(config.webUi ? [webUiPlugin(config.auth.mode, parts.webUiDirectory)] : []),
         registryEventsPlugin(database.db, config.pushRegistries, log.child({ component: 'push' })),
         requestIdPlugin(requestIds, log),
+        receiversPlugin(database.db, secretKey, requestIds, log.child({ component: 'receivers' })),
         authenticationPlugin(database.db, config, GRAPHQL_PATH, callers, rateLimit, authLog),
         metricsEndpoint(metrics, {
           token: config.metrics.token,
@@ -134,8 +138,34 @@ export function createGatewayYoga(parts: YogaParts): GatewayYoga {
         }),
         requestMetrics(metrics),
         graphqlTracing(),
+        actingCaller(),
       ],
       log,
     ),
   });
+}
+
+/** The author of what an operation writes: its caller, through the API, in this request. */
+export function callerActor(caller: Caller, requestId: string): StoredActor {
+  return {
+    kind: caller.tokenId !== null ? 'TOKEN' : 'USER',
+    subject: caller.subject,
+    tokenId: caller.tokenId,
+    source: 'api',
+    requestId,
+  };
+}
+
+/** Runs each operation as its caller (events/append.ts `actingAs`), over HTTP and graphql-ws alike. */
+function actingCaller(): Plugin {
+  return {
+    onExecute({ executeFn, setExecuteFn }) {
+      setExecuteFn((args) => {
+        const context = args.contextValue as AppContext;
+        return actingAs(callerActor(context.access.caller, context.requestId), () =>
+          executeFn(args),
+        );
+      });
+    },
+  };
 }

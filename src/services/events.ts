@@ -34,6 +34,7 @@ function eventFilterConditions(filter: EventFilter | undefined) {
     anyOf(events.tag, filter.tags),
     anyOf(events.type, filter.types),
     anyOf(events.cause, filter.causes),
+    anyOf(events.actorSubject, filter.actors),
     filter.occurredAfter
       ? sql`${events.at} > ${filter.occurredAfter.toISOString()}::timestamptz`
       : undefined,
@@ -164,7 +165,7 @@ export async function watchedNamespaces(
 export function nameFilter(
   names: readonly string[] | null | undefined,
   field: string,
-  kind: 'stream' | 'tag',
+  kind: 'stream' | 'tag' | 'actor',
 ): Result<Set<string> | null> {
   if (names == null) return ok(null);
   if (names.length === 0) return bad([{ field, message: `${field} must name at least one` }]);
@@ -172,10 +173,14 @@ export function nameFilter(
     return bad([{ field, message: `at most ${MAX_SUBSCRIPTION_NAMES} ${field} per subscription` }]);
   }
   const problems = names.flatMap((name) =>
-    kind === 'tag'
-      ? (validateTagName(name, field) ?? [])
-      : // No namespace to measure the full name against: only the name's own form and length.
-        (validateStreamName('', name, field) ?? []),
+    kind === 'actor'
+      ? name.length === 0 || name.length > 255
+        ? [{ field, message: 'an actor subject is 1-255 characters' }]
+        : []
+      : kind === 'tag'
+        ? (validateTagName(name, field) ?? [])
+        : // No namespace to measure the full name against: only the name's own form and length.
+          (validateStreamName('', name, field) ?? []),
   );
   return problems.length > 0 ? bad(problems) : ok(new Set(names));
 }

@@ -5,9 +5,11 @@ import { authorize, inNamespace } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { importJobs } from '../db/schema.ts';
+import type { StoredActor } from '../domain/actors.ts';
 import type { ImportMode } from '../domain/platforms.ts';
 import type { ReferencePolicy } from '../domain/tagPolicy.ts';
 import type { Result } from '../errors.ts';
+import { currentActor } from '../events/append.ts';
 import { getJob, type ImportJobRow } from './importQueue.ts';
 
 export const IMPORT_JOBS_CHANNEL = 'tagraph_import_jobs';
@@ -27,8 +29,11 @@ export interface ImportRequest {
   stream: string;
   /** The spec tags to import; their spec says from where and how. */
   tags: string[];
-  /** `policy`: a caller asked for a policy tag's re-evaluation (reevaluateTag). */
-  cause: 'tag' | 'import' | 'scheduled-import' | 'push' | 'policy';
+  /**
+   * `policy`: a caller asked for a policy tag's re-evaluation (reevaluateTag); `webhook`: a
+   * namespace's webhook receiver was called.
+   */
+  cause: 'tag' | 'import' | 'scheduled-import' | 'push' | 'policy' | 'webhook';
   all?: AllTagsRequest;
   /**
    * A registry reported this push (docs/rules.md#image-stream-mapping): map the manifest to the
@@ -51,11 +56,17 @@ export interface PushRequest {
   insecure?: boolean;
 }
 
-/** What a job row's `request` holds; the worker reads it back. */
-export type ImportJobRequest = Omit<ImportRequest, 'namespace' | 'stream'>;
+/**
+ * What a job row's `request` holds; the worker reads it back. `actor` is who queued the job
+ * (currentActor when it was queued), the author of what the job writes.
+ */
+export type ImportJobRequest = Omit<ImportRequest, 'namespace' | 'stream'> & {
+  actor?: StoredActor;
+};
 
 /** Enqueues an import in the caller's transaction; returns the job id. */
 export async function enqueueImport(tx: Tx, request: ImportRequest): Promise<number> {
+  const actor = currentActor();
   const [job] = await tx
     .insert(importJobs)
     .values({
@@ -66,6 +77,7 @@ export async function enqueueImport(tx: Tx, request: ImportRequest): Promise<num
         cause: request.cause,
         ...(request.all ? { all: request.all } : {}),
         ...(request.push ? { push: request.push } : {}),
+        ...(actor ? { actor } : {}),
       },
     })
     .returning({ id: importJobs.id });

@@ -5,7 +5,7 @@ import { rowsOf, type Tx } from '../db/client.ts';
 import { tagConditions, tagHistory, tags } from '../db/schema.ts';
 import { applyTagEvent, type TagEvent, type TagLineage } from '../domain/history.ts';
 import { propagationOrder, type StreamTags, type TagSource } from '../domain/tracking.ts';
-import { appendEvents, type EventCause, type NewEvent } from '../events/append.ts';
+import { appendEvents, currentActor, type EventCause, type NewEvent } from '../events/append.ts';
 import { type ImageStreamRow, touchStream } from './imageStreams.ts';
 
 export type TagRow = typeof tags.$inferSelect;
@@ -193,6 +193,7 @@ async function writeEvent(
       imageDigest: change.item0.image,
       generation: change.item0.generation,
       ...lineageColumns(change.item0.copiedFrom),
+      actor: currentActor(),
     });
   } else {
     await tx
@@ -202,6 +203,7 @@ async function writeEvent(
         imageDigest: change.item0.image,
         generation: change.item0.generation,
         ...lineageColumns(change.item0.copiedFrom),
+        actor: currentActor(),
       })
       .where(eq(tagHistory.id, head!.id));
   }

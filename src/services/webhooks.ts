@@ -4,7 +4,7 @@ import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { webhookDeliveries, webhooks } from '../db/schema.ts';
-import { validateNamespace } from '../domain/names.ts';
+import { isDns1123Label, validateNamespace } from '../domain/names.ts';
 import {
   ConflictError,
   type FieldProblem,
@@ -35,7 +35,6 @@ import { ensureNamespace } from './imageStreams.ts';
 export const MAX_WEBHOOKS_PER_NAMESPACE = 100;
 /** Values one filter list may hold. */
 export const MAX_FILTER_VALUES = 100;
-const WEBHOOK_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export type WebhookRow = typeof webhooks.$inferSelect;
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -105,7 +104,7 @@ function checkInput(
   creating: boolean,
 ): { problems: FieldProblem[]; filter: WebhookFilter | null } {
   const problems: FieldProblem[] = [...(validateNamespace(input.namespace) ?? [])];
-  if (!WEBHOOK_NAME.test(input.name) || input.name.length > 63) {
+  if (!isDns1123Label(input.name)) {
     problems.push({
       field: 'name',
       message: `webhook name "${input.name}" must be a DNS-1123 label (lower case, digits, "-", at most 63)`,

@@ -338,5 +338,9 @@ function toEvent(row: Record<string, unknown>): StoredEvent {
       string,
       unknown
     >,
+    actor: (typeof row.actor === 'string' ? JSON.parse(row.actor) : (row.actor ?? null)) as
+      | StoredEvent['actor']
+      | null,
+    actorSubject: (row.actor_subject as string | null) ?? null,
   };
 }

@@ -52,6 +52,7 @@ export function eventData(event: StoredEvent): Record<string, unknown> {
     previous: head(event.payload.previous),
     current: head(event.payload.current),
     importFailure: failure ? { reason: failure.reason, message: failure.message } : null,
+    actor: event.actor ?? null,
   };
 }
 

@@ -106,6 +106,10 @@ const POLICIES: Record<string, FieldPolicy> = {
   'Mutation.redeliverWebhook': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.testWebhook': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.updateWebhook': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  // Receivers trigger work from outside the cluster: admins only.
+  'Query.receivers': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
+  'Mutation.createReceiver': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
+  'Mutation.deleteReceiver': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Subscription.imageStreamChanged': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
   'Subscription.imageTagsChanged': { needs: 'IMAGE_PULLER', refusal: 'SILENT' },
   'Subscription.tagChanged': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
@@ -190,6 +194,9 @@ const RULES: Record<string, Rule> = {
   'UpdateWebhookInput.name': () => HOOK,
   'WebhookRefInput.name': () => HOOK,
   'RedeliverWebhookInput.name': () => HOOK,
+  'CreateReceiverInput.name': () => 'mx-new-receiver',
+  // Each fixture namespace has a receiver of this name (beforeAll).
+  'ReceiverRefInput.name': () => RECEIVER,
   'CreateImageStreamInput.name': () => 'mx-new-stream',
   'CreateImageStreamMappingInput.image': () => RECURSE,
   'CreateImageStreamMappingInput.stream': (t) => t.fixture.stream,
@@ -258,6 +265,9 @@ const REFERENCE_NAMES =
 /** A webhook each fixture namespace gets, and where it points (a name that never resolves). */
 const HOOK = 'mx-hook';
 const HOOK_URL = 'https://hooks.invalid/mx';
+
+/** A webhook receiver each fixture namespace gets for deleteReceiver. */
+const RECEIVER = 'mx-receiver';
 
 /** A robot token each fixture namespace gets for revokeRobotToken. */
 const ROBOT = 'mx-robot';
@@ -431,6 +441,10 @@ beforeAll(async () => {
     await app.admin(
       `mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { __typename } }`,
       { input: { namespace, name: HOOK, url: HOOK_URL } },
+    );
+    await app.admin(
+      `mutation($input: CreateReceiverInput!) { createReceiver(input: $input) { __typename } }`,
+      { input: { namespace, name: RECEIVER, kind: 'GENERIC' } },
     );
   }
   outsider = await app.member(OWN, 'ADMIN', 'mx-outsider');

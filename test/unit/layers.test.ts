@@ -73,7 +73,7 @@ const MAY_IMPORT: Record<Layer, Layer[]> = {
   importer: ['errors', 'domain', 'support', 'registry', 'db', 'events', 'services'],
   // Outbound webhook delivery: signs and sends events through the registry client's egress guard.
   webhooks: ['errors', 'domain', 'support', 'registry', 'db', 'events'],
-  push: ['errors', 'domain', 'support', 'registry', 'db', 'services'],
+  push: ['errors', 'domain', 'support', 'registry', 'db', 'events', 'services'],
   graphql: ['errors', 'domain', 'support', 'db', 'auth', 'events', 'services', 'webhooks'],
   server: [
     'errors',

@@ -24,6 +24,8 @@ const event: StoredEvent = {
     previous: { digest: 'sha256:aa', reference: 'r/team-a/web@sha256:aa' },
     current: { digest: 'sha256:bb', reference: 'r/team-a/web@sha256:bb' },
   },
+  actor: { kind: 'TOKEN', subject: 'ci', tokenId: 3, source: 'api', requestId: 'req-1' },
+  actorSubject: 'ci',
 };
 
 describe('webhook payloads', () => {
@@ -42,6 +44,7 @@ describe('webhook payloads', () => {
         cause: 'SCHEDULED_IMPORT',
         previous: { digest: 'sha256:aa', dockerImageReference: 'r/team-a/web@sha256:aa' },
         current: { digest: 'sha256:bb' },
+        actor: { kind: 'TOKEN', subject: 'ci', tokenId: 3, source: 'api', requestId: 'req-1' },
       },
     });
     expect(decodeCursor(body.id)).toBe(42);

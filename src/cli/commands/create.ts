@@ -6,6 +6,7 @@ import { contextOf, type Io, toJson } from '../context.ts';
 import { CREATE_SECRET, CREATE_TOKEN } from '../documents.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { collect, parseOutput } from '../flags.ts';
+import { registerCreateReceiver } from '../receivers.ts';
 import { documentFromFile, documentFromLogin, parseFromFile, SECRET_TYPES } from '../secrets.ts';
 import { createRobotToken } from '../tokens.ts';
 import { registerCreateWebhook } from '../webhooks.ts';
@@ -110,6 +111,7 @@ export function registerCreate(program: Command, io: Io): void {
   registerSecret(create, io);
   registerToken(create, io);
   registerCreateWebhook(create, io);
+  registerCreateReceiver(create, io);
 }
 
 function registerToken(create: Command, io: Io): void {

@@ -5,6 +5,7 @@ import { errorLines, isTypedError } from '../client.ts';
 import { contextOf, type Io } from '../context.ts';
 import { DELETE_STREAM, DELETE_TAG } from '../documents.ts';
 import { CliError, forbidden, notFound, PrintedError, UsageError } from '../errors.ts';
+import { deleteReceivers, receiverArgs } from '../receivers.ts';
 import { istagName, KIND_NAMES, parseResourceArgs } from '../resources.ts';
 import { revokeRobotTokens, tokenArgs } from '../tokens.ts';
 
@@ -16,11 +17,19 @@ export function registerDelete(program: Command, io: Io): void {
       'Delete is/<name> (the stream, its tags and their history) or istag/<stream>:<tag> (the\n' +
         'same as tag -d).',
     )
-    .argument('<resource...>', 'is/<name>, istag/<stream>:<tag> or token/<name> (revokes it)')
+    .argument(
+      '<resource...>',
+      'is/<name>, istag/<stream>:<tag>, token/<name> (revokes it) or receiver/<name>',
+    )
     .action(async (args: string[], _options: object, self: Command) => {
       const tokenNames = tokenArgs(args);
       if (tokenNames) {
         await revokeRobotTokens(io, contextOf(self, io), tokenNames);
+        return;
+      }
+      const receiverNames = receiverArgs(args);
+      if (receiverNames) {
+        await deleteReceivers(io, contextOf(self, io), receiverNames);
         return;
       }
       const { type, names } = parseResourceArgs(args);

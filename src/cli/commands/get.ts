@@ -21,6 +21,7 @@ import {
   requireStream,
   type StreamView,
 } from '../queries.ts';
+import { printReceivers, receiverArgs } from '../receivers.ts';
 import { istagName, KIND_NAMES, parseResourceArgs, type ResourceType } from '../resources.ts';
 import { table } from '../tabwriter.ts';
 import { printRobotTokens, tokenArgs } from '../tokens.ts';
@@ -210,7 +211,7 @@ export function registerGet(program: Command, io: Io): void {
     .argument(
       '<resource...>',
       'is [name...], istag [stream:tag...], isimage [stream@id...], namespaces [name...],\n' +
-        "webhooks [name...] or tokens [name...] (the namespace's robot tokens)",
+        "webhooks [name...], receivers [name...] or tokens [name...] (the namespace's robot tokens)",
     )
     .option('-o, --output <format>', 'json, yaml, name or jsonpath=TEMPLATE')
     .action(async (args: string[], options: { output?: string }, self: Command) => {
@@ -226,6 +227,11 @@ export function registerGet(program: Command, io: Io): void {
       const tokenNames = tokenArgs(args);
       if (tokenNames) {
         await printRobotTokens(io, contextOf(self, io), tokenNames, format);
+        return;
+      }
+      const receiverNames = receiverArgs(args);
+      if (receiverNames) {
+        await printReceivers(io, contextOf(self, io), receiverNames, format);
         return;
       }
       const { type, names } = parseResourceArgs(args);
