@@ -4,6 +4,7 @@
 // layout times for 200 and 1,000 tags. Screenshots go to docs/images/.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { eq, inArray } from 'drizzle-orm';
 import {
   type Browser,
   type BrowserContext,
@@ -11,7 +12,6 @@ import {
   type Page,
   type WebSocketRoute,
 } from 'playwright-core';
-import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { imageStreams, tags } from '../../src/db/schema.ts';
 import { WEB_UI_CSP } from '../../src/server/webUi.ts';
@@ -350,11 +350,9 @@ describe('the web UI in a browser', { timeout: 240_000 }, () => {
     const editor = await app.member(ns, 'EDITOR');
     await app.stream(ns, 'shop');
     // The tag is created from the pushed image (through the API) and imported by the worker.
-    const tagged = await app
-      .as(editor)
-      .graphql<{ tag: { __typename: string } }>(TAG, {
-        input: { namespace: ns, source, destinations: ['shop:latest'], insecure: true },
-      });
+    const tagged = await app.as(editor).graphql<{ tag: { __typename: string } }>(TAG, {
+      input: { namespace: ns, source, destinations: ['shop:latest'], insecure: true },
+    });
     expect(tagged.data?.tag.__typename).toBe('TagPayload');
     await expect.poll(() => drainImports(app), UI_TIMEOUT).toBeGreaterThan(0);
 
