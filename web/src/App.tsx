@@ -315,22 +315,12 @@ function StreamList(props: { token: string | null; namespace: string }) {
           value={search}
           onInput={(event) => setSearch((event.target as HTMLInputElement).value)}
         />
-        <label>
-          <input
-            type="checkbox"
-            checked={onlyFailing}
-            onChange={(event) => setOnlyFailing((event.target as HTMLInputElement).checked)}
-          />{' '}
-          failing imports only
-        </label>
-        <label>
-          <input
-            type="checkbox"
-            checked={onlyScheduled}
-            onChange={(event) => setOnlyScheduled((event.target as HTMLInputElement).checked)}
-          />{' '}
-          scheduled imports only
-        </label>
+        <Toggle label="failing imports only" checked={onlyFailing} onChange={setOnlyFailing} />
+        <Toggle
+          label="scheduled imports only"
+          checked={onlyScheduled}
+          onChange={setOnlyScheduled}
+        />
         <label>
           changed{' '}
           <select
@@ -404,6 +394,20 @@ function StreamList(props: { token: string | null; namespace: string }) {
         </p>
       )}
     </section>
+  );
+}
+
+/** A labelled checkbox of the list filters. */
+function Toggle(props: { label: string; checked: boolean; onChange: (checked: boolean) => void }) {
+  return (
+    <label>
+      <input
+        type="checkbox"
+        checked={props.checked}
+        onChange={(event) => props.onChange((event.target as HTMLInputElement).checked)}
+      />{' '}
+      {props.label}
+    </label>
   );
 }
 
