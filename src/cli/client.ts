@@ -75,6 +75,10 @@ export function unwrap<T extends { __typename: string }>(
   return outcome as Exclude<T, ErrorMember<T>>;
 }
 
+/** What to do when a trusted-documents server does not list the CLI's documents. */
+export const UNTRUSTED_CLI_HINT =
+  "the server runs trusted documents only and does not list this CLI's: add this tagraph version's dist/cli-documents.json to its TAGRAPH_TRUSTED_DOCUMENTS";
+
 interface GraphQLResponse<T> {
   data?: T | null;
   errors?: { message: string; extensions?: { code?: string } }[];
@@ -142,9 +146,7 @@ export class GraphQLClient {
       // With or without partial data, a field error (e.g. forbidden) is a user error.
       const [first, ...rest] = messages;
       if (body.errors?.[0]?.extensions?.code === 'PERSISTED_QUERY_ONLY') {
-        throw new CliError(first!, [
-          "the server runs trusted documents only and does not list this CLI's: add this tagraph version's dist/cli-documents.json to its TAGRAPH_TRUSTED_DOCUMENTS",
-        ]);
+        throw new CliError(first!, [UNTRUSTED_CLI_HINT]);
       }
       if (body.errors?.[0]?.extensions?.code === 'FORBIDDEN') throw forbidden(first!, rest);
       throw new CliError(first!, rest);

@@ -191,7 +191,7 @@ describe('the built CLI against a trusted-documents gateway', () => {
       `No resources found in ${NS} namespace.\n`,
     );
     // Some forty CLI processes, one after another.
-  }, 180_000);
+  }, 240_000);
 
   it('says what to do when the server does not list a document of this CLI', async () => {
     // A gateway with the front end's manifest only: the CLI's hashes are unknown there.
@@ -200,18 +200,17 @@ describe('the built CLI against a trusted-documents gateway', () => {
       trustedDocuments: loadConfig({ TAGRAPH_TRUSTED_DOCUMENTS: frontEndOnly }).trustedDocuments,
     });
     try {
-      const result = await runCli(['-n', NS, 'get', 'is'], {
-        ...as(editor),
-        url: other.url,
-        token: other.adminToken,
-      });
-      expect(result).toEqual({
-        code: 1,
-        stdout: '',
-        stderr:
-          'error: only persisted documents run here: send the hash of a trusted document\n' +
-          "error: the server runs trusted documents only and does not list this CLI's: add this tagraph version's dist/cli-documents.json to its TAGRAPH_TRUSTED_DOCUMENTS\n",
-      });
+      const options = { ...as(editor), url: other.url, token: other.adminToken };
+      // Over HTTP and over graphql-ws alike.
+      for (const args of [['get', 'is'], ['watch']]) {
+        expect(await runCli(['-n', NS, ...args], options), args[0]).toEqual({
+          code: 1,
+          stdout: '',
+          stderr:
+            'error: only persisted documents run here: send the hash of a trusted document\n' +
+            "error: the server runs trusted documents only and does not list this CLI's: add this tagraph version's dist/cli-documents.json to its TAGRAPH_TRUSTED_DOCUMENTS\n",
+        });
+      }
     } finally {
       await other.stop();
     }

@@ -2,6 +2,7 @@
 // connection it subscribes again with `since: <last cursor>`, so nothing is missed or repeated.
 import type { Command } from 'commander';
 import type WebSocket from 'ws';
+import { UNTRUSTED_CLI_HINT } from '../client.ts';
 import { contextOf, type Io } from '../context.ts';
 import { TAG_CHANGED } from '../documents.ts';
 import { CliError } from '../errors.ts';
@@ -166,7 +167,10 @@ export function registerWatch(program: Command, io: Io): void {
             withText = true;
             continue;
           }
-          if (refused) throw new CliError(refused.message);
+          if (refused) {
+            const only = refused.extensions?.code === 'PERSISTED_QUERY_ONLY';
+            throw new CliError(refused.message, only ? [UNTRUSTED_CLI_HINT] : []);
+          }
           drop = dropReason(error);
           if (!everConnected) {
             throw new CliError(`cannot watch through ${webSocketUrl(ctx.config.url)}: ${drop}`);
