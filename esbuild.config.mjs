@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildWebUi } from './web/build.mjs';
+import { buildWebUi, webDocuments } from './web/build.mjs';
 
 const root = import.meta.dirname;
 const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
@@ -82,6 +82,11 @@ await esbuild.build({
 // The web UI the server serves at `/` (src/server/webUi.ts): browser code, all of it bundled.
 await buildWebUi(esbuild, `${outdir}/web`);
 await writeCliManifest(`${outdir}/cli-documents.json`);
+// The web UI's documents, for a gateway that runs trusted documents only.
+writeFileSync(
+  `${outdir}/web-documents.json`,
+  `${JSON.stringify(await webDocuments(esbuild), null, 2)}\n`,
+);
 
 /**
  * dist/cli-documents.json: every document the CLI sends, by SHA-256, for servers that run trusted

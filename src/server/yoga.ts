@@ -124,7 +124,9 @@ export function createGatewayYoga(parts: YogaParts): GatewayYoga {
         ...queryShapeLimits(!config.introspection),
         ...(config.introspection ? [] : [noIntrospection()]),
         healthPlugin(database),
-        ...(config.webUi ? [webUiPlugin(config.auth.mode, parts.webUiDirectory)] : []),
+        ...(config.webUi
+          ? [webUiPlugin(config.auth.mode, parts.webUiDirectory, config.trustedDocuments !== null)]
+          : []),
         registryEventsPlugin(database.db, config.pushRegistries, log.child({ component: 'push' })),
         requestIdPlugin(requestIds, log),
         authenticationPlugin(database.db, config, GRAPHQL_PATH, callers, rateLimit, authLog),

@@ -2,9 +2,10 @@
 // sees the graph and no action, an editor tags, rolls back and deletes and sees changes arrive live;
 // no CSP violation; the stream list's filters; "Import now" against the real test registry;
 // layout times for 200 and 1,000 tags. Screenshots go to docs/images/.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { eq, inArray } from 'drizzle-orm';
+import * as esbuild from 'esbuild';
 import {
   type Browser,
   type BrowserContext,
@@ -13,8 +14,10 @@ import {
   type WebSocketRoute,
 } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 import { imageStreams, tags } from '../../src/db/schema.ts';
 import { WEB_UI_CSP } from '../../src/server/webUi.ts';
+import { webDocuments } from '../../web/build.mjs';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
 import { drainImports } from '../support/imports.ts';
@@ -119,13 +122,16 @@ describe('the web UI in a browser', { timeout: 240_000 }, () => {
   });
 
   /** A fresh browser profile (its own sessionStorage) whose pages report console messages. */
-  async function openPage(colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
+  async function openPage(
+    colorScheme: 'light' | 'dark' = 'light',
+    server: TestApp = app,
+  ): Promise<Page> {
     const context = await browser.newContext({
       viewport: { width: 1400, height: 900 },
       colorScheme,
     });
     contexts.push(context);
-    const origin = new URL(app.url).origin;
+    const origin = new URL(server.url).origin;
     await context.route('**/*', (route) =>
       new URL(route.request().url()).origin === origin
         ? route.continue()
@@ -146,8 +152,8 @@ describe('the web UI in a browser', { timeout: 240_000 }, () => {
     return page;
   }
 
-  async function signIn(page: Page, token: string): Promise<void> {
-    const response = await page.goto(`${app.url}/`);
+  async function signIn(page: Page, token: string, server: TestApp = app): Promise<void> {
+    const response = await page.goto(`${server.url}/`);
     expect(response!.headers()['content-security-policy']).toBe(WEB_UI_CSP);
     await page.getByLabel('Token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -374,6 +380,52 @@ describe('the web UI in a browser', { timeout: 240_000 }, () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'web-ui-import-now.png') });
     expect(problems).toEqual([]);
     await page.context().close();
+  });
+
+  it('works against a gateway that runs trusted documents only, with the built manifest', async () => {
+    // The manifest `npm run build` writes to dist/web-documents.json, on a second gateway over
+    // the same database.
+    const manifest = join(built.directory, '..', 'web-documents.json');
+    writeFileSync(manifest, JSON.stringify(await webDocuments(esbuild)));
+    const trusted = await startTestApp(
+      { trustedDocuments: loadConfig({ TAGRAPH_TRUSTED_DOCUMENTS: manifest }).trustedDocuments },
+      { webUiDirectory: built.directory },
+    );
+    try {
+      const viewer = await app.member(NS, 'IMAGE_PULLER');
+      const page = await openPage('light', trusted);
+      const sent: string[] = [];
+      page.on('request', (request) => {
+        if (request.method() === 'POST') sent.push(request.postData() ?? '');
+      });
+      await signIn(page, viewer, trusted);
+      await page.goto(`${trusted.url}/#/ns/${NS}/app/1.0`);
+      await node(page, 'stable').waitFor(UI_TIMEOUT);
+      await expect.poll(() => page.getByTestId('live').innerText(), UI_TIMEOUT).toBe('live');
+      await expect
+        .poll(() => page.getByTestId('history').locator('li').count(), UI_TIMEOUT)
+        .toBeGreaterThan(1);
+      // Every request named its document by hash, none sent a text.
+      expect(sent.length).toBeGreaterThan(2);
+      for (const body of sent) {
+        expect(JSON.parse(body)).toMatchObject({ extensions: { persistedQuery: { version: 1 } } });
+        expect(JSON.parse(body)).not.toHaveProperty('query');
+      }
+      // A document of the caller's own is refused there.
+      const own = await page.evaluate(async (token) => {
+        const response = await fetch('/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: '{ me { subject } }' }),
+        });
+        return (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
+      }, viewer);
+      expect(own.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_ONLY');
+      expect(problems).toEqual([]);
+      await page.context().close();
+    } finally {
+      await trusted.stop();
+    }
   });
 
   it('lays out 200 tags with dagre and 1,000 with the layered fallback, and says how long', async () => {

@@ -1,6 +1,6 @@
 // The web UI's shell: sign-in, routing by the URL's hash, the namespace and stream lists.
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { RequestError, request, storedToken, storeToken } from './api.ts';
+import { RequestError, request, sendByHash, storedToken, storeToken } from './api.ts';
 import {
   ME,
   type MeData,
@@ -68,9 +68,13 @@ export function App() {
   useEffect(() => {
     // Open mode needs no token; in token mode, one from earlier in this tab, else the form.
     fetch('/ui/session.json')
-      .then((response) => response.json() as Promise<{ auth: 'open' | 'token' }>)
       .then(
-        ({ auth }) => {
+        (response) =>
+          response.json() as Promise<{ auth: 'open' | 'token'; trustedDocuments?: boolean }>,
+      )
+      .then(
+        ({ auth, trustedDocuments }) => {
+          sendByHash(trustedDocuments === true);
           const token = storedToken();
           if (auth === 'open') void signIn(null);
           else if (token) void signIn(token);
