@@ -1,12 +1,12 @@
 // `npm run build`: compiles src/ into dist/ (ES modules for Node >= 22, dependencies left as imports)
 // and the web UI of web/src into dist/web.
 // `node esbuild.config.mjs --outdir <dir>` builds elsewhere (tests stage a package that way).
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildWebUi } from './web/build.mjs';
+import { buildWebUi, webDocuments } from './web/build.mjs';
 
 const root = import.meta.dirname;
 const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
@@ -81,3 +81,30 @@ await esbuild.build({
 });
 // The web UI the server serves at `/` (src/server/webUi.ts): browser code, all of it bundled.
 await buildWebUi(esbuild, `${outdir}/web`);
+await writeCliManifest(`${outdir}/cli-documents.json`);
+// The web UI's documents, for a gateway that runs trusted documents only.
+writeFileSync(
+  `${outdir}/web-documents.json`,
+  `${JSON.stringify(await webDocuments(esbuild), null, 2)}\n`,
+);
+
+/**
+ * dist/cli-documents.json: every document the CLI sends, by SHA-256, for servers that run trusted
+ * documents only (TAGRAPH_TRUSTED_DOCUMENTS). src/cli/persisted.ts lists them; it is bundled
+ * whole into memory and run here.
+ */
+async function writeCliManifest(path) {
+  const { outputFiles } = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [`${root}/src/cli/persisted.ts`],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node22',
+    logLevel: 'warning',
+  });
+  const code = Buffer.from(outputFiles[0].contents).toString('base64');
+  const { cliManifest } = await import(`data:text/javascript;base64,${code}`);
+  writeFileSync(path, `${JSON.stringify(cliManifest(), null, 2)}\n`);
+}

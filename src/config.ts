@@ -411,6 +411,25 @@ function readTrustedDocuments(path: string): Map<string, string> {
   return documents;
 }
 
+/**
+ * TAGRAPH_TRUSTED_DOCUMENTS's manifests, comma separated (e.g. the CLI's and a front end's),
+ * merged into one map: a document listed by several runs once.
+ */
+function readTrustedManifests(paths: string): Map<string, string> {
+  const files = paths
+    .split(',')
+    .map((path) => path.trim())
+    .filter((path) => path !== '');
+  if (files.length === 0) {
+    throw new ConfigError('invalid configuration:\n  TAGRAPH_TRUSTED_DOCUMENTS: names no file');
+  }
+  const documents = new Map<string, string>();
+  for (const path of files) {
+    for (const [hash, document] of readTrustedDocuments(path)) documents.set(hash, document);
+  }
+  return documents;
+}
+
 /** A 32-byte key from 64 hex digits or base64, or null. */
 export function decodeKey(value: string): Buffer | null {
   const trimmed = value.trim();
@@ -554,7 +573,7 @@ export function loadConfig(
     subscriberQueue: v.TAGRAPH_SUBSCRIBER_QUEUE,
     trustedDocuments: v.TAGRAPH_TRUSTED_DOCUMENTS
       ? {
-          documents: readTrustedDocuments(v.TAGRAPH_TRUSTED_DOCUMENTS),
+          documents: readTrustedManifests(v.TAGRAPH_TRUSTED_DOCUMENTS),
           adminArbitrary: v.TAGRAPH_TRUSTED_DOCUMENTS_ADMIN_ARBITRARY,
         }
       : null,

@@ -2,3 +2,5 @@
 import type * as esbuild from 'esbuild';
 
 export function buildWebUi(compiler: typeof esbuild, outdir: string): Promise<string[]>;
+
+export function webDocuments(compiler: typeof esbuild): Promise<Record<string, string>>;

@@ -8,6 +8,7 @@ import {
   copiedVariables,
   documentText,
   type ResultOf,
+  textHash,
   type VariablesOf,
 } from './graphql.ts';
 
@@ -74,6 +75,10 @@ export function unwrap<T extends { __typename: string }>(
   return outcome as Exclude<T, ErrorMember<T>>;
 }
 
+/** What to do when a trusted-documents server does not list the CLI's documents. */
+export const UNTRUSTED_CLI_HINT =
+  "the server runs trusted documents only and does not list this CLI's: add this tagraph version's dist/cli-documents.json to its TAGRAPH_TRUSTED_DOCUMENTS";
+
 interface GraphQLResponse<T> {
   data?: T | null;
   errors?: { message: string; extensions?: { code?: string } }[];
@@ -112,32 +117,18 @@ export class GraphQLClient {
     return each.map((_, i) => data[`${spec.alias}${i}`]!);
   }
 
+  /**
+   * Sends a document by its hash (`extensions.persistedQuery`), as a server in trusted-documents
+   * mode wants it; the text follows only when the server does not know the hash (automatic
+   * persisted queries keep it then).
+   */
   private async send<T>(query: string, variables: Record<string, unknown>): Promise<T> {
-    let response: Response;
-    try {
-      response = await fetch(this.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/graphql-response+json, application/json',
-          ...this.headers,
-        },
-        body: JSON.stringify({ query, variables }),
-      });
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new CliError(
-        `cannot reach the tagraph server at ${this.url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
-        ['set the address with --server, TAGRAPH_SERVER or "server" in the config file'],
-      );
+    const extensions = { persistedQuery: { version: 1, sha256Hash: textHash(query) } };
+    let reply = await this.post<T>({ extensions, variables });
+    if (reply.body?.errors?.[0]?.extensions?.code === 'PERSISTED_QUERY_NOT_FOUND') {
+      reply = await this.post<T>({ query, extensions, variables });
     }
-    const text = await response.text();
-    let body: GraphQLResponse<T> | undefined;
-    try {
-      body = JSON.parse(text) as GraphQLResponse<T>;
-    } catch {
-      body = undefined;
-    }
+    const { response, body } = reply;
     const messages = body?.errors?.map((e) => e.message) ?? [];
     if (response.status === 401) {
       throw new CliError(`unauthorized: ${messages[0] ?? 'the server wants a token'}`, [
@@ -154,9 +145,42 @@ export class GraphQLClient {
     if (messages.length > 0) {
       // With or without partial data, a field error (e.g. forbidden) is a user error.
       const [first, ...rest] = messages;
+      if (body.errors?.[0]?.extensions?.code === 'PERSISTED_QUERY_ONLY') {
+        throw new CliError(first!, [UNTRUSTED_CLI_HINT]);
+      }
       if (body.errors?.[0]?.extensions?.code === 'FORBIDDEN') throw forbidden(first!, rest);
       throw new CliError(first!, rest);
     }
     return body.data as T;
+  }
+
+  /** POSTs one GraphQL request; the response and its body when that is JSON. */
+  private async post<T>(
+    request: Record<string, unknown>,
+  ): Promise<{ response: Response; body: GraphQLResponse<T> | undefined }> {
+    let response: Response;
+    try {
+      response = await fetch(this.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json, application/json',
+          ...this.headers,
+        },
+        body: JSON.stringify(request),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      throw new CliError(
+        `cannot reach the tagraph server at ${this.url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
+        ['set the address with --server, TAGRAPH_SERVER or "server" in the config file'],
+      );
+    }
+    const text = await response.text();
+    try {
+      return { response, body: JSON.parse(text) as GraphQLResponse<T> };
+    } catch {
+      return { response, body: undefined };
+    }
   }
 }

@@ -1,5 +1,6 @@
 // Every GraphQL document the CLI sends, typed from the schema; test/unit/cli-queries.test.ts
-// checks each export against the schema and the server's query limits.
+// checks each export against the schema and the server's query limits. Each exported operation
+// is in the manifest the build writes (persisted.ts), so documents live here and nowhere else.
 //
 // Page sizes keep every request inside the server's query cost limit (src/limits.ts), which
 // multiplies a connection's subtree by its `first`: a page of 40 tags with 50 history items each

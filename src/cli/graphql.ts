@@ -1,5 +1,7 @@
 // The CLI's `graphql()`: documents checked against schema/schema.graphql, their results and
 // variables typed from it (schema/graphql-env.d.ts, written by `npm run schema:print`).
+
+import { createHash } from 'node:crypto';
 import {
   type ASTNode,
   type DocumentNode,
@@ -37,6 +39,14 @@ export function documentText(document: DocumentNode): string {
     texts.set(document, text);
   }
   return text;
+}
+
+/**
+ * The lowercase hex SHA-256 of the document's text: the persisted-document hash the CLI sends
+ * (and the key of its manifest, dist/cli-documents.json).
+ */
+export function textHash(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 function operationOf(document: DocumentNode): OperationDefinitionNode {

@@ -59,16 +59,18 @@ function securityHeaders(): Record<string, string> {
 }
 
 /**
- * Answers `/ui/session.json` (the server's auth mode). Loads the built files once (they change only with a new build) and answers `GET`/`HEAD` of `/`
+ * Answers `/ui/session.json` (the server's auth mode and whether it runs trusted documents only). Loads the built files once (they change only with a new build) and answers `GET`/`HEAD` of `/`
  * and `/ui/<file>`. The page is revalidated on every load (`no-cache` with an ETag); the hashed
  * assets are cached for a year. A build without the UI answers 404 with how to build it.
  */
 export function webUiPlugin(
   authMode: 'open' | 'token',
   directory: string = WEB_UI_DIRECTORY,
+  trustedDocuments = false,
 ): Plugin {
-  // What the page asks before anything else: whether to show the sign-in form.
-  const session = JSON.stringify({ auth: authMode });
+  // What the page asks before anything else: whether to show the sign-in form, and whether to
+  // send its documents by hash alone (trusted-documents mode) or as text.
+  const session = JSON.stringify({ auth: authMode, trustedDocuments });
   let assets: Promise<Map<string, Asset>> | null = null;
   const load = async (): Promise<Map<string, Asset>> => {
     const files = new Map<string, Asset>();

@@ -127,7 +127,9 @@ export function createGatewayYoga(parts: YogaParts): GatewayYoga {
         ...queryShapeLimits(!config.introspection),
         ...(config.introspection ? [] : [noIntrospection()]),
         healthPlugin(database),
-        ...(config.webUi ? [webUiPlugin(config.auth.mode, parts.webUiDirectory)] : []),
+        ...(config.webUi
+          ? [webUiPlugin(config.auth.mode, parts.webUiDirectory, config.trustedDocuments !== null)]
+          : []),
         registryEventsPlugin(database.db, config.pushRegistries, log.child({ component: 'push' })),
         requestIdPlugin(requestIds, log),
         receiversPlugin(database.db, secretKey, requestIds, log.child({ component: 'receivers' })),

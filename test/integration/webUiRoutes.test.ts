@@ -75,7 +75,7 @@ describe('web UI routes', () => {
     const response = await fetch(`${app.url}/ui/session.json`);
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
-    expect(await response.json()).toEqual({ auth: 'token' });
+    expect(await response.json()).toEqual({ auth: 'token', trustedDocuments: false });
   });
 
   it('answers 404 for unknown or traversing asset names and 405 for writes', async () => {

@@ -1,8 +1,11 @@
 // The web UI in a real browser (Debian's chromium) against a token-mode server on Postgres: a viewer
 // sees the graph and no action, an editor tags, rolls back and deletes and sees changes arrive live;
-// no CSP violation; layout times for 200 and 1,000 tags. Screenshots go to docs/images/.
-import { mkdirSync } from 'node:fs';
+// no CSP violation; the stream list's filters; "Import now" against the real test registry;
+// layout times for 200 and 1,000 tags. Screenshots go to docs/images/.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { eq, inArray } from 'drizzle-orm';
+import * as esbuild from 'esbuild';
 import {
   type Browser,
   type BrowserContext,
@@ -10,9 +13,14 @@ import {
   type Page,
   type WebSocketRoute,
 } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { imageStreams, tags } from '../../src/db/schema.ts';
 import { WEB_UI_CSP } from '../../src/server/webUi.ts';
+import { webDocuments } from '../../web/build.mjs';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { pushImage } from '../support/images.ts';
+import { drainImports } from '../support/imports.ts';
 import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
 import { type BuiltWebUi, buildTestWebUi } from '../support/webUi.ts';
 
@@ -114,13 +122,16 @@ describe('the web UI in a browser', { timeout: 240_000 }, () => {
   });
 
   /** A fresh browser profile (its own sessionStorage) whose pages report console messages. */
-  async function openPage(colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
+  async function openPage(
+    colorScheme: 'light' | 'dark' = 'light',
+    server: TestApp = app,
+  ): Promise<Page> {
     const context = await browser.newContext({
       viewport: { width: 1400, height: 900 },
       colorScheme,
     });
     contexts.push(context);
-    const origin = new URL(app.url).origin;
+    const origin = new URL(server.url).origin;
     await context.route('**/*', (route) =>
       new URL(route.request().url()).origin === origin
         ? route.continue()
@@ -141,8 +152,8 @@ describe('the web UI in a browser', { timeout: 240_000 }, () => {
     return page;
   }
 
-  async function signIn(page: Page, token: string): Promise<void> {
-    const response = await page.goto(`${app.url}/`);
+  async function signIn(page: Page, token: string, server: TestApp = app): Promise<void> {
+    const response = await page.goto(`${server.url}/`);
     expect(response!.headers()['content-security-policy']).toBe(WEB_UI_CSP);
     await page.getByLabel('Token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -280,6 +291,141 @@ describe('the web UI in a browser', { timeout: 240_000 }, () => {
     expect(streamLoads.length).toBe(loads);
     expect(problems).toEqual([]);
     await page.context().close();
+  });
+
+  it('filters the stream list to streams with scheduled imports or recent changes', async () => {
+    const ns = 'webui-lists';
+    const db = app.database.db;
+    const digest = digestOf('webui-lists');
+    await seedImage(db, { digest, dockerImageReference: `quay.io/acme/lists@${digest}` });
+    const history = [
+      { dockerImageReference: `quay.io/acme/lists@${digest}`, image: digest, generation: 1 },
+    ];
+    const seeded: Record<string, number> = {};
+    for (const [name, scheduled] of [
+      ['ticking', true],
+      ['quiet', false],
+      ['fresh', false],
+    ] as const) {
+      const stream = await seedStream(db, { namespace: ns, name });
+      seeded[name] = stream.id;
+      await seedTag(db, stream.id, {
+        name: 'latest',
+        from: { kind: 'DockerImage', name: `quay.io/acme/${name}:latest` },
+        importScheduled: scheduled,
+        history,
+      });
+    }
+    // ticking and quiet last changed three days ago; fresh just now.
+    const old = new Date(Date.now() - 3 * 86_400_000);
+    const oldIds = [seeded.ticking!, seeded.quiet!];
+    await db.update(tags).set({ updatedAt: old }).where(inArray(tags.streamId, oldIds));
+    await db.update(imageStreams).set({ updatedAt: old }).where(inArray(imageStreams.id, oldIds));
+    const [quiet] = await db.select().from(tags).where(eq(tags.streamId, seeded.quiet!));
+    expect(quiet!.updatedAt.getTime()).toBe(old.getTime());
+
+    const viewer = await app.member(ns, 'IMAGE_PULLER');
+    const page = await openPage();
+    await signIn(page, viewer);
+    await page.goto(`${app.url}/#/ns/${ns}`);
+    const names = () =>
+      page
+        .getByTestId('streams')
+        .locator('tbody tr td:first-child')
+        .evaluateAll((cells) => cells.map((cell) => cell.textContent));
+    await expect.poll(names, UI_TIMEOUT).toEqual(['fresh', 'quiet', 'ticking']);
+    await page.getByLabel('scheduled imports only').check();
+    await expect.poll(names, UI_TIMEOUT).toEqual(['ticking']);
+    await page.getByLabel('Changed within').selectOption('last 24 hours');
+    await expect.poll(names, UI_TIMEOUT).toEqual([]);
+    await page.getByLabel('scheduled imports only').uncheck();
+    await expect.poll(names, UI_TIMEOUT).toEqual(['fresh']);
+    await page.screenshot({ path: join(SCREENSHOTS, 'web-ui-stream-filters.png') });
+    await page.getByLabel('Changed within').selectOption('last 7 days');
+    await expect.poll(names, UI_TIMEOUT).toEqual(['fresh', 'quiet', 'ticking']);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('imports a new image from a real registry with "Import now" and shows the history item', async () => {
+    const ns = 'webui-registry';
+    const registryUrl = inject('registryUrl');
+    const repository = `webui-${process.pid}-${Date.now().toString(36)}/shop`;
+    const source = `${new URL(registryUrl).host}/${repository}:latest`;
+    const first = await pushImage(registryUrl, repository, 'latest', { content: 'shop one' });
+    const editor = await app.member(ns, 'EDITOR');
+    await app.stream(ns, 'shop');
+    // The tag is created from the pushed image (through the API) and imported by the worker.
+    const tagged = await app.as(editor).graphql<{ tag: { __typename: string } }>(TAG, {
+      input: { namespace: ns, source, destinations: ['shop:latest'], insecure: true },
+    });
+    expect(tagged.data?.tag.__typename).toBe('TagPayload');
+    await expect.poll(() => drainImports(app), UI_TIMEOUT).toBeGreaterThan(0);
+
+    const page = await openPage();
+    await signIn(page, editor);
+    await page.goto(`${app.url}/#/ns/${ns}/shop/latest`);
+    const history = page.getByTestId('history');
+    await expect.poll(() => history.locator('li').count(), UI_TIMEOUT).toBe(1);
+    expect(await history.innerText()).toContain(first.digest.slice(7, 19));
+    await expect.poll(() => page.getByTestId('live').innerText(), UI_TIMEOUT).toBe('live');
+
+    // A new image under the same registry tag; "Import now" queues the import, the worker runs
+    // it, and the new history item arrives through the subscription.
+    const second = await pushImage(registryUrl, repository, 'latest', { content: 'shop two' });
+    await page.getByRole('button', { name: 'Import now' }).click();
+    await expect.poll(() => drainImports(app), UI_TIMEOUT).toBeGreaterThan(0);
+    await expect.poll(() => history.locator('li').count(), UI_TIMEOUT).toBe(2);
+    expect(await history.locator('li').first().innerText()).toContain(second.digest.slice(7, 19));
+    await page.screenshot({ path: join(SCREENSHOTS, 'web-ui-import-now.png') });
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it('works against a gateway that runs trusted documents only, with the built manifest', async () => {
+    // The manifest `npm run build` writes to dist/web-documents.json, on a second gateway over
+    // the same database.
+    const manifest = join(built.directory, '..', 'web-documents.json');
+    writeFileSync(manifest, JSON.stringify(await webDocuments(esbuild)));
+    const trusted = await startTestApp(
+      { trustedDocuments: loadConfig({ TAGRAPH_TRUSTED_DOCUMENTS: manifest }).trustedDocuments },
+      { webUiDirectory: built.directory },
+    );
+    try {
+      const viewer = await app.member(NS, 'IMAGE_PULLER');
+      const page = await openPage('light', trusted);
+      const sent: string[] = [];
+      page.on('request', (request) => {
+        if (request.method() === 'POST') sent.push(request.postData() ?? '');
+      });
+      await signIn(page, viewer, trusted);
+      await page.goto(`${trusted.url}/#/ns/${NS}/app/1.0`);
+      await node(page, 'stable').waitFor(UI_TIMEOUT);
+      await expect.poll(() => page.getByTestId('live').innerText(), UI_TIMEOUT).toBe('live');
+      await expect
+        .poll(() => page.getByTestId('history').locator('li').count(), UI_TIMEOUT)
+        .toBeGreaterThan(1);
+      // Every request named its document by hash, none sent a text.
+      expect(sent.length).toBeGreaterThan(2);
+      for (const body of sent) {
+        expect(JSON.parse(body)).toMatchObject({ extensions: { persistedQuery: { version: 1 } } });
+        expect(JSON.parse(body)).not.toHaveProperty('query');
+      }
+      // A document of the caller's own is refused there.
+      const own = await page.evaluate(async (token) => {
+        const response = await fetch('/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: '{ me { subject } }' }),
+        });
+        return (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
+      }, viewer);
+      expect(own.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_ONLY');
+      expect(problems).toEqual([]);
+      await page.context().close();
+    } finally {
+      await trusted.stop();
+    }
   });
 
   it('lays out 200 tags with dagre and 1,000 with the layered fallback, and says how long', async () => {

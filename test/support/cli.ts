@@ -23,6 +23,8 @@ export interface CliOptions {
   env?: Record<string, string>;
   /** Written to the CLI's stdin (for `-f -`). */
   stdin?: string;
+  /** Another `tagraph` executable (a built dist/cli.js) instead of the sources' CLI_BIN. */
+  bin?: string;
 }
 
 const children = new Set<ChildProcess>();
@@ -41,7 +43,7 @@ function environment(options: CliOptions): NodeJS.ProcessEnv {
 
 /** Starts `tagraph <args>`; the caller reads its output as it comes and waits for the exit. */
 export function startCli(args: string[], options: CliOptions = {}) {
-  const child = spawn(process.execPath, [CLI_BIN, ...args], {
+  const child = spawn(process.execPath, [options.bin ?? CLI_BIN, ...args], {
     env: environment(options),
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -1,12 +1,15 @@
 // The web UI's shell: sign-in, routing by the URL's hash, the namespace and stream lists.
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { RequestError, request, storedToken, storeToken } from './api.ts';
+import { RequestError, request, sendByHash, storedToken, storeToken } from './api.ts';
 import {
   ME,
   type MeData,
   NAMESPACES,
   type NamespaceSummary,
   type NamespacesData,
+  PAGE,
+  SCHEDULED_TAGS,
+  type ScheduledTagsData,
   STREAMS,
   type StreamsData,
 } from './queries.ts';
@@ -65,9 +68,13 @@ export function App() {
   useEffect(() => {
     // Open mode needs no token; in token mode, one from earlier in this tab, else the form.
     fetch('/ui/session.json')
-      .then((response) => response.json() as Promise<{ auth: 'open' | 'token' }>)
       .then(
-        ({ auth }) => {
+        (response) =>
+          response.json() as Promise<{ auth: 'open' | 'token'; trustedDocuments?: boolean }>,
+      )
+      .then(
+        ({ auth, trustedDocuments }) => {
+          sendByHash(trustedDocuments === true);
           const token = storedToken();
           if (auth === 'open') void signIn(null);
           else if (token) void signIn(token);
@@ -244,17 +251,62 @@ export function roleLabel(role: string | null): string {
   return role === 'ADMIN' ? 'admin' : role === 'EDITOR' ? 'editor' : role ? 'viewer' : '—';
 }
 
+/** The "changed within" choices of the stream list, in milliseconds. */
+const CHANGED_WITHIN: Record<string, number> = {
+  'last hour': 3_600_000,
+  'last 24 hours': 86_400_000,
+  'last 7 days': 7 * 86_400_000,
+};
+/** The scheduled filter reads at most this many pages of the namespace's tags. */
+const MAX_SCHEDULED_PAGES = 10;
+
+/** The streams of `namespace` with a tag re-checked on a schedule, by their count of such tags. */
+async function scheduledStreams(
+  token: string | null,
+  namespace: string,
+): Promise<{ counts: Map<string, number>; complete: boolean }> {
+  const counts = new Map<string, number>();
+  let after: string | null = null;
+  for (let page = 0; page < MAX_SCHEDULED_PAGES; page++) {
+    const result: ScheduledTagsData = await request<ScheduledTagsData>(token, SCHEDULED_TAGS, {
+      namespace,
+      after,
+    });
+    const tags = result.namespace?.tags;
+    if (!tags) break;
+    for (const tag of tags.nodes) {
+      if (!tag.spec?.importPolicy.scheduled) continue;
+      counts.set(tag.stream.name, (counts.get(tag.stream.name) ?? 0) + 1);
+    }
+    if (!tags.pageInfo.hasNextPage) return { counts, complete: true };
+    after = tags.pageInfo.endCursor;
+  }
+  return { counts, complete: after === null };
+}
+
 function StreamList(props: { token: string | null; namespace: string }) {
   const [search, setSearch] = useState('');
   const [onlyFailing, setOnlyFailing] = useState(false);
-  const { data, error } = useQuery(
+  const [onlyScheduled, setOnlyScheduled] = useState(false);
+  const [changedWithin, setChangedWithin] = useState('');
+  const { data, error } = useQuery(() => {
+    const within = CHANGED_WITHIN[changedWithin];
+    const changedAfter = within ? new Date(Date.now() - within).toISOString() : null;
+    return request<StreamsData>(props.token, STREAMS, {
+      namespace: props.namespace,
+      filter: search ? { nameContains: search } : null,
+      changedAfter,
+    }).then((streams) => ({ streams, changedAfter }));
+  }, [props.token, props.namespace, search, changedWithin]);
+  const scheduled = useQuery(
     () =>
-      request<StreamsData>(props.token, STREAMS, {
-        namespace: props.namespace,
-        filter: search ? { nameContains: search } : null,
-      }),
-    [props.token, props.namespace, search],
+      onlyScheduled
+        ? scheduledStreams(props.token, props.namespace)
+        : Promise.resolve({ counts: new Map<string, number>(), complete: true }),
+    [props.token, props.namespace, onlyScheduled],
   );
+  const changedAfter = data?.changedAfter ? Date.parse(data.changedAfter) : null;
+  const streams = data?.streams;
   return (
     <section>
       <h1>Streams of {props.namespace}</h1>
@@ -267,19 +319,40 @@ function StreamList(props: { token: string | null; namespace: string }) {
           value={search}
           onInput={(event) => setSearch((event.target as HTMLInputElement).value)}
         />
+        <Toggle label="failing imports only" checked={onlyFailing} onChange={setOnlyFailing} />
+        <Toggle
+          label="scheduled imports only"
+          checked={onlyScheduled}
+          onChange={setOnlyScheduled}
+        />
         <label>
-          <input
-            type="checkbox"
-            checked={onlyFailing}
-            onChange={(event) => setOnlyFailing((event.target as HTMLInputElement).checked)}
-          />{' '}
-          failing imports only
+          changed{' '}
+          <select
+            aria-label="Changed within"
+            value={changedWithin}
+            onChange={(event) => setChangedWithin((event.target as HTMLSelectElement).value)}
+          >
+            <option value="">any time</option>
+            {Object.keys(CHANGED_WITHIN).map((label) => (
+              <option key={label} value={label}>
+                in the {label}
+              </option>
+            ))}
+          </select>
         </label>
       </div>
-      {error && <p class="error">{error}</p>}
-      {!data && !error && <p class="loading">Loading streams…</p>}
-      {data && !data.namespace && <p>No such namespace, or you may not read it.</p>}
-      {data?.namespace && (
+      {(error ?? scheduled.error) && <p class="error">{error ?? scheduled.error}</p>}
+      {((!data && !error) || (onlyScheduled && !scheduled.data && !scheduled.error)) && (
+        <p class="loading">Loading streams…</p>
+      )}
+      {onlyScheduled && scheduled.data && !scheduled.data.complete && (
+        <p class="note">
+          The scheduled filter read the first {MAX_SCHEDULED_PAGES * PAGE} scheduled and policy tags
+          only.
+        </p>
+      )}
+      {streams && !streams.namespace && <p>No such namespace, or you may not read it.</p>}
+      {streams?.namespace && (
         <table class="list" data-testid="streams">
           <thead>
             <tr>
@@ -291,8 +364,15 @@ function StreamList(props: { token: string | null; namespace: string }) {
             </tr>
           </thead>
           <tbody>
-            {data.namespace.imageStreams.nodes
+            {streams.namespace.imageStreams.nodes
               .filter((s) => !onlyFailing || s.failing.totalCount > 0)
+              .filter((s) => !onlyScheduled || (scheduled.data?.counts.get(s.name) ?? 0) > 0)
+              .filter(
+                (s) =>
+                  changedAfter === null ||
+                  s.changed.totalCount > 0 ||
+                  Date.parse(s.updatedAt) > changedAfter,
+              )
               .map((s) => (
                 <tr key={s.name}>
                   <td>
@@ -311,13 +391,27 @@ function StreamList(props: { token: string | null; namespace: string }) {
           </tbody>
         </table>
       )}
-      {data?.namespace?.imageStreams.pageInfo.hasNextPage && (
+      {streams?.namespace?.imageStreams.pageInfo.hasNextPage && (
         <p class="note">
-          Showing the first {data.namespace.imageStreams.nodes.length} of{' '}
-          {data.namespace.imageStreams.totalCount}: narrow the filter.
+          Showing the first {streams.namespace.imageStreams.nodes.length} of{' '}
+          {streams.namespace.imageStreams.totalCount}: narrow the filter.
         </p>
       )}
     </section>
+  );
+}
+
+/** A labelled checkbox of the list filters. */
+function Toggle(props: { label: string; checked: boolean; onChange: (checked: boolean) => void }) {
+  return (
+    <label>
+      <input
+        type="checkbox"
+        checked={props.checked}
+        onChange={(event) => props.onChange((event.target as HTMLInputElement).checked)}
+      />{' '}
+      {props.label}
+    </label>
   );
 }
 

@@ -3,6 +3,32 @@ import { type Client, createClient } from 'graphql-ws';
 
 const TOKEN_KEY = 'tagraph.token';
 
+/** Each document's SHA-256, by its text: written into the bundle by the build (web/build.mjs). */
+declare const __DOCUMENT_HASHES__: Record<string, string>;
+
+let byHash = false;
+
+/**
+ * Whether the gateway runs trusted documents only (`/ui/session.json` says): then every document
+ * is sent by its hash alone; otherwise as text, as any client does.
+ */
+export function sendByHash(trusted: boolean): void {
+  byHash = trusted;
+}
+
+/**
+ * The persisted-document extension that names `query` by its hash, as a gateway in
+ * trusted-documents mode wants it (docs/security.md); none for a document the build did not see,
+ * or when the gateway runs any document.
+ */
+function persisted(query: string): { persistedQuery: { version: 1; sha256Hash: string } } | null {
+  const hash = byHash ? __DOCUMENT_HASHES__[query] : undefined;
+  return hash ? { persistedQuery: { version: 1, sha256Hash: hash } } : null;
+}
+
+/** The server does not know the hash: send the text with it (automatic persisted queries). */
+const NOT_FOUND = 'PERSISTED_QUERY_NOT_FOUND';
+
 /** The token the user pasted, kept for this tab only (sessionStorage), or null. */
 export function storedToken(): string | null {
   return sessionStorage.getItem(TOKEN_KEY);
@@ -43,16 +69,26 @@ export async function request<T>(
     accept: 'application/graphql-response+json, application/json',
   };
   if (token) headers.authorization = `Bearer ${token}`;
-  const response = await fetch('/graphql', {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ query, variables }),
-    credentials: 'omit',
-  });
-  const body = (await response.json().catch(() => ({}))) as {
-    data?: T;
-    errors?: GraphqlError[];
+  const extensions = persisted(query);
+  const post = async (withText: boolean) => {
+    const response = await fetch('/graphql', {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        ...(withText ? { query } : {}),
+        variables,
+        ...(extensions ? { extensions } : {}),
+      }),
+      credentials: 'omit',
+    });
+    const body = (await response.json().catch(() => ({}))) as {
+      data?: T;
+      errors?: GraphqlError[];
+    };
+    return { response, body };
   };
+  let { response, body } = await post(extensions === null);
+  if (body.errors?.[0]?.extensions?.code === NOT_FOUND) ({ response, body } = await post(true));
   if (body.errors?.length || !body.data) {
     throw new RequestError(body.errors ?? [], response.status);
   }
@@ -90,19 +126,32 @@ export function keepSubscribed<T>(
 ): Subscription {
   let stopped = false;
   let delay = 1000;
+  const extensions = persisted(query);
+  let withText = extensions === null;
   let dispose: (() => void) | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const start = () => {
     if (stopped) return;
     dispose = client.subscribe<T>(
-      { query, variables: variables() },
+      // graphql-ws wants a `query`: empty when the hash names the document.
+      {
+        query: withText ? query : '',
+        variables: variables(),
+        ...(extensions ? { extensions } : {}),
+      },
       {
         next: (result) => {
           delay = 1000;
           onState(true);
           if (result.data) onData(result.data as T);
         },
-        error: () => again(),
+        error: (error) => {
+          const refused = Array.isArray(error) ? (error[0] as GraphqlError | undefined) : null;
+          if (refused?.extensions?.code === NOT_FOUND && !withText) {
+            withText = true;
+            start();
+          } else again();
+        },
         complete: () => again(),
       },
     );

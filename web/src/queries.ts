@@ -76,7 +76,7 @@ export interface NamespacesData {
   };
 }
 
-export const STREAMS = `query Streams($namespace: String!, $filter: ImageStreamFilter, $after: String) {
+export const STREAMS = `query Streams($namespace: String!, $filter: ImageStreamFilter, $after: String, $changedAfter: DateTime) {
   namespace(name: $namespace) {
     name
     myRole
@@ -88,6 +88,7 @@ export const STREAMS = `query Streams($namespace: String!, $filter: ImageStreamF
         updatedAt
         tags(first: 0) { totalCount }
         failing: tags(first: 0, filter: { importFailing: true }) { totalCount }
+        changed: tags(first: 0, filter: { updatedAfter: $changedAfter }) { totalCount }
       }
       pageInfo { hasNextPage endCursor }
     }
@@ -99,6 +100,29 @@ export interface StreamSummary {
   updatedAt: string;
   tags: { totalCount: number };
   failing: { totalCount: number };
+  /** Tags updated after the query's `changedAfter` (all of them without one). */
+  changed: { totalCount: number };
+}
+
+/**
+ * The namespace's tags that may be re-checked on a schedule: SCHEDULED ones, and POLICY ones,
+ * which are scheduled when `spec.importPolicy.scheduled` says so (docs/queries.md).
+ */
+export const SCHEDULED_TAGS = `query ScheduledTags($namespace: String!, $after: String) {
+  namespace(name: $namespace) {
+    tags(first: ${PAGE}, after: $after, filter: { kinds: [SCHEDULED, POLICY] }) {
+      nodes { stream { name } spec { importPolicy { scheduled } } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}`;
+export interface ScheduledTagsData {
+  namespace: {
+    tags: {
+      nodes: { stream: { name: string }; spec: { importPolicy: { scheduled: boolean } } | null }[];
+      pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    };
+  } | null;
 }
 export interface StreamsData {
   namespace: {

@@ -2,11 +2,12 @@
 // connection it subscribes again with `since: <last cursor>`, so nothing is missed or repeated.
 import type { Command } from 'commander';
 import type WebSocket from 'ws';
+import { UNTRUSTED_CLI_HINT } from '../client.ts';
 import { contextOf, type Io } from '../context.ts';
 import { TAG_CHANGED } from '../documents.ts';
 import { CliError } from '../errors.ts';
 import { parseCount, parseOutput } from '../flags.ts';
-import { documentText, type ResultOf, type VariablesOf } from '../graphql.ts';
+import { documentText, type ResultOf, textHash, type VariablesOf } from '../graphql.ts';
 
 export type TagChange = ResultOf<typeof TAG_CHANGED>['tagChanged'];
 
@@ -44,6 +45,15 @@ function dropReason(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;
   const message = (error as { message?: unknown })?.message;
   return typeof message === 'string' && message ? message : 'connection error';
+}
+
+/** The first GraphQL error of a refused subscribe (graphql-ws hands over the error list). */
+function refusal(error: unknown): { message: string; extensions?: { code?: string } } | null {
+  if (!Array.isArray(error)) return null;
+  const first = error[0] as { message?: unknown; extensions?: { code?: string } } | undefined;
+  return typeof first?.message === 'string'
+    ? { message: first.message, extensions: first.extensions }
+    : null;
 }
 
 function webSocketUrl(httpUrl: string): string {
@@ -101,6 +111,11 @@ export function registerWatch(program: Command, io: Io): void {
       let everConnected = false;
       let retryMs = FIRST_RETRY_MS;
       let announced = false;
+      // By hash first, as trusted-documents servers want it; with the text once the server
+      // answered that it does not know the hash (automatic persisted queries).
+      const text = documentText(TAG_CHANGED);
+      const extensions = { persistedQuery: { version: 1, sha256Hash: textHash(text) } };
+      let withText = false;
 
       for (;;) {
         const client = createClient({
@@ -122,7 +137,8 @@ export function registerWatch(program: Command, io: Io): void {
         let drop = 'the server ended the subscription';
         try {
           const results = client.iterate<ResultOf<typeof TAG_CHANGED>>({
-            query: documentText(TAG_CHANGED),
+            query: withText ? text : '',
+            extensions,
             variables: { namespace: ctx.namespace, stream, tag, since } satisfies VariablesOf<
               typeof TAG_CHANGED
             >,
@@ -146,6 +162,15 @@ export function registerWatch(program: Command, io: Io): void {
           }
         } catch (error) {
           if (error instanceof CliError) throw error;
+          const refused = refusal(error);
+          if (refused?.extensions?.code === 'PERSISTED_QUERY_NOT_FOUND' && !withText) {
+            withText = true;
+            continue;
+          }
+          if (refused) {
+            const only = refused.extensions?.code === 'PERSISTED_QUERY_ONLY';
+            throw new CliError(refused.message, only ? [UNTRUSTED_CLI_HINT] : []);
+          }
           drop = dropReason(error);
           if (!everConnected) {
             throw new CliError(`cannot watch through ${webSocketUrl(ctx.config.url)}: ${drop}`);
