@@ -34,8 +34,6 @@ export interface CompiledReadsOptions {
   db: Db;
   /** The caller the authentication plugin found for a request, or null. */
   callerOf: (request: Request) => Caller | null;
-  /** Counts requests served compiled and those that fell back (by reason). */
-  count?: (outcome: 'served' | 'ordinary') => void;
 }
 
 function paramValue(source: ParamSource, variables: Record<string, unknown>): string {
@@ -111,20 +109,17 @@ export function compiledReads(options: CompiledReadsOptions): Plugin {
   return {
     async onParams({ params, request, context, setResult }) {
       const { query, operationName } = params;
-      if (typeof query !== 'string' || params.extensions?.persistedQuery) {
-        options.count?.('ordinary');
-        return;
-      }
+      if (typeof query !== 'string' || params.extensions?.persistedQuery) return;
       const entry = entryFor(query, operationName ?? null);
       const compiled = entry.compiled;
-      if (!compiled) return options.count?.('ordinary');
+      if (!compiled) return;
       if (!entry.proven) {
         pending.set(context, entry);
-        return options.count?.('ordinary');
+        return;
       }
       const caller = options.callerOf(request);
       const variables = plainVariables(compiled, params.variables);
-      if (!caller || !variables) return options.count?.('ordinary');
+      if (!caller || !variables) return;
       let row: { readable: boolean; data: string } | undefined;
       try {
         row = rowsOf<{ readable: boolean; data: string }>(
@@ -132,13 +127,12 @@ export function compiledReads(options: CompiledReadsOptions): Plugin {
         )[0];
       } catch {
         // The ordinary path meets the same failure and reports it as it always does.
-        return options.count?.('ordinary');
+        return;
       }
-      if (!row?.readable) return options.count?.('ordinary');
+      if (!row?.readable) return;
       const body = `{"data":${row.data}}`;
       const result: RawResult = { data: null, stringify: () => body };
       setResult(result);
-      options.count?.('served');
     },
     onExecutionResult({ result, context }) {
       const entry = pending.get(context);
