@@ -6,6 +6,7 @@ import type { Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import { type Caller, readableNamespaceSql } from '../../auth/roles.ts';
 import { type Db, rowsOf } from '../../db/client.ts';
+import { QUERY_LIMITS } from '../../limits.ts';
 import { type CompiledRead, compileRead, type ParamSource } from './compile.ts';
 
 /** Distinct documents remembered (compiled, waiting for their first ordinary success, or refused). */
@@ -93,7 +94,10 @@ export function compiledReads(options: CompiledReadsOptions): Plugin {
     if (!entry) {
       let compiled: CompiledRead | null = null;
       try {
-        const result = compileRead(parse(query, { noLocation: true }));
+        const result = compileRead(
+          // The shape limit's token count: a longer document is refused on the ordinary path anyway.
+          parse(query, { noLocation: true, maxTokens: QUERY_LIMITS.maxTokens.n }),
+        );
         if ('compiled' in result) compiled = result.compiled;
       } catch {
         // Not even a document: the ordinary path reports it.
