@@ -217,6 +217,14 @@ beforeAll(async () => {
   tokens.readerA = await app.member('na', 'IMAGE_PULLER');
   tokens.readerAB = await app.member(['na', 'nb'], 'IMAGE_PULLER');
   tokens.outsider = (await app.user('outsider')).token;
+  // A registry reads every namespace without a binding; a robot token only its own namespace.
+  tokens.registry = await app.registry();
+  const robot = await app.admin<{ createRobotToken: { token?: string } }>(
+    `mutation($input: CreateRobotTokenInput!) { createRobotToken(input: $input) {
+      ... on RobotTokenPayload { token } } }`,
+    { input: { namespace: 'na', name: 'puller', role: 'IMAGE_PULLER' } },
+  );
+  tokens.robotA = robot.createRobotToken.token!;
   // Each document once as the admin: its first ordinary success proves it.
   for (const c of CASES) await raw(app, tokens.admin, c);
   for (const c of CASES) {
@@ -259,7 +267,7 @@ describe('compiled reads', () => {
           compared += 1;
         }
       }
-      expect(compared).toBe(CASES.length * 4);
+      expect(compared).toBe(CASES.length * Object.keys(tokens).length);
     } finally {
       await off.stop();
     }
@@ -272,6 +280,7 @@ describe('compiled reads', () => {
       );
     for (const [who, ns] of [
       ['readerA', 'nb'],
+      ['robotA', 'nb'],
       ['outsider', 'na'],
       ['outsider', 'nb'],
     ] as const) {
