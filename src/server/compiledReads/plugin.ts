@@ -11,6 +11,8 @@ import { type CompiledRead, compileRead, type ParamSource } from './compile.ts';
 
 /** Distinct documents remembered (compiled, waiting for their first ordinary success, or refused). */
 const MAX_DOCUMENTS = 1000;
+/** Longer documents are never compiled or remembered, so the cache stays small (1,000 × 16 KiB). */
+const MAX_DOCUMENT_CHARS = 16_384;
 /** Variable values a compiled statement takes: names of namespaces, streams and tags. */
 const PLAIN_NAME = /^[A-Za-z0-9._:@/-]{1,253}$/;
 
@@ -114,6 +116,7 @@ export function compiledReads(options: CompiledReadsOptions): Plugin {
     async onParams({ params, request, context, setResult }) {
       const { query, operationName } = params;
       if (typeof query !== 'string' || params.extensions?.persistedQuery) return;
+      if (query.length > MAX_DOCUMENT_CHARS) return;
       const entry = entryFor(query, operationName ?? null);
       const compiled = entry.compiled;
       if (!compiled) return;
