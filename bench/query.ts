@@ -5,7 +5,7 @@ import { type RunningPeer, startPostgraphile, startPostgraphile5 } from './lib/p
 import { type Measured, measureRounds, pick, statementsPerRequest } from './lib/rounds.ts';
 import { seedGraph } from './lib/seed.ts';
 import { medianOf, printTable, type Row, round, writeResults } from './lib/stats.ts';
-import { startTagraph } from './lib/tagraph.ts';
+import { type RunningTagraph, startTagraph } from './lib/tagraph.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -55,7 +55,20 @@ const PEERS = {
   v5: { server: 'postgraphile5', label: 'PostGraphile v5', start: startPostgraphile5 },
 } as const;
 type PeerServer = (typeof PEERS)[keyof typeof PEERS]['server'];
-type Server = 'tagraph' | PeerServer;
+/**
+ * tagraph twice in the same run: with compiled reads (the default) and with them switched off
+ * (`TAGRAPH_COMPILED_READS=off`, every request through the ordinary execution).
+ */
+const TAGRAPHS = [
+  { server: 'tagraph', label: 'tagraph (compiled reads)', env: {} },
+  {
+    server: 'tagraph_ordinary',
+    label: 'tagraph (ordinary)',
+    env: { TAGRAPH_COMPILED_READS: 'off' },
+  },
+] as const;
+type TagraphServer = (typeof TAGRAPHS)[number]['server'];
+type Server = TagraphServer | PeerServer;
 const SELECTED_PEERS = (process.env.BENCH_PEERS ?? 'v4,v5').split(',').map((key) => {
   const peer = PEERS[key as keyof typeof PEERS];
   if (!peer) throw new Error(`BENCH_PEERS: unknown peer ${key} (v4, v5)`);
@@ -98,9 +111,19 @@ export async function main() {
     console.log(
       `seeded ${SHAPE.streams}×${SHAPE.tagsPerStream}×${SHAPE.historyPerTag} in ${Date.now() - started} ms`,
     );
-    const tagraph = await startTagraph({ databaseUrl: database.url, cpuProfDir: profileDir });
+    const tagraphs: { server: TagraphServer; label: string; running: RunningTagraph }[] = [];
     const peers: { server: PeerServer; label: string; running: RunningPeer }[] = [];
     try {
+      for (const t of TAGRAPHS) {
+        tagraphs.push({
+          ...t,
+          running: await startTagraph({
+            databaseUrl: database.url,
+            cpuProfDir: profileDir,
+            env: { ...t.env },
+          }),
+        });
+      }
       for (const peer of SELECTED_PEERS) {
         peers.push({ ...peer, running: await peer.start(database.url) });
       }
@@ -111,7 +134,12 @@ export async function main() {
         headers: Record<string, string>;
         pid: number;
       }[] = [
-        { server: 'tagraph', url: tagraph.graphqlUrl, headers: tagraph.headers, pid: tagraph.pid },
+        ...tagraphs.map((t) => ({
+          server: t.server,
+          url: t.running.graphqlUrl,
+          headers: t.running.headers,
+          pid: t.running.pid,
+        })),
         ...peers.map((p) => ({
           server: p.server,
           url: p.running.graphqlUrl,
@@ -120,7 +148,7 @@ export async function main() {
         })),
       ];
       const queryOf = (server: Server, name: QueryName) =>
-        server === 'tagraph' ? QUERIES[name].tagraph : QUERIES[name].postgraphile;
+        server.startsWith('tagraph') ? QUERIES[name].tagraph : QUERIES[name].postgraphile;
       // Same answers, or the comparison means nothing.
       const sizes: Record<string, number> = {};
       for (const name of SELECTED) {
@@ -138,7 +166,9 @@ export async function main() {
       // Statements per request over 20 sequential requests: tagraph's drizzle counter on /metrics,
       // the peers' pg client calls (pg_stat_statements is not preloaded on this server).
       const counters: Record<Server, () => Promise<number>> = {
-        tagraph: () => tagraph.metric('tagraph_db_statements_total'),
+        ...Object.fromEntries(
+          tagraphs.map((t) => [t.server, () => t.running.metric('tagraph_db_statements_total')]),
+        ),
         ...Object.fromEntries(peers.map((p) => [p.server, () => p.running.statements()])),
       } as Record<Server, () => Promise<number>>;
       const statements: Record<string, number> = {};
@@ -182,33 +212,40 @@ export async function main() {
       const rows: Row[] = [];
       const summary: Record<string, unknown> = {};
       for (const name of SELECTED) {
-        const t = medianOf(runs[`tagraph_${name}`]!.map(pick));
-        const against = peers.map((p) => {
-          const m = medianOf(runs[`${p.server}_${name}`]!.map(pick));
-          return { ...p, m, ratio: t.rps / m.rps, met: t.rps / m.rps >= 1.5 && t.p99 <= m.p99 };
-        });
-        summary[name] = {
-          tagraph: t,
-          ...Object.fromEntries(
-            against.map((a) => [a.server, { ...a.m, rpsRatio: a.ratio, met: a.met }]),
-          ),
-          met: against.every((a) => a.met),
-        };
-        const ratios = against.map(
-          (a) => `${round(a.ratio)}× ${a.label.replace('PostGraphile ', '')}`,
-        );
-        rows.push({
-          query: name,
-          server: 'tagraph',
-          'req/s': round(t.rps, 1),
-          'p50 ms': t.p50,
-          'p99 ms': t.p99,
-          'SQL/req': statements[`tagraph_${name}`]!,
-          'CPU ms/req server + PG': `${round(t.serverCpuMs)} + ${round(t.postgresCpuMs)}`,
-          'vs PostGraphile': ratios.join(', '),
-          'target ≥1.5× & p99 ≤': against.every((a) => a.met) ? 'met' : 'MISSED',
-        });
-        for (const a of against) {
+        const peerMedians = peers.map((p) => ({
+          ...p,
+          m: medianOf(runs[`${p.server}_${name}`]!.map(pick)),
+        }));
+        const entry: Record<string, unknown> = {};
+        for (const variant of tagraphs) {
+          const t = medianOf(runs[`${variant.server}_${name}`]!.map(pick));
+          const against = peerMedians.map((p) => ({
+            ...p,
+            ratio: t.rps / p.m.rps,
+            met: t.rps / p.m.rps >= 1.5 && t.p99 <= p.m.p99,
+          }));
+          entry[variant.server] = {
+            ...t,
+            ...Object.fromEntries(against.map((a) => [`${a.server}Ratio`, a.ratio])),
+            met: against.every((a) => a.met),
+          };
+          const ratios = against.map(
+            (a) => `${round(a.ratio)}× ${a.label.replace('PostGraphile ', '')}`,
+          );
+          rows.push({
+            query: name,
+            server: variant.label,
+            'req/s': round(t.rps, 1),
+            'p50 ms': t.p50,
+            'p99 ms': t.p99,
+            'SQL/req': statements[`${variant.server}_${name}`]!,
+            'CPU ms/req server + PG': `${round(t.serverCpuMs)} + ${round(t.postgresCpuMs)}`,
+            'vs PostGraphile': ratios.join(', '),
+            'target ≥1.5× & p99 ≤': against.every((a) => a.met) ? 'met' : 'MISSED',
+          });
+        }
+        for (const a of peerMedians) {
+          entry[a.server] = a.m;
           rows.push({
             query: name,
             server: a.label,
@@ -221,6 +258,7 @@ export async function main() {
             'target ≥1.5× & p99 ≤': '',
           });
         }
+        summary[name] = entry;
       }
       printTable(
         `Scenario 1 — tag-graph query, ${CONNECTIONS} connections, median of ${ROUNDS} × ${DURATION} s`,
@@ -240,7 +278,7 @@ export async function main() {
       });
     } finally {
       for (const peer of peers) await peer.running.stop();
-      await tagraph.stop();
+      for (const t of tagraphs) await t.running.stop();
     }
   } finally {
     await database.drop();

@@ -47,6 +47,7 @@ const variables = z.object({
   TAGRAPH_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
   TAGRAPH_GRAPHIQL: boolean.optional(),
   TAGRAPH_WEB_UI: boolean.default(true),
+  TAGRAPH_COMPILED_READS: boolean.default(true),
   TAGRAPH_INTROSPECTION: boolean.optional(),
   TAGRAPH_FEDERATION: boolean.default(false),
   TAGRAPH_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100_000_000).default(1_000_000),
@@ -183,6 +184,8 @@ export interface Config {
   webUi: boolean;
   /** Schema introspection (on in the open development mode by default). */
   introspection: boolean;
+  /** Answer covered read documents with one compiled statement (docs/compiled-reads.md). */
+  compiledReads: boolean;
   /** Serve the Apollo Federation subgraph schema (`_service`, `_entities`; docs/federation.md). */
   federation: boolean;
   /** Largest request body accepted on /graphql. */
@@ -565,6 +568,7 @@ export function loadConfig(
     shutdownTimeoutMs: v.TAGRAPH_SHUTDOWN_TIMEOUT_MS,
     graphiql: v.TAGRAPH_GRAPHIQL ?? authMode === 'open',
     webUi: v.TAGRAPH_WEB_UI,
+    compiledReads: v.TAGRAPH_COMPILED_READS,
     introspection: v.TAGRAPH_INTROSPECTION ?? authMode === 'open',
     federation: v.TAGRAPH_FEDERATION,
     maxBodyBytes: v.TAGRAPH_MAX_BODY_BYTES,

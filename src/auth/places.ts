@@ -11,7 +11,15 @@ import { imageStreams, tags } from '../db/schema.ts';
 /** Streams (and tags) remembered per checker: a stream never moves, so answers stay true. */
 const CACHED_PLACES = 10_000;
 
-const boundedCache = () => new LRUCache<number, Promise<string | null>>({ max: CACHED_PLACES });
+/**
+ * Bounded by `maxSize` (each entry 1), not `max`: with `max`, lru-cache allocates all its slots
+ * up front, and two 10,000-slot caches per request cost milliseconds of CPU on every request.
+ */
+const boundedCache = () =>
+  new LRUCache<number, Promise<string | null>>({
+    maxSize: CACHED_PLACES,
+    sizeCalculation: () => 1,
+  });
 
 export class NamespaceDirectory {
   private readonly streams: DataLoader<number, string | null>;

@@ -41,6 +41,7 @@ import { receiversPlugin } from '../push/receivers.ts';
 import { subgraphSchema } from '../schema/federation.ts';
 import { schema } from '../schema/index.ts';
 import { graphqlTracing } from '../tracing.ts';
+import { compiledReads } from './compiledReads/plugin.ts';
 import type { PersistedDocuments } from './persistedDocuments.ts';
 import { GRAPHQL_PATH, healthPlugin, requestIdPlugin } from './routes.ts';
 import { webUiPlugin } from './webUi.ts';
@@ -141,6 +142,17 @@ export function createGatewayYoga(parts: YogaParts): GatewayYoga {
         requestMetrics(metrics),
         graphqlTracing(),
         actingCaller(),
+        // Last: its onParams runs after authentication and the persisted-document lookup. Off
+        // with trusted documents, whose rule depends on the caller, not only on the document.
+        ...(config.compiledReads && !config.trustedDocuments
+          ? [
+              compiledReads({
+                db: database.db,
+                callerOf: (request) =>
+                  callers.get(request) ?? (config.auth.mode === 'open' ? OPEN_CALLER : null),
+              }),
+            ]
+          : []),
       ],
       log,
     ),

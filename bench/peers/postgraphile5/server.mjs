@@ -30,6 +30,8 @@ const preset = {
           // Role names such as `image-puller` are not valid GraphQL enum values; not queried here.
           role_bindings: { tags: { behavior: '-*' } },
         },
+        // `registry-verified` is not a valid GraphQL enum value either; not queried here.
+        attribute: { 'images.metadata_source': { tags: { behavior: '-*' } } },
       },
     }),
   ],
