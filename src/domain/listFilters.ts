@@ -351,7 +351,11 @@ function parseTimesAndDigest(
   field: string,
   problems: Problem[],
 ): { createdAfter: Date | null; createdBefore: Date | null; digestPrefix: string | null } {
-  validTimes({ createdAfter: input.createdAfter, createdBefore: input.createdBefore }, field, problems);
+  validTimes(
+    { createdAfter: input.createdAfter, createdBefore: input.createdBefore },
+    field,
+    problems,
+  );
   let digestPrefix: string | null = null;
   if (input.digestPrefix != null) {
     const hex = normalizeImageId(input.digestPrefix);
