@@ -5,7 +5,7 @@ import { builder } from '../builder.ts';
 import type { AppContext } from '../context.ts';
 import type { imageStreams, tagHistory, tags } from '../db/schema.ts';
 import { isImportPending, pullSpecFor } from '../domain/tagPolicy.ts';
-import { isDangling } from '../domain/tracking.ts';
+import { followers } from '../domain/tracking.ts';
 import { unwrap } from '../errors.ts';
 import { authorizeStreamTagLookup, type TrackingRow, trackingView } from '../services/queries.ts';
 import { readRef } from './access.ts';
