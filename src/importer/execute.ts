@@ -32,6 +32,8 @@ export interface ImporterOptions {
   serverPlatform: Platform;
   /** Re-check interval of scheduled tags. */
   intervalMs: number;
+  /** Scheduled checks all schedulers together start in one minute (absent: no cap). */
+  maxScheduledPerMinute?: number;
   /** Registries that report pushes, for their TLS setting. */
   pushRegistries: PushRegistry[];
   /** What one attempt of a job may spend on registries. */

@@ -44,10 +44,12 @@ export function createImporter(
       timeoutMs: config.registryTimeoutMs,
       egress: new EgressPolicy(config.egressAllow),
       clients,
+      policy: config.importRegistries,
       ...(metrics ? { metrics: new ImporterMetrics(metrics, database, log) } : {}),
     },
     serverPlatform: config.serverPlatform,
     intervalMs: config.importIntervalMs,
+    maxScheduledPerMinute: config.importMaxScheduledPerMinute,
     pushRegistries: config.pushRegistries,
     budget: config.importBudget,
   };
