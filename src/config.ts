@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { JwtSettings } from './auth/jwt.ts';
 import { hashToken } from './auth/tokens.ts';
 import type { DatabaseTarget } from './db/client.ts';
+import { type MirrorConfig, NO_MIRRORS, parseMirrorConfig } from './domain/mirrors.ts';
 import type { Platform } from './domain/platforms.ts';
 import { parseRegistryRules, type RegistryPolicy } from './domain/registryRules.ts';
 import { parseAllowEntry } from './registry/egress.ts';
@@ -76,6 +77,7 @@ const variables = z.object({
   // Which registries imports may read from, and how hard the scheduler may press them.
   TAGRAPH_IMPORT_ALLOWED_REGISTRIES: z.string().superRefine(checkRegistryRules).optional(),
   TAGRAPH_IMPORT_BLOCKED_REGISTRIES: z.string().superRefine(checkRegistryRules).optional(),
+  TAGRAPH_IMPORT_MIRRORS_FILE: z.string().min(1).optional(),
   TAGRAPH_IMPORT_MAX_SCHEDULED_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(60),
   // What one import job may spend, and how many jobs of one namespace a process runs at once.
   TAGRAPH_IMPORT_MAX_CHILDREN: z.coerce.number().int().min(1).max(10_000).default(256),
@@ -229,6 +231,8 @@ export interface Config {
   importIntervalMs: number;
   /** Registries imports may and may not read from (docs/importer.md). */
   importRegistries: RegistryPolicy;
+  /** Mirrors imports read through (IDMS for digests, ITMS for tags; docs/importer.md). */
+  importMirrors: MirrorConfig;
   /** Scheduled checks all schedulers together start in one minute. */
   importMaxScheduledPerMinute: number;
   /** Multiplies the retry backoff of failed import jobs (tests shrink it). */
@@ -362,6 +366,18 @@ function readFile(variable: string, path: string): string {
   } catch (error) {
     throw new ConfigError(
       `invalid configuration:\n  ${variable}: cannot read ${path} (${(error as Error).message})`,
+    );
+  }
+}
+
+/** TAGRAPH_IMPORT_MIRRORS_FILE's rules; any fault is a ConfigError naming the file. */
+function readMirrors(path: string): MirrorConfig {
+  try {
+    return parseMirrorConfig(readFile('TAGRAPH_IMPORT_MIRRORS_FILE', path));
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(
+      `invalid configuration:\n  TAGRAPH_IMPORT_MIRRORS_FILE: ${path}: ${(error as Error).message}`,
     );
   }
 }
@@ -592,6 +608,9 @@ export function loadConfig(
         : null,
       blocked: parseRegistryRules(v.TAGRAPH_IMPORT_BLOCKED_REGISTRIES ?? ''),
     },
+    importMirrors: v.TAGRAPH_IMPORT_MIRRORS_FILE
+      ? readMirrors(v.TAGRAPH_IMPORT_MIRRORS_FILE)
+      : NO_MIRRORS,
     importMaxScheduledPerMinute: v.TAGRAPH_IMPORT_MAX_SCHEDULED_PER_MINUTE,
     importBudget: {
       maxChildren: v.TAGRAPH_IMPORT_MAX_CHILDREN,

@@ -19,6 +19,7 @@ import { describeFailure, logImportFailure, rethrowIfCancelled } from './failure
 import { type FetchedSource, fetchSource } from './fetchImage.ts';
 import type { ClaimedJob } from './jobRequest.ts';
 import { type LeaseFence, leaseFence } from './lease.ts';
+import { asSource, readThroughMirrors } from './mirrors.ts';
 import { evaluatePolicy, type PolicyWinner, RepositoryListings } from './policy.ts';
 import { importPush } from './push.ts';
 import { recordImportFailure, recordImportSuccess, type TagSnapshot } from './record.ts';
@@ -248,15 +249,33 @@ async function fetchTag(
   source: DockerReference,
   { budget, signal }: Attempt,
 ): Promise<FetchedSource> {
-  const { client } = await openTagRegistry(options, snapshot, source);
-  return fetchSource(client, source, {
-    mode: snapshot.tag.importMode,
-    preference: platformPreference(snapshot.tag.annotations),
-    serverPlatform: options.serverPlatform,
-    budget,
-    maxChildren: options.budget.maxChildren,
-    saveChild: (child) => saveChildImage(options, child, signal),
-  });
+  const insecure = isInsecure(snapshot.tag.importInsecure, snapshot.stream.annotations);
+  return readThroughMirrors(
+    options,
+    snapshot.stream.namespace,
+    source,
+    insecure,
+    async (client, location) => {
+      const fromMirror = location !== source;
+      const fetched = await fetchSource(client, location, {
+        mode: snapshot.tag.importMode,
+        preference: platformPreference(snapshot.tag.annotations),
+        serverPlatform: options.serverPlatform,
+        budget,
+        maxChildren: options.budget.maxChildren,
+        saveChild: (child) =>
+          saveChildImage(
+            options,
+            fromMirror
+              ? asSource({ image: child, children: [], sourceDigest: '' }, source).image
+              : child,
+            signal,
+          ),
+      });
+      return fromMirror ? asSource(fetched, source) : fetched;
+    },
+    { signal },
+  );
 }
 
 /**

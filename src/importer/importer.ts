@@ -45,6 +45,7 @@ export function createImporter(
       egress: new EgressPolicy(config.egressAllow),
       clients,
       policy: config.importRegistries,
+      mirrors: config.importMirrors,
       ...(metrics ? { metrics: new ImporterMetrics(metrics, database, log) } : {}),
     },
     serverPlatform: config.serverPlatform,

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../db/client.ts';
+import type { MirrorConfig } from '../domain/mirrors.ts';
 import type { RegistryCredential } from '../domain/pullSecrets.ts';
 import type { DockerReference } from '../domain/references.ts';
 import { type RegistryPolicy, registryRefusal } from '../domain/registryRules.ts';
@@ -34,6 +35,8 @@ export interface RegistrySettings {
   clients: RegistryClients;
   /** The registries imports may read from (TAGRAPH_IMPORT_ALLOWED/BLOCKED_REGISTRIES); absent: any. */
   policy?: RegistryPolicy;
+  /** Mirrors reads of a source go through first (TAGRAPH_IMPORT_MIRRORS_FILE); absent: none. */
+  mirrors?: MirrorConfig;
   /** Counts imports and times registry requests; absent where nothing is measured. */
   metrics?: ImporterMetrics;
 }
@@ -103,10 +106,11 @@ export async function openRegistry(
   insecure: boolean,
   lookup: CredentialLookup = (ns, registry, repository) =>
     credentialFor(db, settings.secretKey, ns, registry, repository),
+  /** A mirror the administrator configured: the import policy judges its source, not it. */
+  mirror = false,
 ): Promise<RegistryClient> {
-  const refusal = settings.policy
-    ? registryRefusal(settings.policy, image.registry, insecure)
-    : null;
+  const refusal =
+    settings.policy && !mirror ? registryRefusal(settings.policy, image.registry, insecure) : null;
   if (refusal) throw new ImportFailure('Forbidden', refusal);
   const credential = await lookup(namespace, image.registry, image.repository);
   const fingerprint = credential

@@ -11,6 +11,8 @@ import { RepeatedFailureLog } from '../log.ts';
 import { enqueueImport } from '../services/importJobs.ts';
 import { inSpan } from '../tracing.ts';
 import type { ImporterOptions } from './execute.ts';
+import { ImportFailure } from './failure.ts';
+import { readThroughMirrors } from './mirrors.ts';
 import { evaluatePolicy, RepositoryListings } from './policy.ts';
 import { MAX_BACKOFF_FACTOR } from './record.ts';
 import {
@@ -213,15 +215,16 @@ export class ImportScheduler {
     let source = parsed.value;
     try {
       const insecure = isInsecure(tag.importInsecure, tag.streamAnnotations);
-      const client = await openRegistry(
-        this.options.database.db,
-        this.options.registry,
-        tag.namespace,
-        source,
-        insecure,
-        credentials,
-      );
       if (tag.policy) {
+        // A policy tag's repository is listed at the source itself.
+        const client = await openRegistry(
+          this.options.database.db,
+          this.options.registry,
+          tag.namespace,
+          source,
+          insecure,
+          credentials,
+        );
         const listing = await listings.list(tag.namespace, client, source, insecure);
         const winner = await evaluatePolicy(client, source, tag.policy, listing, {
           serverPlatform: this.options.serverPlatform,
@@ -229,11 +232,27 @@ export class ImportScheduler {
         if (winner.evaluation.winner !== tag.policyWinner) return true;
         source = winner.source;
       }
-      const head = await client.headManifest(
-        source.repository,
-        source.digest ?? source.tag ?? 'latest',
+      // A mirror that lacks the manifest counts as failed, so the next location is asked.
+      const head = await readThroughMirrors(
+        this.options,
+        tag.namespace,
+        source,
+        insecure,
+        async (client, location) => {
+          const found = await client.headManifest(
+            location.repository,
+            location.digest ?? location.tag ?? 'latest',
+          );
+          if (!found)
+            throw new ImportFailure(
+              'NotFound',
+              `${location.registry}/${location.repository} has no such manifest`,
+            );
+          return found;
+        },
+        { lookup: credentials },
       );
-      return head?.digest !== tag.importedSourceDigest;
+      return head.digest !== tag.importedSourceDigest;
     } catch (error) {
       this.options.log.info({ err: error, tag: `${tag.stream}:${tag.tag}` }, 'HEAD check failed');
       return true;
