@@ -6,6 +6,7 @@ import type { Tx } from '../db/client.ts';
 import { imageStreams, tagConditions, tags } from '../db/schema.ts';
 import type { PolicyEvaluation } from '../domain/policyTags.ts';
 import type { DockerReference } from '../domain/references.ts';
+import { REPOSITORY_CHECK_ANNOTATION } from '../domain/tagPolicy.ts';
 import { appendEvents, type EventCause, writeTransaction } from '../events/append.ts';
 import type { ImageStreamRow } from '../services/imageStreams.ts';
 import { lockStream, touchStream } from '../services/imageStreams.ts';
@@ -16,9 +17,6 @@ import type { FetchedSource } from './fetchImage.ts';
 import type { LeaseFence } from './lease.ts';
 
 export const IMPORT_SUCCESS_CONDITION = 'ImportSuccess';
-
-/** The stream annotation OpenShift stamps with the time of the stream's last import (RFC 3339). */
-export const REPOSITORY_CHECK_ANNOTATION = 'openshift.io/image.dockerRepositoryCheck';
 
 /**
  * Failures that another try in an interval will not fix unless someone acts (the source is gone,
