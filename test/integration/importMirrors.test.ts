@@ -1,11 +1,10 @@
 // Imports through mirrors (ImageTagMirrorSet for tags, ImageDigestMirrorSet for digests), with
 // real docker-registry processes as sources and mirrors. The rules: docs/importer.md#mirrors.
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MirrorConfig, parseMirrorConfig } from '../../src/domain/mirrors.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
-import { drainImports, getTag, importNow } from '../support/imports.ts';
+import { drainImports, getTag, importNow, makeDue } from '../support/imports.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
 
 const USER = 'puller';
@@ -168,15 +167,10 @@ describe('imports through mirrors', () => {
     await pushImage(source.url, 'team/watched', 'v1', { content: 'watched at source' });
     await importFrom('mir', 'watched:v1', `${source.host}/team/watched:v1`, { scheduled: true });
     expect((await getTag(editor, 'mir', 'watched:v1')).image!.digest).toBe(first.digest);
-    const makeDue = () =>
-      app.database.db.execute(sql`
-        update tags set next_import_at = now() - interval '1 second'
-        from image_streams s where s.id = tags.stream_id and s.namespace = 'mir'
-          and tags.name = 'v1' and s.name = 'watched'`);
-    await makeDue();
+    await makeDue(app, 'mir', 'watched');
     expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 1, queued: 0 });
     const second = await pushImage(mirror.url, 'copies/watched', 'v1', { content: 'watched 2' });
-    await makeDue();
+    await makeDue(app, 'mir', 'watched');
     expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 1, queued: 1 });
     await drainImports(app);
     expect((await getTag(editor, 'mir', 'watched:v1')).image!.digest).toBe(second.digest);

@@ -15,7 +15,7 @@ import {
 import { createImporter } from '../../src/importer/importer.ts';
 import { startTestApp, TEST_SECRET_KEY, type TestApp, testConfig } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
-import { callImportImage, drainImports, getTag, importNow } from '../support/imports.ts';
+import { callImportImage, drainImports, getTag, importNow, makeDue } from '../support/imports.ts';
 
 const registryUrl = inject('registryUrl');
 const registryHost = new URL(registryUrl).host;
@@ -53,13 +53,6 @@ afterAll(async () => {
 function setPolicy(allowed: string | null, blocked = '') {
   registries.allowed = allowed === null ? null : parseRegistryRules(allowed);
   registries.blocked = parseRegistryRules(blocked);
-}
-
-async function makeDue(namespace: string) {
-  await app.database.db.execute(sql`
-    update tags set next_import_at = now() - interval '1 second'
-    from image_streams s where s.id = tags.stream_id and s.namespace = ${namespace}
-      and tags.next_import_at is not null`);
 }
 
 /** How many intervals from now the tag's next scheduled check is, to a tenth. */
@@ -181,7 +174,7 @@ describe('allowed and blocked registries', () => {
     ]);
     setPolicy(null, '*.example.com,127.0.0.1:*');
     hits = 0;
-    await makeDue('pol-sched');
+    await makeDue(app, 'pol-sched');
     expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 1, queued: 1 });
     expect(await drainImports(app)).toBe(1);
     const tag = await getTag(editor, 'pol-sched', 'later:v1');
@@ -216,7 +209,7 @@ describe('scheduled imports', () => {
       expect(result.data?.tag.__typename).toBe('TagPayload');
     }
     expect(await drainImports(app)).toBeGreaterThan(0);
-    await makeDue('pol-cap');
+    await makeDue(app, 'pol-cap');
 
     // A second process's scheduler on the same database shares the minute's count.
     const other = createImporter(
@@ -269,7 +262,7 @@ describe('scheduled imports', () => {
     for (let pass = 0; pass < 6; pass += 1) {
       // While it backs off, a pass finds nothing due and queues nothing.
       expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 0, queued: 0 });
-      await makeDue('pol-gone');
+      await makeDue(app, 'pol-gone');
       expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 1, queued: 1 });
       expect(await drainImports(app)).toBe(1);
       waits.push(await intervalsAhead('pol-gone', 'v1'));
@@ -281,7 +274,7 @@ describe('scheduled imports', () => {
 
     // The source comes back: one success ends the backoff.
     await pushImage(registryUrl, repository, 'v1', { content: 'back' });
-    await makeDue('pol-gone');
+    await makeDue(app, 'pol-gone');
     expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 1, queued: 1 });
     await drainImports(app);
     expect((await getTag(editor, 'pol-gone', 'gone:v1')).conditions).toEqual([]);
