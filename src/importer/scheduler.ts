@@ -22,6 +22,8 @@ import {
   openRegistry,
 } from './registries.ts';
 
+/** The advisory lock that makes claims under the per-minute cap one at a time. */
+const SCHEDULE_LOCK = 7_346_190_021;
 /** Due tags one pass claims at a time. */
 const BATCH = 50;
 const CHECKS_IN_FLIGHT = 8;
@@ -130,8 +132,9 @@ export class ImportScheduler {
    * Moves each due tag's next check an interval ahead (2^n intervals after n imports in a row that
    * found the source gone or refused, up to MAX_BACKOFF_FACTOR) and returns it, in one statement,
    * so two schedulers never check one tag twice. Tags with an import already queued or running
-   * wait. With a per-minute cap, the minute's row is held while claiming, so all schedulers
-   * together start at most that many checks in one minute of the scheduler's clock.
+   * wait. With a per-minute cap, claims take an advisory lock and add what they took to the
+   * minute's row, so all schedulers together start at most that many checks in one minute of
+   * the scheduler's clock.
    */
   private async claimDue(): Promise<DueTag[]> {
     const seconds = this.options.intervalMs / 1000;
@@ -142,21 +145,12 @@ export class ImportScheduler {
       if (cap !== undefined) {
         const now = this.clock();
         window = new Date(Math.floor(now / 60_000) * 60_000).toISOString();
-        const opened = rowsOf(
-          await tx.execute(sql`
-            insert into scheduled_import_windows (window_start) values (${window}::timestamptz)
-            on conflict do nothing returning window_start`),
-        );
-        // A new minute: the counts of minutes long past are no longer needed.
-        if (opened.length > 0) {
-          await tx.execute(sql`
-            delete from scheduled_import_windows
-            where window_start < ${window}::timestamptz - interval '1 hour'`);
-        }
+        // One scheduler at a time counts and claims; a pass that claims nothing writes nothing.
+        await tx.execute(sql`select pg_advisory_xact_lock(${SCHEDULE_LOCK}::bigint)`);
         const [row] = rowsOf<{ started: number }>(
           await tx.execute(sql`
             select started from scheduled_import_windows
-            where window_start = ${window}::timestamptz for update`),
+            where window_start = ${window}::timestamptz`),
         );
         limit = Math.min(BATCH, cap - Number(row?.started ?? 0));
         if (limit <= 0) return [];
@@ -182,9 +176,20 @@ export class ImportScheduler {
           tags.policy, tags.policy_evaluation ->> 'winner' as policy_winner`);
       const rows = rowsOf<Record<string, unknown>>(result);
       if (window !== null && rows.length > 0) {
-        await tx.execute(sql`
-          update scheduled_import_windows set started = started + ${rows.length}
-          where window_start = ${window}::timestamptz`);
+        const [counted] = rowsOf<{ started: number }>(
+          await tx.execute(sql`
+            insert into scheduled_import_windows (window_start, started)
+            values (${window}::timestamptz, ${rows.length})
+            on conflict (window_start) do update
+              set started = scheduled_import_windows.started + excluded.started
+            returning started`),
+        );
+        // The first claim of a minute: the counts of minutes long past are no longer needed.
+        if (Number(counted?.started) === rows.length) {
+          await tx.execute(sql`
+            delete from scheduled_import_windows
+            where window_start < ${window}::timestamptz - interval '1 hour'`);
+        }
       }
       return rows.map((row) => ({
         namespace: row.namespace as string,
