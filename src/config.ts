@@ -7,7 +7,9 @@ import { z } from 'zod';
 import type { JwtSettings } from './auth/jwt.ts';
 import { hashToken } from './auth/tokens.ts';
 import type { DatabaseTarget } from './db/client.ts';
+import { type MirrorConfig, NO_MIRRORS, parseMirrorConfig } from './domain/mirrors.ts';
 import type { Platform } from './domain/platforms.ts';
+import { parseRegistryRules, type RegistryPolicy } from './domain/registryRules.ts';
 import { parseAllowEntry } from './registry/egress.ts';
 
 const boolean = z
@@ -25,6 +27,15 @@ const otlpUrl = z
 const otlpProtocol = z.enum(['http/json'], {
   message: 'must be http/json (the exporter built in; grpc and http/protobuf are not)',
 });
+
+/** A registry list's entries, each checked (domain/registryRules.ts). */
+function checkRegistryRules(text: string, ctx: z.RefinementCtx): void {
+  try {
+    parseRegistryRules(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+}
 
 /** Every variable tagraph reads, with its default. The README's configuration table mirrors it. */
 const variables = z.object({
@@ -64,6 +75,11 @@ const variables = z.object({
   TAGRAPH_IMPORT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   TAGRAPH_IMPORT_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(900),
   TAGRAPH_IMPORT_BACKOFF_SCALE: z.coerce.number().min(0.001).max(100).default(1),
+  // Which registries imports may read from, and how hard the scheduler may press them.
+  TAGRAPH_IMPORT_ALLOWED_REGISTRIES: z.string().superRefine(checkRegistryRules).optional(),
+  TAGRAPH_IMPORT_BLOCKED_REGISTRIES: z.string().superRefine(checkRegistryRules).optional(),
+  TAGRAPH_IMPORT_MIRRORS_FILE: z.string().min(1).optional(),
+  TAGRAPH_IMPORT_MAX_SCHEDULED_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(60),
   // What one import job may spend, and how many jobs of one namespace a process runs at once.
   TAGRAPH_IMPORT_MAX_CHILDREN: z.coerce.number().int().min(1).max(10_000).default(256),
   TAGRAPH_IMPORT_MAX_JOB_BYTES: z.coerce
@@ -216,6 +232,12 @@ export interface Config {
   importConcurrency: number;
   /** How often a scheduled tag is re-checked (docs/rules.md#scheduled-imports). */
   importIntervalMs: number;
+  /** Registries imports may and may not read from (docs/importer.md). */
+  importRegistries: RegistryPolicy;
+  /** Mirrors imports read through (IDMS for digests, ITMS for tags; docs/importer.md). */
+  importMirrors: MirrorConfig;
+  /** Scheduled checks all schedulers together start in one minute. */
+  importMaxScheduledPerMinute: number;
   /** Multiplies the retry backoff of failed import jobs (tests shrink it). */
   importBackoffScale: number;
   /** What one attempt of an import job may spend on registries. */
@@ -347,6 +369,18 @@ function readFile(variable: string, path: string): string {
   } catch (error) {
     throw new ConfigError(
       `invalid configuration:\n  ${variable}: cannot read ${path} (${(error as Error).message})`,
+    );
+  }
+}
+
+/** TAGRAPH_IMPORT_MIRRORS_FILE's rules; any fault is a ConfigError naming the file. */
+function readMirrors(path: string): MirrorConfig {
+  try {
+    return parseMirrorConfig(readFile('TAGRAPH_IMPORT_MIRRORS_FILE', path));
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(
+      `invalid configuration:\n  TAGRAPH_IMPORT_MIRRORS_FILE: ${path}: ${(error as Error).message}`,
     );
   }
 }
@@ -591,6 +625,16 @@ export function loadConfig(
     importConcurrency: v.TAGRAPH_IMPORT_CONCURRENCY,
     importIntervalMs: v.TAGRAPH_IMPORT_INTERVAL_SECONDS * 1000,
     importBackoffScale: v.TAGRAPH_IMPORT_BACKOFF_SCALE,
+    importRegistries: {
+      allowed: v.TAGRAPH_IMPORT_ALLOWED_REGISTRIES
+        ? parseRegistryRules(v.TAGRAPH_IMPORT_ALLOWED_REGISTRIES)
+        : null,
+      blocked: parseRegistryRules(v.TAGRAPH_IMPORT_BLOCKED_REGISTRIES ?? ''),
+    },
+    importMirrors: v.TAGRAPH_IMPORT_MIRRORS_FILE
+      ? readMirrors(v.TAGRAPH_IMPORT_MIRRORS_FILE)
+      : NO_MIRRORS,
+    importMaxScheduledPerMinute: v.TAGRAPH_IMPORT_MAX_SCHEDULED_PER_MINUTE,
     importBudget: {
       maxChildren: v.TAGRAPH_IMPORT_MAX_CHILDREN,
       maxBytes: v.TAGRAPH_IMPORT_MAX_JOB_BYTES,

@@ -124,6 +124,12 @@ export const tags = pgTable(
      */
     importedSourceDigest: text('imported_source_digest'),
     /**
+     * Imports of this tag in a row that failed because its source is gone or refused
+     * (`NotFound`, `Forbidden`): a scheduled tag waits 2^n intervals (capped) before its next
+     * check. Any success, or a new source, sets it back to 0.
+     */
+    importFailures: integer('import_failures').notNull().default(0),
+    /**
      * A policy tag's policy (docs/policy-tags.md): `from_name` is then a repository, and each
      * import follows the repository tag the policy picks.
      */
@@ -402,6 +408,15 @@ export const events = pgTable(
 export const eventLogState = pgTable('event_log_state', {
   id: integer('id').primaryKey().default(1),
   trimmedThrough: bigint('trimmed_through', { mode: 'number' }).notNull().default(0),
+});
+
+/**
+ * Scheduled checks started per minute, by all schedulers together: the row of the current minute
+ * is locked while a scheduler claims due tags, so the cap holds across processes.
+ */
+export const scheduledImportWindows = pgTable('scheduled_import_windows', {
+  windowStart: timestamp('window_start', { withTimezone: true }).primaryKey(),
+  started: integer('started').notNull().default(0),
 });
 
 /** Import work, claimed with FOR UPDATE SKIP LOCKED; a lease lets another worker take over. */

@@ -91,3 +91,9 @@ export const INSECURE_REPOSITORY_ANNOTATION = 'openshift.io/image.insecureReposi
 export function isInsecure(tagInsecure: boolean, streamAnnotations: Record<string, string>) {
   return tagInsecure || streamAnnotations[INSECURE_REPOSITORY_ANNOTATION] === 'true';
 }
+
+/**
+ * The stream annotation imports stamp with the time of the stream's last import (RFC 3339), as
+ * OpenShift does. The server owns it: `apply` leaves it alone unless a manifest names it.
+ */
+export const REPOSITORY_CHECK_ANNOTATION = 'openshift.io/image.dockerRepositoryCheck';

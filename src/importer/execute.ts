@@ -19,6 +19,7 @@ import { describeFailure, logImportFailure, rethrowIfCancelled } from './failure
 import { type FetchedSource, fetchSource } from './fetchImage.ts';
 import type { ClaimedJob } from './jobRequest.ts';
 import { type LeaseFence, leaseFence } from './lease.ts';
+import { asSource, readThroughMirrors } from './mirrors.ts';
 import { evaluatePolicy, type PolicyWinner, RepositoryListings } from './policy.ts';
 import { importPush } from './push.ts';
 import { recordImportFailure, recordImportSuccess, type TagSnapshot } from './record.ts';
@@ -32,6 +33,8 @@ export interface ImporterOptions {
   serverPlatform: Platform;
   /** Re-check interval of scheduled tags. */
   intervalMs: number;
+  /** Scheduled checks all schedulers together start in one minute (absent: no cap). */
+  maxScheduledPerMinute?: number;
   /** Registries that report pushes, for their TLS setting. */
   pushRegistries: PushRegistry[];
   /** What one attempt of a job may spend on registries. */
@@ -246,15 +249,33 @@ async function fetchTag(
   source: DockerReference,
   { budget, signal }: Attempt,
 ): Promise<FetchedSource> {
-  const { client } = await openTagRegistry(options, snapshot, source);
-  return fetchSource(client, source, {
-    mode: snapshot.tag.importMode,
-    preference: platformPreference(snapshot.tag.annotations),
-    serverPlatform: options.serverPlatform,
-    budget,
-    maxChildren: options.budget.maxChildren,
-    saveChild: (child) => saveChildImage(options, child, signal),
-  });
+  const insecure = isInsecure(snapshot.tag.importInsecure, snapshot.stream.annotations);
+  return readThroughMirrors(
+    options,
+    snapshot.stream.namespace,
+    source,
+    insecure,
+    async (client, location) => {
+      const fromMirror = location !== source;
+      const fetched = await fetchSource(client, location, {
+        mode: snapshot.tag.importMode,
+        preference: platformPreference(snapshot.tag.annotations),
+        serverPlatform: options.serverPlatform,
+        budget,
+        maxChildren: options.budget.maxChildren,
+        saveChild: (child) =>
+          saveChildImage(
+            options,
+            fromMirror
+              ? asSource({ image: child, children: [], sourceDigest: '' }, source).image
+              : child,
+            signal,
+          ),
+      });
+      return fromMirror ? asSource(fetched, source) : fetched;
+    },
+    { signal },
+  );
 }
 
 /**

@@ -44,10 +44,13 @@ export function createImporter(
       timeoutMs: config.registryTimeoutMs,
       egress: new EgressPolicy(config.egressAllow),
       clients,
+      policy: config.importRegistries,
+      mirrors: config.importMirrors,
       ...(metrics ? { metrics: new ImporterMetrics(metrics, database, log) } : {}),
     },
     serverPlatform: config.serverPlatform,
     intervalMs: config.importIntervalMs,
+    maxScheduledPerMinute: config.importMaxScheduledPerMinute,
     pushRegistries: config.pushRegistries,
     budget: config.importBudget,
   };

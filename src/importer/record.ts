@@ -1,14 +1,15 @@
 // Writing an import's outcome: images and history on success, a condition on failure.
 // Both re-check under the stream lock that the spec is still the one imported.
 // The rules: docs/rules.md#importing and #import-failures-and-the-importsuccess-condition.
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Tx } from '../db/client.ts';
-import { type imageStreams, tagConditions, tags } from '../db/schema.ts';
+import { imageStreams, tagConditions, tags } from '../db/schema.ts';
 import type { PolicyEvaluation } from '../domain/policyTags.ts';
 import type { DockerReference } from '../domain/references.ts';
+import { REPOSITORY_CHECK_ANNOTATION } from '../domain/tagPolicy.ts';
 import { appendEvents, type EventCause, writeTransaction } from '../events/append.ts';
 import type { ImageStreamRow } from '../services/imageStreams.ts';
-import { lockStream } from '../services/imageStreams.ts';
+import { lockStream, touchStream } from '../services/imageStreams.ts';
 import { saveImage } from '../services/images.ts';
 import { recordTagEvent, type TagRow } from '../services/tagHistory.ts';
 import type { ImporterOptions } from './execute.ts';
@@ -16,6 +17,19 @@ import type { FetchedSource } from './fetchImage.ts';
 import type { LeaseFence } from './lease.ts';
 
 export const IMPORT_SUCCESS_CONDITION = 'ImportSuccess';
+
+/**
+ * Failures that another try in an interval will not fix unless someone acts (the source is gone,
+ * or policy refuses its registry): a scheduled tag failing so backs off.
+ */
+const BACKOFF_REASONS = new Set(['NotFound', 'Forbidden']);
+/** A backing-off scheduled tag waits at most this many intervals (8 h at the default 15 min). */
+export const MAX_BACKOFF_FACTOR = 32;
+
+/** How many intervals a scheduled tag waits after `failures` such failures in a row. */
+export function backoffFactor(failures: number): number {
+  return Math.min(2 ** failures, MAX_BACKOFF_FACTOR);
+}
 
 export interface TagSnapshot {
   stream: typeof imageStreams.$inferSelect;
@@ -83,10 +97,12 @@ export async function recordImportSuccess(
               },
             }
           : {}),
+        importFailures: 0,
         // A digest-pinned source cannot change, so it is not checked again.
-        nextImportAt: tag.importScheduled && !pinned ? nextCheck(options) : null,
+        nextImportAt: tag.importScheduled && !pinned ? nextCheck(options, 0) : null,
       })
       .where(eq(tags.id, tag.id));
+    await stampRepositoryCheck(tx, stream.id);
     return true;
   });
 }
@@ -110,12 +126,15 @@ export async function recordImportFailure(
     const current = await relock(tx, snapshot);
     if (!current) return;
     const { stream, tag } = current;
-    if (tag.importScheduled) {
-      await tx
-        .update(tags)
-        .set({ nextImportAt: nextCheck(options) })
-        .where(eq(tags.id, tag.id));
-    }
+    const failures = BACKOFF_REASONS.has(failure.reason) ? tag.importFailures + 1 : 0;
+    await tx
+      .update(tags)
+      .set({
+        importFailures: failures,
+        ...(tag.importScheduled ? { nextImportAt: nextCheck(options, failures) } : {}),
+      })
+      .where(eq(tags.id, tag.id));
+    await stampRepositoryCheck(tx, stream.id);
     const generation = tag.specGeneration ?? stream.generation;
     const [existing] = tag.conditions;
     const identical =
@@ -177,6 +196,18 @@ async function relock(
   return same ? { stream: locked.value, tag } : null;
 }
 
-function nextCheck(options: Options): Date {
-  return new Date(Date.now() + options.intervalMs);
+function nextCheck(options: Options, failures: number): Date {
+  return new Date(Date.now() + options.intervalMs * backoffFactor(failures));
+}
+
+/** Stamps the stream with the time of this import, whatever its outcome, as OpenShift does. */
+async function stampRepositoryCheck(tx: Tx, streamId: number): Promise<void> {
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  await touchStream(tx, streamId);
+  await tx
+    .update(imageStreams)
+    .set({
+      annotations: sql`${imageStreams.annotations} || jsonb_build_object(${REPOSITORY_CHECK_ANNOTATION}::text, ${now}::text)`,
+    })
+    .where(eq(imageStreams.id, streamId));
 }

@@ -4,11 +4,14 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../db/client.ts';
+import type { MirrorConfig } from '../domain/mirrors.ts';
 import type { RegistryCredential } from '../domain/pullSecrets.ts';
 import type { DockerReference } from '../domain/references.ts';
+import { type RegistryPolicy, registryRefusal } from '../domain/registryRules.ts';
 import { RegistryClient } from '../registry/client.ts';
 import type { EgressPolicy } from '../registry/egress.ts';
 import { credentialFor } from '../services/pullSecrets.ts';
+import { ImportFailure } from './failure.ts';
 
 export { INSECURE_REPOSITORY_ANNOTATION, isInsecure } from '../domain/tagPolicy.ts';
 
@@ -30,6 +33,10 @@ export interface RegistrySettings {
   timeoutMs: number;
   egress: EgressPolicy;
   clients: RegistryClients;
+  /** The registries imports may read from (TAGRAPH_IMPORT_ALLOWED/BLOCKED_REGISTRIES); absent: any. */
+  policy?: RegistryPolicy;
+  /** Mirrors reads of a source go through first (TAGRAPH_IMPORT_MIRRORS_FILE); absent: none. */
+  mirrors?: MirrorConfig;
   /** Counts imports and times registry requests; absent where nothing is measured. */
   metrics?: ImporterMetrics;
 }
@@ -87,7 +94,10 @@ export function memoizedCredentials(db: Db, secretKey: Buffer): CredentialLookup
   };
 }
 
-/** A client for `image`'s registry, with the namespace credential that matches it best. */
+/**
+ * A client for `image`'s registry, with the namespace credential that matches it best. A registry
+ * the import policy refuses fails as `Forbidden` before anything is looked up or fetched.
+ */
 export async function openRegistry(
   db: Db,
   settings: RegistrySettings,
@@ -96,7 +106,12 @@ export async function openRegistry(
   insecure: boolean,
   lookup: CredentialLookup = (ns, registry, repository) =>
     credentialFor(db, settings.secretKey, ns, registry, repository),
+  /** A mirror the administrator configured: the import policy judges its source, not it. */
+  mirror = false,
 ): Promise<RegistryClient> {
+  const refusal =
+    settings.policy && !mirror ? registryRefusal(settings.policy, image.registry, insecure) : null;
+  if (refusal) throw new ImportFailure('Forbidden', refusal);
   const credential = await lookup(namespace, image.registry, image.repository);
   const fingerprint = credential
     ? createHash('sha256')

@@ -13,7 +13,10 @@ import { RepeatedFailureLog } from '../log.ts';
 import { enqueueImport } from '../services/importJobs.ts';
 import { inSpan } from '../tracing.ts';
 import type { ImporterOptions } from './execute.ts';
+import { ImportFailure } from './failure.ts';
+import { readThroughMirrors } from './mirrors.ts';
 import { evaluatePolicy, RepositoryListings } from './policy.ts';
+import { MAX_BACKOFF_FACTOR } from './record.ts';
 import {
   type CredentialLookup,
   isInsecure,
@@ -21,6 +24,8 @@ import {
   openRegistry,
 } from './registries.ts';
 
+/** The advisory lock that makes claims under the per-minute cap one at a time. */
+const SCHEDULE_LOCK = 7_346_190_021;
 /** Due tags one pass claims at a time. */
 const BATCH = 50;
 const CHECKS_IN_FLIGHT = 8;
@@ -52,6 +57,11 @@ export class ImportScheduler {
   /** HEAD checks in flight at once (registries answer several faster than one by one). */
   private readonly limit = pLimit(CHECKS_IN_FLIGHT);
   private timer: NodeJS.Timeout | null = null;
+  /**
+   * The clock (ms since the epoch) whose minute the per-minute cap counts in; a test replaces it
+   * to move from one minute to the next without waiting.
+   */
+  clock: () => number = Date.now;
 
   constructor(private readonly options: ImporterOptions) {
     const failures = new RepeatedFailureLog(options.log, 'scheduled import check');
@@ -121,40 +131,80 @@ export class ImportScheduler {
   }
 
   /**
-   * Moves each due tag's next check an interval ahead and returns it, in one statement, so two
-   * schedulers never check one tag twice. Tags with an import already queued or running wait.
+   * Moves each due tag's next check an interval ahead (2^n intervals after n imports in a row that
+   * found the source gone or refused, up to MAX_BACKOFF_FACTOR) and returns it, in one statement,
+   * so two schedulers never check one tag twice. Tags with an import already queued or running
+   * wait. With a per-minute cap, claims take an advisory lock and add what they took to the
+   * minute's row, so all schedulers together start at most that many checks in one minute of
+   * the scheduler's clock.
    */
   private async claimDue(): Promise<DueTag[]> {
     const seconds = this.options.intervalMs / 1000;
-    const result = await this.options.database.db.execute(sql`
-      update tags set next_import_at = now() + make_interval(secs => ${seconds})
-      from image_streams s
-      where tags.stream_id = s.id and tags.id in (
-        select t.id from tags t join image_streams st on st.id = t.stream_id
-        where t.import_scheduled and t.next_import_at <= now()
-          and t.from_kind = 'DockerImage' and not t.reference
-          and not exists (
-            select 1 from import_jobs j
-            where j.namespace = st.namespace and j.stream = st.name
-              and j.status in ('queued', 'running')
-              and jsonb_exists(j.request -> 'tags', t.name))
-        order by t.next_import_at
-        limit ${BATCH}
-        for update of t skip locked)
-      returning s.namespace, s.name as stream, s.annotations as stream_annotations,
-        tags.name as tag, tags.from_name, tags.import_insecure, tags.imported_source_digest,
-        tags.policy, tags.policy_evaluation ->> 'winner' as policy_winner`);
-    return rowsOf<Record<string, unknown>>(result).map((row) => ({
-      namespace: row.namespace as string,
-      stream: row.stream as string,
-      streamAnnotations: (row.stream_annotations ?? {}) as Record<string, string>,
-      tag: row.tag as string,
-      fromName: row.from_name as string,
-      importInsecure: Boolean(row.import_insecure),
-      importedSourceDigest: (row.imported_source_digest as string | null) ?? null,
-      policy: (row.policy as TagSelectionPolicy | null) ?? null,
-      policyWinner: (row.policy_winner as string | null) ?? null,
-    }));
+    const cap = this.options.maxScheduledPerMinute;
+    return this.options.database.db.transaction(async (tx) => {
+      let limit = BATCH;
+      let window: string | null = null;
+      if (cap !== undefined) {
+        const now = this.clock();
+        window = new Date(Math.floor(now / 60_000) * 60_000).toISOString();
+        // One scheduler at a time counts and claims; a pass that claims nothing writes nothing.
+        await tx.execute(sql`select pg_advisory_xact_lock(${SCHEDULE_LOCK}::bigint)`);
+        const [row] = rowsOf<{ started: number }>(
+          await tx.execute(sql`
+            select started from scheduled_import_windows
+            where window_start = ${window}::timestamptz`),
+        );
+        limit = Math.min(BATCH, cap - Number(row?.started ?? 0));
+        if (limit <= 0) return [];
+      }
+      const result = await tx.execute(sql`
+        update tags set next_import_at = now() + make_interval(
+          secs => ${seconds} * least(power(2, tags.import_failures), ${MAX_BACKOFF_FACTOR}))
+        from image_streams s
+        where tags.stream_id = s.id and tags.id in (
+          select t.id from tags t join image_streams st on st.id = t.stream_id
+          where t.import_scheduled and t.next_import_at <= now()
+            and t.from_kind = 'DockerImage' and not t.reference
+            and not exists (
+              select 1 from import_jobs j
+              where j.namespace = st.namespace and j.stream = st.name
+                and j.status in ('queued', 'running')
+                and jsonb_exists(j.request -> 'tags', t.name))
+          order by t.next_import_at
+          limit ${limit}
+          for update of t skip locked)
+        returning s.namespace, s.name as stream, s.annotations as stream_annotations,
+          tags.name as tag, tags.from_name, tags.import_insecure, tags.imported_source_digest,
+          tags.policy, tags.policy_evaluation ->> 'winner' as policy_winner`);
+      const rows = rowsOf<Record<string, unknown>>(result);
+      if (window !== null && rows.length > 0) {
+        const [counted] = rowsOf<{ started: number }>(
+          await tx.execute(sql`
+            insert into scheduled_import_windows (window_start, started)
+            values (${window}::timestamptz, ${rows.length})
+            on conflict (window_start) do update
+              set started = scheduled_import_windows.started + excluded.started
+            returning started`),
+        );
+        // The first claim of a minute: the counts of minutes long past are no longer needed.
+        if (Number(counted?.started) === rows.length) {
+          await tx.execute(sql`
+            delete from scheduled_import_windows
+            where window_start < ${window}::timestamptz - interval '1 hour'`);
+        }
+      }
+      return rows.map((row) => ({
+        namespace: row.namespace as string,
+        stream: row.stream as string,
+        streamAnnotations: (row.stream_annotations ?? {}) as Record<string, string>,
+        tag: row.tag as string,
+        fromName: row.from_name as string,
+        importInsecure: Boolean(row.import_insecure),
+        importedSourceDigest: (row.imported_source_digest as string | null) ?? null,
+        policy: (row.policy as TagSelectionPolicy | null) ?? null,
+        policyWinner: (row.policy_winner as string | null) ?? null,
+      }));
+    });
   }
 
   /**
@@ -172,15 +222,16 @@ export class ImportScheduler {
     let source = parsed.value;
     try {
       const insecure = isInsecure(tag.importInsecure, tag.streamAnnotations);
-      const client = await openRegistry(
-        this.options.database.db,
-        this.options.registry,
-        tag.namespace,
-        source,
-        insecure,
-        credentials,
-      );
       if (tag.policy) {
+        // A policy tag's repository is listed at the source itself.
+        const client = await openRegistry(
+          this.options.database.db,
+          this.options.registry,
+          tag.namespace,
+          source,
+          insecure,
+          credentials,
+        );
         const listing = await listings.list(tag.namespace, client, source, insecure);
         const winner = await evaluatePolicy(client, source, tag.policy, listing, {
           serverPlatform: this.options.serverPlatform,
@@ -188,11 +239,27 @@ export class ImportScheduler {
         if (winner.evaluation.winner !== tag.policyWinner) return true;
         source = winner.source;
       }
-      const head = await client.headManifest(
-        source.repository,
-        source.digest ?? source.tag ?? 'latest',
+      // A mirror that lacks the manifest counts as failed, so the next location is asked.
+      const head = await readThroughMirrors(
+        this.options,
+        tag.namespace,
+        source,
+        insecure,
+        async (client, location) => {
+          const found = await client.headManifest(
+            location.repository,
+            location.digest ?? location.tag ?? 'latest',
+          );
+          if (!found)
+            throw new ImportFailure(
+              'NotFound',
+              `${location.registry}/${location.repository} has no such manifest`,
+            );
+          return found;
+        },
+        { lookup: credentials },
       );
-      return head?.digest !== tag.importedSourceDigest;
+      return head.digest !== tag.importedSourceDigest;
     } catch (error) {
       this.options.log.info({ err: error, tag: `${tag.stream}:${tag.tag}` }, 'HEAD check failed');
       return true;

@@ -193,7 +193,13 @@ builder.mutationFields((t) => ({
         return { job: null, timedOut: false, preview };
       }
       const jobId = unwrap(
-        await importImage(ctx.database.db, ctx.access, input, ctx.config.importMaxTags),
+        await importImage(
+          ctx.database.db,
+          ctx.access,
+          input,
+          ctx.config.importMaxTags,
+          ctx.config.importRegistries,
+        ),
       );
       if (!input.wait) {
         return { job: (await getJob(ctx.database.db, jobId))!, timedOut: false, preview: null };

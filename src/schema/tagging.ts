@@ -292,7 +292,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: TagInput, required: true }) },
     errors: { types: EDIT_ERRORS },
     resolve: async (_root, { input }, ctx) => ({
-      results: unwrap(await tag(ctx.database.db, ctx.access, input)),
+      results: unwrap(await tag(ctx.database.db, ctx.access, input, ctx.config.importRegistries)),
     }),
   }),
   deleteTag: t.field({

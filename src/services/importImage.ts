@@ -6,9 +6,22 @@ import { planRepositoryImport, planTagImport } from '../domain/importRules.ts';
 import { type Problem, validateTagName } from '../domain/names.ts';
 import { parseImportMode } from '../domain/platforms.ts';
 import { parseDockerReference, parseImageStreamTagRef } from '../domain/references.ts';
+import {
+  OPEN_REGISTRY_POLICY,
+  type RegistryPolicy,
+  sourceRefusal,
+} from '../domain/registryRules.ts';
 import type { ReferencePolicy } from '../domain/tagPolicy.ts';
 import type { StreamTags } from '../domain/tracking.ts';
-import { fail, fromDomain, NotFoundError, ok, type Result, ValidationError } from '../errors.ts';
+import {
+  ForbiddenError,
+  fail,
+  fromDomain,
+  NotFoundError,
+  ok,
+  type Result,
+  ValidationError,
+} from '../errors.ts';
 import { appendEvents, writeTransaction } from '../events/append.ts';
 import { lockOrCreateStream, lockStream, recordRepository } from './imageStreams.ts';
 import { enqueueImport, type ImportJobRequest } from './importJobs.ts';
@@ -45,6 +58,8 @@ export async function importImage(
   access: AccessChecker,
   input: ImportImageInput,
   maxTags: number,
+  /** Registries imports may read from: a refused `from` fails as ForbiddenError, queueing nothing. */
+  registries: RegistryPolicy = OPEN_REGISTRY_POLICY,
 ): Promise<Result<number>> {
   const problems: Problem[] = [];
   const parsed = parseImageStreamTagRef(
@@ -76,6 +91,10 @@ export async function importImage(
     });
   }
   if (problems.length > 0) return fail(new ValidationError(problems));
+  const refusal = input.from
+    ? sourceRefusal(registries, input.from, Boolean(input.insecure))
+    : null;
+  if (refusal) return fail(new ForbiddenError(refusal, 'from'));
   const { namespace, stream, tag } = ref.value;
   const mode = importMode.ok ? importMode.value : 'Legacy';
   const settings = {

@@ -86,6 +86,8 @@ export async function writeSpecTag(
     nextImportAt: spec.importScheduled ? new Date() : null,
     // A new source has not been imported yet: a scheduled check must not compare against the old.
     // Nor has a new policy been evaluated.
+    // A changed spec starts any backoff of a gone or refused source over.
+    importFailures: 0,
     ...(bump ? { importedSourceDigest: null, policyEvaluation: null } : {}),
     updatedAt: new Date(),
     ...(spec.annotations ? { annotations: spec.annotations } : {}),

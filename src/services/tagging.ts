@@ -24,11 +24,17 @@ import {
   type StreamTagRef,
   type TagSourceKind,
 } from '../domain/references.ts';
+import {
+  OPEN_REGISTRY_POLICY,
+  type RegistryPolicy,
+  sourceRefusal,
+} from '../domain/registryRules.ts';
 import { resolveImageId } from '../domain/shortIds.ts';
 import type { ReferencePolicy } from '../domain/tagPolicy.ts';
 import { type TagSource, validateTrackingSource } from '../domain/tracking.ts';
 import {
   type ExpectedError,
+  ForbiddenError,
   fail,
   fromDomain,
   NotFoundError,
@@ -105,6 +111,8 @@ export async function tag(
   db: Db,
   access: AccessChecker,
   input: TagInput,
+  /** Registries a pull spec source may name: a refused one fails as ForbiddenError. */
+  registries: RegistryPolicy = OPEN_REGISTRY_POLICY,
 ): Promise<Result<TagOutcome[]>> {
   const checked = checkTagInput(input);
   if (!checked.ok) return checked;
@@ -122,6 +130,11 @@ export async function tag(
   const authorizedSource = await authorizeSource(access, parsedSource);
   if (!authorizedSource.ok) return authorizedSource;
   const source = authorizedSource.value;
+  const refusal =
+    source.kind === 'DockerImage'
+      ? sourceRefusal(registries, input.source, Boolean(input.insecure))
+      : null;
+  if (refusal) return fail(new ForbiddenError(refusal, 'source'));
 
   return writeTransaction(db, async (tx) => {
     const outcomes: TagOutcome[] = [];

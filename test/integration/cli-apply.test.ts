@@ -65,7 +65,7 @@ function file(text: string, name = `manifest-${++files}.yaml`): string {
 function normalizeExport(yaml: string): string {
   return yaml
     .replace(
-      /(creationTimestamp|created|lastTransitionTime): "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"/g,
+      /(creationTimestamp|created|lastTransitionTime|openshift\.io\/image\.dockerRepositoryCheck): "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"/g,
       '$1: <time>',
     )
     .replace(/resourceVersion: "\d+"/g, 'resourceVersion: "<rv>"')
@@ -124,6 +124,8 @@ spec:
     expect(normalizeExport(exported.stdout)).toBe(`apiVersion: image.openshift.io/v1
 kind: ImageStream
 metadata:
+  annotations:
+    openshift.io/image.dockerRepositoryCheck: <time>
   creationTimestamp: <time>
   generation: 4
   labels:

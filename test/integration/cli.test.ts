@@ -87,7 +87,7 @@ describe.concurrent('seed examples', () => {
         'Namespace:\t\tdefault',
         'Created:\t\t<age> ago',
         'Labels:\t\t\t<none>',
-        'Annotations:\t\t<none>',
+        'Annotations:\t\topenshift.io/image.dockerRepositoryCheck=<time>',
         'Image Repository:\tregistry.test:5000/default/python',
         'Image Lookup:\t\tlocal=false',
         'Unique Images:\t\t1',

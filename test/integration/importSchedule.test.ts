@@ -11,7 +11,7 @@ import {
   type TestApp,
 } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
-import { drainImports, getTag, importNow, tagEvents } from '../support/imports.ts';
+import { drainImports, getTag, importNow, makeDue, tagEvents } from '../support/imports.ts';
 
 const registryUrl = inject('registryUrl');
 const registryHost = new URL(registryUrl).host;
@@ -30,14 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await app.stop();
 });
-
-/** Makes every scheduled tag of the namespace due now, as if the interval had passed. */
-async function makeDue(namespace: string) {
-  await app.database.db.execute(sql`
-    update tags set next_import_at = now() - interval '1 second'
-    from image_streams s where s.id = tags.stream_id and s.namespace = ${namespace}
-      and tags.next_import_at is not null`);
-}
 
 async function nextImportAt(namespace: string, tag: string): Promise<Date | null> {
   const [row] = rowsOf<{ at: string | Date | null }>(
@@ -64,7 +56,7 @@ describe('scheduled re-import', () => {
     expect(next!.getTime()).toBeGreaterThan(Date.now() + 50_000);
     expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 0, queued: 0 });
 
-    await makeDue('sched');
+    await makeDue(app, 'sched');
     const eventsBefore = await tagEvents(reader, 'sched');
     expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 1, queued: 0 });
     expect(await drainImports(app)).toBe(0);
@@ -72,10 +64,10 @@ describe('scheduled re-import', () => {
     expect((await nextImportAt('sched', 'v1'))!.getTime()).toBeGreaterThan(Date.now() + 50_000);
 
     const second = await pushImage(registryUrl, repository, 'v1', { content: 'w2' });
-    await makeDue('sched');
+    await makeDue(app, 'sched');
     expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 1, queued: 1 });
     // A tag whose import is queued is not checked again meanwhile.
-    await makeDue('sched');
+    await makeDue(app, 'sched');
     expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 0, queued: 0 });
     expect(await drainImports(app)).toBe(1);
     const tag = await getTag(reader, 'sched', 'watched:v1');
@@ -114,7 +106,7 @@ describe('scheduled re-import', () => {
     const tag = await getTag(reader, 'sched-fail', 'gone:v1');
     expect(tag.conditions).toMatchObject([{ status: 'False', reason: 'NotFound' }]);
     expect((await nextImportAt('sched-fail', 'v1'))!.getTime()).toBeGreaterThan(Date.now());
-    await makeDue('sched-fail');
+    await makeDue(app, 'sched-fail');
     expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 1, queued: 1 });
     await drainImports(app);
     expect((await getTag(reader, 'sched-fail', 'gone:v1')).conditions).toEqual(tag.conditions);

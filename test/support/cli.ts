@@ -116,11 +116,14 @@ export async function stopClis(): Promise<number> {
 
 /**
  * Relative ages change from run to run ("Less than a second ago", "2 years ago"): replaced by
- * `<age> ago`. The exact wording is unit-tested (test/unit/cli-format.test.ts).
+ * `<age> ago`. The exact wording is unit-tested (test/unit/cli-format.test.ts). So does the time
+ * an import stamps on its stream (`openshift.io/image.dockerRepositoryCheck=<time>`).
  */
 export function normalizeAges(text: string): string {
-  return text.replace(
-    /\b(Less than a second|About a minute|About an hour|\d+ (?:seconds?|minutes|hours|days|weeks|months|years)) ago\b/g,
-    '<age> ago',
-  );
+  return text
+    .replace(
+      /\b(Less than a second|About a minute|About an hour|\d+ (?:seconds?|minutes|hours|days|weeks|months|years)) ago\b/g,
+      '<age> ago',
+    )
+    .replace(/(dockerRepositoryCheck=)\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/g, '$1<time>');
 }

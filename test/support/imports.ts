@@ -1,4 +1,5 @@
 // Driving imports through the public API: importImage, the app's own worker, and the tag after.
+import { sql } from 'drizzle-orm';
 import { expect } from 'vitest';
 import type { TestApp } from './app.ts';
 
@@ -185,4 +186,16 @@ export async function tagEvents(app: TestApp, namespace: string) {
   );
   expect(result.errors).toBeUndefined();
   return result.data!.tagEvents.events;
+}
+
+/**
+ * Makes the scheduled tags of a namespace (of one stream, when given) due now, as if their
+ * interval had passed.
+ */
+export async function makeDue(app: TestApp, namespace: string, stream?: string): Promise<void> {
+  await app.database.db.execute(sql`
+    update tags set next_import_at = now() - interval '1 second'
+    from image_streams s where s.id = tags.stream_id and s.namespace = ${namespace}
+      and (${stream ?? null}::text is null or s.name = ${stream ?? null})
+      and tags.next_import_at is not null`);
 }

@@ -4,6 +4,7 @@
 // manifest does not name are left alone.
 import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
+import { REPOSITORY_CHECK_ANNOTATION } from '../../domain/tagPolicy.ts';
 import { runBatch } from '../batch.ts';
 import { errorLines, isTypedError, unwrap } from '../client.ts';
 import { type Context, contextOf, type Io, printStructured } from '../context.ts';
@@ -132,7 +133,12 @@ async function applyOne(
   } else {
     const changes: Record<string, unknown> = {};
     if (!sameMap(record(before.labels), manifest.labels)) changes.labels = entries(manifest.labels);
-    if (!sameMap(record(before.annotations), manifest.annotations)) {
+    // The import's time stamp is the server's; a manifest without it does not remove it.
+    const current = record(before.annotations);
+    if (!(REPOSITORY_CHECK_ANNOTATION in manifest.annotations)) {
+      delete current[REPOSITORY_CHECK_ANNOTATION];
+    }
+    if (!sameMap(current, manifest.annotations)) {
       changes.annotations = entries(manifest.annotations);
     }
     if (before.lookupPolicy.local !== manifest.lookupLocal) {
