@@ -225,18 +225,20 @@ const PruneImagesInput = builder.inputType('PruneImagesInput', {
   }),
 });
 
-const PrunedHistoryItem = builder.objectRef<PrunedHistoryItemShape>('PrunedHistoryItem').implement({
-  authScopes: (item) => ({ read: item.namespace }),
-  fields: (t) => ({
-    namespace: t.exposeString('namespace'),
-    stream: t.exposeString('stream'),
-    tag: t.exposeString('tag'),
-    index: t.exposeInt('index'),
-    dockerImageReference: t.exposeString('dockerImageReference'),
-    image: t.exposeString('image', { nullable: true }),
-    created: t.expose('created', { type: 'DateTime' }),
-  }),
-});
+export const PrunedHistoryItem = builder
+  .objectRef<PrunedHistoryItemShape>('PrunedHistoryItem')
+  .implement({
+    authScopes: (item) => ({ read: item.namespace }),
+    fields: (t) => ({
+      namespace: t.exposeString('namespace'),
+      stream: t.exposeString('stream'),
+      tag: t.exposeString('tag'),
+      index: t.exposeInt('index'),
+      dockerImageReference: t.exposeString('dockerImageReference'),
+      image: t.exposeString('image', { nullable: true }),
+      created: t.expose('created', { type: 'DateTime' }),
+    }),
+  });
 
 const PruneImagesPayload = builder.objectRef<PruneResult>('PruneImagesPayload').implement({
   fields: (t) => ({
@@ -247,7 +249,7 @@ const PruneImagesPayload = builder.objectRef<PruneResult>('PruneImagesPayload').
 });
 
 /** The most history items a pruneTagHistory report lists (historyItemCount counts all). */
-const PRUNE_REPORT_LIMIT = 1000;
+export const PRUNE_REPORT_LIMIT = 1000;
 
 const PruneTagHistoryInput = builder.inputType('PruneTagHistoryInput', {
   description:
@@ -266,7 +268,7 @@ const PruneTagHistoryInput = builder.inputType('PruneTagHistoryInput', {
   }),
 });
 
-const PruneTagHistoryPayload = builder
+export const PruneTagHistoryPayload = builder
   .objectRef<PruneHistoryResult>('PruneTagHistoryPayload')
   .implement({
     fields: (t) => ({

@@ -71,6 +71,7 @@ const POLICIES: Record<string, FieldPolicy> = {
   'Query.previewPolicy': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Query.pullSecrets': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
   'Query.remoteTags': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  'Query.retentionPolicies': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Query.robotTokens': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Query.roleBindings': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Query.tagEvents': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
@@ -82,6 +83,7 @@ const POLICIES: Record<string, FieldPolicy> = {
   'Mutation.createToken': { needs: 'CLUSTER_ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.deleteImageStream': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.deletePullSecret': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  'Mutation.deleteRetentionPolicy': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.deleteTag': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.importImage': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.pruneImages': { needs: 'CLUSTER_ADMIN', refusal: 'FORBIDDEN' },
@@ -92,6 +94,8 @@ const POLICIES: Record<string, FieldPolicy> = {
   'Mutation.revokeRobotToken': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.revokeToken': { needs: 'CLUSTER_ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.rollbackTag': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  'Mutation.runRetentionPolicy': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
+  'Mutation.setRetentionPolicy': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.setTagAnnotations': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.tag': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.updateImageStream': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
@@ -190,6 +194,10 @@ const RULES: Record<string, Rule> = {
   'UpdateWebhookInput.name': () => HOOK,
   'WebhookRefInput.name': () => HOOK,
   'RedeliverWebhookInput.name': () => HOOK,
+  // Each fixture namespace has both retention policies (beforeAll); deleting one leaves the other.
+  'SetRetentionPolicyInput.name': () => POLICY,
+  'RunRetentionPolicyInput.name': () => POLICY,
+  'DeleteRetentionPolicyInput.name': () => DOOMED_POLICY,
   'CreateImageStreamInput.name': () => 'mx-new-stream',
   'CreateImageStreamMappingInput.image': () => RECURSE,
   'CreateImageStreamMappingInput.stream': (t) => t.fixture.stream,
@@ -261,6 +269,10 @@ const HOOK_URL = 'https://hooks.invalid/mx';
 
 /** A robot token each fixture namespace gets for revokeRobotToken. */
 const ROBOT = 'mx-robot';
+
+/** Retention policies each fixture namespace gets: one to set and run, one to delete. */
+const POLICY = 'mx-policy';
+const DOOMED_POLICY = 'mx-doomed-policy';
 
 /** A stream each fixture namespace gets for deleteImageStream, so other calls keep theirs. */
 const DOOMED_STREAM = 'mx-doomed';
@@ -432,6 +444,12 @@ beforeAll(async () => {
       `mutation($input: CreateWebhookInput!) { createWebhook(input: $input) { __typename } }`,
       { input: { namespace, name: HOOK, url: HOOK_URL } },
     );
+    for (const name of [POLICY, DOOMED_POLICY]) {
+      await app.admin(
+        `mutation($input: SetRetentionPolicyInput!) { setRetentionPolicy(input: $input) { __typename } }`,
+        { input: { namespace, name } },
+      );
+    }
   }
   outsider = await app.member(OWN, 'ADMIN', 'mx-outsider');
   for (const role of ['IMAGE_PULLER', 'EDITOR', 'ADMIN'] as const) {
