@@ -12,19 +12,25 @@ import { table } from './tabwriter.ts';
 /** The names `get` and `delete` take for robot tokens. */
 export const TOKEN_TYPES = new Set(['token', 'tokens', 'robottoken', 'robottokens']);
 
-/** `token/ci`, `tokens ci` … → the type and names, or null for another resource. */
+/** `token/ci`, `tokens ci` … → the names, or null for another resource. */
 export function tokenArgs(args: string[]): string[] | null {
+  return namedArgs(TOKEN_TYPES, args);
+}
+
+/**
+ * `kind/a`, `kinds a b`, `kind/a kind/b` … → the names, or null when the first argument is not
+ * one of `types`: for the kinds `get` and `delete` take besides streams, tags and images.
+ */
+export function namedArgs(types: ReadonlySet<string>, args: string[]): string[] | null {
   const [first, ...rest] = args;
   if (!first) return null;
   const slash = first.indexOf('/');
   const type = (slash >= 0 ? first.slice(0, slash) : first).toLowerCase();
-  if (!TOKEN_TYPES.has(type)) return null;
+  if (!types.has(type)) return null;
   const names = slash >= 0 ? [first.slice(slash + 1)] : [];
   for (const arg of rest) {
     const at = arg.indexOf('/');
-    names.push(
-      at >= 0 && TOKEN_TYPES.has(arg.slice(0, at).toLowerCase()) ? arg.slice(at + 1) : arg,
-    );
+    names.push(at >= 0 && types.has(arg.slice(0, at).toLowerCase()) ? arg.slice(at + 1) : arg);
   }
   return names;
 }

@@ -1,4 +1,4 @@
-// `tagraph delete is/<name>` and `tagraph delete istag/<stream>:<tag>` (oc delete).
+// `tagraph delete is/<name>`, `istag/<stream>:<tag>`, `token/<name>` and `retentionpolicy/<name>` (oc delete).
 import type { Command } from 'commander';
 import { runBatch } from '../batch.ts';
 import { errorLines, isTypedError } from '../client.ts';
@@ -6,6 +6,7 @@ import { contextOf, type Io } from '../context.ts';
 import { DELETE_STREAM, DELETE_TAG } from '../documents.ts';
 import { CliError, forbidden, notFound, PrintedError, UsageError } from '../errors.ts';
 import { istagName, KIND_NAMES, parseResourceArgs } from '../resources.ts';
+import { deleteRetentionPolicies, retentionArgs } from '../retention.ts';
 import { revokeRobotTokens, tokenArgs } from '../tokens.ts';
 
 export function registerDelete(program: Command, io: Io): void {
@@ -16,11 +17,19 @@ export function registerDelete(program: Command, io: Io): void {
       'Delete is/<name> (the stream, its tags and their history) or istag/<stream>:<tag> (the\n' +
         'same as tag -d).',
     )
-    .argument('<resource...>', 'is/<name>, istag/<stream>:<tag> or token/<name> (revokes it)')
+    .argument(
+      '<resource...>',
+      'is/<name>, istag/<stream>:<tag>, token/<name> (revokes it) or retentionpolicy/<name>',
+    )
     .action(async (args: string[], _options: object, self: Command) => {
       const tokenNames = tokenArgs(args);
       if (tokenNames) {
         await revokeRobotTokens(io, contextOf(self, io), tokenNames);
+        return;
+      }
+      const policyNames = retentionArgs(args);
+      if (policyNames) {
+        await deleteRetentionPolicies(io, contextOf(self, io), policyNames);
         return;
       }
       const { type, names } = parseResourceArgs(args);
