@@ -616,3 +616,22 @@ export const RUN_RETENTION_POLICY = graphql(
 `,
   [ErrorFields],
 );
+
+/** One ImageStream applied all or nothing (tagraph apply -f). */
+export const APPLY_STREAM = graphql(
+  `
+  mutation($input: ApplyImageStreamInput!) {
+    applyImageStream(input: $input) {
+      __typename ...ErrorFields ...ValidationProblems
+      ... on ApplyImageStreamPayload {
+        status
+        failures {
+          tag
+          error { __typename ...ErrorFields ...ValidationProblems ...ConflictCandidates }
+        }
+      }
+    }
+  }
+`,
+  [ErrorFields, ValidationProblems, ConflictCandidates],
+);

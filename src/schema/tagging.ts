@@ -20,7 +20,7 @@ import { EDIT_ERRORS, INPUT_ERRORS } from './errors.ts';
 import { TagPolicyInput } from './policyTags.ts';
 import { tagByIdField } from './tagField.ts';
 
-const TagInput = builder.inputType('TagInput', {
+export const TagInput = builder.inputType('TagInput', {
   description: 'What `oc tag SOURCE DEST...` takes.',
   fields: (t) => ({
     namespace: t.string({

@@ -106,22 +106,9 @@ export async function tag(
   access: AccessChecker,
   input: TagInput,
 ): Promise<Result<TagOutcome[]>> {
-  const checked = checkTagInput(input);
-  if (!checked.ok) return checked;
-  const { importMode, policy, source: parsedSource } = checked.value;
-  const authorizedDestinations = await authorizeAll(
-    access,
-    checked.value.destinations.map((target, index) => ({
-      role: 'editor' as const,
-      target,
-      field: `destinations.${index}`,
-    })),
-  );
-  if (!authorizedDestinations.ok) return authorizedDestinations;
-  const destinations = authorizedDestinations.value;
-  const authorizedSource = await authorizeSource(access, parsedSource);
-  if (!authorizedSource.ok) return authorizedSource;
-  const source = authorizedSource.value;
+  const authorized = await authorizeTag(access, input);
+  if (!authorized.ok) return authorized;
+  const { importMode, policy, destinations, source } = authorized.value;
 
   return writeTransaction(db, async (tx) => {
     const outcomes: TagOutcome[] = [];
@@ -160,6 +147,33 @@ export async function tag(
   }).catch((error: unknown) => {
     if (error instanceof Rollback) return fail<TagOutcome[]>(error.error);
     throw error;
+  });
+}
+
+/**
+ * Checks a tag operation's input and authorizes every namespace it names (editor in each
+ * destination's, image-puller in a stream source's), reading and writing nothing.
+ */
+export async function authorizeTag(access: AccessChecker, input: TagInput) {
+  const checked = checkTagInput(input);
+  if (!checked.ok) return checked;
+  const { importMode, policy, source: parsedSource } = checked.value;
+  const authorizedDestinations = await authorizeAll(
+    access,
+    checked.value.destinations.map((target, index) => ({
+      role: 'editor' as const,
+      target,
+      field: `destinations.${index}`,
+    })),
+  );
+  if (!authorizedDestinations.ok) return authorizedDestinations;
+  const authorizedSource = await authorizeSource(access, parsedSource);
+  if (!authorizedSource.ok) return authorizedSource;
+  return ok({
+    importMode,
+    policy,
+    destinations: authorizedDestinations.value,
+    source: authorizedSource.value,
   });
 }
 
