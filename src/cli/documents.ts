@@ -625,13 +625,10 @@ export const APPLY_STREAM = graphql(
       __typename ...ErrorFields ...ValidationProblems
       ... on ApplyImageStreamPayload {
         status
-        failures {
-          tag
-          error { __typename ...ErrorFields ...ValidationProblems ...ConflictCandidates }
-        }
+        failures { tag code message field problems { field message } }
       }
     }
   }
 `,
-  [ErrorFields, ValidationProblems, ConflictCandidates],
+  [ErrorFields, ValidationProblems],
 );

@@ -1,6 +1,6 @@
 // applyImageStream (one ImageStream, all or nothing) and setTagAnnotations (a spec tag's annotations, the one part of `spec.tags[]` `tag` does not set).
 import { builder } from '../builder.ts';
-import { unwrap } from '../errors.ts';
+import { unwrap, ValidationError } from '../errors.ts';
 import {
   type ApplyFailure,
   type ApplyOutcome,
@@ -11,7 +11,7 @@ import {
 } from '../services/apply.ts';
 import { editInput, editRef } from './access.ts';
 import { KeyValueInput } from './common.ts';
-import { EDIT_ERRORS, ErrorInterface, INPUT_ERRORS } from './errors.ts';
+import { EDIT_ERRORS, FieldProblemRef, INPUT_ERRORS } from './errors.ts';
 import { tagByIdField } from './tagField.ts';
 import { TagInput } from './tagging.ts';
 
@@ -100,7 +100,14 @@ const ApplyStatus = builder.enumType('ApplyStatus', {
 const ApplyFailureRef = builder.objectRef<ApplyFailure>('ApplyFailure').implement({
   fields: (t) => ({
     tag: t.exposeString('tag', { nullable: true, description: 'Null: the stream itself.' }),
-    error: t.field({ type: ErrorInterface, resolve: (f) => f.error as never }),
+    code: t.string({ resolve: (f) => f.error.code }),
+    message: t.string({ resolve: (f) => f.error.message }),
+    field: t.string({ nullable: true, resolve: (f) => f.error.field }),
+    problems: t.field({
+      type: [FieldProblemRef],
+      description: 'For a VALIDATION failure: each problem.',
+      resolve: (f) => (f.error instanceof ValidationError ? f.error.problems : []),
+    }),
   }),
 });
 

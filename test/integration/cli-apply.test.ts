@@ -414,7 +414,7 @@ status:
       ),
       ok('imagestream.image.openshift.io/my-ruby unchanged\n'),
     ]);
-  });
+  }, 120_000);
 
   it('reads back its own export unchanged after rollbacks and policy changes', async () => {
     const ns = 'roundtrip-history';
@@ -425,9 +425,9 @@ status:
       ['tag', 'app:v1', 'app:stable'],
       ['tag', 'quay.io/x/app:1.0', 'app:pinned', '--reference'],
       ['rollback', 'app:v1', '--to', '1'],
-      ['rollback', 'app:stable', '--to', '1'],
+      ['rollback', 'app:v1', '--to', '2'],
       ['tag', 'quay.io/x/app', 'app:best', '--policy=semver:^1.2'],
-      ['tag', 'quay.io/x/app', 'app:best', '--policy=pattern:^v(\\d+)$', '--order=up'],
+      ['tag', 'quay.io/x/app', 'app:best', '--policy=pattern:^v(\\d+)$', '--order=numerical-asc'],
     ];
     for (const step of steps) {
       const result = await cli(ns, step);

@@ -64,7 +64,7 @@ describe('tagraph retention policies', () => {
     const real = await cli(['prune', 'history', '--policy', 'nightly', '--confirm']);
     expect(real.stdout).not.toContain('Dry run');
     const after = (await cli(['get', 'retentionpolicy', 'nightly'])).stdout;
-    expect(after, after).toMatch(/nightly .*4 removed (Less than a second|\d+ seconds) ago/);
+    expect(after, after).toMatch(/nightly .*4 removed .+ ago/);
 
     const deleted = await cli(['delete', 'retentionpolicy/nightly']);
     expect(deleted).toMatchObject({ code: 0, stdout: 'retentionpolicy "nightly" deleted\n' });

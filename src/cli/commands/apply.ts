@@ -129,7 +129,7 @@ async function applyOne(
     const lines: string[] = [];
     for (const failure of outcome.failures) {
       const at = failure.tag === null ? '' : ` tag ${failure.tag}`;
-      const error = failure.error as TypedError;
+      const error: TypedError = { __typename: 'ApplyError', ...failure };
       const failed = errorLines(error).map((line) => `ImageStream ${name}${at}: ${line}`);
       lines.push(
         ...(error.code === 'FORBIDDEN' ? failed.map((l) => forbidden(l).message) : failed),
