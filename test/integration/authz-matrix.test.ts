@@ -76,6 +76,7 @@ const POLICIES: Record<string, FieldPolicy> = {
   'Query.roleBindings': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Query.tagEvents': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
   'Mutation.addRoleBinding': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
+  'Mutation.applyImageStream': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.createImageStream': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.createImageStreamMapping': { needs: 'REGISTRY', refusal: 'FORBIDDEN' },
   'Mutation.createPullSecret': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
@@ -199,6 +200,8 @@ const RULES: Record<string, Rule> = {
   'RunRetentionPolicyInput.name': () => POLICY,
   'DeleteRetentionPolicyInput.name': () => DOOMED_POLICY,
   'CreateImageStreamInput.name': () => 'mx-new-stream',
+  // The stream TagInput's destinations name (each tag of an applied stream is one of its own).
+  'ApplyImageStreamInput.name': (t) => t.fixture.stream,
   'CreateImageStreamMappingInput.image': () => RECURSE,
   'CreateImageStreamMappingInput.stream': (t) => t.fixture.stream,
   'CreateImageStreamMappingInput.tag': () => 'mx-pushed',
