@@ -1,6 +1,7 @@
 // `tagraph create retentionpolicy`, `get retentionpolicies` and `delete retentionpolicy/<name>`: a namespace's stored history retention rules.
 import type { Command } from 'commander';
 import { errorLines, isTypedError, unwrap } from './client.ts';
+import { retentionRuleOptions } from './commands/prune.ts';
 import { type Context, contextOf, type Io, printStructured, toJson } from './context.ts';
 import {
   DELETE_RETENTION_POLICY,
@@ -11,7 +12,6 @@ import {
 import { CliError, forbidden, PrintedError, UsageError } from './errors.ts';
 import {
   booleanOption,
-  collect,
   type OutputFormat,
   parseCount,
   parseDuration,
@@ -72,12 +72,8 @@ export function registerCreateRetentionPolicy(create: Command, io: Io): void {
         '--confirm does. Needs admin in the namespace. Try the rules first with prune history.',
     )
     .argument('<name>', 'the policy name (a DNS label)')
-    .option('--keep-tag-revisions <n>', 'history items kept per tag', '3')
-    .option('--keep-younger-than <duration>', 'keep items younger than this (Go duration)', '60m')
-    .option('--schedule <duration>', 'how often the policy runs (Go duration, at least 5m)', '1h')
-    .option('--stream <name>', 'only this stream; repeatable', collect)
-    .option('--include <glob>', 'only tags matching this glob; repeatable', collect)
-    .option('--exclude <glob>', 'leave tags matching this glob alone; repeatable', collect);
+    .option('--schedule <duration>', 'how often the policy runs (Go duration, at least 5m)', '1h');
+  retentionRuleOptions(command);
   booleanOption(command, 'disabled', 'store the policy without running it');
   command
     .option('-o, --output <format>', 'json')

@@ -13,7 +13,7 @@ import {
 } from '../services/retentionPolicies.ts';
 import { adminInput, valueOrGraphQLError } from './access.ts';
 import { INPUT_ERRORS, REMOVE_ERRORS } from './errors.ts';
-import { PRUNE_REPORT_LIMIT, PruneTagHistoryPayload } from './tagging.ts';
+import { PRUNE_REPORT_LIMIT, PruneTagHistoryPayload, retentionRuleFields } from './tagging.ts';
 
 const RetentionRunOutcome = builder.enumType('RetentionRunOutcome', {
   values: ['SUCCEEDED', 'FAILED'] as const,
@@ -78,13 +78,7 @@ const SetRetentionPolicyInput = builder.inputType('SetRetentionPolicyInput', {
   fields: (t) => ({
     namespace: t.string({ required: true }),
     name: t.string({ required: true, description: 'A DNS-1123 label.' }),
-    keepTagRevisions: t.int({ defaultValue: 3 }),
-    keepYoungerThanMinutes: t.int({ defaultValue: 60 }),
-    streams: t.stringList({ description: 'Only these streams (default: all of the namespace).' }),
-    includeTags: t.stringList({
-      description: 'Only tags matching one of these globs (`*`, `?`); default: every tag.',
-    }),
-    excludeTags: t.stringList({ description: 'Tags matching one of these globs are left alone.' }),
+    ...retentionRuleFields(t),
     intervalMinutes: t.int({
       defaultValue: 60,
       description: `Minutes between runs, ${RETENTION_INTERVAL.min} to ${RETENTION_INTERVAL.max}.`,

@@ -251,19 +251,28 @@ const PruneImagesPayload = builder.objectRef<PruneResult>('PruneImagesPayload').
 /** The most history items a pruneTagHistory report lists (historyItemCount counts all). */
 export const PRUNE_REPORT_LIMIT = 1000;
 
+type InputFields = Parameters<
+  Extract<Parameters<typeof builder.inputType>[1]['fields'], (...args: never[]) => unknown>
+>[0];
+
+/** A namespace's retention rules, as pruneTagHistory and setRetentionPolicy take them. */
+export const retentionRuleFields = (t: InputFields) => ({
+  keepTagRevisions: t.int({ defaultValue: 3 }),
+  keepYoungerThanMinutes: t.int({ defaultValue: 60 }),
+  streams: t.stringList({ description: 'Only these streams (default: all of the namespace).' }),
+  includeTags: t.stringList({
+    description: 'Only tags matching one of these globs (`*`, `?`); default: every tag.',
+  }),
+  excludeTags: t.stringList({ description: 'Tags matching one of these globs are left alone.' }),
+});
+
 const PruneTagHistoryInput = builder.inputType('PruneTagHistoryInput', {
   description:
     "A namespace's retention rules for one run: keep the newest keepTagRevisions items of each " +
     'tag in scope and every item younger than keepYoungerThanMinutes; item 0 always stays.',
   fields: (t) => ({
     namespace: t.string({ required: true }),
-    keepTagRevisions: t.int({ defaultValue: 3 }),
-    keepYoungerThanMinutes: t.int({ defaultValue: 60 }),
-    streams: t.stringList({ description: 'Only these streams (default: all of the namespace).' }),
-    includeTags: t.stringList({
-      description: 'Only tags matching one of these globs (`*`, `?`); default: every tag.',
-    }),
-    excludeTags: t.stringList({ description: 'Tags matching one of these globs are left alone.' }),
+    ...retentionRuleFields(t),
     dryRun: t.boolean({ defaultValue: true }),
   }),
 });

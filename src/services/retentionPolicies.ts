@@ -71,6 +71,20 @@ function checkInput(input: RetentionPolicyInput): FieldProblem[] {
 const notFound = (namespace: string, name: string) =>
   fail<never>(new NotFoundError(`retention policy ${namespace}/${name} not found`, 'name'));
 
+/** A policy's row, locked until the transaction ends (a run in progress holds it). */
+async function lockPolicy(
+  tx: Tx,
+  namespace: string,
+  name: string,
+): Promise<RetentionPolicyRow | undefined> {
+  const [row] = await tx
+    .select()
+    .from(retentionPolicies)
+    .where(and(eq(retentionPolicies.namespace, namespace), eq(retentionPolicies.name, name)))
+    .for('update');
+  return row;
+}
+
 const nextRun = (minutes: number) => sql`now() + make_interval(mins => ${minutes})`;
 
 /**
@@ -88,16 +102,7 @@ export async function setRetentionPolicy(
   if (problems.length > 0) return fail(new ValidationError(problems));
   return writeTransaction(db, async (tx) => {
     await ensureNamespace(tx, input.namespace);
-    const [existing] = await tx
-      .select()
-      .from(retentionPolicies)
-      .where(
-        and(
-          eq(retentionPolicies.namespace, input.namespace),
-          eq(retentionPolicies.name, input.name),
-        ),
-      )
-      .for('update');
+    const existing = await lockPolicy(tx, input.namespace, input.name);
     const rules = {
       keepTagRevisions: input.keepTagRevisions,
       keepYoungerThanMinutes: input.keepYoungerThanMinutes,
@@ -234,16 +239,7 @@ export async function runRetentionPolicy(
   const denied = await refused(access, input.namespace, 'update');
   if (denied) return fail(denied);
   return writeTransaction(db, async (tx) => {
-    const [policy] = await tx
-      .select()
-      .from(retentionPolicies)
-      .where(
-        and(
-          eq(retentionPolicies.namespace, input.namespace),
-          eq(retentionPolicies.name, input.name),
-        ),
-      )
-      .for('update');
+    const policy = await lockPolicy(tx, input.namespace, input.name);
     if (!policy) return notFound(input.namespace, input.name);
     const report = await applyRetention(tx, rulesOf(policy, input.dryRun), reportLimit);
     const recorded = input.dryRun

@@ -87,6 +87,16 @@ interface PruneHistoryOptions extends PruneOptions {
   exclude?: string[];
 }
 
+/** The options of a namespace's retention rules (prune history, create retentionpolicy). */
+export function retentionRuleOptions(command: Command): Command {
+  return command
+    .option('--keep-tag-revisions <n>', 'history items kept per tag', '3')
+    .option('--keep-younger-than <duration>', 'keep items younger than this (Go duration)', '60m')
+    .option('--stream <name>', 'only this stream; repeatable', collect)
+    .option('--include <glob>', 'only tags matching this glob; repeatable', collect)
+    .option('--exclude <glob>', 'leave tags matching this glob alone; repeatable', collect);
+}
+
 export function registerPrune(program: Command, io: Io): void {
   const prune = program
     .command('prune')
@@ -130,12 +140,8 @@ export function registerPrune(program: Command, io: Io): void {
         'prune images. --policy <name> runs a stored retention policy now instead (its rules, its\n' +
         'last run recorded). A dry run unless --confirm. Needs admin in the namespace.',
     )
-    .option('--policy <name>', 'run this retention policy (create retentionpolicy) now')
-    .option('--keep-tag-revisions <n>', 'history items kept per tag', '3')
-    .option('--keep-younger-than <duration>', 'keep items younger than this (Go duration)', '60m')
-    .option('--stream <name>', 'only this stream; repeatable', collect)
-    .option('--include <glob>', 'only tags matching this glob; repeatable', collect)
-    .option('--exclude <glob>', 'leave tags matching this glob alone; repeatable', collect);
+    .option('--policy <name>', 'run this retention policy (create retentionpolicy) now');
+  retentionRuleOptions(history);
   booleanOption(history, 'confirm', 'remove for real (default: only report)');
   history
     .option('-o, --output <format>', 'json')
