@@ -73,7 +73,7 @@ describe('tagraph retention policies', () => {
     expect(again.stderr).toBe(
       'Error from server (NotFound): retentionpolicies "nightly" not found\n',
     );
-  });
+  }, 90_000);
 
   it('refuses a schedule under 5 minutes, and an editor', async () => {
     const short = await cli(['create', 'retentionpolicy', 'fast', '--schedule', '4m']);
