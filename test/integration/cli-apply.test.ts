@@ -588,6 +588,35 @@ describe('setTagAnnotations (the server side of apply)', () => {
     return result.data!.setTagAnnotations;
   };
 
+  it('changes nothing of an existing stream when one of its tags is bad', async () => {
+    const doc = (label: string, tags: string) => `apiVersion: v1
+kind: ImageStream
+metadata:
+  name: kept
+  labels: {team: ${label}}
+spec:
+  tags:
+  - name: one
+    from: {kind: DockerImage, name: quay.io/x/kept:${label}}
+    reference: true
+${tags}`;
+    expect(await cli('bad-tags', ['apply', '-f', file(doc('a', ''))])).toEqual(
+      ok('imagestream.image.openshift.io/kept created\n'),
+    );
+    const before = await cli('bad-tags', ['get', 'is', 'kept', '-o', 'json']);
+    const broken = `  - name: broken
+    from: {kind: DockerImage, name: "Not A Pull Spec!"}
+`;
+    const refused = await cli('bad-tags', ['apply', '-f', file(doc('b', broken))]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(/^error: ImageStream kept tag broken: .+\n$/);
+    const after = await cli('bad-tags', ['get', 'is', 'kept', '-o', 'json']);
+    // The same object, resource version included: the label and tag one were not changed either.
+    expect(JSON.parse(after.stdout)).toEqual(JSON.parse(before.stdout));
+    expect(JSON.parse(after.stdout).metadata.labels).toEqual({ team: 'a' });
+  }, 60_000);
+
   it('replaces the set, keeps the generation, and refuses what has no spec tag', async () => {
     expect(await cli('annotations', ['tag', '--reference', 'quay.io/x/y:1', 'stream:ref'])).toEqual(
       ok('Tag stream:ref set to quay.io/x/y:1.\n'),
