@@ -297,6 +297,29 @@ describe('the retention runner', () => {
     expect((await app.importer.retention.runOnce()).ran).toBe(0);
   });
 
+  it('records a failed run as FAILED, rolls it back, and still moves the next run ahead', async () => {
+    await setPolicy(admin, { name: 'broken', keepTagRevisions: 1, streams: ['off'] });
+    // A row no API call can write (streams not a list): the run throws inside its transaction.
+    await app.database.db.execute(sql`
+      update retention_policies set streams = '"off"'::jsonb, next_run_at = now() - interval '1 minute'
+      where namespace = ${NS} and name = 'broken'`);
+    const pass = await app.importer.retention.runOnce();
+    expect(pass).toEqual({ ran: 0, failed: 1 });
+    const [row] = rowsOf<{ last_result: { outcome: string; message: string }; due: boolean }>(
+      await app.database.db.execute(sql`
+        select last_result, next_run_at > now() + interval '55 minutes' as due
+        from retention_policies where namespace = ${NS} and name = 'broken'`),
+    );
+    expect(row!.last_result.outcome).toBe('FAILED');
+    expect(row!.last_result.message).not.toBe('');
+    expect(row!.due).toBe(true);
+    expect(await historyCount('off', 'v1')).toBe(5);
+    expect((await app.importer.retention.runOnce()).failed).toBe(0);
+    await app.database.db.execute(
+      sql`delete from retention_policies where namespace = ${NS} and name = 'broken'`,
+    );
+  });
+
   it('runs due policies from its timer once started', async () => {
     await setPolicy(admin, { name: 'timer', keepTagRevisions: 3, streams: ['timer'] });
     await makeDue('timer');
