@@ -30,13 +30,15 @@ const MUTATION_VERBS: Record<string, string> = {
   tag: 'update',
   prune: 'delete',
   revoke: 'delete',
+  run: 'update',
 };
 
 /** A resource name the way Kubernetes spells them: lower case, plural. */
 function resourceName(words: string[]): string {
   const name = words.join('').toLowerCase();
   if (name === '' || name === 'tag') return 'imagestreamtags';
-  return name.endsWith('s') ? name : `${name}s`;
+  if (name.endsWith('s')) return name;
+  return /[^aeiou]y$/.test(name) ? `${name.slice(0, -1)}ies` : `${name}s`;
 }
 
 const camelWords = (name: string) => name.split(/(?=[A-Z])/);

@@ -590,3 +590,80 @@ export const PRUNE_HISTORY = graphql(
 `,
   [ErrorFields, ValidationProblems],
 );
+
+// Retention policies: set, list, delete and run by hand.
+
+export const RetentionPolicyFields = graphql(`
+  fragment RetentionPolicyFields on RetentionPolicy {
+    namespace name keepTagRevisions keepYoungerThanMinutes streams includeTags excludeTags
+    intervalMinutes enabled nextRunAt lastRunAt
+    lastRun { outcome trigger historyItemCount tagCount message }
+    createdAt
+  }
+`);
+
+export const SET_RETENTION_POLICY = graphql(
+  `
+  mutation($input: SetRetentionPolicyInput!) {
+    setRetentionPolicy(input: $input) {
+      __typename ...ErrorFields ...ValidationProblems
+      ... on SetRetentionPolicyPayload { created policy { ...RetentionPolicyFields } }
+    }
+  }
+`,
+  [ErrorFields, ValidationProblems, RetentionPolicyFields],
+);
+
+export const LIST_RETENTION_POLICIES = graphql(
+  `
+  query($namespace: String!) {
+    retentionPolicies(namespace: $namespace) { ...RetentionPolicyFields }
+  }
+`,
+  [RetentionPolicyFields],
+);
+
+export const DELETE_RETENTION_POLICY = graphql(
+  `
+  mutation($input: DeleteRetentionPolicyInput!) {
+    deleteRetentionPolicy(input: $input) {
+      __typename ...ErrorFields
+      ... on DeleteRetentionPolicyPayload { policy { name } }
+    }
+  }
+`,
+  [ErrorFields],
+);
+
+export const RUN_RETENTION_POLICY = graphql(
+  `
+  mutation($input: RunRetentionPolicyInput!) {
+    runRetentionPolicy(input: $input) {
+      __typename ...ErrorFields
+      ... on RunRetentionPolicyPayload {
+        report {
+          dryRun historyItemCount
+          historyItems { namespace stream tag index dockerImageReference image created }
+        }
+      }
+    }
+  }
+`,
+  [ErrorFields],
+);
+
+/** One ImageStream applied all or nothing (tagraph apply -f). */
+export const APPLY_STREAM = graphql(
+  `
+  mutation($input: ApplyImageStreamInput!) {
+    applyImageStream(input: $input) {
+      __typename ...ErrorFields ...ValidationProblems
+      ... on ApplyImageStreamPayload {
+        status
+        failures { tag code message field problems { field message } }
+      }
+    }
+  }
+`,
+  [ErrorFields, ValidationProblems],
+);

@@ -12,7 +12,7 @@ import { table } from './tabwriter.ts';
 /** The names `get` and `delete` take for robot tokens. */
 export const TOKEN_TYPES = new Set(['token', 'tokens', 'robottoken', 'robottokens']);
 
-/** `token/ci`, `tokens ci` … → the type and names, or null for another resource. */
+/** `token/ci`, `tokens ci` … → the names, or null for another resource. */
 export function tokenArgs(args: string[]): string[] | null {
   return namedArgs(args, TOKEN_TYPES);
 }

@@ -644,3 +644,49 @@ export const receivers = pgTable(
     unique('receivers_token_hash_unique').on(t.tokenHash),
   ],
 );
+
+/** The outcome of a retention policy's last run (scheduled or manual, not a dry run). */
+export interface RetentionRunResult {
+  /** SUCCEEDED or FAILED. */
+  outcome: string;
+  /** History items removed. */
+  removed: number;
+  /** Tags that lost items (each got a PRUNE change event). */
+  tags: number;
+  /** SCHEDULE or MANUAL. */
+  trigger: string;
+  /** Why a failed run failed. */
+  message: string;
+}
+
+/**
+ * A namespace's stored history retention rules, run every `interval_minutes` by the scheduler
+ * (services/retentionPolicies.ts). A run holds the row's lock from claim to commit.
+ */
+export const retentionPolicies = pgTable(
+  'retention_policies',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    namespace: text('namespace')
+      .notNull()
+      .references(() => namespaces.name, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    keepTagRevisions: integer('keep_tag_revisions').notNull(),
+    keepYoungerThanMinutes: integer('keep_younger_than_minutes').notNull(),
+    streams: jsonb('streams').$type<string[]>().notNull(),
+    includeTags: jsonb('include_tags').$type<string[]>().notNull(),
+    excludeTags: jsonb('exclude_tags').$type<string[]>().notNull(),
+    intervalMinutes: integer('interval_minutes').notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    nextRunAt: timestamp('next_run_at', { withTimezone: true }).notNull(),
+    lastRunAt: timestamp('last_run_at', { withTimezone: true }),
+    lastResult: jsonb('last_result').$type<RetentionRunResult>(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    unique('retention_policies_namespace_name_unique').on(t.namespace, t.name),
+    index('retention_policies_due_idx').on(t.nextRunAt).where(sql`${t.enabled}`),
+    check('retention_policies_interval_check', sql`${t.intervalMinutes} >= 5`),
+  ],
+);

@@ -1,4 +1,4 @@
-// The background importer of one process: the job worker and the scheduled re-import checker.
+// The background importer of one process: the job worker, the scheduled re-import checker and the retention runner.
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
@@ -9,12 +9,15 @@ import { createImportExecutor, type ImporterOptions } from './execute.ts';
 import { ImporterMetrics } from './metrics.ts';
 import { createRemoteRegistryReader } from './policy.ts';
 import { RegistryClients } from './registries.ts';
+import { RetentionRunner } from './retention.ts';
 import { ImportScheduler } from './scheduler.ts';
 import { ImportWorker } from './worker.ts';
 
 export interface Importer {
   worker: ImportWorker;
   scheduler: ImportScheduler;
+  /** Runs the namespaces' due retention policies. */
+  retention: RetentionRunner;
   /** Read-only registry reads for previews (previewPolicy, remoteTags); usable unstarted. */
   reader: RemoteRegistryReader;
   start(): Promise<void>;
@@ -61,13 +64,16 @@ export function createImporter(
   });
   options.registry.metrics?.countRunning(() => worker.runningCount);
   const scheduler = new ImportScheduler(options);
+  const retention = new RetentionRunner(database, log.child({ component: 'retention' }));
   return {
     worker,
     scheduler,
+    retention,
     reader: createRemoteRegistryReader(options),
     async start() {
       await worker.start();
       scheduler.start();
+      retention.start();
       log.info(
         { workerId: worker.workerId, concurrency: config.importConcurrency },
         'importer started',
@@ -78,7 +84,7 @@ export function createImporter(
       const grace = new Promise<void>((done) => {
         timer = setTimeout(done, graceMs);
       });
-      await Promise.race([Promise.all([scheduler.stop(), worker.stop()]), grace]);
+      await Promise.race([Promise.all([scheduler.stop(), retention.stop(), worker.stop()]), grace]);
       clearTimeout(timer);
       clients.clear();
     },

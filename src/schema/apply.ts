@@ -1,11 +1,19 @@
-// setTagAnnotations: a spec tag's annotations, the one part of `spec.tags[]` `tag` does not set.
+// applyImageStream (one ImageStream, all or nothing) and setTagAnnotations (a spec tag's annotations, the one part of `spec.tags[]` `tag` does not set).
 import { builder } from '../builder.ts';
-import { unwrap } from '../errors.ts';
-import { setTagAnnotations, type TagAnnotationsSet } from '../services/apply.ts';
-import { editRef } from './access.ts';
+import { unwrap, ValidationError } from '../errors.ts';
+import {
+  type ApplyFailure,
+  type ApplyOutcome,
+  applyImageStream,
+  MAX_APPLY_TAGS,
+  setTagAnnotations,
+  type TagAnnotationsSet,
+} from '../services/apply.ts';
+import { editInput, editRef } from './access.ts';
 import { KeyValueInput } from './common.ts';
-import { EDIT_ERRORS } from './errors.ts';
+import { EDIT_ERRORS, FieldProblemRef, INPUT_ERRORS } from './errors.ts';
 import { tagByIdField } from './tagField.ts';
+import { TagInput } from './tagging.ts';
 
 const SetTagAnnotationsInput = builder.inputType('SetTagAnnotationsInput', {
   fields: (t) => ({
@@ -46,5 +54,89 @@ builder.mutationFields((t) => ({
     errors: { types: EDIT_ERRORS },
     resolve: async (_root, { input }, ctx) =>
       unwrap(await setTagAnnotations(ctx.database.db, ctx.access, input)),
+  }),
+}));
+
+const ApplyTagAnnotationsInput = builder.inputType('ApplyTagAnnotationsInput', {
+  fields: (t) => ({
+    tag: t.string({ required: true }),
+    annotations: t.field({ type: [KeyValueInput], required: true }),
+  }),
+});
+
+const ApplyImageStreamInput = builder.inputType('ApplyImageStreamInput', {
+  description:
+    'One ImageStream as a manifest states it (`oc apply`): its metadata and spec, and one `tag` ' +
+    "input per spec tag, each with this stream's tag as its only destination.",
+  fields: (t) => ({
+    namespace: t.string({ required: true }),
+    name: t.string({ required: true }),
+    labels: t.field({ type: [KeyValueInput], required: true }),
+    annotations: t.field({ type: [KeyValueInput], required: true }),
+    lookupLocal: t.boolean({ required: true }),
+    dockerImageRepository: t.string({ description: 'Null: none (clears it).' }),
+    tags: t.field({
+      type: [TagInput],
+      required: true,
+      description: `At most ${MAX_APPLY_TAGS}; tags left out are kept as they are.`,
+    }),
+    tagAnnotations: t.field({
+      type: [ApplyTagAnnotationsInput],
+      required: true,
+      description: 'The whole set of annotations per spec tag (tags left out keep theirs).',
+    }),
+  }),
+});
+
+const ApplyStatus = builder.enumType('ApplyStatus', {
+  values: {
+    CREATED: {},
+    CONFIGURED: {},
+    UNCHANGED: {},
+    FAILED: { description: 'A part failed (see failures): nothing of the stream was changed.' },
+  },
+});
+
+const ApplyFailureRef = builder.objectRef<ApplyFailure>('ApplyFailure').implement({
+  fields: (t) => ({
+    tag: t.exposeString('tag', { nullable: true, description: 'Null: the stream itself.' }),
+    code: t.string({ resolve: (f) => f.error.code }),
+    message: t.string({ resolve: (f) => f.error.message }),
+    field: t.string({ nullable: true, resolve: (f) => f.error.field }),
+    problems: t.field({
+      type: [FieldProblemRef],
+      description: 'For a VALIDATION failure: each problem.',
+      resolve: (f) => (f.error instanceof ValidationError ? f.error.problems : []),
+    }),
+  }),
+});
+
+const ApplyImageStreamPayload = builder
+  .objectRef<ApplyOutcome>('ApplyImageStreamPayload')
+  .implement({
+    fields: (t) => ({
+      status: t.field({ type: ApplyStatus, resolve: (o) => o.status }),
+      failures: t.field({ type: [ApplyFailureRef], resolve: (o) => o.failures }),
+    }),
+  });
+
+builder.mutationFields((t) => ({
+  applyImageStream: t.field({
+    authScopes: editInput,
+    type: ApplyImageStreamPayload,
+    description:
+      'Apply one ImageStream all or nothing, as `oc apply` does: if any part (the stream or a ' +
+      'spec tag) fails, nothing of it changes and every failure is listed.',
+    args: { input: t.arg({ type: ApplyImageStreamInput, required: true }) },
+    errors: { types: INPUT_ERRORS },
+    resolve: async (_root, { input }, ctx) =>
+      unwrap(
+        await applyImageStream(
+          ctx.database.db,
+          ctx.access,
+          { ...input, dockerImageRepository: input.dockerImageRepository ?? null },
+          ctx.config.importRegistries,
+        ),
+      ),
   }),
 }));

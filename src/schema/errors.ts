@@ -23,7 +23,7 @@ ErrorInterface.implement({
   }),
 });
 
-const FieldProblemRef = builder.objectRef<FieldProblem>('FieldProblem').implement({
+export const FieldProblemRef = builder.objectRef<FieldProblem>('FieldProblem').implement({
   fields: (t) => ({
     field: t.exposeString('field'),
     message: t.exposeString('message'),

@@ -13,6 +13,7 @@ import './streamImages.ts';
 import './lineage.ts';
 import './imageSearch.ts';
 import './tagging.ts';
+import './retention.ts';
 import './policyTags.ts';
 import './events.ts';
 import './pullSecrets.ts';

@@ -20,7 +20,7 @@ import { EDIT_ERRORS, INPUT_ERRORS } from './errors.ts';
 import { TagPolicyInput } from './policyTags.ts';
 import { tagByIdField } from './tagField.ts';
 
-const TagInput = builder.inputType('TagInput', {
+export const TagInput = builder.inputType('TagInput', {
   description: 'What `oc tag SOURCE DEST...` takes.',
   fields: (t) => ({
     namespace: t.string({
@@ -225,18 +225,20 @@ const PruneImagesInput = builder.inputType('PruneImagesInput', {
   }),
 });
 
-const PrunedHistoryItem = builder.objectRef<PrunedHistoryItemShape>('PrunedHistoryItem').implement({
-  authScopes: (item) => ({ read: item.namespace }),
-  fields: (t) => ({
-    namespace: t.exposeString('namespace'),
-    stream: t.exposeString('stream'),
-    tag: t.exposeString('tag'),
-    index: t.exposeInt('index'),
-    dockerImageReference: t.exposeString('dockerImageReference'),
-    image: t.exposeString('image', { nullable: true }),
-    created: t.expose('created', { type: 'DateTime' }),
-  }),
-});
+export const PrunedHistoryItem = builder
+  .objectRef<PrunedHistoryItemShape>('PrunedHistoryItem')
+  .implement({
+    authScopes: (item) => ({ read: item.namespace }),
+    fields: (t) => ({
+      namespace: t.exposeString('namespace'),
+      stream: t.exposeString('stream'),
+      tag: t.exposeString('tag'),
+      index: t.exposeInt('index'),
+      dockerImageReference: t.exposeString('dockerImageReference'),
+      image: t.exposeString('image', { nullable: true }),
+      created: t.expose('created', { type: 'DateTime' }),
+    }),
+  });
 
 const PruneImagesPayload = builder.objectRef<PruneResult>('PruneImagesPayload').implement({
   fields: (t) => ({
@@ -247,7 +249,22 @@ const PruneImagesPayload = builder.objectRef<PruneResult>('PruneImagesPayload').
 });
 
 /** The most history items a pruneTagHistory report lists (historyItemCount counts all). */
-const PRUNE_REPORT_LIMIT = 1000;
+export const PRUNE_REPORT_LIMIT = 1000;
+
+type InputFields = Parameters<
+  Extract<Parameters<typeof builder.inputType>[1]['fields'], (...args: never[]) => unknown>
+>[0];
+
+/** A namespace's retention rules, as pruneTagHistory and setRetentionPolicy take them. */
+export const retentionRuleFields = (t: InputFields) => ({
+  keepTagRevisions: t.int({ defaultValue: 3 }),
+  keepYoungerThanMinutes: t.int({ defaultValue: 60 }),
+  streams: t.stringList({ description: 'Only these streams (default: all of the namespace).' }),
+  includeTags: t.stringList({
+    description: 'Only tags matching one of these globs (`*`, `?`); default: every tag.',
+  }),
+  excludeTags: t.stringList({ description: 'Tags matching one of these globs are left alone.' }),
+});
 
 const PruneTagHistoryInput = builder.inputType('PruneTagHistoryInput', {
   description:
@@ -255,18 +272,12 @@ const PruneTagHistoryInput = builder.inputType('PruneTagHistoryInput', {
     'tag in scope and every item younger than keepYoungerThanMinutes; item 0 always stays.',
   fields: (t) => ({
     namespace: t.string({ required: true }),
-    keepTagRevisions: t.int({ defaultValue: 3 }),
-    keepYoungerThanMinutes: t.int({ defaultValue: 60 }),
-    streams: t.stringList({ description: 'Only these streams (default: all of the namespace).' }),
-    includeTags: t.stringList({
-      description: 'Only tags matching one of these globs (`*`, `?`); default: every tag.',
-    }),
-    excludeTags: t.stringList({ description: 'Tags matching one of these globs are left alone.' }),
+    ...retentionRuleFields(t),
     dryRun: t.boolean({ defaultValue: true }),
   }),
 });
 
-const PruneTagHistoryPayload = builder
+export const PruneTagHistoryPayload = builder
   .objectRef<PruneHistoryResult>('PruneTagHistoryPayload')
   .implement({
     fields: (t) => ({

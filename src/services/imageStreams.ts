@@ -3,7 +3,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
-import type { Db, Tx } from '../db/client.ts';
+import { type Db, rowsOf, type Tx } from '../db/client.ts';
 import { imageStreams, namespaces } from '../db/schema.ts';
 import { validateDockerImageRepository } from '../domain/importRules.ts';
 import {
@@ -123,8 +123,28 @@ export async function deleteImageStream(
   return writeTransaction(db, async (tx) => {
     const found = await lockStream(tx, locator);
     if (!found.ok) return found;
+    // Each tag's newest history item as it was, read before the delete cascades: subscribers of
+    // a tag learn it is gone, and what it pointed at, as they do from deleteTag.
+    const gone = rowsOf<{
+      tag: string;
+      previous: { digest: string | null; reference: string } | null;
+    }>(
+      await tx.execute(sql`
+        select t.name as tag, (
+          select json_build_object('digest', h.image_digest, 'reference', h.docker_image_reference)
+          from tag_history h where h.tag_id = t.id order by h.seq desc limit 1) as previous
+        from tags t where t.stream_id = ${found.value.id} order by t.name`),
+    );
     await tx.delete(imageStreams).where(eq(imageStreams.id, found.value.id));
     appendEvents(tx, [
+      ...gone.map((row) => ({
+        namespace: locator.namespace,
+        stream: locator.name,
+        tag: row.tag,
+        type: 'DELETED' as const,
+        cause: 'delete' as const,
+        payload: { danglingFollowers: [], previous: row.previous ?? null },
+      })),
       {
         namespace: locator.namespace,
         stream: locator.name,

@@ -6,7 +6,7 @@ import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import { type Db, rowsOf, type Tx } from '../db/client.ts';
 import { isExcluded } from '../domain/policyTags.ts';
-import { fail, ok, type Result, ValidationError } from '../errors.ts';
+import { type FieldProblem, fail, ok, type Result, ValidationError } from '../errors.ts';
 import { appendEvents, writeTransaction } from '../events/append.ts';
 
 export interface PruneInput {
@@ -63,7 +63,7 @@ interface PrunableRow {
 }
 
 function checkCounts(keep: number, minutes: number) {
-  const problems = [];
+  const problems: FieldProblem[] = [];
   if (!Number.isInteger(keep) || keep < 1) {
     problems.push({ field: 'keepTagRevisions', message: 'must be a whole number ≥ 1' });
   }
@@ -75,7 +75,7 @@ function checkCounts(keep: number, minutes: number) {
 
 /** Globs as `pruneTagHistory` takes them: tag characters and `*`, `?`. */
 function checkGlobs(globs: string[], field: string) {
-  const problems = [];
+  const problems: FieldProblem[] = [];
   if (globs.length > RETENTION_LIMITS.globs) {
     problems.push({ field, message: `at most ${RETENTION_LIMITS.globs} patterns` });
   }
@@ -219,8 +219,44 @@ export interface PruneHistoryResult {
   dryRun: boolean;
   /** Every item removed (or that would be). */
   historyItemCount: number;
+  /** Tags that lost items (or would). */
+  tagCount: number;
   /** The first `reportLimit` of them, in namespace, stream, tag and position order. */
   historyItems: PrunedHistoryItem[];
+}
+
+/** What is wrong with a namespace's retention rules, by field (none: they may run). */
+export function retentionProblems(
+  input: Omit<PruneHistoryInput, 'dryRun' | 'namespace'>,
+): FieldProblem[] {
+  const problems: FieldProblem[] = [
+    ...checkCounts(input.keepTagRevisions, input.keepYoungerThanMinutes),
+    ...checkGlobs(input.includeTags, 'includeTags'),
+    ...checkGlobs(input.excludeTags, 'excludeTags'),
+  ];
+  if (input.streams.length > RETENTION_LIMITS.streams) {
+    problems.push({ field: 'streams', message: `at most ${RETENTION_LIMITS.streams} streams` });
+  }
+  return problems;
+}
+
+/**
+ * Applies checked retention rules inside `tx` (opened by writeTransaction): what pruneTagHistory
+ * and every retention policy run do once authorized.
+ */
+export async function applyRetention(
+  tx: Tx,
+  input: PruneHistoryInput,
+  reportLimit: number,
+): Promise<PruneHistoryResult> {
+  const rows = await prunable(tx, input.keepTagRevisions, input.keepYoungerThanMinutes, input);
+  if (!input.dryRun) await removeItems(tx, rows);
+  return {
+    dryRun: input.dryRun,
+    historyItemCount: rows.length,
+    tagCount: new Set(rows.map((row) => Number(row.tag_id))).size,
+    historyItems: reportOf(rows.slice(0, reportLimit)),
+  };
 }
 
 /**
@@ -239,24 +275,9 @@ export async function pruneTagHistory(
     resource: 'imagestreamtags',
   });
   if (refused) return fail(refused);
-  const problems = [
-    ...checkCounts(input.keepTagRevisions, input.keepYoungerThanMinutes),
-    ...checkGlobs(input.includeTags, 'includeTags'),
-    ...checkGlobs(input.excludeTags, 'excludeTags'),
-  ];
-  if (input.streams.length > RETENTION_LIMITS.streams) {
-    problems.push({ field: 'streams', message: `at most ${RETENTION_LIMITS.streams} streams` });
-  }
+  const problems = retentionProblems(input);
   if (problems.length > 0) return fail(new ValidationError(problems));
-  return writeTransaction(db, async (tx) => {
-    const rows = await prunable(tx, input.keepTagRevisions, input.keepYoungerThanMinutes, input);
-    if (!input.dryRun) await removeItems(tx, rows);
-    return ok({
-      dryRun: input.dryRun,
-      historyItemCount: rows.length,
-      historyItems: reportOf(rows.slice(0, reportLimit)),
-    });
-  });
+  return writeTransaction(db, async (tx) => ok(await applyRetention(tx, input, reportLimit)));
 }
 
 /** A Postgres array literal, passed as one text parameter (identical on postgres.js and PGlite). */

@@ -114,27 +114,9 @@ export async function tag(
   /** Registries a pull spec source may name: a refused one fails as ForbiddenError. */
   registries: RegistryPolicy = OPEN_REGISTRY_POLICY,
 ): Promise<Result<TagOutcome[]>> {
-  const checked = checkTagInput(input);
-  if (!checked.ok) return checked;
-  const { importMode, policy, source: parsedSource } = checked.value;
-  const authorizedDestinations = await authorizeAll(
-    access,
-    checked.value.destinations.map((target, index) => ({
-      role: 'editor' as const,
-      target,
-      field: `destinations.${index}`,
-    })),
-  );
-  if (!authorizedDestinations.ok) return authorizedDestinations;
-  const destinations = authorizedDestinations.value;
-  const authorizedSource = await authorizeSource(access, parsedSource);
-  if (!authorizedSource.ok) return authorizedSource;
-  const source = authorizedSource.value;
-  const refusal =
-    source.kind === 'DockerImage'
-      ? sourceRefusal(registries, input.source, Boolean(input.insecure))
-      : null;
-  if (refusal) return fail(new ForbiddenError(refusal, 'source'));
+  const authorized = await authorizeTag(access, input, registries);
+  if (!authorized.ok) return authorized;
+  const { importMode, policy, destinations, source } = authorized.value;
 
   return writeTransaction(db, async (tx) => {
     const outcomes: TagOutcome[] = [];
@@ -173,6 +155,43 @@ export async function tag(
   }).catch((error: unknown) => {
     if (error instanceof Rollback) return fail<TagOutcome[]>(error.error);
     throw error;
+  });
+}
+
+/**
+ * Checks a tag operation's input and authorizes every namespace it names (editor in each
+ * destination's, image-puller in a stream source's) and a pull spec source's registry against
+ * `registries`, reading and writing nothing.
+ */
+export async function authorizeTag(
+  access: AccessChecker,
+  input: TagInput,
+  registries: RegistryPolicy = OPEN_REGISTRY_POLICY,
+) {
+  const checked = checkTagInput(input);
+  if (!checked.ok) return checked;
+  const { importMode, policy, source: parsedSource } = checked.value;
+  const authorizedDestinations = await authorizeAll(
+    access,
+    checked.value.destinations.map((target, index) => ({
+      role: 'editor' as const,
+      target,
+      field: `destinations.${index}`,
+    })),
+  );
+  if (!authorizedDestinations.ok) return authorizedDestinations;
+  const authorizedSource = await authorizeSource(access, parsedSource);
+  if (!authorizedSource.ok) return authorizedSource;
+  const refusal =
+    parsedSource.kind === 'DockerImage'
+      ? sourceRefusal(registries, input.source, Boolean(input.insecure))
+      : null;
+  if (refusal) return fail(new ForbiddenError(refusal, 'source'));
+  return ok({
+    importMode,
+    policy,
+    destinations: authorizedDestinations.value,
+    source: authorizedSource.value,
   });
 }
 

@@ -71,10 +71,12 @@ const POLICIES: Record<string, FieldPolicy> = {
   'Query.previewPolicy': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Query.pullSecrets': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
   'Query.remoteTags': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  'Query.retentionPolicies': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Query.robotTokens': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Query.roleBindings': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Query.tagEvents': { needs: 'IMAGE_PULLER', refusal: 'FORBIDDEN' },
   'Mutation.addRoleBinding': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
+  'Mutation.applyImageStream': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.createImageStream': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.createImageStreamMapping': { needs: 'REGISTRY', refusal: 'FORBIDDEN' },
   'Mutation.createPullSecret': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
@@ -82,6 +84,7 @@ const POLICIES: Record<string, FieldPolicy> = {
   'Mutation.createToken': { needs: 'CLUSTER_ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.deleteImageStream': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.deletePullSecret': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  'Mutation.deleteRetentionPolicy': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.deleteTag': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.importImage': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.pruneImages': { needs: 'CLUSTER_ADMIN', refusal: 'FORBIDDEN' },
@@ -92,6 +95,8 @@ const POLICIES: Record<string, FieldPolicy> = {
   'Mutation.revokeRobotToken': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.revokeToken': { needs: 'CLUSTER_ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.rollbackTag': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
+  'Mutation.runRetentionPolicy': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
+  'Mutation.setRetentionPolicy': { needs: 'ADMIN', refusal: 'FORBIDDEN' },
   'Mutation.setTagAnnotations': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.tag': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
   'Mutation.updateImageStream': { needs: 'EDITOR', refusal: 'FORBIDDEN' },
@@ -197,7 +202,13 @@ const RULES: Record<string, Rule> = {
   'CreateReceiverInput.name': () => 'mx-new-receiver',
   // Each fixture namespace has a receiver of this name (beforeAll).
   'ReceiverRefInput.name': () => RECEIVER,
+  // Each fixture namespace has both retention policies (beforeAll); deleting one leaves the other.
+  'SetRetentionPolicyInput.name': () => POLICY,
+  'RunRetentionPolicyInput.name': () => POLICY,
+  'DeleteRetentionPolicyInput.name': () => DOOMED_POLICY,
   'CreateImageStreamInput.name': () => 'mx-new-stream',
+  // The stream TagInput's destinations name (each tag of an applied stream is one of its own).
+  'ApplyImageStreamInput.name': (t) => t.fixture.stream,
   'CreateImageStreamMappingInput.image': () => RECURSE,
   'CreateImageStreamMappingInput.stream': (t) => t.fixture.stream,
   'CreateImageStreamMappingInput.tag': () => 'mx-pushed',
@@ -271,6 +282,10 @@ const RECEIVER = 'mx-receiver';
 
 /** A robot token each fixture namespace gets for revokeRobotToken. */
 const ROBOT = 'mx-robot';
+
+/** Retention policies each fixture namespace gets: one to set and run, one to delete. */
+const POLICY = 'mx-policy';
+const DOOMED_POLICY = 'mx-doomed-policy';
 
 /** A stream each fixture namespace gets for deleteImageStream, so other calls keep theirs. */
 const DOOMED_STREAM = 'mx-doomed';
@@ -446,6 +461,12 @@ beforeAll(async () => {
       `mutation($input: CreateReceiverInput!) { createReceiver(input: $input) { __typename } }`,
       { input: { namespace, name: RECEIVER, kind: 'GENERIC' } },
     );
+    for (const name of [POLICY, DOOMED_POLICY]) {
+      await app.admin(
+        `mutation($input: SetRetentionPolicyInput!) { setRetentionPolicy(input: $input) { __typename } }`,
+        { input: { namespace, name } },
+      );
+    }
   }
   outsider = await app.member(OWN, 'ADMIN', 'mx-outsider');
   for (const role of ['IMAGE_PULLER', 'EDITOR', 'ADMIN'] as const) {

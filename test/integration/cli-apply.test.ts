@@ -28,7 +28,7 @@ beforeAll(async () => {
     [
       ...['roundtrip', 'prefer-arch', 'seed-scheduled', 'seed-insecure', 'seed-mytag'],
       ...['seed-catalog', 'seed-my-ruby', 'hostile', 'elsewhere', 'myproject', 'bad-tags'],
-      ...['json-out', 'test', 'demo-project', 'annotations', 'default'],
+      ...['json-out', 'test', 'demo-project', 'annotations', 'default', 'roundtrip-history'],
     ],
     'EDITOR',
   );
@@ -417,7 +417,34 @@ status:
       ok('imagestream.image.openshift.io/my-ruby unchanged\n'),
     ]);
     // Thirteen CLI processes, each a Node start: on a loaded machine that is the slow part.
-  }, 90_000);
+  }, 120_000);
+
+  it('reads back its own export unchanged after rollbacks and policy changes', async () => {
+    const ns = 'roundtrip-history';
+    const registry = app.as(await app.registry());
+    await pushMapping(registry, ns, 'app', 'v1', 'roundtrip-history-1');
+    const second = await pushMapping(registry, ns, 'app', 'v1', 'roundtrip-history-2');
+    const steps = [
+      ['tag', 'app:v1', 'app:stable'],
+      ['tag', 'quay.io/x/app:1.0', 'app:pinned', '--reference'],
+      ['rollback', 'app:v1', '--to', '1'],
+      ['rollback', 'app:v1', '--to', '2'],
+      ['tag', 'quay.io/x/app', 'app:best', '--policy=semver:^1.2'],
+      ['tag', 'quay.io/x/app', 'app:best', '--policy=pattern:^v(\\d+)$', '--order=numerical-asc'],
+    ];
+    for (const step of steps) {
+      const result = await cli(ns, step);
+      expect(result.code, `${step.join(' ')}: ${result.stderr}`).toBe(0);
+    }
+    const exported = await cli(ns, ['get', 'is', 'app', '-o', 'yaml']);
+    expect(exported.code).toBe(0);
+    const reapplied = await cli(ns, ['apply', '-f', file(exported.stdout)]);
+    expect(reapplied).toEqual(ok('imagestream.image.openshift.io/app unchanged\n'));
+    // And once more from the stream as it is now: nothing drifts.
+    const again = await cli(ns, ['get', 'is', 'app', '-o', 'yaml']);
+    expect(normalizeExport(again.stdout)).toBe(normalizeExport(exported.stdout));
+    expect(again.stdout).toContain(second.digest);
+  }, 120_000);
 
   it('refuses oversized sources and YAML bombs quickly, in bounded memory, creating nothing', async () => {
     const laughs = [
@@ -476,6 +503,16 @@ spec:
     reference: true
   - name: broken
     from: {kind: DockerImage, name: "Not A Pull Spec!"}
+---
+apiVersion: v1
+kind: ImageStream
+metadata:
+  name: good
+spec:
+  tags:
+  - name: one
+    from: {kind: DockerImage, name: quay.io/x/good:1}
+    reference: true
 `;
     const [mapping, mismatch, exists, partial, json] = await Promise.all([
       cli(null, ['apply', '-f', file(seeds.IMAGE_STREAM_MAPPING, 'mapping.yaml')]),
@@ -507,17 +544,22 @@ spec:
       stderr:
         'Error from server (AlreadyExists): imagestreams.image.openshift.io "mysql" already exists\n',
     });
+    // All or nothing per object, as oc validates the whole object: one bad tag leaves nothing of
+    // its stream (not even the good tag), and the next object of the file still applies.
     expect(partial.code).toBe(1);
-    expect(partial.stdout).toBe('imagestream.image.openshift.io/bad created\n');
+    expect(partial.stdout).toBe('imagestream.image.openshift.io/good created\n');
     expect(partial.stderr).toMatch(/^error: ImageStream bad tag broken: .+\n$/);
-    const ok1 = await cli('bad-tags', [
+    expect((await cli('bad-tags', ['get', 'is', 'bad'])).stderr).toBe(
+      'Error from server (NotFound): imagestreams.image.openshift.io "bad" not found\n',
+    );
+    const one = await cli('bad-tags', [
       'get',
       'istag',
-      'bad:ok',
+      'good:one',
       '-o',
       'jsonpath={.tag.reference}',
     ]);
-    expect(ok1).toEqual(ok('true'));
+    expect(one).toEqual(ok('true'));
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({
       kind: 'ImageStream',
@@ -548,6 +590,35 @@ describe('setTagAnnotations (the server side of apply)', () => {
     expect(result.errors).toBeUndefined();
     return result.data!.setTagAnnotations;
   };
+
+  it('changes nothing of an existing stream when one of its tags is bad', async () => {
+    const doc = (label: string, tags: string) => `apiVersion: v1
+kind: ImageStream
+metadata:
+  name: kept
+  labels: {team: ${label}}
+spec:
+  tags:
+  - name: one
+    from: {kind: DockerImage, name: quay.io/x/kept:${label}}
+    reference: true
+${tags}`;
+    expect(await cli('bad-tags', ['apply', '-f', file(doc('a', ''))])).toEqual(
+      ok('imagestream.image.openshift.io/kept created\n'),
+    );
+    const before = await cli('bad-tags', ['get', 'is', 'kept', '-o', 'json']);
+    const broken = `  - name: broken
+    from: {kind: DockerImage, name: "Not A Pull Spec!"}
+`;
+    const refused = await cli('bad-tags', ['apply', '-f', file(doc('b', broken))]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(/^error: ImageStream kept tag broken: .+\n$/);
+    const after = await cli('bad-tags', ['get', 'is', 'kept', '-o', 'json']);
+    // The same object, resource version included: the label and tag one were not changed either.
+    expect(JSON.parse(after.stdout)).toEqual(JSON.parse(before.stdout));
+    expect(JSON.parse(after.stdout).metadata.labels).toEqual({ team: 'a' });
+  }, 60_000);
 
   it('replaces the set, keeps the generation, and refuses what has no spec tag', async () => {
     expect(await cli('annotations', ['tag', '--reference', 'quay.io/x/y:1', 'stream:ref'])).toEqual(

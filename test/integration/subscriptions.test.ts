@@ -10,7 +10,7 @@ import { subscribeSse, subscribeWs, wsUrl } from '../support/subscriptions.ts';
 import { until } from '../support/wait.ts';
 
 const NAMESPACES = ['filt', 'grp', 'live', 'poll', 'race', 'resume', 'slow', 'slowgrp'];
-NAMESPACES.push('slowlog', 'sse', 'streams', 'trim', 'x');
+NAMESPACES.push('gone', 'slowlog', 'sse', 'streams', 'trim', 'x');
 let app: TestApp;
 /** Tokens, valid on every app of this file's database: */
 let reader: string; // subscribes and polls (IMAGE_PULLER)
@@ -128,6 +128,46 @@ describe('tagChanged over graphql-ws', () => {
     ]);
     expect(events[1]!.current!.digest).toBe(moved);
     await onlyWeb.stop();
+  });
+
+  it('tells a tag subscriber of its tag deletion when the whole stream is deleted', async () => {
+    const v1 = await push('gone', 'web', 'v1', 'gone-web-1');
+    await push('gone', 'web', 'v2', 'gone-web-2');
+    await push('gone', 'db', 'v1', 'gone-db-1');
+    const sub = subscribeWs<Next>(
+      app.url,
+      TAG_CHANGED,
+      { namespace: 'gone', stream: 'web', tag: 'v1' },
+      { token: reader },
+    );
+    await subscribers(1);
+    const deleted = await app
+      .as(await app.member('gone', 'ADMIN'))
+      .graphql<{ deleteImageStream: { __typename: string } }>(
+        `mutation { deleteImageStream(input: { namespace: "gone", name: "web" }) { __typename } }`,
+      );
+    expect(deleted.data?.deleteImageStream.__typename).toBe('DeleteImageStreamPayload');
+    const [event] = (await sub.waitFor(1)).map((r) => r.data!.tagChanged);
+    expect(event).toMatchObject({
+      type: 'DELETED',
+      cause: 'DELETE',
+      stream: 'web',
+      tag: 'v1',
+      previous: { digest: v1 },
+      current: null,
+      imageStreamTag: null,
+    });
+    await sub.stop();
+    // Every tag of the stream got one, and the other stream's tags none.
+    const page = await app.as(reader).graphql<{
+      tagEvents: { events: { stream: string; tag: string; previous: { digest: string } }[] };
+    }>(
+      `{ tagEvents(namespace: "gone", filter: { types: [DELETED] }) { events { stream tag previous { digest } } } }`,
+    );
+    expect(page.data!.tagEvents.events.map((e) => `${e.stream}:${e.tag}`)).toEqual([
+      'web:v1',
+      'web:v2',
+    ]);
   });
 
   it('resumes after a disconnect with since, missing nothing written meanwhile', async () => {

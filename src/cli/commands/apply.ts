@@ -1,24 +1,15 @@
-// `tagraph apply -f <file|->`: make ImageStreams what OpenShift manifests say. A missing stream is
-// created; labels, annotations and lookupPolicy are replaced; each spec tag is set with `tag`
-// (the server imports DockerImage sources) and its annotations with setTagAnnotations. Tags the
-// manifest does not name are left alone.
+// `tagraph apply -f <file|->`: make ImageStreams what OpenShift manifests say, each object all or
+// nothing (applyImageStream). A missing stream is created; labels, annotations and lookupPolicy
+// are replaced; each spec tag is set as `tag` sets it (the server imports DockerImage sources)
+// with its annotations. Tags the manifest does not name are left alone.
 import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
-import { REPOSITORY_CHECK_ANNOTATION } from '../../domain/tagPolicy.ts';
-import { runBatch } from '../batch.ts';
-import { errorLines, isTypedError, unwrap } from '../client.ts';
+import { errorLines, isTypedError, type TypedError, unwrap } from '../client.ts';
 import { type Context, contextOf, type Io, printStructured } from '../context.ts';
-import {
-  APPLY_CURRENT,
-  APPLY_TAG,
-  CREATE_STREAM,
-  IMPORT_ALL,
-  SET_TAG_ANNOTATIONS,
-  UPDATE_STREAM,
-} from '../documents.ts';
-import { alreadyExists, CliError, PrintedError, UsageError } from '../errors.ts';
+import { APPLY_CURRENT, APPLY_STREAM, IMPORT_ALL } from '../documents.ts';
+import { alreadyExists, CliError, forbidden, PrintedError, UsageError } from '../errors.ts';
 import { collect, type OutputFormat, parseOutput } from '../flags.ts';
-import type { ResultOf, VariablesOf } from '../graphql.ts';
+import type { ResultOf } from '../graphql.ts';
 import { readAtMost } from '../input.ts';
 import {
   type ImageStreamManifest,
@@ -65,11 +56,6 @@ function entries(map: Record<string, string>): KeyValue[] {
     .map((key) => ({ key, value: map[key]! }));
 }
 
-function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
-}
-
 async function readSource(ctx: Context, file: string): Promise<{ text: string; origin: string }> {
   const tooLarge = (origin: string) =>
     new CliError(
@@ -105,111 +91,71 @@ function namespaceFor(ctx: Context, manifest: ImageStreamManifest): string {
 
 type Status = 'created' | 'configured' | 'unchanged';
 
-/** Applies one ImageStream; returns its status and the errors of tags that failed. */
+/**
+ * Applies one ImageStream, all or nothing, as oc does: the server changes nothing of it when any
+ * part fails (a CliError then carries every failure). Returns its status.
+ */
 async function applyOne(
   ctx: Context,
   manifest: ImageStreamManifest,
   namespace: string,
   createOnly: boolean,
-): Promise<{ status: Status; errors: string[] }> {
+): Promise<Status> {
   const { name } = manifest;
-  const before = await current(ctx, namespace, name);
-  const errors: string[] = [];
-  if (before && createOnly) {
-    throw alreadyExists('is', name);
-  }
-  if (!before) {
-    const data = await ctx.client.request(CREATE_STREAM, {
-      input: {
-        namespace,
-        name,
-        labels: entries(manifest.labels),
-        annotations: entries(manifest.annotations),
-        lookupPolicy: { local: manifest.lookupLocal },
-        dockerImageRepository: manifest.dockerImageRepository,
-      },
-    });
-    unwrap(data.createImageStream, `ImageStream ${name}: `);
-  } else {
-    const changes: Record<string, unknown> = {};
-    if (!sameMap(record(before.labels), manifest.labels)) changes.labels = entries(manifest.labels);
-    // The import's time stamp is the server's; a manifest without it does not remove it.
-    const current = record(before.annotations);
-    if (!(REPOSITORY_CHECK_ANNOTATION in manifest.annotations)) {
-      delete current[REPOSITORY_CHECK_ANNOTATION];
-    }
-    if (!sameMap(current, manifest.annotations)) {
-      changes.annotations = entries(manifest.annotations);
-    }
-    if (before.lookupPolicy.local !== manifest.lookupLocal) {
-      changes.lookupPolicy = { local: manifest.lookupLocal };
-    }
-    if ((before.dockerImageRepository ?? null) !== manifest.dockerImageRepository) {
-      // The empty string clears it, as a document without spec.dockerImageRepository says.
-      changes.dockerImageRepository = manifest.dockerImageRepository ?? '';
-    }
-    if (Object.keys(changes).length > 0) {
-      const data = await ctx.client.request(UPDATE_STREAM, {
-        input: { namespace, name, ...changes },
-      });
-      unwrap(data.updateImageStream, `ImageStream ${name}: `);
-    }
-  }
-
+  if (createOnly && (await current(ctx, namespace, name))) throw alreadyExists('is', name);
   const warnings: string[] = [];
-  const inputs = orderForApply(
+  const tags = orderForApply(
     manifest.tags.map((tag) => tagInputFor({ name, namespace }, tag, warnings)),
-  );
+  ).map((input) => ({ ...input, recordLineage: false }));
   for (const warning of warnings) ctx.warn(warning);
-  const tagged = await runBatch(
-    ctx.client,
-    APPLY_TAG,
-    // A manifest states what each tag is; applying it promotes nothing, so it records no lineage.
-    inputs.map((input) => ({ input: { ...input, recordLineage: false } })),
-  );
-  const annotationCalls: VariablesOf<typeof SET_TAG_ANNOTATIONS.document>[] = [];
-  tagged.forEach((outcome, i) => {
-    const input = inputs[i]!;
-    const tagName = input.destinations[0]!.slice(name.length + 1);
-    if (isTypedError(outcome)) {
-      errors.push(...errorLines(outcome).map((l) => `ImageStream ${name} tag ${tagName}: ${l}`));
-      return;
-    }
-    const wanted = manifest.tags.find((t) => t.name === tagName)!.annotations;
-    const had = before?.tagAnnotations.get(tagName) ?? {};
-    if (!sameMap(had, wanted)) {
-      annotationCalls.push({
-        input: { namespace, ref: `${name}:${tagName}`, annotations: entries(wanted) },
-      });
-    }
+  const data = await ctx.client.request(APPLY_STREAM, {
+    input: {
+      namespace,
+      name,
+      labels: entries(manifest.labels),
+      annotations: entries(manifest.annotations),
+      lookupLocal: manifest.lookupLocal,
+      dockerImageRepository: manifest.dockerImageRepository,
+      // A manifest states what each tag is; applying it promotes nothing, so no lineage.
+      tags,
+      tagAnnotations: manifest.tags.map((tag) => ({
+        tag: tag.name,
+        annotations: entries(tag.annotations),
+      })),
+    },
   });
-  const annotated = await runBatch(ctx.client, SET_TAG_ANNOTATIONS, annotationCalls);
-  annotated.forEach((outcome, i) => {
-    if (isTypedError(outcome)) {
-      const { ref } = annotationCalls[i]!.input;
-      errors.push(...errorLines(outcome).map((l) => `ImageStream ${name} tag ${ref}: ${l}`));
-    }
-  });
-
-  if (!before && manifest.dockerImageRepository && manifest.tags.length === 0) {
-    // OpenShift imports a new stream's repository by itself; here apply asks for it.
-    const data = await ctx.client.request(IMPORT_ALL, {
-      input: { namespace, image: name, all: true },
-    });
-    const outcome = data.importImage;
-    if (isTypedError(outcome)) {
-      errors.push(...errorLines(outcome).map((l) => `ImageStream ${name}: import: ${l}`));
-    } else {
-      ctx.io.err(
-        `imagestream.image.openshift.io/${name}: importing the tags of ${manifest.dockerImageRepository} (job ${outcome.job?.id ?? 'none'})\n`,
+  const outcome = unwrap(data.applyImageStream, `ImageStream ${name}: `);
+  if (outcome.status === 'FAILED') {
+    const lines: string[] = [];
+    for (const failure of outcome.failures) {
+      const at = failure.tag === null ? '' : ` tag ${failure.tag}`;
+      const error: TypedError = { __typename: 'ApplyError', ...failure };
+      const failed = errorLines(error).map((line) => `ImageStream ${name}${at}: ${line}`);
+      lines.push(
+        ...(error.code === 'FORBIDDEN' ? failed.map((l) => forbidden(l).message) : failed),
       );
     }
+    throw new CliError(lines[0] ?? `ImageStream ${name}: not applied`, lines.slice(1));
   }
 
-  if (!before) return { status: 'created', errors };
-  const after = await current(ctx, namespace, name);
-  const status = after?.resourceVersion === before.resourceVersion ? 'unchanged' : 'configured';
-  return { status, errors };
+  if (
+    outcome.status === 'CREATED' &&
+    manifest.dockerImageRepository &&
+    manifest.tags.length === 0
+  ) {
+    // OpenShift imports a new stream's repository by itself; here apply asks for it.
+    const imported = await ctx.client.request(IMPORT_ALL, {
+      input: { namespace, image: name, all: true },
+    });
+    const result = imported.importImage;
+    if (isTypedError(result)) {
+      throw new CliError(`ImageStream ${name}: import: ${errorLines(result)[0]}`);
+    }
+    ctx.io.err(
+      `imagestream.image.openshift.io/${name}: importing the tags of ${manifest.dockerImageRepository} (job ${result.job?.id ?? 'none'})\n`,
+    );
+  }
+  return outcome.status.toLowerCase() as Status;
 }
 
 /** Applies (or, with createOnly, creates) every ImageStream in the files. */
@@ -230,17 +176,11 @@ export async function applyFiles(
   for (const manifest of manifests) {
     try {
       const namespace = namespaceFor(ctx, manifest);
-      const { status, errors: tagErrors } = await applyOne(
-        ctx,
-        manifest,
-        namespace,
-        options.createOnly,
-      );
+      const status = await applyOne(ctx, manifest, namespace, options.createOnly);
       applied.push({ namespace, name: manifest.name });
       if (options.format.kind === 'table') {
         ctx.io.out(`imagestream.image.openshift.io/${manifest.name} ${status}\n`);
       }
-      errors.push(...tagErrors.map((line) => `error: ${line}`));
     } catch (error) {
       if (!(error instanceof CliError)) throw error;
       // Each line as its error prints it (`error: …`, or the server's `Error from server …`).

@@ -7,6 +7,7 @@ import { CREATE_SECRET, CREATE_TOKEN } from '../documents.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { collect, parseOutput } from '../flags.ts';
 import { registerCreateReceiver } from '../receivers.ts';
+import { registerCreateRetentionPolicy } from '../retention.ts';
 import { documentFromFile, documentFromLogin, parseFromFile, SECRET_TYPES } from '../secrets.ts';
 import { createRobotToken } from '../tokens.ts';
 import { registerCreateWebhook } from '../webhooks.ts';
@@ -93,11 +94,14 @@ function registerSecret(create: Command, io: Io): void {
 export function registerCreate(program: Command, io: Io): void {
   const create = program
     .command('create')
-    .summary('create image streams from a file, a pull secret, a webhook or an API token')
+    .summary(
+      'create image streams from a file, a pull secret, a webhook, an API token or a retention policy',
+    )
     .description(
       'create -f <file|->: create the ImageStreams of a manifest (an error if one exists; see\n' +
         'apply). create secret: store registry credentials. create webhook: POST tag changes to a\n' +
-        'URL. create token: issue an API token.',
+        'URL. create token: issue an API token. create retentionpolicy: prune old tag history on a\n' +
+        'schedule.',
     )
     .option('-f, --filename <file>', 'ImageStream YAML or JSON (- for stdin); repeatable', collect)
     .option('-o, --output <format>', 'json')
@@ -112,6 +116,7 @@ export function registerCreate(program: Command, io: Io): void {
   registerToken(create, io);
   registerCreateWebhook(create, io);
   registerCreateReceiver(create, io);
+  registerCreateRetentionPolicy(create, io);
 }
 
 function registerToken(create: Command, io: Io): void {

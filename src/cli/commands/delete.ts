@@ -1,4 +1,4 @@
-// `tagraph delete is/<name>` and `tagraph delete istag/<stream>:<tag>` (oc delete).
+// `tagraph delete is/<name>`, `istag/<stream>:<tag>`, `token/<name>` and `retentionpolicy/<name>` (oc delete).
 import type { Command } from 'commander';
 import { runBatch } from '../batch.ts';
 import { errorLines, isTypedError } from '../client.ts';
@@ -7,6 +7,7 @@ import { DELETE_STREAM, DELETE_TAG } from '../documents.ts';
 import { CliError, forbidden, notFound, PrintedError, UsageError } from '../errors.ts';
 import { deleteReceivers, receiverArgs } from '../receivers.ts';
 import { istagName, KIND_NAMES, parseResourceArgs } from '../resources.ts';
+import { deleteRetentionPolicies, retentionArgs } from '../retention.ts';
 import { revokeRobotTokens, tokenArgs } from '../tokens.ts';
 
 export function registerDelete(program: Command, io: Io): void {
@@ -19,7 +20,8 @@ export function registerDelete(program: Command, io: Io): void {
     )
     .argument(
       '<resource...>',
-      'is/<name>, istag/<stream>:<tag>, token/<name> (revokes it) or receiver/<name>',
+      'is/<name>, istag/<stream>:<tag>, token/<name> (revokes it), receiver/<name> or ' +
+        'retentionpolicy/<name>',
     )
     .action(async (args: string[], _options: object, self: Command) => {
       const tokenNames = tokenArgs(args);
@@ -30,6 +32,11 @@ export function registerDelete(program: Command, io: Io): void {
       const receiverNames = receiverArgs(args);
       if (receiverNames) {
         await deleteReceivers(io, contextOf(self, io), receiverNames);
+        return;
+      }
+      const policyNames = retentionArgs(args);
+      if (policyNames) {
+        await deleteRetentionPolicies(io, contextOf(self, io), policyNames);
         return;
       }
       const { type, names } = parseResourceArgs(args);

@@ -23,6 +23,7 @@ import {
 } from '../queries.ts';
 import { printReceivers, receiverArgs } from '../receivers.ts';
 import { istagName, KIND_NAMES, parseResourceArgs, type ResourceType } from '../resources.ts';
+import { printRetentionPolicies, retentionArgs } from '../retention.ts';
 import { table } from '../tabwriter.ts';
 import { printRobotTokens, tokenArgs } from '../tokens.ts';
 import { printWebhooks, WEBHOOK_TYPES } from '../webhooks.ts';
@@ -211,7 +212,8 @@ export function registerGet(program: Command, io: Io): void {
     .argument(
       '<resource...>',
       'is [name...], istag [stream:tag...], isimage [stream@id...], namespaces [name...],\n' +
-        "webhooks [name...], receivers [name...] or tokens [name...] (the namespace's robot tokens)",
+        "webhooks [name...], receivers [name...], tokens [name...] (the namespace's robot tokens)\n" +
+        'or retentionpolicies [name...]',
     )
     .option('-o, --output <format>', 'json, yaml, name or jsonpath=TEMPLATE')
     .action(async (args: string[], options: { output?: string }, self: Command) => {
@@ -222,6 +224,11 @@ export function registerGet(program: Command, io: Io): void {
       }
       if (args[0] && WEBHOOK_TYPES.has(args[0].toLowerCase())) {
         await printWebhooks(io, contextOf(self, io), args.slice(1), format);
+        return;
+      }
+      const policyNames = retentionArgs(args);
+      if (policyNames) {
+        await printRetentionPolicies(io, contextOf(self, io), policyNames, format);
         return;
       }
       const tokenNames = tokenArgs(args);

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { unwrap } from '../client.ts';
 import { contextOf, type Io, toJson } from '../context.ts';
-import { PRUNE, PRUNE_HISTORY } from '../documents.ts';
+import { PRUNE, PRUNE_HISTORY, RUN_RETENTION_POLICY } from '../documents.ts';
 import { booleanOption, collect, parseCount, parseDuration, parseOutput } from '../flags.ts';
 import type { ResultOf } from '../graphql.ts';
 import { table } from '../tabwriter.ts';
@@ -81,9 +81,20 @@ export function formatPruneHistory(result: PruneHistoryResult): string {
 }
 
 interface PruneHistoryOptions extends PruneOptions {
+  policy?: string;
   stream?: string[];
   include?: string[];
   exclude?: string[];
+}
+
+/** The options of a namespace's retention rules (prune history, create retentionpolicy). */
+export function retentionRuleOptions(command: Command): Command {
+  return command
+    .option('--keep-tag-revisions <n>', 'history items kept per tag', '3')
+    .option('--keep-younger-than <duration>', 'keep items younger than this (Go duration)', '60m')
+    .option('--stream <name>', 'only this stream; repeatable', collect)
+    .option('--include <glob>', 'only tags matching this glob; repeatable', collect)
+    .option('--exclude <glob>', 'leave tags matching this glob alone; repeatable', collect);
 }
 
 export function registerPrune(program: Command, io: Io): void {
@@ -126,13 +137,11 @@ export function registerPrune(program: Command, io: Io): void {
       'Keep the newest --keep-tag-revisions items of every tag of the namespace (-n) and anything\n' +
         'younger than --keep-younger-than; remove the other history items. --stream, --include and\n' +
         '--exclude (tag-name globs with * and ?) narrow what is considered. Images are left to\n' +
-        'prune images. A dry run unless --confirm. Needs admin in the namespace.',
+        'prune images. --policy <name> runs a stored retention policy now instead (its rules, its\n' +
+        'last run recorded). A dry run unless --confirm. Needs admin in the namespace.',
     )
-    .option('--keep-tag-revisions <n>', 'history items kept per tag', '3')
-    .option('--keep-younger-than <duration>', 'keep items younger than this (Go duration)', '60m')
-    .option('--stream <name>', 'only this stream; repeatable', collect)
-    .option('--include <glob>', 'only tags matching this glob; repeatable', collect)
-    .option('--exclude <glob>', 'leave tags matching this glob alone; repeatable', collect);
+    .option('--policy <name>', 'run this retention policy (create retentionpolicy) now');
+  retentionRuleOptions(history);
   booleanOption(history, 'confirm', 'remove for real (default: only report)');
   history
     .option('-o, --output <format>', 'json')
@@ -141,6 +150,18 @@ export function registerPrune(program: Command, io: Io): void {
       const keepTagRevisions = parseCount('keep-tag-revisions', options.keepTagRevisions, 1);
       const minutes = Math.ceil(parseDuration(options.keepYoungerThan) / 60_000);
       const ctx = contextOf(self, io);
+      if (options.policy !== undefined) {
+        const run = await ctx.client.request(RUN_RETENTION_POLICY, {
+          input: {
+            namespace: ctx.namespace,
+            name: options.policy,
+            dryRun: !(options.confirm ?? false),
+          },
+        });
+        const { report } = unwrap(run.runRetentionPolicy);
+        io.out(format.kind === 'json' ? toJson(report) : formatPruneHistory(report));
+        return;
+      }
       const data = await ctx.client.request(PRUNE_HISTORY, {
         input: {
           namespace: ctx.namespace,

@@ -415,7 +415,7 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
         out.pieces.push(`select * from image_streams ${s} where ${s}.namespace = `);
         out.pieces.push(namespace);
         out.pieces.push(
-          ` order by ${s}.namespace, ${s}.name` + (limit === null ? '' : ` limit ${limit}`),
+          ` order by ${s}.namespace, ${s}.name${limit === null ? '' : ` limit ${limit}`}`,
         );
       },
       (s) => `${s}.name`,

@@ -1,0 +1,197 @@
+// Retention policies: a namespace admin's stored pruning rules, run on a schedule or by hand.
+import { builder } from '../builder.ts';
+import type { RetentionRunResult } from '../db/schema.ts';
+import { unwrap } from '../errors.ts';
+import type { PruneHistoryResult } from '../services/prune.ts';
+import {
+  deleteRetentionPolicy,
+  listRetentionPolicies,
+  RETENTION_INTERVAL,
+  type RetentionPolicyRow,
+  runRetentionPolicy,
+  setRetentionPolicy,
+} from '../services/retentionPolicies.ts';
+import { adminInput, valueOrGraphQLError } from './access.ts';
+import { INPUT_ERRORS, REMOVE_ERRORS } from './errors.ts';
+import { PRUNE_REPORT_LIMIT, PruneTagHistoryPayload, retentionRuleFields } from './tagging.ts';
+
+const RetentionRunOutcome = builder.enumType('RetentionRunOutcome', {
+  values: ['SUCCEEDED', 'FAILED'] as const,
+});
+
+const RetentionRunTrigger = builder.enumType('RetentionRunTrigger', {
+  values: {
+    SCHEDULE: { description: 'The scheduler ran the policy when it was due.' },
+    MANUAL: { description: 'runRetentionPolicy with dryRun: false.' },
+  },
+});
+
+const RetentionRun = builder.objectRef<RetentionRunResult>('RetentionRun').implement({
+  description: "A retention policy's last run that could remove items (dry runs are not kept).",
+  fields: (t) => ({
+    outcome: t.field({ type: RetentionRunOutcome, resolve: (r) => r.outcome as 'FAILED' }),
+    trigger: t.field({ type: RetentionRunTrigger, resolve: (r) => r.trigger as 'MANUAL' }),
+    historyItemCount: t.exposeInt('removed', { description: 'History items removed.' }),
+    tagCount: t.exposeInt('tags', {
+      description: 'Tags that lost items (each got a PRUNE change event).',
+    }),
+    message: t.exposeString('message', { description: 'Why a FAILED run failed.' }),
+  }),
+});
+
+const RetentionPolicy = builder.objectRef<RetentionPolicyRow>('RetentionPolicy').implement({
+  authScopes: (policy) => ({ admin: policy.namespace }),
+  description:
+    "Stored pruning rules for a namespace's tag history, run every intervalMinutes with the " +
+    'rules of pruneTagHistory (docs/rules.md#retention-policies).',
+  fields: (t) => ({
+    namespace: t.exposeString('namespace'),
+    name: t.exposeString('name'),
+    keepTagRevisions: t.exposeInt('keepTagRevisions'),
+    keepYoungerThanMinutes: t.exposeInt('keepYoungerThanMinutes'),
+    streams: t.exposeStringList('streams', { description: 'Empty: every stream.' }),
+    includeTags: t.exposeStringList('includeTags', { description: 'Empty: every tag.' }),
+    excludeTags: t.exposeStringList('excludeTags'),
+    intervalMinutes: t.exposeInt('intervalMinutes'),
+    enabled: t.exposeBoolean('enabled'),
+    nextRunAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the scheduler runs it next; null while disabled.',
+      resolve: (p) => (p.enabled ? p.nextRunAt : null),
+    }),
+    lastRunAt: t.expose('lastRunAt', { type: 'DateTime', nullable: true }),
+    lastRun: t.field({
+      type: RetentionRun,
+      nullable: true,
+      resolve: (p) => p.lastResult ?? null,
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+const SetRetentionPolicyInput = builder.inputType('SetRetentionPolicyInput', {
+  description:
+    'Creates the policy or replaces all of its rules. Keeps the newest keepTagRevisions items of ' +
+    'each tag in scope and every item younger than keepYoungerThanMinutes; item 0 always stays.',
+  fields: (t) => ({
+    namespace: t.string({ required: true }),
+    name: t.string({ required: true, description: 'A DNS-1123 label.' }),
+    ...retentionRuleFields(t),
+    intervalMinutes: t.int({
+      defaultValue: 60,
+      description: `Minutes between runs, ${RETENTION_INTERVAL.min} to ${RETENTION_INTERVAL.max}.`,
+    }),
+    enabled: t.boolean({ defaultValue: true }),
+  }),
+});
+
+const DeleteRetentionPolicyInput = builder.inputType('DeleteRetentionPolicyInput', {
+  fields: (t) => ({
+    namespace: t.string({ required: true }),
+    name: t.string({ required: true }),
+  }),
+});
+
+const RunRetentionPolicyInput = builder.inputType('RunRetentionPolicyInput', {
+  fields: (t) => ({
+    namespace: t.string({ required: true }),
+    name: t.string({ required: true }),
+    dryRun: t.boolean({ defaultValue: true }),
+  }),
+});
+
+const SetRetentionPolicyPayload = builder
+  .objectRef<{ policy: RetentionPolicyRow; created: boolean }>('SetRetentionPolicyPayload')
+  .implement({
+    fields: (t) => ({
+      policy: t.field({ type: RetentionPolicy, resolve: (p) => p.policy }),
+      created: t.exposeBoolean('created', { description: 'False: an existing policy changed.' }),
+    }),
+  });
+
+const DeleteRetentionPolicyPayload = builder
+  .objectRef<{ policy: RetentionPolicyRow }>('DeleteRetentionPolicyPayload')
+  .implement({
+    fields: (t) => ({ policy: t.field({ type: RetentionPolicy, resolve: (p) => p.policy }) }),
+  });
+
+const RunRetentionPolicyPayload = builder
+  .objectRef<{
+    policy: RetentionPolicyRow;
+    report: PruneHistoryResult;
+  }>('RunRetentionPolicyPayload')
+  .implement({
+    fields: (t) => ({
+      policy: t.field({ type: RetentionPolicy, resolve: (p) => p.policy }),
+      report: t.field({
+        type: PruneTagHistoryPayload,
+        description: `What was removed (or would be); its first ${PRUNE_REPORT_LIMIT} items listed.`,
+        resolve: (p) => p.report,
+      }),
+    }),
+  });
+
+builder.queryFields((t) => ({
+  retentionPolicies: t.field({
+    authScopes: (_root, args) => ({ admin: args.namespace }),
+    type: [RetentionPolicy],
+    description: "A namespace's retention policies by name (at most 20), with their last run.",
+    args: { namespace: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) =>
+      valueOrGraphQLError(await listRetentionPolicies(ctx.database.db, ctx.access, args.namespace)),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  setRetentionPolicy: t.field({
+    authScopes: adminInput,
+    type: SetRetentionPolicyPayload,
+    args: { input: t.arg({ type: SetRetentionPolicyInput, required: true }) },
+    errors: { types: INPUT_ERRORS },
+    resolve: async (_root, { input }, ctx) =>
+      unwrap(
+        await setRetentionPolicy(ctx.database.db, ctx.access, {
+          namespace: input.namespace,
+          name: input.name,
+          keepTagRevisions: input.keepTagRevisions ?? 3,
+          keepYoungerThanMinutes: input.keepYoungerThanMinutes ?? 60,
+          streams: input.streams ?? [],
+          includeTags: input.includeTags ?? [],
+          excludeTags: input.excludeTags ?? [],
+          intervalMinutes: input.intervalMinutes ?? 60,
+          enabled: input.enabled ?? true,
+        }),
+      ),
+  }),
+  deleteRetentionPolicy: t.field({
+    authScopes: adminInput,
+    type: DeleteRetentionPolicyPayload,
+    args: { input: t.arg({ type: DeleteRetentionPolicyInput, required: true }) },
+    errors: { types: REMOVE_ERRORS },
+    resolve: async (_root, { input }, ctx) => ({
+      policy: unwrap(
+        await deleteRetentionPolicy(ctx.database.db, ctx.access, input.namespace, input.name),
+      ),
+    }),
+  }),
+  runRetentionPolicy: t.field({
+    authScopes: adminInput,
+    type: RunRetentionPolicyPayload,
+    description:
+      'Runs a policy now (a dry run by default), with the same pruning and PRUNE change events ' +
+      'as its scheduled runs; a run that removes is recorded as its lastRun.',
+    args: { input: t.arg({ type: RunRetentionPolicyInput, required: true }) },
+    errors: { types: REMOVE_ERRORS },
+    resolve: async (_root, { input }, ctx) =>
+      unwrap(
+        await runRetentionPolicy(
+          ctx.database.db,
+          ctx.access,
+          { namespace: input.namespace, name: input.name, dryRun: input.dryRun ?? true },
+          PRUNE_REPORT_LIMIT,
+        ),
+      ),
+  }),
+}));
