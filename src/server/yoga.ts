@@ -35,7 +35,12 @@ import {
   requestBodyLimit,
   typedVariableErrors,
 } from '../limits.ts';
-import { metricsEndpoint, requestMetrics } from '../metrics.ts';
+import {
+  answeredWithoutExecution,
+  metricsEndpoint,
+  OperationNameLabels,
+  requestMetrics,
+} from '../metrics.ts';
 import { registryEventsPlugin } from '../push/endpoint.ts';
 import { receiversPlugin } from '../push/receivers.ts';
 import { subgraphSchema } from '../schema/federation.ts';
@@ -74,6 +79,8 @@ export function createGatewayYoga(parts: YogaParts): GatewayYoga {
   const freshRoles = freshRoleLoader(database.db);
   const freshReadable = freshReadableLoader(database.db);
   const callers = new WeakMap<Request, Caller>();
+  // One bounded set of operation-name labels for both paths that answer queries.
+  const operationNames = new OperationNameLabels();
   return createYoga<Record<string, never>, AppContext>({
     schema: config.federation ? subgraphSchema() : schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -139,7 +146,7 @@ export function createGatewayYoga(parts: YogaParts): GatewayYoga {
           token: config.metrics.token,
           ownListener: config.metrics.port !== null,
         }),
-        requestMetrics(metrics),
+        requestMetrics(metrics, operationNames),
         graphqlTracing(),
         actingCaller(),
         // Last: its onParams runs after authentication and the persisted-document lookup. Off
@@ -150,6 +157,7 @@ export function createGatewayYoga(parts: YogaParts): GatewayYoga {
                 db: database.db,
                 callerOf: (request) =>
                   callers.get(request) ?? (config.auth.mode === 'open' ? OPEN_CALLER : null),
+                onAnswered: answeredWithoutExecution(metrics, operationNames),
               }),
             ]
           : []),

@@ -1,7 +1,7 @@
 // The yoga plugin that answers covered read documents with their compiled statement and lets
 // everything else through to the ordinary execution unchanged.
 import { type SQL, sql } from 'drizzle-orm';
-import { parse } from 'graphql';
+import { type DocumentNode, parse } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import { type Caller, readableNamespaceSql } from '../../auth/roles.ts';
@@ -19,6 +19,8 @@ const PLAIN_NAME = /^[A-Za-z0-9._:@/-]{1,253}$/;
 interface Entry {
   /** Null: the document is outside what the compiler covers. */
   compiled: CompiledRead | null;
+  /** The parsed document (for the metrics' operation-name label); null when it does not parse. */
+  document: DocumentNode | null;
   /**
    * The ordinary path answered this document once without any error, so it passes validation,
    * the shape limits, the cost and page-size limits (none of which depend on the string
@@ -37,6 +39,8 @@ export interface CompiledReadsOptions {
   db: Db;
   /** The caller the authentication plugin found for a request, or null. */
   callerOf: (request: Request) => Caller | null;
+  /** Records a request this plugin answered (the execute phase's metrics never see it). */
+  onAnswered?: (operationName: string | null, document: DocumentNode, seconds: number) => void;
 }
 
 function paramValue(source: ParamSource, variables: Record<string, unknown>): string {
@@ -95,11 +99,11 @@ export function compiledReads(options: CompiledReadsOptions): Plugin {
     let entry = entries.get(key);
     if (!entry) {
       let compiled: CompiledRead | null = null;
+      let document: DocumentNode | null = null;
       try {
-        const result = compileRead(
-          // The shape limit's token count: a longer document is refused on the ordinary path anyway.
-          parse(query, { noLocation: true, maxTokens: QUERY_LIMITS.maxTokens.n }),
-        );
+        // The shape limit's token count: a longer document is refused on the ordinary path anyway.
+        document = parse(query, { noLocation: true, maxTokens: QUERY_LIMITS.maxTokens.n });
+        const result = compileRead(document);
         if ('compiled' in result) compiled = result.compiled;
       } catch {
         // Not even a document: the ordinary path reports it.
@@ -107,13 +111,14 @@ export function compiledReads(options: CompiledReadsOptions): Plugin {
       if (compiled && operationName !== null && compiled.operationName !== operationName) {
         compiled = null;
       }
-      entry = { compiled, proven: false };
+      entry = { compiled, document: compiled ? document : null, proven: false };
       entries.set(key, entry);
     }
     return entry;
   };
   return {
     async onParams({ params, request, context, setResult }) {
+      const started = performance.now();
       const { query, operationName } = params;
       if (typeof query !== 'string' || params.extensions?.persistedQuery) return;
       if (query.length > MAX_DOCUMENT_CHARS) return;
@@ -140,6 +145,13 @@ export function compiledReads(options: CompiledReadsOptions): Plugin {
       const body = `{"data":${row.data}}`;
       const result: RawResult = { data: null, stringify: () => body };
       setResult(result);
+      if (entry.document) {
+        options.onAnswered?.(
+          compiled.operationName,
+          entry.document,
+          (performance.now() - started) / 1000,
+        );
+      }
     },
     onExecutionResult({ result, context }) {
       const entry = pending.get(context);
