@@ -1,7 +1,6 @@
 // A namespace's webhook receivers: create (token and secret shown once), list, delete, and what a call queues.
 import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, isNotNull, or, sql } from 'drizzle-orm';
-import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { imageStreams, receivers, tags } from '../db/schema.ts';
@@ -16,7 +15,6 @@ import {
   ConflictError,
   type FieldProblem,
   fail,
-  NotFoundError,
   ok,
   type Result,
   ValidationError,
@@ -24,6 +22,7 @@ import {
 import { encrypt } from '../secrets.ts';
 import { ensureNamespace } from './imageStreams.ts';
 import { enqueueImport } from './importJobs.ts';
+import { namespacedObjects } from './namespacedObjects.ts';
 
 /** Receivers one namespace may have, which bounds the `receivers` list. */
 export const MAX_RECEIVERS_PER_NAMESPACE = 50;
@@ -49,9 +48,14 @@ export function tokenHash(token: string): string {
 }
 
 /** Who may manage receivers: admins of the namespace (a receiver triggers work from outside). */
-async function refused(access: AccessChecker, namespace: string, verb: string) {
-  return refusal(access, 'admin', namespace, 'namespace', { verb, resource: 'receivers' });
-}
+const objects = namespacedObjects({
+  table: receivers,
+  role: 'admin',
+  resource: 'receivers',
+  noun: 'receiver',
+  max: MAX_RECEIVERS_PER_NAMESPACE,
+});
+const { refused } = objects;
 
 function checkInput(input: ReceiverInput): FieldProblem[] {
   const problems: FieldProblem[] = [...(validateNamespace(input.namespace) ?? [])];
@@ -124,36 +128,9 @@ export async function createReceiver(
   });
 }
 
-export async function listReceivers(
-  db: Db,
-  access: AccessChecker,
-  namespace: string,
-): Promise<Result<ReceiverRow[]>> {
-  const denied = await refused(access, namespace, 'list');
-  if (denied) return fail(denied);
-  const rows = await db
-    .select()
-    .from(receivers)
-    .where(eq(receivers.namespace, namespace))
-    .orderBy(receivers.name)
-    .limit(MAX_RECEIVERS_PER_NAMESPACE);
-  return ok(rows);
-}
+export const listReceivers = objects.list;
 
-export async function deleteReceiver(
-  db: Db,
-  access: AccessChecker,
-  namespace: string,
-  name: string,
-): Promise<Result<ReceiverRow>> {
-  const denied = await refused(access, namespace, 'delete');
-  if (denied) return fail(denied);
-  const [row] = await db
-    .delete(receivers)
-    .where(and(eq(receivers.namespace, namespace), eq(receivers.name, name)))
-    .returning();
-  return row ? ok(row) : fail(new NotFoundError(`receiver ${namespace}/${name} not found`, 'name'));
-}
+export const deleteReceiver = objects.remove;
 
 /** The receiver a call's token names, or null. */
 export async function receiverByToken(db: Db, token: string): Promise<ReceiverRow | null> {

@@ -1,21 +1,14 @@
 // A namespace's stored retention policies: set, list, delete, run by hand, and the scheduled pass that runs the due ones.
 import { and, asc, eq, lte, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { type RetentionRunResult, retentionPolicies } from '../db/schema.ts';
 import { validateNamespace } from '../domain/names.ts';
-import {
-  type FieldProblem,
-  fail,
-  NotFoundError,
-  ok,
-  type Result,
-  ValidationError,
-} from '../errors.ts';
+import { type FieldProblem, fail, ok, type Result, ValidationError } from '../errors.ts';
 import { writeTransaction } from '../events/append.ts';
 import { ensureNamespace } from './imageStreams.ts';
+import { namespacedObjects } from './namespacedObjects.ts';
 import { applyRetention, type PruneHistoryResult, retentionProblems } from './prune.ts';
 
 /** Policies one namespace may have, which bounds the `retentionPolicies` list. */
@@ -41,12 +34,14 @@ export interface RetentionPolicyInput {
 }
 
 /** Who may manage, read and run retention policies: admins of the namespace (as for pruning). */
-function refused(access: AccessChecker, namespace: string, verb: string) {
-  return refusal(access, 'admin', namespace, 'namespace', {
-    verb,
-    resource: 'retentionpolicies',
-  });
-}
+const objects = namespacedObjects({
+  table: retentionPolicies,
+  role: 'admin',
+  resource: 'retentionpolicies',
+  noun: 'retention policy',
+  max: MAX_RETENTION_POLICIES_PER_NAMESPACE,
+});
+const { refused, notFound } = objects;
 
 function checkInput(input: RetentionPolicyInput): FieldProblem[] {
   const problems: FieldProblem[] = [
@@ -67,9 +62,6 @@ function checkInput(input: RetentionPolicyInput): FieldProblem[] {
   }
   return problems;
 }
-
-const notFound = (namespace: string, name: string) =>
-  fail<never>(new NotFoundError(`retention policy ${namespace}/${name} not found`, 'name'));
 
 /** A policy's row, locked until the transaction ends (a run in progress holds it). */
 async function lockPolicy(
@@ -153,38 +145,10 @@ export async function setRetentionPolicy(
   });
 }
 
-export async function listRetentionPolicies(
-  db: Db,
-  access: AccessChecker,
-  namespace: string,
-): Promise<Result<RetentionPolicyRow[]>> {
-  const denied = await refused(access, namespace, 'list');
-  if (denied) return fail(denied);
-  return ok(
-    await db
-      .select()
-      .from(retentionPolicies)
-      .where(eq(retentionPolicies.namespace, namespace))
-      .orderBy(retentionPolicies.name)
-      .limit(MAX_RETENTION_POLICIES_PER_NAMESPACE),
-  );
-}
+export const listRetentionPolicies = objects.list;
 
 /** Deletes a policy; a run in progress finishes first (the delete waits for its row lock). */
-export async function deleteRetentionPolicy(
-  db: Db,
-  access: AccessChecker,
-  namespace: string,
-  name: string,
-): Promise<Result<RetentionPolicyRow>> {
-  const denied = await refused(access, namespace, 'delete');
-  if (denied) return fail(denied);
-  const [row] = await db
-    .delete(retentionPolicies)
-    .where(and(eq(retentionPolicies.namespace, namespace), eq(retentionPolicies.name, name)))
-    .returning();
-  return row ? ok(row) : notFound(namespace, name);
-}
+export const deleteRetentionPolicy = objects.remove;
 
 /** The pruning rules a policy stands for. */
 function rulesOf(policy: RetentionPolicyRow, dryRun: boolean) {

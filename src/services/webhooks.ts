@@ -1,6 +1,5 @@
 // A namespace's outgoing webhooks: create, change, enable, delete, list, the delivery log, redelivery and pings.
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
-import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { webhookDeliveries, webhooks } from '../db/schema.ts';
@@ -9,7 +8,6 @@ import {
   ConflictError,
   type FieldProblem,
   fail,
-  NotFoundError,
   ok,
   type Result,
   ValidationError,
@@ -30,6 +28,7 @@ import {
   type WebhookSender,
 } from '../webhooks/send.ts';
 import { ensureNamespace } from './imageStreams.ts';
+import { namespacedObjects } from './namespacedObjects.ts';
 
 /** Webhooks one namespace may have, which bounds the `webhooks` list. */
 export const MAX_WEBHOOKS_PER_NAMESPACE = 100;
@@ -67,9 +66,14 @@ export interface WebhookInput {
 }
 
 /** Who may manage and inspect webhooks: editors of the namespace (URLs may carry tokens). */
-async function refused(access: AccessChecker, namespace: string, verb: string) {
-  return refusal(access, 'editor', namespace, 'namespace', { verb, resource: 'webhooks' });
-}
+const objects = namespacedObjects({
+  table: webhooks,
+  role: 'editor',
+  resource: 'webhooks',
+  noun: 'webhook',
+  max: MAX_WEBHOOKS_PER_NAMESPACE,
+});
+const { refused, notFound } = objects;
 
 function checkFilter(
   filter: NonNullable<WebhookInput['filter']>,
@@ -180,9 +184,6 @@ export async function createWebhook(
   });
 }
 
-const notFound = (namespace: string, name: string) =>
-  fail<never>(new NotFoundError(`webhook ${namespace}/${name} not found`, 'name'));
-
 /** Changes what is given of url, filter, secret and format. */
 export async function updateWebhook(
   db: Db,
@@ -245,36 +246,9 @@ export async function setWebhookEnabled(
   return row ? ok(row) : notFound(namespace, name);
 }
 
-export async function deleteWebhook(
-  db: Db,
-  access: AccessChecker,
-  namespace: string,
-  name: string,
-): Promise<Result<WebhookRow>> {
-  const denied = await refused(access, namespace, 'delete');
-  if (denied) return fail(denied);
-  const [row] = await db
-    .delete(webhooks)
-    .where(and(eq(webhooks.namespace, namespace), eq(webhooks.name, name)))
-    .returning();
-  return row ? ok(row) : notFound(namespace, name);
-}
+export const deleteWebhook = objects.remove;
 
-export async function listWebhooks(
-  db: Db,
-  access: AccessChecker,
-  namespace: string,
-): Promise<Result<WebhookRow[]>> {
-  const denied = await refused(access, namespace, 'list');
-  if (denied) return fail(denied);
-  const rows = await db
-    .select()
-    .from(webhooks)
-    .where(eq(webhooks.namespace, namespace))
-    .orderBy(webhooks.name)
-    .limit(MAX_WEBHOOKS_PER_NAMESPACE);
-  return ok(rows);
-}
+export const listWebhooks = objects.list;
 
 export async function getWebhook(
   db: Db,

@@ -1,0 +1,68 @@
+// A namespace's named objects (webhooks, receivers, retention policies): the refusal, the
+// not-found answer, and the list and delete that each such table shares.
+
+import type { InferSelectModel } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
+import { refusal } from '../auth/authorize.ts';
+import type { AccessChecker } from '../auth/roles.ts';
+import type { Db } from '../db/client.ts';
+import { fail, NotFoundError, ok, type Result } from '../errors.ts';
+
+type NamedTable = PgTable & { namespace: PgColumn; name: PgColumn };
+
+export interface NamespacedObjectsSpec<T extends NamedTable> {
+  table: T;
+  /** The role in the namespace every operation on these objects needs. */
+  role: 'editor' | 'admin';
+  /** The resource a refusal names (`webhooks`, `receivers`, …). */
+  resource: string;
+  /** What one object is called in a not-found message. */
+  noun: string;
+  /** Objects one namespace may have, which bounds the list. */
+  max: number;
+}
+
+export function namespacedObjects<T extends NamedTable>(spec: NamespacedObjectsSpec<T>) {
+  type Row = InferSelectModel<T>;
+  const { table } = spec;
+  const refused = (access: AccessChecker, namespace: string, verb: string) =>
+    refusal(access, spec.role, namespace, 'namespace', { verb, resource: spec.resource });
+  const notFound = (namespace: string, name: string) =>
+    fail<never>(new NotFoundError(`${spec.noun} ${namespace}/${name} not found`, 'name'));
+  const named = (namespace: string, name: string) =>
+    and(eq(table.namespace, namespace), eq(table.name, name));
+
+  return {
+    refused,
+    notFound,
+    named,
+    /** The namespace's objects by name (at most `max`). */
+    async list(db: Db, access: AccessChecker, namespace: string): Promise<Result<Row[]>> {
+      const denied = await refused(access, namespace, 'list');
+      if (denied) return fail(denied);
+      const rows = await db
+        .select()
+        .from(table as PgTable)
+        .where(eq(table.namespace, namespace))
+        .orderBy(table.name)
+        .limit(spec.max);
+      return ok(rows as Row[]);
+    },
+    /** Deletes one object, answering with its row. */
+    async remove(
+      db: Db,
+      access: AccessChecker,
+      namespace: string,
+      name: string,
+    ): Promise<Result<Row>> {
+      const denied = await refused(access, namespace, 'delete');
+      if (denied) return fail(denied);
+      const [row] = (await db
+        .delete(table as PgTable)
+        .where(named(namespace, name))
+        .returning()) as Row[];
+      return row ? ok(row) : notFound(namespace, name);
+    },
+  };
+}
