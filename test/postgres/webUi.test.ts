@@ -353,7 +353,7 @@ describe('the web UI in a browser', { timeout: 240_000 }, () => {
     const repository = `webui-${process.pid}-${Date.now().toString(36)}/shop`;
     const source = `${new URL(registryUrl).host}/${repository}:latest`;
     const first = await pushImage(registryUrl, repository, 'latest', { content: 'shop one' });
-    const editor = await app.member(ns, 'EDITOR');
+    const editor = await app.member(ns, 'EDITOR', 'shop-releaser');
     await app.stream(ns, 'shop');
     // The tag is created from the pushed image (through the API) and imported by the worker.
     const tagged = await app.as(editor).graphql<{ tag: { __typename: string } }>(TAG, {
@@ -377,6 +377,10 @@ describe('the web UI in a browser', { timeout: 240_000 }, () => {
     await expect.poll(() => drainImports(app), UI_TIMEOUT).toBeGreaterThan(0);
     await expect.poll(() => history.locator('li').count(), UI_TIMEOUT).toBe(2);
     expect(await history.locator('li').first().innerText()).toContain(second.digest.slice(7, 19));
+    // Who made it: the editor who clicked, through the import job the click queued.
+    expect(await history.locator('li').first().getByTestId('actor').innerText()).toBe(
+      'by shop-releaser (import-job)',
+    );
     await page.screenshot({ path: join(SCREENSHOTS, 'web-ui-import-now.png') });
     expect(problems).toEqual([]);
     await page.context().close();

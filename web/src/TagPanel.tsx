@@ -223,6 +223,16 @@ function History(
                 </span>
               )}
             </div>
+            {item.actor && (
+              <div
+                class="actor"
+                data-testid="actor"
+                title={`${item.actor.kind} via ${item.actor.source}`}
+              >
+                by {item.actor.subject}
+                {item.actor.source === 'api' ? '' : ` (${item.actor.source})`}
+              </div>
+            )}
             {props.canEdit && index > 0 && (
               <div class="row-actions">
                 {rollback?.index === index && rollback.error === 'confirm' ? (

@@ -206,6 +206,7 @@ export const TAG_DETAILS = `query TagDetails($namespace: String!, $ref: String!)
           generation created dockerImageReference
           image { digest }
           copiedFrom { namespace stream tag generation }
+          actor { kind subject source }
         }
       }
       image { ${IMAGE_FIELDS} }
@@ -219,6 +220,8 @@ export interface HistoryItem {
   dockerImageReference: string;
   image: { digest: string } | null;
   copiedFrom: { namespace: string; stream: string; tag: string; generation: number } | null;
+  /** Who made the item; null for items recorded before actors were kept. */
+  actor: { kind: 'USER' | 'TOKEN' | 'SYSTEM'; subject: string; source: string } | null;
 }
 export interface ImageDetails {
   digest: string;
