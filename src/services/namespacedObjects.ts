@@ -2,12 +2,12 @@
 // not-found answer, and the list and delete that each such table shares.
 
 import type { InferSelectModel } from 'drizzle-orm';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
-import type { Db } from '../db/client.ts';
-import { fail, NotFoundError, ok, type Result } from '../errors.ts';
+import type { Db, Tx } from '../db/client.ts';
+import { fail, NotFoundError, ok, type Result, ValidationError } from '../errors.ts';
 
 type NamedTable = PgTable & { namespace: PgColumn; name: PgColumn };
 
@@ -19,6 +19,8 @@ export interface NamespacedObjectsSpec<T extends NamedTable> {
   resource: string;
   /** What one object is called in a not-found message. */
   noun: string;
+  /** What several are called in the at-most message. */
+  plural: string;
   /** Objects one namespace may have, which bounds the list. */
   max: number;
 }
@@ -37,6 +39,22 @@ export function namespacedObjects<T extends NamedTable>(spec: NamespacedObjectsS
     refused,
     notFound,
     named,
+    /** A refusal when the namespace has `max` objects already (inside the creating transaction). */
+    async full(db: Db | Tx, namespace: string): Promise<Result<never> | null> {
+      const [count] = await db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(table as PgTable)
+        .where(eq(table.namespace, namespace));
+      if (Number(count?.n ?? 0) < spec.max) return null;
+      return fail(
+        new ValidationError([
+          {
+            field: 'namespace',
+            message: `a namespace may have at most ${spec.max} ${spec.plural}`,
+          },
+        ]),
+      );
+    },
     /** The namespace's objects by name (at most `max`). */
     async list(db: Db, access: AccessChecker, namespace: string): Promise<Result<Row[]>> {
       const denied = await refused(access, namespace, 'list');

@@ -53,6 +53,7 @@ const objects = namespacedObjects({
   role: 'admin',
   resource: 'receivers',
   noun: 'receiver',
+  plural: 'receivers',
   max: MAX_RECEIVERS_PER_NAMESPACE,
 });
 const { refused } = objects;
@@ -92,20 +93,8 @@ export async function createReceiver(
   const secret = SIGNED_KINDS.has(input.kind) ? randomBytes(32).toString('base64url') : null;
   return db.transaction(async (tx) => {
     await ensureNamespace(tx, input.namespace);
-    const [count] = await tx
-      .select({ n: sql<number>`count(*)::int` })
-      .from(receivers)
-      .where(eq(receivers.namespace, input.namespace));
-    if ((count?.n ?? 0) >= MAX_RECEIVERS_PER_NAMESPACE) {
-      return fail(
-        new ValidationError([
-          {
-            field: 'namespace',
-            message: `a namespace may have at most ${MAX_RECEIVERS_PER_NAMESPACE} receivers`,
-          },
-        ]),
-      );
-    }
+    const full = await objects.full(tx, input.namespace);
+    if (full) return full;
     const [row] = await tx
       .insert(receivers)
       .values({

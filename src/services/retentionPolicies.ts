@@ -39,6 +39,7 @@ const objects = namespacedObjects({
   role: 'admin',
   resource: 'retentionpolicies',
   noun: 'retention policy',
+  plural: 'retention policies',
   max: MAX_RETENTION_POLICIES_PER_NAMESPACE,
 });
 const { refused, notFound } = objects;
@@ -118,20 +119,8 @@ export async function setRetentionPolicy(
         .returning();
       return ok({ policy: row!, created: false });
     }
-    const [count] = await tx
-      .select({ n: sql<number>`count(*)::int` })
-      .from(retentionPolicies)
-      .where(eq(retentionPolicies.namespace, input.namespace));
-    if (Number(count?.n ?? 0) >= MAX_RETENTION_POLICIES_PER_NAMESPACE) {
-      return fail(
-        new ValidationError([
-          {
-            field: 'namespace',
-            message: `a namespace may have at most ${MAX_RETENTION_POLICIES_PER_NAMESPACE} retention policies`,
-          },
-        ]),
-      );
-    }
+    const full = await objects.full(tx, input.namespace);
+    if (full) return full;
     const [row] = await tx
       .insert(retentionPolicies)
       .values({

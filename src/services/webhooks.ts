@@ -71,6 +71,7 @@ const objects = namespacedObjects({
   role: 'editor',
   resource: 'webhooks',
   noun: 'webhook',
+  plural: 'webhooks',
   max: MAX_WEBHOOKS_PER_NAMESPACE,
 });
 const { refused, notFound } = objects;
@@ -147,20 +148,8 @@ export async function createWebhook(
   const secret = input.secret ?? generated!;
   return writeTransaction(db, async (tx) => {
     await ensureNamespace(tx, input.namespace);
-    const [count] = await tx
-      .select({ n: sql<number>`count(*)::int` })
-      .from(webhooks)
-      .where(eq(webhooks.namespace, input.namespace));
-    if ((count?.n ?? 0) >= MAX_WEBHOOKS_PER_NAMESPACE) {
-      return fail(
-        new ValidationError([
-          {
-            field: 'namespace',
-            message: `a namespace may have at most ${MAX_WEBHOOKS_PER_NAMESPACE} webhooks`,
-          },
-        ]),
-      );
-    }
+    const full = await objects.full(tx, input.namespace);
+    if (full) return full;
     const [row] = await tx
       .insert(webhooks)
       .values({
