@@ -156,7 +156,12 @@ export async function main() {
           pid: tagraph.pid,
           load: (duration) => load(name, duration),
         })),
-        { rounds: ROUNDS, warmupSeconds: WARMUP, durationSeconds: DURATION },
+        {
+            rounds: ROUNDS,
+            warmupSeconds: WARMUP,
+            durationSeconds: DURATION,
+            database: database.name,
+          },
         runs,
       );
 

@@ -204,7 +204,12 @@ export async function main() {
             pid: s.pid,
             load: (duration) => load(s, name, duration),
           })),
-          { rounds: ROUNDS, warmupSeconds: WARMUP, durationSeconds: DURATION },
+          {
+            rounds: ROUNDS,
+            warmupSeconds: WARMUP,
+            durationSeconds: DURATION,
+            database: database.name,
+          },
           runs,
         );
       }

@@ -146,43 +146,67 @@ export async function cpuMsOf(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-/** The CPU time each `postgres` process was last seen with, exited ones included. */
-const postgresLastSeen = new Map<number, number>();
+/** The CPU time each `postgres` process was last seen with, exited ones included, by scope. */
+const postgresLastSeen = new Map<string, Map<number, number>>();
 
 /**
- * CPU time used so far by every `postgres` process on this machine (server and backends), ms. A
- * backend that exits between two calls keeps the time it was last seen with, so the total never
- * goes down (a plain sum over live processes did, when a pool closed a connection mid-run).
+ * Whether a `postgres` process counts for `database`: every process when none is named, else only
+ * the backends connected to it (Postgres titles a backend `postgres: [<cluster>:] <user> <database>
+ * <client> <state>`), so other databases' work on a shared server does not count.
  */
-export async function postgresCpuMs(): Promise<number> {
+async function countsFor(pid: string, database: string | undefined): Promise<boolean> {
+  if (database === undefined) return true;
+  const { readFile } = await import('node:fs/promises');
+  const title = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''))
+    .split(/[\s\0]+/)
+    .filter(Boolean);
+  if (title[0] !== 'postgres:') return false;
+  // With `cluster_name` set (Debian sets e.g. `15/main`) the title names it first.
+  const rest = title[1]?.endsWith(':') ? title.slice(2) : title.slice(1);
+  return rest[1] === database;
+}
+
+/**
+ * CPU time used so far by the `postgres` processes on this machine (server and backends, or only
+ * the backends of `database`), ms. A backend that exits between two calls keeps the time it was
+ * last seen with, so the total never goes down (a plain sum over live processes did, when a pool
+ * closed a connection mid-run).
+ */
+export async function postgresCpuMs(database?: string): Promise<number> {
   const { readdir, readFile } = await import('node:fs/promises');
+  const scope = database ?? '';
+  const lastSeen = postgresLastSeen.get(scope) ?? new Map<number, number>();
+  postgresLastSeen.set(scope, lastSeen);
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const comm = await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '');
-    if (comm.trim() !== 'postgres') continue;
+    if (comm.trim() !== 'postgres' || !(await countsFor(entry, database))) continue;
     const ms = await cpuMsOf(Number(entry)).catch(() => undefined);
-    if (ms !== undefined) postgresLastSeen.set(Number(entry), ms);
+    if (ms !== undefined) lastSeen.set(Number(entry), ms);
   }
   let total = 0;
-  for (const ms of postgresLastSeen.values()) total += ms;
+  for (const ms of lastSeen.values()) total += ms;
   return total;
 }
 
 /**
  * Runs a load and adds what it cost per operation, from /proc: the server process's CPU (0 when
- * no pid is given) and every Postgres process's (the machine runs nothing else).
+ * no pid is given) and Postgres's — every Postgres process, or with `database` only the backends
+ * connected to it (read-only loads, where the server's background processes do no work for the
+ * load and another database's work on a shared machine must not count).
  */
 export async function withCpuPerOperation<T extends { total: number }>(
   serverPid: number | null,
   run: () => Promise<T>,
+  database?: string,
 ): Promise<T & { serverCpuMs: number; postgresCpuMs: number }> {
   const server = () => (serverPid === null ? Promise.resolve(0) : cpuMsOf(serverPid));
   const serverBefore = await server();
-  const postgresBefore = await postgresCpuMs();
+  const postgresBefore = await postgresCpuMs(database);
   const result = await run();
   return {
     ...result,
     serverCpuMs: ((await server()) - serverBefore) / result.total,
-    postgresCpuMs: ((await postgresCpuMs()) - postgresBefore) / result.total,
+    postgresCpuMs: ((await postgresCpuMs(database)) - postgresBefore) / result.total,
   };
 }

@@ -41,15 +41,23 @@ export interface Entrant {
  */
 export async function measureRounds(
   entrants: Entrant[],
-  options: { rounds: number; warmupSeconds: number; durationSeconds: number },
+  options: {
+    rounds: number;
+    warmupSeconds: number;
+    durationSeconds: number;
+    /** Count only this database's Postgres backends (see withCpuPerOperation). */
+    database?: string;
+  },
   runs: Record<string, Measured[]>,
 ): Promise<void> {
   for (const entrant of entrants) await entrant.load(options.warmupSeconds);
   for (let r0 = 0; r0 < options.rounds; r0++) {
     const order = entrants.map((_, i) => entrants[(i + r0) % entrants.length]!);
     for (const entrant of order) {
-      const result = await withCpuPerOperation(entrant.pid, () =>
-        entrant.load(options.durationSeconds),
+      const result = await withCpuPerOperation(
+        entrant.pid,
+        () => entrant.load(options.durationSeconds),
+        options.database,
       );
       collect(runs, entrant.key, result);
       console.log(
