@@ -157,11 +157,11 @@ export async function main() {
           load: (duration) => load(name, duration),
         })),
         {
-            rounds: ROUNDS,
-            warmupSeconds: WARMUP,
-            durationSeconds: DURATION,
-            database: database.name,
-          },
+          rounds: ROUNDS,
+          warmupSeconds: WARMUP,
+          durationSeconds: DURATION,
+          database: database.name,
+        },
         runs,
       );
 
