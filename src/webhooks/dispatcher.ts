@@ -151,7 +151,11 @@ export class WebhookDispatcher {
     }));
   }
 
-  /** Walks the target's matching events after its position, one attempt at a time. */
+  /**
+   * Walks the target's matching events after its position, one attempt at a time. A success is
+   * written by the statement that starts the next attempt (or ends the walk), so a delivery
+   * costs one statement, not two.
+   */
   private async deliverTarget(webhook: ClaimedWebhook): Promise<void> {
     const secret = decrypt(this.secretKey, webhook.encryptedSecret);
     const [bound] = rowsOf<{ newest: number | string | null }>(
@@ -159,24 +163,52 @@ export class WebhookDispatcher {
     );
     const newest = Number(bound?.newest ?? 0);
     let position = webhook.position;
+    let succeeded: Success | null = null;
     for (;;) {
-      if (this.stopping) return this.release(webhook);
+      if (this.stopping) return this.release(webhook, succeeded);
+      // The page read is no place to lose a success: write it first.
+      if (succeeded) await this.recordSuccess(webhook, succeeded);
+      succeeded = null;
       const page = await this.matching(webhook.id, position, newest);
       for (const event of page) {
-        if (this.stopping) return this.release(webhook);
-        const delivered = await this.attempt(webhook, secret, event);
-        if (!delivered) return;
+        if (this.stopping) return this.release(webhook, succeeded);
+        const result = await this.attempt(webhook, secret, event, succeeded);
+        succeeded = null;
+        if (!result) return;
+        succeeded = result;
         position = event.seq;
       }
       if (page.length < PAGE) {
         // Nothing else up to `newest` matches: the target has seen (or skipped) all of it.
         await this.database.db.execute(sql`
+          with ${this.successWrite(succeeded)}
           update webhooks
-          set position = greatest(position, ${newest}), lease_id = null, leased_until = null
+          set ${succeeded ? sql`attempt = 0, failing_since = null, ` : sql``}position = greatest(position, ${newest}),
+              lease_id = null, leased_until = null
           where id = ${webhook.id} and lease_id = ${webhook.leaseId}`);
         return;
       }
     }
+  }
+
+  /** The CTE that records a sent event's success (a no-op CTE when there is none). */
+  private successWrite(succeeded: Success | null): SQLFragment {
+    if (!succeeded) return sql`recorded as (select 1)`;
+    return sql`recorded as (
+      update webhook_deliveries
+      set outcome = 'SUCCEEDED', status_code = ${succeeded.statusCode},
+          duration_ms = ${succeeded.durationMs}, error = null, next_retry_at = null
+      where id = ${succeeded.deliveryId} returning 1)`;
+  }
+
+  /** Writes a success on its own: its delivery's outcome and the target's position. */
+  private async recordSuccess(webhook: ClaimedWebhook, succeeded: Success): Promise<void> {
+    await this.database.db.execute(sql`
+      with ${this.successWrite(succeeded)}
+      update webhooks
+      set position = greatest(position, ${succeeded.seq}), attempt = 0, failing_since = null,
+          leased_until = now() + ${this.leaseMs} * interval '1 millisecond'
+      where id = ${webhook.id} and lease_id = ${webhook.leaseId}`);
   }
 
   /** The target's events after `after` (up to `newest`) that its filter matches, in order. */
@@ -199,22 +231,26 @@ export class WebhookDispatcher {
   /**
    * One attempt at `event`: recorded (and the lease extended) before the request is sent, under
    * the lease, with the attempt's number unique per target, so no attempt is ever made twice.
-   * True when the event was delivered and the walk goes on.
+   * The same statement writes the previous event's success, when there is one. Returns the
+   * success to write next, or null when the walk stops here.
    */
   private async attempt(
     webhook: ClaimedWebhook,
     secret: string,
     event: StoredEvent,
-  ): Promise<boolean> {
+    previous: Success | null,
+  ): Promise<Success | null> {
     const [started] = rowsOf<{ delivery_id: number | string }>(
       await this.database.db.execute(sql`
-        with held as (
+        with ${this.successWrite(previous)},
+        held as (
           update webhooks
-          set attempt = attempt + 1,
-              failing_since = coalesce(failing_since, now()),
+          set position = greatest(position, ${previous?.seq ?? 0}),
+              attempt = ${previous ? sql`1` : sql`attempt + 1`},
+              failing_since = ${previous ? sql`now()` : sql`coalesce(failing_since, now())`},
               leased_until = now() + ${this.leaseMs} * interval '1 millisecond'
           where id = ${webhook.id} and lease_id = ${webhook.leaseId} and leased_until > now()
-            and position < ${event.seq}
+            and greatest(position, ${previous?.seq ?? 0}) < ${event.seq}
           returning id, attempt, replay
         )
         insert into webhook_deliveries (webhook_id, event_seq, replay, attempt, outcome, lease_id)
@@ -223,10 +259,11 @@ export class WebhookDispatcher {
         returning id as delivery_id`),
     );
     // The lease was lost (redelivery, disable, or another process took over), or the attempt
-    // was made already: stop walking, handing back whatever is still this claim's.
+    // was made already: stop walking, handing back whatever is still this claim's (the previous
+    // success's delivery is recorded either way; its position too while the claim is ours).
     if (!started) {
-      await this.release(webhook);
-      return false;
+      await this.release(webhook, previous);
+      return null;
     }
     const deliveryId = Number(started.delivery_id);
     const at = new Date();
@@ -244,14 +281,7 @@ export class WebhookDispatcher {
       where id = ${deliveryId}`;
     const code = outcome.statusCode;
     if (code !== null && code >= 200 && code < 300) {
-      // One statement (data-modifying CTEs always run): the outcome and the position together.
-      await this.database.db.execute(sql`
-        with recorded as (${record('SUCCEEDED', sql`null`)} returning 1)
-        update webhooks
-        set position = greatest(position, ${event.seq}), attempt = 0, failing_since = null,
-            leased_until = now() + ${this.leaseMs} * interval '1 millisecond'
-        where ${fence}`);
-      return true;
+      return { deliveryId, seq: event.seq, statusCode: code, durationMs: outcome.durationMs };
     }
     if (code === 410) {
       await this.database.db.transaction(async (tx) => {
@@ -264,7 +294,7 @@ export class WebhookDispatcher {
           where ${fence}`);
       });
       this.log.info({ webhookId: webhook.id }, 'webhook target answered 410 Gone: disabled');
-      return false;
+      return null;
     }
     await this.database.db.transaction(async (tx) => {
       const [state] = rowsOf<{ attempt: number; failing_ms: number | string }>(
@@ -303,11 +333,15 @@ export class WebhookDispatcher {
       const timer = setTimeout(() => this.poke(), this.settings.backoffMinMs);
       timer.unref();
     }
-    return false;
+    return null;
   }
 
-  /** Hands the target back (this process is stopping); the next claim anywhere resumes it. */
-  private async release(webhook: ClaimedWebhook): Promise<void> {
+  /**
+   * Hands the target back (this process is stopping, or the claim was lost) with the last
+   * success written; the next claim anywhere resumes it.
+   */
+  private async release(webhook: ClaimedWebhook, succeeded: Success | null): Promise<void> {
+    if (succeeded) await this.recordSuccess(webhook, succeeded);
     await this.database.db.execute(sql`
       update webhooks set lease_id = null, leased_until = null
       where id = ${webhook.id} and lease_id = ${webhook.leaseId}`);
@@ -323,6 +357,14 @@ export class WebhookDispatcher {
 }
 
 type SQLFragment = ReturnType<typeof sql>;
+
+/** A delivered event whose success is not written yet. */
+interface Success {
+  deliveryId: number;
+  seq: number;
+  statusCode: number;
+  durationMs: number;
+}
 
 function toEvent(row: Record<string, unknown>): StoredEvent {
   return {
