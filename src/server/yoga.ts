@@ -149,9 +149,9 @@ export function createGatewayYoga(parts: YogaParts): GatewayYoga {
         requestMetrics(metrics, operationNames),
         graphqlTracing(),
         actingCaller(),
-        // Last: its onParams runs after authentication and the persisted-document lookup. Off
-        // with trusted documents, whose rule depends on the caller, not only on the document.
-        ...(config.compiledReads && !config.trustedDocuments
+        // Last: its onParams runs after authentication and after the persisted-document rule
+        // (trusted documents or APQ) has resolved the document and refused what may not run.
+        ...(config.compiledReads
           ? [
               compiledReads({
                 db: database.db,

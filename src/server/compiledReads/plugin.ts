@@ -120,7 +120,9 @@ export function compiledReads(options: CompiledReadsOptions): Plugin {
     async onParams({ params, request, context, setResult }) {
       const started = performance.now();
       const { query, operationName } = params;
-      if (typeof query !== 'string' || params.extensions?.persistedQuery) return;
+      // A document sent by hash arrives here as its text: the persisted-document plugin, first
+      // in the chain, looked it up (and refused it if the caller may not run it).
+      if (typeof query !== 'string') return;
       if (query.length > MAX_DOCUMENT_CHARS) return;
       const entry = entryFor(query, operationName ?? null);
       const compiled = entry.compiled;
