@@ -22,8 +22,16 @@ export type ParamSource =
   | { literal: string }
   | { cursorKey: string; index: number };
 
-/** SQL text with parameters in between, in order. */
-export type Piece = string | ParamSource;
+/**
+ * Where the caller may read the namespace in `column` (a condition the statement builds for its
+ * caller, as readableNamespaceSql does; `true` for a caller who reads every namespace).
+ */
+export interface ReadableBy {
+  readable: string;
+}
+
+/** SQL text with parameters and the caller's conditions in between, in order. */
+export type Piece = string | ParamSource | ReadableBy;
 
 /**
  * The ordering a cursor must come from, as listOrder.ts names it: a list's, or the namespaces
@@ -647,6 +655,24 @@ function stream(out: Out, fields: FieldNode[], s: string): void {
   });
 }
 
+/** A namespace row and its counts (namespaces.ts's correlated counts). */
+function namespace(out: Out, fields: FieldNode[], n: string): void {
+  object(out, fields, 'Namespace', (f) => {
+    leaf(f);
+    const name = f.name.value;
+    const tagsOf = `tags t join image_streams s on s.id = t.stream_id where s.namespace = ${n}.name`;
+    if (name === 'name') out.push(str(`${n}.name`));
+    else if (name === 'imageStreamCount') {
+      out.push(`(select count(*)::int from image_streams s where s.namespace = ${n}.name)::text`);
+    } else if (name === 'tagCount') out.push(`(select count(*)::int from ${tagsOf})::text`);
+    else if (name === 'failingImportCount') {
+      out.push(
+        `(select count(*)::int from ${tagsOf} and exists (select 1 from tag_conditions c where c.tag_id = t.id and c.type = 'ImportSuccess' and c.status = 'False'))::text`,
+      );
+    } else unsupported(`Namespace.${name}`);
+  });
+}
+
 /** `<stream>:<tag>` without a namespace part, the one ref shape the statement looks up. */
 const PLAIN_TAG_REF = `'^[^/:@]+:[^/:@]+$'`;
 
@@ -677,6 +703,21 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
       direction: 'asc',
       from: (s) => out.push(`image_streams ${s} where ${s}.namespace = `, namespace),
       node: (nodeFields, s) => stream(out, nodeFields, s),
+    });
+    return;
+  }
+  if (name === 'namespaces') {
+    // The namespaces the caller may read, by name, as the resolver filters them.
+    onlyArguments(field, ['first', 'after']);
+    connection(out, field, {
+      typename: 'QueryNamespacesConnection',
+      edgeTypename: 'QueryNamespacesConnectionEdge',
+      nodeTypename: 'Namespace',
+      ordering: { list: false, name: 'namespaces' },
+      columns: ['name'],
+      direction: 'asc',
+      from: (n) => out.push(`namespaces ${n} where `, { readable: `${n}.name` }),
+      node: (nodeFields, n) => namespace(out, nodeFields, n),
     });
     return;
   }
@@ -738,7 +779,7 @@ export function compileRead(
     );
     const variables = new Set<string>();
     for (const piece of [...out.pieces, ...out.fallback]) {
-      if (typeof piece !== 'string' && 'variable' in piece && !out.cursors.has(piece.variable)) {
+      if (typeof piece === 'object' && 'variable' in piece && !out.cursors.has(piece.variable)) {
         variables.add(piece.variable);
       }
     }

@@ -1,5 +1,6 @@
 // The yoga plugin that answers covered read documents with their compiled statement and lets
 // everything else through to the ordinary execution unchanged.
+import { decodeBase64, decodeCursorChunk } from '@pothos/core';
 import { type SQL, sql } from 'drizzle-orm';
 import { type DocumentNode, parse } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -85,8 +86,13 @@ function paramValue(source: ParamSource, values: Values): string | null {
 
 /** The sort keys of `cursor` when it is one the ordinary path pages from; null otherwise. */
 function cursorKeys(ordering: CursorOrdering, cursor: string): unknown[] | null {
-  if (!ordering.list) return null;
   try {
+    if (!ordering.list) {
+      // The drizzle plugin's own cursor of a list by one text column (namespaces by name).
+      const decoded = decodeBase64(cursor);
+      const key = decoded.startsWith('DC:') ? decodeCursorChunk(decoded.slice(3)) : null;
+      return typeof key === 'string' ? [key] : null;
+    }
     return cursorPosition(ordering, 'after', cursor);
   } catch {
     // The ordinary path answers with its error.
@@ -132,9 +138,13 @@ export function statementFor(compiled: CompiledRead, values: Values, caller: Cal
   const readable = checks.length === 0 ? sql`true` : sql.join(checks, sql` and `);
   const text = (pieces: Piece[]) =>
     sql.join(
-      pieces.map((piece) =>
-        typeof piece === 'string' ? sql.raw(piece) : sql`${paramValue(piece, values)}::text`,
-      ),
+      pieces.map((piece) => {
+        if (typeof piece === 'string') return sql.raw(piece);
+        if ('readable' in piece) {
+          return sql`(${readableNamespaceSql(caller, sql.raw(piece.readable)) ?? sql`true`})`;
+        }
+        return sql`${paramValue(piece, values)}::text`;
+      }),
     );
   const fallback = compiled.fallback.length === 0 ? sql`false` : text(compiled.fallback);
   // The data only when the caller may read and the statement covers the answer: no data of a
