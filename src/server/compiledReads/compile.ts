@@ -621,6 +621,29 @@ function stream(out: Out, fields: FieldNode[], s: string): void {
       });
       return;
     }
+    if (name === 'images') {
+      onlyArguments(f, ['first', 'after', 'orderBy']);
+      const direction = digestOrder(f);
+      connection(out, f, {
+        typename: 'StreamImageUseConnection',
+        edgeTypename: 'StreamImageUseEdge',
+        nodeTypename: 'StreamImageUse',
+        ordering: {
+          list: true,
+          name: `streamImages:DIGEST:${direction}`,
+          keys: [
+            { column: 'streamId', type: 'number' },
+            { column: 'digest', type: 'string' },
+          ],
+          direction,
+        },
+        columns: ['stream_id', 'digest'],
+        direction,
+        from: (u) => out.push(`stream_images ${u} where ${u}.stream_id = ${s}.id`),
+        node: (nodeFields, u) => streamImage(out, nodeFields, u),
+      });
+      return;
+    }
     if (name === 'tag') {
       onlyArguments(f, ['name']);
       const tagName = out.stringArg(f, 'name');
@@ -670,6 +693,39 @@ function namespace(out: Out, fields: FieldNode[], n: string): void {
         `(select count(*)::int from ${tagsOf} and exists (select 1 from tag_conditions c where c.tag_id = t.id and c.type = 'ImportSuccess' and c.status = 'False'))::text`,
       );
     } else unsupported(`Namespace.${name}`);
+  });
+}
+
+/**
+ * The direction of an image list ordered by digest: `orderBy: {field: DIGEST, direction: …}`
+ * as a literal (the other orderings have a third key, which the statement does not page by).
+ */
+function digestOrder(field: FieldNode): 'asc' | 'desc' {
+  const arg = field.arguments?.find((a) => a.name.value === 'orderBy');
+  if (!arg || arg.value.kind !== Kind.OBJECT) unsupported('images without a literal orderBy');
+  let order: string | null = null;
+  let direction: 'asc' | 'desc' = 'desc';
+  for (const f of arg.value.fields) {
+    if (f.value.kind !== Kind.ENUM) unsupported('a non-literal orderBy');
+    if (f.name.value === 'field') order = f.value.value;
+    else if (f.name.value === 'direction' && f.value.value === 'ASC') direction = 'asc';
+    else if (f.name.value !== 'direction' || f.value.value !== 'DESC') unsupported('orderBy');
+  }
+  if (order !== 'DIGEST') unsupported(`images by ${order}`);
+  return direction;
+}
+
+/** A stream's use of an image (a stream_images row). */
+function streamImage(out: Out, fields: FieldNode[], u: string): void {
+  object(out, fields, 'StreamImageUse', (f) => {
+    const name = f.name.value;
+    if (name === 'image') return imageByDigest(out, f, `${u}.digest`);
+    leaf(f);
+    if (name === 'digest') out.push(str(`${u}.digest`));
+    else if (name === 'created') out.push(dateTime(`${u}.created`));
+    else if (name === 'firstSeen') out.push(dateTime(`${u}.first_seen`));
+    else if (name === 'historyItemCount') out.push(num(`${u}.history_item_count`));
+    else unsupported(`StreamImageUse.${name}`);
   });
 }
 
