@@ -55,12 +55,28 @@ const imageSel = fc
     fc.option(layerSel),
   )
   .map(([fields, layers]) => [...fields, ...(layers ? [`layers { ${layers} }`] : [])].join(' '));
+const pageInfoSel = pick([
+  'hasNextPage',
+  'hasPreviousPage',
+  'startCursor',
+  'endCursor',
+  '__typename',
+]);
 const connection = (nodes: fc.Arbitrary<string>, pages: fc.Arbitrary<string> = page) =>
   fc
-    .tuple(pages, nodes, fc.boolean(), fc.boolean())
+    .tuple(
+      pages,
+      nodes,
+      fc.boolean(),
+      fc.boolean(),
+      fc.option(pageInfoSel),
+      fc.constantFrom('nodes', 'edges', 'edges node'),
+    )
     .map(
-      ([args, sel, count, typename]) =>
-        `${args} { nodes { ${sel} }${count ? ' totalCount' : ''}${typename ? ' __typename' : ''} }`,
+      ([args, sel, count, typename, pageInfo, shape]) =>
+        `${args} { ${shape === 'nodes' ? `nodes { ${sel} }` : `edges { ${shape === 'edges' ? 'cursor ' : ''}node { ${sel} } }`}` +
+        `${count ? ' totalCount' : ''}${typename ? ' __typename' : ''}` +
+        `${pageInfo ? ` pageInfo { ${pageInfo.join(' ')} }` : ''} }`,
     );
 const eventSel = fc
   .tuple(pick(['created', 'dockerImageReference', 'generation', '__typename']), fc.option(imageSel))
@@ -104,16 +120,28 @@ const streamSel = fc
       ...(tag ? [`tag(name: "${tagName}") { ${tag} }`] : []),
     ].join(' '),
   );
+/** A stream's selection as is, in an inline fragment, or in a named fragment beside it. */
 const documentArb = fc
-  .tuple(fc.boolean(), streamSel, fc.option(connection(streamSel, streamPage)))
+  .tuple(
+    fc.boolean(),
+    streamSel,
+    fc.option(connection(streamSel, streamPage)),
+    fc.constantFrom('plain', 'inline', 'named'),
+  )
   .map(
-    ([named, stream, streams]) =>
+    ([named, stream, streams, wrap]) =>
       `query${named ? ' Generated' : ''}($ns: String!, $name: String!) { ` +
-      `one: imageStream(namespace: $ns, name: $name) { ${stream} }` +
+      `one: imageStream(namespace: $ns, name: $name) { ${
+        wrap === 'plain'
+          ? stream
+          : wrap === 'inline'
+            ? `__typename ... on ImageStream { ${stream} }`
+            : `...S name`
+      } }` +
       (streams
         ? ` imageStreams(namespace: $ns${streams.startsWith('(') ? `, ${streams.slice(1)}` : `)${streams}`}`
         : '') +
-      ' }',
+      ` }${wrap === 'named' ? ` fragment S on ImageStream { ${stream} }` : ''}`,
   );
 const GENERATED = fc.sample(documentArb, { seed: 28, numRuns: 30 });
 
