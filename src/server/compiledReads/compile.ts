@@ -41,7 +41,7 @@ export type CursorOrdering =
   | {
       list: true;
       name: string;
-      keys: readonly { column: string; type: 'string' | 'number' }[];
+      keys: readonly { column: string; type: KeyType }[];
       direction: 'asc' | 'desc';
     }
   | { list: false; name: 'namespaces' };
@@ -293,19 +293,25 @@ function list(out: Out, item: () => void, from: () => void, order: string): void
   out.push(')');
 }
 
-/** A list a connection pages over, and how its rows are written. */
+/** A list a connection pages over: its types, its ordering and the SQL columns of its keys. */
 interface ListSpec {
   typename: string;
-  edgeTypename: string;
+  /** The edge type: the connection's name with `Edge` for `Connection` unless given. */
+  edgeTypename?: string;
   nodeTypename: string;
   ordering: CursorOrdering;
   /** The SQL columns of the ordering's keys, in order. */
   columns: readonly string[];
-  direction: 'asc' | 'desc';
+}
+
+/** How a connection's rows are read and written where it is selected. */
+interface ListRows {
   /** Pushes `<table> <row> where <the list's scope>`. */
   from: (row: string) => void;
   node: (fields: FieldNode[], row: string) => void;
 }
+
+const directionOf = (spec: ListSpec) => (spec.ordering.list ? spec.ordering.direction : 'asc');
 
 /** The cursor the drizzle plugin issues for a row (plugin-drizzle's `DC:` cursors). */
 function cursorOf(spec: ListSpec, row: string): string {
@@ -326,7 +332,7 @@ function cursorOf(spec: ListSpec, row: string): string {
  * the sort key.
  */
 function afterBound(out: Out, spec: ListSpec, row: string, after: string): void {
-  const op = spec.direction === 'asc' ? '>' : '<';
+  const op = directionOf(spec) === 'asc' ? '>' : '<';
   const key = (i: number): Piece[] => {
     const type = spec.ordering.list ? spec.ordering.keys[i]!.type : 'string';
     return ['(', { cursorKey: after, index: i }, type === 'number' ? ')::bigint' : ')'];
@@ -349,17 +355,18 @@ function afterBound(out: Out, spec: ListSpec, row: string, after: string): void 
  * a literal `first` and an `after` variable as the drizzle plugin pages (one row more than the
  * page tells whether there is a next one).
  */
-function connection(out: Out, field: FieldNode, spec: ListSpec): void {
+function connection(out: Out, field: FieldNode, spec: ListSpec, rowsOf: ListRows): void {
   const size = pageSize(field);
   const after = out.cursorArg(field, spec.ordering);
+  const edgeTypename = spec.edgeTypename ?? spec.typename.replace(/Connection$/, 'Edge');
   const order = (row: string, reverse = false) =>
     spec.columns
-      .map((c) => `${row}.${c} ${(spec.direction === 'asc') !== reverse ? 'asc' : 'desc'}`)
+      .map((c) => `${row}.${c} ${(directionOf(spec) === 'asc') !== reverse ? 'asc' : 'desc'}`)
       .join(', ');
   /** `(select * from … [past the cursor] order by … [limit n]) row` */
   const rows = (row: string, limit: number | null, paged = true) => {
     out.push('(select * from ');
-    spec.from(row);
+    rowsOf.from(row);
     if (paged && after) afterBound(out, spec, row, after);
     out.push(` order by ${order(row)}${limit === null ? '' : ` limit ${limit}`}) ${row}`);
   };
@@ -371,16 +378,16 @@ function connection(out: Out, field: FieldNode, spec: ListSpec): void {
       const row = out.alias('r');
       const item =
         name === 'nodes'
-          ? () => spec.node(nodeFields(f), row)
+          ? () => rowsOf.node(nodeFields(f), row)
           : () =>
-              objectOf(out, f, spec.edgeTypename, (e) => {
+              objectOf(out, f, edgeTypename, (e) => {
                 if (e.name.value === 'cursor') {
                   leaf(e);
                   out.push(cursorOf(spec, row));
                 } else if (e.name.value === 'node') {
                   if ((e.arguments?.length ?? 0) > 0) unsupported('arguments of node');
-                  spec.node(nodeFields(e), row);
-                } else unsupported(`${spec.edgeTypename}.${e.name.value}`);
+                  rowsOf.node(nodeFields(e), row);
+                } else unsupported(`${edgeTypename}.${e.name.value}`);
               });
       list(out, item, () => rows(row, size), order(row));
     } else if (name === 'pageInfo') {
@@ -526,51 +533,70 @@ function tagSpec(out: Out, field: FieldNode, t: string): void {
   out.push(' end)');
 }
 
+type KeyType = 'string' | 'number';
+
+/** A list's ordering by its parent's key, then one sort key, as listOrder.ts names it. */
+const byTwoKeys = (
+  name: string,
+  direction: 'asc' | 'desc',
+  parent: [string, KeyType],
+  sort: [string, KeyType],
+): CursorOrdering => ({
+  list: true,
+  name: `${name}:${direction}`,
+  keys: [parent, sort].map(([column, type]) => ({ column, type })),
+  direction,
+});
+
 /** A tag's history, newest first (the POSITION ordering, listOrder.ts's `history`). */
-const HISTORY_ORDERING: CursorOrdering = {
-  list: true,
-  name: 'history:POSITION:desc',
-  keys: [
-    { column: 'tagId', type: 'number' },
-    { column: 'seq', type: 'number' },
-  ],
-  direction: 'desc',
+const HISTORY_LIST: ListSpec = {
+  typename: 'TagHistoryConnection',
+  nodeTypename: 'TagEvent',
+  ordering: byTwoKeys('history:POSITION', 'desc', ['tagId', 'number'], ['seq', 'number']),
+  columns: ['tag_id', 'seq'],
 };
-
 /** A stream's tags by name (listOrder.ts's `tags`, NAME ascending). */
-const TAG_ORDERING: CursorOrdering = {
-  list: true,
-  name: 'tags:NAME:asc',
-  keys: [
-    { column: 'streamId', type: 'number' },
-    { column: 'name', type: 'string' },
-  ],
-  direction: 'asc',
+const TAG_LIST: ListSpec = {
+  typename: 'ImageStreamTagConnection',
+  nodeTypename: 'ImageStreamTag',
+  ordering: byTwoKeys('tags:NAME', 'asc', ['streamId', 'number'], ['name', 'string']),
+  columns: ['stream_id', 'name'],
 };
-
 /** A namespace's streams by name (the imageStreams list, NAME ascending). */
-const STREAM_ORDERING: CursorOrdering = {
-  list: true,
-  name: 'imageStreams:NAME:asc',
-  keys: [
-    { column: 'namespace', type: 'string' },
-    { column: 'name', type: 'string' },
-  ],
-  direction: 'asc',
+const STREAM_LIST: ListSpec = {
+  typename: 'QueryImageStreamsConnection',
+  edgeTypename: 'QueryImageStreamsConnectionEdge',
+  nodeTypename: 'ImageStream',
+  ordering: byTwoKeys('imageStreams:NAME', 'asc', ['namespace', 'string'], ['name', 'string']),
+  columns: ['namespace', 'name'],
 };
+/** The namespaces a caller may read, by name (the drizzle plugin's own cursor of the name). */
+const NAMESPACE_LIST: ListSpec = {
+  typename: 'QueryNamespacesConnection',
+  edgeTypename: 'QueryNamespacesConnectionEdge',
+  nodeTypename: 'Namespace',
+  ordering: { list: false, name: 'namespaces' },
+  columns: ['name'],
+};
+/** A stream's images by digest (streamImages.ts's DIGEST ordering). */
+const imageList = (direction: 'asc' | 'desc'): ListSpec => ({
+  typename: 'StreamImageUseConnection',
+  nodeTypename: 'StreamImageUse',
+  ordering: byTwoKeys(
+    'streamImages:DIGEST',
+    direction,
+    ['streamId', 'number'],
+    ['digest', 'string'],
+  ),
+  columns: ['stream_id', 'digest'],
+});
 
 function tag(out: Out, fields: FieldNode[], t: string): void {
   object(out, fields, 'ImageStreamTag', (f) => {
     const name = f.name.value;
     if (name === 'history') {
       onlyArguments(f, ['first', 'after']);
-      connection(out, f, {
-        typename: 'TagHistoryConnection',
-        edgeTypename: 'TagHistoryEdge',
-        nodeTypename: 'TagEvent',
-        ordering: HISTORY_ORDERING,
-        columns: ['tag_id', 'seq'],
-        direction: 'desc',
+      connection(out, f, HISTORY_LIST, {
         from: (h) => out.push(`tag_history ${h} where ${h}.tag_id = ${t}.id`),
         node: (nodeFields, h) => tagEvent(out, nodeFields, h),
       });
@@ -609,13 +635,7 @@ function stream(out: Out, fields: FieldNode[], s: string): void {
     if (name === 'labels' || name === 'annotations') return keyValues(out, f, `${s}.${name}`);
     if (name === 'tags') {
       onlyArguments(f, ['first', 'after']);
-      connection(out, f, {
-        typename: 'ImageStreamTagConnection',
-        edgeTypename: 'ImageStreamTagEdge',
-        nodeTypename: 'ImageStreamTag',
-        ordering: TAG_ORDERING,
-        columns: ['stream_id', 'name'],
-        direction: 'asc',
+      connection(out, f, TAG_LIST, {
         from: (t) => out.push(`tags ${t} where ${t}.stream_id = ${s}.id`),
         node: (nodeFields, t) => tag(out, nodeFields, t),
       });
@@ -623,22 +643,7 @@ function stream(out: Out, fields: FieldNode[], s: string): void {
     }
     if (name === 'images') {
       onlyArguments(f, ['first', 'after', 'orderBy']);
-      const direction = digestOrder(f);
-      connection(out, f, {
-        typename: 'StreamImageUseConnection',
-        edgeTypename: 'StreamImageUseEdge',
-        nodeTypename: 'StreamImageUse',
-        ordering: {
-          list: true,
-          name: `streamImages:DIGEST:${direction}`,
-          keys: [
-            { column: 'streamId', type: 'number' },
-            { column: 'digest', type: 'string' },
-          ],
-          direction,
-        },
-        columns: ['stream_id', 'digest'],
-        direction,
+      connection(out, f, imageList(digestOrder(f)), {
         from: (u) => out.push(`stream_images ${u} where ${u}.stream_id = ${s}.id`),
         node: (nodeFields, u) => streamImage(out, nodeFields, u),
       });
@@ -750,13 +755,7 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
     onlyArguments(field, ['namespace', 'first', 'after']);
     const namespace = out.stringArg(field, 'namespace');
     namespaces.push(namespace);
-    connection(out, field, {
-      typename: 'QueryImageStreamsConnection',
-      edgeTypename: 'QueryImageStreamsConnectionEdge',
-      nodeTypename: 'ImageStream',
-      ordering: STREAM_ORDERING,
-      columns: ['namespace', 'name'],
-      direction: 'asc',
+    connection(out, field, STREAM_LIST, {
       from: (s) => out.push(`image_streams ${s} where ${s}.namespace = `, namespace),
       node: (nodeFields, s) => stream(out, nodeFields, s),
     });
@@ -765,13 +764,7 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
   if (name === 'namespaces') {
     // The namespaces the caller may read, by name, as the resolver filters them.
     onlyArguments(field, ['first', 'after']);
-    connection(out, field, {
-      typename: 'QueryNamespacesConnection',
-      edgeTypename: 'QueryNamespacesConnectionEdge',
-      nodeTypename: 'Namespace',
-      ordering: { list: false, name: 'namespaces' },
-      columns: ['name'],
-      direction: 'asc',
+    connection(out, field, NAMESPACE_LIST, {
       from: (n) => out.push(`namespaces ${n} where `, { readable: `${n}.name` }),
       node: (nodeFields, n) => namespace(out, nodeFields, n),
     });
