@@ -261,11 +261,15 @@ interface Reply {
   body: string;
 }
 
-async function raw(app: TestApp, token: string, c: Case): Promise<Reply> {
+/** Sends a case with its document, or (hash) by its SHA-256 alone, as the CLI sends it. */
+async function raw(app: TestApp, token: string, c: Case, hash?: string): Promise<Reply> {
+  const extensions = hash ? { persistedQuery: { version: 1, sha256Hash: hash } } : undefined;
   const response = await app.yoga.fetch(`${app.url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...bearer(token) },
-    body: JSON.stringify({ query: c.query, variables: c.variables }),
+    body: JSON.stringify(
+      hash ? { extensions, variables: c.variables } : { query: c.query, variables: c.variables },
+    ),
   });
   return {
     status: response.status,
@@ -355,6 +359,8 @@ const tokens: Record<string, string> = {};
 const compiledReplies = new Map<string, Reply>();
 /** The compiled-reads outcome of each case for each caller. */
 const outcomes = new Map<string, string>();
+/** A CLI document sent by hash: its reply, its outcome, and the reply to its text. */
+let byHash: [Reply, string, string?];
 
 /** Namespaces each caller may read (null: all). */
 const READS: Record<string, string[] | null> = {
@@ -475,6 +481,20 @@ beforeAll(async () => {
       outcomes.set(`${who} ${JSON.stringify(c)}`, outcome);
     }
   }
+  // The CLI sends its documents by hash (APQ): registered once with the text, then by hash alone.
+  const stream = CASES.find((c) => /imageStream\(namespace: \$namespace/.test(c.query))!;
+  const hash = CLI_QUERIES.find((d) => d.text === stream.query)!.hash;
+  await app.yoga.fetch(`${app.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...bearer(tokens.readerA) },
+    body: JSON.stringify({
+      query: stream.query,
+      variables: stream.variables,
+      extensions: { persistedQuery: { version: 1, sha256Hash: hash } },
+    }),
+  });
+  byHash = await outcomeOf(app, () => raw(app, tokens.readerA!, stream, hash));
+  byHash.push(compiledReplies.get(`readerA ${JSON.stringify(stream)}`)!.body);
   on = undefined;
   await app.stop();
 }, 600_000);
@@ -494,6 +514,12 @@ describe('compiled reads', () => {
       const result = compileRead(parse(doc.text));
       expect('compiled' in result, doc.text).toBe(covered(doc));
     }
+  });
+
+  it('serve a document sent by its hash as its text', () => {
+    const [reply, outcome, text] = byHash;
+    expect(outcome).toBe('served');
+    expect(reply.body).toBe(text);
   });
 
   it('serve each request compiled unless the caller may not read or the answer is an error', () => {
