@@ -190,7 +190,7 @@ export function compiledReads(options: CompiledReadsOptions): Plugin {
   const outcomes = options.metrics
     ? new Counter({
         name: 'tagraph_compiled_reads_total',
-        help: 'Query requests by what the compiled-reads path did: served, or why the ordinary path answered',
+        help: 'GraphQL requests over HTTP by what the compiled-reads path did: served, or why the ordinary path answered (not_covered includes mutations)',
         labelNames: ['outcome'],
         registers: [options.metrics],
       })
