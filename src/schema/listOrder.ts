@@ -70,10 +70,43 @@ function matches(value: unknown, type: KeyType): boolean {
 }
 
 /**
- * Checks `after` / `before` against the ordering before the rows are read: a string this server
- * did not issue is BAD_USER_INPUT, as on every other connection; a cursor of another ordering (another field, direction or list)
- * is CURSOR_ORDER_MISMATCH.
+ * The sort key values of a cursor this server issued for `order`, or the error the list answers
+ * with: a string this server did not issue is BAD_USER_INPUT, as on every other connection; a
+ * cursor of another ordering (another field, direction or list) is CURSOR_ORDER_MISMATCH.
  */
+export function cursorPosition(
+  order: Ordering,
+  arg: 'after' | 'before',
+  cursor: string,
+): unknown[] {
+  let values: unknown;
+  try {
+    const decoded = decodeBase64(cursor);
+    if (!decoded.startsWith('DC:')) throw new Error('not a connection cursor');
+    values = decodeCursorChunk(decoded.slice(3));
+  } catch {
+    throw cursorError(`"${arg}" is not a cursor this server issued`, 'BAD_USER_INPUT', arg);
+  }
+  const parts = Array.isArray(values) ? values : [values];
+  const name = parts[parts.length - 1];
+  if (typeof name !== 'string' || !/^\w+:\w+:(asc|desc)$/.test(name)) {
+    throw cursorError(`"${arg}" is not a cursor this server issued`, 'BAD_USER_INPUT', arg);
+  }
+  if (name !== order.name) {
+    throw cursorError(
+      `"${arg}" is a cursor of the ordering ${name}, not of ${order.name}: page with the orderBy the cursor came from, or start again without "${arg}"`,
+      'CURSOR_ORDER_MISMATCH',
+      arg,
+    );
+  }
+  const keys = parts.slice(0, -1);
+  if (keys.length !== order.keys.length || !order.keys.every((k, i) => matches(keys[i], k.type))) {
+    throw cursorError(`"${arg}" is not a cursor this server issued`, 'BAD_USER_INPUT', arg);
+  }
+  return keys;
+}
+
+/** Checks `after` / `before` against the ordering before the rows are read (cursorPosition). */
 export function checkCursors(
   order: Ordering,
   args: { after?: string | null; before?: string | null },
@@ -82,34 +115,7 @@ export function checkCursors(
   for (const arg of ['after', 'before'] as const) {
     const cursor = args[arg];
     if (cursor == null) continue;
-    let values: unknown;
-    try {
-      const decoded = decodeBase64(cursor);
-      if (!decoded.startsWith('DC:')) throw new Error('not a connection cursor');
-      values = decodeCursorChunk(decoded.slice(3));
-    } catch {
-      throw cursorError(`"${arg}" is not a cursor this server issued`, 'BAD_USER_INPUT', arg);
-    }
-    const parts = Array.isArray(values) ? values : [values];
-    const name = parts[parts.length - 1];
-    if (typeof name !== 'string' || !/^\w+:\w+:(asc|desc)$/.test(name)) {
-      throw cursorError(`"${arg}" is not a cursor this server issued`, 'BAD_USER_INPUT', arg);
-    }
-    if (name !== order.name) {
-      throw cursorError(
-        `"${arg}" is a cursor of the ordering ${name}, not of ${order.name}: page with the orderBy the cursor came from, or start again without "${arg}"`,
-        'CURSOR_ORDER_MISMATCH',
-        arg,
-      );
-    }
-    const keys = parts.slice(0, -1);
-    if (
-      keys.length !== order.keys.length ||
-      !order.keys.every((k, i) => matches(keys[i], k.type))
-    ) {
-      throw cursorError(`"${arg}" is not a cursor this server issued`, 'BAD_USER_INPUT', arg);
-    }
-    positions.push({ arg, keys });
+    positions.push({ arg, keys: cursorPosition(order, arg, cursor) });
   }
   return (table) => {
     const bounds = positions.map(({ arg, keys }) => sortKeyBound(order, table, arg, keys));

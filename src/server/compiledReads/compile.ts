@@ -3,26 +3,64 @@
 import {
   type DocumentNode,
   type FieldNode,
+  type FragmentDefinitionNode,
   Kind,
   type OperationDefinitionNode,
+  print,
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../builder.ts';
 
-/** Where a statement parameter's value comes from: a `String!` variable, or a literal. */
-export type ParamSource = { variable: string } | { literal: string };
+/**
+ * Where a statement parameter's value comes from: a variable (a `String!`, or a nullable
+ * `String` cursor, null when absent), a literal, or key `index` of the cursor a variable holds
+ * (null without one).
+ */
+export type ParamSource =
+  | { variable: string }
+  | { literal: string }
+  | { cursorKey: string; index: number };
 
-/** SQL text with parameters in between, in order. */
-export type Piece = string | ParamSource;
+/**
+ * Where the caller may read the namespace in `column` (a condition the statement builds for its
+ * caller, as readableNamespaceSql does; `true` for a caller who reads every namespace).
+ */
+export interface ReadableBy {
+  readable: string;
+}
+
+/** SQL text with parameters and the caller's conditions in between, in order. */
+export type Piece = string | ParamSource | ReadableBy;
+
+/**
+ * The ordering a cursor must come from, as listOrder.ts names it: a list's, or the namespaces
+ * list's plain name cursor.
+ */
+export type CursorOrdering =
+  | {
+      list: true;
+      name: string;
+      keys: readonly { column: string; type: KeyType }[];
+      direction: 'asc' | 'desc';
+    }
+  | { list: false; name: 'namespaces' };
 
 export interface CompiledRead {
   /** The statement's expression for `data`, as pieces. */
   data: Piece[];
+  /**
+   * A boolean expression (empty: false) that holds when this request's answer is one the
+   * statement does not build (an error result or a missing object the ordinary path reports);
+   * the request then takes the ordinary path.
+   */
+  fallback: Piece[];
   /** Namespaces the caller must be able to read (one per root field that names one). */
   namespaces: ParamSource[];
-  /** Every variable the statement reads; each must be a string when a request runs it. */
+  /** Every `String!` variable the statement reads; each must be a plain name when it runs. */
   variables: Set<string>;
+  /** Nullable `String` variables that hold cursors, each with the ordering it must come from. */
+  cursors: Map<string, CursorOrdering>;
   /** The operation's name, when it has one (a request naming another is not this document). */
   operationName: string | null;
 }
@@ -34,15 +72,24 @@ function unsupported(what: string): never {
   throw new Unsupported(what);
 }
 
-/** The statement builder: text with parameters, and unique table aliases. */
+/** The statement builder: text with parameters, unique table aliases, and what it reads. */
 class Out {
   readonly pieces: Piece[] = [];
+  readonly fallback: Piece[] = [];
+  readonly cursors = new Map<string, CursorOrdering>();
   private aliases = 0;
-  constructor(readonly operation: OperationDefinitionNode) {}
+  constructor(
+    readonly operation: OperationDefinitionNode,
+    readonly fragments: Map<string, FragmentDefinitionNode>,
+  ) {}
 
   alias(prefix: string): string {
     this.aliases += 1;
     return `${prefix}${this.aliases}`;
+  }
+
+  push(...pieces: Piece[]): void {
+    this.pieces.push(...pieces);
   }
 
   /** A string argument as a parameter piece (literal, or a declared `String!` variable). */
@@ -51,20 +98,43 @@ class Out {
     if (!arg) unsupported(`${field.name.value} without ${name}`);
     return stringSource(this.operation, arg.value);
   }
+
+  /**
+   * A connection's `after`: absent, or a nullable `String` variable read by this connection
+   * alone, whose cursor must come from `ordering`.
+   */
+  cursorArg(field: FieldNode, ordering: CursorOrdering): string | null {
+    const arg = field.arguments?.find((a) => a.name.value === 'after');
+    if (!arg) return null;
+    if (arg.value.kind !== Kind.VARIABLE) unsupported('after that is not a variable');
+    const name = arg.value.name.value;
+    const type = variableDefinition(this.operation, name).type;
+    if (type.kind !== Kind.NAMED_TYPE || type.name.value !== 'String') {
+      unsupported(`variable $${name} is not a nullable String`);
+    }
+    if (this.cursors.has(name)) unsupported(`cursor $${name} used twice`);
+    this.cursors.set(name, ordering);
+    return name;
+  }
+}
+
+function variableDefinition(operation: OperationDefinitionNode, name: string) {
+  const definition = operation.variableDefinitions?.find((d) => d.variable.name.value === name);
+  if (!definition || definition.defaultValue || (definition.directives?.length ?? 0) > 0) {
+    unsupported(`variable $${name} is not a plain variable`);
+  }
+  return definition;
 }
 
 function stringSource(operation: OperationDefinitionNode, value: ValueNode): ParamSource {
   if (value.kind === Kind.STRING) return { literal: value.value };
   if (value.kind !== Kind.VARIABLE) unsupported('a non-string argument');
   const name = value.name.value;
-  const definition = operation.variableDefinitions?.find((d) => d.variable.name.value === name);
+  const type = variableDefinition(operation, name).type;
   if (
-    !definition ||
-    definition.defaultValue ||
-    (definition.directives?.length ?? 0) > 0 ||
-    definition.type.kind !== Kind.NON_NULL_TYPE ||
-    definition.type.type.kind !== Kind.NAMED_TYPE ||
-    definition.type.type.name.value !== 'String'
+    type.kind !== Kind.NON_NULL_TYPE ||
+    type.type.kind !== Kind.NAMED_TYPE ||
+    type.type.name.value !== 'String'
   ) {
     unsupported(`variable $${name} is not a plain String!`);
   }
@@ -88,20 +158,75 @@ function pageSize(field: FieldNode): number {
   return n;
 }
 
-/** The plain fields of a selection set: no fragments, no directives, no repeated response keys. */
-function fieldsOf(selectionSet: SelectionSetNode | undefined): FieldNode[] {
+/** Object types that implement `Node` (fragments on it apply to them). */
+const NODE_TYPES = new Set(['Image', 'ImageStream', 'ImageStreamTag']);
+
+/**
+ * Whether a fragment with `condition` applies to an object of `typename`: on the type itself
+ * (or Node for a node type) yes; on an error type or the Error interface, never (the compiled
+ * statement only builds objects that are not errors); anything else is not covered.
+ */
+function applies(condition: string | undefined, typename: string): boolean {
+  if (condition === undefined || condition === typename) return true;
+  if (condition === 'Node' && NODE_TYPES.has(typename)) return true;
+  if (condition.endsWith('Error')) return false;
+  unsupported(`a fragment on ${condition} inside ${typename}`);
+}
+
+/**
+ * The fields of a selection set on an object of `typename`, in response order: fragments
+ * (named and inline) flattened, fields of one response key merged as GraphQL merges them (the
+ * same field and arguments; their selections joined). No directives.
+ */
+function fieldsOf(
+  out: Out,
+  selectionSet: SelectionSetNode | undefined,
+  typename: string,
+): FieldNode[] {
   if (!selectionSet) unsupported('an object without a selection');
-  const seen = new Set<string>();
-  const out: FieldNode[] = [];
-  for (const selection of selectionSet.selections) {
-    if (selection.kind !== Kind.FIELD) unsupported('fragments');
-    if ((selection.directives?.length ?? 0) > 0) unsupported('directives');
-    const key = selection.alias?.value ?? selection.name.value;
-    if (seen.has(key)) unsupported(`repeated response key ${key}`);
-    seen.add(key);
-    out.push(selection);
-  }
-  return out;
+  const byKey = new Map<string, FieldNode>();
+  const visit = (set: SelectionSetNode, depth: number) => {
+    if (depth > 20) unsupported('fragments nested too deep');
+    for (const selection of set.selections) {
+      if ((selection.directives?.length ?? 0) > 0) unsupported('directives');
+      if (selection.kind === Kind.INLINE_FRAGMENT) {
+        if (applies(selection.typeCondition?.name.value, typename)) {
+          visit(selection.selectionSet, depth + 1);
+        }
+        continue;
+      }
+      if (selection.kind === Kind.FRAGMENT_SPREAD) {
+        const fragment = out.fragments.get(selection.name.value);
+        if (!fragment) unsupported(`unknown fragment ${selection.name.value}`);
+        if ((fragment.directives?.length ?? 0) > 0) unsupported('directives');
+        if (applies(fragment.typeCondition.name.value, typename)) {
+          visit(fragment.selectionSet, depth + 1);
+        }
+        continue;
+      }
+      const key = selection.alias?.value ?? selection.name.value;
+      const seen = byKey.get(key);
+      if (!seen) {
+        byKey.set(key, selection);
+        continue;
+      }
+      const signature = (f: FieldNode) =>
+        `${f.name.value}(${(f.arguments ?? []).map((a) => print(a)).join(',')})`;
+      if (signature(seen) !== signature(selection)) unsupported(`conflicting fields ${key}`);
+      if (!seen.selectionSet !== !selection.selectionSet) unsupported(`conflicting fields ${key}`);
+      if (seen.selectionSet && selection.selectionSet) {
+        byKey.set(key, {
+          ...seen,
+          selectionSet: {
+            kind: Kind.SELECTION_SET,
+            selections: [...seen.selectionSet.selections, ...selection.selectionSet.selections],
+          },
+        });
+      }
+    }
+  };
+  visit(selectionSet, 0);
+  return [...byKey.values()];
 }
 
 function leaf(field: FieldNode): void {
@@ -113,17 +238,21 @@ function leaf(field: FieldNode): void {
 const str = (e: string) => `coalesce(to_json(${e})::text, 'null')`;
 /** JSON text of a number expression. */
 const num = (e: string) => `coalesce((${e})::text, 'null')`;
+/** JSON text of a boolean expression. */
+const bool = (e: string) => `coalesce((${e})::text, 'null')`;
 /** A DateTime as graphql-scalars writes a Date: ISO 8601 in UTC, to the millisecond. */
 const dateTime = (e: string) =>
   `coalesce('"' || to_char((${e}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"', 'null')`;
-/** A Relay global id: base64 of `<type>:<key>` (the encoder wraps lines; the id has none). */
-const globalId = (type: string, key: string) =>
-  `'"' || translate(encode(convert_to('${type}:' || ${key}, 'UTF8'), 'base64'), E'\\n', '') || '"'`;
-const literalJson = (value: string) => `'${JSON.stringify(value).replaceAll("'", "''")}'`;
+/** Base64 of a text's UTF-8 bytes, as Buffer writes it (the encoder's line breaks removed). */
+const base64 = (e: string) => `translate(encode(convert_to(${e}, 'UTF8'), 'base64'), E'\\n', '')`;
+/** A Relay global id: base64 of `<type>:<key>`. */
+const globalId = (type: string, key: string) => `'"' || ${base64(`'${type}:' || ${key}`)} || '"'`;
+const sqlText = (value: string) => `'${value.replaceAll("'", "''")}'`;
+const literalJson = (value: string) => sqlText(JSON.stringify(value));
 
 /**
- * Writes `{"key":value,…}` for the fields of `field`'s selection, each value from `one`. Every
- * value expression is non-null text, so the concatenation is too.
+ * Writes `{"key":value,…}` for `fields`, each value from `one`. Every value expression is
+ * non-null text, so the concatenation is too.
  */
 function object(
   out: Out,
@@ -131,81 +260,185 @@ function object(
   typename: string,
   one: (field: FieldNode) => void,
 ): void {
-  out.pieces.push("('{'");
+  out.push("('{'");
   fields.forEach((field, i) => {
     const key = field.alias?.value ?? field.name.value;
-    out.pieces.push(` || '${i === 0 ? '' : ','}${JSON.stringify(key).replaceAll("'", "''")}:' || `);
+    out.push(` || '${i === 0 ? '' : ','}${JSON.stringify(key).replaceAll("'", "''")}:' || `);
     if (field.name.value === '__typename') {
       leaf(field);
-      out.pieces.push(literalJson(typename));
+      out.push(literalJson(typename));
     } else {
       one(field);
     }
   });
-  out.pieces.push(" || '}')");
+  out.push(" || '}')");
+}
+
+/** `object` over the fields of `field`'s selection on `typename`. */
+function objectOf(
+  out: Out,
+  field: FieldNode,
+  typename: string,
+  one: (field: FieldNode) => void,
+): void {
+  object(out, fieldsOf(out, field.selectionSet, typename), typename, one);
 }
 
 /** `[a,b,…]` of the rows `from` yields, in `order`; `[]` when none. */
 function list(out: Out, item: () => void, from: () => void, order: string): void {
-  out.pieces.push("(select coalesce('[' || string_agg(");
+  out.push("(select coalesce('[' || string_agg(");
   item();
-  out.pieces.push(`, ',' order by ${order}) || ']', '[]') from `);
+  out.push(`, ',' order by ${order}) || ']', '[]') from `);
   from();
-  out.pieces.push(')');
+  out.push(')');
 }
 
-/** A Relay connection of `nodes` and `totalCount` (no edges or pageInfo in this compiler). */
-function connection(
-  out: Out,
-  field: FieldNode,
-  typename: string,
-  nodes: (fields: FieldNode[], row: string) => void,
-  source: (row: string, limit: number | null) => void,
-  order: (row: string) => string,
-): void {
+/** A list a connection pages over: its types, its ordering and the SQL columns of its keys. */
+interface ListSpec {
+  typename: string;
+  /** The edge type: the connection's name with `Edge` for `Connection` unless given. */
+  edgeTypename?: string;
+  nodeTypename: string;
+  ordering: CursorOrdering;
+  /** The SQL columns of the ordering's keys, in order. */
+  columns: readonly string[];
+}
+
+/** How a connection's rows are read and written where it is selected. */
+interface ListRows {
+  /** Pushes `<table> <row> where <the list's scope>`. */
+  from: (row: string) => void;
+  node: (fields: FieldNode[], row: string) => void;
+}
+
+const directionOf = (spec: ListSpec) => (spec.ordering.list ? spec.ordering.direction : 'asc');
+
+/** The cursor the drizzle plugin issues for a row (plugin-drizzle's `DC:` cursors). */
+function cursorOf(spec: ListSpec, row: string): string {
+  const chunk = (column: string, i: number) => {
+    const type = spec.ordering.list ? spec.ordering.keys[i]!.type : 'string';
+    return type === 'number'
+      ? `'"N:' || ${row}.${column}::text || '"'`
+      : `to_json('S:' || ${row}.${column})::text`;
+  };
+  if (!spec.ordering.list) return `'"' || ${base64(`'DC:S:' || ${row}.${spec.columns[0]}`)} || '"'`;
+  const parts = [...spec.columns.map(chunk), sqlText(JSON.stringify(`S:${spec.ordering.name}`))];
+  return `'"' || ${base64(`'DC:T:[' || ${parts.join(` || ',' || `)} || ']'`)} || '"'`;
+}
+
+/**
+ * The rows past `after`'s cursor as the ordinary path bounds them: the drizzle plugin's keyset
+ * over the ordering's keys (the ordering's own name compares equal), and listOrder.ts's bound on
+ * the sort key.
+ */
+function afterBound(out: Out, spec: ListSpec, row: string, after: string): void {
+  const op = directionOf(spec) === 'asc' ? '>' : '<';
+  const key = (i: number): Piece[] => {
+    const type = spec.ordering.list ? spec.ordering.keys[i]!.type : 'string';
+    return ['(', { cursorKey: after, index: i }, type === 'number' ? ')::bigint' : ')'];
+  };
+  const c = spec.columns.map((column) => `${row}.${column}`);
+  out.push(' and (', { variable: after }, ' is null or (');
+  if (c.length === 1) {
+    out.push(`${c[0]} ${op} `, ...key(0));
+  } else if (c.length === 2) {
+    out.push(`(${c[0]} ${op} `, ...key(0), ` or (${c[0]} = `, ...key(0), ` and ${c[1]} ${op} `);
+    out.push(...key(1), `)) and ${c[1]} ${op}= `, ...key(1));
+  } else {
+    unsupported('an ordering of more than two keys');
+  }
+  out.push('))');
+}
+
+/**
+ * A Relay connection: `nodes`, `edges { cursor node }`, `pageInfo` and `totalCount`, paged by
+ * a literal `first` and an `after` variable as the drizzle plugin pages (one row more than the
+ * page tells whether there is a next one).
+ */
+function connection(out: Out, field: FieldNode, spec: ListSpec, rowsOf: ListRows): void {
   const size = pageSize(field);
-  object(out, fieldsOf(field.selectionSet), typename, (f) => {
+  const after = out.cursorArg(field, spec.ordering);
+  const edgeTypename = spec.edgeTypename ?? spec.typename.replace(/Connection$/, 'Edge');
+  const order = (row: string, reverse = false) =>
+    spec.columns
+      .map((c) => `${row}.${c} ${(directionOf(spec) === 'asc') !== reverse ? 'asc' : 'desc'}`)
+      .join(', ');
+  /** `(select * from … [past the cursor] order by … [limit n]) row` */
+  const rows = (row: string, limit: number | null, paged = true) => {
+    out.push('(select * from ');
+    rowsOf.from(row);
+    if (paged && after) afterBound(out, spec, row, after);
+    out.push(` order by ${order(row)}${limit === null ? '' : ` limit ${limit}`}) ${row}`);
+  };
+  const nodeFields = (f: FieldNode) => fieldsOf(out, f.selectionSet, spec.nodeTypename);
+  objectOf(out, field, spec.typename, (f) => {
     const name = f.name.value;
-    if (name === 'nodes') {
+    if (name === 'nodes' || name === 'edges') {
+      if ((f.arguments?.length ?? 0) > 0) unsupported(`arguments of ${name}`);
       const row = out.alias('r');
-      const nodeFields = fieldsOf(f.selectionSet);
-      list(
-        out,
-        () => nodes(nodeFields, row),
-        () => {
-          out.pieces.push('(');
-          source(row, size);
-          out.pieces.push(`) ${row}`);
-        },
-        order(row),
-      );
+      const item =
+        name === 'nodes'
+          ? () => rowsOf.node(nodeFields(f), row)
+          : () =>
+              objectOf(out, f, edgeTypename, (e) => {
+                if (e.name.value === 'cursor') {
+                  leaf(e);
+                  out.push(cursorOf(spec, row));
+                } else if (e.name.value === 'node') {
+                  if ((e.arguments?.length ?? 0) > 0) unsupported('arguments of node');
+                  rowsOf.node(nodeFields(e), row);
+                } else unsupported(`${edgeTypename}.${e.name.value}`);
+              });
+      list(out, item, () => rows(row, size), order(row));
+    } else if (name === 'pageInfo') {
+      if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of pageInfo');
+      objectOf(out, f, 'PageInfo', (p) => {
+        leaf(p);
+        const row = out.alias('p');
+        const page = p.name.value;
+        if (page === 'hasNextPage') {
+          out.push(`(select (count(*) > ${size})::text from `);
+          rows(row, size + 1);
+          out.push(')');
+        } else if (page === 'hasPreviousPage') {
+          if (after)
+            out.push('(case when ', { variable: after }, " is null then 'false' else 'true' end)");
+          else out.push("'false'");
+        } else if (page === 'startCursor' || page === 'endCursor') {
+          out.push(`coalesce((select ${cursorOf(spec, row)} from `);
+          rows(row, page === 'startCursor' ? 1 : size);
+          out.push(
+            page === 'endCursor' ? ` order by ${order(row, true)} limit 1), 'null')` : "), 'null')",
+          );
+        } else unsupported(`PageInfo.${page}`);
+      });
     } else if (name === 'totalCount') {
       leaf(f);
       const row = out.alias('c');
-      out.pieces.push('(select count(*)::text from (');
-      source(row, null);
-      out.pieces.push(`) ${row})`);
+      out.push('(select count(*)::text from ');
+      rows(row, null, false);
+      out.push(')');
     } else {
-      unsupported(`${typename}.${name}`);
+      unsupported(`${spec.typename}.${name}`);
     }
   });
 }
 
 /** `[{"key":…,"value":…}]` of a jsonb record, sorted by key as entriesOf sorts. */
 function keyValues(out: Out, field: FieldNode, column: string): void {
-  const fields = fieldsOf(field.selectionSet);
   if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of key/value lists');
+  const fields = fieldsOf(out, field.selectionSet, 'KeyValue');
   const kv = out.alias('kv');
   list(
     out,
     () =>
       object(out, fields, 'KeyValue', (f) => {
         leaf(f);
-        if (f.name.value === 'key') out.pieces.push(str(`${kv}.key`));
-        else if (f.name.value === 'value') out.pieces.push(str(`coalesce(${kv}.value, '')`));
+        if (f.name.value === 'key') out.push(str(`${kv}.key`));
+        else if (f.name.value === 'value') out.push(str(`coalesce(${kv}.value, '')`));
         else unsupported(`KeyValue.${f.name.value}`);
       }),
-    () => out.pieces.push(`jsonb_each_text(${column}) ${kv}`),
+    () => out.push(`jsonb_each_text(${column}) ${kv}`),
     `${kv}.key collate "C"`,
   );
 }
@@ -219,8 +452,8 @@ function imageLayer(out: Out, fields: FieldNode[], l: string): void {
   object(out, fields, 'ImageLayer', (f) => {
     leaf(f);
     const column = { digest: 'digest', mediaType: 'media_type' }[f.name.value];
-    if (column) out.pieces.push(str(`${l}.${column}`));
-    else if (f.name.value === 'size') out.pieces.push(num(`${l}.size`));
+    if (column) out.push(str(`${l}.${column}`));
+    else if (f.name.value === 'size') out.push(num(`${l}.size`));
     else unsupported(`ImageLayer.${f.name.value}`);
   });
 }
@@ -240,25 +473,25 @@ function image(out: Out, fields: FieldNode[], i: string): void {
     if (name === 'layers') {
       if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of layers');
       const l = out.alias('l');
-      const layerFields = fieldsOf(f.selectionSet);
+      const layerFields = fieldsOf(out, f.selectionSet, 'ImageLayer');
       list(
         out,
         () => imageLayer(out, layerFields, l),
-        () => out.pieces.push(`image_layers ${l} where ${l}.image_digest = ${i}.digest`),
+        () => out.push(`image_layers ${l} where ${l}.image_digest = ${i}.digest`),
         `${l}.position`,
       );
       return;
     }
     leaf(f);
-    if (text) out.pieces.push(str(`${i}.${text}`));
-    else if (name === 'id') out.pieces.push(globalId('Image', `${i}.digest`));
-    else if (name === 'size') out.pieces.push(num(`${i}.size`));
-    else if (name === 'created') out.pieces.push(dateTime(`${i}.created`));
+    if (text) out.push(str(`${i}.${text}`));
+    else if (name === 'id') out.push(globalId('Image', `${i}.digest`));
+    else if (name === 'size') out.push(num(`${i}.size`));
+    else if (name === 'created') out.push(dateTime(`${i}.created`));
     else if (name === 'metadataSource') {
       const cases = Object.entries(METADATA_SOURCE)
         .map(([value, enumName]) => `when '${value}' then '"${enumName}"'`)
         .join(' ');
-      out.pieces.push(`(case ${i}.metadata_source::text ${cases} else 'null' end)`);
+      out.push(`(case ${i}.metadata_source::text ${cases} else 'null' end)`);
     } else unsupported(`Image.${name}`);
   });
 }
@@ -267,10 +500,10 @@ function image(out: Out, fields: FieldNode[], i: string): void {
 function imageByDigest(out: Out, field: FieldNode, digest: string): void {
   if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of image');
   const i = out.alias('i');
-  const fields = fieldsOf(field.selectionSet);
-  out.pieces.push('coalesce((select ');
+  const fields = fieldsOf(out, field.selectionSet, 'Image');
+  out.push('coalesce((select ');
   image(out, fields, i);
-  out.pieces.push(` from images ${i} where ${i}.digest = ${digest}), 'null')`);
+  out.push(` from images ${i} where ${i}.digest = ${digest}), 'null')`);
 }
 
 function tagEvent(out: Out, fields: FieldNode[], h: string): void {
@@ -278,50 +511,116 @@ function tagEvent(out: Out, fields: FieldNode[], h: string): void {
     const name = f.name.value;
     if (name === 'image') return imageByDigest(out, f, `${h}.image_digest`);
     leaf(f);
-    if (name === 'created') out.pieces.push(dateTime(`${h}.created`));
-    else if (name === 'dockerImageReference') out.pieces.push(str(`${h}.docker_image_reference`));
-    else if (name === 'generation') out.pieces.push(num(`${h}.generation`));
+    if (name === 'created') out.push(dateTime(`${h}.created`));
+    else if (name === 'dockerImageReference') out.push(str(`${h}.docker_image_reference`));
+    else if (name === 'generation') out.push(num(`${h}.generation`));
     else unsupported(`TagEvent.${name}`);
   });
 }
+
+/** The spec tag of a tag row (null for a status-only tag). */
+function tagSpec(out: Out, field: FieldNode, t: string): void {
+  if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of spec');
+  out.push(`(case when ${t}.spec_generation is null then 'null' else `);
+  objectOf(out, field, 'TagSpec', (f) => {
+    const name = f.name.value;
+    if (name === 'annotations') return keyValues(out, f, `${t}.annotations`);
+    leaf(f);
+    if (name === 'generation') out.push(num(`${t}.spec_generation`));
+    else if (name === 'reference') out.push(bool(`${t}.reference`));
+    else unsupported(`TagSpec.${name}`);
+  });
+  out.push(' end)');
+}
+
+type KeyType = 'string' | 'number';
+
+/** A list's ordering by its parent's key, then one sort key, as listOrder.ts names it. */
+const byTwoKeys = (
+  name: string,
+  direction: 'asc' | 'desc',
+  parent: [string, KeyType],
+  sort: [string, KeyType],
+): CursorOrdering => ({
+  list: true,
+  name: `${name}:${direction}`,
+  keys: [parent, sort].map(([column, type]) => ({ column, type })),
+  direction,
+});
+
+/** A tag's history, newest first (the POSITION ordering, listOrder.ts's `history`). */
+const HISTORY_LIST: ListSpec = {
+  typename: 'TagHistoryConnection',
+  nodeTypename: 'TagEvent',
+  ordering: byTwoKeys('history:POSITION', 'desc', ['tagId', 'number'], ['seq', 'number']),
+  columns: ['tag_id', 'seq'],
+};
+/** A stream's tags by name (listOrder.ts's `tags`, NAME ascending). */
+const TAG_LIST: ListSpec = {
+  typename: 'ImageStreamTagConnection',
+  nodeTypename: 'ImageStreamTag',
+  ordering: byTwoKeys('tags:NAME', 'asc', ['streamId', 'number'], ['name', 'string']),
+  columns: ['stream_id', 'name'],
+};
+/** A namespace's streams by name (the imageStreams list, NAME ascending). */
+const STREAM_LIST: ListSpec = {
+  typename: 'QueryImageStreamsConnection',
+  edgeTypename: 'QueryImageStreamsConnectionEdge',
+  nodeTypename: 'ImageStream',
+  ordering: byTwoKeys('imageStreams:NAME', 'asc', ['namespace', 'string'], ['name', 'string']),
+  columns: ['namespace', 'name'],
+};
+/** The namespaces a caller may read, by name (the drizzle plugin's own cursor of the name). */
+const NAMESPACE_LIST: ListSpec = {
+  typename: 'QueryNamespacesConnection',
+  edgeTypename: 'QueryNamespacesConnectionEdge',
+  nodeTypename: 'Namespace',
+  ordering: { list: false, name: 'namespaces' },
+  columns: ['name'],
+};
+/** A stream's images by digest (streamImages.ts's DIGEST ordering). */
+const imageList = (direction: 'asc' | 'desc'): ListSpec => ({
+  typename: 'StreamImageUseConnection',
+  nodeTypename: 'StreamImageUse',
+  ordering: byTwoKeys(
+    'streamImages:DIGEST',
+    direction,
+    ['streamId', 'number'],
+    ['digest', 'string'],
+  ),
+  columns: ['stream_id', 'digest'],
+});
 
 function tag(out: Out, fields: FieldNode[], t: string): void {
   object(out, fields, 'ImageStreamTag', (f) => {
     const name = f.name.value;
     if (name === 'history') {
-      onlyArguments(f, ['first']);
-      connection(
-        out,
-        f,
-        'TagHistoryConnection',
-        (nodeFields, h) => tagEvent(out, nodeFields, h),
-        (h, limit) =>
-          out.pieces.push(
-            `select * from tag_history ${h} where ${h}.tag_id = ${t}.id order by ${h}.seq desc` +
-              (limit === null ? '' : ` limit ${limit}`),
-          ),
-        (h) => `${h}.seq desc`,
-      );
+      onlyArguments(f, ['first', 'after']);
+      connection(out, f, HISTORY_LIST, {
+        from: (h) => out.push(`tag_history ${h} where ${h}.tag_id = ${t}.id`),
+        node: (nodeFields, h) => tagEvent(out, nodeFields, h),
+      });
       return;
     }
     if (name === 'image') {
       if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of image');
       // Item 0's image, or null (no history yet, or item 0 is a reference).
-      out.pieces.push('coalesce((select ');
+      out.push('coalesce((select ');
       const head = out.alias('h');
       const i = out.alias('i');
-      image(out, fieldsOf(f.selectionSet), i);
-      out.pieces.push(
+      image(out, fieldsOf(out, f.selectionSet, 'Image'), i);
+      out.push(
         ` from (select ${head}.image_digest from tag_history ${head} where ${head}.tag_id = ${t}.id order by ${head}.seq desc limit 1) ${head} join images ${i} on ${i}.digest = ${head}.image_digest), 'null')`,
       );
       return;
     }
+    if (name === 'spec') return tagSpec(out, f, t);
     leaf(f);
-    if (name === 'name') out.pieces.push(str(`${t}.name`));
-    else if (name === 'id') out.pieces.push(globalId('ImageStreamTag', `${t}.id`));
+    if (name === 'name') out.push(str(`${t}.name`));
+    else if (name === 'id') out.push(globalId('ImageStreamTag', `${t}.id`));
     else if (name === 'dockerImageReference') {
       const h = out.alias('h');
-      out.pieces.push(
+      out.push(
         str(
           `(select ${h}.docker_image_reference from tag_history ${h} where ${h}.tag_id = ${t}.id order by ${h}.seq desc limit 1)`,
         ),
@@ -335,55 +634,108 @@ function stream(out: Out, fields: FieldNode[], s: string): void {
     const name = f.name.value;
     if (name === 'labels' || name === 'annotations') return keyValues(out, f, `${s}.${name}`);
     if (name === 'tags') {
-      onlyArguments(f, ['first']);
-      connection(
-        out,
-        f,
-        'ImageStreamTagConnection',
-        (nodeFields, t) => tag(out, nodeFields, t),
-        (t, limit) =>
-          out.pieces.push(
-            `select * from tags ${t} where ${t}.stream_id = ${s}.id order by ${t}.name` +
-              (limit === null ? '' : ` limit ${limit}`),
-          ),
-        (t) => `${t}.name`,
-      );
+      onlyArguments(f, ['first', 'after']);
+      connection(out, f, TAG_LIST, {
+        from: (t) => out.push(`tags ${t} where ${t}.stream_id = ${s}.id`),
+        node: (nodeFields, t) => tag(out, nodeFields, t),
+      });
+      return;
+    }
+    if (name === 'images') {
+      onlyArguments(f, ['first', 'after', 'orderBy']);
+      connection(out, f, imageList(digestOrder(f)), {
+        from: (u) => out.push(`stream_images ${u} where ${u}.stream_id = ${s}.id`),
+        node: (nodeFields, u) => streamImage(out, nodeFields, u),
+      });
       return;
     }
     if (name === 'tag') {
       onlyArguments(f, ['name']);
       const tagName = out.stringArg(f, 'name');
       const t = out.alias('t');
-      out.pieces.push('coalesce((select ');
-      tag(out, fieldsOf(f.selectionSet), t);
-      out.pieces.push(` from tags ${t} where ${t}.stream_id = ${s}.id and ${t}.name = `);
-      out.pieces.push(tagName);
-      out.pieces.push(" limit 1), 'null')");
+      out.push('coalesce((select ');
+      tag(out, fieldsOf(out, f.selectionSet, 'ImageStreamTag'), t);
+      out.push(` from tags ${t} where ${t}.stream_id = ${s}.id and ${t}.name = `);
+      out.push(tagName);
+      out.push(" limit 1), 'null')");
       return;
     }
     if (name === 'lookupPolicy') {
-      const policy = fieldsOf(f.selectionSet);
       if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of lookupPolicy');
-      object(out, policy, 'ImageLookupPolicy', (p) => {
+      objectOf(out, f, 'ImageLookupPolicy', (p) => {
         leaf(p);
         if (p.name.value !== 'local') unsupported(`ImageLookupPolicy.${p.name.value}`);
-        out.pieces.push(`${s}.lookup_local::text`);
+        out.push(`${s}.lookup_local::text`);
       });
       return;
     }
     leaf(f);
-    if (name === 'namespace' || name === 'name') out.pieces.push(str(`${s}.${name}`));
-    else if (name === 'id') out.pieces.push(globalId('ImageStream', `${s}.id`));
-    else if (name === 'generation') out.pieces.push(num(`${s}.generation`));
-    else if (name === 'resourceVersion') out.pieces.push(str(`${s}.resource_version::text`));
-    else if (name === 'dockerImageRepository') out.pieces.push(str(`${s}.docker_image_repository`));
-    else if (name === 'uniqueImageCount') {
-      out.pieces.push(
-        `(select count(*)::int from stream_images si where si.stream_id = ${s}.id)::text`,
-      );
+    if (name === 'namespace' || name === 'name') out.push(str(`${s}.${name}`));
+    else if (name === 'id') out.push(globalId('ImageStream', `${s}.id`));
+    else if (name === 'generation') out.push(num(`${s}.generation`));
+    else if (name === 'resourceVersion') out.push(str(`${s}.resource_version::text`));
+    else if (name === 'dockerImageRepository') out.push(str(`${s}.docker_image_repository`));
+    else if (name === 'createdAt' || name === 'updatedAt') {
+      out.push(dateTime(`${s}.${name === 'createdAt' ? 'created_at' : 'updated_at'}`));
+    } else if (name === 'uniqueImageCount') {
+      out.push(`(select count(*)::int from stream_images si where si.stream_id = ${s}.id)::text`);
     } else unsupported(`ImageStream.${name}`);
   });
 }
+
+/** A namespace row and its counts (namespaces.ts's correlated counts). */
+function namespace(out: Out, fields: FieldNode[], n: string): void {
+  object(out, fields, 'Namespace', (f) => {
+    leaf(f);
+    const name = f.name.value;
+    const tagsOf = `tags t join image_streams s on s.id = t.stream_id where s.namespace = ${n}.name`;
+    if (name === 'name') out.push(str(`${n}.name`));
+    else if (name === 'imageStreamCount') {
+      out.push(`(select count(*)::int from image_streams s where s.namespace = ${n}.name)::text`);
+    } else if (name === 'tagCount') out.push(`(select count(*)::int from ${tagsOf})::text`);
+    else if (name === 'failingImportCount') {
+      out.push(
+        `(select count(*)::int from ${tagsOf} and exists (select 1 from tag_conditions c where c.tag_id = t.id and c.type = 'ImportSuccess' and c.status = 'False'))::text`,
+      );
+    } else unsupported(`Namespace.${name}`);
+  });
+}
+
+/**
+ * The direction of an image list ordered by digest: `orderBy: {field: DIGEST, direction: …}`
+ * as a literal (the other orderings have a third key, which the statement does not page by).
+ */
+function digestOrder(field: FieldNode): 'asc' | 'desc' {
+  const arg = field.arguments?.find((a) => a.name.value === 'orderBy');
+  if (!arg || arg.value.kind !== Kind.OBJECT) unsupported('images without a literal orderBy');
+  let order: string | null = null;
+  let direction: 'asc' | 'desc' = 'desc';
+  for (const f of arg.value.fields) {
+    if (f.value.kind !== Kind.ENUM) unsupported('a non-literal orderBy');
+    if (f.name.value === 'field') order = f.value.value;
+    else if (f.name.value === 'direction' && f.value.value === 'ASC') direction = 'asc';
+    else if (f.name.value !== 'direction' || f.value.value !== 'DESC') unsupported('orderBy');
+  }
+  if (order !== 'DIGEST') unsupported(`images by ${order}`);
+  return direction;
+}
+
+/** A stream's use of an image (a stream_images row). */
+function streamImage(out: Out, fields: FieldNode[], u: string): void {
+  object(out, fields, 'StreamImageUse', (f) => {
+    const name = f.name.value;
+    if (name === 'image') return imageByDigest(out, f, `${u}.digest`);
+    leaf(f);
+    if (name === 'digest') out.push(str(`${u}.digest`));
+    else if (name === 'created') out.push(dateTime(`${u}.created`));
+    else if (name === 'firstSeen') out.push(dateTime(`${u}.first_seen`));
+    else if (name === 'historyItemCount') out.push(num(`${u}.history_item_count`));
+    else unsupported(`StreamImageUse.${name}`);
+  });
+}
+
+/** `<stream>:<tag>` without a namespace part, the one ref shape the statement looks up. */
+const PLAIN_TAG_REF = `'^[^/:@]+:[^/:@]+$'`;
 
 function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void {
   const name = field.name.value;
@@ -393,72 +745,106 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
     const streamName = out.stringArg(field, 'name');
     namespaces.push(namespace);
     const s = out.alias('s');
-    out.pieces.push('coalesce((select ');
-    stream(out, fieldsOf(field.selectionSet), s);
-    out.pieces.push(` from image_streams ${s} where ${s}.namespace = `);
-    out.pieces.push(namespace);
-    out.pieces.push(` and ${s}.name = `);
-    out.pieces.push(streamName);
-    out.pieces.push("), 'null')");
+    out.push('coalesce((select ');
+    stream(out, fieldsOf(out, field.selectionSet, 'ImageStream'), s);
+    out.push(` from image_streams ${s} where ${s}.namespace = `, namespace);
+    out.push(` and ${s}.name = `, streamName, "), 'null')");
     return;
   }
   if (name === 'imageStreams') {
-    onlyArguments(field, ['namespace', 'first']);
+    onlyArguments(field, ['namespace', 'first', 'after']);
     const namespace = out.stringArg(field, 'namespace');
     namespaces.push(namespace);
-    connection(
-      out,
-      field,
-      'QueryImageStreamsConnection',
-      (nodeFields, s) => stream(out, nodeFields, s),
-      (s, limit) => {
-        out.pieces.push(`select * from image_streams ${s} where ${s}.namespace = `);
-        out.pieces.push(namespace);
-        out.pieces.push(
-          ` order by ${s}.namespace, ${s}.name${limit === null ? '' : ` limit ${limit}`}`,
-        );
-      },
-      (s) => `${s}.name`,
-    );
+    connection(out, field, STREAM_LIST, {
+      from: (s) => out.push(`image_streams ${s} where ${s}.namespace = `, namespace),
+      node: (nodeFields, s) => stream(out, nodeFields, s),
+    });
+    return;
+  }
+  if (name === 'namespaces') {
+    // The namespaces the caller may read, by name, as the resolver filters them.
+    onlyArguments(field, ['first', 'after']);
+    connection(out, field, NAMESPACE_LIST, {
+      from: (n) => out.push(`namespaces ${n} where `, { readable: `${n}.name` }),
+      node: (nodeFields, n) => namespace(out, nodeFields, n),
+    });
+    return;
+  }
+  if (name === 'imageStreamTag') {
+    // The found tag only: a malformed ref, a ref into another namespace or a missing tag
+    // (a ValidationError, a check of that namespace, null) is the ordinary path's to answer.
+    onlyArguments(field, ['namespace', 'ref']);
+    const namespace = out.stringArg(field, 'namespace');
+    const ref = out.stringArg(field, 'ref');
+    namespaces.push(namespace);
+    const t = out.alias('t');
+    const s = out.alias('s');
+    const lookup = (select: string, more: () => void) => {
+      out.push(`(select ${select}`);
+      more();
+      out.push(` from tags ${t} join image_streams ${s} on ${s}.id = ${t}.stream_id where `);
+      out.push(ref, ` ~ ${PLAIN_TAG_REF} and ${s}.namespace = `, namespace);
+      out.push(` and ${s}.name = split_part(`, ref, `, ':', 1) and ${t}.name = split_part(`);
+      out.push(ref, ", ':', 2))");
+    };
+    if (out.fallback.length > 0) out.fallback.push(' or ');
+    out.fallback.push('not exists ');
+    const main = out.pieces.length;
+    lookup('1', () => {});
+    out.fallback.push(...out.pieces.splice(main));
+    out.push('coalesce(');
+    lookup('', () => tag(out, fieldsOf(out, field.selectionSet, 'ImageStreamTag'), t));
+    out.push(", 'null')");
     return;
   }
   unsupported(`Query.${name}`);
 }
 
 /**
- * The compiled statement of a document's one query operation, or null with the reason when the
- * document asks for anything outside what this compiler covers (that document then always
- * takes the ordinary path).
+ * The compiled statement of a document's one query operation (with its fragments), or the
+ * reason it is not covered (that document then always takes the ordinary path).
  */
 export function compileRead(
   document: DocumentNode,
 ): { compiled: CompiledRead } | { unsupported: string } {
   try {
-    if (document.definitions.length !== 1) unsupported('more than one definition');
-    const operation = document.definitions[0]!;
-    if (operation.kind !== Kind.OPERATION_DEFINITION || operation.operation !== 'query') {
-      unsupported('not a query');
+    const operations = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+    const fragments = new Map<string, FragmentDefinitionNode>();
+    for (const definition of document.definitions) {
+      if (definition.kind === Kind.FRAGMENT_DEFINITION) {
+        fragments.set(definition.name.value, definition);
+      } else if (definition.kind !== Kind.OPERATION_DEFINITION) {
+        unsupported('a definition that is not an operation or fragment');
+      }
     }
+    if (operations.length !== 1) unsupported('not one operation');
+    const operation = operations[0]!;
+    if (operation.operation !== 'query') unsupported('not a query');
     if ((operation.directives?.length ?? 0) > 0) unsupported('operation directives');
-    const out = new Out(operation);
+    const out = new Out(operation, fragments);
     const namespaces: ParamSource[] = [];
-    object(out, fieldsOf(operation.selectionSet), 'Query', (field) =>
+    object(out, fieldsOf(out, operation.selectionSet, 'Query'), 'Query', (field) =>
       rootField(out, field, namespaces),
     );
     const variables = new Set<string>();
-    for (const piece of out.pieces) {
-      if (typeof piece !== 'string' && 'variable' in piece) variables.add(piece.variable);
+    for (const piece of [...out.pieces, ...out.fallback]) {
+      if (typeof piece === 'object' && 'variable' in piece && !out.cursors.has(piece.variable)) {
+        variables.add(piece.variable);
+      }
     }
     // A declared variable the statement does not read could still fail the ordinary path's
     // checks; such documents stay there.
     for (const definition of operation.variableDefinitions ?? []) {
-      if (!variables.has(definition.variable.name.value)) unsupported('an unused variable');
+      const name = definition.variable.name.value;
+      if (!variables.has(name) && !out.cursors.has(name)) unsupported('an unused variable');
     }
     return {
       compiled: {
         data: out.pieces,
+        fallback: out.fallback,
         namespaces,
         variables,
+        cursors: out.cursors,
         operationName: operation.name?.value ?? null,
       },
     };

@@ -1,13 +1,22 @@
 // The yoga plugin that answers covered read documents with their compiled statement and lets
 // everything else through to the ordinary execution unchanged.
+import { decodeBase64, decodeCursorChunk } from '@pothos/core';
 import { type SQL, sql } from 'drizzle-orm';
 import { type DocumentNode, parse } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
+import { Counter, type Registry } from 'prom-client';
 import { type Caller, readableNamespaceSql } from '../../auth/roles.ts';
 import { type Db, rowsOf } from '../../db/client.ts';
 import { QUERY_LIMITS } from '../../limits.ts';
-import { type CompiledRead, compileRead, type ParamSource } from './compile.ts';
+import { cursorPosition } from '../../schema/listOrder.ts';
+import {
+  type CompiledRead,
+  type CursorOrdering,
+  compileRead,
+  type ParamSource,
+  type Piece,
+} from './compile.ts';
 
 /** Distinct documents remembered (compiled, waiting for their first ordinary success, or refused). */
 const MAX_DOCUMENTS = 1000;
@@ -15,6 +24,23 @@ const MAX_DOCUMENTS = 1000;
 const MAX_DOCUMENT_CHARS = 16_384;
 /** Variable values a compiled statement takes: names of namespaces, streams and tags. */
 const PLAIN_NAME = /^[A-Za-z0-9._:@/-]{1,253}$/;
+/** Cursors longer than this are not ones this server issued (names are at most 253 characters). */
+const MAX_CURSOR_CHARS = 4096;
+
+/**
+ * What happened to a query request: `served` compiled, or why the ordinary path answered it (the
+ * document is not covered or not yet proven, its variables are not the statement's, the caller
+ * may not read a namespace it names, the answer is an error or missing object, the statement
+ * failed).
+ */
+type Outcome =
+  | 'served'
+  | 'not_covered'
+  | 'unproven'
+  | 'variables'
+  | 'forbidden'
+  | 'fallback'
+  | 'failed';
 
 interface Entry {
   /** Null: the document is outside what the compiler covers. */
@@ -39,48 +65,93 @@ export interface CompiledReadsOptions {
   db: Db;
   /** The caller the authentication plugin found for a request, or null. */
   callerOf: (request: Request) => Caller | null;
+  /** Where `tagraph_compiled_reads_total` is registered. */
+  metrics?: Registry;
   /** Records a request this plugin answered (the execute phase's metrics never see it). */
   onAnswered?: (operationName: string | null, document: DocumentNode, seconds: number) => void;
 }
 
-function paramValue(source: ParamSource, variables: Record<string, unknown>): string {
-  return 'literal' in source ? source.literal : (variables[source.variable] as string);
+/** A request's values: its variables, and the sort keys of the cursors among them. */
+interface Values {
+  variables: Record<string, unknown>;
+  cursors: Map<string, unknown[]>;
 }
 
-/** The request's variables when every one is a plain name the compiled statement reads. */
-function plainVariables(
-  compiled: CompiledRead,
-  variables: unknown,
-): Record<string, unknown> | null {
+function paramValue(source: ParamSource, values: Values): string | null {
+  if ('literal' in source) return source.literal;
+  if ('variable' in source) return (values.variables[source.variable] as string | null) ?? null;
+  const key = values.cursors.get(source.cursorKey)?.[source.index];
+  return key === undefined ? null : String(key);
+}
+
+/** The sort keys of `cursor` when it is one the ordinary path pages from; null otherwise. */
+function cursorKeys(ordering: CursorOrdering, cursor: string): unknown[] | null {
+  try {
+    if (!ordering.list) {
+      // The drizzle plugin's own cursor of a list by one text column (namespaces by name).
+      const decoded = decodeBase64(cursor);
+      const key = decoded.startsWith('DC:') ? decodeCursorChunk(decoded.slice(3)) : null;
+      return typeof key === 'string' ? [key] : null;
+    }
+    return cursorPosition(ordering, 'after', cursor);
+  } catch {
+    // The ordinary path answers with its error.
+    return null;
+  }
+}
+
+/**
+ * The request's values when each `String!` variable is a plain name and each cursor variable is
+ * absent, null, or a cursor of its list's ordering; null when the request is not for this
+ * statement.
+ */
+function requestValues(compiled: CompiledRead, variables: unknown): Values | null {
   const given = (variables ?? {}) as Record<string, unknown>;
   if (typeof given !== 'object' || Array.isArray(given)) return null;
-  const keys = Object.keys(given);
-  if (keys.length !== compiled.variables.size) return null;
-  for (const key of keys) {
-    const value = given[key];
-    if (!compiled.variables.has(key) || typeof value !== 'string' || !PLAIN_NAME.test(value)) {
-      return null;
-    }
+  for (const key of Object.keys(given)) {
+    if (!compiled.variables.has(key) && !compiled.cursors.has(key)) return null;
   }
-  return given;
+  for (const name of compiled.variables) {
+    const value = given[name];
+    if (typeof value !== 'string' || !PLAIN_NAME.test(value)) return null;
+  }
+  const cursors = new Map<string, unknown[]>();
+  for (const [name, ordering] of compiled.cursors) {
+    const value = given[name];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string' || value.length > MAX_CURSOR_CHARS) return null;
+    const keys = cursorKeys(ordering, value);
+    if (!keys) return null;
+    cursors.set(name, keys);
+  }
+  return { variables: given, cursors };
 }
 
-/** The statement for one request: the caller's read access to each namespace, and the data. */
-export function statementFor(
-  compiled: CompiledRead,
-  variables: Record<string, unknown>,
-  caller: Caller,
-): SQL {
+/**
+ * The statement for one request: whether the caller may read each namespace, whether the
+ * answer is one for the ordinary path, and the data.
+ */
+export function statementFor(compiled: CompiledRead, values: Values, caller: Caller): SQL {
   const checks = compiled.namespaces
-    .map((ns) => readableNamespaceSql(caller, sql`${paramValue(ns, variables)}::text`))
+    .map((ns) => readableNamespaceSql(caller, sql`${paramValue(ns, values)}::text`))
     .filter((check): check is SQL => check !== null);
   const readable = checks.length === 0 ? sql`true` : sql.join(checks, sql` and `);
-  const data = sql.join(
-    compiled.data.map((piece) =>
-      typeof piece === 'string' ? sql.raw(piece) : sql`${paramValue(piece, variables)}::text`,
-    ),
-  );
-  return sql`select ${readable} as readable, ${data} as data`;
+  const text = (pieces: Piece[]) =>
+    sql.join(
+      pieces.map((piece) => {
+        if (typeof piece === 'string') return sql.raw(piece);
+        if ('readable' in piece) {
+          return sql`(${readableNamespaceSql(caller, sql.raw(piece.readable)) ?? sql`true`})`;
+        }
+        return sql`${paramValue(piece, values)}::text`;
+      }),
+    );
+  const fallback = compiled.fallback.length === 0 ? sql`false` : text(compiled.fallback);
+  // The data only when the caller may read and the statement covers the answer: no data of a
+  // namespace the caller may not read is ever built.
+  return sql`select c.readable, c.fallback,
+    case when c.readable and not c.fallback then ${text(compiled.data)} end as data
+    from (select ${readable} as readable, ${fallback} as fallback) c`;
 }
 
 /**
@@ -116,6 +187,17 @@ export function compiledReads(options: CompiledReadsOptions): Plugin {
     }
     return entry;
   };
+  const outcomes = options.metrics
+    ? new Counter({
+        name: 'tagraph_compiled_reads_total',
+        help: 'GraphQL requests over HTTP by what the compiled-reads path did: served, or why the ordinary path answered (not_covered includes mutations)',
+        labelNames: ['outcome'],
+        registers: [options.metrics],
+      })
+    : null;
+  const count = (outcome: Outcome) => {
+    outcomes?.inc({ outcome });
+  };
   return {
     async onParams({ params, request, context, setResult }) {
       const started = performance.now();
@@ -126,24 +208,26 @@ export function compiledReads(options: CompiledReadsOptions): Plugin {
       if (query.length > MAX_DOCUMENT_CHARS) return;
       const entry = entryFor(query, operationName ?? null);
       const compiled = entry.compiled;
-      if (!compiled) return;
+      if (!compiled) return count('not_covered');
       if (!entry.proven) {
         pending.set(context, entry);
-        return;
+        return count('unproven');
       }
       const caller = options.callerOf(request);
-      const variables = plainVariables(compiled, params.variables);
-      if (!caller || !variables) return;
-      let row: { readable: boolean; data: string } | undefined;
+      const values = requestValues(compiled, params.variables);
+      if (!caller || !values) return count('variables');
+      let row: { readable: boolean; fallback: boolean; data: string | null } | undefined;
       try {
-        row = rowsOf<{ readable: boolean; data: string }>(
-          await options.db.execute(statementFor(compiled, variables, caller)),
+        row = rowsOf<{ readable: boolean; fallback: boolean; data: string | null }>(
+          await options.db.execute(statementFor(compiled, values, caller)),
         )[0];
       } catch {
         // The ordinary path meets the same failure and reports it as it always does.
-        return;
+        return count('failed');
       }
-      if (!row?.readable) return;
+      if (!row?.readable) return count('forbidden');
+      if (row.fallback || row.data === null) return count('fallback');
+      count('served');
       const body = `{"data":${row.data}}`;
       const result: RawResult = { data: null, stringify: () => body };
       setResult(result);
