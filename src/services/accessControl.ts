@@ -8,10 +8,11 @@ import type { Db } from '../db/client.ts';
 import { apiTokens, roleBindings } from '../db/schema.ts';
 import { validateNamespace } from '../domain/names.ts';
 import {
-  ConflictError,
+  conflict,
   ForbiddenError,
   fail,
-  NotFoundError,
+  invalid,
+  notFound,
   ok,
   type Result,
   ValidationError,
@@ -82,10 +83,8 @@ export async function removeRoleBinding(
     )
     .returning({ namespace: roleBindings.namespace });
   if (removed.length === 0) {
-    return fail(
-      new NotFoundError(
-        `${input.subjectKind.toLowerCase()} ${input.subjectName} has no role ${input.role} in ${input.namespace}`,
-      ),
+    return notFound(
+      `${input.subjectKind.toLowerCase()} ${input.subjectName} has no role ${input.role} in ${input.namespace}`,
     );
   }
   return ok(input);
@@ -220,7 +219,7 @@ export async function issueRobotToken(
   if (input.description.length > 1000) {
     problems.push({ field: 'description', message: 'must be at most 1000 characters' });
   }
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   const issued = await issueToken(db, {
     subject: robotSubject(input.namespace, input.name),
     groups: [],
@@ -233,11 +232,9 @@ export async function issueRobotToken(
     createdBy: access.caller.subject,
   });
   if (!issued) {
-    return fail(
-      new ConflictError(
-        `namespace ${input.namespace} has a live robot token named ${input.name}: revoke it first`,
-        'name',
-      ),
+    return conflict(
+      `namespace ${input.namespace} has a live robot token named ${input.name}: revoke it first`,
+      'name',
     );
   }
   const [record] = await db
@@ -287,9 +284,7 @@ export async function revokeRobotToken(
     )
     .returning(ROBOT_COLUMNS);
   if (!row) {
-    return fail(
-      new NotFoundError(`namespace ${namespace} has no live robot token named ${name}`, 'name'),
-    );
+    return notFound(`namespace ${namespace} has no live robot token named ${name}`, 'name');
   }
   return ok(row);
 }

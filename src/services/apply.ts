@@ -12,10 +12,10 @@ import {
   type ExpectedError,
   type FieldProblem,
   fail,
-  NotFoundError,
+  invalid,
+  notFound,
   ok,
   type Result,
-  ValidationError,
 } from '../errors.ts';
 import { appendEvents, writeTransaction } from '../events/append.ts';
 import {
@@ -75,7 +75,7 @@ export async function setTagAnnotations(
   const annotations = toRecord(input.annotations, 'annotations', problems);
   // The list, not the record: a problem then names its entry (`annotations.2.key`).
   problems.push(...(validateAnnotations(input.annotations) ?? []));
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   const { namespace, stream, tag } = ref.value;
 
   return writeTransaction(db, async (tx) => {
@@ -86,7 +86,7 @@ export async function setTagAnnotations(
     });
     if (!locked.ok) {
       return locked.error.code === 'NOT_FOUND'
-        ? fail<TagAnnotationsSet>(new NotFoundError(locked.error.message, 'ref'))
+        ? notFound(locked.error.message, 'ref')
         : fail<TagAnnotationsSet>(locked.error);
     }
     const [row] = await tx
@@ -94,19 +94,15 @@ export async function setTagAnnotations(
       .from(tags)
       .where(and(eq(tags.streamId, locked.value.id), eq(tags.name, tag)));
     if (!row) {
-      return fail<TagAnnotationsSet>(
-        new NotFoundError(`image stream tag ${namespace}/${stream}:${tag} not found`, 'ref'),
-      );
+      return notFound(`image stream tag ${namespace}/${stream}:${tag} not found`, 'ref');
     }
     if (row.specGeneration === null) {
-      return fail<TagAnnotationsSet>(
-        new ValidationError([
-          {
-            field: 'ref',
-            message: `${namespace}/${stream}:${tag} has no spec tag (it was pushed): tag it first`,
-          },
-        ]),
-      );
+      return invalid([
+        {
+          field: 'ref',
+          message: `${namespace}/${stream}:${tag} has no spec tag (it was pushed): tag it first`,
+        },
+      ]);
     }
     const previous = (row.annotations ?? {}) as Record<string, string>;
     if (sameRecord(previous, annotations)) {
@@ -199,7 +195,7 @@ export async function applyImageStream(
       problems.push({ field: `tagAnnotations.${i}.tag`, message: `"${entry.tag}" is no tag name` });
     }
   }
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   for (const [i, tagInput] of input.tags.entries()) {
     const authorized = await authorizeTag(access, tagInput, registries);
     if (!authorized.ok) {
@@ -211,14 +207,12 @@ export async function applyImageStream(
       (d) => d.namespace !== input.namespace || d.stream !== input.name,
     );
     if (elsewhere || authorized.value.destinations.length !== 1) {
-      return fail(
-        new ValidationError([
-          {
-            field: `tags.${i}.destinations`,
-            message: `each tag of ImageStream ${input.name} names one destination in ${input.namespace}/${input.name}`,
-          },
-        ]),
-      );
+      return invalid([
+        {
+          field: `tags.${i}.destinations`,
+          message: `each tag of ImageStream ${input.name} names one destination in ${input.namespace}/${input.name}`,
+        },
+      ]);
     }
   }
 

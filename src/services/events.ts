@@ -13,7 +13,7 @@ import {
   validateTagName,
 } from '../domain/names.ts';
 import { validateDigest } from '../domain/references.ts';
-import { fail, ok, type Result, ValidationError } from '../errors.ts';
+import { fail, invalid, ok, type Result } from '../errors.ts';
 import type { StoredEvent } from '../events/hub.ts';
 import { sequenceEvents } from '../events/sequencer.ts';
 
@@ -102,7 +102,7 @@ export interface WatchedNamespaces {
   readable: Set<string> | 'all';
 }
 
-const bad = (problems: Problem[]) => fail(new ValidationError(problems));
+const bad = (problems: Problem[]) => invalid(problems);
 
 /** The argument that named the namespaces, for errors. */
 const field = (input: WatchedNamespacesInput) =>

@@ -13,13 +13,13 @@ import {
   validateStreamName,
 } from '../domain/names.ts';
 import {
-  ConflictError,
+  conflict,
   type FieldProblem,
   fail,
-  NotFoundError,
+  invalid,
+  notFound,
   ok,
   type Result,
-  ValidationError,
 } from '../errors.ts';
 import { appendEvents, type EventCause, writeTransaction } from '../events/append.ts';
 
@@ -84,7 +84,7 @@ export async function createImageStream(
       ? (validateDockerImageRepository(input.dockerImageRepository) ?? [])
       : []),
   );
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
 
   return writeTransaction(db, async (tx) => {
     await ensureNamespace(tx, input.namespace);
@@ -101,9 +101,7 @@ export async function createImageStream(
       .onConflictDoNothing()
       .returning();
     if (!row) {
-      return fail(
-        new ConflictError(`image stream ${input.namespace}/${input.name} already exists`, 'name'),
-      );
+      return conflict(`image stream ${input.namespace}/${input.name} already exists`, 'name');
     }
     appendEvents(tx, [
       { namespace: row.namespace, stream: row.name, tag: null, type: 'ADDED', cause: 'create' },
@@ -168,17 +166,13 @@ export async function lockStream(tx: Tx, locator: StreamLocator): Promise<Result
     .where(and(eq(imageStreams.namespace, locator.namespace), eq(imageStreams.name, locator.name)))
     .for('update');
   if (!row) {
-    return fail(
-      new NotFoundError(`image stream ${locator.namespace}/${locator.name} not found`, 'name'),
-    );
+    return notFound(`image stream ${locator.namespace}/${locator.name} not found`, 'name');
   }
   const expected = locator.expectedResourceVersion;
   if (expected != null && expected !== String(row.resourceVersion)) {
-    return fail(
-      new ConflictError(
-        `image stream ${locator.namespace}/${locator.name} has changed: resourceVersion is ${row.resourceVersion}, expected ${expected}`,
-        'expectedResourceVersion',
-      ),
+    return conflict(
+      `image stream ${locator.namespace}/${locator.name} has changed: resourceVersion is ${row.resourceVersion}, expected ${expected}`,
+      'expectedResourceVersion',
     );
   }
   return ok(row);
@@ -315,7 +309,7 @@ export async function updateImageStream(
   if (input.dockerImageRepository) {
     problems.push(...(validateDockerImageRepository(input.dockerImageRepository) ?? []));
   }
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
 
   return writeTransaction(db, async (tx) => {
     const locked = await lockStream(tx, input);

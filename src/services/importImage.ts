@@ -14,9 +14,10 @@ import {
 import type { ReferencePolicy } from '../domain/tagPolicy.ts';
 import type { StreamTags } from '../domain/tracking.ts';
 import {
-  ForbiddenError,
+  denied,
   fail,
   fromDomain,
+  invalid,
   NotFoundError,
   ok,
   type Result,
@@ -90,11 +91,11 @@ export async function importImage(
       message: `cannot specify a tag "${input.image}" as well as all`,
     });
   }
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   const refusal = input.from
     ? sourceRefusal(registries, input.from, Boolean(input.insecure))
     : null;
-  if (refusal) return fail(new ForbiddenError(refusal, 'from'));
+  if (refusal) return denied(refusal, 'from');
   const { namespace, stream, tag } = ref.value;
   const mode = importMode.ok ? importMode.value : 'Legacy';
   const settings = {

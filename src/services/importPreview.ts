@@ -15,7 +15,7 @@ import {
   parseImageStreamTagRef,
 } from '../domain/references.ts';
 import { isInsecure } from '../domain/tagPolicy.ts';
-import { fail, fromDomain, NotFoundError, ok, type Result, ValidationError } from '../errors.ts';
+import { fail, fromDomain, invalid, notFound, ok, type Result } from '../errors.ts';
 import type { ImportImageInput } from './importImage.ts';
 import type { RemoteRegistryReader } from './policyTags.ts';
 
@@ -91,18 +91,16 @@ export async function previewImport(
     if (!source.ok) problems.push({ field: 'from', message: source.error.message });
     else from = source.value;
   }
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
 
   const [streamRow] = await db
     .select({ id: imageStreams.id, annotations: imageStreams.annotations })
     .from(imageStreams)
     .where(and(eq(imageStreams.namespace, namespace), eq(imageStreams.name, stream)));
   if (!streamRow && !input.confirm) {
-    return fail(
-      new NotFoundError(
-        `image stream ${namespace}/${stream} does not exist: pass confirm to create it`,
-        'image',
-      ),
+    return notFound(
+      `image stream ${namespace}/${stream} does not exist: pass confirm to create it`,
+      'image',
     );
   }
   const [tagRow] = streamRow
@@ -123,22 +121,18 @@ export async function previewImport(
   let text = input.from ?? null;
   if (!from) {
     if (tagRow?.fromKind !== 'DockerImage' || !tagRow.fromName || tagRow.reference) {
-      return fail(
-        new NotFoundError(
-          `tag ${stream}:${tag} has no DockerImage source to import: give from`,
-          'from',
-        ),
+      return notFound(
+        `tag ${stream}:${tag} has no DockerImage source to import: give from`,
+        'from',
       );
     }
     if (tagRow.policy) {
-      return fail(
-        new ValidationError([
-          {
-            field: 'from',
-            message: `${stream}:${tag} is a policy tag: previewPolicy shows what it would pick, or give from`,
-          },
-        ]),
-      );
+      return invalid([
+        {
+          field: 'from',
+          message: `${stream}:${tag} is a policy tag: previewPolicy shows what it would pick, or give from`,
+        },
+      ]);
     }
     const source = parseDockerReference(tagRow.fromName, 'from');
     if (!source.ok) return fail(fromDomain(source.error));
@@ -159,12 +153,8 @@ export async function previewImport(
     tagRow?.annotations ?? {},
   );
   if (!read.ok) {
-    if (read.reason === 'NotFound') return fail(new NotFoundError(read.message, 'from'));
-    return fail(
-      new ValidationError([
-        { field: 'from', message: `the image could not be read: ${read.message}` },
-      ]),
-    );
+    if (read.reason === 'NotFound') return notFound(read.message, 'from');
+    return invalid([{ field: 'from', message: `the image could not be read: ${read.message}` }]);
   }
   const { image, sourceDigest, listEntries } = read.value;
   const [head] = tagRow

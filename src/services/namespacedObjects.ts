@@ -7,7 +7,7 @@ import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db, Tx } from '../db/client.ts';
-import { fail, NotFoundError, ok, type Result, ValidationError } from '../errors.ts';
+import { fail, invalid, notFound, ok, type Result } from '../errors.ts';
 
 type NamedTable = PgTable & { namespace: PgColumn; name: PgColumn };
 
@@ -30,14 +30,14 @@ export function namespacedObjects<T extends NamedTable>(spec: NamespacedObjectsS
   const { table } = spec;
   const refused = (access: AccessChecker, namespace: string, verb: string) =>
     refusal(access, spec.role, namespace, 'namespace', { verb, resource: spec.resource });
-  const notFound = (namespace: string, name: string) =>
-    fail<never>(new NotFoundError(`${spec.noun} ${namespace}/${name} not found`, 'name'));
+  const missing = (namespace: string, name: string) =>
+    notFound(`${spec.noun} ${namespace}/${name} not found`, 'name');
   const named = (namespace: string, name: string) =>
     and(eq(table.namespace, namespace), eq(table.name, name));
 
   return {
     refused,
-    notFound,
+    notFound: missing,
     named,
     /** A refusal when the namespace has `max` objects already (inside the creating transaction). */
     async full(db: Db | Tx, namespace: string): Promise<Result<never> | null> {
@@ -46,14 +46,12 @@ export function namespacedObjects<T extends NamedTable>(spec: NamespacedObjectsS
         .from(table as PgTable)
         .where(eq(table.namespace, namespace));
       if (Number(count?.n ?? 0) < spec.max) return null;
-      return fail(
-        new ValidationError([
-          {
-            field: 'namespace',
-            message: `a namespace may have at most ${spec.max} ${spec.plural}`,
-          },
-        ]),
-      );
+      return invalid([
+        {
+          field: 'namespace',
+          message: `a namespace may have at most ${spec.max} ${spec.plural}`,
+        },
+      ]);
     },
     /** The namespace's objects by name (at most `max`). */
     async list(db: Db, access: AccessChecker, namespace: string): Promise<Result<Row[]>> {
@@ -80,7 +78,7 @@ export function namespacedObjects<T extends NamedTable>(spec: NamespacedObjectsS
         .delete(table as PgTable)
         .where(named(namespace, name))
         .returning()) as Row[];
-      return row ? ok(row) : notFound(namespace, name);
+      return row ? ok(row) : missing(namespace, name);
     },
   };
 }

@@ -12,14 +12,14 @@ import {
   type RegistryCredential,
 } from '../domain/pullSecrets.ts';
 import {
-  ConflictError,
+  conflict,
   type FieldProblem,
   fail,
   fromDomain,
-  NotFoundError,
+  invalid,
+  notFound,
   ok,
   type Result,
-  ValidationError,
 } from '../errors.ts';
 import { writeTransaction } from '../events/append.ts';
 import { decrypt, encrypt } from '../secrets.ts';
@@ -86,7 +86,7 @@ export async function savePullSecret(
   });
   if (refused) return fail(refused);
   const { problems, credentials } = check(input.namespace, input.name, input.document);
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   const values = {
     registryKeys: credentials.map((c) => c.key),
     encrypted: encrypt(key, input.document),
@@ -99,9 +99,7 @@ export async function savePullSecret(
         .where(and(eq(pullSecrets.namespace, input.namespace), eq(pullSecrets.name, input.name)))
         .returning();
       if (!row) {
-        return fail(
-          new NotFoundError(`pull secret ${input.namespace}/${input.name} not found`, 'name'),
-        );
+        return notFound(`pull secret ${input.namespace}/${input.name} not found`, 'name');
       }
       return ok(info(row));
     }
@@ -112,9 +110,7 @@ export async function savePullSecret(
       .onConflictDoNothing()
       .returning();
     if (!row) {
-      return fail(
-        new ConflictError(`pull secret ${input.namespace}/${input.name} already exists`, 'name'),
-      );
+      return conflict(`pull secret ${input.namespace}/${input.name} already exists`, 'name');
     }
     return ok(info(row));
   });
@@ -136,7 +132,7 @@ export async function deletePullSecret(
     .delete(pullSecrets)
     .where(and(eq(pullSecrets.namespace, namespace), eq(pullSecrets.name, name)))
     .returning();
-  if (!row) return fail(new NotFoundError(`pull secret ${namespace}/${name} not found`, 'name'));
+  if (!row) return notFound(`pull secret ${namespace}/${name} not found`, 'name');
   return ok(info(row));
 }
 

@@ -11,14 +11,7 @@ import {
   SIGNED_KINDS,
   sourceRepository,
 } from '../domain/receivers.ts';
-import {
-  ConflictError,
-  type FieldProblem,
-  fail,
-  ok,
-  type Result,
-  ValidationError,
-} from '../errors.ts';
+import { conflict, type FieldProblem, fail, invalid, ok, type Result } from '../errors.ts';
 import { encrypt } from '../secrets.ts';
 import { ensureNamespace } from './imageStreams.ts';
 import { enqueueImport } from './importJobs.ts';
@@ -88,7 +81,7 @@ export async function createReceiver(
   const denied = await refused(access, input.namespace, 'create');
   if (denied) return fail(denied);
   const problems = checkInput(input);
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   const token = randomBytes(32).toString('base64url');
   const secret = SIGNED_KINDS.has(input.kind) ? randomBytes(32).toString('base64url') : null;
   return db.transaction(async (tx) => {
@@ -109,9 +102,7 @@ export async function createReceiver(
       .onConflictDoNothing()
       .returning();
     if (!row) {
-      return fail(
-        new ConflictError(`receiver ${input.namespace}/${input.name} already exists`, 'name'),
-      );
+      return conflict(`receiver ${input.namespace}/${input.name} already exists`, 'name');
     }
     return ok({ receiver: row, token, secret });
   });

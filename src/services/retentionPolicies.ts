@@ -5,7 +5,7 @@ import type { AccessChecker } from '../auth/roles.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { type RetentionRunResult, retentionPolicies } from '../db/schema.ts';
 import { validateNamespace } from '../domain/names.ts';
-import { type FieldProblem, fail, ok, type Result, ValidationError } from '../errors.ts';
+import { type FieldProblem, fail, invalid, ok, type Result } from '../errors.ts';
 import { writeTransaction } from '../events/append.ts';
 import { ensureNamespace } from './imageStreams.ts';
 import { namespacedObjects } from './namespacedObjects.ts';
@@ -92,7 +92,7 @@ export async function setRetentionPolicy(
   const denied = await refused(access, input.namespace, 'update');
   if (denied) return fail(denied);
   const problems = checkInput(input);
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   return writeTransaction(db, async (tx) => {
     await ensureNamespace(tx, input.namespace);
     const existing = await lockPolicy(tx, input.namespace, input.name);

@@ -7,7 +7,7 @@ import type { Db } from '../db/client.ts';
 import { tagHistory, tags } from '../db/schema.ts';
 import { type RollbackBy, rollbackTarget } from '../domain/history.ts';
 import { followers } from '../domain/tracking.ts';
-import { fail, fromDomain, NotFoundError, ok, type Result, ValidationError } from '../errors.ts';
+import { fail, fromDomain, invalid, notFound, ok, type Result } from '../errors.ts';
 import { appendEvents, writeTransaction } from '../events/append.ts';
 import { lockStream, touchStream } from './imageStreams.ts';
 import { writeSpecTag } from './specTags.ts';
@@ -49,13 +49,10 @@ export async function deleteTag(
       name: stream,
       expectedResourceVersion: locator.expectedResourceVersion,
     });
-    if (!locked.ok) return fail(new NotFoundError(locked.error.message, 'ref'));
+    if (!locked.ok) return notFound(locked.error.message, 'ref');
     const rows = await loadTags(tx, locked.value.id);
     const row = rows.find((r) => r.name === tag);
-    if (!row)
-      return fail(
-        new NotFoundError(`image stream tag ${namespace}/${stream}:${tag} not found`, 'ref'),
-      );
+    if (!row) return notFound(`image stream tag ${namespace}/${stream}:${tag} not found`, 'ref');
     const dangling = followers(streamTagsOf(locked.value, rows), tag);
     // Removing a spec tag is a spec change: the stream's generation moves on.
     // Item 0 as it was, for the event (the statement's snapshot still holds the history).
@@ -125,11 +122,7 @@ export async function rollbackTag(
   const by = input.by;
   const given = ['index', 'generation', 'digest'].filter((k) => k in by);
   if (given.length !== 1) {
-    return fail(
-      new ValidationError([
-        { field: 'to', message: 'give exactly one of index, generation or digest' },
-      ]),
-    );
+    return invalid([{ field: 'to', message: 'give exactly one of index, generation or digest' }]);
   }
   const { namespace, stream, tag } = ref.value;
   return writeTransaction(db, async (tx) => {
@@ -142,9 +135,7 @@ export async function rollbackTag(
     const rows = await loadTags(tx, locked.value.id);
     const row = rows.find((r) => r.name === tag);
     if (!row) {
-      return fail(
-        new NotFoundError(`image stream tag ${namespace}/${stream}:${tag} not found`, 'ref'),
-      );
+      return notFound(`image stream tag ${namespace}/${stream}:${tag} not found`, 'ref');
     }
     const history = await historyOf(tx, row.id);
     const target = rollbackTarget(

@@ -4,14 +4,7 @@ import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { webhookDeliveries, webhooks } from '../db/schema.ts';
 import { isDns1123Label, validateNamespace } from '../domain/names.ts';
-import {
-  ConflictError,
-  type FieldProblem,
-  fail,
-  ok,
-  type Result,
-  ValidationError,
-} from '../errors.ts';
+import { conflict, type FieldProblem, fail, invalid, ok, type Result } from '../errors.ts';
 import { CHANGE_CAUSES, writeTransaction } from '../events/append.ts';
 import { decrypt, encrypt } from '../secrets.ts';
 import {
@@ -143,7 +136,7 @@ export async function createWebhook(
   const denied = await refused(access, input.namespace, 'create');
   if (denied) return fail(denied);
   const { problems, filter } = checkInput(input, egress, true);
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   const generated = input.secret == null ? generateSecret() : null;
   const secret = input.secret ?? generated!;
   return writeTransaction(db, async (tx) => {
@@ -165,9 +158,7 @@ export async function createWebhook(
       .onConflictDoNothing()
       .returning();
     if (!row) {
-      return fail(
-        new ConflictError(`webhook ${input.namespace}/${input.name} already exists`, 'name'),
-      );
+      return conflict(`webhook ${input.namespace}/${input.name} already exists`, 'name');
     }
     return ok({ webhook: row, secret: generated });
   });
@@ -184,7 +175,7 @@ export async function updateWebhook(
   const denied = await refused(access, input.namespace, 'update');
   if (denied) return fail(denied);
   const { problems, filter } = checkInput(input, egress, false);
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   const [row] = await db
     .update(webhooks)
     .set({
