@@ -21,7 +21,7 @@ import { appendEvents, writeTransaction } from '../events/append.ts';
 import {
   createImageStream,
   type KeyValue,
-  lockStream,
+  lockTag,
   toRecord,
   touchStream,
   type UpdateImageStreamInput,
@@ -79,23 +79,11 @@ export async function setTagAnnotations(
   const { namespace, stream, tag } = ref.value;
 
   return writeTransaction(db, async (tx) => {
-    const locked = await lockStream(tx, {
-      namespace,
-      name: stream,
-      expectedResourceVersion: input.expectedResourceVersion,
-    });
+    const locked = await lockTag(tx, ref.value, input.expectedResourceVersion);
     if (!locked.ok) {
-      return locked.error.code === 'NOT_FOUND'
-        ? notFound(locked.error.message, 'ref')
-        : fail<TagAnnotationsSet>(locked.error);
+      return locked.error.code === 'NOT_FOUND' ? notFound(locked.error.message, 'ref') : locked;
     }
-    const [row] = await tx
-      .select()
-      .from(tags)
-      .where(and(eq(tags.streamId, locked.value.id), eq(tags.name, tag)));
-    if (!row) {
-      return notFound(`image stream tag ${namespace}/${stream}:${tag} not found`, 'ref');
-    }
+    const { stream: streamRow, row } = locked.value;
     if (row.specGeneration === null) {
       return invalid([
         {
@@ -109,7 +97,7 @@ export async function setTagAnnotations(
       return ok({ tagId: row.id, changed: false, importJobId: null });
     }
     await tx.update(tags).set({ annotations, updatedAt: new Date() }).where(eq(tags.id, row.id));
-    await touchStream(tx, locked.value.id);
+    await touchStream(tx, streamRow.id);
     appendEvents(tx, [
       {
         namespace,

@@ -4,7 +4,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import { type Db, rowsOf, type Tx } from '../db/client.ts';
-import { imageStreams, namespaces } from '../db/schema.ts';
+import { imageStreams, namespaces, tags } from '../db/schema.ts';
 import { validateDockerImageRepository } from '../domain/importRules.ts';
 import {
   validateAnnotations,
@@ -176,6 +176,26 @@ export async function lockStream(tx: Tx, locator: StreamLocator): Promise<Result
     );
   }
   return ok(row);
+}
+
+/**
+ * lockStream() for a write to one tag: the stream `ref` names, locked, and the tag's row; a
+ * missing tag is NOT_FOUND on `ref`.
+ */
+export async function lockTag(
+  tx: Tx,
+  ref: { namespace: string; stream: string; tag: string },
+  expectedResourceVersion: string | null | undefined,
+) {
+  const { namespace, stream, tag } = ref;
+  const locked = await lockStream(tx, { namespace, name: stream, expectedResourceVersion });
+  if (!locked.ok) return locked;
+  const [row] = await tx
+    .select()
+    .from(tags)
+    .where(and(eq(tags.streamId, locked.value.id), eq(tags.name, tag)));
+  if (!row) return notFound(`image stream tag ${namespace}/${stream}:${tag} not found`, 'ref');
+  return ok({ stream: locked.value, row });
 }
 
 export async function ensureNamespace(tx: Tx, name: string): Promise<void> {
