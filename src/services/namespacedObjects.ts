@@ -1,13 +1,15 @@
 // A namespace's named objects (webhooks, receivers, retention policies): the refusal, the
-// not-found answer, and the list and delete that each such table shares.
+// not-found answer, and the create (with its per-namespace cap), list and delete that each such
+// table shares.
 
 import type { InferSelectModel } from 'drizzle-orm';
 import { and, eq, sql } from 'drizzle-orm';
-import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
+import type { PgColumn, PgInsertValue, PgTable } from 'drizzle-orm/pg-core';
 import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db, Tx } from '../db/client.ts';
-import { fail, invalid, notFound, ok, type Result } from '../errors.ts';
+import { conflict, fail, invalid, notFound, ok, type Result } from '../errors.ts';
+import { ensureNamespace } from './imageStreams.ts';
 
 type NamedTable = PgTable & { namespace: PgColumn; name: PgColumn };
 
@@ -39,19 +41,31 @@ export function namespacedObjects<T extends NamedTable>(spec: NamespacedObjectsS
     refused,
     notFound: missing,
     named,
-    /** A refusal when the namespace has `max` objects already (inside the creating transaction). */
-    async full(db: Db | Tx, namespace: string): Promise<Result<never> | null> {
-      const [count] = await db
+    /**
+     * Inserts a new object inside the caller's transaction, creating its namespace when need be:
+     * refused when the namespace has `max` objects already, CONFLICT when the name is taken.
+     */
+    async create(tx: Tx, values: PgInsertValue<T>): Promise<Result<Row>> {
+      const { namespace, name } = values as { namespace: string; name: string };
+      await ensureNamespace(tx, namespace);
+      const [count] = await tx
         .select({ n: sql<number>`count(*)::int` })
         .from(table as PgTable)
         .where(eq(table.namespace, namespace));
-      if (Number(count?.n ?? 0) < spec.max) return null;
-      return invalid([
-        {
-          field: 'namespace',
-          message: `a namespace may have at most ${spec.max} ${spec.plural}`,
-        },
-      ]);
+      if (Number(count?.n ?? 0) >= spec.max) {
+        return invalid([
+          {
+            field: 'namespace',
+            message: `a namespace may have at most ${spec.max} ${spec.plural}`,
+          },
+        ]);
+      }
+      const [row] = (await tx
+        .insert(table as PgTable)
+        .values(values)
+        .onConflictDoNothing()
+        .returning()) as Row[];
+      return row ? ok(row) : conflict(`${spec.noun} ${namespace}/${name} already exists`, 'name');
     },
     /** The namespace's objects by name (at most `max`). */
     async list(db: Db, access: AccessChecker, namespace: string): Promise<Result<Row[]>> {

@@ -7,7 +7,6 @@ import { type RetentionRunResult, retentionPolicies } from '../db/schema.ts';
 import { validateNamespace } from '../domain/names.ts';
 import { type FieldProblem, fail, invalid, ok, type Result } from '../errors.ts';
 import { writeTransaction } from '../events/append.ts';
-import { ensureNamespace } from './imageStreams.ts';
 import { namespacedObjects } from './namespacedObjects.ts';
 import { applyRetention, type PruneHistoryResult, retentionProblems } from './prune.ts';
 
@@ -94,7 +93,6 @@ export async function setRetentionPolicy(
   const problems = checkInput(input);
   if (problems.length > 0) return invalid(problems);
   return writeTransaction(db, async (tx) => {
-    await ensureNamespace(tx, input.namespace);
     const existing = await lockPolicy(tx, input.namespace, input.name);
     const rules = {
       keepTagRevisions: input.keepTagRevisions,
@@ -119,18 +117,13 @@ export async function setRetentionPolicy(
         .returning();
       return ok({ policy: row!, created: false });
     }
-    const full = await objects.full(tx, input.namespace);
-    if (full) return full;
-    const [row] = await tx
-      .insert(retentionPolicies)
-      .values({
-        namespace: input.namespace,
-        name: input.name,
-        ...rules,
-        nextRunAt: nextRun(input.intervalMinutes),
-      })
-      .returning();
-    return ok({ policy: row!, created: true });
+    const created = await objects.create(tx, {
+      namespace: input.namespace,
+      name: input.name,
+      ...rules,
+      nextRunAt: nextRun(input.intervalMinutes),
+    });
+    return created.ok ? ok({ policy: created.value, created: true }) : created;
   });
 }
 

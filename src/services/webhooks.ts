@@ -4,7 +4,7 @@ import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { webhookDeliveries, webhooks } from '../db/schema.ts';
 import { isDns1123Label, validateNamespace } from '../domain/names.ts';
-import { conflict, type FieldProblem, fail, invalid, ok, type Result } from '../errors.ts';
+import { type FieldProblem, fail, invalid, ok, type Result } from '../errors.ts';
 import { CHANGE_CAUSES, writeTransaction } from '../events/append.ts';
 import { decrypt, encrypt } from '../secrets.ts';
 import {
@@ -20,7 +20,6 @@ import {
   urlProblem,
   type WebhookSender,
 } from '../webhooks/send.ts';
-import { ensureNamespace } from './imageStreams.ts';
 import { namespacedObjects } from './namespacedObjects.ts';
 
 /** Webhooks one namespace may have, which bounds the `webhooks` list. */
@@ -140,27 +139,17 @@ export async function createWebhook(
   const generated = input.secret == null ? generateSecret() : null;
   const secret = input.secret ?? generated!;
   return writeTransaction(db, async (tx) => {
-    await ensureNamespace(tx, input.namespace);
-    const full = await objects.full(tx, input.namespace);
-    if (full) return full;
-    const [row] = await tx
-      .insert(webhooks)
-      .values({
-        namespace: input.namespace,
-        name: input.name,
-        url: input.url!,
-        filter: filter ?? { streams: [], tags: [], types: [], causes: [] },
-        format: input.format ?? 'CLOUDEVENTS',
-        encryptedSecret: encrypt(key, secret),
-        // From now on: the newest position given so far (events not yet numbered come after).
-        position: sql`(select coalesce(max(seq), 0) from events)`,
-      })
-      .onConflictDoNothing()
-      .returning();
-    if (!row) {
-      return conflict(`webhook ${input.namespace}/${input.name} already exists`, 'name');
-    }
-    return ok({ webhook: row, secret: generated });
+    const created = await objects.create(tx, {
+      namespace: input.namespace,
+      name: input.name,
+      url: input.url!,
+      filter: filter ?? { streams: [], tags: [], types: [], causes: [] },
+      format: input.format ?? 'CLOUDEVENTS',
+      encryptedSecret: encrypt(key, secret),
+      // From now on: the newest position given so far (events not yet numbered come after).
+      position: sql`(select coalesce(max(seq), 0) from events)`,
+    });
+    return created.ok ? ok({ webhook: created.value, secret: generated }) : created;
   });
 }
 
