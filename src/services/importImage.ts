@@ -51,6 +51,21 @@ export interface ImportImageInput {
 }
 
 /**
+ * The tag `input.image` names (`stream` means `stream:latest`), once the caller is an editor of
+ * its namespace: the target of an import and of its preview.
+ */
+export async function importTarget(access: AccessChecker, input: ImportImageInput) {
+  const parsed = parseImageStreamTagRef(
+    input.image.includes(':') ? input.image : `${input.image}:latest`,
+    input.namespace,
+    undefined,
+    'image',
+  );
+  if (!parsed.ok) return fail(fromDomain(parsed.error));
+  return authorize(access, 'editor', parsed.value, 'image');
+}
+
+/**
  * Imports into the stream `image` names, which may be in another namespace than `input.namespace`
  * (`ns/stream:tag`): the caller must be an editor there, checked before anything is written.
  */
@@ -63,14 +78,7 @@ export async function importImage(
   registries: RegistryPolicy = OPEN_REGISTRY_POLICY,
 ): Promise<Result<number>> {
   const problems: Problem[] = [];
-  const parsed = parseImageStreamTagRef(
-    input.image.includes(':') ? input.image : `${input.image}:latest`,
-    input.namespace,
-    undefined,
-    'image',
-  );
-  if (!parsed.ok) return fail(fromDomain(parsed.error));
-  const ref = await authorize(access, 'editor', parsed.value, 'image');
+  const ref = await importTarget(access, input);
   if (!ref.ok) return ref;
   const explicitTag = input.image.includes(':');
   const importMode = parseImportMode(input.importMode ?? 'Legacy');

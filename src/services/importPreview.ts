@@ -1,7 +1,6 @@
 // `importImage(dryRun: true)` (`oc import-image --dry-run`): what an import would record, read
 // from the registry with the namespace's pull secrets; nothing is written.
 import { and, desc, eq } from 'drizzle-orm';
-import { authorize } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { imageStreams, tagHistory, tags } from '../db/schema.ts';
@@ -12,11 +11,10 @@ import {
   type DockerReference,
   namesTagOrDigest,
   parseDockerReference,
-  parseImageStreamTagRef,
 } from '../domain/references.ts';
 import { isInsecure } from '../domain/tagPolicy.ts';
 import { fail, fromDomain, invalid, notFound, ok, type Result } from '../errors.ts';
-import type { ImportImageInput } from './importImage.ts';
+import { type ImportImageInput, importTarget } from './importImage.ts';
 import type { RemoteRegistryReader } from './policyTags.ts';
 
 /** One image of a manifest list: its platform and digest. */
@@ -67,14 +65,7 @@ export async function previewImport(
   reader: RemoteRegistryReader,
   input: ImportImageInput,
 ): Promise<Result<ImportPreview>> {
-  const parsed = parseImageStreamTagRef(
-    input.image.includes(':') ? input.image : `${input.image}:latest`,
-    input.namespace,
-    undefined,
-    'image',
-  );
-  if (!parsed.ok) return fail(fromDomain(parsed.error));
-  const ref = await authorize(access, 'editor', parsed.value, 'image');
+  const ref = await importTarget(access, input);
   if (!ref.ok) return ref;
   const { namespace, stream, tag } = ref.value;
   const problems: { field: string; message: string }[] = [];
