@@ -9,7 +9,7 @@ import { apiTokens, roleBindings } from '../db/schema.ts';
 import { validateNamespace } from '../domain/names.ts';
 import {
   conflict,
-  ForbiddenError,
+  denied,
   fail,
   invalid,
   notFound,
@@ -40,6 +40,10 @@ function check(input: RoleBindingInput): ValidationError | null {
   return problems.length > 0 ? new ValidationError(problems) : null;
 }
 
+/** Who may manage a namespace's role bindings: its admins. */
+const bindingRefusal = (access: AccessChecker, namespace: string, verb: string) =>
+  refusal(access, 'admin', namespace, 'namespace', { verb, resource: 'rolebindings' });
+
 /**
  * Grants a role; granting one that exists already changes nothing. The caller must be an admin
  * of the namespace.
@@ -49,11 +53,8 @@ export async function addRoleBinding(
   access: AccessChecker,
   input: RoleBindingInput,
 ): Promise<Result<RoleBindingInput>> {
-  const refused = await refusal(access, 'admin', input.namespace, 'namespace', {
-    verb: 'create',
-    resource: 'rolebindings',
-  });
-  if (refused) return fail(refused);
+  const refused = await bindingRefusal(access, input.namespace, 'create');
+  if (refused) return refused;
   const invalid = check(input);
   if (invalid) return fail(invalid);
   await db.insert(roleBindings).values(input).onConflictDoNothing();
@@ -66,11 +67,8 @@ export async function removeRoleBinding(
   access: AccessChecker,
   input: RoleBindingInput,
 ): Promise<Result<RoleBindingInput>> {
-  const refused = await refusal(access, 'admin', input.namespace, 'namespace', {
-    verb: 'delete',
-    resource: 'rolebindings',
-  });
-  if (refused) return fail(refused);
+  const refused = await bindingRefusal(access, input.namespace, 'delete');
+  if (refused) return refused;
   const removed = await db
     .delete(roleBindings)
     .where(
@@ -96,11 +94,8 @@ export async function listRoleBindings(
   access: AccessChecker,
   namespace: string,
 ): Promise<Result<RoleBindingInput[]>> {
-  const refused = await refusal(access, 'admin', namespace, 'namespace', {
-    verb: 'list',
-    resource: 'rolebindings',
-  });
-  if (refused) return fail(refused);
+  const refused = await bindingRefusal(access, namespace, 'list');
+  if (refused) return refused;
   const rows = await db
     .select({
       namespace: roleBindings.namespace,
@@ -182,7 +177,7 @@ async function robotRefusal(access: AccessChecker, namespace: string, verb: stri
   });
   if (refused) return refused;
   if (access.caller.scope) {
-    return new ForbiddenError(
+    return denied(
       'a robot token cannot issue, list or revoke robot tokens: use a namespace admin’s credential',
       'namespace',
     );
@@ -202,7 +197,7 @@ export async function issueRobotToken(
   now = new Date(),
 ): Promise<Result<{ token: string; record: TokenRecord }>> {
   const refused = await robotRefusal(access, input.namespace, 'create');
-  if (refused) return fail(refused);
+  if (refused) return refused;
   const problems = [...(validateNamespace(input.namespace) ?? [])];
   if (!ROBOT_NAME.test(input.name)) {
     problems.push({
@@ -252,7 +247,7 @@ export async function listRobotTokens(
   limit: number,
 ): Promise<Result<TokenRecord[]>> {
   const refused = await robotRefusal(access, namespace, 'list');
-  if (refused) return fail(refused);
+  if (refused) return refused;
   const rows = await db
     .select(ROBOT_COLUMNS)
     .from(apiTokens)
@@ -271,7 +266,7 @@ export async function revokeRobotToken(
   now = new Date(),
 ): Promise<Result<TokenRecord>> {
   const refused = await robotRefusal(access, namespace, 'delete');
-  if (refused) return fail(refused);
+  if (refused) return refused;
   const [row] = await db
     .update(apiTokens)
     .set({ revokedAt: now })

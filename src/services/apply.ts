@@ -11,7 +11,6 @@ import { REPOSITORY_CHECK_ANNOTATION } from '../domain/tagPolicy.ts';
 import {
   type ExpectedError,
   type FieldProblem,
-  fail,
   invalid,
   notFound,
   ok,
@@ -173,7 +172,7 @@ export async function applyImageStream(
   registries: RegistryPolicy = OPEN_REGISTRY_POLICY,
 ): Promise<Result<ApplyOutcome>> {
   const refused = await refusal(access, 'editor', input.namespace);
-  if (refused) return fail(refused);
+  if (refused) return refused;
   const problems: FieldProblem[] = [];
   if (input.tags.length > MAX_APPLY_TAGS) {
     problems.push({ field: 'tags', message: `at most ${MAX_APPLY_TAGS} tags per ImageStream` });

@@ -60,7 +60,7 @@ export async function listEvents(
     verb: 'list',
     resource: 'events',
   });
-  if (refused) return fail(refused);
+  if (refused) return refused;
   await sequenceEvents(db);
   const rows = (await db
     .select()
@@ -148,7 +148,7 @@ export async function watchedNamespaces(
   if (named?.length === 1) {
     // One namespace: the request's cached answer (the schema asked it already).
     const refused = await refusal(access, 'image-puller', named[0]!, field(input), action);
-    return refused ? fail(refused) : ok({ named, readable: new Set(named) });
+    return refused ?? ok({ named, readable: new Set(named) });
   }
   const readable = await access.readableNow();
   if (!named) return ok({ named: null, readable: readable === null ? 'all' : new Set(readable) });

@@ -12,15 +12,7 @@ import {
   validateNamespace,
   validateStreamName,
 } from '../domain/names.ts';
-import {
-  conflict,
-  type FieldProblem,
-  fail,
-  invalid,
-  notFound,
-  ok,
-  type Result,
-} from '../errors.ts';
+import { conflict, type FieldProblem, invalid, notFound, ok, type Result } from '../errors.ts';
 import { appendEvents, type EventCause, writeTransaction } from '../events/append.ts';
 
 export type ImageStreamRow = typeof imageStreams.$inferSelect & {
@@ -71,7 +63,7 @@ export async function createImageStream(
   input: CreateImageStreamInput,
 ): Promise<Result<ImageStreamRow>> {
   const refused = await refusal(access, 'editor', input.namespace);
-  if (refused) return fail(refused);
+  if (refused) return refused;
   const problems: FieldProblem[] = [];
   const labels = toRecord(input.labels, 'labels', problems);
   const annotations = toRecord(input.annotations, 'annotations', problems);
@@ -117,7 +109,7 @@ export async function deleteImageStream(
   locator: StreamLocator,
 ): Promise<Result<ImageStreamRow>> {
   const refused = await refusal(access, 'admin', locator.namespace);
-  if (refused) return fail(refused);
+  if (refused) return refused;
   return writeTransaction(db, async (tx) => {
     const found = await lockStream(tx, locator);
     if (!found.ok) return found;
@@ -318,7 +310,7 @@ export async function updateImageStream(
   input: UpdateImageStreamInput,
 ): Promise<Result<ImageStreamRow>> {
   const refused = await refusal(access, 'editor', input.namespace);
-  if (refused) return fail(refused);
+  if (refused) return refused;
   const problems: FieldProblem[] = [];
   const labels = input.labels ? toRecord(input.labels, 'labels', problems) : undefined;
   const annotations = input.annotations

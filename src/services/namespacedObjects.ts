@@ -8,7 +8,7 @@ import type { PgColumn, PgInsertValue, PgTable } from 'drizzle-orm/pg-core';
 import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db, Tx } from '../db/client.ts';
-import { conflict, fail, invalid, notFound, ok, type Result } from '../errors.ts';
+import { conflict, invalid, notFound, ok, type Result } from '../errors.ts';
 import { ensureNamespace } from './imageStreams.ts';
 
 type NamedTable = PgTable & { namespace: PgColumn; name: PgColumn };
@@ -70,7 +70,7 @@ export function namespacedObjects<T extends NamedTable>(spec: NamespacedObjectsS
     /** The namespace's objects by name (at most `max`). */
     async list(db: Db, access: AccessChecker, namespace: string): Promise<Result<Row[]>> {
       const denied = await refused(access, namespace, 'list');
-      if (denied) return fail(denied);
+      if (denied) return denied;
       const rows = await db
         .select()
         .from(table as PgTable)
@@ -87,7 +87,7 @@ export function namespacedObjects<T extends NamedTable>(spec: NamespacedObjectsS
       name: string,
     ): Promise<Result<Row>> {
       const denied = await refused(access, namespace, 'delete');
-      if (denied) return fail(denied);
+      if (denied) return denied;
       const [row] = (await db
         .delete(table as PgTable)
         .where(named(namespace, name))

@@ -6,7 +6,7 @@ import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import { type Db, rowsOf, type Tx } from '../db/client.ts';
 import { isExcluded } from '../domain/policyTags.ts';
-import { type FieldProblem, fail, invalid, ok, type Result } from '../errors.ts';
+import { type FieldProblem, invalid, ok, type Result } from '../errors.ts';
 import { appendEvents, writeTransaction } from '../events/append.ts';
 
 export interface PruneInput {
@@ -274,7 +274,7 @@ export async function pruneTagHistory(
     verb: 'delete',
     resource: 'imagestreamtags',
   });
-  if (refused) return fail(refused);
+  if (refused) return refused;
   const problems = retentionProblems(input);
   if (problems.length > 0) return invalid(problems);
   return writeTransaction(db, async (tx) => ok(await applyRetention(tx, input, reportLimit)));

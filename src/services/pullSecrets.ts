@@ -2,7 +2,7 @@
 
 import { and, eq } from 'drizzle-orm';
 import { refusal } from '../auth/authorize.ts';
-import type { AccessChecker } from '../auth/roles.ts';
+import type { AccessChecker, Role } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { pullSecrets } from '../db/schema.ts';
 import { validateNamespace } from '../domain/names.ts';
@@ -14,7 +14,6 @@ import {
 import {
   conflict,
   type FieldProblem,
-  fail,
   fromDomain,
   invalid,
   notFound,
@@ -69,6 +68,10 @@ export interface PullSecretInput {
   document: string;
 }
 
+/** Editors manage a namespace's pull secrets; whoever may read the namespace may list them. */
+const secretRefusal = (access: AccessChecker, role: Role, namespace: string, verb: string) =>
+  refusal(access, role, namespace, 'namespace', { verb, resource: 'secrets' });
+
 /**
  * Creates (`replace: false`) or replaces (`replace: true`) a namespace's pull secret; the caller
  * must be an editor of the namespace.
@@ -80,11 +83,8 @@ export async function savePullSecret(
   input: PullSecretInput,
   replace: boolean,
 ): Promise<Result<PullSecretInfo>> {
-  const refused = await refusal(access, 'editor', input.namespace, 'namespace', {
-    verb: 'update',
-    resource: 'secrets',
-  });
-  if (refused) return fail(refused);
+  const refused = await secretRefusal(access, 'editor', input.namespace, 'update');
+  if (refused) return refused;
   const { problems, credentials } = check(input.namespace, input.name, input.document);
   if (problems.length > 0) return invalid(problems);
   const values = {
@@ -123,11 +123,8 @@ export async function deletePullSecret(
   namespace: string,
   name: string,
 ): Promise<Result<PullSecretInfo>> {
-  const refused = await refusal(access, 'editor', namespace, 'namespace', {
-    verb: 'delete',
-    resource: 'secrets',
-  });
-  if (refused) return fail(refused);
+  const refused = await secretRefusal(access, 'editor', namespace, 'delete');
+  if (refused) return refused;
   const [row] = await db
     .delete(pullSecrets)
     .where(and(eq(pullSecrets.namespace, namespace), eq(pullSecrets.name, name)))
@@ -142,11 +139,8 @@ export async function listPullSecrets(
   access: AccessChecker,
   namespace: string,
 ): Promise<Result<PullSecretInfo[]>> {
-  const refused = await refusal(access, 'image-puller', namespace, 'namespace', {
-    verb: 'list',
-    resource: 'secrets',
-  });
-  if (refused) return fail(refused);
+  const refused = await secretRefusal(access, 'image-puller', namespace, 'list');
+  if (refused) return refused;
   const rows = await db
     .select()
     .from(pullSecrets)

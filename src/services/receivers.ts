@@ -11,7 +11,7 @@ import {
   SIGNED_KINDS,
   sourceRepository,
 } from '../domain/receivers.ts';
-import { type FieldProblem, fail, invalid, ok, type Result } from '../errors.ts';
+import { type FieldProblem, invalid, ok, type Result } from '../errors.ts';
 import { encrypt } from '../secrets.ts';
 import { enqueueImport } from './importJobs.ts';
 import { namespacedObjects } from './namespacedObjects.ts';
@@ -78,7 +78,7 @@ export async function createReceiver(
   input: ReceiverInput,
 ): Promise<Result<{ receiver: ReceiverRow; token: string; secret: string | null }>> {
   const denied = await refused(access, input.namespace, 'create');
-  if (denied) return fail(denied);
+  if (denied) return denied;
   const problems = checkInput(input);
   if (problems.length > 0) return invalid(problems);
   const token = randomBytes(32).toString('base64url');

@@ -5,7 +5,7 @@ import type { AccessChecker } from '../auth/roles.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { type RetentionRunResult, retentionPolicies } from '../db/schema.ts';
 import { validateNamespace } from '../domain/names.ts';
-import { type FieldProblem, fail, invalid, ok, type Result } from '../errors.ts';
+import { type FieldProblem, invalid, ok, type Result } from '../errors.ts';
 import { writeTransaction } from '../events/append.ts';
 import { namespacedObjects } from './namespacedObjects.ts';
 import { applyRetention, type PruneHistoryResult, retentionProblems } from './prune.ts';
@@ -89,7 +89,7 @@ export async function setRetentionPolicy(
   input: RetentionPolicyInput,
 ): Promise<Result<{ policy: RetentionPolicyRow; created: boolean }>> {
   const denied = await refused(access, input.namespace, 'update');
-  if (denied) return fail(denied);
+  if (denied) return denied;
   const problems = checkInput(input);
   if (problems.length > 0) return invalid(problems);
   return writeTransaction(db, async (tx) => {
@@ -183,7 +183,7 @@ export async function runRetentionPolicy(
   reportLimit: number,
 ): Promise<Result<{ policy: RetentionPolicyRow; report: PruneHistoryResult }>> {
   const denied = await refused(access, input.namespace, 'update');
-  if (denied) return fail(denied);
+  if (denied) return denied;
   return writeTransaction(db, async (tx) => {
     const policy = await lockPolicy(tx, input.namespace, input.name);
     if (!policy) return notFound(input.namespace, input.name);

@@ -4,7 +4,7 @@ import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { webhookDeliveries, webhooks } from '../db/schema.ts';
 import { isDns1123Label, validateNamespace } from '../domain/names.ts';
-import { type FieldProblem, fail, invalid, ok, type Result } from '../errors.ts';
+import { type FieldProblem, invalid, ok, type Result } from '../errors.ts';
 import { CHANGE_CAUSES, writeTransaction } from '../events/append.ts';
 import { decrypt, encrypt } from '../secrets.ts';
 import {
@@ -133,7 +133,7 @@ export async function createWebhook(
   input: WebhookInput,
 ): Promise<Result<{ webhook: WebhookRow; secret: string | null }>> {
   const denied = await refused(access, input.namespace, 'create');
-  if (denied) return fail(denied);
+  if (denied) return denied;
   const { problems, filter } = checkInput(input, egress, true);
   if (problems.length > 0) return invalid(problems);
   const generated = input.secret == null ? generateSecret() : null;
@@ -162,7 +162,7 @@ export async function updateWebhook(
   input: WebhookInput,
 ): Promise<Result<WebhookRow>> {
   const denied = await refused(access, input.namespace, 'update');
-  if (denied) return fail(denied);
+  if (denied) return denied;
   const { problems, filter } = checkInput(input, egress, false);
   if (problems.length > 0) return invalid(problems);
   const [row] = await db
@@ -191,7 +191,7 @@ export async function setWebhookEnabled(
   enabled: boolean,
 ): Promise<Result<WebhookRow>> {
   const denied = await refused(access, namespace, 'update');
-  if (denied) return fail(denied);
+  if (denied) return denied;
   const [row] = await db
     .update(webhooks)
     .set(
@@ -226,7 +226,7 @@ export async function getWebhook(
   name: string,
 ): Promise<Result<WebhookRow>> {
   const denied = await refused(access, namespace, 'get');
-  if (denied) return fail(denied);
+  if (denied) return denied;
   const [row] = await db
     .select()
     .from(webhooks)
