@@ -299,14 +299,7 @@ export function parseTagFilter(
   const kinds = input?.kinds ? [...new Set(input.kinds)] : null;
   const after = input?.updatedAfter ?? null;
   const before = input?.updatedBefore ?? null;
-  for (const [name, date] of [
-    ['updatedAfter', after],
-    ['updatedBefore', before],
-  ] as const) {
-    if (date !== null && Number.isNaN(date.getTime())) {
-      problems.push({ field: `${field}.${name}`, message: `${name} is not a valid time` });
-    }
-  }
+  validTimes({ updatedAfter: after, updatedBefore: before }, field, problems);
   if (problems.length > 0) return failWith(problems);
   return ok({
     ...names,
@@ -326,12 +319,10 @@ export interface HistoryFilter {
   digestPrefix: string | null;
 }
 
-export interface HistoryFilterInput {
-  createdAfter?: Date | null;
-  createdBefore?: Date | null;
-  hasImage?: boolean | null;
-  digestPrefix?: string | null;
-}
+/** A filter as the API takes it: every part optional, and absent or null alike for "any". */
+type FilterInput<F> = { [K in keyof F]?: F[K] | null };
+
+export type HistoryFilterInput = FilterInput<HistoryFilter>;
 
 function validTimes(
   input: Record<string, Date | null | undefined>,
@@ -345,12 +336,14 @@ function validTimes(
   }
 }
 
+type TimesAndDigest = Pick<HistoryFilter, 'createdAfter' | 'createdBefore' | 'digestPrefix'>;
+
 /** The parts tag history and stream image filters share: a created-time window and a digest prefix. */
 function parseTimesAndDigest(
-  input: { createdAfter?: Date | null; createdBefore?: Date | null; digestPrefix?: string | null },
+  input: FilterInput<TimesAndDigest>,
   field: string,
   problems: Problem[],
-): { createdAfter: Date | null; createdBefore: Date | null; digestPrefix: string | null } {
+): TimesAndDigest {
   validTimes(
     { createdAfter: input.createdAfter, createdBefore: input.createdBefore },
     field,
@@ -388,12 +381,7 @@ export interface StreamImageFilter {
   isManifestList: boolean | null;
 }
 
-export interface StreamImageFilterInput {
-  digestPrefix?: string | null;
-  createdAfter?: Date | null;
-  createdBefore?: Date | null;
-  isManifestList?: boolean | null;
-}
+export type StreamImageFilterInput = FilterInput<StreamImageFilter>;
 
 /** A stream's image list's filter: the image's created time, a digest prefix, lists or images. */
 export function parseStreamImageFilter(
