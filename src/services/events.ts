@@ -16,6 +16,7 @@ import { validateDigest } from '../domain/references.ts';
 import { fail, invalid, ok, type Result } from '../errors.ts';
 import type { StoredEvent } from '../events/hub.ts';
 import { sequenceEvents } from '../events/sequencer.ts';
+import { between } from './listFilters.ts';
 
 export interface EventQuery {
   namespace: string;
@@ -35,12 +36,7 @@ function eventFilterConditions(filter: EventFilter | undefined) {
     anyOf(events.type, filter.types),
     anyOf(events.cause, filter.causes),
     anyOf(events.actorSubject, filter.actors),
-    filter.occurredAfter
-      ? sql`${events.at} > ${filter.occurredAfter.toISOString()}::timestamptz`
-      : undefined,
-    filter.occurredBefore
-      ? sql`${events.at} < ${filter.occurredBefore.toISOString()}::timestamptz`
-      : undefined,
+    between(events.at, filter.occurredAfter, filter.occurredBefore),
   ];
 }
 
