@@ -338,12 +338,17 @@ function validTimes(
 
 type TimesAndDigest = Pick<HistoryFilter, 'createdAfter' | 'createdBefore' | 'digestPrefix'>;
 
-/** The parts tag history and stream image filters share: a created-time window and a digest prefix. */
-function parseTimesAndDigest(
-  input: FilterInput<TimesAndDigest>,
+/**
+ * A filter made of the parts tag history and stream image filters share (a created-time window and
+ * a digest prefix) and `rest`, the parts that need no check.
+ */
+function parseTimesAndDigest<R>(
+  input: FilterInput<TimesAndDigest> | null | undefined,
   field: string,
-  problems: Problem[],
-): TimesAndDigest {
+  rest: R,
+): Result<TimesAndDigest & R, DomainError> {
+  const problems: Problem[] = [];
+  input ??= {};
   validTimes(
     { createdAfter: input.createdAfter, createdBefore: input.createdBefore },
     field,
@@ -355,11 +360,13 @@ function parseTimesAndDigest(
     if (hex.ok) digestPrefix = `sha256:${hex.value}`;
     else problems.push({ field: `${field}.digestPrefix`, message: hex.error.message });
   }
-  return {
+  if (problems.length > 0) return failWith(problems);
+  return ok({
     createdAfter: input.createdAfter ?? null,
     createdBefore: input.createdBefore ?? null,
     digestPrefix,
-  };
+    ...rest,
+  });
 }
 
 /** A tag history's filter: times, item with an image, and a digest prefix as a short id. */
@@ -367,10 +374,7 @@ export function parseHistoryFilter(
   input: HistoryFilterInput | null | undefined,
   field = 'filter',
 ): Result<HistoryFilter, DomainError> {
-  const problems: Problem[] = [];
-  const shared = parseTimesAndDigest(input ?? {}, field, problems);
-  if (problems.length > 0) return failWith(problems);
-  return ok({ ...shared, hasImage: input?.hasImage ?? null });
+  return parseTimesAndDigest(input, field, { hasImage: input?.hasImage ?? null });
 }
 
 export interface StreamImageFilter {
@@ -388,10 +392,7 @@ export function parseStreamImageFilter(
   input: StreamImageFilterInput | null | undefined,
   field = 'filter',
 ): Result<StreamImageFilter, DomainError> {
-  const problems: Problem[] = [];
-  const shared = parseTimesAndDigest(input ?? {}, field, problems);
-  if (problems.length > 0) return failWith(problems);
-  return ok({ ...shared, isManifestList: input?.isManifestList ?? null });
+  return parseTimesAndDigest(input, field, { isManifestList: input?.isManifestList ?? null });
 }
 
 /** Names (or types, causes) in one list of the event log's filter. */
