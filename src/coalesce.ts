@@ -34,3 +34,46 @@ export function coalesce(task: () => Promise<void>, onError: (error: unknown) =>
   };
   return { poke, idle };
 }
+
+/** What a logged loop tells about each run (RepeatedFailureLog in src/log.ts). */
+export interface RunLog {
+  succeeded(): void;
+  failed(error: unknown): void;
+}
+
+/** coalesce() for a background loop: each run's success or failure goes to `log`. */
+export function coalesceLogged(task: () => Promise<unknown>, log: RunLog): Coalesced {
+  return coalesce(
+    () => task().then(() => log.succeeded()),
+    (error) => log.failed(error),
+  );
+}
+
+/**
+ * A background pass run on start and then every `tickMs` (the importer's scheduler and
+ * retention runner): runs never overlap, and stop() waits for the one in flight.
+ */
+export class PeriodicPass {
+  private readonly pass: Coalesced;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    task: () => Promise<unknown>,
+    log: RunLog,
+    private readonly tickMs: number,
+  ) {
+    this.pass = coalesceLogged(task, log);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.pass.poke(), this.tickMs);
+    this.timer.unref();
+    this.pass.poke();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.pass.idle();
+  }
+}

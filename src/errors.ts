@@ -59,6 +59,19 @@ export const fail = <T = never, E = ExpectedError>(error: E): Result<T, E> => ({
   error,
 });
 
+/**
+ * The failures services return, by kind, so a service says `return notFound(message, 'name')`
+ * instead of wrapping a new error class in fail() at each call.
+ */
+export const invalid = (problems: FieldProblem[]): Result<never> =>
+  fail(new ValidationError(problems));
+export const notFound = (message: string, field: string | null = null): Result<never> =>
+  fail(new NotFoundError(message, field));
+export const conflict = (message: string, field: string | null = null): Result<never> =>
+  fail(new ConflictError(message, field));
+export const denied = (message: string, field: string | null = null): Result<never> =>
+  fail(new ForbiddenError(message, field));
+
 /** For resolvers: the value, or the typed error thrown for the errors plugin to return. */
 export function unwrap<T>(result: Result<T>): T {
   if (!result.ok) throw result.error;

@@ -89,8 +89,8 @@ export function inNamespace(namespace: string): { namespace: string } {
 }
 
 /**
- * For services that act on the one namespace their input names: the ForbiddenError to return
- * when the caller lacks `role` there, or null.
+ * For services that act on the one namespace their input names: the failure to return when the
+ * caller lacks `role` there, or null.
  */
 export async function refusal(
   access: AccessChecker,
@@ -99,8 +99,8 @@ export async function refusal(
   field = 'namespace',
   /** What the message says was refused (an image stream when not given). */
   action?: Action,
-): Promise<ForbiddenError | null> {
+): Promise<Result<never> | null> {
   return (await access.can(role, namespace))
     ? null
-    : forbidden(access, role, namespace, field, action);
+    : fail(forbidden(access, role, namespace, field, action));
 }

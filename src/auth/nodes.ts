@@ -1,6 +1,7 @@
 // `node(id)` reaches any object by its global id: the namespace it lives in decides access.
 import { decodeGlobalID } from '@pothos/plugin-relay';
 import { eq, inArray } from 'drizzle-orm';
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { GraphQLError } from 'graphql';
 import type { Db } from '../db/client.ts';
 import { imageStreams, images, tags } from '../db/schema.ts';
@@ -82,6 +83,18 @@ export async function canReadNode(
   }
 }
 
+/** Where each type's objects are stored: the key column, and a key's value in it. */
+const NODE_TABLES: {
+  typename: string;
+  table: PgTable;
+  column: PgColumn;
+  value: (id: string) => unknown;
+}[] = [
+  { typename: 'ImageStream', table: imageStreams, column: imageStreams.id, value: Number },
+  { typename: 'ImageStreamTag', table: tags, column: tags.id, value: Number },
+  { typename: 'Image', table: images, column: images.digest, value: String },
+];
+
 /**
  * Which of the keys name a stored object, one statement per type. A missing object is answered
  * with null by `node`/`nodes`, not handed to the loader (which fails on it).
@@ -89,35 +102,17 @@ export async function canReadNode(
 export async function existingNodeKeys(db: Db, keys: readonly NodeKey[]): Promise<Set<string>> {
   const found = new Set<string>();
   const idsOf = (typename: string) => keys.filter((k) => k.typename === typename).map((k) => k.id);
-  const streamIds = idsOf('ImageStream').map(Number);
-  const tagIds = idsOf('ImageStreamTag').map(Number);
-  const digests = idsOf('Image');
-  await Promise.all([
-    streamIds.length > 0 &&
-      db
-        .select({ id: imageStreams.id })
-        .from(imageStreams)
-        .where(inArray(imageStreams.id, streamIds))
-        .then((rows) => {
-          for (const r of rows) found.add(`ImageStream:${r.id}`);
-        }),
-    tagIds.length > 0 &&
-      db
-        .select({ id: tags.id })
-        .from(tags)
-        .where(inArray(tags.id, tagIds))
-        .then((rows) => {
-          for (const r of rows) found.add(`ImageStreamTag:${r.id}`);
-        }),
-    digests.length > 0 &&
-      db
-        .select({ digest: images.digest })
-        .from(images)
-        .where(inArray(images.digest, digests))
-        .then((rows) => {
-          for (const r of rows) found.add(`Image:${r.digest}`);
-        }),
-  ]);
+  await Promise.all(
+    NODE_TABLES.map(async ({ typename, table, column, value }) => {
+      const ids = idsOf(typename);
+      if (ids.length === 0) return;
+      const rows = await db
+        .select({ key: column })
+        .from(table)
+        .where(inArray(column, ids.map(value)));
+      for (const r of rows) found.add(`${typename}:${r.key}`);
+    }),
+  );
   return found;
 }
 

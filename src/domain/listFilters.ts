@@ -299,14 +299,7 @@ export function parseTagFilter(
   const kinds = input?.kinds ? [...new Set(input.kinds)] : null;
   const after = input?.updatedAfter ?? null;
   const before = input?.updatedBefore ?? null;
-  for (const [name, date] of [
-    ['updatedAfter', after],
-    ['updatedBefore', before],
-  ] as const) {
-    if (date !== null && Number.isNaN(date.getTime())) {
-      problems.push({ field: `${field}.${name}`, message: `${name} is not a valid time` });
-    }
-  }
+  validTimes({ updatedAfter: after, updatedBefore: before }, field, problems);
   if (problems.length > 0) return failWith(problems);
   return ok({
     ...names,
@@ -326,12 +319,10 @@ export interface HistoryFilter {
   digestPrefix: string | null;
 }
 
-export interface HistoryFilterInput {
-  createdAfter?: Date | null;
-  createdBefore?: Date | null;
-  hasImage?: boolean | null;
-  digestPrefix?: string | null;
-}
+/** A filter as the API takes it: every part optional, and absent or null alike for "any". */
+type FilterInput<F> = { [K in keyof F]?: F[K] | null };
+
+export type HistoryFilterInput = FilterInput<HistoryFilter>;
 
 function validTimes(
   input: Record<string, Date | null | undefined>,
@@ -345,12 +336,19 @@ function validTimes(
   }
 }
 
-/** The parts tag history and stream image filters share: a created-time window and a digest prefix. */
-function parseTimesAndDigest(
-  input: { createdAfter?: Date | null; createdBefore?: Date | null; digestPrefix?: string | null },
+type TimesAndDigest = Pick<HistoryFilter, 'createdAfter' | 'createdBefore' | 'digestPrefix'>;
+
+/**
+ * A filter made of the parts tag history and stream image filters share (a created-time window and
+ * a digest prefix) and `rest`, the parts that need no check.
+ */
+function parseTimesAndDigest<R>(
+  input: FilterInput<TimesAndDigest> | null | undefined,
   field: string,
-  problems: Problem[],
-): { createdAfter: Date | null; createdBefore: Date | null; digestPrefix: string | null } {
+  rest: R,
+): Result<TimesAndDigest & R, DomainError> {
+  const problems: Problem[] = [];
+  input ??= {};
   validTimes(
     { createdAfter: input.createdAfter, createdBefore: input.createdBefore },
     field,
@@ -362,11 +360,13 @@ function parseTimesAndDigest(
     if (hex.ok) digestPrefix = `sha256:${hex.value}`;
     else problems.push({ field: `${field}.digestPrefix`, message: hex.error.message });
   }
-  return {
+  if (problems.length > 0) return failWith(problems);
+  return ok({
     createdAfter: input.createdAfter ?? null,
     createdBefore: input.createdBefore ?? null,
     digestPrefix,
-  };
+    ...rest,
+  });
 }
 
 /** A tag history's filter: times, item with an image, and a digest prefix as a short id. */
@@ -374,10 +374,7 @@ export function parseHistoryFilter(
   input: HistoryFilterInput | null | undefined,
   field = 'filter',
 ): Result<HistoryFilter, DomainError> {
-  const problems: Problem[] = [];
-  const shared = parseTimesAndDigest(input ?? {}, field, problems);
-  if (problems.length > 0) return failWith(problems);
-  return ok({ ...shared, hasImage: input?.hasImage ?? null });
+  return parseTimesAndDigest(input, field, { hasImage: input?.hasImage ?? null });
 }
 
 export interface StreamImageFilter {
@@ -388,22 +385,14 @@ export interface StreamImageFilter {
   isManifestList: boolean | null;
 }
 
-export interface StreamImageFilterInput {
-  digestPrefix?: string | null;
-  createdAfter?: Date | null;
-  createdBefore?: Date | null;
-  isManifestList?: boolean | null;
-}
+export type StreamImageFilterInput = FilterInput<StreamImageFilter>;
 
 /** A stream's image list's filter: the image's created time, a digest prefix, lists or images. */
 export function parseStreamImageFilter(
   input: StreamImageFilterInput | null | undefined,
   field = 'filter',
 ): Result<StreamImageFilter, DomainError> {
-  const problems: Problem[] = [];
-  const shared = parseTimesAndDigest(input ?? {}, field, problems);
-  if (problems.length > 0) return failWith(problems);
-  return ok({ ...shared, isManifestList: input?.isManifestList ?? null });
+  return parseTimesAndDigest(input, field, { isManifestList: input?.isManifestList ?? null });
 }
 
 /** Names (or types, causes) in one list of the event log's filter. */

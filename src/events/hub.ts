@@ -2,7 +2,7 @@
 import { and, asc, gt, inArray, lte, sql } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
-import { type Coalesced, coalesce } from '../coalesce.ts';
+import { type Coalesced, coalesceLogged } from '../coalesce.ts';
 import type { Database } from '../db/client.ts';
 import { events } from '../db/schema.ts';
 import { RepeatedFailureLog } from '../log.ts';
@@ -171,10 +171,7 @@ export class EventHub {
     this.maxReplays = options.maxReplays ?? 64;
     this.maxReplaysPerReplayer = options.maxReplaysPerReplayer ?? 4;
     const failures = new RepeatedFailureLog(this.log, 'reading events');
-    this.reader = coalesce(
-      () => this.readNew().then(() => failures.succeeded()),
-      (error) => failures.failed(error),
-    );
+    this.reader = coalesceLogged(() => this.readNew(), failures);
   }
 
   async start(): Promise<void> {

@@ -82,6 +82,24 @@ export async function evaluatePolicy(
   listing: TagListing,
   context: { serverPlatform: Platform; budget?: RequestBudget },
 ): Promise<PolicyWinner> {
+  const evaluation = await evaluateListing(client, repository, policy, listing, context);
+  if (evaluation.winner === null) {
+    throw new ImportFailure(
+      'NoMatchingTag',
+      `${repository.registry}/${repository.repository}: ${evaluation.reason} (${evaluation.listed} tags listed)`,
+    );
+  }
+  return { source: { ...repository, tag: evaluation.winner }, evaluation };
+}
+
+/** The policy's choice among the listed tags, reading build times when the policy needs them. */
+async function evaluateListing(
+  client: RegistryClient,
+  repository: DockerReference,
+  policy: TagSelectionPolicy,
+  listing: TagListing,
+  context: { serverPlatform: Platform; budget?: RequestBudget },
+) {
   const created =
     policy.kind === 'newestBuild'
       ? await readBuildTimes(
@@ -91,14 +109,7 @@ export async function evaluatePolicy(
           context,
         )
       : undefined;
-  const evaluation = selectWinner(listing.tags, policy, created);
-  if (evaluation.winner === null) {
-    throw new ImportFailure(
-      'NoMatchingTag',
-      `${repository.registry}/${repository.repository}: ${evaluation.reason} (${evaluation.listed} tags listed)`,
-    );
-  }
-  return { source: { ...repository, tag: evaluation.winner }, evaluation };
+  return selectWinner(listing.tags, policy, created);
 }
 
 async function readBuildTimes(
@@ -192,20 +203,12 @@ export function createRemoteRegistryReader(
     listTags: (namespace, repository, insecure) =>
       read(namespace, repository, insecure, async (_client, listing) => listing),
     evaluate: (namespace, repository, insecure, policy) =>
-      read(namespace, repository, insecure, async (client, listing, budget) => {
-        const created =
-          policy.kind === 'newestBuild'
-            ? await readBuildTimes(
-                client,
-                repository,
-                policyCandidates(listing.tags, policy).candidates,
-                { serverPlatform: options.serverPlatform, budget },
-              )
-            : undefined;
-        return {
-          evaluation: selectWinner(listing.tags, policy, created),
-          truncated: listing.truncated,
-        };
-      }),
+      read(namespace, repository, insecure, async (client, listing, budget) => ({
+        evaluation: await evaluateListing(client, repository, policy, listing, {
+          serverPlatform: options.serverPlatform,
+          budget,
+        }),
+        truncated: listing.truncated,
+      })),
   };
 }

@@ -1,6 +1,6 @@
 // The retention runner: on each tick, runs the namespaces' due retention policies (services/retentionPolicies.ts).
 import type { Logger } from 'pino';
-import { type Coalesced, coalesce } from '../coalesce.ts';
+import { PeriodicPass } from '../coalesce.ts';
 import type { Database } from '../db/client.ts';
 import { RepeatedFailureLog } from '../log.ts';
 import { type RetentionPass, runDueRetentionPolicies } from '../services/retentionPolicies.ts';
@@ -12,34 +12,23 @@ import { type RetentionPass, runDueRetentionPolicies } from '../services/retenti
 export const RETENTION_TICK_MS = 30_000;
 
 export class RetentionRunner {
-  private readonly pass: Coalesced;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly pass: PeriodicPass;
 
   constructor(
     private readonly database: Database,
     private readonly log: Logger,
-    private readonly tickMs = RETENTION_TICK_MS,
+    tickMs = RETENTION_TICK_MS,
   ) {
     const failures = new RepeatedFailureLog(log, 'running retention policies');
-    this.pass = coalesce(
-      async () => {
-        await this.runOnce();
-        failures.succeeded();
-      },
-      (error) => failures.failed(error),
-    );
+    this.pass = new PeriodicPass(() => this.runOnce(), failures, tickMs);
   }
 
   start(): void {
-    this.timer = setInterval(() => this.pass.poke(), this.tickMs);
-    this.timer.unref();
-    this.pass.poke();
+    this.pass.start();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.pass.idle();
+  stop(): Promise<void> {
+    return this.pass.stop();
   }
 
   /** Runs every policy due now; any number of runners may share one database. */

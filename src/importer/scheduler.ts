@@ -3,7 +3,7 @@
 // The rules: docs/rules.md#scheduled-imports, docs/policy-tags.md.
 import { sql } from 'drizzle-orm';
 import pLimit from 'p-limit';
-import { type Coalesced, coalesce } from '../coalesce.ts';
+import { PeriodicPass } from '../coalesce.ts';
 import { rowsOf } from '../db/client.ts';
 import { SCHEDULER_ACTOR } from '../domain/actors.ts';
 import type { TagSelectionPolicy } from '../domain/policyTags.ts';
@@ -53,10 +53,9 @@ export interface SchedulerPass {
 }
 
 export class ImportScheduler {
-  private readonly pass: Coalesced;
+  private readonly pass: PeriodicPass;
   /** HEAD checks in flight at once (registries answer several faster than one by one). */
   private readonly limit = pLimit(CHECKS_IN_FLIGHT);
-  private timer: NodeJS.Timeout | null = null;
   /**
    * The clock (ms since the epoch) whose minute the per-minute cap counts in; a test replaces it
    * to move from one minute to the next without waiting.
@@ -65,28 +64,18 @@ export class ImportScheduler {
 
   constructor(private readonly options: ImporterOptions) {
     const failures = new RepeatedFailureLog(options.log, 'scheduled import check');
-    this.pass = coalesce(
-      async () => {
-        await this.runOnce();
-        failures.succeeded();
-      },
-      (error) => failures.failed(error),
-    );
+    // A quarter of the interval, between 250 ms and 5 s: due tags are picked up promptly and an
+    // idle database sees one indexed query per tick.
+    const tickMs = Math.min(5000, Math.max(250, options.intervalMs / 4));
+    this.pass = new PeriodicPass(() => this.runOnce(), failures, tickMs);
   }
 
   start(): void {
-    // A quarter of the interval, between 250 ms and 5 s: due tags are picked up promptly and an
-    // idle database sees one indexed query per tick.
-    const tick = Math.min(5000, Math.max(250, this.options.intervalMs / 4));
-    this.timer = setInterval(() => this.pass.poke(), tick);
-    this.timer.unref();
-    this.pass.poke();
+    this.pass.start();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.pass.idle();
+  stop(): Promise<void> {
+    return this.pass.stop();
   }
 
   /** Checks every tag that is due now; any number of schedulers may run against one database. */

@@ -2,7 +2,7 @@
 // their leases, cancels them on stop or a lost lease, records outcomes.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { type Coalesced, coalesce } from '../coalesce.ts';
+import { type Coalesced, coalesceLogged } from '../coalesce.ts';
 import type { Database } from '../db/client.ts';
 import { jobActor } from '../domain/actors.ts';
 import { actingAs } from '../events/append.ts';
@@ -84,10 +84,7 @@ export class ImportWorker {
     this.pollMs = options.pollMs ?? 1000;
     this.backoffScale = options.backoffScale ?? 1;
     const failures = new RepeatedFailureLog(this.log, 'claiming import jobs');
-    this.claimer = coalesce(
-      () => this.claim().then(() => failures.succeeded()),
-      (error) => failures.failed(error),
-    );
+    this.claimer = coalesceLogged(() => this.claim(), failures);
   }
 
   async start(): Promise<void> {

@@ -149,23 +149,13 @@ export class RegistryClient {
     return this.guard(
       subject,
       async () => {
-        const response = await this.exchange(
-          'GET',
+        const { response, bytes } = await this.pullBody(
           `/v2/${repository}/manifests/${reference}`,
-          pullScope(repository),
+          repository,
           subject,
-          { accept: MANIFEST_ACCEPT },
-          budget,
-        );
-        if (response.status !== 200) {
-          await response.body.dump();
-          throw this.statusError(response.status, subject);
-        }
-        const bytes = await readBody(
-          response,
           this.maxManifestBytes,
-          `${subject} from ${this.registry}`,
           budget,
+          { accept: MANIFEST_ACCEPT },
         );
         const digest = this.verifyManifest(bytes, reference, response, subject);
         let manifest: ParsedManifest;
@@ -230,22 +220,11 @@ export class RegistryClient {
     return this.guard(
       subject,
       async () => {
-        const response = await this.exchange(
-          'GET',
+        const { bytes } = await this.pullBody(
           `/v2/${repository}/blobs/${digest}`,
-          pullScope(repository),
+          repository,
           subject,
-          {},
-          budget,
-        );
-        if (response.status !== 200) {
-          await response.body.dump();
-          throw this.statusError(response.status, subject);
-        }
-        const bytes = await readBody(
-          response,
           maxBytes,
-          `${subject} from ${this.registry}`,
           budget,
         );
         const actual = hash(digest, bytes);
@@ -280,18 +259,7 @@ export class RegistryClient {
         const seen = new Set<string>();
         for (let page = 0; page < MAX_TAG_PAGES; page++) {
           seen.add(url.href);
-          const response = await this.exchange(
-            'GET',
-            url,
-            pullScope(repository),
-            subject,
-            {},
-            budget,
-          );
-          if (response.status !== 200) {
-            await response.body.dump();
-            throw this.statusError(response.status, subject);
-          }
+          const response = await this.pull(url, repository, subject, budget);
           const body = await readBodyPrefix(
             response,
             bytesLeft,
@@ -375,6 +343,43 @@ export class RegistryClient {
     if (second.status !== 401) return second;
     await second.body.dump();
     throw this.unauthorized(401, subject);
+  }
+
+  /** A GET with pull access to `repository` that must answer 200: anything else is thrown. */
+  private async pull(
+    path: string | URL,
+    repository: string,
+    subject: string,
+    budget?: RequestBudget,
+    headers: Record<string, string> = {},
+  ): Promise<Exchange> {
+    const response = await this.exchange(
+      'GET',
+      path,
+      pullScope(repository),
+      subject,
+      headers,
+      budget,
+    );
+    if (response.status !== 200) {
+      await response.body.dump();
+      throw this.statusError(response.status, subject);
+    }
+    return response;
+  }
+
+  /** pull(), and the whole body read: at most `maxBytes`. */
+  private async pullBody(
+    path: string,
+    repository: string,
+    subject: string,
+    maxBytes: number,
+    budget?: RequestBudget,
+    headers: Record<string, string> = {},
+  ): Promise<{ response: Exchange; bytes: Buffer }> {
+    const response = await this.pull(path, repository, subject, budget, headers);
+    const bytes = await readBody(response, maxBytes, `${subject} from ${this.registry}`, budget);
+    return { response, bytes };
   }
 
   private resolveOrigin(): Promise<string> {

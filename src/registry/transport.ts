@@ -278,12 +278,7 @@ export async function readBody(
       abandon(exchange.body);
       throw tooLarge(`more than ${limit} bytes`);
     }
-    try {
-      budget?.charge(chunk.length, subject);
-    } catch (error) {
-      abandon(exchange.body);
-      throw error;
-    }
+    charge(exchange, budget, chunk.length, subject);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, received);
@@ -304,12 +299,7 @@ export async function readBodyPrefix(
   for await (const chunk of exchange.body as AsyncIterable<Buffer>) {
     const room = limit - received;
     const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    try {
-      budget?.charge(kept.length, subject);
-    } catch (error) {
-      abandon(exchange.body);
-      throw error;
-    }
+    charge(exchange, budget, kept.length, subject);
     chunks.push(kept);
     received += kept.length;
     if (chunk.length > room) {
@@ -318,6 +308,21 @@ export async function readBodyPrefix(
     }
   }
   return { bytes: Buffer.concat(chunks, received), cut: false };
+}
+
+/** Charges `bytes` read to the budget; over it, the body is dropped before the error goes up. */
+function charge(
+  exchange: Exchange,
+  budget: RequestBudget | undefined,
+  bytes: number,
+  subject: string,
+): void {
+  try {
+    budget?.charge(bytes, subject);
+  } catch (error) {
+    abandon(exchange.body);
+    throw error;
+  }
 }
 
 /** Drops a body unread, closing its connection; the abort error it emits is expected. */

@@ -8,10 +8,11 @@ import type { Db } from '../db/client.ts';
 import { apiTokens, roleBindings } from '../db/schema.ts';
 import { validateNamespace } from '../domain/names.ts';
 import {
-  ConflictError,
-  ForbiddenError,
+  conflict,
+  denied,
   fail,
-  NotFoundError,
+  invalid,
+  notFound,
   ok,
   type Result,
   ValidationError,
@@ -39,6 +40,10 @@ function check(input: RoleBindingInput): ValidationError | null {
   return problems.length > 0 ? new ValidationError(problems) : null;
 }
 
+/** Who may manage a namespace's role bindings: its admins. */
+const bindingRefusal = (access: AccessChecker, namespace: string, verb: string) =>
+  refusal(access, 'admin', namespace, 'namespace', { verb, resource: 'rolebindings' });
+
 /**
  * Grants a role; granting one that exists already changes nothing. The caller must be an admin
  * of the namespace.
@@ -48,11 +53,8 @@ export async function addRoleBinding(
   access: AccessChecker,
   input: RoleBindingInput,
 ): Promise<Result<RoleBindingInput>> {
-  const refused = await refusal(access, 'admin', input.namespace, 'namespace', {
-    verb: 'create',
-    resource: 'rolebindings',
-  });
-  if (refused) return fail(refused);
+  const refused = await bindingRefusal(access, input.namespace, 'create');
+  if (refused) return refused;
   const invalid = check(input);
   if (invalid) return fail(invalid);
   await db.insert(roleBindings).values(input).onConflictDoNothing();
@@ -65,11 +67,8 @@ export async function removeRoleBinding(
   access: AccessChecker,
   input: RoleBindingInput,
 ): Promise<Result<RoleBindingInput>> {
-  const refused = await refusal(access, 'admin', input.namespace, 'namespace', {
-    verb: 'delete',
-    resource: 'rolebindings',
-  });
-  if (refused) return fail(refused);
+  const refused = await bindingRefusal(access, input.namespace, 'delete');
+  if (refused) return refused;
   const removed = await db
     .delete(roleBindings)
     .where(
@@ -82,10 +81,8 @@ export async function removeRoleBinding(
     )
     .returning({ namespace: roleBindings.namespace });
   if (removed.length === 0) {
-    return fail(
-      new NotFoundError(
-        `${input.subjectKind.toLowerCase()} ${input.subjectName} has no role ${input.role} in ${input.namespace}`,
-      ),
+    return notFound(
+      `${input.subjectKind.toLowerCase()} ${input.subjectName} has no role ${input.role} in ${input.namespace}`,
     );
   }
   return ok(input);
@@ -97,11 +94,8 @@ export async function listRoleBindings(
   access: AccessChecker,
   namespace: string,
 ): Promise<Result<RoleBindingInput[]>> {
-  const refused = await refusal(access, 'admin', namespace, 'namespace', {
-    verb: 'list',
-    resource: 'rolebindings',
-  });
-  if (refused) return fail(refused);
+  const refused = await bindingRefusal(access, namespace, 'list');
+  if (refused) return refused;
   const rows = await db
     .select({
       namespace: roleBindings.namespace,
@@ -183,7 +177,7 @@ async function robotRefusal(access: AccessChecker, namespace: string, verb: stri
   });
   if (refused) return refused;
   if (access.caller.scope) {
-    return new ForbiddenError(
+    return denied(
       'a robot token cannot issue, list or revoke robot tokens: use a namespace admin’s credential',
       'namespace',
     );
@@ -203,7 +197,7 @@ export async function issueRobotToken(
   now = new Date(),
 ): Promise<Result<{ token: string; record: TokenRecord }>> {
   const refused = await robotRefusal(access, input.namespace, 'create');
-  if (refused) return fail(refused);
+  if (refused) return refused;
   const problems = [...(validateNamespace(input.namespace) ?? [])];
   if (!ROBOT_NAME.test(input.name)) {
     problems.push({
@@ -220,7 +214,7 @@ export async function issueRobotToken(
   if (input.description.length > 1000) {
     problems.push({ field: 'description', message: 'must be at most 1000 characters' });
   }
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   const issued = await issueToken(db, {
     subject: robotSubject(input.namespace, input.name),
     groups: [],
@@ -233,11 +227,9 @@ export async function issueRobotToken(
     createdBy: access.caller.subject,
   });
   if (!issued) {
-    return fail(
-      new ConflictError(
-        `namespace ${input.namespace} has a live robot token named ${input.name}: revoke it first`,
-        'name',
-      ),
+    return conflict(
+      `namespace ${input.namespace} has a live robot token named ${input.name}: revoke it first`,
+      'name',
     );
   }
   const [record] = await db
@@ -255,7 +247,7 @@ export async function listRobotTokens(
   limit: number,
 ): Promise<Result<TokenRecord[]>> {
   const refused = await robotRefusal(access, namespace, 'list');
-  if (refused) return fail(refused);
+  if (refused) return refused;
   const rows = await db
     .select(ROBOT_COLUMNS)
     .from(apiTokens)
@@ -274,7 +266,7 @@ export async function revokeRobotToken(
   now = new Date(),
 ): Promise<Result<TokenRecord>> {
   const refused = await robotRefusal(access, namespace, 'delete');
-  if (refused) return fail(refused);
+  if (refused) return refused;
   const [row] = await db
     .update(apiTokens)
     .set({ revokedAt: now })
@@ -287,9 +279,7 @@ export async function revokeRobotToken(
     )
     .returning(ROBOT_COLUMNS);
   if (!row) {
-    return fail(
-      new NotFoundError(`namespace ${namespace} has no live robot token named ${name}`, 'name'),
-    );
+    return notFound(`namespace ${namespace} has no live robot token named ${name}`, 'name');
   }
   return ok(row);
 }

@@ -11,17 +11,16 @@ import { REPOSITORY_CHECK_ANNOTATION } from '../domain/tagPolicy.ts';
 import {
   type ExpectedError,
   type FieldProblem,
-  fail,
-  NotFoundError,
+  invalid,
+  notFound,
   ok,
   type Result,
-  ValidationError,
 } from '../errors.ts';
 import { appendEvents, writeTransaction } from '../events/append.ts';
 import {
   createImageStream,
   type KeyValue,
-  lockStream,
+  lockTag,
   toRecord,
   touchStream,
   type UpdateImageStreamInput,
@@ -75,45 +74,29 @@ export async function setTagAnnotations(
   const annotations = toRecord(input.annotations, 'annotations', problems);
   // The list, not the record: a problem then names its entry (`annotations.2.key`).
   problems.push(...(validateAnnotations(input.annotations) ?? []));
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   const { namespace, stream, tag } = ref.value;
 
   return writeTransaction(db, async (tx) => {
-    const locked = await lockStream(tx, {
-      namespace,
-      name: stream,
-      expectedResourceVersion: input.expectedResourceVersion,
-    });
+    const locked = await lockTag(tx, ref.value, input.expectedResourceVersion);
     if (!locked.ok) {
-      return locked.error.code === 'NOT_FOUND'
-        ? fail<TagAnnotationsSet>(new NotFoundError(locked.error.message, 'ref'))
-        : fail<TagAnnotationsSet>(locked.error);
+      return locked.error.code === 'NOT_FOUND' ? notFound(locked.error.message, 'ref') : locked;
     }
-    const [row] = await tx
-      .select()
-      .from(tags)
-      .where(and(eq(tags.streamId, locked.value.id), eq(tags.name, tag)));
-    if (!row) {
-      return fail<TagAnnotationsSet>(
-        new NotFoundError(`image stream tag ${namespace}/${stream}:${tag} not found`, 'ref'),
-      );
-    }
+    const { stream: streamRow, row } = locked.value;
     if (row.specGeneration === null) {
-      return fail<TagAnnotationsSet>(
-        new ValidationError([
-          {
-            field: 'ref',
-            message: `${namespace}/${stream}:${tag} has no spec tag (it was pushed): tag it first`,
-          },
-        ]),
-      );
+      return invalid([
+        {
+          field: 'ref',
+          message: `${namespace}/${stream}:${tag} has no spec tag (it was pushed): tag it first`,
+        },
+      ]);
     }
     const previous = (row.annotations ?? {}) as Record<string, string>;
     if (sameRecord(previous, annotations)) {
       return ok({ tagId: row.id, changed: false, importJobId: null });
     }
     await tx.update(tags).set({ annotations, updatedAt: new Date() }).where(eq(tags.id, row.id));
-    await touchStream(tx, locked.value.id);
+    await touchStream(tx, streamRow.id);
     appendEvents(tx, [
       {
         namespace,
@@ -189,7 +172,7 @@ export async function applyImageStream(
   registries: RegistryPolicy = OPEN_REGISTRY_POLICY,
 ): Promise<Result<ApplyOutcome>> {
   const refused = await refusal(access, 'editor', input.namespace);
-  if (refused) return fail(refused);
+  if (refused) return refused;
   const problems: FieldProblem[] = [];
   if (input.tags.length > MAX_APPLY_TAGS) {
     problems.push({ field: 'tags', message: `at most ${MAX_APPLY_TAGS} tags per ImageStream` });
@@ -199,7 +182,7 @@ export async function applyImageStream(
       problems.push({ field: `tagAnnotations.${i}.tag`, message: `"${entry.tag}" is no tag name` });
     }
   }
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   for (const [i, tagInput] of input.tags.entries()) {
     const authorized = await authorizeTag(access, tagInput, registries);
     if (!authorized.ok) {
@@ -211,14 +194,12 @@ export async function applyImageStream(
       (d) => d.namespace !== input.namespace || d.stream !== input.name,
     );
     if (elsewhere || authorized.value.destinations.length !== 1) {
-      return fail(
-        new ValidationError([
-          {
-            field: `tags.${i}.destinations`,
-            message: `each tag of ImageStream ${input.name} names one destination in ${input.namespace}/${input.name}`,
-          },
-        ]),
-      );
+      return invalid([
+        {
+          field: `tags.${i}.destinations`,
+          message: `each tag of ImageStream ${input.name} names one destination in ${input.namespace}/${input.name}`,
+        },
+      ]);
     }
   }
 

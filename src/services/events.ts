@@ -13,9 +13,10 @@ import {
   validateTagName,
 } from '../domain/names.ts';
 import { validateDigest } from '../domain/references.ts';
-import { fail, ok, type Result, ValidationError } from '../errors.ts';
+import { fail, invalid, ok, type Result } from '../errors.ts';
 import type { StoredEvent } from '../events/hub.ts';
 import { sequenceEvents } from '../events/sequencer.ts';
+import { between } from './listFilters.ts';
 
 export interface EventQuery {
   namespace: string;
@@ -35,12 +36,7 @@ function eventFilterConditions(filter: EventFilter | undefined) {
     anyOf(events.type, filter.types),
     anyOf(events.cause, filter.causes),
     anyOf(events.actorSubject, filter.actors),
-    filter.occurredAfter
-      ? sql`${events.at} > ${filter.occurredAfter.toISOString()}::timestamptz`
-      : undefined,
-    filter.occurredBefore
-      ? sql`${events.at} < ${filter.occurredBefore.toISOString()}::timestamptz`
-      : undefined,
+    between(events.at, filter.occurredAfter, filter.occurredBefore),
   ];
 }
 
@@ -60,7 +56,7 @@ export async function listEvents(
     verb: 'list',
     resource: 'events',
   });
-  if (refused) return fail(refused);
+  if (refused) return refused;
   await sequenceEvents(db);
   const rows = (await db
     .select()
@@ -102,7 +98,7 @@ export interface WatchedNamespaces {
   readable: Set<string> | 'all';
 }
 
-const bad = (problems: Problem[]) => fail(new ValidationError(problems));
+const bad = (problems: Problem[]) => invalid(problems);
 
 /** The argument that named the namespaces, for errors. */
 const field = (input: WatchedNamespacesInput) =>
@@ -148,7 +144,7 @@ export async function watchedNamespaces(
   if (named?.length === 1) {
     // One namespace: the request's cached answer (the schema asked it already).
     const refused = await refusal(access, 'image-puller', named[0]!, field(input), action);
-    return refused ? fail(refused) : ok({ named, readable: new Set(named) });
+    return refused ?? ok({ named, readable: new Set(named) });
   }
   const readable = await access.readableNow();
   if (!named) return ok({ named: null, readable: readable === null ? 'all' : new Set(readable) });

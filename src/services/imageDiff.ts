@@ -9,12 +9,12 @@ import { type DiffableImage, diffImages, type ImageDiffResult } from '../domain/
 import { parseStreamImageReference, type StreamImageReference } from '../domain/references.ts';
 import {
   type FieldProblem,
-  fail,
   fromDomain,
-  NotFoundError,
+  invalid,
+  notFound,
   ok,
   type Result,
-  ValidationError,
+  type ValidationError,
 } from '../errors.ts';
 import { resolveStreamImage } from './queries.ts';
 
@@ -54,7 +54,7 @@ export async function diffStreamImages(
       problems.push(...error.problems);
     }
   }
-  if (!fromRef.ok || !toRef.ok) return fail(new ValidationError(problems));
+  if (!fromRef.ok || !toRef.ok) return invalid(problems);
 
   const checked = await authorizeAll<StreamImageReference>(access, [
     { role: 'image-puller', target: fromRef.value, field: 'from' },
@@ -82,11 +82,9 @@ export async function diffStreamImages(
     const image = loaded.get(resolved.digest);
     // Defensive: history items and verified lists' entries name stored images.
     if (!image) {
-      return fail(
-        new NotFoundError(
-          `"${resolved.namespace}/${resolved.name}" names ${resolved.digest}, whose metadata is not stored`,
-          field,
-        ),
+      return notFound(
+        `"${resolved.namespace}/${resolved.name}" names ${resolved.digest}, whose metadata is not stored`,
+        field,
       );
     }
     sides.push([
@@ -121,11 +119,9 @@ async function resolveDigest(
     const found = await resolveStreamImage(db, ref, field);
     if (!found.ok) return found;
     if (!found.value) {
-      return fail(
-        new NotFoundError(
-          `no image in the image stream "${ref.namespace}/${ref.stream}" matches the id "${ref.id}"`,
-          field,
-        ),
+      return notFound(
+        `no image in the image stream "${ref.namespace}/${ref.stream}" matches the id "${ref.id}"`,
+        field,
       );
     }
     return ok({
@@ -151,16 +147,14 @@ async function resolveDigest(
     .orderBy(desc(tagHistory.seq))
     .limit(1);
   const where = `"${ref.namespace}/${name}"`;
-  if (!row) return fail(new NotFoundError(`image stream tag ${where} not found`, field));
+  if (!row) return notFound(`image stream tag ${where} not found`, field);
   if (row.item === null) {
-    return fail(new NotFoundError(`image stream tag ${where} points at no image yet`, field));
+    return notFound(`image stream tag ${where} points at no image yet`, field);
   }
   if (row.digest === null) {
-    return fail(
-      new NotFoundError(
-        `image stream tag ${where} is a reference tag: it names a pull spec, not an imported image`,
-        field,
-      ),
+    return notFound(
+      `image stream tag ${where} is a reference tag: it names a pull spec, not an imported image`,
+      field,
     );
   }
   return ok({ namespace: ref.namespace, name, digest: row.digest });

@@ -4,7 +4,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import { type Db, rowsOf, type Tx } from '../db/client.ts';
-import { imageStreams, namespaces } from '../db/schema.ts';
+import { imageStreams, namespaces, tags } from '../db/schema.ts';
 import { validateDockerImageRepository } from '../domain/importRules.ts';
 import {
   validateAnnotations,
@@ -12,15 +12,7 @@ import {
   validateNamespace,
   validateStreamName,
 } from '../domain/names.ts';
-import {
-  ConflictError,
-  type FieldProblem,
-  fail,
-  NotFoundError,
-  ok,
-  type Result,
-  ValidationError,
-} from '../errors.ts';
+import { conflict, type FieldProblem, invalid, notFound, ok, type Result } from '../errors.ts';
 import { appendEvents, type EventCause, writeTransaction } from '../events/append.ts';
 
 export type ImageStreamRow = typeof imageStreams.$inferSelect & {
@@ -71,7 +63,7 @@ export async function createImageStream(
   input: CreateImageStreamInput,
 ): Promise<Result<ImageStreamRow>> {
   const refused = await refusal(access, 'editor', input.namespace);
-  if (refused) return fail(refused);
+  if (refused) return refused;
   const problems: FieldProblem[] = [];
   const labels = toRecord(input.labels, 'labels', problems);
   const annotations = toRecord(input.annotations, 'annotations', problems);
@@ -84,7 +76,7 @@ export async function createImageStream(
       ? (validateDockerImageRepository(input.dockerImageRepository) ?? [])
       : []),
   );
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
 
   return writeTransaction(db, async (tx) => {
     await ensureNamespace(tx, input.namespace);
@@ -101,9 +93,7 @@ export async function createImageStream(
       .onConflictDoNothing()
       .returning();
     if (!row) {
-      return fail(
-        new ConflictError(`image stream ${input.namespace}/${input.name} already exists`, 'name'),
-      );
+      return conflict(`image stream ${input.namespace}/${input.name} already exists`, 'name');
     }
     appendEvents(tx, [
       { namespace: row.namespace, stream: row.name, tag: null, type: 'ADDED', cause: 'create' },
@@ -119,7 +109,7 @@ export async function deleteImageStream(
   locator: StreamLocator,
 ): Promise<Result<ImageStreamRow>> {
   const refused = await refusal(access, 'admin', locator.namespace);
-  if (refused) return fail(refused);
+  if (refused) return refused;
   return writeTransaction(db, async (tx) => {
     const found = await lockStream(tx, locator);
     if (!found.ok) return found;
@@ -168,20 +158,36 @@ export async function lockStream(tx: Tx, locator: StreamLocator): Promise<Result
     .where(and(eq(imageStreams.namespace, locator.namespace), eq(imageStreams.name, locator.name)))
     .for('update');
   if (!row) {
-    return fail(
-      new NotFoundError(`image stream ${locator.namespace}/${locator.name} not found`, 'name'),
-    );
+    return notFound(`image stream ${locator.namespace}/${locator.name} not found`, 'name');
   }
   const expected = locator.expectedResourceVersion;
   if (expected != null && expected !== String(row.resourceVersion)) {
-    return fail(
-      new ConflictError(
-        `image stream ${locator.namespace}/${locator.name} has changed: resourceVersion is ${row.resourceVersion}, expected ${expected}`,
-        'expectedResourceVersion',
-      ),
+    return conflict(
+      `image stream ${locator.namespace}/${locator.name} has changed: resourceVersion is ${row.resourceVersion}, expected ${expected}`,
+      'expectedResourceVersion',
     );
   }
   return ok(row);
+}
+
+/**
+ * lockStream() for a write to one tag: the stream `ref` names, locked, and the tag's row; a
+ * missing tag is NOT_FOUND on `ref`.
+ */
+export async function lockTag(
+  tx: Tx,
+  ref: { namespace: string; stream: string; tag: string },
+  expectedResourceVersion: string | null | undefined,
+) {
+  const { namespace, stream, tag } = ref;
+  const locked = await lockStream(tx, { namespace, name: stream, expectedResourceVersion });
+  if (!locked.ok) return locked;
+  const [row] = await tx
+    .select()
+    .from(tags)
+    .where(and(eq(tags.streamId, locked.value.id), eq(tags.name, tag)));
+  if (!row) return notFound(`image stream tag ${namespace}/${stream}:${tag} not found`, 'ref');
+  return ok({ stream: locked.value, row });
 }
 
 export async function ensureNamespace(tx: Tx, name: string): Promise<void> {
@@ -304,7 +310,7 @@ export async function updateImageStream(
   input: UpdateImageStreamInput,
 ): Promise<Result<ImageStreamRow>> {
   const refused = await refusal(access, 'editor', input.namespace);
-  if (refused) return fail(refused);
+  if (refused) return refused;
   const problems: FieldProblem[] = [];
   const labels = input.labels ? toRecord(input.labels, 'labels', problems) : undefined;
   const annotations = input.annotations
@@ -315,7 +321,7 @@ export async function updateImageStream(
   if (input.dockerImageRepository) {
     problems.push(...(validateDockerImageRepository(input.dockerImageRepository) ?? []));
   }
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
 
   return writeTransaction(db, async (tx) => {
     const locked = await lockStream(tx, input);

@@ -14,9 +14,10 @@ import {
 import type { ReferencePolicy } from '../domain/tagPolicy.ts';
 import type { StreamTags } from '../domain/tracking.ts';
 import {
-  ForbiddenError,
+  denied,
   fail,
   fromDomain,
+  invalid,
   NotFoundError,
   ok,
   type Result,
@@ -50,6 +51,21 @@ export interface ImportImageInput {
 }
 
 /**
+ * The tag `input.image` names (`stream` means `stream:latest`), once the caller is an editor of
+ * its namespace: the target of an import and of its preview.
+ */
+export async function importTarget(access: AccessChecker, input: ImportImageInput) {
+  const parsed = parseImageStreamTagRef(
+    input.image.includes(':') ? input.image : `${input.image}:latest`,
+    input.namespace,
+    undefined,
+    'image',
+  );
+  if (!parsed.ok) return fail(fromDomain(parsed.error));
+  return authorize(access, 'editor', parsed.value, 'image');
+}
+
+/**
  * Imports into the stream `image` names, which may be in another namespace than `input.namespace`
  * (`ns/stream:tag`): the caller must be an editor there, checked before anything is written.
  */
@@ -62,14 +78,7 @@ export async function importImage(
   registries: RegistryPolicy = OPEN_REGISTRY_POLICY,
 ): Promise<Result<number>> {
   const problems: Problem[] = [];
-  const parsed = parseImageStreamTagRef(
-    input.image.includes(':') ? input.image : `${input.image}:latest`,
-    input.namespace,
-    undefined,
-    'image',
-  );
-  if (!parsed.ok) return fail(fromDomain(parsed.error));
-  const ref = await authorize(access, 'editor', parsed.value, 'image');
+  const ref = await importTarget(access, input);
   if (!ref.ok) return ref;
   const explicitTag = input.image.includes(':');
   const importMode = parseImportMode(input.importMode ?? 'Legacy');
@@ -90,11 +99,11 @@ export async function importImage(
       message: `cannot specify a tag "${input.image}" as well as all`,
     });
   }
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   const refusal = input.from
     ? sourceRefusal(registries, input.from, Boolean(input.insecure))
     : null;
-  if (refusal) return fail(new ForbiddenError(refusal, 'from'));
+  if (refusal) return denied(refusal, 'from');
   const { namespace, stream, tag } = ref.value;
   const mode = importMode.ok ? importMode.value : 'Legacy';
   const settings = {

@@ -1,7 +1,6 @@
 // `importImage(dryRun: true)` (`oc import-image --dry-run`): what an import would record, read
 // from the registry with the namespace's pull secrets; nothing is written.
 import { and, desc, eq } from 'drizzle-orm';
-import { authorize } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { imageStreams, tagHistory, tags } from '../db/schema.ts';
@@ -12,11 +11,10 @@ import {
   type DockerReference,
   namesTagOrDigest,
   parseDockerReference,
-  parseImageStreamTagRef,
 } from '../domain/references.ts';
 import { isInsecure } from '../domain/tagPolicy.ts';
-import { fail, fromDomain, NotFoundError, ok, type Result, ValidationError } from '../errors.ts';
-import type { ImportImageInput } from './importImage.ts';
+import { fail, fromDomain, invalid, notFound, ok, type Result } from '../errors.ts';
+import { type ImportImageInput, importTarget } from './importImage.ts';
 import type { RemoteRegistryReader } from './policyTags.ts';
 
 /** One image of a manifest list: its platform and digest. */
@@ -67,14 +65,7 @@ export async function previewImport(
   reader: RemoteRegistryReader,
   input: ImportImageInput,
 ): Promise<Result<ImportPreview>> {
-  const parsed = parseImageStreamTagRef(
-    input.image.includes(':') ? input.image : `${input.image}:latest`,
-    input.namespace,
-    undefined,
-    'image',
-  );
-  if (!parsed.ok) return fail(fromDomain(parsed.error));
-  const ref = await authorize(access, 'editor', parsed.value, 'image');
+  const ref = await importTarget(access, input);
   if (!ref.ok) return ref;
   const { namespace, stream, tag } = ref.value;
   const problems: { field: string; message: string }[] = [];
@@ -91,18 +82,16 @@ export async function previewImport(
     if (!source.ok) problems.push({ field: 'from', message: source.error.message });
     else from = source.value;
   }
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
 
   const [streamRow] = await db
     .select({ id: imageStreams.id, annotations: imageStreams.annotations })
     .from(imageStreams)
     .where(and(eq(imageStreams.namespace, namespace), eq(imageStreams.name, stream)));
   if (!streamRow && !input.confirm) {
-    return fail(
-      new NotFoundError(
-        `image stream ${namespace}/${stream} does not exist: pass confirm to create it`,
-        'image',
-      ),
+    return notFound(
+      `image stream ${namespace}/${stream} does not exist: pass confirm to create it`,
+      'image',
     );
   }
   const [tagRow] = streamRow
@@ -123,22 +112,18 @@ export async function previewImport(
   let text = input.from ?? null;
   if (!from) {
     if (tagRow?.fromKind !== 'DockerImage' || !tagRow.fromName || tagRow.reference) {
-      return fail(
-        new NotFoundError(
-          `tag ${stream}:${tag} has no DockerImage source to import: give from`,
-          'from',
-        ),
+      return notFound(
+        `tag ${stream}:${tag} has no DockerImage source to import: give from`,
+        'from',
       );
     }
     if (tagRow.policy) {
-      return fail(
-        new ValidationError([
-          {
-            field: 'from',
-            message: `${stream}:${tag} is a policy tag: previewPolicy shows what it would pick, or give from`,
-          },
-        ]),
-      );
+      return invalid([
+        {
+          field: 'from',
+          message: `${stream}:${tag} is a policy tag: previewPolicy shows what it would pick, or give from`,
+        },
+      ]);
     }
     const source = parseDockerReference(tagRow.fromName, 'from');
     if (!source.ok) return fail(fromDomain(source.error));
@@ -159,12 +144,8 @@ export async function previewImport(
     tagRow?.annotations ?? {},
   );
   if (!read.ok) {
-    if (read.reason === 'NotFound') return fail(new NotFoundError(read.message, 'from'));
-    return fail(
-      new ValidationError([
-        { field: 'from', message: `the image could not be read: ${read.message}` },
-      ]),
-    );
+    if (read.reason === 'NotFound') return notFound(read.message, 'from');
+    return invalid([{ field: 'from', message: `the image could not be read: ${read.message}` }]);
   }
   const { image, sourceDigest, listEntries } = read.value;
   const [head] = tagRow

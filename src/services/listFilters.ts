@@ -130,19 +130,23 @@ export function tagListConditions(t: TagColumns, filter: TagFilter): SQL | undef
             sql` or `,
           )})`
       : undefined,
-    filter.importFailing === null
-      ? undefined
-      : filter.importFailing
-        ? failing
-        : sql`not ${failing}`,
-    filter.hasImage === null ? undefined : filter.hasImage ? hasImage : sql`not ${hasImage}`,
-    filter.updatedAfter
-      ? sql`${t.updatedAt} > ${filter.updatedAfter.toISOString()}::timestamptz`
-      : undefined,
-    filter.updatedBefore
-      ? sql`${t.updatedAt} < ${filter.updatedBefore.toISOString()}::timestamptz`
-      : undefined,
+    holds(failing, filter.importFailing),
+    holds(hasImage, filter.hasImage),
+    between(t.updatedAt, filter.updatedAfter, filter.updatedBefore),
   );
+}
+
+/** The column strictly between the two times, either bound left out when null. */
+export function between(column: SQLWrapper, after: Date | null, before: Date | null) {
+  return and(
+    after ? sql`${column} > ${after.toISOString()}::timestamptz` : undefined,
+    before ? sql`${column} < ${before.toISOString()}::timestamptz` : undefined,
+  );
+}
+
+/** For a yes/no filter: the condition when asked for true, its negation for false, none for null. */
+function holds(condition: SQL, wanted: boolean | null): SQL | undefined {
+  return wanted === null ? undefined : wanted ? condition : sql`not ${condition}`;
 }
 
 /** The history items the filter selects (the list's scope, the tag, is added by the list). */
@@ -151,12 +155,7 @@ export function historyListConditions(
   filter: HistoryFilter,
 ): SQL | undefined {
   return and(
-    filter.createdAfter
-      ? sql`${h.created} > ${filter.createdAfter.toISOString()}::timestamptz`
-      : undefined,
-    filter.createdBefore
-      ? sql`${h.created} < ${filter.createdBefore.toISOString()}::timestamptz`
-      : undefined,
+    between(h.created, filter.createdAfter, filter.createdBefore),
     filter.hasImage === null
       ? undefined
       : filter.hasImage
@@ -184,16 +183,7 @@ export function streamImageListConditions(
     and i.media_type in (${valueList(MANIFEST_LIST_MEDIA_TYPES)}))`;
   return and(
     filter.digestPrefix ? sql`${si.digest} like ${`${filter.digestPrefix}%`}` : undefined,
-    filter.createdAfter
-      ? sql`${si.created} > ${filter.createdAfter.toISOString()}::timestamptz`
-      : undefined,
-    filter.createdBefore
-      ? sql`${si.created} < ${filter.createdBefore.toISOString()}::timestamptz`
-      : undefined,
-    filter.isManifestList === null
-      ? undefined
-      : filter.isManifestList
-        ? manifestList
-        : sql`not ${manifestList}`,
+    between(si.created, filter.createdAfter, filter.createdBefore),
+    holds(manifestList, filter.isManifestList),
   );
 }

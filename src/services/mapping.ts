@@ -8,7 +8,7 @@ import {
   validateStreamName,
   validateTagName,
 } from '../domain/names.ts';
-import { fail, ok, type Result, ValidationError } from '../errors.ts';
+import { invalid, ok, type Result } from '../errors.ts';
 import { type EventCause, writeTransaction } from '../events/append.ts';
 import { lockOrCreateStream } from './imageStreams.ts';
 import { type ImageInput, saveImage } from './images.ts';
@@ -69,7 +69,7 @@ export async function createImageStreamMapping(
   if (!image.dockerImageReference.trim()) {
     problems.push({ field: 'image.dockerImageReference', message: 'must not be empty' });
   }
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
 
   return writeTransaction(db, async (tx) => {
     await guard?.(tx);

@@ -1,13 +1,15 @@
 // A namespace's named objects (webhooks, receivers, retention policies): the refusal, the
-// not-found answer, and the list and delete that each such table shares.
+// not-found answer, and the create (with its per-namespace cap), list and delete that each such
+// table shares.
 
 import type { InferSelectModel } from 'drizzle-orm';
 import { and, eq, sql } from 'drizzle-orm';
-import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
+import type { PgColumn, PgInsertValue, PgTable } from 'drizzle-orm/pg-core';
 import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db, Tx } from '../db/client.ts';
-import { fail, NotFoundError, ok, type Result, ValidationError } from '../errors.ts';
+import { conflict, invalid, notFound, ok, type Result } from '../errors.ts';
+import { ensureNamespace } from './imageStreams.ts';
 
 type NamedTable = PgTable & { namespace: PgColumn; name: PgColumn };
 
@@ -30,35 +32,45 @@ export function namespacedObjects<T extends NamedTable>(spec: NamespacedObjectsS
   const { table } = spec;
   const refused = (access: AccessChecker, namespace: string, verb: string) =>
     refusal(access, spec.role, namespace, 'namespace', { verb, resource: spec.resource });
-  const notFound = (namespace: string, name: string) =>
-    fail<never>(new NotFoundError(`${spec.noun} ${namespace}/${name} not found`, 'name'));
+  const missing = (namespace: string, name: string) =>
+    notFound(`${spec.noun} ${namespace}/${name} not found`, 'name');
   const named = (namespace: string, name: string) =>
     and(eq(table.namespace, namespace), eq(table.name, name));
 
   return {
     refused,
-    notFound,
+    notFound: missing,
     named,
-    /** A refusal when the namespace has `max` objects already (inside the creating transaction). */
-    async full(db: Db | Tx, namespace: string): Promise<Result<never> | null> {
-      const [count] = await db
+    /**
+     * Inserts a new object inside the caller's transaction, creating its namespace when need be:
+     * refused when the namespace has `max` objects already, CONFLICT when the name is taken.
+     */
+    async create(tx: Tx, values: PgInsertValue<T>): Promise<Result<Row>> {
+      const { namespace, name } = values as { namespace: string; name: string };
+      await ensureNamespace(tx, namespace);
+      const [count] = await tx
         .select({ n: sql<number>`count(*)::int` })
         .from(table as PgTable)
         .where(eq(table.namespace, namespace));
-      if (Number(count?.n ?? 0) < spec.max) return null;
-      return fail(
-        new ValidationError([
+      if (Number(count?.n ?? 0) >= spec.max) {
+        return invalid([
           {
             field: 'namespace',
             message: `a namespace may have at most ${spec.max} ${spec.plural}`,
           },
-        ]),
-      );
+        ]);
+      }
+      const [row] = (await tx
+        .insert(table as PgTable)
+        .values(values)
+        .onConflictDoNothing()
+        .returning()) as Row[];
+      return row ? ok(row) : conflict(`${spec.noun} ${namespace}/${name} already exists`, 'name');
     },
     /** The namespace's objects by name (at most `max`). */
     async list(db: Db, access: AccessChecker, namespace: string): Promise<Result<Row[]>> {
       const denied = await refused(access, namespace, 'list');
-      if (denied) return fail(denied);
+      if (denied) return denied;
       const rows = await db
         .select()
         .from(table as PgTable)
@@ -75,12 +87,12 @@ export function namespacedObjects<T extends NamedTable>(spec: NamespacedObjectsS
       name: string,
     ): Promise<Result<Row>> {
       const denied = await refused(access, namespace, 'delete');
-      if (denied) return fail(denied);
+      if (denied) return denied;
       const [row] = (await db
         .delete(table as PgTable)
         .where(named(namespace, name))
         .returning()) as Row[];
-      return row ? ok(row) : notFound(namespace, name);
+      return row ? ok(row) : missing(namespace, name);
     },
   };
 }

@@ -23,7 +23,9 @@ import {
   type ExpectedError,
   fail,
   fromDomain,
+  invalid,
   NotFoundError,
+  notFound,
   ok,
   type Result,
   ValidationError,
@@ -53,14 +55,12 @@ export async function reevaluateTag(
 ): Promise<Result<Reevaluation>> {
   const timeout = input.timeoutSeconds;
   if (timeout != null && (timeout < 1 || timeout > REEVALUATE_MAX_WAIT_SECONDS)) {
-    return fail(
-      new ValidationError([
-        {
-          field: 'timeoutSeconds',
-          message: `timeoutSeconds is 1 to ${REEVALUATE_MAX_WAIT_SECONDS}`,
-        },
-      ]),
-    );
+    return invalid([
+      {
+        field: 'timeoutSeconds',
+        message: `timeoutSeconds is 1 to ${REEVALUATE_MAX_WAIT_SECONDS}`,
+      },
+    ]);
   }
   const parsed = parseImageStreamTagRef(input.ref, input.namespace, undefined, 'ref');
   if (!parsed.ok) return fail(fromDomain(parsed.error));
@@ -75,16 +75,10 @@ export async function reevaluateTag(
       and(eq(imageStreams.namespace, namespace), eq(imageStreams.name, stream), eq(tags.name, tag)),
     );
   if (!row) {
-    return fail(
-      new NotFoundError(`image stream tag ${namespace}/${stream}:${tag} not found`, 'ref'),
-    );
+    return notFound(`image stream tag ${namespace}/${stream}:${tag} not found`, 'ref');
   }
   if (!row.policy) {
-    return fail(
-      new ValidationError([
-        { field: 'ref', message: `${stream}:${tag} has no policy to evaluate` },
-      ]),
-    );
+    return invalid([{ field: 'ref', message: `${stream}:${tag} has no policy to evaluate` }]);
   }
   const importJobId = await writeTransaction(db, (tx) =>
     enqueueImport(tx, { namespace, stream, tags: [tag], cause: 'policy' }),
@@ -152,11 +146,9 @@ async function checkRemoteRead(
   const parsed = parseDockerReference(text, 'repository');
   if (!parsed.ok) return fail(fromDomain(parsed.error));
   if (namesTagOrDigest(text, parsed.value)) {
-    return fail(
-      new ValidationError([
-        { field: 'repository', message: 'give a repository, without a tag or digest' },
-      ]),
-    );
+    return invalid([
+      { field: 'repository', message: 'give a repository, without a tag or digest' },
+    ]);
   }
   return ok({ namespace: allowed.value.namespace, repository: parsed.value });
 }
@@ -185,9 +177,7 @@ export async function remoteTags(
   if (!checked.ok) return checked;
   const first = input.first ?? 100;
   if (!Number.isInteger(first) || first < 1 || first > REMOTE_TAGS_MAX_PAGE) {
-    return fail(
-      new ValidationError([{ field: 'first', message: `first is 1 to ${REMOTE_TAGS_MAX_PAGE}` }]),
-    );
+    return invalid([{ field: 'first', message: `first is 1 to ${REMOTE_TAGS_MAX_PAGE}` }]);
   }
   const filter = input.filter ? compileTagFilter(input.filter, 'filter') : ok(() => true);
   if (!filter.ok) return fail(fromDomain(filter.error));
@@ -202,9 +192,7 @@ export async function remoteTags(
   if (input.after) {
     const index = matching.indexOf(input.after);
     if (index === -1) {
-      return fail(
-        new ValidationError([{ field: 'after', message: `${input.after} is not a listed tag` }]),
-      );
+      return invalid([{ field: 'after', message: `${input.after} is not a listed tag` }]);
     }
     start = index + 1;
   }

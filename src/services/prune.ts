@@ -6,7 +6,7 @@ import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import { type Db, rowsOf, type Tx } from '../db/client.ts';
 import { isExcluded } from '../domain/policyTags.ts';
-import { type FieldProblem, fail, ok, type Result, ValidationError } from '../errors.ts';
+import { type FieldProblem, invalid, ok, type Result } from '../errors.ts';
 import { appendEvents, writeTransaction } from '../events/append.ts';
 
 export interface PruneInput {
@@ -176,7 +176,7 @@ export async function pruneImages(db: Db, input: PruneInput): Promise<Result<Pru
   const minutes = input.keepYoungerThanMinutes ?? 60;
   const dryRun = input.dryRun ?? true;
   const problems = checkCounts(keep, minutes);
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
 
   return writeTransaction(db, async (tx) => {
     // One snapshot for both lists; a concurrent push after this is simply not considered.
@@ -274,9 +274,9 @@ export async function pruneTagHistory(
     verb: 'delete',
     resource: 'imagestreamtags',
   });
-  if (refused) return fail(refused);
+  if (refused) return refused;
   const problems = retentionProblems(input);
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   return writeTransaction(db, async (tx) => ok(await applyRetention(tx, input, reportLimit)));
 }
 

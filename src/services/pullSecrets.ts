@@ -2,7 +2,7 @@
 
 import { and, eq } from 'drizzle-orm';
 import { refusal } from '../auth/authorize.ts';
-import type { AccessChecker } from '../auth/roles.ts';
+import type { AccessChecker, Role } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { pullSecrets } from '../db/schema.ts';
 import { validateNamespace } from '../domain/names.ts';
@@ -12,14 +12,13 @@ import {
   type RegistryCredential,
 } from '../domain/pullSecrets.ts';
 import {
-  ConflictError,
+  conflict,
   type FieldProblem,
-  fail,
   fromDomain,
-  NotFoundError,
+  invalid,
+  notFound,
   ok,
   type Result,
-  ValidationError,
 } from '../errors.ts';
 import { writeTransaction } from '../events/append.ts';
 import { decrypt, encrypt } from '../secrets.ts';
@@ -69,6 +68,10 @@ export interface PullSecretInput {
   document: string;
 }
 
+/** Editors manage a namespace's pull secrets; whoever may read the namespace may list them. */
+const secretRefusal = (access: AccessChecker, role: Role, namespace: string, verb: string) =>
+  refusal(access, role, namespace, 'namespace', { verb, resource: 'secrets' });
+
 /**
  * Creates (`replace: false`) or replaces (`replace: true`) a namespace's pull secret; the caller
  * must be an editor of the namespace.
@@ -80,13 +83,10 @@ export async function savePullSecret(
   input: PullSecretInput,
   replace: boolean,
 ): Promise<Result<PullSecretInfo>> {
-  const refused = await refusal(access, 'editor', input.namespace, 'namespace', {
-    verb: 'update',
-    resource: 'secrets',
-  });
-  if (refused) return fail(refused);
+  const refused = await secretRefusal(access, 'editor', input.namespace, 'update');
+  if (refused) return refused;
   const { problems, credentials } = check(input.namespace, input.name, input.document);
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   const values = {
     registryKeys: credentials.map((c) => c.key),
     encrypted: encrypt(key, input.document),
@@ -99,9 +99,7 @@ export async function savePullSecret(
         .where(and(eq(pullSecrets.namespace, input.namespace), eq(pullSecrets.name, input.name)))
         .returning();
       if (!row) {
-        return fail(
-          new NotFoundError(`pull secret ${input.namespace}/${input.name} not found`, 'name'),
-        );
+        return notFound(`pull secret ${input.namespace}/${input.name} not found`, 'name');
       }
       return ok(info(row));
     }
@@ -112,9 +110,7 @@ export async function savePullSecret(
       .onConflictDoNothing()
       .returning();
     if (!row) {
-      return fail(
-        new ConflictError(`pull secret ${input.namespace}/${input.name} already exists`, 'name'),
-      );
+      return conflict(`pull secret ${input.namespace}/${input.name} already exists`, 'name');
     }
     return ok(info(row));
   });
@@ -127,16 +123,13 @@ export async function deletePullSecret(
   namespace: string,
   name: string,
 ): Promise<Result<PullSecretInfo>> {
-  const refused = await refusal(access, 'editor', namespace, 'namespace', {
-    verb: 'delete',
-    resource: 'secrets',
-  });
-  if (refused) return fail(refused);
+  const refused = await secretRefusal(access, 'editor', namespace, 'delete');
+  if (refused) return refused;
   const [row] = await db
     .delete(pullSecrets)
     .where(and(eq(pullSecrets.namespace, namespace), eq(pullSecrets.name, name)))
     .returning();
-  if (!row) return fail(new NotFoundError(`pull secret ${namespace}/${name} not found`, 'name'));
+  if (!row) return notFound(`pull secret ${namespace}/${name} not found`, 'name');
   return ok(info(row));
 }
 
@@ -146,11 +139,8 @@ export async function listPullSecrets(
   access: AccessChecker,
   namespace: string,
 ): Promise<Result<PullSecretInfo[]>> {
-  const refused = await refusal(access, 'image-puller', namespace, 'namespace', {
-    verb: 'list',
-    resource: 'secrets',
-  });
-  if (refused) return fail(refused);
+  const refused = await secretRefusal(access, 'image-puller', namespace, 'list');
+  if (refused) return refused;
   const rows = await db
     .select()
     .from(pullSecrets)

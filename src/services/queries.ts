@@ -15,7 +15,7 @@ import {
 } from '../domain/references.ts';
 import { resolveImageId } from '../domain/shortIds.ts';
 import type { StreamTags, TagSource } from '../domain/tracking.ts';
-import { fromDomain, ok, type Result, ValidationError } from '../errors.ts';
+import { fromDomain, invalid, ok, type Result } from '../errors.ts';
 
 /** The `<stream>@<id>` view: one image of a stream, as found through its tag histories. */
 export interface StreamImage {
@@ -37,7 +37,7 @@ export async function authorizeStreamTagLookup(
   ref: string,
 ): Promise<Result<Authorized<StreamTagRef>>> {
   const problems = validateNamespace(namespace, 'namespace');
-  if (problems) return { ok: false, error: new ValidationError(problems) };
+  if (problems) return invalid(problems);
   return authorizeTagRef(access, 'image-puller', { namespace, ref });
 }
 
@@ -55,7 +55,7 @@ export async function findStreamImage(
   ref: string,
 ): Promise<Result<StreamImage | null>> {
   const problems = validateNamespace(namespace, 'namespace');
-  if (problems) return { ok: false, error: new ValidationError(problems) };
+  if (problems) return invalid(problems);
   const syntax = parseImageStreamImageRef(ref, namespace, undefined, 'ref');
   if (!syntax.ok) return { ok: false, error: fromDomain(syntax.error) };
   const parsed = await authorize(access, 'image-puller', syntax.value, 'ref');

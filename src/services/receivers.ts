@@ -11,16 +11,8 @@ import {
   SIGNED_KINDS,
   sourceRepository,
 } from '../domain/receivers.ts';
-import {
-  ConflictError,
-  type FieldProblem,
-  fail,
-  ok,
-  type Result,
-  ValidationError,
-} from '../errors.ts';
+import { type FieldProblem, invalid, ok, type Result } from '../errors.ts';
 import { encrypt } from '../secrets.ts';
-import { ensureNamespace } from './imageStreams.ts';
 import { enqueueImport } from './importJobs.ts';
 import { namespacedObjects } from './namespacedObjects.ts';
 
@@ -86,34 +78,22 @@ export async function createReceiver(
   input: ReceiverInput,
 ): Promise<Result<{ receiver: ReceiverRow; token: string; secret: string | null }>> {
   const denied = await refused(access, input.namespace, 'create');
-  if (denied) return fail(denied);
+  if (denied) return denied;
   const problems = checkInput(input);
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   const token = randomBytes(32).toString('base64url');
   const secret = SIGNED_KINDS.has(input.kind) ? randomBytes(32).toString('base64url') : null;
   return db.transaction(async (tx) => {
-    await ensureNamespace(tx, input.namespace);
-    const full = await objects.full(tx, input.namespace);
-    if (full) return full;
-    const [row] = await tx
-      .insert(receivers)
-      .values({
-        namespace: input.namespace,
-        name: input.name,
-        kind: input.kind,
-        registry: input.registry ?? null,
-        tokenHash: tokenHash(token),
-        encryptedSecret: secret === null ? null : encrypt(key, secret),
-        createdBy: access.caller.subject,
-      })
-      .onConflictDoNothing()
-      .returning();
-    if (!row) {
-      return fail(
-        new ConflictError(`receiver ${input.namespace}/${input.name} already exists`, 'name'),
-      );
-    }
-    return ok({ receiver: row, token, secret });
+    const created = await objects.create(tx, {
+      namespace: input.namespace,
+      name: input.name,
+      kind: input.kind,
+      registry: input.registry ?? null,
+      tokenHash: tokenHash(token),
+      encryptedSecret: secret === null ? null : encrypt(key, secret),
+      createdBy: access.caller.subject,
+    });
+    return created.ok ? ok({ receiver: created.value, token, secret }) : created;
   });
 }
 

@@ -5,9 +5,8 @@ import type { AccessChecker } from '../auth/roles.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { type RetentionRunResult, retentionPolicies } from '../db/schema.ts';
 import { validateNamespace } from '../domain/names.ts';
-import { type FieldProblem, fail, ok, type Result, ValidationError } from '../errors.ts';
+import { type FieldProblem, invalid, ok, type Result } from '../errors.ts';
 import { writeTransaction } from '../events/append.ts';
-import { ensureNamespace } from './imageStreams.ts';
 import { namespacedObjects } from './namespacedObjects.ts';
 import { applyRetention, type PruneHistoryResult, retentionProblems } from './prune.ts';
 
@@ -90,11 +89,10 @@ export async function setRetentionPolicy(
   input: RetentionPolicyInput,
 ): Promise<Result<{ policy: RetentionPolicyRow; created: boolean }>> {
   const denied = await refused(access, input.namespace, 'update');
-  if (denied) return fail(denied);
+  if (denied) return denied;
   const problems = checkInput(input);
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   return writeTransaction(db, async (tx) => {
-    await ensureNamespace(tx, input.namespace);
     const existing = await lockPolicy(tx, input.namespace, input.name);
     const rules = {
       keepTagRevisions: input.keepTagRevisions,
@@ -119,18 +117,13 @@ export async function setRetentionPolicy(
         .returning();
       return ok({ policy: row!, created: false });
     }
-    const full = await objects.full(tx, input.namespace);
-    if (full) return full;
-    const [row] = await tx
-      .insert(retentionPolicies)
-      .values({
-        namespace: input.namespace,
-        name: input.name,
-        ...rules,
-        nextRunAt: nextRun(input.intervalMinutes),
-      })
-      .returning();
-    return ok({ policy: row!, created: true });
+    const created = await objects.create(tx, {
+      namespace: input.namespace,
+      name: input.name,
+      ...rules,
+      nextRunAt: nextRun(input.intervalMinutes),
+    });
+    return created.ok ? ok({ policy: created.value, created: true }) : created;
   });
 }
 
@@ -190,7 +183,7 @@ export async function runRetentionPolicy(
   reportLimit: number,
 ): Promise<Result<{ policy: RetentionPolicyRow; report: PruneHistoryResult }>> {
   const denied = await refused(access, input.namespace, 'update');
-  if (denied) return fail(denied);
+  if (denied) return denied;
   return writeTransaction(db, async (tx) => {
     const policy = await lockPolicy(tx, input.namespace, input.name);
     if (!policy) return notFound(input.namespace, input.name);

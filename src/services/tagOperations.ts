@@ -7,9 +7,9 @@ import type { Db } from '../db/client.ts';
 import { tagHistory, tags } from '../db/schema.ts';
 import { type RollbackBy, rollbackTarget } from '../domain/history.ts';
 import { followers } from '../domain/tracking.ts';
-import { fail, fromDomain, NotFoundError, ok, type Result, ValidationError } from '../errors.ts';
+import { fail, fromDomain, invalid, notFound, ok, type Result } from '../errors.ts';
 import { appendEvents, writeTransaction } from '../events/append.ts';
-import { lockStream, touchStream } from './imageStreams.ts';
+import { lockTag, touchStream } from './imageStreams.ts';
 import { writeSpecTag } from './specTags.ts';
 import { Rollback } from './tagging.ts';
 import { historyOf, loadTags, recordTagEvent, streamTagsOf } from './tagHistory.ts';
@@ -44,19 +44,11 @@ export async function deleteTag(
   if (!ref.ok) return ref;
   const { namespace, stream, tag } = ref.value;
   return writeTransaction(db, async (tx) => {
-    const locked = await lockStream(tx, {
-      namespace,
-      name: stream,
-      expectedResourceVersion: locator.expectedResourceVersion,
-    });
-    if (!locked.ok) return fail(new NotFoundError(locked.error.message, 'ref'));
-    const rows = await loadTags(tx, locked.value.id);
-    const row = rows.find((r) => r.name === tag);
-    if (!row)
-      return fail(
-        new NotFoundError(`image stream tag ${namespace}/${stream}:${tag} not found`, 'ref'),
-      );
-    const dangling = followers(streamTagsOf(locked.value, rows), tag);
+    const locked = await lockTag(tx, ref.value, locator.expectedResourceVersion);
+    if (!locked.ok) return notFound(locked.error.message, 'ref');
+    const { stream: streamRow, row } = locked.value;
+    const rows = await loadTags(tx, streamRow.id);
+    const dangling = followers(streamTagsOf(streamRow, rows), tag);
     // Removing a spec tag is a spec change: the stream's generation moves on.
     // Item 0 as it was, for the event (the statement's snapshot still holds the history).
     const [gone] = await tx
@@ -69,10 +61,10 @@ export async function deleteTag(
       });
     if (row.specGeneration !== null) {
       await tx.execute(
-        sql`update image_streams set generation = generation + 1 where id = ${locked.value.id}`,
+        sql`update image_streams set generation = generation + 1 where id = ${streamRow.id}`,
       );
     }
-    await touchStream(tx, locked.value.id);
+    await touchStream(tx, streamRow.id);
     appendEvents(tx, [
       {
         namespace,
@@ -125,27 +117,13 @@ export async function rollbackTag(
   const by = input.by;
   const given = ['index', 'generation', 'digest'].filter((k) => k in by);
   if (given.length !== 1) {
-    return fail(
-      new ValidationError([
-        { field: 'to', message: 'give exactly one of index, generation or digest' },
-      ]),
-    );
+    return invalid([{ field: 'to', message: 'give exactly one of index, generation or digest' }]);
   }
   const { namespace, stream, tag } = ref.value;
   return writeTransaction(db, async (tx) => {
-    const locked = await lockStream(tx, {
-      namespace,
-      name: stream,
-      expectedResourceVersion: input.expectedResourceVersion,
-    });
+    const locked = await lockTag(tx, ref.value, input.expectedResourceVersion);
     if (!locked.ok) return locked;
-    const rows = await loadTags(tx, locked.value.id);
-    const row = rows.find((r) => r.name === tag);
-    if (!row) {
-      return fail(
-        new NotFoundError(`image stream tag ${namespace}/${stream}:${tag} not found`, 'ref'),
-      );
-    }
+    const { stream: streamRow, row } = locked.value;
     const history = await historyOf(tx, row.id);
     const target = rollbackTarget(
       history.map((h) => ({
@@ -159,7 +137,7 @@ export async function rollbackTag(
     if (!target.ok)
       return fail(fromDomain({ ...target.error, field: `to.${target.error.field ?? ''}` }));
     const { event, index } = target.value;
-    const spec = await writeSpecTag(tx, locked.value, tag, {
+    const spec = await writeSpecTag(tx, streamRow, tag, {
       from: event.image
         ? { kind: 'ImageStreamImage', name: `${stream}@${event.image}`, namespace: null }
         : { kind: 'DockerImage', name: event.dockerImageReference },
@@ -171,7 +149,7 @@ export async function rollbackTag(
     });
     await recordTagEvent(
       tx,
-      locked.value,
+      streamRow,
       tag,
       {
         dockerImageReference: event.dockerImageReference,

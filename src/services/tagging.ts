@@ -33,14 +33,14 @@ import { resolveImageId } from '../domain/shortIds.ts';
 import type { ReferencePolicy } from '../domain/tagPolicy.ts';
 import { type TagSource, validateTrackingSource } from '../domain/tracking.ts';
 import {
+  denied,
   type ExpectedError,
-  ForbiddenError,
   fail,
   fromDomain,
-  NotFoundError,
+  invalid,
+  notFound,
   ok,
   type Result,
-  ValidationError,
 } from '../errors.ts';
 import { appendEvents, writeTransaction } from '../events/append.ts';
 import { type ImageStreamRow, lockOrCreateStream } from './imageStreams.ts';
@@ -186,7 +186,7 @@ export async function authorizeTag(
     parsedSource.kind === 'DockerImage'
       ? sourceRefusal(registries, input.source, Boolean(input.insecure))
       : null;
-  if (refusal) return fail(new ForbiddenError(refusal, 'source'));
+  if (refusal) return denied(refusal, 'source');
   return ok({
     importMode,
     policy,
@@ -282,7 +282,7 @@ function checkTagInput(input: TagInput): Result<{
     seen.add(key);
   }
   // A source that did not parse added a problem above.
-  if (problems.length > 0 || !source.ok) return fail(new ValidationError(problems));
+  if (problems.length > 0 || !source.ok) return invalid(problems);
   return ok({
     kind,
     destinations,
@@ -419,9 +419,7 @@ async function resolveStreamTag(
         .where(and(eq(tags.streamId, sourceStream.id), eq(tags.name, sourceTag)))
     : [];
   if (!sourceStream || !sourceRow) {
-    return fail(
-      new NotFoundError(`image stream tag ${namespace}/${stream}:${sourceTag} not found`, 'source'),
-    );
+    return notFound(`image stream tag ${namespace}/${stream}:${sourceTag} not found`, 'source');
   }
   const head = await headOf(tx, sourceRow.id);
   const crossNamespace = namespace === dest.namespace ? null : namespace;
@@ -452,11 +450,9 @@ async function resolveStreamTag(
     head?.dockerImageReference ??
     (sourceRow.fromKind === 'DockerImage' ? sourceRow.fromName : null);
   if (!pullSpec) {
-    return fail(
-      new NotFoundError(
-        `image stream tag ${namespace}/${stream}:${sourceTag} has no image yet and no pull spec to import`,
-        'source',
-      ),
+    return notFound(
+      `image stream tag ${namespace}/${stream}:${sourceTag} has no image yet and no pull spec to import`,
+      'source',
     );
   }
   return ok({
@@ -489,7 +485,7 @@ async function resolveStreamImage(
   if (direct?.reference) return pinned(full!, direct.reference);
   const sourceStream = direct ?? (await findStream(tx, namespace, stream));
   if (!sourceStream) {
-    return fail(new NotFoundError(`image stream ${namespace}/${stream} not found`, 'source'));
+    return notFound(`image stream ${namespace}/${stream} not found`, 'source');
   }
   const resolved = resolveImageId(id, await streamImageDigests(tx, sourceStream.id));
   if (!resolved.ok) {

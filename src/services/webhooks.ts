@@ -4,14 +4,7 @@ import type { AccessChecker } from '../auth/roles.ts';
 import type { Db } from '../db/client.ts';
 import { webhookDeliveries, webhooks } from '../db/schema.ts';
 import { isDns1123Label, validateNamespace } from '../domain/names.ts';
-import {
-  ConflictError,
-  type FieldProblem,
-  fail,
-  ok,
-  type Result,
-  ValidationError,
-} from '../errors.ts';
+import { type FieldProblem, invalid, ok, type Result } from '../errors.ts';
 import { CHANGE_CAUSES, writeTransaction } from '../events/append.ts';
 import { decrypt, encrypt } from '../secrets.ts';
 import {
@@ -27,7 +20,6 @@ import {
   urlProblem,
   type WebhookSender,
 } from '../webhooks/send.ts';
-import { ensureNamespace } from './imageStreams.ts';
 import { namespacedObjects } from './namespacedObjects.ts';
 
 /** Webhooks one namespace may have, which bounds the `webhooks` list. */
@@ -141,35 +133,23 @@ export async function createWebhook(
   input: WebhookInput,
 ): Promise<Result<{ webhook: WebhookRow; secret: string | null }>> {
   const denied = await refused(access, input.namespace, 'create');
-  if (denied) return fail(denied);
+  if (denied) return denied;
   const { problems, filter } = checkInput(input, egress, true);
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   const generated = input.secret == null ? generateSecret() : null;
   const secret = input.secret ?? generated!;
   return writeTransaction(db, async (tx) => {
-    await ensureNamespace(tx, input.namespace);
-    const full = await objects.full(tx, input.namespace);
-    if (full) return full;
-    const [row] = await tx
-      .insert(webhooks)
-      .values({
-        namespace: input.namespace,
-        name: input.name,
-        url: input.url!,
-        filter: filter ?? { streams: [], tags: [], types: [], causes: [] },
-        format: input.format ?? 'CLOUDEVENTS',
-        encryptedSecret: encrypt(key, secret),
-        // From now on: the newest position given so far (events not yet numbered come after).
-        position: sql`(select coalesce(max(seq), 0) from events)`,
-      })
-      .onConflictDoNothing()
-      .returning();
-    if (!row) {
-      return fail(
-        new ConflictError(`webhook ${input.namespace}/${input.name} already exists`, 'name'),
-      );
-    }
-    return ok({ webhook: row, secret: generated });
+    const created = await objects.create(tx, {
+      namespace: input.namespace,
+      name: input.name,
+      url: input.url!,
+      filter: filter ?? { streams: [], tags: [], types: [], causes: [] },
+      format: input.format ?? 'CLOUDEVENTS',
+      encryptedSecret: encrypt(key, secret),
+      // From now on: the newest position given so far (events not yet numbered come after).
+      position: sql`(select coalesce(max(seq), 0) from events)`,
+    });
+    return created.ok ? ok({ webhook: created.value, secret: generated }) : created;
   });
 }
 
@@ -182,9 +162,9 @@ export async function updateWebhook(
   input: WebhookInput,
 ): Promise<Result<WebhookRow>> {
   const denied = await refused(access, input.namespace, 'update');
-  if (denied) return fail(denied);
+  if (denied) return denied;
   const { problems, filter } = checkInput(input, egress, false);
-  if (problems.length > 0) return fail(new ValidationError(problems));
+  if (problems.length > 0) return invalid(problems);
   const [row] = await db
     .update(webhooks)
     .set({
@@ -211,7 +191,7 @@ export async function setWebhookEnabled(
   enabled: boolean,
 ): Promise<Result<WebhookRow>> {
   const denied = await refused(access, namespace, 'update');
-  if (denied) return fail(denied);
+  if (denied) return denied;
   const [row] = await db
     .update(webhooks)
     .set(
@@ -246,7 +226,7 @@ export async function getWebhook(
   name: string,
 ): Promise<Result<WebhookRow>> {
   const denied = await refused(access, namespace, 'get');
-  if (denied) return fail(denied);
+  if (denied) return denied;
   const [row] = await db
     .select()
     .from(webhooks)

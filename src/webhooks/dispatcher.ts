@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { type Coalesced, coalesce } from '../coalesce.ts';
+import { type Coalesced, coalesceLogged } from '../coalesce.ts';
 import type { WebhookSettings } from '../config.ts';
 import { type Database, rowsOf } from '../db/client.ts';
 import { EVENTS_CHANNEL } from '../events/append.ts';
@@ -59,10 +59,7 @@ export class WebhookDispatcher {
     // delivery timeout: a lease never runs out while its holder's request is in flight.
     this.leaseMs = Math.max(30_000, settings.timeoutMs * 3);
     const failures = new RepeatedFailureLog(log, 'claiming webhook deliveries', Date.now, 'warn');
-    this.round = coalesce(
-      () => this.claimRound().then(() => failures.succeeded()),
-      (error) => failures.failed(error),
-    );
+    this.round = coalesceLogged(() => this.claimRound(), failures);
   }
 
   async start(): Promise<void> {

@@ -81,24 +81,12 @@ export function eventMessage(
 ): OutgoingMessage {
   const data = eventData(event);
   const id = `msg_${webhookId}_${event.seq}`;
-  if (format === 'JSON') {
-    return { id, body: JSON.stringify(data), contentType: 'application/json' };
-  }
-  const cloudEvent = {
-    specversion: '1.0',
-    id: data.cursor,
+  return message(id, format, data, {
+    id: data.cursor as string,
     source: `/namespaces/${event.namespace}/imagestreams/${event.stream}`,
     type: cloudEventType(event.type),
     subject: event.tag ?? '',
-    time: data.time,
-    datacontenttype: 'application/json',
-    data,
-  };
-  return {
-    id,
-    body: JSON.stringify(cloudEvent),
-    contentType: 'application/cloudevents+json; charset=utf-8',
-  };
+  });
 }
 
 /** The ping testWebhook sends: `io.tagraph.webhook.ping`, or `{kind: "Ping"}` in plain JSON. */
@@ -114,12 +102,24 @@ export function pingMessage(
     webhook: webhook.name,
     time: at.toISOString(),
   };
-  if (format === 'JSON') return { id, body: JSON.stringify(data), contentType: 'application/json' };
-  const cloudEvent = {
-    specversion: '1.0',
+  return message(id, format, data, {
     id,
     source: `/namespaces/${webhook.namespace}/webhooks/${webhook.name}`,
     type: 'io.tagraph.webhook.ping',
+  });
+}
+
+/** `data` as the body: plain JSON, or the data of a CloudEvent with `attributes`. */
+function message(
+  id: string,
+  format: WebhookFormat,
+  data: Record<string, unknown>,
+  attributes: { id: string; source: string; type: string; subject?: string },
+): OutgoingMessage {
+  if (format === 'JSON') return { id, body: JSON.stringify(data), contentType: 'application/json' };
+  const cloudEvent = {
+    specversion: '1.0',
+    ...attributes,
     time: data.time,
     datacontenttype: 'application/json',
     data,
