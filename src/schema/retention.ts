@@ -11,8 +11,9 @@ import {
   runRetentionPolicy,
   setRetentionPolicy,
 } from '../services/retentionPolicies.ts';
-import { adminInput, valueOrGraphQLError } from './access.ts';
+import { adminArgs, adminInput } from './access.ts';
 import { INPUT_ERRORS, REMOVE_ERRORS } from './errors.ts';
+import { byName, inputMutation, namespaceList, objectPayload, refFields } from './shapes.ts';
 import { PRUNE_REPORT_LIMIT, PruneTagHistoryPayload, retentionRuleFields } from './tagging.ts';
 
 const RetentionRunOutcome = builder.enumType('RetentionRunOutcome', {
@@ -88,16 +89,12 @@ const SetRetentionPolicyInput = builder.inputType('SetRetentionPolicyInput', {
 });
 
 const DeleteRetentionPolicyInput = builder.inputType('DeleteRetentionPolicyInput', {
-  fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
-  }),
+  fields: refFields,
 });
 
 const RunRetentionPolicyInput = builder.inputType('RunRetentionPolicyInput', {
   fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
+    ...refFields(t),
     dryRun: t.boolean({ defaultValue: true }),
   }),
 });
@@ -111,11 +108,11 @@ const SetRetentionPolicyPayload = builder
     }),
   });
 
-const DeleteRetentionPolicyPayload = builder
-  .objectRef<{ policy: RetentionPolicyRow }>('DeleteRetentionPolicyPayload')
-  .implement({
-    fields: (t) => ({ policy: t.field({ type: RetentionPolicy, resolve: (p) => p.policy }) }),
-  });
+const DeleteRetentionPolicyPayload = objectPayload(
+  'DeleteRetentionPolicyPayload',
+  'policy',
+  RetentionPolicy,
+);
 
 const RunRetentionPolicyPayload = builder
   .objectRef<{
@@ -134,13 +131,11 @@ const RunRetentionPolicyPayload = builder
   });
 
 builder.queryFields((t) => ({
-  retentionPolicies: t.field({
-    authScopes: (_root, args) => ({ admin: args.namespace }),
-    type: [RetentionPolicy],
+  retentionPolicies: namespaceList(t, {
+    scope: adminArgs,
+    type: RetentionPolicy,
     description: "A namespace's retention policies by name (at most 20), with their last run.",
-    args: { namespace: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx) =>
-      valueOrGraphQLError(await listRetentionPolicies(ctx.database.db, ctx.access, args.namespace)),
+    list: listRetentionPolicies,
   }),
 }));
 
@@ -165,16 +160,13 @@ builder.mutationFields((t) => ({
         }),
       ),
   }),
-  deleteRetentionPolicy: t.field({
-    authScopes: adminInput,
-    type: DeleteRetentionPolicyPayload,
-    args: { input: t.arg({ type: DeleteRetentionPolicyInput, required: true }) },
-    errors: { types: REMOVE_ERRORS },
-    resolve: async (_root, { input }, ctx) => ({
-      policy: unwrap(
-        await deleteRetentionPolicy(ctx.database.db, ctx.access, input.namespace, input.name),
-      ),
-    }),
+  deleteRetentionPolicy: inputMutation(t, {
+    scope: adminInput,
+    input: DeleteRetentionPolicyInput,
+    payload: DeleteRetentionPolicyPayload,
+    errors: REMOVE_ERRORS,
+    act: byName(deleteRetentionPolicy),
+    answer: (policy) => ({ policy }),
   }),
   runRetentionPolicy: t.field({
     authScopes: adminInput,
