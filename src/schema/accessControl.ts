@@ -18,7 +18,7 @@ import {
 } from '../services/accessControl.ts';
 import { adminArgs, adminInput } from './access.ts';
 import { CREATE_ERRORS, INPUT_ERRORS, REMOVE_ERRORS } from './errors.ts';
-import { byInput, inputMutation, namespaceList, objectPayload } from './shapes.ts';
+import { answeringMutation, byInput, namespaceList, objectPayload } from './shapes.ts';
 
 /** The most robot tokens robotTokens lists (revoked ones count until they are deleted). */
 const MAX_ROBOT_TOKENS = 500;
@@ -335,7 +335,7 @@ builder.mutationFields((t) => ({
       return { token: null, record };
     },
   }),
-  addRoleBinding: inputMutation(t, {
+  addRoleBinding: answeringMutation(t, {
     description: '`oc policy add-role-to-user|add-role-to-group <role> <name> -n <namespace>`.',
     scope: adminInput,
     input: RoleBindingInputRef,
@@ -344,7 +344,7 @@ builder.mutationFields((t) => ({
     act: byInput(addRoleBinding),
     answer: (roleBinding) => ({ roleBinding }),
   }),
-  removeRoleBinding: inputMutation(t, {
+  removeRoleBinding: answeringMutation(t, {
     description: '`oc policy remove-role-from-user|remove-role-from-group`.',
     scope: adminInput,
     input: RoleBindingInputRef,

@@ -10,7 +10,7 @@ import {
 } from '../services/pullSecrets.ts';
 import { editInput, readArgs } from './access.ts';
 import { ACT_ERRORS, CREATE_ERRORS, REMOVE_ERRORS } from './errors.ts';
-import { byName, inputMutation, namespaceList, objectPayload, refFields } from './shapes.ts';
+import { answeringMutation, byName, namespaceList, objectPayload, refFields } from './shapes.ts';
 
 const PullSecret = builder.objectRef<PullSecretInfo>('PullSecret').implement({
   authScopes: (secret) => ({ read: secret.namespace }),
@@ -54,7 +54,7 @@ builder.queryFields((t) => ({
 }));
 
 builder.mutationFields((t) => ({
-  createPullSecret: inputMutation(t, {
+  createPullSecret: answeringMutation(t, {
     scope: editInput,
     input: PullSecretInput,
     payload: PullSecretPayload,
@@ -62,7 +62,7 @@ builder.mutationFields((t) => ({
     act: save(false),
     answer: (pullSecret) => ({ pullSecret }),
   }),
-  replacePullSecret: inputMutation(t, {
+  replacePullSecret: answeringMutation(t, {
     scope: editInput,
     input: PullSecretInput,
     payload: PullSecretPayload,
@@ -70,7 +70,7 @@ builder.mutationFields((t) => ({
     act: save(true),
     answer: (pullSecret) => ({ pullSecret }),
   }),
-  deletePullSecret: inputMutation(t, {
+  deletePullSecret: answeringMutation(t, {
     scope: editInput,
     input: DeletePullSecretInput,
     payload: PullSecretPayload,

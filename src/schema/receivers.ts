@@ -1,6 +1,5 @@
 // Webhook receivers: registries call a namespace's URL on a push, and its following tags are re-checked at once.
 import { builder } from '../builder.ts';
-import { unwrap } from '../errors.ts';
 import {
   createReceiver,
   deleteReceiver,
@@ -9,7 +8,14 @@ import {
 } from '../services/receivers.ts';
 import { adminArgs, adminInput } from './access.ts';
 import { CREATE_ERRORS, REMOVE_ERRORS } from './errors.ts';
-import { byName, inputMutation, namespaceList, objectPayload, refFields } from './shapes.ts';
+import {
+  answeringMutation,
+  byName,
+  inputMutation,
+  namespaceList,
+  objectPayload,
+  refFields,
+} from './shapes.ts';
 
 /** Where calls go: the gateway's own origin and `/hooks/<token>` (push/receivers.ts). */
 const HOOK_PATH = '/hooks/';
@@ -108,17 +114,16 @@ builder.queryFields((t) => ({
 }));
 
 builder.mutationFields((t) => ({
-  createReceiver: t.field({
-    authScopes: adminInput,
+  createReceiver: inputMutation(t, {
+    scope: adminInput,
     description:
       "A URL a registry calls on a push: the namespace's scheduled and policy tags following the pushed repository are re-checked at once (cause WEBHOOK).",
-    type: CreateReceiverPayload,
-    args: { input: t.arg({ type: CreateReceiverInput, required: true }) },
-    errors: { types: CREATE_ERRORS },
-    resolve: async (_root, { input }, ctx) =>
-      unwrap(await createReceiver(ctx.database.db, ctx.access, ctx.secretKey, input)),
+    payload: CreateReceiverPayload,
+    input: CreateReceiverInput,
+    errors: CREATE_ERRORS,
+    act: (ctx, input) => createReceiver(ctx.database.db, ctx.access, ctx.secretKey, input),
   }),
-  deleteReceiver: inputMutation(t, {
+  deleteReceiver: answeringMutation(t, {
     scope: adminInput,
     input: ReceiverRefInput,
     payload: ReceiverPayload,

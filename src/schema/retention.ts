@@ -1,7 +1,6 @@
 // Retention policies: a namespace admin's stored pruning rules, run on a schedule or by hand.
 import { builder } from '../builder.ts';
 import type { RetentionRunResult } from '../db/schema.ts';
-import { unwrap } from '../errors.ts';
 import type { PruneHistoryResult } from '../services/prune.ts';
 import {
   deleteRetentionPolicy,
@@ -13,8 +12,20 @@ import {
 } from '../services/retentionPolicies.ts';
 import { adminArgs, adminInput } from './access.ts';
 import { INPUT_ERRORS, REMOVE_ERRORS } from './errors.ts';
-import { byName, inputMutation, namespaceList, objectPayload, refFields } from './shapes.ts';
-import { PRUNE_REPORT_LIMIT, PruneTagHistoryPayload, retentionRuleFields } from './tagging.ts';
+import {
+  answeringMutation,
+  byName,
+  inputMutation,
+  namespaceList,
+  objectPayload,
+  refFields,
+} from './shapes.ts';
+import {
+  PRUNE_REPORT_LIMIT,
+  PruneTagHistoryPayload,
+  retentionRuleFields,
+  retentionRules,
+} from './tagging.ts';
 
 const RetentionRunOutcome = builder.enumType('RetentionRunOutcome', {
   values: ['SUCCEEDED', 'FAILED'] as const,
@@ -140,27 +151,21 @@ builder.queryFields((t) => ({
 }));
 
 builder.mutationFields((t) => ({
-  setRetentionPolicy: t.field({
-    authScopes: adminInput,
-    type: SetRetentionPolicyPayload,
-    args: { input: t.arg({ type: SetRetentionPolicyInput, required: true }) },
-    errors: { types: INPUT_ERRORS },
-    resolve: async (_root, { input }, ctx) =>
-      unwrap(
-        await setRetentionPolicy(ctx.database.db, ctx.access, {
-          namespace: input.namespace,
-          name: input.name,
-          keepTagRevisions: input.keepTagRevisions ?? 3,
-          keepYoungerThanMinutes: input.keepYoungerThanMinutes ?? 60,
-          streams: input.streams ?? [],
-          includeTags: input.includeTags ?? [],
-          excludeTags: input.excludeTags ?? [],
-          intervalMinutes: input.intervalMinutes ?? 60,
-          enabled: input.enabled ?? true,
-        }),
-      ),
+  setRetentionPolicy: inputMutation(t, {
+    scope: adminInput,
+    payload: SetRetentionPolicyPayload,
+    input: SetRetentionPolicyInput,
+    errors: INPUT_ERRORS,
+    act: (ctx, input) =>
+      setRetentionPolicy(ctx.database.db, ctx.access, {
+        namespace: input.namespace,
+        name: input.name,
+        ...retentionRules(input),
+        intervalMinutes: input.intervalMinutes ?? 60,
+        enabled: input.enabled ?? true,
+      }),
   }),
-  deleteRetentionPolicy: inputMutation(t, {
+  deleteRetentionPolicy: answeringMutation(t, {
     scope: adminInput,
     input: DeleteRetentionPolicyInput,
     payload: DeleteRetentionPolicyPayload,
@@ -168,22 +173,20 @@ builder.mutationFields((t) => ({
     act: byName(deleteRetentionPolicy),
     answer: (policy) => ({ policy }),
   }),
-  runRetentionPolicy: t.field({
-    authScopes: adminInput,
-    type: RunRetentionPolicyPayload,
+  runRetentionPolicy: inputMutation(t, {
+    scope: adminInput,
+    payload: RunRetentionPolicyPayload,
     description:
       'Runs a policy now (a dry run by default), with the same pruning and PRUNE change events ' +
       'as its scheduled runs; a run that removes is recorded as its lastRun.',
-    args: { input: t.arg({ type: RunRetentionPolicyInput, required: true }) },
-    errors: { types: REMOVE_ERRORS },
-    resolve: async (_root, { input }, ctx) =>
-      unwrap(
-        await runRetentionPolicy(
-          ctx.database.db,
-          ctx.access,
-          { namespace: input.namespace, name: input.name, dryRun: input.dryRun ?? true },
-          PRUNE_REPORT_LIMIT,
-        ),
+    input: RunRetentionPolicyInput,
+    errors: REMOVE_ERRORS,
+    act: (ctx, input) =>
+      runRetentionPolicy(
+        ctx.database.db,
+        ctx.access,
+        { namespace: input.namespace, name: input.name, dryRun: input.dryRun ?? true },
+        PRUNE_REPORT_LIMIT,
       ),
   }),
 }));

@@ -16,9 +16,8 @@ import { valueOrGraphQLError } from './access.ts';
 type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 type InputFields = PothosSchemaTypes.InputFieldBuilder<Types, 'InputObject'>;
 type QueryFields = PothosSchemaTypes.QueryFieldBuilder<Types, Types['Root']>;
-type MutationFields = PothosSchemaTypes.MutationFieldBuilder<Types, Types['Root']>;
+export type MutationFields = PothosSchemaTypes.MutationFieldBuilder<Types, Types['Root']>;
 type Scopes = Partial<Types['AuthScopes']>;
-type FieldRef = PothosSchemaTypes.FieldRef<Types, unknown, 'Mutation'>;
 type ErrorTypes = (
   | typeof ValidationError
   | typeof NotFoundError
@@ -73,17 +72,22 @@ interface MutationOptions<Input, Value, Payload> {
   act: (ctx: AppContext, input: Input) => Promise<Result<Value>>;
 }
 
-/** The payload of `act`'s value; it may be left out where the value is the payload. */
-type Answer<Value, Payload> = [Value] extends [Payload]
-  ? { answer?: (value: Value) => Payload }
-  : { answer: (value: Value) => Payload };
-
-/** A mutation with one required `input` that `act` carries out, answering a payload or an error. */
-export function inputMutation<Input, Value, Payload>(
+/** A mutation with one required `input` that `act` carries out, answering its value or an error. */
+export const inputMutation = <Input, Payload>(
   t: MutationFields,
-  options: MutationOptions<Input, Value, Payload> & Answer<Value, Payload>,
-): FieldRef {
-  const answer = options.answer ?? ((value: Value) => value as unknown as Payload);
+  options: MutationOptions<Input, Payload, Payload>,
+) => mutation(t, { ...options, answer: (value) => value });
+
+/** An inputMutation whose payload `answer` makes of the value `act` gives. */
+export const answeringMutation = <Input, Value, Payload>(
+  t: MutationFields,
+  options: MutationOptions<Input, Value, Payload> & { answer: (value: Value) => Payload },
+) => mutation(t, options);
+
+function mutation<Input, Value, Payload>(
+  t: MutationFields,
+  options: MutationOptions<Input, Value, Payload> & { answer: (value: Value) => Payload },
+) {
   // Pothos cannot follow the generic Input through its argument types; the options are checked.
   return t.field({
     authScopes: options.scope as never,
@@ -92,7 +96,7 @@ export function inputMutation<Input, Value, Payload>(
     args: { input: t.arg({ type: options.input, required: true }) },
     errors: { types: options.errors },
     resolve: (async (_root: unknown, { input }: { input: Input }, ctx: AppContext) =>
-      answer(unwrap(await options.act(ctx, input)))) as never,
+      options.answer(unwrap(await options.act(ctx, input)))) as never,
   });
 }
 

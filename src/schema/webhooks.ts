@@ -24,7 +24,15 @@ import { EgressPolicy, type SendOutcome, WebhookSender } from '../webhooks/send.
 import { editArgs, editInput, valueOrGraphQLError } from './access.ts';
 import { ACT_ERRORS, CREATE_ERRORS, REMOVE_ERRORS } from './errors.ts';
 import { ChangeCause, ChangeType } from './events.ts';
-import { byName, inputMutation, namespaceList, objectPayload, refFields } from './shapes.ts';
+import {
+  answeringMutation,
+  byName,
+  inputMutation,
+  type MutationFields,
+  namespaceList,
+  objectPayload,
+  refFields,
+} from './shapes.ts';
 
 /** One egress policy and one sender (for pings) per configuration, i.e. per process. */
 const senders = new WeakMap<object, { egress: EgressPolicy; sender: WebhookSender }>();
@@ -275,9 +283,19 @@ async function eventPosition(ctx: AppContext, cursor: string, arg: string): Prom
   return id;
 }
 
-/** enableWebhook's and disableWebhook's `act`. */
-const setEnabled = (enabled: boolean) =>
-  byName((db, access, namespace, name) => setWebhookEnabled(db, access, namespace, name, enabled));
+/** enableWebhook or disableWebhook: whether the webhook delivers. */
+const enabledField = (t: MutationFields, enabled: boolean, description: string) =>
+  answeringMutation(t, {
+    scope: editInput,
+    description,
+    input: WebhookRefInput,
+    payload: WebhookPayload,
+    errors: REMOVE_ERRORS,
+    act: byName((db, access, namespace, name) =>
+      setWebhookEnabled(db, access, namespace, name, enabled),
+    ),
+    answer: (webhook) => ({ webhook }),
+  });
 
 builder.queryFields((t) => ({
   webhooks: namespaceList(t, {
@@ -330,20 +348,18 @@ builder.queryFields((t) => ({
 }));
 
 builder.mutationFields((t) => ({
-  createWebhook: t.field({
-    authScopes: editInput,
-    type: CreateWebhookPayload,
-    args: { input: t.arg({ type: CreateWebhookInput, required: true }) },
-    errors: { types: CREATE_ERRORS },
-    resolve: async (_root, { input }, ctx) =>
-      unwrap(
-        await createWebhook(ctx.database.db, ctx.access, ctx.secretKey, outbound(ctx).egress, {
-          ...input,
-          filter: input.filter ?? null,
-        }),
-      ),
+  createWebhook: inputMutation(t, {
+    scope: editInput,
+    payload: CreateWebhookPayload,
+    input: CreateWebhookInput,
+    errors: CREATE_ERRORS,
+    act: (ctx, input) =>
+      createWebhook(ctx.database.db, ctx.access, ctx.secretKey, outbound(ctx).egress, {
+        ...input,
+        filter: input.filter ?? null,
+      }),
   }),
-  updateWebhook: inputMutation(t, {
+  updateWebhook: answeringMutation(t, {
     scope: editInput,
     input: UpdateWebhookInput,
     payload: WebhookPayload,
@@ -355,26 +371,17 @@ builder.mutationFields((t) => ({
       }),
     answer: (webhook) => ({ webhook }),
   }),
-  enableWebhook: inputMutation(t, {
-    scope: editInput,
-    description: 'Resumes delivery where it stopped; clears FAILING and GONE.',
-    input: WebhookRefInput,
-    payload: WebhookPayload,
-    errors: REMOVE_ERRORS,
-    act: setEnabled(true),
-    answer: (webhook) => ({ webhook }),
-  }),
-  disableWebhook: inputMutation(t, {
-    scope: editInput,
-    description:
-      'Stops delivery; events keep their place until enabled again (within the event retention).',
-    input: WebhookRefInput,
-    payload: WebhookPayload,
-    errors: REMOVE_ERRORS,
-    act: setEnabled(false),
-    answer: (webhook) => ({ webhook }),
-  }),
-  deleteWebhook: inputMutation(t, {
+  enableWebhook: enabledField(
+    t,
+    true,
+    'Resumes delivery where it stopped; clears FAILING and GONE.',
+  ),
+  disableWebhook: enabledField(
+    t,
+    false,
+    'Stops delivery; events keep their place until enabled again (within the event retention).',
+  ),
+  deleteWebhook: answeringMutation(t, {
     scope: editInput,
     input: WebhookRefInput,
     payload: WebhookPayload,
