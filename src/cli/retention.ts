@@ -2,14 +2,14 @@
 import type { Command } from 'commander';
 import { errorLines, isTypedError, unwrap } from './client.ts';
 import { retentionRuleOptions } from './commands/prune.ts';
-import { type Context, contextOf, type Io, printStructured, toJson } from './context.ts';
+import { type Context, contextOf, type Io, toJson } from './context.ts';
 import {
   DELETE_RETENTION_POLICY,
   LIST_RETENTION_POLICIES,
   type RetentionPolicyFields,
   SET_RETENTION_POLICY,
 } from './documents.ts';
-import { CliError, forbidden, PrintedError, UsageError } from './errors.ts';
+import { forbidden, PrintedError, UsageError } from './errors.ts';
 import {
   booleanOption,
   type OutputFormat,
@@ -19,7 +19,7 @@ import {
 } from './flags.ts';
 import type { ResultOf } from './graphql.ts';
 import { ago } from './humanize.ts';
-import { table } from './tabwriter.ts';
+import { pickNamed, printNamed } from './namedList.ts';
 import { namedArgs } from './tokens.ts';
 
 type PolicyView = ResultOf<typeof RetentionPolicyFields>;
@@ -127,45 +127,24 @@ export async function printRetentionPolicies(
   format: OutputFormat,
 ): Promise<void> {
   const data = await ctx.client.request(LIST_RETENTION_POLICIES, { namespace: ctx.namespace });
-  const all = data.retentionPolicies as PolicyView[];
-  const chosen =
-    names.length === 0
-      ? all
-      : names.map((name) => {
-          const found = all.find((p) => p.name === name);
-          if (!found) {
-            throw new CliError(
-              `Error from server (NotFound): retentionpolicies "${name}" not found`,
-            );
-          }
-          return found;
-        });
-  if (format.kind === 'name') {
-    for (const policy of chosen) io.out(`retentionpolicy/${policy.name}\n`);
-    return;
-  }
-  if (format.kind !== 'table') {
-    await printStructured(io, format, names.length === 1 ? chosen[0] : { items: chosen });
-    return;
-  }
-  if (chosen.length === 0) {
-    io.err(`No resources found in ${ctx.namespace} namespace.\n`);
-    return;
-  }
-  const now = Date.now();
-  io.out(
-    table(
-      ['NAME', 'KEEP', 'YOUNGER THAN', 'SCOPE', 'SCHEDULE', 'LAST RUN'],
-      chosen.map((p) => [
-        p.name,
-        String(p.keepTagRevisions),
-        minutesText(p.keepYoungerThanMinutes),
-        scopeText(p),
-        p.enabled ? `every ${minutesText(p.intervalMinutes)}` : 'disabled',
-        lastRunText(p, now),
-      ]),
-    ),
+  const chosen = pickNamed(
+    data.retentionPolicies as PolicyView[],
+    names,
+    (name) => `Error from server (NotFound): retentionpolicies "${name}" not found`,
   );
+  await printNamed(io, format, names, chosen, {
+    resource: 'retentionpolicy',
+    empty: `No resources found in ${ctx.namespace} namespace.`,
+    headers: ['NAME', 'KEEP', 'YOUNGER THAN', 'SCOPE', 'SCHEDULE', 'LAST RUN'],
+    row: (p, now) => [
+      p.name,
+      String(p.keepTagRevisions),
+      minutesText(p.keepYoungerThanMinutes),
+      scopeText(p),
+      p.enabled ? `every ${minutesText(p.intervalMinutes)}` : 'disabled',
+      lastRunText(p, now),
+    ],
+  });
 }
 
 /** `delete retentionpolicy/<name>…`: each outcome on its own line, as oc prints them. */
