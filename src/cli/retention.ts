@@ -1,7 +1,11 @@
 // `tagraph create retentionpolicy`, `get retentionpolicies` and `delete retentionpolicy/<name>`: a namespace's stored history retention rules.
 import type { Command } from 'commander';
 import { errorLines, isTypedError, unwrap } from './client.ts';
-import { retentionRuleOptions } from './commands/prune.ts';
+import {
+  type RetentionRuleOptions,
+  retentionRuleOptions,
+  retentionRules,
+} from './commands/prune.ts';
 import { type Context, contextOf, type Io, toJson } from './context.ts';
 import {
   DELETE_RETENTION_POLICY,
@@ -10,13 +14,7 @@ import {
   SET_RETENTION_POLICY,
 } from './documents.ts';
 import { forbidden, PrintedError, UsageError } from './errors.ts';
-import {
-  booleanOption,
-  type OutputFormat,
-  parseCount,
-  parseDuration,
-  parseOutput,
-} from './flags.ts';
+import { booleanOption, type OutputFormat, parseDuration, parseOutput } from './flags.ts';
 import type { ResultOf } from './graphql.ts';
 import { ago } from './humanize.ts';
 import { pickNamed, printNamed } from './namedList.ts';
@@ -38,13 +36,8 @@ export function retentionArgs(args: string[]): string[] | null {
   return namedArgs(args, RETENTION_TYPES);
 }
 
-interface CreateOptions {
-  keepTagRevisions: string;
-  keepYoungerThan: string;
+interface CreateOptions extends RetentionRuleOptions {
   schedule: string;
-  stream?: string[];
-  include?: string[];
-  exclude?: string[];
   disabled?: boolean;
   output?: string;
 }
@@ -79,7 +72,7 @@ export function registerCreateRetentionPolicy(create: Command, io: Io): void {
     .option('-o, --output <format>', 'json')
     .action(async (name: string, options: CreateOptions, self: Command) => {
       const output = parseOutput(options.output, ['json']);
-      const keepTagRevisions = parseCount('keep-tag-revisions', options.keepTagRevisions, 1);
+      const rules = retentionRules(options);
       const intervalMinutes = minutesOf(options.schedule);
       if (intervalMinutes < 5) throw new UsageError('--schedule must be at least 5m');
       const ctx = contextOf(self, io);
@@ -87,11 +80,7 @@ export function registerCreateRetentionPolicy(create: Command, io: Io): void {
         input: {
           namespace: ctx.namespace,
           name,
-          keepTagRevisions,
-          keepYoungerThanMinutes: minutesOf(options.keepYoungerThan),
-          streams: options.stream ?? [],
-          includeTags: options.include ?? [],
-          excludeTags: options.exclude ?? [],
+          ...rules,
           intervalMinutes,
           enabled: !(options.disabled ?? false),
         },
