@@ -2,7 +2,8 @@
 import { GraphQLError } from 'graphql';
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
 import type { AppContext } from '../context.ts';
-import { NotFoundError, unwrap } from '../errors.ts';
+import type { Db } from '../db/client.ts';
+import { NotFoundError, type Result, unwrap } from '../errors.ts';
 import { decodeCursor, encodeCursor } from '../events/cursor.ts';
 import { logBounds } from '../events/retention.ts';
 import {
@@ -18,6 +19,7 @@ import {
   setWebhookEnabled,
   updateWebhook,
   type WebhookFilter,
+  type WebhookInput,
   type WebhookRow,
 } from '../services/webhooks.ts';
 import { EgressPolicy, type SendOutcome, WebhookSender } from '../webhooks/send.ts';
@@ -283,6 +285,23 @@ async function eventPosition(ctx: AppContext, cursor: string, arg: string): Prom
   return id;
 }
 
+/** createWebhook's or updateWebhook's `act`: `save` the input, a left-out filter as none. */
+const saving =
+  <Value>(
+    save: (
+      db: Db,
+      access: AppContext['access'],
+      key: Buffer,
+      egress: EgressPolicy,
+      input: WebhookInput,
+    ) => Promise<Result<Value>>,
+  ) =>
+  (ctx: AppContext, input: WebhookInput) =>
+    save(ctx.database.db, ctx.access, ctx.secretKey, outbound(ctx).egress, {
+      ...input,
+      filter: input.filter ?? null,
+    });
+
 /** enableWebhook or disableWebhook: whether the webhook delivers. */
 const enabledField = (t: MutationFields, enabled: boolean, description: string) =>
   answeringMutation(t, {
@@ -353,22 +372,14 @@ builder.mutationFields((t) => ({
     payload: CreateWebhookPayload,
     input: CreateWebhookInput,
     errors: CREATE_ERRORS,
-    act: (ctx, input) =>
-      createWebhook(ctx.database.db, ctx.access, ctx.secretKey, outbound(ctx).egress, {
-        ...input,
-        filter: input.filter ?? null,
-      }),
+    act: saving(createWebhook),
   }),
   updateWebhook: answeringMutation(t, {
     scope: editInput,
     input: UpdateWebhookInput,
     payload: WebhookPayload,
     errors: ACT_ERRORS,
-    act: (ctx, input) =>
-      updateWebhook(ctx.database.db, ctx.access, ctx.secretKey, outbound(ctx).egress, {
-        ...input,
-        filter: input.filter ?? null,
-      }),
+    act: saving(updateWebhook),
     answer: (webhook) => ({ webhook }),
   }),
   enableWebhook: enabledField(
