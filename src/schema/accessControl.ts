@@ -71,38 +71,32 @@ const ApiToken = builder.objectRef<TokenInfo>('ApiToken').implement({
     description: t.exposeString('description'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
-    namespace: t.string({
+    namespace: t.exposeString('namespace', {
       nullable: true,
       description: "A robot token's namespace, the only one it has a role in; null otherwise.",
-      resolve: (token) => token.namespace ?? null,
     }),
-    name: t.string({
+    name: t.exposeString('name', {
       nullable: true,
       description: "A robot token's name in its namespace.",
-      resolve: (token) => token.name ?? null,
     }),
-    role: t.field({
+    role: t.expose('role', {
       type: RoleEnum,
       nullable: true,
       description: 'The role a robot token holds in its namespace.',
-      resolve: (token) => token.role ?? null,
     }),
-    expiresAt: t.field({
+    expiresAt: t.expose('expiresAt', {
       type: 'DateTime',
       nullable: true,
       description: 'After this the token authenticates nothing; null: it does not expire.',
-      resolve: (token) => token.expiresAt ?? null,
     }),
-    lastUsedAt: t.field({
+    lastUsedAt: t.expose('lastUsedAt', {
       type: 'DateTime',
       nullable: true,
       description: 'The last request it authenticated (recorded to the minute); null: never used.',
-      resolve: (token) => token.lastUsedAt ?? null,
     }),
-    createdBy: t.string({
+    createdBy: t.exposeString('createdBy', {
       nullable: true,
       description: 'Who issued it (recorded for robot tokens).',
-      resolve: (token) => token.createdBy ?? null,
     }),
   }),
 });
