@@ -1,12 +1,12 @@
 // `tagraph create receiver`, `get receivers` and `delete receiver/<name>`: a namespace's webhook receivers.
 import type { Command } from 'commander';
-import { errorLines, isTypedError, unwrap } from './client.ts';
-import { type Context, contextOf, type Io, printStructured, toJson } from './context.ts';
+import { unwrap } from './client.ts';
+import { type Context, contextOf, type Io, toJson } from './context.ts';
 import { CREATE_RECEIVER, DELETE_RECEIVER, LIST_RECEIVERS } from './documents.ts';
-import { CliError, UsageError } from './errors.ts';
+import { UsageError } from './errors.ts';
 import { type OutputFormat, parseOutput } from './flags.ts';
 import { ago } from './humanize.ts';
-import { table } from './tabwriter.ts';
+import { deleteNamed, pickNamed, printNamed } from './namedList.ts';
 import { namedArgs } from './tokens.ts';
 
 /** The names `get` and `delete` take for receivers. */
@@ -72,54 +72,30 @@ export async function printReceivers(
   format: OutputFormat,
 ): Promise<void> {
   const data = await ctx.client.request(LIST_RECEIVERS, { namespace: ctx.namespace });
-  const all = data.receivers;
-  const chosen =
-    names.length === 0
-      ? all
-      : names.map((name) => {
-          const found = all.find((r) => r.name === name);
-          if (!found) throw new CliError(`receiver ${ctx.namespace}/${name} not found`);
-          return found;
-        });
-  if (format.kind === 'name') {
-    for (const receiver of chosen) io.out(`receiver/${receiver.name}\n`);
-    return;
-  }
-  if (format.kind !== 'table') {
-    await printStructured(io, format, names.length === 1 ? chosen[0] : { items: chosen });
-    return;
-  }
-  if (chosen.length === 0) {
-    io.err(`No receivers found in ${ctx.namespace} namespace.\n`);
-    return;
-  }
-  const now = Date.now();
-  io.out(
-    table(
-      ['NAME', 'KIND', 'REGISTRY', 'SIGNED', 'LAST CALLED', 'AGE'],
-      chosen.map((r) => [
-        r.name,
-        r.kind,
-        r.registry ?? '<from payload>',
-        r.signed ? 'yes' : 'no',
-        r.lastCalledAt ? ago(r.lastCalledAt as string, now) : '<never>',
-        ago(r.createdAt as string, now),
-      ]),
-    ),
+  const chosen = pickNamed(
+    data.receivers,
+    names,
+    (name) => `receiver ${ctx.namespace}/${name} not found`,
   );
+  await printNamed(io, format, names, chosen, {
+    resource: 'receiver',
+    empty: `No receivers found in ${ctx.namespace} namespace.`,
+    headers: ['NAME', 'KIND', 'REGISTRY', 'SIGNED', 'LAST CALLED', 'AGE'],
+    row: (r, now) => [
+      r.name,
+      r.kind,
+      r.registry ?? '<from payload>',
+      r.signed ? 'yes' : 'no',
+      r.lastCalledAt ? ago(r.lastCalledAt as string, now) : '<never>',
+      ago(r.createdAt as string, now),
+    ],
+  });
 }
 
 /** `delete receiver/<name>...`. */
 export async function deleteReceivers(io: Io, ctx: Context, names: string[]): Promise<void> {
-  if (names.length === 0) throw new UsageError('delete receiver needs a name');
-  const failures: string[] = [];
-  for (const name of names) {
-    const data = await ctx.client.request(DELETE_RECEIVER, {
-      input: { namespace: ctx.namespace, name },
-    });
-    const outcome = data.deleteReceiver;
-    if (isTypedError(outcome)) failures.push(...errorLines(outcome));
-    else io.out(`receiver "${name}" deleted\n`);
-  }
-  if (failures.length > 0) throw new CliError(failures[0]!, failures.slice(1));
+  await deleteNamed(io, 'receiver', names, async (name) => {
+    const input = { namespace: ctx.namespace, name };
+    return (await ctx.client.request(DELETE_RECEIVER, { input })).deleteReceiver;
+  });
 }

@@ -1,25 +1,23 @@
 // `tagraph create retentionpolicy`, `get retentionpolicies` and `delete retentionpolicy/<name>`: a namespace's stored history retention rules.
 import type { Command } from 'commander';
 import { errorLines, isTypedError, unwrap } from './client.ts';
-import { retentionRuleOptions } from './commands/prune.ts';
-import { type Context, contextOf, type Io, printStructured, toJson } from './context.ts';
+import {
+  type RetentionRuleOptions,
+  retentionRuleOptions,
+  retentionRules,
+} from './commands/prune.ts';
+import { type Context, contextOf, type Io, toJson } from './context.ts';
 import {
   DELETE_RETENTION_POLICY,
   LIST_RETENTION_POLICIES,
   type RetentionPolicyFields,
   SET_RETENTION_POLICY,
 } from './documents.ts';
-import { CliError, forbidden, PrintedError, UsageError } from './errors.ts';
-import {
-  booleanOption,
-  type OutputFormat,
-  parseCount,
-  parseDuration,
-  parseOutput,
-} from './flags.ts';
+import { forbidden, PrintedError, UsageError } from './errors.ts';
+import { booleanOption, type OutputFormat, parseDuration, parseOutput } from './flags.ts';
 import type { ResultOf } from './graphql.ts';
 import { ago } from './humanize.ts';
-import { table } from './tabwriter.ts';
+import { pickNamed, printNamed } from './namedList.ts';
 import { namedArgs } from './tokens.ts';
 
 type PolicyView = ResultOf<typeof RetentionPolicyFields>;
@@ -38,13 +36,8 @@ export function retentionArgs(args: string[]): string[] | null {
   return namedArgs(args, RETENTION_TYPES);
 }
 
-interface CreateOptions {
-  keepTagRevisions: string;
-  keepYoungerThan: string;
+interface CreateOptions extends RetentionRuleOptions {
   schedule: string;
-  stream?: string[];
-  include?: string[];
-  exclude?: string[];
   disabled?: boolean;
   output?: string;
 }
@@ -79,7 +72,7 @@ export function registerCreateRetentionPolicy(create: Command, io: Io): void {
     .option('-o, --output <format>', 'json')
     .action(async (name: string, options: CreateOptions, self: Command) => {
       const output = parseOutput(options.output, ['json']);
-      const keepTagRevisions = parseCount('keep-tag-revisions', options.keepTagRevisions, 1);
+      const rules = retentionRules(options);
       const intervalMinutes = minutesOf(options.schedule);
       if (intervalMinutes < 5) throw new UsageError('--schedule must be at least 5m');
       const ctx = contextOf(self, io);
@@ -87,11 +80,7 @@ export function registerCreateRetentionPolicy(create: Command, io: Io): void {
         input: {
           namespace: ctx.namespace,
           name,
-          keepTagRevisions,
-          keepYoungerThanMinutes: minutesOf(options.keepYoungerThan),
-          streams: options.stream ?? [],
-          includeTags: options.include ?? [],
-          excludeTags: options.exclude ?? [],
+          ...rules,
           intervalMinutes,
           enabled: !(options.disabled ?? false),
         },
@@ -127,45 +116,24 @@ export async function printRetentionPolicies(
   format: OutputFormat,
 ): Promise<void> {
   const data = await ctx.client.request(LIST_RETENTION_POLICIES, { namespace: ctx.namespace });
-  const all = data.retentionPolicies as PolicyView[];
-  const chosen =
-    names.length === 0
-      ? all
-      : names.map((name) => {
-          const found = all.find((p) => p.name === name);
-          if (!found) {
-            throw new CliError(
-              `Error from server (NotFound): retentionpolicies "${name}" not found`,
-            );
-          }
-          return found;
-        });
-  if (format.kind === 'name') {
-    for (const policy of chosen) io.out(`retentionpolicy/${policy.name}\n`);
-    return;
-  }
-  if (format.kind !== 'table') {
-    await printStructured(io, format, names.length === 1 ? chosen[0] : { items: chosen });
-    return;
-  }
-  if (chosen.length === 0) {
-    io.err(`No resources found in ${ctx.namespace} namespace.\n`);
-    return;
-  }
-  const now = Date.now();
-  io.out(
-    table(
-      ['NAME', 'KEEP', 'YOUNGER THAN', 'SCOPE', 'SCHEDULE', 'LAST RUN'],
-      chosen.map((p) => [
-        p.name,
-        String(p.keepTagRevisions),
-        minutesText(p.keepYoungerThanMinutes),
-        scopeText(p),
-        p.enabled ? `every ${minutesText(p.intervalMinutes)}` : 'disabled',
-        lastRunText(p, now),
-      ]),
-    ),
+  const chosen = pickNamed(
+    data.retentionPolicies as PolicyView[],
+    names,
+    (name) => `Error from server (NotFound): retentionpolicies "${name}" not found`,
   );
+  await printNamed(io, format, names, chosen, {
+    resource: 'retentionpolicy',
+    empty: `No resources found in ${ctx.namespace} namespace.`,
+    headers: ['NAME', 'KEEP', 'YOUNGER THAN', 'SCOPE', 'SCHEDULE', 'LAST RUN'],
+    row: (p, now) => [
+      p.name,
+      String(p.keepTagRevisions),
+      minutesText(p.keepYoungerThanMinutes),
+      scopeText(p),
+      p.enabled ? `every ${minutesText(p.intervalMinutes)}` : 'disabled',
+      lastRunText(p, now),
+    ],
+  });
 }
 
 /** `delete retentionpolicy/<name>…`: each outcome on its own line, as oc prints them. */

@@ -1,13 +1,13 @@
 // Robot tokens and the caller from the command line: `create token <name> --role`, `get tokens`,
 // `delete token/<name>` and `whoami`.
 import type { Command } from 'commander';
-import { errorLines, isTypedError, unwrap } from './client.ts';
+import { unwrap } from './client.ts';
 import { type Context, contextOf, type Io, printStructured, toJson } from './context.ts';
 import { CREATE_ROBOT_TOKEN, REVOKE_ROBOT_TOKEN, ROBOT_TOKENS, WHOAMI } from './documents.ts';
 import { CliError, UsageError } from './errors.ts';
 import { type OutputFormat, parseOutput } from './flags.ts';
 import { humanDuration } from './humanize.ts';
-import { table } from './tabwriter.ts';
+import { deleteNamed, printNamed } from './namedList.ts';
 
 /** The names `get` and `delete` take for robot tokens. */
 export const TOKEN_TYPES = new Set(['token', 'tokens', 'robottoken', 'robottokens']);
@@ -131,47 +131,27 @@ export async function printRobotTokens(
       throw new CliError(`robot token ${name} not found in namespace ${ctx.namespace}`);
     }
   }
-  if (format.kind === 'name') {
-    for (const token of chosen) io.out(`token/${token.name}\n`);
-    return;
-  }
-  if (format.kind !== 'table') {
-    await printStructured(io, format, names.length === 1 ? chosen[0] : { items: chosen });
-    return;
-  }
-  if (chosen.length === 0) {
-    io.err(`No robot tokens found in ${ctx.namespace} namespace.\n`);
-    return;
-  }
-  const now = Date.now();
-  const used = (at: string | null) =>
-    at ? `${humanDuration(now - Date.parse(at))} ago` : '<never>';
-  io.out(
-    table(
-      ['NAME', 'ROLE', 'STATUS', 'EXPIRES', 'LAST USED', 'CREATED BY'],
-      chosen.map((token) => [
-        token.name ?? '',
-        ROLE_NAMES[token.role ?? ''] ?? '',
-        statusOf(token, now),
-        expiryText(token.expiresAt, now),
-        used(token.lastUsedAt),
-        token.createdBy ?? '',
-      ]),
-    ),
-  );
+  await printNamed(io, format, names, chosen, {
+    resource: 'token',
+    empty: `No robot tokens found in ${ctx.namespace} namespace.`,
+    headers: ['NAME', 'ROLE', 'STATUS', 'EXPIRES', 'LAST USED', 'CREATED BY'],
+    row: (token, now) => [
+      token.name ?? '',
+      ROLE_NAMES[token.role ?? ''] ?? '',
+      statusOf(token, now),
+      expiryText(token.expiresAt, now),
+      token.lastUsedAt ? `${humanDuration(now - Date.parse(token.lastUsedAt))} ago` : '<never>',
+      token.createdBy ?? '',
+    ],
+  });
 }
 
 /** `delete token/<name>...`: revokes the namespace's live robot tokens of those names. */
 export async function revokeRobotTokens(io: Io, ctx: Context, names: string[]): Promise<void> {
-  if (names.length === 0) throw new UsageError('delete token needs a name');
-  const failures: string[] = [];
-  for (const name of names) {
+  await deleteNamed(io, 'token', names, async (name) => {
     const data = await ctx.client.request(REVOKE_ROBOT_TOKEN, { namespace: ctx.namespace, name });
-    const outcome = data.revokeRobotToken;
-    if (isTypedError(outcome)) failures.push(...errorLines(outcome));
-    else io.out(`token "${name}" deleted\n`);
-  }
-  if (failures.length > 0) throw new CliError(failures[0]!, failures.slice(1));
+    return data.revokeRobotToken;
+  });
 }
 
 export function registerWhoami(program: Command, io: Io): void {

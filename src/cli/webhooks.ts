@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { ResultOf } from 'gql.tada';
 import { unwrap } from './client.ts';
-import { type Context, contextOf, type Io, printStructured, toJson } from './context.ts';
+import { type Context, contextOf, type Io, toJson } from './context.ts';
 import {
   CREATE_WEBHOOK,
   DESCRIBE_WEBHOOK,
@@ -12,6 +12,7 @@ import {
 import { CliError, UsageError } from './errors.ts';
 import { collect, type OutputFormat, parseOutput } from './flags.ts';
 import { ago } from './humanize.ts';
+import { pickNamed, printNamed } from './namedList.ts';
 import { table } from './tabwriter.ts';
 
 type WebhookView = ResultOf<typeof WebhookFields>;
@@ -105,41 +106,24 @@ export async function printWebhooks(
   format: OutputFormat,
 ): Promise<void> {
   const data = await ctx.client.request(LIST_WEBHOOKS, { namespace: ctx.namespace });
-  const all = data.webhooks as WebhookView[];
-  const chosen =
-    names.length === 0
-      ? all
-      : names.map((name) => {
-          const found = all.find((w) => w.name === name);
-          if (!found) throw new CliError(`webhook ${ctx.namespace}/${name} not found`);
-          return found;
-        });
-  if (format.kind === 'name') {
-    for (const webhook of chosen) io.out(`webhook/${webhook.name}\n`);
-    return;
-  }
-  if (format.kind !== 'table') {
-    await printStructured(io, format, names.length === 1 ? chosen[0] : { items: chosen });
-    return;
-  }
-  if (chosen.length === 0) {
-    io.err(`No webhooks found in ${ctx.namespace} namespace.\n`);
-    return;
-  }
-  const now = Date.now();
-  io.out(
-    table(
-      ['NAME', 'URL', 'FORMAT', 'STATE', 'FILTER', 'AGE'],
-      chosen.map((w) => [
-        w.name,
-        w.url,
-        w.format,
-        w.enabled ? w.state : `${w.state} (disabled)`,
-        filterText(w),
-        ago(w.createdAt as string, now),
-      ]),
-    ),
+  const chosen = pickNamed(
+    data.webhooks as WebhookView[],
+    names,
+    (name) => `webhook ${ctx.namespace}/${name} not found`,
   );
+  await printNamed(io, format, names, chosen, {
+    resource: 'webhook',
+    empty: `No webhooks found in ${ctx.namespace} namespace.`,
+    headers: ['NAME', 'URL', 'FORMAT', 'STATE', 'FILTER', 'AGE'],
+    row: (w, now) => [
+      w.name,
+      w.url,
+      w.format,
+      w.enabled ? w.state : `${w.state} (disabled)`,
+      filterText(w),
+      ago(w.createdAt as string, now),
+    ],
+  });
 }
 
 /** `describe webhook/<name>`: its settings, its condition and its ten latest deliveries. */

@@ -13,6 +13,12 @@ type WithNamespace = { namespace: string };
 /** image-puller in `args.namespace`. */
 export const readArgs = (_root: unknown, args: WithNamespace) => ({ read: args.namespace });
 
+/** editor in `args.namespace`. */
+export const editArgs = (_root: unknown, args: WithNamespace) => ({ edit: args.namespace });
+
+/** admin of `args.namespace`. */
+export const adminArgs = (_root: unknown, args: WithNamespace) => ({ admin: args.namespace });
+
 /** editor in `args.input.namespace`. */
 export const editInput = (_root: unknown, args: { input: WithNamespace }) => ({
   edit: args.input.namespace,

@@ -16,8 +16,9 @@ import {
   removeRoleBinding,
   revokeRobotToken,
 } from '../services/accessControl.ts';
-import { valueOrGraphQLError } from './access.ts';
+import { adminArgs, adminInput } from './access.ts';
 import { CREATE_ERRORS, INPUT_ERRORS, REMOVE_ERRORS } from './errors.ts';
+import { answeringMutation, byInput, namespaceList, objectPayload } from './shapes.ts';
 
 /** The most robot tokens robotTokens lists (revoked ones count until they are deleted). */
 const MAX_ROBOT_TOKENS = 500;
@@ -70,38 +71,32 @@ const ApiToken = builder.objectRef<TokenInfo>('ApiToken').implement({
     description: t.exposeString('description'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
-    namespace: t.string({
+    namespace: t.exposeString('namespace', {
       nullable: true,
       description: "A robot token's namespace, the only one it has a role in; null otherwise.",
-      resolve: (token) => token.namespace ?? null,
     }),
-    name: t.string({
+    name: t.exposeString('name', {
       nullable: true,
       description: "A robot token's name in its namespace.",
-      resolve: (token) => token.name ?? null,
     }),
-    role: t.field({
+    role: t.expose('role', {
       type: RoleEnum,
       nullable: true,
       description: 'The role a robot token holds in its namespace.',
-      resolve: (token) => token.role ?? null,
     }),
-    expiresAt: t.field({
+    expiresAt: t.expose('expiresAt', {
       type: 'DateTime',
       nullable: true,
       description: 'After this the token authenticates nothing; null: it does not expire.',
-      resolve: (token) => token.expiresAt ?? null,
     }),
-    lastUsedAt: t.field({
+    lastUsedAt: t.expose('lastUsedAt', {
       type: 'DateTime',
       nullable: true,
       description: 'The last request it authenticated (recorded to the minute); null: never used.',
-      resolve: (token) => token.lastUsedAt ?? null,
     }),
-    createdBy: t.string({
+    createdBy: t.exposeString('createdBy', {
       nullable: true,
       description: 'Who issued it (recorded for robot tokens).',
-      resolve: (token) => token.createdBy ?? null,
     }),
   }),
 });
@@ -224,11 +219,7 @@ const RoleBindingInputRef = builder.inputType('RoleBindingInput', {
   }),
 });
 
-const RoleBindingPayload = builder
-  .objectRef<{ roleBinding: RoleBindingInput }>('RoleBindingPayload')
-  .implement({
-    fields: (t) => ({ roleBinding: t.field({ type: RoleBinding, resolve: (p) => p.roleBinding }) }),
-  });
+const RoleBindingPayload = objectPayload('RoleBindingPayload', 'roleBinding', RoleBinding);
 
 builder.queryFields((t) => ({
   me: t.field({
@@ -244,22 +235,16 @@ builder.queryFields((t) => ({
     authScopes: { clusterAdmin: true },
     resolve: (_root, _args, ctx) => listTokens(ctx.database.db),
   }),
-  robotTokens: t.field({
-    type: [ApiToken],
+  robotTokens: namespaceList(t, {
+    type: ApiToken,
     description: `The namespace's robot tokens, live and revoked, newest first (at most ${MAX_ROBOT_TOKENS}); namespace admins.`,
-    authScopes: (_root, args) => ({ admin: args.namespace }),
-    args: { namespace: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx) =>
-      valueOrGraphQLError(
-        await listRobotTokens(ctx.database.db, ctx.access, args.namespace, MAX_ROBOT_TOKENS),
-      ),
+    scope: adminArgs,
+    list: (db, access, namespace) => listRobotTokens(db, access, namespace, MAX_ROBOT_TOKENS),
   }),
-  roleBindings: t.field({
-    type: [RoleBinding],
-    authScopes: (_root, args) => ({ admin: args.namespace }),
-    args: { namespace: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx) =>
-      valueOrGraphQLError(await listRoleBindings(ctx.database.db, ctx.access, args.namespace)),
+  roleBindings: namespaceList(t, {
+    type: RoleBinding,
+    scope: adminArgs,
+    list: listRoleBindings,
   }),
 }));
 
@@ -307,7 +292,7 @@ builder.mutationFields((t) => ({
     description:
       'Issues a token that holds one role in one namespace and nothing elsewhere, with an expiry; ' +
       'namespace admins (not robot tokens). The token is shown once.',
-    authScopes: (_root, args) => ({ admin: args.input.namespace }),
+    authScopes: adminInput,
     args: { input: t.arg({ type: CreateRobotTokenInput, required: true }) },
     errors: { types: CREATE_ERRORS },
     resolve: async (_root, { input }, ctx) => {
@@ -330,7 +315,7 @@ builder.mutationFields((t) => ({
   revokeRobotToken: t.field({
     type: RobotTokenPayload,
     description: 'Revokes a live robot token by name; from the next request on it is refused.',
-    authScopes: (_root, args) => ({ admin: args.namespace }),
+    authScopes: adminArgs,
     args: {
       namespace: t.arg.string({ required: true }),
       name: t.arg.string({ required: true }),
@@ -344,24 +329,22 @@ builder.mutationFields((t) => ({
       return { token: null, record };
     },
   }),
-  addRoleBinding: t.field({
-    type: RoleBindingPayload,
+  addRoleBinding: answeringMutation(t, {
     description: '`oc policy add-role-to-user|add-role-to-group <role> <name> -n <namespace>`.',
-    authScopes: (_root, args) => ({ admin: args.input.namespace }),
-    args: { input: t.arg({ type: RoleBindingInputRef, required: true }) },
-    errors: { types: INPUT_ERRORS },
-    resolve: async (_root, { input }, ctx) => ({
-      roleBinding: unwrap(await addRoleBinding(ctx.database.db, ctx.access, input)),
-    }),
+    scope: adminInput,
+    input: RoleBindingInputRef,
+    payload: RoleBindingPayload,
+    errors: INPUT_ERRORS,
+    act: byInput(addRoleBinding),
+    answer: (roleBinding) => ({ roleBinding }),
   }),
-  removeRoleBinding: t.field({
-    type: RoleBindingPayload,
+  removeRoleBinding: answeringMutation(t, {
     description: '`oc policy remove-role-from-user|remove-role-from-group`.',
-    authScopes: (_root, args) => ({ admin: args.input.namespace }),
-    args: { input: t.arg({ type: RoleBindingInputRef, required: true }) },
-    errors: { types: REMOVE_ERRORS },
-    resolve: async (_root, { input }, ctx) => ({
-      roleBinding: unwrap(await removeRoleBinding(ctx.database.db, ctx.access, input)),
-    }),
+    scope: adminInput,
+    input: RoleBindingInputRef,
+    payload: RoleBindingPayload,
+    errors: REMOVE_ERRORS,
+    act: byInput(removeRoleBinding),
+    answer: (roleBinding) => ({ roleBinding }),
   }),
 }));

@@ -1,6 +1,6 @@
 // applyImageStream (one ImageStream, all or nothing) and setTagAnnotations (a spec tag's annotations, the one part of `spec.tags[]` `tag` does not set).
 import { builder } from '../builder.ts';
-import { unwrap, ValidationError } from '../errors.ts';
+import { ValidationError } from '../errors.ts';
 import {
   type ApplyFailure,
   type ApplyOutcome,
@@ -12,6 +12,7 @@ import {
 import { editInput, editRef } from './access.ts';
 import { KeyValueInput } from './common.ts';
 import { EDIT_ERRORS, FieldProblemRef, INPUT_ERRORS } from './errors.ts';
+import { byInput, inputMutation } from './shapes.ts';
 import { tagByIdField } from './tagField.ts';
 import { TagInput } from './tagging.ts';
 
@@ -45,15 +46,14 @@ const SetTagAnnotationsPayload = builder
   });
 
 builder.mutationFields((t) => ({
-  setTagAnnotations: t.field({
-    authScopes: editRef,
-    type: SetTagAnnotationsPayload,
+  setTagAnnotations: inputMutation(t, {
+    scope: editRef,
+    payload: SetTagAnnotationsPayload,
     description:
       "Replace a spec tag's annotations (OpenShift's `spec.tags[].annotations`); the generation stays.",
-    args: { input: t.arg({ type: SetTagAnnotationsInput, required: true }) },
-    errors: { types: EDIT_ERRORS },
-    resolve: async (_root, { input }, ctx) =>
-      unwrap(await setTagAnnotations(ctx.database.db, ctx.access, input)),
+    input: SetTagAnnotationsInput,
+    errors: EDIT_ERRORS,
+    act: byInput(setTagAnnotations),
   }),
 }));
 
@@ -121,22 +121,20 @@ const ApplyImageStreamPayload = builder
   });
 
 builder.mutationFields((t) => ({
-  applyImageStream: t.field({
-    authScopes: editInput,
-    type: ApplyImageStreamPayload,
+  applyImageStream: inputMutation(t, {
+    scope: editInput,
+    payload: ApplyImageStreamPayload,
     description:
       'Apply one ImageStream all or nothing, as `oc apply` does: if any part (the stream or a ' +
       'spec tag) fails, nothing of it changes and every failure is listed.',
-    args: { input: t.arg({ type: ApplyImageStreamInput, required: true }) },
-    errors: { types: INPUT_ERRORS },
-    resolve: async (_root, { input }, ctx) =>
-      unwrap(
-        await applyImageStream(
-          ctx.database.db,
-          ctx.access,
-          { ...input, dockerImageRepository: input.dockerImageRepository ?? null },
-          ctx.config.importRegistries,
-        ),
+    input: ApplyImageStreamInput,
+    errors: INPUT_ERRORS,
+    act: (ctx, input) =>
+      applyImageStream(
+        ctx.database.db,
+        ctx.access,
+        { ...input, dockerImageRepository: input.dockerImageRepository ?? null },
+        ctx.config.importRegistries,
       ),
   }),
 }));

@@ -8,10 +8,10 @@ import {
   type StreamFilter,
   type StreamFilterInput,
 } from '../domain/listFilters.ts';
-import { unwrap } from '../errors.ts';
 import {
   createImageStream,
   deleteImageStream,
+  type ImageStreamRow,
   updateImageStream,
 } from '../services/imageStreams.ts';
 import { streamListConditions } from '../services/listFilters.ts';
@@ -19,6 +19,7 @@ import { adminInput, editInput, readArgs } from './access.ts';
 import { entriesOf, KeyValueInput, KeyValueRef } from './common.ts';
 import { CREATE_ERRORS, DELETE_ERRORS, EDIT_ERRORS } from './errors.ts';
 import { type ListArgs, type ListDefinition, listQuery, OrderDirectionEnum } from './listOrder.ts';
+import { answeringMutation, byInput } from './shapes.ts';
 
 const LookupPolicy = builder.objectRef<{ local: boolean }>('ImageLookupPolicy').implement({
   description: 'Whether workloads in the namespace may refer to this stream by name alone.',
@@ -175,6 +176,8 @@ const CreateImageStreamInput = builder.inputType('CreateImageStreamInput', {
 });
 
 const ImageStreamPayload = builder.objectRef<{ imageStreamId: number }>('ImageStreamPayload');
+/** The payload of a created or changed stream: its id, the stream loaded as the query selects. */
+const streamPayload = (row: { id: number }) => ({ imageStreamId: row.id });
 ImageStreamPayload.implement({
   fields: (t) => ({
     imageStream: t.drizzleField({
@@ -228,44 +231,36 @@ const DeleteImageStreamInput = builder.inputType('DeleteImageStreamInput', {
 });
 
 builder.mutationFields((t) => ({
-  createImageStream: t.field({
-    authScopes: editInput,
-    type: ImageStreamPayload,
-    args: { input: t.arg({ type: CreateImageStreamInput, required: true }) },
-    errors: { types: CREATE_ERRORS },
-    resolve: async (_root, { input }, ctx) => {
-      const row = unwrap(
-        await createImageStream(ctx.database.db, ctx.access, {
-          ...input,
-          lookupLocal: input.lookupPolicy?.local ?? false,
-        }),
-      );
-      return { imageStreamId: row.id };
-    },
+  createImageStream: answeringMutation(t, {
+    scope: editInput,
+    payload: ImageStreamPayload,
+    input: CreateImageStreamInput,
+    errors: CREATE_ERRORS,
+    act: (ctx, input) =>
+      createImageStream(ctx.database.db, ctx.access, {
+        ...input,
+        lookupLocal: input.lookupPolicy?.local ?? false,
+      }),
+    answer: streamPayload,
   }),
-  updateImageStream: t.field({
-    authScopes: editInput,
-    type: ImageStreamPayload,
-    args: { input: t.arg({ type: UpdateImageStreamInput, required: true }) },
-    errors: { types: EDIT_ERRORS },
-    resolve: async (_root, { input }, ctx) => {
-      const row = unwrap(
-        await updateImageStream(ctx.database.db, ctx.access, {
-          ...input,
-          lookupLocal: input.lookupPolicy?.local ?? null,
-        }),
-      );
-      return { imageStreamId: row.id };
-    },
+  updateImageStream: answeringMutation(t, {
+    scope: editInput,
+    payload: ImageStreamPayload,
+    input: UpdateImageStreamInput,
+    errors: EDIT_ERRORS,
+    act: (ctx, input) =>
+      updateImageStream(ctx.database.db, ctx.access, {
+        ...input,
+        lookupLocal: input.lookupPolicy?.local ?? null,
+      }),
+    answer: streamPayload,
   }),
-  deleteImageStream: t.field({
-    authScopes: adminInput,
-    type: DeleteImageStreamPayload,
-    args: { input: t.arg({ type: DeleteImageStreamInput, required: true }) },
-    errors: { types: DELETE_ERRORS },
-    resolve: async (_root, { input }, ctx) => {
-      const row = unwrap(await deleteImageStream(ctx.database.db, ctx.access, input));
-      return { id: row.id, namespace: row.namespace, name: row.name };
-    },
+  deleteImageStream: answeringMutation(t, {
+    scope: adminInput,
+    payload: DeleteImageStreamPayload,
+    input: DeleteImageStreamInput,
+    errors: DELETE_ERRORS,
+    act: byInput(deleteImageStream),
+    answer: ({ id, namespace, name }: ImageStreamRow) => ({ id, namespace, name }),
   }),
 }));

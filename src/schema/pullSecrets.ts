@@ -1,15 +1,16 @@
 // Pull secrets: create, replace and delete; only names, registries and times are readable.
 
 import { builder } from '../builder.ts';
-import { unwrap } from '../errors.ts';
+import type { AppContext } from '../context.ts';
 import {
   deletePullSecret,
   listPullSecrets,
   type PullSecretInfo,
   savePullSecret,
 } from '../services/pullSecrets.ts';
-import { editInput, readArgs, valueOrGraphQLError } from './access.ts';
+import { editInput, readArgs } from './access.ts';
 import { ACT_ERRORS, CREATE_ERRORS, REMOVE_ERRORS } from './errors.ts';
+import { answeringMutation, byName, namespaceList, objectPayload, refFields } from './shapes.ts';
 
 const PullSecret = builder.objectRef<PullSecretInfo>('PullSecret').implement({
   authScopes: (secret) => ({ read: secret.namespace }),
@@ -29,8 +30,7 @@ const PullSecret = builder.objectRef<PullSecretInfo>('PullSecret').implement({
 
 const PullSecretInput = builder.inputType('PullSecretInput', {
   fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
+    ...refFields(t),
     document: t.string({
       required: true,
       description:
@@ -39,61 +39,43 @@ const PullSecretInput = builder.inputType('PullSecretInput', {
   }),
 });
 
-const DeletePullSecretInput = builder.inputType('DeletePullSecretInput', {
-  fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
-  }),
-});
+const DeletePullSecretInput = builder.inputType('DeletePullSecretInput', { fields: refFields });
 
-const PullSecretPayload = builder
-  .objectRef<{ pullSecret: PullSecretInfo }>('PullSecretPayload')
-  .implement({
-    fields: (t) => ({ pullSecret: t.field({ type: PullSecret, resolve: (p) => p.pullSecret }) }),
-  });
+const PullSecretPayload = objectPayload('PullSecretPayload', 'pullSecret', PullSecret);
+
+/** Saves the input's secret; `replace`: one of that name must exist, else it must not. */
+const save =
+  (replace: boolean) =>
+  (ctx: AppContext, input: { namespace: string; name: string; document: string }) =>
+    savePullSecret(ctx.database.db, ctx.access, ctx.secretKey, input, replace);
 
 builder.queryFields((t) => ({
-  pullSecrets: t.field({
-    authScopes: readArgs,
-    type: [PullSecret],
-    args: { namespace: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx) =>
-      valueOrGraphQLError(await listPullSecrets(ctx.database.db, ctx.access, args.namespace)),
-  }),
+  pullSecrets: namespaceList(t, { scope: readArgs, type: PullSecret, list: listPullSecrets }),
 }));
 
 builder.mutationFields((t) => ({
-  createPullSecret: t.field({
-    authScopes: editInput,
-    type: PullSecretPayload,
-    args: { input: t.arg({ type: PullSecretInput, required: true }) },
-    errors: { types: CREATE_ERRORS },
-    resolve: async (_root, { input }, ctx) => ({
-      pullSecret: unwrap(
-        await savePullSecret(ctx.database.db, ctx.access, ctx.secretKey, input, false),
-      ),
-    }),
+  createPullSecret: answeringMutation(t, {
+    scope: editInput,
+    input: PullSecretInput,
+    payload: PullSecretPayload,
+    errors: CREATE_ERRORS,
+    act: save(false),
+    answer: (pullSecret) => ({ pullSecret }),
   }),
-  replacePullSecret: t.field({
-    authScopes: editInput,
-    type: PullSecretPayload,
-    args: { input: t.arg({ type: PullSecretInput, required: true }) },
-    errors: { types: ACT_ERRORS },
-    resolve: async (_root, { input }, ctx) => ({
-      pullSecret: unwrap(
-        await savePullSecret(ctx.database.db, ctx.access, ctx.secretKey, input, true),
-      ),
-    }),
+  replacePullSecret: answeringMutation(t, {
+    scope: editInput,
+    input: PullSecretInput,
+    payload: PullSecretPayload,
+    errors: ACT_ERRORS,
+    act: save(true),
+    answer: (pullSecret) => ({ pullSecret }),
   }),
-  deletePullSecret: t.field({
-    authScopes: editInput,
-    type: PullSecretPayload,
-    args: { input: t.arg({ type: DeletePullSecretInput, required: true }) },
-    errors: { types: REMOVE_ERRORS },
-    resolve: async (_root, { input }, ctx) => ({
-      pullSecret: unwrap(
-        await deletePullSecret(ctx.database.db, ctx.access, input.namespace, input.name),
-      ),
-    }),
+  deletePullSecret: answeringMutation(t, {
+    scope: editInput,
+    input: DeletePullSecretInput,
+    payload: PullSecretPayload,
+    errors: REMOVE_ERRORS,
+    act: byName(deletePullSecret),
+    answer: (pullSecret) => ({ pullSecret }),
   }),
 }));

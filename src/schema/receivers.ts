@@ -1,19 +1,21 @@
 // Webhook receivers: registries call a namespace's URL on a push, and its following tags are re-checked at once.
 import { builder } from '../builder.ts';
 import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  unwrap,
-  ValidationError,
-} from '../errors.ts';
-import {
   createReceiver,
   deleteReceiver,
   listReceivers,
   type ReceiverRow,
 } from '../services/receivers.ts';
-import { adminInput, valueOrGraphQLError } from './access.ts';
+import { adminArgs, adminInput } from './access.ts';
+import { CREATE_ERRORS, REMOVE_ERRORS } from './errors.ts';
+import {
+  answeringMutation,
+  byName,
+  inputMutation,
+  namespaceList,
+  objectPayload,
+  refFields,
+} from './shapes.ts';
 
 /** Where calls go: the gateway's own origin and `/hooks/<token>` (push/receivers.ts). */
 const HOOK_PATH = '/hooks/';
@@ -68,8 +70,7 @@ const Receiver = builder.objectRef<ReceiverRow>('Receiver').implement({
 
 const CreateReceiverInput = builder.inputType('CreateReceiverInput', {
   fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
+    ...refFields(t),
     kind: t.field({ type: ReceiverKindEnum, required: true }),
     registry: t.string({
       required: false,
@@ -79,12 +80,7 @@ const CreateReceiverInput = builder.inputType('CreateReceiverInput', {
   }),
 });
 
-const ReceiverRefInput = builder.inputType('ReceiverRefInput', {
-  fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
-  }),
-});
+const ReceiverRefInput = builder.inputType('ReceiverRefInput', { fields: refFields });
 
 const CreateReceiverPayload = builder
   .objectRef<{ receiver: ReceiverRow; token: string; secret: string | null }>(
@@ -106,41 +102,33 @@ const CreateReceiverPayload = builder
     }),
   });
 
-const ReceiverPayload = builder.objectRef<{ receiver: ReceiverRow }>('ReceiverPayload').implement({
-  fields: (t) => ({ receiver: t.field({ type: Receiver, resolve: (p) => p.receiver }) }),
-});
+const ReceiverPayload = objectPayload('ReceiverPayload', 'receiver', Receiver);
 
 builder.queryFields((t) => ({
-  receivers: t.field({
-    authScopes: (_root, args) => ({ admin: args.namespace }),
+  receivers: namespaceList(t, {
+    scope: adminArgs,
     description: "A namespace's webhook receivers, by name (at most 50); admins only.",
-    type: [Receiver],
-    args: { namespace: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx) =>
-      valueOrGraphQLError(await listReceivers(ctx.database.db, ctx.access, args.namespace)),
+    type: Receiver,
+    list: listReceivers,
   }),
 }));
 
 builder.mutationFields((t) => ({
-  createReceiver: t.field({
-    authScopes: adminInput,
+  createReceiver: inputMutation(t, {
+    scope: adminInput,
     description:
       "A URL a registry calls on a push: the namespace's scheduled and policy tags following the pushed repository are re-checked at once (cause WEBHOOK).",
-    type: CreateReceiverPayload,
-    args: { input: t.arg({ type: CreateReceiverInput, required: true }) },
-    errors: { types: [ValidationError, ConflictError, ForbiddenError] },
-    resolve: async (_root, { input }, ctx) =>
-      unwrap(await createReceiver(ctx.database.db, ctx.access, ctx.secretKey, input)),
+    payload: CreateReceiverPayload,
+    input: CreateReceiverInput,
+    errors: CREATE_ERRORS,
+    act: (ctx, input) => createReceiver(ctx.database.db, ctx.access, ctx.secretKey, input),
   }),
-  deleteReceiver: t.field({
-    authScopes: adminInput,
-    type: ReceiverPayload,
-    args: { input: t.arg({ type: ReceiverRefInput, required: true }) },
-    errors: { types: [NotFoundError, ForbiddenError] },
-    resolve: async (_root, { input }, ctx) => ({
-      receiver: unwrap(
-        await deleteReceiver(ctx.database.db, ctx.access, input.namespace, input.name),
-      ),
-    }),
+  deleteReceiver: answeringMutation(t, {
+    scope: adminInput,
+    input: ReceiverRefInput,
+    payload: ReceiverPayload,
+    errors: REMOVE_ERRORS,
+    act: byName(deleteReceiver),
+    answer: (receiver) => ({ receiver }),
   }),
 }));

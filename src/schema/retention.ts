@@ -1,7 +1,6 @@
 // Retention policies: a namespace admin's stored pruning rules, run on a schedule or by hand.
 import { builder } from '../builder.ts';
 import type { RetentionRunResult } from '../db/schema.ts';
-import { unwrap } from '../errors.ts';
 import type { PruneHistoryResult } from '../services/prune.ts';
 import {
   deleteRetentionPolicy,
@@ -11,9 +10,22 @@ import {
   runRetentionPolicy,
   setRetentionPolicy,
 } from '../services/retentionPolicies.ts';
-import { adminInput, valueOrGraphQLError } from './access.ts';
+import { adminArgs, adminInput } from './access.ts';
 import { INPUT_ERRORS, REMOVE_ERRORS } from './errors.ts';
-import { PRUNE_REPORT_LIMIT, PruneTagHistoryPayload, retentionRuleFields } from './tagging.ts';
+import {
+  answeringMutation,
+  byName,
+  inputMutation,
+  namespaceList,
+  objectPayload,
+  refFields,
+} from './shapes.ts';
+import {
+  PRUNE_REPORT_LIMIT,
+  PruneTagHistoryPayload,
+  retentionRuleFields,
+  retentionRules,
+} from './tagging.ts';
 
 const RetentionRunOutcome = builder.enumType('RetentionRunOutcome', {
   values: ['SUCCEEDED', 'FAILED'] as const,
@@ -88,16 +100,12 @@ const SetRetentionPolicyInput = builder.inputType('SetRetentionPolicyInput', {
 });
 
 const DeleteRetentionPolicyInput = builder.inputType('DeleteRetentionPolicyInput', {
-  fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
-  }),
+  fields: refFields,
 });
 
 const RunRetentionPolicyInput = builder.inputType('RunRetentionPolicyInput', {
   fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
+    ...refFields(t),
     dryRun: t.boolean({ defaultValue: true }),
   }),
 });
@@ -111,11 +119,11 @@ const SetRetentionPolicyPayload = builder
     }),
   });
 
-const DeleteRetentionPolicyPayload = builder
-  .objectRef<{ policy: RetentionPolicyRow }>('DeleteRetentionPolicyPayload')
-  .implement({
-    fields: (t) => ({ policy: t.field({ type: RetentionPolicy, resolve: (p) => p.policy }) }),
-  });
+const DeleteRetentionPolicyPayload = objectPayload(
+  'DeleteRetentionPolicyPayload',
+  'policy',
+  RetentionPolicy,
+);
 
 const RunRetentionPolicyPayload = builder
   .objectRef<{
@@ -134,64 +142,51 @@ const RunRetentionPolicyPayload = builder
   });
 
 builder.queryFields((t) => ({
-  retentionPolicies: t.field({
-    authScopes: (_root, args) => ({ admin: args.namespace }),
-    type: [RetentionPolicy],
+  retentionPolicies: namespaceList(t, {
+    scope: adminArgs,
+    type: RetentionPolicy,
     description: "A namespace's retention policies by name (at most 20), with their last run.",
-    args: { namespace: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx) =>
-      valueOrGraphQLError(await listRetentionPolicies(ctx.database.db, ctx.access, args.namespace)),
+    list: listRetentionPolicies,
   }),
 }));
 
 builder.mutationFields((t) => ({
-  setRetentionPolicy: t.field({
-    authScopes: adminInput,
-    type: SetRetentionPolicyPayload,
-    args: { input: t.arg({ type: SetRetentionPolicyInput, required: true }) },
-    errors: { types: INPUT_ERRORS },
-    resolve: async (_root, { input }, ctx) =>
-      unwrap(
-        await setRetentionPolicy(ctx.database.db, ctx.access, {
-          namespace: input.namespace,
-          name: input.name,
-          keepTagRevisions: input.keepTagRevisions ?? 3,
-          keepYoungerThanMinutes: input.keepYoungerThanMinutes ?? 60,
-          streams: input.streams ?? [],
-          includeTags: input.includeTags ?? [],
-          excludeTags: input.excludeTags ?? [],
-          intervalMinutes: input.intervalMinutes ?? 60,
-          enabled: input.enabled ?? true,
-        }),
-      ),
+  setRetentionPolicy: inputMutation(t, {
+    scope: adminInput,
+    payload: SetRetentionPolicyPayload,
+    input: SetRetentionPolicyInput,
+    errors: INPUT_ERRORS,
+    act: (ctx, input) =>
+      setRetentionPolicy(ctx.database.db, ctx.access, {
+        namespace: input.namespace,
+        name: input.name,
+        ...retentionRules(input),
+        intervalMinutes: input.intervalMinutes ?? 60,
+        enabled: input.enabled ?? true,
+      }),
   }),
-  deleteRetentionPolicy: t.field({
-    authScopes: adminInput,
-    type: DeleteRetentionPolicyPayload,
-    args: { input: t.arg({ type: DeleteRetentionPolicyInput, required: true }) },
-    errors: { types: REMOVE_ERRORS },
-    resolve: async (_root, { input }, ctx) => ({
-      policy: unwrap(
-        await deleteRetentionPolicy(ctx.database.db, ctx.access, input.namespace, input.name),
-      ),
-    }),
+  deleteRetentionPolicy: answeringMutation(t, {
+    scope: adminInput,
+    input: DeleteRetentionPolicyInput,
+    payload: DeleteRetentionPolicyPayload,
+    errors: REMOVE_ERRORS,
+    act: byName(deleteRetentionPolicy),
+    answer: (policy) => ({ policy }),
   }),
-  runRetentionPolicy: t.field({
-    authScopes: adminInput,
-    type: RunRetentionPolicyPayload,
+  runRetentionPolicy: inputMutation(t, {
+    scope: adminInput,
+    payload: RunRetentionPolicyPayload,
     description:
       'Runs a policy now (a dry run by default), with the same pruning and PRUNE change events ' +
       'as its scheduled runs; a run that removes is recorded as its lastRun.',
-    args: { input: t.arg({ type: RunRetentionPolicyInput, required: true }) },
-    errors: { types: REMOVE_ERRORS },
-    resolve: async (_root, { input }, ctx) =>
-      unwrap(
-        await runRetentionPolicy(
-          ctx.database.db,
-          ctx.access,
-          { namespace: input.namespace, name: input.name, dryRun: input.dryRun ?? true },
-          PRUNE_REPORT_LIMIT,
-        ),
+    input: RunRetentionPolicyInput,
+    errors: REMOVE_ERRORS,
+    act: (ctx, input) =>
+      runRetentionPolicy(
+        ctx.database.db,
+        ctx.access,
+        { namespace: input.namespace, name: input.name, dryRun: input.dryRun ?? true },
+        PRUNE_REPORT_LIMIT,
       ),
   }),
 }));

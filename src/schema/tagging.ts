@@ -13,11 +13,12 @@ import {
 } from '../services/prune.ts';
 import { type TagOutcome, tag } from '../services/tagging.ts';
 import { type DeletedTag, deleteTag, rollbackTag } from '../services/tagOperations.ts';
-import { editRef, namespaceOfRef } from './access.ts';
+import { adminInput, editRef, namespaceOfRef } from './access.ts';
 import { KeyValueInput } from './common.ts';
 import { ReferencePolicyTypeEnum, TagSourceKindEnum } from './enums.ts';
 import { EDIT_ERRORS, INPUT_ERRORS } from './errors.ts';
 import { TagPolicyInput } from './policyTags.ts';
+import { answeringMutation, byInput, inputMutation } from './shapes.ts';
 import { tagByIdField } from './tagField.ts';
 
 export const TagInput = builder.inputType('TagInput', {
@@ -266,6 +267,21 @@ export const retentionRuleFields = (t: InputFields) => ({
   excludeTags: t.stringList({ description: 'Tags matching one of these globs are left alone.' }),
 });
 
+/** The rules of retentionRuleFields as given, with their defaults where left out. */
+export const retentionRules = (input: {
+  keepTagRevisions?: number | null;
+  keepYoungerThanMinutes?: number | null;
+  streams?: string[] | null;
+  includeTags?: string[] | null;
+  excludeTags?: string[] | null;
+}) => ({
+  keepTagRevisions: input.keepTagRevisions ?? 3,
+  keepYoungerThanMinutes: input.keepYoungerThanMinutes ?? 60,
+  streams: input.streams ?? [],
+  includeTags: input.includeTags ?? [],
+  excludeTags: input.excludeTags ?? [],
+});
+
 const PruneTagHistoryInput = builder.inputType('PruneTagHistoryInput', {
   description:
     "A namespace's retention rules for one run: keep the newest keepTagRevisions items of each " +
@@ -294,39 +310,37 @@ export const PruneTagHistoryPayload = builder
   });
 
 builder.mutationFields((t) => ({
-  tag: t.field({
-    authScopes: (_root, { input }) => ({
+  tag: answeringMutation(t, {
+    scope: (_root, { input }) => ({
       editAll: input.destinations.map((d) => namespaceOfRef(d, input.namespace)),
     }),
-    type: TagPayload,
+    payload: TagPayload,
     description: '`oc tag`: point one or more tags at a source.',
-    args: { input: t.arg({ type: TagInput, required: true }) },
-    errors: { types: EDIT_ERRORS },
-    resolve: async (_root, { input }, ctx) => ({
-      results: unwrap(await tag(ctx.database.db, ctx.access, input, ctx.config.importRegistries)),
-    }),
+    input: TagInput,
+    errors: EDIT_ERRORS,
+    act: (ctx, input) => tag(ctx.database.db, ctx.access, input, ctx.config.importRegistries),
+    answer: (results) => ({ results }),
   }),
-  deleteTag: t.field({
-    authScopes: editRef,
-    type: DeleteTagPayload,
+  deleteTag: inputMutation(t, {
+    scope: editRef,
+    payload: DeleteTagPayload,
     description: '`oc tag -d`: remove a tag and its history.',
-    args: { input: t.arg({ type: DeleteTagInput, required: true }) },
-    errors: { types: EDIT_ERRORS },
-    resolve: async (_root, { input }, ctx) =>
-      unwrap(await deleteTag(ctx.database.db, ctx.access, input)),
+    input: DeleteTagInput,
+    errors: EDIT_ERRORS,
+    act: byInput(deleteTag),
   }),
-  rollbackTag: t.field({
-    authScopes: editRef,
-    type: RollbackTagPayload,
+  rollbackTag: inputMutation(t, {
+    scope: editRef,
+    payload: RollbackTagPayload,
     description: 'Point a tag at one of its own history items; pushes a new item.',
-    args: { input: t.arg({ type: RollbackTagInput, required: true }) },
-    errors: { types: EDIT_ERRORS },
-    resolve: async (_root, { input }, ctx) => {
+    input: RollbackTagInput,
+    errors: EDIT_ERRORS,
+    act: (ctx, input) => {
       // Only the keys given: the service refuses none or several.
       const by = Object.fromEntries(
         Object.entries(input.to).filter(([, value]) => value != null),
       ) as RollbackBy;
-      return unwrap(await rollbackTag(ctx.database.db, ctx.access, { ...input, by }));
+      return rollbackTag(ctx.database.db, ctx.access, { ...input, by });
     },
   }),
   createImageStreamMapping: t.field({
@@ -366,31 +380,25 @@ builder.mutationFields((t) => ({
       return { ...result, digest: input.image.digest };
     },
   }),
-  pruneTagHistory: t.field({
-    authScopes: (_root, { input }) => ({ admin: input.namespace }),
-    type: PruneTagHistoryPayload,
+  pruneTagHistory: inputMutation(t, {
+    scope: adminInput,
+    payload: PruneTagHistoryPayload,
     description:
       "Remove a namespace's old tag history items under retention rules (dry run by default); " +
       'each tag that loses items gets a change event with cause PRUNE. Images are left to ' +
       'pruneImages.',
-    args: { input: t.arg({ type: PruneTagHistoryInput, required: true }) },
-    errors: { types: INPUT_ERRORS },
-    resolve: async (_root, { input }, ctx) =>
-      unwrap(
-        await pruneTagHistory(
-          ctx.database.db,
-          ctx.access,
-          {
-            namespace: input.namespace,
-            keepTagRevisions: input.keepTagRevisions ?? 3,
-            keepYoungerThanMinutes: input.keepYoungerThanMinutes ?? 60,
-            streams: input.streams ?? [],
-            includeTags: input.includeTags ?? [],
-            excludeTags: input.excludeTags ?? [],
-            dryRun: input.dryRun ?? true,
-          },
-          PRUNE_REPORT_LIMIT,
-        ),
+    input: PruneTagHistoryInput,
+    errors: INPUT_ERRORS,
+    act: (ctx, input) =>
+      pruneTagHistory(
+        ctx.database.db,
+        ctx.access,
+        {
+          namespace: input.namespace,
+          ...retentionRules(input),
+          dryRun: input.dryRun ?? true,
+        },
+        PRUNE_REPORT_LIMIT,
       ),
   }),
   pruneImages: t.field({

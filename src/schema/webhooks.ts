@@ -2,13 +2,8 @@
 import { GraphQLError } from 'graphql';
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
 import type { AppContext } from '../context.ts';
-import {
-  ConflictError,
-  ForbiddenError,
-  NotFoundError,
-  unwrap,
-  ValidationError,
-} from '../errors.ts';
+import type { Db } from '../db/client.ts';
+import { NotFoundError, type Result, unwrap } from '../errors.ts';
 import { decodeCursor, encodeCursor } from '../events/cursor.ts';
 import { logBounds } from '../events/retention.ts';
 import {
@@ -24,11 +19,22 @@ import {
   setWebhookEnabled,
   updateWebhook,
   type WebhookFilter,
+  type WebhookInput,
   type WebhookRow,
 } from '../services/webhooks.ts';
 import { EgressPolicy, type SendOutcome, WebhookSender } from '../webhooks/send.ts';
-import { valueOrGraphQLError } from './access.ts';
+import { editArgs, editInput, valueOrGraphQLError } from './access.ts';
+import { ACT_ERRORS, CREATE_ERRORS, REMOVE_ERRORS } from './errors.ts';
 import { ChangeCause, ChangeType } from './events.ts';
+import {
+  answeringMutation,
+  byName,
+  inputMutation,
+  type MutationFields,
+  namespaceList,
+  objectPayload,
+  refFields,
+} from './shapes.ts';
 
 /** One egress policy and one sender (for pings) per configuration, i.e. per process. */
 const senders = new WeakMap<object, { egress: EgressPolicy; sender: WebhookSender }>();
@@ -166,8 +172,7 @@ const WebhookFilterInput = builder.inputType('WebhookFilterInput', {
 
 const CreateWebhookInput = builder.inputType('CreateWebhookInput', {
   fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
+    ...refFields(t),
     url: t.string({
       required: true,
       description: 'An http:// or https:// URL; redirects are not followed.',
@@ -185,8 +190,7 @@ const CreateWebhookInput = builder.inputType('CreateWebhookInput', {
 const UpdateWebhookInput = builder.inputType('UpdateWebhookInput', {
   description: 'What is given changes; what is left out stays.',
   fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
+    ...refFields(t),
     url: t.string({ required: false }),
     filter: t.field({ type: WebhookFilterInput, required: false }),
     secret: t.string({ required: false, description: 'A new secret (write-only).' }),
@@ -194,17 +198,11 @@ const UpdateWebhookInput = builder.inputType('UpdateWebhookInput', {
   }),
 });
 
-const WebhookRefInput = builder.inputType('WebhookRefInput', {
-  fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
-  }),
-});
+const WebhookRefInput = builder.inputType('WebhookRefInput', { fields: refFields });
 
 const RedeliverWebhookInput = builder.inputType('RedeliverWebhookInput', {
   fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
+    ...refFields(t),
     since: t.string({
       required: true,
       description:
@@ -226,9 +224,7 @@ const CreateWebhookPayload = builder
     }),
   });
 
-const WebhookPayload = builder.objectRef<{ webhook: WebhookRow }>('WebhookPayload').implement({
-  fields: (t) => ({ webhook: t.field({ type: Webhook, resolve: (p) => p.webhook }) }),
-});
+const WebhookPayload = objectPayload('WebhookPayload', 'webhook', Webhook);
 
 const TestWebhookPayload = builder
   .objectRef<{ webhook: WebhookRow; outcome: SendOutcome }>('TestWebhookPayload')
@@ -246,11 +242,6 @@ const TestWebhookPayload = builder
       error: t.string({ nullable: true, resolve: (p) => p.outcome.error }),
     }),
   });
-
-const editArgs = (_root: unknown, args: { namespace: string }) => ({ edit: args.namespace });
-const editInputArgs = (_root: unknown, args: { input: { namespace: string } }) => ({
-  edit: args.input.namespace,
-});
 
 const DELIVERY_PREFIX = 'delivery:';
 
@@ -294,16 +285,43 @@ async function eventPosition(ctx: AppContext, cursor: string, arg: string): Prom
   return id;
 }
 
-const errorTypes = [ValidationError, NotFoundError, ForbiddenError];
+/** createWebhook's or updateWebhook's `act`: `save` the input, a left-out filter as none. */
+const saving =
+  <Value>(
+    save: (
+      db: Db,
+      access: AppContext['access'],
+      key: Buffer,
+      egress: EgressPolicy,
+      input: WebhookInput,
+    ) => Promise<Result<Value>>,
+  ) =>
+  (ctx: AppContext, input: WebhookInput) =>
+    save(ctx.database.db, ctx.access, ctx.secretKey, outbound(ctx).egress, {
+      ...input,
+      filter: input.filter ?? null,
+    });
+
+/** enableWebhook or disableWebhook: whether the webhook delivers. */
+const enabledField = (t: MutationFields, enabled: boolean, description: string) =>
+  answeringMutation(t, {
+    scope: editInput,
+    description,
+    input: WebhookRefInput,
+    payload: WebhookPayload,
+    errors: REMOVE_ERRORS,
+    act: byName((db, access, namespace, name) =>
+      setWebhookEnabled(db, access, namespace, name, enabled),
+    ),
+    answer: (webhook) => ({ webhook }),
+  });
 
 builder.queryFields((t) => ({
-  webhooks: t.field({
-    authScopes: editArgs,
+  webhooks: namespaceList(t, {
+    scope: editArgs,
     description: `A namespace's webhooks, by name (at most 100); editors only.`,
-    type: [Webhook],
-    args: { namespace: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx) =>
-      valueOrGraphQLError(await listWebhooks(ctx.database.db, ctx.access, args.namespace)),
+    type: Webhook,
+    list: listWebhooks,
   }),
   webhook: t.field({
     authScopes: editArgs,
@@ -349,75 +367,45 @@ builder.queryFields((t) => ({
 }));
 
 builder.mutationFields((t) => ({
-  createWebhook: t.field({
-    authScopes: editInputArgs,
-    type: CreateWebhookPayload,
-    args: { input: t.arg({ type: CreateWebhookInput, required: true }) },
-    errors: { types: [ValidationError, ConflictError, ForbiddenError] },
-    resolve: async (_root, { input }, ctx) =>
-      unwrap(
-        await createWebhook(ctx.database.db, ctx.access, ctx.secretKey, outbound(ctx).egress, {
-          ...input,
-          filter: input.filter ?? null,
-        }),
-      ),
+  createWebhook: inputMutation(t, {
+    scope: editInput,
+    payload: CreateWebhookPayload,
+    input: CreateWebhookInput,
+    errors: CREATE_ERRORS,
+    act: saving(createWebhook),
   }),
-  updateWebhook: t.field({
-    authScopes: editInputArgs,
-    type: WebhookPayload,
-    args: { input: t.arg({ type: UpdateWebhookInput, required: true }) },
-    errors: { types: errorTypes },
-    resolve: async (_root, { input }, ctx) => ({
-      webhook: unwrap(
-        await updateWebhook(ctx.database.db, ctx.access, ctx.secretKey, outbound(ctx).egress, {
-          ...input,
-          filter: input.filter ?? null,
-        }),
-      ),
-    }),
+  updateWebhook: answeringMutation(t, {
+    scope: editInput,
+    input: UpdateWebhookInput,
+    payload: WebhookPayload,
+    errors: ACT_ERRORS,
+    act: saving(updateWebhook),
+    answer: (webhook) => ({ webhook }),
   }),
-  enableWebhook: t.field({
-    authScopes: editInputArgs,
-    description: 'Resumes delivery where it stopped; clears FAILING and GONE.',
-    type: WebhookPayload,
-    args: { input: t.arg({ type: WebhookRefInput, required: true }) },
-    errors: { types: [NotFoundError, ForbiddenError] },
-    resolve: async (_root, { input }, ctx) => ({
-      webhook: unwrap(
-        await setWebhookEnabled(ctx.database.db, ctx.access, input.namespace, input.name, true),
-      ),
-    }),
-  }),
-  disableWebhook: t.field({
-    authScopes: editInputArgs,
-    description:
-      'Stops delivery; events keep their place until enabled again (within the event retention).',
-    type: WebhookPayload,
-    args: { input: t.arg({ type: WebhookRefInput, required: true }) },
-    errors: { types: [NotFoundError, ForbiddenError] },
-    resolve: async (_root, { input }, ctx) => ({
-      webhook: unwrap(
-        await setWebhookEnabled(ctx.database.db, ctx.access, input.namespace, input.name, false),
-      ),
-    }),
-  }),
-  deleteWebhook: t.field({
-    authScopes: editInputArgs,
-    type: WebhookPayload,
-    args: { input: t.arg({ type: WebhookRefInput, required: true }) },
-    errors: { types: [NotFoundError, ForbiddenError] },
-    resolve: async (_root, { input }, ctx) => ({
-      webhook: unwrap(
-        await deleteWebhook(ctx.database.db, ctx.access, input.namespace, input.name),
-      ),
-    }),
+  enableWebhook: enabledField(
+    t,
+    true,
+    'Resumes delivery where it stopped; clears FAILING and GONE.',
+  ),
+  disableWebhook: enabledField(
+    t,
+    false,
+    'Stops delivery; events keep their place until enabled again (within the event retention).',
+  ),
+  deleteWebhook: answeringMutation(t, {
+    scope: editInput,
+    input: WebhookRefInput,
+    payload: WebhookPayload,
+    errors: REMOVE_ERRORS,
+    act: byName(deleteWebhook),
+    answer: (webhook) => ({ webhook }),
   }),
   testWebhook: t.field({
-    authScopes: editInputArgs,
+    authScopes: editInput,
     description: 'Sends a signed ping now and answers how the target responded.',
     type: TestWebhookPayload,
     args: { input: t.arg({ type: WebhookRefInput, required: true }) },
-    errors: { types: [NotFoundError, ForbiddenError] },
+    errors: { types: REMOVE_ERRORS },
     resolve: async (_root, { input }, ctx) => {
       const webhook = unwrap(
         await getWebhook(ctx.database.db, ctx.access, input.namespace, input.name),
@@ -432,12 +420,12 @@ builder.mutationFields((t) => ({
     },
   }),
   redeliverWebhook: t.field({
-    authScopes: editInputArgs,
+    authScopes: editInput,
     description:
       'Sends again, in order, every matching event after the cursor `since` (CURSOR_EXPIRED when the log was trimmed past it).',
     type: WebhookPayload,
     args: { input: t.arg({ type: RedeliverWebhookInput, required: true }) },
-    errors: { types: [NotFoundError, ForbiddenError] },
+    errors: { types: REMOVE_ERRORS },
     resolve: async (_root, { input }, ctx) => {
       const webhook = unwrap(
         await getWebhook(ctx.database.db, ctx.access, input.namespace, input.name),

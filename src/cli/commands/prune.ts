@@ -15,9 +15,20 @@ type PruneResult = Omit<
   '__typename'
 >;
 
-interface PruneOptions {
+/** What every pruning keeps: see keepOptions. */
+interface KeepOptions {
   keepTagRevisions: string;
   keepYoungerThan: string;
+}
+
+/** A namespace's retention rules: see retentionRuleOptions. */
+export interface RetentionRuleOptions extends KeepOptions {
+  stream?: string[];
+  include?: string[];
+  exclude?: string[];
+}
+
+interface PruneOptions extends KeepOptions {
   confirm?: boolean;
   output?: string;
 }
@@ -80,21 +91,41 @@ export function formatPruneHistory(result: PruneHistoryResult): string {
   return out;
 }
 
-interface PruneHistoryOptions extends PruneOptions {
+interface PruneHistoryOptions extends PruneOptions, RetentionRuleOptions {
   policy?: string;
-  stream?: string[];
-  include?: string[];
-  exclude?: string[];
+}
+
+/** The options of what every pruning keeps (prune images, prune history, create retentionpolicy). */
+function keepOptions(command: Command): Command {
+  return command
+    .option('--keep-tag-revisions <n>', 'history items kept per tag', '3')
+    .option('--keep-younger-than <duration>', 'keep items younger than this (Go duration)', '60m');
+}
+
+/** keepOptions as the API takes them (a duration rounded up to whole minutes). */
+function keepRules(options: KeepOptions) {
+  return {
+    keepTagRevisions: parseCount('keep-tag-revisions', options.keepTagRevisions, 1),
+    keepYoungerThanMinutes: Math.ceil(parseDuration(options.keepYoungerThan) / 60_000),
+  };
 }
 
 /** The options of a namespace's retention rules (prune history, create retentionpolicy). */
 export function retentionRuleOptions(command: Command): Command {
-  return command
-    .option('--keep-tag-revisions <n>', 'history items kept per tag', '3')
-    .option('--keep-younger-than <duration>', 'keep items younger than this (Go duration)', '60m')
+  return keepOptions(command)
     .option('--stream <name>', 'only this stream; repeatable', collect)
     .option('--include <glob>', 'only tags matching this glob; repeatable', collect)
     .option('--exclude <glob>', 'leave tags matching this glob alone; repeatable', collect);
+}
+
+/** retentionRuleOptions as the API's retention rules. */
+export function retentionRules(options: RetentionRuleOptions) {
+  return {
+    ...keepRules(options),
+    streams: options.stream ?? [],
+    includeTags: options.include ?? [],
+    excludeTags: options.exclude ?? [],
+  };
 }
 
 export function registerPrune(program: Command, io: Io): void {
@@ -109,21 +140,18 @@ export function registerPrune(program: Command, io: Io): void {
       'Keep the newest --keep-tag-revisions items of every tag and anything younger than\n' +
         '--keep-younger-than; remove the other history items and every image no history names\n' +
         'any more. A dry run unless --confirm. Needs a cluster admin.',
-    )
-    .option('--keep-tag-revisions <n>', 'history items kept per tag', '3')
-    .option('--keep-younger-than <duration>', 'keep items younger than this (Go duration)', '60m');
+    );
+  keepOptions(images);
   booleanOption(images, 'confirm', 'remove for real (default: only report)');
   images
     .option('-o, --output <format>', 'json')
     .action(async (options: PruneOptions, self: Command) => {
       const format = parseOutput(options.output, ['json']);
-      const keepTagRevisions = parseCount('keep-tag-revisions', options.keepTagRevisions, 1);
-      const minutes = Math.ceil(parseDuration(options.keepYoungerThan) / 60_000);
+      const rules = keepRules(options);
       const ctx = contextOf(self, io);
       const data = await ctx.client.request(PRUNE, {
         input: {
-          keepTagRevisions,
-          keepYoungerThanMinutes: minutes,
+          ...rules,
           dryRun: !(options.confirm ?? false),
         },
       });
@@ -147,8 +175,7 @@ export function registerPrune(program: Command, io: Io): void {
     .option('-o, --output <format>', 'json')
     .action(async (options: PruneHistoryOptions, self: Command) => {
       const format = parseOutput(options.output, ['json']);
-      const keepTagRevisions = parseCount('keep-tag-revisions', options.keepTagRevisions, 1);
-      const minutes = Math.ceil(parseDuration(options.keepYoungerThan) / 60_000);
+      const rules = retentionRules(options);
       const ctx = contextOf(self, io);
       if (options.policy !== undefined) {
         const run = await ctx.client.request(RUN_RETENTION_POLICY, {
@@ -165,11 +192,7 @@ export function registerPrune(program: Command, io: Io): void {
       const data = await ctx.client.request(PRUNE_HISTORY, {
         input: {
           namespace: ctx.namespace,
-          keepTagRevisions,
-          keepYoungerThanMinutes: minutes,
-          streams: options.stream ?? [],
-          includeTags: options.include ?? [],
-          excludeTags: options.exclude ?? [],
+          ...rules,
           dryRun: !(options.confirm ?? false),
         },
       });
