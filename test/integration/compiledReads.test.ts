@@ -188,8 +188,7 @@ const NOT_COVERED = new Set([
   'imageStreamImage',
 ]);
 const NOT_COVERED_DOCS = new Set([
-  // The describe documents (pullSpec, policy, conditions).
-  '95903d6ee4654dcb1c6f70dd90bfcd0f95cc9334c07bf95329c24e804b8f63da',
+  // The describe document of one tag (Image.config, manifests).
   '0506538a1fe56deef7a6c14fa370566be2829e34d7df7dcb7d817760c365a4f6',
 ]);
 const covered = (doc: { hash: string; text: string }) => {
@@ -329,6 +328,37 @@ async function seed(app: TestApp) {
       history: [event(null, 1, 'quay.io/x:1')],
     });
     await seedTag(db, web.id, { name: 'empty', specGeneration: null });
+    // The describe documents' tag fields: a source, import and reference policies, a failed
+    // import's condition (so an import is pending), and a tag tracking a name no tag has.
+    await seedTag(db, web.id, {
+      name: 'pending',
+      from: { kind: 'DockerImage', name: 'quay.io/x/web:"2"' },
+      fromNamespace: 'elsewhere',
+      referencePolicy: 'Local',
+      importInsecure: true,
+      importScheduled: true,
+      importMode: 'PreserveOriginal',
+      specGeneration: 4,
+      history: [event(layered, 2)],
+      conditions: [
+        {
+          status: 'False',
+          reason: 'NotFound',
+          message: 'manifest "x" unknown\n',
+          generation: 3,
+          lastTransitionTime: new Date('2024-04-01T01:02:03.456Z'),
+        },
+      ],
+    });
+    // Tags tracking another of the stream (the trigger derives tracks_tag): one no tag has.
+    await seedTag(db, web.id, { name: 'alias', from: { kind: 'ImageStreamTag', name: 't1' } });
+    await seedTag(db, web.id, { name: 'dangles', from: { kind: 'ImageStreamTag', name: 'gone' } });
+    // A policy tag: documents reading `policy` of its stream take the ordinary path.
+    await seedTag(db, other2.id, {
+      name: 'latest-semver',
+      from: { kind: 'DockerImage', name: 'quay.io/x/api' },
+      policy: { kind: 'semver', range: '>=1', includePrerelease: false, exclude: [] },
+    });
     await seedTag(db, web.id, { name: 'B-upper', history: [event(layered, 1), event(other, 1)] });
     // Longer than the CLI's pages (100 tags, 50 history items), so its documents page twice.
     const many = await seedStream(db, { namespace: ns, name: 'many' });
@@ -434,6 +464,14 @@ async function cliCases(app: TestApp): Promise<Case[]> {
         for (const variable of paths.keys()) variables[variable] = bad;
         cases.push({ query: doc.text, variables, expect: 'variables' });
       }
+    }
+    if (/\bpolicy\b/.test(doc.text) && !hasRef) {
+      // A stream with a policy tag: its policy is the ordinary path's to write.
+      cases.push({
+        query: doc.text,
+        variables: { ...cliVariables(document, 'na', 'api:v1') },
+        expect: 'fallback',
+      });
     }
     if (hasRef) {
       for (const ref of [

@@ -14,11 +14,13 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../builder.ts';
 
 /**
  * Where a statement parameter's value comes from: a variable (a `String!`, or a nullable
- * `String` cursor, null when absent), a literal, or key `index` of the cursor a variable holds
+ * `String` cursor, null when absent), a server setting (the registry host of pull specs), a
+ * literal, or key `index` of the cursor a variable holds
  * (null without one).
  */
 export type ParamSource =
   | { variable: string }
+  | { setting: 'registryHost' }
   | { literal: string }
   | { cursorKey: string; index: number };
 
@@ -77,6 +79,11 @@ class Out {
   readonly pieces: Piece[] = [];
   readonly fallback: Piece[] = [];
   readonly cursors = new Map<string, CursorOrdering>();
+  /**
+   * Set when a tag's `policy` is selected: the statement writes it only for tags without a
+   * policy, and the root field adds the fallback for any tag in its scope that has one.
+   */
+  policySelected = false;
   private aliases = 0;
   constructor(
     readonly operation: OperationDefinitionNode,
@@ -90,6 +97,12 @@ class Out {
 
   push(...pieces: Piece[]): void {
     this.pieces.push(...pieces);
+  }
+
+  /** Adds a condition under which the request takes the ordinary path. */
+  fallbackWhen(...pieces: Piece[]): void {
+    if (this.fallback.length > 0) this.fallback.push(' or ');
+    this.fallback.push('(', ...pieces, ')');
   }
 
   /** A string argument as a parameter piece (literal, or a declared `String!` variable). */
@@ -525,12 +538,71 @@ function tagSpec(out: Out, field: FieldNode, t: string): void {
   objectOf(out, field, 'TagSpec', (f) => {
     const name = f.name.value;
     if (name === 'annotations') return keyValues(out, f, `${t}.annotations`);
+    if (name === 'from') {
+      // resolve: a source only when it has a kind and a non-empty name.
+      if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of from');
+      out.push(
+        `(case when ${t}.from_kind is null or coalesce(${t}.from_name, '') = '' then 'null' else `,
+      );
+      objectOf(out, f, 'TagSource', (k) => {
+        leaf(k);
+        const column = { kind: 'from_kind::text', name: 'from_name', namespace: 'from_namespace' }[
+          k.name.value
+        ];
+        if (!column) unsupported(`TagSource.${k.name.value}`);
+        out.push(str(`${t}.${column}`));
+      });
+      out.push(' end)');
+      return;
+    }
+    if (name === 'referencePolicy' || name === 'importPolicy') {
+      if ((f.arguments?.length ?? 0) > 0) unsupported(`arguments of ${name}`);
+      const typename = name === 'referencePolicy' ? 'TagReferencePolicy' : 'TagImportPolicy';
+      const columns: Record<string, string> =
+        name === 'referencePolicy'
+          ? { type: str(`${t}.reference_policy::text`) }
+          : {
+              insecure: bool(`${t}.import_insecure`),
+              scheduled: bool(`${t}.import_scheduled`),
+              importMode: str(`${t}.import_mode::text`),
+            };
+      objectOf(out, f, typename, (p) => {
+        leaf(p);
+        const value = columns[p.name.value];
+        if (!value) unsupported(`${typename}.${p.name.value}`);
+        out.push(value);
+      });
+      return;
+    }
     leaf(f);
     if (name === 'generation') out.push(num(`${t}.spec_generation`));
     else if (name === 'reference') out.push(bool(`${t}.reference`));
     else unsupported(`TagSpec.${name}`);
   });
   out.push(' end)');
+}
+
+/** A tag's conditions, by type (the relation's CONDITIONS ordering). */
+function conditions(out: Out, field: FieldNode, t: string): void {
+  if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of conditions');
+  const fields = fieldsOf(out, field.selectionSet, 'TagCondition');
+  const c = out.alias('c');
+  list(
+    out,
+    () =>
+      object(out, fields, 'TagCondition', (f) => {
+        leaf(f);
+        const name = f.name.value;
+        if (name === 'type' || name === 'reason' || name === 'message')
+          out.push(str(`${c}.${name}`));
+        else if (name === 'status') out.push(str(`${c}.status::text`));
+        else if (name === 'generation') out.push(num(`${c}.generation`));
+        else if (name === 'lastTransitionTime') out.push(dateTime(`${c}.last_transition_time`));
+        else unsupported(`TagCondition.${name}`);
+      }),
+    () => out.push(`tag_conditions ${c} where ${c}.tag_id = ${t}.id`),
+    `${c}.type`,
+  );
 }
 
 type KeyType = 'string' | 'number';
@@ -615,9 +687,32 @@ function tag(out: Out, fields: FieldNode[], t: string): void {
       return;
     }
     if (name === 'spec') return tagSpec(out, f, t);
+    if (name === 'conditions') return conditions(out, f, t);
+    if (name === 'policy') {
+      // Null for a tag without a policy; a tag with one sets the root field's fallback.
+      if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of policy');
+      out.policySelected = true;
+      out.push("'null'");
+      return;
+    }
     leaf(f);
     if (name === 'name') out.push(str(`${t}.name`));
-    else if (name === 'id') out.push(globalId('ImageStreamTag', `${t}.id`));
+    else if (name === 'importPending') {
+      // isImportPending: a spec generation newer than item 0's and the ImportSuccess condition's.
+      const h = out.alias('h');
+      const c = out.alias('c');
+      out.push(
+        `(${t}.spec_generation is not null` +
+          ` and coalesce(${t}.spec_generation > (select ${h}.generation from tag_history ${h} where ${h}.tag_id = ${t}.id order by ${h}.seq desc limit 1), true)` +
+          ` and coalesce(${t}.spec_generation > (select ${c}.generation from tag_conditions ${c} where ${c}.tag_id = ${t}.id and ${c}.type = 'ImportSuccess'), true))::text`,
+      );
+    } else if (name === 'dangling') {
+      // It tracks a tag name that no tag of its stream has.
+      const x = out.alias('x');
+      out.push(
+        `(${t}.tracks_tag is not null and not exists (select 1 from tags ${x} where ${x}.stream_id = ${t}.stream_id and ${x}.name = ${t}.tracks_tag))::text`,
+      );
+    } else if (name === 'id') out.push(globalId('ImageStreamTag', `${t}.id`));
     else if (name === 'dockerImageReference') {
       const h = out.alias('h');
       out.push(
@@ -672,7 +767,13 @@ function stream(out: Out, fields: FieldNode[], s: string): void {
     leaf(f);
     if (name === 'namespace' || name === 'name') out.push(str(`${s}.${name}`));
     else if (name === 'id') out.push(globalId('ImageStream', `${s}.id`));
-    else if (name === 'generation') out.push(num(`${s}.generation`));
+    else if (name === 'pullSpec') {
+      out.push(
+        'to_json(',
+        { setting: 'registryHost' },
+        ` || '/' || ${s}.namespace || '/' || ${s}.name)::text`,
+      );
+    } else if (name === 'generation') out.push(num(`${s}.generation`));
     else if (name === 'resourceVersion') out.push(str(`${s}.resource_version::text`));
     else if (name === 'dockerImageRepository') out.push(str(`${s}.docker_image_repository`));
     else if (name === 'createdAt' || name === 'updatedAt') {
@@ -737,6 +838,23 @@ function streamImage(out: Out, fields: FieldNode[], u: string): void {
 /** `<stream>:<tag>` without a namespace part, the one ref shape the statement looks up. */
 const PLAIN_TAG_REF = `'^[^/:@]+:[^/:@]+$'`;
 
+/**
+ * When a root field's selection reads a tag's `policy`: the fallback for any tag with a policy
+ * in the streams it can reach (the namespace's, or one stream's by its name expression).
+ */
+function policyFallback(out: Out, namespace: ParamSource, streamName: Piece[] | null): void {
+  if (!out.policySelected) return;
+  out.policySelected = false;
+  const t = out.alias('t');
+  const s = out.alias('s');
+  out.fallbackWhen(
+    `exists (select 1 from tags ${t} join image_streams ${s} on ${s}.id = ${t}.stream_id where ${t}.policy is not null and ${t}.policy <> 'null'::jsonb and ${s}.namespace = `,
+    namespace,
+    ...(streamName ? [` and ${s}.name = `, ...streamName] : []),
+    ')',
+  );
+}
+
 function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void {
   const name = field.name.value;
   if (name === 'imageStream') {
@@ -749,6 +867,7 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
     stream(out, fieldsOf(out, field.selectionSet, 'ImageStream'), s);
     out.push(` from image_streams ${s} where ${s}.namespace = `, namespace);
     out.push(` and ${s}.name = `, streamName, "), 'null')");
+    policyFallback(out, namespace, [streamName]);
     return;
   }
   if (name === 'imageStreams') {
@@ -759,6 +878,7 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
       from: (s) => out.push(`image_streams ${s} where ${s}.namespace = `, namespace),
       node: (nodeFields, s) => stream(out, nodeFields, s),
     });
+    policyFallback(out, namespace, null);
     return;
   }
   if (name === 'namespaces') {
@@ -795,6 +915,7 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
     out.push('coalesce(');
     lookup('', () => tag(out, fieldsOf(out, field.selectionSet, 'ImageStreamTag'), t));
     out.push(", 'null')");
+    policyFallback(out, namespace, ['split_part(', ref, ", ':', 1)"]);
     return;
   }
   unsupported(`Query.${name}`);
