@@ -471,6 +471,64 @@ function imageLayer(out: Out, fields: FieldNode[], l: string): void {
   });
 }
 
+/**
+ * An image's config (ImageConfig): the lists and strings as stored. They are written only from
+ * a parsed config blob or the typed config input, so each list holds strings and labels map
+ * strings to strings.
+ */
+function imageConfig(out: Out, field: FieldNode, i: string): void {
+  if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of config');
+  const c = `${i}.config`;
+  out.push(`(case when ${c} is null or jsonb_typeof(${c}) = 'null' then 'null' else `);
+  objectOf(out, field, 'ImageConfig', (f) => {
+    const name = f.name.value;
+    if (name === 'labels') {
+      return keyValues(
+        out,
+        f,
+        `(case when jsonb_typeof(${c}->'labels') = 'object' then ${c}->'labels' else '{}'::jsonb end)`,
+      );
+    }
+    leaf(f);
+    if (name === 'user' || name === 'workingDir') out.push(str(`${c}->>'${name}'`));
+    else if (['cmd', 'entrypoint', 'env', 'exposedPorts', 'volumes'].includes(name)) {
+      const e = out.alias('e');
+      const items = `${c}->'${name}'`;
+      out.push(
+        `(case when jsonb_typeof(${items}) = 'array' then (select '[' || coalesce(string_agg(${str(`${e}.v`)}, ',' order by ${e}.n), '') || ']' from jsonb_array_elements_text(${items}) with ordinality ${e}(v, n)) else 'null' end)`,
+      );
+    } else unsupported(`ImageConfig.${name}`);
+  });
+  out.push(' end)');
+}
+
+/** The entries of a manifest list, by position. */
+function imageManifests(out: Out, field: FieldNode, i: string): void {
+  if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of manifests');
+  const m = out.alias('m');
+  const fields = fieldsOf(out, field.selectionSet, 'ImageManifest');
+  list(
+    out,
+    () =>
+      object(out, fields, 'ImageManifest', (f) => {
+        leaf(f);
+        const name = f.name.value;
+        const column = {
+          digest: 'digest',
+          mediaType: 'media_type',
+          os: 'os',
+          architecture: 'architecture',
+          variant: 'variant',
+        }[name];
+        if (column) out.push(str(`${m}.${column}`));
+        else if (name === 'size') out.push(num(`${m}.size`));
+        else unsupported(`ImageManifest.${name}`);
+      }),
+    () => out.push(`image_manifests ${m} where ${m}.parent_digest = ${i}.digest`),
+    `${m}.position`,
+  );
+}
+
 function image(out: Out, fields: FieldNode[], i: string): void {
   object(out, fields, 'Image', (f) => {
     const name = f.name.value;
@@ -483,6 +541,8 @@ function image(out: Out, fields: FieldNode[], i: string): void {
       variant: 'variant',
       author: 'author',
     }[name];
+    if (name === 'config') return imageConfig(out, f, i);
+    if (name === 'manifests') return imageManifests(out, f, i);
     if (name === 'layers') {
       if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of layers');
       const l = out.alias('l');
@@ -688,6 +748,14 @@ function tag(out: Out, fields: FieldNode[], t: string): void {
     }
     if (name === 'spec') return tagSpec(out, f, t);
     if (name === 'conditions') return conditions(out, f, t);
+    if (name === 'stream') {
+      if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of stream');
+      const s = out.alias('s');
+      out.push('(select ');
+      stream(out, fieldsOf(out, f.selectionSet, 'ImageStream'), s);
+      out.push(` from image_streams ${s} where ${s}.id = ${t}.stream_id)`);
+      return;
+    }
     if (name === 'policy') {
       // Null for a tag without a policy; a tag with one sets the root field's fallback.
       if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of policy');
