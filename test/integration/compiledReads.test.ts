@@ -185,7 +185,6 @@ const NOT_COVERED = new Set([
   'robotTokens',
   'webhooks',
   'webhook',
-  'imageStreamImage',
 ]);
 /** CLI documents not covered yet (by hash) whose first root field is otherwise covered. */
 const NOT_COVERED_DOCS = new Set<string>([]);
@@ -368,7 +367,11 @@ async function seed(app: TestApp) {
       from: { kind: 'DockerImage', name: 'quay.io/x/api' },
       policy: { kind: 'semver', range: '>=1', includePrerelease: false, exclude: [] },
     });
-    await seedTag(db, web.id, { name: 'B-upper', history: [event(layered, 1), event(other, 1)] });
+    // An older item of the same image under another reference.
+    await seedTag(db, web.id, {
+      name: 'B-upper',
+      history: [event(layered, 1, `mirror.example/web@${layered}`), event(other, 1)],
+    });
     // Longer than the CLI's pages (100 tags, 50 history items), so its documents page twice.
     const many = await seedStream(db, { namespace: ns, name: 'many' });
     await seedTag(db, many.id, {
@@ -448,10 +451,13 @@ async function cliCases(app: TestApp): Promise<Case[]> {
     const document = parse(doc.text);
     const paths = cursorPaths(document);
     const hasRef = /\$ref\d*:/.test(doc.text);
+    // imageStreamImage takes `<stream>@<id>` refs.
+    const image = /imageStreamImage\(/.test(doc.text);
+    const layered = digestOf('layered');
     for (const [ns, ref] of [
-      ['na', 'many:t000'],
-      ['nb', 'web:t1'],
-      ['none', 'web:t1'],
+      ['na', image ? `many@${layered}` : 'many:t000'],
+      ['nb', image ? `web@${layered}` : 'web:t1'],
+      ['none', image ? `web@${layered}` : 'web:t1'],
     ] as const) {
       // A tag in a namespace without it is a null the ordinary path writes.
       const first: Case = {
@@ -490,6 +496,10 @@ async function cliCases(app: TestApp): Promise<Case[]> {
         'web',
         'web:t1:x',
         'web@sha256:1',
+        `web@${digestOf('missing')}`,
+        `web@${digestOf('layered').slice(0, 19)}`,
+        `nb/web@${digestOf('layered')}`,
+        `web@${digestOf('amd64')}`,
       ]) {
         cases.push({
           query: doc.text,

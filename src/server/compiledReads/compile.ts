@@ -903,6 +903,9 @@ function streamImage(out: Out, fields: FieldNode[], u: string): void {
   });
 }
 
+/** `<stream>@<full digest>` without a namespace part, the image ref the statement looks up. */
+const FULL_DIGEST_REF = `'^[^/:@]+@sha256:[0-9a-f]{64}$'`;
+
 /** `<stream>:<tag>` without a namespace part, the one ref shape the statement looks up. */
 const PLAIN_TAG_REF = `'^[^/:@]+:[^/:@]+$'`;
 
@@ -984,6 +987,51 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
     lookup('', () => tag(out, fieldsOf(out, field.selectionSet, 'ImageStreamTag'), t));
     out.push(", 'null')");
     policyFallback(out, namespace, ['split_part(', ref, ", ':', 1)"]);
+    return;
+  }
+  if (name === 'imageStreamImage') {
+    // Only a `<stream>@sha256:<64 hex>` ref naming an image a history item of the stream
+    // names: a prefix (maybe ambiguous), a list's child, a malformed ref, a ref into another
+    // namespace or nothing found is the ordinary path's to answer.
+    onlyArguments(field, ['namespace', 'ref']);
+    const namespace = out.stringArg(field, 'namespace');
+    const ref = out.stringArg(field, 'ref');
+    namespaces.push(namespace);
+    const h = out.alias('h');
+    const t = out.alias('t');
+    const s = out.alias('s');
+    const items = (select: string): Piece[] => [
+      `(select ${select} from tag_history ${h} join tags ${t} on ${t}.id = ${h}.tag_id join image_streams ${s} on ${s}.id = ${t}.stream_id where `,
+      ref,
+      ` ~ ${FULL_DIGEST_REF} and ${s}.namespace = `,
+      namespace,
+      ` and ${s}.name = split_part(`,
+      ref,
+      `, '@', 1) and ${h}.image_digest = split_part(`,
+      ref,
+      `, '@', 2)`,
+    ];
+    out.fallbackWhen('not exists ', ...items('1'), ')');
+    // The newest item naming the digest gives the reference (resolveStreamImage's order).
+    const x = out.alias('x');
+    out.push('coalesce((select ');
+    objectOf(out, field, 'ImageStreamImage', (f) => {
+      const fieldName = f.name.value;
+      if (fieldName === 'image') return imageByDigest(out, f, `${x}.digest`);
+      leaf(f);
+      if (fieldName === 'name') out.push(str(`${x}.stream || '@' || ${x}.digest`));
+      else if (fieldName === 'namespace') out.push(str(`${x}.namespace`));
+      else if (fieldName === 'digest') out.push(str(`${x}.digest`));
+      else if (fieldName === 'dockerImageReference') out.push(str(`${x}.reference`));
+      else unsupported(`ImageStreamImage.${fieldName}`);
+    });
+    out.push(' from ');
+    out.push(
+      ...items(
+        `${s}.name as stream, ${s}.namespace, ${h}.image_digest as digest, ${h}.docker_image_reference as reference`,
+      ),
+    );
+    out.push(` order by ${h}.created desc, ${h}.id desc limit 1) ${x}), 'null')`);
     return;
   }
   unsupported(`Query.${name}`);
