@@ -926,6 +926,14 @@ function policyFallback(out: Out, namespace: ParamSource, streamName: Piece[] | 
   );
 }
 
+/** A root field's `namespace` and `ref` arguments; the caller must read the namespace. */
+function refArguments(out: Out, field: FieldNode, namespaces: ParamSource[]) {
+  onlyArguments(field, ['namespace', 'ref']);
+  const namespace = out.stringArg(field, 'namespace');
+  namespaces.push(namespace);
+  return { namespace, ref: out.stringArg(field, 'ref') };
+}
+
 function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void {
   const name = field.name.value;
   if (name === 'imageStream') {
@@ -964,10 +972,7 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
   if (name === 'imageStreamTag') {
     // The found tag only: a malformed ref, a ref into another namespace or a missing tag
     // (a ValidationError, a check of that namespace, null) is the ordinary path's to answer.
-    onlyArguments(field, ['namespace', 'ref']);
-    const namespace = out.stringArg(field, 'namespace');
-    const ref = out.stringArg(field, 'ref');
-    namespaces.push(namespace);
+    const { namespace, ref } = refArguments(out, field, namespaces);
     const t = out.alias('t');
     const s = out.alias('s');
     const lookup = (select: string, more: () => void) => {
@@ -993,10 +998,7 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
     // Only a `<stream>@sha256:<64 hex>` ref naming an image a history item of the stream
     // names: a prefix (maybe ambiguous), a list's child, a malformed ref, a ref into another
     // namespace or nothing found is the ordinary path's to answer.
-    onlyArguments(field, ['namespace', 'ref']);
-    const namespace = out.stringArg(field, 'namespace');
-    const ref = out.stringArg(field, 'ref');
-    namespaces.push(namespace);
+    const { namespace, ref } = refArguments(out, field, namespaces);
     const h = out.alias('h');
     const t = out.alias('t');
     const s = out.alias('s');
