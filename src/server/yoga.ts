@@ -157,6 +157,7 @@ export function createGatewayYoga(parts: YogaParts): GatewayYoga {
                 db: database.db,
                 callerOf: (request) =>
                   callers.get(request) ?? (config.auth.mode === 'open' ? OPEN_CALLER : null),
+                registryHost: config.registryHost,
                 metrics,
                 onAnswered: answeredWithoutExecution(metrics, operationNames),
               }),

@@ -14,11 +14,13 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../builder.ts';
 
 /**
  * Where a statement parameter's value comes from: a variable (a `String!`, or a nullable
- * `String` cursor, null when absent), a literal, or key `index` of the cursor a variable holds
+ * `String` cursor, null when absent), a server setting (the registry host of pull specs), a
+ * literal, or key `index` of the cursor a variable holds
  * (null without one).
  */
 export type ParamSource =
   | { variable: string }
+  | { setting: 'registryHost' }
   | { literal: string }
   | { cursorKey: string; index: number };
 
@@ -77,6 +79,11 @@ class Out {
   readonly pieces: Piece[] = [];
   readonly fallback: Piece[] = [];
   readonly cursors = new Map<string, CursorOrdering>();
+  /**
+   * Set when a tag's `policy` is selected: the statement writes it only for tags without a
+   * policy, and the root field adds the fallback for any tag in its scope that has one.
+   */
+  policySelected = false;
   private aliases = 0;
   constructor(
     readonly operation: OperationDefinitionNode,
@@ -90,6 +97,12 @@ class Out {
 
   push(...pieces: Piece[]): void {
     this.pieces.push(...pieces);
+  }
+
+  /** Adds a condition under which the request takes the ordinary path. */
+  fallbackWhen(...pieces: Piece[]): void {
+    if (this.fallback.length > 0) this.fallback.push(' or ');
+    this.fallback.push('(', ...pieces, ')');
   }
 
   /** A string argument as a parameter piece (literal, or a declared `String!` variable). */
@@ -458,6 +471,64 @@ function imageLayer(out: Out, fields: FieldNode[], l: string): void {
   });
 }
 
+/**
+ * An image's config (ImageConfig): the lists and strings as stored. They are written only from
+ * a parsed config blob or the typed config input, so each list holds strings and labels map
+ * strings to strings.
+ */
+function imageConfig(out: Out, field: FieldNode, i: string): void {
+  if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of config');
+  const c = `${i}.config`;
+  out.push(`(case when ${c} is null or jsonb_typeof(${c}) = 'null' then 'null' else `);
+  objectOf(out, field, 'ImageConfig', (f) => {
+    const name = f.name.value;
+    if (name === 'labels') {
+      return keyValues(
+        out,
+        f,
+        `(case when jsonb_typeof(${c}->'labels') = 'object' then ${c}->'labels' else '{}'::jsonb end)`,
+      );
+    }
+    leaf(f);
+    if (name === 'user' || name === 'workingDir') out.push(str(`${c}->>'${name}'`));
+    else if (['cmd', 'entrypoint', 'env', 'exposedPorts', 'volumes'].includes(name)) {
+      const e = out.alias('e');
+      const items = `${c}->'${name}'`;
+      out.push(
+        `(case when jsonb_typeof(${items}) = 'array' then (select '[' || coalesce(string_agg(${str(`${e}.v`)}, ',' order by ${e}.n), '') || ']' from jsonb_array_elements_text(${items}) with ordinality ${e}(v, n)) else 'null' end)`,
+      );
+    } else unsupported(`ImageConfig.${name}`);
+  });
+  out.push(' end)');
+}
+
+/** The entries of a manifest list, by position. */
+function imageManifests(out: Out, field: FieldNode, i: string): void {
+  if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of manifests');
+  const m = out.alias('m');
+  const fields = fieldsOf(out, field.selectionSet, 'ImageManifest');
+  list(
+    out,
+    () =>
+      object(out, fields, 'ImageManifest', (f) => {
+        leaf(f);
+        const name = f.name.value;
+        const column = {
+          digest: 'digest',
+          mediaType: 'media_type',
+          os: 'os',
+          architecture: 'architecture',
+          variant: 'variant',
+        }[name];
+        if (column) out.push(str(`${m}.${column}`));
+        else if (name === 'size') out.push(num(`${m}.size`));
+        else unsupported(`ImageManifest.${name}`);
+      }),
+    () => out.push(`image_manifests ${m} where ${m}.parent_digest = ${i}.digest`),
+    `${m}.position`,
+  );
+}
+
 function image(out: Out, fields: FieldNode[], i: string): void {
   object(out, fields, 'Image', (f) => {
     const name = f.name.value;
@@ -470,6 +541,8 @@ function image(out: Out, fields: FieldNode[], i: string): void {
       variant: 'variant',
       author: 'author',
     }[name];
+    if (name === 'config') return imageConfig(out, f, i);
+    if (name === 'manifests') return imageManifests(out, f, i);
     if (name === 'layers') {
       if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of layers');
       const l = out.alias('l');
@@ -525,12 +598,71 @@ function tagSpec(out: Out, field: FieldNode, t: string): void {
   objectOf(out, field, 'TagSpec', (f) => {
     const name = f.name.value;
     if (name === 'annotations') return keyValues(out, f, `${t}.annotations`);
+    if (name === 'from') {
+      // resolve: a source only when it has a kind and a non-empty name.
+      if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of from');
+      out.push(
+        `(case when ${t}.from_kind is null or coalesce(${t}.from_name, '') = '' then 'null' else `,
+      );
+      objectOf(out, f, 'TagSource', (k) => {
+        leaf(k);
+        const column = { kind: 'from_kind::text', name: 'from_name', namespace: 'from_namespace' }[
+          k.name.value
+        ];
+        if (!column) unsupported(`TagSource.${k.name.value}`);
+        out.push(str(`${t}.${column}`));
+      });
+      out.push(' end)');
+      return;
+    }
+    if (name === 'referencePolicy' || name === 'importPolicy') {
+      if ((f.arguments?.length ?? 0) > 0) unsupported(`arguments of ${name}`);
+      const typename = name === 'referencePolicy' ? 'TagReferencePolicy' : 'TagImportPolicy';
+      const columns: Record<string, string> =
+        name === 'referencePolicy'
+          ? { type: str(`${t}.reference_policy::text`) }
+          : {
+              insecure: bool(`${t}.import_insecure`),
+              scheduled: bool(`${t}.import_scheduled`),
+              importMode: str(`${t}.import_mode::text`),
+            };
+      objectOf(out, f, typename, (p) => {
+        leaf(p);
+        const value = columns[p.name.value];
+        if (!value) unsupported(`${typename}.${p.name.value}`);
+        out.push(value);
+      });
+      return;
+    }
     leaf(f);
     if (name === 'generation') out.push(num(`${t}.spec_generation`));
     else if (name === 'reference') out.push(bool(`${t}.reference`));
     else unsupported(`TagSpec.${name}`);
   });
   out.push(' end)');
+}
+
+/** A tag's conditions, by type (the relation's CONDITIONS ordering). */
+function conditions(out: Out, field: FieldNode, t: string): void {
+  if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of conditions');
+  const fields = fieldsOf(out, field.selectionSet, 'TagCondition');
+  const c = out.alias('c');
+  list(
+    out,
+    () =>
+      object(out, fields, 'TagCondition', (f) => {
+        leaf(f);
+        const name = f.name.value;
+        if (name === 'type' || name === 'reason' || name === 'message')
+          out.push(str(`${c}.${name}`));
+        else if (name === 'status') out.push(str(`${c}.status::text`));
+        else if (name === 'generation') out.push(num(`${c}.generation`));
+        else if (name === 'lastTransitionTime') out.push(dateTime(`${c}.last_transition_time`));
+        else unsupported(`TagCondition.${name}`);
+      }),
+    () => out.push(`tag_conditions ${c} where ${c}.tag_id = ${t}.id`),
+    `${c}.type`,
+  );
 }
 
 type KeyType = 'string' | 'number';
@@ -615,9 +747,40 @@ function tag(out: Out, fields: FieldNode[], t: string): void {
       return;
     }
     if (name === 'spec') return tagSpec(out, f, t);
+    if (name === 'conditions') return conditions(out, f, t);
+    if (name === 'stream') {
+      if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of stream');
+      const s = out.alias('s');
+      out.push('(select ');
+      stream(out, fieldsOf(out, f.selectionSet, 'ImageStream'), s);
+      out.push(` from image_streams ${s} where ${s}.id = ${t}.stream_id)`);
+      return;
+    }
+    if (name === 'policy') {
+      // Null for a tag without a policy; a tag with one sets the root field's fallback.
+      if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of policy');
+      out.policySelected = true;
+      out.push("'null'");
+      return;
+    }
     leaf(f);
     if (name === 'name') out.push(str(`${t}.name`));
-    else if (name === 'id') out.push(globalId('ImageStreamTag', `${t}.id`));
+    else if (name === 'importPending') {
+      // isImportPending: a spec generation newer than item 0's and the ImportSuccess condition's.
+      const h = out.alias('h');
+      const c = out.alias('c');
+      out.push(
+        `(${t}.spec_generation is not null` +
+          ` and coalesce(${t}.spec_generation > (select ${h}.generation from tag_history ${h} where ${h}.tag_id = ${t}.id order by ${h}.seq desc limit 1), true)` +
+          ` and coalesce(${t}.spec_generation > (select ${c}.generation from tag_conditions ${c} where ${c}.tag_id = ${t}.id and ${c}.type = 'ImportSuccess'), true))::text`,
+      );
+    } else if (name === 'dangling') {
+      // It tracks a tag name that no tag of its stream has.
+      const x = out.alias('x');
+      out.push(
+        `(${t}.tracks_tag is not null and not exists (select 1 from tags ${x} where ${x}.stream_id = ${t}.stream_id and ${x}.name = ${t}.tracks_tag))::text`,
+      );
+    } else if (name === 'id') out.push(globalId('ImageStreamTag', `${t}.id`));
     else if (name === 'dockerImageReference') {
       const h = out.alias('h');
       out.push(
@@ -672,7 +835,13 @@ function stream(out: Out, fields: FieldNode[], s: string): void {
     leaf(f);
     if (name === 'namespace' || name === 'name') out.push(str(`${s}.${name}`));
     else if (name === 'id') out.push(globalId('ImageStream', `${s}.id`));
-    else if (name === 'generation') out.push(num(`${s}.generation`));
+    else if (name === 'pullSpec') {
+      out.push(
+        'to_json(',
+        { setting: 'registryHost' },
+        ` || '/' || ${s}.namespace || '/' || ${s}.name)::text`,
+      );
+    } else if (name === 'generation') out.push(num(`${s}.generation`));
     else if (name === 'resourceVersion') out.push(str(`${s}.resource_version::text`));
     else if (name === 'dockerImageRepository') out.push(str(`${s}.docker_image_repository`));
     else if (name === 'createdAt' || name === 'updatedAt') {
@@ -734,8 +903,36 @@ function streamImage(out: Out, fields: FieldNode[], u: string): void {
   });
 }
 
+/** `<stream>@<full digest>` without a namespace part, the image ref the statement looks up. */
+const FULL_DIGEST_REF = `'^[^/:@]+@sha256:[0-9a-f]{64}$'`;
+
 /** `<stream>:<tag>` without a namespace part, the one ref shape the statement looks up. */
 const PLAIN_TAG_REF = `'^[^/:@]+:[^/:@]+$'`;
+
+/**
+ * When a root field's selection reads a tag's `policy`: the fallback for any tag with a policy
+ * in the streams it can reach (the namespace's, or one stream's by its name expression).
+ */
+function policyFallback(out: Out, namespace: ParamSource, streamName: Piece[] | null): void {
+  if (!out.policySelected) return;
+  out.policySelected = false;
+  const t = out.alias('t');
+  const s = out.alias('s');
+  out.fallbackWhen(
+    `exists (select 1 from tags ${t} join image_streams ${s} on ${s}.id = ${t}.stream_id where ${t}.policy is not null and ${t}.policy <> 'null'::jsonb and ${s}.namespace = `,
+    namespace,
+    ...(streamName ? [` and ${s}.name = `, ...streamName] : []),
+    ')',
+  );
+}
+
+/** A root field's `namespace` and `ref` arguments; the caller must read the namespace. */
+function refArguments(out: Out, field: FieldNode, namespaces: ParamSource[]) {
+  onlyArguments(field, ['namespace', 'ref']);
+  const namespace = out.stringArg(field, 'namespace');
+  namespaces.push(namespace);
+  return { namespace, ref: out.stringArg(field, 'ref') };
+}
 
 function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void {
   const name = field.name.value;
@@ -749,6 +946,7 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
     stream(out, fieldsOf(out, field.selectionSet, 'ImageStream'), s);
     out.push(` from image_streams ${s} where ${s}.namespace = `, namespace);
     out.push(` and ${s}.name = `, streamName, "), 'null')");
+    policyFallback(out, namespace, [streamName]);
     return;
   }
   if (name === 'imageStreams') {
@@ -759,6 +957,7 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
       from: (s) => out.push(`image_streams ${s} where ${s}.namespace = `, namespace),
       node: (nodeFields, s) => stream(out, nodeFields, s),
     });
+    policyFallback(out, namespace, null);
     return;
   }
   if (name === 'namespaces') {
@@ -773,10 +972,7 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
   if (name === 'imageStreamTag') {
     // The found tag only: a malformed ref, a ref into another namespace or a missing tag
     // (a ValidationError, a check of that namespace, null) is the ordinary path's to answer.
-    onlyArguments(field, ['namespace', 'ref']);
-    const namespace = out.stringArg(field, 'namespace');
-    const ref = out.stringArg(field, 'ref');
-    namespaces.push(namespace);
+    const { namespace, ref } = refArguments(out, field, namespaces);
     const t = out.alias('t');
     const s = out.alias('s');
     const lookup = (select: string, more: () => void) => {
@@ -795,6 +991,49 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
     out.push('coalesce(');
     lookup('', () => tag(out, fieldsOf(out, field.selectionSet, 'ImageStreamTag'), t));
     out.push(", 'null')");
+    policyFallback(out, namespace, ['split_part(', ref, ", ':', 1)"]);
+    return;
+  }
+  if (name === 'imageStreamImage') {
+    // Only a `<stream>@sha256:<64 hex>` ref naming an image a history item of the stream
+    // names: a prefix (maybe ambiguous), a list's child, a malformed ref, a ref into another
+    // namespace or nothing found is the ordinary path's to answer.
+    const { namespace, ref } = refArguments(out, field, namespaces);
+    const h = out.alias('h');
+    const t = out.alias('t');
+    const s = out.alias('s');
+    const items = (select: string): Piece[] => [
+      `(select ${select} from tag_history ${h} join tags ${t} on ${t}.id = ${h}.tag_id join image_streams ${s} on ${s}.id = ${t}.stream_id where `,
+      ref,
+      ` ~ ${FULL_DIGEST_REF} and ${s}.namespace = `,
+      namespace,
+      ` and ${s}.name = split_part(`,
+      ref,
+      `, '@', 1) and ${h}.image_digest = split_part(`,
+      ref,
+      `, '@', 2)`,
+    ];
+    out.fallbackWhen('not exists ', ...items('1'), ')');
+    // The newest item naming the digest gives the reference (resolveStreamImage's order).
+    const x = out.alias('x');
+    out.push('coalesce((select ');
+    objectOf(out, field, 'ImageStreamImage', (f) => {
+      const fieldName = f.name.value;
+      if (fieldName === 'image') return imageByDigest(out, f, `${x}.digest`);
+      leaf(f);
+      if (fieldName === 'name') out.push(str(`${x}.stream || '@' || ${x}.digest`));
+      else if (fieldName === 'namespace') out.push(str(`${x}.namespace`));
+      else if (fieldName === 'digest') out.push(str(`${x}.digest`));
+      else if (fieldName === 'dockerImageReference') out.push(str(`${x}.reference`));
+      else unsupported(`ImageStreamImage.${fieldName}`);
+    });
+    out.push(' from ');
+    out.push(
+      ...items(
+        `${s}.name as stream, ${s}.namespace, ${h}.image_digest as digest, ${h}.docker_image_reference as reference`,
+      ),
+    );
+    out.push(` order by ${h}.created desc, ${h}.id desc limit 1) ${x}), 'null')`);
     return;
   }
   unsupported(`Query.${name}`);

@@ -65,6 +65,8 @@ export interface CompiledReadsOptions {
   db: Db;
   /** The caller the authentication plugin found for a request, or null. */
   callerOf: (request: Request) => Caller | null;
+  /** The host part of pull specs (the config's `registryHost`), a statement parameter. */
+  registryHost: string;
   /** Where `tagraph_compiled_reads_total` is registered. */
   metrics?: Registry;
   /** Records a request this plugin answered (the execute phase's metrics never see it). */
@@ -74,11 +76,13 @@ export interface CompiledReadsOptions {
 /** A request's values: its variables, and the sort keys of the cursors among them. */
 interface Values {
   variables: Record<string, unknown>;
+  registryHost: string;
   cursors: Map<string, unknown[]>;
 }
 
 function paramValue(source: ParamSource, values: Values): string | null {
   if ('literal' in source) return source.literal;
+  if ('setting' in source) return values.registryHost;
   if ('variable' in source) return (values.variables[source.variable] as string | null) ?? null;
   const key = values.cursors.get(source.cursorKey)?.[source.index];
   return key === undefined ? null : String(key);
@@ -105,7 +109,11 @@ function cursorKeys(ordering: CursorOrdering, cursor: string): unknown[] | null 
  * absent, null, or a cursor of its list's ordering; null when the request is not for this
  * statement.
  */
-function requestValues(compiled: CompiledRead, variables: unknown): Values | null {
+function requestValues(
+  compiled: CompiledRead,
+  variables: unknown,
+  registryHost: string,
+): Values | null {
   const given = (variables ?? {}) as Record<string, unknown>;
   if (typeof given !== 'object' || Array.isArray(given)) return null;
   for (const key of Object.keys(given)) {
@@ -124,7 +132,7 @@ function requestValues(compiled: CompiledRead, variables: unknown): Values | nul
     if (!keys) return null;
     cursors.set(name, keys);
   }
-  return { variables: given, cursors };
+  return { variables: given, registryHost, cursors };
 }
 
 /**
@@ -214,7 +222,7 @@ export function compiledReads(options: CompiledReadsOptions): Plugin {
         return count('unproven');
       }
       const caller = options.callerOf(request);
-      const values = requestValues(compiled, params.variables);
+      const values = requestValues(compiled, params.variables, options.registryHost);
       if (!caller || !values) return count('variables');
       let row: { readable: boolean; fallback: boolean; data: string | null } | undefined;
       try {
