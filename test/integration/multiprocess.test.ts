@@ -13,7 +13,11 @@ const SUB = tagChangedIn('multi');
 const push = (server: SpawnedServer, tag: string) => pushTo(server, 'multi', tag);
 
 describe('across processes', () => {
-  it('a client of a gateway killed with SIGKILL resumes from its cursor and misses nothing', async () => {
+  // Server processes start one after another (on PGlite the restart also recovers the data
+  // directory): more than the default 30 s on a busy two-core machine.
+  it('a client of a gateway killed with SIGKILL resumes from its cursor and misses nothing', {
+    timeout: 90_000,
+  }, async () => {
     const postgres = inject('dbKind') === 'postgres';
     let gateway = await spawnServer();
     // On Postgres another gateway keeps writing while the first is dead.
