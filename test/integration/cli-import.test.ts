@@ -1,14 +1,13 @@
 // `tagraph import-image` and `tagraph create secret` against a real server with its import worker
 // and real registries: the OpenShift documentation's oc import-image examples, manifest lists
 // included.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { humanSize } from '../../src/cli/humanize.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { type CliOptions, normalizeAges, runCli, stopClis } from '../support/cli.ts';
-import { type BuiltImage, pushImage, pushIndex } from '../support/images.ts';
+import { afterCliTests, cliScratch, namespacedCli, normalizeAges, ok } from '../support/cli.ts';
+import { type BuiltImage, imageSize, pushImage, pushIndex } from '../support/images.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
 
 const registryUrl = inject('registryUrl');
@@ -23,7 +22,7 @@ let app: TestApp;
 /** The CLI's user: an editor of the namespaces these tests write. */
 let editor: string;
 let privateRegistry: RunningRegistry;
-const scratch = mkdtempSync(join(tmpdir(), 'tagraph-cli-import-'));
+const scratch = cliScratch('cli-import');
 
 beforeAll(async () => {
   [app, privateRegistry] = await Promise.all([
@@ -33,20 +32,12 @@ beforeAll(async () => {
   editor = await app.member(['imports', 'multiarch', 'all-tags', 'secrets', 'private'], 'EDITOR');
 });
 
-afterAll(async () => {
-  const left = await stopClis();
-  await Promise.all([app.stop(), privateRegistry.stop()]);
-  rmSync(scratch, { recursive: true, force: true });
-  expect(left, 'CLI processes left running').toBe(0);
-});
+afterCliTests(
+  () => app.stop(),
+  () => privateRegistry.stop(),
+);
 
-const cli = (namespace: string, args: string[], options: CliOptions = {}) =>
-  runCli(['-n', namespace, ...args], { url: app.url, token: editor, ...options });
-
-const ok = (stdout: string) => ({ code: 0, stdout, stderr: '' });
-
-const sizeOf = (image: BuiltImage) =>
-  image.config.length + image.layers.reduce((sum, layer) => sum + layer.size, 0);
+const cli = namespacedCli(() => ({ url: app.url, token: editor }));
 
 /**
  * The describe block import-image prints for a single image pushed with an empty config, named
@@ -59,7 +50,7 @@ function imageBlock(image: BuiltImage, reference: string, name: string): string 
     `Docker Image:\t${reference}@${image.digest}`,
     `Name:\t\t${image.digest}`,
     'Created:\t<age> ago',
-    `Image Size:\t${humanSize(sizeOf(image))} in 1 layers`,
+    `Image Size:\t${humanSize(imageSize(image))} in 1 layers`,
     `Layers:\t\t${humanSize(layer.size)}\t${layer.digest}`,
     'Image Created:\t<age> ago',
     'Author:\t\t<none>',
@@ -96,7 +87,8 @@ function streamBlock(ns: string, stream: string, tag: string, from: string, dige
   ].join('\n');
 }
 
-async function imageSize(digest: string): Promise<number> {
+/** The size the server stores for an image. */
+async function storedSize(digest: string): Promise<number> {
   const result = await app
     .as(editor)
     .graphql<{ image: { size: number } }>('query($d: String!) { image(digest: $d) { size } }', {
@@ -194,7 +186,7 @@ describe.concurrent('oc import-image', () => {
       `Docker Image:\t${from}@${index.digest}`,
       `Name:\t\t${index.digest}`,
       'Created:\t<age> ago',
-      `Layer Size:\t${humanSize(await imageSize(index.digest))}`,
+      `Layer Size:\t${humanSize(await storedSize(index.digest))}`,
       'Image Created:\t<none>',
       'Author:\t\t<none>',
       'Arch:\t\t<none>',

@@ -1,8 +1,8 @@
 // The tagraph CLI's retention policy commands against a real server: create (and replace), get,
 // a manual run through prune history --policy, and delete, as a namespace admin.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { type CliOptions, runCli, stopClis } from '../support/cli.ts';
+import { afterCliTests, type CliOptions, runCli } from '../support/cli.ts';
 import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
 
 const NS = 'cli-keep';
@@ -31,11 +31,7 @@ beforeAll(async () => {
   admin = await app.member(NS, 'ADMIN');
 });
 
-afterAll(async () => {
-  const left = await stopClis();
-  await app.stop();
-  expect(left, 'CLI processes left running').toBe(0);
-});
+afterCliTests(() => app.stop());
 
 const cli = (args: string[], options: CliOptions = {}) =>
   runCli(['-n', NS, ...args], { url: app.url, token: admin, ...options });

@@ -1,9 +1,9 @@
 // `tagraph watch` follows tag changes over graphql-ws and resumes after the server goes away
 // without missing or repeating one; `tagraph prune images` reports, then removes. The server
 // wants a token, as in production, so the CLI's is checked on HTTP and WebSocket alike.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { bearer, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../support/app.ts';
-import { type CliOptions, runCli, startCli, stopClis } from '../support/cli.ts';
+import { afterCliTests, type CliOptions, runCli, startCli } from '../support/cli.ts';
 import { digestOf, pushMapping } from '../support/mapping.ts';
 
 let app: TestApp;
@@ -22,11 +22,7 @@ beforeAll(async () => {
   editor = await app.member('watched', 'EDITOR');
 });
 
-afterAll(async () => {
-  const left = await stopClis();
-  await app.stop();
-  expect(left, 'CLI processes left running').toBe(0);
-});
+afterCliTests(() => app.stop());
 
 const TAG = `mutation($input: TagInput!) { tag(input: $input) { __typename } }`;
 const DELETE = `mutation($input: DeleteTagInput!) { deleteTag(input: $input) { __typename } }`;
