@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bearer, startTestApp, type TestApp } from '../support/app.ts';
 import { deleteManifest, pushImage } from '../support/images.ts';
-import { drainImports, importNow } from '../support/imports.ts';
+import { drainImports, importFrom } from '../support/imports.ts';
 
 const registryUrl = inject('registryUrl');
 const registryHost = new URL(registryUrl).host;
@@ -52,14 +52,13 @@ describe('import failure events', () => {
   it('a scheduled check that fails says SCHEDULED_IMPORT; the import a user asked for, IMPORT', async () => {
     const repository = `cause-${process.pid}-${Math.random().toString(36).slice(2, 8)}/app`;
     const image = await pushImage(registryUrl, repository, 'v1', { content: 'cause' });
-    const job = await importNow(speakingAs(editor), {
-      namespace: NAMESPACE,
-      image: 'app:v1',
-      from: `${registryHost}/${repository}:v1`,
-      confirm: true,
-      insecure: true,
-      scheduled: true,
-    });
+    const job = await importFrom(
+      speakingAs(editor),
+      NAMESPACE,
+      'app:v1',
+      `${registryHost}/${repository}:v1`,
+      { scheduled: true },
+    );
     expect(job.status).toBe('succeeded');
     expect(await failureEvents()).toEqual([]);
 
@@ -76,14 +75,13 @@ describe('import failure events', () => {
 
     // A missing source imported by hand (into a new tag: an existing tag keeps its source):
     // a user's import.
-    const manual = await importNow(speakingAs(editor), {
-      namespace: NAMESPACE,
-      image: 'app:v2',
-      from: `${registryHost}/${repository}:v2`,
-      confirm: true,
-      insecure: true,
-      scheduled: true,
-    });
+    const manual = await importFrom(
+      speakingAs(editor),
+      NAMESPACE,
+      'app:v2',
+      `${registryHost}/${repository}:v2`,
+      { scheduled: true },
+    );
     expect(manual.status).toBe('failed');
     const events = await failureEvents();
     expect(events.map((e) => e.cause)).toEqual(['SCHEDULED_IMPORT', 'IMPORT']);
