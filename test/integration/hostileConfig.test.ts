@@ -13,6 +13,7 @@ import { startTestApp, type TestApp } from '../support/app.ts';
 import { type HostileRegistry, startHostileRegistry } from '../support/hostileRegistry.ts';
 import { type BuiltImage, buildImage, buildIndex } from '../support/images.ts';
 import { importAsEditor, type JobView, type TagView } from '../support/imports.ts';
+import { authDocument, createPullSecret } from '../support/pullSecrets.ts';
 
 const PUSH_TOKEN = 'hostile-push-token-0123456789abcdef';
 
@@ -290,19 +291,12 @@ describe('the log of a registry failure', () => {
     const basic = Buffer.from(`${user}:${password}`).toString('base64');
     try {
       const editor = await app.member('hostile-log', 'EDITOR');
-      const created = await app.call<{ createPullSecret: { __typename: string } }>(
-        editor,
-        `mutation($input: PullSecretInput!) { createPullSecret(input: $input) { __typename } }`,
-        {
-          input: {
-            namespace: 'hostile-log',
-            name: 'hostile',
-            document: JSON.stringify({ auths: { [registry.host]: { auth: basic } } }),
-          },
-        },
+      await createPullSecret(
+        app.as(editor),
+        'hostile-log',
+        'hostile',
+        authDocument(registry.host, user, password),
       );
-      expect(created.errors).toBeUndefined();
-      expect(created.data!.createPullSecret.__typename).toBe('PullSecretPayload');
       const job = await importAs('hostile-log', {
         image: 'locked:v1',
         from: `${registry.host}/attack/locked:v1`,

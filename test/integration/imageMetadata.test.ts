@@ -12,6 +12,7 @@ import { buildImage, pushImage, pushIndex } from '../support/images.ts';
 import { drainImports, type JobView } from '../support/imports.ts';
 import { testIdentityProvider } from '../support/jwt.ts';
 import { digestOf } from '../support/mapping.ts';
+import { authDocument, createPullSecret } from '../support/pullSecrets.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
 
 const USER = 'puller';
@@ -383,17 +384,12 @@ describe("another tenant's image", () => {
     shared = (await pushImage(open.url, 'library/base', 'v1', { content: 'shared base' })).digest;
 
     const owner = await app.member('owner', 'EDITOR');
-    const document = JSON.stringify({
-      auths: {
-        [guarded.host]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') },
-      },
-    });
-    const secretResult = await app.call<{ createPullSecret: { __typename: string } }>(
-      owner,
-      `mutation($input: PullSecretInput!) { createPullSecret(input: $input) { __typename } }`,
-      { input: { namespace: 'owner', name: 'registry', document } },
+    await createPullSecret(
+      app.as(owner),
+      'owner',
+      'registry',
+      authDocument(guarded.host, USER, PASSWORD),
     );
-    expect(secretResult.data?.createPullSecret.__typename).toBe('PullSecretPayload');
     const imports = [
       { image: 'secret:v1', from: `${guarded.host}/team/secret:v1` },
       {

@@ -104,26 +104,16 @@ beforeAll(async () => {
     created: day(created),
   });
   // latest: a, b, e (item 0 = e); stable: b; old: a, c (item 0 = c); multi: d; upstream: a reference.
-  await seedTag(db, streamId, {
-    name: 'latest',
-    from: { kind: 'DockerImage', name: 'quay.io/x/app:latest' },
-    history: [item(D.a, '2026-01-02'), item(D.b, '2026-01-03'), item(D.e, '2026-01-04')],
-  });
-  await seedTag(db, streamId, {
-    name: 'stable',
-    from: { kind: 'DockerImage', name: 'quay.io/x/app:stable' },
-    history: [item(D.b, '2026-01-05')],
-  });
-  await seedTag(db, streamId, {
-    name: 'old',
-    from: { kind: 'DockerImage', name: 'quay.io/x/app:old' },
-    history: [item(D.a, '2026-01-01'), item(D.c, '2026-01-06')],
-  });
-  await seedTag(db, streamId, {
-    name: 'multi',
-    from: { kind: 'DockerImage', name: 'quay.io/x/app:multi' },
-    history: [item(D.d, '2026-01-07')],
-  });
+  const histories = {
+    latest: [item(D.a, '2026-01-02'), item(D.b, '2026-01-03'), item(D.e, '2026-01-04')],
+    stable: [item(D.b, '2026-01-05')],
+    old: [item(D.a, '2026-01-01'), item(D.c, '2026-01-06')],
+    multi: [item(D.d, '2026-01-07')],
+  };
+  for (const [name, history] of Object.entries(histories)) {
+    const from = { kind: 'DockerImage', name: `quay.io/x/app:${name}` } as const;
+    await seedTag(db, streamId, { name, from, history });
+  }
   await seedTag(db, streamId, {
     name: 'upstream',
     from: { kind: 'DockerImage', name: 'quay.io/x/app:up' },

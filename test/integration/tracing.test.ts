@@ -17,6 +17,7 @@ import { startTestApp, type TestApp } from '../support/app.ts';
 import { startHostileRegistry } from '../support/hostileRegistry.ts';
 import { buildImage, pushImage } from '../support/images.ts';
 import { drainImports } from '../support/imports.ts';
+import { authDocument, createPullSecret } from '../support/pullSecrets.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -167,19 +168,12 @@ describe('tracing', () => {
         auth: { user: REGISTRY_USER, password: REGISTRY_PASSWORD },
       },
     );
-    const auth = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString('base64');
-    const secret = await app.call<{ createPullSecret: { __typename: string } }>(
-      editor,
-      `mutation($input: PullSecretInput!) { createPullSecret(input: $input) { __typename } }`,
-      {
-        input: {
-          namespace: 'traced-import',
-          name: 'registry',
-          document: JSON.stringify({ auths: { [registry.host]: { auth } } }),
-        },
-      },
+    await createPullSecret(
+      app.as(editor),
+      'traced-import',
+      'registry',
+      authDocument(registry.host, REGISTRY_USER, REGISTRY_PASSWORD),
     );
-    expect(secret.data?.createPullSecret.__typename).toBe('PullSecretPayload');
     const queued = await app.call<{ importImage: { __typename: string } }>(
       editor,
       `mutation($input: ImportImageInput!) { importImage(input: $input) { __typename } }`,
