@@ -1,5 +1,6 @@
 // Inserts image-stream rows straight through drizzle, for tests of the read side.
 import { createHash } from 'node:crypto';
+import { eq } from 'drizzle-orm';
 import type { Db } from '../../src/db/client.ts';
 import {
   type ImageMetadataSource,
@@ -137,6 +138,8 @@ export interface SeedTag {
     generation: number;
     lastTransitionTime?: Date;
   }[];
+  /** The tag's updated time (the tag lists' order), set after its history and conditions. */
+  updatedAt?: Date;
 }
 
 const EPOCH = Date.parse('2024-03-01T00:00:00Z');
@@ -176,6 +179,11 @@ export async function seedTag(db: Db, streamId: number, tag: SeedTag): Promise<T
   }
   for (const condition of tag.conditions ?? []) {
     await db.insert(tagConditions).values({ tagId: row!.id, type: 'ImportSuccess', ...condition });
+  }
+  if (tag.updatedAt) {
+    // After the history and conditions, whose writes move it (a trigger).
+    await db.update(tags).set({ updatedAt: tag.updatedAt }).where(eq(tags.id, row!.id));
+    row!.updatedAt = tag.updatedAt;
   }
   return row!;
 }
