@@ -38,6 +38,9 @@ afterCliTests(
 );
 
 const cli = namespacedCli(() => ({ url: app.url, token: editor }));
+/** `tagraph -n <ns> import-image <image> --from=<from> <flags>`. */
+const importImage = (ns: string, image: string, from: string, ...flags: string[]) =>
+  cli(ns, ['import-image', image, `--from=${from}`, ...flags]);
 
 /**
  * The describe block import-image prints for a single image pushed with an empty config, named
@@ -105,13 +108,7 @@ describe.concurrent('oc import-image', () => {
     });
     const from = `${registry}/${repo}/openshift/ruby-20-centos7`;
     // `oc import-image my-ruby --from=docker.io/openshift/ruby-20-centos7 --confirm`
-    const imported = await cli(ns, [
-      'import-image',
-      'my-ruby',
-      `--from=${from}`,
-      '--confirm',
-      '--insecure',
-    ]);
+    const imported = await importImage(ns, 'my-ruby', from, '--confirm', '--insecure');
     expect(imported.code).toBe(0);
     expect(imported.stderr).toBe('');
     expect(normalizeAges(imported.stdout)).toBe(
@@ -119,10 +116,10 @@ describe.concurrent('oc import-image', () => {
     );
 
     const [missing, notFound, badMode, json] = await Promise.all([
-      cli(ns, ['import-image', 'nope', `--from=${from}`, '--insecure']),
-      cli(ns, ['import-image', 'my-ruby:gone', `--from=${from}:gone`, '--insecure']),
-      cli(ns, ['import-image', 'my-ruby', `--from=${from}`, '--import-mode=Preserve']),
-      cli(ns, ['import-image', 'my-ruby:json', `--from=${from}`, '--insecure', '-o', 'json']),
+      importImage(ns, 'nope', from, '--insecure'),
+      importImage(ns, 'my-ruby:gone', `${from}:gone`, '--insecure'),
+      importImage(ns, 'my-ruby', from, '--import-mode=Preserve'),
+      importImage(ns, 'my-ruby:json', from, '--insecure', '-o', 'json'),
     ]);
     expect(missing).toEqual({
       code: 1,
@@ -165,15 +162,15 @@ describe.concurrent('oc import-image', () => {
       'busybox:latest',
       "-ojsonpath={range .image.dockerImageManifests[*]}{.os}/{.architecture}{'\\n'}{end}",
     ];
-    const preserved = await cli(ns, [
-      'import-image',
+    const preserved = await importImage(
+      ns,
       'busybox:latest',
-      `--from=${from}`,
+      from,
       '--import-mode=PreserveOriginal',
       '--reference-policy=local',
       '--confirm',
       '--insecure',
-    ]);
+    );
     expect(preserved.code).toBe(0);
     const preservedOut = normalizeAges(preserved.stdout);
     expect(preservedOut.startsWith('imagestream.image.openshift.io/busybox imported\n\n')).toBe(
@@ -204,14 +201,14 @@ describe.concurrent('oc import-image', () => {
     // --scheduled=true and --insecure=true as the documented examples write them.
     const policy = ['get', 'istag', 'busybox:latest', '-o', 'jsonpath={.tag.importPolicy}'];
     for (const flag of ['--scheduled=true', '--insecure=true']) {
-      const again = await cli(ns, [
-        'import-image',
+      const again = await importImage(
+        ns,
         'busybox:latest',
-        `--from=${from}`,
+        from,
         '--import-mode=PreserveOriginal',
         flag,
         ...(flag === '--scheduled=true' ? ['--insecure'] : []),
-      ]);
+      );
       expect(again.code, again.stderr).toBe(0);
     }
     expect(JSON.parse((await cli(ns, policy)).stdout)).toEqual({
@@ -220,23 +217,18 @@ describe.concurrent('oc import-image', () => {
     });
 
     // Without --import-mode the stream goes back to a single image (Legacy, the default).
-    const single = await cli(ns, [
-      'import-image',
-      'busybox:latest',
-      `--from=${from}`,
-      '--insecure',
-    ]);
+    const single = await importImage(ns, 'busybox:latest', from, '--insecure');
     expect(single.code).toBe(0);
     expect(single.stdout).not.toContain('Manifests:');
     expect(await cli(ns, platforms)).toEqual({ code: 0, stdout: '', stderr: '' });
-    const legacy = await cli(ns, [
-      'import-image',
+    const legacy = await importImage(
+      ns,
       'legacy:latest',
-      `--from=${from}`,
+      from,
       '--import-mode=Legacy',
       '--confirm',
       '--insecure',
-    ]);
+    );
     expect(legacy.code).toBe(0);
     expect(legacy.stdout).toMatch(/\nArch:\t\t(amd64|arm64|ppc64le)\n/);
   });
@@ -249,14 +241,7 @@ describe.concurrent('oc import-image', () => {
       ),
     );
     const from = `${registry}/${repo}/allrepo`;
-    const result = await cli(ns, [
-      'import-image',
-      'allrepo',
-      `--from=${from}`,
-      '--all',
-      '--confirm',
-      '--insecure',
-    ]);
+    const result = await importImage(ns, 'allrepo', from, '--all', '--confirm', '--insecure');
     expect(result.code).toBe(0);
     const block = (tag: string, image: BuiltImage) =>
       [
@@ -407,13 +392,7 @@ describe('oc create secret', () => {
       { auth: { user: 'developer', password: 'p4ssw0rd' } },
     );
     const from = `${privateRegistry.host}/team/app:v1`;
-    const refused = await cli(ns, [
-      'import-image',
-      'app:v1',
-      `--from=${from}`,
-      '--confirm',
-      '--insecure',
-    ]);
+    const refused = await importImage(ns, 'app:v1', from, '--confirm', '--insecure');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^error: tag v1 failed: Import failed \(Unauthorized\)/);
 
@@ -430,7 +409,7 @@ describe('oc create secret', () => {
         '--type=kubernetes.io/dockerconfigjson',
       ]),
     ).toEqual({ code: 0, stdout: 'secret/registry-creds created\n', stderr: '' });
-    const imported = await cli(ns, ['import-image', 'app:v1', `--from=${from}`, '--insecure']);
+    const imported = await importImage(ns, 'app:v1', from, '--insecure');
     expect(imported.stderr).toBe('');
     expect(imported.stdout).toContain(
       `Docker Image:\t${privateRegistry.host}/team/app@${image.digest}\n`,
