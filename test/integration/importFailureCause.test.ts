@@ -52,13 +52,18 @@ describe('import failure events', () => {
   it('a scheduled check that fails says SCHEDULED_IMPORT; the import a user asked for, IMPORT', async () => {
     const repository = `cause-${process.pid}-${Math.random().toString(36).slice(2, 8)}/app`;
     const image = await pushImage(registryUrl, repository, 'v1', { content: 'cause' });
-    const job = await importFrom(
-      speakingAs(editor),
-      NAMESPACE,
-      'app:v1',
-      `${registryHost}/${repository}:v1`,
-      { scheduled: true },
-    );
+    /** A scheduled import of `tag` from the repository into app:<tag>, as the editor. */
+    const importScheduled = (tag: string) =>
+      importFrom(
+        speakingAs(editor),
+        NAMESPACE,
+        `app:${tag}`,
+        `${registryHost}/${repository}:${tag}`,
+        {
+          scheduled: true,
+        },
+      );
+    const job = await importScheduled('v1');
     expect(job.status).toBe('succeeded');
     expect(await failureEvents()).toEqual([]);
 
@@ -75,13 +80,7 @@ describe('import failure events', () => {
 
     // A missing source imported by hand (into a new tag: an existing tag keeps its source):
     // a user's import.
-    const manual = await importFrom(
-      speakingAs(editor),
-      NAMESPACE,
-      'app:v2',
-      `${registryHost}/${repository}:v2`,
-      { scheduled: true },
-    );
+    const manual = await importScheduled('v2');
     expect(manual.status).toBe('failed');
     const events = await failureEvents();
     expect(events.map((e) => e.cause)).toEqual(['SCHEDULED_IMPORT', 'IMPORT']);

@@ -141,23 +141,16 @@ describe('imports through mirrors', () => {
       { content: 'private mirror' },
       auth,
     );
+    /** The private source's app:v1, imported into `namespace` (whose secrets differ). */
+    const importPrivate = (namespace: string) =>
+      importFrom(editor, namespace, 'app:v1', `${privateSource.host}/team/app:v1`);
     await createSecret('mir-priv', 'source', privateSource.host);
-    const sourceOnly = await importFrom(
-      editor,
-      'mir-priv',
-      'app:v1',
-      `${privateSource.host}/team/app:v1`,
-    );
+    const sourceOnly = await importPrivate('mir-priv');
     expect(sourceOnly.images).toMatchObject([{ status: 'Success', digest: original.digest }]);
 
     await createSecret('mir-priv2', 'source', privateSource.host);
     await createSecret('mir-priv2', 'mirror', privateMirror.host);
-    const both = await importFrom(
-      editor,
-      'mir-priv2',
-      'app:v1',
-      `${privateSource.host}/team/app:v1`,
-    );
+    const both = await importPrivate('mir-priv2');
     expect(both.images).toMatchObject([{ status: 'Success', digest: copy.digest }]);
     expect(both.images[0]!.dockerImageReference).toBe(
       `${privateSource.host}/team/app@${copy.digest}`,
