@@ -230,36 +230,23 @@ describe('spec tags as tag calls', () => {
   const stream = { name: 'ruby', namespace: 'demo' };
   const tagOf = (from: SpecTagManifest['from'], extra: Partial<SpecTagManifest> = {}) =>
     ({ ...dockerTag('t', 'x'), from, ...extra }) as SpecTagManifest;
+  /** The tag input for a spec tag from `from`, warnings into `warnings`. */
+  const inputFrom = (from: SpecTagManifest['from'], warnings: string[]) =>
+    tagInputFor(stream, tagOf(from), warnings);
 
   it('an ImageStreamTag of the same stream is tracked; of another stream, pinned', () => {
     const warnings: string[] = [];
     expect(
-      tagInputFor(
-        stream,
-        tagOf({ kind: 'ImageStreamTag', name: '2.0', namespace: null }),
-        warnings,
-      ),
+      inputFrom({ kind: 'ImageStreamTag', name: '2.0', namespace: null }, warnings),
     ).toMatchObject({ source: 'ruby:2.0', sourceKind: 'ImageStreamTag', alias: true });
     expect(
-      tagInputFor(
-        stream,
-        tagOf({ kind: 'ImageStreamTag', name: 'ruby:2.0', namespace: 'demo' }),
-        warnings,
-      ),
+      inputFrom({ kind: 'ImageStreamTag', name: 'ruby:2.0', namespace: 'demo' }, warnings),
     ).toMatchObject({ source: 'ruby:2.0', alias: true });
     expect(
-      tagInputFor(
-        stream,
-        tagOf({ kind: 'ImageStreamTag', name: 'python:3', namespace: null }),
-        warnings,
-      ),
+      inputFrom({ kind: 'ImageStreamTag', name: 'python:3', namespace: null }, warnings),
     ).toMatchObject({ source: 'python:3', alias: false });
     expect(
-      tagInputFor(
-        stream,
-        tagOf({ kind: 'ImageStreamTag', name: 'ruby:2.0', namespace: 'base' }),
-        warnings,
-      ),
+      inputFrom({ kind: 'ImageStreamTag', name: 'ruby:2.0', namespace: 'base' }, warnings),
     ).toMatchObject({ source: 'base/ruby:2.0', alias: false });
     expect(warnings).toEqual([]);
   });
@@ -267,11 +254,7 @@ describe('spec tags as tag calls', () => {
   it('ImageStreamImage and DockerImage sources, and import settings only where they apply', () => {
     const warnings: string[] = [];
     expect(
-      tagInputFor(
-        stream,
-        tagOf({ kind: 'ImageStreamImage', name: 'sha256:abc', namespace: null }),
-        warnings,
-      ),
+      inputFrom({ kind: 'ImageStreamImage', name: 'sha256:abc', namespace: null }, warnings),
     ).toMatchObject({ source: 'ruby@sha256:abc', sourceKind: 'ImageStreamImage' });
     const scheduled = tagOf(
       { kind: 'ImageStreamTag', name: '2.0', namespace: null },
