@@ -7,7 +7,7 @@ import { imageStreams, tagConditions as tagConditionsTable, tags } from '../../s
 import type { TagSelectionPolicy } from '../../src/domain/policyTags.ts';
 import { writeTransaction } from '../../src/events/append.ts';
 import { recordTagEvent } from '../../src/services/tagHistory.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { dataAs, startTestApp, type TestApp } from '../support/app.ts';
 import { digestOf, type SeedTag, seedImage, seedStream, seedTag } from '../support/seed.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: GraphQL responses are checked by value below.
@@ -21,11 +21,8 @@ let appStreamId: number;
 
 const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute));
 
-async function query(q: string, variables: Record<string, unknown> = {}): Promise<Json> {
-  const result = await app.call<Json>(puller, q, variables);
-  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
-  return result.data!;
-}
+const query = (q: string, variables: Record<string, unknown> = {}) =>
+  dataAs<Json>(app, puller, q, variables);
 
 const STREAMS = /* GraphQL */ `
   query($filter: ImageStreamFilter, $orderBy: ImageStreamOrder, $first: Int, $after: String) {

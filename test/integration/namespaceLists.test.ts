@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, rowsOf } from '../../src/db/client.ts';
 import { tags } from '../../src/db/schema.ts';
 import { appendEvents, writeTransaction } from '../../src/events/append.ts';
-import { ownStatements, startTestApp, type TestApp } from '../support/app.ts';
+import { dataAs, ownStatements, startTestApp, type TestApp } from '../support/app.ts';
 import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: GraphQL responses are checked by value below.
@@ -20,11 +20,8 @@ const d2 = digestOf('nstags-2');
 
 const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute));
 
-async function query(q: string, variables: Record<string, unknown> = {}): Promise<Json> {
-  const result = await app.call<Json>(puller, q, variables);
-  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
-  return result.data!;
-}
+const query = (q: string, variables: Record<string, unknown> = {}) =>
+  dataAs<Json>(app, puller, q, variables);
 
 const TAGS = /* GraphQL */ `
   query($ns: String!, $filter: ImageStreamTagFilter, $orderBy: ImageStreamTagOrder, $first: Int, $after: String) {

@@ -9,7 +9,7 @@ import { type Db, rowsOf } from '../../src/db/client.ts';
 import { migrationsFolder } from '../../src/db/migrate.ts';
 import { images, tagHistory } from '../../src/db/schema.ts';
 import { pruneImages } from '../../src/services/prune.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { dataAs, startTestApp, type TestApp } from '../support/app.ts';
 import { digestOf, MEDIA, seedImage, seedStream, seedTag } from '../support/seed.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: GraphQL responses are checked by value below.
@@ -32,11 +32,8 @@ const D = {
 };
 const day = (iso: string) => new Date(`${iso}T00:00:00Z`);
 
-async function query(q: string, variables: Record<string, unknown> = {}): Promise<Json> {
-  const result = await app.call<Json>(puller, q, variables);
-  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
-  return result.data!;
-}
+const query = (q: string, variables: Record<string, unknown> = {}) =>
+  dataAs<Json>(app, puller, q, variables);
 
 const IMAGES = /* GraphQL */ `
   query($stream: String!, $filter: StreamImageFilter, $orderBy: StreamImageOrder, $first: Int, $after: String) {
