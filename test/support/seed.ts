@@ -187,3 +187,30 @@ export async function seedTag(db: Db, streamId: number, tag: SeedTag): Promise<T
   }
   return row!;
 }
+
+/**
+ * Tag `name` of stream `streamId` with `items` history items (generation 1 oldest), each its own
+ * image `<repository>@<digest of digestSeed-generation>`, all a week old but the newest: what
+ * history pruning and retention policies work on.
+ */
+export async function seedAgedHistory(
+  db: Db,
+  streamId: number,
+  name: string,
+  { items, repository, digestSeed }: { items: number; repository: string; digestSeed: string },
+): Promise<TagRow> {
+  const old = new Date(Date.now() - 7 * 86_400_000);
+  const history: SeedEvent[] = [];
+  for (let generation = 1; generation <= items; generation++) {
+    const digest = digestOf(`${digestSeed}-${generation}`);
+    const dockerImageReference = `${repository}@${digest}`;
+    await seedImage(db, { digest, dockerImageReference });
+    history.push({
+      dockerImageReference,
+      image: digest,
+      generation,
+      created: generation === items ? new Date() : old,
+    });
+  }
+  return seedTag(db, streamId, { name, history });
+}
