@@ -192,11 +192,7 @@ describe.concurrent('oc import-image', () => {
       `\t\tlinux/ppc64le\t${index.children[2]!.digest}`,
     ].join('\n');
     expect(preservedOut.trimEnd().slice(-preservedImage.length - 1)).toBe(`\n${preservedImage}`);
-    expect(await cli(ns, platforms)).toEqual({
-      code: 0,
-      stdout: 'linux/amd64\nlinux/arm64\nlinux/ppc64le\n',
-      stderr: '',
-    });
+    expect(await cli(ns, platforms)).toEqual(ok('linux/amd64\nlinux/arm64\nlinux/ppc64le\n'));
 
     // --scheduled=true and --insecure=true as the documented examples write them.
     const policy = ['get', 'istag', 'busybox:latest', '-o', 'jsonpath={.tag.importPolicy}'];
@@ -220,7 +216,7 @@ describe.concurrent('oc import-image', () => {
     const single = await importImage(ns, 'busybox:latest', from, '--insecure');
     expect(single.code).toBe(0);
     expect(single.stdout).not.toContain('Manifests:');
-    expect(await cli(ns, platforms)).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(await cli(ns, platforms)).toEqual(ok(''));
     const legacy = await importImage(
       ns,
       'legacy:latest',
@@ -408,7 +404,7 @@ describe('oc create secret', () => {
         `--from-file=.dockerconfigjson=${config}`,
         '--type=kubernetes.io/dockerconfigjson',
       ]),
-    ).toEqual({ code: 0, stdout: 'secret/registry-creds created\n', stderr: '' });
+    ).toEqual(ok('secret/registry-creds created\n'));
     const imported = await importImage(ns, 'app:v1', from, '--insecure');
     expect(imported.stderr).toBe('');
     expect(imported.stdout).toContain(

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, inject, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { afterCliTests, cliScratch, namespacedCli, normalizeAges } from '../support/cli.ts';
+import { afterCliTests, cliScratch, namespacedCli, normalizeAges, ok } from '../support/cli.ts';
 import { pushImage } from '../support/images.ts';
 
 const registryUrl = inject('registryUrl');
@@ -143,11 +143,9 @@ spec:
     expect(all.stdout).toContain('\nImage Name:\tmirror:a\n');
 
     // apply changes it (a spec change: configured), and --all follows the new repository.
-    expect(await cli(ns, ['apply', '-f', manifest(second)])).toEqual({
-      code: 0,
-      stdout: 'imagestream.image.openshift.io/mirror configured\n',
-      stderr: '',
-    });
+    expect(await cli(ns, ['apply', '-f', manifest(second)])).toEqual(
+      ok('imagestream.image.openshift.io/mirror configured\n'),
+    );
     const again = await cli(ns, ['import-image', 'mirror', '--all', '--insecure']);
     expect(again.code, again.stderr).toBe(0);
     expect(await digestOf(ns, 'mirror:b')).toBe(b.digest);

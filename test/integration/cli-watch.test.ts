@@ -3,7 +3,7 @@
 // wants a token, as in production, so the CLI's is checked on HTTP and WebSocket alike.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bearer, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../support/app.ts';
-import { afterCliTests, type CliOptions, runCli, startCli } from '../support/cli.ts';
+import { afterCliTests, type CliOptions, ok, runCli, startCli } from '../support/cli.ts';
 import { digestOf, pushMapping } from '../support/mapping.ts';
 
 let app: TestApp;
@@ -201,6 +201,9 @@ describe('prune images', () => {
     const [kept, ...old] = pushes.map((p) => p.digest).reverse();
     expect(kept).toBe(digestOf('prune four'));
     const prune = (...flags: string[]) => runCli(['prune', 'images', ...flags], asAdmin(app.url));
+    /** Prune all but the newest revision of each tag, however young. */
+    const pruneOld = (...flags: string[]) =>
+      prune('--keep-tag-revisions=1', '--keep-younger-than=0s', ...flags);
     const listing =
       '\nDeleting references from image streams to images ...\n' +
       'STREAM       TAG       REVISION   IMAGE\n' +
@@ -210,25 +213,13 @@ describe('prune images', () => {
     const dryRun =
       'Dry run enabled - no modifications will be made. Add --confirm to remove images\n';
 
-    const [young, report, json] = await Promise.all([
-      prune(),
-      prune('--keep-tag-revisions=1', '--keep-younger-than=0s'),
-      prune('--keep-tag-revisions=1', '--keep-younger-than=0s', '-o', 'json'),
-    ]);
-    expect(young).toEqual({ code: 0, stdout: `${dryRun}\nNothing to prune.\n`, stderr: '' });
-    expect(report).toEqual({ code: 0, stdout: dryRun + listing, stderr: '' });
+    const [young, report, json] = await Promise.all([prune(), pruneOld(), pruneOld('-o', 'json')]);
+    expect(young).toEqual(ok(`${dryRun}\nNothing to prune.\n`));
+    expect(report).toEqual(ok(dryRun + listing));
     expect(JSON.parse(json.stdout)).toMatchObject({ dryRun: true, images: [...old].sort() });
 
-    expect(await prune('--keep-tag-revisions=1', '--keep-younger-than=0s', '--confirm')).toEqual({
-      code: 0,
-      stdout: listing,
-      stderr: '',
-    });
-    expect(await prune('--keep-tag-revisions=1', '--keep-younger-than=0s')).toEqual({
-      code: 0,
-      stdout: `${dryRun}\nNothing to prune.\n`,
-      stderr: '',
-    });
+    expect(await pruneOld('--confirm')).toEqual(ok(listing));
+    expect(await pruneOld()).toEqual(ok(`${dryRun}\nNothing to prune.\n`));
   });
 });
 
@@ -265,18 +256,10 @@ describe('prune history', () => {
     const dryRun =
       'Dry run enabled - no modifications will be made. Add --confirm to remove history\n';
 
-    expect(await prune()).toEqual({ code: 0, stdout: dryRun + listing, stderr: '' });
-    expect(await prune('--exclude=ma*')).toEqual({
-      code: 0,
-      stdout: `${dryRun}\nNothing to prune.\n`,
-      stderr: '',
-    });
-    expect(await prune('--confirm')).toEqual({ code: 0, stdout: listing, stderr: '' });
-    expect(await prune()).toEqual({
-      code: 0,
-      stdout: `${dryRun}\nNothing to prune.\n`,
-      stderr: '',
-    });
+    expect(await prune()).toEqual(ok(dryRun + listing));
+    expect(await prune('--exclude=ma*')).toEqual(ok(`${dryRun}\nNothing to prune.\n`));
+    expect(await prune('--confirm')).toEqual(ok(listing));
+    expect(await prune()).toEqual(ok(`${dryRun}\nNothing to prune.\n`));
 
     const elsewhere = await runCli(
       [
