@@ -98,16 +98,14 @@ describe('registry rules', () => {
 });
 
 describe('allowed and blocked registries', () => {
+  /** importImage into namespace pol, confirmed and insecure: the payload or the typed refusal. */
+  const askToImport = (image: string, from: string) =>
+    callImportImage(editor, { namespace: 'pol', image, from, confirm: true, insecure: true });
+
   it('importImage from a blocked registry is a ForbiddenError; nothing is queued or fetched', async () => {
     setPolicy(null, countingHost);
     hits = 0;
-    const refused = await callImportImage(editor, {
-      namespace: 'pol',
-      image: 'blocked:v1',
-      from: `${countingHost}/team/app:v1`,
-      confirm: true,
-      insecure: true,
-    });
+    const refused = await askToImport('blocked:v1', `${countingHost}/team/app:v1`);
     expect(refused).toMatchObject({
       __typename: 'ForbiddenError',
       code: 'FORBIDDEN',
@@ -134,13 +132,7 @@ describe('allowed and blocked registries', () => {
     expect(other.data?.tag.message).toBe(
       `importing images from registry "${countingHost}" is not allowed: only "quay.io", "${registryHost}" are allowed (TAGRAPH_IMPORT_ALLOWED_REGISTRIES)`,
     );
-    const insecure = await callImportImage(editor, {
-      namespace: 'pol',
-      image: 'secure-only:v1',
-      from: `${registryHost}/team/app:v1`,
-      confirm: true,
-      insecure: true,
-    });
+    const insecure = await askToImport('secure-only:v1', `${registryHost}/team/app:v1`);
     expect(insecure).toMatchObject({ __typename: 'ForbiddenError', field: 'from' });
     expect(insecure.message).toContain('as insecure is not allowed');
     expect(await jobCount('pol')).toBe(0);
