@@ -70,6 +70,17 @@ export interface SeedImage {
   }[];
 }
 
+/**
+ * An image's rows of a list (layers, list children): `defaults`, the list position, then the item.
+ * Last position first, so a read that forgets to order by position shows it.
+ */
+function byPosition<Item extends object, Defaults extends object>(
+  items: Item[],
+  defaults: Defaults,
+) {
+  return items.map((item, position) => ({ ...defaults, position, ...item })).reverse();
+}
+
 /** Inserts an image with its layers and list children; returns its digest. */
 export async function seedImage(db: Db, image: SeedImage): Promise<string> {
   const { layers = [], manifests = [], ...row } = image;
@@ -79,30 +90,15 @@ export async function seedImage(db: Db, image: SeedImage): Promise<string> {
     ...row,
     size: row.size ?? layers.reduce((sum, layer) => sum + layer.size, 0),
   });
-  // Rows go in last position first, so a read that forgets to order by position shows it.
   if (layers.length > 0) {
-    await db.insert(imageLayers).values(
-      layers
-        .map((layer, position) => ({
-          imageDigest: image.digest,
-          position,
-          mediaType: MEDIA.layer,
-          ...layer,
-        }))
-        .reverse(),
-    );
+    await db
+      .insert(imageLayers)
+      .values(byPosition(layers, { imageDigest: image.digest, mediaType: MEDIA.layer }));
   }
   if (manifests.length > 0) {
-    await db.insert(imageManifests).values(
-      manifests
-        .map((child, position) => ({
-          parentDigest: image.digest,
-          position,
-          mediaType: MEDIA.manifest,
-          ...child,
-        }))
-        .reverse(),
-    );
+    await db
+      .insert(imageManifests)
+      .values(byPosition(manifests, { parentDigest: image.digest, mediaType: MEDIA.manifest }));
   }
   return image.digest;
 }
