@@ -1,13 +1,13 @@
 // `tagraph apply -f` and `get is -o yaml` against a real server: the documented ImageStream
 // definitions load as they are and export back; a manifest round-trips; spec tag annotations
 // (the setTagAnnotations mutation apply adds) reach the importer.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { type CliOptions, runCli, stopClis } from '../support/cli.ts';
+import { afterCliTests, type CliOptions, cliScratch, ok, runCli } from '../support/cli.ts';
+import { BILLION_LAUGHS } from '../support/cliTexts.ts';
 import { pushImage, pushIndex } from '../support/images.ts';
 import { drainImports, getTag } from '../support/imports.ts';
 import { pushMapping } from '../support/mapping.ts';
@@ -20,7 +20,7 @@ const repo = `cli-apply-${process.pid}-${Date.now().toString(36)}`;
 let app: TestApp;
 /** The CLI's user: an editor of the namespaces these tests write. */
 let editor: string;
-const scratch = mkdtempSync(join(tmpdir(), 'tagraph-cli-apply-'));
+const scratch = cliScratch('cli-apply');
 
 beforeAll(async () => {
   app = await startTestApp();
@@ -34,12 +34,7 @@ beforeAll(async () => {
   );
 });
 
-afterAll(async () => {
-  const left = await stopClis();
-  await app.stop();
-  rmSync(scratch, { recursive: true, force: true });
-  expect(left, 'CLI processes left running').toBe(0);
-});
+afterCliTests(() => app.stop());
 
 const cli = (namespace: string | null, args: string[], options: CliOptions = {}) =>
   runCli([...(namespace ? ['-n', namespace] : []), ...args], {
@@ -47,8 +42,6 @@ const cli = (namespace: string | null, args: string[], options: CliOptions = {})
     token: editor,
     ...options,
   });
-
-const ok = (stdout: string) => ({ code: 0, stdout, stderr: '' });
 
 let files = 0;
 /** Writes a manifest to a file of its own (named `name` when given). */
@@ -447,25 +440,11 @@ status:
   }, 120_000);
 
   it('refuses oversized sources and YAML bombs quickly, in bounded memory, creating nothing', async () => {
-    const laughs = [
-      'apiVersion: image.openshift.io/v1',
-      'kind: ImageStream',
-      'metadata:',
-      '  name: lol',
-      '  annotations:',
-      `    a: &a [${Array(9).fill('"lol"').join(', ')}]`,
-      ...'bcdefghi'
-        .split('')
-        .map(
-          (name, i) => `    ${name}: &${name} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(', ')}]`,
-        ),
-      '',
-    ].join('\n');
     const big = `apiVersion: v1\nkind: ImageStream\nmetadata: {name: big}\n# ${'x'.repeat(1024 * 1024)}\n`;
     // A heap far below what parsing the oversized text would take: refusing must not need it.
     const bounded = { env: { NODE_OPTIONS: '--max-old-space-size=64' } };
     const [bomb, oversized, piped, endless] = await Promise.all([
-      cli('hostile', ['apply', '-f', file(laughs, 'laughs.yaml')], bounded),
+      cli('hostile', ['apply', '-f', file(BILLION_LAUGHS, 'laughs.yaml')], bounded),
       cli('hostile', ['apply', '-f', file(big, 'big.yaml')], bounded),
       cli('hostile', ['apply', '-f', '-'], { ...bounded, stdin: big }),
       cli('hostile', ['apply', '-f', '/dev/zero'], bounded),

@@ -1,14 +1,13 @@
 // `tagraph import-image` and `tagraph create secret` against a real server with its import worker
 // and real registries: the OpenShift documentation's oc import-image examples, manifest lists
 // included.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { humanSize } from '../../src/cli/humanize.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { type CliOptions, normalizeAges, runCli, stopClis } from '../support/cli.ts';
-import { type BuiltImage, pushImage, pushIndex } from '../support/images.ts';
+import { afterCliTests, cliScratch, namespacedCli, normalizeAges, ok } from '../support/cli.ts';
+import { type BuiltImage, imageSize, pushImage, pushIndex } from '../support/images.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
 
 const registryUrl = inject('registryUrl');
@@ -23,7 +22,7 @@ let app: TestApp;
 /** The CLI's user: an editor of the namespaces these tests write. */
 let editor: string;
 let privateRegistry: RunningRegistry;
-const scratch = mkdtempSync(join(tmpdir(), 'tagraph-cli-import-'));
+const scratch = cliScratch('cli-import');
 
 beforeAll(async () => {
   [app, privateRegistry] = await Promise.all([
@@ -33,20 +32,15 @@ beforeAll(async () => {
   editor = await app.member(['imports', 'multiarch', 'all-tags', 'secrets', 'private'], 'EDITOR');
 });
 
-afterAll(async () => {
-  const left = await stopClis();
-  await Promise.all([app.stop(), privateRegistry.stop()]);
-  rmSync(scratch, { recursive: true, force: true });
-  expect(left, 'CLI processes left running').toBe(0);
-});
+afterCliTests(
+  () => app.stop(),
+  () => privateRegistry.stop(),
+);
 
-const cli = (namespace: string, args: string[], options: CliOptions = {}) =>
-  runCli(['-n', namespace, ...args], { url: app.url, token: editor, ...options });
-
-const ok = (stdout: string) => ({ code: 0, stdout, stderr: '' });
-
-const sizeOf = (image: BuiltImage) =>
-  image.config.length + image.layers.reduce((sum, layer) => sum + layer.size, 0);
+const cli = namespacedCli(() => ({ url: app.url, token: editor }));
+/** `tagraph -n <ns> import-image <image> --from=<from> <flags>`. */
+const importImage = (ns: string, image: string, from: string, ...flags: string[]) =>
+  cli(ns, ['import-image', image, `--from=${from}`, ...flags]);
 
 /**
  * The describe block import-image prints for a single image pushed with an empty config, named
@@ -59,7 +53,7 @@ function imageBlock(image: BuiltImage, reference: string, name: string): string 
     `Docker Image:\t${reference}@${image.digest}`,
     `Name:\t\t${image.digest}`,
     'Created:\t<age> ago',
-    `Image Size:\t${humanSize(sizeOf(image))} in 1 layers`,
+    `Image Size:\t${humanSize(imageSize(image))} in 1 layers`,
     `Layers:\t\t${humanSize(layer.size)}\t${layer.digest}`,
     'Image Created:\t<age> ago',
     'Author:\t\t<none>',
@@ -96,7 +90,8 @@ function streamBlock(ns: string, stream: string, tag: string, from: string, dige
   ].join('\n');
 }
 
-async function imageSize(digest: string): Promise<number> {
+/** The size the server stores for an image. */
+async function storedSize(digest: string): Promise<number> {
   const result = await app
     .as(editor)
     .graphql<{ image: { size: number } }>('query($d: String!) { image(digest: $d) { size } }', {
@@ -113,13 +108,7 @@ describe.concurrent('oc import-image', () => {
     });
     const from = `${registry}/${repo}/openshift/ruby-20-centos7`;
     // `oc import-image my-ruby --from=docker.io/openshift/ruby-20-centos7 --confirm`
-    const imported = await cli(ns, [
-      'import-image',
-      'my-ruby',
-      `--from=${from}`,
-      '--confirm',
-      '--insecure',
-    ]);
+    const imported = await importImage(ns, 'my-ruby', from, '--confirm', '--insecure');
     expect(imported.code).toBe(0);
     expect(imported.stderr).toBe('');
     expect(normalizeAges(imported.stdout)).toBe(
@@ -127,10 +116,10 @@ describe.concurrent('oc import-image', () => {
     );
 
     const [missing, notFound, badMode, json] = await Promise.all([
-      cli(ns, ['import-image', 'nope', `--from=${from}`, '--insecure']),
-      cli(ns, ['import-image', 'my-ruby:gone', `--from=${from}:gone`, '--insecure']),
-      cli(ns, ['import-image', 'my-ruby', `--from=${from}`, '--import-mode=Preserve']),
-      cli(ns, ['import-image', 'my-ruby:json', `--from=${from}`, '--insecure', '-o', 'json']),
+      importImage(ns, 'nope', from, '--insecure'),
+      importImage(ns, 'my-ruby:gone', `${from}:gone`, '--insecure'),
+      importImage(ns, 'my-ruby', from, '--import-mode=Preserve'),
+      importImage(ns, 'my-ruby:json', from, '--insecure', '-o', 'json'),
     ]);
     expect(missing).toEqual({
       code: 1,
@@ -173,15 +162,15 @@ describe.concurrent('oc import-image', () => {
       'busybox:latest',
       "-ojsonpath={range .image.dockerImageManifests[*]}{.os}/{.architecture}{'\\n'}{end}",
     ];
-    const preserved = await cli(ns, [
-      'import-image',
+    const preserved = await importImage(
+      ns,
       'busybox:latest',
-      `--from=${from}`,
+      from,
       '--import-mode=PreserveOriginal',
       '--reference-policy=local',
       '--confirm',
       '--insecure',
-    ]);
+    );
     expect(preserved.code).toBe(0);
     const preservedOut = normalizeAges(preserved.stdout);
     expect(preservedOut.startsWith('imagestream.image.openshift.io/busybox imported\n\n')).toBe(
@@ -194,7 +183,7 @@ describe.concurrent('oc import-image', () => {
       `Docker Image:\t${from}@${index.digest}`,
       `Name:\t\t${index.digest}`,
       'Created:\t<age> ago',
-      `Layer Size:\t${humanSize(await imageSize(index.digest))}`,
+      `Layer Size:\t${humanSize(await storedSize(index.digest))}`,
       'Image Created:\t<none>',
       'Author:\t\t<none>',
       'Arch:\t\t<none>',
@@ -203,23 +192,19 @@ describe.concurrent('oc import-image', () => {
       `\t\tlinux/ppc64le\t${index.children[2]!.digest}`,
     ].join('\n');
     expect(preservedOut.trimEnd().slice(-preservedImage.length - 1)).toBe(`\n${preservedImage}`);
-    expect(await cli(ns, platforms)).toEqual({
-      code: 0,
-      stdout: 'linux/amd64\nlinux/arm64\nlinux/ppc64le\n',
-      stderr: '',
-    });
+    expect(await cli(ns, platforms)).toEqual(ok('linux/amd64\nlinux/arm64\nlinux/ppc64le\n'));
 
     // --scheduled=true and --insecure=true as the documented examples write them.
     const policy = ['get', 'istag', 'busybox:latest', '-o', 'jsonpath={.tag.importPolicy}'];
     for (const flag of ['--scheduled=true', '--insecure=true']) {
-      const again = await cli(ns, [
-        'import-image',
+      const again = await importImage(
+        ns,
         'busybox:latest',
-        `--from=${from}`,
+        from,
         '--import-mode=PreserveOriginal',
         flag,
         ...(flag === '--scheduled=true' ? ['--insecure'] : []),
-      ]);
+      );
       expect(again.code, again.stderr).toBe(0);
     }
     expect(JSON.parse((await cli(ns, policy)).stdout)).toEqual({
@@ -228,23 +213,18 @@ describe.concurrent('oc import-image', () => {
     });
 
     // Without --import-mode the stream goes back to a single image (Legacy, the default).
-    const single = await cli(ns, [
-      'import-image',
-      'busybox:latest',
-      `--from=${from}`,
-      '--insecure',
-    ]);
+    const single = await importImage(ns, 'busybox:latest', from, '--insecure');
     expect(single.code).toBe(0);
     expect(single.stdout).not.toContain('Manifests:');
-    expect(await cli(ns, platforms)).toEqual({ code: 0, stdout: '', stderr: '' });
-    const legacy = await cli(ns, [
-      'import-image',
+    expect(await cli(ns, platforms)).toEqual(ok(''));
+    const legacy = await importImage(
+      ns,
       'legacy:latest',
-      `--from=${from}`,
+      from,
       '--import-mode=Legacy',
       '--confirm',
       '--insecure',
-    ]);
+    );
     expect(legacy.code).toBe(0);
     expect(legacy.stdout).toMatch(/\nArch:\t\t(amd64|arm64|ppc64le)\n/);
   });
@@ -257,14 +237,7 @@ describe.concurrent('oc import-image', () => {
       ),
     );
     const from = `${registry}/${repo}/allrepo`;
-    const result = await cli(ns, [
-      'import-image',
-      'allrepo',
-      `--from=${from}`,
-      '--all',
-      '--confirm',
-      '--insecure',
-    ]);
+    const result = await importImage(ns, 'allrepo', from, '--all', '--confirm', '--insecure');
     expect(result.code).toBe(0);
     const block = (tag: string, image: BuiltImage) =>
       [
@@ -415,13 +388,7 @@ describe('oc create secret', () => {
       { auth: { user: 'developer', password: 'p4ssw0rd' } },
     );
     const from = `${privateRegistry.host}/team/app:v1`;
-    const refused = await cli(ns, [
-      'import-image',
-      'app:v1',
-      `--from=${from}`,
-      '--confirm',
-      '--insecure',
-    ]);
+    const refused = await importImage(ns, 'app:v1', from, '--confirm', '--insecure');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^error: tag v1 failed: Import failed \(Unauthorized\)/);
 
@@ -437,8 +404,8 @@ describe('oc create secret', () => {
         `--from-file=.dockerconfigjson=${config}`,
         '--type=kubernetes.io/dockerconfigjson',
       ]),
-    ).toEqual({ code: 0, stdout: 'secret/registry-creds created\n', stderr: '' });
-    const imported = await cli(ns, ['import-image', 'app:v1', `--from=${from}`, '--insecure']);
+    ).toEqual(ok('secret/registry-creds created\n'));
+    const imported = await importImage(ns, 'app:v1', from, '--insecure');
     expect(imported.stderr).toBe('');
     expect(imported.stdout).toContain(
       `Docker Image:\t${privateRegistry.host}/team/app@${image.digest}\n`,

@@ -1,12 +1,11 @@
 // oc's rules and texts through `tagraph` against a real server, import worker and registry:
 // what import-image imports and refuses, spec.dockerImageRepository through apply, and the
 // `Error from server (…)` lines scripts grep for.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, inject, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { type CliOptions, normalizeAges, runCli, stopClis } from '../support/cli.ts';
+import { afterCliTests, cliScratch, namespacedCli, normalizeAges, ok } from '../support/cli.ts';
 import { pushImage } from '../support/images.ts';
 
 const registryUrl = inject('registryUrl');
@@ -19,7 +18,7 @@ let app: TestApp;
 let editor: string;
 /** Reading: an image puller's. */
 let reader: string;
-const scratch = mkdtempSync(join(tmpdir(), 'tagraph-cli-oc-'));
+const scratch = cliScratch('cli-oc');
 
 beforeAll(async () => {
   app = await startTestApp({ importWorker: true });
@@ -29,15 +28,9 @@ beforeAll(async () => {
   ]);
 });
 
-afterAll(async () => {
-  const left = await stopClis();
-  await app.stop();
-  rmSync(scratch, { recursive: true, force: true });
-  expect(left, 'CLI processes left running').toBe(0);
-});
+afterCliTests(() => app.stop());
 
-const cli = (namespace: string, args: string[], options: CliOptions = {}) =>
-  runCli(['-n', namespace, ...args], { url: app.url, token: editor, ...options });
+const cli = namespacedCli(() => ({ url: app.url, token: editor }));
 const read = (namespace: string, args: string[]) => cli(namespace, args, { token: reader });
 const refused = (stderr: string) => ({ code: 1, stdout: '', stderr });
 const digestOf = async (ns: string, ref: string) =>
@@ -150,11 +143,9 @@ spec:
     expect(all.stdout).toContain('\nImage Name:\tmirror:a\n');
 
     // apply changes it (a spec change: configured), and --all follows the new repository.
-    expect(await cli(ns, ['apply', '-f', manifest(second)])).toEqual({
-      code: 0,
-      stdout: 'imagestream.image.openshift.io/mirror configured\n',
-      stderr: '',
-    });
+    expect(await cli(ns, ['apply', '-f', manifest(second)])).toEqual(
+      ok('imagestream.image.openshift.io/mirror configured\n'),
+    );
     const again = await cli(ns, ['import-image', 'mirror', '--all', '--insecure']);
     expect(again.code, again.stderr).toBe(0);
     expect(await digestOf(ns, 'mirror:b')).toBe(b.digest);

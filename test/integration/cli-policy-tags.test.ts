@@ -1,11 +1,10 @@
 // `tagraph tag --policy`, `tagraph reevaluate`, `describe` and `get -o yaml` / `apply -f` of
 // policy tags against a real server with its import worker and the real registry.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { type CliOptions, runCli, stopClis } from '../support/cli.ts';
+import { afterCliTests, type CliOptions, cliScratch, runCli } from '../support/cli.ts';
 import { pushImage } from '../support/images.ts';
 import { getTag } from '../support/imports.ts';
 
@@ -19,7 +18,7 @@ const NS = 'cli-pol';
 let app: TestApp;
 /** The CLI's user: an editor of the namespace, the least role that may set and import tags. */
 let editor: string;
-const scratch = mkdtempSync(join(tmpdir(), 'tagraph-cli-policy-'));
+const scratch = cliScratch('cli-policy');
 const digests: Record<string, string> = {};
 
 beforeAll(async () => {
@@ -31,15 +30,13 @@ beforeAll(async () => {
   }
 }, 120_000);
 
-afterAll(async () => {
-  const left = await stopClis();
-  await app.stop();
-  rmSync(scratch, { recursive: true, force: true });
-  expect(left, 'CLI processes left running').toBe(0);
-});
+afterCliTests(() => app.stop());
 
 const cli = (args: string[], options: CliOptions = {}) =>
   runCli(['-n', NS, ...args], { url: app.url, token: editor, ...options });
+
+/** `tagraph tag <repository> <stream:tag> <flags>`: a tag that follows this file's repository. */
+const follow = (tag: string, ...flags: string[]) => cli(['tag', repository, tag, ...flags]);
 
 function file(text: string): string {
   const path = join(scratch, `${Math.random().toString(36).slice(2)}.yaml`);
@@ -49,7 +46,7 @@ function file(text: string): string {
 
 describe('tagraph tag --policy', () => {
   it('follows the highest semver tag; reevaluate waits, describe explains, a new release moves it', async () => {
-    const set = await cli(['tag', repository, 'app:stable', '--policy=semver:^1.2', '--insecure']);
+    const set = await follow('app:stable', '--policy=semver:^1.2', '--insecure');
     expect(set.stderr).toBe('');
     expect(set.code).toBe(0);
     expect(set.stdout).toBe(`Tag app:stable set to follow ${repository} by semver:^1.2.\n`);
@@ -95,29 +92,25 @@ describe('tagraph tag --policy', () => {
   }, 180_000);
 
   it('takes a pattern with --extract and --order, and newest-build', async () => {
-    const set = await cli([
-      'tag',
-      repository,
+    const set = await follow(
       'app:main',
       '--policy=pattern:^main-(\\d+)-[a-f0-9]+$',
       '--extract=$1',
       '--order=numerical-asc',
       '--insecure',
-    ]);
+    );
     expect(set.code, set.stderr).toBe(0);
     const main = await cli(['reevaluate', 'istag/app:main']);
     expect(main.code, main.stderr).toBe(0);
     expect(main.stdout).toMatch(/Winner:\s+main-100-def/);
     expect(main.stdout).toMatch(/Policy:\s+pattern:\^main-\(\\d\+\)-\[a-f0-9\]\+\$ extract \$1/);
 
-    const build = await cli([
-      'tag',
-      repository,
+    const build = await follow(
       'app:newest',
       '--policy=newest-build:^1\\.',
       '--exclude=1.0.*',
       '--insecure',
-    ]);
+    );
     expect(build.code, build.stderr).toBe(0);
     const newest = await cli(['reevaluate', 'istag/app:newest']);
     expect(newest.code, newest.stderr).toBe(0);
@@ -126,23 +119,17 @@ describe('tagraph tag --policy', () => {
   }, 180_000);
 
   it('refuses bad flags before any request (exit 2) and bad policies as the server does (exit 1)', async () => {
-    const flag = await cli([
-      'tag',
-      repository,
-      'app:x',
-      '--policy=pattern:x',
-      '--include-prerelease',
-    ]);
+    const flag = await follow('app:x', '--policy=pattern:x', '--include-prerelease');
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain('--include-prerelease: does not apply to pattern policies');
-    const order = await cli(['tag', repository, 'app:x', '--policy=pattern:x', '--order=up']);
+    const order = await follow('app:x', '--policy=pattern:x', '--order=up');
     expect(order.code).toBe(2);
     expect(order.stderr).toContain('--order: use one of numerical-asc');
 
-    const range = await cli(['tag', repository, 'app:x', '--policy=semver:not a range']);
+    const range = await follow('app:x', '--policy=semver:not a range');
     expect(range.code).toBe(1);
     expect(range.stderr).toContain('"not a range" is not a semver range');
-    const regex = await cli(['tag', repository, 'app:x', '--policy=pattern:(a)\\1']);
+    const regex = await follow('app:x', '--policy=pattern:(a)\\1');
     expect(regex.code).toBe(1);
     expect(regex.stderr).toContain('backreferences');
 
@@ -169,7 +156,7 @@ describe('tagraph tag --policy', () => {
 
 describe('policy tags in YAML', () => {
   it('get -o yaml carries the policy in the tagraph.io/policy annotation; apply -f keeps or changes it', async () => {
-    const set = await cli(['tag', repository, 'web:stable', '--policy=semver:~1.2', '--insecure']);
+    const set = await follow('web:stable', '--policy=semver:~1.2', '--insecure');
     expect(set.code, set.stderr).toBe(0);
     expect((await cli(['reevaluate', 'istag/web:stable'])).code).toBe(0);
     const before = await getTag(app.as(editor), NS, 'web:stable');

@@ -54,32 +54,20 @@ describe('tagraph policy and tokens', () => {
     expect(denied.code).toBe(1);
     expect(denied.stderr).toContain('forbidden');
 
-    const removed = await runCli(
-      [
-        'policy',
-        'remove-role-from-user',
-        'system:image-puller',
-        'system:serviceaccount:project-a:default',
-        '-n',
-        'project-b',
-      ],
-      asAdmin,
-    );
+    const remove = [
+      'policy',
+      'remove-role-from-user',
+      'system:image-puller',
+      'system:serviceaccount:project-a:default',
+      '-n',
+      'project-b',
+    ];
+    const removed = await runCli(remove, asAdmin);
     expect(removed.code, removed.stderr).toBe(0);
     expect(removed.stdout).toContain('removed');
 
     // The binding is gone: removing it again is the server's NotFoundError, exit 1.
-    const again = await runCli(
-      [
-        'policy',
-        'remove-role-from-user',
-        'system:image-puller',
-        'system:serviceaccount:project-a:default',
-        '-n',
-        'project-b',
-      ],
-      asAdmin,
-    );
+    const again = await runCli(remove, asAdmin);
     expect(again.code).toBe(1);
     expect(again.stdout).toBe('');
     expect(again.stderr).toContain(

@@ -1,8 +1,8 @@
 // The tagraph CLI's receiver commands against a real server: create (URL and secret once), get, call, delete.
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { type CliOptions, runCli, stopClis } from '../support/cli.ts';
+import { afterCliTests, type CliOptions, runCli } from '../support/cli.ts';
 
 let app: TestApp;
 /** The CLI's user: an admin of the namespace (receivers are admins'). */
@@ -13,11 +13,7 @@ beforeAll(async () => {
   admin = await app.member('cli-receivers', 'ADMIN');
 });
 
-afterAll(async () => {
-  const left = await stopClis();
-  await app.stop();
-  expect(left, 'CLI processes left running').toBe(0);
-});
+afterCliTests(() => app.stop());
 
 const cli = (args: string[], options: CliOptions = {}) =>
   runCli(['-n', 'cli-receivers', ...args], { url: app.url, token: admin, ...options });

@@ -1,12 +1,11 @@
 // The tagraph CLI's retention policy commands against a real server: create (and replace), get,
 // a manual run through prune history --policy, and delete, as a namespace admin.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { type CliOptions, runCli, stopClis } from '../support/cli.ts';
-import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
+import { afterCliTests, type CliOptions, runCli } from '../support/cli.ts';
+import { seedAgedHistory, seedStream } from '../support/seed.ts';
 
 const NS = 'cli-keep';
-const OLD = new Date(Date.now() - 7 * 86_400_000);
 
 let app: TestApp;
 let admin: string;
@@ -15,27 +14,16 @@ beforeAll(async () => {
   app = await startTestApp();
   const stream = await seedStream(app.database.db, { namespace: NS, name: 'web' });
   for (const tag of ['v1', 'main']) {
-    const history = [];
-    for (let generation = 1; generation <= 4; generation++) {
-      const digest = digestOf(`cli-keep-${tag}-${generation}`);
-      await seedImage(app.database.db, { digest, dockerImageReference: `quay.io/k/web@${digest}` });
-      history.push({
-        dockerImageReference: `quay.io/k/web@${digest}`,
-        image: digest,
-        generation,
-        created: generation === 4 ? new Date() : OLD,
-      });
-    }
-    await seedTag(app.database.db, stream.id, { name: tag, history });
+    await seedAgedHistory(app.database.db, stream.id, tag, {
+      items: 4,
+      repository: 'quay.io/k/web',
+      digestSeed: `cli-keep-${tag}`,
+    });
   }
   admin = await app.member(NS, 'ADMIN');
 });
 
-afterAll(async () => {
-  const left = await stopClis();
-  await app.stop();
-  expect(left, 'CLI processes left running').toBe(0);
-});
+afterCliTests(() => app.stop());
 
 const cli = (args: string[], options: CliOptions = {}) =>
   runCli(['-n', NS, ...args], { url: app.url, token: admin, ...options });

@@ -1,9 +1,9 @@
 // The tagraph CLI against a real server and registry: the documented permanent and tracking tags,
 // oc delete istag, rollback, oc get and export isimage, cross-project tags and oc set image-lookup.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, inject, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { type CliOptions, runCli, stopClis } from '../support/cli.ts';
-import { type BuiltImage, pushImage } from '../support/images.ts';
+import { afterCliTests, namespacedCli, ok } from '../support/cli.ts';
+import { imageSize, pushImage } from '../support/images.ts';
 import { drainImports } from '../support/imports.ts';
 
 const registryUrl = inject('registryUrl');
@@ -20,21 +20,10 @@ beforeAll(async () => {
   editor = await app.member(['rubies', 'dest-project', 'myproject', 'source-project'], 'EDITOR');
 });
 
-afterAll(async () => {
-  const left = await stopClis();
-  await app.stop();
-  expect(left, 'CLI processes left running').toBe(0);
-});
+afterCliTests(() => app.stop());
 
 /** `tagraph -n <namespace> <args>` against the test server. */
-const cli = (namespace: string, args: string[], options: CliOptions = {}) =>
-  runCli(['-n', namespace, ...args], { url: app.url, token: editor, ...options });
-
-const ok = (stdout: string) => ({ code: 0, stdout, stderr: '' });
-
-/** Image size as the server counts it: config blob plus each layer once. */
-const sizeOf = (image: BuiltImage) =>
-  image.config.length + image.layers.reduce((sum, layer) => sum + layer.size, 0);
+const cli = namespacedCli(() => ({ url: app.url, token: editor }));
 
 describe.concurrent('seed examples', () => {
   it('permanent and tracking tags, delete istag, rollback, isimage', async ({ expect }) => {
@@ -141,7 +130,7 @@ image:
     Architecture: amd64
     Config: {}
     Created: "2024-01-01T00:00:00Z"
-    Size: ${sizeOf(v1)}
+    Size: ${imageSize(v1)}
     apiVersion: "1.0"
     kind: DockerImage
   dockerImageMetadataVersion: "1.0"

@@ -1,8 +1,8 @@
 // `tagraph import-image --timeout`: the wait is bounded by the server's maximum (a longer one is
 // refused up front), and when it runs out the job's last error is printed with the hint.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { runCli, stopClis } from '../support/cli.ts';
+import { afterCliTests, runCli } from '../support/cli.ts';
 import { type HostileRegistry, startHostileRegistry } from '../support/hostileRegistry.ts';
 
 const NAMESPACE = 'cli-timeout';
@@ -26,25 +26,24 @@ beforeAll(async () => {
   };
 });
 
-afterAll(async () => {
-  const left = await stopClis();
-  await Promise.all([app?.stop(), registry?.stop()]);
-  expect(left, 'CLI processes left running').toBe(0);
-});
+afterCliTests(
+  () => app?.stop(),
+  () => registry?.stop(),
+);
 
-const cli = (args: string[]) =>
-  runCli(['-n', NAMESPACE, ...args], { url: app.url, env: { TAGRAPH_TOKEN: editor } });
+/** `tagraph import-image app:v1` from the hostile registry, waiting at most `timeout`. */
+const importWaiting = (timeout: string) =>
+  runCli(
+    [
+      ...['-n', NAMESPACE, 'import-image', 'app:v1', `--from=${registry.host}/team/app:v1`],
+      ...['--confirm', '--insecure', `--timeout=${timeout}`],
+    ],
+    { url: app.url, env: { TAGRAPH_TOKEN: editor } },
+  );
 
 describe('tagraph import-image --timeout', () => {
   it('refuses a timeout above the 5m maximum before asking the server anything', async () => {
-    const result = await cli([
-      'import-image',
-      'app:v1',
-      `--from=${registry.host}/team/app:v1`,
-      '--confirm',
-      '--insecure',
-      '--timeout=10m',
-    ]);
+    const result = await importWaiting('10m');
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error: --timeout 10m is over the maximum of 5m/);
     expect(result.stdout).toBe('');
@@ -56,14 +55,7 @@ describe('tagraph import-image --timeout', () => {
   });
 
   it('prints the last error of an import still being retried when the wait runs out', async () => {
-    const result = await cli([
-      'import-image',
-      'app:v1',
-      `--from=${registry.host}/team/app:v1`,
-      '--confirm',
-      '--insecure',
-      '--timeout=8s',
-    ]);
+    const result = await importWaiting('8s');
     expect(result.code, result.stderr).toBe(1);
     const lines = result.stderr.trim().split('\n');
     expect(lines[0]).toMatch(/^error: the import of app \(job \d+\) had not finished after 8s$/);

@@ -4,10 +4,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { postGraphql, startTestApp, type TestApp } from '../support/app.ts';
-import { type CliOptions, runCli, startCli, stopClis } from '../support/cli.ts';
+import { afterCliTests, type CliOptions, runCli, startCli } from '../support/cli.ts';
 import { pushImage } from '../support/images.ts';
 import { type StagedPackage, stagePackage } from '../support/package.ts';
 
@@ -49,12 +49,10 @@ beforeAll(async () => {
   await pushImage(registryUrl, `${repo}/app`, '1.1.0', { content: 'app 1.1.0' });
 });
 
-afterAll(async () => {
-  const left = await stopClis();
-  await app?.stop();
-  staged?.remove();
-  expect(left, 'CLI processes left running').toBe(0);
-});
+afterCliTests(
+  () => app?.stop(),
+  () => staged?.remove(),
+);
 
 const as = (token: string): CliOptions => ({
   url: app.url,

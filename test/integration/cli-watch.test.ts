@@ -1,9 +1,9 @@
 // `tagraph watch` follows tag changes over graphql-ws and resumes after the server goes away
 // without missing or repeating one; `tagraph prune images` reports, then removes. The server
 // wants a token, as in production, so the CLI's is checked on HTTP and WebSocket alike.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { bearer, startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../support/app.ts';
-import { type CliOptions, runCli, startCli, stopClis } from '../support/cli.ts';
+import { afterCliTests, type CliOptions, ok, runCli, startCli } from '../support/cli.ts';
 import { digestOf, pushMapping } from '../support/mapping.ts';
 
 let app: TestApp;
@@ -22,11 +22,7 @@ beforeAll(async () => {
   editor = await app.member('watched', 'EDITOR');
 });
 
-afterAll(async () => {
-  const left = await stopClis();
-  await app.stop();
-  expect(left, 'CLI processes left running').toBe(0);
-});
+afterCliTests(() => app.stop());
 
 const TAG = `mutation($input: TagInput!) { tag(input: $input) { __typename } }`;
 const DELETE = `mutation($input: DeleteTagInput!) { deleteTag(input: $input) { __typename } }`;
@@ -205,6 +201,9 @@ describe('prune images', () => {
     const [kept, ...old] = pushes.map((p) => p.digest).reverse();
     expect(kept).toBe(digestOf('prune four'));
     const prune = (...flags: string[]) => runCli(['prune', 'images', ...flags], asAdmin(app.url));
+    /** Prune all but the newest revision of each tag, however young. */
+    const pruneOld = (...flags: string[]) =>
+      prune('--keep-tag-revisions=1', '--keep-younger-than=0s', ...flags);
     const listing =
       '\nDeleting references from image streams to images ...\n' +
       'STREAM       TAG       REVISION   IMAGE\n' +
@@ -214,25 +213,13 @@ describe('prune images', () => {
     const dryRun =
       'Dry run enabled - no modifications will be made. Add --confirm to remove images\n';
 
-    const [young, report, json] = await Promise.all([
-      prune(),
-      prune('--keep-tag-revisions=1', '--keep-younger-than=0s'),
-      prune('--keep-tag-revisions=1', '--keep-younger-than=0s', '-o', 'json'),
-    ]);
-    expect(young).toEqual({ code: 0, stdout: `${dryRun}\nNothing to prune.\n`, stderr: '' });
-    expect(report).toEqual({ code: 0, stdout: dryRun + listing, stderr: '' });
+    const [young, report, json] = await Promise.all([prune(), pruneOld(), pruneOld('-o', 'json')]);
+    expect(young).toEqual(ok(`${dryRun}\nNothing to prune.\n`));
+    expect(report).toEqual(ok(dryRun + listing));
     expect(JSON.parse(json.stdout)).toMatchObject({ dryRun: true, images: [...old].sort() });
 
-    expect(await prune('--keep-tag-revisions=1', '--keep-younger-than=0s', '--confirm')).toEqual({
-      code: 0,
-      stdout: listing,
-      stderr: '',
-    });
-    expect(await prune('--keep-tag-revisions=1', '--keep-younger-than=0s')).toEqual({
-      code: 0,
-      stdout: `${dryRun}\nNothing to prune.\n`,
-      stderr: '',
-    });
+    expect(await pruneOld('--confirm')).toEqual(ok(listing));
+    expect(await pruneOld()).toEqual(ok(`${dryRun}\nNothing to prune.\n`));
   });
 });
 
@@ -269,18 +256,10 @@ describe('prune history', () => {
     const dryRun =
       'Dry run enabled - no modifications will be made. Add --confirm to remove history\n';
 
-    expect(await prune()).toEqual({ code: 0, stdout: dryRun + listing, stderr: '' });
-    expect(await prune('--exclude=ma*')).toEqual({
-      code: 0,
-      stdout: `${dryRun}\nNothing to prune.\n`,
-      stderr: '',
-    });
-    expect(await prune('--confirm')).toEqual({ code: 0, stdout: listing, stderr: '' });
-    expect(await prune()).toEqual({
-      code: 0,
-      stdout: `${dryRun}\nNothing to prune.\n`,
-      stderr: '',
-    });
+    expect(await prune()).toEqual(ok(dryRun + listing));
+    expect(await prune('--exclude=ma*')).toEqual(ok(`${dryRun}\nNothing to prune.\n`));
+    expect(await prune('--confirm')).toEqual(ok(listing));
+    expect(await prune()).toEqual(ok(`${dryRun}\nNothing to prune.\n`));
 
     const elsewhere = await runCli(
       [

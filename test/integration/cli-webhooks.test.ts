@@ -1,11 +1,15 @@
 // The tagraph CLI's webhook commands against a real server and a real HTTP target: create, get, describe with deliveries.
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { type CliOptions, runCli, stopClis } from '../support/cli.ts';
+import { afterCliTests, type CliOptions, runCli } from '../support/cli.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { until } from '../support/wait.ts';
-import { startWebhookTarget, type WebhookTarget } from '../support/webhookTarget.ts';
+import {
+  QUICK_WEBHOOKS,
+  startWebhookTarget,
+  type WebhookTarget,
+} from '../support/webhookTarget.ts';
 
 let app: TestApp;
 /** The CLI's user: an editor of the namespace. */
@@ -13,27 +17,15 @@ let editor: string;
 let target: WebhookTarget;
 
 beforeAll(async () => {
-  app = await startTestApp({
-    webhooks: {
-      deliver: true,
-      concurrency: 4,
-      timeoutMs: 5000,
-      retryForMs: 3_600_000,
-      backoffMinMs: 20,
-      backoffMaxMs: 200,
-      pollMs: 50,
-    },
-  });
+  app = await startTestApp({ webhooks: QUICK_WEBHOOKS });
   editor = await app.member('cli-hooks', 'EDITOR');
   target = await startWebhookTarget();
 });
 
-afterAll(async () => {
-  const left = await stopClis();
-  await app.stop();
-  await target.close();
-  expect(left, 'CLI processes left running').toBe(0);
-});
+afterCliTests(
+  () => app.stop(),
+  () => target.close(),
+);
 
 const cli = (args: string[], options: CliOptions = {}) =>
   runCli(['-n', 'cli-hooks', ...args], { url: app.url, token: editor, ...options });

@@ -2,15 +2,23 @@
 // documented oc tag, describe, get, delete, set image-lookup, create secret examples; exit codes.
 
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { humanSize } from '../../src/cli/humanize.ts';
 import { reservePort, startTestApp, type TestApp } from '../support/app.ts';
-import { CLI_BIN, type CliOptions, normalizeAges, runCli, stopClis } from '../support/cli.ts';
-import { type BuiltImage, pushImage } from '../support/images.ts';
+import {
+  afterCliTests,
+  CLI_BIN,
+  cliScratch,
+  namespacedCli,
+  normalizeAges,
+  ok,
+  runCli,
+} from '../support/cli.ts';
+import { PYTHON_35_CONFIG_LINES } from '../support/cliTexts.ts';
+import { imageSize, pushImage } from '../support/images.ts';
 import { drainImports } from '../support/imports.ts';
 
 const registryUrl = inject('registryUrl');
@@ -21,25 +29,17 @@ const repo = `cli-${process.pid}-${Date.now().toString(36)}`;
 let app: TestApp;
 /** The CLI's user: an editor of the namespaces these tests write. */
 let editor: string;
-const scratch = mkdtempSync(join(tmpdir(), 'tagraph-cli-test-'));
+const scratch = cliScratch('cli-test');
 
 beforeAll(async () => {
   app = await startTestApp();
   editor = await app.member(['default', 'seed-external', 'from-file'], 'EDITOR');
 });
 
-afterAll(async () => {
-  const left = await stopClis();
-  await app.stop();
-  rmSync(scratch, { recursive: true, force: true });
-  expect(left, 'CLI processes left running').toBe(0);
-});
+afterCliTests(() => app.stop());
 
 /** `tagraph -n <namespace> <args>` against the test server. */
-const cli = (namespace: string, args: string[], options: CliOptions = {}) =>
-  runCli(['-n', namespace, ...args], { url: app.url, token: editor, ...options });
-
-const ok = (stdout: string) => ({ code: 0, stdout, stderr: '' });
+const cli = namespacedCli(() => ({ url: app.url, token: editor }));
 
 /** The documented centos/python-35-centos7, with the config the `describe istag` example shows. */
 const PYTHON_CONFIG = {
@@ -50,10 +50,6 @@ const PYTHON_CONFIG = {
   ExposedPorts: { '8080/tcp': {} },
   Labels: { 'build-date': '20170801' },
 };
-
-/** Image size as the server counts it: config blob plus each layer once. */
-const sizeOf = (image: BuiltImage) =>
-  image.config.length + image.layers.reduce((sum, layer) => sum + layer.size, 0);
 
 describe.concurrent('seed examples', () => {
   it('oc tag and oc describe: permanent, tracking and external tags', async ({ expect }) => {
@@ -115,17 +111,10 @@ describe.concurrent('seed examples', () => {
         `Docker Image:\t${pinned35}`,
         `Name:\t\t${py35.digest}`,
         'Created:\t<age> ago',
-        `Image Size:\t${humanSize(sizeOf(py35))} in 1 layers`,
+        `Image Size:\t${humanSize(imageSize(py35))} in 1 layers`,
         `Layers:\t\t${layer}\t${py35.layers[0]!.digest}`,
         'Image Created:\t<age> ago',
-        'Author:\t\t<none>',
-        'Arch:\t\tamd64',
-        'Entrypoint:\tcontainer-entrypoint',
-        'Command:\t/bin/sh -c $STI_SCRIPTS_PATH/usage',
-        'Working Dir:\t/opt/app-root/src',
-        'User:\t\t1001',
-        'Exposes Ports:\t8080/tcp',
-        'Docker Labels:\tbuild-date=20170801',
+        ...PYTHON_35_CONFIG_LINES,
         '',
       ].join('\n'),
     );

@@ -390,6 +390,17 @@ describe('bounds on graphql-ws', () => {
     // A replay is a subscription whose `since` is behind what this process has read.
     await until(() => app.events.position >= decodeCursor(endCursor)!, 'the hub read old-2');
     const since = { ns: NS, since: cursor };
+    /** A replay from `since` as `token` over graphql-ws, once it delivered the old tag. */
+    const replaysOld = async (token: string) => {
+      const sub = subscribeWs<{ data?: { tagChanged: { tag: string } } }>(
+        app.url,
+        TAG_CHANGED,
+        since,
+        { token },
+      );
+      expect((await sub.waitFor(1))[0]!.data?.tagChanged.tag).toBe('old');
+      return sub;
+    };
     // A replay held mid-way: read from the hub directly and not consumed, it keeps its slot.
     const held = app.events.subscribe(namespaceFilter(NS), decodeCursor(cursor), {
       replayer: `token:${ann.id}`,
@@ -405,13 +416,7 @@ describe('bounds on graphql-ws', () => {
       expect((await within(refusedSse.ended, 5000, 'SSE refusal')).kind).toBe('complete');
       expect(refusedSse.results[0]?.errors?.[0]?.extensions?.code).toBe('TOO_MANY_REPLAYS');
       // Another token replays; once it has caught up it gives its slot back.
-      const benSub = subscribeWs<{ data?: { tagChanged: { tag: string } } }>(
-        app.url,
-        TAG_CHANGED,
-        since,
-        { token: ben.token },
-      );
-      expect((await benSub.waitFor(1))[0]!.data?.tagChanged.tag).toBe('old');
+      const benSub = await replaysOld(ben.token);
       await until(() => app.events.replayCount === 1, 'ben caught up');
       // The process cap: two replays held, a third token is refused too.
       const second = app.events.subscribe(namespaceFilter(NS), decodeCursor(cursor), {
@@ -424,13 +429,7 @@ describe('bounds on graphql-ws', () => {
       await second.return?.();
       await held.return?.();
       expect(app.events.replayCount).toBe(0);
-      const annAgain = subscribeWs<{ data?: { tagChanged: { tag: string } } }>(
-        app.url,
-        TAG_CHANGED,
-        since,
-        { token: ann.token },
-      );
-      expect((await annAgain.waitFor(1))[0]!.data?.tagChanged.tag).toBe('old');
+      const annAgain = await replaysOld(ann.token);
       await Promise.all([annWs.stop(), benSub.stop(), catWs.stop(), annAgain.stop()]);
     } finally {
       await held.return?.();

@@ -13,6 +13,7 @@ import { startTestApp, type TestApp } from '../support/app.ts';
 import { type HostileRegistry, startHostileRegistry } from '../support/hostileRegistry.ts';
 import { type BuiltImage, buildImage, buildIndex } from '../support/images.ts';
 import { importAsEditor, type JobView, type TagView } from '../support/imports.ts';
+import { authDocument, createPullSecret } from '../support/pullSecrets.ts';
 
 const PUSH_TOKEN = 'hostile-push-token-0123456789abcdef';
 
@@ -77,13 +78,26 @@ async function expectHealthy(): Promise<void> {
 }
 
 /** Serves `tags` as the tags/list of every repository. */
-function serveTagList(tags: string[]): void {
+/**
+ * Imports every tag of attack/<stream> (`all`) into `namespace` while the registry's tag list
+ * says `tags`; the job as it ended.
+ */
+async function importListed(namespace: string, stream: string, tags: string[]): Promise<JobView> {
   registry.override = (_req, res, request) => {
     if (request.kind !== 'tags') return false;
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ name: 'attack/mixed', tags }));
     return true;
   };
+  try {
+    return await importAs(namespace, {
+      image: stream,
+      from: `${registry.host}/attack/${stream}`,
+      all: true,
+    });
+  } finally {
+    registry.override = null;
+  }
 }
 
 describe('an image config with unstorable text', () => {
@@ -103,17 +117,7 @@ describe('an image config with unstorable text', () => {
     registry.addImage('good', good);
     registry.addImage('nul-env', nulEnv);
     registry.addImage('surrogate-label', surrogateKey);
-    serveTagList(['good', 'nul-env', 'surrogate-label']);
-    let job: JobView;
-    try {
-      job = await importAs('hostile-all', {
-        image: 'mixed',
-        from: `${registry.host}/attack/mixed`,
-        all: true,
-      });
-    } finally {
-      registry.override = null;
-    }
+    const job = await importListed('hostile-all', 'mixed', ['good', 'nul-env', 'surrogate-label']);
 
     // Not retried: a registry serving the same bytes again cannot make them storable.
     expect(job).toMatchObject({ status: 'failed', attempts: 1 });
@@ -181,17 +185,12 @@ describe('a tag listing with unstorable names', () => {
   it('leaves those names out and imports the others', async () => {
     const plain = buildImage({ content: 'plain' });
     registry.addImage('plain', plain);
-    serveTagList(['plain', 'bad\u0000tag', 'lone\uDC00', '\u0000']);
-    let job: JobView;
-    try {
-      job = await importAs('hostile-names', {
-        image: 'names',
-        from: `${registry.host}/attack/names`,
-        all: true,
-      });
-    } finally {
-      registry.override = null;
-    }
+    const job = await importListed('hostile-names', 'names', [
+      'plain',
+      'bad\u0000tag',
+      'lone\uDC00',
+      '\u0000',
+    ]);
     expect(job).toMatchObject({ status: 'succeeded', attempts: 1, tags: ['plain'] });
     expect(job.additionalTags).toEqual([]);
     expect((await readTag('hostile-names', 'names:plain')).image?.digest).toBe(plain.digest);
@@ -290,19 +289,12 @@ describe('the log of a registry failure', () => {
     const basic = Buffer.from(`${user}:${password}`).toString('base64');
     try {
       const editor = await app.member('hostile-log', 'EDITOR');
-      const created = await app.call<{ createPullSecret: { __typename: string } }>(
-        editor,
-        `mutation($input: PullSecretInput!) { createPullSecret(input: $input) { __typename } }`,
-        {
-          input: {
-            namespace: 'hostile-log',
-            name: 'hostile',
-            document: JSON.stringify({ auths: { [registry.host]: { auth: basic } } }),
-          },
-        },
+      await createPullSecret(
+        app.as(editor),
+        'hostile-log',
+        'hostile',
+        authDocument(registry.host, user, password),
       );
-      expect(created.errors).toBeUndefined();
-      expect(created.data!.createPullSecret.__typename).toBe('PullSecretPayload');
       const job = await importAs('hostile-log', {
         image: 'locked:v1',
         from: `${registry.host}/attack/locked:v1`,

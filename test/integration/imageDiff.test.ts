@@ -7,6 +7,7 @@ import {
   type BuiltImage,
   type BuiltIndex,
   type ImageSpec,
+  imageSize,
   pushImage,
   pushIndex,
 } from '../support/images.ts';
@@ -68,9 +69,6 @@ async function importInto(
   );
   expect(queued.data?.importImage.__typename, JSON.stringify(queued)).toBe('ImportImagePayload');
 }
-
-const sizeOf = (image: BuiltImage) =>
-  image.config.length + image.layers.reduce((sum, layer) => sum + layer.size, 0);
 
 beforeAll(async () => {
   registry = await startRegistry();
@@ -207,9 +205,9 @@ describe('imageDiff', () => {
       commonCount: 1,
     });
     expect(diff.sizeDelta).toEqual({
-      fromBytes: sizeOf(v1),
-      toBytes: sizeOf(v2),
-      bytes: sizeOf(v2) - sizeOf(v1),
+      fromBytes: imageSize(v1),
+      toBytes: imageSize(v2),
+      bytes: imageSize(v2) - imageSize(v1),
     });
     // Two single images of one platform: that platform changed image.
     expect(diff.platforms).toMatchObject({

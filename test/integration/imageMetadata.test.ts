@@ -9,9 +9,10 @@ import { hashToken } from '../../src/auth/tokens.ts';
 import { rowsOf } from '../../src/db/client.ts';
 import { startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../support/app.ts';
 import { buildImage, pushImage, pushIndex } from '../support/images.ts';
-import { drainImports, type JobView } from '../support/imports.ts';
+import { importFrom } from '../support/imports.ts';
 import { testIdentityProvider } from '../support/jwt.ts';
 import { digestOf } from '../support/mapping.ts';
+import { authDocument, createPullSecret } from '../support/pullSecrets.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
 
 const USER = 'puller';
@@ -89,32 +90,6 @@ async function imageAs(token: string, digest: string): Promise<ImageView | null>
   );
   expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
   return result.data!.image;
-}
-
-const JOB = `id status images { tag status digest reason message }`;
-
-/** importImage as `token`, the app's worker until idle, then the job as `token` sees it. */
-async function importAs(token: string, input: Record<string, unknown>) {
-  const queued = await app.call<{
-    importImage: { __typename: string; job?: { id: string } };
-  }>(
-    token,
-    `mutation($input: ImportImageInput!) { importImage(input: $input) {
-      __typename ... on ImportImagePayload { job { id } } ... on Error { code message } } }`,
-    { input },
-  );
-  expect(queued.errors, JSON.stringify(queued.errors)).toBeUndefined();
-  expect(queued.data!.importImage.__typename, JSON.stringify(queued.data)).toBe(
-    'ImportImagePayload',
-  );
-  await drainImports(app);
-  const job = await app.call<{ importJob: Pick<JobView, 'id' | 'status' | 'images'> }>(
-    token,
-    `query($id: ID!) { importJob(id: $id) { ${JOB} } }`,
-    { id: queued.data!.importImage.job!.id },
-  );
-  expect(job.errors, JSON.stringify(job.errors)).toBeUndefined();
-  return job.data!.importJob;
 }
 
 async function count(query: ReturnType<typeof sql>): Promise<number> {
@@ -216,13 +191,7 @@ describe('a digest keeps verified metadata', () => {
     );
 
     const victim = await app.member('victim', 'EDITOR');
-    const job = await importAs(victim, {
-      namespace: 'victim',
-      image: 'app:v1',
-      from: `${open.host}/victim/app:v1`,
-      confirm: true,
-      insecure: true,
-    });
+    const job = await importFrom(app.as(victim), 'victim', 'app:v1', `${open.host}/victim/app:v1`);
     expect(job.status).toBe('succeeded');
     const expected: ImageView = {
       digest: real.digest,
@@ -295,13 +264,12 @@ describe('a hostile registry', () => {
     });
     try {
       const editor = await app.member('hostile', 'EDITOR');
-      const job = await importAs(editor, {
-        namespace: 'hostile',
-        image: 'app:v1',
-        from: `${hostile.host}/evil/app:v1`,
-        confirm: true,
-        insecure: true,
-      });
+      const job = await importFrom(
+        app.as(editor),
+        'hostile',
+        'app:v1',
+        `${hostile.host}/evil/app:v1`,
+      );
       expect(hostile.requested).toContain(`/v2/evil/app/blobs/${real.configDigest}`);
       expect(job.status).toBe('failed');
       expect(job.images).toEqual([
@@ -337,13 +305,12 @@ describe('a hostile registry', () => {
     });
     try {
       const editor = await app.member('hostile-pin', 'EDITOR');
-      const job = await importAs(editor, {
-        namespace: 'hostile-pin',
-        image: 'app:v1',
-        from: `${hostile.host}/evil/app@${asked.digest}`,
-        confirm: true,
-        insecure: true,
-      });
+      const job = await importFrom(
+        app.as(editor),
+        'hostile-pin',
+        'app:v1',
+        `${hostile.host}/evil/app@${asked.digest}`,
+      );
       expect(job.images).toEqual([
         expect.objectContaining({ status: 'Failure', reason: 'DigestMismatch' }),
       ]);
@@ -383,17 +350,12 @@ describe("another tenant's image", () => {
     shared = (await pushImage(open.url, 'library/base', 'v1', { content: 'shared base' })).digest;
 
     const owner = await app.member('owner', 'EDITOR');
-    const document = JSON.stringify({
-      auths: {
-        [guarded.host]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') },
-      },
-    });
-    const secretResult = await app.call<{ createPullSecret: { __typename: string } }>(
-      owner,
-      `mutation($input: PullSecretInput!) { createPullSecret(input: $input) { __typename } }`,
-      { input: { namespace: 'owner', name: 'registry', document } },
+    await createPullSecret(
+      app.as(owner),
+      'owner',
+      'registry',
+      authDocument(guarded.host, USER, PASSWORD),
     );
-    expect(secretResult.data?.createPullSecret.__typename).toBe('PullSecretPayload');
     const imports = [
       { image: 'secret:v1', from: `${guarded.host}/team/secret:v1` },
       {
@@ -404,23 +366,18 @@ describe("another tenant's image", () => {
       { image: 'base:v1', from: `${open.host}/library/base:v1` },
     ];
     for (const input of imports) {
-      const job = await importAs(owner, {
-        namespace: 'owner',
-        confirm: true,
-        insecure: true,
-        ...input,
-      });
+      const { image, from, ...extra } = input;
+      const job = await importFrom(app.as(owner), 'owner', image, from, extra);
       expect(job.status, JSON.stringify(job)).toBe('succeeded');
     }
 
     attacker = await app.member('attacker', 'EDITOR');
-    const job = await importAs(attacker, {
-      namespace: 'attacker',
-      image: 'base:v1',
-      from: `${open.host}/library/base:v1`,
-      confirm: true,
-      insecure: true,
-    });
+    const job = await importFrom(
+      app.as(attacker),
+      'attacker',
+      'base:v1',
+      `${open.host}/library/base:v1`,
+    );
     expect(job.status).toBe('succeeded');
   });
 
@@ -462,13 +419,12 @@ describe("another tenant's image", () => {
     expect((await tag(`base@${secret.child}`)).data?.tag.__typename).toBe('NotFoundError');
 
     // The registry decides who may pull: without the owner's credentials the import fails.
-    const job = await importAs(attacker, {
-      namespace: 'attacker',
-      image: 'stolen:v1',
-      from: `${guarded.host}/team/secret@${secret.digest}`,
-      confirm: true,
-      insecure: true,
-    });
+    const job = await importFrom(
+      app.as(attacker),
+      'attacker',
+      'stolen:v1',
+      `${guarded.host}/team/secret@${secret.digest}`,
+    );
     expect(job.images).toEqual([
       expect.objectContaining({ status: 'Failure', reason: 'Unauthorized' }),
     ]);

@@ -187,6 +187,22 @@ async function stealLease(id: number): Promise<void> {
   );
 }
 
+/** Waits for the worker's log that job `id` was cancelled for its lost lease. */
+const lostLeaseLogged = (id: number) =>
+  vi.waitFor(() =>
+    expect(
+      captured.find('import job cancelled: its lease was lost; nothing written', { jobId: id }),
+    ).toBeDefined(),
+  );
+
+/** The import wrote nothing to `ref` of namespace stolen: no image, history or condition. */
+async function expectStolenTagUntouched(ref: string): Promise<void> {
+  const tag = await readTag('stolen', ref);
+  expect(tag.image).toBeNull();
+  expect(tag.history.nodes).toEqual([]);
+  expect(tag.conditions).toEqual([]);
+}
+
 describe('a lost lease', () => {
   it('aborts the registry request in flight when a renewal finds the job taken, and writes nothing', async () => {
     const id = await enqueue('stolen', 'heartbeat');
@@ -202,11 +218,7 @@ describe('a lost lease', () => {
         `lease stolen: the stalled blob request was closed ${Math.round(closedAt - stolenAt)} ms later (renewals every 300 ms)`,
       );
       expect(closedAt - stolenAt).toBeLessThan(3000);
-      await vi.waitFor(() =>
-        expect(
-          captured.find('import job cancelled: its lease was lost; nothing written', { jobId: id }),
-        ).toBeDefined(),
-      );
+      await lostLeaseLogged(id);
       // The row is the thief's as the steal left it; the tag has neither an image nor a condition.
       expect(await jobRow(id)).toMatchObject({
         status: 'running',
@@ -215,10 +227,7 @@ describe('a lost lease', () => {
         lastError: null,
         result: null,
       });
-      const tag = await readTag('stolen', 'heartbeat:v1');
-      expect(tag.image).toBeNull();
-      expect(tag.history.nodes).toEqual([]);
-      expect(tag.conditions).toEqual([]);
+      await expectStolenTagUntouched('heartbeat:v1');
     } finally {
       blob.release();
       registry.override = null;
@@ -236,20 +245,13 @@ describe('a lost lease', () => {
       await manifest.arrived;
       await stealLease(id);
       manifest.release();
-      await vi.waitFor(() =>
-        expect(
-          captured.find('import job cancelled: its lease was lost; nothing written', { jobId: id }),
-        ).toBeDefined(),
-      );
+      await lostLeaseLogged(id);
       // The image was read whole (the manifest, then its config) and not recorded.
       expect(
         registry.requests.filter((r) => r.path === `/v2/cancel/fence/blobs/${image.configDigest}`),
       ).toHaveLength(1);
       expect(await jobRow(id)).toMatchObject({ status: 'running', lockedBy: 'thief' });
-      const tag = await readTag('stolen', 'fence:v1');
-      expect(tag.image).toBeNull();
-      expect(tag.history.nodes).toEqual([]);
-      expect(tag.conditions).toEqual([]);
+      await expectStolenTagUntouched('fence:v1');
     } finally {
       manifest.release();
       registry.override = null;

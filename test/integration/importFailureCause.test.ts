@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bearer, startTestApp, type TestApp } from '../support/app.ts';
 import { deleteManifest, pushImage } from '../support/images.ts';
-import { drainImports, importNow } from '../support/imports.ts';
+import { drainImports, importFrom } from '../support/imports.ts';
 
 const registryUrl = inject('registryUrl');
 const registryHost = new URL(registryUrl).host;
@@ -52,14 +52,18 @@ describe('import failure events', () => {
   it('a scheduled check that fails says SCHEDULED_IMPORT; the import a user asked for, IMPORT', async () => {
     const repository = `cause-${process.pid}-${Math.random().toString(36).slice(2, 8)}/app`;
     const image = await pushImage(registryUrl, repository, 'v1', { content: 'cause' });
-    const job = await importNow(speakingAs(editor), {
-      namespace: NAMESPACE,
-      image: 'app:v1',
-      from: `${registryHost}/${repository}:v1`,
-      confirm: true,
-      insecure: true,
-      scheduled: true,
-    });
+    /** A scheduled import of `tag` from the repository into app:<tag>, as the editor. */
+    const importScheduled = (tag: string) =>
+      importFrom(
+        speakingAs(editor),
+        NAMESPACE,
+        `app:${tag}`,
+        `${registryHost}/${repository}:${tag}`,
+        {
+          scheduled: true,
+        },
+      );
+    const job = await importScheduled('v1');
     expect(job.status).toBe('succeeded');
     expect(await failureEvents()).toEqual([]);
 
@@ -76,14 +80,7 @@ describe('import failure events', () => {
 
     // A missing source imported by hand (into a new tag: an existing tag keeps its source):
     // a user's import.
-    const manual = await importNow(speakingAs(editor), {
-      namespace: NAMESPACE,
-      image: 'app:v2',
-      from: `${registryHost}/${repository}:v2`,
-      confirm: true,
-      insecure: true,
-      scheduled: true,
-    });
+    const manual = await importScheduled('v2');
     expect(manual.status).toBe('failed');
     const events = await failureEvents();
     expect(events.map((e) => e.cause)).toEqual(['SCHEDULED_IMPORT', 'IMPORT']);

@@ -11,6 +11,7 @@ import {
   drainImports,
   getJob,
   getTag,
+  importFrom,
   importNow,
   tagEvents,
 } from '../support/imports.ts';
@@ -48,13 +49,7 @@ describe('importImage from a registry', () => {
       content: 'app v1',
       config: { Cmd: ['/hello'], Env: ['FOO=bar'], Labels: { team: 'a' } },
     });
-    const job = await importNow(editor, {
-      namespace: 'imp',
-      image: 'app:v1',
-      from: `${registryHost}/${repository}:v1`,
-      confirm: true,
-      insecure: true,
-    });
+    const job = await importFrom(editor, 'imp', 'app:v1', `${registryHost}/${repository}:v1`);
     expect(job).toMatchObject({ status: 'succeeded', attempts: 1, tags: ['v1'] });
     expect(job.images).toEqual([
       {
@@ -106,13 +101,7 @@ describe('importImage from a registry', () => {
   it('a changed image pushes history, and a tracking tag follows it', async () => {
     const repository = repo('moving');
     const first = await pushImage(registryUrl, repository, 'stable', { content: 'one' });
-    await importNow(editor, {
-      namespace: 'imp-move',
-      image: 'moving:stable',
-      from: `${registryHost}/${repository}:stable`,
-      confirm: true,
-      insecure: true,
-    });
+    await importFrom(editor, 'imp-move', 'moving:stable', `${registryHost}/${repository}:stable`);
     const tagged = await editor.graphql(
       `mutation { tag(input: { namespace: "imp-move", source: "moving:stable",
         destinations: ["moving:latest"], alias: true }) { __typename } }`,
@@ -148,13 +137,12 @@ describe('importImage from a registry', () => {
   it('a missing tag fails with ImportSuccess=False, history untouched, and is not rewritten', async () => {
     const repository = repo('missing');
     await pushImage(registryUrl, repository, 'v1', { content: 'present' });
-    const ok = await importNow(editor, {
-      namespace: 'imp-fail',
-      image: 'missing:v1',
-      from: `${registryHost}/${repository}:v1`,
-      confirm: true,
-      insecure: true,
-    });
+    const ok = await importFrom(
+      editor,
+      'imp-fail',
+      'missing:v1',
+      `${registryHost}/${repository}:v1`,
+    );
     expect(ok.status).toBe('succeeded');
     // An existing tag keeps its source: import-image refuses to change it, as oc does.
     const moved = await callImportImage(editor, {
@@ -303,13 +291,7 @@ describe('manifest lists', () => {
     const index = await pushIndex(registryUrl, repository, 'v1', platforms);
     const [arm, amd] = index.children;
     const from = `${registryHost}/${repository}:v1`;
-    const job = await importNow(editor, {
-      namespace: 'imp-list',
-      image: 'multi:v1',
-      from,
-      confirm: true,
-      insecure: true,
-    });
+    const job = await importFrom(editor, 'imp-list', 'multi:v1', from);
     expect(job.images[0]).toMatchObject({
       status: 'Success',
       digest: amd!.digest,
@@ -331,14 +313,13 @@ describe('manifest lists', () => {
     const index = await pushIndex(registryUrl, repository, 'v1', platforms, {
       mediaType: 'docker',
     });
-    const job = await importNow(editor, {
-      namespace: 'imp-list',
-      image: 'keep:v1',
-      from: `${registryHost}/${repository}:v1`,
-      confirm: true,
-      insecure: true,
-      importMode: 'PreserveOriginal',
-    });
+    const job = await importFrom(
+      editor,
+      'imp-list',
+      'keep:v1',
+      `${registryHost}/${repository}:v1`,
+      { importMode: 'PreserveOriginal' },
+    );
     expect(job.images[0]).toMatchObject({ status: 'Success', digest: index.digest });
     const tag = await getTag(reader, 'imp-list', 'keep:v1');
     expect(tag.image).toMatchObject({
@@ -364,12 +345,7 @@ describe('manifest lists', () => {
   it('tags a child of a stored list by digest or short id: pinned to the list repository', async () => {
     const repository = repo('kids');
     const index = await pushIndex(registryUrl, repository, 'v1', platforms);
-    await importNow(editor, {
-      namespace: 'imp-list',
-      image: 'kids:v1',
-      from: `${registryHost}/${repository}:v1`,
-      confirm: true,
-      insecure: true,
+    await importFrom(editor, 'imp-list', 'kids:v1', `${registryHost}/${repository}:v1`, {
       importMode: 'PreserveOriginal',
     });
     const [arm, amd] = index.children;
@@ -421,13 +397,8 @@ describe('import --all', () => {
       for (const tag of ['foo', 'v1.0', '1.2.3', 'latest', 'v1.1', 'bar']) {
         await pushImage(registryUrl, repository, tag, { content: `all ${tag}` });
       }
-      const job = await importNow(capped, {
-        namespace: 'imp-all',
-        image: 'all',
-        from: `${registryHost}/${repository}`,
+      const job = await importFrom(capped, 'imp-all', 'all', `${registryHost}/${repository}`, {
         all: true,
-        confirm: true,
-        insecure: true,
       });
       expect(job.status).toBe('succeeded');
       expect(job.tags, JSON.stringify(job)).toEqual(['latest', 'v1.1', 'v1.0']);
@@ -485,14 +456,7 @@ describe('import --all', () => {
       field: 'from',
       message: `the image stream has a different import spec "${registryHost}/${first}", pass confirm to update`,
     });
-    const confirmed = await importNow(editor, {
-      namespace: 'imp-all',
-      image: 'repo',
-      all: true,
-      from: elsewhere,
-      confirm: true,
-      insecure: true,
-    });
+    const confirmed = await importFrom(editor, 'imp-all', 'repo', elsewhere, { all: true });
     expect(confirmed).toMatchObject({ status: 'succeeded', tags: ['v2'] });
     const read = `{ imageStream(namespace: "imp-all", name: "repo") { dockerImageRepository
       tags { nodes { name image { digest } } } } }`;

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MirrorConfig, parseMirrorConfig } from '../../src/domain/mirrors.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
-import { drainImports, getTag, importNow, makeDue } from '../support/imports.ts';
+import { drainImports, getTag, importFrom, makeDue } from '../support/imports.ts';
+import { authDocument, createPullSecret } from '../support/pullSecrets.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
 
 const USER = 'puller';
@@ -56,19 +57,8 @@ afterAll(async () => {
   await Promise.all([source, mirror, privateSource, privateMirror].map((r) => r.stop()));
 });
 
-async function createSecret(namespace: string, name: string, host: string) {
-  const document = JSON.stringify({
-    auths: { [host]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } },
-  });
-  const result = await editor.graphql<{ createPullSecret: { __typename: string } }>(
-    `mutation($input: PullSecretInput!) { createPullSecret(input: $input) { __typename } }`,
-    { input: { namespace, name, document } },
-  );
-  expect(result.data?.createPullSecret.__typename).toBe('PullSecretPayload');
-}
-
-const importFrom = (namespace: string, image: string, from: string, extra = {}) =>
-  importNow(editor, { namespace, image, from, confirm: true, insecure: true, ...extra });
+const createSecret = (namespace: string, name: string, host: string) =>
+  createPullSecret(editor, namespace, name, authDocument(host, USER, PASSWORD));
 
 describe('mirror files', () => {
   it('refuses entries that are not host[/path], and unknown source policies', () => {
@@ -88,19 +78,19 @@ describe('imports through mirrors', () => {
     sourceV1 = (await pushImage(source.url, 'team/app', 'v1', { content: 'from the source' }))
       .digest;
     const copy = await pushImage(mirror.url, 'copies/app', 'v1', { content: 'from the mirror' });
-    const job = await importFrom('mir', 'app:v1', `${source.host}/team/app:v1`);
+    const job = await importFrom(editor, 'mir', 'app:v1', `${source.host}/team/app:v1`);
     expect(job.images).toMatchObject([{ status: 'Success', digest: copy.digest }]);
     expect(job.images[0]!.dockerImageReference).toBe(`${source.host}/team/app@${copy.digest}`);
   });
 
   it('falls back to the source when the mirror lacks the tag or cannot be reached', async () => {
     const original = await pushImage(source.url, 'team/app', 'v2', { content: 'only at source' });
-    const job = await importFrom('mir', 'app:v2', `${source.host}/team/app:v2`);
+    const job = await importFrom(editor, 'mir', 'app:v2', `${source.host}/team/app:v2`);
     expect(job.images).toMatchObject([{ status: 'Success', digest: original.digest }]);
 
     await mirror.pause();
     try {
-      const again = await importFrom('mir', 'app:v1b', `${source.host}/team/app:v1`);
+      const again = await importFrom(editor, 'mir', 'app:v1b', `${source.host}/team/app:v1`);
       // The source's own v1, not the mirror's copy.
       expect(again.images).toMatchObject([{ status: 'Success', digest: sourceV1 }]);
     } finally {
@@ -113,17 +103,19 @@ describe('imports through mirrors', () => {
     const atSource = await pushImage(source.url, 'digests/base', 'v1', { content: 'digest src' });
     // By digest: only the mirror has it, and the digest rule sends the read there.
     const byDigest = await importFrom(
+      editor,
       'mir',
       'base:pinned',
       `${source.host}/digests/base@${atMirror.digest}`,
     );
     expect(byDigest.images).toMatchObject([{ status: 'Success', digest: atMirror.digest }]);
     // By tag: no tag rule covers the repository, so the source answers.
-    const byTag = await importFrom('mir', 'base:v1', `${source.host}/digests/base:v1`);
+    const byTag = await importFrom(editor, 'mir', 'base:v1', `${source.host}/digests/base:v1`);
     expect(byTag.images).toMatchObject([{ status: 'Success', digest: atSource.digest }]);
 
     const hidden = await pushImage(source.url, 'only-mirror/app', 'v1', { content: 'hidden' });
     const never = await importFrom(
+      editor,
       'mir',
       'hidden:v1',
       `${source.host}/only-mirror/app@${hidden.digest}`,
@@ -149,13 +141,16 @@ describe('imports through mirrors', () => {
       { content: 'private mirror' },
       auth,
     );
+    /** The private source's app:v1, imported into `namespace` (whose secrets differ). */
+    const importPrivate = (namespace: string) =>
+      importFrom(editor, namespace, 'app:v1', `${privateSource.host}/team/app:v1`);
     await createSecret('mir-priv', 'source', privateSource.host);
-    const sourceOnly = await importFrom('mir-priv', 'app:v1', `${privateSource.host}/team/app:v1`);
+    const sourceOnly = await importPrivate('mir-priv');
     expect(sourceOnly.images).toMatchObject([{ status: 'Success', digest: original.digest }]);
 
     await createSecret('mir-priv2', 'source', privateSource.host);
     await createSecret('mir-priv2', 'mirror', privateMirror.host);
-    const both = await importFrom('mir-priv2', 'app:v1', `${privateSource.host}/team/app:v1`);
+    const both = await importPrivate('mir-priv2');
     expect(both.images).toMatchObject([{ status: 'Success', digest: copy.digest }]);
     expect(both.images[0]!.dockerImageReference).toBe(
       `${privateSource.host}/team/app@${copy.digest}`,
@@ -165,7 +160,9 @@ describe('imports through mirrors', () => {
   it('a scheduled check HEADs the mirror first', async () => {
     const first = await pushImage(mirror.url, 'copies/watched', 'v1', { content: 'watched 1' });
     await pushImage(source.url, 'team/watched', 'v1', { content: 'watched at source' });
-    await importFrom('mir', 'watched:v1', `${source.host}/team/watched:v1`, { scheduled: true });
+    await importFrom(editor, 'mir', 'watched:v1', `${source.host}/team/watched:v1`, {
+      scheduled: true,
+    });
     expect((await getTag(editor, 'mir', 'watched:v1')).image!.digest).toBe(first.digest);
     await makeDue(app, 'mir', 'watched');
     expect(await app.importer.scheduler.runOnce()).toEqual({ checked: 1, queued: 0 });

@@ -15,7 +15,7 @@ import {
 import { createImporter } from '../../src/importer/importer.ts';
 import { startTestApp, TEST_SECRET_KEY, type TestApp, testConfig } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
-import { callImportImage, drainImports, getTag, importNow, makeDue } from '../support/imports.ts';
+import { callImportImage, drainImports, getTag, importFrom, makeDue } from '../support/imports.ts';
 
 const registryUrl = inject('registryUrl');
 const registryHost = new URL(registryUrl).host;
@@ -98,16 +98,14 @@ describe('registry rules', () => {
 });
 
 describe('allowed and blocked registries', () => {
+  /** importImage into namespace pol, confirmed and insecure: the payload or the typed refusal. */
+  const askToImport = (image: string, from: string) =>
+    callImportImage(editor, { namespace: 'pol', image, from, confirm: true, insecure: true });
+
   it('importImage from a blocked registry is a ForbiddenError; nothing is queued or fetched', async () => {
     setPolicy(null, countingHost);
     hits = 0;
-    const refused = await callImportImage(editor, {
-      namespace: 'pol',
-      image: 'blocked:v1',
-      from: `${countingHost}/team/app:v1`,
-      confirm: true,
-      insecure: true,
-    });
+    const refused = await askToImport('blocked:v1', `${countingHost}/team/app:v1`);
     expect(refused).toMatchObject({
       __typename: 'ForbiddenError',
       code: 'FORBIDDEN',
@@ -134,13 +132,7 @@ describe('allowed and blocked registries', () => {
     expect(other.data?.tag.message).toBe(
       `importing images from registry "${countingHost}" is not allowed: only "quay.io", "${registryHost}" are allowed (TAGRAPH_IMPORT_ALLOWED_REGISTRIES)`,
     );
-    const insecure = await callImportImage(editor, {
-      namespace: 'pol',
-      image: 'secure-only:v1',
-      from: `${registryHost}/team/app:v1`,
-      confirm: true,
-      insecure: true,
-    });
+    const insecure = await askToImport('secure-only:v1', `${registryHost}/team/app:v1`);
     expect(insecure).toMatchObject({ __typename: 'ForbiddenError', field: 'from' });
     expect(insecure.message).toContain('as insecure is not allowed');
     expect(await jobCount('pol')).toBe(0);
@@ -149,24 +141,13 @@ describe('allowed and blocked registries', () => {
     setPolicy(`quay.io,${registryHost};insecure`);
     const repository = repo('allowed');
     const image = await pushImage(registryUrl, repository, 'v1', { content: 'allowed' });
-    const job = await importNow(editor, {
-      namespace: 'pol',
-      image: 'allowed:v1',
-      from: `${registryHost}/${repository}:v1`,
-      confirm: true,
-      insecure: true,
-    });
+    const job = await importFrom(editor, 'pol', 'allowed:v1', `${registryHost}/${repository}:v1`);
     expect(job.images).toMatchObject([{ status: 'Success', digest: image.digest }]);
   });
 
   it('a scheduled tag whose registry becomes refused gets ImportSuccess=False Forbidden, fetching nothing', async () => {
     setPolicy(null);
-    await importNow(editor, {
-      namespace: 'pol-sched',
-      image: 'later:v1',
-      from: `${countingHost}/team/app:v1`,
-      confirm: true,
-      insecure: true,
+    await importFrom(editor, 'pol-sched', 'later:v1', `${countingHost}/team/app:v1`, {
       scheduled: true,
     });
     expect((await getTag(editor, 'pol-sched', 'later:v1')).conditions).toMatchObject([
@@ -250,12 +231,7 @@ describe('scheduled imports', () => {
 
   it('a scheduled tag whose source is gone backs off exponentially, capped at 32 intervals', async () => {
     const repository = repo('gone');
-    await importNow(editor, {
-      namespace: 'pol-gone',
-      image: 'gone:v1',
-      from: `${registryHost}/${repository}:v1`,
-      confirm: true,
-      insecure: true,
+    await importFrom(editor, 'pol-gone', 'gone:v1', `${registryHost}/${repository}:v1`, {
       scheduled: true,
     });
     const waits = [await intervalsAhead('pol-gone', 'v1')];
@@ -287,13 +263,7 @@ describe('the repository-check annotation', () => {
     const repository = repo('checked');
     await pushImage(registryUrl, repository, 'v1', { content: 'checked' });
     const before = Math.floor(Date.now() / 1000) * 1000;
-    await importNow(editor, {
-      namespace: 'pol-check',
-      image: 'checked:v1',
-      from: `${registryHost}/${repository}:v1`,
-      confirm: true,
-      insecure: true,
-    });
+    await importFrom(editor, 'pol-check', 'checked:v1', `${registryHost}/${repository}:v1`);
     const result = await editor.graphql<{
       imageStream: { annotations: { key: string; value: string }[] };
     }>(`{ imageStream(namespace: "pol-check", name: "checked") { annotations { key value } } }`);

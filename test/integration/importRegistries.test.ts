@@ -6,7 +6,8 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reservePort, startTestApp, type TestApp } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
-import { getTag, importNow } from '../support/imports.ts';
+import { getTag, importFrom, importNow } from '../support/imports.ts';
+import { authDocument, createPullSecret } from '../support/pullSecrets.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
 
 const USER = 'puller';
@@ -40,18 +41,8 @@ afterAll(async () => {
   await Promise.all([basic.stop(), tls.stop()]);
 });
 
-const authDocument = (key: string, user: string, password: string) =>
-  JSON.stringify({
-    auths: { [key]: { auth: Buffer.from(`${user}:${password}`).toString('base64') } },
-  });
-
-async function createSecret(target: TestApp, namespace: string, name: string, document: string) {
-  const result = await target.graphql<{ createPullSecret: { __typename: string } }>(
-    `mutation($input: PullSecretInput!) { createPullSecret(input: $input) { __typename } }`,
-    { input: { namespace, name, document } },
-  );
-  expect(result.data?.createPullSecret.__typename).toBe('PullSecretPayload');
-}
+/** Pushes to the Basic-auth registry need its user. */
+const AS_USER = { auth: { user: USER, password: PASSWORD } };
 
 describe('a registry with Basic auth', () => {
   it('without a pull secret the import fails as Unauthorized; with one it succeeds', async () => {
@@ -60,9 +51,7 @@ describe('a registry with Basic auth', () => {
       'team/private',
       'v1',
       { content: 'secret app' },
-      {
-        auth: { user: USER, password: PASSWORD },
-      },
+      AS_USER,
     );
     const input = {
       namespace: 'priv',
@@ -76,7 +65,7 @@ describe('a registry with Basic auth', () => {
     expect(denied.images[0]).toMatchObject({ status: 'Failure', reason: 'Unauthorized' });
     expect(denied.images[0]!.message).not.toContain(PASSWORD);
 
-    await createSecret(
+    await createPullSecret(
       app.as(editor),
       'priv',
       'registry',
@@ -90,25 +79,23 @@ describe('a registry with Basic auth', () => {
   });
 
   it('scheduled checks HEAD a private registry with the secret, read once per pass', async () => {
-    const auth = { auth: { user: USER, password: PASSWORD } };
     for (const tag of ['a', 'b', 'c']) {
-      await pushImage(basic.url, 'team/watched', tag, { content: `watched ${tag}` }, auth);
+      await pushImage(basic.url, 'team/watched', tag, { content: `watched ${tag}` }, AS_USER);
     }
-    await createSecret(
+    await createPullSecret(
       app.as(editor),
       'priv-sched',
       'registry',
       authDocument(basic.host, USER, PASSWORD),
     );
     for (const tag of ['a', 'b', 'c']) {
-      const job = await importNow(app.as(editor), {
-        namespace: 'priv-sched',
-        image: `watched:${tag}`,
-        from: `${basic.host}/team/watched:${tag}`,
-        confirm: true,
-        insecure: true,
-        scheduled: true,
-      });
+      const job = await importFrom(
+        app.as(editor),
+        'priv-sched',
+        `watched:${tag}`,
+        `${basic.host}/team/watched:${tag}`,
+        { scheduled: true },
+      );
       expect(job.status).toBe('succeeded');
     }
     await app.database.db.execute(sql`
@@ -121,43 +108,33 @@ describe('a registry with Basic auth', () => {
   });
 
   it('the longest matching key wins: a wrong broad key loses to a right narrower one', async () => {
-    await pushImage(
-      basic.url,
-      'team/narrow',
-      'v1',
-      { content: 'narrow' },
-      {
-        auth: { user: USER, password: PASSWORD },
-      },
-    );
-    await createSecret(
+    await pushImage(basic.url, 'team/narrow', 'v1', { content: 'narrow' }, AS_USER);
+    await createPullSecret(
       app.as(editor),
       'priv-keys',
       'broad',
       authDocument(basic.host, USER, 'wrong'),
     );
-    await createSecret(
+    await createPullSecret(
       app.as(editor),
       'priv-keys',
       'narrow',
       authDocument(`${basic.host}/team/narrow`, USER, PASSWORD),
     );
-    const job = await importNow(app.as(editor), {
-      namespace: 'priv-keys',
-      image: 'narrow:v1',
-      from: `${basic.host}/team/narrow:v1`,
-      confirm: true,
-      insecure: true,
-    });
+    const job = await importFrom(
+      app.as(editor),
+      'priv-keys',
+      'narrow:v1',
+      `${basic.host}/team/narrow:v1`,
+    );
     expect(job.status).toBe('succeeded');
     // A secret of another namespace is never used.
-    const other = await importNow(app.as(editor), {
-      namespace: 'priv-other',
-      image: 'narrow:v1',
-      from: `${basic.host}/team/narrow:v1`,
-      confirm: true,
-      insecure: true,
-    });
+    const other = await importFrom(
+      app.as(editor),
+      'priv-other',
+      'narrow:v1',
+      `${basic.host}/team/narrow:v1`,
+    );
     expect(other.images[0]).toMatchObject({ status: 'Failure', reason: 'Unauthorized' });
   });
 });
@@ -175,13 +152,7 @@ describe('a TLS registry', () => {
     expect(refused.status).toBe('failed');
     expect(refused.images[0]).toMatchObject({ status: 'Failure', reason: 'TLS' });
 
-    const insecure = await importNow(app.as(editor), {
-      namespace: 'tls',
-      image: 'insecure:v1',
-      from,
-      confirm: true,
-      insecure: true,
-    });
+    const insecure = await importFrom(app.as(editor), 'tls', 'insecure:v1', from);
     expect(insecure.images[0]).toMatchObject({ status: 'Success', digest: pushed });
 
     const trusting = await startTestApp({ registryCa: tls.caCert!, importWorker: false });
@@ -225,24 +196,15 @@ describe('the SSRF guard', () => {
   it('refuses loopback registries unless allow-listed, by address and by name', async () => {
     const guarded = await startTestApp({ egressAllow: [], importWorker: false });
     try {
-      await pushImage(
-        basic.url,
-        'team/guarded',
-        'v1',
-        { content: 'guarded' },
-        {
-          auth: { user: USER, password: PASSWORD },
-        },
-      );
+      await pushImage(basic.url, 'team/guarded', 'v1', { content: 'guarded' }, AS_USER);
       const port = basic.host.split(':')[1];
       for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) {
-        const job = await importNow(guarded.as(editor), {
-          namespace: 'ssrf',
-          image: `guarded:${host.startsWith('localhost') ? 'name' : 'ip'}`,
-          from: `${host}/team/guarded:v1`,
-          confirm: true,
-          insecure: true,
-        });
+        const job = await importFrom(
+          guarded.as(editor),
+          'ssrf',
+          `guarded:${host.startsWith('localhost') ? 'name' : 'ip'}`,
+          `${host}/team/guarded:v1`,
+        );
         expect(job.images[0]).toMatchObject({ status: 'Failure', reason: 'Blocked' });
         expect(job.images[0]!.message).toContain('TAGRAPH_EGRESS_ALLOW');
       }
@@ -272,13 +234,12 @@ describe('the SSRF guard', () => {
         tenants.as(await tenants.member(namespace, 'EDITOR'));
       const reachable = await as(open, 'egress-open');
       const imported = async (tenants: TestApp, tag: string, from: string) => {
-        const job = await importNow(tenants, {
-          namespace: tenants === reachable ? 'egress-open' : 'egress',
-          image: `probe:${tag}`,
+        const job = await importFrom(
+          tenants,
+          tenants === reachable ? 'egress-open' : 'egress',
+          `probe:${tag}`,
           from,
-          confirm: true,
-          insecure: true,
-        });
+        );
         return job.images[0]!;
       };
       const guarded = await as(app, 'egress');

@@ -11,7 +11,7 @@ import {
   type TestApp,
 } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
-import { drainImports, getTag, importNow, makeDue, tagEvents } from '../support/imports.ts';
+import { drainImports, getTag, importFrom, makeDue, tagEvents } from '../support/imports.ts';
 
 const registryUrl = inject('registryUrl');
 const registryHost = new URL(registryUrl).host;
@@ -44,12 +44,7 @@ describe('scheduled re-import', () => {
   it('HEAD-checks due tags: unchanged writes nothing; changed imports with cause SCHEDULED_IMPORT', async () => {
     const repository = repo('watched');
     const first = await pushImage(registryUrl, repository, 'v1', { content: 'w1' });
-    await importNow(editor, {
-      namespace: 'sched',
-      image: 'watched:v1',
-      from: `${registryHost}/${repository}:v1`,
-      confirm: true,
-      insecure: true,
+    await importFrom(editor, 'sched', 'watched:v1', `${registryHost}/${repository}:v1`, {
       scheduled: true,
     });
     const next = await nextImportAt('sched', 'v1');
@@ -80,14 +75,13 @@ describe('scheduled re-import', () => {
   it('a digest-pinned source stops being scheduled after its first successful import', async () => {
     const repository = repo('pinned');
     const image = await pushImage(registryUrl, repository, 'v1', { content: 'pinned' });
-    const job = await importNow(editor, {
-      namespace: 'sched-pin',
-      image: 'pinned:v1',
-      from: `${registryHost}/${repository}@${image.digest}`,
-      confirm: true,
-      insecure: true,
-      scheduled: true,
-    });
+    const job = await importFrom(
+      editor,
+      'sched-pin',
+      'pinned:v1',
+      `${registryHost}/${repository}@${image.digest}`,
+      { scheduled: true },
+    );
     expect(job.status).toBe('succeeded');
     expect(await nextImportAt('sched-pin', 'v1')).toBeNull();
   });
@@ -95,12 +89,7 @@ describe('scheduled re-import', () => {
   it('a failing scheduled tag is retried an interval later, keeping one condition', async () => {
     const repository = repo('gone');
     await pushImage(registryUrl, repository, 'v1', { content: 'gone' });
-    await importNow(editor, {
-      namespace: 'sched-fail',
-      image: 'gone:v1',
-      from: `${registryHost}/${repository}:v2`,
-      confirm: true,
-      insecure: true,
+    await importFrom(editor, 'sched-fail', 'gone:v1', `${registryHost}/${repository}:v2`, {
       scheduled: true,
     });
     const tag = await getTag(reader, 'sched-fail', 'gone:v1');

@@ -156,35 +156,20 @@ describe('lineage across namespaces', () => {
 
 describe('what records no lineage', () => {
   it('a tracking tag, a stream@id source, recordLineage: false, a push on top, a rollback', async () => {
+    /** Tags `source` as `destination` in namespace stage, as the promoter. */
+    const tagInStage = (source: string, destination: string, extra = {}) =>
+      tag(promoter, { namespace: 'stage', source, destinations: [destination], ...extra });
     await app.stream('stage', 'other');
     await push('stage', 'other', 'src', 'other-src');
     const { digest } = await push('stage', 'other', 'src', 'other-src-2');
     // A tracking tag (alias) follows; its item is no copy.
-    await tag(promoter, {
-      namespace: 'stage',
-      source: 'other:src',
-      destinations: ['other:follow'],
-      alias: true,
-    });
+    await tagInStage('other:src', 'other:follow', { alias: true });
     // A copy by image id names no tag.
-    await tag(promoter, {
-      namespace: 'stage',
-      source: `other@${digest}`,
-      destinations: ['other:byid'],
-    });
+    await tagInStage(`other@${digest}`, 'other:byid');
     // A copy as `tagraph apply` asks for it (the CLI test below applies a manifest).
-    await tag(promoter, {
-      namespace: 'stage',
-      source: 'other:src',
-      destinations: ['other:applied'],
-      recordLineage: false,
-    });
+    await tagInStage('other:src', 'other:applied', { recordLineage: false });
     // A copy, then a push on top: item 0 is the push's.
-    await tag(promoter, {
-      namespace: 'stage',
-      source: 'other:src',
-      destinations: ['other:pushed'],
-    });
+    await tagInStage('other:src', 'other:pushed');
     await push('stage', 'other', 'pushed', 'other-pushed');
     for (const name of ['follow', 'byid', 'applied', 'pushed']) {
       const { tag: t } = await lineage(reader, 'stage', `other:${name}`);

@@ -7,8 +7,8 @@ import { imageStreams, tagConditions as tagConditionsTable, tags } from '../../s
 import type { TagSelectionPolicy } from '../../src/domain/policyTags.ts';
 import { writeTransaction } from '../../src/events/append.ts';
 import { recordTagEvent } from '../../src/services/tagHistory.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
-import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
+import { dataAs, startTestApp, type TestApp } from '../support/app.ts';
+import { digestOf, type SeedTag, seedImage, seedStream, seedTag } from '../support/seed.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: GraphQL responses are checked by value below.
 type Json = Record<string, any>;
@@ -21,11 +21,8 @@ let appStreamId: number;
 
 const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute));
 
-async function query(q: string, variables: Record<string, unknown> = {}): Promise<Json> {
-  const result = await app.call<Json>(puller, q, variables);
-  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
-  return result.data!;
-}
+const query = (q: string, variables: Record<string, unknown> = {}) =>
+  dataAs<Json>(app, puller, q, variables);
 
 const STREAMS = /* GraphQL */ `
   query($filter: ImageStreamFilter, $orderBy: ImageStreamOrder, $first: Int, $after: String) {
@@ -88,54 +85,49 @@ beforeAll(async () => {
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
   });
   const pulled = { dockerImageReference: 'quay.io/x/app:1', image, generation: 1 };
-  const seeded = [
-    seedTag(db, appStreamId, {
+  // Updated times in this order: pinned oldest … broken newest.
+  const seeded: SeedTag[] = [
+    {
       name: 'pinned',
       from: { kind: 'ImageStreamImage', name: `app@${image}` },
       history: [pulled],
-    }),
-    seedTag(db, appStreamId, {
+    },
+    {
       name: 'latest',
       from: { kind: 'DockerImage', name: 'quay.io/x/app:latest' },
       history: [pulled],
-    }),
-    seedTag(db, appStreamId, {
+    },
+    {
       name: 'nightly',
       from: { kind: 'DockerImage', name: 'quay.io/x/app:nightly' },
       importScheduled: true,
       conditions: [{ status: 'False', reason: 'NotFound', generation: 1 }],
-    }),
-    seedTag(db, appStreamId, {
+    },
+    {
       name: 'stable',
       from: { kind: 'ImageStreamTag', name: 'latest' },
       history: [pulled],
-    }),
-    seedTag(db, appStreamId, {
+    },
+    {
       name: 'upstream',
       from: { kind: 'DockerImage', name: 'quay.io/x/app:upstream' },
       reference: true,
       history: [{ dockerImageReference: 'quay.io/x/app:upstream', image: null, generation: 1 }],
-    }),
-    seedTag(db, appStreamId, {
+    },
+    {
       name: 'pushed',
       specGeneration: null,
       history: [pulled],
-    }),
-    seedTag(db, appStreamId, {
+    },
+    {
       name: 'broken',
       from: { kind: 'DockerImage', name: 'quay.io/x/app:broken' },
       conditions: [{ status: 'False', reason: 'Unauthorized', generation: 1 }],
-    }),
+    },
   ];
-  const rows = await Promise.all(seeded);
-  // Updated times: pinned oldest … broken newest.
-  const order = ['pinned', 'latest', 'nightly', 'stable', 'upstream', 'pushed', 'broken'];
-  for (const row of rows) {
-    await db
-      .update(tags)
-      .set({ updatedAt: at(order.indexOf(row.name)) })
-      .where(eq(tags.id, row.id));
-  }
+  await Promise.all(
+    seeded.map((tag, index) => seedTag(db, appStreamId, { ...tag, updatedAt: at(index) })),
+  );
   puller = await app.member(NS, 'IMAGE_PULLER');
 }, 60_000);
 

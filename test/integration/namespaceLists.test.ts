@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, rowsOf } from '../../src/db/client.ts';
 import { tags } from '../../src/db/schema.ts';
 import { appendEvents, writeTransaction } from '../../src/events/append.ts';
-import { ownStatements, startTestApp, type TestApp } from '../support/app.ts';
+import { dataAs, ownStatements, startTestApp, type TestApp } from '../support/app.ts';
 import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: GraphQL responses are checked by value below.
@@ -20,11 +20,8 @@ const d2 = digestOf('nstags-2');
 
 const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute));
 
-async function query(q: string, variables: Record<string, unknown> = {}): Promise<Json> {
-  const result = await app.call<Json>(puller, q, variables);
-  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
-  return result.data!;
-}
+const query = (q: string, variables: Record<string, unknown> = {}) =>
+  dataAs<Json>(app, puller, q, variables);
 
 const TAGS = /* GraphQL */ `
   query($ns: String!, $filter: ImageStreamTagFilter, $orderBy: ImageStreamTagOrder, $first: Int, $after: String) {
@@ -80,51 +77,49 @@ beforeAll(async () => {
   const elsewhere = await seedStream(db, { namespace: 'nstags-other', name: 'a' });
   const failing = [{ status: 'False' as const, reason: 'NotFound', generation: 1 }];
   const external = (name: string) => ({ kind: 'DockerImage' as const, name });
-  const rows = [
-    await seedTag(db, a.id, {
-      name: 'latest',
-      from: external('quay.io/x/a:latest'),
-      // Oldest first: generations 1, 3, 2, 4; created minutes 1, 2, 4, 3.
-      history: [
-        { dockerImageReference: 'quay.io/x/a@1', image: d1, generation: 1, created: at(1) },
-        { dockerImageReference: 'quay.io/x/a:ref', image: null, generation: 3, created: at(2) },
-        { dockerImageReference: 'quay.io/x/a@2', image: d2, generation: 2, created: at(4) },
-        { dockerImageReference: 'quay.io/x/a@1', image: d1, generation: 4, created: at(3) },
-      ],
-    }),
-    await seedTag(db, a.id, {
-      name: 'broken',
-      from: external('quay.io/x/a:broken'),
-      conditions: failing,
-    }),
-    await seedTag(db, b.id, {
-      name: 'broken',
-      from: external('quay.io/x/b:broken'),
-      conditions: failing,
-    }),
-    await seedTag(db, b.id, {
-      name: 'latest',
-      from: { kind: 'ImageStreamImage', name: `b@${d1}` },
-    }),
-    await seedTag(db, b.id, {
-      name: 'nightly',
-      from: external('quay.io/x/b:nightly'),
-      importScheduled: true,
-      conditions: failing,
-    }),
-    await seedTag(db, elsewhere.id, {
-      name: 'broken',
-      from: external('quay.io/x/o:broken'),
-      conditions: failing,
-    }),
-  ];
   // Updated times in seeding order: a:latest oldest, the other namespace's tag newest.
-  for (const [index, row] of rows.entries()) {
-    await db
-      .update(tags)
-      .set({ updatedAt: at(10 + index) })
-      .where(eq(tags.id, row.id));
-  }
+  await seedTag(db, a.id, {
+    updatedAt: at(10),
+    name: 'latest',
+    from: external('quay.io/x/a:latest'),
+    // Oldest first: generations 1, 3, 2, 4; created minutes 1, 2, 4, 3.
+    history: [
+      { dockerImageReference: 'quay.io/x/a@1', image: d1, generation: 1, created: at(1) },
+      { dockerImageReference: 'quay.io/x/a:ref', image: null, generation: 3, created: at(2) },
+      { dockerImageReference: 'quay.io/x/a@2', image: d2, generation: 2, created: at(4) },
+      { dockerImageReference: 'quay.io/x/a@1', image: d1, generation: 4, created: at(3) },
+    ],
+  });
+  await seedTag(db, a.id, {
+    updatedAt: at(11),
+    name: 'broken',
+    from: external('quay.io/x/a:broken'),
+    conditions: failing,
+  });
+  await seedTag(db, b.id, {
+    updatedAt: at(12),
+    name: 'broken',
+    from: external('quay.io/x/b:broken'),
+    conditions: failing,
+  });
+  await seedTag(db, b.id, {
+    updatedAt: at(13),
+    name: 'latest',
+    from: { kind: 'ImageStreamImage', name: `b@${d1}` },
+  });
+  await seedTag(db, b.id, {
+    updatedAt: at(14),
+    name: 'nightly',
+    from: external('quay.io/x/b:nightly'),
+    importScheduled: true,
+    conditions: failing,
+  });
+  await seedTag(db, elsewhere.id, {
+    updatedAt: at(15),
+    name: 'broken',
+    from: external('quay.io/x/o:broken'),
+    conditions: failing,
+  });
   puller = await app.member(NS, 'IMAGE_PULLER');
 }, 60_000);
 

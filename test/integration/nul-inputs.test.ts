@@ -194,6 +194,30 @@ function expectRefused(result: GraphqlResponse<unknown>, name: string, problem =
   expect(result.data ?? null).toBeNull();
 }
 
+/**
+ * Sends each case with `send` and expects it refused, naming `where(c)` (and `problem`); fails
+ * listing every case that was not, and if any row was written meanwhile.
+ */
+async function expectEachRefused(
+  all: Case[],
+  send: (c: Case) => Promise<GraphqlResponse<unknown>>,
+  where: (c: Case) => string,
+  problem?: RegExp,
+) {
+  const before = await rowCounts();
+  const failures: string[] = [];
+  for (const c of all) {
+    const result = await send(c);
+    try {
+      expectRefused(result, where(c), problem);
+    } catch {
+      failures.push(`${c.field} ${c.variablePath}: ${JSON.stringify(result).slice(0, 300)}`);
+    }
+  }
+  expect(failures, failures.join('\n')).toEqual([]);
+  expect(await rowCounts()).toEqual(before);
+}
+
 beforeAll(async () => {
   app = await startTestApp();
   await app.stream(NS, STREAM);
@@ -214,48 +238,28 @@ describe('an unstorable string input', () => {
   });
 
   it('is refused as a variable, for every string input of every query and mutation', async () => {
-    const before = await rowCounts();
-    const failures: string[] = [];
-    for (const c of ALL) {
-      const result = await app.call(editor, c.document, c.variables);
-      try {
-        expectRefused(result, c.variablePath);
-      } catch {
-        failures.push(`${c.field} ${c.variablePath}: ${JSON.stringify(result).slice(0, 300)}`);
-      }
-    }
-    expect(failures, failures.join('\n')).toEqual([]);
-    expect(await rowCounts()).toEqual(before);
+    await expectEachRefused(
+      ALL,
+      (c) => app.call(editor, c.document, c.variables),
+      (c) => c.variablePath,
+    );
   });
 
   it('a lone surrogate is refused as well, for every string input', async () => {
-    const before = await rowCounts();
-    const failures: string[] = [];
-    for (const c of cases(LONE_SURROGATE_TEXT)) {
-      const result = await app.call(editor, c.document, c.variables);
-      try {
-        expectRefused(result, c.variablePath, /surrogate/);
-      } catch {
-        failures.push(`${c.field} ${c.variablePath}: ${JSON.stringify(result).slice(0, 300)}`);
-      }
-    }
-    expect(failures, failures.join('\n')).toEqual([]);
-    expect(await rowCounts()).toEqual(before);
+    await expectEachRefused(
+      cases(LONE_SURROGATE_TEXT),
+      (c) => app.call(editor, c.document, c.variables),
+      (c) => c.variablePath,
+      /surrogate/,
+    );
   });
 
   it('is refused as a literal argument, for every string input of every mutation', async () => {
-    const before = await rowCounts();
-    const failures: string[] = [];
-    for (const c of ALL.filter((c) => c.root === 'mutation')) {
-      const result = await app.call(editor, c.literalDocument);
-      try {
-        expectRefused(result, c.field);
-      } catch {
-        failures.push(`${c.field} ${c.variablePath}: ${JSON.stringify(result).slice(0, 300)}`);
-      }
-    }
-    expect(failures, failures.join('\n')).toEqual([]);
-    expect(await rowCounts()).toEqual(before);
+    await expectEachRefused(
+      ALL.filter((c) => c.root === 'mutation'),
+      (c) => app.call(editor, c.literalDocument),
+      (c) => c.field,
+    );
   });
 
   it('is refused over graphql-ws, for a mutation and a subscription', async () => {

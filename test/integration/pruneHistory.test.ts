@@ -5,33 +5,21 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
+import { seedAgedHistory, seedStream } from '../support/seed.ts';
 
 const NS = 'retention';
 const OTHER = 'retention-other';
-const OLD = new Date(Date.now() - 7 * 86_400_000);
 
 let app: TestApp;
 let admin: TestApp;
 
 /** A tag with `items` history items (generation 1 oldest), all a week old but the newest. */
-async function seedHistory(streamId: number, tag: string, items: number, seed = tag) {
-  const history = [];
-  for (let generation = 1; generation <= items; generation++) {
-    const digest = digestOf(`${seed}-${generation}`);
-    await seedImage(app.database.db, {
-      digest,
-      dockerImageReference: `quay.io/r/${tag}@${digest}`,
-    });
-    history.push({
-      dockerImageReference: `quay.io/r/${tag}@${digest}`,
-      image: digest,
-      generation,
-      created: generation === items ? new Date() : OLD,
-    });
-  }
-  await seedTag(app.database.db, streamId, { name: tag, history });
-}
+const seedHistory = (streamId: number, tag: string, items: number, digestSeed = tag) =>
+  seedAgedHistory(app.database.db, streamId, tag, {
+    items,
+    repository: `quay.io/r/${tag}`,
+    digestSeed,
+  });
 
 async function historyCounts(): Promise<Record<string, number>> {
   const rows = rowsOf<{ key: string; n: number }>(

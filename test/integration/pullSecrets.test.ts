@@ -35,14 +35,26 @@ const SAVE = (verb: string) => `mutation($input: PullSecretInput!) {
   }
 }`;
 
+/** createPullSecret or replacePullSecret as the editor: the payload, or the typed error. */
+async function save(
+  verb: 'createPullSecret' | 'replacePullSecret',
+  input: { namespace: string; name: string; document: string },
+) {
+  const result = await editor.graphql<Record<string, Record<string, unknown>>>(SAVE(verb), {
+    input,
+  });
+  return result.data![verb];
+}
+
 describe('pull secrets', () => {
   it('stores a docker config.json sealed, and shows only name and registries', async () => {
     const secret = document({ 'quay.io': ['quser', 'SuperSecretPassw0rd'] });
-    const created = await editor.graphql<{ createPullSecret: Record<string, unknown> }>(
-      SAVE('createPullSecret'),
-      { input: { namespace: 'sec', name: 'quay', document: secret } },
-    );
-    expect(created.data!.createPullSecret).toEqual({
+    const created = await save('createPullSecret', {
+      namespace: 'sec',
+      name: 'quay',
+      document: secret,
+    });
+    expect(created).toEqual({
       __typename: 'PullSecretPayload',
       pullSecret: { namespace: 'sec', name: 'quay', registries: ['quay.io'] },
     });
@@ -59,69 +71,41 @@ describe('pull secrets', () => {
 
   it('refuses a duplicate, a malformed document and a bad name, naming the field', async () => {
     const ok = document({ 'r.example.com': ['a', 'b'] });
-    await editor.graphql(SAVE('createPullSecret'), {
-      input: { namespace: 'sec2', name: 'one', document: ok },
-    });
-    const dup = await editor.graphql<{ createPullSecret: Record<string, unknown> }>(
-      SAVE('createPullSecret'),
+    await save('createPullSecret', { namespace: 'sec2', name: 'one', document: ok });
+    const refusals = [
+      // The same name again.
+      { name: 'one', document: ok, refusal: { __typename: 'ConflictError', field: 'name' } },
       {
-        input: { namespace: 'sec2', name: 'one', document: ok },
+        name: 'two',
+        document: '{"auths": 5}',
+        refusal: { __typename: 'ValidationError', field: 'document' },
       },
-    );
-    expect(dup.data!.createPullSecret).toMatchObject({
-      __typename: 'ConflictError',
-      field: 'name',
-    });
-    const bad = await editor.graphql<{ createPullSecret: Record<string, unknown> }>(
-      SAVE('createPullSecret'),
-      {
-        input: { namespace: 'sec2', name: 'two', document: '{"auths": 5}' },
-      },
-    );
-    expect(bad.data!.createPullSecret).toMatchObject({
-      __typename: 'ValidationError',
-      field: 'document',
-    });
-    const badName = await editor.graphql<{ createPullSecret: Record<string, unknown> }>(
-      SAVE('createPullSecret'),
-      {
-        input: { namespace: 'sec2', name: 'Bad_Name', document: ok },
-      },
-    );
-    expect(badName.data!.createPullSecret).toMatchObject({
-      __typename: 'ValidationError',
-      field: 'name',
-    });
+      { name: 'Bad_Name', document: ok, refusal: { __typename: 'ValidationError', field: 'name' } },
+    ];
+    for (const { name, document, refusal } of refusals) {
+      expect(
+        await save('createPullSecret', { namespace: 'sec2', name, document }),
+        name,
+      ).toMatchObject(refusal);
+    }
   });
 
   it('replaces and deletes', async () => {
-    await editor.graphql(SAVE('createPullSecret'), {
-      input: { namespace: 'sec3', name: 's', document: document({ 'a.example.com': ['u', 'p'] }) },
+    const a = document({ 'a.example.com': ['u', 'p'] });
+    await save('createPullSecret', { namespace: 'sec3', name: 's', document: a });
+    const b = (password: string) => document({ 'b.example.com': ['u', password] });
+    const replaced = await save('replacePullSecret', {
+      namespace: 'sec3',
+      name: 's',
+      document: b('p2'),
     });
-    const replaced = await editor.graphql<{ replacePullSecret: Record<string, unknown> }>(
-      SAVE('replacePullSecret'),
-      {
-        input: {
-          namespace: 'sec3',
-          name: 's',
-          document: document({ 'b.example.com': ['u', 'p2'] }),
-        },
-      },
-    );
-    expect(replaced.data!.replacePullSecret).toMatchObject({
-      pullSecret: { registries: ['b.example.com'] },
+    expect(replaced).toMatchObject({ pullSecret: { registries: ['b.example.com'] } });
+    const missing = await save('replacePullSecret', {
+      namespace: 'sec3',
+      name: 'nope',
+      document: b('p'),
     });
-    const missing = await editor.graphql<{ replacePullSecret: Record<string, unknown> }>(
-      SAVE('replacePullSecret'),
-      {
-        input: {
-          namespace: 'sec3',
-          name: 'nope',
-          document: document({ 'b.example.com': ['u', 'p'] }),
-        },
-      },
-    );
-    expect(missing.data!.replacePullSecret).toMatchObject({ __typename: 'NotFoundError' });
+    expect(missing).toMatchObject({ __typename: 'NotFoundError' });
     const deleted = await editor.graphql<{ deletePullSecret: Record<string, unknown> }>(
       `mutation { deletePullSecret(input: { namespace: "sec3", name: "s" }) { __typename } }`,
     );
@@ -132,22 +116,18 @@ describe('pull secrets', () => {
   });
 
   it('picks the longest matching key across the namespace secrets', async () => {
-    await editor.graphql(SAVE('createPullSecret'), {
-      input: {
-        namespace: 'match',
-        name: 'broad',
-        document: document({ 'quay.io': ['broad', 'x'] }),
-      },
+    await save('createPullSecret', {
+      namespace: 'match',
+      name: 'broad',
+      document: document({ 'quay.io': ['broad', 'x'] }),
     });
-    await editor.graphql(SAVE('createPullSecret'), {
-      input: {
-        namespace: 'match',
-        name: 'narrow',
-        document: document({
-          'quay.io/repository-main': ['narrow', 'y'],
-          '*.example.com': ['glob', 'z'],
-        }),
-      },
+    await save('createPullSecret', {
+      namespace: 'match',
+      name: 'narrow',
+      document: document({
+        'quay.io/repository-main': ['narrow', 'y'],
+        '*.example.com': ['glob', 'z'],
+      }),
     });
     const pick = (registry: string, repository: string) =>
       credentialFor(app.database.db, TEST_SECRET_KEY, 'match', registry, repository);

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
-import { drainImports, importNow } from '../support/imports.ts';
+import { drainImports, importFrom } from '../support/imports.ts';
 import {
   dockerHubPayload,
   githubPayload,
@@ -99,12 +99,7 @@ async function setUp(kind: Kind, registry?: string): Promise<Setup> {
   const repository = `recv-${unique}/${kind.toLowerCase().replace('_', '')}`;
   await pushImage(registryUrl, repository, 'v1', { content: `${kind}-1` });
   const editor = app.as(await app.member(namespace, 'EDITOR'));
-  const job = await importNow(editor, {
-    namespace,
-    image: 'app:v1',
-    from: `${registryHost}/${repository}:v1`,
-    confirm: true,
-    insecure: true,
+  const job = await importFrom(editor, namespace, 'app:v1', `${registryHost}/${repository}:v1`, {
     scheduled: true,
   });
   expect(job.status).toBe('succeeded');

@@ -184,6 +184,9 @@ describe('cursors from nowhere', () => {
     tagChanged(namespace: $ns, since: $since) { tag cursor } }`;
   const TAG_EVENTS = `query($ns: String!, $after: String) {
     tagEvents(namespace: $ns, after: $after) { endCursor events { tag } } }`;
+  /** tagChanged in NAMESPACE from `since`, as the puller, over graphql-ws. */
+  const tagChangedOverWs = (since: string) =>
+    subscribeWs<Reply>(app.url, TAG_CHANGED, { ns: NAMESPACE, since }, { token: puller });
 
   it('refuses a cursor beyond the end of the event log with CURSOR_UNKNOWN, query and subscription alike', async () => {
     await pushMapping(app.as(await app.registry()), NAMESPACE, 'ruby', 'latest', 'refusals-1');
@@ -200,14 +203,7 @@ describe('cursors from nowhere', () => {
     expect(polled.errors?.map((e) => e.extensions?.code)).toEqual(['CURSOR_UNKNOWN']);
     expect(polled.errors?.[0]?.message).toMatch(/beyond the end of this server's event log/);
 
-    const ws = subscribeWs<Reply>(
-      app.url,
-      TAG_CHANGED,
-      { ns: NAMESPACE, since: foreign },
-      {
-        token: puller,
-      },
-    );
+    const ws = tagChangedOverWs(foreign);
     try {
       expect(await ws.ended).toEqual({ kind: 'complete' });
       expect(ws.results[0]?.errors?.map((e) => e.extensions?.code)).toEqual(['CURSOR_UNKNOWN']);
@@ -218,9 +214,7 @@ describe('cursors from nowhere', () => {
       app.url,
       TAG_CHANGED,
       { ns: NAMESPACE, since: foreign },
-      {
-        token: puller,
-      },
+      { token: puller },
     );
     expect(await sse.ended).toEqual({ kind: 'complete' });
     expect(sse.results[0]?.errors?.map((e) => e.extensions?.code)).toEqual(['CURSOR_UNKNOWN']);
@@ -239,14 +233,7 @@ describe('cursors from nowhere', () => {
     expect(polled.errors).toBeUndefined();
     expect(polled.data!.tagEvents.events).toEqual([]);
 
-    const ws = subscribeWs<Reply>(
-      app.url,
-      TAG_CHANGED,
-      { ns: NAMESPACE, since: newest },
-      {
-        token: puller,
-      },
-    );
+    const ws = tagChangedOverWs(newest);
     try {
       await ws.connected;
       await pushMapping(app.as(await app.registry()), NAMESPACE, 'ruby', 'after', 'refusals-3');

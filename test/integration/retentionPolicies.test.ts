@@ -7,33 +7,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../../src/db/client.ts';
 import { RetentionRunner } from '../../src/importer/retention.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
+import { seedAgedHistory, seedStream } from '../support/seed.ts';
 
 const NS = 'keep';
-const OLD = new Date(Date.now() - 7 * 86_400_000);
 const quiet = pino({ level: 'silent' });
 
 let app: TestApp;
 let admin: TestApp;
 
 /** A tag with `items` history items (generation 1 oldest), all a week old but the newest. */
-async function seedHistory(streamId: number, tag: string, items: number) {
-  const history = [];
-  for (let generation = 1; generation <= items; generation++) {
-    const digest = digestOf(`keep-${streamId}-${tag}-${generation}`);
-    await seedImage(app.database.db, {
-      digest,
-      dockerImageReference: `quay.io/k/${tag}@${digest}`,
-    });
-    history.push({
-      dockerImageReference: `quay.io/k/${tag}@${digest}`,
-      image: digest,
-      generation,
-      created: generation === items ? new Date() : OLD,
-    });
-  }
-  await seedTag(app.database.db, streamId, { name: tag, history });
-}
+const seedHistory = (streamId: number, tag: string, items: number) =>
+  seedAgedHistory(app.database.db, streamId, tag, {
+    items,
+    repository: `quay.io/k/${tag}`,
+    digestSeed: `keep-${streamId}-${tag}`,
+  });
 
 async function historyCount(stream: string, tag: string): Promise<number> {
   const [row] = rowsOf<{ n: number }>(

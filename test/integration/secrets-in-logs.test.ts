@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, spawnServer, startTestApp, type TestApp } from '../support/app.ts';
 import { pushImage } from '../support/images.ts';
-import { importNow } from '../support/imports.ts';
+import { importFrom, importNow } from '../support/imports.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
 
 const USER = 'logger';
@@ -64,13 +64,7 @@ describe('secrets', () => {
       { content: 's' },
       { auth: { user: USER, password: PASSWORD } },
     );
-    const job = await importNow(app.as(editor), {
-      namespace: 'sec',
-      image: 'app:v1',
-      from: `${registry.host}/sec/app:v1`,
-      confirm: true,
-      insecure: true,
-    });
+    const job = await importFrom(app.as(editor), 'sec', 'app:v1', `${registry.host}/sec/app:v1`);
     expect(job.status).toBe('succeeded');
     // A wrong password stored too: the failure message must not echo it.
     await run(

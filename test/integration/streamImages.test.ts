@@ -9,7 +9,7 @@ import { type Db, rowsOf } from '../../src/db/client.ts';
 import { migrationsFolder } from '../../src/db/migrate.ts';
 import { images, tagHistory } from '../../src/db/schema.ts';
 import { pruneImages } from '../../src/services/prune.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { dataAs, startTestApp, type TestApp } from '../support/app.ts';
 import { digestOf, MEDIA, seedImage, seedStream, seedTag } from '../support/seed.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: GraphQL responses are checked by value below.
@@ -32,11 +32,8 @@ const D = {
 };
 const day = (iso: string) => new Date(`${iso}T00:00:00Z`);
 
-async function query(q: string, variables: Record<string, unknown> = {}): Promise<Json> {
-  const result = await app.call<Json>(puller, q, variables);
-  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
-  return result.data!;
-}
+const query = (q: string, variables: Record<string, unknown> = {}) =>
+  dataAs<Json>(app, puller, q, variables);
 
 const IMAGES = /* GraphQL */ `
   query($stream: String!, $filter: StreamImageFilter, $orderBy: StreamImageOrder, $first: Int, $after: String) {
@@ -104,26 +101,16 @@ beforeAll(async () => {
     created: day(created),
   });
   // latest: a, b, e (item 0 = e); stable: b; old: a, c (item 0 = c); multi: d; upstream: a reference.
-  await seedTag(db, streamId, {
-    name: 'latest',
-    from: { kind: 'DockerImage', name: 'quay.io/x/app:latest' },
-    history: [item(D.a, '2026-01-02'), item(D.b, '2026-01-03'), item(D.e, '2026-01-04')],
-  });
-  await seedTag(db, streamId, {
-    name: 'stable',
-    from: { kind: 'DockerImage', name: 'quay.io/x/app:stable' },
-    history: [item(D.b, '2026-01-05')],
-  });
-  await seedTag(db, streamId, {
-    name: 'old',
-    from: { kind: 'DockerImage', name: 'quay.io/x/app:old' },
-    history: [item(D.a, '2026-01-01'), item(D.c, '2026-01-06')],
-  });
-  await seedTag(db, streamId, {
-    name: 'multi',
-    from: { kind: 'DockerImage', name: 'quay.io/x/app:multi' },
-    history: [item(D.d, '2026-01-07')],
-  });
+  const histories = {
+    latest: [item(D.a, '2026-01-02'), item(D.b, '2026-01-03'), item(D.e, '2026-01-04')],
+    stable: [item(D.b, '2026-01-05')],
+    old: [item(D.a, '2026-01-01'), item(D.c, '2026-01-06')],
+    multi: [item(D.d, '2026-01-07')],
+  };
+  for (const [name, history] of Object.entries(histories)) {
+    const from = { kind: 'DockerImage', name: `quay.io/x/app:${name}` } as const;
+    await seedTag(db, streamId, { name, from, history });
+  }
   await seedTag(db, streamId, {
     name: 'upstream',
     from: { kind: 'DockerImage', name: 'quay.io/x/app:up' },

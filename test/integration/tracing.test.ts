@@ -17,6 +17,7 @@ import { startTestApp, type TestApp } from '../support/app.ts';
 import { startHostileRegistry } from '../support/hostileRegistry.ts';
 import { buildImage, pushImage } from '../support/images.ts';
 import { drainImports } from '../support/imports.ts';
+import { authDocument, createPullSecret } from '../support/pullSecrets.ts';
 import { type RunningRegistry, startRegistry } from '../support/registry.ts';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -105,6 +106,17 @@ function descendants(spans: ReadableSpan[], root: ReadableSpan): ReadableSpan[] 
   return below;
 }
 
+/** importImage as `editor` (queued, not waited for), then the worker: it runs exactly one job. */
+async function importOnce(editor: string, namespace: string, image: string, from: string) {
+  const queued = await app.call<{ importImage: { __typename: string } }>(
+    editor,
+    `mutation($input: ImportImageInput!) { importImage(input: $input) { __typename } }`,
+    { input: { namespace, image, from, confirm: true, insecure: true } },
+  );
+  expect(queued.data?.importImage.__typename).toBe('ImportImagePayload');
+  expect(await drainImports(app)).toBe(1);
+}
+
 describe('tracing', () => {
   it('continues an incoming traceparent: HTTP → GraphQL parse, validate, execute → SQL', async () => {
     const editor = await app.member('traced', 'EDITOR');
@@ -167,34 +179,13 @@ describe('tracing', () => {
         auth: { user: REGISTRY_USER, password: REGISTRY_PASSWORD },
       },
     );
-    const auth = Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString('base64');
-    const secret = await app.call<{ createPullSecret: { __typename: string } }>(
-      editor,
-      `mutation($input: PullSecretInput!) { createPullSecret(input: $input) { __typename } }`,
-      {
-        input: {
-          namespace: 'traced-import',
-          name: 'registry',
-          document: JSON.stringify({ auths: { [registry.host]: { auth } } }),
-        },
-      },
+    await createPullSecret(
+      app.as(editor),
+      'traced-import',
+      'registry',
+      authDocument(registry.host, REGISTRY_USER, REGISTRY_PASSWORD),
     );
-    expect(secret.data?.createPullSecret.__typename).toBe('PullSecretPayload');
-    const queued = await app.call<{ importImage: { __typename: string } }>(
-      editor,
-      `mutation($input: ImportImageInput!) { importImage(input: $input) { __typename } }`,
-      {
-        input: {
-          namespace: 'traced-import',
-          image: 'traced:v1',
-          from: `${registry.host}/team/traced:v1`,
-          confirm: true,
-          insecure: true,
-        },
-      },
-    );
-    expect(queued.data?.importImage.__typename).toBe('ImportImagePayload');
-    expect(await drainImports(app)).toBe(1);
+    await importOnce(editor, 'traced-import', 'traced:v1', `${registry.host}/team/traced:v1`);
 
     const spans = memory.getFinishedSpans();
     const job = spans.find((s) => s.name === 'import job');
@@ -225,21 +216,7 @@ describe('tracing', () => {
       hostile.addImage('v1', buildImage({ content: 'untold' }));
       const editor = await app.member('traced-quiet', 'EDITOR');
       tokens.push(editor);
-      const queued = await app.call<{ importImage: { __typename: string } }>(
-        editor,
-        `mutation($input: ImportImageInput!) { importImage(input: $input) { __typename } }`,
-        {
-          input: {
-            namespace: 'traced-quiet',
-            image: 'quiet:v1',
-            from: `${hostile.host}/team/quiet:v1`,
-            confirm: true,
-            insecure: true,
-          },
-        },
-      );
-      expect(queued.data?.importImage.__typename).toBe('ImportImagePayload');
-      expect(await drainImports(app)).toBe(1);
+      await importOnce(editor, 'traced-quiet', 'quiet:v1', `${hostile.host}/team/quiet:v1`);
       const job = memory
         .getFinishedSpans()
         .filter((s) => s.name === 'import job')

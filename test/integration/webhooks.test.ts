@@ -4,7 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { until } from '../support/wait.ts';
-import { startWebhookTarget, type WebhookTarget } from '../support/webhookTarget.ts';
+import {
+  QUICK_WEBHOOKS,
+  startWebhookTarget,
+  type WebhookTarget,
+} from '../support/webhookTarget.ts';
 
 let app: TestApp;
 /** Webhooks are an editor's to manage. */
@@ -16,16 +20,7 @@ const NAMESPACES = ['hooks', 'order', 'retry', 'gone', 'ssrf', 'replay', 'ping']
 
 beforeAll(async () => {
   app = await startTestApp({
-    webhooks: {
-      deliver: true,
-      concurrency: 8,
-      timeoutMs: 5000,
-      retryForMs: 3_600_000,
-      // Small so a retried delivery comes quickly; the doubling is the same.
-      backoffMinMs: 20,
-      backoffMaxMs: 200,
-      pollMs: 50,
-    },
+    webhooks: { ...QUICK_WEBHOOKS, concurrency: 8 },
   });
   editor = app.as(await app.member(NAMESPACES, 'EDITOR'));
   reader = app.as(await app.member(NAMESPACES, 'IMAGE_PULLER'));

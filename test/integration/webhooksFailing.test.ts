@@ -3,7 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { pushMapping } from '../support/mapping.ts';
 import { until } from '../support/wait.ts';
-import { startWebhookTarget, type WebhookTarget } from '../support/webhookTarget.ts';
+import {
+  QUICK_WEBHOOKS,
+  startWebhookTarget,
+  type WebhookTarget,
+} from '../support/webhookTarget.ts';
 
 let app: TestApp;
 let editor: TestApp;
@@ -13,16 +17,8 @@ let answer = 500;
 
 beforeAll(async () => {
   app = await startTestApp({
-    webhooks: {
-      deliver: true,
-      concurrency: 4,
-      timeoutMs: 5000,
-      // A retry period of several attempts (20, 40, 80, 160, 200 ms apart) on a loaded machine.
-      retryForMs: 1500,
-      backoffMinMs: 20,
-      backoffMaxMs: 200,
-      pollMs: 50,
-    },
+    // A retry period of several attempts (20, 40, 80, 160, 200 ms apart) on a loaded machine.
+    webhooks: { ...QUICK_WEBHOOKS, retryForMs: 1500 },
   });
   editor = app.as(await app.member('failing', 'EDITOR'));
   target = await startWebhookTarget(() => answer);

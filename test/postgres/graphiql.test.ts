@@ -6,20 +6,8 @@ import { join } from 'node:path';
 import { type BrowserContext, chromium, type Locator } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.ts';
 import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
-
-/** CI installs Debian's `chromium` package; the test fails (it does not skip) without it. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** A 9 MB page and a browser on a busy machine: generous, but bounded. */
 const PAGE_TIMEOUT = { timeout: 30_000 };
@@ -55,7 +43,7 @@ describe('GraphiQL in a browser', { timeout: 120_000 }, () => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args: ['--headless', ...CHROMIUM_ARGS],
       // Tall enough for Monaco to render the whole result (it draws only the visible lines).
       viewport: { width: 1280, height: 2000 },
     });

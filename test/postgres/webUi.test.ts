@@ -19,22 +19,12 @@ import { imageStreams, tags } from '../../src/db/schema.ts';
 import { WEB_UI_CSP } from '../../src/server/webUi.ts';
 import { webDocuments } from '../../web/build.mjs';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.ts';
 import { pushImage } from '../support/images.ts';
 import { drainImports } from '../support/imports.ts';
 import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
 import { type BuiltWebUi, buildTestWebUi } from '../support/webUi.ts';
 
-/** CI installs Debian's `chromium` package; the test fails (it does not skip) without it. */
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOTS = resolve(import.meta.dirname, '../../docs/images');
 /** A browser on a machine shared with other work: generous, but bounded. */
 const UI_TIMEOUT = { timeout: 30_000 };

@@ -113,6 +113,18 @@ export function ownStatements(statements: string[]): string[] {
   return statements.filter((statement) => !/"(api_tokens|role_bindings)"/.test(statement));
 }
 
+/** Runs an operation as the caller of `token`; fails the test on any GraphQL error; the data. */
+export async function dataAs<T>(
+  app: TestApp,
+  token: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<T> {
+  const result = await app.call<T>(token, query, variables);
+  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+  return result.data!;
+}
+
 /** The configuration of a test app: production's defaults for the mode, test registries allowed. */
 export function testConfig(
   overrides: Partial<Config> = {},

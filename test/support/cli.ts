@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, expect } from 'vitest';
 
 /** The file package.json's `bin` names. */
 export const CLI_BIN = fileURLToPath(new URL('../../src/cli/tagraph.js', import.meta.url));
@@ -112,6 +113,37 @@ export async function stopClis(): Promise<number> {
   );
   rmSync(home, { recursive: true, force: true });
   return left.length;
+}
+
+/** A `tagraph` run that exits 0, prints `stdout` and nothing on stderr. */
+export const ok = (stdout: string): CliResult => ({ code: 0, stdout, stderr: '' });
+
+/** A scratch directory for the files a test file hands the CLI; removed after the file's tests. */
+export function cliScratch(name: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `tagraph-${name}-`));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * Ends a CLI test file: kills the CLI processes its tests left running, runs `stops` (the server,
+ * registries, …) and fails the file if any process was left.
+ */
+export function afterCliTests(...stops: Array<() => unknown>): void {
+  afterAll(async () => {
+    const left = await stopClis();
+    await Promise.all(stops.map((stop) => stop()));
+    expect(left, 'CLI processes left running').toBe(0);
+  });
+}
+
+/**
+ * `tagraph -n <namespace> <args>` with the server and token `as()` gives (called at each run, so
+ * values a beforeAll sets are read), and `options` over them.
+ */
+export function namespacedCli(as: () => CliOptions) {
+  return (namespace: string, args: string[], options: CliOptions = {}) =>
+    runCli(['-n', namespace, ...args], { ...as(), ...options });
 }
 
 /**

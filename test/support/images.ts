@@ -82,6 +82,10 @@ export interface BuiltImage {
   blobs: Map<string, Buffer>;
 }
 
+/** Image size as the server counts it: config blob plus each layer once. */
+export const imageSize = (image: BuiltImage): number =>
+  image.config.length + image.layers.reduce((sum, layer) => sum + layer.size, 0);
+
 export interface BuiltIndex {
   digest: string;
   manifest: Buffer;

@@ -106,6 +106,20 @@ export async function importNow(app: TestApp, input: Record<string, unknown>): P
   return getJob(app, payload.job!.id);
 }
 
+/**
+ * importNow of `from` into `image` (stream[:tag]) of `namespace`, confirmed and allowed to reach
+ * the test registries over plain HTTP; `extra` over that (scheduled, importMode, …).
+ */
+export function importFrom(
+  app: TestApp,
+  namespace: string,
+  image: string,
+  from: string,
+  extra: Record<string, unknown> = {},
+): Promise<JobView> {
+  return importNow(app, { namespace, image, from, confirm: true, insecure: true, ...extra });
+}
+
 export interface TagView {
   name: string;
   importPending: boolean;

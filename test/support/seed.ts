@@ -1,5 +1,6 @@
 // Inserts image-stream rows straight through drizzle, for tests of the read side.
 import { createHash } from 'node:crypto';
+import { eq } from 'drizzle-orm';
 import type { Db } from '../../src/db/client.ts';
 import {
   type ImageMetadataSource,
@@ -69,6 +70,17 @@ export interface SeedImage {
   }[];
 }
 
+/**
+ * An image's rows of a list (layers, list children): `defaults`, the list position, then the item.
+ * Last position first, so a read that forgets to order by position shows it.
+ */
+function byPosition<Item extends object, Defaults extends object>(
+  items: Item[],
+  defaults: Defaults,
+) {
+  return items.map((item, position) => ({ ...defaults, position, ...item })).reverse();
+}
+
 /** Inserts an image with its layers and list children; returns its digest. */
 export async function seedImage(db: Db, image: SeedImage): Promise<string> {
   const { layers = [], manifests = [], ...row } = image;
@@ -78,30 +90,15 @@ export async function seedImage(db: Db, image: SeedImage): Promise<string> {
     ...row,
     size: row.size ?? layers.reduce((sum, layer) => sum + layer.size, 0),
   });
-  // Rows go in last position first, so a read that forgets to order by position shows it.
   if (layers.length > 0) {
-    await db.insert(imageLayers).values(
-      layers
-        .map((layer, position) => ({
-          imageDigest: image.digest,
-          position,
-          mediaType: MEDIA.layer,
-          ...layer,
-        }))
-        .reverse(),
-    );
+    await db
+      .insert(imageLayers)
+      .values(byPosition(layers, { imageDigest: image.digest, mediaType: MEDIA.layer }));
   }
   if (manifests.length > 0) {
-    await db.insert(imageManifests).values(
-      manifests
-        .map((child, position) => ({
-          parentDigest: image.digest,
-          position,
-          mediaType: MEDIA.manifest,
-          ...child,
-        }))
-        .reverse(),
-    );
+    await db
+      .insert(imageManifests)
+      .values(byPosition(manifests, { parentDigest: image.digest, mediaType: MEDIA.manifest }));
   }
   return image.digest;
 }
@@ -137,6 +134,8 @@ export interface SeedTag {
     generation: number;
     lastTransitionTime?: Date;
   }[];
+  /** The tag's updated time (the tag lists' order), set after its history and conditions. */
+  updatedAt?: Date;
 }
 
 const EPOCH = Date.parse('2024-03-01T00:00:00Z');
@@ -177,5 +176,37 @@ export async function seedTag(db: Db, streamId: number, tag: SeedTag): Promise<T
   for (const condition of tag.conditions ?? []) {
     await db.insert(tagConditions).values({ tagId: row!.id, type: 'ImportSuccess', ...condition });
   }
+  if (tag.updatedAt) {
+    // After the history and conditions, whose writes move it (a trigger).
+    await db.update(tags).set({ updatedAt: tag.updatedAt }).where(eq(tags.id, row!.id));
+    row!.updatedAt = tag.updatedAt;
+  }
   return row!;
+}
+
+/**
+ * Tag `name` of stream `streamId` with `items` history items (generation 1 oldest), each its own
+ * image `<repository>@<digest of digestSeed-generation>`, all a week old but the newest: what
+ * history pruning and retention policies work on.
+ */
+export async function seedAgedHistory(
+  db: Db,
+  streamId: number,
+  name: string,
+  { items, repository, digestSeed }: { items: number; repository: string; digestSeed: string },
+): Promise<TagRow> {
+  const old = new Date(Date.now() - 7 * 86_400_000);
+  const history: SeedEvent[] = [];
+  for (let generation = 1; generation <= items; generation++) {
+    const digest = digestOf(`${digestSeed}-${generation}`);
+    const dockerImageReference = `${repository}@${digest}`;
+    await seedImage(db, { digest, dockerImageReference });
+    history.push({
+      dockerImageReference,
+      image: digest,
+      generation,
+      created: generation === items ? new Date() : old,
+    });
+  }
+  return seedTag(db, streamId, { name, history });
 }

@@ -2,6 +2,21 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { WebhookSettings } from '../../src/config.ts';
+
+/**
+ * Delivery on, four targets at once, and retries quick enough for a test (20 ms doubling to 200 ms
+ * apart, polled every 50 ms) for an hour.
+ */
+export const QUICK_WEBHOOKS: WebhookSettings = {
+  deliver: true,
+  concurrency: 4,
+  timeoutMs: 5000,
+  retryForMs: 3_600_000,
+  backoffMinMs: 20,
+  backoffMaxMs: 200,
+  pollMs: 50,
+};
 
 export interface ReceivedRequest {
   headers: IncomingHttpHeaders;

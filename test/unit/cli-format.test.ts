@@ -9,8 +9,10 @@ import {
   prioritizeTags,
 } from '../../src/cli/describe.ts';
 import { humanDuration, humanSize } from '../../src/cli/humanize.ts';
-import type { ImageView, StreamTagView, StreamView, TagView } from '../../src/cli/queries.ts';
+import type { ImageView, StreamTagView, StreamView } from '../../src/cli/queries.ts';
 import { DESCRIBE, TABLE, table, tabwrite } from '../../src/cli/tabwriter.ts';
+import { PYTHON_35_CONFIG_LINES } from '../support/cliTexts.ts';
+import { specView, tagView } from '../support/cliViews.ts';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -106,32 +108,6 @@ const NOW = Date.parse('2017-10-02T17:10:00Z');
 const at = (msAgo: number) => new Date(NOW - msAgo).toISOString();
 const DIGEST = 'sha256:49c18358df82f4577386404991c51a9559f243e0b1bdc366df25';
 
-function tag(name: string, overrides: Partial<TagView>): TagView {
-  return {
-    name,
-    importPending: false,
-    dangling: false,
-    policy: null,
-    spec: null,
-    conditions: [],
-    history: [],
-    ...overrides,
-  };
-}
-
-const spec = (
-  from: Pick<NonNullable<NonNullable<TagView['spec']>['from']>, 'kind' | 'name'>,
-  extra: Partial<NonNullable<TagView['spec']>> = {},
-): NonNullable<TagView['spec']> => ({
-  generation: 2,
-  reference: false,
-  annotations: [],
-  from: { ...from, namespace: null },
-  importPolicy: { importMode: 'Legacy', insecure: false, scheduled: false },
-  referencePolicy: { type: 'Source' },
-  ...extra,
-});
-
 /** The stream of OpenShift's second documented `oc describe is/python` example. */
 const python: StreamView = {
   id: 'SW1hZ2VTdHJlYW06MQ==',
@@ -148,8 +124,8 @@ const python: StreamView = {
   annotations: [{ key: 'openshift.io/image.dockerRepositoryCheck', value: '2017-10-02T17:05:11Z' }],
   lookupPolicy: { local: false },
   tags: [
-    tag('3.5', {
-      spec: spec({ kind: 'DockerImage', name: 'centos/python-35-centos7' }),
+    tagView('3.5', {
+      spec: specView({ kind: 'DockerImage', name: 'centos/python-35-centos7' }),
       history: [
         {
           created: at(5 * MINUTE),
@@ -159,8 +135,8 @@ const python: StreamView = {
         },
       ],
     }),
-    tag('latest', {
-      spec: spec({ kind: 'ImageStreamImage', name: `python@${DIGEST}` }),
+    tagView('latest', {
+      spec: specView({ kind: 'ImageStreamImage', name: `python@${DIGEST}` }),
       history: [
         {
           created: at(MINUTE + 5 * SECOND),
@@ -187,13 +163,16 @@ describe('describe', () => {
       labels: [],
       annotations: [],
       tags: [
-        tag('1.0', {
-          spec: spec({ kind: 'DockerImage', name: 'quay.io/x/ruby:1.0' }),
+        tagView('1.0', {
+          spec: specView({ kind: 'DockerImage', name: 'quay.io/x/ruby:1.0' }),
           history: [item],
         }),
-        tag('latest', { spec: spec({ kind: 'ImageStreamTag', name: '1.0' }), history: [item] }),
-        tag('stable', {
-          spec: spec({ kind: 'ImageStreamTag', name: 'python:latest' }),
+        tagView('latest', {
+          spec: specView({ kind: 'ImageStreamTag', name: '1.0' }),
+          history: [item],
+        }),
+        tagView('stable', {
+          spec: specView({ kind: 'ImageStreamTag', name: 'python:latest' }),
           history: [item],
         }),
       ],
@@ -263,8 +242,8 @@ describe('describe', () => {
       annotations: [],
       uniqueImageCount: 2,
       tags: [
-        tag('scheduled', {
-          spec: spec(
+        tagView('scheduled', {
+          spec: specView(
             { kind: 'DockerImage', name: 'quay.io/x/y:1' },
             {
               importPolicy: { importMode: 'Legacy', insecure: true, scheduled: true },
@@ -297,8 +276,8 @@ describe('describe', () => {
             },
           ],
         }),
-        tag('ref', {
-          spec: spec({ kind: 'DockerImage', name: 'quay.io/x/y:2' }, { reference: true }),
+        tagView('ref', {
+          spec: specView({ kind: 'DockerImage', name: 'quay.io/x/y:2' }, { reference: true }),
           history: [
             {
               created: at(10 * SECOND),
@@ -308,7 +287,7 @@ describe('describe', () => {
             },
           ],
         }),
-        tag('pushed', {}),
+        tagView('pushed'),
       ],
     };
     expect(describeImageStream(stream, NOW)).toBe(
@@ -403,14 +382,7 @@ describe('describe', () => {
         '\t\t72.26 MB\tsha256:l2',
         '\t\t0 B\t\tsha256:l3',
         'Image Created:\t2 weeks ago',
-        'Author:\t\t<none>',
-        'Arch:\t\tamd64',
-        'Entrypoint:\tcontainer-entrypoint',
-        'Command:\t/bin/sh -c $STI_SCRIPTS_PATH/usage',
-        'Working Dir:\t/opt/app-root/src',
-        'User:\t\t1001',
-        'Exposes Ports:\t8080/tcp',
-        'Docker Labels:\tbuild-date=20170801',
+        ...PYTHON_35_CONFIG_LINES,
         '',
       ].join('\n'),
     );

@@ -12,7 +12,8 @@ import {
   tagInputFor,
 } from '../../src/cli/manifest.ts';
 import { imageStreamObject } from '../../src/cli/objects.ts';
-import type { StreamView } from '../../src/cli/queries.ts';
+import { BILLION_LAUGHS } from '../support/cliTexts.ts';
+import { specView, streamView, tagView } from '../support/cliViews.ts';
 import * as seeds from '../support/seedManifests.ts';
 
 const parseOne = async (text: string) => {
@@ -229,36 +230,23 @@ describe('spec tags as tag calls', () => {
   const stream = { name: 'ruby', namespace: 'demo' };
   const tagOf = (from: SpecTagManifest['from'], extra: Partial<SpecTagManifest> = {}) =>
     ({ ...dockerTag('t', 'x'), from, ...extra }) as SpecTagManifest;
+  /** The tag input for a spec tag from `from`, warnings into `warnings`. */
+  const inputFrom = (from: SpecTagManifest['from'], warnings: string[]) =>
+    tagInputFor(stream, tagOf(from), warnings);
 
   it('an ImageStreamTag of the same stream is tracked; of another stream, pinned', () => {
     const warnings: string[] = [];
     expect(
-      tagInputFor(
-        stream,
-        tagOf({ kind: 'ImageStreamTag', name: '2.0', namespace: null }),
-        warnings,
-      ),
+      inputFrom({ kind: 'ImageStreamTag', name: '2.0', namespace: null }, warnings),
     ).toMatchObject({ source: 'ruby:2.0', sourceKind: 'ImageStreamTag', alias: true });
     expect(
-      tagInputFor(
-        stream,
-        tagOf({ kind: 'ImageStreamTag', name: 'ruby:2.0', namespace: 'demo' }),
-        warnings,
-      ),
+      inputFrom({ kind: 'ImageStreamTag', name: 'ruby:2.0', namespace: 'demo' }, warnings),
     ).toMatchObject({ source: 'ruby:2.0', alias: true });
     expect(
-      tagInputFor(
-        stream,
-        tagOf({ kind: 'ImageStreamTag', name: 'python:3', namespace: null }),
-        warnings,
-      ),
+      inputFrom({ kind: 'ImageStreamTag', name: 'python:3', namespace: null }, warnings),
     ).toMatchObject({ source: 'python:3', alias: false });
     expect(
-      tagInputFor(
-        stream,
-        tagOf({ kind: 'ImageStreamTag', name: 'ruby:2.0', namespace: 'base' }),
-        warnings,
-      ),
+      inputFrom({ kind: 'ImageStreamTag', name: 'ruby:2.0', namespace: 'base' }, warnings),
     ).toMatchObject({ source: 'base/ruby:2.0', alias: false });
     expect(warnings).toEqual([]);
   });
@@ -266,11 +254,7 @@ describe('spec tags as tag calls', () => {
   it('ImageStreamImage and DockerImage sources, and import settings only where they apply', () => {
     const warnings: string[] = [];
     expect(
-      tagInputFor(
-        stream,
-        tagOf({ kind: 'ImageStreamImage', name: 'sha256:abc', namespace: null }),
-        warnings,
-      ),
+      inputFrom({ kind: 'ImageStreamImage', name: 'sha256:abc', namespace: null }, warnings),
     ).toMatchObject({ source: 'ruby@sha256:abc', sourceKind: 'ImageStreamImage' });
     const scheduled = tagOf(
       { kind: 'ImageStreamTag', name: '2.0', namespace: null },
@@ -326,35 +310,23 @@ describe('spec tags as tag calls', () => {
 });
 
 it('get -o yaml reads back as the same spec (round trip)', async () => {
-  const stream: StreamView = {
+  const stream = streamView('ruby', {
     id: 'SW1hZ2VTdHJlYW06Mg==',
-    name: 'ruby',
-    namespace: 'demo',
-    createdAt: '2025-01-01T00:00:00.000Z',
-    updatedAt: '2025-01-01T00:00:00.000Z',
     generation: 4,
     resourceVersion: '9',
-    pullSpec: 'registry.test:5000/demo/ruby',
-    dockerImageRepository: null,
-    uniqueImageCount: 1,
     labels: [{ key: 'app', value: 'web' }],
     annotations: [{ key: 'openshift.io/display-name', value: 'Ruby' }],
     lookupPolicy: { local: true },
     tags: [
-      {
-        name: '2.0',
-        importPending: false,
-        dangling: false,
-        policy: null,
-        spec: {
-          generation: 2,
-          reference: false,
-          annotations: [{ key: 'version', value: '2.0' }],
-          from: { kind: 'DockerImage', name: 'quay.io/r:2.0', namespace: null },
-          importPolicy: { importMode: 'PreserveOriginal', insecure: true, scheduled: true },
-          referencePolicy: { type: 'Local' },
-        },
-        conditions: [],
+      tagView('2.0', {
+        spec: specView(
+          { kind: 'DockerImage', name: 'quay.io/r:2.0' },
+          {
+            annotations: [{ key: 'version', value: '2.0' }],
+            importPolicy: { importMode: 'PreserveOriginal', insecure: true, scheduled: true },
+            referencePolicy: { type: 'Local' },
+          },
+        ),
         history: [
           {
             created: '2025-01-01T00:00:00.000Z',
@@ -363,34 +335,13 @@ it('get -o yaml reads back as the same spec (round trip)', async () => {
             image: { digest: 'sha256:aaa' },
           },
         ],
-      },
-      {
-        name: 'latest',
-        importPending: false,
-        dangling: false,
-        policy: null,
-        spec: {
-          generation: 3,
-          reference: false,
-          annotations: [],
-          from: { kind: 'ImageStreamTag', name: '2.0', namespace: null },
-          importPolicy: { importMode: 'Legacy', insecure: false, scheduled: false },
-          referencePolicy: { type: 'Source' },
-        },
-        conditions: [],
-        history: [],
-      },
-      {
-        name: 'pushed',
-        importPending: false,
-        dangling: false,
-        policy: null,
-        spec: null,
-        conditions: [],
-        history: [],
-      },
+      }),
+      tagView('latest', {
+        spec: specView({ kind: 'ImageStreamTag', name: '2.0' }, { generation: 3 }),
+      }),
+      tagView('pushed'),
     ],
-  };
+  });
   const yaml = await toYaml(imageStreamObject(stream));
   expect(yaml).toBe(`apiVersion: image.openshift.io/v1
 kind: ImageStream
@@ -462,20 +413,6 @@ status:
     ],
   });
 });
-
-/** The classic YAML bomb: nine levels of nine aliases each, 9^9 strings once expanded. */
-const BILLION_LAUGHS = [
-  'apiVersion: image.openshift.io/v1',
-  'kind: ImageStream',
-  'metadata:',
-  '  name: lol',
-  '  annotations:',
-  `    a: &a [${Array(9).fill('"lol"').join(', ')}]`,
-  ...'bcdefghi'
-    .split('')
-    .map((name, i) => `    ${name}: &${name} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(', ')}]`),
-  '',
-].join('\n');
 
 describe('hostile manifests are refused with a clear message, at bounded cost', () => {
   it('a billion laughs: refused at the alias limit, not expanded', async () => {

@@ -12,7 +12,7 @@ import {
   parsePolicyAnnotation,
   parsePolicyFlags,
 } from '../../src/cli/policyFlags.ts';
-import type { StreamView, TagView } from '../../src/cli/queries.ts';
+import { specView, streamView, tagView } from '../support/cliViews.ts';
 
 function refusal(flags: PolicyFlags): PolicyFlagError {
   try {
@@ -124,10 +124,7 @@ describe('the tagraph.io/policy annotation', () => {
     expect(messageOf('{"newestBuild":{"filter":null},"exclude":[]}')).toBe('accepted');
   });
 
-  const policyTag: TagView = {
-    name: 'stable',
-    importPending: false,
-    dangling: false,
+  const policyTag = tagView('stable', {
     policy: {
       kind: 'PATTERN',
       range: null,
@@ -148,35 +145,17 @@ describe('the tagraph.io/policy annotation', () => {
         reason: 'main-100-def has the highest extracted value (100) numerically of 2 candidates',
       },
     },
-    spec: {
-      generation: 2,
-      reference: false,
-      annotations: [{ key: 'owner', value: 'web' }],
-      from: { kind: 'DockerImage', name: 'quay.io/r', namespace: null },
-      importPolicy: { importMode: 'Legacy', insecure: false, scheduled: true },
-      referencePolicy: { type: 'Source' },
-    },
-    conditions: [],
-    history: [],
-  };
+    spec: specView(
+      { kind: 'DockerImage', name: 'quay.io/r' },
+      {
+        annotations: [{ key: 'owner', value: 'web' }],
+        importPolicy: { importMode: 'Legacy', insecure: false, scheduled: true },
+      },
+    ),
+  });
 
   it('carries a policy tag through get -o yaml and back to the tag input apply sends', async () => {
-    const stream: StreamView = {
-      id: 'SW1hZ2VTdHJlYW06MQ==',
-      name: 'app',
-      namespace: 'demo',
-      createdAt: '2025-01-01T00:00:00.000Z',
-      updatedAt: '2025-01-01T00:00:00.000Z',
-      generation: 2,
-      resourceVersion: '3',
-      pullSpec: 'registry.test:5000/demo/app',
-      dockerImageRepository: null,
-      uniqueImageCount: 1,
-      labels: [],
-      annotations: [],
-      lookupPolicy: { local: false },
-      tags: [policyTag],
-    };
+    const stream = streamView('app', { tags: [policyTag] });
     const yaml = await toYaml(imageStreamObject(stream));
     expect(yaml).toContain(`${POLICY_ANNOTATION}: '{"pattern":`);
     const [manifest] = await parseManifests(yaml, 'app.yaml');

@@ -70,61 +70,58 @@ describe('platformPreference', () => {
   });
 });
 
+type Choice = [
+  preference: Parameters<typeof chooseManifestListChild>[1],
+  server: Parameters<typeof chooseManifestListChild>[2],
+  /** The child of `list` chosen, and why. */
+  index: number,
+  matchedBy: string,
+];
+const arm = (variant?: string) => ({
+  os: 'linux',
+  architecture: 'arm',
+  ...(variant && { variant }),
+});
+
 describe('chooseManifestListChild (Legacy)', () => {
-  it('prefers the annotations over everything else', () => {
-    expect(
-      chooseManifestListChild(list, { preferArch: 'ppc64le', preferOs: 'linux' }, serverArm64),
-    ).toEqual({ child: list[0], matchedBy: 'annotations' });
-    expect(
-      chooseManifestListChild(list, { preferArch: 'amd64', preferOs: 'windows' }, serverArm64),
-    ).toEqual({ child: list[5], matchedBy: 'annotations' });
-  });
-
-  it('fills a missing annotation from the server platform', () => {
-    // Only the OS is given: the architecture is the server's (arm64).
-    expect(chooseManifestListChild(list, { preferOs: 'linux' }, serverArm64)).toEqual({
-      child: list[3],
-      matchedBy: 'annotations',
-    });
-    // Only the architecture is given: the OS is the server's (linux), so not windows/amd64.
-    expect(chooseManifestListChild(list, { preferArch: 'amd64' }, serverArm64)).toEqual({
-      child: list[4],
-      matchedBy: 'annotations',
-    });
-  });
-
-  it('falls back to the server platform when the annotations match nothing', () => {
-    expect(chooseManifestListChild(list, { preferArch: 'riscv64' }, serverArm64)).toEqual({
-      child: list[3],
-      matchedBy: 'server',
-    });
-  });
-
-  it('uses the server platform without annotations', () => {
-    expect(chooseManifestListChild(list, {}, serverArm64)).toEqual({
-      child: list[3],
-      matchedBy: 'server',
-    });
-  });
-
-  it('honours the server variant, else the first of that os/arch', () => {
-    expect(
-      chooseManifestListChild(list, {}, { os: 'linux', architecture: 'arm', variant: 'v7' }),
-    ).toEqual({ child: list[2], matchedBy: 'server' });
-    expect(
-      chooseManifestListChild(list, {}, { os: 'linux', architecture: 'arm', variant: 'v5' }),
-    ).toEqual({ child: list[1], matchedBy: 'server' });
-    expect(chooseManifestListChild(list, {}, { os: 'linux', architecture: 'arm' })).toEqual({
-      child: list[1],
-      matchedBy: 'server',
-    });
-  });
-
-  it('then linux/amd64', () => {
-    expect(chooseManifestListChild(list, {}, serverS390x)).toEqual({
-      child: list[4],
-      matchedBy: 'linux/amd64',
-    });
+  it.each<[string, Choice[]]>([
+    [
+      'prefers the annotations over everything else',
+      [
+        [{ preferArch: 'ppc64le', preferOs: 'linux' }, serverArm64, 0, 'annotations'],
+        [{ preferArch: 'amd64', preferOs: 'windows' }, serverArm64, 5, 'annotations'],
+      ],
+    ],
+    [
+      'fills a missing annotation from the server platform',
+      [
+        // Only the OS is given: the architecture is the server's (arm64).
+        [{ preferOs: 'linux' }, serverArm64, 3, 'annotations'],
+        // Only the architecture is given: the OS is the server's (linux), so not windows/amd64.
+        [{ preferArch: 'amd64' }, serverArm64, 4, 'annotations'],
+      ],
+    ],
+    [
+      'falls back to the server platform when the annotations match nothing',
+      [[{ preferArch: 'riscv64' }, serverArm64, 3, 'server']],
+    ],
+    ['uses the server platform without annotations', [[{}, serverArm64, 3, 'server']]],
+    [
+      'honours the server variant, else the first of that os/arch',
+      [
+        [{}, arm('v7'), 2, 'server'],
+        [{}, arm('v5'), 1, 'server'],
+        [{}, arm(), 1, 'server'],
+      ],
+    ],
+    ['then linux/amd64', [[{}, serverS390x, 4, 'linux/amd64']]],
+  ])('%s', (_, choices) => {
+    for (const [preference, server, index, matchedBy] of choices) {
+      expect(chooseManifestListChild(list, preference, server)).toEqual({
+        child: list[index],
+        matchedBy,
+      });
+    }
   });
 
   it('then the first entry, skipping attestation manifests', () => {

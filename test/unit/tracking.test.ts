@@ -152,6 +152,12 @@ describe('wouldCreateCycle', () => {
 });
 
 describe('validateTrackingSource', () => {
+  /** The refusal validateTrackingSource returns, naming `field`. */
+  const refusal = (message: string, field = 'from') => ({
+    ok: false,
+    error: { code: 'VALIDATION', field, message },
+  });
+
   it('returns the tag to follow for both name forms', () => {
     expect(validateTrackingSource(chain, 'beta', istag('stable'))).toEqual({
       ok: true,
@@ -163,16 +169,22 @@ describe('validateTrackingSource', () => {
     });
   });
 
-  it('refuses another stream', () => {
-    expect(validateTrackingSource(chain, 'beta', istag('python:3'))).toEqual({
-      ok: false,
-      error: {
-        code: 'VALIDATION',
-        field: 'from',
-        message:
-          'cannot track "python:3": a tracking tag (alias) can only follow a tag of its own image stream (demo/ruby); tag it without tracking to copy the image instead',
-      },
-    });
+  it.each([
+    [
+      'refuses another stream',
+      'beta',
+      'python:3',
+      'cannot track "python:3": a tracking tag (alias) can only follow a tag of its own image stream (demo/ruby); tag it without tracking to copy the image instead',
+    ],
+    ['refuses tracking itself', 'stable', 'ruby:stable', 'tag "stable" cannot track itself'],
+    [
+      'refuses a cycle and shows the loop',
+      'latest',
+      'prod',
+      'tag "latest" cannot track "prod": that would make a cycle (latest → prod → stable → latest)',
+    ],
+  ])('%s', (_, tag, source, message) => {
+    expect(validateTrackingSource(chain, tag, istag(source))).toEqual(refusal(message));
   });
 
   it('refuses another namespace, naming it', () => {
@@ -190,39 +202,18 @@ describe('validateTrackingSource', () => {
         { kind: 'DockerImage', name: 'quay.io/a:1' },
         'input.from',
       ),
-    ).toEqual({
-      ok: false,
-      error: {
-        code: 'VALIDATION',
-        field: 'input.from',
-        message: 'a tracking tag must follow an ImageStreamTag of demo/ruby, not a DockerImage',
-      },
-    });
+    ).toEqual(
+      refusal(
+        'a tracking tag must follow an ImageStreamTag of demo/ruby, not a DockerImage',
+        'input.from',
+      ),
+    );
   });
 
   it('refuses an invalid tag name', () => {
     expect(validateTrackingSource(chain, 'beta', istag('ruby:-x'))).toMatchObject({
       ok: false,
       error: { code: 'VALIDATION', message: expect.stringContaining('tag "-x" must start') },
-    });
-  });
-
-  it('refuses tracking itself', () => {
-    expect(validateTrackingSource(chain, 'stable', istag('ruby:stable'))).toEqual({
-      ok: false,
-      error: { code: 'VALIDATION', field: 'from', message: 'tag "stable" cannot track itself' },
-    });
-  });
-
-  it('refuses a cycle and shows the loop', () => {
-    expect(validateTrackingSource(chain, 'latest', istag('prod'))).toEqual({
-      ok: false,
-      error: {
-        code: 'VALIDATION',
-        field: 'from',
-        message:
-          'tag "latest" cannot track "prod": that would make a cycle (latest → prod → stable → latest)',
-      },
     });
   });
 
