@@ -7,7 +7,7 @@ import type { Db } from '../db/client.ts';
 import { tagHistory, tags } from '../db/schema.ts';
 import { type RollbackBy, rollbackTarget } from '../domain/history.ts';
 import { followers } from '../domain/tracking.ts';
-import { fail, fromDomain, invalid, notFound, ok, type Result } from '../errors.ts';
+import { fail, fromDomain, invalid, ok, type Result } from '../errors.ts';
 import { appendEvents, writeTransaction } from '../events/append.ts';
 import { lockTag, touchStream } from './imageStreams.ts';
 import { writeSpecTag } from './specTags.ts';
@@ -45,7 +45,7 @@ export async function deleteTag(
   const { namespace, stream, tag } = ref.value;
   return writeTransaction(db, async (tx) => {
     const locked = await lockTag(tx, ref.value, locator.expectedResourceVersion);
-    if (!locked.ok) return notFound(locked.error.message, 'ref');
+    if (!locked.ok) return locked;
     const { stream: streamRow, row } = locked.value;
     const rows = await loadTags(tx, streamRow.id);
     const dangling = followers(streamTagsOf(streamRow, rows), tag);

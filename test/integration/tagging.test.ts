@@ -514,6 +514,18 @@ describe('deleteTag', () => {
     });
     expect(again.data!.deleteTag).toMatchObject({ __typename: 'NotFoundError', field: 'ref' });
   });
+
+  it('refuses a stale expectedResourceVersion as a conflict and keeps the tag', async () => {
+    await push('del', 'kept', 'v1', 'del-kept');
+    const result = await editor.graphql<{ deleteTag: Record<string, unknown> }>(DELETE_TAG, {
+      input: { namespace: 'del', ref: 'kept:v1', expectedResourceVersion: '999999' },
+    });
+    expect(result.data!.deleteTag).toMatchObject({
+      __typename: 'ConflictError',
+      field: 'expectedResourceVersion',
+    });
+    expect(await history('del', 'kept', 'v1')).toHaveLength(1);
+  });
 });
 
 const ROLLBACK = `mutation($input: RollbackTagInput!) {
