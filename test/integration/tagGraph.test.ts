@@ -800,7 +800,10 @@ describe('image streams', () => {
         expect(node.history.edges.map((e) => e.node.generation)).toEqual([7, 6, 5, 4, 3]);
         expect(node.history.edges[0]!.node.image!.layers).toHaveLength(2);
       }
-      return { count, compiled: caller.statements.filter((s) => s.includes(' as readable,')).length };
+      return {
+        count,
+        compiled: caller.statements.filter((s) => s.includes(' as readable,')).length,
+      };
     };
     // The ordinary execution (batched loads over drizzle): an app with compiled reads off.
     const off = await startTestApp({ compiledReads: false });
