@@ -38,6 +38,15 @@ const cli = (args: string[], options: CliOptions = {}) =>
 /** `tagraph tag <repository> <stream:tag> <flags>`: a tag that follows this file's repository. */
 const follow = (tag: string, ...flags: string[]) => cli(['tag', repository, tag, ...flags]);
 
+/** Makes `tag` follow the repository by `flags`, then re-evaluates it: the re-evaluation's output. */
+async function followAndReevaluate(tag: string, ...flags: string[]): Promise<string> {
+  const set = await follow(tag, ...flags);
+  expect(set.code, set.stderr).toBe(0);
+  const reevaluated = await cli(['reevaluate', `istag/${tag}`]);
+  expect(reevaluated.code, reevaluated.stderr).toBe(0);
+  return reevaluated.stdout;
+}
+
 function file(text: string): string {
   const path = join(scratch, `${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(path, text);
@@ -92,30 +101,24 @@ describe('tagraph tag --policy', () => {
   }, 180_000);
 
   it('takes a pattern with --extract and --order, and newest-build', async () => {
-    const set = await follow(
+    const main = await followAndReevaluate(
       'app:main',
       '--policy=pattern:^main-(\\d+)-[a-f0-9]+$',
       '--extract=$1',
       '--order=numerical-asc',
       '--insecure',
     );
-    expect(set.code, set.stderr).toBe(0);
-    const main = await cli(['reevaluate', 'istag/app:main']);
-    expect(main.code, main.stderr).toBe(0);
-    expect(main.stdout).toMatch(/Winner:\s+main-100-def/);
-    expect(main.stdout).toMatch(/Policy:\s+pattern:\^main-\(\\d\+\)-\[a-f0-9\]\+\$ extract \$1/);
+    expect(main).toMatch(/Winner:\s+main-100-def/);
+    expect(main).toMatch(/Policy:\s+pattern:\^main-\(\\d\+\)-\[a-f0-9\]\+\$ extract \$1/);
 
-    const build = await follow(
+    const newest = await followAndReevaluate(
       'app:newest',
       '--policy=newest-build:^1\\.',
       '--exclude=1.0.*',
       '--insecure',
     );
-    expect(build.code, build.stderr).toBe(0);
-    const newest = await cli(['reevaluate', 'istag/app:newest']);
-    expect(newest.code, newest.stderr).toBe(0);
-    expect(newest.stdout).toMatch(/Policy:\s+newest-build:\^1\\\.; excludes 1\.0\.\*/);
-    expect(newest.stdout).toMatch(/Winner:\s+1\./);
+    expect(newest).toMatch(/Policy:\s+newest-build:\^1\\\.; excludes 1\.0\.\*/);
+    expect(newest).toMatch(/Winner:\s+1\./);
   }, 180_000);
 
   it('refuses bad flags before any request (exit 2) and bad policies as the server does (exit 1)', async () => {
@@ -156,9 +159,7 @@ describe('tagraph tag --policy', () => {
 
 describe('policy tags in YAML', () => {
   it('get -o yaml carries the policy in the tagraph.io/policy annotation; apply -f keeps or changes it', async () => {
-    const set = await follow('web:stable', '--policy=semver:~1.2', '--insecure');
-    expect(set.code, set.stderr).toBe(0);
-    expect((await cli(['reevaluate', 'istag/web:stable'])).code).toBe(0);
+    await followAndReevaluate('web:stable', '--policy=semver:~1.2', '--insecure');
     const before = await getTag(app.as(editor), NS, 'web:stable');
 
     const exported = await cli(['get', 'is', 'web', '-o', 'yaml']);
