@@ -2,7 +2,7 @@
 // robot tokens): `-o name`, a structured document, or a table.
 
 import { errorLines, isTypedError, type TypedError } from './client.ts';
-import { type Io, printStructured } from './context.ts';
+import { type Context, type Io, printStructured } from './context.ts';
 import { CliError, UsageError } from './errors.ts';
 import type { OutputFormat } from './flags.ts';
 import { table } from './tabwriter.ts';
@@ -58,6 +58,34 @@ export async function printNamed<T extends { name: string | null }>(
       chosen.map((item) => view.row(item, now)),
     ),
   );
+}
+
+/** A kind of object of a namespace that `get <objects> [name...]` reads and prints. */
+export interface NamedKind<T> extends Omit<NamedTable<T>, 'empty'> {
+  /** Every object of this kind in the namespace. */
+  list: (ctx: Context) => Promise<T[]>;
+  /** The error for a name not found (default: `<resource> <namespace>/<name> not found`). */
+  notFound?: (name: string, namespace: string) => string;
+  /** The line to stderr when there are none (default: `No <resource>s found in <ns> namespace.`). */
+  empty?: (namespace: string) => string;
+}
+
+/** `get <objects> [name...]`: the namespace's objects of `kind`, the ones named (else all). */
+export async function getNamed<T extends { name: string }>(
+  io: Io,
+  ctx: Context,
+  names: string[],
+  format: OutputFormat,
+  kind: NamedKind<T>,
+): Promise<void> {
+  const { namespace } = ctx;
+  const chosen = pickNamed(
+    await kind.list(ctx),
+    names,
+    (name) => kind.notFound?.(name, namespace) ?? `${kind.resource} ${namespace}/${name} not found`,
+  );
+  const empty = kind.empty?.(namespace) ?? `No ${kind.resource}s found in ${namespace} namespace.`;
+  await printNamed(io, format, names, chosen, { ...kind, empty });
 }
 
 /**

@@ -4,9 +4,10 @@ import { unwrap } from './client.ts';
 import { type Context, contextOf, type Io, toJson } from './context.ts';
 import { CREATE_RECEIVER, DELETE_RECEIVER, LIST_RECEIVERS } from './documents.ts';
 import { UsageError } from './errors.ts';
-import { type OutputFormat, parseOutput } from './flags.ts';
+import { parseOutput } from './flags.ts';
+import type { ResultOf } from './graphql.ts';
 import { ago } from './humanize.ts';
-import { deleteNamed, pickNamed, printNamed } from './namedList.ts';
+import { deleteNamed, type NamedKind } from './namedList.ts';
 import { namedArgs } from './tokens.ts';
 
 /** The names `get` and `delete` take for receivers. */
@@ -64,33 +65,23 @@ export function registerCreateReceiver(create: Command, io: Io): void {
     );
 }
 
+type ReceiverView = ResultOf<typeof LIST_RECEIVERS>['receivers'][number];
+
 /** `get receivers [name...]`. */
-export async function printReceivers(
-  io: Io,
-  ctx: Context,
-  names: string[],
-  format: OutputFormat,
-): Promise<void> {
-  const data = await ctx.client.request(LIST_RECEIVERS, { namespace: ctx.namespace });
-  const chosen = pickNamed(
-    data.receivers,
-    names,
-    (name) => `receiver ${ctx.namespace}/${name} not found`,
-  );
-  await printNamed(io, format, names, chosen, {
-    resource: 'receiver',
-    empty: `No receivers found in ${ctx.namespace} namespace.`,
-    headers: ['NAME', 'KIND', 'REGISTRY', 'SIGNED', 'LAST CALLED', 'AGE'],
-    row: (r, now) => [
-      r.name,
-      r.kind,
-      r.registry ?? '<from payload>',
-      r.signed ? 'yes' : 'no',
-      r.lastCalledAt ? ago(r.lastCalledAt as string, now) : '<never>',
-      ago(r.createdAt as string, now),
-    ],
-  });
-}
+export const RECEIVERS: NamedKind<ReceiverView> = {
+  resource: 'receiver',
+  list: async (ctx) =>
+    (await ctx.client.request(LIST_RECEIVERS, { namespace: ctx.namespace })).receivers,
+  headers: ['NAME', 'KIND', 'REGISTRY', 'SIGNED', 'LAST CALLED', 'AGE'],
+  row: (r, now) => [
+    r.name,
+    r.kind,
+    r.registry ?? '<from payload>',
+    r.signed ? 'yes' : 'no',
+    r.lastCalledAt ? ago(r.lastCalledAt as string, now) : '<never>',
+    ago(r.createdAt as string, now),
+  ],
+};
 
 /** `delete receiver/<name>...`. */
 export async function deleteReceivers(io: Io, ctx: Context, names: string[]): Promise<void> {

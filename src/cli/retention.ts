@@ -14,10 +14,10 @@ import {
   SET_RETENTION_POLICY,
 } from './documents.ts';
 import { forbidden, PrintedError, UsageError } from './errors.ts';
-import { booleanOption, type OutputFormat, parseDuration, parseOutput } from './flags.ts';
+import { booleanOption, parseDuration, parseOutput } from './flags.ts';
 import type { ResultOf } from './graphql.ts';
 import { ago } from './humanize.ts';
-import { pickNamed, printNamed } from './namedList.ts';
+import type { NamedKind } from './namedList.ts';
 import { namedArgs } from './tokens.ts';
 
 type PolicyView = ResultOf<typeof RetentionPolicyFields>;
@@ -109,32 +109,23 @@ function lastRunText(policy: PolicyView, now: number): string {
 }
 
 /** `get retentionpolicies [name...]`. */
-export async function printRetentionPolicies(
-  io: Io,
-  ctx: Context,
-  names: string[],
-  format: OutputFormat,
-): Promise<void> {
-  const data = await ctx.client.request(LIST_RETENTION_POLICIES, { namespace: ctx.namespace });
-  const chosen = pickNamed(
-    data.retentionPolicies as PolicyView[],
-    names,
-    (name) => `Error from server (NotFound): retentionpolicies "${name}" not found`,
-  );
-  await printNamed(io, format, names, chosen, {
-    resource: 'retentionpolicy',
-    empty: `No resources found in ${ctx.namespace} namespace.`,
-    headers: ['NAME', 'KEEP', 'YOUNGER THAN', 'SCOPE', 'SCHEDULE', 'LAST RUN'],
-    row: (p, now) => [
-      p.name,
-      String(p.keepTagRevisions),
-      minutesText(p.keepYoungerThanMinutes),
-      scopeText(p),
-      p.enabled ? `every ${minutesText(p.intervalMinutes)}` : 'disabled',
-      lastRunText(p, now),
-    ],
-  });
-}
+export const RETENTION_POLICIES: NamedKind<PolicyView> = {
+  resource: 'retentionpolicy',
+  list: async (ctx) =>
+    (await ctx.client.request(LIST_RETENTION_POLICIES, { namespace: ctx.namespace }))
+      .retentionPolicies as PolicyView[],
+  notFound: (name) => `Error from server (NotFound): retentionpolicies "${name}" not found`,
+  empty: (namespace) => `No resources found in ${namespace} namespace.`,
+  headers: ['NAME', 'KEEP', 'YOUNGER THAN', 'SCOPE', 'SCHEDULE', 'LAST RUN'],
+  row: (p, now) => [
+    p.name,
+    String(p.keepTagRevisions),
+    minutesText(p.keepYoungerThanMinutes),
+    scopeText(p),
+    p.enabled ? `every ${minutesText(p.intervalMinutes)}` : 'disabled',
+    lastRunText(p, now),
+  ],
+};
 
 /** `delete retentionpolicy/<name>…`: each outcome on its own line, as oc prints them. */
 export async function deleteRetentionPolicies(

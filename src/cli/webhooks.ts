@@ -10,9 +10,9 @@ import {
   type WebhookFields,
 } from './documents.ts';
 import { CliError, UsageError } from './errors.ts';
-import { collect, type OutputFormat, parseOutput } from './flags.ts';
+import { collect, parseOutput } from './flags.ts';
 import { ago } from './humanize.ts';
-import { pickNamed, printNamed } from './namedList.ts';
+import type { NamedKind } from './namedList.ts';
 import { table } from './tabwriter.ts';
 
 type WebhookView = ResultOf<typeof WebhookFields>;
@@ -99,32 +99,21 @@ function filterText(webhook: WebhookView): string {
 }
 
 /** `get webhooks [name...]`. */
-export async function printWebhooks(
-  io: Io,
-  ctx: Context,
-  names: string[],
-  format: OutputFormat,
-): Promise<void> {
-  const data = await ctx.client.request(LIST_WEBHOOKS, { namespace: ctx.namespace });
-  const chosen = pickNamed(
-    data.webhooks as WebhookView[],
-    names,
-    (name) => `webhook ${ctx.namespace}/${name} not found`,
-  );
-  await printNamed(io, format, names, chosen, {
-    resource: 'webhook',
-    empty: `No webhooks found in ${ctx.namespace} namespace.`,
-    headers: ['NAME', 'URL', 'FORMAT', 'STATE', 'FILTER', 'AGE'],
-    row: (w, now) => [
-      w.name,
-      w.url,
-      w.format,
-      w.enabled ? w.state : `${w.state} (disabled)`,
-      filterText(w),
-      ago(w.createdAt as string, now),
-    ],
-  });
-}
+export const WEBHOOKS: NamedKind<WebhookView> = {
+  resource: 'webhook',
+  list: async (ctx) =>
+    (await ctx.client.request(LIST_WEBHOOKS, { namespace: ctx.namespace }))
+      .webhooks as WebhookView[],
+  headers: ['NAME', 'URL', 'FORMAT', 'STATE', 'FILTER', 'AGE'],
+  row: (w, now) => [
+    w.name,
+    w.url,
+    w.format,
+    w.enabled ? w.state : `${w.state} (disabled)`,
+    filterText(w),
+    ago(w.createdAt as string, now),
+  ],
+};
 
 /** `describe webhook/<name>`: its settings, its condition and its ten latest deliveries. */
 export async function describeWebhook(ctx: Context, name: string): Promise<string> {

@@ -5,6 +5,7 @@ import { type Context, contextOf, type Io, printStructured } from '../context.ts
 import { notFound, ServerError } from '../errors.ts';
 import { type OutputFormat, parseOutput } from '../flags.ts';
 import { ago } from '../humanize.ts';
+import { getNamed } from '../namedList.ts';
 import {
   imageStreamImageObject,
   imageStreamObject,
@@ -21,12 +22,12 @@ import {
   requireStream,
   type StreamView,
 } from '../queries.ts';
-import { printReceivers, receiverArgs } from '../receivers.ts';
+import { RECEIVERS, receiverArgs } from '../receivers.ts';
 import { istagName, KIND_NAMES, parseResourceArgs, type ResourceType } from '../resources.ts';
-import { printRetentionPolicies, retentionArgs } from '../retention.ts';
+import { RETENTION_POLICIES, retentionArgs } from '../retention.ts';
 import { table } from '../tabwriter.ts';
 import { printRobotTokens, tokenArgs } from '../tokens.ts';
-import { printWebhooks, WEBHOOK_TYPES } from '../webhooks.ts';
+import { WEBHOOK_TYPES, WEBHOOKS } from '../webhooks.ts';
 
 /** How many tags `get is` names before "+ N more...", as oc does. */
 const TAGS_SHOWN = 3;
@@ -223,12 +224,12 @@ export function registerGet(program: Command, io: Io): void {
         return;
       }
       if (args[0] && WEBHOOK_TYPES.has(args[0].toLowerCase())) {
-        await printWebhooks(io, contextOf(self, io), args.slice(1), format);
+        await getNamed(io, contextOf(self, io), args.slice(1), format, WEBHOOKS);
         return;
       }
       const policyNames = retentionArgs(args);
       if (policyNames) {
-        await printRetentionPolicies(io, contextOf(self, io), policyNames, format);
+        await getNamed(io, contextOf(self, io), policyNames, format, RETENTION_POLICIES);
         return;
       }
       const tokenNames = tokenArgs(args);
@@ -238,7 +239,7 @@ export function registerGet(program: Command, io: Io): void {
       }
       const receiverNames = receiverArgs(args);
       if (receiverNames) {
-        await printReceivers(io, contextOf(self, io), receiverNames, format);
+        await getNamed(io, contextOf(self, io), receiverNames, format, RECEIVERS);
         return;
       }
       const { type, names } = parseResourceArgs(args);
