@@ -3,7 +3,7 @@
 // The rules: docs/rules.md#pruning.
 import type { Command } from 'commander';
 import { unwrap } from '../client.ts';
-import { contextOf, type Io, toJson } from '../context.ts';
+import { type Context, contextOf, type Io, toJson } from '../context.ts';
 import { PRUNE, PRUNE_HISTORY, RUN_RETENTION_POLICY } from '../documents.ts';
 import { booleanOption, collect, parseCount, parseDuration, parseOutput } from '../flags.ts';
 import type { ResultOf } from '../graphql.ts';
@@ -128,6 +128,32 @@ export function retentionRules(options: RetentionRuleOptions) {
   };
 }
 
+/** What a prune command does once its flags are read. */
+interface Pruning<O extends PruneOptions, Rules, Report> {
+  /** The rules from the flags, checked before the connection is resolved. */
+  rules: (options: O) => Rules;
+  /** Asks the server to prune by the rules (a dry run unless --confirm). */
+  prune: (ctx: Context, rules: Rules, dryRun: boolean, options: O) => Promise<Report>;
+  /** The report as text (without -o json). */
+  text: (report: Report) => string;
+}
+
+/** Adds `--confirm`, `-o json` and the action that runs `pruning` and prints its report. */
+function pruneAction<O extends PruneOptions, Rules, Report>(
+  command: Command,
+  io: Io,
+  pruning: Pruning<O, Rules, Report>,
+): void {
+  booleanOption(command, 'confirm', 'remove for real (default: only report)');
+  command.option('-o, --output <format>', 'json').action(async (options: O, self: Command) => {
+    const format = parseOutput(options.output, ['json']);
+    const rules = pruning.rules(options);
+    const ctx = contextOf(self, io);
+    const report = await pruning.prune(ctx, rules, !(options.confirm ?? false), options);
+    io.out(format.kind === 'json' ? toJson(report) : pruning.text(report));
+  });
+}
+
 export function registerPrune(program: Command, io: Io): void {
   const prune = program
     .command('prune')
@@ -142,22 +168,14 @@ export function registerPrune(program: Command, io: Io): void {
         'any more. A dry run unless --confirm. Needs a cluster admin.',
     );
   keepOptions(images);
-  booleanOption(images, 'confirm', 'remove for real (default: only report)');
-  images
-    .option('-o, --output <format>', 'json')
-    .action(async (options: PruneOptions, self: Command) => {
-      const format = parseOutput(options.output, ['json']);
-      const rules = keepRules(options);
-      const ctx = contextOf(self, io);
-      const data = await ctx.client.request(PRUNE, {
-        input: {
-          ...rules,
-          dryRun: !(options.confirm ?? false),
-        },
-      });
-      const result = unwrap(data.pruneImages);
-      io.out(format.kind === 'json' ? toJson(result) : formatPrune(result));
-    });
+  pruneAction(images, io, {
+    rules: keepRules,
+    prune: async (ctx, rules, dryRun) => {
+      const data = await ctx.client.request(PRUNE, { input: { ...rules, dryRun } });
+      return unwrap(data.pruneImages);
+    },
+    text: formatPrune,
+  });
   const history = prune
     .command('history')
     .summary('remove old tag history items of the namespace (namespace admins)')
@@ -170,33 +188,20 @@ export function registerPrune(program: Command, io: Io): void {
     )
     .option('--policy <name>', 'run this retention policy (create retentionpolicy) now');
   retentionRuleOptions(history);
-  booleanOption(history, 'confirm', 'remove for real (default: only report)');
-  history
-    .option('-o, --output <format>', 'json')
-    .action(async (options: PruneHistoryOptions, self: Command) => {
-      const format = parseOutput(options.output, ['json']);
-      const rules = retentionRules(options);
-      const ctx = contextOf(self, io);
+  pruneAction(history, io, {
+    rules: retentionRules,
+    prune: async (ctx, rules, dryRun, options: PruneHistoryOptions) => {
       if (options.policy !== undefined) {
         const run = await ctx.client.request(RUN_RETENTION_POLICY, {
-          input: {
-            namespace: ctx.namespace,
-            name: options.policy,
-            dryRun: !(options.confirm ?? false),
-          },
+          input: { namespace: ctx.namespace, name: options.policy, dryRun },
         });
-        const { report } = unwrap(run.runRetentionPolicy);
-        io.out(format.kind === 'json' ? toJson(report) : formatPruneHistory(report));
-        return;
+        return unwrap(run.runRetentionPolicy).report;
       }
       const data = await ctx.client.request(PRUNE_HISTORY, {
-        input: {
-          namespace: ctx.namespace,
-          ...rules,
-          dryRun: !(options.confirm ?? false),
-        },
+        input: { namespace: ctx.namespace, ...rules, dryRun },
       });
-      const result = unwrap(data.pruneTagHistory);
-      io.out(format.kind === 'json' ? toJson(result) : formatPruneHistory(result));
-    });
+      return unwrap(data.pruneTagHistory);
+    },
+    text: formatPruneHistory,
+  });
 }
