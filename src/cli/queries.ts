@@ -18,9 +18,9 @@ import type { ResultOf } from './graphql.ts';
 
 export type KeyValue = { key: string; value: string };
 
-type Page = ResultOf<typeof HistoryPage>;
+type HistoryPageView = ResultOf<typeof HistoryPage>;
 
-export type HistoryItem = Page['nodes'][number];
+export type HistoryItem = HistoryPageView['nodes'][number];
 
 /** A tag with its whole history. */
 export type TagView = ResultOf<typeof TagFields> & { history: HistoryItem[] };
@@ -40,6 +40,27 @@ type FoundTag = Extract<
 
 /** One tag with its image, as `describe istag` and `get istag` show it. */
 export type StreamTagView = Omit<FoundTag, '__typename' | 'history'> & { history: HistoryItem[] };
+
+/** One page of a connection: its nodes and where the next page starts. */
+export interface Page<T> {
+  nodes: T[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+/** Every node of a connection, reading `page(after)` from the first page on; no page ends it. */
+export async function readAllPages<T>(
+  page: (after: string | null) => Promise<Page<T> | null | undefined>,
+): Promise<T[]> {
+  const nodes: T[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const current = await page(after);
+    if (!current) return nodes;
+    nodes.push(...current.nodes);
+    if (!current.pageInfo.hasNextPage) return nodes;
+    after = current.pageInfo.endCursor;
+  }
+}
 
 /**
  * The rest of each `<stream>:<tag>`'s history after `after` (all of it from null), newest first,
@@ -76,17 +97,17 @@ export async function fetchStream(
   namespace: string,
   name: string,
 ): Promise<StreamView | null> {
-  let head: FoundStream | null = null;
-  const tags: RawTag[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const data: ResultOf<typeof STREAM> = await client.request(STREAM, { namespace, name, after });
-    if (!data.imageStream) return head ? { ...head, tags: [] } : null;
+  let head = null as FoundStream | null;
+  let deleted = false;
+  const tags: RawTag[] = await readAllPages(async (after) => {
+    const data = await client.request(STREAM, { namespace, name, after });
+    deleted = !data.imageStream;
     head ??= data.imageStream;
-    tags.push(...data.imageStream.tags.nodes);
-    if (!data.imageStream.tags.pageInfo.hasNextPage) break;
-    after = data.imageStream.tags.pageInfo.endCursor;
-  }
+    return data.imageStream?.tags;
+  });
+  if (!head) return null;
+  // A stream deleted between two pages has no tags left.
+  if (deleted) return { ...head, tags: [] };
   // Tags with more history than the first page read the rest a few at a time.
   const more = await fetchHistories(
     client,
@@ -116,17 +137,10 @@ export async function requireStream(
 
 /** The names of every stream of a namespace, sorted. */
 export async function listStreamNames(client: GraphQLClient, namespace: string): Promise<string[]> {
-  const names: string[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const data: ResultOf<typeof STREAM_NAMES> = await client.request(STREAM_NAMES, {
-      namespace,
-      after,
-    });
-    names.push(...data.imageStreams.nodes.map((n) => n.name));
-    if (!data.imageStreams.pageInfo.hasNextPage) return names;
-    after = data.imageStreams.pageInfo.endCursor;
-  }
+  const streams = await readAllPages(
+    async (after) => (await client.request(STREAM_NAMES, { namespace, after })).imageStreams,
+  );
+  return streams.map((n) => n.name);
 }
 
 /**
@@ -139,19 +153,13 @@ export async function listStreamImageRefs(
 ): Promise<string[]> {
   const refs: string[] = [];
   for (const name of await listStreamNames(client, namespace)) {
-    let after: string | null = null;
-    for (;;) {
-      const data: ResultOf<typeof STREAM_IMAGE_DIGESTS> = await client.request(
-        STREAM_IMAGE_DIGESTS,
-        { namespace, name, after },
-      );
-      // A stream deleted between the two reads has no images left to list.
-      const images = data.imageStream?.images;
-      if (!images) break;
-      refs.push(...images.nodes.map((n) => `${name}@${n.digest}`));
-      if (!images.pageInfo.hasNextPage) break;
-      after = images.pageInfo.endCursor;
-    }
+    // A stream deleted between the two reads has no images left to list.
+    const images = await readAllPages(
+      async (after) =>
+        (await client.request(STREAM_IMAGE_DIGESTS, { namespace, name, after })).imageStream
+          ?.images,
+    );
+    refs.push(...images.map((n) => `${name}@${n.digest}`));
   }
   return refs;
 }
@@ -160,14 +168,7 @@ export type NamespaceView = ResultOf<typeof NAMESPACES>['namespaces']['nodes'][n
 
 /** Every namespace the caller may read, sorted by name, with its counts. */
 export async function listNamespaces(client: GraphQLClient): Promise<NamespaceView[]> {
-  const namespaces: NamespaceView[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const data: ResultOf<typeof NAMESPACES> = await client.request(NAMESPACES, { after });
-    namespaces.push(...data.namespaces.nodes);
-    if (!data.namespaces.pageInfo.hasNextPage) return namespaces;
-    after = data.namespaces.pageInfo.endCursor;
-  }
+  return readAllPages(async (after) => (await client.request(NAMESPACES, { after })).namespaces);
 }
 
 /** Every stream of a namespace, sorted by name, complete. */

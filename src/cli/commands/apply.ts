@@ -19,7 +19,7 @@ import {
   tagInputFor,
 } from '../manifest.ts';
 import { imageStreamObject, listObject } from '../objects.ts';
-import { fetchStream, type KeyValue } from '../queries.ts';
+import { fetchStream, type KeyValue, readAllPages } from '../queries.ts';
 
 type Current = Omit<NonNullable<ResultOf<typeof APPLY_CURRENT>['imageStream']>, 'tags'> & {
   /** Spec tag annotations by tag name (null: a pushed tag without spec). */
@@ -27,23 +27,17 @@ type Current = Omit<NonNullable<ResultOf<typeof APPLY_CURRENT>['imageStream']>, 
 };
 
 async function current(ctx: Context, namespace: string, name: string): Promise<Current | null> {
-  let after: string | null = null;
-  let result: Current | null = null;
-  for (;;) {
-    const data: ResultOf<typeof APPLY_CURRENT> = await ctx.client.request(APPLY_CURRENT, {
-      namespace,
-      name,
-      after,
-    });
-    const stream = data.imageStream;
-    if (!stream) return result;
-    result ??= { ...stream, tagAnnotations: new Map() };
-    for (const tag of stream.tags.nodes) {
-      result.tagAnnotations.set(tag.name, tag.spec ? record(tag.spec.annotations) : null);
-    }
-    if (!stream.tags.pageInfo.hasNextPage) return result;
-    after = stream.tags.pageInfo.endCursor;
-  }
+  let head = null as NonNullable<ResultOf<typeof APPLY_CURRENT>['imageStream']> | null;
+  const tags = await readAllPages(async (after) => {
+    const data = await ctx.client.request(APPLY_CURRENT, { namespace, name, after });
+    head ??= data.imageStream;
+    return data.imageStream?.tags;
+  });
+  if (!head) return null;
+  const tagAnnotations = new Map(
+    tags.map((tag) => [tag.name, tag.spec ? record(tag.spec.annotations) : null] as const),
+  );
+  return { ...head, tagAnnotations };
 }
 
 function record(entries: KeyValue[]): Record<string, string> {
@@ -159,7 +153,7 @@ async function applyOne(
 }
 
 /** Applies (or, with createOnly, creates) every ImageStream in the files. */
-export async function applyFiles(
+async function applyFiles(
   ctx: Context,
   files: string[],
   options: { createOnly: boolean; format: OutputFormat },
@@ -203,7 +197,7 @@ export async function applyFiles(
 }
 
 export function registerApply(program: Command, io: Io): void {
-  program
+  const command = program
     .command('apply')
     .summary('create or update image streams from OpenShift manifests (oc apply)')
     .description(
@@ -212,12 +206,37 @@ export function registerApply(program: Command, io: Io): void {
         'spec.lookupPolicy are replaced; every spec tag is set as oc tag would (DockerImage\n' +
         'sources are imported by the server, an ImageStreamTag of the same stream is tracked,\n' +
         'one of another stream is pinned). Tags a manifest leaves out are kept; status is ignored.',
-    )
-    .option('-f, --filename <file>', 'ImageStream YAML or JSON, - for stdin; repeatable', collect)
-    .option('-o, --output <format>', 'json or yaml: print the streams as they are after')
+    );
+  applyFilesAction(command, io, {
+    fileHelp: 'ImageStream YAML or JSON, - for stdin; repeatable',
+    outputHelp: 'json or yaml: print the streams as they are after',
+    formats: ['json', 'yaml'],
+    missing: 'apply needs -f <file|->',
+    createOnly: false,
+  });
+}
+
+/** How `apply` and `create -f` word their flags, and which of them creates only. */
+interface FilesCommand {
+  fileHelp: string;
+  outputHelp: string;
+  formats: string[];
+  /** The usage error without -f. */
+  missing: string;
+  createOnly: boolean;
+}
+
+/** Adds `-f` and `-o` and the action that applies (or creates) the streams of the files. */
+export function applyFilesAction(command: Command, io: Io, files: FilesCommand): void {
+  command
+    .option('-f, --filename <file>', files.fileHelp, collect)
+    .option('-o, --output <format>', files.outputHelp)
     .action(async (options: { filename?: string[]; output?: string }, self: Command) => {
-      if (!options.filename?.length) throw new UsageError('apply needs -f <file|->');
-      const format = parseOutput(options.output, ['json', 'yaml']);
-      await applyFiles(contextOf(self, io), options.filename, { createOnly: false, format });
+      if (!options.filename?.length) throw new UsageError(files.missing);
+      const format = parseOutput(options.output, files.formats);
+      await applyFiles(contextOf(self, io), options.filename, {
+        createOnly: files.createOnly,
+        format,
+      });
     });
 }

@@ -11,7 +11,7 @@ import { registerCreateRetentionPolicy } from '../retention.ts';
 import { documentFromFile, documentFromLogin, parseFromFile, SECRET_TYPES } from '../secrets.ts';
 import { createRobotToken } from '../tokens.ts';
 import { registerCreateWebhook } from '../webhooks.ts';
-import { applyFiles } from './apply.ts';
+import { applyFilesAction } from './apply.ts';
 
 interface SecretOptions {
   fromFile?: string;
@@ -102,16 +102,14 @@ export function registerCreate(program: Command, io: Io): void {
         'apply). create secret: store registry credentials. create webhook: POST tag changes to a\n' +
         'URL. create token: issue an API token. create retentionpolicy: prune old tag history on a\n' +
         'schedule.',
-    )
-    .option('-f, --filename <file>', 'ImageStream YAML or JSON (- for stdin); repeatable', collect)
-    .option('-o, --output <format>', 'json')
-    .action(async (options: { filename?: string[]; output?: string }, self: Command) => {
-      if (!options.filename?.length) {
-        throw new UsageError('create needs -f <file> or a subcommand (secret)');
-      }
-      const format = parseOutput(options.output, ['json']);
-      await applyFiles(contextOf(self, io), options.filename, { createOnly: true, format });
-    });
+    );
+  applyFilesAction(create, io, {
+    fileHelp: 'ImageStream YAML or JSON (- for stdin); repeatable',
+    outputHelp: 'json',
+    formats: ['json'],
+    missing: 'create needs -f <file> or a subcommand (secret)',
+    createOnly: true,
+  });
   registerSecret(create, io);
   registerToken(create, io);
   registerCreateWebhook(create, io);
