@@ -8,7 +8,7 @@ import type { OutputFormat } from './flags.ts';
 import { table } from './tabwriter.ts';
 
 /** The objects of these names in the order given, else all; `notFound` words a missing one. */
-export function pickNamed<T extends { name: string }>(
+function pickNamed<T extends { name: string }>(
   all: T[],
   names: string[],
   notFound: (name: string) => string,

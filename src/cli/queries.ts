@@ -47,7 +47,7 @@ export interface Page<T> {
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
 }
 
-/** Every node of a connection, reading `page(after)` from the first page on; no page ends it. */
+/** Every node of a connection, reading `page(after)` from the first page on; null ends it. */
 export async function readAllPages<T>(
   page: (after: string | null) => Promise<Page<T> | null | undefined>,
 ): Promise<T[]> {

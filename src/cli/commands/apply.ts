@@ -21,13 +21,16 @@ import {
 import { imageStreamObject, listObject } from '../objects.ts';
 import { fetchStream, type KeyValue, readAllPages } from '../queries.ts';
 
-type Current = Omit<NonNullable<ResultOf<typeof APPLY_CURRENT>['imageStream']>, 'tags'> & {
+type FoundStream = NonNullable<ResultOf<typeof APPLY_CURRENT>['imageStream']>;
+
+type Current = Omit<FoundStream, 'tags'> & {
   /** Spec tag annotations by tag name (null: a pushed tag without spec). */
   tagAnnotations: Map<string, Record<string, string> | null>;
 };
 
+/** The stream as the server has it, with each tag's spec annotations; null when it is missing. */
 async function current(ctx: Context, namespace: string, name: string): Promise<Current | null> {
-  let head = null as NonNullable<ResultOf<typeof APPLY_CURRENT>['imageStream']> | null;
+  let head = null as FoundStream | null;
   const tags = await readAllPages(async (after) => {
     const data = await ctx.client.request(APPLY_CURRENT, { namespace, name, after });
     head ??= data.imageStream;
