@@ -44,31 +44,32 @@ function check(input: RoleBindingInput): ValidationError | null {
 const bindingRefusal = (access: AccessChecker, namespace: string, verb: string) =>
   refusal(access, 'admin', namespace, 'namespace', { verb, resource: 'rolebindings' });
 
+/** A change to one role binding, made once the caller is known to be an admin of its namespace. */
+function bindingChange(
+  verb: string,
+  change: (db: Db, input: RoleBindingInput) => Promise<Result<RoleBindingInput>>,
+) {
+  return async (
+    db: Db,
+    access: AccessChecker,
+    input: RoleBindingInput,
+  ): Promise<Result<RoleBindingInput>> =>
+    (await bindingRefusal(access, input.namespace, verb)) ?? change(db, input);
+}
+
 /**
  * Grants a role; granting one that exists already changes nothing. The caller must be an admin
  * of the namespace.
  */
-export async function addRoleBinding(
-  db: Db,
-  access: AccessChecker,
-  input: RoleBindingInput,
-): Promise<Result<RoleBindingInput>> {
-  const refused = await bindingRefusal(access, input.namespace, 'create');
-  if (refused) return refused;
+export const addRoleBinding = bindingChange('create', async (db, input) => {
   const invalid = check(input);
   if (invalid) return fail(invalid);
   await db.insert(roleBindings).values(input).onConflictDoNothing();
   return ok(input);
-}
+});
 
 /** Removes a grant; the caller must be an admin of the namespace. */
-export async function removeRoleBinding(
-  db: Db,
-  access: AccessChecker,
-  input: RoleBindingInput,
-): Promise<Result<RoleBindingInput>> {
-  const refused = await bindingRefusal(access, input.namespace, 'delete');
-  if (refused) return refused;
+export const removeRoleBinding = bindingChange('delete', async (db, input) => {
   const removed = await db
     .delete(roleBindings)
     .where(
@@ -86,7 +87,7 @@ export async function removeRoleBinding(
     );
   }
   return ok(input);
-}
+});
 
 /** The namespace's grants; the caller must be an admin of the namespace. */
 export async function listRoleBindings(
