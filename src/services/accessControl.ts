@@ -17,6 +17,7 @@ import {
   type Result,
   ValidationError,
 } from '../errors.ts';
+import { guarded } from './guards.ts';
 
 export type SubjectKind = 'User' | 'Group';
 
@@ -45,17 +46,14 @@ const bindingRefusal = (access: AccessChecker, namespace: string, verb: string) 
   refusal(access, 'admin', namespace, 'namespace', { verb, resource: 'rolebindings' });
 
 /** A change to one role binding, made once the caller is known to be an admin of its namespace. */
-function bindingChange(
+const bindingChange = (
   verb: string,
   change: (db: Db, input: RoleBindingInput) => Promise<Result<RoleBindingInput>>,
-) {
-  return async (
-    db: Db,
-    access: AccessChecker,
-    input: RoleBindingInput,
-  ): Promise<Result<RoleBindingInput>> =>
-    (await bindingRefusal(access, input.namespace, verb)) ?? change(db, input);
-}
+) =>
+  guarded(
+    (access, input: RoleBindingInput) => bindingRefusal(access, input.namespace, verb),
+    change,
+  );
 
 /**
  * Grants a role; granting one that exists already changes nothing. The caller must be an admin
