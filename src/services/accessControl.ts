@@ -88,25 +88,26 @@ export const removeRoleBinding = bindingChange('delete', async (db, input) => {
 });
 
 /** The namespace's grants; the caller must be an admin of the namespace. */
-export async function listRoleBindings(
-  db: Db,
-  access: AccessChecker,
-  namespace: string,
-): Promise<Result<RoleBindingInput[]>> {
-  const refused = await bindingRefusal(access, namespace, 'list');
-  if (refused) return refused;
-  const rows = await db
-    .select({
-      namespace: roleBindings.namespace,
-      role: roleBindings.role,
-      subjectKind: roleBindings.subjectKind,
-      subjectName: roleBindings.subjectName,
-    })
-    .from(roleBindings)
-    .where(eq(roleBindings.namespace, namespace))
-    .orderBy(asc(roleBindings.role), asc(roleBindings.subjectKind), asc(roleBindings.subjectName));
-  return ok(rows);
-}
+export const listRoleBindings = guarded(
+  (access, namespace: string) => bindingRefusal(access, namespace, 'list'),
+  async (db, namespace): Promise<Result<RoleBindingInput[]>> => {
+    const rows = await db
+      .select({
+        namespace: roleBindings.namespace,
+        role: roleBindings.role,
+        subjectKind: roleBindings.subjectKind,
+        subjectName: roleBindings.subjectName,
+      })
+      .from(roleBindings)
+      .where(eq(roleBindings.namespace, namespace))
+      .orderBy(
+        asc(roleBindings.role),
+        asc(roleBindings.subjectKind),
+        asc(roleBindings.subjectName),
+      );
+    return ok(rows);
+  },
+);
 
 export function checkTokenInput(input: {
   subject: string;
