@@ -9,10 +9,10 @@ import { type RollbackBy, rollbackTarget } from '../domain/history.ts';
 import type { StreamTagRef } from '../domain/references.ts';
 import { followers } from '../domain/tracking.ts';
 import { type FieldProblem, fail, fromDomain, invalid, ok, type Result } from '../errors.ts';
-import { appendEvents, writeTransaction } from '../events/append.ts';
+import { appendEvents } from '../events/append.ts';
 import { type ImageStreamRow, lockTag, touchStream } from './imageStreams.ts';
 import { writeSpecTag } from './specTags.ts';
-import { Rollback } from './tagging.ts';
+import { writeRollingBack } from './tagging.ts';
 import { historyOf, loadTags, recordTagEvent, streamTagsOf } from './tagHistory.ts';
 
 export interface TagLocator {
@@ -55,7 +55,7 @@ async function writeTag<T>(
   const ref = await authorizeTagRef(access, 'editor', locator);
   if (!ref.ok) return ref;
   if (problems.length > 0) return invalid(problems);
-  return writeTransaction(db, async (tx) => {
+  return writeRollingBack(db, async (tx) => {
     const locked = await lockTag(tx, ref.value, locator.expectedResourceVersion);
     return locked.ok ? write(tx, ref.value, locked.value) : locked;
   });
@@ -186,8 +186,5 @@ export async function rollbackTag(
       dockerImageReference: event.dockerImageReference,
       message: `Tag ${stream}:${tag} rolled back to ${event.image ?? event.dockerImageReference}.`,
     });
-  }).catch((error: unknown) => {
-    if (error instanceof Rollback) return fail<RolledBack>(error.error);
-    throw error;
   });
 }
