@@ -1,6 +1,7 @@
 // The tables of the whole image-stream model (docs/model.md), with the constraints that protect it.
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   bigserial,
   boolean,
@@ -28,6 +29,29 @@ const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull(
  */
 const listedUpdatedAt = () =>
   timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow();
+
+/**
+ * The first columns of an object named within a namespace: its id, the namespace (which must
+ * exist, and which `onDelete` protects or empties) and its name.
+ */
+const namespacedObject = (onDelete: 'restrict' | 'cascade' = 'restrict') => ({
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  namespace: text('namespace')
+    .notNull()
+    .references(() => namespaces.name, { onDelete }),
+  name: text('name').notNull(),
+});
+/** The id of the row (of `owner`'s table) this row belongs to and is deleted with. */
+const ownerId = (name: string, owner: () => AnyPgColumn) =>
+  bigint(name, { mode: 'number' }).notNull().references(owner, { onDelete: 'cascade' });
+/** The digest of the image this row is part of and is deleted with. */
+const ownerDigest = (name: string) =>
+  text(name)
+    .notNull()
+    .references(() => images.digest, { onDelete: 'cascade' });
+/** A name unique within its namespace: the constraint `<table>_namespace_name_unique`. */
+const uniqueName = (t: { namespace: AnyPgColumn; name: AnyPgColumn }, table: string) =>
+  unique(`${table}_namespace_name_unique`).on(t.namespace, t.name);
 
 export const tagSourceKind = pgEnum('tag_source_kind', [
   'DockerImage',
@@ -57,11 +81,7 @@ export const namespaces = pgTable(
 export const imageStreams = pgTable(
   'image_streams',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
-    namespace: text('namespace')
-      .notNull()
-      .references(() => namespaces.name, { onDelete: 'restrict' }),
-    name: text('name').notNull(),
+    ...namespacedObject(),
     labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
     annotations: jsonb('annotations').$type<Record<string, string>>().notNull().default({}),
     lookupLocal: boolean('lookup_local').notNull().default(false),
@@ -75,7 +95,7 @@ export const imageStreams = pgTable(
     updatedAt: listedUpdatedAt(),
   },
   (t) => [
-    unique('image_streams_namespace_name_unique').on(t.namespace, t.name),
+    uniqueName(t, 'image_streams'),
     // The orderings of a namespace's stream list (docs/queries.md).
     index('image_streams_namespace_updated_idx').on(t.namespace, t.updatedAt, t.id),
     index('image_streams_namespace_generation_idx').on(t.namespace, t.generation, t.id),
@@ -94,9 +114,7 @@ export const tags = pgTable(
   'tags',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    streamId: bigint('stream_id', { mode: 'number' })
-      .notNull()
-      .references(() => imageStreams.id, { onDelete: 'cascade' }),
+    streamId: ownerId('stream_id', () => imageStreams.id),
     /**
      * The stream's namespace, copied by a trigger on insert (migration tags_namespace), so a
      * namespace's tag list reads one index in order. Whatever a writer gives is replaced.
@@ -206,9 +224,7 @@ export const images = pgTable(
 export const imageLayers = pgTable(
   'image_layers',
   {
-    imageDigest: text('image_digest')
-      .notNull()
-      .references(() => images.digest, { onDelete: 'cascade' }),
+    imageDigest: ownerDigest('image_digest'),
     /** 0 is the base layer. */
     position: integer('position').notNull(),
     digest: text('digest').notNull(),
@@ -222,9 +238,7 @@ export const imageLayers = pgTable(
 export const imageManifests = pgTable(
   'image_manifests',
   {
-    parentDigest: text('parent_digest')
-      .notNull()
-      .references(() => images.digest, { onDelete: 'cascade' }),
+    parentDigest: ownerDigest('parent_digest'),
     position: integer('position').notNull(),
     digest: text('digest').notNull(),
     mediaType: text('media_type').notNull(),
@@ -247,9 +261,7 @@ export const tagHistory = pgTable(
   'tag_history',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    tagId: bigint('tag_id', { mode: 'number' })
-      .notNull()
-      .references(() => tags.id, { onDelete: 'cascade' }),
+    tagId: ownerId('tag_id', () => tags.id),
     seq: integer('seq').notNull(),
     /** To the millisecond, what a history list's cursor holds. */
     created: timestamp('created', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
@@ -334,9 +346,7 @@ export const streamImages = pgTable(
 export const tagConditions = pgTable(
   'tag_conditions',
   {
-    tagId: bigint('tag_id', { mode: 'number' })
-      .notNull()
-      .references(() => tags.id, { onDelete: 'cascade' }),
+    tagId: ownerId('tag_id', () => tags.id),
     type: text('type').notNull(),
     status: conditionStatus('status').notNull(),
     reason: text('reason').notNull().default(''),
@@ -353,11 +363,7 @@ export const tagConditions = pgTable(
 export const pullSecrets = pgTable(
   'pull_secrets',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
-    namespace: text('namespace')
-      .notNull()
-      .references(() => namespaces.name, { onDelete: 'restrict' }),
-    name: text('name').notNull(),
+    ...namespacedObject(),
     /** The registry keys of the `auths` map, for matching and display. */
     registryKeys: text('registry_keys').array().notNull(),
     /** AES-256-GCM of the document: iv, tag and ciphertext, base64. */
@@ -365,7 +371,7 @@ export const pullSecrets = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [unique('pull_secrets_namespace_name_unique').on(t.namespace, t.name)],
+  (t) => [uniqueName(t, 'pull_secrets')],
 );
 
 /**
@@ -540,11 +546,7 @@ export const roleBindings = pgTable(
 export const webhooks = pgTable(
   'webhooks',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
-    namespace: text('namespace')
-      .notNull()
-      .references(() => namespaces.name, { onDelete: 'restrict' }),
-    name: text('name').notNull(),
+    ...namespacedObject(),
     url: text('url').notNull(),
     /** Empty lists match everything: `{streams, tags, types, causes}`. */
     filter: jsonb('filter')
@@ -573,7 +575,7 @@ export const webhooks = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [
-    unique('webhooks_namespace_name_unique').on(t.namespace, t.name),
+    uniqueName(t, 'webhooks'),
     index('webhooks_due_idx')
       .on(t.nextAttemptAt)
       .where(sql`${t.enabled} and ${t.state} = 'ACTIVE'`),
@@ -585,9 +587,7 @@ export const webhookDeliveries = pgTable(
   'webhook_deliveries',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    webhookId: bigint('webhook_id', { mode: 'number' })
-      .notNull()
-      .references(() => webhooks.id, { onDelete: 'cascade' }),
+    webhookId: ownerId('webhook_id', () => webhooks.id),
     /** Null for a ping (testWebhook). */
     eventSeq: bigint('event_seq', { mode: 'number' }),
     replay: integer('replay').notNull().default(0),
@@ -622,11 +622,7 @@ export const webhookDeliveries = pgTable(
 export const receivers = pgTable(
   'receivers',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
-    namespace: text('namespace')
-      .notNull()
-      .references(() => namespaces.name, { onDelete: 'restrict' }),
-    name: text('name').notNull(),
+    ...namespacedObject(),
     /** DOCKER_HUB, QUAY, HARBOR, GITHUB or GENERIC. */
     kind: text('kind').notNull(),
     /** The registry host the payload's repository is on, when the payload does not say. */
@@ -639,10 +635,7 @@ export const receivers = pgTable(
     createdAt: createdAt(),
     lastCalledAt: timestamp('last_called_at', { withTimezone: true }),
   },
-  (t) => [
-    unique('receivers_namespace_name_unique').on(t.namespace, t.name),
-    unique('receivers_token_hash_unique').on(t.tokenHash),
-  ],
+  (t) => [uniqueName(t, 'receivers'), unique('receivers_token_hash_unique').on(t.tokenHash)],
 );
 
 /** The outcome of a retention policy's last run (scheduled or manual, not a dry run). */
@@ -666,11 +659,7 @@ export interface RetentionRunResult {
 export const retentionPolicies = pgTable(
   'retention_policies',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
-    namespace: text('namespace')
-      .notNull()
-      .references(() => namespaces.name, { onDelete: 'cascade' }),
-    name: text('name').notNull(),
+    ...namespacedObject('cascade'),
     keepTagRevisions: integer('keep_tag_revisions').notNull(),
     keepYoungerThanMinutes: integer('keep_younger_than_minutes').notNull(),
     streams: jsonb('streams').$type<string[]>().notNull(),
@@ -685,7 +674,7 @@ export const retentionPolicies = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [
-    unique('retention_policies_namespace_name_unique').on(t.namespace, t.name),
+    uniqueName(t, 'retention_policies'),
     index('retention_policies_due_idx').on(t.nextRunAt).where(sql`${t.enabled}`),
     check('retention_policies_interval_check', sql`${t.intervalMinutes} >= 5`),
   ],

@@ -265,49 +265,65 @@ function nameMatch(
   return { prefix: input.namePrefix || null, contains: input.nameContains || null };
 }
 
+/** `parse`'s value, or a VALIDATION error naming every problem it reported. */
+function collecting<T>(parse: (problems: Problem[]) => T): Result<T, DomainError> {
+  const problems: Problem[] = [];
+  const value = parse(problems);
+  return problems.length > 0 ? failWith(problems) : ok(value);
+}
+
+/** A stream or tag filter: its name match, and what `parse` reads of the rest. */
+function withNameMatch<T>(
+  input: { namePrefix?: string | null; nameContains?: string | null } | null | undefined,
+  field: string,
+  parse: (problems: Problem[]) => T,
+): Result<NameMatch & T, DomainError> {
+  return collecting((problems) => ({
+    ...nameMatch(input ?? {}, field, problems),
+    ...parse(problems),
+  }));
+}
+
 /** The stream filter: `labels` pairs and the selector's requirements all must hold. */
 export function parseStreamFilter(
   input: StreamFilterInput | null | undefined,
   field = 'filter',
 ): Result<StreamFilter, DomainError> {
-  const problems: Problem[] = [];
-  const names = nameMatch(input ?? {}, field, problems);
-  const labels: LabelRequirement[] = [];
-  const pairs = input?.labels ?? [];
-  problems.push(...(validateLabels(pairs, `${field}.labels`) ?? []));
-  for (const pair of pairs) labels.push({ key: pair.key, op: 'in', values: [pair.value] });
-  if (input?.labelSelector != null) {
-    const parsed = parseLabelSelector(input.labelSelector, `${field}.labelSelector`);
-    if (parsed.ok) labels.push(...parsed.value);
-    else problems.push({ field: parsed.error.field ?? field, message: parsed.error.message });
-  }
-  if (labels.length > MAX_SELECTOR_TERMS && problems.length === 0) {
-    problems.push({
-      field: `${field}.labels`,
-      message: `labels and labelSelector together have ${labels.length} requirements; at most ${MAX_SELECTOR_TERMS}`,
-    });
-  }
-  return problems.length > 0 ? failWith(problems) : ok({ ...names, labels });
+  return withNameMatch(input, field, (problems) => {
+    const labels: LabelRequirement[] = [];
+    const pairs = input?.labels ?? [];
+    problems.push(...(validateLabels(pairs, `${field}.labels`) ?? []));
+    for (const pair of pairs) labels.push({ key: pair.key, op: 'in', values: [pair.value] });
+    if (input?.labelSelector != null) {
+      const parsed = parseLabelSelector(input.labelSelector, `${field}.labelSelector`);
+      if (parsed.ok) labels.push(...parsed.value);
+      else problems.push({ field: parsed.error.field ?? field, message: parsed.error.message });
+    }
+    if (labels.length > MAX_SELECTOR_TERMS && problems.length === 0) {
+      problems.push({
+        field: `${field}.labels`,
+        message: `labels and labelSelector together have ${labels.length} requirements; at most ${MAX_SELECTOR_TERMS}`,
+      });
+    }
+    return { labels };
+  });
 }
 
 export function parseTagFilter(
   input: TagFilterInput | null | undefined,
   field = 'filter',
 ): Result<TagFilter, DomainError> {
-  const problems: Problem[] = [];
-  const names = nameMatch(input ?? {}, field, problems);
-  const kinds = input?.kinds ? [...new Set(input.kinds)] : null;
-  const after = input?.updatedAfter ?? null;
-  const before = input?.updatedBefore ?? null;
-  validTimes({ updatedAfter: after, updatedBefore: before }, field, problems);
-  if (problems.length > 0) return failWith(problems);
-  return ok({
-    ...names,
-    kinds,
-    importFailing: input?.importFailing ?? null,
-    hasImage: input?.hasImage ?? null,
-    updatedAfter: after,
-    updatedBefore: before,
+  return withNameMatch(input, field, (problems) => {
+    const after = input?.updatedAfter ?? null;
+    const before = input?.updatedBefore ?? null;
+    validTimes({ updatedAfter: after, updatedBefore: before }, field, problems);
+    return {
+      kinds: input?.kinds ? [...new Set(input.kinds)] : null,
+      importFailing: input?.importFailing ?? null,
+      hasImage: input?.hasImage ?? null,
+      updatedAfter: after,
+      updatedBefore: before,
+    };
   });
 }
 
@@ -347,25 +363,25 @@ function parseTimesAndDigest<R>(
   field: string,
   rest: R,
 ): Result<TimesAndDigest & R, DomainError> {
-  const problems: Problem[] = [];
-  input ??= {};
-  validTimes(
-    { createdAfter: input.createdAfter, createdBefore: input.createdBefore },
-    field,
-    problems,
-  );
-  let digestPrefix: string | null = null;
-  if (input.digestPrefix != null) {
-    const hex = normalizeImageId(input.digestPrefix);
-    if (hex.ok) digestPrefix = `sha256:${hex.value}`;
-    else problems.push({ field: `${field}.digestPrefix`, message: hex.error.message });
-  }
-  if (problems.length > 0) return failWith(problems);
-  return ok({
-    createdAfter: input.createdAfter ?? null,
-    createdBefore: input.createdBefore ?? null,
-    digestPrefix,
-    ...rest,
+  const given = input ?? {};
+  return collecting((problems) => {
+    validTimes(
+      { createdAfter: given.createdAfter, createdBefore: given.createdBefore },
+      field,
+      problems,
+    );
+    let digestPrefix: string | null = null;
+    if (given.digestPrefix != null) {
+      const hex = normalizeImageId(given.digestPrefix);
+      if (hex.ok) digestPrefix = `sha256:${hex.value}`;
+      else problems.push({ field: `${field}.digestPrefix`, message: hex.error.message });
+    }
+    return {
+      createdAfter: given.createdAfter ?? null,
+      createdBefore: given.createdBefore ?? null,
+      digestPrefix,
+      ...rest,
+    };
   });
 }
 
@@ -424,37 +440,37 @@ export function parseEventFilter(
   input: EventFilterInput | null | undefined,
   field = 'filter',
 ): Result<EventFilter, DomainError> {
-  const problems: Problem[] = [];
-  validTimes(
-    { occurredAfter: input?.occurredAfter, occurredBefore: input?.occurredBefore },
-    field,
-    problems,
-  );
-  const list = (name: 'streams' | 'tags' | 'types' | 'causes' | 'actors') => {
-    const values = input?.[name];
-    if (values == null) return null;
-    if (values.length > MAX_EVENT_FILTER_VALUES) {
-      problems.push({
-        field: `${field}.${name}`,
-        message: `${name} has ${values.length} values; at most ${MAX_EVENT_FILTER_VALUES}`,
-      });
-    }
-    if (values.some((v) => v.length > MAX_NAME_MATCH_LENGTH)) {
-      problems.push({
-        field: `${field}.${name}`,
-        message: `a value of ${name} is longer than ${MAX_NAME_MATCH_LENGTH} characters`,
-      });
-    }
-    return [...new Set(values)];
-  };
-  const filter = {
-    streams: list('streams'),
-    tags: list('tags'),
-    types: list('types'),
-    causes: list('causes'),
-    actors: list('actors'),
-    occurredAfter: input?.occurredAfter ?? null,
-    occurredBefore: input?.occurredBefore ?? null,
-  };
-  return problems.length > 0 ? failWith(problems) : ok(filter);
+  return collecting((problems) => {
+    validTimes(
+      { occurredAfter: input?.occurredAfter, occurredBefore: input?.occurredBefore },
+      field,
+      problems,
+    );
+    const list = (name: 'streams' | 'tags' | 'types' | 'causes' | 'actors') => {
+      const values = input?.[name];
+      if (values == null) return null;
+      if (values.length > MAX_EVENT_FILTER_VALUES) {
+        problems.push({
+          field: `${field}.${name}`,
+          message: `${name} has ${values.length} values; at most ${MAX_EVENT_FILTER_VALUES}`,
+        });
+      }
+      if (values.some((v) => v.length > MAX_NAME_MATCH_LENGTH)) {
+        problems.push({
+          field: `${field}.${name}`,
+          message: `a value of ${name} is longer than ${MAX_NAME_MATCH_LENGTH} characters`,
+        });
+      }
+      return [...new Set(values)];
+    };
+    return {
+      streams: list('streams'),
+      tags: list('tags'),
+      types: list('types'),
+      causes: list('causes'),
+      actors: list('actors'),
+      occurredAfter: input?.occurredAfter ?? null,
+      occurredBefore: input?.occurredBefore ?? null,
+    };
+  });
 }

@@ -194,6 +194,15 @@ export interface StreamImageRef {
   id: string;
 }
 
+/** A VALIDATION error: `input` is not of the `form` a reference must have. */
+function notOfForm<T>(
+  input: string,
+  form: string,
+  field: string | undefined,
+): Result<T, DomainError> {
+  return fail(domainError('VALIDATION', `"${input}" must be of the form ${form}`, field));
+}
+
 /** `[ns/]stream`, as `oc tag` reads it: at most one '/', both parts non-empty. */
 function splitStream(
   input: string,
@@ -232,13 +241,7 @@ export function parseImageStreamTagRef(
 ): Result<StreamTagRef, DomainError> {
   const colon = input.indexOf(':');
   if (colon === -1 && defaultStream === undefined) {
-    return fail(
-      domainError(
-        'VALIDATION',
-        `"${input}" must be of the form [<namespace>/]<stream>:<tag>`,
-        field,
-      ),
-    );
+    return notOfForm(input, '[<namespace>/]<stream>:<tag>', field);
   }
   const streamPart = colon === -1 ? '' : input.slice(0, colon);
   const tag = colon === -1 ? input : input.slice(colon + 1);
@@ -261,13 +264,7 @@ export function parseImageStreamImageRef(
 ): Result<StreamImageRef, DomainError> {
   const segments = input.split('@');
   if (segments.length > 2 || (segments.length === 1 && defaultStream === undefined)) {
-    return fail(
-      domainError(
-        'VALIDATION',
-        `"${input}" must be of the form [<namespace>/]<stream>@<id>`,
-        field,
-      ),
-    );
+    return notOfForm(input, '[<namespace>/]<stream>@<id>', field);
   }
   const [streamPart, id] = segments.length === 2 ? segments : ['', segments[0]];
   const where =
@@ -320,13 +317,7 @@ export function parseStreamImageReference(
 ): Result<StreamImageReference, DomainError> {
   const name = input.split(/[@:]/, 1)[0]!;
   if (!name.includes('/') || !/[@:]/.test(input)) {
-    return fail(
-      domainError(
-        'VALIDATION',
-        `"${input}" must be of the form <namespace>/<stream>:<tag> or <namespace>/<stream>@<id>`,
-        field,
-      ),
-    );
+    return notOfForm(input, '<namespace>/<stream>:<tag> or <namespace>/<stream>@<id>', field);
   }
   if (input.includes('@')) {
     const parsed = parseImageStreamImageRef(input, '', undefined, field);

@@ -85,8 +85,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string | null): Pa
   }
 
   if (IMAGE_TYPES.has(mediaType)) {
-    const layers = body.layers;
-    if (!Array.isArray(layers)) throw bad('manifest field layers is missing or not an array');
+    const layers = arrayField(body, 'layers');
     return {
       kind: 'image',
       mediaType,
@@ -95,8 +94,7 @@ export function parseManifest(bytes: Uint8Array, contentType: string | null): Pa
     };
   }
   if (LIST_TYPES.has(mediaType)) {
-    const manifests = body.manifests;
-    if (!Array.isArray(manifests)) throw bad('manifest field manifests is missing or not an array');
+    const manifests = arrayField(body, 'manifests');
     return {
       kind: 'list',
       mediaType,
@@ -222,6 +220,13 @@ function stringRecord(value: unknown): Record<string, string> | undefined {
 
 function nonEmptyString(value: unknown): string | null {
   return typeof value === 'string' && value !== '' ? value : null;
+}
+
+/** The manifest's field `name`, which must be an array. */
+function arrayField(body: Record<string, unknown>, name: string): unknown[] {
+  const value = body[name];
+  if (!Array.isArray(value)) throw bad(`manifest field ${name} is missing or not an array`);
+  return value;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

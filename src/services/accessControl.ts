@@ -17,6 +17,7 @@ import {
   type Result,
   ValidationError,
 } from '../errors.ts';
+import { guarded } from './guards.ts';
 
 export type SubjectKind = 'User' | 'Group';
 
@@ -44,31 +45,29 @@ function check(input: RoleBindingInput): ValidationError | null {
 const bindingRefusal = (access: AccessChecker, namespace: string, verb: string) =>
   refusal(access, 'admin', namespace, 'namespace', { verb, resource: 'rolebindings' });
 
+/** A change to one role binding, made once the caller is known to be an admin of its namespace. */
+const bindingChange = (
+  verb: string,
+  change: (db: Db, input: RoleBindingInput) => Promise<Result<RoleBindingInput>>,
+) =>
+  guarded(
+    (access, input: RoleBindingInput) => bindingRefusal(access, input.namespace, verb),
+    change,
+  );
+
 /**
  * Grants a role; granting one that exists already changes nothing. The caller must be an admin
  * of the namespace.
  */
-export async function addRoleBinding(
-  db: Db,
-  access: AccessChecker,
-  input: RoleBindingInput,
-): Promise<Result<RoleBindingInput>> {
-  const refused = await bindingRefusal(access, input.namespace, 'create');
-  if (refused) return refused;
+export const addRoleBinding = bindingChange('create', async (db, input) => {
   const invalid = check(input);
   if (invalid) return fail(invalid);
   await db.insert(roleBindings).values(input).onConflictDoNothing();
   return ok(input);
-}
+});
 
 /** Removes a grant; the caller must be an admin of the namespace. */
-export async function removeRoleBinding(
-  db: Db,
-  access: AccessChecker,
-  input: RoleBindingInput,
-): Promise<Result<RoleBindingInput>> {
-  const refused = await bindingRefusal(access, input.namespace, 'delete');
-  if (refused) return refused;
+export const removeRoleBinding = bindingChange('delete', async (db, input) => {
   const removed = await db
     .delete(roleBindings)
     .where(
@@ -86,28 +85,29 @@ export async function removeRoleBinding(
     );
   }
   return ok(input);
-}
+});
 
 /** The namespace's grants; the caller must be an admin of the namespace. */
-export async function listRoleBindings(
-  db: Db,
-  access: AccessChecker,
-  namespace: string,
-): Promise<Result<RoleBindingInput[]>> {
-  const refused = await bindingRefusal(access, namespace, 'list');
-  if (refused) return refused;
-  const rows = await db
-    .select({
-      namespace: roleBindings.namespace,
-      role: roleBindings.role,
-      subjectKind: roleBindings.subjectKind,
-      subjectName: roleBindings.subjectName,
-    })
-    .from(roleBindings)
-    .where(eq(roleBindings.namespace, namespace))
-    .orderBy(asc(roleBindings.role), asc(roleBindings.subjectKind), asc(roleBindings.subjectName));
-  return ok(rows);
-}
+export const listRoleBindings = guarded(
+  (access, namespace: string) => bindingRefusal(access, namespace, 'list'),
+  async (db, namespace): Promise<Result<RoleBindingInput[]>> => {
+    const rows = await db
+      .select({
+        namespace: roleBindings.namespace,
+        role: roleBindings.role,
+        subjectKind: roleBindings.subjectKind,
+        subjectName: roleBindings.subjectName,
+      })
+      .from(roleBindings)
+      .where(eq(roleBindings.namespace, namespace))
+      .orderBy(
+        asc(roleBindings.role),
+        asc(roleBindings.subjectKind),
+        asc(roleBindings.subjectName),
+      );
+    return ok(rows);
+  },
+);
 
 export function checkTokenInput(input: {
   subject: string;

@@ -5,6 +5,7 @@ import { forbidden } from '../auth/authorize.ts';
 import { visibleImages } from '../auth/images.ts';
 import { decodeNodeKey } from '../auth/nodes.ts';
 import { type AccessChecker, readableNamespaces } from '../auth/roles.ts';
+import type { Db } from '../db/client.ts';
 import { imageStreams, tags } from '../db/schema.ts';
 import { validateNamespace, validateStreamName, validateTagName } from '../domain/names.ts';
 import { type ExpectedError, fail, ok, type Result, ValidationError } from '../errors.ts';
@@ -14,8 +15,10 @@ export const MAX_REPRESENTATIONS = 100;
 
 const FIELD = 'representations';
 
-export type StreamKey = { id: number } | { namespace: string; name: string };
-export type TagKey = { id: number } | { namespace: string; stream: string; tag: string };
+type StreamName = { namespace: string; name: string };
+type TagName = { namespace: string; stream: string; tag: string };
+export type StreamKey = { id: number } | StreamName;
+export type TagKey = { id: number } | TagName;
 
 type StreamRow = typeof imageStreams.$inferSelect;
 type TagRow = typeof tags.$inferSelect;
@@ -106,95 +109,103 @@ async function readablePredicate(access: AccessChecker): Promise<(namespace: str
 
 type Answer<T> = Result<T | null, ExpectedError>;
 
+/** How findKeyed reads one type: its one statement, and how keys and rows name an object. */
+interface KeyedLookup<N, R, T> {
+  byIds: (ids: number[]) => SQL;
+  /** The condition for one natural key. */
+  byName: (key: N) => SQL;
+  read: (db: Db, where: SQL | undefined) => Promise<R[]>;
+  /** The same string for a natural key and for the row it names. */
+  keyName: (key: N) => string;
+  rowName: (row: R) => string;
+  rowId: (row: R) => number;
+  rowNamespace: (row: R) => string;
+  /** The answer for a readable row (remembering where it is for later checks). */
+  answer: (access: AccessChecker, row: R) => T;
+}
+
 /**
- * The streams behind the keys, in order: the row, null when none exists, or a ForbiddenError for
- * a namespace the caller may not read (a natural key is refused before anything is read).
+ * The objects behind the keys, in order, read in one statement: the answer, null when none
+ * exists, or a ForbiddenError for a namespace the caller may not read (a natural key is refused
+ * before anything is read).
  */
-export async function findStreams(
+async function findKeyed<N extends { namespace: string }, R, T>(
   access: AccessChecker,
-  keys: readonly StreamKey[],
-): Promise<Answer<StreamRow>[]> {
+  keys: readonly ({ id: number } | N)[],
+  lookup: KeyedLookup<N, R, T>,
+): Promise<Answer<T>[]> {
   const mayRead = await readablePredicate(access);
-  const refused = (key: StreamKey) => 'namespace' in key && !mayRead(key.namespace);
+  const refused = (key: { id: number } | N) => 'namespace' in key && !mayRead(key.namespace);
   const conditions: SQL[] = [];
   const ids = keys.flatMap((k) => ('id' in k ? [k.id] : []));
-  if (ids.length > 0) conditions.push(inArray(imageStreams.id, ids));
+  if (ids.length > 0) conditions.push(lookup.byIds(ids));
   for (const key of keys) {
-    if ('namespace' in key && !refused(key)) {
-      conditions.push(
-        and(eq(imageStreams.namespace, key.namespace), eq(imageStreams.name, key.name))!,
-      );
-    }
+    if ('namespace' in key && !refused(key)) conditions.push(lookup.byName(key));
   }
-  const rows =
-    conditions.length > 0
-      ? await access.db
-          .select()
-          .from(imageStreams)
-          .where(or(...conditions))
-      : [];
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  const byName = new Map(rows.map((r) => [`${r.namespace}/${r.name}`, r]));
+  const rows = conditions.length > 0 ? await lookup.read(access.db, or(...conditions)) : [];
+  const byId = new Map(rows.map((r) => [lookup.rowId(r), r]));
+  const byName = new Map(rows.map((r) => [lookup.rowName(r), r]));
   return keys.map((key) => {
     if (refused(key))
       return fail(
         forbidden(access, 'image-puller', (key as { namespace: string }).namespace, FIELD),
       );
-    const row = 'id' in key ? byId.get(key.id) : byName.get(`${key.namespace}/${key.name}`);
+    const row = 'id' in key ? byId.get(key.id) : byName.get(lookup.keyName(key));
     if (!row) return ok(null);
-    if (!mayRead(row.namespace))
-      return fail(forbidden(access, 'image-puller', row.namespace, FIELD));
-    access.places.rememberStream(row.id, row.namespace);
-    return ok(row);
+    const namespace = lookup.rowNamespace(row);
+    if (!mayRead(namespace)) return fail(forbidden(access, 'image-puller', namespace, FIELD));
+    return ok(lookup.answer(access, row));
   });
 }
 
-/** The tags behind the keys, in order, answered as `findStreams` answers streams. */
-export async function findTags(
-  access: AccessChecker,
-  keys: readonly TagKey[],
-): Promise<Answer<TagRow>[]> {
-  const mayRead = await readablePredicate(access);
-  const refused = (key: TagKey) => 'namespace' in key && !mayRead(key.namespace);
-  const conditions: SQL[] = [];
-  const ids = keys.flatMap((k) => ('id' in k ? [k.id] : []));
-  if (ids.length > 0) conditions.push(inArray(tags.id, ids));
-  for (const key of keys) {
-    if ('namespace' in key && !refused(key)) {
-      conditions.push(
-        and(
-          eq(imageStreams.namespace, key.namespace),
-          eq(imageStreams.name, key.stream),
-          eq(tags.name, key.tag),
-        )!,
-      );
-    }
-  }
-  const rows =
-    conditions.length > 0
-      ? await access.db
-          .select({ tag: tags, namespace: imageStreams.namespace, stream: imageStreams.name })
-          .from(tags)
-          .innerJoin(imageStreams, eq(tags.streamId, imageStreams.id))
-          .where(or(...conditions))
-      : [];
-  const byId = new Map(rows.map((r) => [r.tag.id, r]));
-  const byName = new Map(rows.map((r) => [`${r.namespace}/${r.stream}:${r.tag.name}`, r]));
-  return keys.map((key) => {
-    if (refused(key))
-      return fail(
-        forbidden(access, 'image-puller', (key as { namespace: string }).namespace, FIELD),
-      );
-    const row =
-      'id' in key ? byId.get(key.id) : byName.get(`${key.namespace}/${key.stream}:${key.tag}`);
-    if (!row) return ok(null);
-    if (!mayRead(row.namespace))
-      return fail(forbidden(access, 'image-puller', row.namespace, FIELD));
+/** Streams by id or by namespace and name. */
+const STREAMS: KeyedLookup<StreamName, StreamRow, StreamRow> = {
+  byIds: (ids) => inArray(imageStreams.id, ids),
+  byName: (key) => and(eq(imageStreams.namespace, key.namespace), eq(imageStreams.name, key.name))!,
+  read: (db, where) => db.select().from(imageStreams).where(where),
+  keyName: (key) => `${key.namespace}/${key.name}`,
+  rowName: (row) => `${row.namespace}/${row.name}`,
+  rowId: (row) => row.id,
+  rowNamespace: (row) => row.namespace,
+  answer: (access, row) => {
+    access.places.rememberStream(row.id, row.namespace);
+    return row;
+  },
+};
+
+/** The streams behind the keys, in order, answered as findKeyed answers. */
+export const findStreams = (access: AccessChecker, keys: readonly StreamKey[]) =>
+  findKeyed(access, keys, STREAMS);
+
+/** Tags by id or by namespace, stream and name, each read with its stream's names. */
+const TAGS: KeyedLookup<TagName, { tag: TagRow; namespace: string; stream: string }, TagRow> = {
+  byIds: (ids) => inArray(tags.id, ids),
+  byName: (key) =>
+    and(
+      eq(imageStreams.namespace, key.namespace),
+      eq(imageStreams.name, key.stream),
+      eq(tags.name, key.tag),
+    )!,
+  read: (db, where) =>
+    db
+      .select({ tag: tags, namespace: imageStreams.namespace, stream: imageStreams.name })
+      .from(tags)
+      .innerJoin(imageStreams, eq(tags.streamId, imageStreams.id))
+      .where(where),
+  keyName: (key) => `${key.namespace}/${key.stream}:${key.tag}`,
+  rowName: (row) => `${row.namespace}/${row.stream}:${row.tag.name}`,
+  rowId: (row) => row.tag.id,
+  rowNamespace: (row) => row.namespace,
+  answer: (access, row) => {
     access.places.rememberStream(row.tag.streamId, row.namespace);
     access.places.rememberTag(row.tag.id, row.namespace);
-    return ok(row.tag);
-  });
-}
+    return row.tag;
+  },
+};
+
+/** The tags behind the keys, in order, answered as findKeyed answers. */
+export const findTags = (access: AccessChecker, keys: readonly TagKey[]) =>
+  findKeyed(access, keys, TAGS);
 
 /**
  * Which of the digests name an image the caller may see, in order (null: none it may see, or

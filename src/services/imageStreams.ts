@@ -1,9 +1,7 @@
 // Creating, updating and deleting image streams: validation, persistence, events.
 
 import { and, eq, sql } from 'drizzle-orm';
-import { refusal } from '../auth/authorize.ts';
-import type { AccessChecker } from '../auth/roles.ts';
-import { type Db, rowsOf, type Tx } from '../db/client.ts';
+import { rowsOf, type Tx } from '../db/client.ts';
 import { imageStreams, namespaces, tags } from '../db/schema.ts';
 import { validateDockerImageRepository } from '../domain/importRules.ts';
 import {
@@ -14,6 +12,7 @@ import {
 } from '../domain/names.ts';
 import { conflict, type FieldProblem, invalid, notFound, ok, type Result } from '../errors.ts';
 import { appendEvents, type EventCause, writeTransaction } from '../events/append.ts';
+import { withRole } from './guards.ts';
 
 export type ImageStreamRow = typeof imageStreams.$inferSelect & {
   /** Set by lockOrCreateStream when this very transaction created the stream. */
@@ -56,96 +55,98 @@ export function toRecord(
   return record;
 }
 
-/** Creates a stream; the caller must be an editor of its namespace. */
-export async function createImageStream(
-  db: Db,
-  access: AccessChecker,
-  input: CreateImageStreamInput,
-): Promise<Result<ImageStreamRow>> {
-  const refused = await refusal(access, 'editor', input.namespace);
-  if (refused) return refused;
-  const problems: FieldProblem[] = [];
-  const labels = toRecord(input.labels, 'labels', problems);
-  const annotations = toRecord(input.annotations, 'annotations', problems);
-  problems.push(
-    ...(validateNamespace(input.namespace) ?? []),
-    ...(validateStreamName(input.namespace, input.name) ?? []),
-    ...(validateLabels(labels) ?? []),
-    ...(validateAnnotations(annotations) ?? []),
-    ...(input.dockerImageRepository
-      ? (validateDockerImageRepository(input.dockerImageRepository) ?? [])
-      : []),
-  );
-  if (problems.length > 0) return invalid(problems);
-
-  return writeTransaction(db, async (tx) => {
-    await ensureNamespace(tx, input.namespace);
-    const [row] = await tx
-      .insert(imageStreams)
-      .values({
-        namespace: input.namespace,
-        name: input.name,
-        labels,
-        annotations,
-        lookupLocal: input.lookupLocal ?? false,
-        dockerImageRepository: input.dockerImageRepository || null,
-      })
-      .onConflictDoNothing()
-      .returning();
-    if (!row) {
-      return conflict(`image stream ${input.namespace}/${input.name} already exists`, 'name');
-    }
-    appendEvents(tx, [
-      { namespace: row.namespace, stream: row.name, tag: null, type: 'ADDED', cause: 'create' },
-    ]);
-    return ok(row);
-  });
+/** Problems of a stream's labels, annotations and import repository, each when given. */
+function metadataProblems(
+  labels: Record<string, string> | undefined,
+  annotations: Record<string, string> | undefined,
+  repository: string | null | undefined,
+): FieldProblem[] {
+  return [
+    ...(labels ? (validateLabels(labels) ?? []) : []),
+    ...(annotations ? (validateAnnotations(annotations) ?? []) : []),
+    ...(repository ? (validateDockerImageRepository(repository) ?? []) : []),
+  ];
 }
 
+/** Creates a stream; the caller must be an editor of its namespace. */
+export const createImageStream = withRole(
+  'editor',
+  async (db, input: CreateImageStreamInput): Promise<Result<ImageStreamRow>> => {
+    const problems: FieldProblem[] = [];
+    const labels = toRecord(input.labels, 'labels', problems);
+    const annotations = toRecord(input.annotations, 'annotations', problems);
+    problems.push(
+      ...(validateNamespace(input.namespace) ?? []),
+      ...(validateStreamName(input.namespace, input.name) ?? []),
+      ...metadataProblems(labels, annotations, input.dockerImageRepository),
+    );
+    if (problems.length > 0) return invalid(problems);
+
+    return writeTransaction(db, async (tx) => {
+      await ensureNamespace(tx, input.namespace);
+      const [row] = await tx
+        .insert(imageStreams)
+        .values({
+          namespace: input.namespace,
+          name: input.name,
+          labels,
+          annotations,
+          lookupLocal: input.lookupLocal ?? false,
+          dockerImageRepository: input.dockerImageRepository || null,
+        })
+        .onConflictDoNothing()
+        .returning();
+      if (!row) {
+        return conflict(`image stream ${input.namespace}/${input.name} already exists`, 'name');
+      }
+      appendEvents(tx, [
+        { namespace: row.namespace, stream: row.name, tag: null, type: 'ADDED', cause: 'create' },
+      ]);
+      return ok(row);
+    });
+  },
+);
+
 /** Deletes a stream; the caller must be an admin of its namespace. */
-export async function deleteImageStream(
-  db: Db,
-  access: AccessChecker,
-  locator: StreamLocator,
-): Promise<Result<ImageStreamRow>> {
-  const refused = await refusal(access, 'admin', locator.namespace);
-  if (refused) return refused;
-  return writeTransaction(db, async (tx) => {
-    const found = await lockStream(tx, locator);
-    if (!found.ok) return found;
-    // Each tag's newest history item as it was, read before the delete cascades: subscribers of
-    // a tag learn it is gone, and what it pointed at, as they do from deleteTag.
-    const gone = rowsOf<{
-      tag: string;
-      previous: { digest: string | null; reference: string } | null;
-    }>(
-      await tx.execute(sql`
+export const deleteImageStream = withRole(
+  'admin',
+  (db, locator: StreamLocator): Promise<Result<ImageStreamRow>> =>
+    writeTransaction(db, async (tx) => {
+      const found = await lockStream(tx, locator);
+      if (!found.ok) return found;
+      // Each tag's newest history item as it was, read before the delete cascades: subscribers of
+      // a tag learn it is gone, and what it pointed at, as they do from deleteTag.
+      const gone = rowsOf<{
+        tag: string;
+        previous: { digest: string | null; reference: string } | null;
+      }>(
+        await tx.execute(sql`
         select t.name as tag, (
           select json_build_object('digest', h.image_digest, 'reference', h.docker_image_reference)
           from tag_history h where h.tag_id = t.id order by h.seq desc limit 1) as previous
         from tags t where t.stream_id = ${found.value.id} order by t.name`),
-    );
-    await tx.delete(imageStreams).where(eq(imageStreams.id, found.value.id));
-    appendEvents(tx, [
-      ...gone.map((row) => ({
-        namespace: locator.namespace,
-        stream: locator.name,
-        tag: row.tag,
-        type: 'DELETED' as const,
-        cause: 'delete' as const,
-        payload: { danglingFollowers: [], previous: row.previous ?? null },
-      })),
-      {
-        namespace: locator.namespace,
-        stream: locator.name,
-        tag: null,
-        type: 'DELETED',
-        cause: 'delete',
-      },
-    ]);
-    return found;
-  });
-}
+      );
+      await tx.delete(imageStreams).where(eq(imageStreams.id, found.value.id));
+      appendEvents(tx, [
+        ...gone.map((row) => ({
+          namespace: locator.namespace,
+          stream: locator.name,
+          tag: row.tag,
+          type: 'DELETED' as const,
+          cause: 'delete' as const,
+          payload: { danglingFollowers: [], previous: row.previous ?? null },
+        })),
+        {
+          namespace: locator.namespace,
+          stream: locator.name,
+          tag: null,
+          type: 'DELETED',
+          cause: 'delete',
+        },
+      ]);
+      return found;
+    }),
+);
 
 /**
  * Reads and row-locks a stream for a write, checking the caller's expected resource version.
@@ -304,69 +305,62 @@ export async function recordRepository(
 }
 
 /** Updates a stream; the caller must be an editor of its namespace. */
-export async function updateImageStream(
-  db: Db,
-  access: AccessChecker,
-  input: UpdateImageStreamInput,
-): Promise<Result<ImageStreamRow>> {
-  const refused = await refusal(access, 'editor', input.namespace);
-  if (refused) return refused;
-  const problems: FieldProblem[] = [];
-  const labels = input.labels ? toRecord(input.labels, 'labels', problems) : undefined;
-  const annotations = input.annotations
-    ? toRecord(input.annotations, 'annotations', problems)
-    : undefined;
-  if (labels) problems.push(...(validateLabels(labels) ?? []));
-  if (annotations) problems.push(...(validateAnnotations(annotations) ?? []));
-  if (input.dockerImageRepository) {
-    problems.push(...(validateDockerImageRepository(input.dockerImageRepository) ?? []));
-  }
-  if (problems.length > 0) return invalid(problems);
+export const updateImageStream = withRole(
+  'editor',
+  async (db, input: UpdateImageStreamInput): Promise<Result<ImageStreamRow>> => {
+    const problems: FieldProblem[] = [];
+    const labels = input.labels ? toRecord(input.labels, 'labels', problems) : undefined;
+    const annotations = input.annotations
+      ? toRecord(input.annotations, 'annotations', problems)
+      : undefined;
+    problems.push(...metadataProblems(labels, annotations, input.dockerImageRepository));
+    if (problems.length > 0) return invalid(problems);
 
-  return writeTransaction(db, async (tx) => {
-    const locked = await lockStream(tx, input);
-    if (!locked.ok) return locked;
-    const stream = locked.value;
-    const lookupChanged = input.lookupLocal != null && input.lookupLocal !== stream.lookupLocal;
-    const labelsChanged = labels && JSON.stringify(labels) !== JSON.stringify(stream.labels);
-    const annotationsChanged =
-      annotations && JSON.stringify(annotations) !== JSON.stringify(stream.annotations);
-    const repository =
-      input.dockerImageRepository == null ? undefined : input.dockerImageRepository || null;
-    const repositoryChanged =
-      repository !== undefined && repository !== (stream.dockerImageRepository ?? null);
-    if (!lookupChanged && !labelsChanged && !annotationsChanged && !repositoryChanged) {
-      return ok(stream);
-    }
-    const specChanged = lookupChanged || repositoryChanged;
-    const [row] = await tx
-      .update(imageStreams)
-      .set({
-        ...(labelsChanged ? { labels } : {}),
-        ...(annotationsChanged ? { annotations } : {}),
-        ...(lookupChanged ? { lookupLocal: input.lookupLocal! } : {}),
-        ...(repositoryChanged ? { dockerImageRepository: repository } : {}),
-        ...(specChanged ? { generation: sql`${imageStreams.generation} + 1` } : {}),
-        resourceVersion: sql`${imageStreams.resourceVersion} + 1`,
-        updatedAt: sql`now()`,
-      })
-      .where(eq(imageStreams.id, stream.id))
-      .returning();
-    appendEvents(tx, [
-      {
-        namespace: stream.namespace,
-        stream: stream.name,
-        tag: null,
-        type: 'UPDATED',
-        cause: 'update',
-        payload: {
-          labels: Boolean(labelsChanged),
-          annotations: Boolean(annotationsChanged),
-          lookupPolicy: lookupChanged,
-          dockerImageRepository: repositoryChanged,
+    return writeTransaction(db, async (tx) => {
+      const locked = await lockStream(tx, input);
+      if (!locked.ok) return locked;
+      const stream = locked.value;
+      const lookupChanged = input.lookupLocal != null && input.lookupLocal !== stream.lookupLocal;
+      const labelsChanged = labels && JSON.stringify(labels) !== JSON.stringify(stream.labels);
+      const annotationsChanged =
+        annotations && JSON.stringify(annotations) !== JSON.stringify(stream.annotations);
+      const repository =
+        input.dockerImageRepository == null ? undefined : input.dockerImageRepository || null;
+      const repositoryChanged =
+        repository !== undefined && repository !== (stream.dockerImageRepository ?? null);
+      if (!lookupChanged && !labelsChanged && !annotationsChanged && !repositoryChanged) {
+        return ok(stream);
+      }
+      const specChanged = lookupChanged || repositoryChanged;
+      const [row] = await tx
+        .update(imageStreams)
+        .set({
+          ...(labelsChanged ? { labels } : {}),
+          ...(annotationsChanged ? { annotations } : {}),
+          ...(lookupChanged ? { lookupLocal: input.lookupLocal! } : {}),
+          ...(repositoryChanged ? { dockerImageRepository: repository } : {}),
+          ...(specChanged ? { generation: sql`${imageStreams.generation} + 1` } : {}),
+          resourceVersion: sql`${imageStreams.resourceVersion} + 1`,
+          updatedAt: sql`now()`,
+        })
+        .where(eq(imageStreams.id, stream.id))
+        .returning();
+      appendEvents(tx, [
+        {
+          namespace: stream.namespace,
+          stream: stream.name,
+          tag: null,
+          type: 'UPDATED',
+          cause: 'update',
+          payload: {
+            labels: Boolean(labelsChanged),
+            annotations: Boolean(annotationsChanged),
+            lookupPolicy: lookupChanged,
+            dockerImageRepository: repositoryChanged,
+          },
         },
-      },
-    ]);
-    return ok(row!);
-  });
-}
+      ]);
+      return ok(row!);
+    });
+  },
+);

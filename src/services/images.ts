@@ -45,6 +45,17 @@ export function imageSize(layers: LayerInput[], configSize = 0): number {
   return total;
 }
 
+/** What an image's config says of its platform and making, each null when unknown. */
+export function configMetadata(image: ImageInput) {
+  return {
+    os: image.os ?? null,
+    architecture: image.architecture ?? null,
+    variant: image.variant ?? null,
+    created: image.created ?? null,
+    author: image.author ?? null,
+  };
+}
+
 /**
  * Stores an image's metadata, recording where it came from (`source`). A digest names one image,
  * so metadata a registry served and the digests verified is the truth about it, and what a
@@ -65,11 +76,7 @@ export async function saveImage(
   const metadata = {
     mediaType: image.mediaType,
     dockerImageReference: image.dockerImageReference ?? null,
-    architecture: image.architecture ?? null,
-    os: image.os ?? null,
-    variant: image.variant ?? null,
-    created: image.created ?? null,
-    author: image.author ?? null,
+    ...configMetadata(image),
     size: image.size ?? imageSize(layers),
     config: image.config ?? null,
     manifest: image.manifest ?? null,

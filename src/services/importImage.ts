@@ -23,12 +23,12 @@ import {
   type Result,
   ValidationError,
 } from '../errors.ts';
-import { appendEvents, writeTransaction } from '../events/append.ts';
+import { appendEvents } from '../events/append.ts';
 import { lockOrCreateStream, lockStream, recordRepository } from './imageStreams.ts';
 import { enqueueImport, type ImportJobRequest } from './importJobs.ts';
 import { getJob, type ImportJobRow } from './importQueue.ts';
 import { writeSpecTag } from './specTags.ts';
-import { Rollback } from './tagging.ts';
+import { Rollback, writeRollingBack } from './tagging.ts';
 import { loadTags, sourceOf } from './tagHistory.ts';
 
 export interface ImportImageInput {
@@ -113,7 +113,7 @@ export async function importImage(
     referencePolicy: input.referencePolicy ?? ('Source' as const),
   };
 
-  return writeTransaction(db, async (tx) => {
+  return writeRollingBack(db, async (tx) => {
     const locked = input.confirm
       ? await lockOrCreateStream(tx, namespace, stream, { cause: 'import' })
       : await lockStream(tx, { namespace, name: stream });
@@ -201,9 +201,6 @@ export async function importImage(
     return ok(
       await enqueueImport(tx, { namespace, stream, tags: [plan.value.tag], cause: 'import' }),
     );
-  }).catch((error: unknown) => {
-    if (error instanceof Rollback) return fail<number>(error.error);
-    throw error;
   });
 }
 

@@ -14,6 +14,7 @@ import {
 } from '../domain/references.ts';
 import { isInsecure } from '../domain/tagPolicy.ts';
 import { fail, fromDomain, invalid, notFound, ok, type Result } from '../errors.ts';
+import { configMetadata } from './images.ts';
 import { type ImportImageInput, importTarget } from './importImage.ts';
 import type { RemoteRegistryReader } from './policyTags.ts';
 
@@ -174,11 +175,7 @@ export async function previewImport(
       architecture: m.architecture ?? null,
       variant: m.variant ?? null,
     })),
-    os: image.os ?? null,
-    architecture: image.architecture ?? null,
-    variant: image.variant ?? null,
-    created: image.created ?? null,
-    author: image.author ?? null,
+    ...configMetadata(image),
     size: image.size ?? null,
     layerCount: image.layers?.length ?? 0,
     config: image.config ?? null,

@@ -1,10 +1,10 @@
 // A namespace's named objects (webhooks, receivers, retention policies): the refusal, the
-// not-found answer, and the create (with its per-namespace cap), list and delete that each such
-// table shares.
+// not-found answer, and the create (with its per-namespace cap), list, get, update and delete
+// that each such table shares.
 
 import type { InferSelectModel } from 'drizzle-orm';
 import { and, eq, sql } from 'drizzle-orm';
-import type { PgColumn, PgInsertValue, PgTable } from 'drizzle-orm/pg-core';
+import type { PgColumn, PgInsertValue, PgTable, PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { refusal } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
 import type { Db, Tx } from '../db/client.ts';
@@ -36,6 +36,24 @@ export function namespacedObjects<T extends NamedTable>(spec: NamespacedObjectsS
     notFound(`${spec.noun} ${namespace}/${name} not found`, 'name');
   const named = (namespace: string, name: string) =>
     and(eq(table.namespace, namespace), eq(table.name, name));
+  /** The one row `query` answers for the object named, or NOT_FOUND. */
+  const found = async (
+    namespace: string,
+    name: string,
+    query: () => PromiseLike<unknown>,
+  ): Promise<Result<Row>> => {
+    const [row] = (await query()) as Row[];
+    return row ? ok(row) : missing(namespace, name);
+  };
+  /** found(), once the caller may `verb` the namespace's objects. */
+  const one = async (
+    access: AccessChecker,
+    namespace: string,
+    name: string,
+    verb: string,
+    query: () => PromiseLike<unknown>,
+  ): Promise<Result<Row>> =>
+    (await refused(access, namespace, verb)) ?? found(namespace, name, query);
 
   return {
     refused,
@@ -79,20 +97,30 @@ export function namespacedObjects<T extends NamedTable>(spec: NamespacedObjectsS
         .limit(spec.max);
       return ok(rows as Row[]);
     },
+    /** One object by name. */
+    get: (db: Db, access: AccessChecker, namespace: string, name: string) =>
+      one(access, namespace, name, 'get', () =>
+        db
+          .select()
+          .from(table as PgTable)
+          .where(named(namespace, name)),
+      ),
+    /** Changes one object's columns, answering with its row; the caller checked its refusal. */
+    update: (db: Db, namespace: string, name: string, values: PgUpdateSetSource<T>) =>
+      found(namespace, name, () =>
+        db
+          .update(table as PgTable)
+          .set(values)
+          .where(named(namespace, name))
+          .returning(),
+      ),
     /** Deletes one object, answering with its row. */
-    async remove(
-      db: Db,
-      access: AccessChecker,
-      namespace: string,
-      name: string,
-    ): Promise<Result<Row>> {
-      const denied = await refused(access, namespace, 'delete');
-      if (denied) return denied;
-      const [row] = (await db
-        .delete(table as PgTable)
-        .where(named(namespace, name))
-        .returning()) as Row[];
-      return row ? ok(row) : missing(namespace, name);
-    },
+    remove: (db: Db, access: AccessChecker, namespace: string, name: string) =>
+      one(access, namespace, name, 'delete', () =>
+        db
+          .delete(table as PgTable)
+          .where(named(namespace, name))
+          .returning(),
+      ),
   };
 }

@@ -3,15 +3,16 @@
 import { eq, sql } from 'drizzle-orm';
 import { authorizeTagRef } from '../auth/authorize.ts';
 import type { AccessChecker } from '../auth/roles.ts';
-import type { Db } from '../db/client.ts';
+import type { Db, Tx } from '../db/client.ts';
 import { tagHistory, tags } from '../db/schema.ts';
 import { type RollbackBy, rollbackTarget } from '../domain/history.ts';
+import type { StreamTagRef } from '../domain/references.ts';
 import { followers } from '../domain/tracking.ts';
-import { fail, fromDomain, invalid, ok, type Result } from '../errors.ts';
-import { appendEvents, writeTransaction } from '../events/append.ts';
-import { lockTag, touchStream } from './imageStreams.ts';
+import { type FieldProblem, fail, fromDomain, invalid, ok, type Result } from '../errors.ts';
+import { appendEvents } from '../events/append.ts';
+import { type ImageStreamRow, lockTag, touchStream } from './imageStreams.ts';
 import { writeSpecTag } from './specTags.ts';
-import { Rollback } from './tagging.ts';
+import { writeRollingBack } from './tagging.ts';
 import { historyOf, loadTags, recordTagEvent, streamTagsOf } from './tagHistory.ts';
 
 export interface TagLocator {
@@ -34,19 +35,40 @@ export interface DeletedTag {
   message: string;
 }
 
+/** The stream a tag write locked, and the tag's row. */
+interface LockedTag {
+  stream: ImageStreamRow;
+  row: typeof tags.$inferSelect;
+}
+
+/**
+ * A write to the one tag `locator.ref` names: the caller must be an editor in its namespace, then
+ * `problems` must be empty, then `write` runs in a transaction with the tag's stream locked.
+ */
+async function writeTag<T>(
+  db: Db,
+  access: AccessChecker,
+  locator: TagLocator,
+  problems: FieldProblem[],
+  write: (tx: Tx, ref: StreamTagRef, locked: LockedTag) => Promise<Result<T>>,
+): Promise<Result<T>> {
+  const ref = await authorizeTagRef(access, 'editor', locator);
+  if (!ref.ok) return ref;
+  if (problems.length > 0) return invalid(problems);
+  return writeRollingBack(db, async (tx) => {
+    const locked = await lockTag(tx, ref.value, locator.expectedResourceVersion);
+    return locked.ok ? write(tx, ref.value, locked.value) : locked;
+  });
+}
+
 /** Deletes the tag `ref` names; the caller must be an editor in the ref's namespace. */
-export async function deleteTag(
+export function deleteTag(
   db: Db,
   access: AccessChecker,
   locator: TagLocator,
 ): Promise<Result<DeletedTag>> {
-  const ref = await authorizeTagRef(access, 'editor', locator);
-  if (!ref.ok) return ref;
-  const { namespace, stream, tag } = ref.value;
-  return writeTransaction(db, async (tx) => {
-    const locked = await lockTag(tx, ref.value, locator.expectedResourceVersion);
-    if (!locked.ok) return locked;
-    const { stream: streamRow, row } = locked.value;
+  return writeTag(db, access, locator, [], async (tx, { namespace, stream, tag }, locked) => {
+    const { stream: streamRow, row } = locked;
     const rows = await loadTags(tx, streamRow.id);
     const dangling = followers(streamTagsOf(streamRow, rows), tag);
     // Removing a spec tag is a spec change: the stream's generation moves on.
@@ -112,18 +134,14 @@ export async function rollbackTag(
   access: AccessChecker,
   input: RollbackInput,
 ): Promise<Result<RolledBack>> {
-  const ref = await authorizeTagRef(access, 'editor', input);
-  if (!ref.ok) return ref;
   const by = input.by;
   const given = ['index', 'generation', 'digest'].filter((k) => k in by);
-  if (given.length !== 1) {
-    return invalid([{ field: 'to', message: 'give exactly one of index, generation or digest' }]);
-  }
-  const { namespace, stream, tag } = ref.value;
-  return writeTransaction(db, async (tx) => {
-    const locked = await lockTag(tx, ref.value, input.expectedResourceVersion);
-    if (!locked.ok) return locked;
-    const { stream: streamRow, row } = locked.value;
+  const problems =
+    given.length === 1
+      ? []
+      : [{ field: 'to', message: 'give exactly one of index, generation or digest' }];
+  return writeTag(db, access, input, problems, async (tx, { namespace, stream, tag }, locked) => {
+    const { stream: streamRow, row } = locked;
     const history = await historyOf(tx, row.id);
     const target = rollbackTarget(
       history.map((h) => ({
@@ -168,8 +186,5 @@ export async function rollbackTag(
       dockerImageReference: event.dockerImageReference,
       message: `Tag ${stream}:${tag} rolled back to ${event.image ?? event.dockerImageReference}.`,
     });
-  }).catch((error: unknown) => {
-    if (error instanceof Rollback) return fail<RolledBack>(error.error);
-    throw error;
   });
 }

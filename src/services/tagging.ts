@@ -118,7 +118,7 @@ export async function tag(
   if (!authorized.ok) return authorized;
   const { importMode, policy, destinations, source } = authorized.value;
 
-  return writeTransaction(db, async (tx) => {
+  return writeRollingBack(db, async (tx) => {
     const outcomes: TagOutcome[] = [];
     // Lock destination streams in one order so two concurrent tags cannot deadlock.
     const ordered = [...destinations].sort((a, b) =>
@@ -152,9 +152,6 @@ export async function tag(
           )!,
       ),
     );
-  }).catch((error: unknown) => {
-    if (error instanceof Rollback) return fail<TagOutcome[]>(error.error);
-    throw error;
   });
 }
 
@@ -200,6 +197,14 @@ export class Rollback extends Error {
   constructor(readonly error: ExpectedError) {
     super(error.message);
   }
+}
+
+/** writeTransaction(), answering a Rollback thrown inside with the expected error it carries. */
+export function writeRollingBack<T>(db: Db, write: (tx: Tx) => Promise<Result<T>>) {
+  return writeTransaction(db, write).catch((error: unknown) => {
+    if (error instanceof Rollback) return fail<T>(error.error);
+    throw error;
+  });
 }
 
 /** The source as parsed: a stream reference names a namespace to authorize, a pull spec none. */

@@ -66,7 +66,7 @@ const objects = namespacedObjects({
   plural: 'webhooks',
   max: MAX_WEBHOOKS_PER_NAMESPACE,
 });
-const { refused, notFound } = objects;
+const { refused } = objects;
 
 function checkFilter(
   filter: NonNullable<WebhookInput['filter']>,
@@ -165,18 +165,13 @@ export async function updateWebhook(
   if (denied) return denied;
   const { problems, filter } = checkInput(input, egress, false);
   if (problems.length > 0) return invalid(problems);
-  const [row] = await db
-    .update(webhooks)
-    .set({
-      ...(input.url != null ? { url: input.url } : {}),
-      ...(filter ? { filter } : {}),
-      ...(input.format != null ? { format: input.format } : {}),
-      ...(input.secret != null ? { encryptedSecret: encrypt(key, input.secret) } : {}),
-      updatedAt: new Date(),
-    })
-    .where(and(eq(webhooks.namespace, input.namespace), eq(webhooks.name, input.name)))
-    .returning();
-  return row ? ok(row) : notFound(input.namespace, input.name);
+  return objects.update(db, input.namespace, input.name, {
+    ...(input.url != null ? { url: input.url } : {}),
+    ...(filter ? { filter } : {}),
+    ...(input.format != null ? { format: input.format } : {}),
+    ...(input.secret != null ? { encryptedSecret: encrypt(key, input.secret) } : {}),
+    updatedAt: new Date(),
+  });
 }
 
 /**
@@ -192,47 +187,32 @@ export async function setWebhookEnabled(
 ): Promise<Result<WebhookRow>> {
   const denied = await refused(access, namespace, 'update');
   if (denied) return denied;
-  const [row] = await db
-    .update(webhooks)
-    .set(
-      enabled
-        ? {
-            enabled: true,
-            state: 'ACTIVE',
-            conditionReason: '',
-            conditionMessage: '',
-            conditionTime: null,
-            // Attempts keep counting (each attempt's number is unique per event); the retry
-            // period starts afresh.
-            failingSince: null,
-            nextAttemptAt: sql`now()`,
-            updatedAt: new Date(),
-          }
-        : { enabled: false, leaseId: null, leasedUntil: null, updatedAt: new Date() },
-    )
-    .where(and(eq(webhooks.namespace, namespace), eq(webhooks.name, name)))
-    .returning();
-  return row ? ok(row) : notFound(namespace, name);
+  return objects.update(
+    db,
+    namespace,
+    name,
+    enabled
+      ? {
+          enabled: true,
+          state: 'ACTIVE',
+          conditionReason: '',
+          conditionMessage: '',
+          conditionTime: null,
+          // Attempts keep counting (each attempt's number is unique per event); the retry
+          // period starts afresh.
+          failingSince: null,
+          nextAttemptAt: sql`now()`,
+          updatedAt: new Date(),
+        }
+      : { enabled: false, leaseId: null, leasedUntil: null, updatedAt: new Date() },
+  );
 }
 
 export const deleteWebhook = objects.remove;
 
 export const listWebhooks = objects.list;
 
-export async function getWebhook(
-  db: Db,
-  access: AccessChecker,
-  namespace: string,
-  name: string,
-): Promise<Result<WebhookRow>> {
-  const denied = await refused(access, namespace, 'get');
-  if (denied) return denied;
-  const [row] = await db
-    .select()
-    .from(webhooks)
-    .where(and(eq(webhooks.namespace, namespace), eq(webhooks.name, name)));
-  return row ? ok(row) : notFound(namespace, name);
-}
+export const getWebhook = objects.get;
 
 /** A page of the delivery log, newest first: `first` rows with an id below `beforeId`. */
 export async function listDeliveries(
