@@ -91,7 +91,16 @@ const eventSel = fc
   .map(([fields, image]) => [...fields, ...(image ? [`image { ${image} }`] : [])].join(' '));
 const tagSel = fc
   .tuple(
-    pick(['name', 'id', 'dockerImageReference', '__typename']),
+    pick([
+      'name',
+      'id',
+      'dockerImageReference',
+      '__typename',
+      'follows { name id }',
+      'followers { name }',
+      'direct: followers(transitive: false) { name follows { name } }',
+      'chain: followers(transitive: true) { name __typename dangling }',
+    ]),
     fc.option(connection(eventSel)),
     fc.option(imageSel),
   )
@@ -119,7 +128,7 @@ const streamSel = fc
     ]),
     fc.option(connection(tagSel)),
     fc.option(tagSel),
-    fc.constantFrom('t1', 'ref', 'missing'),
+    fc.constantFrom('t1', 'ref', 'missing', 'alias', 'A-cyc1', 'self'),
   )
   .map(([fields, tags, tag, tagName]) =>
     [
@@ -366,6 +375,25 @@ async function seed(app: TestApp) {
     // Tags tracking another of the stream (the trigger derives tracks_tag): one no tag has.
     await seedTag(db, web.id, { name: 'alias', from: { kind: 'ImageStreamTag', name: 't1' } });
     await seedTag(db, web.id, { name: 'dangles', from: { kind: 'ImageStreamTag', name: 'gone' } });
+    // Chains of tracking tags (names whose order differs by collation), a cycle, a tag that
+    // follows itself, and one following by `<stream>:<tag>` in its own namespace.
+    for (const [name, source] of [
+      ['Z-follow', 't1'],
+      // A level ordered by its parents first: zz-last (of Z-follow) before chain-a (of alias).
+      ['zz-last', 'Z-follow'],
+      ['chain-b', 'alias'],
+      ['chain-a', 'web:alias'],
+      ['deep', 'chain-b'],
+      ['A-cyc1', 'A-cyc2'],
+      ['A-cyc2', 'A-cyc1'],
+      ['self', 'self'],
+    ] as const) {
+      await seedTag(db, web.id, {
+        name,
+        from: { kind: 'ImageStreamTag', name: source },
+        ...(name === 'chain-a' ? { fromNamespace: ns } : {}),
+      });
+    }
     // A policy tag: documents reading `policy` of its stream take the ordinary path.
     await seedTag(db, other2.id, {
       name: 'latest-semver',

@@ -13,6 +13,7 @@ import {
 import type { Role } from '../../auth/roles.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../builder.ts';
 import { adminRootField } from './adminLists.ts';
+import { trackingField } from './tracking.ts';
 
 /**
  * Where a statement parameter's value comes from: a variable (a `String!`, or a nullable
@@ -763,6 +764,7 @@ function tag(out: Out, fields: FieldNode[], t: string): void {
       return;
     }
     if (name === 'spec') return tagSpec(out, f, t);
+    if (name === 'follows' || name === 'followers') return trackingField(out, f, t, tag);
     if (name === 'conditions') return conditions(out, f, t);
     if (name === 'stream') {
       if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of stream');
