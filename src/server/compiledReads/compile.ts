@@ -273,8 +273,7 @@ export const bool = (e: string) => `coalesce((${e})::text, 'null')`;
 export const dateTime = (e: string) =>
   `coalesce('"' || to_char((${e}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"', 'null')`;
 /** Base64 of a text's UTF-8 bytes, as Buffer writes it (the encoder's line breaks removed). */
-export const base64 = (e: string) =>
-  `translate(encode(convert_to(${e}, 'UTF8'), 'base64'), E'\\n', '')`;
+const base64 = (e: string) => `translate(encode(convert_to(${e}, 'UTF8'), 'base64'), E'\\n', '')`;
 /** A Relay global id: base64 of `<type>:<key>`. */
 const globalId = (type: string, key: string) => `'"' || ${base64(`'${type}:' || ${key}`)} || '"'`;
 export const sqlText = (value: string) => `'${value.replaceAll("'", "''")}'`;
