@@ -233,15 +233,31 @@ export async function readableNamespaces(db: Db, caller: Caller): Promise<string
 }
 
 /**
- * SQL that holds where the caller holds at least image-puller in `namespace` (a column or an
- * expression), for filtering inside one statement before a limit applies; null: every namespace
- * (a cluster admin or a registry). The same bindings as `rolesIn` reads: every role allows reading.
+ * SQL that holds where the caller holds at least `needed` in `namespace` (a column or an
+ * expression), as `AccessChecker.can` answers: a robot token its scope's role in its namespace
+ * only, a cluster admin every role everywhere, a registry image-puller everywhere, anyone else the
+ * strongest role its bindings (as a user or through a group) give; null: every namespace.
+ */
+export function roleNamespaceSql(caller: Caller, needed: Role, namespace: SQLWrapper): SQL | null {
+  if (caller.scope) {
+    return roleAllows(caller.scope.role, needed)
+      ? sql`${namespace} = ${caller.scope.namespace}`
+      : sql`false`;
+  }
+  if (caller.clusterAdmin || (needed === 'image-puller' && isRegistry(caller))) return null;
+  const allowing = ROLES.filter((role) => roleAllows(role, needed));
+  const held = allowing.length === ROLES.length ? undefined : inArray(roleBindings.role, allowing);
+  return sql`exists (select 1 from ${roleBindings} where ${roleBindings.namespace} = ${namespace}
+    and ${and(boundToCaller(caller), held)})`;
+}
+
+/**
+ * SQL that holds where the caller holds at least image-puller in `namespace`, for filtering
+ * inside one statement before a limit applies; null: every namespace (a cluster admin or a
+ * registry). The same bindings as `rolesIn` reads: every role allows reading.
  */
 export function readableNamespaceSql(caller: Caller, namespace: SQLWrapper): SQL | null {
-  if (caller.scope) return sql`${namespace} = ${caller.scope.namespace}`;
-  if (isRegistry(caller)) return null;
-  return sql`exists (select 1 from ${roleBindings} where ${roleBindings.namespace} = ${namespace}
-    and ${boundToCaller(caller)})`;
+  return roleNamespaceSql(caller, 'image-puller', namespace);
 }
 
 /** Answers role questions for one request, asking the database once per namespace. */

@@ -12,10 +12,18 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imageStreams, tags } from '../../src/db/schema.ts';
+import {
+  apiTokens,
+  imageStreams,
+  receivers,
+  retentionPolicies,
+  tags,
+  webhookDeliveries,
+  webhooks,
+} from '../../src/db/schema.ts';
 import { compileRead } from '../../src/server/compiledReads/compile.ts';
 import { bearer, startTestApp, type TestApp } from '../support/app.ts';
-import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
+import { digestOf, seedImage, seedNamespace, seedStream, seedTag } from '../support/seed.ts';
 
 const IMAGE_FIELDS = 'digest mediaType architecture os size created author';
 
@@ -83,7 +91,16 @@ const eventSel = fc
   .map(([fields, image]) => [...fields, ...(image ? [`image { ${image} }`] : [])].join(' '));
 const tagSel = fc
   .tuple(
-    pick(['name', 'id', 'dockerImageReference', '__typename']),
+    pick([
+      'name',
+      'id',
+      'dockerImageReference',
+      '__typename',
+      'follows { name id }',
+      'followers { name }',
+      'direct: followers(transitive: false) { name follows { name } }',
+      'chain: followers(transitive: true) { name __typename dangling }',
+    ]),
     fc.option(connection(eventSel)),
     fc.option(imageSel),
   )
@@ -111,7 +128,7 @@ const streamSel = fc
     ]),
     fc.option(connection(tagSel)),
     fc.option(tagSel),
-    fc.constantFrom('t1', 'ref', 'missing'),
+    fc.constantFrom('t1', 'ref', 'missing', 'alias', 'A-cyc1', 'self'),
   )
   .map(([fields, tags, tag, tagName]) =>
     [
@@ -174,26 +191,23 @@ const CLI_QUERIES = Object.entries(
   .filter(([, text]) => /^\s*query\b/.test(text))
   .map(([hash, text]) => ({ hash, text }));
 
+/** The first root field of a document. */
+const rootOf = (text: string) => {
+  const operation = parse(text).definitions[0] as OperationDefinitionNode;
+  const root = operation.selectionSet.selections[0]!;
+  return root.kind === Kind.FIELD ? root.name.value : '';
+};
+
 /**
  * The CLI's read documents the compiler does not cover yet (by their first root field): each
  * must still answer as the ordinary path does, and the test fails once one of them compiles,
  * so this list only shrinks.
  */
-const NOT_COVERED = new Set([
-  'receivers',
-  'retentionPolicies',
-  'robotTokens',
-  'webhooks',
-  'webhook',
-]);
+const NOT_COVERED = new Set<string>([]);
 /** CLI documents not covered yet (by hash) whose first root field is otherwise covered. */
 const NOT_COVERED_DOCS = new Set<string>([]);
-const covered = (doc: { hash: string; text: string }) => {
-  const operation = parse(doc.text).definitions[0] as OperationDefinitionNode;
-  const root = operation.selectionSet.selections[0]!;
-  const name = root.kind === Kind.FIELD ? root.name.value : '';
-  return !NOT_COVERED.has(name) && !NOT_COVERED_DOCS.has(doc.hash);
-};
+const covered = (doc: { hash: string; text: string }) =>
+  !NOT_COVERED.has(rootOf(doc.text)) && !NOT_COVERED_DOCS.has(doc.hash);
 
 /** The response path (aliases) of the connection each cursor variable pages. */
 function cursorPaths(document: DocumentNode): Map<string, string[]> {
@@ -361,6 +375,25 @@ async function seed(app: TestApp) {
     // Tags tracking another of the stream (the trigger derives tracks_tag): one no tag has.
     await seedTag(db, web.id, { name: 'alias', from: { kind: 'ImageStreamTag', name: 't1' } });
     await seedTag(db, web.id, { name: 'dangles', from: { kind: 'ImageStreamTag', name: 'gone' } });
+    // Chains of tracking tags (names whose order differs by collation), a cycle, a tag that
+    // follows itself, and one following by `<stream>:<tag>` in its own namespace.
+    for (const [name, source] of [
+      ['Z-follow', 't1'],
+      // A level ordered by its parents first: zz-last (of Z-follow) before chain-a (of alias).
+      ['zz-last', 'Z-follow'],
+      ['chain-b', 'alias'],
+      ['chain-a', 'web:alias'],
+      ['deep', 'chain-b'],
+      ['A-cyc1', 'A-cyc2'],
+      ['A-cyc2', 'A-cyc1'],
+      ['self', 'self'],
+    ] as const) {
+      await seedTag(db, web.id, {
+        name,
+        from: { kind: 'ImageStreamTag', name: source },
+        ...(name === 'chain-a' ? { fromNamespace: ns } : {}),
+      });
+    }
     // A policy tag: documents reading `policy` of its stream take the ordinary path.
     await seedTag(db, other2.id, {
       name: 'latest-semver',
@@ -387,6 +420,7 @@ async function seed(app: TestApp) {
       })),
     );
   }
+  await seedAdminObjects(app);
   // More streams than the CLI's page of them in one namespace.
   await db.insert(imageStreams).values(
     Array.from({ length: 100 }, (_, i) => ({
@@ -394,6 +428,146 @@ async function seed(app: TestApp) {
       name: `s${String(i).padStart(3, '0')}`,
     })),
   );
+}
+
+/** Stored secrets (sealed secrets, token hashes) no answer may contain. */
+const secrets: string[] = [];
+
+/**
+ * What the admin lists show: webhooks (with deliveries, a ping among them), receivers, retention
+ * policies (one with a last run) in na and nb, with text that needs escaping; and in `odd`, rows
+ * the resolvers answer with an error (an unknown enum value, a malformed stored list).
+ */
+async function seedAdminObjects(app: TestApp) {
+  const db = app.database.db;
+  const at = (iso: string) => new Date(iso);
+  await seedNamespace(db, 'odd');
+  const filter = (causes: string[]) => ({
+    streams: ['web', 'ünï "q"'],
+    tags: [],
+    types: ['ADDED', 'DELETED'],
+    causes,
+  });
+  const hooks = await db
+    .insert(webhooks)
+    .values([
+      // The describe document's name: `many` in na, `web` in nb.
+      {
+        namespace: 'na',
+        name: 'many',
+        url: 'https://hooks.example/na?token="x"\\u0001',
+        filter: filter(['scheduled-import', 'tag', 'WEBHOOK']),
+        format: 'CLOUDEVENTS',
+        encryptedSecret: 'sealed-webhook-secret-na',
+        state: 'FAILING',
+        conditionReason: 'RetriesExhausted',
+        conditionMessage: 'gave up after 3 "attempts"\n',
+        conditionTime: at('2024-03-04T05:06:07.891Z'),
+        position: 42,
+      },
+      {
+        namespace: 'na',
+        name: 'b-disabled',
+        url: 'http://hooks.example/b',
+        filter: filter([]),
+        format: 'JSON',
+        encryptedSecret: 'sealed-webhook-secret-nb-disabled',
+        enabled: false,
+      },
+      {
+        namespace: 'nb',
+        name: 'web',
+        url: 'https://hooks.example/nb',
+        filter: filter(['push']),
+        format: 'JSON',
+        encryptedSecret: 'sealed-webhook-secret-nb',
+        state: 'GONE',
+        conditionReason: 'Gone',
+      },
+      {
+        namespace: 'odd',
+        name: 'web',
+        url: 'https://hooks.example/odd',
+        filter: filter(['no-such-cause']),
+        format: 'JSON',
+        encryptedSecret: 'sealed-webhook-secret-odd',
+      },
+    ])
+    .returning();
+  const many = hooks.find((h) => h.name === 'many')!;
+  await db.insert(webhookDeliveries).values([
+    ...Array.from({ length: 12 }, (_, i) => ({
+      webhookId: many.id,
+      eventSeq: 30 + i,
+      attempt: (i % 3) + 1,
+      outcome: i % 4 ? 'SUCCEEDED' : 'FAILED',
+      statusCode: i % 4 ? 200 : 503,
+      durationMs: 10 + i,
+      error: i % 4 ? null : 'HTTP 503: "busy"\n',
+      nextRetryAt: i % 4 ? null : at('2024-03-04T05:06:07.5Z'),
+    })),
+    // A ping: no event.
+    { webhookId: many.id, eventSeq: null, attempt: 1, outcome: 'SENDING' },
+  ]);
+  await db.insert(receivers).values([
+    {
+      namespace: 'na',
+      name: 'hub',
+      kind: 'DOCKER_HUB',
+      tokenHash: 'token-hash-of-hub',
+      createdBy: 'alice "a"',
+      lastCalledAt: at('2024-06-01T00:00:00.001Z'),
+    },
+    {
+      namespace: 'na',
+      name: 'generic',
+      kind: 'GENERIC',
+      registry: 'registry.example:5000',
+      tokenHash: 'token-hash-of-generic',
+      encryptedSecret: 'sealed-receiver-secret-na',
+    },
+    { namespace: 'nb', name: 'harbor', kind: 'HARBOR', tokenHash: 'token-hash-of-harbor' },
+    { namespace: 'odd', name: 'odd', kind: 'NOT_A_KIND', tokenHash: 'token-hash-of-odd' },
+  ]);
+  const rules = {
+    keepTagRevisions: 3,
+    keepYoungerThanMinutes: 60,
+    streams: ['web'],
+    includeTags: ['t*', 'ünï'],
+    excludeTags: [] as string[],
+    intervalMinutes: 30,
+    nextRunAt: at('2025-01-01T00:00:00.250Z'),
+  };
+  await db.insert(retentionPolicies).values([
+    {
+      namespace: 'na',
+      name: 'keep-three',
+      ...rules,
+      lastRunAt: at('2024-12-31T23:59:59.999Z'),
+      lastResult: { outcome: 'FAILED', removed: 2, tags: 1, trigger: 'SCHEDULE', message: 'x "y"' },
+    },
+    { namespace: 'na', name: 'disabled', ...rules, enabled: false },
+    {
+      namespace: 'nb',
+      name: 'weekly',
+      ...rules,
+      lastResult: { outcome: 'SUCCEEDED', removed: 0, tags: 0, trigger: 'MANUAL', message: '' },
+    },
+    {
+      namespace: 'odd',
+      name: 'odd',
+      ...rules,
+      streams: [1] as unknown as string[],
+    },
+  ]);
+  for (const table of [webhooks, receivers]) {
+    const rows = (await db.select().from(table)) as {
+      encryptedSecret: string | null;
+      tokenHash?: string;
+    }[];
+    for (const row of rows)
+      secrets.push(...[row.encryptedSecret, row.tokenHash].flatMap((v) => v ?? []));
+  }
 }
 
 let on: TestApp | undefined;
@@ -412,6 +586,27 @@ const READS: Record<string, string[] | null> = {
   robotA: ['na'],
   readerAB: ['na', 'nb'],
   outsider: [],
+  adminA: ['na', 'nb'],
+  robotAdminA: ['na'],
+};
+/** Namespaces each caller is an editor in (null: all). */
+const EDITS: Record<string, string[] | null> = {
+  ...Object.fromEntries(Object.keys(READS).map((who) => [who, []])),
+  admin: null,
+  adminA: ['na', 'nb'],
+  robotAdminA: ['na'],
+};
+/** Namespaces each caller is an admin of (null: all). */
+const ADMINS: Record<string, string[] | null> = { ...EDITS, adminA: ['na'] };
+/** Namespaces whose robot tokens each caller may list: an admin's, not as a robot. */
+const MANAGES: Record<string, string[] | null> = { ...ADMINS, robotAdminA: [] };
+/** The namespaces a caller may use a document in, by its first root field. */
+const ALLOWED: Record<string, Record<string, string[] | null>> = {
+  webhooks: EDITS,
+  webhook: EDITS,
+  receivers: ADMINS,
+  retentionPolicies: ADMINS,
+  robotTokens: MANAGES,
 };
 
 /**
@@ -451,6 +646,8 @@ async function cliCases(app: TestApp): Promise<Case[]> {
     const document = parse(doc.text);
     const paths = cursorPaths(document);
     const hasRef = /\$ref\d*:/.test(doc.text);
+    // A missing webhook's deliveries are a NOT_FOUND error.
+    const deliveries = /webhookDeliveries\(/.test(doc.text);
     // imageStreamImage takes `<stream>@<id>` refs.
     const image = /imageStreamImage\(/.test(doc.text);
     const layered = digestOf('layered');
@@ -463,7 +660,7 @@ async function cliCases(app: TestApp): Promise<Case[]> {
       const first: Case = {
         query: doc.text,
         variables: cliVariables(document, ns, ref),
-        ...(hasRef && ns === 'none' ? { expect: 'fallback' as const } : {}),
+        ...((hasRef || deliveries) && ns === 'none' ? { expect: 'fallback' as const } : {}),
       };
       cases.push(first);
       if (paths.size === 0 || ns === 'none') continue;
@@ -478,6 +675,22 @@ async function cliCases(app: TestApp): Promise<Case[]> {
         const variables = { ...first.variables };
         for (const variable of paths.keys()) variables[variable] = bad;
         cases.push({ query: doc.text, variables, expect: 'variables' });
+      }
+    }
+    if (ALLOWED[rootOf(doc.text)]) {
+      // Rows the resolvers answer with an error (an unknown enum value, a malformed list), and
+      // a webhook that does not exist.
+      cases.push({
+        query: doc.text,
+        variables: cliVariables(document, 'odd', 'web:t1'),
+        expect: rootOf(doc.text) === 'robotTokens' ? undefined : 'fallback',
+      });
+      if (deliveries) {
+        cases.push({
+          query: doc.text,
+          variables: cliVariables(document, 'na', 'missing:t1'),
+          expect: 'fallback',
+        });
       }
     }
     if (/\bpolicy\b/.test(doc.text) && !hasRef) {
@@ -528,6 +741,33 @@ beforeAll(async () => {
     { input: { namespace: 'na', name: 'puller', role: 'IMAGE_PULLER' } },
   );
   tokens.robotA = robot.createRobotToken.token!;
+  // An admin of na through a group and an editor of nb as a user; a robot token admin of na.
+  const lead = await app.user('lead', ['leads']);
+  await app.grant('na', 'ADMIN', 'leads', 'Group');
+  await app.grant('nb', 'EDITOR', 'lead');
+  tokens.adminA = lead.token;
+  const robotAdmin = await app.admin<{ createRobotToken: { token?: string } }>(
+    `mutation($input: CreateRobotTokenInput!) { createRobotToken(input: $input) {
+      ... on RobotTokenPayload { token } } }`,
+    {
+      input: {
+        namespace: 'na',
+        name: 'manager',
+        role: 'ADMIN',
+        description: 'manages "na"\n',
+      },
+    },
+  );
+  tokens.robotAdminA = robotAdmin.createRobotToken.token!;
+  expect(tokens.robotAdminA).toBeTypeOf('string');
+  // A revoked robot token of nb, listed with its revocation time.
+  await app.admin(
+    `mutation($input: CreateRobotTokenInput!) { createRobotToken(input: $input) { __typename } }`,
+    { input: { namespace: 'nb', name: 'old', role: 'EDITOR' } },
+  );
+  await app.admin(`mutation { revokeRobotToken(namespace: "nb", name: "old") { __typename } }`);
+  const hashes = await app.database.db.select({ hash: apiTokens.tokenHash }).from(apiTokens);
+  secrets.push(...hashes.map((row) => row.hash), ...Object.values(tokens));
   CASES.push(...(await cliCases(app)));
   // Each document once as the admin: its first ordinary success proves it.
   for (const c of CASES) await raw(app, tokens.admin, c);
@@ -586,11 +826,11 @@ describe('compiled reads', () => {
       for (const who of Object.keys(tokens)) {
         // A document naming no namespace (namespaces) lists the readable ones for anyone.
         const ns = c.variables.ns ?? c.variables.namespace;
-        const reads = READS[who];
+        const may = (ALLOWED[rootOf(c.query)] ?? READS)[who]!;
         const expected =
           doc && !covered(doc)
             ? 'not_covered'
-            : ns !== undefined && reads !== null && !reads!.includes(ns!)
+            : ns !== undefined && may !== null && !may.includes(ns!)
               ? c.expect === 'variables'
                 ? 'variables'
                 : 'forbidden'
@@ -633,6 +873,51 @@ describe('compiled reads', () => {
       await off.stop();
     }
   }, 600_000);
+
+  it('show the admin lists only to their editors and admins, compiled, and never a secret', () => {
+    const cases = CASES.filter((c) => ALLOWED[rootOf(c.query)]);
+    expect(new Set(cases.map((c) => rootOf(c.query)))).toEqual(new Set(Object.keys(ALLOWED)));
+    const refused = new Set<string>();
+    for (const c of cases) {
+      const ns = c.variables.namespace!;
+      for (const who of Object.keys(tokens)) {
+        const key = `${who} ${JSON.stringify(c)}`;
+        const reply = compiledReplies.get(key)!;
+        for (const secret of secrets) expect(reply.body).not.toContain(secret);
+        const may = ALLOWED[rootOf(c.query)]![who]!;
+        if (may === null || may.includes(ns)) continue;
+        // A reader, a registry, an outsider (and a robot, for robot tokens): FORBIDDEN, no rows.
+        const body = JSON.parse(reply.body) as {
+          data?: Record<string, unknown> | null;
+          errors?: { extensions?: { code?: string } }[];
+        };
+        expect(outcomes.get(key), key).toBe('forbidden');
+        expect(body.errors?.map((e) => e.extensions?.code)).toContain('FORBIDDEN');
+        expect(Object.values(body.data ?? {}).every((value) => value === null)).toBe(true);
+        expect(reply.body).not.toContain('hooks.example');
+        refused.add(who);
+      }
+    }
+    expect([...refused].sort()).toEqual(
+      ['adminA', 'outsider', 'readerA', 'readerAB', 'registry', 'robotA', 'robotAdminA'].sort(),
+    );
+    // What admins are served holds the rows: webhooks with a condition and deliveries (a ping
+    // among them), a signed receiver, a policy's last run, an admin robot token.
+    const served = (root: string, who: string, shown: string[]) => {
+      const c = cases.find((c) => rootOf(c.query) === root && c.variables.namespace === 'na')!;
+      const key = `${who} ${JSON.stringify(c)}`;
+      expect(outcomes.get(key), key).toBe('served');
+      for (const text of shown) expect(compiledReplies.get(key)!.body).toContain(text);
+    };
+    served('webhooks', 'adminA', ['"reason":"RetriesExhausted"', '"causes":["SCHEDULED_IMPORT"']);
+    served('webhook', 'robotAdminA', ['"eventCursor":null', '"outcome":"FAILED"']);
+    served('receivers', 'adminA', ['"signed":true', '"kind":"DOCKER_HUB"']);
+    served('retentionPolicies', 'robotAdminA', [
+      '"lastRun":{"outcome":"FAILED"',
+      '"nextRunAt":null',
+    ]);
+    served('robotTokens', 'admin', ['"name":"manager","namespace":"na","role":"ADMIN"']);
+  });
 
   it('never show a caller a namespace it may not read', () => {
     const forbidden = (who: string, ns: string) =>

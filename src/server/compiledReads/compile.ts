@@ -10,7 +10,10 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
+import type { Role } from '../../auth/roles.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../builder.ts';
+import { adminRootField } from './adminLists.ts';
+import { trackingField } from './tracking.ts';
 
 /**
  * Where a statement parameter's value comes from: a variable (a `String!`, or a nullable
@@ -48,6 +51,16 @@ export type CursorOrdering =
     }
   | { list: false; name: 'namespaces' };
 
+/**
+ * A namespace the caller must hold `role` (or a stronger one) in, as the root field's
+ * authorization asks; `robots`: whether a robot token holding it passes too.
+ */
+export interface RoleNeed {
+  namespace: ParamSource;
+  role: Role;
+  robots: boolean;
+}
+
 export interface CompiledRead {
   /** The statement's expression for `data`, as pieces. */
   data: Piece[];
@@ -59,6 +72,8 @@ export interface CompiledRead {
   fallback: Piece[];
   /** Namespaces the caller must be able to read (one per root field that names one). */
   namespaces: ParamSource[];
+  /** Namespaces the caller must hold a stronger role in (root fields for editors or admins). */
+  roles: RoleNeed[];
   /** Every `String!` variable the statement reads; each must be a plain name when it runs. */
   variables: Set<string>;
   /** Nullable `String` variables that hold cursors, each with the ordering it must come from. */
@@ -70,14 +85,15 @@ export interface CompiledRead {
 /** Thrown inside compilation for anything the compiler does not cover. */
 class Unsupported extends Error {}
 
-function unsupported(what: string): never {
+export function unsupported(what: string): never {
   throw new Unsupported(what);
 }
 
 /** The statement builder: text with parameters, unique table aliases, and what it reads. */
-class Out {
+export class Out {
   readonly pieces: Piece[] = [];
   readonly fallback: Piece[] = [];
+  readonly roles: RoleNeed[] = [];
   readonly cursors = new Map<string, CursorOrdering>();
   /**
    * Set when a tag's `policy` is selected: the statement writes it only for tags without a
@@ -155,14 +171,14 @@ function stringSource(operation: OperationDefinitionNode, value: ValueNode): Par
 }
 
 /** The arguments a field has, which must be among `allowed`. */
-function onlyArguments(field: FieldNode, allowed: readonly string[]): void {
+export function onlyArguments(field: FieldNode, allowed: readonly string[]): void {
   for (const arg of field.arguments ?? []) {
     if (!allowed.includes(arg.name.value)) unsupported(`argument ${arg.name.value}`);
   }
 }
 
 /** A connection's `first`: a literal from 1 to the page limit, or the default page. */
-function pageSize(field: FieldNode): number {
+export function pageSize(field: FieldNode): number {
   const arg = field.arguments?.find((a) => a.name.value === 'first');
   if (!arg) return DEFAULT_PAGE_SIZE;
   if (arg.value.kind !== Kind.INT) unsupported('first that is not a literal');
@@ -191,7 +207,7 @@ function applies(condition: string | undefined, typename: string): boolean {
  * (named and inline) flattened, fields of one response key merged as GraphQL merges them (the
  * same field and arguments; their selections joined). No directives.
  */
-function fieldsOf(
+export function fieldsOf(
   out: Out,
   selectionSet: SelectionSetNode | undefined,
   typename: string,
@@ -242,32 +258,32 @@ function fieldsOf(
   return [...byKey.values()];
 }
 
-function leaf(field: FieldNode): void {
+export function leaf(field: FieldNode): void {
   if (field.selectionSet) unsupported(`a selection under ${field.name.value}`);
   if ((field.arguments?.length ?? 0) > 0) unsupported(`arguments of ${field.name.value}`);
 }
 
 /** JSON text of a SQL string expression (`null` when it is). */
-const str = (e: string) => `coalesce(to_json(${e})::text, 'null')`;
+export const str = (e: string) => `coalesce(to_json(${e})::text, 'null')`;
 /** JSON text of a number expression. */
-const num = (e: string) => `coalesce((${e})::text, 'null')`;
+export const num = (e: string) => `coalesce((${e})::text, 'null')`;
 /** JSON text of a boolean expression. */
-const bool = (e: string) => `coalesce((${e})::text, 'null')`;
+export const bool = (e: string) => `coalesce((${e})::text, 'null')`;
 /** A DateTime as graphql-scalars writes a Date: ISO 8601 in UTC, to the millisecond. */
-const dateTime = (e: string) =>
+export const dateTime = (e: string) =>
   `coalesce('"' || to_char((${e}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"', 'null')`;
 /** Base64 of a text's UTF-8 bytes, as Buffer writes it (the encoder's line breaks removed). */
 const base64 = (e: string) => `translate(encode(convert_to(${e}, 'UTF8'), 'base64'), E'\\n', '')`;
 /** A Relay global id: base64 of `<type>:<key>`. */
 const globalId = (type: string, key: string) => `'"' || ${base64(`'${type}:' || ${key}`)} || '"'`;
-const sqlText = (value: string) => `'${value.replaceAll("'", "''")}'`;
+export const sqlText = (value: string) => `'${value.replaceAll("'", "''")}'`;
 const literalJson = (value: string) => sqlText(JSON.stringify(value));
 
 /**
  * Writes `{"key":value,…}` for `fields`, each value from `one`. Every value expression is
  * non-null text, so the concatenation is too.
  */
-function object(
+export function object(
   out: Out,
   fields: FieldNode[],
   typename: string,
@@ -288,7 +304,7 @@ function object(
 }
 
 /** `object` over the fields of `field`'s selection on `typename`. */
-function objectOf(
+export function objectOf(
   out: Out,
   field: FieldNode,
   typename: string,
@@ -298,7 +314,7 @@ function objectOf(
 }
 
 /** `[a,b,…]` of the rows `from` yields, in `order`; `[]` when none. */
-function list(out: Out, item: () => void, from: () => void, order: string): void {
+export function list(out: Out, item: () => void, from: () => void, order: string): void {
   out.push("(select coalesce('[' || string_agg(");
   item();
   out.push(`, ',' order by ${order}) || ']', '[]') from `);
@@ -747,6 +763,7 @@ function tag(out: Out, fields: FieldNode[], t: string): void {
       return;
     }
     if (name === 'spec') return tagSpec(out, f, t);
+    if (name === 'follows' || name === 'followers') return trackingField(out, f, t, tag);
     if (name === 'conditions') return conditions(out, f, t);
     if (name === 'stream') {
       if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of stream');
@@ -1036,7 +1053,7 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
     out.push(` order by ${h}.created desc, ${h}.id desc limit 1) ${x}), 'null')`);
     return;
   }
-  unsupported(`Query.${name}`);
+  if (!adminRootField(out, field)) unsupported(`Query.${name}`);
 }
 
 /**
@@ -1082,6 +1099,7 @@ export function compileRead(
         data: out.pieces,
         fallback: out.fallback,
         namespaces,
+        roles: out.roles,
         variables,
         cursors: out.cursors,
         operationName: operation.name?.value ?? null,

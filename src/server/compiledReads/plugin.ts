@@ -6,7 +6,7 @@ import { type DocumentNode, parse } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
-import { type Caller, readableNamespaceSql } from '../../auth/roles.ts';
+import { type Caller, readableNamespaceSql, roleNamespaceSql } from '../../auth/roles.ts';
 import { type Db, rowsOf } from '../../db/client.ts';
 import { QUERY_LIMITS } from '../../limits.ts';
 import { cursorPosition } from '../../schema/listOrder.ts';
@@ -136,13 +136,20 @@ function requestValues(
 }
 
 /**
- * The statement for one request: whether the caller may read each namespace, whether the
+ * The statement for one request: whether the caller may read each namespace and holds the
+ * role each editors' or admins' root field needs in its namespace (`readable`), whether the
  * answer is one for the ordinary path, and the data.
  */
 export function statementFor(compiled: CompiledRead, values: Values, caller: Caller): SQL {
-  const checks = compiled.namespaces
-    .map((ns) => readableNamespaceSql(caller, sql`${paramValue(ns, values)}::text`))
-    .filter((check): check is SQL => check !== null);
+  const namespace = (ns: ParamSource) => sql`${paramValue(ns, values)}::text`;
+  const checks = [
+    ...compiled.namespaces.map((ns) => readableNamespaceSql(caller, namespace(ns))),
+    ...compiled.roles.map((need) =>
+      caller.scope && !need.robots
+        ? sql`false`
+        : roleNamespaceSql(caller, need.role, namespace(need.namespace)),
+    ),
+  ].filter((check): check is SQL => check !== null);
   const readable = checks.length === 0 ? sql`true` : sql.join(checks, sql` and `);
   const text = (pieces: Piece[]) =>
     sql.join(
@@ -156,7 +163,7 @@ export function statementFor(compiled: CompiledRead, values: Values, caller: Cal
     );
   const fallback = compiled.fallback.length === 0 ? sql`false` : text(compiled.fallback);
   // The data only when the caller may read and the statement covers the answer: no data of a
-  // namespace the caller may not read is ever built.
+  // namespace the caller may not read (or hold the root field's role in) is ever built.
   return sql`select c.readable, c.fallback,
     case when c.readable and not c.fallback then ${text(compiled.data)} end as data
     from (select ${readable} as readable, ${fallback} as fallback) c`;
@@ -166,8 +173,9 @@ export function statementFor(compiled: CompiledRead, values: Values, caller: Cal
  * Covered documents (src/server/compiledReads/compile.ts) are answered by one statement whose
  * result is the response's `data` as text, written to the client as is. A request takes the
  * ordinary path when the document is not covered or not yet proven, when its variables are not
- * plain names, when it has no caller, or when the caller may not read a namespace it names (the
- * ordinary path then writes the same FORBIDDEN error it always does).
+ * plain names, when it has no caller, or when the caller may not read a namespace it names or
+ * lacks the role a root field needs there (the ordinary path then writes the same FORBIDDEN error
+ * it always does).
  */
 export function compiledReads(options: CompiledReadsOptions): Plugin {
   const entries = new LRUCache<string, Entry>({ max: MAX_DOCUMENTS });
