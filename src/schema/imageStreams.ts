@@ -1,6 +1,8 @@
 // ImageStream: the type, its queries and the create / delete mutations.
 
 import { builder } from '../builder.ts';
+import type { AppContext } from '../context.ts';
+import type { Db } from '../db/client.ts';
 import { imageStreams as imageStreamsTable } from '../db/schema.ts';
 import {
   MAX_SELECTOR_TERMS,
@@ -8,6 +10,7 @@ import {
   type StreamFilter,
   type StreamFilterInput,
 } from '../domain/listFilters.ts';
+import type { Result } from '../errors.ts';
 import {
   createImageStream,
   deleteImageStream,
@@ -19,7 +22,15 @@ import { adminInput, editInput, readArgs } from './access.ts';
 import { entriesOf, KeyValueInput, KeyValueRef } from './common.ts';
 import { CREATE_ERRORS, DELETE_ERRORS, EDIT_ERRORS } from './errors.ts';
 import { type ListArgs, type ListDefinition, listQuery, OrderDirectionEnum } from './listOrder.ts';
-import { answeringMutation, byInput } from './shapes.ts';
+import {
+  answeringMutation,
+  byInput,
+  type ErrorTypes,
+  type MutationFields,
+  refArgs,
+  refFields,
+  type Types,
+} from './shapes.ts';
 
 const LookupPolicy = builder.objectRef<{ local: boolean }>('ImageLookupPolicy').implement({
   description: 'Whether workloads in the namespace may refer to this stream by name alone.',
@@ -131,10 +142,7 @@ builder.queryFields((t) => ({
     authScopes: readArgs,
     type: 'imageStreams',
     nullable: true,
-    args: {
-      namespace: t.arg.string({ required: true }),
-      name: t.arg.string({ required: true }),
-    },
+    args: refArgs(t.arg),
     resolve: (query, _root, args, ctx) =>
       ctx.database.db.query.imageStreams.findFirst(
         query({ where: { namespace: args.namespace, name: args.name } }),
@@ -166,8 +174,7 @@ const LookupPolicyInput = builder.inputType('ImageLookupPolicyInput', {
 
 const CreateImageStreamInput = builder.inputType('CreateImageStreamInput', {
   fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
+    ...refFields(t),
     labels: t.field({ type: [KeyValueInput] }),
     annotations: t.field({ type: [KeyValueInput] }),
     lookupPolicy: t.field({ type: LookupPolicyInput }),
@@ -204,8 +211,7 @@ const DeleteImageStreamPayload = builder
 const UpdateImageStreamInput = builder.inputType('UpdateImageStreamInput', {
   description: 'Labels and annotations replace the whole set when given.',
   fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
+    ...refFields(t),
     labels: t.field({ type: [KeyValueInput] }),
     annotations: t.field({ type: [KeyValueInput] }),
     lookupPolicy: t.field({
@@ -224,37 +230,38 @@ const UpdateImageStreamInput = builder.inputType('UpdateImageStreamInput', {
 
 const DeleteImageStreamInput = builder.inputType('DeleteImageStreamInput', {
   fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
+    ...refFields(t),
     expectedResourceVersion: t.string(),
   }),
 });
 
+/** An editor's mutation that `change`s a stream, given lookupPolicy as lookupLocal, and answers it. */
+function streamMutation<
+  Input extends { namespace: string; lookupPolicy?: { local: boolean } | null },
+>(
+  t: MutationFields,
+  input: PothosSchemaTypes.InputObjectRef<Types, Input>,
+  errors: ErrorTypes,
+  change: (
+    db: Db,
+    access: AppContext['access'],
+    input: Input & { lookupLocal?: boolean },
+  ) => Promise<Result<ImageStreamRow>>,
+) {
+  return answeringMutation(t, {
+    scope: editInput,
+    payload: ImageStreamPayload,
+    input,
+    errors,
+    act: (ctx, given: Input) =>
+      change(ctx.database.db, ctx.access, { ...given, lookupLocal: given.lookupPolicy?.local }),
+    answer: streamPayload,
+  });
+}
+
 builder.mutationFields((t) => ({
-  createImageStream: answeringMutation(t, {
-    scope: editInput,
-    payload: ImageStreamPayload,
-    input: CreateImageStreamInput,
-    errors: CREATE_ERRORS,
-    act: (ctx, input) =>
-      createImageStream(ctx.database.db, ctx.access, {
-        ...input,
-        lookupLocal: input.lookupPolicy?.local ?? false,
-      }),
-    answer: streamPayload,
-  }),
-  updateImageStream: answeringMutation(t, {
-    scope: editInput,
-    payload: ImageStreamPayload,
-    input: UpdateImageStreamInput,
-    errors: EDIT_ERRORS,
-    act: (ctx, input) =>
-      updateImageStream(ctx.database.db, ctx.access, {
-        ...input,
-        lookupLocal: input.lookupPolicy?.local ?? null,
-      }),
-    answer: streamPayload,
-  }),
+  createImageStream: streamMutation(t, CreateImageStreamInput, CREATE_ERRORS, createImageStream),
+  updateImageStream: streamMutation(t, UpdateImageStreamInput, EDIT_ERRORS, updateImageStream),
   deleteImageStream: answeringMutation(t, {
     scope: adminInput,
     payload: DeleteImageStreamPayload,
