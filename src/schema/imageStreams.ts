@@ -4,12 +4,7 @@ import { builder } from '../builder.ts';
 import type { AppContext } from '../context.ts';
 import type { Db } from '../db/client.ts';
 import { imageStreams as imageStreamsTable } from '../db/schema.ts';
-import {
-  MAX_SELECTOR_TERMS,
-  parseStreamFilter,
-  type StreamFilter,
-  type StreamFilterInput,
-} from '../domain/listFilters.ts';
+import { MAX_SELECTOR_TERMS, parseStreamFilter } from '../domain/listFilters.ts';
 import type { Result } from '../errors.ts';
 import {
   createImageStream,
@@ -21,7 +16,7 @@ import { streamListConditions } from '../services/listFilters.ts';
 import { adminInput, editInput, readArgs } from './access.ts';
 import { entriesOf, KeyValueInput, KeyValueRef } from './common.ts';
 import { CREATE_ERRORS, DELETE_ERRORS, EDIT_ERRORS } from './errors.ts';
-import { type ListArgs, type ListDefinition, listQuery, OrderDirectionEnum } from './listOrder.ts';
+import { type ListArgsOf, listQuery, orderInput, scopedList } from './listOrder.ts';
 import {
   answeringMutation,
   byInput,
@@ -82,52 +77,35 @@ export const ImageStreamFilter = builder.inputType('ImageStreamFilter', {
   }),
 });
 
-const ImageStreamOrderFieldEnum = builder.enumType('ImageStreamOrderField', {
-  values: ['NAME', 'UPDATED_AT', 'GENERATION'] as const,
-});
+export const ImageStreamOrder = orderInput(
+  'ImageStreamOrder',
+  ['NAME', 'UPDATED_AT', 'GENERATION'],
+  'asc',
+);
 
-export const ImageStreamOrder = builder.inputType('ImageStreamOrder', {
-  fields: (t) => ({
-    field: t.field({ type: ImageStreamOrderFieldEnum, required: true }),
-    direction: t.field({ type: OrderDirectionEnum, required: true, defaultValue: 'asc' }),
-  }),
-});
+type StreamListArgs = ListArgsOf<typeof ImageStreamFilter, typeof ImageStreamOrder>;
 
-const STREAM_KEYS = {
-  NAME: [
-    { column: 'namespace', type: 'string' },
-    { column: 'name', type: 'string' },
-  ],
-  UPDATED_AT: [
-    { column: 'namespace', type: 'string' },
-    { column: 'updatedAt', type: 'date' },
-    { column: 'id', type: 'number' },
-  ],
-  GENERATION: [
-    { column: 'namespace', type: 'string' },
-    { column: 'generation', type: 'number' },
-    { column: 'id', type: 'number' },
-  ],
-} as const;
-
-type StreamListArgs = ListArgs<
-  typeof ImageStreamFilter.$inferInput,
-  (typeof ImageStreamOrder.$inferInput)['field']
->;
-
-const STREAMS = {
-  name: 'imageStreams',
-  table: imageStreamsTable,
-  keys: STREAM_KEYS,
-  defaultField: 'NAME',
-  parseFilter: (input) => parseStreamFilter(input),
-  conditions: streamListConditions,
-} satisfies ListDefinition<
-  typeof imageStreamsTable,
-  StreamFilterInput,
-  StreamFilter,
-  keyof typeof STREAM_KEYS
->;
+const STREAMS = scopedList(
+  { column: 'namespace', type: 'string' },
+  {
+    name: 'imageStreams',
+    table: imageStreamsTable,
+    keys: {
+      NAME: [{ column: 'name', type: 'string' }],
+      UPDATED_AT: [
+        { column: 'updatedAt', type: 'date' },
+        { column: 'id', type: 'number' },
+      ],
+      GENERATION: [
+        { column: 'generation', type: 'number' },
+        { column: 'id', type: 'number' },
+      ],
+    },
+    defaultField: 'NAME',
+    parseFilter: parseStreamFilter,
+    conditions: streamListConditions,
+  },
+);
 
 /**
  * A stream list's filter, ordering, checked cursors and count (by namespace name); with

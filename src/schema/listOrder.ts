@@ -16,6 +16,22 @@ export const OrderDirectionEnum = builder.enumType('OrderDirection', {
 });
 
 export type Direction = 'asc' | 'desc';
+
+/** A list's `orderBy` input `name`: one of `fields` (the enum `<name>Field`) and a direction. */
+export function orderInput<const Field extends string>(
+  name: string,
+  fields: readonly Field[],
+  direction: Direction,
+  description?: string,
+) {
+  const FieldEnum = builder.enumType(`${name}Field`, { description, values: fields });
+  return builder.inputType(name, {
+    fields: (t) => ({
+      field: t.field({ type: FieldEnum, required: true }),
+      direction: t.field({ type: OrderDirectionEnum, required: true, defaultValue: direction }),
+    }),
+  });
+}
 type KeyType = 'string' | 'number' | 'date';
 
 /**
@@ -153,6 +169,12 @@ export interface ListArgs<FilterInput, Field extends string> {
   before?: string | null;
 }
 
+/** The ListArgs of a list field whose `filter` and `orderBy` take these input types. */
+export type ListArgsOf<
+  FilterRef extends { $inferInput: unknown },
+  OrderRef extends { $inferInput: { field: string } },
+> = ListArgs<FilterRef['$inferInput'], OrderRef['$inferInput']['field']>;
+
 /**
  * A filtered, ordered, counted list over one table: every ordering's key 0 is the column the list
  * is scoped by (the parent), the same in each.
@@ -167,6 +189,20 @@ export interface ListDefinition<T extends PgTable, FilterInput, Filter, Field ex
   parseFilter: (input: FilterInput | null | undefined) => Result<Filter, DomainError>;
   /** The filter as conditions on the table or the alias a relation reads it under. */
   conditions: (table: T, filter: Filter) => SQL | undefined;
+}
+
+/** A list definition whose orderings each sort first by `scope`, the column the list is scoped by. */
+export function scopedList<T extends PgTable, FilterInput, Filter, Field extends string>(
+  scope: Ordering['keys'][number],
+  definition: Omit<ListDefinition<T, FilterInput, Filter, Field>, 'defaultField'> & {
+    defaultField: NoInfer<Field>;
+  },
+): ListDefinition<T, FilterInput, Filter, Field> {
+  const keys = Object.entries<Ordering['keys']>(definition.keys).map(([field, rest]) => [
+    field,
+    [scope, ...rest],
+  ]);
+  return { ...definition, keys: Object.fromEntries(keys) };
 }
 
 /** What a list field passes to its drizzle query, and how it counts. */

@@ -2,23 +2,9 @@
 // (Namespace.tags; docs/queries.md).
 import { builder } from '../builder.ts';
 import { tagHistory, tags } from '../db/schema.ts';
-import {
-  type HistoryFilter,
-  type HistoryFilterInput,
-  parseHistoryFilter,
-  parseTagFilter,
-  TAG_KINDS,
-  type TagFilter,
-  type TagFilterInput,
-} from '../domain/listFilters.ts';
+import { parseHistoryFilter, parseTagFilter, TAG_KINDS } from '../domain/listFilters.ts';
 import { historyListConditions, tagListConditions } from '../services/listFilters.ts';
-import {
-  type ListArgs,
-  type ListDefinition,
-  listQuery,
-  OrderDirectionEnum,
-  type Ordering,
-} from './listOrder.ts';
+import { type ListArgsOf, listQuery, orderInput, scopedList } from './listOrder.ts';
 
 export const TagKindEnum = builder.enumType('TagKind', {
   description:
@@ -45,53 +31,37 @@ export const ImageStreamTagFilter = builder.inputType('ImageStreamTagFilter', {
   }),
 });
 
-const ImageStreamTagOrderFieldEnum = builder.enumType('ImageStreamTagOrderField', {
-  description: 'UPDATED_AT: the last change of the spec, item 0 or the import condition.',
-  values: ['NAME', 'UPDATED_AT'] as const,
-});
+export const ImageStreamTagOrder = orderInput(
+  'ImageStreamTagOrder',
+  ['NAME', 'UPDATED_AT'],
+  'asc',
+  'UPDATED_AT: the last change of the spec, item 0 or the import condition.',
+);
 
-export const ImageStreamTagOrder = builder.inputType('ImageStreamTagOrder', {
-  fields: (t) => ({
-    field: t.field({ type: ImageStreamTagOrderFieldEnum, required: true }),
-    direction: t.field({ type: OrderDirectionEnum, required: true, defaultValue: 'asc' }),
-  }),
-});
+export type TagListArgs = ListArgsOf<typeof ImageStreamTagFilter, typeof ImageStreamTagOrder>;
 
-const TAG_ORDER_KEYS = (
-  scope: 'streamId' | 'namespace',
-): Record<'NAME' | 'UPDATED_AT', Ordering['keys']> => ({
-  NAME:
-    scope === 'streamId'
-      ? [
-          { column: 'streamId', type: 'number' },
+/** A tag list scoped by the stream or the namespace; a name is unique only within a stream. */
+const tagList = (name: string, scope: 'streamId' | 'namespace') =>
+  scopedList(
+    { column: scope, type: scope === 'streamId' ? 'number' : 'string' },
+    {
+      name,
+      table: tags,
+      keys: {
+        NAME: [
           { column: 'name', type: 'string' },
-        ]
-      : [
-          { column: scope, type: 'string' },
-          { column: 'name', type: 'string' },
+          ...(scope === 'streamId' ? [] : [{ column: 'id', type: 'number' } as const]),
+        ],
+        UPDATED_AT: [
+          { column: 'updatedAt', type: 'date' },
           { column: 'id', type: 'number' },
         ],
-  UPDATED_AT: [
-    { column: scope, type: scope === 'streamId' ? 'number' : 'string' },
-    { column: 'updatedAt', type: 'date' },
-    { column: 'id', type: 'number' },
-  ],
-});
-
-export type TagListArgs = ListArgs<
-  typeof ImageStreamTagFilter.$inferInput,
-  (typeof ImageStreamTagOrder.$inferInput)['field']
->;
-
-const tagList = (name: string, scope: 'streamId' | 'namespace') =>
-  ({
-    name,
-    table: tags,
-    keys: TAG_ORDER_KEYS(scope),
-    defaultField: 'NAME',
-    parseFilter: (input) => parseTagFilter(input),
-    conditions: tagListConditions,
-  }) satisfies ListDefinition<typeof tags, TagFilterInput, TagFilter, 'NAME' | 'UPDATED_AT'>;
+      },
+      defaultField: 'NAME',
+      parseFilter: parseTagFilter,
+      conditions: tagListConditions,
+    },
+  );
 
 /** A stream's tags (ImageStream.tags), scoped by the stream. */
 const STREAM_TAGS = tagList('tags', 'streamId');
@@ -120,52 +90,37 @@ export const TagHistoryFilter = builder.inputType('TagHistoryFilter', {
   }),
 });
 
-const TagHistoryOrderFieldEnum = builder.enumType('TagHistoryOrderField', {
-  description: "POSITION: the history's own order (DESC: item 0 first).",
-  values: ['POSITION', 'CREATED', 'GENERATION'] as const,
-});
+export const TagHistoryOrder = orderInput(
+  'TagHistoryOrder',
+  ['POSITION', 'CREATED', 'GENERATION'],
+  'desc',
+  "POSITION: the history's own order (DESC: item 0 first).",
+);
 
-export const TagHistoryOrder = builder.inputType('TagHistoryOrder', {
-  fields: (t) => ({
-    field: t.field({ type: TagHistoryOrderFieldEnum, required: true }),
-    direction: t.field({ type: OrderDirectionEnum, required: true, defaultValue: 'desc' }),
-  }),
-});
+export type HistoryListArgs = ListArgsOf<typeof TagHistoryFilter, typeof TagHistoryOrder>;
 
-export type HistoryListArgs = ListArgs<
-  typeof TagHistoryFilter.$inferInput,
-  (typeof TagHistoryOrder.$inferInput)['field']
->;
-
-const HISTORY = {
-  name: 'history',
-  table: tagHistory,
-  keys: {
-    POSITION: [
-      { column: 'tagId', type: 'number' },
-      { column: 'seq', type: 'number' },
-    ],
-    CREATED: [
-      { column: 'tagId', type: 'number' },
-      { column: 'created', type: 'date' },
-      { column: 'id', type: 'number' },
-    ],
-    GENERATION: [
-      { column: 'tagId', type: 'number' },
-      { column: 'generation', type: 'number' },
-      { column: 'id', type: 'number' },
-    ],
+const HISTORY = scopedList(
+  { column: 'tagId', type: 'number' },
+  {
+    name: 'history',
+    table: tagHistory,
+    keys: {
+      POSITION: [{ column: 'seq', type: 'number' }],
+      CREATED: [
+        { column: 'created', type: 'date' },
+        { column: 'id', type: 'number' },
+      ],
+      GENERATION: [
+        { column: 'generation', type: 'number' },
+        { column: 'id', type: 'number' },
+      ],
+    },
+    defaultField: 'POSITION',
+    defaultDirection: 'desc',
+    parseFilter: parseHistoryFilter,
+    conditions: historyListConditions,
   },
-  defaultField: 'POSITION',
-  defaultDirection: 'desc',
-  parseFilter: (input) => parseHistoryFilter(input),
-  conditions: historyListConditions,
-} satisfies ListDefinition<
-  typeof tagHistory,
-  HistoryFilterInput,
-  HistoryFilter,
-  'POSITION' | 'CREATED' | 'GENERATION'
->;
+);
 
 /** A tag's history list (ImageStreamTag.history), counted by the tag's id. */
 export function historyListQuery(args: HistoryListArgs) {
