@@ -16,6 +16,7 @@ import { streamListConditions } from '../services/listFilters.ts';
 import { adminInput, editInput, readArgs } from './access.ts';
 import { entriesOf, KeyValueInput, KeyValueRef } from './common.ts';
 import { CREATE_ERRORS, DELETE_ERRORS, EDIT_ERRORS } from './errors.ts';
+import type { ConnectionList } from './listConnection.ts';
 import { type ListArgsOf, listQuery, orderInput, scopedList } from './listOrder.ts';
 import {
   answeringMutation,
@@ -114,6 +115,15 @@ const STREAMS = scopedList(
 export function streamListQuery(namespace: string | null, args: StreamListArgs) {
   return listQuery(STREAMS, args, namespace ?? undefined);
 }
+
+/** Namespace.imageStreams: a namespace's streams, filtered and ordered as the imageStreams query. */
+export const namespaceStreamsConnection: ConnectionList<{ name: string }, StreamListArgs> = {
+  filter: ImageStreamFilter,
+  orderBy: ImageStreamOrder,
+  list: (args) => streamListQuery(null, args),
+  scope: (namespace) => namespace.name,
+  counted: 'Streams',
+};
 
 builder.queryFields((t) => ({
   imageStream: t.drizzleField({

@@ -9,6 +9,7 @@ import { streamImages, tags } from '../db/schema.ts';
 import { parseStreamImageFilter } from '../domain/listFilters.ts';
 import { streamImageListConditions } from '../services/listFilters.ts';
 import { ImageStream } from './imageStreams.ts';
+import { type ConnectionList, listConnection } from './listConnection.ts';
 import { type Direction, type ListArgsOf, listQuery, orderInput, scopedList } from './listOrder.ts';
 import { ImageStreamTag } from './tags.ts';
 
@@ -144,34 +145,20 @@ export function streamImageListQuery(args: StreamImageListArgs) {
   return listQuery(STREAM_IMAGES, { ...args, orderBy: { field: stored, direction } });
 }
 
+/** ImageStream.images, counted by the stream's id. */
+const streamImagesConnection: ConnectionList<{ id: number }, StreamImageListArgs> = {
+  filter: StreamImageFilterInputRef,
+  orderBy: StreamImageOrder,
+  list: streamImageListQuery,
+  scope: (stream) => stream.id,
+  counted: 'Images',
+};
+
 builder.drizzleObjectFields(ImageStream, (t) => ({
-  images: t.relatedConnection(
-    'images',
-    {
-      description:
-        "Every distinct image the stream's tag histories name, newest created first unless " +
-        'orderBy says (docs/queries.md).',
-      args: {
-        filter: t.arg({ type: StreamImageFilterInputRef }),
-        orderBy: t.arg({ type: StreamImageOrder }),
-      },
-      query: (args) => streamImageListQuery(args).query,
-    },
-    {
-      name: 'StreamImageUseConnection',
-      fields: (c) => ({
-        totalCount: c.int({
-          description: 'Images the filter selects, on every page; counted only when asked.',
-          resolve: (connection, _args, ctx) => {
-            const { parent, args } = connection as unknown as {
-              parent: { id: number };
-              args: StreamImageListArgs;
-            };
-            return streamImageListQuery(args).count(ctx.database.db, parent.id);
-          },
-        }),
-      }),
-    },
-    { name: 'StreamImageUseEdge' },
-  ),
+  images: listConnection(t, 'images', streamImagesConnection, {
+    name: 'StreamImageUse',
+    description:
+      "Every distinct image the stream's tag histories name, newest created first unless " +
+      'orderBy says (docs/queries.md).',
+  }),
 }));

@@ -4,7 +4,8 @@ import { builder } from '../builder.ts';
 import { tagHistory, tags } from '../db/schema.ts';
 import { parseHistoryFilter, parseTagFilter, TAG_KINDS } from '../domain/listFilters.ts';
 import { historyListConditions, tagListConditions } from '../services/listFilters.ts';
-import { type ListArgsOf, listQuery, orderInput, scopedList } from './listOrder.ts';
+import type { ConnectionList } from './listConnection.ts';
+import { type ListArgsOf, type ListQuery, listQuery, orderInput, scopedList } from './listOrder.ts';
 
 export const TagKindEnum = builder.enumType('TagKind', {
   description:
@@ -78,6 +79,29 @@ export function namespaceTagListQuery(args: TagListArgs) {
   return listQuery(NAMESPACE_TAGS, args);
 }
 
+/** A tag list connection, filtered and ordered alike whichever parent scopes it. */
+const tagConnection = <Parent>(
+  list: (args: TagListArgs) => ListQuery<never>,
+  scope: (parent: Parent) => unknown,
+): ConnectionList<Parent, TagListArgs> => ({
+  filter: ImageStreamTagFilter,
+  orderBy: ImageStreamTagOrder,
+  list,
+  scope,
+  counted: 'Tags',
+});
+
+/** ImageStream.tags, counted by the stream's id. */
+export const streamTagsConnection = tagConnection(
+  tagListQuery,
+  (stream: { id: number }) => stream.id,
+);
+/** Namespace.tags, counted by the namespace's name. */
+export const namespaceTagsConnection = tagConnection(
+  namespaceTagListQuery,
+  (namespace: { name: string }) => namespace.name,
+);
+
 export const TagHistoryFilter = builder.inputType('TagHistoryFilter', {
   description: 'Every given condition must hold (docs/queries.md).',
   fields: (t) => ({
@@ -127,8 +151,11 @@ export function historyListQuery(args: HistoryListArgs) {
   return listQuery(HISTORY, args);
 }
 
-/** What the drizzle plugin keeps on a related connection: the parent row and the field's args. */
-export interface StreamTagsConnection {
-  parent: { id: number };
-  args: TagListArgs;
-}
+/** ImageStreamTag.history: a tag's history, counted by the tag's id. */
+export const historyConnection: ConnectionList<{ id: number }, HistoryListArgs> = {
+  filter: TagHistoryFilter,
+  orderBy: TagHistoryOrder,
+  list: historyListQuery,
+  scope: (tag) => tag.id,
+  counted: 'Items',
+};
