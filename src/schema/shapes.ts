@@ -39,6 +39,12 @@ export const refArgs = (arg: ArgBuilder<Types>) => ({
   name: arg.string({ required: true }),
 });
 
+/** The `namespace` and `ref` arguments of a lookup by reference (readRef checks them); `form` is ref's. */
+export const refLookupArgs = (arg: ArgBuilder<Types>, form: string) => ({
+  namespace: arg.string({ required: true }),
+  ref: arg.string({ required: true, description: form }),
+});
+
 /** An object of a namespace: its `namespace` and `name` first, readable by callers with `role` there. */
 export function namespacedObject<Shape extends { namespace: string; name: string }>(
   name: string,

@@ -21,6 +21,7 @@ import { ActorRef } from './events.ts';
 import { ImageStream } from './imageStreams.ts';
 import { Image } from './images.ts';
 import { listConnection } from './listConnection.ts';
+import { refLookupArgs } from './shapes.ts';
 import { historyConnection, streamTagsConnection } from './tagLists.ts';
 
 type TagRow = typeof tags.$inferSelect;
@@ -414,10 +415,7 @@ builder.queryFields((t) => ({
     description:
       '`<stream>:<tag>` in a namespace; null when the stream or tag does not exist, a ' +
       'ValidationError when ref is malformed.',
-    args: {
-      namespace: t.arg.string({ required: true }),
-      ref: t.arg.string({ required: true, description: '`[ns/]stream:tag`' }),
-    },
+    args: refLookupArgs(t.arg, '`[ns/]stream:tag`'),
     errors: { types: INPUT_ERRORS },
     resolve: async (query, _root, args, ctx) => {
       const ref = unwrap(await authorizeStreamTagLookup(ctx.access, args.namespace, args.ref));
