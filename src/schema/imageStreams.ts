@@ -86,27 +86,14 @@ export const ImageStreamOrder = orderInput(
 
 type StreamListArgs = ListArgsOf<typeof ImageStreamFilter, typeof ImageStreamOrder>;
 
-const STREAMS = scopedList(
-  { column: 'namespace', type: 'string' },
-  {
-    name: 'imageStreams',
-    table: imageStreamsTable,
-    keys: {
-      NAME: [{ column: 'name', type: 'string' }],
-      UPDATED_AT: [
-        { column: 'updatedAt', type: 'date' },
-        { column: 'id', type: 'number' },
-      ],
-      GENERATION: [
-        { column: 'generation', type: 'number' },
-        { column: 'id', type: 'number' },
-      ],
-    },
-    defaultField: 'NAME',
-    parseFilter: parseStreamFilter,
-    conditions: streamListConditions,
-  },
-);
+const STREAMS = scopedList('namespace', {
+  name: 'imageStreams',
+  table: imageStreamsTable,
+  keys: { NAME: ['name'], UPDATED_AT: ['updatedAt', 'id'], GENERATION: ['generation', 'id'] },
+  defaultField: 'NAME',
+  parseFilter: parseStreamFilter,
+  conditions: streamListConditions,
+});
 
 /**
  * A stream list's filter, ordering, checked cursors and count (by namespace name); with

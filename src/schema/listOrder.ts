@@ -32,6 +32,7 @@ export function orderInput<const Field extends string>(
     }),
   });
 }
+
 type KeyType = 'string' | 'number' | 'date';
 
 /**
@@ -191,18 +192,34 @@ export interface ListDefinition<T extends PgTable, FilterInput, Filter, Field ex
   conditions: (table: T, filter: Filter) => SQL | undefined;
 }
 
-/** A list definition whose orderings each sort first by `scope`, the column the list is scoped by. */
+/** A column of table `T`, named as the table's property (as list keys name it). */
+type ColumnName<T> = T extends { $inferSelect: infer Row } ? Extract<keyof Row, string> : never;
+
+/**
+ * A list definition from its orderings' column names: every ordering sorts first by `scope`, the
+ * column the list is scoped by, and each key's type is its column's.
+ */
 export function scopedList<T extends PgTable, FilterInput, Filter, Field extends string>(
-  scope: Ordering['keys'][number],
-  definition: Omit<ListDefinition<T, FilterInput, Filter, Field>, 'defaultField'> & {
+  scope: ColumnName<T>,
+  definition: Omit<ListDefinition<T, FilterInput, Filter, Field>, 'keys' | 'defaultField'> & {
+    keys: Record<Field, readonly ColumnName<T>[]>;
     defaultField: NoInfer<Field>;
   },
 ): ListDefinition<T, FilterInput, Filter, Field> {
-  const keys = Object.entries<Ordering['keys']>(definition.keys).map(([field, rest]) => [
+  const key = (name: string) => ({ column: name, type: keyType(column(definition.table, name)) });
+  const keys = Object.entries<readonly string[]>(definition.keys).map(([field, names]) => [
     field,
-    [scope, ...rest],
+    [scope, ...names].map(key),
   ]);
   return { ...definition, keys: Object.fromEntries(keys) };
+}
+
+/** How a cursor carries a sort column's value, as the column's data type says. */
+function keyType(sortColumn: Column): KeyType {
+  const [kind, constraint] = sortColumn.dataType.split(' ');
+  if (kind === 'string' || kind === 'number') return kind;
+  if (constraint === 'date') return 'date';
+  throw new Error(`${sortColumn.name} (${sortColumn.dataType}) cannot be a sort key of a list`);
 }
 
 /** What a list field passes to its drizzle query, and how it counts. */

@@ -108,28 +108,19 @@ type StoredField = 'CREATED_ASC' | 'CREATED_DESC' | 'DIGEST';
  * Each direction of CREATED sorts its own key column, which holds an unknown time as the value
  * that direction puts last; both are indexed with the stream first (migration stream_images).
  */
-const STREAM_IMAGES = scopedList(
-  { column: 'streamId', type: 'number' },
-  {
-    name: 'streamImages',
-    table: streamImages,
-    keys: {
-      CREATED_ASC: [
-        { column: 'createdAscKey', type: 'number' },
-        { column: 'digest', type: 'string' },
-      ],
-      CREATED_DESC: [
-        { column: 'createdDescKey', type: 'number' },
-        { column: 'digest', type: 'string' },
-      ],
-      DIGEST: [{ column: 'digest', type: 'string' }],
-    },
-    defaultField: 'CREATED_DESC',
-    defaultDirection: 'desc',
-    parseFilter: parseStreamImageFilter,
-    conditions: streamImageListConditions,
+const STREAM_IMAGES = scopedList('streamId', {
+  name: 'streamImages',
+  table: streamImages,
+  keys: {
+    CREATED_ASC: ['createdAscKey', 'digest'],
+    CREATED_DESC: ['createdDescKey', 'digest'],
+    DIGEST: ['digest'],
   },
-);
+  defaultField: 'CREATED_DESC',
+  defaultDirection: 'desc',
+  parseFilter: parseStreamImageFilter,
+  conditions: streamImageListConditions,
+});
 
 export type StreamImageListArgs = ListArgsOf<
   typeof StreamImageFilterInputRef,

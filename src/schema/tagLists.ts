@@ -43,26 +43,17 @@ export type TagListArgs = ListArgsOf<typeof ImageStreamTagFilter, typeof ImageSt
 
 /** A tag list scoped by the stream or the namespace; a name is unique only within a stream. */
 const tagList = (name: string, scope: 'streamId' | 'namespace') =>
-  scopedList(
-    { column: scope, type: scope === 'streamId' ? 'number' : 'string' },
-    {
-      name,
-      table: tags,
-      keys: {
-        NAME: [
-          { column: 'name', type: 'string' },
-          ...(scope === 'streamId' ? [] : [{ column: 'id', type: 'number' } as const]),
-        ],
-        UPDATED_AT: [
-          { column: 'updatedAt', type: 'date' },
-          { column: 'id', type: 'number' },
-        ],
-      },
-      defaultField: 'NAME',
-      parseFilter: parseTagFilter,
-      conditions: tagListConditions,
+  scopedList(scope, {
+    name,
+    table: tags,
+    keys: {
+      NAME: scope === 'streamId' ? ['name'] : ['name', 'id'],
+      UPDATED_AT: ['updatedAt', 'id'],
     },
-  );
+    defaultField: 'NAME',
+    parseFilter: parseTagFilter,
+    conditions: tagListConditions,
+  });
 
 /** A stream's tags (ImageStream.tags), scoped by the stream. */
 const STREAM_TAGS = tagList('tags', 'streamId');
@@ -123,28 +114,15 @@ export const TagHistoryOrder = orderInput(
 
 export type HistoryListArgs = ListArgsOf<typeof TagHistoryFilter, typeof TagHistoryOrder>;
 
-const HISTORY = scopedList(
-  { column: 'tagId', type: 'number' },
-  {
-    name: 'history',
-    table: tagHistory,
-    keys: {
-      POSITION: [{ column: 'seq', type: 'number' }],
-      CREATED: [
-        { column: 'created', type: 'date' },
-        { column: 'id', type: 'number' },
-      ],
-      GENERATION: [
-        { column: 'generation', type: 'number' },
-        { column: 'id', type: 'number' },
-      ],
-    },
-    defaultField: 'POSITION',
-    defaultDirection: 'desc',
-    parseFilter: parseHistoryFilter,
-    conditions: historyListConditions,
-  },
-);
+const HISTORY = scopedList('tagId', {
+  name: 'history',
+  table: tagHistory,
+  keys: { POSITION: ['seq'], CREATED: ['created', 'id'], GENERATION: ['generation', 'id'] },
+  defaultField: 'POSITION',
+  defaultDirection: 'desc',
+  parseFilter: parseHistoryFilter,
+  conditions: historyListConditions,
+});
 
 /** A tag's history list (ImageStreamTag.history), counted by the tag's id. */
 export function historyListQuery(args: HistoryListArgs) {
