@@ -10,6 +10,7 @@ import type { Db } from '../db/client.ts';
 import type { DomainError } from '../domain/names.ts';
 import type { Result } from '../errors.ts';
 import { countRows } from '../services/listFilters.ts';
+import type { Types } from './shapes.ts';
 
 export const OrderDirectionEnum = builder.enumType('OrderDirection', {
   values: { ASC: { value: 'asc' }, DESC: { value: 'desc' } } as const,
@@ -264,8 +265,6 @@ export function listQuery<T extends PgTable, FilterInput, Filter, Field extends 
       countRows(db, definition.table, selects(definition.table, value) ?? sql`true`),
   };
 }
-
-type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 
 /**
  * The `totalCount` field of a related connection. `count` runs only when the field is selected,

@@ -1,5 +1,6 @@
-// Field shapes many schema modules share: the `namespace`+`name` fields locating an object, one-object
-// payloads, the per-namespace list query, and a mutation whose one `input` a service acts on.
+// Field shapes many schema modules share: the `namespace`+`name` fields and arguments locating an
+// object, an object of a namespace, one-object payloads, the per-namespace list query, and a
+// mutation whose one `input` a service acts on.
 import type { ArgBuilder, FieldMap } from '@pothos/core';
 import { builder } from '../builder.ts';
 import type { AppContext } from '../context.ts';
