@@ -18,7 +18,7 @@ import {
 } from '../services/accessControl.ts';
 import { adminArgs, adminInput } from './access.ts';
 import { CREATE_ERRORS, INPUT_ERRORS, REMOVE_ERRORS } from './errors.ts';
-import { answeringMutation, byInput, namespaceList, objectPayload } from './shapes.ts';
+import { answeringMutation, byInput, namespaceList, objectPayload, refArgs } from './shapes.ts';
 
 /** The most robot tokens robotTokens lists (revoked ones count until they are deleted). */
 const MAX_ROBOT_TOKENS = 500;
@@ -316,10 +316,7 @@ builder.mutationFields((t) => ({
     type: RobotTokenPayload,
     description: 'Revokes a live robot token by name; from the next request on it is refused.',
     authScopes: adminArgs,
-    args: {
-      namespace: t.arg.string({ required: true }),
-      name: t.arg.string({ required: true }),
-    },
+    args: refArgs(t.arg),
     errors: { types: REMOVE_ERRORS },
     resolve: async (_root, args, ctx) => {
       const record = unwrap(

@@ -12,7 +12,7 @@ import {
 import { editInput, editRef } from './access.ts';
 import { KeyValueInput } from './common.ts';
 import { EDIT_ERRORS, FieldProblemRef, INPUT_ERRORS } from './errors.ts';
-import { byInput, inputMutation } from './shapes.ts';
+import { byInput, inputMutation, refFields } from './shapes.ts';
 import { tagByIdField } from './tagField.ts';
 import { TagInput } from './tagging.ts';
 
@@ -69,8 +69,7 @@ const ApplyImageStreamInput = builder.inputType('ApplyImageStreamInput', {
     'One ImageStream as a manifest states it (`oc apply`): its metadata and spec, and one `tag` ' +
     "input per spec tag, each with this stream's tag as its only destination.",
   fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
+    ...refFields(t),
     labels: t.field({ type: [KeyValueInput], required: true }),
     annotations: t.field({ type: [KeyValueInput], required: true }),
     lookupLocal: t.boolean({ required: true }),

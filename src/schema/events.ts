@@ -265,10 +265,10 @@ type Delivery =
  */
 const ACCESS_RECHECK_MS = 2000;
 
-/** What a subscription watches, authorized when it started (services/events.ts). */
-interface Watch {
-  /** Given to the hub; its `namespaces` follows what the caller may read. */
-  filter: EventFilter;
+/** The namespaces a subscription watches, authorized when it started (services/events.ts). */
+interface WatchScope {
+  /** The hub filter's `namespaces`; it follows what the caller may read. */
+  readable: EventFilter['namespaces'];
   /** The namespaces it named, or null: every namespace the caller may read. */
   named: string[] | null;
 }
@@ -295,11 +295,13 @@ const listed = (namespaces: string[]) =>
  */
 function deliveries(
   ctx: AppContext,
-  watch: Watch,
+  scope: WatchScope,
   since: number | null,
+  narrowing: Omit<EventFilter, 'namespaces'>,
 ): AsyncIterableIterator<Delivery> {
   const caller = ctx.access.caller;
-  const { filter, named } = watch;
+  const { named } = scope;
+  const filter: EventFilter = { namespaces: scope.readable, ...narrowing };
   let source: AsyncIterableIterator<StoredEvent>;
   try {
     source = ctx.events.subscribe(filter, since, {
@@ -516,6 +518,18 @@ function typeAndCauseFilter(
   };
 }
 
+/** The names a subscription narrows to: its `list` argument's (checked), else its `single` one. */
+function namesOf(
+  single: string | null | undefined,
+  list: string[] | null | undefined,
+  listArg: string,
+  kind: 'stream' | 'tag',
+): ReadonlySet<string> | null {
+  return (
+    valueOrGraphQLError(nameFilter(list, listArg, kind)) ?? (single ? new Set([single]) : null)
+  );
+}
+
 const SINGLE_STREAM_OR_LIST = (single: string, list: string) =>
   new GraphQLError(`give ${single} or ${list}, not both`, {
     extensions: { code: 'BAD_USER_INPUT', field: list },
@@ -557,23 +571,12 @@ builder.subscriptionType({
         if (args.tag != null && args.tags != null) throw SINGLE_STREAM_OR_LIST('tag', 'tags');
         const since = await cursorId(ctx, args.since, 'since');
         const scope = await watched(ctx, args, WATCH_TAGS);
-        const streams = valueOrGraphQLError(nameFilter(args.streams, 'streams', 'stream'));
-        const tags = valueOrGraphQLError(nameFilter(args.tags, 'tags', 'tag'));
-        const actors = valueOrGraphQLError(nameFilter(args.actors, 'actors', 'actor'));
-        return deliveries(
-          ctx,
-          {
-            named: scope.named,
-            filter: {
-              namespaces: scope.readable,
-              streams: streams ?? (args.stream ? new Set([args.stream]) : null),
-              tags: tags ?? (args.tag ? new Set([args.tag]) : null),
-              actors,
-              ...typeAndCauseFilter(args.types, args.causes),
-            },
-          },
-          since,
-        );
+        return deliveries(ctx, scope, since, {
+          streams: namesOf(args.stream, args.streams, 'streams', 'stream'),
+          tags: namesOf(args.tag, args.tags, 'tags', 'tag'),
+          actors: valueOrGraphQLError(nameFilter(args.actors, 'actors', 'actor')),
+          ...typeAndCauseFilter(args.types, args.causes),
+        });
       },
       resolve: (value: Delivery) => delivered(value),
     }),
@@ -593,20 +596,11 @@ builder.subscriptionType({
         if (args.name != null && args.names != null) throw SINGLE_STREAM_OR_LIST('name', 'names');
         const since = await cursorId(ctx, args.since, 'since');
         const scope = await watched(ctx, args, WATCH_STREAMS);
-        const names = valueOrGraphQLError(nameFilter(args.names, 'names', 'stream'));
-        return deliveries(
-          ctx,
-          {
-            named: scope.named,
-            filter: {
-              namespaces: scope.readable,
-              streams: names ?? (args.name ? new Set([args.name]) : null),
-              streamLevel: true,
-              ...typeAndCauseFilter(args.types, args.causes),
-            },
-          },
-          since,
-        );
+        return deliveries(ctx, scope, since, {
+          streams: namesOf(args.name, args.names, 'names', 'stream'),
+          streamLevel: true,
+          ...typeAndCauseFilter(args.types, args.causes),
+        });
       },
       resolve: (value: Delivery) => delivered(value),
     }),
@@ -622,11 +616,7 @@ builder.subscriptionType({
         const digest = valueOrGraphQLError(watchedDigest(args.digest));
         const since = await cursorId(ctx, args.since, 'since');
         const scope = await watched(ctx, { allNamespaces: true }, WATCH_TAGS);
-        return deliveries(
-          ctx,
-          { named: null, filter: { namespaces: scope.readable, digest } },
-          since,
-        );
+        return deliveries(ctx, scope, since, { digest });
       },
       resolve: (value: Delivery, args) => ({ event: delivered(value), digest: args.digest }),
     }),

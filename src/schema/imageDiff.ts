@@ -11,6 +11,7 @@ import {
   MAX_DIFF_ENTRIES,
   type PlatformChange,
   type PlatformEntry,
+  type PlatformKey,
   type PlatformsDiff,
   type SizeDiff,
   type ValuesDiff,
@@ -20,6 +21,7 @@ import { diffStreamImages, type ImageDiffSide, type ImageDiffView } from '../ser
 import { KeyValueRef } from './common.ts';
 import { EDIT_ERRORS } from './errors.ts';
 import { ImageMetadataSourceEnum } from './images.ts';
+import type { Types } from './shapes.ts';
 
 const CUT = `At most ${MAX_DIFF_ENTRIES}; the count is complete.`;
 
@@ -85,6 +87,15 @@ const StringChangeRef = builder.objectRef<Change<string>>('ImageDiffStringChange
   }),
 });
 
+/** A config value's before and after; null when both images have the same. */
+function configChange<Value>(
+  t: PothosSchemaTypes.ObjectFieldBuilder<Types, ConfigDiff>,
+  type: PothosSchemaTypes.ObjectRef<Types, Change<Value>>,
+  value: (diff: ConfigDiff) => Change<Value> | null,
+) {
+  return t.field({ type, nullable: true, description: 'Null when equal.', resolve: value });
+}
+
 const ConfigDiffRef = builder.objectRef<ConfigDiff>('ImageConfigDiff').implement({
   description:
     "The runtime config's changes. A manifest list has no config of its own: compare its " +
@@ -96,30 +107,10 @@ const ConfigDiffRef = builder.objectRef<ConfigDiff>('ImageConfigDiff').implement
       resolve: (d) => d.env,
     }),
     labels: t.field({ type: KeyValueDiffRef, resolve: (d) => d.labels }),
-    entrypoint: t.field({
-      type: StringListChangeRef,
-      nullable: true,
-      description: 'Null when equal.',
-      resolve: (d) => d.entrypoint,
-    }),
-    cmd: t.field({
-      type: StringListChangeRef,
-      nullable: true,
-      description: 'Null when equal.',
-      resolve: (d) => d.cmd,
-    }),
-    user: t.field({
-      type: StringChangeRef,
-      nullable: true,
-      description: 'Null when equal.',
-      resolve: (d) => d.user,
-    }),
-    workingDir: t.field({
-      type: StringChangeRef,
-      nullable: true,
-      description: 'Null when equal.',
-      resolve: (d) => d.workingDir,
-    }),
+    entrypoint: configChange(t, StringListChangeRef, (d) => d.entrypoint),
+    cmd: configChange(t, StringListChangeRef, (d) => d.cmd),
+    user: configChange(t, StringChangeRef, (d) => d.user),
+    workingDir: configChange(t, StringChangeRef, (d) => d.workingDir),
     exposedPorts: t.field({
       type: ValuesDiffRef,
       description: 'Ports as the config names them (`8080/tcp`).',
@@ -160,20 +151,25 @@ const SizeDiffRef = builder.objectRef<SizeDiff>('ImageSizeDelta').implement({
   }),
 });
 
+/** The `os`, `architecture` and `variant` fields that name an entry's platform. */
+const platformFields = <Shape extends PlatformKey>(
+  t: PothosSchemaTypes.ObjectFieldBuilder<Types, Shape>,
+) => ({
+  os: t.string({ nullable: true, resolve: (p) => p.os }),
+  architecture: t.string({ nullable: true, resolve: (p) => p.architecture }),
+  variant: t.string({ nullable: true, resolve: (p) => p.variant }),
+});
+
 const PlatformEntryRef = builder.objectRef<PlatformEntry>('ImageDiffPlatform').implement({
   fields: (t) => ({
-    os: t.exposeString('os', { nullable: true }),
-    architecture: t.exposeString('architecture', { nullable: true }),
-    variant: t.exposeString('variant', { nullable: true }),
+    ...platformFields(t),
     digest: t.exposeString('digest'),
   }),
 });
 
 const PlatformChangeRef = builder.objectRef<PlatformChange>('ImageDiffPlatformChange').implement({
   fields: (t) => ({
-    os: t.exposeString('os', { nullable: true }),
-    architecture: t.exposeString('architecture', { nullable: true }),
-    variant: t.exposeString('variant', { nullable: true }),
+    ...platformFields(t),
     fromDigest: t.exposeString('fromDigest'),
     toDigest: t.exposeString('toDigest'),
   }),

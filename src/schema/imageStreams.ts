@@ -1,13 +1,11 @@
 // ImageStream: the type, its queries and the create / delete mutations.
 
 import { builder } from '../builder.ts';
+import type { AppContext } from '../context.ts';
+import type { Db } from '../db/client.ts';
 import { imageStreams as imageStreamsTable } from '../db/schema.ts';
-import {
-  MAX_SELECTOR_TERMS,
-  parseStreamFilter,
-  type StreamFilter,
-  type StreamFilterInput,
-} from '../domain/listFilters.ts';
+import { MAX_SELECTOR_TERMS, parseStreamFilter } from '../domain/listFilters.ts';
+import type { Result } from '../errors.ts';
 import {
   createImageStream,
   deleteImageStream,
@@ -18,8 +16,17 @@ import { streamListConditions } from '../services/listFilters.ts';
 import { adminInput, editInput, readArgs } from './access.ts';
 import { entriesOf, KeyValueInput, KeyValueRef } from './common.ts';
 import { CREATE_ERRORS, DELETE_ERRORS, EDIT_ERRORS } from './errors.ts';
-import { type ListArgs, type ListDefinition, listQuery, OrderDirectionEnum } from './listOrder.ts';
-import { answeringMutation, byInput } from './shapes.ts';
+import type { ConnectionList } from './listConnection.ts';
+import { type ListArgsOf, listQuery, orderInput, scopedList } from './listOrder.ts';
+import {
+  answeringMutation,
+  byInput,
+  type ErrorTypes,
+  type MutationFields,
+  refArgs,
+  refFields,
+  type Types,
+} from './shapes.ts';
 
 const LookupPolicy = builder.objectRef<{ local: boolean }>('ImageLookupPolicy').implement({
   description: 'Whether workloads in the namespace may refer to this stream by name alone.',
@@ -71,52 +78,22 @@ export const ImageStreamFilter = builder.inputType('ImageStreamFilter', {
   }),
 });
 
-const ImageStreamOrderFieldEnum = builder.enumType('ImageStreamOrderField', {
-  values: ['NAME', 'UPDATED_AT', 'GENERATION'] as const,
-});
+export const ImageStreamOrder = orderInput(
+  'ImageStreamOrder',
+  ['NAME', 'UPDATED_AT', 'GENERATION'],
+  'asc',
+);
 
-export const ImageStreamOrder = builder.inputType('ImageStreamOrder', {
-  fields: (t) => ({
-    field: t.field({ type: ImageStreamOrderFieldEnum, required: true }),
-    direction: t.field({ type: OrderDirectionEnum, required: true, defaultValue: 'asc' }),
-  }),
-});
+type StreamListArgs = ListArgsOf<typeof ImageStreamFilter, typeof ImageStreamOrder>;
 
-const STREAM_KEYS = {
-  NAME: [
-    { column: 'namespace', type: 'string' },
-    { column: 'name', type: 'string' },
-  ],
-  UPDATED_AT: [
-    { column: 'namespace', type: 'string' },
-    { column: 'updatedAt', type: 'date' },
-    { column: 'id', type: 'number' },
-  ],
-  GENERATION: [
-    { column: 'namespace', type: 'string' },
-    { column: 'generation', type: 'number' },
-    { column: 'id', type: 'number' },
-  ],
-} as const;
-
-type StreamListArgs = ListArgs<
-  typeof ImageStreamFilter.$inferInput,
-  (typeof ImageStreamOrder.$inferInput)['field']
->;
-
-const STREAMS = {
+const STREAMS = scopedList('namespace', {
   name: 'imageStreams',
   table: imageStreamsTable,
-  keys: STREAM_KEYS,
+  keys: { NAME: ['name'], UPDATED_AT: ['updatedAt', 'id'], GENERATION: ['generation', 'id'] },
   defaultField: 'NAME',
-  parseFilter: (input) => parseStreamFilter(input),
+  parseFilter: parseStreamFilter,
   conditions: streamListConditions,
-} satisfies ListDefinition<
-  typeof imageStreamsTable,
-  StreamFilterInput,
-  StreamFilter,
-  keyof typeof STREAM_KEYS
->;
+});
 
 /**
  * A stream list's filter, ordering, checked cursors and count (by namespace name); with
@@ -126,15 +103,21 @@ export function streamListQuery(namespace: string | null, args: StreamListArgs) 
   return listQuery(STREAMS, args, namespace ?? undefined);
 }
 
+/** Namespace.imageStreams: a namespace's streams, filtered and ordered as the imageStreams query. */
+export const namespaceStreamsConnection: ConnectionList<{ name: string }, StreamListArgs> = {
+  filter: ImageStreamFilter,
+  orderBy: ImageStreamOrder,
+  list: (args) => streamListQuery(null, args),
+  scope: (namespace) => namespace.name,
+  counted: 'Streams',
+};
+
 builder.queryFields((t) => ({
   imageStream: t.drizzleField({
     authScopes: readArgs,
     type: 'imageStreams',
     nullable: true,
-    args: {
-      namespace: t.arg.string({ required: true }),
-      name: t.arg.string({ required: true }),
-    },
+    args: refArgs(t.arg),
     resolve: (query, _root, args, ctx) =>
       ctx.database.db.query.imageStreams.findFirst(
         query({ where: { namespace: args.namespace, name: args.name } }),
@@ -166,8 +149,7 @@ const LookupPolicyInput = builder.inputType('ImageLookupPolicyInput', {
 
 const CreateImageStreamInput = builder.inputType('CreateImageStreamInput', {
   fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
+    ...refFields(t),
     labels: t.field({ type: [KeyValueInput] }),
     annotations: t.field({ type: [KeyValueInput] }),
     lookupPolicy: t.field({ type: LookupPolicyInput }),
@@ -204,8 +186,7 @@ const DeleteImageStreamPayload = builder
 const UpdateImageStreamInput = builder.inputType('UpdateImageStreamInput', {
   description: 'Labels and annotations replace the whole set when given.',
   fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
+    ...refFields(t),
     labels: t.field({ type: [KeyValueInput] }),
     annotations: t.field({ type: [KeyValueInput] }),
     lookupPolicy: t.field({
@@ -224,37 +205,38 @@ const UpdateImageStreamInput = builder.inputType('UpdateImageStreamInput', {
 
 const DeleteImageStreamInput = builder.inputType('DeleteImageStreamInput', {
   fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
+    ...refFields(t),
     expectedResourceVersion: t.string(),
   }),
 });
 
+/** An editor's mutation that `change`s a stream, given lookupPolicy as lookupLocal, and answers it. */
+function streamMutation<
+  Input extends { namespace: string; lookupPolicy?: { local: boolean } | null },
+>(
+  t: MutationFields,
+  input: PothosSchemaTypes.InputObjectRef<Types, Input>,
+  errors: ErrorTypes,
+  change: (
+    db: Db,
+    access: AppContext['access'],
+    input: Input & { lookupLocal?: boolean },
+  ) => Promise<Result<ImageStreamRow>>,
+) {
+  return answeringMutation(t, {
+    scope: editInput,
+    payload: ImageStreamPayload,
+    input,
+    errors,
+    act: (ctx, given: Input) =>
+      change(ctx.database.db, ctx.access, { ...given, lookupLocal: given.lookupPolicy?.local }),
+    answer: streamPayload,
+  });
+}
+
 builder.mutationFields((t) => ({
-  createImageStream: answeringMutation(t, {
-    scope: editInput,
-    payload: ImageStreamPayload,
-    input: CreateImageStreamInput,
-    errors: CREATE_ERRORS,
-    act: (ctx, input) =>
-      createImageStream(ctx.database.db, ctx.access, {
-        ...input,
-        lookupLocal: input.lookupPolicy?.local ?? false,
-      }),
-    answer: streamPayload,
-  }),
-  updateImageStream: answeringMutation(t, {
-    scope: editInput,
-    payload: ImageStreamPayload,
-    input: UpdateImageStreamInput,
-    errors: EDIT_ERRORS,
-    act: (ctx, input) =>
-      updateImageStream(ctx.database.db, ctx.access, {
-        ...input,
-        lookupLocal: input.lookupPolicy?.local ?? null,
-      }),
-    answer: streamPayload,
-  }),
+  createImageStream: streamMutation(t, CreateImageStreamInput, CREATE_ERRORS, createImageStream),
+  updateImageStream: streamMutation(t, UpdateImageStreamInput, EDIT_ERRORS, updateImageStream),
   deleteImageStream: answeringMutation(t, {
     scope: adminInput,
     payload: DeleteImageStreamPayload,

@@ -9,6 +9,7 @@ import { ConflictError, ForbiddenError, unwrap, ValidationError } from '../error
 import { findStreamImage, type StreamImage } from '../services/queries.ts';
 import { readRef } from './access.ts';
 import { entriesOf, KeyValueRef } from './common.ts';
+import { refLookupArgs } from './shapes.ts';
 
 export const ImageConfigRef = builder.objectRef<ImageConfig>('ImageConfig').implement({
   description: "The runtime parts of the image's config blob; absent lists were not set.",
@@ -189,10 +190,7 @@ builder.queryFields((t) => ({
     description:
       '`<stream>@<id>`: id is a digest or a prefix of its hex. Null when nothing ' +
       'matches; ConflictError with the candidates when several images do.',
-    args: {
-      namespace: t.arg.string({ required: true }),
-      ref: t.arg.string({ required: true, description: '`[ns/]stream@id`' }),
-    },
+    args: refLookupArgs(t.arg, '`[ns/]stream@id`'),
     errors: { types: [ConflictError, ValidationError, ForbiddenError] },
     resolve: async (_root, args, ctx) =>
       unwrap(await findStreamImage(ctx.database.db, ctx.access, args.namespace, args.ref)),

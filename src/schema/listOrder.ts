@@ -10,12 +10,30 @@ import type { Db } from '../db/client.ts';
 import type { DomainError } from '../domain/names.ts';
 import type { Result } from '../errors.ts';
 import { countRows } from '../services/listFilters.ts';
+import type { Types } from './shapes.ts';
 
 export const OrderDirectionEnum = builder.enumType('OrderDirection', {
   values: { ASC: { value: 'asc' }, DESC: { value: 'desc' } } as const,
 });
 
 export type Direction = 'asc' | 'desc';
+
+/** A list's `orderBy` input `name`: one of `fields` (the enum `<name>Field`) and a direction. */
+export function orderInput<const Field extends string>(
+  name: string,
+  fields: readonly Field[],
+  direction: Direction,
+  description?: string,
+) {
+  const FieldEnum = builder.enumType(`${name}Field`, { description, values: fields });
+  return builder.inputType(name, {
+    fields: (t) => ({
+      field: t.field({ type: FieldEnum, required: true }),
+      direction: t.field({ type: OrderDirectionEnum, required: true, defaultValue: direction }),
+    }),
+  });
+}
+
 type KeyType = 'string' | 'number' | 'date';
 
 /**
@@ -153,6 +171,12 @@ export interface ListArgs<FilterInput, Field extends string> {
   before?: string | null;
 }
 
+/** The ListArgs of a list field whose `filter` and `orderBy` take these input types. */
+export type ListArgsOf<
+  FilterRef extends { $inferInput: unknown },
+  OrderRef extends { $inferInput: { field: string } },
+> = ListArgs<FilterRef['$inferInput'], OrderRef['$inferInput']['field']>;
+
 /**
  * A filtered, ordered, counted list over one table: every ordering's key 0 is the column the list
  * is scoped by (the parent), the same in each.
@@ -167,6 +191,36 @@ export interface ListDefinition<T extends PgTable, FilterInput, Filter, Field ex
   parseFilter: (input: FilterInput | null | undefined) => Result<Filter, DomainError>;
   /** The filter as conditions on the table or the alias a relation reads it under. */
   conditions: (table: T, filter: Filter) => SQL | undefined;
+}
+
+/** A column of table `T`, named as the table's property (as list keys name it). */
+type ColumnName<T> = T extends { $inferSelect: infer Row } ? Extract<keyof Row, string> : never;
+
+/**
+ * A list definition from its orderings' column names: every ordering sorts first by `scope`, the
+ * column the list is scoped by, and each key's type is its column's.
+ */
+export function scopedList<T extends PgTable, FilterInput, Filter, Field extends string>(
+  scope: ColumnName<T>,
+  definition: Omit<ListDefinition<T, FilterInput, Filter, Field>, 'keys' | 'defaultField'> & {
+    keys: Record<Field, readonly ColumnName<T>[]>;
+    defaultField: NoInfer<Field>;
+  },
+): ListDefinition<T, FilterInput, Filter, Field> {
+  const key = (name: string) => ({ column: name, type: keyType(column(definition.table, name)) });
+  const keys = Object.entries<readonly string[]>(definition.keys).map(([field, names]) => [
+    field,
+    [scope, ...names].map(key),
+  ]);
+  return { ...definition, keys: Object.fromEntries(keys) };
+}
+
+/** How a cursor carries a sort column's value, as the column's data type says. */
+function keyType(sortColumn: Column): KeyType {
+  const [kind, constraint] = sortColumn.dataType.split(' ');
+  if (kind === 'string' || kind === 'number') return kind;
+  if (constraint === 'date') return 'date';
+  throw new Error(`${sortColumn.name} (${sortColumn.dataType}) cannot be a sort key of a list`);
 }
 
 /** What a list field passes to its drizzle query, and how it counts. */
@@ -211,8 +265,6 @@ export function listQuery<T extends PgTable, FilterInput, Filter, Field extends 
       countRows(db, definition.table, selects(definition.table, value) ?? sql`true`),
   };
 }
-
-type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 
 /**
  * The `totalCount` field of a related connection. `count` runs only when the field is selected,

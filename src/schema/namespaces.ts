@@ -5,14 +5,9 @@ import { builder } from '../builder.ts';
 import { type namespaces, namespaces as namespacesTable } from '../db/schema.ts';
 import { countRows, importFailingSql } from '../services/listFilters.ts';
 import { RoleEnum } from './accessControl.ts';
-import { ImageStreamFilter, ImageStreamOrder, streamListQuery } from './imageStreams.ts';
-import { totalCountFields } from './listOrder.ts';
-import {
-  ImageStreamTagFilter,
-  ImageStreamTagOrder,
-  namespaceTagListQuery,
-  type TagListArgs,
-} from './tagLists.ts';
+import { namespaceStreamsConnection } from './imageStreams.ts';
+import { listConnection } from './listConnection.ts';
+import { namespaceTagsConnection } from './tagLists.ts';
 
 /**
  * A correlated count. Not `t.relatedCount('imageStreams')`: with drizzle-orm 1.0.0-rc.5 the
@@ -65,49 +60,15 @@ builder.drizzleObject('namespaces', {
       select: { extras: { failingImportCount: tagCounts.failingImportCount } },
       resolve: (ns) => ns.failingImportCount,
     }),
-    imageStreams: t.relatedConnection(
-      'imageStreams',
-      {
-        description: 'Filtered and ordered as the imageStreams query.',
-        args: {
-          filter: t.arg({ type: ImageStreamFilter }),
-          orderBy: t.arg({ type: ImageStreamOrder }),
-        },
-        query: (args) => {
-          const list = streamListQuery(null, args).query;
-          return { where: list.where, orderBy: list.orderBy, extras: list.extras };
-        },
-      },
-      {
-        fields: totalCountFields(
-          'Streams the filter selects, on every page; counted only when asked.',
-          (db, parent: { name: string }, args: Parameters<typeof streamListQuery>[1]) =>
-            streamListQuery(null, args).count(db, parent.name),
-        ),
-      },
-    ),
-    tags: t.relatedConnection(
-      'tags',
-      {
-        description:
-          "The tags of every stream of the namespace, filtered and ordered as a stream's tags " +
-          '(by name, then id, unless orderBy says; docs/queries.md).',
-        args: {
-          filter: t.arg({ type: ImageStreamTagFilter }),
-          orderBy: t.arg({ type: ImageStreamTagOrder }),
-        },
-        query: (args) => namespaceTagListQuery(args).query,
-      },
-      {
-        name: 'NamespaceTagConnection',
-        fields: totalCountFields(
-          'Tags the filter selects, on every page; counted only when asked.',
-          (db, parent: { name: string }, args: TagListArgs) =>
-            namespaceTagListQuery(args).count(db, parent.name),
-        ),
-      },
-      { name: 'NamespaceTagEdge' },
-    ),
+    imageStreams: listConnection(t, 'imageStreams', namespaceStreamsConnection, {
+      description: 'Filtered and ordered as the imageStreams query.',
+    }),
+    tags: listConnection(t, 'tags', namespaceTagsConnection, {
+      name: 'NamespaceTag',
+      description:
+        "The tags of every stream of the namespace, filtered and ordered as a stream's tags " +
+        '(by name, then id, unless orderBy says; docs/queries.md).',
+    }),
   }),
 });
 

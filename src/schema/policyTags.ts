@@ -138,36 +138,35 @@ const PolicyEvaluationRef = builder
     }),
   });
 
+type PolicyOf<Kind> = Extract<TagSelectionPolicy, { kind: Kind }>;
+
+/** A resolver of one setting of `kind`'s policies: null for a policy of another kind. */
+function settingOf<Kind extends TagSelectionPolicy['kind'], Key extends keyof PolicyOf<Kind>>(
+  kind: Kind,
+  key: Key,
+) {
+  return ({ policy }: { policy: TagSelectionPolicy }) =>
+    policy.kind === kind ? (policy as PolicyOf<Kind>)[key] : null;
+}
+
 const TagPolicyRef = builder
   .objectRef<{ policy: TagSelectionPolicy; evaluation: StoredPolicyEvaluation | null }>('TagPolicy')
   .implement({
     fields: (t) => ({
       kind: t.field({ type: PolicyKindEnum, resolve: (p) => p.policy.kind }),
-      range: t.string({
-        nullable: true,
-        resolve: (p) => (p.policy.kind === 'semver' ? p.policy.range : null),
-      }),
+      range: t.string({ nullable: true, resolve: settingOf('semver', 'range') }),
       includePrerelease: t.boolean({
         nullable: true,
-        resolve: (p) => (p.policy.kind === 'semver' ? p.policy.includePrerelease : null),
+        resolve: settingOf('semver', 'includePrerelease'),
       }),
-      regex: t.string({
-        nullable: true,
-        resolve: (p) => (p.policy.kind === 'pattern' ? p.policy.regex : null),
-      }),
-      extract: t.string({
-        nullable: true,
-        resolve: (p) => (p.policy.kind === 'pattern' ? p.policy.extract : null),
-      }),
+      regex: t.string({ nullable: true, resolve: settingOf('pattern', 'regex') }),
+      extract: t.string({ nullable: true, resolve: settingOf('pattern', 'extract') }),
       order: t.field({
         type: PatternOrderEnum,
         nullable: true,
-        resolve: (p) => (p.policy.kind === 'pattern' ? p.policy.order : null),
+        resolve: settingOf('pattern', 'order'),
       }),
-      filter: t.string({
-        nullable: true,
-        resolve: (p) => (p.policy.kind === 'newestBuild' ? p.policy.filter : null),
-      }),
+      filter: t.string({ nullable: true, resolve: settingOf('newestBuild', 'filter') }),
       exclude: t.stringList({ resolve: (p) => p.policy.exclude }),
       lastEvaluation: t.field({
         type: PolicyEvaluationRef,

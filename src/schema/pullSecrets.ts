@@ -10,15 +10,19 @@ import {
 } from '../services/pullSecrets.ts';
 import { editInput, readArgs } from './access.ts';
 import { ACT_ERRORS, CREATE_ERRORS, REMOVE_ERRORS } from './errors.ts';
-import { answeringMutation, byName, namespaceList, objectPayload, refFields } from './shapes.ts';
+import {
+  answeringMutation,
+  byName,
+  namespacedObject,
+  namespaceList,
+  objectPayload,
+  refFields,
+} from './shapes.ts';
 
-const PullSecret = builder.objectRef<PullSecretInfo>('PullSecret').implement({
-  authScopes: (secret) => ({ read: secret.namespace }),
+const PullSecret = namespacedObject<PullSecretInfo>('PullSecret', 'read', {
   description:
     'Registry credentials of a namespace, used when importing. The credentials themselves are never readable.',
   fields: (t) => ({
-    namespace: t.exposeString('namespace'),
-    name: t.exposeString('name'),
     registries: t.exposeStringList('registries', {
       description:
         'The keys of the `auths` document, e.g. `quay.io` or `registry.example.com/team`.',

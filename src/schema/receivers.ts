@@ -12,6 +12,7 @@ import {
   answeringMutation,
   byName,
   inputMutation,
+  namespacedObject,
   namespaceList,
   objectPayload,
   refFields,
@@ -42,13 +43,10 @@ const ReceiverKindEnum = builder.enumType('ReceiverKind', {
   },
 });
 
-const Receiver = builder.objectRef<ReceiverRow>('Receiver').implement({
-  authScopes: (receiver) => ({ admin: receiver.namespace }),
+const Receiver = namespacedObject<ReceiverRow>('Receiver', 'admin', {
   description:
     'An inbound registry webhook of a namespace. Neither its token nor its secret is readable after creation.',
   fields: (t) => ({
-    namespace: t.exposeString('namespace'),
-    name: t.exposeString('name'),
     kind: t.field({ type: ReceiverKindEnum, resolve: (r) => r.kind as 'GENERIC' }),
     registry: t.exposeString('registry', {
       nullable: true,

@@ -16,6 +16,7 @@ import {
   answeringMutation,
   byName,
   inputMutation,
+  namespacedObject,
   namespaceList,
   objectPayload,
   refFields,
@@ -51,14 +52,11 @@ const RetentionRun = builder.objectRef<RetentionRunResult>('RetentionRun').imple
   }),
 });
 
-const RetentionPolicy = builder.objectRef<RetentionPolicyRow>('RetentionPolicy').implement({
-  authScopes: (policy) => ({ admin: policy.namespace }),
+const RetentionPolicy = namespacedObject<RetentionPolicyRow>('RetentionPolicy', 'admin', {
   description:
     "Stored pruning rules for a namespace's tag history, run every intervalMinutes with the " +
     'rules of pruneTagHistory (docs/rules.md#retention-policies).',
   fields: (t) => ({
-    namespace: t.exposeString('namespace'),
-    name: t.exposeString('name'),
     keepTagRevisions: t.exposeInt('keepTagRevisions'),
     keepYoungerThanMinutes: t.exposeInt('keepYoungerThanMinutes'),
     streams: t.exposeStringList('streams', { description: 'Empty: every stream.' }),

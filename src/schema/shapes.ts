@@ -1,5 +1,7 @@
-// Field shapes many schema modules share: the `namespace`+`name` fields locating an object, one-object
-// payloads, the per-namespace list query, and a mutation whose one `input` a service acts on.
+// Field shapes many schema modules share: the `namespace`+`name` fields and arguments locating an
+// object, an object of a namespace, one-object payloads, the per-namespace list query, and a
+// mutation whose one `input` a service acts on.
+import type { ArgBuilder, FieldMap } from '@pothos/core';
 import { builder } from '../builder.ts';
 import type { AppContext } from '../context.ts';
 import type { Db } from '../db/client.ts';
@@ -13,12 +15,13 @@ import {
 } from '../errors.ts';
 import { valueOrGraphQLError } from './access.ts';
 
-type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+/** The builder's schema types, for typing field builders and refs outside its callbacks. */
+export type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
 type InputFields = PothosSchemaTypes.InputFieldBuilder<Types, 'InputObject'>;
 type QueryFields = PothosSchemaTypes.QueryFieldBuilder<Types, Types['Root']>;
 export type MutationFields = PothosSchemaTypes.MutationFieldBuilder<Types, Types['Root']>;
 type Scopes = Partial<Types['AuthScopes']>;
-type ErrorTypes = (
+export type ErrorTypes = (
   | typeof ValidationError
   | typeof NotFoundError
   | typeof ConflictError
@@ -30,6 +33,38 @@ export const refFields = (t: InputFields) => ({
   namespace: t.string({ required: true }),
   name: t.string({ required: true }),
 });
+
+/** The `namespace` and `name` arguments that locate an object of a namespace. */
+export const refArgs = (arg: ArgBuilder<Types>) => ({
+  namespace: arg.string({ required: true }),
+  name: arg.string({ required: true }),
+});
+
+/** The `namespace` and `ref` arguments of a lookup by reference (readRef checks them); `form` is ref's. */
+export const refLookupArgs = (arg: ArgBuilder<Types>, form: string) => ({
+  namespace: arg.string({ required: true }),
+  ref: arg.string({ required: true, description: form }),
+});
+
+/** An object of a namespace: its `namespace` and `name` first, readable by callers with `role` there. */
+export function namespacedObject<Shape extends { namespace: string; name: string }>(
+  name: string,
+  role: 'read' | 'edit' | 'admin',
+  options: {
+    description: string;
+    fields: (t: PothosSchemaTypes.ObjectFieldBuilder<Types, Shape>) => FieldMap;
+  },
+) {
+  return builder.objectRef<Shape>(name).implement({
+    authScopes: (object) => ({ [role]: object.namespace }) as Scopes,
+    description: options.description,
+    fields: (t) => ({
+      namespace: t.string({ resolve: (object) => object.namespace }),
+      name: t.string({ resolve: (object) => object.name }),
+      ...options.fields(t),
+    }),
+  });
+}
 
 /** A mutation payload holding the one object the mutation created, changed or removed, as `key`. */
 export function objectPayload<Key extends string, Shape>(

@@ -6,20 +6,11 @@ import { inArray, sql } from 'drizzle-orm';
 import { builder } from '../builder.ts';
 import type { AppContext } from '../context.ts';
 import { streamImages, tags } from '../db/schema.ts';
-import {
-  parseStreamImageFilter,
-  type StreamImageFilter,
-  type StreamImageFilterInput,
-} from '../domain/listFilters.ts';
+import { parseStreamImageFilter } from '../domain/listFilters.ts';
 import { streamImageListConditions } from '../services/listFilters.ts';
 import { ImageStream } from './imageStreams.ts';
-import {
-  type Direction,
-  type ListArgs,
-  type ListDefinition,
-  listQuery,
-  OrderDirectionEnum,
-} from './listOrder.ts';
+import { type ConnectionList, listConnection } from './listConnection.ts';
+import { type Direction, type ListArgsOf, listQuery, orderInput, scopedList } from './listOrder.ts';
 import { ImageStreamTag } from './tags.ts';
 
 type TagRow = typeof tags.$inferSelect;
@@ -103,58 +94,38 @@ export const StreamImageFilterInputRef = builder.inputType('StreamImageFilter', 
   }),
 });
 
-const StreamImageOrderFieldEnum = builder.enumType('StreamImageOrderField', {
-  description:
-    "CREATED: the image's created time, images without one last in either direction; ties by " +
+export const StreamImageOrder = orderInput(
+  'StreamImageOrder',
+  ['CREATED', 'DIGEST'],
+  'desc',
+  "CREATED: the image's created time, images without one last in either direction; ties by " +
     'digest. DIGEST: the digest.',
-  values: ['CREATED', 'DIGEST'] as const,
-});
+);
 
-export const StreamImageOrder = builder.inputType('StreamImageOrder', {
-  fields: (t) => ({
-    field: t.field({ type: StreamImageOrderFieldEnum, required: true }),
-    direction: t.field({ type: OrderDirectionEnum, required: true, defaultValue: 'desc' }),
-  }),
-});
-
-type StreamImageField = 'CREATED' | 'DIGEST';
 type StoredField = 'CREATED_ASC' | 'CREATED_DESC' | 'DIGEST';
 
 /**
  * Each direction of CREATED sorts its own key column, which holds an unknown time as the value
  * that direction puts last; both are indexed with the stream first (migration stream_images).
  */
-const STREAM_IMAGES = {
+const STREAM_IMAGES = scopedList('streamId', {
   name: 'streamImages',
   table: streamImages,
   keys: {
-    CREATED_ASC: [
-      { column: 'streamId', type: 'number' },
-      { column: 'createdAscKey', type: 'number' },
-      { column: 'digest', type: 'string' },
-    ],
-    CREATED_DESC: [
-      { column: 'streamId', type: 'number' },
-      { column: 'createdDescKey', type: 'number' },
-      { column: 'digest', type: 'string' },
-    ],
-    DIGEST: [
-      { column: 'streamId', type: 'number' },
-      { column: 'digest', type: 'string' },
-    ],
+    CREATED_ASC: ['createdAscKey', 'digest'],
+    CREATED_DESC: ['createdDescKey', 'digest'],
+    DIGEST: ['digest'],
   },
   defaultField: 'CREATED_DESC',
   defaultDirection: 'desc',
-  parseFilter: (input) => parseStreamImageFilter(input),
+  parseFilter: parseStreamImageFilter,
   conditions: streamImageListConditions,
-} satisfies ListDefinition<
-  typeof streamImages,
-  StreamImageFilterInput,
-  StreamImageFilter,
-  StoredField
->;
+});
 
-export type StreamImageListArgs = ListArgs<StreamImageFilterInput, StreamImageField>;
+export type StreamImageListArgs = ListArgsOf<
+  typeof StreamImageFilterInputRef,
+  typeof StreamImageOrder
+>;
 
 /** A stream's image list (ImageStream.images): filter, ordering, checked cursors and count. */
 export function streamImageListQuery(args: StreamImageListArgs) {
@@ -165,34 +136,20 @@ export function streamImageListQuery(args: StreamImageListArgs) {
   return listQuery(STREAM_IMAGES, { ...args, orderBy: { field: stored, direction } });
 }
 
+/** ImageStream.images, counted by the stream's id. */
+const streamImagesConnection: ConnectionList<{ id: number }, StreamImageListArgs> = {
+  filter: StreamImageFilterInputRef,
+  orderBy: StreamImageOrder,
+  list: streamImageListQuery,
+  scope: (stream) => stream.id,
+  counted: 'Images',
+};
+
 builder.drizzleObjectFields(ImageStream, (t) => ({
-  images: t.relatedConnection(
-    'images',
-    {
-      description:
-        "Every distinct image the stream's tag histories name, newest created first unless " +
-        'orderBy says (docs/queries.md).',
-      args: {
-        filter: t.arg({ type: StreamImageFilterInputRef }),
-        orderBy: t.arg({ type: StreamImageOrder }),
-      },
-      query: (args) => streamImageListQuery(args).query,
-    },
-    {
-      name: 'StreamImageUseConnection',
-      fields: (c) => ({
-        totalCount: c.int({
-          description: 'Images the filter selects, on every page; counted only when asked.',
-          resolve: (connection, _args, ctx) => {
-            const { parent, args } = connection as unknown as {
-              parent: { id: number };
-              args: StreamImageListArgs;
-            };
-            return streamImageListQuery(args).count(ctx.database.db, parent.id);
-          },
-        }),
-      }),
-    },
-    { name: 'StreamImageUseEdge' },
-  ),
+  images: listConnection(t, 'images', streamImagesConnection, {
+    name: 'StreamImageUse',
+    description:
+      "Every distinct image the stream's tag histories name, newest created first unless " +
+      'orderBy says (docs/queries.md).',
+  }),
 }));

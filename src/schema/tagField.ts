@@ -1,7 +1,5 @@
 // The `imageStreamTag` field of a mutation payload that names the tag it changed by id.
-import type { builder } from '../builder.ts';
-
-type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+import type { Types } from './shapes.ts';
 
 /** The tag with the payload's `tagId`, loaded with the fields the query selects; null once gone. */
 export const tagByIdField = <Payload extends { tagId: number }>(

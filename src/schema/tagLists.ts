@@ -2,23 +2,10 @@
 // (Namespace.tags; docs/queries.md).
 import { builder } from '../builder.ts';
 import { tagHistory, tags } from '../db/schema.ts';
-import {
-  type HistoryFilter,
-  type HistoryFilterInput,
-  parseHistoryFilter,
-  parseTagFilter,
-  TAG_KINDS,
-  type TagFilter,
-  type TagFilterInput,
-} from '../domain/listFilters.ts';
+import { parseHistoryFilter, parseTagFilter, TAG_KINDS } from '../domain/listFilters.ts';
 import { historyListConditions, tagListConditions } from '../services/listFilters.ts';
-import {
-  type ListArgs,
-  type ListDefinition,
-  listQuery,
-  OrderDirectionEnum,
-  type Ordering,
-} from './listOrder.ts';
+import type { ConnectionList } from './listConnection.ts';
+import { type ListArgsOf, type ListQuery, listQuery, orderInput, scopedList } from './listOrder.ts';
 
 export const TagKindEnum = builder.enumType('TagKind', {
   description:
@@ -45,53 +32,28 @@ export const ImageStreamTagFilter = builder.inputType('ImageStreamTagFilter', {
   }),
 });
 
-const ImageStreamTagOrderFieldEnum = builder.enumType('ImageStreamTagOrderField', {
-  description: 'UPDATED_AT: the last change of the spec, item 0 or the import condition.',
-  values: ['NAME', 'UPDATED_AT'] as const,
-});
+export const ImageStreamTagOrder = orderInput(
+  'ImageStreamTagOrder',
+  ['NAME', 'UPDATED_AT'],
+  'asc',
+  'UPDATED_AT: the last change of the spec, item 0 or the import condition.',
+);
 
-export const ImageStreamTagOrder = builder.inputType('ImageStreamTagOrder', {
-  fields: (t) => ({
-    field: t.field({ type: ImageStreamTagOrderFieldEnum, required: true }),
-    direction: t.field({ type: OrderDirectionEnum, required: true, defaultValue: 'asc' }),
-  }),
-});
+export type TagListArgs = ListArgsOf<typeof ImageStreamTagFilter, typeof ImageStreamTagOrder>;
 
-const TAG_ORDER_KEYS = (
-  scope: 'streamId' | 'namespace',
-): Record<'NAME' | 'UPDATED_AT', Ordering['keys']> => ({
-  NAME:
-    scope === 'streamId'
-      ? [
-          { column: 'streamId', type: 'number' },
-          { column: 'name', type: 'string' },
-        ]
-      : [
-          { column: scope, type: 'string' },
-          { column: 'name', type: 'string' },
-          { column: 'id', type: 'number' },
-        ],
-  UPDATED_AT: [
-    { column: scope, type: scope === 'streamId' ? 'number' : 'string' },
-    { column: 'updatedAt', type: 'date' },
-    { column: 'id', type: 'number' },
-  ],
-});
-
-export type TagListArgs = ListArgs<
-  typeof ImageStreamTagFilter.$inferInput,
-  (typeof ImageStreamTagOrder.$inferInput)['field']
->;
-
+/** A tag list scoped by the stream or the namespace; a name is unique only within a stream. */
 const tagList = (name: string, scope: 'streamId' | 'namespace') =>
-  ({
+  scopedList(scope, {
     name,
     table: tags,
-    keys: TAG_ORDER_KEYS(scope),
+    keys: {
+      NAME: scope === 'streamId' ? ['name'] : ['name', 'id'],
+      UPDATED_AT: ['updatedAt', 'id'],
+    },
     defaultField: 'NAME',
-    parseFilter: (input) => parseTagFilter(input),
+    parseFilter: parseTagFilter,
     conditions: tagListConditions,
-  }) satisfies ListDefinition<typeof tags, TagFilterInput, TagFilter, 'NAME' | 'UPDATED_AT'>;
+  });
 
 /** A stream's tags (ImageStream.tags), scoped by the stream. */
 const STREAM_TAGS = tagList('tags', 'streamId');
@@ -108,6 +70,29 @@ export function namespaceTagListQuery(args: TagListArgs) {
   return listQuery(NAMESPACE_TAGS, args);
 }
 
+/** A tag list connection, filtered and ordered alike whichever parent scopes it. */
+const tagConnection = <Parent>(
+  list: (args: TagListArgs) => ListQuery<never>,
+  scope: (parent: Parent) => unknown,
+): ConnectionList<Parent, TagListArgs> => ({
+  filter: ImageStreamTagFilter,
+  orderBy: ImageStreamTagOrder,
+  list,
+  scope,
+  counted: 'Tags',
+});
+
+/** ImageStream.tags, counted by the stream's id. */
+export const streamTagsConnection = tagConnection(
+  tagListQuery,
+  (stream: { id: number }) => stream.id,
+);
+/** Namespace.tags, counted by the namespace's name. */
+export const namespaceTagsConnection = tagConnection(
+  namespaceTagListQuery,
+  (namespace: { name: string }) => namespace.name,
+);
+
 export const TagHistoryFilter = builder.inputType('TagHistoryFilter', {
   description: 'Every given condition must hold (docs/queries.md).',
   fields: (t) => ({
@@ -120,60 +105,35 @@ export const TagHistoryFilter = builder.inputType('TagHistoryFilter', {
   }),
 });
 
-const TagHistoryOrderFieldEnum = builder.enumType('TagHistoryOrderField', {
-  description: "POSITION: the history's own order (DESC: item 0 first).",
-  values: ['POSITION', 'CREATED', 'GENERATION'] as const,
-});
+export const TagHistoryOrder = orderInput(
+  'TagHistoryOrder',
+  ['POSITION', 'CREATED', 'GENERATION'],
+  'desc',
+  "POSITION: the history's own order (DESC: item 0 first).",
+);
 
-export const TagHistoryOrder = builder.inputType('TagHistoryOrder', {
-  fields: (t) => ({
-    field: t.field({ type: TagHistoryOrderFieldEnum, required: true }),
-    direction: t.field({ type: OrderDirectionEnum, required: true, defaultValue: 'desc' }),
-  }),
-});
+export type HistoryListArgs = ListArgsOf<typeof TagHistoryFilter, typeof TagHistoryOrder>;
 
-export type HistoryListArgs = ListArgs<
-  typeof TagHistoryFilter.$inferInput,
-  (typeof TagHistoryOrder.$inferInput)['field']
->;
-
-const HISTORY = {
+const HISTORY = scopedList('tagId', {
   name: 'history',
   table: tagHistory,
-  keys: {
-    POSITION: [
-      { column: 'tagId', type: 'number' },
-      { column: 'seq', type: 'number' },
-    ],
-    CREATED: [
-      { column: 'tagId', type: 'number' },
-      { column: 'created', type: 'date' },
-      { column: 'id', type: 'number' },
-    ],
-    GENERATION: [
-      { column: 'tagId', type: 'number' },
-      { column: 'generation', type: 'number' },
-      { column: 'id', type: 'number' },
-    ],
-  },
+  keys: { POSITION: ['seq'], CREATED: ['created', 'id'], GENERATION: ['generation', 'id'] },
   defaultField: 'POSITION',
   defaultDirection: 'desc',
-  parseFilter: (input) => parseHistoryFilter(input),
+  parseFilter: parseHistoryFilter,
   conditions: historyListConditions,
-} satisfies ListDefinition<
-  typeof tagHistory,
-  HistoryFilterInput,
-  HistoryFilter,
-  'POSITION' | 'CREATED' | 'GENERATION'
->;
+});
 
 /** A tag's history list (ImageStreamTag.history), counted by the tag's id. */
 export function historyListQuery(args: HistoryListArgs) {
   return listQuery(HISTORY, args);
 }
 
-/** What the drizzle plugin keeps on a related connection: the parent row and the field's args. */
-export interface StreamTagsConnection {
-  parent: { id: number };
-  args: TagListArgs;
-}
+/** ImageStreamTag.history: a tag's history, counted by the tag's id. */
+export const historyConnection: ConnectionList<{ id: number }, HistoryListArgs> = {
+  filter: TagHistoryFilter,
+  orderBy: TagHistoryOrder,
+  list: historyListQuery,
+  scope: (tag) => tag.id,
+  counted: 'Items',
+};

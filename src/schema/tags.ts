@@ -20,17 +20,9 @@ import { INPUT_ERRORS } from './errors.ts';
 import { ActorRef } from './events.ts';
 import { ImageStream } from './imageStreams.ts';
 import { Image } from './images.ts';
-import { totalCountFields } from './listOrder.ts';
-import {
-  type HistoryListArgs,
-  historyListQuery,
-  ImageStreamTagFilter,
-  ImageStreamTagOrder,
-  TagHistoryFilter,
-  TagHistoryOrder,
-  type TagListArgs,
-  tagListQuery,
-} from './tagLists.ts';
+import { listConnection } from './listConnection.ts';
+import { refLookupArgs } from './shapes.ts';
+import { historyConnection, streamTagsConnection } from './tagLists.ts';
 
 type TagRow = typeof tags.$inferSelect;
 
@@ -261,28 +253,12 @@ export const ImageStreamTag = builder.drizzleNode('tags', {
           tag.conditions.find((c) => c.type === IMPORT_SUCCESS)?.generation,
         ),
     }),
-    history: t.relatedConnection(
-      'history',
-      {
-        description:
-          'Newest first unless orderBy says: the first node is item 0, what the tag points at ' +
-          'now (docs/queries.md).',
-        args: {
-          filter: t.arg({ type: TagHistoryFilter }),
-          orderBy: t.arg({ type: TagHistoryOrder }),
-        },
-        query: (args) => historyListQuery(args).query,
-      },
-      {
-        name: 'TagHistoryConnection',
-        fields: totalCountFields(
-          'Items the filter selects, on every page; counted only when asked.',
-          (db, parent: { id: number }, args: HistoryListArgs) =>
-            historyListQuery(args).count(db, parent.id),
-        ),
-      },
-      { name: 'TagHistoryEdge' },
-    ),
+    history: listConnection(t, 'history', historyConnection, {
+      name: 'TagHistory',
+      description:
+        'Newest first unless orderBy says: the first node is item 0, what the tag points at ' +
+        'now (docs/queries.md).',
+    }),
     conditions: t.relation('conditions', { query: CONDITIONS }),
     dangling: t.boolean({
       description: 'It tracks a tag that no longer exists: its history is kept as is.',
@@ -337,25 +313,10 @@ const uniqueImageCount = {
 };
 
 builder.drizzleObjectFields(ImageStream, (t) => ({
-  tags: t.relatedConnection(
-    'tags',
-    {
-      description: 'Filtered and ordered (by name unless orderBy says; docs/queries.md).',
-      args: {
-        filter: t.arg({ type: ImageStreamTagFilter }),
-        orderBy: t.arg({ type: ImageStreamTagOrder }),
-      },
-      query: (args) => tagListQuery(args).query,
-    },
-    {
-      name: 'ImageStreamTagConnection',
-      fields: totalCountFields(
-        'Tags the filter selects, on every page; counted only when asked.',
-        (db, parent: { id: number }, args: TagListArgs) => tagListQuery(args).count(db, parent.id),
-      ),
-    },
-    { name: 'ImageStreamTagEdge' },
-  ),
+  tags: listConnection(t, 'tags', streamTagsConnection, {
+    name: 'ImageStreamTag',
+    description: 'Filtered and ordered (by name unless orderBy says; docs/queries.md).',
+  }),
   tag: t.field({
     type: ImageStreamTag,
     nullable: true,
@@ -454,10 +415,7 @@ builder.queryFields((t) => ({
     description:
       '`<stream>:<tag>` in a namespace; null when the stream or tag does not exist, a ' +
       'ValidationError when ref is malformed.',
-    args: {
-      namespace: t.arg.string({ required: true }),
-      ref: t.arg.string({ required: true, description: '`[ns/]stream:tag`' }),
-    },
+    args: refLookupArgs(t.arg, '`[ns/]stream:tag`'),
     errors: { types: INPUT_ERRORS },
     resolve: async (query, _root, args, ctx) => {
       const ref = unwrap(await authorizeStreamTagLookup(ctx.access, args.namespace, args.ref));

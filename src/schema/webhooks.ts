@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql';
 import { builder, MAX_PAGE_SIZE } from '../builder.ts';
 import type { AppContext } from '../context.ts';
 import type { Db } from '../db/client.ts';
-import { NotFoundError, type Result, unwrap } from '../errors.ts';
+import { NotFoundError, ok, type Result } from '../errors.ts';
 import { decodeCursor, encodeCursor } from '../events/cursor.ts';
 import { logBounds } from '../events/retention.ts';
 import {
@@ -31,8 +31,10 @@ import {
   byName,
   inputMutation,
   type MutationFields,
+  namespacedObject,
   namespaceList,
   objectPayload,
+  refArgs,
   refFields,
 } from './shapes.ts';
 
@@ -94,13 +96,10 @@ const WebhookCondition = builder.objectRef<ConditionShape>('WebhookCondition').i
   }),
 });
 
-const Webhook = builder.objectRef<WebhookRow>('Webhook').implement({
-  authScopes: (webhook) => ({ edit: webhook.namespace }),
+const Webhook = namespacedObject<WebhookRow>('Webhook', 'edit', {
   description:
     'An HTTP endpoint that is POSTed every matching tag change of its namespace, signed (Standard Webhooks). The secret is never readable.',
   fields: (t) => ({
-    namespace: t.exposeString('namespace'),
-    name: t.exposeString('name'),
     url: t.exposeString('url'),
     format: t.field({ type: WebhookFormatEnum, resolve: (w) => w.format as 'JSON' }),
     filter: t.field({ type: WebhookFilterRef, resolve: filterOf }),
@@ -327,7 +326,7 @@ builder.queryFields((t) => ({
     authScopes: editArgs,
     type: Webhook,
     nullable: true,
-    args: { namespace: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
+    args: refArgs(t.arg),
     resolve: async (_root, args, ctx) => {
       const found = await getWebhook(ctx.database.db, ctx.access, args.namespace, args.name);
       if (!found.ok && found.error instanceof NotFoundError) return null;
@@ -366,6 +365,16 @@ builder.queryFields((t) => ({
   }),
 }));
 
+/** An `act` on the input's webhook: `then` runs once the caller may see it and it exists. */
+const onWebhook =
+  <Input extends { namespace: string; name: string }, Value>(
+    then: (ctx: AppContext, webhook: WebhookRow, input: Input) => Promise<Value>,
+  ) =>
+  async (ctx: AppContext, input: Input): Promise<Result<Value>> => {
+    const found = await getWebhook(ctx.database.db, ctx.access, input.namespace, input.name);
+    return found.ok ? ok(await then(ctx, found.value, input)) : found;
+  };
+
 builder.mutationFields((t) => ({
   createWebhook: inputMutation(t, {
     scope: editInput,
@@ -400,38 +409,27 @@ builder.mutationFields((t) => ({
     act: byName(deleteWebhook),
     answer: (webhook) => ({ webhook }),
   }),
-  testWebhook: t.field({
-    authScopes: editInput,
+  testWebhook: inputMutation(t, {
+    scope: editInput,
     description: 'Sends a signed ping now and answers how the target responded.',
-    type: TestWebhookPayload,
-    args: { input: t.arg({ type: WebhookRefInput, required: true }) },
-    errors: { types: REMOVE_ERRORS },
-    resolve: async (_root, { input }, ctx) => {
-      const webhook = unwrap(
-        await getWebhook(ctx.database.db, ctx.access, input.namespace, input.name),
-      );
-      const outcome = await pingWebhook(
-        ctx.database.db,
-        ctx.secretKey,
-        outbound(ctx).sender,
-        webhook,
-      );
-      return { webhook, outcome };
-    },
+    payload: TestWebhookPayload,
+    input: WebhookRefInput,
+    errors: REMOVE_ERRORS,
+    act: onWebhook(async (ctx, webhook) => ({
+      webhook,
+      outcome: await pingWebhook(ctx.database.db, ctx.secretKey, outbound(ctx).sender, webhook),
+    })),
   }),
-  redeliverWebhook: t.field({
-    authScopes: editInput,
+  redeliverWebhook: inputMutation(t, {
+    scope: editInput,
     description:
       'Sends again, in order, every matching event after the cursor `since` (CURSOR_EXPIRED when the log was trimmed past it).',
-    type: WebhookPayload,
-    args: { input: t.arg({ type: RedeliverWebhookInput, required: true }) },
-    errors: { types: REMOVE_ERRORS },
-    resolve: async (_root, { input }, ctx) => {
-      const webhook = unwrap(
-        await getWebhook(ctx.database.db, ctx.access, input.namespace, input.name),
-      );
+    payload: WebhookPayload,
+    input: RedeliverWebhookInput,
+    errors: REMOVE_ERRORS,
+    act: onWebhook(async (ctx, webhook, input) => {
       const since = await eventPosition(ctx, input.since, 'since');
       return { webhook: await redeliverWebhook(ctx.database.db, webhook.id, since) };
-    },
+    }),
   }),
 }));
