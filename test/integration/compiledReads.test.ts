@@ -62,10 +62,50 @@ const pageInfoSel = pick([
   'endCursor',
   '__typename',
 ]);
-const connection = (nodes: fc.Arbitrary<string>, pages: fc.Arbitrary<string> = page) =>
+/** A list's filter and ordering arguments, each maybe left out (front ends' lists). */
+const listArgs = (filters: string[], orders: string[]) =>
+  fc
+    .tuple(fc.option(fc.constantFrom(...filters)), fc.option(fc.constantFrom(...orders)))
+    .map(([filter, order]) => [
+      ...(filter ? [`filter: ${filter}`] : []),
+      ...(order ? [`orderBy: ${order}`] : []),
+    ]);
+const TAG_ARGS = listArgs(
+  [
+    '{namePrefix: "t"}',
+    '{nameContains: "e"}',
+    '{kinds: [REFERENCE, STATUS_ONLY, TRACKING]}',
+    '{kinds: SCHEDULED}',
+    '{importFailing: false, hasImage: true}',
+    '{updatedAfter: "2000-01-01T00:00:00Z", updatedBefore: "2100-01-01T00:00:00.000Z"}',
+    'null',
+  ],
+  ['{field: NAME, direction: DESC}', '{field: UPDATED_AT}', '{field: UPDATED_AT, direction: DESC}'],
+);
+const HISTORY_ARGS = listArgs(
+  ['{hasImage: true}', '{createdAfter: "2024-03-01T00:00:30Z"}', '{hasImage: false}'],
+  ['{field: POSITION, direction: ASC}', '{field: CREATED}', '{field: GENERATION, direction: ASC}'],
+);
+const STREAM_ARGS = listArgs(
+  [
+    '{namePrefix: "s01"}',
+    '{labelSelector: "tier in (front),!zeta"}',
+    '{labels: {key: "tier", value: "back"}, nameContains: "9"}',
+    '{labelSelector: "zeta"}',
+  ],
+  ['{field: NAME, direction: DESC}', '{field: GENERATION}', '{field: UPDATED_AT, direction: DESC}'],
+);
+const connection = (
+  nodes: fc.Arbitrary<string>,
+  pages: fc.Arbitrary<string> = page,
+  args: fc.Arbitrary<string[]> = fc.constant([]),
+) =>
   fc
     .tuple(
-      pages,
+      fc.tuple(pages, args).map(([size, more]) => {
+        const all = [...(size ? [size.slice(1, -1)] : []), ...more];
+        return all.length > 0 ? `(${all.join(', ')})` : '';
+      }),
       nodes,
       fc.boolean(),
       fc.boolean(),
@@ -84,7 +124,7 @@ const eventSel = fc
 const tagSel = fc
   .tuple(
     pick(['name', 'id', 'dockerImageReference', '__typename']),
-    fc.option(connection(eventSel)),
+    fc.option(connection(eventSel, page, HISTORY_ARGS)),
     fc.option(imageSel),
   )
   .map(([fields, history, image]) =>
@@ -109,7 +149,7 @@ const streamSel = fc
       'lookupPolicy { local }',
       '__typename',
     ]),
-    fc.option(connection(tagSel)),
+    fc.option(connection(tagSel, page, TAG_ARGS)),
     fc.option(tagSel),
     fc.constantFrom('t1', 'ref', 'missing'),
   )
@@ -125,7 +165,7 @@ const documentArb = fc
   .tuple(
     fc.boolean(),
     streamSel,
-    fc.option(connection(streamSel, streamPage)),
+    fc.option(connection(streamSel, streamPage, STREAM_ARGS)),
     fc.constantFrom('plain', 'inline', 'named'),
   )
   .map(
@@ -147,9 +187,9 @@ const GENERATED = fc.sample(documentArb, { seed: 28, numRuns: 30 });
 
 interface Case {
   query: string;
-  variables: Record<string, string | null>;
+  variables: Record<string, unknown>;
   /** The outcome a reader of the case's namespace gets (served unless the answer is an error's). */
-  expect?: 'served' | 'fallback' | 'variables';
+  expect?: 'served' | 'fallback' | 'variables' | 'unproven';
 }
 
 const CASES: Case[] = [
@@ -163,6 +203,104 @@ const CASES: Case[] = [
       { ns: 'na', name: 'missing' },
     ].map((variables) => ({ query, variables })),
   ),
+];
+
+const PAGE = 'totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }';
+const hexOf = (name: string) => digestOf(name).slice('sha256:'.length);
+
+/**
+ * Front ends' list documents: filters as literals and as variables (of the filter's input type,
+ * or inside a literal), each ordering, paged twice from the first page's cursors; filters the
+ * ordinary path refuses take it.
+ */
+const LIST_DOCS: { query: string; variables: Record<string, unknown>[]; refused?: unknown[] }[] = [
+  {
+    query: `query Streams($ns: String!, $after: String, $filter: ImageStreamFilter) {
+      imageStreams(namespace: $ns, first: 3, after: $after, filter: $filter,
+        orderBy: {field: UPDATED_AT}) { edges { cursor node { name generation } } ${PAGE} } }`,
+    variables: [
+      { filter: null },
+      { filter: { namePrefix: 's0', labelSelector: 'tier notin (back),!missing' } },
+      { filter: { labelSelector: 'app.kubernetes.io/name in (web-na, web-nb),zeta,A=' } },
+      { filter: { labels: [{ key: 'tier', value: 'front' }], nameContains: '2' } },
+      { filter: { labels: { key: 'tier', value: 'back' }, labelSelector: 'tier=back,tier!=x' } },
+      { filter: { namePrefix: 's_' } },
+    ],
+    refused: [
+      { labelSelector: 'tier in (' },
+      { namePrefix: 'x'.repeat(300) },
+      { labels: [{ key: 'bad key!', value: 'x' }] },
+      { bogus: 1 },
+      { namePrefix: 'a\u0000b' },
+      'not an object',
+    ],
+  },
+  {
+    query: `query StreamsByGeneration($ns: String!, $after: String, $prefix: String) {
+      imageStreams(namespace: $ns, first: 4, after: $after, filter: {namePrefix: $prefix},
+        orderBy: {field: GENERATION, direction: DESC}) { nodes { name } ${PAGE} } }`,
+    variables: [{ prefix: 's00' }, { prefix: null }, {}],
+  },
+  {
+    query: `query Tags($ns: String!, $after: String, $filter: ImageStreamTagFilter!) {
+      imageStream(namespace: $ns, name: "web") { tags(first: 2, after: $after, filter: $filter,
+        orderBy: {field: UPDATED_AT, direction: DESC}) { edges { cursor node { name } } ${PAGE} } } }`,
+    variables: [
+      { filter: {} },
+      { filter: { kinds: ['REFERENCE', 'SCHEDULED', 'POLICY', 'EXTERNAL', 'PERMANENT'] } },
+      { filter: { kinds: 'TRACKING' } },
+      { filter: { kinds: [] } },
+      { filter: { importFailing: true } },
+      { filter: { importFailing: false, hasImage: false } },
+      { filter: { updatedAfter: '2000-01-01T00:00:00Z', updatedBefore: '2100-01-01T00:00:00Z' } },
+    ],
+    refused: [null, { kinds: ['NOPE'] }, { updatedAfter: 'not a time' }, { hasImage: 'yes' }],
+  },
+  {
+    query: `query ManyTags($ns: String!, $after: String) { imageStream(namespace: $ns, name: "many") {
+      tags(first: 30, after: $after, filter: {namePrefix: "t0", kinds: [STATUS_ONLY]},
+        orderBy: {field: NAME, direction: DESC}) { nodes { name } ${PAGE} } } }`,
+    variables: [{}],
+  },
+  {
+    query: `query History($ns: String!, $after: String, $filter: TagHistoryFilter) {
+      imageStream(namespace: $ns, name: "many") { tag(name: "t000") {
+        history(first: 7, after: $after, filter: $filter, orderBy: {field: CREATED}) {
+          edges { cursor node { created generation } } ${PAGE} } } } }`,
+    variables: [
+      { filter: null },
+      { filter: { hasImage: true, digestPrefix: hexOf('layered').slice(0, 8) } },
+      { filter: { createdAfter: '2024-03-01T00:10:00Z', createdBefore: '2024-03-01T00:40:00Z' } },
+      { filter: { digestPrefix: `sha256:${hexOf('plain').slice(0, 12)}` } },
+    ],
+    refused: [{ digestPrefix: 'xyz' }, { createdAfter: 5 }],
+  },
+  {
+    query: `query HistoryByGeneration($ns: String!, $after: String) {
+      imageStream(namespace: $ns, name: "many") { tag(name: "t000") {
+        history(first: 20, after: $after, orderBy: {field: GENERATION, direction: ASC}) {
+          nodes { generation } ${PAGE} } } } }`,
+    variables: [{}],
+  },
+  {
+    query: `query Images($ns: String!, $after: String, $filter: StreamImageFilter) {
+      imageStream(namespace: $ns, name: "web") { images(first: 1, after: $after, filter: $filter) {
+        edges { cursor node { digest created } } ${PAGE} } } }`,
+    variables: [
+      { filter: null },
+      { filter: { isManifestList: false } },
+      { filter: { createdAfter: '2024-01-01T00:00:00Z' } },
+      { filter: { digestPrefix: hexOf('other').slice(0, 10), isManifestList: false } },
+    ],
+    refused: [{ digestPrefix: 'sha256:' }],
+  },
+  {
+    query: `query ImagesAscending($ns: String!, $after: String) {
+      imageStream(namespace: $ns, name: "web") { images(first: 2, after: $after,
+        filter: {isManifestList: false}, orderBy: {field: CREATED, direction: ASC}) {
+        edges { cursor node { digest } } ${PAGE} } } }`,
+    variables: [{}],
+  },
 ];
 
 /** Every read document the CLI sends (the build's manifest of them). */
@@ -392,6 +530,10 @@ async function seed(app: TestApp) {
     Array.from({ length: 100 }, (_, i) => ({
       namespace: 'na',
       name: `s${String(i).padStart(3, '0')}`,
+      // For the lists' filters and orderings: labels, generations and times with ties.
+      labels: { tier: i < 50 ? 'front' : 'back' },
+      generation: 1 + (i % 4),
+      updatedAt: new Date(Date.UTC(2024, 0, 1) + (i % 7) * 1000 + (i % 3)),
     })),
   );
 }
@@ -443,6 +585,47 @@ async function outcomeOf(app: TestApp, send: () => Promise<Reply>): Promise<[Rep
 const FOREIGN_CURSOR = Buffer.from(
   'DC:T:["S:na","D:0","N:1","S:imageStreams:UPDATED_AT:desc"]',
 ).toString('base64');
+
+/** The list documents' cases: first and second pages, foreign cursors and refused filters. */
+async function listCases(app: TestApp): Promise<Case[]> {
+  const cases: Case[] = [];
+  // A literal filter the ordinary path refuses is never proven: it always takes that path.
+  cases.push({
+    query: `query($ns: String!) { imageStreams(namespace: $ns, filter: {labelSelector: "a in ("}) {
+      nodes { name } } }`,
+    variables: { ns: 'na' },
+    expect: 'unproven',
+  });
+  for (const doc of LIST_DOCS) {
+    const [path] = [...cursorPaths(parse(doc.query)).values()];
+    for (const ns of ['na', 'nb']) {
+      for (const given of doc.variables) {
+        const first: Case = { query: doc.query, variables: { ns, after: null, ...given } };
+        cases.push(first);
+        const reply = await raw(app, tokens.admin!, first);
+        const data = (JSON.parse(reply.body) as { data: unknown }).data;
+        const after = at(data, [...path!, 'pageInfo', 'endCursor']) as string | null;
+        cases.push({ query: doc.query, variables: { ...first.variables, after } });
+        cases.push({
+          ...first,
+          variables: { ...first.variables, after: 'bogus' },
+          expect: 'variables',
+        });
+      }
+      for (const filter of doc.refused ?? []) {
+        cases.push({ query: doc.query, variables: { ns, filter }, expect: 'variables' });
+      }
+    }
+  }
+  // A cursor of another ordering of the same list.
+  const byUpdatedAt = cases.find((c) => c.query === LIST_DOCS[0]!.query && c.variables.after);
+  cases.push({
+    query: LIST_DOCS[1]!.query,
+    variables: { ns: 'na', prefix: null, after: byUpdatedAt!.variables.after },
+    expect: 'variables',
+  });
+  return cases;
+}
 
 /** The CLI's documents, with first pages, second pages (from the first's cursors) and errors. */
 async function cliCases(app: TestApp): Promise<Case[]> {
@@ -529,6 +712,7 @@ beforeAll(async () => {
   );
   tokens.robotA = robot.createRobotToken.token!;
   CASES.push(...(await cliCases(app)));
+  CASES.push(...(await listCases(app)));
   // Each document once as the admin: its first ordinary success proves it.
   for (const c of CASES) await raw(app, tokens.admin, c);
   for (const c of CASES) {
@@ -585,14 +769,14 @@ describe('compiled reads', () => {
       const doc = CLI_QUERIES.find((d) => d.text === c.query);
       for (const who of Object.keys(tokens)) {
         // A document naming no namespace (namespaces) lists the readable ones for anyone.
-        const ns = c.variables.ns ?? c.variables.namespace;
+        const ns = (c.variables.ns ?? c.variables.namespace) as string | undefined;
         const reads = READS[who];
         const expected =
           doc && !covered(doc)
             ? 'not_covered'
             : ns !== undefined && reads !== null && !reads!.includes(ns!)
-              ? c.expect === 'variables'
-                ? 'variables'
+              ? c.expect === 'variables' || c.expect === 'unproven'
+                ? c.expect
                 : 'forbidden'
               : (c.expect ?? 'served');
         const outcome = outcomes.get(`${who} ${JSON.stringify(c)}`);
@@ -652,8 +836,9 @@ describe('compiled reads', () => {
           data?: unknown;
           errors?: { extensions?: { code?: string } }[];
         };
-        // FORBIDDEN as an error, or as the ForbiddenError of a field whose result is a union.
-        if (!reply.body.includes('"__typename":"ForbiddenError"')) {
+        // FORBIDDEN as an error, or as the ForbiddenError of a field whose result is a union
+        // (a request refused before it runs, for its variables, has no data at all).
+        if (body.data !== undefined && !reply.body.includes('"__typename":"ForbiddenError"')) {
           expect(
             body.errors?.map((e) => e.extensions?.code),
             reply.body,

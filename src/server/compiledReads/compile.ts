@@ -11,18 +11,20 @@ import {
   type ValueNode,
 } from 'graphql';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../builder.ts';
+import { type FilterSource, type ListName, listArguments, UncoveredArgument } from './filters.ts';
 
 /**
  * Where a statement parameter's value comes from: a variable (a `String!`, or a nullable
  * `String` cursor, null when absent), a server setting (the registry host of pull specs), a
- * literal, or key `index` of the cursor a variable holds
- * (null without one).
+ * literal, key `index` of the cursor a variable holds (null without one), or the JSON of a
+ * list's filter (`CompiledRead.filters`).
  */
 export type ParamSource =
   | { variable: string }
   | { setting: 'registryHost' }
   | { literal: string }
-  | { cursorKey: string; index: number };
+  | { cursorKey: string; index: number }
+  | { filter: string };
 
 /**
  * Where the caller may read the namespace in `column` (a condition the statement builds for its
@@ -63,6 +65,8 @@ export interface CompiledRead {
   variables: Set<string>;
   /** Nullable `String` variables that hold cursors, each with the ordering it must come from. */
   cursors: Map<string, CursorOrdering>;
+  /** The lists' filters, by the key their parameter names (filters.ts reads each per request). */
+  filters: Map<string, FilterSource>;
   /** The operation's name, when it has one (a request naming another is not this document). */
   operationName: string | null;
 }
@@ -79,6 +83,7 @@ class Out {
   readonly pieces: Piece[] = [];
   readonly fallback: Piece[] = [];
   readonly cursors = new Map<string, CursorOrdering>();
+  readonly filters = new Map<string, FilterSource>();
   /**
    * Set when a tag's `policy` is selected: the statement writes it only for tags without a
    * policy, and the root field adds the fallback for any tag in its scope that has one.
@@ -97,6 +102,21 @@ class Out {
 
   push(...pieces: Piece[]): void {
     this.pieces.push(...pieces);
+  }
+
+  /** A list field's ordering and filter conditions (filters.ts). */
+  listArguments(field: FieldNode, list: ListName) {
+    return listArguments(
+      this.operation,
+      field,
+      list,
+      (source) => {
+        const key = `f${this.filters.size + 1}`;
+        this.filters.set(key, source);
+        return { filter: key };
+      },
+      (prefix) => this.alias(prefix),
+    );
   }
 
   /** Adds a condition under which the request takes the ordinary path. */
@@ -306,15 +326,15 @@ function list(out: Out, item: () => void, from: () => void, order: string): void
   out.push(')');
 }
 
-/** A list a connection pages over: its types, its ordering and the SQL columns of its keys. */
+/** A list a connection pages over: its types, its ordering (keys by SQL column) and filter. */
 interface ListSpec {
   typename: string;
   /** The edge type: the connection's name with `Edge` for `Connection` unless given. */
   edgeTypename?: string;
   nodeTypename: string;
   ordering: CursorOrdering;
-  /** The SQL columns of the ordering's keys, in order. */
-  columns: readonly string[];
+  /** Conditions on a row past the list's scope (its filter), each starting with ` and `. */
+  where?: (row: string) => Piece[];
 }
 
 /** How a connection's rows are read and written where it is selected. */
@@ -326,40 +346,60 @@ interface ListRows {
 
 const directionOf = (spec: ListSpec) => (spec.ordering.list ? spec.ordering.direction : 'asc');
 
+/** A key's cursor chunk as encodeCursorChunk writes its value (a null part as JSON null). */
+function cursorChunk(type: KeyType, e: string): string {
+  const chunk =
+    type === 'string'
+      ? `to_json('S:' || ${e})::text`
+      : type === 'number'
+        ? `'"N:' || ${e}::text || '"'`
+        : `'"D:' || floor(extract(epoch from ${e}) * 1000)::bigint::text || '"'`;
+  return `coalesce(${chunk}, 'null')`;
+}
+
+/** The keys a list pages by (the namespaces list: its name). */
+const keysOf = (spec: ListSpec): readonly { column: string; type: KeyType }[] =>
+  spec.ordering.list ? spec.ordering.keys : [{ column: 'name', type: 'string' }];
+
 /** The cursor the drizzle plugin issues for a row (plugin-drizzle's `DC:` cursors). */
 function cursorOf(spec: ListSpec, row: string): string {
-  const chunk = (column: string, i: number) => {
-    const type = spec.ordering.list ? spec.ordering.keys[i]!.type : 'string';
-    return type === 'number'
-      ? `'"N:' || ${row}.${column}::text || '"'`
-      : `to_json('S:' || ${row}.${column})::text`;
-  };
-  if (!spec.ordering.list) return `'"' || ${base64(`'DC:S:' || ${row}.${spec.columns[0]}`)} || '"'`;
-  const parts = [...spec.columns.map(chunk), sqlText(JSON.stringify(`S:${spec.ordering.name}`))];
+  if (!spec.ordering.list) return `'"' || ${base64(`'DC:S:' || ${row}.name`)} || '"'`;
+  const parts = [
+    ...spec.ordering.keys.map((k) => cursorChunk(k.type, `${row}.${k.column}`)),
+    sqlText(JSON.stringify(`S:${spec.ordering.name}`)),
+  ];
   return `'"' || ${base64(`'DC:T:[' || ${parts.join(` || ',' || `)} || ']'`)} || '"'`;
 }
+
+const KEY_CAST: Record<KeyType, string> = {
+  string: ')',
+  number: ')::bigint',
+  date: ')::timestamptz',
+};
 
 /**
  * The rows past `after`'s cursor as the ordinary path bounds them: the drizzle plugin's keyset
  * over the ordering's keys (the ordering's own name compares equal), and listOrder.ts's bound on
- * the sort key.
+ * the sort key (key 1).
  */
 function afterBound(out: Out, spec: ListSpec, row: string, after: string): void {
   const op = directionOf(spec) === 'asc' ? '>' : '<';
-  const key = (i: number): Piece[] => {
-    const type = spec.ordering.list ? spec.ordering.keys[i]!.type : 'string';
-    return ['(', { cursorKey: after, index: i }, type === 'number' ? ')::bigint' : ')'];
-  };
-  const c = spec.columns.map((column) => `${row}.${column}`);
-  out.push(' and (', { variable: after }, ' is null or (');
-  if (c.length === 1) {
-    out.push(`${c[0]} ${op} `, ...key(0));
-  } else if (c.length === 2) {
-    out.push(`(${c[0]} ${op} `, ...key(0), ` or (${c[0]} = `, ...key(0), ` and ${c[1]} ${op} `);
-    out.push(...key(1), `)) and ${c[1]} ${op}= `, ...key(1));
-  } else {
-    unsupported('an ordering of more than two keys');
-  }
+  const keys = keysOf(spec);
+  const key = (i: number): Piece[] => [
+    '(',
+    { cursorKey: after, index: i },
+    KEY_CAST[keys[i]!.type],
+  ];
+  const c = keys.map((k) => `${row}.${k.column}`);
+  out.push(' and (', { variable: after }, ' is null or ((');
+  keys.forEach((_, i) => {
+    if (i > 0) out.push(' or (');
+    for (let j = 0; j < i; j++) out.push(`${c[j]} = `, ...key(j), ' and ');
+    out.push(`${c[i]} ${op} `, ...key(i));
+    if (i > 0) out.push(')');
+  });
+  out.push(')');
+  if (keys.length > 1) out.push(` and ${c[1]} ${op}= `, ...key(1));
   out.push('))');
 }
 
@@ -373,13 +413,16 @@ function connection(out: Out, field: FieldNode, spec: ListSpec, rowsOf: ListRows
   const after = out.cursorArg(field, spec.ordering);
   const edgeTypename = spec.edgeTypename ?? spec.typename.replace(/Connection$/, 'Edge');
   const order = (row: string, reverse = false) =>
-    spec.columns
-      .map((c) => `${row}.${c} ${(directionOf(spec) === 'asc') !== reverse ? 'asc' : 'desc'}`)
+    keysOf(spec)
+      .map(
+        (k) => `${row}.${k.column} ${(directionOf(spec) === 'asc') !== reverse ? 'asc' : 'desc'}`,
+      )
       .join(', ');
   /** `(select * from … [past the cursor] order by … [limit n]) row` */
   const rows = (row: string, limit: number | null, paged = true) => {
     out.push('(select * from ');
     rowsOf.from(row);
+    if (spec.where) out.push(...spec.where(row));
     if (paged && after) afterBound(out, spec, row, after);
     out.push(` order by ${order(row)}${limit === null ? '' : ` limit ${limit}`}) ${row}`);
   };
@@ -665,70 +708,36 @@ function conditions(out: Out, field: FieldNode, t: string): void {
   );
 }
 
-type KeyType = 'string' | 'number';
+/** A cursor key's type, as listOrder.ts types it. */
+export type KeyType = 'string' | 'number' | 'date';
 
-/** A list's ordering by its parent's key, then one sort key, as listOrder.ts names it. */
-const byTwoKeys = (
-  name: string,
-  direction: 'asc' | 'desc',
-  parent: [string, KeyType],
-  sort: [string, KeyType],
-): CursorOrdering => ({
-  list: true,
-  name: `${name}:${direction}`,
-  keys: [parent, sort].map(([column, type]) => ({ column, type })),
-  direction,
-});
+/** A connection's types: its name, its edge's (the connection's with `Edge` unless given), its node's. */
+type ListTypes = Pick<ListSpec, 'typename' | 'edgeTypename' | 'nodeTypename'>;
 
-/** A tag's history, newest first (the POSITION ordering, listOrder.ts's `history`). */
-const HISTORY_LIST: ListSpec = {
-  typename: 'TagHistoryConnection',
-  nodeTypename: 'TagEvent',
-  ordering: byTwoKeys('history:POSITION', 'desc', ['tagId', 'number'], ['seq', 'number']),
-  columns: ['tag_id', 'seq'],
-};
-/** A stream's tags by name (listOrder.ts's `tags`, NAME ascending). */
-const TAG_LIST: ListSpec = {
-  typename: 'ImageStreamTagConnection',
-  nodeTypename: 'ImageStreamTag',
-  ordering: byTwoKeys('tags:NAME', 'asc', ['streamId', 'number'], ['name', 'string']),
-  columns: ['stream_id', 'name'],
-};
-/** A namespace's streams by name (the imageStreams list, NAME ascending). */
-const STREAM_LIST: ListSpec = {
-  typename: 'QueryImageStreamsConnection',
-  edgeTypename: 'QueryImageStreamsConnectionEdge',
-  nodeTypename: 'ImageStream',
-  ordering: byTwoKeys('imageStreams:NAME', 'asc', ['namespace', 'string'], ['name', 'string']),
-  columns: ['namespace', 'name'],
-};
+/** A list field's spec: its types, and the ordering and filter its arguments name (filters.ts). */
+function listSpec(out: Out, field: FieldNode, list: ListName, types: ListTypes): ListSpec {
+  const { ordering, where } = out.listArguments(field, list);
+  return { ...types, ordering, where };
+}
+
 /** The namespaces a caller may read, by name (the drizzle plugin's own cursor of the name). */
 const NAMESPACE_LIST: ListSpec = {
   typename: 'QueryNamespacesConnection',
   edgeTypename: 'QueryNamespacesConnectionEdge',
   nodeTypename: 'Namespace',
   ordering: { list: false, name: 'namespaces' },
-  columns: ['name'],
 };
-/** A stream's images by digest (streamImages.ts's DIGEST ordering). */
-const imageList = (direction: 'asc' | 'desc'): ListSpec => ({
-  typename: 'StreamImageUseConnection',
-  nodeTypename: 'StreamImageUse',
-  ordering: byTwoKeys(
-    'streamImages:DIGEST',
-    direction,
-    ['streamId', 'number'],
-    ['digest', 'string'],
-  ),
-  columns: ['stream_id', 'digest'],
-});
 
 function tag(out: Out, fields: FieldNode[], t: string): void {
   object(out, fields, 'ImageStreamTag', (f) => {
     const name = f.name.value;
     if (name === 'history') {
-      onlyArguments(f, ['first', 'after']);
-      connection(out, f, HISTORY_LIST, {
+      onlyArguments(f, ['first', 'after', 'filter', 'orderBy']);
+      const spec = listSpec(out, f, 'history', {
+        typename: 'TagHistoryConnection',
+        nodeTypename: 'TagEvent',
+      });
+      connection(out, f, spec, {
         from: (h) => out.push(`tag_history ${h} where ${h}.tag_id = ${t}.id`),
         node: (nodeFields, h) => tagEvent(out, nodeFields, h),
       });
@@ -797,16 +806,24 @@ function stream(out: Out, fields: FieldNode[], s: string): void {
     const name = f.name.value;
     if (name === 'labels' || name === 'annotations') return keyValues(out, f, `${s}.${name}`);
     if (name === 'tags') {
-      onlyArguments(f, ['first', 'after']);
-      connection(out, f, TAG_LIST, {
+      onlyArguments(f, ['first', 'after', 'filter', 'orderBy']);
+      const spec = listSpec(out, f, 'tags', {
+        typename: 'ImageStreamTagConnection',
+        nodeTypename: 'ImageStreamTag',
+      });
+      connection(out, f, spec, {
         from: (t) => out.push(`tags ${t} where ${t}.stream_id = ${s}.id`),
         node: (nodeFields, t) => tag(out, nodeFields, t),
       });
       return;
     }
     if (name === 'images') {
-      onlyArguments(f, ['first', 'after', 'orderBy']);
-      connection(out, f, imageList(digestOrder(f)), {
+      onlyArguments(f, ['first', 'after', 'filter', 'orderBy']);
+      const spec = listSpec(out, f, 'streamImages', {
+        typename: 'StreamImageUseConnection',
+        nodeTypename: 'StreamImageUse',
+      });
+      connection(out, f, spec, {
         from: (u) => out.push(`stream_images ${u} where ${u}.stream_id = ${s}.id`),
         node: (nodeFields, u) => streamImage(out, nodeFields, u),
       });
@@ -870,25 +887,6 @@ function namespace(out: Out, fields: FieldNode[], n: string): void {
   });
 }
 
-/**
- * The direction of an image list ordered by digest: `orderBy: {field: DIGEST, direction: …}`
- * as a literal (the other orderings have a third key, which the statement does not page by).
- */
-function digestOrder(field: FieldNode): 'asc' | 'desc' {
-  const arg = field.arguments?.find((a) => a.name.value === 'orderBy');
-  if (!arg || arg.value.kind !== Kind.OBJECT) unsupported('images without a literal orderBy');
-  let order: string | null = null;
-  let direction: 'asc' | 'desc' = 'desc';
-  for (const f of arg.value.fields) {
-    if (f.value.kind !== Kind.ENUM) unsupported('a non-literal orderBy');
-    if (f.name.value === 'field') order = f.value.value;
-    else if (f.name.value === 'direction' && f.value.value === 'ASC') direction = 'asc';
-    else if (f.name.value !== 'direction' || f.value.value !== 'DESC') unsupported('orderBy');
-  }
-  if (order !== 'DIGEST') unsupported(`images by ${order}`);
-  return direction;
-}
-
 /** A stream's use of an image (a stream_images row). */
 function streamImage(out: Out, fields: FieldNode[], u: string): void {
   object(out, fields, 'StreamImageUse', (f) => {
@@ -950,10 +948,15 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
     return;
   }
   if (name === 'imageStreams') {
-    onlyArguments(field, ['namespace', 'first', 'after']);
+    onlyArguments(field, ['namespace', 'first', 'after', 'filter', 'orderBy']);
     const namespace = out.stringArg(field, 'namespace');
     namespaces.push(namespace);
-    connection(out, field, STREAM_LIST, {
+    const spec = listSpec(out, field, 'imageStreams', {
+      typename: 'QueryImageStreamsConnection',
+      edgeTypename: 'QueryImageStreamsConnectionEdge',
+      nodeTypename: 'ImageStream',
+    });
+    connection(out, field, spec, {
       from: (s) => out.push(`image_streams ${s} where ${s}.namespace = `, namespace),
       node: (nodeFields, s) => stream(out, nodeFields, s),
     });
@@ -1066,6 +1069,9 @@ export function compileRead(
       rootField(out, field, namespaces),
     );
     const variables = new Set<string>();
+    const filterVariables = new Set(
+      [...out.filters.values()].flatMap((f) => f.variables.map((d) => d.variable.name.value)),
+    );
     for (const piece of [...out.pieces, ...out.fallback]) {
       if (typeof piece === 'object' && 'variable' in piece && !out.cursors.has(piece.variable)) {
         variables.add(piece.variable);
@@ -1075,7 +1081,9 @@ export function compileRead(
     // checks; such documents stay there.
     for (const definition of operation.variableDefinitions ?? []) {
       const name = definition.variable.name.value;
-      if (!variables.has(name) && !out.cursors.has(name)) unsupported('an unused variable');
+      if (!variables.has(name) && !out.cursors.has(name) && !filterVariables.has(name)) {
+        unsupported('an unused variable');
+      }
     }
     return {
       compiled: {
@@ -1084,11 +1092,14 @@ export function compileRead(
         namespaces,
         variables,
         cursors: out.cursors,
+        filters: out.filters,
         operationName: operation.name?.value ?? null,
       },
     };
   } catch (error) {
-    if (error instanceof Unsupported) return { unsupported: error.message };
+    if (error instanceof Unsupported || error instanceof UncoveredArgument) {
+      return { unsupported: error.message };
+    }
     throw error;
   }
 }

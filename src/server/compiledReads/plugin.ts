@@ -2,7 +2,7 @@
 // everything else through to the ordinary execution unchanged.
 import { decodeBase64, decodeCursorChunk } from '@pothos/core';
 import { type SQL, sql } from 'drizzle-orm';
-import { type DocumentNode, parse } from 'graphql';
+import { type DocumentNode, type GraphQLSchema, parse } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
@@ -17,6 +17,7 @@ import {
   type ParamSource,
   type Piece,
 } from './compile.ts';
+import { filterParam } from './filters.ts';
 
 /** Distinct documents remembered (compiled, waiting for their first ordinary success, or refused). */
 const MAX_DOCUMENTS = 1000;
@@ -78,13 +79,17 @@ interface Values {
   variables: Record<string, unknown>;
   registryHost: string;
   cursors: Map<string, unknown[]>;
+  /** Each list filter's parameter (JSON), by its key. */
+  filters: Map<string, string>;
 }
 
 function paramValue(source: ParamSource, values: Values): string | null {
   if ('literal' in source) return source.literal;
   if ('setting' in source) return values.registryHost;
   if ('variable' in source) return (values.variables[source.variable] as string | null) ?? null;
+  if ('filter' in source) return values.filters.get(source.filter) ?? null;
   const key = values.cursors.get(source.cursorKey)?.[source.index];
+  if (key instanceof Date) return key.toISOString();
   return key === undefined ? null : String(key);
 }
 
@@ -105,19 +110,25 @@ function cursorKeys(ordering: CursorOrdering, cursor: string): unknown[] | null 
 }
 
 /**
- * The request's values when each `String!` variable is a plain name and each cursor variable is
- * absent, null, or a cursor of its list's ordering; null when the request is not for this
- * statement.
+ * The request's values when each `String!` variable is a plain name, each cursor variable is
+ * absent, null, or a cursor of its list's ordering, and each list filter is one the ordinary path
+ * takes; null when the request is not for this statement.
  */
 function requestValues(
   compiled: CompiledRead,
   variables: unknown,
   registryHost: string,
+  schema: GraphQLSchema | null,
 ): Values | null {
   const given = (variables ?? {}) as Record<string, unknown>;
   if (typeof given !== 'object' || Array.isArray(given)) return null;
+  const filterVariables = new Set(
+    [...compiled.filters.values()].flatMap((f) => f.variables.map((d) => d.variable.name.value)),
+  );
   for (const key of Object.keys(given)) {
-    if (!compiled.variables.has(key) && !compiled.cursors.has(key)) return null;
+    if (!compiled.variables.has(key) && !compiled.cursors.has(key) && !filterVariables.has(key)) {
+      return null;
+    }
   }
   for (const name of compiled.variables) {
     const value = given[name];
@@ -132,7 +143,13 @@ function requestValues(
     if (!keys) return null;
     cursors.set(name, keys);
   }
-  return { variables: given, registryHost, cursors };
+  const filters = new Map<string, string>();
+  for (const [key, source] of compiled.filters) {
+    const param = filterParam(schema, source, given);
+    if (param === null) return null;
+    filters.set(key, param);
+  }
+  return { variables: given, registryHost, cursors, filters };
 }
 
 /**
@@ -171,6 +188,8 @@ export function statementFor(compiled: CompiledRead, values: Values, caller: Cal
  */
 export function compiledReads(options: CompiledReadsOptions): Plugin {
   const entries = new LRUCache<string, Entry>({ max: MAX_DOCUMENTS });
+  /** The schema filters are coerced by, as the ordinary execution coerces them. */
+  let schema: GraphQLSchema | null = null;
   /** The document an ordinary execution runs, by its context, until its result is seen. */
   const pending = new WeakMap<object, Entry>();
   const entryFor = (query: string, operationName: string | null): Entry => {
@@ -207,6 +226,9 @@ export function compiledReads(options: CompiledReadsOptions): Plugin {
     outcomes?.inc({ outcome });
   };
   return {
+    onSchemaChange({ schema: current }) {
+      schema = current;
+    },
     async onParams({ params, request, context, setResult }) {
       const started = performance.now();
       const { query, operationName } = params;
@@ -222,7 +244,7 @@ export function compiledReads(options: CompiledReadsOptions): Plugin {
         return count('unproven');
       }
       const caller = options.callerOf(request);
-      const values = requestValues(compiled, params.variables, options.registryHost);
+      const values = requestValues(compiled, params.variables, options.registryHost, schema);
       if (!caller || !values) return count('variables');
       let row: { readable: boolean; fallback: boolean; data: string | null } | undefined;
       try {
