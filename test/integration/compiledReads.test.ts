@@ -283,6 +283,22 @@ const LIST_DOCS: { query: string; variables: Record<string, unknown>[]; refused?
     variables: [{}],
   },
   {
+    query: `query NamespaceLists($after: String, $filter: ImageStreamTagFilter) {
+      namespaces(first: 2) { nodes { name
+        imageStreams(first: 2, filter: {namePrefix: "s0"}, orderBy: {field: NAME, direction: DESC}) {
+          nodes { name } totalCount pageInfo { endCursor } }
+        tags(first: 3, after: $after, filter: $filter, orderBy: {field: UPDATED_AT}) {
+          edges { cursor node { name stream { name } } } ${PAGE} } } } }`,
+    variables: [{ filter: null }, { filter: { namePrefix: 't0', hasImage: false } }],
+    refused: [{ kinds: 'bogus' }],
+  },
+  {
+    query: `query NamespaceTagsByName($after: String) { namespaces { nodes {
+      tags(first: 40, after: $after, orderBy: {field: NAME, direction: DESC}) { nodes { name } ${PAGE} }
+      imageStreams { nodes { name } } } } }`,
+    variables: [{}],
+  },
+  {
     query: `query Images($ns: String!, $after: String, $filter: StreamImageFilter) {
       imageStream(namespace: $ns, name: "web") { images(first: 1, after: $after, filter: $filter) {
         edges { cursor node { digest created } } ${PAGE} } } }`,
@@ -598,9 +614,11 @@ async function listCases(app: TestApp): Promise<Case[]> {
   });
   for (const doc of LIST_DOCS) {
     const [path] = [...cursorPaths(parse(doc.query)).values()];
-    for (const ns of ['na', 'nb']) {
+    // A document naming no namespace lists those the caller may read.
+    for (const ns of /\$ns\b/.test(doc.query) ? ['na', 'nb'] : [null]) {
+      const where = ns ? { ns } : {};
       for (const given of doc.variables) {
-        const first: Case = { query: doc.query, variables: { ns, after: null, ...given } };
+        const first: Case = { query: doc.query, variables: { ...where, after: null, ...given } };
         cases.push(first);
         const reply = await raw(app, tokens.admin!, first);
         const data = (JSON.parse(reply.body) as { data: unknown }).data;
@@ -613,7 +631,7 @@ async function listCases(app: TestApp): Promise<Case[]> {
         });
       }
       for (const filter of doc.refused ?? []) {
-        cases.push({ query: doc.query, variables: { ns, filter }, expect: 'variables' });
+        cases.push({ query: doc.query, variables: { ...where, filter }, expect: 'variables' });
       }
     }
   }

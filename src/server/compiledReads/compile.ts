@@ -711,13 +711,88 @@ function conditions(out: Out, field: FieldNode, t: string): void {
 /** A cursor key's type, as listOrder.ts types it. */
 export type KeyType = 'string' | 'number' | 'date';
 
-/** A connection's types: its name, its edge's (the connection's with `Edge` unless given), its node's. */
-type ListTypes = Pick<ListSpec, 'typename' | 'edgeTypename' | 'nodeTypename'>;
+/**
+ * A list field: its list (filters.ts), connection and node types (the edge's is the
+ * connection's with `Edge` unless given), and its rows: those of `table` whose `scope` column is
+ * the parent's key.
+ */
+interface ListField {
+  list: ListName;
+  typename: string;
+  edgeTypename?: string;
+  nodeTypename: string;
+  node: (out: Out, fields: FieldNode[], row: string) => void;
+  table: string;
+  scope: string;
+}
 
-/** A list field's spec: its types, and the ordering and filter its arguments name (filters.ts). */
-function listSpec(out: Out, field: FieldNode, list: ListName, types: ListTypes): ListSpec {
-  const { ordering, where } = out.listArguments(field, list);
-  return { ...types, ordering, where };
+const TAG_HISTORY: ListField = {
+  list: 'history',
+  typename: 'TagHistoryConnection',
+  nodeTypename: 'TagEvent',
+  node: tagEvent,
+  table: 'tag_history',
+  scope: 'tag_id',
+};
+const STREAM_TAGS: ListField = {
+  list: 'tags',
+  typename: 'ImageStreamTagConnection',
+  nodeTypename: 'ImageStreamTag',
+  node: tag,
+  table: 'tags',
+  scope: 'stream_id',
+};
+const NAMESPACE_TAGS: ListField = {
+  ...STREAM_TAGS,
+  list: 'namespaceTags',
+  typename: 'NamespaceTagConnection',
+  scope: 'namespace',
+};
+const STREAM_IMAGES: ListField = {
+  list: 'streamImages',
+  typename: 'StreamImageUseConnection',
+  nodeTypename: 'StreamImageUse',
+  node: streamImage,
+  table: 'stream_images',
+  scope: 'stream_id',
+};
+const STREAMS: ListField = {
+  list: 'imageStreams',
+  typename: 'QueryImageStreamsConnection',
+  edgeTypename: 'QueryImageStreamsConnectionEdge',
+  nodeTypename: 'ImageStream',
+  node: stream,
+  table: 'image_streams',
+  scope: 'namespace',
+};
+const NAMESPACE_STREAMS: ListField = {
+  ...STREAMS,
+  typename: 'NamespaceImageStreamsConnection',
+  edgeTypename: 'NamespaceImageStreamsConnectionEdge',
+};
+
+/**
+ * A list field (its filter, ordering, `first` and `after`, and `more` arguments) as a
+ * connection over the rows of the parent whose key `parent` is.
+ */
+function listField(
+  out: Out,
+  field: FieldNode,
+  list: ListField,
+  parent: Piece[],
+  more: string[] = [],
+): void {
+  onlyArguments(field, ['first', 'after', 'filter', 'orderBy', ...more]);
+  const { ordering, where } = out.listArguments(field, list.list);
+  connection(
+    out,
+    field,
+    { ...list, ordering, where },
+    {
+      from: (row) => out.push(`${list.table} ${row} where ${row}.${list.scope} = `, ...parent),
+      node: (fields, row) => list.node(out, fields, row),
+    },
+  );
 }
 
 /** The namespaces a caller may read, by name (the drizzle plugin's own cursor of the name). */
@@ -731,18 +806,7 @@ const NAMESPACE_LIST: ListSpec = {
 function tag(out: Out, fields: FieldNode[], t: string): void {
   object(out, fields, 'ImageStreamTag', (f) => {
     const name = f.name.value;
-    if (name === 'history') {
-      onlyArguments(f, ['first', 'after', 'filter', 'orderBy']);
-      const spec = listSpec(out, f, 'history', {
-        typename: 'TagHistoryConnection',
-        nodeTypename: 'TagEvent',
-      });
-      connection(out, f, spec, {
-        from: (h) => out.push(`tag_history ${h} where ${h}.tag_id = ${t}.id`),
-        node: (nodeFields, h) => tagEvent(out, nodeFields, h),
-      });
-      return;
-    }
+    if (name === 'history') return listField(out, f, TAG_HISTORY, [`${t}.id`]);
     if (name === 'image') {
       if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of image');
       // Item 0's image, or null (no history yet, or item 0 is a reference).
@@ -805,30 +869,8 @@ function stream(out: Out, fields: FieldNode[], s: string): void {
   object(out, fields, 'ImageStream', (f) => {
     const name = f.name.value;
     if (name === 'labels' || name === 'annotations') return keyValues(out, f, `${s}.${name}`);
-    if (name === 'tags') {
-      onlyArguments(f, ['first', 'after', 'filter', 'orderBy']);
-      const spec = listSpec(out, f, 'tags', {
-        typename: 'ImageStreamTagConnection',
-        nodeTypename: 'ImageStreamTag',
-      });
-      connection(out, f, spec, {
-        from: (t) => out.push(`tags ${t} where ${t}.stream_id = ${s}.id`),
-        node: (nodeFields, t) => tag(out, nodeFields, t),
-      });
-      return;
-    }
-    if (name === 'images') {
-      onlyArguments(f, ['first', 'after', 'filter', 'orderBy']);
-      const spec = listSpec(out, f, 'streamImages', {
-        typename: 'StreamImageUseConnection',
-        nodeTypename: 'StreamImageUse',
-      });
-      connection(out, f, spec, {
-        from: (u) => out.push(`stream_images ${u} where ${u}.stream_id = ${s}.id`),
-        node: (nodeFields, u) => streamImage(out, nodeFields, u),
-      });
-      return;
-    }
+    if (name === 'tags') return listField(out, f, STREAM_TAGS, [`${s}.id`]);
+    if (name === 'images') return listField(out, f, STREAM_IMAGES, [`${s}.id`]);
     if (name === 'tag') {
       onlyArguments(f, ['name']);
       const tagName = out.stringArg(f, 'name');
@@ -872,8 +914,10 @@ function stream(out: Out, fields: FieldNode[], s: string): void {
 /** A namespace row and its counts (namespaces.ts's correlated counts). */
 function namespace(out: Out, fields: FieldNode[], n: string): void {
   object(out, fields, 'Namespace', (f) => {
-    leaf(f);
     const name = f.name.value;
+    if (name === 'imageStreams') return listField(out, f, NAMESPACE_STREAMS, [`${n}.name`]);
+    if (name === 'tags') return listField(out, f, NAMESPACE_TAGS, [`${n}.name`]);
+    leaf(f);
     const tagsOf = `tags t join image_streams s on s.id = t.stream_id where s.namespace = ${n}.name`;
     if (name === 'name') out.push(str(`${n}.name`));
     else if (name === 'imageStreamCount') {
@@ -909,16 +953,17 @@ const PLAIN_TAG_REF = `'^[^/:@]+:[^/:@]+$'`;
 
 /**
  * When a root field's selection reads a tag's `policy`: the fallback for any tag with a policy
- * in the streams it can reach (the namespace's, or one stream's by its name expression).
+ * in the streams it can reach (the namespace's, or one stream's by its name expression; with no
+ * namespace, those of every namespace the caller may read).
  */
-function policyFallback(out: Out, namespace: ParamSource, streamName: Piece[] | null): void {
+function policyFallback(out: Out, namespace: ParamSource | null, streamName: Piece[] | null): void {
   if (!out.policySelected) return;
   out.policySelected = false;
   const t = out.alias('t');
   const s = out.alias('s');
   out.fallbackWhen(
-    `exists (select 1 from tags ${t} join image_streams ${s} on ${s}.id = ${t}.stream_id where ${t}.policy is not null and ${t}.policy <> 'null'::jsonb and ${s}.namespace = `,
-    namespace,
+    `exists (select 1 from tags ${t} join image_streams ${s} on ${s}.id = ${t}.stream_id where ${t}.policy is not null and ${t}.policy <> 'null'::jsonb and `,
+    ...(namespace ? [`${s}.namespace = `, namespace] : [{ readable: `${s}.namespace` }]),
     ...(streamName ? [` and ${s}.name = `, ...streamName] : []),
     ')',
   );
@@ -948,18 +993,9 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
     return;
   }
   if (name === 'imageStreams') {
-    onlyArguments(field, ['namespace', 'first', 'after', 'filter', 'orderBy']);
     const namespace = out.stringArg(field, 'namespace');
     namespaces.push(namespace);
-    const spec = listSpec(out, field, 'imageStreams', {
-      typename: 'QueryImageStreamsConnection',
-      edgeTypename: 'QueryImageStreamsConnectionEdge',
-      nodeTypename: 'ImageStream',
-    });
-    connection(out, field, spec, {
-      from: (s) => out.push(`image_streams ${s} where ${s}.namespace = `, namespace),
-      node: (nodeFields, s) => stream(out, nodeFields, s),
-    });
+    listField(out, field, STREAMS, [namespace], ['namespace']);
     policyFallback(out, namespace, null);
     return;
   }
@@ -970,6 +1006,7 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
       from: (n) => out.push(`namespaces ${n} where `, { readable: `${n}.name` }),
       node: (nodeFields, n) => namespace(out, nodeFields, n),
     });
+    policyFallback(out, null, null);
     return;
   }
   if (name === 'imageStreamTag') {

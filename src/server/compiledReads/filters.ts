@@ -26,7 +26,7 @@ import { MANIFEST_LIST_MEDIA_TYPES } from '../../services/listFilters.ts';
 import type { CursorOrdering, KeyType, ParamSource, Piece } from './compile.ts';
 
 /** The lists whose filter and ordering the statement reads. */
-export type ListName = 'imageStreams' | 'tags' | 'history' | 'streamImages';
+export type ListName = 'imageStreams' | 'tags' | 'namespaceTags' | 'history' | 'streamImages';
 
 /** A key of an ordering: its SQL column and its cursor chunk's type. */
 type Key = readonly [column: string, type: KeyType];
@@ -137,12 +137,43 @@ const NAMESPACE: Key = ['namespace', 'string'];
 const UPDATED_AT: Key = ['updated_at', 'date'];
 const GENERATION: Key = ['generation', 'number'];
 const DIGEST: Key = ['digest', 'string'];
+const NAME: Key = ['name', 'string'];
+
+/** A tag list (a stream's, or a namespace's across its streams) by its orderings' keys. */
+const tagList = (keys: ListKind['keys']): ListKind => ({
+  filterInput: 'ImageStreamTagFilter',
+  keys,
+  defaultField: 'NAME',
+  direction: 'asc',
+  param: paramOf(parseTagFilter, (filter) => ({ prefixLike: prefixLike(filter.prefix) })),
+  conditions: (t, alias) => {
+    const k = alias('k');
+    const c = alias('c');
+    const h = alias('h');
+    return [
+      nameMatch(`${t}.name`),
+      unless(
+        'kinds',
+        `exists (select 1 from jsonb_array_elements_text($F->'kinds') ${k}(kind) where ${kindCondition(t).replace('$KIND', `${k}.kind`)})`,
+      ),
+      yesNo(
+        'importFailing',
+        `exists (select 1 from tag_conditions ${c} where ${c}.tag_id = ${t}.id and ${c}.type = 'ImportSuccess' and ${c}.status = 'False')`,
+      ),
+      yesNo(
+        'hasImage',
+        `coalesce((select ${h}.image_digest is not null from tag_history ${h} where ${h}.tag_id = ${t}.id order by ${h}.seq desc limit 1), false)`,
+      ),
+      timeWindow(`${t}.updated_at`, 'updatedAfter', 'updatedBefore'),
+    ].join(' and ');
+  },
+});
 
 const LISTS: Record<ListName, ListKind> = {
   imageStreams: {
     filterInput: 'ImageStreamFilter',
     keys: {
-      NAME: [NAMESPACE, ['name', 'string']],
+      NAME: [NAMESPACE, NAME],
       UPDATED_AT: [NAMESPACE, UPDATED_AT, ID],
       GENERATION: [NAMESPACE, GENERATION, ID],
     },
@@ -155,37 +186,14 @@ const LISTS: Record<ListName, ListKind> = {
     conditions: (s, alias) =>
       `${nameMatch(`${s}.name`)} and ${labelConditions(`${s}.labels`, alias)}`,
   },
-  tags: {
-    filterInput: 'ImageStreamTagFilter',
-    keys: {
-      NAME: [STREAM_ID, ['name', 'string']],
-      UPDATED_AT: [STREAM_ID, UPDATED_AT, ID],
-    },
-    defaultField: 'NAME',
-    direction: 'asc',
-    param: paramOf(parseTagFilter, (filter) => ({ prefixLike: prefixLike(filter.prefix) })),
-    conditions: (t, alias) => {
-      const k = alias('k');
-      const c = alias('c');
-      const h = alias('h');
-      return [
-        nameMatch(`${t}.name`),
-        unless(
-          'kinds',
-          `exists (select 1 from jsonb_array_elements_text($F->'kinds') ${k}(kind) where ${kindCondition(t).replace('$KIND', `${k}.kind`)})`,
-        ),
-        yesNo(
-          'importFailing',
-          `exists (select 1 from tag_conditions ${c} where ${c}.tag_id = ${t}.id and ${c}.type = 'ImportSuccess' and ${c}.status = 'False')`,
-        ),
-        yesNo(
-          'hasImage',
-          `coalesce((select ${h}.image_digest is not null from tag_history ${h} where ${h}.tag_id = ${t}.id order by ${h}.seq desc limit 1), false)`,
-        ),
-        timeWindow(`${t}.updated_at`, 'updatedAfter', 'updatedBefore'),
-      ].join(' and ');
-    },
-  },
+  tags: tagList({
+    NAME: [STREAM_ID, NAME],
+    UPDATED_AT: [STREAM_ID, UPDATED_AT, ID],
+  }),
+  namespaceTags: tagList({
+    NAME: [NAMESPACE, NAME, ID],
+    UPDATED_AT: [NAMESPACE, UPDATED_AT, ID],
+  }),
   history: {
     filterInput: 'TagHistoryFilter',
     keys: {
