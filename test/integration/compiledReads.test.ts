@@ -12,7 +12,9 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { imageStreams, tags } from '../../src/db/schema.ts';
+import { events, imageStreams, tags } from '../../src/db/schema.ts';
+import { encodeCursor } from '../../src/events/cursor.ts';
+import { sequenceEvents } from '../../src/events/sequencer.ts';
 import { compileRead } from '../../src/server/compiledReads/compile.ts';
 import { bearer, startTestApp, type TestApp } from '../support/app.ts';
 import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
@@ -205,6 +207,9 @@ const CASES: Case[] = [
   ),
 ];
 
+/** The seeded events' first time: within the retention window, which the app trims to. */
+const EVENTS_FROM = Math.floor(Date.now() / 1_000) * 1_000 - 3_600_000;
+
 const PAGE = 'totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }';
 const hexOf = (name: string) => digestOf(name).slice('sha256:'.length);
 
@@ -296,6 +301,34 @@ const LIST_DOCS: { query: string; variables: Record<string, unknown>[]; refused?
     query: `query NamespaceTagsByName($after: String) { namespaces { nodes {
       tags(first: 40, after: $after, orderBy: {field: NAME, direction: DESC}) { nodes { name } ${PAGE} }
       imageStreams { nodes { name } } } } }`,
+    variables: [{}],
+  },
+  {
+    query: `query Events($ns: String!, $after: String, $filter: TagEventFilter) {
+      tagEvents(namespace: $ns, after: $after, filter: $filter, first: 7) { __typename
+        events { cursor type cause time namespace stream tag __typename
+          previous { digest dockerImageReference } current { digest } prunedGenerations
+          importFailure { reason message } actor { kind subject tokenId source requestId }
+          imageStreamTag { name } }
+        hasNextPage endCursor } }`,
+    variables: [
+      { filter: null },
+      { filter: { streams: ['web'], types: ['UPDATED', 'ADDED'], causes: ['TAG', 'UPDATE'] } },
+      {
+        filter: {
+          actors: ['alice'],
+          occurredAfter: new Date(EVENTS_FROM + 20_000).toISOString(),
+          tags: ['t1'],
+        },
+      },
+      { filter: { tags: [] } },
+    ],
+    refused: [{ streams: Array.from({ length: 21 }, (_, i) => `s${i}`) }, { causes: ['NOPE'] }],
+  },
+  {
+    query: `query StreamEvents($ns: String!, $after: String) {
+      tagEvents(namespace: $ns, stream: "web", tag: "t1", after: $after) { hasNextPage endCursor
+        events { cursor time } } }`,
     variables: [{}],
   },
   {
@@ -541,6 +574,47 @@ async function seed(app: TestApp) {
       })),
     );
   }
+  // The tag change log of both namespaces: every cause (and one the API does not name), heads,
+  // prunes, import failures and actors; stream-level events, which tagEvents leaves out.
+  const causes = ['tag', 'import', 'scheduled-import', 'push', 'prune', 'webhook', 'delete', 'x'];
+  await db.insert(events).values(
+    Array.from({ length: 70 }, (_, i) => ({
+      namespace: i % 2 ? 'na' : 'nb',
+      stream: i % 3 ? 'web' : 'api',
+      tag: i % 7 === 0 ? null : i % 4 ? 't1' : 'gone',
+      type: ['ADDED', 'UPDATED', 'DELETED'][i % 3]!,
+      cause: causes[i % causes.length]!,
+      at: new Date(EVENTS_FROM + i * 1_000 + (i % 3) / 10),
+      payload: {
+        ...(i % 2
+          ? { previous: { digest: i % 4 ? digestOf('plain') : null, reference: 'r/"x"' } }
+          : {}),
+        ...(i % 3 ? { current: { digest: digestOf('layered'), reference: `r/web@${i}` } } : {}),
+        ...(i % 8 === 4 ? { pruned: [1, 2, i] } : {}),
+        ...(i % 5 === 1 ? { importFailure: { reason: 'NotFound', message: 'no "tag"\n' } } : {}),
+      },
+      actor:
+        i % 6 === 0
+          ? null
+          : i % 2
+            ? {
+                kind: 'USER' as const,
+                subject: 'alice',
+                tokenId: null,
+                source: 'api',
+                requestId: `r${i}`,
+              }
+            : {
+                kind: 'TOKEN' as const,
+                subject: 'robot',
+                tokenId: 7,
+                source: 'api',
+                requestId: null,
+              },
+      actorSubject: i % 6 === 0 ? null : i % 2 ? 'alice' : 'robot',
+    })),
+  );
+  await sequenceEvents(db);
   // More streams than the CLI's page of them in one namespace.
   await db.insert(imageStreams).values(
     Array.from({ length: 100 }, (_, i) => ({
@@ -622,7 +696,9 @@ async function listCases(app: TestApp): Promise<Case[]> {
         cases.push(first);
         const reply = await raw(app, tokens.admin!, first);
         const data = (JSON.parse(reply.body) as { data: unknown }).data;
-        const after = at(data, [...path!, 'pageInfo', 'endCursor']) as string | null;
+        // A connection's pageInfo, or an event page's own endCursor.
+        const after = (at(data, [...path!, 'pageInfo', 'endCursor']) ??
+          at(data, [...path!, 'endCursor'])) as string | null;
         cases.push({ query: doc.query, variables: { ...first.variables, after } });
         cases.push({
           ...first,
@@ -635,6 +711,13 @@ async function listCases(app: TestApp): Promise<Case[]> {
       }
     }
   }
+  // An event cursor beyond the log's newest event: the ordinary path's CURSOR_UNKNOWN.
+  const events = LIST_DOCS.find((d) => d.query.includes('query Events('))!;
+  cases.push({
+    query: events.query,
+    variables: { ns: 'na', after: encodeCursor(1_000_000), filter: null },
+    expect: 'fallback',
+  });
   // A cursor of another ordering of the same list.
   const byUpdatedAt = cases.find((c) => c.query === LIST_DOCS[0]!.query && c.variables.after);
   cases.push({

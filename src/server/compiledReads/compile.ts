@@ -11,7 +11,15 @@ import {
   type ValueNode,
 } from 'graphql';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../builder.ts';
-import { type FilterSource, type ListName, listArguments, UncoveredArgument } from './filters.ts';
+import { tagEvents } from './events.ts';
+import {
+  type FilterName,
+  type FilterSource,
+  filterArgument,
+  type ListName,
+  listOrdering,
+  UncoveredArgument,
+} from './filters.ts';
 
 /**
  * Where a statement parameter's value comes from: a variable (a `String!`, or a nullable
@@ -38,8 +46,8 @@ export interface ReadableBy {
 export type Piece = string | ParamSource | ReadableBy;
 
 /**
- * The ordering a cursor must come from, as listOrder.ts names it: a list's, or the namespaces
- * list's plain name cursor.
+ * The ordering a cursor must come from, as listOrder.ts names it: a list's, the namespaces
+ * list's plain name cursor, or the event log's position (events/cursor.ts).
  */
 export type CursorOrdering =
   | {
@@ -48,7 +56,7 @@ export type CursorOrdering =
       keys: readonly { column: string; type: KeyType }[];
       direction: 'asc' | 'desc';
     }
-  | { list: false; name: 'namespaces' };
+  | { list: false; name: 'namespaces' | 'events' };
 
 export interface CompiledRead {
   /** The statement's expression for `data`, as pieces. */
@@ -74,12 +82,12 @@ export interface CompiledRead {
 /** Thrown inside compilation for anything the compiler does not cover. */
 class Unsupported extends Error {}
 
-function unsupported(what: string): never {
+export function unsupported(what: string): never {
   throw new Unsupported(what);
 }
 
 /** The statement builder: text with parameters, unique table aliases, and what it reads. */
-class Out {
+export class Out {
   readonly pieces: Piece[] = [];
   readonly fallback: Piece[] = [];
   readonly cursors = new Map<string, CursorOrdering>();
@@ -104,20 +112,19 @@ class Out {
     this.pieces.push(...pieces);
   }
 
-  /** A list field's ordering and filter conditions (filters.ts). */
-  listArguments(field: FieldNode, list: ListName) {
-    return listArguments(
-      this.operation,
-      field,
-      list,
-      (source) => {
-        const key = `f${this.filters.size + 1}`;
-        this.filters.set(key, source);
-        return { filter: key };
-      },
-      (prefix) => this.alias(prefix),
+  /** A field's `filter` as conditions on a row (filters.ts). */
+  filterArgument(field: FieldNode, list: FilterName) {
+    return filterArgument(this.operation, field, list, this.registerFilter, (prefix) =>
+      this.alias(prefix),
     );
   }
+
+  /** Keeps a filter's source; the statement reads it as the parameter returned. */
+  private registerFilter = (source: FilterSource): ParamSource => {
+    const key = `f${this.filters.size + 1}`;
+    this.filters.set(key, source);
+    return { filter: key };
+  };
 
   /** Adds a condition under which the request takes the ordinary path. */
   fallbackWhen(...pieces: Piece[]): void {
@@ -175,16 +182,16 @@ function stringSource(operation: OperationDefinitionNode, value: ValueNode): Par
 }
 
 /** The arguments a field has, which must be among `allowed`. */
-function onlyArguments(field: FieldNode, allowed: readonly string[]): void {
+export function onlyArguments(field: FieldNode, allowed: readonly string[]): void {
   for (const arg of field.arguments ?? []) {
     if (!allowed.includes(arg.name.value)) unsupported(`argument ${arg.name.value}`);
   }
 }
 
-/** A connection's `first`: a literal from 1 to the page limit, or the default page. */
-function pageSize(field: FieldNode): number {
+/** A page's `first`: a literal from 1 to the page limit, or the default page. */
+export function pageSize(field: FieldNode, byDefault = DEFAULT_PAGE_SIZE): number {
   const arg = field.arguments?.find((a) => a.name.value === 'first');
-  if (!arg) return DEFAULT_PAGE_SIZE;
+  if (!arg) return byDefault;
   if (arg.value.kind !== Kind.INT) unsupported('first that is not a literal');
   const n = Number(arg.value.value);
   if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) unsupported(`first: ${n}`);
@@ -211,7 +218,7 @@ function applies(condition: string | undefined, typename: string): boolean {
  * (named and inline) flattened, fields of one response key merged as GraphQL merges them (the
  * same field and arguments; their selections joined). No directives.
  */
-function fieldsOf(
+export function fieldsOf(
   out: Out,
   selectionSet: SelectionSetNode | undefined,
   typename: string,
@@ -262,19 +269,19 @@ function fieldsOf(
   return [...byKey.values()];
 }
 
-function leaf(field: FieldNode): void {
+export function leaf(field: FieldNode): void {
   if (field.selectionSet) unsupported(`a selection under ${field.name.value}`);
   if ((field.arguments?.length ?? 0) > 0) unsupported(`arguments of ${field.name.value}`);
 }
 
 /** JSON text of a SQL string expression (`null` when it is). */
-const str = (e: string) => `coalesce(to_json(${e})::text, 'null')`;
+export const str = (e: string) => `coalesce(to_json(${e})::text, 'null')`;
 /** JSON text of a number expression. */
 const num = (e: string) => `coalesce((${e})::text, 'null')`;
 /** JSON text of a boolean expression. */
 const bool = (e: string) => `coalesce((${e})::text, 'null')`;
 /** A DateTime as graphql-scalars writes a Date: ISO 8601 in UTC, to the millisecond. */
-const dateTime = (e: string) =>
+export const dateTime = (e: string) =>
   `coalesce('"' || to_char((${e}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"', 'null')`;
 /** Base64 of a text's UTF-8 bytes, as Buffer writes it (the encoder's line breaks removed). */
 const base64 = (e: string) => `translate(encode(convert_to(${e}, 'UTF8'), 'base64'), E'\\n', '')`;
@@ -287,7 +294,7 @@ const literalJson = (value: string) => sqlText(JSON.stringify(value));
  * Writes `{"key":value,…}` for `fields`, each value from `one`. Every value expression is
  * non-null text, so the concatenation is too.
  */
-function object(
+export function object(
   out: Out,
   fields: FieldNode[],
   typename: string,
@@ -308,7 +315,7 @@ function object(
 }
 
 /** `object` over the fields of `field`'s selection on `typename`. */
-function objectOf(
+export function objectOf(
   out: Out,
   field: FieldNode,
   typename: string,
@@ -783,7 +790,8 @@ function listField(
   more: string[] = [],
 ): void {
   onlyArguments(field, ['first', 'after', 'filter', 'orderBy', ...more]);
-  const { ordering, where } = out.listArguments(field, list.list);
+  const ordering = listOrdering(list.list, field);
+  const where = out.filterArgument(field, list.list);
   connection(
     out,
     field,
@@ -803,7 +811,7 @@ const NAMESPACE_LIST: ListSpec = {
   ordering: { list: false, name: 'namespaces' },
 };
 
-function tag(out: Out, fields: FieldNode[], t: string): void {
+export function tag(out: Out, fields: FieldNode[], t: string): void {
   object(out, fields, 'ImageStreamTag', (f) => {
     const name = f.name.value;
     if (name === 'history') return listField(out, f, TAG_HISTORY, [`${t}.id`]);
@@ -956,7 +964,11 @@ const PLAIN_TAG_REF = `'^[^/:@]+:[^/:@]+$'`;
  * in the streams it can reach (the namespace's, or one stream's by its name expression; with no
  * namespace, those of every namespace the caller may read).
  */
-function policyFallback(out: Out, namespace: ParamSource | null, streamName: Piece[] | null): void {
+export function policyFallback(
+  out: Out,
+  namespace: ParamSource | null,
+  streamName: Piece[] | null,
+): void {
   if (!out.policySelected) return;
   out.policySelected = false;
   const t = out.alias('t');
@@ -1076,7 +1088,8 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
     out.push(` order by ${h}.created desc, ${h}.id desc limit 1) ${x}), 'null')`);
     return;
   }
-  unsupported(`Query.${name}`);
+  if (name === 'tagEvents') tagEvents(out, field, namespaces);
+  else unsupported(`Query.${name}`);
 }
 
 /**

@@ -16,11 +16,13 @@ import {
 } from 'graphql';
 import {
   type LabelRequirement,
+  parseEventFilter,
   parseHistoryFilter,
   parseStreamFilter,
   parseStreamImageFilter,
   parseTagFilter,
 } from '../../domain/listFilters.ts';
+import { CHANGE_CAUSES } from '../../events/append.ts';
 import { badStrings } from '../../inputs.ts';
 import { MANIFEST_LIST_MEDIA_TYPES } from '../../services/listFilters.ts';
 import type { CursorOrdering, KeyType, ParamSource, Piece } from './compile.ts';
@@ -31,9 +33,12 @@ export type ListName = 'imageStreams' | 'tags' | 'namespaceTags' | 'history' | '
 /** A key of an ordering: its SQL column and its cursor chunk's type. */
 type Key = readonly [column: string, type: KeyType];
 
+/** The filters the statement reads: the lists', and the tag event log's (`tagEvents`). */
+export type FilterName = ListName | 'events';
+
 /** Where a list's filter comes from: a literal input object, or a variable of its input type. */
 export interface FilterSource {
-  list: ListName;
+  list: FilterName;
   /** The GraphQL input type the argument has. */
   input: string;
   value: ValueNode;
@@ -44,15 +49,8 @@ export interface FilterSource {
 /** Thrown for an argument the compiler does not cover (compile.ts turns it into `unsupported`). */
 export class UncoveredArgument extends Error {}
 
-interface ListKind {
+interface FilterKind {
   filterInput: string;
-  /** The orderings by the field the cursor names (CREATED of images is stored per direction). */
-  keys: Record<string, readonly Key[]>;
-  defaultField: string;
-  /** The direction without `orderBy`, and the order input's `direction` default. */
-  direction: 'asc' | 'desc';
-  /** The field an `orderBy` field and direction is stored as (listOrder.ts's ordering name). */
-  stored?: (field: string, direction: 'asc' | 'desc') => string;
   /**
    * The parsed filter as the statement's parameter reads it (its null parts left out, times as
    * ISO text); null for a filter the ordinary path refuses.
@@ -60,6 +58,16 @@ interface ListKind {
   param: (input: unknown) => object | null;
   /** The filter's conditions on `row`, with `$F` the parameter's jsonb. */
   conditions: (row: string, alias: (prefix: string) => string) => string;
+}
+
+interface ListKind extends FilterKind {
+  /** The orderings by the field the cursor names (CREATED of images is stored per direction). */
+  keys: Record<string, readonly Key[]>;
+  defaultField: string;
+  /** The direction without `orderBy`, and the order input's `direction` default. */
+  direction: 'asc' | 'desc';
+  /** The field an `orderBy` field and direction is stored as (listOrder.ts's ordering name). */
+  stored?: (field: string, direction: 'asc' | 'desc') => string;
 }
 
 /** A name prefix as a `like` pattern, escaped as services/listFilters.ts escapes it. */
@@ -238,12 +246,43 @@ const LISTS: Record<ListName, ListKind> = {
   },
 };
 
+/** The stored cause of each ChangeCause value (the resolver maps `causes` so before parsing). */
+const STORED_CAUSE: Record<string, string> = Object.fromEntries(
+  Object.entries(CHANGE_CAUSES).map(([stored, name]) => [name, stored]),
+);
+
+/** A list of values the column must be among (none: no row), as `inArray` writes it. */
+const anyOf = (key: string, column: string) =>
+  unless(key, `${column} in (select jsonb_array_elements_text($F->'${key}'))`);
+
+const FILTERS: Record<FilterName, FilterKind> = {
+  ...LISTS,
+  events: {
+    filterInput: 'TagEventFilter',
+    param: (input) => {
+      const given = input as { causes?: string[] | null } | null;
+      return paramOf(parseEventFilter)(
+        given && { ...given, causes: given.causes?.map((cause) => STORED_CAUSE[cause] ?? cause) },
+      );
+    },
+    conditions: (e) =>
+      [
+        anyOf('streams', `${e}.stream`),
+        anyOf('tags', `${e}.tag`),
+        anyOf('types', `${e}.type`),
+        anyOf('causes', `${e}.cause`),
+        anyOf('actors', `${e}.actor_subject`),
+        timeWindow(`${e}.at`, 'occurredAfter', 'occurredBefore'),
+      ].join(' and '),
+  },
+};
+
 function uncovered(what: string): never {
   throw new UncoveredArgument(what);
 }
 
 /** The ordering `orderBy` (a literal of enum values, or absent) names, as listOrder.ts names it. */
-function orderingOf(list: ListName, field: FieldNode) {
+export function listOrdering(list: ListName, field: FieldNode) {
   const kind = LISTS[list];
   const arg = field.arguments?.find((a) => a.name.value === 'orderBy');
   let name = kind.defaultField;
@@ -297,20 +336,19 @@ function variablesOf(
 }
 
 /**
- * A list field's ordering and its filter's conditions on a row (after the list's scope, each
- * starting with ` and `). `register` keeps the filter's source and answers the parameter it is.
+ * A field's `filter` argument as conditions on a row (none without one), each starting with
+ * ` and `. `register` keeps the filter's source and answers the parameter it is.
  */
-export function listArguments(
+export function filterArgument(
   operation: OperationDefinitionNode,
   field: FieldNode,
-  list: ListName,
+  list: FilterName,
   register: (source: FilterSource) => ParamSource,
   alias: (prefix: string) => string,
-): { ordering: CursorOrdering; where: (row: string) => Piece[] } {
-  const ordering = orderingOf(list, field);
+): (row: string) => Piece[] {
   const arg = field.arguments?.find((a) => a.name.value === 'filter');
-  if (!arg) return { ordering, where: () => [] };
-  const kind = LISTS[list];
+  if (!arg) return () => [];
+  const kind = FILTERS[list];
   const variables = variablesOf(operation, arg.value);
   if (arg.value.kind === Kind.VARIABLE) {
     const type = variables[0]!.type;
@@ -322,18 +360,17 @@ export function listArguments(
     uncovered('a filter that is not an input object');
   }
   const param = register({ list, input: kind.filterInput, value: arg.value, variables });
-  return {
-    ordering,
-    where: (row) => {
-      const text = kind.conditions(row, alias);
-      const pieces: Piece[] = [' and ('];
-      text.split('$F').forEach((part, i) => {
+  return (row) => {
+    const pieces: Piece[] = [' and ('];
+    kind
+      .conditions(row, alias)
+      .split('$F')
+      .forEach((part, i) => {
         if (i > 0) pieces.push('(', param, '::jsonb)');
         pieces.push(part);
       });
-      pieces.push(')');
-      return pieces;
-    },
+    pieces.push(')');
+    return pieces;
   };
 }
 
@@ -360,7 +397,7 @@ export function filterParam(
     input = valueFromAST(source.value, type as GraphQLInputType, coerced.coerced);
     if (input === undefined) return null;
   }
-  const param = LISTS[source.list].param(input);
+  const param = FILTERS[source.list].param(input);
   return param === null
     ? null
     : JSON.stringify(param, (_key, value: unknown) => (value === null ? undefined : value));

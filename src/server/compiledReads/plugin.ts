@@ -8,6 +8,7 @@ import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import { type Caller, readableNamespaceSql } from '../../auth/roles.ts';
 import { type Db, rowsOf } from '../../db/client.ts';
+import { decodeCursor } from '../../events/cursor.ts';
 import { QUERY_LIMITS } from '../../limits.ts';
 import { cursorPosition } from '../../schema/listOrder.ts';
 import {
@@ -96,6 +97,11 @@ function paramValue(source: ParamSource, values: Values): string | null {
 /** The sort keys of `cursor` when it is one the ordinary path pages from; null otherwise. */
 function cursorKeys(ordering: CursorOrdering, cursor: string): unknown[] | null {
   try {
+    if (!ordering.list && ordering.name === 'events') {
+      // The event log's position, as cursorId reads it.
+      const position = decodeCursor(cursor);
+      return position === null ? null : [position];
+    }
     if (!ordering.list) {
       // The drizzle plugin's own cursor of a list by one text column (namespaces by name).
       const decoded = decodeBase64(cursor);
