@@ -9,6 +9,7 @@ import { Counter, type Registry } from 'prom-client';
 import { type Caller, readableNamespaceSql } from '../../auth/roles.ts';
 import { type Db, rowsOf } from '../../db/client.ts';
 import { decodeCursor } from '../../events/cursor.ts';
+import { badStrings } from '../../inputs.ts';
 import { QUERY_LIMITS } from '../../limits.ts';
 import { cursorPosition } from '../../schema/listOrder.ts';
 import {
@@ -145,6 +146,9 @@ function requestValues(
     const value = given[name];
     if (value === undefined || value === null) continue;
     if (typeof value !== 'string' || value.length > MAX_CURSOR_CHARS) return null;
+    // A string no stored text may hold is refused before execution (unstorableInputGuard),
+    // even where the cursor's lenient base64 decoding would read past it.
+    if (badStrings(value, `$${name}`).length > 0) return null;
     const keys = cursorKeys(ordering, value);
     if (!keys) return null;
     cursors.set(name, keys);
