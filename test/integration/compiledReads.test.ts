@@ -125,7 +125,7 @@ const eventSel = fc
   .map(([fields, image]) => [...fields, ...(image ? [`image { ${image} }`] : [])].join(' '));
 const tagSel = fc
   .tuple(
-    pick(['name', 'id', 'dockerImageReference', '__typename']),
+    pick(['name', 'id', 'dockerImageReference', 'pullSpec', '__typename']),
     fc.option(connection(eventSel, page, HISTORY_ARGS)),
     fc.option(imageSel),
   )

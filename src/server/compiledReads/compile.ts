@@ -869,6 +869,15 @@ export function tag(out: Out, fields: FieldNode[], t: string): void {
           `(select ${h}.docker_image_reference from tag_history ${h} where ${h}.tag_id = ${t}.id order by ${h}.seq desc limit 1)`,
         ),
       );
+    } else if (name === 'pullSpec') {
+      // pullSpecFor over item 0: a Local tag's image through the stream's own pull spec.
+      const h = out.alias('h');
+      const s = out.alias('s');
+      out.push(
+        `coalesce(to_json((select case when ${t}.reference_policy = 'Local' and ${h}.image_digest is not null then `,
+        { setting: 'registryHost' },
+        ` || '/' || ${s}.namespace || '/' || ${s}.name || '@' || ${h}.image_digest else ${h}.docker_image_reference end from tag_history ${h} join image_streams ${s} on ${s}.id = ${t}.stream_id where ${h}.tag_id = ${t}.id order by ${h}.seq desc limit 1))::text, 'null')`,
+      );
     } else unsupported(`ImageStreamTag.${name}`);
   });
 }
