@@ -35,7 +35,7 @@ const BENCH = {
 // Selections over every covered field, generated with a fixed seed so a failure reproduces.
 const pick = <T>(items: T[]) => fc.subarray(items, { minLength: 1 });
 // Pages small enough that every nesting stays under the query-cost limit (and so is proven).
-const page = fc.constantFrom('', '(first: 1)', '(first: 2)', '(first: 5)');
+const page = fc.constantFrom('', '(first: 1)', '(first: 2)', '(first: 5)', '(last: 2)');
 const streamPage = fc.constantFrom('(first: 2)', '(first: 3)');
 const layerSel = pick(['digest', 'size', 'mediaType', '__typename']).map((f) => f.join(' '));
 const imageSel = fc
@@ -332,6 +332,31 @@ const LIST_DOCS: { query: string; variables: Record<string, unknown>[]; refused?
     variables: [{}],
   },
   {
+    query: `query TagsBackward($ns: String!, $before: String) {
+      imageStream(namespace: $ns, name: "many") { tags(last: 30, before: $before,
+        filter: {kinds: [STATUS_ONLY]}, orderBy: {field: UPDATED_AT, direction: DESC}) {
+        edges { cursor node { name } } ${PAGE} } } }`,
+    variables: [{}],
+  },
+  {
+    query: `query StreamsBackward($ns: String!, $before: String) {
+      imageStreams(namespace: $ns, before: $before, filter: {namePrefix: "s"}) {
+        nodes { name } ${PAGE} } }`,
+    variables: [{}],
+  },
+  {
+    query: `query HistoryBackward($ns: String!, $before: String) {
+      imageStream(namespace: $ns, name: "many") { tag(name: "t000") {
+        history(last: 9, before: $before, filter: {hasImage: true}) {
+          edges { cursor node { generation } } ${PAGE} } } } }`,
+    variables: [{}],
+  },
+  {
+    query: `query NamespacesBackward($before: String) {
+      namespaces(last: 1, before: $before) { nodes { name } ${PAGE} } }`,
+    variables: [{}],
+  },
+  {
     query: `query Images($ns: String!, $after: String, $filter: StreamImageFilter) {
       imageStream(namespace: $ns, name: "web") { images(first: 1, after: $after, filter: $filter) {
         edges { cursor node { digest created } } ${PAGE} } } }`,
@@ -397,8 +422,10 @@ function cursorPaths(document: DocumentNode): Map<string, string[]> {
         walk(fragments.get(selection.name.value)!, path);
       } else {
         const key = [...path, selection.alias?.value ?? selection.name.value];
-        const after = selection.arguments?.find((a) => a.name.value === 'after');
-        if (after?.value.kind === Kind.VARIABLE) paths.set(after.value.name.value, key);
+        for (const cursor of selection.arguments ?? []) {
+          if (!['after', 'before'].includes(cursor.name.value)) continue;
+          if (cursor.value.kind === Kind.VARIABLE) paths.set(cursor.value.name.value, key);
+        }
         if (selection.selectionSet) walk(selection.selectionSet, key);
       }
     }
@@ -690,27 +717,33 @@ async function listCases(app: TestApp): Promise<Case[]> {
     expect: 'unproven',
   });
   for (const doc of LIST_DOCS) {
-    const [path] = [...cursorPaths(parse(doc.query)).values()];
+    // The next page from `after`'s endCursor, or the previous one from `before`'s startCursor.
+    const [variable, path] = [...cursorPaths(parse(doc.query))][0]!;
+    const end = variable === 'before' ? 'startCursor' : 'endCursor';
     // A document naming no namespace lists those the caller may read.
     for (const ns of /\$ns\b/.test(doc.query) ? ['na', 'nb'] : [null]) {
       const where = ns ? { ns } : {};
       for (const given of doc.variables) {
-        const first: Case = { query: doc.query, variables: { ...where, after: null, ...given } };
+        const first: Case = {
+          query: doc.query,
+          variables: { ...where, [variable]: null, ...given },
+        };
         cases.push(first);
         const reply = await raw(app, tokens.admin!, first);
         const data = (JSON.parse(reply.body) as { data: unknown }).data;
         // A connection's pageInfo, or an event page's own endCursor.
-        const after = (at(data, [...path!, 'pageInfo', 'endCursor']) ??
-          at(data, [...path!, 'endCursor'])) as string | null;
-        cases.push({ query: doc.query, variables: { ...first.variables, after } });
-        if (after) {
+        const cursor = (at(data, [...path, 'pageInfo', end]) ?? at(data, [...path, end])) as
+          | string
+          | null;
+        cases.push({ query: doc.query, variables: { ...first.variables, [variable]: cursor } });
+        if (cursor) {
           // A cursor with a character no stored text may hold (refused before execution).
-          const unstorable = { ...first.variables, after: `${after}\u0000` };
+          const unstorable = { ...first.variables, [variable]: `${cursor}\u0000` };
           cases.push({ query: doc.query, variables: unstorable, expect: 'variables' });
         }
         cases.push({
           ...first,
-          variables: { ...first.variables, after: 'bogus' },
+          variables: { ...first.variables, [variable]: 'bogus' },
           expect: 'variables',
         });
       }

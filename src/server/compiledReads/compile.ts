@@ -140,13 +140,13 @@ export class Out {
   }
 
   /**
-   * A connection's `after`: absent, or a nullable `String` variable read by this connection
-   * alone, whose cursor must come from `ordering`.
+   * A connection's `after` (or `before`): absent, or a nullable `String` variable read by this
+   * connection alone, whose cursor must come from `ordering`.
    */
-  cursorArg(field: FieldNode, ordering: CursorOrdering): string | null {
-    const arg = field.arguments?.find((a) => a.name.value === 'after');
+  cursorArg(field: FieldNode, ordering: CursorOrdering, which = 'after'): string | null {
+    const arg = field.arguments?.find((a) => a.name.value === which);
     if (!arg) return null;
-    if (arg.value.kind !== Kind.VARIABLE) unsupported('after that is not a variable');
+    if (arg.value.kind !== Kind.VARIABLE) unsupported(`${which} that is not a variable`);
     const name = arg.value.name.value;
     const type = variableDefinition(this.operation, name).type;
     if (type.kind !== Kind.NAMED_TYPE || type.name.value !== 'String') {
@@ -188,9 +188,12 @@ export function onlyArguments(field: FieldNode, allowed: readonly string[]): voi
   }
 }
 
-/** A page's `first`: a literal from 1 to the page limit, or the default page. */
-export function pageSize(field: FieldNode, byDefault = DEFAULT_PAGE_SIZE): number {
-  const arg = field.arguments?.find((a) => a.name.value === 'first');
+/** A page's `first` (or `last`): a literal from 1 to the page limit, or the default page. */
+export function pageSize(field: FieldNode, byDefault = DEFAULT_PAGE_SIZE, which = 'first'): number {
+  const arg = field.arguments?.find((a) => a.name.value === which);
+  if (which === 'last' && field.arguments?.some((a) => a.name.value === 'first')) {
+    unsupported('first and last');
+  }
   if (!arg) return byDefault;
   if (arg.value.kind !== Kind.INT) unsupported('first that is not a literal');
   const n = Number(arg.value.value);
@@ -385,20 +388,26 @@ const KEY_CAST: Record<KeyType, string> = {
 };
 
 /**
- * The rows past `after`'s cursor as the ordinary path bounds them: the drizzle plugin's keyset
- * over the ordering's keys (the ordering's own name compares equal), and listOrder.ts's bound on
- * the sort key (key 1).
+ * The rows past `after`'s cursor (or before `before`'s) as the ordinary path bounds them: the
+ * drizzle plugin's keyset over the ordering's keys (the ordering's own name compares equal), and
+ * listOrder.ts's bound on the sort key (key 1).
  */
-function afterBound(out: Out, spec: ListSpec, row: string, after: string): void {
-  const op = directionOf(spec) === 'asc' ? '>' : '<';
+function cursorBound(
+  out: Out,
+  spec: ListSpec,
+  row: string,
+  cursor: string,
+  which: 'after' | 'before',
+): void {
+  const op = (directionOf(spec) === 'asc') === (which === 'after') ? '>' : '<';
   const keys = keysOf(spec);
   const key = (i: number): Piece[] => [
     '(',
-    { cursorKey: after, index: i },
+    { cursorKey: cursor, index: i },
     KEY_CAST[keys[i]!.type],
   ];
   const c = keys.map((k) => `${row}.${k.column}`);
-  out.push(' and (', { variable: after }, ' is null or ((');
+  out.push(' and (', { variable: cursor }, ' is null or ((');
   keys.forEach((_, i) => {
     if (i > 0) out.push(' or (');
     for (let j = 0; j < i; j++) out.push(`${c[j]} = `, ...key(j), ' and ');
@@ -416,8 +425,11 @@ function afterBound(out: Out, spec: ListSpec, row: string, after: string): void 
  * page tells whether there is a next one).
  */
 function connection(out: Out, field: FieldNode, spec: ListSpec, rowsOf: ListRows): void {
-  const size = pageSize(field);
+  // `last` pages backward: the rows read in the reverse order, written in the list's order.
+  const backward = field.arguments?.some((a) => a.name.value === 'last') ?? false;
+  const size = pageSize(field, DEFAULT_PAGE_SIZE, backward ? 'last' : 'first');
   const after = out.cursorArg(field, spec.ordering);
+  const before = out.cursorArg(field, spec.ordering, 'before');
   const edgeTypename = spec.edgeTypename ?? spec.typename.replace(/Connection$/, 'Edge');
   const order = (row: string, reverse = false) =>
     keysOf(spec)
@@ -425,13 +437,29 @@ function connection(out: Out, field: FieldNode, spec: ListSpec, rowsOf: ListRows
         (k) => `${row}.${k.column} ${(directionOf(spec) === 'asc') !== reverse ? 'asc' : 'desc'}`,
       )
       .join(', ');
-  /** `(select * from … [past the cursor] order by … [limit n]) row` */
+  /** `(select * from … [between the cursors] order by … [limit n]) row`, the page's rows. */
   const rows = (row: string, limit: number | null, paged = true) => {
     out.push('(select * from ');
     rowsOf.from(row);
     if (spec.where) out.push(...spec.where(row));
-    if (paged && after) afterBound(out, spec, row, after);
-    out.push(` order by ${order(row)}${limit === null ? '' : ` limit ${limit}`}) ${row}`);
+    if (paged && after) cursorBound(out, spec, row, after, 'after');
+    if (paged && before) cursorBound(out, spec, row, before, 'before');
+    out.push(
+      ` order by ${order(row, paged && backward)}${limit === null ? '' : ` limit ${limit}`}) ${row}`,
+    );
+  };
+  /** Whether the page read one row more than it holds. */
+  const fullPage = (row: string) => {
+    out.push(`(select (count(*) > ${size})::text from `);
+    rows(row, size + 1);
+    out.push(')');
+  };
+  /** `'true'` when the cursor variable is given, otherwise `otherwise`. */
+  const given = (cursor: string | null, otherwise: () => void) => {
+    if (!cursor) return otherwise();
+    out.push('(case when ', { variable: cursor }, ' is null then ');
+    otherwise();
+    out.push(" else 'true' end)");
   };
   const nodeFields = (f: FieldNode) => fieldsOf(out, f.selectionSet, spec.nodeTypename);
   objectOf(out, field, spec.typename, (f) => {
@@ -459,20 +487,16 @@ function connection(out: Out, field: FieldNode, spec: ListSpec, rowsOf: ListRows
         leaf(p);
         const row = out.alias('p');
         const page = p.name.value;
-        if (page === 'hasNextPage') {
-          out.push(`(select (count(*) > ${size})::text from `);
-          rows(row, size + 1);
-          out.push(')');
-        } else if (page === 'hasPreviousPage') {
-          if (after)
-            out.push('(case when ', { variable: after }, " is null then 'false' else 'true' end)");
-          else out.push("'false'");
+        // The drizzle plugin's: a next page whenever `before` is given (none backward
+        // otherwise), a previous one whenever `after` is (backward: one row more was read).
+        const more = () => (backward ? out.push("'false'") : fullPage(row));
+        if (page === 'hasNextPage') given(before, more);
+        else if (page === 'hasPreviousPage') {
+          given(after, () => (backward ? fullPage(row) : out.push("'false'")));
         } else if (page === 'startCursor' || page === 'endCursor') {
           out.push(`coalesce((select ${cursorOf(spec, row)} from `);
-          rows(row, page === 'startCursor' ? 1 : size);
-          out.push(
-            page === 'endCursor' ? ` order by ${order(row, true)} limit 1), 'null')` : "), 'null')",
-          );
+          rows(row, size);
+          out.push(` order by ${order(row, page === 'endCursor')} limit 1), 'null')`);
         } else unsupported(`PageInfo.${page}`);
       });
     } else if (name === 'totalCount') {
@@ -789,7 +813,7 @@ function listField(
   parent: Piece[],
   more: string[] = [],
 ): void {
-  onlyArguments(field, ['first', 'after', 'filter', 'orderBy', ...more]);
+  onlyArguments(field, ['first', 'after', 'last', 'before', 'filter', 'orderBy', ...more]);
   const ordering = listOrdering(list.list, field);
   const where = out.filterArgument(field, list.list);
   connection(
@@ -1022,7 +1046,7 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
   }
   if (name === 'namespaces') {
     // The namespaces the caller may read, by name, as the resolver filters them.
-    onlyArguments(field, ['first', 'after']);
+    onlyArguments(field, ['first', 'after', 'last', 'before']);
     connection(out, field, NAMESPACE_LIST, {
       from: (n) => out.push(`namespaces ${n} where `, { readable: `${n}.name` }),
       node: (nodeFields, n) => namespace(out, nodeFields, n),
