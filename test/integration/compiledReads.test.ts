@@ -12,11 +12,15 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPEN_CALLER } from '../../src/auth/roles.ts';
+import { type Db, rowsOf } from '../../src/db/client.ts';
 import { events, imageStreams, tags } from '../../src/db/schema.ts';
 import { encodeCursor } from '../../src/events/cursor.ts';
 import { sequenceEvents } from '../../src/events/sequencer.ts';
 import { compileRead } from '../../src/server/compiledReads/compile.ts';
+import { statementFor } from '../../src/server/compiledReads/plugin.ts';
 import { bearer, startTestApp, type TestApp } from '../support/app.ts';
+import { onOneConnection } from '../support/database.ts';
 import { digestOf, seedImage, seedStream, seedTag } from '../support/seed.ts';
 
 const IMAGE_FIELDS = 'digest mediaType architecture os size created author';
@@ -1008,5 +1012,39 @@ describe('compiled reads', () => {
     expect(own.some((reply) => reply.body.includes('web-nb') || reply.body.includes('"web"'))).toBe(
       true,
     );
+  });
+
+  it('send an event page the ordinary way while an event waits for its position or the cursor is trimmed', async () => {
+    const result = compileRead(
+      parse(LIST_DOCS.find((d) => d.query.includes('query Events('))!.query),
+    );
+    if (!('compiled' in result)) throw new Error(result.unsupported);
+    const compiled = result.compiled;
+    const flags = async (db: Db, after: number | null) => {
+      const values = {
+        variables: { ns: 'na', after: after === null ? null : encodeCursor(after), filter: null },
+        registryHost: 'registry.example',
+        cursors: new Map(after === null ? [] : [['after', [after]]]),
+        filters: new Map([...compiled.filters.keys()].map((key) => [key, '{}'])),
+      };
+      const [row] = rowsOf<{ readable: boolean; fallback: boolean }>(
+        await db.execute(statementFor(compiled, values, OPEN_CALLER)),
+      );
+      return { readable: row!.readable, fallback: row!.fallback };
+    };
+    await onOneConnection(async (db) => {
+      expect(await flags(db, null)).toEqual({ readable: true, fallback: false });
+      expect(await flags(db, 3)).toEqual({ readable: true, fallback: false });
+      await db
+        .insert(events)
+        .values({ namespace: 'nc', stream: 'x', tag: 't', type: 'ADDED', cause: 'tag' });
+      expect(await flags(db, null)).toEqual({ readable: true, fallback: true });
+      await sequenceEvents(db);
+      expect(await flags(db, null)).toEqual({ readable: true, fallback: false });
+      await db.execute(sql`insert into event_log_state (id, trimmed_through) values (1, 5)
+        on conflict (id) do update set trimmed_through = 5`);
+      expect(await flags(db, 3)).toEqual({ readable: true, fallback: true });
+      expect(await flags(db, 5)).toEqual({ readable: true, fallback: false });
+    });
   });
 });
