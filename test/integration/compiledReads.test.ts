@@ -330,10 +330,10 @@ const LIST_DOCS: { query: string; variables: Record<string, unknown>[]; refused?
     refused: [{ streams: Array.from({ length: 21 }, (_, i) => `s${i}`) }, { causes: ['NOPE'] }],
   },
   {
-    query: `query StreamEvents($ns: String!, $after: String) {
-      tagEvents(namespace: $ns, stream: "web", tag: "t1", after: $after) { hasNextPage endCursor
-        events { cursor time } } }`,
-    variables: [{}],
+    query: `query StreamEvents($ns: String!, $after: String, $stream: String) {
+      tagEvents(namespace: $ns, stream: $stream, tag: "t1", after: $after) { hasNextPage endCursor
+        events { cursor time stream } } }`,
+    variables: [{ stream: 'web' }, { stream: null }, {}],
   },
   {
     query: `query TagsBackward($ns: String!, $before: String) {
@@ -756,6 +756,12 @@ async function listCases(app: TestApp): Promise<Case[]> {
       }
     }
   }
+  // An optional name that is not a plain name: the ordinary path answers (an empty page).
+  cases.push({
+    query: LIST_DOCS.find((d) => d.query.includes('query StreamEvents('))!.query,
+    variables: { ns: 'na', stream: 'not a name!' },
+    expect: 'variables',
+  });
   // An event cursor beyond the log's newest event: the ordinary path's CURSOR_UNKNOWN.
   const events = LIST_DOCS.find((d) => d.query.includes('query Events('))!;
   cases.push({

@@ -71,6 +71,8 @@ export interface CompiledRead {
   namespaces: ParamSource[];
   /** Every `String!` variable the statement reads; each must be a plain name when it runs. */
   variables: Set<string>;
+  /** Nullable `String` variables of optional names: each absent, null or a plain name. */
+  optionalVariables: Set<string>;
   /** Nullable `String` variables that hold cursors, each with the ordering it must come from. */
   cursors: Map<string, CursorOrdering>;
   /** The lists' filters, by the key their parameter names (filters.ts reads each per request). */
@@ -92,6 +94,7 @@ export class Out {
   readonly fallback: Piece[] = [];
   readonly cursors = new Map<string, CursorOrdering>();
   readonly filters = new Map<string, FilterSource>();
+  readonly optionalVariables = new Set<string>();
   /**
    * Set when a tag's `policy` is selected: the statement writes it only for tags without a
    * policy, and the root field adds the fallback for any tag in its scope that has one.
@@ -110,6 +113,25 @@ export class Out {
 
   push(...pieces: Piece[]): void {
     this.pieces.push(...pieces);
+  }
+
+  /**
+   * An optional name argument: absent, null or the empty literal (none), a string literal, a
+   * `String!` variable, or a nullable `String` variable (null when the request gives none).
+   */
+  optionalStringArg(field: FieldNode, name: string): ParamSource | null {
+    const arg = field.arguments?.find((a) => a.name.value === name);
+    if (!arg || arg.value.kind === Kind.NULL) return null;
+    if (arg.value.kind === Kind.STRING && arg.value.value === '') return null;
+    if (arg.value.kind === Kind.VARIABLE) {
+      const variable = arg.value.name.value;
+      const type = variableDefinition(this.operation, variable).type;
+      if (type.kind === Kind.NAMED_TYPE && type.name.value === 'String') {
+        this.optionalVariables.add(variable);
+        return { variable };
+      }
+    }
+    return this.stringArg(field, name);
   }
 
   /** A field's `filter` as conditions on a row (filters.ts). */
@@ -1156,15 +1178,16 @@ export function compileRead(
       [...out.filters.values()].flatMap((f) => f.variables.map((d) => d.variable.name.value)),
     );
     for (const piece of [...out.pieces, ...out.fallback]) {
-      if (typeof piece === 'object' && 'variable' in piece && !out.cursors.has(piece.variable)) {
-        variables.add(piece.variable);
-      }
+      if (typeof piece !== 'object' || !('variable' in piece)) continue;
+      const name = piece.variable;
+      if (!out.cursors.has(name) && !out.optionalVariables.has(name)) variables.add(name);
     }
     // A declared variable the statement does not read could still fail the ordinary path's
     // checks; such documents stay there.
     for (const definition of operation.variableDefinitions ?? []) {
       const name = definition.variable.name.value;
-      if (!variables.has(name) && !out.cursors.has(name) && !filterVariables.has(name)) {
+      const read = [variables, out.cursors, filterVariables, out.optionalVariables];
+      if (!read.some((set) => set.has(name))) {
         unsupported('an unused variable');
       }
     }
@@ -1176,6 +1199,7 @@ export function compileRead(
         variables,
         cursors: out.cursors,
         filters: out.filters,
+        optionalVariables: out.optionalVariables,
         operationName: operation.name?.value ?? null,
       },
     };

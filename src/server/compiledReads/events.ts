@@ -1,6 +1,6 @@
 // The tag change log's pages (`tagEvents`) in the compiled statement: the events after a cursor,
 // oldest first, as listEvents reads them and the TagChangeEvent fields write them.
-import { type FieldNode, Kind } from 'graphql';
+import type { FieldNode } from 'graphql';
 import { CHANGE_CAUSES } from '../../events/append.ts';
 import {
   dateTime,
@@ -25,14 +25,6 @@ const DEFAULT_EVENTS = 50;
 /** An event's cursor, as encodeCursor writes it: base64url of `event:<seq>`, without padding. */
 const eventCursor = (e: string) =>
   `'"' || rtrim(translate(encode(convert_to('event:' || ${e}.seq, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=') || '"'`;
-
-/** `stream` and `tag`: absent, a string literal (the empty one narrows nothing) or a `String!`. */
-function narrowing(out: Out, field: FieldNode, name: string): ParamSource | null {
-  const arg = field.arguments?.find((a) => a.name.value === name);
-  if (!arg || arg.value.kind === Kind.NULL) return null;
-  if (arg.value.kind === Kind.STRING && arg.value.value === '') return null;
-  return out.stringArg(field, name);
-}
 
 /** A JSON object of a payload part, or null when it is not one (the resolver's `?? null`). */
 function payloadObject(
@@ -122,8 +114,8 @@ export function tagEvents(out: Out, field: FieldNode, namespaces: ParamSource[])
   onlyArguments(field, ['namespace', 'stream', 'tag', 'filter', 'after', 'first']);
   const namespace = out.stringArg(field, 'namespace');
   namespaces.push(namespace);
-  const stream = narrowing(out, field, 'stream');
-  const tagName = narrowing(out, field, 'tag');
+  const stream = out.optionalStringArg(field, 'stream');
+  const tagName = out.optionalStringArg(field, 'tag');
   const where = out.filterArgument(field, 'events');
   const size = pageSize(field, DEFAULT_EVENTS);
   const after = out.cursorArg(field, { list: false, name: 'events' });
@@ -143,8 +135,9 @@ export function tagEvents(out: Out, field: FieldNode, namespaces: ParamSource[])
   const rows = (e: string, limit: number, order = 'asc') => {
     out.push(`(select * from events ${e} where ${e}.namespace = `, namespace);
     out.push(` and ${e}.tag is not null`);
-    if (stream) out.push(` and ${e}.stream = `, stream);
-    if (tagName) out.push(` and ${e}.tag = `, tagName);
+    // A null name (a nullable variable not given) narrows nothing, as in the resolver.
+    if (stream) out.push(' and (', stream, ` is null or ${e}.stream = `, stream, ')');
+    if (tagName) out.push(' and (', tagName, ` is null or ${e}.tag = `, tagName, ')');
     out.push(
       ...where(e),
       ` and ${e}.seq > `,

@@ -132,14 +132,17 @@ function requestValues(
   const filterVariables = new Set(
     [...compiled.filters.values()].flatMap((f) => f.variables.map((d) => d.variable.name.value)),
   );
+  const read = [compiled.variables, compiled.cursors, filterVariables, compiled.optionalVariables];
   for (const key of Object.keys(given)) {
-    if (!compiled.variables.has(key) && !compiled.cursors.has(key) && !filterVariables.has(key)) {
-      return null;
-    }
+    if (!read.some((set) => set.has(key))) return null;
   }
   for (const name of compiled.variables) {
     const value = given[name];
     if (typeof value !== 'string' || !PLAIN_NAME.test(value)) return null;
+  }
+  for (const name of compiled.optionalVariables) {
+    const value = given[name];
+    if (value != null && (typeof value !== 'string' || !PLAIN_NAME.test(value))) return null;
   }
   const cursors = new Map<string, unknown[]>();
   for (const [name, ordering] of compiled.cursors) {
