@@ -217,9 +217,9 @@ export function pageSize(field: FieldNode, byDefault = DEFAULT_PAGE_SIZE, which 
     unsupported('first and last');
   }
   if (!arg) return byDefault;
-  if (arg.value.kind !== Kind.INT) unsupported('first that is not a literal');
+  if (arg.value.kind !== Kind.INT) unsupported(`${which} that is not a literal`);
   const n = Number(arg.value.value);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) unsupported(`first: ${n}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) unsupported(`${which}: ${n}`);
   return n;
 }
 
@@ -443,8 +443,8 @@ function cursorBound(
 
 /**
  * A Relay connection: `nodes`, `edges { cursor node }`, `pageInfo` and `totalCount`, paged by
- * a literal `first` and an `after` variable as the drizzle plugin pages (one row more than the
- * page tells whether there is a next one).
+ * a literal `first` or `last` and `after` and `before` variables as the drizzle plugin pages (one
+ * row more than the page tells whether there is another one).
  */
 function connection(out: Out, field: FieldNode, spec: ListSpec, rowsOf: ListRows): void {
   // `last` pages backward: the rows read in the reverse order, written in the list's order.

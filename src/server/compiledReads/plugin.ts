@@ -117,9 +117,10 @@ function cursorKeys(ordering: CursorOrdering, cursor: string): unknown[] | null 
 }
 
 /**
- * The request's values when each `String!` variable is a plain name, each cursor variable is
- * absent, null, or a cursor of its list's ordering, and each list filter is one the ordinary path
- * takes; null when the request is not for this statement.
+ * The request's values when each `String!` variable is a plain name (each optional name absent,
+ * null or one), each cursor variable is absent, null, or a cursor of its list's ordering, and
+ * each list filter is one the ordinary path takes; null when the request is not for this
+ * statement.
  */
 function requestValues(
   compiled: CompiledRead,
