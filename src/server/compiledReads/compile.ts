@@ -13,19 +13,29 @@ import {
 import type { Role } from '../../auth/roles.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../builder.ts';
 import { adminRootField } from './adminLists.ts';
+import { tagEvents } from './events.ts';
+import {
+  type FilterName,
+  type FilterSource,
+  filterArgument,
+  type ListName,
+  listOrdering,
+  UncoveredArgument,
+} from './filters.ts';
 import { trackingField } from './tracking.ts';
 
 /**
  * Where a statement parameter's value comes from: a variable (a `String!`, or a nullable
  * `String` cursor, null when absent), a server setting (the registry host of pull specs), a
- * literal, or key `index` of the cursor a variable holds
- * (null without one).
+ * literal, key `index` of the cursor a variable holds (null without one), or the JSON of a
+ * list's filter (`CompiledRead.filters`).
  */
 export type ParamSource =
   | { variable: string }
   | { setting: 'registryHost' }
   | { literal: string }
-  | { cursorKey: string; index: number };
+  | { cursorKey: string; index: number }
+  | { filter: string };
 
 /**
  * Where the caller may read the namespace in `column` (a condition the statement builds for its
@@ -39,8 +49,8 @@ export interface ReadableBy {
 export type Piece = string | ParamSource | ReadableBy;
 
 /**
- * The ordering a cursor must come from, as listOrder.ts names it: a list's, or the namespaces
- * list's plain name cursor.
+ * The ordering a cursor must come from, as listOrder.ts names it: a list's, the namespaces
+ * list's plain name cursor, or the event log's position (events/cursor.ts).
  */
 export type CursorOrdering =
   | {
@@ -49,7 +59,7 @@ export type CursorOrdering =
       keys: readonly { column: string; type: KeyType }[];
       direction: 'asc' | 'desc';
     }
-  | { list: false; name: 'namespaces' };
+  | { list: false; name: 'namespaces' | 'events' };
 
 /**
  * A namespace the caller must hold `role` (or a stronger one) in, as the root field's
@@ -76,8 +86,12 @@ export interface CompiledRead {
   roles: RoleNeed[];
   /** Every `String!` variable the statement reads; each must be a plain name when it runs. */
   variables: Set<string>;
+  /** Nullable `String` variables of optional names: each absent, null or a plain name. */
+  optionalVariables: Set<string>;
   /** Nullable `String` variables that hold cursors, each with the ordering it must come from. */
   cursors: Map<string, CursorOrdering>;
+  /** The lists' filters, by the key their parameter names (filters.ts reads each per request). */
+  filters: Map<string, FilterSource>;
   /** The operation's name, when it has one (a request naming another is not this document). */
   operationName: string | null;
 }
@@ -95,6 +109,8 @@ export class Out {
   readonly fallback: Piece[] = [];
   readonly roles: RoleNeed[] = [];
   readonly cursors = new Map<string, CursorOrdering>();
+  readonly filters = new Map<string, FilterSource>();
+  readonly optionalVariables = new Set<string>();
   /**
    * Set when a tag's `policy` is selected: the statement writes it only for tags without a
    * policy, and the root field adds the fallback for any tag in its scope that has one.
@@ -115,6 +131,39 @@ export class Out {
     this.pieces.push(...pieces);
   }
 
+  /**
+   * An optional name argument: absent, null or the empty literal (none), a string literal, a
+   * `String!` variable, or a nullable `String` variable (null when the request gives none).
+   */
+  optionalStringArg(field: FieldNode, name: string): ParamSource | null {
+    const arg = field.arguments?.find((a) => a.name.value === name);
+    if (!arg || arg.value.kind === Kind.NULL) return null;
+    if (arg.value.kind === Kind.STRING && arg.value.value === '') return null;
+    if (arg.value.kind === Kind.VARIABLE) {
+      const variable = arg.value.name.value;
+      const type = variableDefinition(this.operation, variable).type;
+      if (type.kind === Kind.NAMED_TYPE && type.name.value === 'String') {
+        this.optionalVariables.add(variable);
+        return { variable };
+      }
+    }
+    return this.stringArg(field, name);
+  }
+
+  /** A field's `filter` as conditions on a row (filters.ts). */
+  filterArgument(field: FieldNode, list: FilterName) {
+    return filterArgument(this.operation, field, list, this.registerFilter, (prefix) =>
+      this.alias(prefix),
+    );
+  }
+
+  /** Keeps a filter's source; the statement reads it as the parameter returned. */
+  private registerFilter = (source: FilterSource): ParamSource => {
+    const key = `f${this.filters.size + 1}`;
+    this.filters.set(key, source);
+    return { filter: key };
+  };
+
   /** Adds a condition under which the request takes the ordinary path. */
   fallbackWhen(...pieces: Piece[]): void {
     if (this.fallback.length > 0) this.fallback.push(' or ');
@@ -129,13 +178,13 @@ export class Out {
   }
 
   /**
-   * A connection's `after`: absent, or a nullable `String` variable read by this connection
-   * alone, whose cursor must come from `ordering`.
+   * A connection's `after` (or `before`): absent, or a nullable `String` variable read by this
+   * connection alone, whose cursor must come from `ordering`.
    */
-  cursorArg(field: FieldNode, ordering: CursorOrdering): string | null {
-    const arg = field.arguments?.find((a) => a.name.value === 'after');
+  cursorArg(field: FieldNode, ordering: CursorOrdering, which = 'after'): string | null {
+    const arg = field.arguments?.find((a) => a.name.value === which);
     if (!arg) return null;
-    if (arg.value.kind !== Kind.VARIABLE) unsupported('after that is not a variable');
+    if (arg.value.kind !== Kind.VARIABLE) unsupported(`${which} that is not a variable`);
     const name = arg.value.name.value;
     const type = variableDefinition(this.operation, name).type;
     if (type.kind !== Kind.NAMED_TYPE || type.name.value !== 'String') {
@@ -177,13 +226,16 @@ export function onlyArguments(field: FieldNode, allowed: readonly string[]): voi
   }
 }
 
-/** A connection's `first`: a literal from 1 to the page limit, or the default page. */
-export function pageSize(field: FieldNode): number {
-  const arg = field.arguments?.find((a) => a.name.value === 'first');
-  if (!arg) return DEFAULT_PAGE_SIZE;
-  if (arg.value.kind !== Kind.INT) unsupported('first that is not a literal');
+/** A page's `first` (or `last`): a literal from 1 to the page limit, or the default page. */
+export function pageSize(field: FieldNode, byDefault = DEFAULT_PAGE_SIZE, which = 'first'): number {
+  const arg = field.arguments?.find((a) => a.name.value === which);
+  if (which === 'last' && field.arguments?.some((a) => a.name.value === 'first')) {
+    unsupported('first and last');
+  }
+  if (!arg) return byDefault;
+  if (arg.value.kind !== Kind.INT) unsupported(`${which} that is not a literal`);
   const n = Number(arg.value.value);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) unsupported(`first: ${n}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE_SIZE) unsupported(`${which}: ${n}`);
   return n;
 }
 
@@ -322,15 +374,15 @@ export function list(out: Out, item: () => void, from: () => void, order: string
   out.push(')');
 }
 
-/** A list a connection pages over: its types, its ordering and the SQL columns of its keys. */
+/** A list a connection pages over: its types, its ordering (keys by SQL column) and filter. */
 interface ListSpec {
   typename: string;
   /** The edge type: the connection's name with `Edge` for `Connection` unless given. */
   edgeTypename?: string;
   nodeTypename: string;
   ordering: CursorOrdering;
-  /** The SQL columns of the ordering's keys, in order. */
-  columns: readonly string[];
+  /** Conditions on a row past the list's scope (its filter), each starting with ` and `. */
+  where?: (row: string) => Piece[];
 }
 
 /** How a connection's rows are read and written where it is selected. */
@@ -342,62 +394,110 @@ interface ListRows {
 
 const directionOf = (spec: ListSpec) => (spec.ordering.list ? spec.ordering.direction : 'asc');
 
+/** A key's cursor chunk as encodeCursorChunk writes its value (a null part as JSON null). */
+function cursorChunk(type: KeyType, e: string): string {
+  const chunk =
+    type === 'string'
+      ? `to_json('S:' || ${e})::text`
+      : type === 'number'
+        ? `'"N:' || ${e}::text || '"'`
+        : `'"D:' || floor(extract(epoch from ${e}) * 1000)::bigint::text || '"'`;
+  return `coalesce(${chunk}, 'null')`;
+}
+
+/** The keys a list pages by (the namespaces list: its name). */
+const keysOf = (spec: ListSpec): readonly { column: string; type: KeyType }[] =>
+  spec.ordering.list ? spec.ordering.keys : [{ column: 'name', type: 'string' }];
+
 /** The cursor the drizzle plugin issues for a row (plugin-drizzle's `DC:` cursors). */
 function cursorOf(spec: ListSpec, row: string): string {
-  const chunk = (column: string, i: number) => {
-    const type = spec.ordering.list ? spec.ordering.keys[i]!.type : 'string';
-    return type === 'number'
-      ? `'"N:' || ${row}.${column}::text || '"'`
-      : `to_json('S:' || ${row}.${column})::text`;
-  };
-  if (!spec.ordering.list) return `'"' || ${base64(`'DC:S:' || ${row}.${spec.columns[0]}`)} || '"'`;
-  const parts = [...spec.columns.map(chunk), sqlText(JSON.stringify(`S:${spec.ordering.name}`))];
+  if (!spec.ordering.list) return `'"' || ${base64(`'DC:S:' || ${row}.name`)} || '"'`;
+  const parts = [
+    ...spec.ordering.keys.map((k) => cursorChunk(k.type, `${row}.${k.column}`)),
+    sqlText(JSON.stringify(`S:${spec.ordering.name}`)),
+  ];
   return `'"' || ${base64(`'DC:T:[' || ${parts.join(` || ',' || `)} || ']'`)} || '"'`;
 }
 
+const KEY_CAST: Record<KeyType, string> = {
+  string: ')',
+  number: ')::bigint',
+  date: ')::timestamptz',
+};
+
 /**
- * The rows past `after`'s cursor as the ordinary path bounds them: the drizzle plugin's keyset
- * over the ordering's keys (the ordering's own name compares equal), and listOrder.ts's bound on
- * the sort key.
+ * The rows past `after`'s cursor (or before `before`'s) as the ordinary path bounds them: the
+ * drizzle plugin's keyset over the ordering's keys (the ordering's own name compares equal), and
+ * listOrder.ts's bound on the sort key (key 1).
  */
-function afterBound(out: Out, spec: ListSpec, row: string, after: string): void {
-  const op = directionOf(spec) === 'asc' ? '>' : '<';
-  const key = (i: number): Piece[] => {
-    const type = spec.ordering.list ? spec.ordering.keys[i]!.type : 'string';
-    return ['(', { cursorKey: after, index: i }, type === 'number' ? ')::bigint' : ')'];
-  };
-  const c = spec.columns.map((column) => `${row}.${column}`);
-  out.push(' and (', { variable: after }, ' is null or (');
-  if (c.length === 1) {
-    out.push(`${c[0]} ${op} `, ...key(0));
-  } else if (c.length === 2) {
-    out.push(`(${c[0]} ${op} `, ...key(0), ` or (${c[0]} = `, ...key(0), ` and ${c[1]} ${op} `);
-    out.push(...key(1), `)) and ${c[1]} ${op}= `, ...key(1));
-  } else {
-    unsupported('an ordering of more than two keys');
-  }
+function cursorBound(
+  out: Out,
+  spec: ListSpec,
+  row: string,
+  cursor: string,
+  which: 'after' | 'before',
+): void {
+  const op = (directionOf(spec) === 'asc') === (which === 'after') ? '>' : '<';
+  const keys = keysOf(spec);
+  const key = (i: number): Piece[] => [
+    '(',
+    { cursorKey: cursor, index: i },
+    KEY_CAST[keys[i]!.type],
+  ];
+  const c = keys.map((k) => `${row}.${k.column}`);
+  out.push(' and (', { variable: cursor }, ' is null or ((');
+  keys.forEach((_, i) => {
+    if (i > 0) out.push(' or (');
+    for (let j = 0; j < i; j++) out.push(`${c[j]} = `, ...key(j), ' and ');
+    out.push(`${c[i]} ${op} `, ...key(i));
+    if (i > 0) out.push(')');
+  });
+  out.push(')');
+  if (keys.length > 1) out.push(` and ${c[1]} ${op}= `, ...key(1));
   out.push('))');
 }
 
 /**
  * A Relay connection: `nodes`, `edges { cursor node }`, `pageInfo` and `totalCount`, paged by
- * a literal `first` and an `after` variable as the drizzle plugin pages (one row more than the
- * page tells whether there is a next one).
+ * a literal `first` or `last` and `after` and `before` variables as the drizzle plugin pages (one
+ * row more than the page tells whether there is another one).
  */
 function connection(out: Out, field: FieldNode, spec: ListSpec, rowsOf: ListRows): void {
-  const size = pageSize(field);
+  // `last` pages backward: the rows read in the reverse order, written in the list's order.
+  const backward = field.arguments?.some((a) => a.name.value === 'last') ?? false;
+  const size = pageSize(field, DEFAULT_PAGE_SIZE, backward ? 'last' : 'first');
   const after = out.cursorArg(field, spec.ordering);
+  const before = out.cursorArg(field, spec.ordering, 'before');
   const edgeTypename = spec.edgeTypename ?? spec.typename.replace(/Connection$/, 'Edge');
   const order = (row: string, reverse = false) =>
-    spec.columns
-      .map((c) => `${row}.${c} ${(directionOf(spec) === 'asc') !== reverse ? 'asc' : 'desc'}`)
+    keysOf(spec)
+      .map(
+        (k) => `${row}.${k.column} ${(directionOf(spec) === 'asc') !== reverse ? 'asc' : 'desc'}`,
+      )
       .join(', ');
-  /** `(select * from … [past the cursor] order by … [limit n]) row` */
+  /** `(select * from … [between the cursors] order by … [limit n]) row`, the page's rows. */
   const rows = (row: string, limit: number | null, paged = true) => {
     out.push('(select * from ');
     rowsOf.from(row);
-    if (paged && after) afterBound(out, spec, row, after);
-    out.push(` order by ${order(row)}${limit === null ? '' : ` limit ${limit}`}) ${row}`);
+    if (spec.where) out.push(...spec.where(row));
+    if (paged && after) cursorBound(out, spec, row, after, 'after');
+    if (paged && before) cursorBound(out, spec, row, before, 'before');
+    out.push(
+      ` order by ${order(row, paged && backward)}${limit === null ? '' : ` limit ${limit}`}) ${row}`,
+    );
+  };
+  /** Whether the page read one row more than it holds. */
+  const fullPage = (row: string) => {
+    out.push(`(select (count(*) > ${size})::text from `);
+    rows(row, size + 1);
+    out.push(')');
+  };
+  /** `'true'` when the cursor variable is given, otherwise `otherwise`. */
+  const given = (cursor: string | null, otherwise: () => void) => {
+    if (!cursor) return otherwise();
+    out.push('(case when ', { variable: cursor }, ' is null then ');
+    otherwise();
+    out.push(" else 'true' end)");
   };
   const nodeFields = (f: FieldNode) => fieldsOf(out, f.selectionSet, spec.nodeTypename);
   objectOf(out, field, spec.typename, (f) => {
@@ -425,20 +525,16 @@ function connection(out: Out, field: FieldNode, spec: ListSpec, rowsOf: ListRows
         leaf(p);
         const row = out.alias('p');
         const page = p.name.value;
-        if (page === 'hasNextPage') {
-          out.push(`(select (count(*) > ${size})::text from `);
-          rows(row, size + 1);
-          out.push(')');
-        } else if (page === 'hasPreviousPage') {
-          if (after)
-            out.push('(case when ', { variable: after }, " is null then 'false' else 'true' end)");
-          else out.push("'false'");
+        // The drizzle plugin's: a next page whenever `before` is given (none backward
+        // otherwise), a previous one whenever `after` is (backward: one row more was read).
+        const more = () => (backward ? out.push("'false'") : fullPage(row));
+        if (page === 'hasNextPage') given(before, more);
+        else if (page === 'hasPreviousPage') {
+          given(after, () => (backward ? fullPage(row) : out.push("'false'")));
         } else if (page === 'startCursor' || page === 'endCursor') {
           out.push(`coalesce((select ${cursorOf(spec, row)} from `);
-          rows(row, page === 'startCursor' ? 1 : size);
-          out.push(
-            page === 'endCursor' ? ` order by ${order(row, true)} limit 1), 'null')` : "), 'null')",
-          );
+          rows(row, size);
+          out.push(` order by ${order(row, page === 'endCursor')} limit 1), 'null')`);
         } else unsupported(`PageInfo.${page}`);
       });
     } else if (name === 'totalCount') {
@@ -681,75 +777,106 @@ function conditions(out: Out, field: FieldNode, t: string): void {
   );
 }
 
-type KeyType = 'string' | 'number';
+/** A cursor key's type, as listOrder.ts types it. */
+export type KeyType = 'string' | 'number' | 'date';
 
-/** A list's ordering by its parent's key, then one sort key, as listOrder.ts names it. */
-const byTwoKeys = (
-  name: string,
-  direction: 'asc' | 'desc',
-  parent: [string, KeyType],
-  sort: [string, KeyType],
-): CursorOrdering => ({
-  list: true,
-  name: `${name}:${direction}`,
-  keys: [parent, sort].map(([column, type]) => ({ column, type })),
-  direction,
-});
+/**
+ * A list field: its list (filters.ts), connection and node types (the edge's is the
+ * connection's with `Edge` unless given), and its rows: those of `table` whose `scope` column is
+ * the parent's key.
+ */
+interface ListField {
+  list: ListName;
+  typename: string;
+  edgeTypename?: string;
+  nodeTypename: string;
+  node: (out: Out, fields: FieldNode[], row: string) => void;
+  table: string;
+  scope: string;
+}
 
-/** A tag's history, newest first (the POSITION ordering, listOrder.ts's `history`). */
-const HISTORY_LIST: ListSpec = {
+const TAG_HISTORY: ListField = {
+  list: 'history',
   typename: 'TagHistoryConnection',
   nodeTypename: 'TagEvent',
-  ordering: byTwoKeys('history:POSITION', 'desc', ['tagId', 'number'], ['seq', 'number']),
-  columns: ['tag_id', 'seq'],
+  node: tagEvent,
+  table: 'tag_history',
+  scope: 'tag_id',
 };
-/** A stream's tags by name (listOrder.ts's `tags`, NAME ascending). */
-const TAG_LIST: ListSpec = {
+const STREAM_TAGS: ListField = {
+  list: 'tags',
   typename: 'ImageStreamTagConnection',
   nodeTypename: 'ImageStreamTag',
-  ordering: byTwoKeys('tags:NAME', 'asc', ['streamId', 'number'], ['name', 'string']),
-  columns: ['stream_id', 'name'],
+  node: tag,
+  table: 'tags',
+  scope: 'stream_id',
 };
-/** A namespace's streams by name (the imageStreams list, NAME ascending). */
-const STREAM_LIST: ListSpec = {
+const NAMESPACE_TAGS: ListField = {
+  ...STREAM_TAGS,
+  list: 'namespaceTags',
+  typename: 'NamespaceTagConnection',
+  scope: 'namespace',
+};
+const STREAM_IMAGES: ListField = {
+  list: 'streamImages',
+  typename: 'StreamImageUseConnection',
+  nodeTypename: 'StreamImageUse',
+  node: streamImage,
+  table: 'stream_images',
+  scope: 'stream_id',
+};
+const STREAMS: ListField = {
+  list: 'imageStreams',
   typename: 'QueryImageStreamsConnection',
   edgeTypename: 'QueryImageStreamsConnectionEdge',
   nodeTypename: 'ImageStream',
-  ordering: byTwoKeys('imageStreams:NAME', 'asc', ['namespace', 'string'], ['name', 'string']),
-  columns: ['namespace', 'name'],
+  node: stream,
+  table: 'image_streams',
+  scope: 'namespace',
 };
+const NAMESPACE_STREAMS: ListField = {
+  ...STREAMS,
+  typename: 'NamespaceImageStreamsConnection',
+  edgeTypename: 'NamespaceImageStreamsConnectionEdge',
+};
+
+/**
+ * A list field (its filter, ordering, `first` and `after`, and `more` arguments) as a
+ * connection over the rows of the parent whose key `parent` is.
+ */
+function listField(
+  out: Out,
+  field: FieldNode,
+  list: ListField,
+  parent: Piece[],
+  more: string[] = [],
+): void {
+  onlyArguments(field, ['first', 'after', 'last', 'before', 'filter', 'orderBy', ...more]);
+  const ordering = listOrdering(list.list, field);
+  const where = out.filterArgument(field, list.list);
+  connection(
+    out,
+    field,
+    { ...list, ordering, where },
+    {
+      from: (row) => out.push(`${list.table} ${row} where ${row}.${list.scope} = `, ...parent),
+      node: (fields, row) => list.node(out, fields, row),
+    },
+  );
+}
+
 /** The namespaces a caller may read, by name (the drizzle plugin's own cursor of the name). */
 const NAMESPACE_LIST: ListSpec = {
   typename: 'QueryNamespacesConnection',
   edgeTypename: 'QueryNamespacesConnectionEdge',
   nodeTypename: 'Namespace',
   ordering: { list: false, name: 'namespaces' },
-  columns: ['name'],
 };
-/** A stream's images by digest (streamImages.ts's DIGEST ordering). */
-const imageList = (direction: 'asc' | 'desc'): ListSpec => ({
-  typename: 'StreamImageUseConnection',
-  nodeTypename: 'StreamImageUse',
-  ordering: byTwoKeys(
-    'streamImages:DIGEST',
-    direction,
-    ['streamId', 'number'],
-    ['digest', 'string'],
-  ),
-  columns: ['stream_id', 'digest'],
-});
 
-function tag(out: Out, fields: FieldNode[], t: string): void {
+export function tag(out: Out, fields: FieldNode[], t: string): void {
   object(out, fields, 'ImageStreamTag', (f) => {
     const name = f.name.value;
-    if (name === 'history') {
-      onlyArguments(f, ['first', 'after']);
-      connection(out, f, HISTORY_LIST, {
-        from: (h) => out.push(`tag_history ${h} where ${h}.tag_id = ${t}.id`),
-        node: (nodeFields, h) => tagEvent(out, nodeFields, h),
-      });
-      return;
-    }
+    if (name === 'history') return listField(out, f, TAG_HISTORY, [`${t}.id`]);
     if (name === 'image') {
       if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of image');
       // Item 0's image, or null (no history yet, or item 0 is a reference).
@@ -805,6 +932,15 @@ function tag(out: Out, fields: FieldNode[], t: string): void {
           `(select ${h}.docker_image_reference from tag_history ${h} where ${h}.tag_id = ${t}.id order by ${h}.seq desc limit 1)`,
         ),
       );
+    } else if (name === 'pullSpec') {
+      // pullSpecFor over item 0: a Local tag's image through the stream's own pull spec.
+      const h = out.alias('h');
+      const s = out.alias('s');
+      out.push(
+        `coalesce(to_json((select case when ${t}.reference_policy = 'Local' and ${h}.image_digest is not null then `,
+        { setting: 'registryHost' },
+        ` || '/' || ${s}.namespace || '/' || ${s}.name || '@' || ${h}.image_digest else ${h}.docker_image_reference end from tag_history ${h} join image_streams ${s} on ${s}.id = ${t}.stream_id where ${h}.tag_id = ${t}.id order by ${h}.seq desc limit 1))::text, 'null')`,
+      );
     } else unsupported(`ImageStreamTag.${name}`);
   });
 }
@@ -813,22 +949,8 @@ function stream(out: Out, fields: FieldNode[], s: string): void {
   object(out, fields, 'ImageStream', (f) => {
     const name = f.name.value;
     if (name === 'labels' || name === 'annotations') return keyValues(out, f, `${s}.${name}`);
-    if (name === 'tags') {
-      onlyArguments(f, ['first', 'after']);
-      connection(out, f, TAG_LIST, {
-        from: (t) => out.push(`tags ${t} where ${t}.stream_id = ${s}.id`),
-        node: (nodeFields, t) => tag(out, nodeFields, t),
-      });
-      return;
-    }
-    if (name === 'images') {
-      onlyArguments(f, ['first', 'after', 'orderBy']);
-      connection(out, f, imageList(digestOrder(f)), {
-        from: (u) => out.push(`stream_images ${u} where ${u}.stream_id = ${s}.id`),
-        node: (nodeFields, u) => streamImage(out, nodeFields, u),
-      });
-      return;
-    }
+    if (name === 'tags') return listField(out, f, STREAM_TAGS, [`${s}.id`]);
+    if (name === 'images') return listField(out, f, STREAM_IMAGES, [`${s}.id`]);
     if (name === 'tag') {
       onlyArguments(f, ['name']);
       const tagName = out.stringArg(f, 'name');
@@ -872,8 +994,10 @@ function stream(out: Out, fields: FieldNode[], s: string): void {
 /** A namespace row and its counts (namespaces.ts's correlated counts). */
 function namespace(out: Out, fields: FieldNode[], n: string): void {
   object(out, fields, 'Namespace', (f) => {
-    leaf(f);
     const name = f.name.value;
+    if (name === 'imageStreams') return listField(out, f, NAMESPACE_STREAMS, [`${n}.name`]);
+    if (name === 'tags') return listField(out, f, NAMESPACE_TAGS, [`${n}.name`]);
+    leaf(f);
     const tagsOf = `tags t join image_streams s on s.id = t.stream_id where s.namespace = ${n}.name`;
     if (name === 'name') out.push(str(`${n}.name`));
     else if (name === 'imageStreamCount') {
@@ -885,25 +1009,6 @@ function namespace(out: Out, fields: FieldNode[], n: string): void {
       );
     } else unsupported(`Namespace.${name}`);
   });
-}
-
-/**
- * The direction of an image list ordered by digest: `orderBy: {field: DIGEST, direction: …}`
- * as a literal (the other orderings have a third key, which the statement does not page by).
- */
-function digestOrder(field: FieldNode): 'asc' | 'desc' {
-  const arg = field.arguments?.find((a) => a.name.value === 'orderBy');
-  if (!arg || arg.value.kind !== Kind.OBJECT) unsupported('images without a literal orderBy');
-  let order: string | null = null;
-  let direction: 'asc' | 'desc' = 'desc';
-  for (const f of arg.value.fields) {
-    if (f.value.kind !== Kind.ENUM) unsupported('a non-literal orderBy');
-    if (f.name.value === 'field') order = f.value.value;
-    else if (f.name.value === 'direction' && f.value.value === 'ASC') direction = 'asc';
-    else if (f.name.value !== 'direction' || f.value.value !== 'DESC') unsupported('orderBy');
-  }
-  if (order !== 'DIGEST') unsupported(`images by ${order}`);
-  return direction;
 }
 
 /** A stream's use of an image (a stream_images row). */
@@ -928,16 +1033,21 @@ const PLAIN_TAG_REF = `'^[^/:@]+:[^/:@]+$'`;
 
 /**
  * When a root field's selection reads a tag's `policy`: the fallback for any tag with a policy
- * in the streams it can reach (the namespace's, or one stream's by its name expression).
+ * in the streams it can reach (the namespace's, or one stream's by its name expression; with no
+ * namespace, those of every namespace the caller may read).
  */
-function policyFallback(out: Out, namespace: ParamSource, streamName: Piece[] | null): void {
+export function policyFallback(
+  out: Out,
+  namespace: ParamSource | null,
+  streamName: Piece[] | null,
+): void {
   if (!out.policySelected) return;
   out.policySelected = false;
   const t = out.alias('t');
   const s = out.alias('s');
   out.fallbackWhen(
-    `exists (select 1 from tags ${t} join image_streams ${s} on ${s}.id = ${t}.stream_id where ${t}.policy is not null and ${t}.policy <> 'null'::jsonb and ${s}.namespace = `,
-    namespace,
+    `exists (select 1 from tags ${t} join image_streams ${s} on ${s}.id = ${t}.stream_id where ${t}.policy is not null and ${t}.policy <> 'null'::jsonb and `,
+    ...(namespace ? [`${s}.namespace = `, namespace] : [{ readable: `${s}.namespace` }]),
     ...(streamName ? [` and ${s}.name = `, ...streamName] : []),
     ')',
   );
@@ -967,23 +1077,20 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
     return;
   }
   if (name === 'imageStreams') {
-    onlyArguments(field, ['namespace', 'first', 'after']);
     const namespace = out.stringArg(field, 'namespace');
     namespaces.push(namespace);
-    connection(out, field, STREAM_LIST, {
-      from: (s) => out.push(`image_streams ${s} where ${s}.namespace = `, namespace),
-      node: (nodeFields, s) => stream(out, nodeFields, s),
-    });
+    listField(out, field, STREAMS, [namespace], ['namespace']);
     policyFallback(out, namespace, null);
     return;
   }
   if (name === 'namespaces') {
     // The namespaces the caller may read, by name, as the resolver filters them.
-    onlyArguments(field, ['first', 'after']);
+    onlyArguments(field, ['first', 'after', 'last', 'before']);
     connection(out, field, NAMESPACE_LIST, {
       from: (n) => out.push(`namespaces ${n} where `, { readable: `${n}.name` }),
       node: (nodeFields, n) => namespace(out, nodeFields, n),
     });
+    policyFallback(out, null, null);
     return;
   }
   if (name === 'imageStreamTag') {
@@ -1053,7 +1160,8 @@ function rootField(out: Out, field: FieldNode, namespaces: ParamSource[]): void 
     out.push(` order by ${h}.created desc, ${h}.id desc limit 1) ${x}), 'null')`);
     return;
   }
-  if (!adminRootField(out, field)) unsupported(`Query.${name}`);
+  if (name === 'tagEvents') tagEvents(out, field, namespaces);
+  else if (!adminRootField(out, field)) unsupported(`Query.${name}`);
 }
 
 /**
@@ -1083,16 +1191,22 @@ export function compileRead(
       rootField(out, field, namespaces),
     );
     const variables = new Set<string>();
+    const filterVariables = new Set(
+      [...out.filters.values()].flatMap((f) => f.variables.map((d) => d.variable.name.value)),
+    );
     for (const piece of [...out.pieces, ...out.fallback]) {
-      if (typeof piece === 'object' && 'variable' in piece && !out.cursors.has(piece.variable)) {
-        variables.add(piece.variable);
-      }
+      if (typeof piece !== 'object' || !('variable' in piece)) continue;
+      const name = piece.variable;
+      if (!out.cursors.has(name) && !out.optionalVariables.has(name)) variables.add(name);
     }
     // A declared variable the statement does not read could still fail the ordinary path's
     // checks; such documents stay there.
     for (const definition of operation.variableDefinitions ?? []) {
       const name = definition.variable.name.value;
-      if (!variables.has(name) && !out.cursors.has(name)) unsupported('an unused variable');
+      const read = [variables, out.cursors, filterVariables, out.optionalVariables];
+      if (!read.some((set) => set.has(name))) {
+        unsupported('an unused variable');
+      }
     }
     return {
       compiled: {
@@ -1102,11 +1216,15 @@ export function compileRead(
         roles: out.roles,
         variables,
         cursors: out.cursors,
+        filters: out.filters,
+        optionalVariables: out.optionalVariables,
         operationName: operation.name?.value ?? null,
       },
     };
   } catch (error) {
-    if (error instanceof Unsupported) return { unsupported: error.message };
+    if (error instanceof Unsupported || error instanceof UncoveredArgument) {
+      return { unsupported: error.message };
+    }
     throw error;
   }
 }

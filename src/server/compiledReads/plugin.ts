@@ -2,12 +2,14 @@
 // everything else through to the ordinary execution unchanged.
 import { decodeBase64, decodeCursorChunk } from '@pothos/core';
 import { type SQL, sql } from 'drizzle-orm';
-import { type DocumentNode, parse } from 'graphql';
+import { type DocumentNode, type GraphQLSchema, parse } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import { type Caller, readableNamespaceSql, roleNamespaceSql } from '../../auth/roles.ts';
 import { type Db, rowsOf } from '../../db/client.ts';
+import { decodeCursor } from '../../events/cursor.ts';
+import { badStrings } from '../../inputs.ts';
 import { QUERY_LIMITS } from '../../limits.ts';
 import { cursorPosition } from '../../schema/listOrder.ts';
 import {
@@ -17,6 +19,7 @@ import {
   type ParamSource,
   type Piece,
 } from './compile.ts';
+import { filterParam } from './filters.ts';
 
 /** Distinct documents remembered (compiled, waiting for their first ordinary success, or refused). */
 const MAX_DOCUMENTS = 1000;
@@ -78,19 +81,28 @@ interface Values {
   variables: Record<string, unknown>;
   registryHost: string;
   cursors: Map<string, unknown[]>;
+  /** Each list filter's parameter (JSON), by its key. */
+  filters: Map<string, string>;
 }
 
 function paramValue(source: ParamSource, values: Values): string | null {
   if ('literal' in source) return source.literal;
   if ('setting' in source) return values.registryHost;
   if ('variable' in source) return (values.variables[source.variable] as string | null) ?? null;
+  if ('filter' in source) return values.filters.get(source.filter) ?? null;
   const key = values.cursors.get(source.cursorKey)?.[source.index];
+  if (key instanceof Date) return key.toISOString();
   return key === undefined ? null : String(key);
 }
 
 /** The sort keys of `cursor` when it is one the ordinary path pages from; null otherwise. */
 function cursorKeys(ordering: CursorOrdering, cursor: string): unknown[] | null {
   try {
+    if (!ordering.list && ordering.name === 'events') {
+      // The event log's position, as cursorId reads it.
+      const position = decodeCursor(cursor);
+      return position === null ? null : [position];
+    }
     if (!ordering.list) {
       // The drizzle plugin's own cursor of a list by one text column (namespaces by name).
       const decoded = decodeBase64(cursor);
@@ -105,34 +117,53 @@ function cursorKeys(ordering: CursorOrdering, cursor: string): unknown[] | null 
 }
 
 /**
- * The request's values when each `String!` variable is a plain name and each cursor variable is
- * absent, null, or a cursor of its list's ordering; null when the request is not for this
+ * The request's values when each `String!` variable is a plain name (each optional name absent,
+ * null or one), each cursor variable is absent, null, or a cursor of its list's ordering, and
+ * each list filter is one the ordinary path takes; null when the request is not for this
  * statement.
  */
 function requestValues(
   compiled: CompiledRead,
   variables: unknown,
   registryHost: string,
+  schema: GraphQLSchema | null,
 ): Values | null {
   const given = (variables ?? {}) as Record<string, unknown>;
   if (typeof given !== 'object' || Array.isArray(given)) return null;
+  const filterVariables = new Set(
+    [...compiled.filters.values()].flatMap((f) => f.variables.map((d) => d.variable.name.value)),
+  );
+  const read = [compiled.variables, compiled.cursors, filterVariables, compiled.optionalVariables];
   for (const key of Object.keys(given)) {
-    if (!compiled.variables.has(key) && !compiled.cursors.has(key)) return null;
+    if (!read.some((set) => set.has(key))) return null;
   }
   for (const name of compiled.variables) {
     const value = given[name];
     if (typeof value !== 'string' || !PLAIN_NAME.test(value)) return null;
+  }
+  for (const name of compiled.optionalVariables) {
+    const value = given[name];
+    if (value != null && (typeof value !== 'string' || !PLAIN_NAME.test(value))) return null;
   }
   const cursors = new Map<string, unknown[]>();
   for (const [name, ordering] of compiled.cursors) {
     const value = given[name];
     if (value === undefined || value === null) continue;
     if (typeof value !== 'string' || value.length > MAX_CURSOR_CHARS) return null;
+    // A string no stored text may hold is refused before execution (unstorableInputGuard),
+    // even where the cursor's lenient base64 decoding would read past it.
+    if (badStrings(value, `$${name}`).length > 0) return null;
     const keys = cursorKeys(ordering, value);
     if (!keys) return null;
     cursors.set(name, keys);
   }
-  return { variables: given, registryHost, cursors };
+  const filters = new Map<string, string>();
+  for (const [key, source] of compiled.filters) {
+    const param = filterParam(schema, source, given);
+    if (param === null) return null;
+    filters.set(key, param);
+  }
+  return { variables: given, registryHost, cursors, filters };
 }
 
 /**
@@ -179,6 +210,8 @@ export function statementFor(compiled: CompiledRead, values: Values, caller: Cal
  */
 export function compiledReads(options: CompiledReadsOptions): Plugin {
   const entries = new LRUCache<string, Entry>({ max: MAX_DOCUMENTS });
+  /** The schema filters are coerced by, as the ordinary execution coerces them. */
+  let schema: GraphQLSchema | null = null;
   /** The document an ordinary execution runs, by its context, until its result is seen. */
   const pending = new WeakMap<object, Entry>();
   const entryFor = (query: string, operationName: string | null): Entry => {
@@ -215,6 +248,9 @@ export function compiledReads(options: CompiledReadsOptions): Plugin {
     outcomes?.inc({ outcome });
   };
   return {
+    onSchemaChange({ schema: current }) {
+      schema = current;
+    },
     async onParams({ params, request, context, setResult }) {
       const started = performance.now();
       const { query, operationName } = params;
@@ -230,7 +266,7 @@ export function compiledReads(options: CompiledReadsOptions): Plugin {
         return count('unproven');
       }
       const caller = options.callerOf(request);
-      const values = requestValues(compiled, params.variables, options.registryHost);
+      const values = requestValues(compiled, params.variables, options.registryHost, schema);
       if (!caller || !values) return count('variables');
       let row: { readable: boolean; fallback: boolean; data: string | null } | undefined;
       try {
