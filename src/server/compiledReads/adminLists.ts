@@ -22,7 +22,7 @@ import {
   sqlText,
   str,
   unsupported,
-} from './compile.ts';
+} from './statement.ts';
 
 /** The most robot tokens robotTokens lists (accessControl.ts's MAX_ROBOT_TOKENS). */
 const MAX_ROBOT_TOKENS = 500;

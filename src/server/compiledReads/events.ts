@@ -2,6 +2,8 @@
 // oldest first, as listEvents reads them and the TagChangeEvent fields write them.
 import type { FieldNode } from 'graphql';
 import { CHANGE_CAUSES } from '../../events/append.ts';
+import { filterArgument } from './filters.ts';
+import { policyFallback, tag } from './graph.ts';
 import {
   dateTime,
   fieldsOf,
@@ -13,11 +15,9 @@ import {
   type ParamSource,
   type Piece,
   pageSize,
-  policyFallback,
   str,
-  tag,
   unsupported,
-} from './compile.ts';
+} from './statement.ts';
 
 /** The page size without `first` (the argument's default). */
 const DEFAULT_EVENTS = 50;
@@ -116,7 +116,7 @@ export function tagEvents(out: Out, field: FieldNode, namespaces: ParamSource[])
   namespaces.push(namespace);
   const stream = out.optionalStringArg(field, 'stream');
   const tagName = out.optionalStringArg(field, 'tag');
-  const where = out.filterArgument(field, 'events');
+  const where = filterArgument(out, field, 'events');
   const size = pageSize(field, DEFAULT_EVENTS);
   const after = out.cursorArg(field, { list: false, name: 'events' });
   const position: Piece[] = after ? ['(', { cursorKey: after, index: 0 }, ')::bigint'] : [];

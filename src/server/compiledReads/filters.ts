@@ -25,29 +25,20 @@ import {
 import { CHANGE_CAUSES } from '../../events/append.ts';
 import { badStrings } from '../../inputs.ts';
 import { MANIFEST_LIST_MEDIA_TYPES } from '../../services/listFilters.ts';
-import type { CursorOrdering, KeyType, ParamSource, Piece } from './compile.ts';
-
-/** The lists whose filter and ordering the statement reads. */
-export type ListName = 'imageStreams' | 'tags' | 'namespaceTags' | 'history' | 'streamImages';
+import {
+  type CursorOrdering,
+  type FilterName,
+  type FilterSource,
+  type KeyType,
+  type ListName,
+  type Out,
+  type Piece,
+  unsupported,
+  variableDefinition,
+} from './statement.ts';
 
 /** A key of an ordering: its SQL column and its cursor chunk's type. */
 type Key = readonly [column: string, type: KeyType];
-
-/** The filters the statement reads: the lists', and the tag event log's (`tagEvents`). */
-export type FilterName = ListName | 'events';
-
-/** Where a list's filter comes from: a literal input object, or a variable of its input type. */
-export interface FilterSource {
-  list: FilterName;
-  /** The GraphQL input type the argument has. */
-  input: string;
-  value: ValueNode;
-  /** The variables the value reads (the whole value, or fields of a literal). */
-  variables: readonly VariableDefinitionNode[];
-}
-
-/** Thrown for an argument the compiler does not cover (compile.ts turns it into `unsupported`). */
-export class UncoveredArgument extends Error {}
 
 interface FilterKind {
   filterInput: string;
@@ -277,10 +268,6 @@ const FILTERS: Record<FilterName, FilterKind> = {
   },
 };
 
-function uncovered(what: string): never {
-  throw new UncoveredArgument(what);
-}
-
 /** The ordering `orderBy` (a literal of enum values, or absent) names, as listOrder.ts names it. */
 export function listOrdering(list: ListName, field: FieldNode) {
   const kind = LISTS[list];
@@ -288,24 +275,24 @@ export function listOrdering(list: ListName, field: FieldNode) {
   let name = kind.defaultField;
   let direction = kind.direction;
   if (arg && arg.value.kind !== Kind.NULL) {
-    if (arg.value.kind !== Kind.OBJECT) uncovered('an orderBy that is not a literal');
+    if (arg.value.kind !== Kind.OBJECT) unsupported('an orderBy that is not a literal');
     let named: string | null = null;
     for (const f of arg.value.fields) {
-      if (f.value.kind !== Kind.ENUM) uncovered('an orderBy that is not a literal');
+      if (f.value.kind !== Kind.ENUM) unsupported('an orderBy that is not a literal');
       if (f.name.value === 'field') named = f.value.value;
       else if (
         f.name.value === 'direction' &&
         (f.value.value === 'ASC' || f.value.value === 'DESC')
       )
         direction = f.value.value === 'ASC' ? 'asc' : 'desc';
-      else uncovered(`orderBy.${f.name.value}`);
+      else unsupported(`orderBy.${f.name.value}`);
     }
-    if (named === null) uncovered('orderBy without a field');
+    if (named === null) unsupported('orderBy without a field');
     name = named;
   }
   const stored = kind.stored ? kind.stored(name, direction) : name;
   const keys = kind.keys[stored];
-  if (!keys) uncovered(`${list} by ${name}`);
+  if (!keys) unsupported(`${list} by ${name}`);
   const ordering: CursorOrdering = {
     list: true,
     name: `${list}:${stored}:${direction}`,
@@ -326,44 +313,36 @@ function variablesOf(
       names.add(node.name.value);
     },
   });
-  return [...names].map((name) => {
-    const definition = operation.variableDefinitions?.find((d) => d.variable.name.value === name);
-    if (!definition || definition.defaultValue || (definition.directives?.length ?? 0) > 0) {
-      uncovered(`variable $${name} is not a plain variable`);
-    }
-    return definition;
-  });
+  return [...names].map((name) => variableDefinition(operation, name));
 }
 
 /**
  * A field's `filter` argument as conditions on a row (none without one), each starting with
- * ` and `. `register` keeps the filter's source and answers the parameter it is.
+ * ` and `; the statement keeps the filter's source and reads it as a parameter.
  */
 export function filterArgument(
-  operation: OperationDefinitionNode,
+  out: Out,
   field: FieldNode,
   list: FilterName,
-  register: (source: FilterSource) => ParamSource,
-  alias: (prefix: string) => string,
 ): (row: string) => Piece[] {
   const arg = field.arguments?.find((a) => a.name.value === 'filter');
   if (!arg) return () => [];
   const kind = FILTERS[list];
-  const variables = variablesOf(operation, arg.value);
+  const variables = variablesOf(out.operation, arg.value);
   if (arg.value.kind === Kind.VARIABLE) {
     const type = variables[0]!.type;
     const named = type.kind === Kind.NON_NULL_TYPE ? type.type : type;
     if (named.kind !== Kind.NAMED_TYPE || named.name.value !== kind.filterInput) {
-      uncovered(`a filter variable that is not a ${kind.filterInput}`);
+      unsupported(`a filter variable that is not a ${kind.filterInput}`);
     }
   } else if (arg.value.kind !== Kind.OBJECT && arg.value.kind !== Kind.NULL) {
-    uncovered('a filter that is not an input object');
+    unsupported('a filter that is not an input object');
   }
-  const param = register({ list, input: kind.filterInput, value: arg.value, variables });
+  const param = out.registerFilter({ list, input: kind.filterInput, value: arg.value, variables });
   return (row) => {
     const pieces: Piece[] = [' and ('];
     kind
-      .conditions(row, alias)
+      .conditions(row, (prefix) => out.alias(prefix))
       .split('$F')
       .forEach((part, i) => {
         if (i > 0) pieces.push('(', param, '::jsonb)');

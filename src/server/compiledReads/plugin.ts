@@ -12,14 +12,9 @@ import { decodeCursor } from '../../events/cursor.ts';
 import { badStrings } from '../../inputs.ts';
 import { QUERY_LIMITS } from '../../limits.ts';
 import { cursorPosition } from '../../schema/listOrder.ts';
-import {
-  type CompiledRead,
-  type CursorOrdering,
-  compileRead,
-  type ParamSource,
-  type Piece,
-} from './compile.ts';
+import { type CompiledRead, compileRead } from './compile.ts';
 import { filterParam } from './filters.ts';
+import type { CursorOrdering, ParamSource, Piece } from './statement.ts';
 
 /** Distinct documents remembered (compiled, waiting for their first ordinary success, or refused). */
 const MAX_DOCUMENTS = 1000;

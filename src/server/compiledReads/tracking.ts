@@ -1,9 +1,9 @@
 // The compiled statement's tracking fields of a tag (`oc tag --alias`): the tag of its stream it
 // follows and the tags that follow it, from the `tracks_tag` column the resolvers join on too.
 import { type FieldNode, Kind } from 'graphql';
-import { fieldsOf, list, type Out, onlyArguments, unsupported } from './compile.ts';
+import { fieldsOf, list, type Out, onlyArguments, unsupported } from './statement.ts';
 
-/** Writes a tag row `t`'s object with `fields` (compile.ts's `tag`). */
+/** Writes a tag row `t`'s object with `fields` (graph.ts's `tag`). */
 export type TagWriter = (out: Out, fields: FieldNode[], t: string) => void;
 
 /** `followers(transitive:)` as a literal; left out, false. */
