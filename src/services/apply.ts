@@ -79,9 +79,7 @@ export async function setTagAnnotations(
 
   return writeTransaction(db, async (tx) => {
     const locked = await lockTag(tx, ref.value, input.expectedResourceVersion);
-    if (!locked.ok) {
-      return locked.error.code === 'NOT_FOUND' ? notFound(locked.error.message, 'ref') : locked;
-    }
+    if (!locked.ok) return locked;
     const { stream: streamRow, row } = locked.value;
     if (row.specGeneration === null) {
       return invalid([

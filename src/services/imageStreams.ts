@@ -173,7 +173,7 @@ export async function lockStream(tx: Tx, locator: StreamLocator): Promise<Result
 
 /**
  * lockStream() for a write to one tag: the stream `ref` names, locked, and the tag's row; a
- * missing tag is NOT_FOUND on `ref`.
+ * missing stream or tag is NOT_FOUND on `ref`, the input field that named them.
  */
 export async function lockTag(
   tx: Tx,
@@ -182,7 +182,9 @@ export async function lockTag(
 ) {
   const { namespace, stream, tag } = ref;
   const locked = await lockStream(tx, { namespace, name: stream, expectedResourceVersion });
-  if (!locked.ok) return locked;
+  if (!locked.ok) {
+    return locked.error.code === 'NOT_FOUND' ? notFound(locked.error.message, 'ref') : locked;
+  }
   const [row] = await tx
     .select()
     .from(tags)

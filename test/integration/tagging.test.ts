@@ -526,6 +526,22 @@ describe('deleteTag', () => {
     });
     expect(await history('del', 'kept', 'v1')).toHaveLength(1);
   });
+
+  it('answers a missing stream, as a missing tag, with NOT_FOUND on the ref it was named by', async () => {
+    for (const [document, input] of [
+      [DELETE_TAG, { namespace: 'del', ref: 'nostream:v1' }],
+      [ROLLBACK, { namespace: 'del', ref: 'nostream:v1', to: { index: 1 } }],
+    ] as const) {
+      const result = await editor.graphql<Record<string, Record<string, unknown>>>(document, {
+        input,
+      });
+      expect(Object.values(result.data!)[0]).toMatchObject({
+        __typename: 'NotFoundError',
+        field: 'ref',
+        message: 'image stream del/nostream not found',
+      });
+    }
+  });
 });
 
 const ROLLBACK = `mutation($input: RollbackTagInput!) {
