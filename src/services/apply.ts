@@ -8,14 +8,7 @@ import { validateAnnotations } from '../domain/names.ts';
 import { PREFER_ARCH_ANNOTATION, PREFER_OS_ANNOTATION } from '../domain/platforms.ts';
 import { OPEN_REGISTRY_POLICY, type RegistryPolicy } from '../domain/registryRules.ts';
 import { REPOSITORY_CHECK_ANNOTATION } from '../domain/tagPolicy.ts';
-import {
-  type ExpectedError,
-  type FieldProblem,
-  invalid,
-  notFound,
-  ok,
-  type Result,
-} from '../errors.ts';
+import { type ExpectedError, type FieldProblem, invalid, ok, type Result } from '../errors.ts';
 import { appendEvents, writeTransaction } from '../events/append.ts';
 import {
   createImageStream,
