@@ -9,6 +9,8 @@ import { MAX_WEBHOOKS_PER_NAMESPACE } from '../../services/webhooks.ts';
 import {
   bool,
   dateTime,
+  deliveryCursor,
+  eventCursor,
   fieldsOf,
   leaf,
   list,
@@ -26,10 +28,6 @@ import {
 
 /** The most robot tokens robotTokens lists (accessControl.ts's MAX_ROBOT_TOKENS). */
 const MAX_ROBOT_TOKENS = 500;
-
-/** Base64url without padding of a text's UTF-8 bytes, as `Buffer#toString('base64url')` writes it. */
-const base64url = (e: string) =>
-  `rtrim(translate(encode(convert_to(${e}, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')`;
 
 /** An enum value stored as its name, written as the name (a name not in `values` falls back). */
 const enumName = (e: string) => str(e);
@@ -101,9 +99,6 @@ const FILTER_LISTS: Record<string, { values?: readonly string[]; names?: Record<
     causes: { values: Object.values(CAUSE_NAMES), names: CAUSE_NAMES },
   };
 
-/** The cursor of an event position (events/cursor.ts's encodeCursor). */
-const eventCursor = (position: string) => base64url(`'event:' || ${position}`);
-
 const WEBHOOK: Writers = {
   ...NAMED,
   url: scalar((r) => str(`${r}.url`)),
@@ -133,7 +128,7 @@ const WEBHOOK: Writers = {
     });
     out.push(' end)');
   },
-  deliveredThrough: scalar((r) => `'"' || ${eventCursor(`${r}.position`)} || '"'`),
+  deliveredThrough: scalar((r) => eventCursor(`${r}.position`)),
   nextAttemptAt: scalar((r) => dateTime(`${r}.next_attempt_at`)),
   updatedAt: scalar((r) => dateTime(`${r}.updated_at`)),
 };
@@ -387,7 +382,7 @@ function deliveries(out: Out, field: FieldNode): void {
       page(d, size + 1);
       out.push(')');
     } else if (name === 'endCursor') {
-      out.push(`coalesce((select '"' || ${base64url(`'delivery:' || ${d}.id`)} || '"' from `);
+      out.push(`coalesce((select ${deliveryCursor(`${d}.id`)} from `);
       page(d, size);
       out.push(` order by ${d}.id asc limit 1), 'null')`);
     } else unsupported(`WebhookDeliveryPage.${name}`);
@@ -400,7 +395,7 @@ function delivery(out: Out, fields: FieldNode[], d: string): void {
     const name = f.name.value;
     if (name === 'eventCursor') {
       out.push(
-        `(case when ${d}.event_seq is null then 'null' else '"' || ${eventCursor(`${d}.event_seq`)} || '"' end)`,
+        `(case when ${d}.event_seq is null then 'null' else ${eventCursor(`${d}.event_seq`)} end)`,
       );
     } else if (name === 'attempt') out.push(num(`${d}.attempt`));
     else if (name === 'outcome' || name === 'error') out.push(str(`${d}.${name}`));

@@ -6,6 +6,7 @@ import { filterArgument } from './filters.ts';
 import { policyFallback, tag } from './graph.ts';
 import {
   dateTime,
+  eventCursor,
   fieldsOf,
   leaf,
   type Out,
@@ -21,10 +22,6 @@ import {
 
 /** The page size without `first` (the argument's default). */
 const DEFAULT_EVENTS = 50;
-
-/** An event's cursor, as encodeCursor writes it: base64url of `event:<seq>`, without padding. */
-const eventCursor = (e: string) =>
-  `'"' || rtrim(translate(encode(convert_to('event:' || ${e}.seq, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=') || '"'`;
 
 /** A JSON object of a payload part, or null when it is not one (the resolver's `?? null`). */
 function payloadObject(
@@ -88,7 +85,7 @@ function tagChangeEvent(out: Out, fields: FieldNode[], e: string, namespace: Par
       return;
     }
     leaf(f);
-    if (name === 'cursor') out.push(eventCursor(e));
+    if (name === 'cursor') out.push(eventCursor(`${e}.seq`));
     else if (name === 'type') out.push(str(`${e}.type`));
     else if (name === 'cause') out.push(`(case ${e}.cause ${CAUSES} else '"UPDATE"' end)`);
     else if (name === 'time') out.push(dateTime(`${e}.at`));
@@ -167,7 +164,7 @@ export function tagEvents(out: Out, field: FieldNode, namespaces: ParamSource[])
       out.push(')');
     } else if (name === 'endCursor') {
       // The last event's cursor, or the `after` given (the resolver's `args.after ?? null`).
-      out.push(`coalesce((select ${eventCursor(e)} from `);
+      out.push(`coalesce((select ${eventCursor(`${e}.seq`)} from `);
       rows(e, size, 'desc');
       out.push('), ', ...(after ? ['to_json(', { variable: after }, '::text)::text, '] : []));
       out.push("'null')");

@@ -301,6 +301,14 @@ export const dateTime = (e: string) =>
   `coalesce('"' || to_char((${e}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '"', 'null')`;
 /** Base64 of a text's UTF-8 bytes, as Buffer writes it (the encoder's line breaks removed). */
 const base64 = (e: string) => `translate(encode(convert_to(${e}, 'UTF8'), 'base64'), E'\\n', '')`;
+/** Base64url without padding of a text's UTF-8 bytes, as `Buffer#toString('base64url')` writes it. */
+const base64url = (e: string) =>
+  `rtrim(translate(encode(convert_to(${e}, 'UTF8'), 'base64'), E'+/\\n', '-_'), '=')`;
+/** The JSON string of an event position's cursor, as events/cursor.ts's encodeCursor writes it. */
+export const eventCursor = (position: string) =>
+  `'"' || ${base64url(`'event:' || ${position}`)} || '"'`;
+/** The JSON string of a webhook delivery's cursor (base64url of `delivery:<id>`). */
+export const deliveryCursor = (id: string) => `'"' || ${base64url(`'delivery:' || ${id}`)} || '"'`;
 /** A Relay global id: base64 of `<type>:<key>`. */
 export const globalId = (type: string, key: string) =>
   `'"' || ${base64(`'${type}:' || ${key}`)} || '"'`;
