@@ -12,8 +12,10 @@ import {
   deliveryCursor,
   eventCursor,
   fieldsOf,
+  hasMoreRows,
   leaf,
   list,
+  noArguments,
   num,
   type Out,
   object,
@@ -106,7 +108,7 @@ const WEBHOOK: Writers = {
   enabled: scalar((r) => bool(`${r}.enabled`)),
   state: scalar((r) => enumName(`${r}.state`)),
   filter: (out, field, r) => {
-    if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of filter');
+    noArguments(field);
     objectOf(out, field, 'WebhookFilter', (f) => {
       leaf(f);
       const spec = FILTER_LISTS[f.name.value];
@@ -116,7 +118,7 @@ const WEBHOOK: Writers = {
   },
   condition: (out, field, r) => {
     // Only a webhook with a reason has one (the resolver's truthiness test).
-    if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of condition');
+    noArguments(field);
     out.push(`(case when coalesce(${r}.condition_reason, '') = '' then 'null' else `);
     objectOf(out, field, 'WebhookCondition', (f) => {
       leaf(f);
@@ -193,7 +195,7 @@ const RETENTION_POLICY: Writers = {
   ),
   lastRunAt: scalar((r) => dateTime(`${r}.last_run_at`)),
   lastRun: (out, field, r) => {
-    if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of lastRun');
+    noArguments(field);
     out.push(`(case when ${noRun(r)} then 'null' else `);
     objectOf(out, field, 'RetentionRun', (f) => {
       leaf(f);
@@ -364,7 +366,7 @@ function deliveries(out: Out, field: FieldNode): void {
   objectOf(out, field, 'WebhookDeliveryPage', (f) => {
     const name = f.name.value;
     if (name === 'deliveries') {
-      if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of deliveries');
+      noArguments(f);
       const d = out.alias('d');
       const fields = fieldsOf(out, f.selectionSet, 'WebhookDelivery');
       list(
@@ -378,9 +380,7 @@ function deliveries(out: Out, field: FieldNode): void {
     leaf(f);
     const d = out.alias('d');
     if (name === 'hasNextPage') {
-      out.push(`(select (count(*) > ${size})::text from `);
-      page(d, size + 1);
-      out.push(')');
+      hasMoreRows(out, size, (limit) => page(d, limit));
     } else if (name === 'endCursor') {
       out.push(`coalesce((select ${deliveryCursor(`${d}.id`)} from `);
       page(d, size);

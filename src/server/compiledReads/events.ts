@@ -8,7 +8,9 @@ import {
   dateTime,
   eventCursor,
   fieldsOf,
+  hasMoreRows,
   leaf,
+  noArguments,
   type Out,
   object,
   objectOf,
@@ -31,7 +33,7 @@ function payloadObject(
   typename: string,
   keys: Record<string, string>,
 ): void {
-  if ((field.arguments?.length ?? 0) > 0) unsupported(`arguments of ${field.name.value}`);
+  noArguments(field);
   out.push(`(case when jsonb_typeof(${part}) = 'object' then `);
   objectOf(out, field, typename, (f) => {
     leaf(f);
@@ -73,7 +75,7 @@ function tagChangeEvent(out: Out, fields: FieldNode[], e: string, namespace: Par
     }
     if (name === 'imageStreamTag') {
       // The tag as it is now, found by the event's names; null once deleted.
-      if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of imageStreamTag');
+      noArguments(f);
       const t = out.alias('t');
       const s = out.alias('s');
       out.push('coalesce((select ');
@@ -146,7 +148,7 @@ export function tagEvents(out: Out, field: FieldNode, namespaces: ParamSource[])
   objectOf(out, field, 'TagEventPage', (f) => {
     const name = f.name.value;
     if (name === 'events') {
-      if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of events');
+      noArguments(f);
       const e = out.alias('e');
       const eventFields = fieldsOf(out, f.selectionSet, 'TagChangeEvent');
       out.push("(select coalesce('[' || string_agg(");
@@ -159,9 +161,7 @@ export function tagEvents(out: Out, field: FieldNode, namespaces: ParamSource[])
     leaf(f);
     const e = out.alias('e');
     if (name === 'hasNextPage') {
-      out.push(`(select (count(*) > ${size})::text from `);
-      rows(e, size + 1);
-      out.push(')');
+      hasMoreRows(out, size, (limit) => rows(e, limit));
     } else if (name === 'endCursor') {
       // The last event's cursor, or the `after` given (the resolver's `args.after ?? null`).
       out.push(`coalesce((select ${eventCursor(`${e}.seq`)} from `);

@@ -10,6 +10,7 @@ import {
   globalId,
   leaf,
   list,
+  noArguments,
   num,
   object,
   objectOf,
@@ -21,7 +22,7 @@ import { trackingField } from './tracking.ts';
 
 /** `[{"key":…,"value":…}]` of a jsonb record, sorted by key as entriesOf sorts. */
 function keyValues(out: Out, field: FieldNode, column: string): void {
-  if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of key/value lists');
+  noArguments(field);
   const fields = fieldsOf(out, field.selectionSet, 'KeyValue');
   const kv = out.alias('kv');
   list(
@@ -59,7 +60,7 @@ function imageLayer(out: Out, fields: FieldNode[], l: string): void {
  * strings to strings.
  */
 function imageConfig(out: Out, field: FieldNode, i: string): void {
-  if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of config');
+  noArguments(field);
   const c = `${i}.config`;
   out.push(`(case when ${c} is null or jsonb_typeof(${c}) = 'null' then 'null' else `);
   objectOf(out, field, 'ImageConfig', (f) => {
@@ -86,7 +87,7 @@ function imageConfig(out: Out, field: FieldNode, i: string): void {
 
 /** The entries of a manifest list, by position. */
 function imageManifests(out: Out, field: FieldNode, i: string): void {
-  if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of manifests');
+  noArguments(field);
   const m = out.alias('m');
   const fields = fieldsOf(out, field.selectionSet, 'ImageManifest');
   list(
@@ -126,7 +127,7 @@ function image(out: Out, fields: FieldNode[], i: string): void {
     if (name === 'config') return imageConfig(out, f, i);
     if (name === 'manifests') return imageManifests(out, f, i);
     if (name === 'layers') {
-      if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of layers');
+      noArguments(f);
       const l = out.alias('l');
       const layerFields = fieldsOf(out, f.selectionSet, 'ImageLayer');
       list(
@@ -153,7 +154,7 @@ function image(out: Out, fields: FieldNode[], i: string): void {
 
 /** An Image by a digest expression, or `null`. */
 export function imageByDigest(out: Out, field: FieldNode, digest: string): void {
-  if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of image');
+  noArguments(field);
   const i = out.alias('i');
   const fields = fieldsOf(out, field.selectionSet, 'Image');
   out.push('coalesce((select ');
@@ -175,14 +176,14 @@ function tagEvent(out: Out, fields: FieldNode[], h: string): void {
 
 /** The spec tag of a tag row (null for a status-only tag). */
 function tagSpec(out: Out, field: FieldNode, t: string): void {
-  if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of spec');
+  noArguments(field);
   out.push(`(case when ${t}.spec_generation is null then 'null' else `);
   objectOf(out, field, 'TagSpec', (f) => {
     const name = f.name.value;
     if (name === 'annotations') return keyValues(out, f, `${t}.annotations`);
     if (name === 'from') {
       // resolve: a source only when it has a kind and a non-empty name.
-      if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of from');
+      noArguments(f);
       out.push(
         `(case when ${t}.from_kind is null or coalesce(${t}.from_name, '') = '' then 'null' else `,
       );
@@ -198,7 +199,7 @@ function tagSpec(out: Out, field: FieldNode, t: string): void {
       return;
     }
     if (name === 'referencePolicy' || name === 'importPolicy') {
-      if ((f.arguments?.length ?? 0) > 0) unsupported(`arguments of ${name}`);
+      noArguments(f);
       const typename = name === 'referencePolicy' ? 'TagReferencePolicy' : 'TagImportPolicy';
       const columns: Record<string, string> =
         name === 'referencePolicy'
@@ -226,7 +227,7 @@ function tagSpec(out: Out, field: FieldNode, t: string): void {
 
 /** A tag's conditions, by type (the relation's CONDITIONS ordering). */
 function conditions(out: Out, field: FieldNode, t: string): void {
-  if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of conditions');
+  noArguments(field);
   const fields = fieldsOf(out, field.selectionSet, 'TagCondition');
   const c = out.alias('c');
   list(
@@ -337,7 +338,7 @@ export function tag(out: Out, fields: FieldNode[], t: string): void {
     const name = f.name.value;
     if (name === 'history') return listField(out, f, TAG_HISTORY, [`${t}.id`]);
     if (name === 'image') {
-      if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of image');
+      noArguments(f);
       // Item 0's image, or null (no history yet, or item 0 is a reference).
       out.push('coalesce((select ');
       const head = out.alias('h');
@@ -352,7 +353,7 @@ export function tag(out: Out, fields: FieldNode[], t: string): void {
     if (name === 'follows' || name === 'followers') return trackingField(out, f, t, tag);
     if (name === 'conditions') return conditions(out, f, t);
     if (name === 'stream') {
-      if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of stream');
+      noArguments(f);
       const s = out.alias('s');
       out.push('(select ');
       stream(out, fieldsOf(out, f.selectionSet, 'ImageStream'), s);
@@ -361,7 +362,7 @@ export function tag(out: Out, fields: FieldNode[], t: string): void {
     }
     if (name === 'policy') {
       // Null for a tag without a policy; a tag with one sets the root field's fallback.
-      if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of policy');
+      noArguments(f);
       out.policySelected = true;
       out.push("'null'");
       return;
@@ -422,7 +423,7 @@ export function stream(out: Out, fields: FieldNode[], s: string): void {
       return;
     }
     if (name === 'lookupPolicy') {
-      if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of lookupPolicy');
+      noArguments(f);
       objectOf(out, f, 'ImageLookupPolicy', (p) => {
         leaf(p);
         if (p.name.value !== 'local') unsupported(`ImageLookupPolicy.${p.name.value}`);

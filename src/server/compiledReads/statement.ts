@@ -285,9 +285,24 @@ export function fieldsOf(
   return [...byKey.values()];
 }
 
+/** A field the compiler covers only without arguments. */
+export function noArguments(field: FieldNode): void {
+  if ((field.arguments?.length ?? 0) > 0) unsupported(`arguments of ${field.name.value}`);
+}
+
 export function leaf(field: FieldNode): void {
   if (field.selectionSet) unsupported(`a selection under ${field.name.value}`);
-  if ((field.arguments?.length ?? 0) > 0) unsupported(`arguments of ${field.name.value}`);
+  noArguments(field);
+}
+
+/**
+ * `true` or `false` as JSON text: whether `rows(size + 1)`, the rows of a page of `size` read
+ * with one more, holds more than `size` (there is a next page).
+ */
+export function hasMoreRows(out: Out, size: number, rows: (limit: number) => void): void {
+  out.push(`(select (count(*) > ${size})::text from `);
+  rows(size + 1);
+  out.push(')');
 }
 
 /** JSON text of a SQL string expression (`null` when it is). */
@@ -471,11 +486,7 @@ export function connection(out: Out, field: FieldNode, spec: ListSpec, rowsOf: L
     );
   };
   /** Whether the page read one row more than it holds. */
-  const fullPage = (row: string) => {
-    out.push(`(select (count(*) > ${size})::text from `);
-    rows(row, size + 1);
-    out.push(')');
-  };
+  const fullPage = (row: string) => hasMoreRows(out, size, (limit) => rows(row, limit));
   /** `'true'` when the cursor variable is given, otherwise `otherwise`. */
   const given = (cursor: string | null, otherwise: () => void) => {
     if (!cursor) return otherwise();
@@ -487,7 +498,7 @@ export function connection(out: Out, field: FieldNode, spec: ListSpec, rowsOf: L
   objectOf(out, field, spec.typename, (f) => {
     const name = f.name.value;
     if (name === 'nodes' || name === 'edges') {
-      if ((f.arguments?.length ?? 0) > 0) unsupported(`arguments of ${name}`);
+      noArguments(f);
       const row = out.alias('r');
       const item =
         name === 'nodes'
@@ -498,13 +509,13 @@ export function connection(out: Out, field: FieldNode, spec: ListSpec, rowsOf: L
                   leaf(e);
                   out.push(cursorOf(spec, row));
                 } else if (e.name.value === 'node') {
-                  if ((e.arguments?.length ?? 0) > 0) unsupported('arguments of node');
+                  noArguments(e);
                   rowsOf.node(nodeFields(e), row);
                 } else unsupported(`${edgeTypename}.${e.name.value}`);
               });
       list(out, item, () => rows(row, size), order(row));
     } else if (name === 'pageInfo') {
-      if ((f.arguments?.length ?? 0) > 0) unsupported('arguments of pageInfo');
+      noArguments(f);
       objectOf(out, f, 'PageInfo', (p) => {
         leaf(p);
         const row = out.alias('p');

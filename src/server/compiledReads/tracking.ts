@@ -1,7 +1,7 @@
 // The compiled statement's tracking fields of a tag (`oc tag --alias`): the tag of its stream it
 // follows and the tags that follow it, from the `tracks_tag` column the resolvers join on too.
 import { type FieldNode, Kind } from 'graphql';
-import { fieldsOf, list, type Out, onlyArguments, unsupported } from './statement.ts';
+import { fieldsOf, list, noArguments, type Out, onlyArguments, unsupported } from './statement.ts';
 
 /** Writes a tag row `t`'s object with `fields` (graph.ts's `tag`). */
 export type TagWriter = (out: Out, fields: FieldNode[], t: string) => void;
@@ -27,7 +27,7 @@ export function trackingField(out: Out, field: FieldNode, t: string, tag: TagWri
   const fields = () => fieldsOf(out, field.selectionSet, 'ImageStreamTag');
   const x = out.alias('t');
   if (field.name.value === 'follows') {
-    if ((field.arguments?.length ?? 0) > 0) unsupported('arguments of follows');
+    noArguments(field);
     out.push('coalesce((select ');
     tag(out, fields(), x);
     out.push(
